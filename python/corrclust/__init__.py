@@ -1,0 +1,41 @@
+"""corrclust: find the morphological classes in a collection of organoid images.
+
+Correlate every pair of images (PQAP key-point matching or a twin network), cluster by
+correlation clustering (minimum-cost multicut; GAEC, Kernighan-Lin, an anytime solver and an exact
+branch-and-cut solver), and evaluate against a manual classification.
+
+Convention: minimise the sum of the costs of the cut edges; a positive cost is attractive.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# Public names, loaded on first use so that ``import corrclust`` stays cheap and optional parts
+# (torch, dask) are imported only by the code that needs them.
+_LAZY = {
+    "Problem": "corrclust.problem",
+    "solve": "corrclust.solve",
+    "SolveResult": "corrclust.solve",
+    "CorrelationClustering": "corrclust.estimator",
+    "read_instance": "corrclust.formats.instances",
+}
+_SUBMODULES = {"metrics", "pqap", "images", "twin", "report", "formats", "problem", "estimator"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"corrclust.{name}")
+    raise AttributeError(f"module 'corrclust' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
+
+__all__ = ["__version__", *_LAZY]

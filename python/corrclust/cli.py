@@ -1,0 +1,52 @@
+"""The ``corrclust`` command line.
+
+Each sub-command lives in its own module under ``corrclust.commands`` and exposes
+``register(subparsers)``; that function adds its parser and sets ``func`` to a callable taking
+the parsed arguments and returning an exit code. Errors meant for the user are raised as
+``CliError`` (or ValueError/FileNotFoundError) and printed as one line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# Order here is the order in ``corrclust --help``.
+COMMAND_MODULES = ("demo", "cluster", "solve", "evaluate", "pqap", "images", "twin")
+
+
+class CliError(Exception):
+    """An error caused by the user's input; printed without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="corrclust",
+        description="Correlation clustering of organoid images.",
+    )
+    from corrclust import __version__
+
+    parser.add_argument("--version", action="version", version=f"corrclust {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"corrclust.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("corrclust: interrupted", file=sys.stderr)
+        return 130
+    except (CliError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+        print(f"corrclust {args.command}: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``corrclust`` CLI, one module each (see ``corrclust.cli``)."""

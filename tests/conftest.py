@@ -1,0 +1,40 @@
+"""Shared test fixtures.
+
+Tests that need the read-only data in ``../shared`` (beside the repository root) skip with a
+clear reason when it is absent, and fail instead when ``CORRCLUST_REQUIRE_SHARED=1`` is set (CI).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def require_shared(relpath: str = "") -> Path:
+    """Path of ``../shared/<relpath>``; skip (or fail under CORRCLUST_REQUIRE_SHARED=1) if missing."""
+    path = SHARED / relpath
+    if not path.exists():
+        msg = f"shared data not found: {path}"
+        if os.environ.get("CORRCLUST_REQUIRE_SHARED") == "1":
+            pytest.fail(msg + " (CORRCLUST_REQUIRE_SHARED=1)")
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    return require_shared()
+
+
+@pytest.fixture
+def paper_keypoints_dir() -> Path:
+    return require_shared("data/paper-keypoints")
+
+
+@pytest.fixture
+def cc_instances_dir() -> Path:
+    return require_shared("cc-instances")
