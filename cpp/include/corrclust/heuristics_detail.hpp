@@ -81,6 +81,8 @@ public:
     }
     double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
     std::uint64_t below(std::uint64_t k) { return k == 0 ? 0 : next() % k; }
+    // Uniform on [-sqrt(3), sqrt(3)): zero mean, unit variance, much cheaper than normal().
+    double symmetric() { return 1.7320508075688772 * (2.0 * uniform() - 1.0); }
     double normal() {  // Box-Muller, one value per call
         double u1 = uniform();
         if (u1 < 1e-300) u1 = 1e-300;
