@@ -172,7 +172,7 @@ private:
         if (labels.size() != static_cast<size_t>(p_.n)) return false;
         const double obj = std::isnan(cand.objective) ? objective(p_, labels) : cand.objective;
         if (best_.empty() || obj < best_obj_ - kImprove * std::max(1.0, std::abs(best_obj_))) {
-            normalize_labels(labels);
+            detail::relabel(labels);
             best_ = std::move(labels);
             best_obj_ = obj;
             return true;

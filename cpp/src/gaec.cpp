@@ -23,7 +23,7 @@ namespace {
 Index initial_clusters(Index n, const Labels* start, Labels& cluster_of) {
     if (start) {
         cluster_of = *start;
-        return normalize_labels(cluster_of);
+        return detail::relabel(cluster_of);
     }
     cluster_of.resize(static_cast<size_t>(n));
     std::iota(cluster_of.begin(), cluster_of.end(), Index{0});
@@ -123,7 +123,7 @@ Labels final_labels(const Labels& cluster_of, std::vector<Index>& merged) {
     };
     Labels labels(cluster_of.size());
     for (size_t v = 0; v < cluster_of.size(); ++v) labels[v] = find(cluster_of[v]);
-    normalize_labels(labels);
+    detail::relabel(labels);
     return labels;
 }
 

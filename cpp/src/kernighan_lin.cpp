@@ -91,7 +91,7 @@ public:
 private:
     void setup() {
         label_of_ = label_;
-        const Index k = normalize_labels(label_of_);
+        const Index k = detail::relabel(label_of_);
         members_.assign(static_cast<size_t>(k), {});
         for (Index v = 0; v < n_; ++v) members_[label_of_[v]].push_back(v);
         stamp_.assign(static_cast<size_t>(k), 0);
@@ -186,12 +186,21 @@ private:
         // Candidates for moves: on a complete graph every node; on a sparse graph the nodes with a
         // neighbour on the other side (all of A when B is new), extended as nodes move.
         is_cand_.assign(static_cast<size_t>(N), Policy::complete || na == N ? 1 : 0);
-        for (Index i = 0; i < na; ++i)
-            P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
-                cb_[i] += c;
-                ca_[j] += c;
-                is_cand_[i] = is_cand_[j] = 1;
-            });
+        if (na <= N - na) {  // cross sums from the smaller side
+            for (Index i = 0; i < na; ++i)
+                P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
+                    cb_[i] += c;
+                    ca_[j] += c;
+                    is_cand_[i] = is_cand_[j] = 1;
+                });
+        } else {
+            for (Index j = na; j < N; ++j)
+                P.for_range(nodes_[j], nodes_, loc_, j, 0, na, [&](Index i, double c) {
+                    cb_[i] += c;
+                    ca_[j] += c;
+                    is_cand_[i] = is_cand_[j] = 1;
+                });
+        }
         cand_.clear();
         for (Index j = 0; j < N; ++j)
             if (is_cand_[j]) cand_.push_back(j);
@@ -214,6 +223,12 @@ private:
                 }
             }
             if (pick < 0) break;
+            if (step == 0 && !Policy::complete && na == N) {
+                // B is new: any node of A may open it, but later moves are limited to the
+                // neighbours of B (marked by move below), as for any other pair
+                for (const Index j : cand_) is_cand_[j] = 0;
+                cand_.clear();
+            }
             move(pick, N);
             moved_[pick] = 1;
             seq_.push_back(pick);
@@ -310,7 +325,7 @@ template <class Problem, class Policy>
 double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Control& control,
               HeuristicStats* stats) {
     if (control.stop()) {  // nothing to do; just report the start
-        normalize_labels(labels);
+        detail::relabel(labels);
         const double obj = objective(problem, labels);
         if (stats) stats->objective = obj;
         return obj;
@@ -326,7 +341,7 @@ double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Cont
         labels = std::move(start);
         obj = start_obj;
     }
-    normalize_labels(labels);
+    detail::relabel(labels);
     if (stats) stats->objective = obj;
     return obj;
 }

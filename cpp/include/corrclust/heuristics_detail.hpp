@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "corrclust/control.hpp"
 #include "corrclust/heuristics.hpp"
@@ -68,6 +69,22 @@ private:
     double interval_s_;
     double last_;
 };
+
+// normalize_labels (0..k-1 by first appearance; returns k) with a table instead of a hash map when
+// every label lies in [0, n), the usual case inside the solvers.
+inline Index relabel(Labels& labels) {
+    const Index n = static_cast<Index>(labels.size());
+    for (const Index l : labels)
+        if (l < 0 || l >= n) return normalize_labels(labels);
+    std::vector<Index> map(static_cast<size_t>(n), -1);
+    Index k = 0;
+    for (Index& l : labels) {
+        Index& m = map[static_cast<size_t>(l)];
+        if (m < 0) m = k++;
+        l = m;
+    }
+    return k;
+}
 
 // SplitMix64: tiny, fast, and identical on every platform (unlike std:: distributions).
 class Rng {
