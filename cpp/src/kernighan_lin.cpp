@@ -77,7 +77,8 @@ public:
         std::int64_t pass = 0;
         while (!control_.stop()) {
             ++pass;
-            const double gain = one_pass(pass, progress, obj);
+            double gain = one_pass(pass, progress, obj);
+            if (!control_.stop()) gain += vertex_sweep(pass);
             obj -= gain;
             progress.maybe(obj, pass);
             if (gain <= kEps) break;
@@ -162,6 +163,64 @@ private:
                 if (g <= 0.0) free_.push_back(b);  // nothing moved: the new cluster stays unused
                 total += g;
             }
+        }
+        return total;
+    }
+
+    // Moves every node, one after the other, to the cluster (or a new singleton) that lowers the
+    // objective most, if any does: multi-way single-node moves that the pairwise sequences cannot
+    // express. O(sum of degrees) per sweep (O(n^2) dense).
+    double vertex_sweep(std::int64_t pass) {
+        double total = 0.0;
+        acc_.assign(members_.size(), 0.0);
+        touched_flag_.assign(members_.size(), 0);
+        for (Index v = 0; v < n_; ++v) {
+            if ((v & 255) == 255 && control_.stop()) break;
+            const Index a = label_of_[v];
+            touched_.clear();
+            P.for_neighbors(v, [&](Index u, double c) {
+                const Index C = label_of_[u];
+                if (!touched_flag_[C]) {
+                    touched_flag_[C] = 1;
+                    touched_.push_back(C);
+                }
+                acc_[C] += c;
+            });
+            const double own = acc_[a];
+            double best = members_[a].size() > 1 ? -own : -std::numeric_limits<double>::infinity();
+            Index target = -1;  // -1: a new cluster
+            for (const Index C : touched_) {
+                if (C == a) continue;
+                const double g = acc_[C] - own;
+                if (g > best || (g == best && target >= 0 && C < target)) {
+                    best = g;
+                    target = C;
+                }
+            }
+            const double to_target = target >= 0 ? acc_[target] : 0.0;
+            for (const Index C : touched_) {
+                acc_[C] = 0.0;
+                touched_flag_[C] = 0;
+            }
+            if (!(best > kEps)) continue;
+            if (target < 0) {
+                target = new_cluster(pass);
+                acc_.resize(members_.size(), 0.0);
+                touched_flag_.resize(members_.size(), 0);
+            }
+            P.for_neighbors(v, [&](Index u, double c) {
+                const Index C = label_of_[u];
+                if (C == a) in_sum_[u] -= c;
+                else if (C == target) in_sum_[u] += c;
+            });
+            in_sum_[v] = to_target;
+            auto& ma = members_[a];
+            ma.erase(std::find(ma.begin(), ma.end(), v));
+            members_[target].push_back(v);
+            label_of_[v] = target;
+            stamp_[a] = stamp_[target] = pass;
+            if (ma.empty()) free_.push_back(a);
+            total += best;
         }
         return total;
     }
@@ -318,7 +377,9 @@ private:
     std::vector<Index> loc_, seen_, free_;
     std::vector<Index> nodes_, seq_, cand_;
     std::vector<char> side_, moved_, is_cand_;
-    std::vector<double> ca_, cb_;
+    std::vector<double> ca_, cb_, acc_;
+    std::vector<Index> touched_;
+    std::vector<char> touched_flag_;
 };
 
 template <class Problem, class Policy>
