@@ -94,7 +94,12 @@ private:
         label_of_ = label_;
         const Index k = detail::relabel(label_of_);
         members_.assign(static_cast<size_t>(k), {});
-        for (Index v = 0; v < n_; ++v) members_[label_of_[v]].push_back(v);
+        mpos_.assign(static_cast<size_t>(n_), 0);
+        for (Index v = 0; v < n_; ++v) {
+            auto& m = members_[label_of_[v]];
+            mpos_[v] = static_cast<Index>(m.size());
+            m.push_back(v);
+        }
         stamp_.assign(static_cast<size_t>(k), 0);
         in_sum_.assign(static_cast<size_t>(n_), 0.0);
         start_objective_ = 0.0;
@@ -214,8 +219,12 @@ private:
                 else if (C == target) in_sum_[u] += c;
             });
             in_sum_[v] = to_target;
-            auto& ma = members_[a];
-            ma.erase(std::find(ma.begin(), ma.end(), v));
+            auto& ma = members_[a];  // O(1) removal: the last member takes v's place
+            const Index last = ma.back();
+            ma[mpos_[v]] = last;
+            mpos_[last] = mpos_[v];
+            ma.pop_back();
+            mpos_[v] = static_cast<Index>(members_[target].size());
             members_[target].push_back(v);
             label_of_[v] = target;
             stamp_[a] = stamp_[target] = pass;
@@ -328,6 +337,7 @@ private:
                 const Index v = nodes_[j];
                 const Index c = side_[j] == 0 ? a : b;
                 label_of_[v] = c;
+                mpos_[v] = static_cast<Index>(members_[c].size());
                 members_[c].push_back(v);
                 if (!join) in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
             }
@@ -375,6 +385,7 @@ private:
     std::vector<std::int64_t> stamp_;
     std::vector<double> in_sum_;
     std::vector<Index> loc_, seen_, free_;
+    std::vector<Index> mpos_;  // position of each node in its cluster's member list
     std::vector<Index> nodes_, seq_, cand_;
     std::vector<char> side_, moved_, is_cand_;
     std::vector<double> ca_, cb_, acc_;
