@@ -385,6 +385,23 @@ def test_time_limit_is_honoured():
         assert r["objective"] == pytest.approx(objective(costs, r["labels"]), rel=1e-9)
 
 
+def test_zero_time_limit_still_returns_a_labelling():
+    costs = random_costs(50, "planted", 0)
+    n, edges, split, dense = to_sparse(costs, 0, density=0.5)
+    start = (np.arange(50) % 3).astype(np.int64)
+    for method in METHODS:
+        for ws in (None, start):
+            r = _core.solve_dense(costs, method, time_limit=0.0, warm_start=ws)
+            assert r["labels"].shape == (50,) and r["status"] == "time_limit"
+            assert r["objective"] == pytest.approx(objective(costs, r["labels"]), abs=1e-9)
+            if ws is not None and method != "gaec":
+                assert r["objective"] <= objective(costs, start) + 1e-9
+            r = _core.solve_sparse(n, edges, split, method, time_limit=0.0, warm_start=ws)
+            # (a solver that finishes before its first clock check reports "heuristic")
+            assert r["labels"].shape == (50,) and r["status"] in ("time_limit", "heuristic")
+            assert r["objective"] == pytest.approx(objective(dense, r["labels"]), abs=1e-9)
+
+
 def test_progress_callback_is_throttled():
     costs = planted_complete(400, 3.0, 0)
     calls = []
