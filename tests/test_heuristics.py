@@ -214,6 +214,20 @@ def test_kl_never_worsens_its_start(shape):
         assert r["objective"] == pytest.approx(objective(costs, r["labels"]), abs=1e-9)
 
 
+def test_warm_start_with_arbitrary_label_values():
+    costs = random_costs(20, "planted", 9)
+    rng = np.random.default_rng(0)
+    start = rng.choice(np.array([-7, 10**12, 3, -1], dtype=np.int64), size=20)
+    for method in METHODS:
+        r = _core.solve_dense(costs, method, warm_start=start)
+        assert_first_appearance(r["labels"])
+        if method != "gaec":
+            assert r["objective"] <= objective(costs, start) + 1e-9
+    r = _core.solve_dense(costs, "gaec", warm_start=start)
+    for value in np.unique(start):  # GAEC only merges the warm start's clusters
+        assert len(set(r["labels"][start == value])) == 1
+
+
 def test_kl_keeps_a_local_optimum():
     # KL from the proven optimum must return a labelling of the same objective.
     costs = random_costs(8, "gaussian", 2)
