@@ -81,18 +81,27 @@ def test_solve_npy_instance(tmp_path, capsys):
         (["evaluate", "{tmp}/bad.csv", "{tmp}/pred.csv"], "line 1"),
     ],
 )
-def test_user_errors_are_one_line_with_exit_code_2(tmp_path, args, message):
+def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys, args, message):
     (tmp_path / "bad.gr").write_text("p cep 3 1\n1 9\n")
     (tmp_path / "ok.gr").write_text("p cep 3 1\n1 2\n")
     (tmp_path / "ws.csv").write_text("node,label\n0,0\n1,1\n")
     write_clustering(tmp_path / "pred.csv", [[1, 2], [3]])
     write_clustering(tmp_path / "other.csv", [[1, 2], [4]])
     (tmp_path / "bad.csv").write_text("1,x\n")
-    proc = run_cli(*[a.format(tmp=tmp_path) for a in args])
-    assert proc.returncode == 2
+    # in process (fast); test_errors_through_python_m covers the real entry point
+    assert main([a.format(tmp=tmp_path) for a in args]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and err[0].startswith(f"corrclust {args[0]}: error:")
+    assert captured.out == ""
+
+
+def test_errors_through_python_m(tmp_path):
+    (tmp_path / "bad.gr").write_text("p cep 3 1\n1 9\n")
+    proc = run_cli("solve", tmp_path / "bad.gr", "--json")
+    assert proc.returncode == 2 and proc.stdout == ""
     err = proc.stderr.strip().splitlines()
-    assert len(err) == 1 and message in err[0] and "Traceback" not in proc.stderr
-    assert proc.stdout == ""
+    assert len(err) == 1 and "line 2" in err[0] and "Traceback" not in proc.stderr
 
 
 def test_bad_method_is_an_argparse_error():
@@ -100,7 +109,7 @@ def test_bad_method_is_an_argparse_error():
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
 
 
-def test_evaluate_json_and_table(shared_dir, tmp_path):
+def test_evaluate_json_and_table(shared_dir, tmp_path, capsys):
     truth = shared_dir / TRUTH
     ids = [c * 100 + i for c in (11, 12, 13) for i in range(10)]
     pred = tmp_path / "pred.csv"
@@ -110,8 +119,11 @@ def test_evaluate_json_and_table(shared_dir, tmp_path):
     assert data["vi"] == pytest.approx(0.7884, abs=5e-5)
     assert data["rand_index"] == pytest.approx(0.7724, abs=5e-5)
     assert data["n_clusters_pred"] == 3 and data["pairs_total"] == 435
-    table = run_cli("evaluate", pred, truth, check=True).stdout
+    capsys.readouterr()
+    assert main(["evaluate", str(pred), str(truth)]) == 0
+    table = capsys.readouterr().out
     assert "0.7884 bits" in table and "77.24 %" in table
     # identical clusterings: VI 0
-    same = json.loads(run_cli("evaluate", truth, truth, "--json", check=True).stdout)
+    assert main(["evaluate", str(truth), str(truth), "--json"]) == 0
+    same = json.loads(capsys.readouterr().out)
     assert same["vi"] == 0.0 and same["f1_joins"] == 1.0
