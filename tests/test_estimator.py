@@ -111,3 +111,12 @@ def test_bad_inputs():
         CorrelationClustering().fit(np.full((3, 4), 0.5))
     with pytest.raises(ValueError, match="method"):
         CorrelationClustering(method="spectral").fit(p)
+
+
+def test_init_labels_start_the_solver():
+    costs = random_symmetric(15, seed=8)
+    start = np.repeat([3, 1, 2], 5)
+    est = CorrelationClustering(input="costs", method="kl", init=start).fit(costs)
+    assert est.objective_ <= Problem.from_dense(costs).objective(start) + 1e-12
+    with pytest.raises(ValueError, match="one label per node"):
+        CorrelationClustering(input="costs", init=[0, 1]).fit(costs)
