@@ -127,3 +127,17 @@ def test_evaluate_json_and_table(shared_dir, tmp_path, capsys):
     assert main(["evaluate", str(truth), str(truth), "--json"]) == 0
     same = json.loads(capsys.readouterr().out)
     assert same["vi"] == 0.0 and same["f1_joins"] == 1.0
+
+
+def test_solve_exact_json(cc_instances_dir, capsys):
+    from corrclust._native import _core
+
+    path = cc_instances_dir / "pace2021" / "exact001.gr"
+    if not hasattr(_core, "solve_exact_dense"):
+        assert main(["solve", str(path), "--method", "exact"]) == 2
+        assert "exact solver is not available" in capsys.readouterr().err
+        return
+    assert main(["solve", str(path), "--method", "exact", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "optimal" and data["edits"] == 3 and data["lower_bound"] == -31.0
+    assert isinstance(data["stats"], dict)
