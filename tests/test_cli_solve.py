@@ -141,3 +141,28 @@ def test_solve_exact_json(cc_instances_dir, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["status"] == "optimal" and data["edits"] == 3 and data["lower_bound"] == -31.0
     assert isinstance(data["stats"], dict)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_stops_a_long_solve_with_exit_code_130(tmp_path):
+    import signal
+    import time
+
+    rng = np.random.default_rng(0)
+    n = 1200
+    costs = rng.normal(size=(n, n))
+    costs = costs + costs.T
+    np.fill_diagonal(costs, 0)
+    np.save(tmp_path / "big.npy", costs)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corrclust", "solve", str(tmp_path / "big.npy"), "--method", "anytime",
+         "--time-limit", "120", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(2.5)  # start-up, reading, and well into the solve
+    assert proc.poll() is None, "the solve ended before it could be interrupted"
+    t0 = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert time.perf_counter() - t0 < 5.0
+    assert proc.returncode == 130 and "interrupted" in err and out == ""
