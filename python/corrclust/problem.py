@@ -20,7 +20,7 @@ validated: the C++ core trusts what it receives.
 from __future__ import annotations
 
 import math
-from typing import Any, Hashable, Sequence
+from typing import Any, Hashable
 
 import numpy as np
 
