@@ -7,6 +7,7 @@
 
 #include "control_binding.hpp"
 #include "corrclust/branch_and_cut.hpp"
+#include "corrclust/heuristics.hpp"
 #include "corrclust/lp_backend.hpp"
 
 namespace py = pybind11;
@@ -24,12 +25,44 @@ LpMethod parse_method(const std::string& s, const char* what) {
     throw py::value_error(std::string(what) + " must be 'ipm', 'ipm_crossover' or 'dual_simplex', got '" + s + "'");
 }
 
-BncOptions parse_options(const py::kwargs& kw) {
+enum class Heuristic { anytime, kl, none };
+
+Heuristic parse_heuristic(const std::string& s) {
+    if (s == "anytime") return Heuristic::anytime;
+    if (s == "kl") return Heuristic::kl;
+    if (s == "none") return Heuristic::none;
+    throw py::value_error("heuristic must be 'anytime', 'kl' or 'none', got '" + s + "'");
+}
+
+// Primal side of the branch-and-cut: a first incumbent (anytime multi-start KL with fusion, or GAEC +
+// KL, within a share of the time limit) and Kernighan-Lin on rounded LP points.
+struct Primal {
+    Heuristic kind = Heuristic::anytime;
+    double time = 1.0;  // seconds for the first incumbent at most
+
+    template <class Problem>
+    Labels first(const Problem& p, Control& parent, std::uint64_t seed, const Labels* warm) const {
+        Control child(std::min(time, std::max(0.0, parent.remaining())), [&parent] { return parent.stop(); });
+        if (kind == Heuristic::anytime) return anytime(p, child, seed, warm);
+        Labels labels = warm ? *warm : gaec(p, child);
+        kernighan_lin(p, labels, child);
+        return labels;
+    }
+    template <class Problem>
+    LabelsImprover improver(const Problem& p) const {
+        if (kind == Heuristic::none) return {};
+        return [&p](Labels& labels, Control& control) { kernighan_lin(p, labels, control); };
+    }
+};
+
+BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
     BncOptions o;
     for (auto item : kw) {
         const std::string key = py::str(item.first);
         const py::handle v = item.second;
-        if (key == "triangle_cuts") o.triangle_cuts = v.cast<bool>();
+        if (key == "heuristic") primal.kind = parse_heuristic(v.cast<std::string>());
+        else if (key == "heuristic_time") primal.time = v.cast<double>();
+        else if (key == "triangle_cuts") o.triangle_cuts = v.cast<bool>();
         else if (key == "cycle_cuts") o.cycle_cuts = v.cast<bool>();
         else if (key == "max_cuts_per_round") o.max_cuts_per_round = v.cast<int>();
         else if (key == "root_method") o.root_method = parse_method(v.cast<std::string>(), "root_method");
@@ -44,6 +77,7 @@ BncOptions parse_options(const py::kwargs& kw) {
     }
     if (o.tree_method != LpMethod::dual_simplex)
         throw py::value_error("tree_method must be 'dual_simplex' (the tree needs warm starts)");
+    if (!(primal.time >= 0)) throw py::value_error("heuristic_time must be >= 0");
     if (o.purge_age < 1) throw py::value_error("purge_age must be >= 1");
     if (o.node_rounds < 0) throw py::value_error("node_rounds must be >= 0");
     if (!(o.min_violation > 0)) throw py::value_error("min_violation must be > 0");
@@ -84,20 +118,22 @@ py::dict to_dict(BncResult&& r) {
     return d;
 }
 
-// The primal heuristic the branch-and-cut uses to improve rounded LP points.
-LabelsImprover make_improver() { return {}; }
-
 template <class Problem>
-py::dict run(const Problem& problem, Index n, const py::object& time_limit, const py::object& warm_start,
-             const py::object& progress, const py::kwargs& kw) {
-    BncOptions opt = parse_options(kw);
+py::dict run(const Problem& problem, Index n, const py::object& time_limit, std::uint64_t seed,
+             const py::object& warm_start, const py::object& progress, const py::kwargs& kw) {
+    Primal primal;
+    BncOptions opt = parse_options(kw, primal);
     Labels warm;
     const bool has_warm = parse_warm_start(warm_start, n, warm);
     auto control = bind::make_control(time_limit, progress);
     BncResult res;
     {
         py::gil_scoped_release release;
-        res = branch_and_cut(problem, *control, opt, has_warm ? &warm : nullptr, make_improver());
+        Labels start;
+        const bool has_start = primal.kind != Heuristic::none && n > 0;
+        if (has_start) start = primal.first(problem, *control, seed, has_warm ? &warm : nullptr);
+        const Labels* first = has_start ? &start : (has_warm ? &warm : nullptr);
+        res = branch_and_cut(problem, *control, opt, first, primal.improver(problem));
     }
     // A Ctrl-C seen by the poll is reported as status "interrupted", not raised: clear it. A
     // Python error from the progress callback is raised.
@@ -115,12 +151,11 @@ void init_exact(py::module_& m) {
         "solve_exact_dense",
         [](F64 costs, const py::object& time_limit, std::uint64_t seed, const py::object& warm_start,
            const py::object& progress, const py::kwargs& kw) {
-            (void)seed;
             if (costs.ndim() != 2 || costs.shape(0) != costs.shape(1))
                 throw py::value_error("costs must be a square (n, n) matrix");
             const Index n = costs.shape(0);
             DenseView view{costs.data(), n};
-            return run(view, n, time_limit, warm_start, progress, kw);
+            return run(view, n, time_limit, seed, warm_start, progress, kw);
         },
         py::arg("costs"), py::arg("time_limit") = py::none(), py::arg("seed") = 0,
         py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
@@ -129,13 +164,12 @@ void init_exact(py::module_& m) {
 costs: float64 (n, n), symmetric, c > 0 attractive; minimises the sum of the costs of cut pairs.
 Returns a dict with labels, objective, lower_bound, gap, status ("optimal", "time_limit",
 "interrupted", "node_limit"), nodes, cuts, runtime, lp_time and more statistics. Options:
-triangle_cuts, max_cuts_per_round, root_method ('ipm' | 'ipm_crossover' | 'dual_simplex'),
+heuristic ('anytime' | 'kl' | 'none'), heuristic_time (s), triangle_cuts, max_cuts_per_round, root_method ('ipm' | 'ipm_crossover' | 'dual_simplex'),
 tree_method, purge_age, node_rounds, min_violation, abs_gap, max_nodes, verbose.)doc");
     m.def(
         "solve_exact_sparse",
         [](Index n, I64 edges, F64 costs, const py::object& time_limit, std::uint64_t seed,
            const py::object& warm_start, const py::object& progress, const py::kwargs& kw) {
-            (void)seed;
             if (n < 0) throw py::value_error("n must be >= 0");
             if (edges.ndim() != 2 || edges.shape(1) != 2) throw py::value_error("edges must have shape (m, 2)");
             if (costs.ndim() != 1 || costs.shape(0) != edges.shape(0))
@@ -153,7 +187,7 @@ tree_method, purge_age, node_rounds, min_violation, abs_gap, max_nodes, verbose.
                     throw py::value_error("cost of edge " + std::to_string(k) + " is not finite");
             }
             SparseGraph g = SparseGraph::from_edges(n, u.data(), v.data(), costs.data(), m_edges);
-            return run(g, n, time_limit, warm_start, progress, kw);
+            return run(g, n, time_limit, seed, warm_start, progress, kw);
         },
         py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("time_limit") = py::none(), py::arg("seed") = 0,
         py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),

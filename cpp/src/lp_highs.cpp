@@ -110,6 +110,7 @@ public:
             // An interior-point solve ignores (and would keep a stale) basis.
             Highs_clearSolver(h_);
         }
+        Highs_zeroAllClocks(h_);  // HiGHS measures its time limit on a cumulative clock
         const HighsInt run = Highs_run(h_);
         const HighsInt ms = Highs_getModelStatus(h_);
         HighsInt it = 0, ipm_it = 0;
