@@ -158,15 +158,6 @@ class TwinData:
             raise ValueError("training needs a class with at least 2 images (for positive pairs)")
 
 
-def _record_field(record: object, *names: str) -> object:
-    for name in names:
-        if isinstance(record, dict) and name in record:
-            return record[name]
-        if hasattr(record, name):
-            return getattr(record, name)
-    return None
-
-
 def from_arrays(
     images: Sequence[np.ndarray],
     labels: Sequence[object] | None,
@@ -253,13 +244,10 @@ def load_folder(
 
         iterator = tqdm(records, desc="reading images", unit="img", leave=False)
     for rec in iterator:
-        path = _record_field(rec, "path")
-        label = _record_field(rec, "label", "class_", "cls", "class_name", "klass")
-        rid = _record_field(rec, "id", "image_id", "name")
-        images.append(read_image(path))
-        labels.append(label)
-        ids.append(str(rid) if rid is not None else Path(str(path)).stem)
-        paths.append(str(path))
+        images.append(read_image(rec.path))
+        labels.append(rec.label)
+        ids.append(str(rec.id))
+        paths.append(str(rec.path))
     have = [lab is not None for lab in labels]
     if require_labels and not all(have):
         missing = [Path(p).name for p, h in zip(paths, have) if not h][:3]

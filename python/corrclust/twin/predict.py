@@ -3,7 +3,8 @@
 ``pair_probabilities`` never runs the backbone on a pair: each image goes through the embedding
 network once (batched, eval mode, no augmentation) and the head then scores all n^2 ordered pairs in
 blocks of rows. The result ``P`` is the n x n matrix of p(same class) with P[i, j] = head(e_i, e_j)
-(the paper's head is not symmetric, so P may differ from P.T by a little) and **diagonal 1** (an
+(the paper's head is not symmetric, so P may differ from P.T; for the symmetric head of the
+``fast`` recipe P is exactly symmetric) and **diagonal 1** (an
 image is in its own class; the paper's files store 0 there; the diagonal never enters the costs).
 
 Correlation-clustering costs come from ``corrclust.problem.Problem.from_probabilities`` with the
@@ -24,7 +25,7 @@ from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
 from corrclust.twin.recipes import Recipe
 from corrclust.twin.train import MODEL_FORMAT, resolve_device
 
-__all__ = ["LoadedModel", "load_model", "embed", "pair_probabilities", "predict", "Prediction", "to_problem"]
+__all__ = ["LoadedModel", "load_model", "embed", "pair_probabilities", "predict", "Prediction", "to_problem", "cost_matrix"]
 
 
 @dataclass
@@ -104,6 +105,10 @@ def pair_probabilities(model: TwinNetwork, embeddings: torch.Tensor, rows_per_bl
     for s in range(0, n, rows_per_block):
         logits = head.pairwise(e[s : s + rows_per_block], e)
         P[s : s + rows_per_block] = torch.sigmoid(logits).float().cpu().numpy()
+    if getattr(head, "symmetric", False):
+        # the head is order-invariant; a batched matmul may still round (i, j) and (j, i) apart
+        iu = np.triu_indices(n, k=1)
+        P.T[iu] = P[iu]
     np.fill_diagonal(P, 1.0)
     return P
 
@@ -127,6 +132,11 @@ def to_problem(P: np.ndarray) -> Any:
     from corrclust.problem import Problem
 
     return Problem.from_probabilities(P, bias=0.0, symmetrize="mean")
+
+
+def cost_matrix(P: np.ndarray) -> np.ndarray:
+    """The dense (n, n) float64 cost matrix of ``to_problem(P)`` (positive = attractive)."""
+    return np.array(to_problem(P).to_dense(), dtype=np.float64, copy=True)
 
 
 def predict(
