@@ -231,7 +231,7 @@ def _records_paper_layout(files: list[Path]) -> list[ImageRecord]:
         if i in seen:
             raise ValueError(f"duplicate organoid id {i}: {seen[i].name} and {f.name}")
         seen[i] = f
-    return [ImageRecord(f, i, str(i // 100)) for f, i in zip(files, ids)]
+    return sorted((ImageRecord(f, i, str(i // 100)) for f, i in zip(files, ids)), key=lambda r: r.id)
 
 
 def _records_class_folders(folder: Path, class_dirs: list[Path]) -> list[ImageRecord]:
@@ -302,7 +302,7 @@ def list_images(folder: str | Path, ids_table: str | Path | None = None) -> list
     1. ``ids_table`` (CSV with header ``file,id[,class][,subset]``, files relative to ``folder``):
        exactly the listed images, with the given ids, classes and subsets, in table order.
     2. The paper's layout: images directly in ``folder`` whose names end in the organoid id
-       (``..._1203.tif``); class = ``id // 100``. Images without ids in their names are numbered
+       (``..._1203.tif``), in id order; class = ``id // 100``. Images without ids in their names are numbered
        0..n-1 in name order with unknown class.
     3. Class folders ``folder/<class_name>/*.png``: the classes in name order get indices 1, 2, ...
        and the images, in name order within a class, ids ``class_index * 100 + k`` (a wider stride

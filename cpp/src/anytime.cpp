@@ -1,0 +1,267 @@
+// Anytime correlation clustering: multi-start Kernighan-Lin with fusion of solutions.
+//
+// Starts: the warm start (if any) improved by KL, GAEC + KL, KL from singletons and KL from one
+// cluster. Then rounds, alternating two proposal kinds:
+//   * GAEC on the costs plus seeded Gaussian noise, followed by KL on the true costs;
+//   * a perturbation of the incumbent (a few random nodes moved to random clusters or made
+//     singletons, or one cluster split at random), followed by KL.
+// Each proposal is fused with the incumbent: the clusters of both are intersected, the contracted
+// problem (one node per intersection) is solved by KL warm-started from the incumbent and by
+// GAEC + KL, and the better result, mapped back and polished by KL on the full problem, replaces the
+// incumbent if it is strictly better. The fused solution is never worse than the incumbent because
+// the incumbent is a feasible warm start of the contracted problem.
+// Stops when the control says so, or after `max_rounds_without_improvement` rounds in a row
+// without improvement. Deterministic for a seed (no threads, a portable RNG).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <unordered_map>
+#include <vector>
+
+#include "corrclust/heuristics.hpp"
+#include "corrclust/heuristics_detail.hpp"
+
+namespace corrclust {
+namespace {
+
+constexpr double kImprove = 1e-9;
+
+// --- problem-specific helpers -------------------------------------------------------------------
+
+// Mean absolute cost (scale of the noise).
+double cost_scale(const DenseView& p) {
+    double s = 0.0;
+    for (Index i = 0; i < p.n; ++i)
+        for (Index j = i + 1; j < p.n; ++j) s += std::abs(p(i, j));
+    const double pairs = 0.5 * static_cast<double>(p.n) * static_cast<double>(p.n - 1);
+    return pairs > 0 ? s / pairs : 1.0;
+}
+double cost_scale(const SparseGraph& g) {
+    double s = 0.0;
+    for (double c : g.edge_cost) s += std::abs(c);
+    return g.num_edges() > 0 ? s / static_cast<double>(g.num_edges()) : 1.0;
+}
+
+// Owns the storage of a perturbed copy of the problem.
+struct NoisyDense {
+    std::vector<double> data;
+    DenseView view;
+};
+void make_noisy(const DenseView& p, double sigma, detail::Rng& rng, NoisyDense& out) {
+    out.data.resize(static_cast<size_t>(p.n) * static_cast<size_t>(p.n));
+    for (Index i = 0; i < p.n; ++i) {
+        out.data[static_cast<size_t>(i * p.n + i)] = 0.0;
+        for (Index j = i + 1; j < p.n; ++j) {
+            const double x = p(i, j) + sigma * rng.normal();
+            out.data[static_cast<size_t>(i * p.n + j)] = x;
+            out.data[static_cast<size_t>(j * p.n + i)] = x;
+        }
+    }
+    out.view = DenseView{out.data.data(), p.n};
+}
+struct NoisySparse {
+    SparseGraph graph;
+};
+void make_noisy(const SparseGraph& g, double sigma, detail::Rng& rng, NoisySparse& out) {
+    out.graph = g;
+    for (double& c : out.graph.edge_cost) c += sigma * rng.normal();
+}
+const DenseView& noisy_view(const NoisyDense& d) { return d.view; }
+const SparseGraph& noisy_view(const NoisySparse& s) { return s.graph; }
+template <class P> struct NoisyOf;
+template <> struct NoisyOf<DenseView> { using type = NoisyDense; };
+template <> struct NoisyOf<SparseGraph> { using type = NoisySparse; };
+
+// Contracted problem with one node per cluster of `groups` (labels 0..k-1).
+struct ContractedDense {
+    std::vector<double> data;
+    DenseView view;
+};
+void contract(const DenseView& p, const Labels& groups, Index k, ContractedDense& out) {
+    const size_t K = static_cast<size_t>(k);
+    out.data.assign(K * K, 0.0);
+    for (Index i = 0; i < p.n; ++i) {
+        const double* row = p.data + i * p.n;
+        double* crow = out.data.data() + static_cast<size_t>(groups[i]) * K;
+        for (Index j = 0; j < p.n; ++j) crow[groups[j]] += row[j];
+    }
+    for (size_t c = 0; c < K; ++c) out.data[c * K + c] = 0.0;
+    out.view = DenseView{out.data.data(), k};
+}
+struct ContractedSparse {
+    SparseGraph graph;
+};
+void contract(const SparseGraph& g, const Labels& groups, Index k, ContractedSparse& out) {
+    std::vector<Index> u, v;
+    std::vector<double> c;
+    for (Index e = 0; e < g.num_edges(); ++e) {
+        const Index a = groups[g.edge_u[e]], b = groups[g.edge_v[e]];
+        if (a == b) continue;
+        u.push_back(a);
+        v.push_back(b);
+        c.push_back(g.edge_cost[e]);
+    }
+    out.graph = SparseGraph::from_edges(k, u.data(), v.data(), c.data(), static_cast<Index>(c.size()));
+}
+const DenseView& contracted_view(const ContractedDense& d) { return d.view; }
+const SparseGraph& contracted_view(const ContractedSparse& s) { return s.graph; }
+template <class P> struct ContractedOf;
+template <> struct ContractedOf<DenseView> { using type = ContractedDense; };
+template <> struct ContractedOf<SparseGraph> { using type = ContractedSparse; };
+
+// --- the solver ---------------------------------------------------------------------------------
+
+template <class Problem>
+class Anytime {
+public:
+    Anytime(const Problem& p, Control& control, std::uint64_t seed, const AnytimeSettings& settings)
+        : p_(p), control_(control), rng_(seed), settings_(settings), progress_(control, "anytime", 0.25) {}
+
+    Labels run(const Labels* start, HeuristicStats* stats) {
+        const Index n = p_.n;
+        if (n == 0) return {};
+        scale_ = cost_scale(p_);
+        // starts
+        if (start) offer(kl_from(*start));
+        if (!control_.stop()) offer(kl_from(gaec_ex(p_, control_, nullptr, nullptr)));
+        if (!control_.stop()) {
+            Labels singletons(static_cast<size_t>(n));
+            std::iota(singletons.begin(), singletons.end(), Index{0});
+            offer(kl_from(singletons));
+        }
+        if (!control_.stop()) offer(kl_from(Labels(static_cast<size_t>(n), 0)));
+        std::int64_t rounds = 0;
+        int without = 0;
+        while (!control_.stop() && without < settings_.max_rounds_without_improvement &&
+               rounds < settings_.max_rounds) {
+            ++rounds;
+            Labels proposal = (rounds % 2 == 1) ? noisy_gaec() : perturbed_best();
+            if (control_.stop()) {
+                offer(std::move(proposal));
+                break;
+            }
+            const bool improved = offer(fuse(proposal));
+            without = improved ? 0 : without + 1;
+            progress_.maybe(best_obj_, rounds);
+        }
+        if (stats) stats->iterations = rounds;
+        progress_.now(best_obj_, rounds);
+        return best_;
+    }
+
+private:
+    Labels kl_from(Labels labels) {
+        kernighan_lin_ex(p_, labels, control_, nullptr);
+        return labels;
+    }
+
+    // Keeps `labels` if strictly better than the incumbent.
+    bool offer(Labels labels) {
+        if (labels.size() != static_cast<size_t>(p_.n)) return false;
+        const double obj = objective(p_, labels);
+        if (best_.empty() || obj < best_obj_ - kImprove * std::max(1.0, std::abs(best_obj_))) {
+            normalize_labels(labels);
+            best_ = std::move(labels);
+            best_obj_ = obj;
+            return true;
+        }
+        return false;
+    }
+
+    Labels noisy_gaec() {
+        static const double sigmas[] = {0.25, 0.5, 1.0, 2.0};
+        const double sigma = sigmas[rng_.below(4)] * scale_;
+        typename NoisyOf<Problem>::type noisy;
+        make_noisy(p_, sigma, rng_, noisy);
+        Labels labels = gaec_ex(noisy_view(noisy), control_, nullptr, nullptr);
+        return kl_from(std::move(labels));
+    }
+
+    Labels perturbed_best() {
+        Labels labels = best_;
+        const Index n = p_.n;
+        Index k = 0;
+        for (Index l : labels) k = std::max(k, l + 1);
+        if (rng_.below(2) == 0 && k > 0) {
+            // split one random cluster at random
+            const Index c = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(k)));
+            for (Index v = 0; v < n; ++v)
+                if (labels[v] == c && rng_.below(2) == 0) labels[v] = k;
+        } else {
+            // move a few random nodes to random clusters or to new singletons
+            const Index moves = std::max<Index>(1, static_cast<Index>(0.05 * static_cast<double>(n) * (0.5 + rng_.uniform())));
+            Index next = k;
+            for (Index t = 0; t < moves; ++t) {
+                const Index v = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(n)));
+                if (rng_.below(3) == 0) labels[v] = next++;
+                else labels[v] = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(std::max<Index>(k, 1))));
+            }
+        }
+        return kl_from(std::move(labels));
+    }
+
+    // Fusion of the incumbent with a proposal on the intersection of their clusters.
+    Labels fuse(const Labels& proposal) {
+        const Index n = p_.n;
+        Labels groups(static_cast<size_t>(n));
+        std::unordered_map<std::uint64_t, Index> id;
+        id.reserve(static_cast<size_t>(n));
+        std::uint64_t kb = 0;
+        for (Index l : proposal) kb = std::max<std::uint64_t>(kb, static_cast<std::uint64_t>(l) + 1);
+        for (Index v = 0; v < n; ++v) {
+            const std::uint64_t key = static_cast<std::uint64_t>(best_[v]) * kb + static_cast<std::uint64_t>(proposal[v]);
+            auto it = id.find(key);
+            if (it == id.end()) it = id.emplace(key, static_cast<Index>(id.size())).first;
+            groups[v] = it->second;
+        }
+        const Index k = static_cast<Index>(id.size());
+        typename ContractedOf<Problem>::type contracted;
+        contract(p_, groups, k, contracted);
+        const auto& cp = contracted_view(contracted);
+        // warm starts on the contracted problem: the incumbent's and the proposal's clusters
+        Labels from_best(static_cast<size_t>(k)), from_prop(static_cast<size_t>(k));
+        for (Index v = 0; v < n; ++v) {
+            from_best[groups[v]] = best_[v];
+            from_prop[groups[v]] = proposal[v];
+        }
+        double ob = kernighan_lin_ex(cp, from_best, control_, nullptr);
+        Labels g = gaec_ex(cp, control_, nullptr, nullptr);
+        double og = kernighan_lin_ex(cp, g, control_, nullptr);
+        double op = kernighan_lin_ex(cp, from_prop, control_, nullptr);
+        const Labels* pick = &from_best;
+        if (og < ob && og <= op) pick = &g;
+        else if (op < ob && op < og) pick = &from_prop;
+        Labels fused(static_cast<size_t>(n));
+        for (Index v = 0; v < n; ++v) fused[v] = (*pick)[groups[v]];
+        return kl_from(std::move(fused));
+    }
+
+    const Problem& p_;
+    Control& control_;
+    detail::Rng rng_;
+    AnytimeSettings settings_;
+    detail::ProgressThrottle progress_;
+    double scale_ = 1.0;
+    Labels best_;
+    double best_obj_ = std::numeric_limits<double>::infinity();
+};
+
+}  // namespace
+
+Labels anytime_ex(const DenseView& problem, Control& control, std::uint64_t seed, const Labels* start,
+                  HeuristicStats* stats, const AnytimeSettings& settings) {
+    return Anytime<DenseView>(problem, control, seed, settings).run(start, stats);
+}
+Labels anytime_ex(const SparseGraph& problem, Control& control, std::uint64_t seed, const Labels* start,
+                  HeuristicStats* stats, const AnytimeSettings& settings) {
+    return Anytime<SparseGraph>(problem, control, seed, settings).run(start, stats);
+}
+Labels anytime(const DenseView& problem, Control& control, std::uint64_t seed, const Labels* start) {
+    return anytime_ex(problem, control, seed, start, nullptr);
+}
+Labels anytime(const SparseGraph& problem, Control& control, std::uint64_t seed, const Labels* start) {
+    return anytime_ex(problem, control, seed, start, nullptr);
+}
+
+}  // namespace corrclust

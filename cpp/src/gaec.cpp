@@ -1,0 +1,220 @@
+// Greedy additive edge contraction (GAEC) for dense and sparse problems.
+//
+// Both variants contract, at every step, the pair of current clusters whose summed cost is the
+// largest, as long as it is >= 0. Ties are broken the same way in both (largest cost, then the
+// smallest (lower id, higher id) pair), and the surviving cluster keeps the lower id whenever both
+// clusters have equally many neighbours, so on a complete graph the dense and the sparse variant
+// produce the same partition.
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <queue>
+#include <unordered_map>
+#include <vector>
+
+#include "corrclust/heuristics.hpp"
+#include "corrclust/heuristics_detail.hpp"
+
+namespace corrclust {
+namespace {
+
+// Initial clusters: the normalised start labelling, or singletons.
+Index initial_clusters(Index n, const Labels* start, Labels& cluster_of) {
+    if (start) {
+        cluster_of = *start;
+        return normalize_labels(cluster_of);
+    }
+    cluster_of.resize(static_cast<size_t>(n));
+    std::iota(cluster_of.begin(), cluster_of.end(), Index{0});
+    return n;
+}
+
+// Maps every node to the final cluster of its initial cluster (merged[c] = the cluster c was merged into).
+Labels final_labels(const Labels& cluster_of, std::vector<Index>& merged) {
+    auto find = [&](Index c) {
+        Index r = c;
+        while (merged[r] != r) r = merged[r];
+        while (merged[c] != r) {
+            const Index next = merged[c];
+            merged[c] = r;
+            c = next;
+        }
+        return r;
+    };
+    Labels labels(cluster_of.size());
+    for (size_t v = 0; v < cluster_of.size(); ++v) labels[v] = find(cluster_of[v]);
+    normalize_labels(labels);
+    return labels;
+}
+
+}  // namespace
+
+// Dense: one k x k working matrix of cluster-to-cluster costs (k = number of initial clusters), and
+// for every active row a cache of its best partner, so a step costs O(k) except for the rows whose
+// cached partner changed.
+Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, HeuristicStats* stats) {
+    const Index n = p.n;
+    if (n == 0) return {};
+    Labels cluster_of;
+    const Index k = initial_clusters(n, start, cluster_of);
+    const size_t K = static_cast<size_t>(k);
+    std::vector<double> w(K * K, 0.0);
+    if (start) {
+        for (Index i = 0; i < n; ++i) {
+            const double* row = p.data + i * n;
+            const size_t ci = static_cast<size_t>(cluster_of[i]);
+            for (Index j = 0; j < n; ++j) {
+                const size_t cj = static_cast<size_t>(cluster_of[j]);
+                if (ci != cj) w[ci * K + cj] += row[j];
+            }
+        }
+    } else {
+        std::copy(p.data, p.data + K * K, w.begin());
+    }
+
+    std::vector<Index> active(K), pos(K), best(K, -1), merged(K);
+    std::iota(active.begin(), active.end(), Index{0});
+    std::iota(pos.begin(), pos.end(), Index{0});
+    std::iota(merged.begin(), merged.end(), Index{0});
+    std::vector<double> best_val(K, -std::numeric_limits<double>::infinity());
+
+    auto recompute = [&](Index i) {
+        const double* row = w.data() + static_cast<size_t>(i) * K;
+        Index b = -1;
+        double bv = -std::numeric_limits<double>::infinity();
+        for (const Index j : active) {
+            if (j == i) continue;
+            const double x = row[j];
+            if (x > bv || (x == bv && j < b)) {
+                bv = x;
+                b = j;
+            }
+        }
+        best[i] = b;
+        best_val[i] = bv;
+    };
+    for (Index i = 0; i < k; ++i) recompute(i);
+
+    detail::ProgressThrottle progress(control, "gaec");
+    std::int64_t contractions = 0;
+    while (active.size() > 1) {
+        if (control.stop()) break;
+        Index a = -1;
+        double av = -std::numeric_limits<double>::infinity();
+        for (const Index i : active)
+            if (best_val[i] > av || (best_val[i] == av && i < a)) {
+                av = best_val[i];
+                a = i;
+            }
+        if (a < 0 || !(av >= 0.0)) break;
+        Index b = best[a];
+        if (b < a) std::swap(a, b);  // survivor a (lower id), b disappears
+        // remove b from the active set
+        const Index pb = pos[b];
+        active[pb] = active.back();
+        pos[active[pb]] = pb;
+        active.pop_back();
+        merged[b] = a;
+        double* ra = w.data() + static_cast<size_t>(a) * K;
+        const double* rb = w.data() + static_cast<size_t>(b) * K;
+        for (const Index j : active) {
+            if (j == a) continue;
+            const double x = ra[j] + rb[j];
+            ra[j] = x;
+            w[static_cast<size_t>(j) * K + a] = x;
+        }
+        ++contractions;
+        recompute(a);
+        for (const Index j : active) {
+            if (j == a) continue;
+            const double x = ra[j];
+            if (best[j] == b) {
+                recompute(j);
+            } else if (best[j] == a) {
+                if (x >= best_val[j]) best_val[j] = x;
+                else recompute(j);
+            } else if (x > best_val[j] || (x == best_val[j] && a < best[j])) {
+                best[j] = a;
+                best_val[j] = x;
+            }
+        }
+        progress.maybe(std::numeric_limits<double>::quiet_NaN(), contractions, k - 1);
+    }
+    if (stats) stats->iterations = contractions;
+    return final_labels(cluster_of, merged);
+}
+
+// Sparse: adjacency hash maps of the current clusters, merged on contraction (the map with fewer
+// entries is folded into the larger one), and a max-heap of candidate pairs whose entries are
+// checked lazily against the current cost.
+Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, HeuristicStats* stats) {
+    const Index n = g.n;
+    if (n == 0) return {};
+    Labels cluster_of;
+    const Index k = initial_clusters(n, start, cluster_of);
+    std::vector<std::unordered_map<Index, double>> adj(static_cast<size_t>(k));
+    for (Index e = 0; e < g.num_edges(); ++e) {
+        const Index a = cluster_of[g.edge_u[e]], b = cluster_of[g.edge_v[e]];
+        if (a == b) continue;
+        adj[a][b] += g.edge_cost[e];
+        adj[b][a] += g.edge_cost[e];
+    }
+    struct Entry {
+        double w;
+        Index u, v;  // u < v
+        bool operator<(const Entry& o) const {  // max-heap: larger w, then smaller (u, v) first
+            if (w != o.w) return w < o.w;
+            if (u != o.u) return u > o.u;
+            return v > o.v;
+        }
+    };
+    std::vector<Entry> initial;
+    for (Index a = 0; a < k; ++a)
+        for (const auto& [b, c] : adj[a])
+            if (a < b && c >= 0.0) initial.push_back({c, a, b});
+    std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
+    std::vector<Index> merged(static_cast<size_t>(k));
+    std::iota(merged.begin(), merged.end(), Index{0});
+    std::vector<char> alive(static_cast<size_t>(k), 1);
+
+    detail::ProgressThrottle progress(control, "gaec");
+    std::int64_t contractions = 0, pops = 0;
+    while (!heap.empty()) {
+        if ((++pops & 255) == 0 && control.stop()) break;
+        const Entry top = heap.top();
+        heap.pop();
+        if (!alive[top.u] || !alive[top.v]) continue;
+        const auto it = adj[top.u].find(top.v);
+        if (it == adj[top.u].end() || it->second != top.w) continue;  // stale entry
+        if (control.stop()) break;
+        Index s = top.u, d = top.v;  // survivor, disappearing
+        if (adj[d].size() > adj[s].size()) std::swap(s, d);
+        adj[s].erase(d);
+        adj[d].erase(s);
+        for (const auto& [x, c] : adj[d]) {
+            auto& ax = adj[x];
+            ax.erase(d);
+            double& sx = adj[s][x];
+            sx += c;
+            ax[s] = sx;
+            if (sx >= 0.0) heap.push({sx, std::min(s, x), std::max(s, x)});
+        }
+        adj[d].clear();
+        std::unordered_map<Index, double>().swap(adj[d]);
+        alive[d] = 0;
+        merged[d] = s;
+        ++contractions;
+        progress.maybe(std::numeric_limits<double>::quiet_NaN(), contractions, k - 1);
+    }
+    if (stats) stats->iterations = contractions;
+    return final_labels(cluster_of, merged);
+}
+
+Labels gaec(const DenseView& problem, Control& control, const Labels* start) {
+    return gaec_ex(problem, control, start, nullptr);
+}
+Labels gaec(const SparseGraph& problem, Control& control, const Labels* start) {
+    return gaec_ex(problem, control, start, nullptr);
+}
+
+}  // namespace corrclust

@@ -1,0 +1,322 @@
+// Kernighan-Lin with joins for correlation clustering (dense and sparse).
+//
+// One pass visits every pair of neighbouring clusters (A, B), and every cluster A paired with a new
+// empty cluster, whenever one of the two changed since the pair was last looked at. For a pair it
+// runs a Kernighan-Lin sequence: repeatedly move the not-yet-moved node of A u B with the largest
+// gain to the other side, keep the prefix of the sequence with the best cumulative gain, and compare
+// it with joining A and B. The better of the two is applied if it strictly improves. Passes repeat
+// until one changes nothing. Every applied change strictly lowers the objective, so the result is
+// never worse than the start (checked exactly at the end).
+//
+// Costs per pair: O(|A| |B|) (dense) or O(deg(A u B)) (sparse) to set up the gains from cached
+// within-cluster sums, then O(|A| + |B|) per step; a sequence stops early once it has gone
+// `kPatience` steps without a new best prefix.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "corrclust/heuristics.hpp"
+#include "corrclust/heuristics_detail.hpp"
+
+namespace corrclust {
+namespace {
+
+constexpr Index kPatience = 48;   // steps without a new best prefix before a sequence stops
+constexpr double kEps = 1e-9;     // minimum improvement accepted
+
+struct DensePolicy {
+    const DenseView& p;
+    Index n() const { return p.n; }
+    // f(j, cost(v, nodes[j])) for j in [lo, hi) (nodes[j] != v).
+    template <class F>
+    void for_range(Index v, const std::vector<Index>& nodes, const std::vector<Index>& /*loc*/, Index self,
+                   Index lo, Index hi, F&& f) const {
+        const double* row = p.data + v * p.n;
+        for (Index j = lo; j < hi; ++j)
+            if (j != self) f(j, row[nodes[j]]);
+    }
+    template <class F>
+    void for_neighbors(Index v, F&& f) const {  // all other nodes
+        const double* row = p.data + v * p.n;
+        for (Index u = 0; u < p.n; ++u)
+            if (u != v) f(u, row[u]);
+    }
+    static constexpr bool complete = true;
+};
+
+struct SparsePolicy {
+    const SparseGraph& g;
+    Index n() const { return g.n; }
+    template <class F>
+    void for_range(Index v, const std::vector<Index>& /*nodes*/, const std::vector<Index>& loc, Index /*self*/,
+                   Index lo, Index hi, F&& f) const {
+        for (Index k = g.adj_offset[v]; k < g.adj_offset[v + 1]; ++k) {
+            const Index j = loc[g.adj_node[k]];
+            if (j >= lo && j < hi) f(j, g.edge_cost[g.adj_edge[k]]);
+        }
+    }
+    template <class F>
+    void for_neighbors(Index v, F&& f) const {
+        for (Index k = g.adj_offset[v]; k < g.adj_offset[v + 1]; ++k) f(g.adj_node[k], g.edge_cost[g.adj_edge[k]]);
+    }
+    static constexpr bool complete = false;
+};
+
+template <class Policy>
+class KernighanLin {
+public:
+    KernighanLin(const Policy& policy, Labels& labels, Control& control)
+        : P(policy), label_(labels), control_(control), n_(policy.n()) {}
+
+    // Runs passes until nothing improves or control stops; returns the number of passes.
+    std::int64_t run(double start_objective, detail::ProgressThrottle& progress) {
+        setup();
+        double obj = start_objective;
+        std::int64_t pass = 0;
+        while (!control_.stop()) {
+            ++pass;
+            const double gain = one_pass(pass, progress, obj);
+            obj -= gain;
+            progress.maybe(obj, pass);
+            if (gain <= kEps) break;
+        }
+        for (Index v = 0; v < n_; ++v) label_[v] = label_of_[v];
+        return pass;
+    }
+
+private:
+    void setup() {
+        label_of_ = label_;
+        const Index k = normalize_labels(label_of_);
+        members_.assign(static_cast<size_t>(k), {});
+        for (Index v = 0; v < n_; ++v) members_[label_of_[v]].push_back(v);
+        stamp_.assign(static_cast<size_t>(k), 0);
+        in_sum_.assign(static_cast<size_t>(n_), 0.0);
+        for (Index v = 0; v < n_; ++v) {
+            double s = 0.0;
+            const Index lv = label_of_[v];
+            P.for_neighbors(v, [&](Index u, double c) {
+                if (label_of_[u] == lv) s += c;
+            });
+            in_sum_[v] = s;
+        }
+        loc_.assign(static_cast<size_t>(n_), -1);
+        seen_.assign(static_cast<size_t>(k), -1);
+    }
+
+    Index new_cluster(std::int64_t pass) {
+        Index id;
+        if (!free_.empty()) {
+            id = free_.back();
+            free_.pop_back();
+        } else {
+            id = static_cast<Index>(members_.size());
+            members_.emplace_back();
+            stamp_.push_back(pass);
+            seen_.push_back(-1);
+        }
+        stamp_[id] = pass;
+        return id;
+    }
+
+    double one_pass(std::int64_t pass, detail::ProgressThrottle& progress, double obj) {
+        double total = 0.0;
+        std::vector<Index> nbrs;
+        for (Index a = 0; a < static_cast<Index>(members_.size()); ++a) {
+            if (control_.stop()) break;
+            if (members_[a].empty()) continue;
+            // neighbouring clusters b > a
+            nbrs.clear();
+            if (Policy::complete) {
+                for (Index b = a + 1; b < static_cast<Index>(members_.size()); ++b)
+                    if (!members_[b].empty()) nbrs.push_back(b);
+            } else {
+                for (const Index v : members_[a])
+                    P.for_neighbors(v, [&](Index u, double) {
+                        const Index b = label_of_[u];
+                        if (b > a && seen_[b] != a) {
+                            seen_[b] = a;
+                            nbrs.push_back(b);
+                        }
+                    });
+                std::sort(nbrs.begin(), nbrs.end());
+            }
+            for (const Index b : nbrs) {
+                if (members_[a].empty()) break;
+                if (members_[b].empty()) continue;
+                if (stamp_[a] < pass - 1 && stamp_[b] < pass - 1) continue;
+                total += two_cut(a, b, pass);
+                if (control_.stop()) break;
+                progress.maybe(obj - total, pass);
+            }
+            if (members_[a].empty() || control_.stop()) continue;
+            if (stamp_[a] >= pass - 1 && members_[a].size() > 1) {
+                const Index b = new_cluster(pass);
+                const double g = two_cut(a, b, pass);
+                if (g <= 0.0) free_.push_back(b);  // nothing moved: the new cluster stays unused
+                total += g;
+            }
+        }
+        return total;
+    }
+
+    // KL sequence between clusters a and b (b may be empty); applies the best improvement found.
+    double two_cut(Index a, Index b, std::int64_t pass) {
+        nodes_.clear();
+        nodes_.insert(nodes_.end(), members_[a].begin(), members_[a].end());
+        const Index na = static_cast<Index>(nodes_.size());
+        nodes_.insert(nodes_.end(), members_[b].begin(), members_[b].end());
+        const Index N = static_cast<Index>(nodes_.size());
+        side_.assign(static_cast<size_t>(N), 0);
+        ca_.assign(static_cast<size_t>(N), 0.0);
+        cb_.assign(static_cast<size_t>(N), 0.0);
+        moved_.assign(static_cast<size_t>(N), 0);
+        for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = j;
+        for (Index j = 0; j < na; ++j) ca_[j] = in_sum_[nodes_[j]];
+        for (Index j = na; j < N; ++j) {
+            side_[j] = 1;
+            cb_[j] = in_sum_[nodes_[j]];
+        }
+        for (Index i = 0; i < na; ++i)
+            P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
+                cb_[i] += c;
+                ca_[j] += c;
+            });
+        double join_gain = 0.0;
+        for (Index i = 0; i < na; ++i) join_gain += cb_[i];
+
+        // the sequence
+        seq_.clear();
+        double cum = 0.0, best = 0.0;
+        Index best_len = 0;
+        for (Index step = 0; step < N; ++step) {
+            Index pick = -1;
+            double pg = -std::numeric_limits<double>::infinity();
+            for (Index j = 0; j < N; ++j) {
+                if (moved_[j]) continue;
+                const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
+                if (gj > pg) {
+                    pg = gj;
+                    pick = j;
+                }
+            }
+            if (pick < 0) break;
+            move(pick, N);
+            moved_[pick] = 1;
+            seq_.push_back(pick);
+            cum += pg;
+            if (cum > best + kEps) {
+                best = cum;
+                best_len = static_cast<Index>(seq_.size());
+            }
+            if (static_cast<Index>(seq_.size()) - best_len > kPatience) break;
+            if ((step & 15) == 15 && control_.stop()) break;
+        }
+
+        double applied = 0.0;
+        bool join = false;
+        if (join_gain > best + kEps && join_gain > kEps) {
+            join = true;
+            best_len = 0;
+            applied = join_gain;
+        } else if (best > kEps) {
+            applied = best;
+        } else {
+            best_len = 0;
+        }
+        while (static_cast<Index>(seq_.size()) > best_len) {  // undo the tail of the sequence
+            move(seq_.back(), N);
+            seq_.pop_back();
+        }
+        if (join) {
+            for (Index j = 0; j < N; ++j) {
+                in_sum_[nodes_[j]] = ca_[j] + cb_[j];
+                side_[j] = 0;
+            }
+        }
+        if (applied > 0.0) {
+            members_[a].clear();
+            members_[b].clear();
+            for (Index j = 0; j < N; ++j) {
+                const Index v = nodes_[j];
+                const Index c = side_[j] == 0 ? a : b;
+                label_of_[v] = c;
+                members_[c].push_back(v);
+                if (!join) in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
+            }
+            stamp_[a] = stamp_[b] = pass;
+            if (members_[a].empty()) free_.push_back(a);
+            if (members_[b].empty()) free_.push_back(b);
+        }
+        for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
+        return applied;
+    }
+
+    // Flips node j of the current pair to the other side and updates the sums of all nodes.
+    void move(Index j, Index N) {
+        const Index v = nodes_[j];
+        if (side_[j] == 0) {
+            side_[j] = 1;
+            P.for_range(v, nodes_, loc_, j, 0, N, [&](Index i, double c) {
+                ca_[i] -= c;
+                cb_[i] += c;
+            });
+        } else {
+            side_[j] = 0;
+            P.for_range(v, nodes_, loc_, j, 0, N, [&](Index i, double c) {
+                ca_[i] += c;
+                cb_[i] -= c;
+            });
+        }
+    }
+
+    const Policy& P;
+    Labels& label_;
+    Control& control_;
+    Index n_;
+    Labels label_of_;
+    std::vector<std::vector<Index>> members_;
+    std::vector<std::int64_t> stamp_;
+    std::vector<double> in_sum_;
+    std::vector<Index> loc_, seen_, free_;
+    std::vector<Index> nodes_, seq_;
+    std::vector<char> side_, moved_;
+    std::vector<double> ca_, cb_;
+};
+
+template <class Problem, class Policy>
+double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Control& control,
+              HeuristicStats* stats) {
+    const double start_obj = objective(problem, labels);
+    Labels start = labels;
+    detail::ProgressThrottle progress(control, "kl");
+    KernighanLin<Policy> kl(policy, labels, control);
+    const std::int64_t passes = kl.run(start_obj, progress);
+    if (stats) stats->iterations = passes;
+    double obj = objective(problem, labels);
+    if (obj > start_obj) {  // only possible through rounding in the incremental sums
+        labels = std::move(start);
+        obj = start_obj;
+    }
+    normalize_labels(labels);
+    return obj;
+}
+
+}  // namespace
+
+double kernighan_lin_ex(const DenseView& problem, Labels& labels, Control& control, HeuristicStats* stats) {
+    return run_kl(problem, DensePolicy{problem}, labels, control, stats);
+}
+double kernighan_lin_ex(const SparseGraph& problem, Labels& labels, Control& control, HeuristicStats* stats) {
+    return run_kl(problem, SparsePolicy{problem}, labels, control, stats);
+}
+double kernighan_lin(const DenseView& problem, Labels& labels, Control& control) {
+    return kernighan_lin_ex(problem, labels, control, nullptr);
+}
+double kernighan_lin(const SparseGraph& problem, Labels& labels, Control& control) {
+    return kernighan_lin_ex(problem, labels, control, nullptr);
+}
+
+}  // namespace corrclust
