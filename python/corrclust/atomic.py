@@ -15,6 +15,11 @@ from typing import Iterator
 
 __all__ = ["atomic_path", "write_text"]
 
+# mkstemp creates files readable by the owner only; outputs get the usual permissions instead.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+_MODE = 0o666 & ~_UMASK
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -30,6 +35,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _MODE)
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
