@@ -97,6 +97,7 @@ class ClusterOptions:
     time_limit: float | None = None
     threads: int | None = None
     pqap_mode: str = "reference"
+    correlations: Path | None = None  # a previous run's similarities.npz: skip the matching
     progress: bool = True
 
     def validate(self) -> None:
@@ -104,7 +105,7 @@ class ClusterOptions:
             raise ValueError(f"unknown method {self.method!r} (choose one of {', '.join(METHODS)})")
         if self.solver not in SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r} (choose one of {', '.join(SOLVERS)})")
-        if self.method == "twin" and self.model is None:
+        if self.method == "twin" and self.model is None and self.correlations is None:
             raise ValueError("--method twin needs a trained model: pass --model MODEL.pt (see 'corrclust twin')")
         if self.method == "twin" and self.params is not None:
             raise ValueError("--params is a PQAP parameter file; it does not apply to --method twin")
@@ -117,6 +118,8 @@ class ClusterOptions:
             raise FileNotFoundError(f"truth file not found: {self.truth}")
         if self.params is not None and not Path(self.params).is_file():
             raise FileNotFoundError(f"parameter file not found: {self.params}")
+        if self.correlations is not None and not Path(self.correlations).is_file():
+            raise FileNotFoundError(f"correlations file not found: {self.correlations}")
         if self.model is not None and not Path(self.model).is_file():
             raise FileNotFoundError(f"model file not found: {self.model}")
         if not Path(self.images_dir).is_dir():
@@ -264,9 +267,38 @@ def _twin_probabilities(images: ImageSet, options: ClusterOptions) -> Correlatio
                         options.bias)
 
 
+def load_correlations(path: str | Path, *, threshold: float = 0.64, bias: float = 0.0) -> Correlations:
+    """Correlations saved by a previous run (``similarities.npz``: ``ids`` and ``S`` or ``P``)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as exc:
+        raise ValueError(f"cannot read correlations from {path}: {type(exc).__name__}: {exc}") from None
+    if "ids" not in arrays or ("S" in arrays) == ("P" in arrays):
+        raise ValueError(f"{path}: expected arrays 'ids' and one of 'S' (similarities) or 'P' (probabilities), "
+                         f"found {', '.join(sorted(arrays)) or 'none'}")
+    ids = np.asarray(arrays["ids"])
+    if ids.ndim != 1 or ids.dtype.kind not in "iu":
+        raise ValueError(f"{path}: 'ids' must be a 1-D integer array, got {ids.dtype} of shape {ids.shape}")
+    if np.unique(ids).size != ids.size:
+        raise ValueError(f"{path}: 'ids' holds duplicates")
+    kind, key, value = ("similarity", "S", threshold) if "S" in arrays else ("probability", "P", bias)
+    matrix = np.asarray(arrays[key], dtype=np.float64)
+    if matrix.shape != (ids.size, ids.size):
+        raise ValueError(f"{path}: '{key}' has shape {matrix.shape}, expected ({ids.size}, {ids.size})")
+    off = ~np.eye(ids.size, dtype=bool)
+    if not np.isfinite(matrix[off]).all():
+        raise ValueError(f"{path}: '{key}' holds NaN or infinite values off the diagonal")
+    return Correlations(ids.astype(np.int64), matrix, kind, value)
+
+
 def compute_correlations(images: ImageSet, options: ClusterOptions) -> tuple[ImageSet, Correlations]:
     """Correlations of the images by ``options.method``; the image set is reordered to match them."""
-    if options.method == "pqap":
+    if options.correlations is not None:
+        corr = load_correlations(options.correlations, threshold=options.threshold, bias=options.bias)
+        _say(f"using the {corr.kind} matrix of {options.correlations} ({corr.ids.size} images)")
+    elif options.method == "pqap":
         corr = _pqap_similarities(images, options)
     else:
         corr = _twin_probabilities(images, options)
@@ -688,7 +720,7 @@ def run_on_correlations(
                               seed=options.seed, time_limit=options.time_limit, progress=options.progress)
     settings = [
         ("images", str(options.images_dir)),
-        ("method", options.method),
+        ("method", "PQAP" if corr.kind == "similarity" else "twin network"),
         ("solver", options.solver),
         (corr.parameter_name, f"{corr.parameter:g}"),
         ("seed", options.seed),
@@ -705,10 +737,10 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
     started = time.perf_counter()
     options.validate()
     out_dir = Path(options.out_dir)
-    _prepare_out_dir(out_dir)
     images_dir = Path(options.images_dir)
     settings = list(extra_settings)
     if options.crop:
+        _prepare_out_dir(out_dir)
         try:
             from corrclust.images.detection import crop_fields
         except ImportError as exc:  # pragma: no cover - only while the images area lacks detection
@@ -720,7 +752,9 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         images_dir = crops
     images = load_images(images_dir, options.ids_table, progress=options.progress)
     images, corr = compute_correlations(images, options)
-    if options.method == "pqap":
+    if options.correlations is not None:
+        settings.append(("correlations from", str(options.correlations)))
+    elif options.method == "pqap":
         settings.append(("PQAP parameters", str(options.params) if options.params else "the paper's learned ones"))
         settings.append(("PQAP solver mode", options.pqap_mode))
     else:

@@ -202,8 +202,7 @@ def similarity_matrix(
         ax = fig.add_subplot(grid[0, 0])
         cax = fig.add_subplot(grid[0, 1])
         ax.set_title(title, fontsize=10)
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("lightgrey")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="lightgrey")
     im = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest", aspect="auto")
     for s in starts:
         ax.axhline(s - 0.5, color="white", linewidth=0.8)
