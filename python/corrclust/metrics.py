@@ -33,7 +33,12 @@ __all__ = [
 
 def _encode(labels: Any, name: str) -> np.ndarray:
     """Map a 1-D sequence of hashable labels to ints 0..k-1 (int64)."""
-    arr = np.asarray(labels)
+    try:
+        arr = np.asarray(labels)
+    except ValueError:  # ragged input such as [1, "a", (2,)]: keep the items as objects
+        items = list(labels)
+        arr = np.empty(len(items), dtype=object)
+        arr[:] = items
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D sequence of labels, got an array of shape {arr.shape}")
     if arr.dtype.kind in "biuf" or arr.dtype.kind in "US":
@@ -81,27 +86,21 @@ def contingency_table(truth: Sequence[Any], pred: Sequence[Any], *, sparse: bool
     return table if sparse else table.toarray()
 
 
-def _entropy(counts: np.ndarray, n: int) -> float:
-    q = counts[counts > 0] / n
-    return float(-(q * np.log2(q)).sum())
-
-
 def _clip(x: float) -> float:
     """Round-off can leave -1e-16 or -0.0 where the exact value is 0: return a clean 0.0."""
     return x if x > 0.0 else 0.0
 
 
 def _vi_from_table(table: scipy.sparse.csr_matrix, n: int) -> tuple[float, float, float]:
-    rows = np.asarray(table.sum(axis=1)).ravel()
-    cols = np.asarray(table.sum(axis=0)).ravel()
+    rows = np.asarray(table.sum(axis=1)).ravel().astype(np.float64)
+    cols = np.asarray(table.sum(axis=0)).ravel().astype(np.float64)
     coo = table.tocoo()
     joint = coo.data.astype(np.float64)
-    h_t = _entropy(rows, n)
-    h_p = _entropy(cols, n)
-    # I = sum p_tk log2(p_tk / (p_t p_k)) = sum (n_tk/N) log2(N n_tk / (n_t n_k)).
-    mutual = float((joint / n * np.log2(joint * n / (rows[coo.row] * cols[coo.col]))).sum())
-    false_cuts = _clip(h_p - mutual)
-    false_joins = _clip(h_t - mutual)
+    # H(P|T) = sum_tk (n_tk/N) log2(n_t/n_tk) and H(T|P) = sum_tk (n_tk/N) log2(n_k/n_tk): every
+    # term is >= 0 and exactly 0 when a cell holds its whole row (column), so identical
+    # partitions give exactly 0 rather than round-off from H(T) + H(P) - 2I.
+    false_cuts = _clip(float((joint * np.log2(rows[coo.row] / joint)).sum() / n))
+    false_joins = _clip(float((joint * np.log2(cols[coo.col] / joint)).sum() / n))
     return false_cuts + false_joins, false_cuts, false_joins
 
 

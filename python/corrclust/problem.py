@@ -306,12 +306,18 @@ class Problem:
         """
         bias = _finite_float(bias, "bias")
         p = _symmetric_values(probabilities, "probabilities", symmetrize)
-        offdiag = ~np.eye(p.shape[0], dtype=bool)
-        vals = p[offdiag]
-        if np.isnan(vals).any() or (vals < 0).any() or (vals > 1).any():
-            k = int(np.flatnonzero(np.isnan(vals) | (vals < 0) | (vals > 1))[0])
-            i, j = np.argwhere(offdiag)[k]
-            raise ValueError(f"probabilities[{i}, {j}] = {float(p[i, j])!r} is not a probability in [0, 1]")
+        raw = np.asarray(probabilities, dtype=np.float64)
+        if raw.ndim == 2:  # check the input itself: a mean could hide a value outside [0, 1]
+            bad = ~((raw >= 0) & (raw <= 1))  # NaN fails both comparisons
+            np.fill_diagonal(bad, False)
+            if bad.any():
+                i, j = (int(x) for x in np.argwhere(bad)[0])
+                raise ValueError(f"probabilities[{i}, {j}] = {float(raw[i, j])!r} is not a probability in [0, 1]")
+        else:
+            bad = ~((raw >= 0) & (raw <= 1))
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"probabilities[{k}] = {float(raw[k])!r} is not a probability in [0, 1]")
         q = np.clip(p, PROBABILITY_CLAMP, 1.0 - PROBABILITY_CLAMP)
         c = np.log(q) - np.log1p(-q) + bias
         np.fill_diagonal(c, 0.0)
