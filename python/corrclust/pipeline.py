@@ -351,24 +351,17 @@ def number_clusters(labels: Sequence[Any]) -> np.ndarray:
     return new[inverse.reshape(-1)]
 
 
-def _solve(problem, solver: str, time_limit: float | None, seed: int):
-    try:
-        from corrclust.solve import solve
-    except ImportError:  # TEMPORARY until the cc-api branch's solve() lands
-        from types import SimpleNamespace
+def _solve(problem, solver: str, time_limit: float | None, seed: int, progress: bool):
+    from corrclust.solve import solve
 
-        from corrclust._native import _core
-
-        d = _core.solve_dense(problem.costs, solver, time_limit, seed)
-        return SimpleNamespace(**d)
-    return solve(problem, method=solver, time_limit=time_limit, seed=seed)
+    return solve(problem, method=solver, time_limit=time_limit, seed=seed, progress=True if progress else None)
 
 
 def cluster(corr: Correlations, solver: str = "kl", *, time_limit: float | None = None, seed: int = 0,
-            parameter: float | None = None) -> Clustering:
+            parameter: float | None = None, progress: bool = False) -> Clustering:
     """Solve the correlation-clustering problem of ``corr`` (at ``parameter``, default the chosen one)."""
     problem = corr.problem(parameter)
-    result = _solve(problem, solver, time_limit, seed)
+    result = _solve(problem, solver, time_limit, seed, progress)
     lb = getattr(result, "lower_bound", None)
     return Clustering(
         labels=number_clusters(np.asarray(result.labels)),
@@ -711,7 +704,8 @@ def run_on_correlations(
     images = _align(images, corr)
     truth = resolve_truth(options.truth, images)
     _say(f"clustering {corr.ids.size} images ({options.solver}, {corr.parameter_name} {corr.parameter:g})")
-    clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed)
+    clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,
+                         progress=options.progress)
     evaluation = None
     if truth is not None:
         n_known = int(truth.known.sum())
