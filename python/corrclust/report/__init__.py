@@ -244,11 +244,15 @@ def render(
                 f"{corr.parameter_name}, from everything joined to everything cut; the dotted line is the value "
                 "used above. The green line is the number of clusters."))
             sw.add(H.figure(_rel(out_dir, files["sweep"]), f"VI against the {corr.parameter_name}"))
-            best = int(np.argmin(evaluation.sweep["vi"]))
+            vi = np.asarray(evaluation.sweep["vi"])
+            grid = np.asarray(evaluation.sweep[corr.parameter_name])
+            best = np.flatnonzero(vi <= vi.min() + 1e-12)
+            where = (f"{grid[best[0]]:.4g}" if best.size == 1
+                     else f"{grid[best[0]]:.4g} to {grid[best[-1]]:.4g}")
             sw.add(H.paragraph(
-                f"Lowest VI {evaluation.sweep['vi'][best]:.4f} bits at {corr.parameter_name} "
-                f"{evaluation.sweep[corr.parameter_name][best]:.4g} ({int(evaluation.sweep['n_clusters'][best])} "
-                "clusters). Choosing the parameter by this plot uses the truth: report it as such."))
+                f"Lowest VI {vi.min():.4f} bits at {corr.parameter_name} {where} "
+                f"({', '.join(sorted({str(int(evaluation.sweep['n_clusters'][b])) for b in best}, key=int))} "
+                "clusters). A parameter chosen by this plot is chosen with the truth: report it as such."))
             sections.append(sw)
 
     overview = H.Section("Similarities and cluster sizes", anchor="overview")
