@@ -70,6 +70,8 @@ MONTAGES_MAX = 60
 THUMB_SIZE = 96
 
 FIGURES = "figures"
+#: Finished PQAP pairs of an interrupted run (removed when a run completes); a rerun resumes from it.
+PQAP_CHECKPOINT = ".pqap-checkpoint.npz"
 
 
 def _say(message: str) -> None:
@@ -241,30 +243,41 @@ class Correlations:
         return np.unique(np.append(grid, self.parameter))
 
 
-def _pqap_similarities(images: ImageSet, options: ClusterOptions) -> Correlations:
+def _pqap_similarities(images: ImageSet, options: ClusterOptions, checkpoint: Path | None) -> Correlations:
+    from corrclust import pqap
+
     try:
         from corrclust.images.keypoints import extract_keypoint_set
-        from corrclust import pqap
-    except ImportError as exc:  # pragma: no cover - only while the pqap/images areas are missing
+    except ImportError as exc:  # pragma: no cover - only while the images area lacks key points
         raise ValueError(f"--method pqap is not available in this build ({exc})") from None
-    params = pqap.read_parameters(options.params) if options.params is not None else pqap.default_parameters()
+    if options.params is not None:
+        params = pqap.read_parameters(options.params)
+    else:
+        params = pqap.PqapParameters.paper()
+    params.validate()
     _say(f"extracting key points from {len(images.records)} images")
     keypoints = extract_keypoint_set(images.records)
-    _say("matching every pair of images (PQAP)")
-    ids, S = pqap.similarity_matrix(keypoints, params, mode=options.pqap_mode, threads=options.threads)
+    ids, S = pqap.similarity_matrix(keypoints, params, mode=options.pqap_mode, threads=options.threads,
+                                    checkpoint=checkpoint, progress=options.progress)
     return Correlations(np.asarray(ids, dtype=np.int64), np.asarray(S, dtype=np.float64), "similarity",
                         options.threshold)
 
 
 def _twin_probabilities(images: ImageSet, options: ClusterOptions) -> Correlations:
     try:
-        from corrclust.twin import predict
+        from corrclust.twin import from_arrays, load_model, predict
     except ImportError as exc:
         raise ValueError(f"--method twin needs PyTorch and the twin-network module ({exc})") from None
+    model = load_model(options.model)
+    cfg = model.config
     _say(f"computing twin-network probabilities for {len(images.records)} images")
-    ids, P = predict(options.model, images.records)
-    return Correlations(np.asarray(ids, dtype=np.int64), np.asarray(P, dtype=np.float64), "probability",
-                        options.bias)
+    # The readable images only (unreadable files were skipped when the folder was loaded).
+    arrays = [read_image(r.path) for r in images.records]
+    data = from_arrays(arrays, None, [str(r.id) for r in images.records], cfg.input, cfg.input_size,
+                       [str(r.path) for r in images.records])
+    pred = predict(model, data)
+    ids = np.array([int(i) for i in pred.ids], dtype=np.int64)
+    return Correlations(ids, np.asarray(pred.P, dtype=np.float64), "probability", options.bias)
 
 
 def load_correlations(path: str | Path, *, threshold: float = 0.64, bias: float = 0.0) -> Correlations:
@@ -293,13 +306,18 @@ def load_correlations(path: str | Path, *, threshold: float = 0.64, bias: float 
     return Correlations(ids.astype(np.int64), matrix, kind, value)
 
 
-def compute_correlations(images: ImageSet, options: ClusterOptions) -> tuple[ImageSet, Correlations]:
-    """Correlations of the images by ``options.method``; the image set is reordered to match them."""
+def compute_correlations(
+    images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None = None
+) -> tuple[ImageSet, Correlations]:
+    """Correlations of the images by ``options.method``; the image set is reordered to match them.
+
+    ``checkpoint`` (PQAP): a file where finished pairs are saved, so an interrupted run resumes.
+    """
     if options.correlations is not None:
         corr = load_correlations(options.correlations, threshold=options.threshold, bias=options.bias)
         _say(f"using the {corr.kind} matrix of {options.correlations} ({corr.ids.size} images)")
     elif options.method == "pqap":
-        corr = _pqap_similarities(images, options)
+        corr = _pqap_similarities(images, options, checkpoint)
     else:
         corr = _twin_probabilities(images, options)
     return _align(images, corr), corr
@@ -745,7 +763,9 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         settings.append(("cropped fields from", str(images_dir)))
         images_dir = crops
     images = load_images(images_dir, options.ids_table, progress=options.progress)
-    images, corr = compute_correlations(images, options)
+    _prepare_out_dir(out_dir)
+    checkpoint = out_dir / PQAP_CHECKPOINT
+    images, corr = compute_correlations(images, options, checkpoint=checkpoint)
     if options.correlations is not None:
         settings.append(("correlations from", str(options.correlations)))
     elif options.method == "pqap":
@@ -755,4 +775,6 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         settings.append(("twin model", str(options.model)))
     if images.failures:
         settings.append(("unreadable files skipped", len(images.failures)))
-    return run_on_correlations(images, corr, options, started=started, title=title, extra_settings=settings)
+    result = run_on_correlations(images, corr, options, started=started, title=title, extra_settings=settings)
+    checkpoint.unlink(missing_ok=True)  # the matrix is in similarities.npz now
+    return result
