@@ -347,3 +347,38 @@ def test_failure_while_writing_leaves_no_report(tmp_path, organoids, monkeypatch
     assert not (out / "figures" / "cluster_001.png").exists()
     assert not (out / "report.html").exists()
     assert not [p for p in out.rglob("*.part")]
+
+
+def test_twin_method_end_to_end_with_an_untrained_model(tmp_path, organoids):
+    """--method twin: a model file -> probabilities for the readable images -> clusters and report."""
+    pytest.importorskip("torch")
+    import torch
+
+    from corrclust.twin import ModelConfig, build_model, get_recipe, save_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(input="image", in_channels=3, input_size=32, head="symmetric"))
+    save_model(tmp_path / "m.pt", model, get_recipe("fast"))
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for f in sorted(f for f in organoids.glob("organoid_*.tif") if "mask" not in f.name)[:6]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "organoid_399.tif").write_bytes(b"broken")
+    proc = _run_cli("cluster", folder, "--method", "twin", "--model", tmp_path / "m.pt", "--bias", "0.25",
+                    "--truth", "auto", "-o", tmp_path / "out", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    got_ids, labels, _ = _read_clusters_csv(tmp_path / "out" / "clusters.csv")
+    assert sorted(got_ids) == [100, 101, 102, 103, 200, 201]
+    with np.load(tmp_path / "out" / "similarities.npz") as z:
+        P = z["P"]
+        off = ~np.eye(6, dtype=bool)
+        assert np.all((P[off] > 0) & (P[off] < 1))
+        p = np.clip((P + P.T) / 2, 1e-6, 1 - 1e-6)
+        np.testing.assert_allclose(z["costs"][off], (np.log(p / (1 - p)) + 0.25)[off], atol=1e-9)
+        # The clustering is the solver's optimum-or-better of these costs: at least as good as both trivial ones.
+        c = z["costs"]
+        cut = np.asarray(labels)[:, None] != np.asarray(labels)[None, :]
+        objective = float(np.triu(c * cut, 1).sum())
+        assert objective <= 1e-9 and objective <= float(np.triu(c, 1).sum()) + 1e-9
+    data = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert data["n"] == 6 and data["n_clusters_true"] == 2

@@ -86,7 +86,7 @@ def print_summary(result, stream=None) -> None:
     """The few lines a user wants after a run: where the report is, and the headline numbers."""
     stream = sys.stdout if stream is None else stream
     c = result.clustering
-    print(f"{result.correlations.ids.size} images -> {c.n_clusters} clusters "
+    print(f"{result.correlations.ids.size} images -> {c.n_clusters} cluster{'s' if c.n_clusters != 1 else ''} "
           f"(objective {c.objective:.6g}, {result.seconds:.1f} s)", file=stream)
     ev = result.evaluation
     if ev is not None:
