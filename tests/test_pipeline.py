@@ -82,7 +82,7 @@ def cli_run(organoids, tmp_path_factory):
     S = _similarities(ids, confuse=(2, 3))
     npz = _save_s(work / "S.npz", ids, S)
     out = work / "out"
-    proc = _run_cli("cluster", organoids, "--correlations", npz, "--truth", organoids / "truth.csv",
+    proc = _run_cli("cluster", organoids, "--similarities", npz, "--truth", organoids / "truth.csv",
                     "-o", out, "--no-progress", "--seed", "1")
     return proc, out, ids, S
 
@@ -202,7 +202,7 @@ def test_error_truth_with_no_matching_ids(tmp_path, organoids, capsys):
     npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
     truth = tmp_path / "t.csv"
     truth.write_text("5,6,7\n8,9\n")
-    err = _cli_error(capsys, "cluster", organoids, "--correlations", npz, "--truth", truth, "-o", tmp_path / "out",
+    err = _cli_error(capsys, "cluster", organoids, "--similarities", npz, "--truth", truth, "-o", tmp_path / "out",
                      "--no-progress")
     assert "names 0 of the 12 clustered image ids" in err and "100" in err
 
@@ -210,7 +210,7 @@ def test_error_truth_with_no_matching_ids(tmp_path, organoids, capsys):
 def test_error_correlations_for_other_images(tmp_path, organoids, capsys):
     ids = np.array([1, 2, 3])
     npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
-    err = _cli_error(capsys, "cluster", organoids, "--correlations", npz, "-o", tmp_path / "out", "--no-progress")
+    err = _cli_error(capsys, "cluster", organoids, "--similarities", npz, "-o", tmp_path / "out", "--no-progress")
     assert "not in the folder" in err
 
 
@@ -227,7 +227,7 @@ def test_bad_image_is_reported_and_skipped(tmp_path, organoids, capsys):
     (folder / "organoid_199.tif").write_bytes(b"this is not a TIFF")
     ids = _ids(organoids)  # without 199: the correlations cover only the readable images
     npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
-    code = cli_main(["cluster", str(folder), "--correlations", str(npz), "-o", str(tmp_path / "out"),
+    code = cli_main(["cluster", str(folder), "--similarities", str(npz), "-o", str(tmp_path / "out"),
                      "--no-progress"])
     err = capsys.readouterr().err
     assert code == 0, err
@@ -382,3 +382,42 @@ def test_twin_method_end_to_end_with_an_untrained_model(tmp_path, organoids):
         assert objective <= 1e-9 and objective <= float(np.triu(c, 1).sum()) + 1e-9
     data = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert data["n"] == 6 and data["n_clusters_true"] == 2
+
+
+# ------------------------------------------------------------------ the paper's stored Test-30 matrix
+MATCHING = "data/paper-keypoints/matching_results/matching_results_organoid_dataset_unseen_classes.csv"
+TRUTH30 = "data/paper-keypoints/clustering_results/clustering_only_unseen_classes_optimal.csv"
+
+
+def test_matrix_only_mode_reproduces_f9(capsys):
+    """``cluster --similarities`` without images (the pqap area's mode) on the stored Test-30 matrix (F9)."""
+    from conftest import require_shared
+
+    matching, truth = require_shared(MATCHING), require_shared(TRUTH30)
+    code = cli_main(["cluster", "--similarities", str(matching), "--truth", str(truth), "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    assert data["n_clusters"] == 3
+    assert data["objective"] == pytest.approx(-11.967111, abs=1e-5)
+    clusters = sorted(sorted(c) for c in data["clusters"])
+    assert [1305] in clusters and list(range(1200, 1210)) in clusters
+    assert data["metrics"]["vi"] == pytest.approx(0.7884, abs=5e-5)
+    assert data["metrics"]["rand_index"] == pytest.approx(0.7724, abs=5e-5)
+
+
+def test_sweep_reproduces_the_exact_threshold_sweep_f11():
+    """The report's threshold sweep, exact solver, on the stored Test-30 matrix (F11)."""
+    from conftest import require_shared
+
+    corr = pipeline.load_correlations(require_shared(MATCHING))
+    groups = read_clustering(require_shared(TRUTH30))
+    cls = {i: k for k, g in enumerate(groups) for i in g}
+    truth = np.array([cls[int(i)] for i in corr.ids])
+    cols = pipeline.sweep(corr, truth, np.ones(truth.size, bool), "exact", values=[0.60, 0.62, 0.65, 0.66, 0.70],
+                          progress=False)
+    np.testing.assert_allclose(cols["vi"][:2], [0.7884, 0.7884], atol=5e-5)
+    np.testing.assert_allclose(cols["vi"][2:], [1.1611, 1.3174, 1.9678], atol=5e-5)
+    np.testing.assert_allclose(cols["objective"][:4], [-3.207111, -7.587111, -14.424960, -17.095495], atol=1e-5)
+    assert cols["n_clusters"].tolist()[:4] == [3, 3, 4, 5] and cols["n_clusters"][4] == 9
+    np.testing.assert_allclose(cols["vi"], cols["false_cuts"] + cols["false_joins"], atol=1e-12)

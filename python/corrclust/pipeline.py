@@ -91,6 +91,7 @@ class ClusterOptions:
     params: Path | None = None
     threshold: float = 0.64
     bias: float = 0.0
+    symmetrize: str | None = None  # None: "min" for similarities (the paper), "mean" for probabilities
     crop: bool = False
     truth: str | None = None  # a clustering CSV path, "auto", or None
     ids_table: Path | None = None
@@ -111,6 +112,8 @@ class ClusterOptions:
             raise ValueError("--method twin needs a trained model: pass --model MODEL.pt (see 'corrclust twin')")
         if self.method == "twin" and self.params is not None:
             raise ValueError("--params is a PQAP parameter file; it does not apply to --method twin")
+        if self.symmetrize not in (None, "min", "mean", "max"):
+            raise ValueError(f"unknown symmetrization {self.symmetrize!r} (choose min, mean or max)")
         for name in ("threshold", "bias"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"--{name} must be a finite number, got {getattr(self, name)}")
@@ -210,10 +213,26 @@ class Correlations:
     matrix: np.ndarray
     kind: str
     parameter: float
+    symmetrize: str | None = None
 
     @property
     def parameter_name(self) -> str:
         return "threshold" if self.kind == "similarity" else "bias"
+
+    @property
+    def symmetrization(self) -> str:
+        """How ``matrix[i, j]`` and ``matrix[j, i]`` are combined: the paper's default per kind."""
+        if self.symmetrize is not None:
+            return self.symmetrize
+        return "min" if self.kind == "similarity" else "mean"
+
+    def symmetric(self) -> np.ndarray:
+        """The symmetrised matrix (what the costs are made of); the diagonal is NaN."""
+        m = self.matrix
+        op = {"min": np.minimum, "max": np.maximum, "mean": lambda a, b: (a + b) / 2.0}[self.symmetrization]
+        out = op(m, m.T)
+        np.fill_diagonal(out, np.nan)
+        return out
 
     def problem(self, parameter: float | None = None):
         """The correlation-clustering problem at ``parameter`` (default: the chosen one)."""
@@ -221,9 +240,9 @@ class Correlations:
 
         value = self.parameter if parameter is None else float(parameter)
         if self.kind == "similarity":
-            return Problem.from_similarities(self.matrix, threshold=value, symmetrize="min")
+            return Problem.from_similarities(self.matrix, threshold=value, symmetrize=self.symmetrization)
         if self.kind == "probability":
-            return Problem.from_probabilities(self.matrix, bias=value, symmetrize="mean")
+            return Problem.from_probabilities(self.matrix, bias=value, symmetrize=self.symmetrization)
         raise ValueError(f"unknown correlation kind {self.kind!r}")
 
     def sweep_values(self, points: int = SWEEP_POINTS) -> np.ndarray:
@@ -231,7 +250,7 @@ class Correlations:
         n = self.matrix.shape[0]
         iu = np.triu_indices(n, k=1)
         if self.kind == "similarity":
-            sym = np.minimum(self.matrix, self.matrix.T)[iu]
+            sym = self.symmetric()[iu]
             lo, hi = float(sym.min()), float(sym.max())
             pad = max(1e-3, 0.02 * (hi - lo))
             grid = np.linspace(lo - pad, hi + pad, points)
@@ -260,7 +279,7 @@ def _pqap_similarities(images: ImageSet, options: ClusterOptions, checkpoint: Pa
     ids, S = pqap.similarity_matrix(keypoints, params, mode=options.pqap_mode, threads=options.threads,
                                     checkpoint=checkpoint, progress=options.progress)
     return Correlations(np.asarray(ids, dtype=np.int64), np.asarray(S, dtype=np.float64), "similarity",
-                        options.threshold)
+                        options.threshold, options.symmetrize)
 
 
 def _twin_probabilities(images: ImageSet, options: ClusterOptions) -> Correlations:
@@ -277,17 +296,29 @@ def _twin_probabilities(images: ImageSet, options: ClusterOptions) -> Correlatio
                        [str(r.path) for r in images.records])
     pred = predict(model, data)
     ids = np.array([int(i) for i in pred.ids], dtype=np.int64)
-    return Correlations(ids, np.asarray(pred.P, dtype=np.float64), "probability", options.bias)
+    return Correlations(ids, np.asarray(pred.P, dtype=np.float64), "probability", options.bias, options.symmetrize)
 
 
-def load_correlations(path: str | Path, *, threshold: float = 0.64, bias: float = 0.0) -> Correlations:
-    """Correlations saved by a previous run (``similarities.npz``: ``ids`` and ``S`` or ``P``)."""
+def load_correlations(
+    path: str | Path, *, threshold: float = 0.64, bias: float = 0.0, symmetrize: str | None = None
+) -> Correlations:
+    """Correlations saved earlier: an ``.npz`` with ``ids`` and ``S`` (similarities; a previous run's
+    ``similarities.npz`` or ``corrclust pqap similarities``) or ``P`` (twin probabilities), or the
+    paper's matching-results CSV (its ``quadratic_matching`` block)."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as exc:
-        raise ValueError(f"cannot read correlations from {path}: {type(exc).__name__}: {exc}") from None
+    if not path.is_file():
+        raise FileNotFoundError(f"similarity file not found: {path}")
+    if path.suffix.lower() == ".csv":
+        from corrclust.pqap.io import read_matching_results
+
+        m = read_matching_results(path)
+        arrays = {"ids": np.asarray(m.ids, dtype=np.int64), "S": np.asarray(m.quadratic_matching)}
+    else:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except Exception as exc:
+            raise ValueError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     if "ids" not in arrays or ("S" in arrays) == ("P" in arrays):
         raise ValueError(f"{path}: expected arrays 'ids' and one of 'S' (similarities) or 'P' (probabilities), "
                          f"found {', '.join(sorted(arrays)) or 'none'}")
@@ -299,11 +330,11 @@ def load_correlations(path: str | Path, *, threshold: float = 0.64, bias: float 
     kind, key, value = ("similarity", "S", threshold) if "S" in arrays else ("probability", "P", bias)
     matrix = np.asarray(arrays[key], dtype=np.float64)
     if matrix.shape != (ids.size, ids.size):
-        raise ValueError(f"{path}: '{key}' has shape {matrix.shape}, expected ({ids.size}, {ids.size})")
+        raise ValueError(f"{path}: {key} must be {ids.size} x {ids.size} to match ids, got {matrix.shape}")
     off = ~np.eye(ids.size, dtype=bool)
     if not np.isfinite(matrix[off]).all():
         raise ValueError(f"{path}: '{key}' holds NaN or infinite values off the diagonal")
-    return Correlations(ids.astype(np.int64), matrix, kind, value)
+    return Correlations(ids.astype(np.int64), matrix, kind, value, symmetrize)
 
 
 def compute_correlations(
@@ -314,7 +345,8 @@ def compute_correlations(
     ``checkpoint`` (PQAP): a file where finished pairs are saved, so an interrupted run resumes.
     """
     if options.correlations is not None:
-        corr = load_correlations(options.correlations, threshold=options.threshold, bias=options.bias)
+        corr = load_correlations(options.correlations, threshold=options.threshold, bias=options.bias,
+                                 symmetrize=options.symmetrize)
         _say(f"using the {corr.kind} matrix of {options.correlations} ({corr.ids.size} images)")
     elif options.method == "pqap":
         corr = _pqap_similarities(images, options, checkpoint)
@@ -735,6 +767,7 @@ def run_on_correlations(
         ("method", "PQAP" if corr.kind == "similarity" else "twin network"),
         ("solver", options.solver),
         (corr.parameter_name, f"{corr.parameter:g}"),
+        ("symmetrization", corr.symmetrization),
         ("seed", options.seed),
         *extra_settings,
     ]

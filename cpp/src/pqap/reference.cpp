@@ -193,11 +193,7 @@ HeuristicResult heuristic_a(const PairCost& cost) {
 
     for (int o = 0; o < 360; o += 5) {
         cp.rotate(C, o);
-        for (int f = 0; f < n; ++f) {
-            float* row = D.data() + static_cast<std::size_t>(f) * m;
-            for (int j = 0; j < m; ++j)
-                if (C.channel[j] == F.channel[f]) row[j] = fp.dist(f, cp, j);
-        }
+        for (int f = 0; f < n; ++f) fp.dist_row(f, cp, D.data() + static_cast<std::size_t>(f) * m);
         std::fill(cur.begin(), cur.end(), kUnassigned);
         std::fill(valid.begin(), valid.end(), 1);
         std::fill(remaining.begin(), remaining.end(), 1);
@@ -306,13 +302,9 @@ HeuristicResult heuristic_b(const PairCost& cost, int best_angle) {
 
     for (int a : heuristic_b_angles(best_angle)) {
         cp.rotate(C, a);
+        for (int i = 0; i < n; ++i) fp.dist_row(i, cp, D.data() + static_cast<std::size_t>(i) * m);
         bool has_nan = false;
-        for (std::uint32_t p : pairs) {
-            const int i = static_cast<int>(p / m), j = static_cast<int>(p % m);
-            const float d = fp.dist(i, cp, j);
-            D[p] = d;
-            if (std::isnan(d)) has_nan = true;
-        }
+        for (std::uint32_t p : pairs) has_nan |= std::isnan(D[p]);
         std::fill(cur.begin(), cur.end(), kUnassigned);
         std::fill(fused.begin(), fused.end(), 0);
         std::fill(cused.begin(), cused.end(), 0);

@@ -88,12 +88,11 @@ def draw_figures(
         save(path, draw)
         files[name] = path
 
+    matrix = corr.symmetric()
     if corr.kind == "similarity":
-        value_label, vmin, vmax = "similarity min(s_ij, s_ji)", None, None
-        matrix = np.minimum(corr.matrix, corr.matrix.T)
+        value_label, vmin, vmax = f"similarity {corr.symmetrization}(s_ij, s_ji)", None, None
     else:
-        value_label, vmin, vmax = "probability of the same class", 0.0, 1.0
-        matrix = (corr.matrix + corr.matrix.T) / 2.0
+        value_label, vmin, vmax = f"probability of the same class ({corr.symmetrization})", 0.0, 1.0
     strip = None
     if truth_codes is not None:
         strip = np.where(truth_codes >= 0, truth_codes, 19)

@@ -40,6 +40,22 @@ public:
         return std::sqrt((r2_[i] + q.r2_[j]) + ((-2.0f * (r_[i] * q.r_[j])) * t));
     }
 
+    // dist(i, q, j) for every j of q, written to out[0 .. q.size()); a plain loop the compiler
+    // vectorises (IEEE float32 operations round the same in SIMD and scalar form).
+    void dist_row(int i, const PolarSet& q, float* out) const {
+        const float si = s_[i], ci = c_[i], ri = r_[i], r2i = r2_[i];
+        const float* qs = q.s_.data();
+        const float* qc = q.c_.data();
+        const float* qr = q.r_.data();
+        const float* qr2 = q.r2_.data();
+        const int k = static_cast<int>(q.s_.size());
+        for (int j = 0; j < k; ++j) {
+            const float t = si * qs[j] + ci * qc[j];
+            out[j] = std::sqrt((r2i + qr2[j]) + ((-2.0f * (ri * qr[j])) * t));
+        }
+    }
+    int size() const { return static_cast<int>(s_.size()); }
+
 private:
     std::vector<float> s_, c_, r_, r2_;
 };
