@@ -203,7 +203,10 @@ def run_matrix(args: argparse.Namespace) -> int:
     if not math.isfinite(args.threshold):
         raise CliError("--threshold must be a finite number")
     problem = Problem.from_similarities(S, threshold=args.threshold, symmetrize=args.symmetrize or "min")
-    res = solve(problem, method=method, time_limit=args.time_limit, seed=args.seed)
+    try:
+        res = solve(problem, method=method, time_limit=args.time_limit, seed=args.seed)
+    except NotImplementedError as exc:
+        raise CliError(str(exc)) from None
     clusters = clusters_from_labels(ids, res.labels)
     metrics = None
     if args.truth:
