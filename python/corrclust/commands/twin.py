@@ -76,6 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--epochs", type=_positive_int, help="override the recipe's number of epochs")
     t.add_argument("--steps-per-epoch", type=_positive_int, help="override the recipe's steps per epoch")
     t.add_argument("--image-size", type=_positive_int, help="override the recipe's input size (pixels)")
+    t.add_argument("--width", type=_positive_int,
+                   help="ResNet-18 base width (default 64, the standard network; smaller for small data)")
     t.add_argument("--batch-size", type=_positive_int,
                    help="pairs per batch (paper recipes) or images per class per batch (fast)")
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
@@ -115,6 +117,7 @@ def run_train(args: argparse.Namespace) -> int:
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
         "image_size": args.image_size,
+        "width": args.width,
     }
     if args.batch_size is not None:
         overrides["batch_size" if recipe.sampler == "pairs" else "images_per_class"] = args.batch_size

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from corrclust.twin.resnet import FEATURE_DIM, ResNet18
+from corrclust.twin.resnet import ResNet18
 
 __all__ = [
     "ModelConfig",
@@ -59,6 +59,7 @@ class ModelConfig:
     input_size: int = 256
     head: str = "paper"
     embedding_dim: int = EMBEDDING_DIM
+    width: int = 64  # ResNet-18 base width; 64 is the standard network (the paper's)
 
     def __post_init__(self) -> None:
         if self.input not in INPUT_KINDS:
@@ -69,6 +70,8 @@ class ModelConfig:
             raise ValueError(f"in_channels must be 1, 2 or 3, got {self.in_channels}")
         if int(self.input_size) < 8:
             raise ValueError(f"input_size must be at least 8, got {self.input_size}")
+        if int(self.width) < 1:
+            raise ValueError(f"width must be positive, got {self.width}")
         if int(self.embedding_dim) < 1:
             raise ValueError(f"embedding_dim must be positive, got {self.embedding_dim}")
 
@@ -84,10 +87,10 @@ class ModelConfig:
 class Embedding(nn.Module):
     """ResNet-18 features (N, 512) followed by Linear(512, embedding_dim)."""
 
-    def __init__(self, in_channels: int, dims: int, embedding_dim: int = EMBEDDING_DIM) -> None:
+    def __init__(self, in_channels: int, dims: int, embedding_dim: int = EMBEDDING_DIM, width: int = 64) -> None:
         super().__init__()
-        self.backbone = ResNet18(in_channels, dims=dims)
-        self.fc = nn.Linear(FEATURE_DIM, embedding_dim)
+        self.backbone = ResNet18(in_channels, dims=dims, width=width)
+        self.fc = nn.Linear(self.backbone.out_features, embedding_dim)
         _init_linear(self.fc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,7 +159,7 @@ class TwinNetwork(nn.Module):
         super().__init__()
         self.config = config
         dims = 2 if config.input == "image" else 1
-        self.embedding = Embedding(config.in_channels, dims, config.embedding_dim)
+        self.embedding = Embedding(config.in_channels, dims, config.embedding_dim, config.width)
         head_cls = PaperHead if config.head == "paper" else SymmetricHead
         self.head = head_cls(config.embedding_dim)
 

@@ -29,6 +29,7 @@ class Recipe:
     head: str = "paper"  # "paper" | "symmetric"
     sampler: str = "pairs"  # "pairs": balanced random pairs | "pk": P classes x K images, all pairs
     image_size: int = 256  # side of the square network input (images only)
+    width: int = 64  # ResNet-18 base width (64: the standard network; smaller for tiny data/tests)
     batch_size: int = 64  # pairs per batch ("pairs" sampler)
     classes_per_batch: int = 10  # P ("pk" sampler); capped at the number of classes
     images_per_class: int = 4  # K ("pk" sampler)
@@ -66,7 +67,7 @@ class Recipe:
             raise ValueError(f"recipe schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
         if self.augmentation not in ("none", "paper", "strong"):
             raise ValueError(f"unknown augmentation {self.augmentation!r}")
-        for field in ("image_size", "batch_size", "steps_per_epoch", "epochs"):
+        for field in ("image_size", "width", "batch_size", "steps_per_epoch", "epochs"):
             if int(getattr(self, field)) < 1:
                 raise ValueError(f"{field.replace('_', '-')} must be positive, got {getattr(self, field)}")
         if self.image_size < 8:

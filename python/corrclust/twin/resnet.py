@@ -19,8 +19,7 @@ from torch import nn
 
 __all__ = ["BasicBlock", "ResNet18", "resnet18_2d", "resnet18_1d", "FEATURE_DIM"]
 
-FEATURE_DIM = 512
-_STAGE_WIDTHS = (64, 128, 256, 512)
+FEATURE_DIM = 512  # output features of the standard network (width 64)
 _STAGE_BLOCKS = (2, 2, 2, 2)
 
 
@@ -72,28 +71,35 @@ class BasicBlock(nn.Module):
 class ResNet18(nn.Module):
     """ResNet-18 feature extractor: stem, four stages of two BasicBlocks, global average pool.
 
-    ``forward`` maps (N, C, H, W) (or (N, C, L) for ``dims=1``) to (N, 512).
+    ``forward`` maps (N, C, H, W) (or (N, C, L) for ``dims=1``) to (N, 8 * width): (N, 512) for the
+    standard ``width=64``. Smaller widths (stage widths w, 2w, 4w, 8w) give small networks for
+    small data sets and quick tests.
     """
 
-    def __init__(self, in_channels: int = 3, dims: int = 2) -> None:
+    def __init__(self, in_channels: int = 3, dims: int = 2, width: int = 64) -> None:
         super().__init__()
         if not 1 <= int(in_channels) <= 64:
             raise ValueError(f"in_channels must be between 1 and 64, got {in_channels}")
+        if int(width) < 1:
+            raise ValueError(f"width must be positive, got {width}")
         ops = _Ops(dims)
         self.in_channels = int(in_channels)
         self.dims = dims
-        self.conv1 = ops.conv(self.in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = ops.bn(64)
+        self.width = int(width)
+        widths = tuple(self.width * f for f in (1, 2, 4, 8))
+        self.out_features = widths[-1]
+        self.conv1 = ops.conv(self.in_channels, widths[0], kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = ops.bn(widths[0])
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = ops.maxpool(kernel_size=3, stride=2, padding=1)
-        in_planes = 64
+        in_planes = widths[0]
         stages = []
-        for index, (width, blocks) in enumerate(zip(_STAGE_WIDTHS, _STAGE_BLOCKS)):
+        for index, (width_i, blocks) in enumerate(zip(widths, _STAGE_BLOCKS)):
             stride = 1 if index == 0 else 2
             layer = []
             for b in range(blocks):
-                layer.append(BasicBlock(ops, in_planes, width, stride if b == 0 else 1))
-                in_planes = width
+                layer.append(BasicBlock(ops, in_planes, width_i, stride if b == 0 else 1))
+                in_planes = width_i
             stages.append(nn.Sequential(*layer))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = ops.avgpool(1)
@@ -115,11 +121,11 @@ class ResNet18(nn.Module):
         return self.flatten(self.avgpool(x))
 
 
-def resnet18_2d(in_channels: int = 3) -> ResNet18:
+def resnet18_2d(in_channels: int = 3, width: int = 64) -> ResNet18:
     """ResNet-18 for images (N, C, H, W) -> (N, 512), random initialisation."""
-    return ResNet18(in_channels, dims=2)
+    return ResNet18(in_channels, dims=2, width=width)
 
 
-def resnet18_1d(in_channels: int = 3) -> ResNet18:
+def resnet18_1d(in_channels: int = 3, width: int = 64) -> ResNet18:
     """ResNet-18 with 1-D operations, for signals such as histograms (N, C, L) -> (N, 512)."""
-    return ResNet18(in_channels, dims=1)
+    return ResNet18(in_channels, dims=1, width=width)

@@ -185,6 +185,7 @@ class _Run:
             in_channels=data.in_channels,
             input_size=size,
             head=recipe.head,
+            width=recipe.width,
         )
         torch.manual_seed(self.seed)
         self.model = build_model(self.config).to(device)
