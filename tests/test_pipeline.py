@@ -389,23 +389,6 @@ MATCHING = "data/paper-keypoints/matching_results/matching_results_organoid_data
 TRUTH30 = "data/paper-keypoints/clustering_results/clustering_only_unseen_classes_optimal.csv"
 
 
-def test_matrix_only_mode_reproduces_f9(capsys):
-    """``cluster --similarities`` without images (the pqap area's mode) on the stored Test-30 matrix (F9)."""
-    from conftest import require_shared
-
-    matching, truth = require_shared(MATCHING), require_shared(TRUTH30)
-    code = cli_main(["cluster", "--similarities", str(matching), "--truth", str(truth), "--json"])
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    data = json.loads(out.out)
-    assert data["n_clusters"] == 3
-    assert data["objective"] == pytest.approx(-11.967111, abs=1e-5)
-    clusters = sorted(sorted(c) for c in data["clusters"])
-    assert [1305] in clusters and list(range(1200, 1210)) in clusters
-    assert data["metrics"]["vi"] == pytest.approx(0.7884, abs=5e-5)
-    assert data["metrics"]["rand_index"] == pytest.approx(0.7724, abs=5e-5)
-
-
 def test_sweep_reproduces_the_exact_threshold_sweep_f11():
     """The report's threshold sweep, exact solver, on the stored Test-30 matrix (F11)."""
     from conftest import require_shared
