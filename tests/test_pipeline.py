@@ -404,3 +404,27 @@ def test_sweep_reproduces_the_exact_threshold_sweep_f11():
     np.testing.assert_allclose(cols["objective"][:4], [-3.207111, -7.587111, -14.424960, -17.095495], atol=1e-5)
     assert cols["n_clusters"].tolist()[:4] == [3, 3, 4, 5] and cols["n_clusters"][4] == 9
     np.testing.assert_allclose(cols["vi"], cols["false_cuts"] + cols["false_joins"], atol=1e-12)
+
+
+def test_subset_folders_give_subset_tags(tmp_path, organoids):
+    """test/ holds classes 1 and 2, unseen/ class 3: folder names become subsets, classes come from ids."""
+    root = tmp_path / "data"
+    for sub, classes in (("test", (1, 2)), ("unseen", (3,))):
+        (root / sub).mkdir(parents=True)
+        for f in organoids.glob("organoid_*.tif"):
+            if "mask" not in f.name and int(f.stem.split("_")[1]) // 100 in classes:
+                (root / sub / f.name).write_bytes(f.read_bytes())
+    recs = pipeline.subset_folder_records(root)
+    assert recs is not None and len(recs) == 12
+    assert {(r.id // 100, r.label, r.subset) for r in recs} == {(1, "1", "test"), (2, "2", "test"),
+                                                                  (3, "3", "unseen")}
+    # One class per folder: these are class folders, not subsets.
+    assert pipeline.subset_folder_records(root / "unseen") is None
+    cls_root = tmp_path / "classes"
+    for c in (1, 2):
+        (cls_root / f"c{c}").mkdir(parents=True)
+        for f in organoids.glob(f"organoid_{c}0*.tif"):
+            (cls_root / f"c{c}" / f.name).write_bytes(f.read_bytes())
+    assert pipeline.subset_folder_records(cls_root) is None
+    images = pipeline.load_images(root, progress=False)
+    assert [r.subset for r in images.records].count("unseen") == 4

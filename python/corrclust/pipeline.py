@@ -153,6 +153,45 @@ class ImageSet:
         return ImageSet(self.root, [self.records[i] for i in keep], [self.thumbs[i] for i in keep], self.failures)
 
 
+def subset_folder_records(folder: str | Path) -> list[ImageRecord] | None:
+    """Records of a folder of *subset* folders, or None if ``folder`` is not laid out that way.
+
+    The layout: no images directly in ``folder``; every non-hidden sub-folder with images holds files
+    named with organoid ids (``<name>_<id>.tif``, class = id // 100), the ids are unique across the
+    sub-folders, and at least one sub-folder mixes several classes (otherwise the sub-folders are
+    class folders, which :func:`corrclust.images.io.list_images` handles). Each record gets its
+    folder's name as subset tag.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    from corrclust.images.io import IMAGE_SUFFIXES, is_mask_file
+
+    def has_images(d: Path) -> bool:
+        return any(f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not is_mask_file(f) for f in d.iterdir())
+
+    if has_images(folder):
+        return None
+    subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".") and has_images(d))
+    if len(subdirs) < 2:
+        return None
+    per_dir: list[tuple[Path, list[ImageRecord]]] = []
+    for d in subdirs:
+        try:
+            recs = list_images(d)
+        except ValueError:
+            return None
+        if any(r.label is None for r in recs):
+            return None
+        per_dir.append((d, recs))
+    ids = [r.id for _, recs in per_dir for r in recs]
+    if len(set(ids)) != len(ids):
+        return None
+    if not any(len({r.label for r in recs}) > 1 for _, recs in per_dir):
+        return None
+    return [ImageRecord(r.path, r.id, r.label, d.name) for d, recs in per_dir for r in recs]
+
+
 def load_images(
     folder: str | Path,
     ids_table: str | Path | None = None,
@@ -171,7 +210,9 @@ def load_images(
     if not folder.is_dir():
         raise NotADirectoryError(f"image folder not found: {folder}")
     try:
-        records = list_images(folder, ids_table)
+        records = None if ids_table is not None else subset_folder_records(folder)
+        if records is None:
+            records = list_images(folder, ids_table)
     except ValueError as exc:
         if str(exc).startswith("no images"):
             raise ValueError(f"{exc}; clustering needs at least {min_images} images") from None
