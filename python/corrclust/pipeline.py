@@ -833,8 +833,13 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
             raise ValueError(f"--crop is not available in this build ({exc})") from None
         crops = out_dir / "crops"
         _say(f"detecting and cropping organoids into {crops}")
-        crop_fields(images_dir, crops)
-        settings.append(("cropped fields from", str(images_dir)))
+        cropped = crop_fields(images_dir, crops, progress=options.progress)
+        for path, message in cropped.failures:
+            _say(f"skipping field {path}: {message}")
+        if not cropped.rows:
+            raise ValueError(f"no organoid was detected in the fields of {images_dir}")
+        settings.append(("cropped fields from", f"{images_dir} ({len(cropped.rows)} organoids, table "
+                                                f"{cropped.table.name})"))
         images_dir = crops
     images = load_images(images_dir, options.ids_table, progress=options.progress)
     _prepare_out_dir(out_dir)
