@@ -428,3 +428,33 @@ def test_subset_folders_give_subset_tags(tmp_path, organoids):
     assert pipeline.subset_folder_records(cls_root) is None
     images = pipeline.load_images(root, progress=False)
     assert [r.subset for r in images.records].count("unseen") == 4
+
+
+def test_crop_real_fields_then_cluster(tmp_path):
+    """--crop on two real OrgaQuant fields: organoids are detected, cropped into OUT/crops and clustered."""
+    from conftest import require_shared
+
+    src = require_shared("data/organoid-fields/images")
+    fields = tmp_path / "fields"
+    fields.mkdir()
+    for name in ("Subset_1_450x450_001.jpg", "Subset_1_450x450_002.jpg"):
+        (fields / name).write_bytes((src / name).read_bytes())
+    (fields / "broken.jpg").write_bytes(b"not a jpeg")
+    # The crops are numbered 0..N-1 across the fields; a matrix for them is made up front.
+    from corrclust.images.detection import crop_fields
+
+    n = len(crop_fields(fields, tmp_path / "probe").rows)
+    assert n >= 2
+    ids = np.arange(n)
+    S = _similarities(ids + 100 * (ids % 2 + 1))  # two made-up groups: even and odd crops
+    npz = _save_s(tmp_path / "S.npz", ids, S)
+    out = tmp_path / "out"
+    code = cli_main(["cluster", str(fields), "--crop", "--similarities", str(npz), "-o", str(out), "--no-progress"])
+    assert code == 0
+    crops = sorted(p.name for p in (out / "crops").glob("*.tif") if "mask" not in p.name)
+    assert len(crops) == n and (out / "crops" / "crops.csv").is_file()
+    got_ids, labels, files = _read_clusters_csv(out / "clusters.csv")
+    assert sorted(got_ids) == list(range(n)) and sorted(files) == crops
+    by_parity = {p: {lab for i, lab in zip(got_ids, labels) if i % 2 == p} for p in (0, 1)}
+    assert len(by_parity[0]) == len(by_parity[1]) == 1 and by_parity[0] != by_parity[1]
+    assert (out / "report.html").is_file()
