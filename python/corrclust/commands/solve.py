@@ -1,14 +1,146 @@
-"""``corrclust solve``: not implemented yet."""
+"""``corrclust solve``: solve a correlation-clustering instance file.
+
+    corrclust solve INSTANCE [--method gaec|kl|anytime|exact] [--time-limit S] [--seed N]
+                             [--warm-start LABELS] [--json] [-o LABELS] [--progress]
+
+INSTANCE is a PACE ``.gr`` file, a MULTICUT text file, or a ``.npy``/``.npz`` cost matrix (see
+``corrclust.formats.instances``). By default a short human-readable summary is printed; with
+``--json`` exactly one JSON object goes to stdout. ``-o`` writes the labels as ``.npy`` or as a
+``.csv`` with a ``node,label`` header.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from corrclust.cli import CliError
+
+LABEL_SUFFIXES = (".npy", ".csv")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("solve", help="(not implemented yet)")
+    p = sub.add_parser(
+        "solve",
+        help="solve a correlation-clustering instance (PACE .gr, MULTICUT, .npy/.npz)",
+        description="Solve a correlation-clustering instance: minimise the total cost of the cut edges.",
+    )
+    p.add_argument("instance", metavar="INSTANCE", help="PACE .gr, MULTICUT text, .npy or .npz file")
+    p.add_argument("--method", choices=("gaec", "kl", "anytime", "exact"), default="kl", help="solver (default: kl)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="wall-clock limit in seconds")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
+    p.add_argument("--warm-start", metavar="LABELS", help="initial labels (.npy, or .csv as written by -o)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    p.add_argument("-o", "--output", metavar="LABELS", help="write the labels to LABELS (.npy or .csv)")
+    p.add_argument("--progress", action="store_true", help="show progress on stderr")
     p.set_defaults(func=run)
 
 
+def read_labels(path: str) -> np.ndarray:
+    """Labels from a .npy file or a ``node,label`` CSV (as written by ``-o``)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"labels file not found: {path}")
+    if path.lower().endswith(".npy"):
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise CliError(f"{path}: not a readable .npy file ({exc})") from None
+    if path.lower().endswith(".csv"):
+        labels: dict[int, int] = {}
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                text = line.strip()
+                if not text or (lineno == 1 and text.replace(" ", "") == "node,label"):
+                    continue
+                parts = text.split(",")
+                try:
+                    node, label = int(parts[0]), int(parts[1])
+                    if len(parts) != 2:
+                        raise ValueError
+                except (ValueError, IndexError):
+                    raise CliError(f"{path}, line {lineno}: expected 'node,label' integers, got {text!r}") from None
+                labels[node] = label
+        if sorted(labels) != list(range(len(labels))):
+            raise CliError(f"{path}: nodes must be 0..n-1, each once")
+        return np.array([labels[i] for i in range(len(labels))], dtype=np.int64)
+    raise CliError(f"labels file must end in .npy or .csv: {path}")
+
+
+def write_labels(path: str, labels: np.ndarray) -> None:
+    if path.lower().endswith(".npy"):
+        np.save(path, labels)
+    else:
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write("node,label\n")
+            fh.writelines(f"{i},{int(label)}\n" for i, label in enumerate(labels))
+
+
+def _number(x: Any) -> Any:
+    """JSON has no inf/nan: map them to None."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("corrclust solve is not implemented yet")
+    from corrclust.formats.instances import pace_edits, read_instance
+    from corrclust.solve import solve
+
+    if args.output and not args.output.lower().endswith(LABEL_SUFFIXES):
+        raise CliError(f"-o must name a .npy or .csv file, got {args.output}")
+    if args.time_limit is not None and not (args.time_limit >= 0):
+        raise CliError(f"--time-limit must be >= 0 seconds, got {args.time_limit}")
+    if args.seed < 0:
+        raise CliError(f"--seed must be >= 0, got {args.seed}")
+    problem = read_instance(args.instance)
+    warm = read_labels(args.warm_start) if args.warm_start else None
+    try:
+        result = solve(
+            problem, method=args.method, time_limit=args.time_limit, seed=args.seed,
+            warm_start=warm, progress=True if args.progress else None,
+        )
+    except NotImplementedError as exc:
+        raise CliError(str(exc)) from None
+    edits = pace_edits(problem, result.objective)
+    if args.output:
+        write_labels(args.output, result.labels)
+
+    if args.json:
+        out = {k: _number(v) for k, v in result.to_dict().items()}
+        out["stats"] = {k: _number(v) for k, v in out["stats"].items()}
+        out["n"] = problem.n
+        out["edges"] = problem.num_edges
+        if edits is not None:
+            out["edits"] = edits
+        json.dump(out, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+
+    shape = "dense" if problem.is_dense else "sparse"
+    lines = [
+        f"instance    {args.instance}",
+        f"problem     {shape}, n = {problem.n}, edges = {problem.num_edges}",
+        f"method      {args.method}" + (f" (seed {args.seed})" if args.method == "anytime" else ""),
+        f"status      {result.status}",
+        f"objective   {result.objective:.10g}",
+    ]
+    if result.lower_bound is not None:
+        lines.append(f"lower bound {result.lower_bound:.10g}")
+    if result.gap is not None:
+        lines.append(f"gap         {100 * result.gap:.4g} %")
+    if edits is not None:
+        lines.append(f"edits       {edits}")
+    lines.append(f"clusters    {result.n_clusters}")
+    if result.nodes is not None:
+        lines.append(f"b&b nodes   {result.nodes}, cuts {result.cuts}")
+    lines.append(f"runtime     {result.runtime:.4g} s")
+    if args.output:
+        lines.append(f"labels      written to {args.output}")
+    print("\n".join(lines))
+    return 0

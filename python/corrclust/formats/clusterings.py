@@ -1,0 +1,133 @@
+"""The paper's clustering CSV: one cluster per line, then optional metadata lines.
+
+Example (``clustering_only_unseen_classes_optimal.csv``)::
+
+    1100,1101,...,1109
+    1200,1201,...,1209
+    1300,1301,...,1309
+    matching_results_file:
+    clustering_threshold:0.5
+
+A data line holds comma-separated integer ids (empty cells, e.g. trailing commas, are ignored).
+A line of the form ``key:value`` is metadata; it is ignored on read and written from ``metadata``
+on write. Blank lines are skipped. Every id appears at most once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["read_clustering", "write_clustering", "labels_from_clusters", "clusters_from_labels"]
+
+_METADATA = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_ ]*:")
+
+
+def read_clustering(path: str | os.PathLike[str]) -> list[list[int]]:
+    """Clusters of a clustering CSV, in file order, each a list of int ids in line order."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"clustering file not found: {path}")
+    clusters: list[list[int]] = []
+    seen: dict[int, int] = {}
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            text = line.strip()
+            if not text or _METADATA.match(text):
+                continue
+            cluster: list[int] = []
+            for cell in text.split(","):
+                cell = cell.strip()
+                if not cell:
+                    continue
+                try:
+                    ident = int(cell)
+                except ValueError:
+                    raise ValueError(f"{path}, line {lineno}: {cell!r} is not an integer id") from None
+                if ident in seen:
+                    raise ValueError(
+                        f"{path}, line {lineno}: id {ident} appears again (first on line {seen[ident]})"
+                    )
+                seen[ident] = lineno
+                cluster.append(ident)
+            if cluster:
+                clusters.append(cluster)
+    if not clusters:
+        raise ValueError(f"{path}: no clusters found")
+    return clusters
+
+
+def write_clustering(
+    path: str | os.PathLike[str],
+    clusters: Iterable[Sequence[Any]],
+    metadata: Mapping[str, Any] | None = None,
+) -> None:
+    """Writes one comma-separated line of ids per cluster, then ``key:value`` metadata lines.
+
+    Pass ``metadata={"matching_results_file": "", "clustering_threshold": 0.5}`` to reproduce the
+    paper's files exactly.
+    """
+    lines = []
+    seen: set[int] = set()
+    for k, cluster in enumerate(clusters):
+        ids = [_as_int_id(x, f"cluster {k}") for x in cluster]
+        if not ids:
+            raise ValueError(f"cluster {k} is empty")
+        for ident in ids:
+            if ident in seen:
+                raise ValueError(f"id {ident} is in more than one cluster")
+            seen.add(ident)
+        lines.append(",".join(str(i) for i in ids))
+    for key, value in (metadata or {}).items():
+        if ":" in str(key) or "\n" in f"{key}{value}" or not _METADATA.match(f"{key}:"):
+            raise ValueError(f"invalid metadata entry {key!r}: {value!r}")
+        lines.append(f"{key}:{'' if value is None else value}")
+    with open(os.fspath(path), "w", encoding="utf-8", newline="\n") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _as_int_id(x: Any, where: str) -> int:
+    if isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{where}: id {x!r} is not an integer")
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    raise ValueError(f"{where}: id {x!r} is not an integer")
+
+
+def labels_from_clusters(clusters: Sequence[Sequence[int]], ids: Sequence[int]) -> np.ndarray:
+    """Labels (int64) of ``ids``: the index of the cluster that holds each id.
+
+    Every id must be in exactly one cluster and every clustered id must be in ``ids``.
+    """
+    where: dict[int, int] = {}
+    for k, cluster in enumerate(clusters):
+        for x in cluster:
+            ident = _as_int_id(x, f"cluster {k}")
+            if ident in where:
+                raise ValueError(f"id {ident} is in clusters {where[ident]} and {k}")
+            where[ident] = k
+    id_list = [_as_int_id(x, "ids") for x in ids]
+    if len(set(id_list)) != len(id_list):
+        raise ValueError("ids contain duplicates")
+    missing = [i for i in id_list if i not in where]
+    if missing:
+        raise ValueError(f"{len(missing)} id(s) are in no cluster, e.g. {missing[:5]}")
+    extra = set(where) - set(id_list)
+    if extra:
+        raise ValueError(f"{len(extra)} clustered id(s) are not in ids, e.g. {sorted(extra)[:5]}")
+    return np.fromiter((where[i] for i in id_list), dtype=np.int64, count=len(id_list))
+
+
+def clusters_from_labels(ids: Sequence[int], labels: Sequence[Any]) -> list[list[int]]:
+    """Clusters (lists of ids) of a labelling, in order of first appearance; ids keep their order."""
+    id_list = [_as_int_id(x, "ids") for x in ids]
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or lab.shape[0] != len(id_list):
+        raise ValueError(f"labels must be 1-D with one entry per id ({len(id_list)}), got shape {lab.shape}")
+    groups: dict[Any, list[int]] = {}
+    for ident, label in zip(id_list, lab.tolist()):
+        groups.setdefault(label, []).append(ident)
+    return list(groups.values())

@@ -1,0 +1,223 @@
+"""Reading correlation-clustering instances into a :class:`corrclust.Problem`.
+
+Text formats are recognised by their content, binary ones by their extension:
+
+* **PACE 2021 cluster editing** (``.gr``): ``c`` comment lines, one line ``p cep <n> <m>``, then
+  m lines ``u v`` (1-based), the edges of a simple graph G. Read as the complete graph K_n with
+  cost +1 on the edges of G and -1 on its non-edges (dense). The minimum number of edits is
+  ``objective + C(n, 2) - m``; the offset ``C(n, 2) - m`` is stored as
+  ``problem.metadata["edit_offset"]`` (see :func:`pace_edits`).
+* **MULTICUT** text (OpenGM benchmark conversions): the line ``MULTICUT``, then lines
+  ``i j cost`` (0-based). Parallel edges are summed. The file does not state n; it is the largest
+  index + 1.
+* ``.npy``: a dense (n, n) cost matrix or a condensed vector. ``.npz``: arrays ``edges`` and
+  ``costs`` (and optionally ``n``) for a sparse problem, an array ``costs`` (or the only array)
+  for a dense one, or a file written by ``scipy.sparse.save_npz``.
+
+Errors name the file and, for text, the line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from corrclust.problem import Problem
+
+__all__ = ["read_instance", "read_pace", "read_multicut", "pace_edits"]
+
+
+def read_instance(path: str | os.PathLike[str]) -> Problem:
+    """The problem stored in ``path`` (format detected as described in the module docstring)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"instance file not found: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"instance path is a directory: {path}")
+    lower = path.lower()
+    if lower.endswith(".npy"):
+        return _read_npy(path)
+    if lower.endswith(".npz"):
+        return _read_npz(path)
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if b"\0" in head:
+        raise ValueError(f"{path}: binary file of unknown format (expected PACE .gr, MULTICUT, .npy or .npz)")
+    for raw in head.decode("utf-8", errors="replace").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("c ") or line == "c":
+            continue
+        if line.startswith("p "):
+            return read_pace(path)
+        if line.upper() == "MULTICUT":
+            return read_multicut(path)
+        break
+    raise ValueError(
+        f"{path}: unknown instance format (expected a PACE 'p cep n m' header, a MULTICUT header, .npy or .npz)"
+    )
+
+
+def read_pace(path: str | os.PathLike[str]) -> Problem:
+    """A PACE 2021 cluster-editing ``.gr`` file as a dense +1/-1 problem."""
+    path = os.fspath(path)
+    n = m = -1
+    us: list[int] = []
+    vs: list[int] = []
+    seen: dict[tuple[int, int], int] = {}
+    with open(path, encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.strip()
+            if not line or line[0] == "c":
+                continue
+            parts = line.split()
+            if parts[0] == "p":
+                if n >= 0:
+                    raise ValueError(f"{path}, line {lineno}: a second 'p' line")
+                if len(parts) != 4 or parts[1] != "cep":
+                    raise ValueError(f"{path}, line {lineno}: expected 'p cep <n> <m>', got {line!r}")
+                n, m = _ints(parts[2:], path, lineno)
+                if n <= 0 or m < 0:
+                    raise ValueError(f"{path}, line {lineno}: n must be positive and m non-negative, got {n}, {m}")
+                continue
+            if n < 0:
+                raise ValueError(f"{path}, line {lineno}: an edge before the 'p cep <n> <m>' line")
+            if len(parts) != 2:
+                raise ValueError(f"{path}, line {lineno}: expected an edge 'u v', got {line!r}")
+            u, v = _ints(parts, path, lineno)
+            if not (1 <= u <= n and 1 <= v <= n):
+                raise ValueError(f"{path}, line {lineno}: node out of range 1..{n} in edge {u} {v}")
+            if u == v:
+                raise ValueError(f"{path}, line {lineno}: self-loop on node {u}")
+            key = (min(u, v), max(u, v))
+            if key in seen:
+                raise ValueError(f"{path}, line {lineno}: edge {u} {v} repeats line {seen[key]}")
+            seen[key] = lineno
+            us.append(u - 1)
+            vs.append(v - 1)
+    if n < 0:
+        raise ValueError(f"{path}: no 'p cep <n> <m>' line")
+    if len(us) != m:
+        raise ValueError(f"{path}: the header announces {m} edges but the file has {len(us)}")
+    costs = np.full((n, n), -1.0)
+    costs[us, vs] = 1.0
+    costs[vs, us] = 1.0
+    np.fill_diagonal(costs, 0.0)
+    return Problem(
+        n,
+        costs,
+        metadata={"format": "pace", "path": path, "graph_edges": m, "edit_offset": n * (n - 1) // 2 - m},
+    )
+
+
+def pace_edits(problem: Problem, objective: float) -> int | None:
+    """Number of edge edits of a PACE instance for a labelling of the given objective, else None."""
+    offset = problem.metadata.get("edit_offset")
+    if offset is None:
+        return None
+    return int(round(objective)) + int(offset)
+
+
+def read_multicut(path: str | os.PathLike[str]) -> Problem:
+    """A MULTICUT text file (``MULTICUT`` then ``i j cost`` lines) as a sparse problem."""
+    path = os.fspath(path)
+    us: list[int] = []
+    vs: list[int] = []
+    cs: list[float] = []
+    header = False
+    with open(path, encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            if not header:
+                if line.upper() != "MULTICUT":
+                    raise ValueError(f"{path}, line {lineno}: expected the header 'MULTICUT', got {line!r}")
+                header = True
+                continue
+            parts = line.split()
+            if len(parts) != 3:
+                raise ValueError(f"{path}, line {lineno}: expected 'i j cost', got {line!r}")
+            u, v = _ints(parts[:2], path, lineno)
+            try:
+                c = float(parts[2])
+            except ValueError:
+                raise ValueError(f"{path}, line {lineno}: cost {parts[2]!r} is not a number") from None
+            if not np.isfinite(c):
+                raise ValueError(f"{path}, line {lineno}: cost {parts[2]!r} is not finite")
+            if u < 0 or v < 0:
+                raise ValueError(f"{path}, line {lineno}: negative node index in {line!r}")
+            if u == v:
+                raise ValueError(f"{path}, line {lineno}: self-loop on node {u}")
+            us.append(u)
+            vs.append(v)
+            cs.append(c)
+    if not header:
+        raise ValueError(f"{path}: empty file (expected the header 'MULTICUT')")
+    if not us:
+        raise ValueError(f"{path}: no edges after the MULTICUT header")
+    n = max(max(us), max(vs)) + 1
+    problem = Problem.from_edges(n, np.array([us, vs], dtype=np.int64).T, np.array(cs))
+    problem.metadata.update({"format": "multicut", "path": path, "edge_lines": len(us)})
+    return problem
+
+
+def _ints(parts: list[str], path: str, lineno: int) -> list[int]:
+    try:
+        return [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{path}, line {lineno}: expected integers, got {' '.join(parts)!r}") from None
+
+
+def _read_npy(path: str) -> Problem:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
+    return _problem_from_array(arr, path)
+
+
+def _problem_from_array(arr: Any, path: str) -> Problem:
+    try:
+        if arr.ndim == 1:
+            problem = Problem.from_condensed(arr)
+        else:
+            problem = Problem.from_dense(arr)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    problem.metadata.update({"format": "npy", "path": path})
+    return problem
+
+
+def _read_npz(path: str) -> Problem:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    with data:
+        keys = set(data.files)
+        try:
+            if {"format", "shape", "data"} <= keys:  # scipy.sparse.save_npz
+                import scipy.sparse
+
+                problem = Problem.from_sparse(scipy.sparse.load_npz(path))
+            elif "edges" in keys:
+                if "costs" not in keys:
+                    raise ValueError("an 'edges' array needs a 'costs' array beside it")
+                edges, costs = data["edges"], data["costs"]
+                if "n" in keys:
+                    n = int(data["n"])
+                elif edges.size:
+                    n = int(edges.max()) + 1
+                else:
+                    raise ValueError("no edges and no 'n': the number of nodes is unknown")
+                problem = Problem.from_edges(n, edges, costs)
+            elif "costs" in keys or len(keys) == 1:
+                return _problem_from_array(data["costs" if "costs" in keys else next(iter(keys))], path)
+            else:
+                raise ValueError(f"cannot tell which arrays hold the problem: {sorted(keys)}")
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    problem.metadata.update({"format": "npz", "path": path})
+    return problem

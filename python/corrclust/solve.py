@@ -1,0 +1,283 @@
+"""``corrclust.solve``: one entry point to every correlation-clustering solver.
+
+Methods:
+
+* ``"gaec"``: greedy additive edge contraction;
+* ``"kl"``: Kernighan-Lin with joins, started from GAEC (or from ``warm_start``);
+* ``"anytime"``: multi-start KL with fusion, improving until ``time_limit`` or convergence;
+* ``"exact"``: branch-and-cut with a lower bound and a proof of optimality.
+
+Heuristics report ``status="heuristic"`` (no proof), the exact solver ``"optimal"``; a time limit
+gives ``"time_limit"`` with the best labelling found so far. Ctrl-C raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from corrclust.problem import Problem, as_problem
+
+__all__ = ["solve", "SolveResult", "METHODS"]
+
+METHODS = ("gaec", "kl", "anytime", "exact")
+
+ProgressArg = Union[None, bool, Callable[[dict], Any]]
+
+
+@dataclass
+class SolveResult:
+    """The outcome of :func:`solve`.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray
+        int64 cluster label of every node, numbered 0..k-1 in order of first appearance.
+    objective : float
+        Sum of the costs of the cut edges (lower is better).
+    lower_bound : float or None
+        A proven lower bound on the optimum (exact solver), else None.
+    status : str
+        ``"optimal"``, ``"heuristic"`` (no proof), ``"time_limit"`` or ``"interrupted"``.
+    runtime : float
+        Wall-clock seconds spent in the solver.
+    gap : float or None
+        ``(objective - lower_bound) / max(|objective|, eps)`` (exact solver), else None.
+    nodes, cuts : int or None
+        Branch-and-bound nodes explored and cuts added (exact solver), else None.
+    iterations : int or None
+        Iterations of a heuristic, as reported by it.
+    method : str
+        The method that produced the result.
+    extra : dict
+        Further solver statistics (e.g. LP time and root bound of the exact solver).
+    """
+
+    labels: np.ndarray
+    objective: float
+    lower_bound: Optional[float]
+    status: str
+    runtime: float
+    gap: Optional[float] = None
+    nodes: Optional[int] = None
+    cuts: Optional[int] = None
+    iterations: Optional[int] = None
+    method: str = ""
+    extra: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.labels.max()) + 1 if self.labels.size else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (labels as a list of ints)."""
+        return {
+            "labels": self.labels.tolist(),
+            "objective": self.objective,
+            "lower_bound": self.lower_bound,
+            "status": self.status,
+            "runtime": self.runtime,
+            "n_clusters": self.n_clusters,
+            "gap": self.gap,
+            "nodes": self.nodes,
+            "cuts": self.cuts,
+            "iterations": self.iterations,
+            "method": self.method,
+            "stats": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.extra.items()},
+        }
+
+
+def solve(
+    problem_or_cost_matrix: Any,
+    method: str = "kl",
+    time_limit: Optional[float] = None,
+    seed: int = 0,
+    warm_start: Any = None,
+    progress: ProgressArg = None,
+) -> SolveResult:
+    """Partition the nodes so that the total cost of the cut edges is as small as possible.
+
+    Parameters
+    ----------
+    problem_or_cost_matrix
+        A :class:`corrclust.Problem`, or anything :func:`corrclust.problem.as_problem` accepts: a
+        symmetric (n, n) cost matrix, a condensed vector, a ``scipy.sparse`` matrix, an
+        ``(edges, costs)`` or ``(n, edges, costs)`` tuple, or a networkx graph. Positive costs
+        attract, negative costs repel.
+    method
+        ``"gaec"``, ``"kl"`` (default), ``"anytime"`` or ``"exact"``.
+    time_limit
+        Wall-clock limit in seconds (None: no limit). The best labelling found is returned with
+        ``status="time_limit"`` when it is reached.
+    seed
+        Seed of the randomised parts (``"anytime"``, tie-breaking); the same seed gives the same result.
+    warm_start
+        Initial labels (one integer per node; any ids, they are renumbered) to start from.
+    progress
+        None (silent), True (a tqdm progress display on stderr) or a callable receiving progress
+        dicts (``phase``, ``elapsed``, ``objective``, ``lower_bound``, ``done``, ``total``).
+    """
+    problem = as_problem(problem_or_cost_matrix)
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+    limit = _check_time_limit(time_limit)
+    seed = _check_seed(seed)
+    start = _check_warm_start(warm_start, problem.n)
+
+    if problem.n == 1:  # one node: one cluster, trivially optimal; no solver needed
+        return SolveResult(
+            labels=np.zeros(1, dtype=np.int64), objective=0.0, lower_bound=0.0, status="optimal",
+            runtime=0.0, gap=0.0, nodes=0 if method == "exact" else None,
+            cuts=0 if method == "exact" else None, method=method,
+        )
+
+    from corrclust._native import _core
+
+    callback, close = _progress_callback(progress)
+    try:
+        if method == "exact":
+            name = "solve_exact_dense" if problem.is_dense else "solve_exact_sparse"
+            fn = getattr(_core, name, None)
+            if fn is None:
+                raise NotImplementedError(
+                    "the exact solver is not available in this build of corrclust "
+                    f"(corrclust._core has no {name}); use method='kl' or 'anytime'"
+                )
+            args = (problem.costs,) if problem.is_dense else (problem.n, problem.edges, problem.costs)
+            raw = fn(*args, time_limit=limit, seed=seed, warm_start=start, progress=callback)
+        else:
+            if problem.is_dense:
+                raw = _core.solve_dense(
+                    problem.costs, method, time_limit=limit, seed=seed, warm_start=start, progress=callback
+                )
+            else:
+                raw = _core.solve_sparse(
+                    problem.n, problem.edges, problem.costs, method,
+                    time_limit=limit, seed=seed, warm_start=start, progress=callback,
+                )
+    finally:
+        close()
+    return _result_from_raw(raw, method)
+
+
+def _result_from_raw(raw: dict, method: str) -> SolveResult:
+    labels = _renumber(np.asarray(raw["labels"], dtype=np.int64))
+    known = {"labels", "objective", "lower_bound", "status", "runtime", "gap", "nodes", "cuts", "iterations"}
+
+    def opt_float(key: str) -> Optional[float]:
+        v = raw.get(key)
+        return None if v is None else float(v)
+
+    def opt_int(key: str) -> Optional[int]:
+        v = raw.get(key)
+        return None if v is None else int(v)
+
+    return SolveResult(
+        labels=labels,
+        objective=float(raw["objective"]),
+        lower_bound=opt_float("lower_bound"),
+        status=str(raw["status"]),
+        runtime=float(raw.get("runtime", math.nan)),
+        gap=opt_float("gap"),
+        nodes=opt_int("nodes"),
+        cuts=opt_int("cuts"),
+        iterations=opt_int("iterations"),
+        method=method,
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    """Labels 0..k-1 in order of first appearance (the solvers already do this; cheap to ensure)."""
+    if labels.size == 0:
+        return labels
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.int64)
+    return rank[inverse.reshape(-1)]
+
+
+def _check_time_limit(time_limit: Any) -> Optional[float]:
+    if time_limit is None:
+        return None
+    if isinstance(time_limit, (bool, np.bool_)):
+        raise ValueError(f"time_limit must be a number of seconds or None, got {time_limit!r}")
+    try:
+        t = float(time_limit)
+    except (TypeError, ValueError):
+        raise ValueError(f"time_limit must be a number of seconds or None, got {time_limit!r}") from None
+    if math.isnan(t) or t < 0:
+        raise ValueError(f"time_limit must be >= 0 seconds, got {time_limit!r}")
+    return None if math.isinf(t) else t
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed must be in [0, 2^64), got {seed}")
+    return int(seed)
+
+
+def _check_warm_start(warm_start: Any, n: int) -> Optional[np.ndarray]:
+    if warm_start is None:
+        return None
+    ws = np.asarray(warm_start)
+    if ws.ndim != 1 or ws.shape[0] != n:
+        raise ValueError(f"warm_start must hold one label per node ({n}), got shape {ws.shape}")
+    if ws.dtype.kind == "f":
+        if not np.isfinite(ws).all() or np.any(ws != np.round(ws)):
+            raise ValueError("warm_start must hold integer labels, got non-integral values")
+    elif ws.dtype.kind not in "iu":
+        raise ValueError(f"warm_start must hold integer labels, got dtype {ws.dtype}")
+    return np.ascontiguousarray(_renumber(ws.astype(np.int64)))
+
+
+def _progress_callback(progress: ProgressArg) -> tuple[Optional[Callable[[dict], Any]], Callable[[], None]]:
+    """The callable handed to the solver and a function that tidies up afterwards."""
+    if progress is None or progress is False:
+        return None, lambda: None
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc="corrclust", unit="step", leave=False, dynamic_ncols=True)
+
+        def show(d: dict) -> None:
+            total = d.get("total", -1)
+            if total is not None and total >= 0 and bar.total != total:
+                bar.total = total
+            done = d.get("done")
+            if done is not None and done >= bar.n:
+                bar.update(done - bar.n)
+            post = {"phase": d.get("phase", "")}
+            obj, lb = d.get("objective"), d.get("lower_bound")
+            if obj is not None and math.isfinite(obj):
+                post["objective"] = f"{obj:.6g}"
+            if lb is not None and math.isfinite(lb):
+                post["bound"] = f"{lb:.6g}"
+            bar.set_postfix(post, refresh=True)
+
+        return show, bar.close
+    if callable(progress):
+        return progress, lambda: None
+    raise ValueError(f"progress must be None, a bool or a callable, got {type(progress).__name__}")
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``corrclust.solve(...)`` work even after this module has been imported.
+
+    Importing the submodule ``corrclust.solve`` makes the import system bind the package attribute
+    ``corrclust.solve`` to this module, shadowing the lazily exported function of the same name.
+    Calling the module forwards to :func:`solve`, so both spellings behave the same.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SolveResult:
+        return solve(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
