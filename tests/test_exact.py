@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import _thread
 import itertools
-import math
 import threading
 import time
 
 import numpy as np
 import pytest
 
+import corrclust
+import corrclust.metrics
 from conftest import require_shared
 from corrclust._native import _core
 
@@ -86,28 +87,12 @@ def milp_triangles(costs: np.ndarray) -> float:
 
 
 def read_pace(path) -> np.ndarray:
-    n = None
-    edges = []
-    for line in open(path):
-        p = line.split()
-        if not p or p[0] == "c":
-            continue
-        if p[0] == "p":
-            n = int(p[2])
-            continue
-        edges.append((int(p[0]) - 1, int(p[1]) - 1))
-    C = -np.ones((n, n))
-    for u, v in edges:
-        C[u, v] = C[v, u] = 1.0
-    np.fill_diagonal(C, 0.0)
-    return C
+    return corrclust.read_instance(path).costs
 
 
 def read_multicut(path):
-    rows = [line.split() for line in open(path).read().splitlines()[1:] if line.strip()]
-    a = np.array(rows, dtype=float)
-    edges = a[:, :2].astype(np.int64)
-    return int(edges.max()) + 1, edges, a[:, 2].copy()
+    p = corrclust.read_instance(path)
+    return p.n, p.edges, p.costs
 
 
 def read_test30_similarity(path):
@@ -127,15 +112,8 @@ def read_test30_similarity(path):
     return np.array(ids), S
 
 
-def variation_of_information(truth: np.ndarray, pred: np.ndarray) -> float:
-    n = len(truth)
-    _, t = np.unique(truth, return_inverse=True)
-    _, p = np.unique(pred, return_inverse=True)
-    joint = np.zeros((t.max() + 1, p.max() + 1))
-    np.add.at(joint, (t, p), 1.0 / n)
-    pt, pp = joint.sum(1), joint.sum(0)
-    h = lambda q: -sum(x * math.log2(x) for x in q.ravel() if x > 0)  # noqa: E731
-    return h(pt) + h(pp) - 2 * (h(pt) + h(pp) - h(joint))
+def variation_of_information(truth, pred) -> float:
+    return corrclust.metrics.variation_of_information(truth, pred)[0]
 
 
 def check_result(r, objective_fn):
@@ -382,6 +360,14 @@ def test_progress_callback_and_errors_from_it():
 
     with pytest.raises(RuntimeError, match="callback failed"):
         _core.solve_exact_dense(C, progress=boom)
+
+
+def test_solve_api_dispatches_to_exact():
+    C = planted(20, 3, 1.0, 4)
+    r = corrclust.solve(C, method="exact", time_limit=30)
+    assert r.status == "optimal"
+    assert r.objective == pytest.approx(_core.solve_exact_dense(C)["objective"], abs=1e-9)
+    assert r.lower_bound == pytest.approx(r.objective, abs=1e-6)
 
 
 def test_root_methods_agree():
