@@ -218,6 +218,10 @@ def test_bad_input_raises_clear_errors():
         _core.solve_exact_sparse(3, np.array([[1, 1]]), np.array([1.0]))
     with pytest.raises(ValueError, match="not finite"):
         _core.solve_exact_sparse(3, np.array([[0, 1]]), np.array([np.nan]))
+    bad = np.zeros((3, 3))
+    bad[0, 2] = bad[2, 0] = np.inf
+    with pytest.raises(ValueError, match="not finite"):
+        _core.solve_exact_dense(bad)
     with pytest.raises(ValueError, match="warm_start"):
         _core.solve_exact_dense(np.zeros((3, 3)), warm_start=np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match="root_method"):

@@ -67,7 +67,12 @@ BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
         else if (key == "star_cuts") o.star_cuts = v.cast<bool>();
         else if (key == "max_star_size") o.max_star_size = v.cast<int>();
         else if (key == "max_cuts_per_round") o.max_cuts_per_round = v.cast<int>();
-        else if (key == "root_method") o.root_method = parse_method(v.cast<std::string>(), "root_method");
+        else if (key == "root_method") {
+            const std::string name = v.cast<std::string>();
+            // "auto": interior point while rounds add many rows, then warm-started dual simplex.
+            o.root_method = name == "auto" ? LpMethod::ipm : parse_method(name, "root_method");
+            o.ipm_switch_fraction = name == "auto" ? 0.5 : 0.0;
+        }
         else if (key == "tree_method") o.tree_method = parse_method(v.cast<std::string>(), "tree_method");
         else if (key == "purge_age") o.purge_age = v.cast<int>();
         else if (key == "tree_purge_age") o.tree_purge_age = v.cast<int>();
@@ -158,6 +163,11 @@ void init_exact(py::module_& m) {
             if (costs.ndim() != 2 || costs.shape(0) != costs.shape(1))
                 throw py::value_error("costs must be a square (n, n) matrix");
             const Index n = costs.shape(0);
+            for (Index i = 0; i < n; ++i)
+                for (Index j = i + 1; j < n; ++j)
+                    if (!std::isfinite(costs.data()[i * n + j]))
+                        throw py::value_error("cost (" + std::to_string(i) + ", " + std::to_string(j) +
+                                              ") is not finite");
             DenseView view{costs.data(), n};
             return run(view, n, time_limit, seed, warm_start, progress, kw);
         },
@@ -168,7 +178,7 @@ void init_exact(py::module_& m) {
 costs: float64 (n, n), symmetric, c > 0 attractive; minimises the sum of the costs of cut pairs.
 Returns a dict with labels, objective, lower_bound, gap, status ("optimal", "time_limit",
 "interrupted", "node_limit"), nodes, cuts, runtime, lp_time and more statistics. Options:
-heuristic ('anytime' | 'kl' | 'none'), heuristic_time (s), triangle_cuts, star_cuts, max_star_size, max_cuts_per_round, root_method ('ipm' | 'ipm_crossover' | 'dual_simplex'),
+heuristic ('anytime' | 'kl' | 'none'), heuristic_time (s), triangle_cuts, star_cuts, max_star_size, max_cuts_per_round, root_method ('dual_simplex' | 'ipm' | 'ipm_crossover' | 'auto'),
 tree_method, purge_age, tree_purge_age, node_rounds, min_violation, abs_gap, max_nodes, verbose.)doc");
     m.def(
         "solve_exact_sparse",

@@ -408,7 +408,6 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
         dist_[u] = 0.0;
         pred_edge_[u] = -1;
         heap.push({0.0, u});
-        std::vector<char> settled_dummy;
         while (!heap.empty()) {
             const auto [d, x] = heap.top();
             heap.pop();
@@ -599,6 +598,10 @@ BncResult Solver::run(const Labels* warm_start) {
             }
         }
         if (method == LpMethod::ipm_crossover) method = opt_.tree_method;
+        if (method == LpMethod::ipm && added < opt_.ipm_switch_fraction * cap_) {
+            // Few new rows: a warm-started dual simplex beats another interior-point solve from scratch.
+            method = LpMethod::ipm_crossover;
+        }
         purge(opt_.purge_age);
     }
     res.root_bound = effective_bound(root_lp);
