@@ -352,6 +352,17 @@ def test_interrupt_returns_incumbent_with_status():
     assert r["lower_bound"] <= -302 <= r["objective"]
 
 
+def test_interrupt_before_the_first_lp_still_gives_a_finite_bound():
+    C = read_pace(require_shared("cc-instances/pace2021/exact013.gr"))
+
+    def interrupt_now(_):
+        _thread.interrupt_main()
+
+    r = _core.solve_exact_dense(C, progress=interrupt_now, heuristic="kl")
+    assert r["status"] == "interrupted"
+    assert np.isfinite(r["lower_bound"]) and r["lower_bound"] <= -302 <= r["objective"]
+
+
 def test_progress_callback_and_errors_from_it():
     C = planted(25, 3, 2.0, 11)
     seen = []

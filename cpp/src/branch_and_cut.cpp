@@ -549,7 +549,9 @@ BncResult Solver::run(const Labels* warm_start) {
     }
     if (warm_start) offer(*warm_start, true);
 
-    double global_lb = -kInf;
+    // Trivial bound, valid before any LP: cut every repulsive edge, join every attractive one.
+    double global_lb = 0.0;
+    for (double c : g_.cost) global_lb += std::min(c, 0.0);
     bool done = false;
     if (m == 0) {
         done = true;
