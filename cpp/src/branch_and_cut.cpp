@@ -284,7 +284,7 @@ private:
 
     // scratch for Dijkstra
     std::vector<double> dist_;
-    std::vector<int> stamp_, pred_edge_;
+    std::vector<int> stamp_, pred_edge_, target_stamp_;
     int cur_stamp_ = 0;
 };
 
@@ -392,17 +392,25 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
         dist_.assign(static_cast<size_t>(n), kInf);
         stamp_.assign(static_cast<size_t>(n), 0);
         pred_edge_.assign(static_cast<size_t>(n), -1);
+        target_stamp_.assign(static_cast<size_t>(n), 0);
     }
     std::vector<Cut> cuts;
     using Item = std::pair<double, int>;
     std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
     for (int u = 0; u < n; ++u) {
         double radius = 0.0;
-        for (int a = g_.adj_off[u]; a < g_.adj_off[u + 1]; ++a)
-            if (g_.adj_node[a] > u) radius = std::max(radius, y[g_.adj_edge[a]]);
-        if (radius <= tol) continue;
-        radius -= tol;
+        int targets = 0;
         ++cur_stamp_;
+        for (int a = g_.adj_off[u]; a < g_.adj_off[u + 1]; ++a)
+            if (g_.adj_node[a] > u && y[g_.adj_edge[a]] > tol) {
+                radius = std::max(radius, y[g_.adj_edge[a]]);
+                if (target_stamp_[g_.adj_node[a]] != cur_stamp_) {
+                    target_stamp_[g_.adj_node[a]] = cur_stamp_;
+                    ++targets;
+                }
+            }
+        if (targets == 0) continue;
+        radius -= tol;
         heap = {};
         stamp_[u] = cur_stamp_;
         dist_[u] = 0.0;
@@ -413,6 +421,8 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
             heap.pop();
             if (d > dist_[x]) continue;
             if (d >= radius) break;
+            // Settled: once every neighbour to explain is settled, no later node can matter.
+            if (target_stamp_[x] == cur_stamp_ && x != u && --targets == 0) break;
             for (int a = g_.adj_off[x]; a < g_.adj_off[x + 1]; ++a) {
                 const int z = g_.adj_node[a], e = g_.adj_edge[a];
                 const double nd = d + std::max(y[e], 0.0);
