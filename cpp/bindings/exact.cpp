@@ -38,7 +38,7 @@ Heuristic parse_heuristic(const std::string& s) {
 // KL, within a share of the time limit) and Kernighan-Lin on rounded LP points.
 struct Primal {
     Heuristic kind = Heuristic::anytime;
-    double time = 1.0;  // seconds for the first incumbent at most
+    double time = 0.3;  // seconds for the first incumbent at most
 
     template <class Problem>
     Labels first(const Problem& p, Control& parent, std::uint64_t seed, const Labels* warm) const {
@@ -64,10 +64,18 @@ BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
         else if (key == "heuristic_time") primal.time = v.cast<double>();
         else if (key == "triangle_cuts") o.triangle_cuts = v.cast<bool>();
         else if (key == "cycle_cuts") o.cycle_cuts = v.cast<bool>();
+        else if (key == "star_cuts") o.star_cuts = v.cast<bool>();
+        else if (key == "max_star_size") o.max_star_size = v.cast<int>();
         else if (key == "max_cuts_per_round") o.max_cuts_per_round = v.cast<int>();
-        else if (key == "root_method") o.root_method = parse_method(v.cast<std::string>(), "root_method");
+        else if (key == "root_method") {
+            const std::string name = v.cast<std::string>();
+            // "auto": interior point while rounds add many rows, then warm-started dual simplex.
+            o.root_method = name == "auto" ? LpMethod::ipm : parse_method(name, "root_method");
+            o.ipm_switch_fraction = name == "auto" ? 0.5 : 0.0;
+        }
         else if (key == "tree_method") o.tree_method = parse_method(v.cast<std::string>(), "tree_method");
         else if (key == "purge_age") o.purge_age = v.cast<int>();
+        else if (key == "tree_purge_age") o.tree_purge_age = v.cast<int>();
         else if (key == "node_rounds") o.node_rounds = v.cast<int>();
         else if (key == "min_violation") o.min_violation = v.cast<double>();
         else if (key == "abs_gap") o.abs_gap = v.cast<double>();
@@ -78,6 +86,7 @@ BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
     if (o.tree_method != LpMethod::dual_simplex)
         throw py::value_error("tree_method must be 'dual_simplex' (the tree needs warm starts)");
     if (!(primal.time >= 0)) throw py::value_error("heuristic_time must be >= 0");
+    if (o.tree_purge_age < 1) throw py::value_error("tree_purge_age must be >= 1");
     if (o.purge_age < 1) throw py::value_error("purge_age must be >= 1");
     if (o.node_rounds < 0) throw py::value_error("node_rounds must be >= 0");
     if (!(o.min_violation > 0)) throw py::value_error("min_violation must be > 0");
@@ -154,6 +163,11 @@ void init_exact(py::module_& m) {
             if (costs.ndim() != 2 || costs.shape(0) != costs.shape(1))
                 throw py::value_error("costs must be a square (n, n) matrix");
             const Index n = costs.shape(0);
+            for (Index i = 0; i < n; ++i)
+                for (Index j = i + 1; j < n; ++j)
+                    if (!std::isfinite(costs.data()[i * n + j]))
+                        throw py::value_error("cost (" + std::to_string(i) + ", " + std::to_string(j) +
+                                              ") is not finite");
             DenseView view{costs.data(), n};
             return run(view, n, time_limit, seed, warm_start, progress, kw);
         },
@@ -164,8 +178,8 @@ void init_exact(py::module_& m) {
 costs: float64 (n, n), symmetric, c > 0 attractive; minimises the sum of the costs of cut pairs.
 Returns a dict with labels, objective, lower_bound, gap, status ("optimal", "time_limit",
 "interrupted", "node_limit"), nodes, cuts, runtime, lp_time and more statistics. Options:
-heuristic ('anytime' | 'kl' | 'none'), heuristic_time (s), triangle_cuts, max_cuts_per_round, root_method ('ipm' | 'ipm_crossover' | 'dual_simplex'),
-tree_method, purge_age, node_rounds, min_violation, abs_gap, max_nodes, verbose.)doc");
+heuristic ('anytime' | 'kl' | 'none'), heuristic_time (s), triangle_cuts, star_cuts, max_star_size, max_cuts_per_round, root_method ('dual_simplex' | 'ipm' | 'ipm_crossover' | 'auto'),
+tree_method, purge_age, tree_purge_age, node_rounds, min_violation, abs_gap, max_nodes, verbose.)doc");
     m.def(
         "solve_exact_sparse",
         [](Index n, I64 edges, F64 costs, const py::object& time_limit, std::uint64_t seed,
