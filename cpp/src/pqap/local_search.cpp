@@ -6,6 +6,10 @@
 // for the pair (f, g). After an accepted move of feature g, G changes by the pair terms of g's old
 // and new positions: O(n m). The search never trusts accumulated rounding: the final E is
 // recomputed in the paper's summation order and the result is kept only if strictly lower.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off", "no-trapping-math")
+#endif
+
 #include "corrclust/pqap/local_search.hpp"
 
 #include <algorithm>
