@@ -186,7 +186,7 @@ void radix_sort_by_float(std::vector<std::uint32_t>& idx, const float* key, std:
 // ------------------------------------------------------------------------------------------------
 // Heuristic A
 
-HeuristicResult heuristic_a(const PairCost& cost) {
+HeuristicResult heuristic_a(const PairCost& cost, Control* control) {
     HeuristicResult res;
     const int n = cost.n(), m = cost.m();
     if (n == 0 || m == 0) return res;
@@ -238,6 +238,7 @@ HeuristicResult heuristic_a(const PairCost& cost) {
     std::vector<std::vector<int>> watchers(m);
 
     for (int o = 0; o < 360; o += 5) {
+        if (should_stop(control)) break;
         cp.rotate(C, o);
         for (int f = 0; f < n; ++f) fp.dist_row(f, cp, D.data() + static_cast<std::size_t>(f) * m);
         std::fill(cur.begin(), cur.end(), kUnassigned);
@@ -326,7 +327,7 @@ std::vector<int> heuristic_b_angles(int b) {
     return a;
 }
 
-HeuristicResult heuristic_b(const PairCost& cost, int best_angle) {
+HeuristicResult heuristic_b(const PairCost& cost, int best_angle, Control* control) {
     HeuristicResult res;
     const int n = cost.n(), m = cost.m();
     if (n == 0 || m == 0) return res;
@@ -359,6 +360,7 @@ HeuristicResult heuristic_b(const PairCost& cost, int best_angle) {
     top.reserve(11);
 
     for (int a : heuristic_b_angles(best_angle)) {
+        if (should_stop(control)) break;
         cp.rotate(C, a);
         for (int i = 0; i < n; ++i) fp.dist_row(i, cp, D.data() + static_cast<std::size_t>(i) * m);
         bool has_nan = false;
@@ -435,7 +437,7 @@ HeuristicResult heuristic_b(const PairCost& cost, int best_angle) {
 // ------------------------------------------------------------------------------------------------
 // Heuristic C
 
-HeuristicResult heuristic_c(const PairCost& cost) {
+HeuristicResult heuristic_c(const PairCost& cost, Control* control) {
     HeuristicResult res;
     const int n = cost.n(), m = cost.m();
     if (n == 0 || m == 0) return res;
@@ -454,6 +456,7 @@ HeuristicResult heuristic_c(const PairCost& cost) {
     window.reserve(m);
 
     for (int st = 0; st < n; ++st) {
+        if (should_stop(control)) break;
         std::fill(inst.begin(), inst.end(), kUnassigned);
         std::fill(used.begin(), used.end(), 0);
         decided.clear();
@@ -582,14 +585,14 @@ MatchResult solve_reference(const PairCost& cost, Control* control) {
             r.winner = stage;
         }
     };
-    const HeuristicResult a = heuristic_a(cost);
+    const HeuristicResult a = heuristic_a(cost, control);
     consider(a.assignment, 1);
     if (!should_stop(control)) {
-        const HeuristicResult b = heuristic_b(cost, a.best_angle);
+        const HeuristicResult b = heuristic_b(cost, a.best_angle, control);
         consider(b.assignment, 2);
     }
     if (!should_stop(control)) {
-        const HeuristicResult c = heuristic_c(cost);
+        const HeuristicResult c = heuristic_c(cost, control);
         consider(c.assignment, 3);
     }
     finish_result(cost, r);
