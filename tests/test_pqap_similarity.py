@@ -176,3 +176,11 @@ def test_degenerate_organoids_and_brute_force_bound():
     ref = solver.match(5, 3, p, "reference")
     imp = solver.match(5, 3, p, "improved")
     assert best <= imp.energy <= ref.energy <= 0.0
+
+
+def test_run_refuses_output_arrays_it_cannot_write(kp):
+    solver = PairSolver(kp.subset([1100, 1101]))
+    with pytest.raises(ValueError, match="similarity must be a writable contiguous float64 array"):
+        solver.run(np.array([[0, 1]]), PqapParameters.paper(), similarity=np.zeros(1, np.float32))
+    with pytest.raises(ValueError, match="done must be a writable contiguous uint8 array"):
+        solver.run(np.array([[0, 1]]), PqapParameters.paper(), done=np.zeros(1, bool))
