@@ -25,7 +25,7 @@ from corrclust.images.synthetic import render_organoid
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
-BASELINE = dict(threshold_scales=(1.0,), min_score=0.0, nms_iou=1.01)
+BASELINE = dict(threshold_scales=(1.0,), min_score=0.0, nms_overlap=1.01)
 
 
 def detection_table(n_fields: int | None) -> None:
