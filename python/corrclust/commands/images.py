@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("fields", metavar="FIELDS_DIR")
     c.add_argument("-o", "--output", required=True, metavar="CROPS_DIR")
     c.add_argument("--fluorescence", action="store_true",
-                   help="objects are bright on dark (default: brightfield)")
+                   help="bright organoids on a dark background (default: brightfield)")
     c.add_argument("--min-score", type=float, default=None, metavar="S",
                    help="detection score threshold in [0, 1] (default 0.4; higher = fewer, surer)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
