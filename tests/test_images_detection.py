@@ -146,3 +146,18 @@ def test_fluorescence_field_of_synthetic_organoids():
     assert (tp, fp, fn) == (3, 0, 0) and min(ious) > 0.9  # the cyst's lumen and the buds stay whole
     with pytest.raises(ValueError, match="modality"):
         detect_organoids(canvas, modality="phase")
+
+
+def test_crop_fields_rerun_replaces_its_own_crops_only(tmp_path):
+    img, truth = _field()
+    src = tmp_path / "fields"
+    src.mkdir()
+    Image.fromarray(img).save(src / "a.png")
+    out = tmp_path / "crops"
+    crop_fields(src, out)
+    n = len(list(out.glob("*.tif")))
+    crop_fields(src, out, files=["a.png"])  # a rerun replaces the previous crops
+    assert len(list(out.glob("*.tif"))) == n
+    Image.fromarray(img).save(out / "foreign.png")
+    with pytest.raises(ValueError, match="foreign.png"):
+        crop_fields(src, out)

@@ -394,6 +394,28 @@ def match_boxes(pred, truth, iou_threshold: float = 0.5) -> tuple[int, int, int,
 # cropping a folder of fields
 
 
+def _clear_previous_crops(out: Path) -> None:
+    """Remove the crops a previous run listed in ``out/crops.csv``; refuse other image files."""
+    table = out / "crops.csv"
+    ours: set[str] = set()
+    if table.is_file():
+        with open(table, newline="") as fh:
+            for row in csv.DictReader(fh):
+                name = row.get("crop") or ""
+                ours |= {name, name[: -len(".tif")] + "_mask.tif"} if name.endswith(".tif") else set()
+    others = sorted(
+        f.name for f in out.iterdir()
+        if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and f.name not in ours
+    )
+    if others:
+        raise ValueError(
+            f"crop folder {out} already holds {len(others)} image(s) not written by a previous crop "
+            f"run (e.g. {others[0]}); use an empty folder"
+        )
+    for name in ours:
+        (out / name).unlink(missing_ok=True)
+
+
 @dataclass
 class CropResult:
     rows: list[tuple[str, str, int, int, int, int]]
@@ -424,6 +446,7 @@ def crop_fields(
         raise NotADirectoryError(f"fields folder not found: {fields_dir}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _clear_previous_crops(out)
     if files is None:
         paths = sorted(
             f for f in fields_dir.iterdir()
