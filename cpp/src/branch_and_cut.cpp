@@ -1,0 +1,680 @@
+// Branch-and-cut for minimum-cost multicut; see branch_and_cut.hpp for the method.
+#include "corrclust/branch_and_cut.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+#include <queue>
+#include <stdexcept>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace corrclust {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct UnionFind {
+    std::vector<int> parent;
+    explicit UnionFind(int n) : parent(static_cast<size_t>(n)) { std::iota(parent.begin(), parent.end(), 0); }
+    int find(int x) {
+        while (parent[x] != x) {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        return x;
+    }
+    bool unite(int a, int b) {
+        a = find(a);
+        b = find(b);
+        if (a == b) return false;
+        if (a < b) std::swap(a, b);
+        parent[a] = b;
+        return true;
+    }
+};
+
+// The graph the LP lives on: one column per edge.
+struct EdgeGraph {
+    int n = 0;
+    bool complete = false;  // K_n with edge index complete_index(i, j)
+    std::vector<int> eu, ev;
+    std::vector<double> cost;
+    std::vector<int> adj_off, adj_node, adj_edge;
+
+    int m() const { return static_cast<int>(eu.size()); }
+    int complete_index(int i, int j) const {
+        if (i > j) std::swap(i, j);
+        return i * n - i * (i + 1) / 2 + (j - i - 1);
+    }
+    void build_adjacency() {
+        adj_off.assign(static_cast<size_t>(n) + 1, 0);
+        for (int e = 0; e < m(); ++e) {
+            ++adj_off[eu[e] + 1];
+            ++adj_off[ev[e] + 1];
+        }
+        for (int i = 0; i < n; ++i) adj_off[i + 1] += adj_off[i];
+        adj_node.resize(2 * static_cast<size_t>(m()));
+        adj_edge.resize(2 * static_cast<size_t>(m()));
+        std::vector<int> fill(adj_off.begin(), adj_off.end() - 1);
+        for (int e = 0; e < m(); ++e) {
+            adj_node[fill[eu[e]]] = ev[e];
+            adj_edge[fill[eu[e]]++] = e;
+            adj_node[fill[ev[e]]] = eu[e];
+            adj_edge[fill[ev[e]]++] = e;
+        }
+    }
+};
+
+EdgeGraph graph_from(const DenseView& p) {
+    if (p.n > 46000) throw std::invalid_argument("branch_and_cut: dense problem too large");
+    EdgeGraph g;
+    g.n = static_cast<int>(p.n);
+    g.complete = true;
+    const size_t m = static_cast<size_t>(p.n) * static_cast<size_t>(p.n - 1) / 2;
+    g.eu.reserve(m);
+    g.ev.reserve(m);
+    g.cost.reserve(m);
+    for (int i = 0; i < g.n; ++i)
+        for (int j = i + 1; j < g.n; ++j) {
+            g.eu.push_back(i);
+            g.ev.push_back(j);
+            g.cost.push_back(p(i, j));
+        }
+    g.build_adjacency();
+    return g;
+}
+
+EdgeGraph graph_from(const SparseGraph& s) {
+    if (s.n > std::numeric_limits<int>::max() / 2 || s.num_edges() > std::numeric_limits<int>::max() / 4)
+        throw std::invalid_argument("branch_and_cut: sparse problem too large");
+    EdgeGraph g;
+    g.n = static_cast<int>(s.n);
+    g.complete = false;
+    for (Index e = 0; e < s.num_edges(); ++e) {
+        g.eu.push_back(static_cast<int>(s.edge_u[e]));
+        g.ev.push_back(static_cast<int>(s.edge_v[e]));
+        g.cost.push_back(s.edge_cost[e]);
+    }
+    g.build_adjacency();
+    return g;
+}
+
+std::uint64_t hash_edges(std::vector<int> edges) {
+    std::sort(edges.begin(), edges.end());
+    std::uint64_t h = 1469598103934665603ull;
+    for (int e : edges) {
+        h ^= static_cast<std::uint64_t>(e) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+// A violated cycle inequality y_cut <= sum_{f in path} y_f.
+struct Cut {
+    double violation;
+    int cut_edge;
+    std::vector<int> path;
+};
+
+struct Node {
+    double bound;
+    int depth;
+    std::int64_t seq;
+    std::vector<std::pair<int, signed char>> fixes;  // branching decisions (edge, 0 join / 1 cut)
+};
+
+struct NodeOrder {
+    bool operator()(const Node& a, const Node& b) const {  // true: a after b
+        if (a.bound != b.bound) return a.bound > b.bound;
+        if (a.depth != b.depth) return a.depth < b.depth;
+        return a.seq > b.seq;
+    }
+};
+
+class Solver {
+public:
+    Solver(EdgeGraph g, Control& control, const BncOptions& options, const LabelsImprover& improve)
+        : g_(std::move(g)), control_(control), opt_(options), improve_(improve) {}
+
+    BncResult run(const Labels* warm_start);
+
+private:
+    // ---- incumbent ----
+    double labels_objective(const Labels& labels) const {
+        double total = 0.0;
+        for (int e = 0; e < g_.m(); ++e)
+            if (labels[g_.eu[e]] != labels[g_.ev[e]]) total += g_.cost[e];
+        return total;
+    }
+    // Clusters = connected components of the edges whose ends share a label (a multicut's
+    // node labelling); never changes the objective.
+    Labels canonical(const Labels& labels) const {
+        UnionFind uf(g_.n);
+        for (int e = 0; e < g_.m(); ++e)
+            if (labels[g_.eu[e]] == labels[g_.ev[e]]) uf.unite(g_.eu[e], g_.ev[e]);
+        Labels out(static_cast<size_t>(g_.n));
+        for (int i = 0; i < g_.n; ++i) out[i] = uf.find(i);
+        normalize_labels(out);
+        return out;
+    }
+    Labels round_lp(const std::vector<double>& y) const {
+        UnionFind uf(g_.n);
+        for (int e = 0; e < g_.m(); ++e)
+            if (y[e] < 0.5) uf.unite(g_.eu[e], g_.ev[e]);
+        Labels out(static_cast<size_t>(g_.n));
+        for (int i = 0; i < g_.n; ++i) out[i] = uf.find(i);
+        return out;
+    }
+    void offer(Labels labels, bool run_improver) {
+        const double t0 = control_.elapsed();
+        if (run_improver && improve_ && !control_.stopped()) improve_(labels, control_);
+        const double value = labels_objective(labels);
+        if (value < best_value_ - 1e-12) {
+            best_value_ = value;
+            best_ = std::move(labels);
+            if (opt_.verbose) std::fprintf(stderr, "[bnc] %8.3fs incumbent %.6f\n", control_.elapsed(), value);
+        }
+        heuristic_time_ += control_.elapsed() - t0;
+    }
+
+    // ---- bounds ----
+    double tolerance() const { return std::max(opt_.abs_gap, 1e-9 * std::abs(best_value_)); }
+    // Whether a region with LP bound `lb` cannot hold a solution better than the incumbent.
+    bool prunable(double lb) const {
+        if (integral_costs_) return std::ceil(lb - 1e-6) >= best_value_ - 0.5;
+        return lb >= best_value_ - tolerance();
+    }
+    double effective_bound(double lb) const { return integral_costs_ ? std::ceil(lb - 1e-6) : lb; }
+
+    // ---- LP ----
+    LpStatus solve(LpMethod method) {
+        const double t0 = control_.elapsed();
+        LpStatus st = lp_->solve(method, control_.remaining());
+        if (st == LpStatus::error && method != LpMethod::ipm_crossover) st = lp_->solve(LpMethod::ipm_crossover, control_.remaining());
+        lp_time_ += control_.elapsed() - t0;
+        ++lp_solves_;
+        lp_iterations_ += lp_->iterations();
+        if (st == LpStatus::error) throw std::runtime_error("branch_and_cut: the LP solver failed");
+        if (st == LpStatus::time_limit || st == LpStatus::interrupted) control_.stop();
+        return st;
+    }
+    void read_solution() { lp_->solution(y_, activity_); }
+
+    // ---- separation ----
+    std::vector<Cut> separate_triangles(const std::vector<double>& y) const;
+    std::vector<Cut> separate_cycles(const std::vector<double>& y);
+    // Adds the most violated new cuts (at most the per-round cap); returns how many.
+    int add_cuts(std::vector<Cut> cuts);
+    void purge(int max_age);
+    int separate_and_add() {
+        const double t0 = control_.elapsed();
+        std::vector<Cut> cuts = g_.complete && opt_.triangle_cuts ? separate_triangles(y_)
+                                : opt_.cycle_cuts                ? separate_cycles(y_)
+                                                                  : std::vector<Cut>{};
+        separation_time_ += control_.elapsed() - t0;
+        return add_cuts(std::move(cuts));
+    }
+
+    // ---- search ----
+    // Fixings implied by the branching decisions, or false if they contradict each other.
+    bool propagate(const std::vector<std::pair<int, signed char>>& fixes, std::vector<signed char>& want) const;
+    void apply_fixings(const std::vector<signed char>& want);
+    bool is_integral(const std::vector<double>& y) const {
+        for (double v : y)
+            if (v > 1e-6 && v < 1 - 1e-6) return false;
+        return true;
+    }
+    void report(const char* phase, double lb) {
+        if (!control_.has_progress()) return;
+        Progress p;
+        p.phase = phase;
+        p.objective = best_value_;
+        p.lower_bound = lb;
+        p.done = nodes_;
+        control_.report(p);
+    }
+
+    EdgeGraph g_;
+    Control& control_;
+    BncOptions opt_;
+    LabelsImprover improve_;
+    std::unique_ptr<LpBackend> lp_;
+    bool integral_costs_ = false;
+    int cap_ = 1000;
+
+    Labels best_;
+    double best_value_ = kInf;
+
+    std::vector<double> y_, activity_;
+    std::vector<int> row_age_;
+    std::vector<std::uint64_t> row_hash_;
+    std::unordered_set<std::uint64_t> in_lp_;
+    std::vector<signed char> fixed_;  // what the LP's column bounds currently say
+
+    std::int64_t nodes_ = 0, cuts_ = 0, lp_solves_ = 0, lp_iterations_ = 0, max_rows_ = 0;
+    double lp_time_ = 0, separation_time_ = 0, heuristic_time_ = 0;
+
+    // scratch for Dijkstra
+    std::vector<double> dist_;
+    std::vector<int> stamp_, pred_edge_;
+    int cur_stamp_ = 0;
+};
+
+std::vector<Cut> Solver::separate_triangles(const std::vector<double>& y) const {
+    const int n = g_.n;
+    const double tol = opt_.min_violation;
+    std::vector<double> Y(static_cast<size_t>(n) * n, 0.0);
+    for (int e = 0; e < g_.m(); ++e) Y[static_cast<size_t>(g_.eu[e]) * n + g_.ev[e]] = Y[static_cast<size_t>(g_.ev[e]) * n + g_.eu[e]] = y[e];
+    struct Cand {
+        double viol;
+        int i, j, k, which;
+    };
+    std::vector<Cand> cand;
+    for (int i = 0; i < n; ++i) {
+        const double* Yi = &Y[static_cast<size_t>(i) * n];
+        for (int j = i + 1; j < n; ++j) {
+            const double a = Yi[j];
+            const double* Yj = &Y[static_cast<size_t>(j) * n];
+            for (int k = j + 1; k < n; ++k) {
+                const double b = Yi[k], c = Yj[k];
+                // Cheap test first: a triangle can only be violated if its largest side exceeds the sum of the others.
+                if (a - b - c > tol) cand.push_back({a - b - c, i, j, k, 0});
+                else if (b - a - c > tol) cand.push_back({b - a - c, i, j, k, 1});
+                else if (c - a - b > tol) cand.push_back({c - a - b, i, j, k, 2});
+            }
+        }
+    }
+    const size_t keep = std::min(cand.size(), static_cast<size_t>(cap_) * 4);
+    std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(keep), cand.end(),
+                      [](const Cand& x, const Cand& z) { return x.viol > z.viol; });
+    cand.resize(keep);
+    std::vector<Cut> cuts;
+    cuts.reserve(keep);
+    for (const Cand& c : cand) {
+        const int ij = g_.complete_index(c.i, c.j), ik = g_.complete_index(c.i, c.k), jk = g_.complete_index(c.j, c.k);
+        if (c.which == 0) cuts.push_back({c.viol, ij, {ik, jk}});
+        else if (c.which == 1) cuts.push_back({c.viol, ik, {ij, jk}});
+        else cuts.push_back({c.viol, jk, {ij, ik}});
+    }
+    return cuts;
+}
+
+// For each node u, one Dijkstra in the graph weighted by max(y, 0), bounded by the largest y of
+// the edges uv (u < v) it must explain. A u-v path shorter than y_uv cannot be the edge uv itself,
+// so it closes a violated cycle with uv.
+std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
+    const int n = g_.n;
+    const double tol = opt_.min_violation;
+    if (dist_.size() != static_cast<size_t>(n)) {
+        dist_.assign(static_cast<size_t>(n), kInf);
+        stamp_.assign(static_cast<size_t>(n), 0);
+        pred_edge_.assign(static_cast<size_t>(n), -1);
+    }
+    std::vector<Cut> cuts;
+    using Item = std::pair<double, int>;
+    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
+    for (int u = 0; u < n; ++u) {
+        double radius = 0.0;
+        for (int a = g_.adj_off[u]; a < g_.adj_off[u + 1]; ++a)
+            if (g_.adj_node[a] > u) radius = std::max(radius, y[g_.adj_edge[a]]);
+        if (radius <= tol) continue;
+        radius -= tol;
+        ++cur_stamp_;
+        heap = {};
+        stamp_[u] = cur_stamp_;
+        dist_[u] = 0.0;
+        pred_edge_[u] = -1;
+        heap.push({0.0, u});
+        std::vector<char> settled_dummy;
+        while (!heap.empty()) {
+            const auto [d, x] = heap.top();
+            heap.pop();
+            if (d > dist_[x]) continue;
+            if (d >= radius) break;
+            for (int a = g_.adj_off[x]; a < g_.adj_off[x + 1]; ++a) {
+                const int z = g_.adj_node[a], e = g_.adj_edge[a];
+                const double nd = d + std::max(y[e], 0.0);
+                if (nd >= radius) continue;
+                if (stamp_[z] != cur_stamp_ || nd < dist_[z]) {
+                    stamp_[z] = cur_stamp_;
+                    dist_[z] = nd;
+                    pred_edge_[z] = e;
+                    heap.push({nd, z});
+                }
+            }
+        }
+        for (int a = g_.adj_off[u]; a < g_.adj_off[u + 1]; ++a) {
+            const int v = g_.adj_node[a], e = g_.adj_edge[a];
+            if (v < u || stamp_[v] != cur_stamp_) continue;
+            const double viol = y[e] - dist_[v];
+            if (viol <= tol || pred_edge_[v] == e) continue;
+            Cut c{viol, e, {}};
+            for (int x = v; x != u;) {
+                const int f = pred_edge_[x];
+                c.path.push_back(f);
+                x = g_.eu[f] == x ? g_.ev[f] : g_.eu[f];
+            }
+            cuts.push_back(std::move(c));
+        }
+    }
+    std::sort(cuts.begin(), cuts.end(), [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
+    return cuts;
+}
+
+int Solver::add_cuts(std::vector<Cut> cuts) {
+    LpRows rows;
+    std::vector<int> idx;
+    std::vector<double> val;
+    int added = 0;
+    for (Cut& c : cuts) {
+        if (added >= cap_) break;
+        idx.assign(1, c.cut_edge);
+        idx.insert(idx.end(), c.path.begin(), c.path.end());
+        const std::uint64_t h = hash_edges(idx) ^ (static_cast<std::uint64_t>(c.cut_edge) * 0x9e3779b97f4a7c15ull);
+        if (!in_lp_.insert(h).second) continue;
+        val.assign(idx.size(), -1.0);
+        val[0] = 1.0;
+        rows.add(-kInf, 0.0, idx.data(), val.data(), static_cast<int>(idx.size()));
+        row_hash_.push_back(h);
+        row_age_.push_back(0);
+        ++added;
+    }
+    lp_->add_rows(rows);
+    cuts_ += added;
+    max_rows_ = std::max<std::int64_t>(max_rows_, lp_->num_rows());
+    return added;
+}
+
+// Deletes rows that had slack in `max_age` consecutive solves (activity_ is of the last solve).
+void Solver::purge(int max_age) {
+    std::vector<int> drop;
+    const int rows = static_cast<int>(row_age_.size());
+    for (int r = 0; r < rows && r < static_cast<int>(activity_.size()); ++r) {
+        if (activity_[r] < -1e-5) {
+            if (++row_age_[r] >= max_age) drop.push_back(r);
+        } else {
+            row_age_[r] = 0;
+        }
+    }
+    if (drop.empty()) return;
+    lp_->delete_rows(drop);
+    std::vector<char> gone(static_cast<size_t>(rows), 0);
+    for (int r : drop) {
+        gone[r] = 1;
+        in_lp_.erase(row_hash_[r]);
+    }
+    int w = 0;
+    for (int r = 0; r < rows; ++r) {
+        if (gone[r]) continue;
+        row_age_[w] = row_age_[r];
+        row_hash_[w] = row_hash_[r];
+        ++w;
+    }
+    row_age_.resize(static_cast<size_t>(w));
+    row_hash_.resize(static_cast<size_t>(w));
+    activity_.clear();  // stale now
+}
+
+bool Solver::propagate(const std::vector<std::pair<int, signed char>>& fixes, std::vector<signed char>& want) const {
+    UnionFind uf(g_.n);
+    for (const auto& [e, v] : fixes)
+        if (v == 0) uf.unite(g_.eu[e], g_.ev[e]);
+    std::unordered_set<std::uint64_t> cut_pairs;
+    for (const auto& [e, v] : fixes) {
+        if (v != 1) continue;
+        int a = uf.find(g_.eu[e]), b = uf.find(g_.ev[e]);
+        if (a == b) return false;
+        if (a > b) std::swap(a, b);
+        cut_pairs.insert(static_cast<std::uint64_t>(a) << 32 | static_cast<std::uint32_t>(b));
+    }
+    want.assign(static_cast<size_t>(g_.m()), -1);
+    for (int e = 0; e < g_.m(); ++e) {
+        int a = uf.find(g_.eu[e]), b = uf.find(g_.ev[e]);
+        if (a == b) {
+            want[e] = 0;
+        } else if (!cut_pairs.empty()) {
+            if (a > b) std::swap(a, b);
+            if (cut_pairs.count(static_cast<std::uint64_t>(a) << 32 | static_cast<std::uint32_t>(b))) want[e] = 1;
+        }
+    }
+    return true;
+}
+
+void Solver::apply_fixings(const std::vector<signed char>& want) {
+    std::vector<int> cols;
+    std::vector<double> lo, hi;
+    for (int e = 0; e < g_.m(); ++e) {
+        if (want[e] == fixed_[e]) continue;
+        cols.push_back(e);
+        lo.push_back(want[e] == 1 ? 1.0 : 0.0);
+        hi.push_back(want[e] == 0 ? 0.0 : 1.0);
+        fixed_[e] = want[e];
+    }
+    lp_->set_column_bounds(cols, lo, hi);
+}
+
+BncResult Solver::run(const Labels* warm_start) {
+    BncResult res;
+    const int m = g_.m();
+    integral_costs_ = std::all_of(g_.cost.begin(), g_.cost.end(),
+                                  [](double c) { return std::abs(c - std::round(c)) < 1e-9 && std::abs(c) < 1e15; });
+    cap_ = opt_.max_cuts_per_round > 0 ? opt_.max_cuts_per_round : std::max(1000, 8 * g_.n);
+
+    // First incumbents: all joined, the components of attractive edges, the warm start.
+    best_.assign(static_cast<size_t>(g_.n), 0);
+    best_value_ = 0.0;
+    {
+        std::vector<double> y0(static_cast<size_t>(m));
+        for (int e = 0; e < m; ++e) y0[e] = g_.cost[e] > 0 ? 0.0 : 1.0;
+        offer(round_lp(y0), true);
+    }
+    if (warm_start) offer(*warm_start, true);
+
+    double global_lb = -kInf;
+    bool done = false;
+    if (m == 0) {
+        done = true;
+        global_lb = best_value_;
+    } else {
+        lp_ = make_highs_backend();
+        lp_->set_interrupt([this] { return control_.stop(); });
+        std::vector<double> lo(static_cast<size_t>(m), 0.0), hi(static_cast<size_t>(m), 1.0);
+        lp_->add_columns(g_.cost, lo, hi);
+        fixed_.assign(static_cast<size_t>(m), -1);
+    }
+
+    // ---- root cutting-plane loop ----
+    LpMethod method = opt_.root_method;
+    std::int64_t rounds = 0;
+    double root_lp = -kInf;
+    bool root_solved = false;  // last root LP solved to optimality with a basis for the tree
+    while (!done && !control_.stop()) {
+        const LpStatus st = solve(method);
+        if (st != LpStatus::optimal) break;  // time limit / interrupted (infeasible is impossible here)
+        ++rounds;
+        read_solution();
+        root_lp = lp_->objective();
+        global_lb = std::max(global_lb, root_lp);
+        offer(round_lp(y_), true);
+        report("bnc-root", effective_bound(global_lb));
+        if (prunable(root_lp) && method != LpMethod::ipm) {
+            done = true;
+            break;
+        }
+        const int added = separate_and_add();
+        if (opt_.verbose)
+            std::fprintf(stderr, "[bnc] %8.3fs root round %lld (%s) lp %.6f best %.6f rows %d +%d\n",
+                         control_.elapsed(), static_cast<long long>(rounds), to_string(method), root_lp,
+                         best_value_, lp_->num_rows(), added);
+        if (added == 0 || (method == LpMethod::ipm && prunable(root_lp))) {
+            if (method == LpMethod::ipm) {
+                // Interior point without crossover has no vertex and no basis: finish with crossover,
+                // whose basis warm-starts the dual simplex from here on.
+                method = LpMethod::ipm_crossover;
+                continue;
+            }
+            if (added == 0) {
+                root_solved = true;
+                break;
+            }
+        }
+        if (method == LpMethod::ipm_crossover) method = opt_.tree_method;
+        purge(opt_.purge_age);
+    }
+    res.root_bound = effective_bound(root_lp);
+    res.root_time = control_.elapsed();
+    res.root_rounds = rounds;
+    if (!done && root_solved && prunable(root_lp)) done = true;
+
+    // ---- branch and bound ----
+    std::priority_queue<Node, std::vector<Node>, NodeOrder> open;
+    std::int64_t seq = 0;
+    bool node_limit = false;
+    if (!done && !control_.stopped()) open.push(Node{root_lp, 0, seq++, {}});
+    std::vector<signed char> want;
+    double last_report = 0.0;
+    while (!open.empty()) {
+        if (control_.stop()) break;
+        if (opt_.max_nodes >= 0 && nodes_ >= opt_.max_nodes) {
+            node_limit = true;
+            break;
+        }
+        Node node = open.top();
+        open.pop();
+        if (prunable(node.bound)) continue;
+        ++nodes_;
+        if (!propagate(node.fixes, want)) continue;
+        apply_fixings(want);
+        int node_round = 0;
+        bool interrupted = false, pruned = false, integral = false;
+        double lb = node.bound;
+        for (;;) {
+            const LpStatus st = solve(opt_.tree_method);
+            if (st == LpStatus::time_limit || st == LpStatus::interrupted) {
+                interrupted = true;
+                break;
+            }
+            if (st == LpStatus::infeasible) {
+                pruned = true;
+                break;
+            }
+            lb = std::max(lb, lp_->objective());
+            if (prunable(lb)) {
+                pruned = true;
+                break;
+            }
+            read_solution();
+            integral = is_integral(y_);
+            if (node_round >= opt_.node_rounds && !integral) break;
+            const int added = separate_and_add();
+            if (added == 0) break;
+            ++node_round;
+            if (control_.stop()) {
+                interrupted = true;
+                break;
+            }
+        }
+        if (interrupted) {
+            open.push(std::move(node));
+            break;
+        }
+        if (lp_->num_rows() > 4 * cap_) purge(20);
+        if (pruned) continue;
+        if (integral) {
+            // Integral and no violated cycle inequality: a multicut; its components are the clusters.
+            offer(round_lp(y_), false);
+            continue;
+        }
+        offer(round_lp(y_), nodes_ % 16 == 1);
+        if (prunable(lb)) continue;
+        // Branch on the most fractional edge; ties by |cost|.
+        int best_e = -1;
+        double best_score = -1.0;
+        for (int e = 0; e < m; ++e) {
+            const double f = std::min(y_[e], 1.0 - y_[e]);
+            if (f <= 1e-6) continue;
+            const double score = f * (1.0 + 1e-3 * std::abs(g_.cost[e]));
+            if (score > best_score) {
+                best_score = score;
+                best_e = e;
+            }
+        }
+        if (best_e < 0) continue;  // cannot happen: not integral means some fractional edge
+        const signed char first = y_[best_e] < 0.5 ? 0 : 1;
+        for (signed char v : {static_cast<signed char>(1 - first), first}) {
+            Node child{lb, node.depth + 1, seq++, node.fixes};
+            child.fixes.emplace_back(best_e, v);
+            open.push(std::move(child));
+        }
+        if (opt_.verbose && nodes_ % 100 == 0)
+            std::fprintf(stderr, "[bnc] %8.3fs nodes %lld open %zu lb %.6f best %.6f rows %d\n", control_.elapsed(),
+                         static_cast<long long>(nodes_), open.size(), effective_bound(open.top().bound), best_value_,
+                         lp_->num_rows());
+        if (control_.elapsed() - last_report > 0.2) {
+            last_report = control_.elapsed();
+            report("bnc", effective_bound(open.empty() ? best_value_ : open.top().bound));
+        }
+    }
+
+    // ---- result ----
+    double lb;
+    if (done) {
+        lb = best_value_;
+    } else if (open.empty() && !control_.stopped() && !node_limit && root_solved) {
+        lb = best_value_;  // the tree was exhausted
+    } else if (open.empty()) {
+        lb = global_lb;
+    } else {
+        lb = std::min(open.top().bound, best_value_);
+        lb = std::max(lb, std::min(global_lb, best_value_));
+    }
+    lb = std::min(effective_bound(lb), best_value_);
+    res.labels = canonical(best_);
+    res.objective = labels_objective(res.labels);
+    res.lower_bound = lb;
+    const double gap_abs = res.objective - lb;
+    res.gap = std::max(0.0, gap_abs) / std::max(std::abs(res.objective), 1e-9);
+    if (gap_abs <= tolerance() || (integral_costs_ && gap_abs < 0.5)) {
+        res.status = "optimal";
+        res.gap = std::max(0.0, gap_abs) / std::max(std::abs(res.objective), 1e-9);
+    } else if (control_.reason() == StopReason::interrupted) {
+        res.status = "interrupted";
+    } else if (control_.reason() == StopReason::time_limit) {
+        res.status = "time_limit";
+    } else if (node_limit) {
+        res.status = "node_limit";
+    } else {
+        res.status = "time_limit";
+    }
+    res.nodes = nodes_;
+    res.cuts = cuts_;
+    res.lp_solves = lp_solves_;
+    res.lp_iterations = lp_iterations_;
+    res.max_rows = max_rows_;
+    res.lp_time = lp_time_;
+    res.separation_time = separation_time_;
+    res.heuristic_time = heuristic_time_;
+    res.runtime = control_.elapsed();
+    report("bnc", lb);
+    return res;
+}
+
+}  // namespace
+
+BncResult branch_and_cut(const DenseView& problem, Control& control, const BncOptions& options,
+                         const Labels* warm_start, const LabelsImprover& improve) {
+    Solver s(graph_from(problem), control, options, improve);
+    return s.run(warm_start);
+}
+
+BncResult branch_and_cut(const SparseGraph& problem, Control& control, const BncOptions& options,
+                         const Labels* warm_start, const LabelsImprover& improve) {
+    Solver s(graph_from(problem), control, options, improve);
+    return s.run(warm_start);
+}
+
+}  // namespace corrclust
