@@ -7,6 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.torch
+
 from corrclust.cli import main  # noqa: E402
 
 TINY = ["--image-size", "16", "--width", "8", "--epochs", "2", "--steps-per-epoch", "2", "--quiet"]
@@ -157,3 +159,9 @@ def test_predict_rejects_other_channel_counts(tmp_path, capsys):
     gray = paper_layout(tmp_path / "gray", channels=1)
     assert main(["twin", "predict", str(model), str(gray), "-o", str(tmp_path / "o.npz"), "--quiet"]) == 2
     assert "trained on 3-channel images, these have 1" in capsys.readouterr().err
+
+
+def test_unknown_device_is_a_clear_error(tmp_path, capsys):
+    data = paper_layout(tmp_path / "d")
+    assert main(["twin", "train", str(data), "-o", str(tmp_path / "m.pt"), "--device", "gpu", *TINY]) == 2
+    assert "unknown device 'gpu'" in capsys.readouterr().err

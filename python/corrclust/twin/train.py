@@ -72,7 +72,12 @@ def resolve_device(device: str | None) -> torch.device:
     """``None``/"auto": CUDA when available, else CPU. A clear error when CUDA is asked but absent."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda (or cuda:N) or auto") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {device!r}; use cpu, cuda (or cuda:N) or auto")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but no CUDA GPU is available to torch")
     return dev
