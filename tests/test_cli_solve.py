@@ -127,3 +127,50 @@ def test_evaluate_json_and_table(shared_dir, tmp_path, capsys):
     assert main(["evaluate", str(truth), str(truth), "--json"]) == 0
     same = json.loads(capsys.readouterr().out)
     assert same["vi"] == 0.0 and same["f1_joins"] == 1.0
+
+
+def test_solve_exact_json(cc_instances_dir, capsys):
+    from corrclust._native import _core
+
+    path = cc_instances_dir / "pace2021" / "exact001.gr"
+    if not hasattr(_core, "solve_exact_dense"):
+        assert main(["solve", str(path), "--method", "exact"]) == 2
+        assert "exact solver is not available" in capsys.readouterr().err
+        return
+    assert main(["solve", str(path), "--method", "exact", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "optimal" and data["edits"] == 3 and data["lower_bound"] == -31.0
+    assert isinstance(data["stats"], dict)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_stops_a_long_solve_with_exit_code_130(tmp_path):
+    import signal
+    import time
+
+    rng = np.random.default_rng(0)
+    n = 1200
+    costs = rng.normal(size=(n, n))
+    costs = costs + costs.T
+    np.fill_diagonal(costs, 0)
+    np.save(tmp_path / "big.npy", costs)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corrclust", "solve", str(tmp_path / "big.npy"), "--method", "anytime",
+         "--time-limit", "120", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(2.5)  # start-up, reading, and well into the solve
+    assert proc.poll() is None, "the solve ended before it could be interrupted"
+    t0 = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert time.perf_counter() - t0 < 5.0
+    assert proc.returncode == 130 and "interrupted" in err and out == ""
+
+
+def test_progress_goes_to_stderr_and_keeps_stdout_json(cc_instances_dir, capsys):
+    path = cc_instances_dir / "pace2021" / "exact121.gr"
+    assert main(["solve", str(path), "--method", "anytime", "--time-limit", "1", "--progress", "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["edits"] >= 742 and len(data["labels"]) == 213

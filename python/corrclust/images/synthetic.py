@@ -7,7 +7,7 @@ a 16-bit TIFF, ``(H, W, 4)`` channel-last, with the planes
  idx   paper name                  content here
 ====  ==========================  ================================================
  0    DAPI (blue)                 every nucleus, as a blob
- 1    PDX1-GFP (green)            a random subset of the nuclei
+ 1    PDX1-GFP (green)            a subset of the nuclei, in a class-specific pattern
  2    NEUROG3-RFP                 always empty (never present in the paper's data)
  3    Phalloidin (red)            F-actin ridges on cell borders, the outer boundary
                                   and (cysts) the lumen surface, which is brightest
@@ -179,6 +179,32 @@ def _smooth_noise(shape, sigma, rng):
     return f / (f.std() + 1e-12)
 
 
+def _green_probability(name: str, nuclei: np.ndarray, mask: np.ndarray, S: int, rng) -> np.ndarray:
+    """Per-nucleus probability of PDX1-GFP expression: a spatial pattern that belongs to the class.
+
+    Mixed (random 40-80 %) in solid organoids; high in cyst walls; high in the buds and low in the
+    body of budding organoids; high at one pole and low at the other of elongated ones.
+    """
+    n = nuclei.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    rows, cols = np.nonzero(mask)
+    cy, cx = rows.mean(), cols.mean()
+    if name in ("cyst", "budding_cysts"):
+        return np.full(n, 0.9)
+    if name == "budding":
+        far = np.hypot(nuclei[:, 0] - cy, nuclei[:, 1] - cx) > 0.22 * S
+        return np.where(far, 0.9, 0.15)
+    if name == "elongated":
+        coords = np.stack([rows - cy, cols - cx], axis=1)
+        axis = np.linalg.eigh(coords.T @ coords)[1][:, -1]  # long axis
+        side = (nuclei - [cy, cx]) @ axis > 0
+        if rng.uniform() < 0.5:
+            side = ~side
+        return np.where(side, 0.9, 0.15)
+    return np.full(n, rng.uniform(0.4, 0.8))
+
+
 def render_organoid(
     template: int | str, rng: np.random.Generator, size: int = 160
 ) -> SyntheticOrganoid:
@@ -219,7 +245,7 @@ def render_organoid(
         inner &= ~ndi.binary_dilation(lumen, iterations=int(np.ceil(r_nuc)))
     nuclei = _place_nuclei(inner, spacing=2.6 * r_nuc, rng=rng)
     n = nuclei.shape[0]
-    green = rng.uniform(size=n) < rng.uniform(0.4, 0.8)
+    green = rng.uniform(size=n) < _green_probability(TEMPLATES[idx][0], nuclei, mask, S, rng)
 
     # Blobs: per-nucleus Gaussian with its own size and brightness, drawn in a local window.
     blue_sig = np.zeros((S, S))
@@ -301,6 +327,13 @@ def generate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(c, k) for c in range(1, classes + 1) for k in range(per_class)]
+    expected = {f"{prefix}_{c * 100 + k}{tail}" for c, k in jobs for tail in (".tif", "_mask.tif")}
+    stale = sorted(f.name for f in out.glob(f"{prefix}_*.tif") if f.name not in expected)
+    if stale:
+        raise ValueError(
+            f"{out} already holds {len(stale)} other {prefix}_*.tif file(s) (e.g. {stale[0]}) that would "
+            "mix with this data set; use an empty folder"
+        )
     if progress:
         from tqdm.auto import tqdm
 
