@@ -174,3 +174,17 @@ def test_damaged_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert "is unreadable" in capsys.readouterr().err
     # --restart ignores it
     assert main(["twin", "train", str(data), "-o", str(tmp_path / "m.pt"), "--restart", *TINY]) == 0
+
+
+def test_paper_tnh_on_histograms(tmp_path):
+    pytest.importorskip("corrclust.images.histograms")
+    data = paper_layout(tmp_path / "d", n_classes=2, per_class=3)
+    model = tmp_path / "tnh.pt"
+    args = ["twin", "train", str(data), "--recipe", "paper-tnh", "-o", str(model), "--width", "4",
+            "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "4", "--quiet"]
+    assert main(args) == 0
+    blob = torch.load(model, weights_only=True)
+    assert blob["model_config"]["input"] == "histogram" and blob["model_config"]["input_size"] == 65536
+    out = tmp_path / "p.npz"
+    assert main(["twin", "predict", str(model), str(data), "-o", str(out), "--quiet"]) == 0
+    assert np.load(out)["P"].shape == (6, 6)
