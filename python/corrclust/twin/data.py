@@ -110,7 +110,12 @@ def preprocess_image(image: np.ndarray, size: int) -> torch.Tensor:
 
 def histogram_input(image: np.ndarray) -> torch.Tensor:
     """The paper's histogram input (C, 65536): per-channel cumulative histograms."""
-    from corrclust.images.histograms import channel_histograms
+    try:
+        from corrclust.images.histograms import channel_histograms
+    except ImportError:
+        raise ValueError(
+            "histogram input (paper-tnh) needs corrclust.images.histograms, which this build lacks"
+        ) from None
 
     h = np.asarray(channel_histograms(image), dtype=np.float32)
     return torch.from_numpy(np.ascontiguousarray(h))
@@ -330,7 +335,7 @@ def all_pair_targets(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, 
     """For a batch with class ``labels`` (B,): rows and columns of the pairs i < j, their targets
     (1 = same class) and weights that give positives and negatives equal total weight."""
     b = labels.shape[0]
-    r, c = torch.triu_indices(b, b, offset=1)
+    r, c = torch.triu_indices(b, b, offset=1, device=labels.device)
     t = (labels[r] == labels[c]).to(torch.float32)
     n_pos = t.sum()
     n_neg = t.numel() - n_pos
@@ -351,7 +356,7 @@ def _rotate(x: torch.Tensor, angles_deg: torch.Tensor, mode: str) -> torch.Tenso
     cos, sin = torch.cos(a), torch.sin(a)
     zero = torch.zeros_like(a)
     theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    grid = F.affine_grid(theta.to(device=x.device, dtype=x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode=mode, padding_mode="zeros", align_corners=False)
 
 
@@ -369,8 +374,9 @@ def paper_augment(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tens
     n = x.shape[0]
     if p <= 0 or n == 0:
         return x
-    u = torch.rand(n, 3, generator=gen)
-    angles = torch.rand(n, generator=gen) * 360.0 - 180.0
+    # random numbers come from the (CPU) generator for reproducibility, then move to x's device
+    u = torch.rand(n, 3, generator=gen).to(x.device)
+    angles = (torch.rand(n, generator=gen) * 360.0 - 180.0).to(x.device)
     x = _flip_where(x, u[:, 0] < p, -1)
     x = _flip_where(x, u[:, 1] < p, -2)
     rot = u[:, 2] <= p
@@ -393,10 +399,10 @@ def strong_augment(
     n, c = x.shape[:2]
     if n == 0:
         return x
-    u = torch.rand(n, 3, generator=gen)
-    k90 = torch.randint(0, 4, (n,), generator=gen)
-    angles = (torch.rand(n, generator=gen) * 2.0 - 1.0) * small_rotation
-    gains = torch.exp((torch.rand(n, c, generator=gen) * 2.0 - 1.0) * math.log(gain))
+    u = torch.rand(n, 3, generator=gen).to(x.device)
+    k90 = torch.randint(0, 4, (n,), generator=gen).to(x.device)
+    angles = ((torch.rand(n, generator=gen) * 2.0 - 1.0) * small_rotation).to(x.device)
+    gains = torch.exp((torch.rand(n, c, generator=gen) * 2.0 - 1.0) * math.log(gain)).to(x.device, x.dtype)
     x = _flip_where(x, u[:, 0] < 0.5, -1)
     x = _flip_where(x, u[:, 1] < 0.5, -2)
     x = x.clone()
