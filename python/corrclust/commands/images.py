@@ -1,14 +1,149 @@
-"""``corrclust images``: not implemented yet."""
+"""``corrclust images``: from microscopy images to organoid crops and key points.
+
+    corrclust images crop FIELDS_DIR -o CROPS_DIR [--fluorescence] [--min-score S] [--quiet]
+    corrclust images keypoints CROPS_DIR -o KEYPOINTS.csv [--ids IDS.csv] [--image-set NAME] [--quiet]
+    corrclust images synth -o DIR [--classes K] [--per-class N] [--seed S] [--size PX] [--quiet]
+    corrclust images rbc-crops RBC_DIR -o DIR [--size PX] [--train N] [--test N] [--unseen N] [--seed S]
+
+Every loop over files shows a progress bar (``--quiet`` hides it). Unreadable images are listed
+on stderr and skipped; the exit code is then 1 (0 when every file was processed).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from corrclust.cli import CliError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("images", help="(not implemented yet)")
-    p.set_defaults(func=run)
+    p = sub.add_parser(
+        "images",
+        help="organoid crops from fields, key points, synthetic organoids, RBC crops",
+        description="Image processing: detect and crop organoids, extract key points, make data sets.",
+    )
+    isub = p.add_subparsers(dest="images_command", metavar="ACTION")
+
+    c = isub.add_parser("crop", help="detect organoids in whole fields and crop them",
+                        description="Detect organoids in every image of FIELDS_DIR; write one crop and "
+                                    "mask per organoid and CROPS_DIR/crops.csv (source,crop,x1,y1,x2,y2).")
+    c.add_argument("fields", metavar="FIELDS_DIR")
+    c.add_argument("-o", "--output", required=True, metavar="CROPS_DIR")
+    c.add_argument("--fluorescence", action="store_true",
+                   help="objects are bright on dark (default: brightfield)")
+    c.add_argument("--min-score", type=float, default=None, metavar="S",
+                   help="detection score threshold in [0, 1] (default 0.4; higher = fewer, surer)")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=run_crop)
+
+    k = isub.add_parser("keypoints", help="key points of single-organoid images (paper format CSV)",
+                        description="Extract the paper's key points (nuclei in channels 0 and 1, red "
+                                    "peaks in channel 3) of every image in CROPS_DIR, using "
+                                    "<stem>_mask.tif masks when present.")
+    k.add_argument("crops", metavar="CROPS_DIR")
+    k.add_argument("-o", "--output", required=True, metavar="KEYPOINTS.csv")
+    k.add_argument("--ids", metavar="IDS.csv", help="table file,id[,class][,subset] overriding ids")
+    k.add_argument("--image-set", default=None, metavar="NAME",
+                   help="name written in the header (default: the folder name)")
+    k.add_argument("--quiet", action="store_true", help="no progress bar")
+    k.set_defaults(func=run_keypoints)
+
+    s = isub.add_parser("synth", help="write synthetic organoids with known classes",
+                        description="Write seeded synthetic 4-channel 16-bit organoids, masks and "
+                                    "truth.csv in the paper's layout.")
+    s.add_argument("-o", "--output", required=True, metavar="DIR")
+    s.add_argument("--classes", type=int, default=4, metavar="K", help="number of classes (1-8, default 4)")
+    s.add_argument("--per-class", type=int, default=10, metavar="N", help="images per class (default 10)")
+    s.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    s.add_argument("--size", type=int, default=160, metavar="PX", help="image side in pixels (default 160)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=run_synth)
+
+    r = isub.add_parser("rbc-crops", help="fixed-size red-blood-cell crops (train/test/unseen)",
+                        description="Cut unscaled crops around the labelled cells of Chula RBC-12 "
+                                    "(RBC_DIR with images/ and points.csv) into DIR/{train,test,unseen}.")
+    r.add_argument("rbc", metavar="RBC_DIR")
+    r.add_argument("-o", "--output", required=True, metavar="DIR")
+    r.add_argument("--size", type=int, default=64, metavar="PX", help="crop side (default 64)")
+    r.add_argument("--train", type=int, default=10, metavar="N", help="training crops per seen class")
+    r.add_argument("--test", type=int, default=10, metavar="N", help="test crops per seen class")
+    r.add_argument("--unseen", type=int, default=10, metavar="N", help="crops per unseen class")
+    r.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=run_rbc)
+
+    p.set_defaults(func=lambda args: _usage(p))
 
 
-def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("corrclust images is not implemented yet")
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _report_failures(failures) -> int:
+    for path, msg in failures:
+        print(f"skipped {path}: {msg}", file=sys.stderr)
+    if failures:
+        print(f"{len(failures)} file(s) could not be processed", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def run_crop(args: argparse.Namespace) -> int:
+    from corrclust.images.detection import DetectionParams, crop_fields
+
+    kw = {}
+    if args.fluorescence:
+        kw["modality"] = "fluorescence"
+    if args.min_score is not None:
+        if not 0.0 <= args.min_score <= 1.0:
+            raise CliError(f"--min-score must be in [0, 1], got {args.min_score}")
+        kw["min_score"] = args.min_score
+    res = crop_fields(args.fields, args.output, DetectionParams(**kw), progress=not args.quiet)
+    n_src = len({r[0] for r in res.rows})
+    print(f"{len(res.rows)} organoid crops from {n_src} image(s) -> {res.table}")
+    return _report_failures(res.failures)
+
+
+def run_keypoints(args: argparse.Namespace) -> int:
+    from corrclust.images.io import list_images
+    from corrclust.images.keypoints import extract_keypoint_set
+    from corrclust.pqap.io import write_keypoints
+
+    records = list_images(args.crops, args.ids)
+    failures: list = []
+    ks = extract_keypoint_set(
+        records,
+        image_set=args.image_set or Path(args.crops).resolve().name,
+        failures=failures,
+        progress=not args.quiet,
+    )
+    if not ks.ids:
+        _report_failures(failures)
+        raise CliError(f"no key points extracted: none of the {len(records)} images could be processed")
+    write_keypoints(args.output, ks)
+    n_f = sum(len(ks.features[i]) for i in ks.ids)
+    n_c = sum(len(ks.candidates[i]) for i in ks.ids)
+    print(f"{len(ks.ids)} organoids, {n_f} features, {n_c} candidates -> {args.output}")
+    return _report_failures(failures)
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from corrclust.images.synthetic import generate
+
+    recs = generate(args.output, classes=args.classes, per_class=args.per_class, seed=args.seed,
+                    size=args.size, progress=not args.quiet)
+    print(f"{len(recs)} synthetic organoids in {args.classes} classes -> {args.output} (truth.csv)")
+    return 0
+
+
+def run_rbc(args: argparse.Namespace) -> int:
+    from corrclust.images.rbc import make_crops
+
+    recs = make_crops(args.rbc, args.output, size=args.size, train_per_class=args.train,
+                      test_per_class=args.test, seed=args.seed, unseen_per_class=args.unseen,
+                      progress=not args.quiet)
+    counts = ", ".join(f"{k} {len(v)}" for k, v in recs.items())
+    print(f"RBC crops: {counts} -> {args.output} (crops.csv, <split>/truth.csv)")
+    return 0

@@ -1,0 +1,56 @@
+"""``corrclust images`` sub-commands end to end."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+from PIL import Image
+
+from conftest import require_shared
+from corrclust.cli import main
+from corrclust.pqap.io import read_keypoints
+
+
+def test_synth_then_keypoints_with_a_bad_file(tmp_path, capsys):
+    out = tmp_path / "synth"
+    assert main(["images", "synth", "-o", str(out), "--classes", "2", "--per-class", "2",
+                 "--size", "80", "--quiet"]) == 0
+    assert (out / "truth.csv").read_text().startswith("100,101\n200,201\n")
+    (out / "organoid_300.tif").write_bytes(b"corrupt")
+    kp = tmp_path / "kp.csv"
+    rc = main(["images", "keypoints", str(out), "-o", str(kp), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "organoid_300.tif" in err and "1 file(s)" in err
+    ks = read_keypoints(kp)
+    assert ks.ids == [100, 101, 200, 201]
+    assert ks.selection["image_set"] == "synth"
+
+
+def test_crop_command(tmp_path, capsys):
+    from test_images_detection import _field
+
+    img, truth = _field()
+    (tmp_path / "f").mkdir()
+    Image.fromarray(img).save(tmp_path / "f" / "field_1.png")
+    assert main(["images", "crop", str(tmp_path / "f"), "-o", str(tmp_path / "c"), "--quiet"]) == 0
+    with open(tmp_path / "c" / "crops.csv") as fh:
+        assert len(list(csv.DictReader(fh))) == len(truth)
+    assert main(["images", "crop", str(tmp_path / "f"), "-o", str(tmp_path / "c"), "--min-score", "2"]) == 2
+    assert "--min-score" in capsys.readouterr().err
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    assert main(["images", "keypoints", str(tmp_path / "nope"), "-o", str(tmp_path / "k.csv")]) == 2
+    assert "image folder not found" in capsys.readouterr().err
+    assert main(["images", "synth", "-o", str(tmp_path / "s"), "--classes", "99"]) == 2
+    assert "classes must be between" in capsys.readouterr().err
+    assert main(["images"]) == 2
+
+
+def test_rbc_crops_command(tmp_path):
+    rbc = require_shared("data/rbc-morphology")
+    assert main(["images", "rbc-crops", str(rbc), "-o", str(tmp_path / "r"), "--train", "2", "--test", "2",
+                 "--unseen", "3", "--quiet"]) == 0
+    assert len(list((tmp_path / "r" / "train").glob("rbc_*.tif"))) == 20
+    assert len(list((tmp_path / "r" / "unseen").glob("rbc_*.tif"))) == 6
