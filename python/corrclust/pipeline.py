@@ -316,7 +316,14 @@ def _pqap_similarities(images: ImageSet, options: ClusterOptions, checkpoint: Pa
         params = pqap.PqapParameters.paper()
     params.validate()
     _say(f"extracting key points from {len(images.records)} images")
-    keypoints = extract_keypoint_set(images.records)
+    failures: list[tuple[Path, str]] = []
+    keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress)
+    for path, message in failures:
+        _say(f"no key points for {path}: {message}")
+        images.failures.append((path, f"no key points: {message}"))
+    if len(keypoints.ids) < 2:
+        raise ValueError(f"key points were found in {len(keypoints.ids)} of {len(images.records)} images; "
+                         "clustering needs at least 2")
     ids, S = pqap.similarity_matrix(keypoints, params, mode=options.pqap_mode, threads=options.threads,
                                     checkpoint=checkpoint, progress=options.progress)
     return Correlations(np.asarray(ids, dtype=np.int64), np.asarray(S, dtype=np.float64), "similarity",
@@ -795,8 +802,9 @@ def run_on_correlations(
     images = _align(images, corr)
     truth = resolve_truth(options.truth, images)
     _say(f"clustering {corr.ids.size} images ({options.solver}, {corr.parameter_name} {corr.parameter:g})")
+    # KL takes a fraction of a second here; the anytime and exact solvers show their progress.
     clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,
-                         progress=options.progress)
+                         progress=options.progress and options.solver != "kl")
     evaluation = None
     if truth is not None:
         n_known = int(truth.known.sum())

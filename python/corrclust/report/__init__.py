@@ -93,9 +93,7 @@ def draw_figures(
         value_label, vmin, vmax = f"similarity {corr.symmetrization}(s_ij, s_ji)", None, None
     else:
         value_label, vmin, vmax = f"probability of the same class ({corr.symmetrization})", 0.0, 1.0
-    strip = None
-    if truth_codes is not None:
-        strip = np.where(truth_codes >= 0, truth_codes, 19)
+    strip = truth_codes  # -1 (unknown class) is drawn light grey
     one("similarity", lambda p: fig.similarity_matrix(matrix, labels, p, value_label=value_label,
                                                       truth=strip, vmin=vmin, vmax=vmax,
                                                       title=f"{value_label}, ordered by cluster"))

@@ -23,6 +23,7 @@ import numpy as np
 __all__ = [
     "CHANNEL_COLOURS",
     "display_rgb",
+    "class_colours",
     "thumbnail",
     "montage",
     "similarity_matrix",
@@ -143,6 +144,19 @@ def montage(
     _save(fig, path)
 
 
+def class_colours(codes: np.ndarray) -> np.ndarray:
+    """RGBA colours for integer class codes: tab10 while codes < 10 (well separated), else tab20;
+    a negative code (unknown class) is light grey."""
+    plt = _pyplot()
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.size and codes.max() < 10:
+        out = plt.get_cmap("tab10")(np.maximum(codes, 0))
+    else:
+        out = plt.get_cmap("tab20")(np.mod(np.maximum(codes, 0), 20))
+    out[codes < 0] = (0.85, 0.85, 0.85, 1.0)  # unknown class: light grey
+    return out
+
+
 def _order_by_cluster(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices sorted by (cluster, index) and the positions where a new cluster starts."""
     labels = np.asarray(labels)
@@ -188,8 +202,7 @@ def similarity_matrix(
         ax_top = fig.add_subplot(grid[0, 1], sharex=ax)
         cax = fig.add_subplot(grid[1, 2])
         codes = np.asarray(truth)[order]
-        cmap = plt.get_cmap("tab20")
-        colours = cmap(np.mod(codes, 20))
+        colours = class_colours(codes)
         ax_left.imshow(colours[:, None, :], aspect="auto", interpolation="nearest")
         ax_top.imshow(colours[None, :, :], aspect="auto", interpolation="nearest")
         for a in (ax_left, ax_top):
@@ -234,13 +247,12 @@ def cluster_sizes(
     else:
         truth = np.asarray(truth)
         classes = np.unique(truth)
-        cmap = plt.get_cmap("tab20")
+        palette = class_colours(np.arange(max(int(classes.max()) + 1, classes.size)))
         bottom = np.zeros(k)
         for ci, t in enumerate(classes):
             counts = np.array([np.sum((labels == c) & (truth == t)) for c in clusters], dtype=float)
-            name = truth_names[ci] if truth_names is not None else str(t)
-            ax.bar(x, counts, bottom=bottom, color=cmap(int(t) % 20 if np.issubdtype(classes.dtype, np.integer) else ci % 20),
-                   label=f"class {name}")
+            name = truth_names[int(t)] if truth_names is not None else str(t)
+            ax.bar(x, counts, bottom=bottom, color=palette[int(t)], label=f"class {name}")
             bottom += counts
         if classes.size <= 20:
             ax.legend(fontsize=7, ncol=max(1, classes.size // 10 + 1), loc="upper right", frameon=False)
@@ -312,7 +324,7 @@ def sweep(
         ax2.plot(values, np.asarray(clusters, dtype=float), color="tab:green", linewidth=0.8, alpha=0.7)
         ax2.set_ylabel("clusters", color="tab:green")
         ax2.tick_params(axis="y", colors="tab:green")
-    ax.legend(fontsize=7, frameon=False, loc="upper center")
+    ax.legend(fontsize=7, framealpha=0.8, loc="best")
     ax.set_title(f"clustering quality against {xlabel}", fontsize=10)
     fig.tight_layout()
     _save(fig, path)
