@@ -458,3 +458,41 @@ def test_crop_real_fields_then_cluster(tmp_path):
     by_parity = {p: {lab for i, lab in zip(got_ids, labels) if i % 2 == p} for p in (0, 1)}
     assert len(by_parity[0]) == len(by_parity[1]) == 1 and by_parity[0] != by_parity[1]
     assert (out / "report.html").is_file()
+
+
+def test_partial_truth_metrics_over_the_known_images(tmp_path, organoids):
+    """A truth naming only some images: metrics over those, contingency columns are their clusters."""
+    ids = _ids(organoids)
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    truth = tmp_path / "t.csv"
+    truth.write_text("100,101\n300,301,302\n")  # class 2 unknown: its cluster is not a column
+    res = pipeline.run(pipeline.ClusterOptions(organoids, tmp_path / "out", correlations=npz, truth=str(truth),
+                                               sweep=False, progress=False))
+    data = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert data["n"] == 5 and data["classes"] == ["1", "3"]
+    lab = dict(zip(ids.tolist(), res.clustering.labels.tolist()))
+    assert data["contingency_clusters"] == sorted({lab[100], lab[300]})
+    assert lab[200] not in data["contingency_clusters"]
+    assert data["vi"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_pqap_from_images_with_a_parameter_file(tmp_path):
+    """``cluster IMAGES_DIR`` computing PQAP itself, with --params and the improved PQAP mode."""
+    from conftest import require_shared
+
+    params = require_shared("data/paper-keypoints/learned_parameters.txt")
+    folder = tmp_path / "imgs"
+    synthetic.generate(folder, classes=2, per_class=3, seed=4, size=64)
+    out = tmp_path / "out"
+    code = cli_main(["cluster", str(folder), "--params", str(params), "--pqap-mode", "improved", "--truth", "auto",
+                     "-o", str(out), "--no-progress", "--no-sweep"])
+    assert code == 0
+    with np.load(out / "similarities.npz") as z:
+        S = z["S"]
+        assert z["ids"].tolist() == [100, 101, 102, 200, 201, 202]
+        off = ~np.eye(6, dtype=bool)
+        assert np.isnan(np.diag(S)).all() and np.all((S[off] > 0) & (S[off] <= 1 + 1e-9))
+    assert not (out / "sweep.csv").exists() and (out / "metrics.json").is_file()
+    assert not (out / ".pqap-checkpoint.npz").exists()
+    page = (out / "report.html").read_text()
+    assert "learned_parameters.txt" in page and "improved" in page

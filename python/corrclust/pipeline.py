@@ -574,10 +574,11 @@ class Evaluation:
 
     truth: Truth
     metrics: dict[str, Any]
-    contingency: np.ndarray
+    contingency: np.ndarray  # rows: classes; columns: contingency_clusters
     classes: list[str]
     subsets: list[dict[str, Any]] | None = None
     sweep: dict[str, np.ndarray] | None = None
+    contingency_clusters: list[int] = field(default_factory=list)
 
 
 def _class_codes(classes: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -654,7 +655,8 @@ def evaluate(
     sweep_cols = None
     if do_sweep:
         sweep_cols = sweep(corr, codes, known, solver, seed=seed, time_limit=time_limit, progress=progress)
-    return Evaluation(truth, result, table, names, subsets, sweep_cols)
+    return Evaluation(truth, result, table, names, subsets, sweep_cols,
+                      contingency_clusters=[int(k) for k in np.unique(pred)])
 
 
 # ---------------------------------------------------------------------------------- outputs
@@ -762,6 +764,7 @@ def write_outputs(
         payload["truth"] = evaluation.truth.source
         payload["classes"] = evaluation.classes
         payload["contingency"] = evaluation.contingency
+        payload["contingency_clusters"] = evaluation.contingency_clusters
         if evaluation.subsets is not None:
             payload["subsets"] = evaluation.subsets
         files["metrics"] = out_dir / "metrics.json"

@@ -213,7 +213,7 @@ def render(
                             "False cuts: true classes split over several clusters. False joins: several classes "
                             "merged into one cluster."))
         table = np.asarray(evaluation.contingency)
-        header = ["true class \\ cluster"] + [str(k) for k in range(1, table.shape[1] + 1)]
+        header = ["true class \\ cluster"] + [str(k) for k in evaluation.contingency_clusters]
         body = [[f"class {c}"] + [int(v) for v in row] for c, row in zip(evaluation.classes, table)]
         hi = [[False] + list(row == row.max()) if row.max() > 0 else [False] * (len(row) + 1) for row in table]
         ev.add("<h3>Contingency table</h3>")
