@@ -804,6 +804,8 @@ def run_on_correlations(
     _prepare_out_dir(out_dir)
     images = _align(images, corr)
     truth = resolve_truth(options.truth, images)
+    if truth is None and options.ids_table is None and all(r.label is not None for r in images.records):
+        _say("the file names (or folders) give classes; pass --truth auto to compare the clusters with them")
     _say(f"clustering {corr.ids.size} images ({options.solver}, {corr.parameter_name} {corr.parameter:g})")
     # KL takes a fraction of a second here; the anytime and exact solvers show their progress.
     clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,

@@ -133,6 +133,12 @@ def draw_figures(
             caps.append(f"{rec.id}" + (f" ({cls})" if cls is not None else ""))
             colours.append("red" if cls is not None and k in majority and cls != majority[k] else "black")
         title = f"cluster {k}: {members.size} image{'s' if members.size != 1 else ''}"
+        if truth_classes is not None:
+            counts = Counter(truth_classes[i] for i in members if truth_classes[i] is not None)
+            if counts:
+                title += "; classes " + ", ".join(f"{c} x{m}" for c, m in counts.most_common(6))
+                if len(counts) > 6:
+                    title += ", ..."
         if members.size > take.size:
             title += f" (first {take.size} shown)"
         thumbs = [images.thumbs[i] for i in take]
