@@ -166,3 +166,11 @@ def test_ctrl_c_stops_a_long_solve_with_exit_code_130(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert time.perf_counter() - t0 < 5.0
     assert proc.returncode == 130 and "interrupted" in err and out == ""
+
+
+def test_progress_goes_to_stderr_and_keeps_stdout_json(cc_instances_dir, capsys):
+    path = cc_instances_dir / "pace2021" / "exact121.gr"
+    assert main(["solve", str(path), "--method", "anytime", "--time-limit", "1", "--progress", "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["edits"] >= 742 and len(data["labels"]) == 213

@@ -136,30 +136,41 @@ public:
         while (!control_.stop() && without < settings_.max_rounds_without_improvement &&
                rounds < settings_.max_rounds) {
             ++rounds;
-            Labels proposal = (rounds % 2 == 1) ? noisy_gaec() : perturbed_best();
+            Candidate proposal = (rounds % 2 == 1) ? noisy_gaec() : perturbed_best();
             if (control_.stop()) {
                 offer(std::move(proposal));
                 break;
             }
-            const bool improved = offer(fuse(proposal));
+            const bool improved = offer(fuse(proposal.labels));
             without = improved ? 0 : without + 1;
             progress_.maybe(best_obj_, rounds);
         }
-        if (stats) stats->iterations = rounds;
+        if (stats) {
+            stats->iterations = rounds;
+            stats->objective = best_obj_;
+        }
         progress_.now(best_obj_, rounds);
         return best_;
     }
 
 private:
-    Labels kl_from(Labels labels) {
-        kernighan_lin_ex(p_, labels, control_, nullptr);
-        return labels;
+    struct Candidate {
+        Labels labels;
+        double objective = std::numeric_limits<double>::quiet_NaN();  // exact, or NaN if unknown
+    };
+
+    Candidate kl_from(Labels labels) {
+        Candidate c;
+        c.objective = kernighan_lin_ex(p_, labels, control_, nullptr);
+        c.labels = std::move(labels);
+        return c;
     }
 
-    // Keeps `labels` if strictly better than the incumbent.
-    bool offer(Labels labels) {
+    // Keeps the candidate if strictly better than the incumbent.
+    bool offer(Candidate cand) {
+        Labels& labels = cand.labels;
         if (labels.size() != static_cast<size_t>(p_.n)) return false;
-        const double obj = objective(p_, labels);
+        const double obj = std::isnan(cand.objective) ? objective(p_, labels) : cand.objective;
         if (best_.empty() || obj < best_obj_ - kImprove * std::max(1.0, std::abs(best_obj_))) {
             normalize_labels(labels);
             best_ = std::move(labels);
@@ -169,7 +180,7 @@ private:
         return false;
     }
 
-    Labels noisy_gaec() {
+    Candidate noisy_gaec() {
         static const double sigmas[] = {0.25, 0.5, 1.0, 2.0};
         const double sigma = sigmas[rng_.below(4)] * scale_;
         typename NoisyOf<Problem>::type noisy;
@@ -178,7 +189,7 @@ private:
         return kl_from(std::move(labels));
     }
 
-    Labels perturbed_best() {
+    Candidate perturbed_best() {
         Labels labels = best_;
         const Index n = p_.n;
         Index k = 0;
@@ -202,7 +213,7 @@ private:
     }
 
     // Fusion of the incumbent with a proposal on the intersection of their clusters.
-    Labels fuse(const Labels& proposal) {
+    Candidate fuse(const Labels& proposal) {
         const Index n = p_.n;
         Labels groups(static_cast<size_t>(n));
         std::unordered_map<std::uint64_t, Index> id;

@@ -9,7 +9,8 @@
 #include <limits>
 #include <numeric>
 #include <queue>
-#include <unordered_map>
+#include <stdexcept>
+#include <cstdint>
 #include <vector>
 
 #include "corrclust/heuristics.hpp"
@@ -28,6 +29,85 @@ Index initial_clusters(Index n, const Labels* start, Labels& cluster_of) {
     std::iota(cluster_of.begin(), cluster_of.end(), Index{0});
     return n;
 }
+
+// Open-addressing hash map Index -> double (keys >= 0) without an allocation per entry: the
+// adjacency of a cluster in the sparse GAEC. Linear probing with tombstones; rebuilt when more than
+// 3/4 of the slots are used.
+class FlatMap {
+public:
+    size_t size() const { return size_; }
+    double* find(Index key) {
+        if (keys_.empty()) return nullptr;
+        for (size_t i = slot(key);; i = (i + 1) & mask_) {
+            if (keys_[i] == key) return &vals_[i];
+            if (keys_[i] == kEmpty) return nullptr;
+        }
+    }
+    // Adds `c` to the value of `key` (inserting 0 first if absent); returns the new value.
+    double add(Index key, double c) { return ref(key) += c; }
+    // Reference to the value of `key`, inserted as 0 if absent (valid until the next insertion).
+    double& ref(Index key) {
+        if ((used_ + 1) * 4 > keys_.size() * 3) rehash(std::max<size_t>(8, 2 * (size_ + 1)));
+        size_t tomb = SIZE_MAX;
+        for (size_t i = slot(key);; i = (i + 1) & mask_) {
+            if (keys_[i] == key) return vals_[i];
+            if (keys_[i] == kTomb && tomb == SIZE_MAX) tomb = i;
+            if (keys_[i] == kEmpty) {
+                if (tomb != SIZE_MAX) i = tomb;
+                else ++used_;
+                keys_[i] = key;
+                vals_[i] = 0.0;
+                ++size_;
+                return vals_[i];
+            }
+        }
+    }
+    void erase(Index key) {
+        if (keys_.empty()) return;
+        for (size_t i = slot(key);; i = (i + 1) & mask_) {
+            if (keys_[i] == key) {
+                keys_[i] = kTomb;
+                --size_;
+                return;
+            }
+            if (keys_[i] == kEmpty) return;
+        }
+    }
+    template <class F>
+    void for_each(F&& f) const {
+        for (size_t i = 0; i < keys_.size(); ++i)
+            if (keys_[i] >= 0) f(keys_[i], vals_[i]);
+    }
+    void reserve(size_t n) {
+        if (n * 4 > keys_.size() * 3) rehash(n * 4 / 3 + 1);
+    }
+    void release() {
+        std::vector<Index>().swap(keys_);
+        std::vector<double>().swap(vals_);
+        size_ = used_ = 0;
+    }
+
+private:
+    static constexpr Index kEmpty = -1, kTomb = -2;
+    size_t slot(Index key) const {
+        return static_cast<size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ULL) >> 32) & mask_;
+    }
+    void rehash(size_t want) {
+        size_t cap = 8;
+        while (cap < want) cap <<= 1;
+        std::vector<Index> keys(cap, kEmpty);
+        std::vector<double> vals(cap, 0.0);
+        keys.swap(keys_);
+        vals.swap(vals_);
+        mask_ = cap - 1;
+        size_ = used_ = 0;
+        for (size_t i = 0; i < keys.size(); ++i)
+            if (keys[i] >= 0) add(keys[i], vals[i]);
+    }
+    std::vector<Index> keys_;
+    std::vector<double> vals_;
+    size_t size_ = 0, used_ = 0, mask_ = 0;
+};
 
 // Maps every node to the final cluster of its initial cluster (merged[c] = the cluster c was merged into).
 Labels final_labels(const Labels& cluster_of, std::vector<Index>& merged) {
@@ -93,7 +173,13 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
         best[i] = b;
         best_val[i] = bv;
     };
-    for (Index i = 0; i < k; ++i) recompute(i);
+    for (Index i = 0; i < k; ++i) {
+        if ((i & 63) == 0 && control.stop()) {  // stopped before the first contraction: the start
+            std::iota(merged.begin(), merged.end(), Index{0});
+            return final_labels(cluster_of, merged);
+        }
+        recompute(i);
+    }
 
     detail::ProgressThrottle progress(control, "gaec");
     std::int64_t contractions = 0;
@@ -152,16 +238,26 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
     if (n == 0) return {};
     Labels cluster_of;
     const Index k = initial_clusters(n, start, cluster_of);
-    std::vector<std::unordered_map<Index, double>> adj(static_cast<size_t>(k));
+    std::vector<FlatMap> adj(static_cast<size_t>(k));
+    {
+        std::vector<size_t> degree(static_cast<size_t>(k), 0);
+        for (Index e = 0; e < g.num_edges(); ++e) {
+            ++degree[cluster_of[g.edge_u[e]]];
+            ++degree[cluster_of[g.edge_v[e]]];
+        }
+        for (Index a = 0; a < k; ++a) adj[a].reserve(degree[a]);
+    }
     for (Index e = 0; e < g.num_edges(); ++e) {
         const Index a = cluster_of[g.edge_u[e]], b = cluster_of[g.edge_v[e]];
         if (a == b) continue;
-        adj[a][b] += g.edge_cost[e];
-        adj[b][a] += g.edge_cost[e];
+        adj[a].add(b, g.edge_cost[e]);
+        adj[b].add(a, g.edge_cost[e]);
     }
-    struct Entry {
+    if (k > static_cast<Index>(UINT32_MAX))
+        throw std::length_error("sparse GAEC supports at most 2^32 - 1 initial clusters");
+    struct Entry {  // 16 bytes: heap operations dominate the sparse GAEC
         double w;
-        Index u, v;  // u < v
+        std::uint32_t u, v;  // u < v
         bool operator<(const Entry& o) const {  // max-heap: larger w, then smaller (u, v) first
             if (w != o.w) return w < o.w;
             if (u != o.u) return u > o.u;
@@ -170,8 +266,10 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
     };
     std::vector<Entry> initial;
     for (Index a = 0; a < k; ++a)
-        for (const auto& [b, c] : adj[a])
-            if (a < b && c >= 0.0) initial.push_back({c, a, b});
+        adj[a].for_each([&](Index b, double c) {
+            if (a < b && c >= 0.0)
+                initial.push_back({c, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b)});
+        });
     std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
     std::vector<Index> merged(static_cast<size_t>(k));
     std::iota(merged.begin(), merged.end(), Index{0});
@@ -184,23 +282,24 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
         const Entry top = heap.top();
         heap.pop();
         if (!alive[top.u] || !alive[top.v]) continue;
-        const auto it = adj[top.u].find(top.v);
-        if (it == adj[top.u].end() || it->second != top.w) continue;  // stale entry
+        const double* cur = adj[top.u].find(top.v);
+        if (cur == nullptr || *cur != top.w) continue;  // stale entry
         if (control.stop()) break;
-        Index s = top.u, d = top.v;  // survivor, disappearing
+        Index s = static_cast<Index>(top.u), d = static_cast<Index>(top.v);  // survivor, disappearing
         if (adj[d].size() > adj[s].size()) std::swap(s, d);
         adj[s].erase(d);
         adj[d].erase(s);
-        for (const auto& [x, c] : adj[d]) {
+        adj[d].for_each([&](Index x, double c) {
             auto& ax = adj[x];
             ax.erase(d);
-            double& sx = adj[s][x];
-            sx += c;
-            ax[s] = sx;
-            if (sx >= 0.0) heap.push({sx, std::min(s, x), std::max(s, x)});
-        }
-        adj[d].clear();
-        std::unordered_map<Index, double>().swap(adj[d]);
+            double& sref = adj[s].ref(x);
+            sref += c;
+            const double sx = sref;
+            ax.ref(s) = sx;
+            if (sx >= 0.0)
+                heap.push({sx, static_cast<std::uint32_t>(std::min(s, x)), static_cast<std::uint32_t>(std::max(s, x))});
+        });
+        adj[d].release();
         alive[d] = 0;
         merged[d] = s;
         ++contractions;

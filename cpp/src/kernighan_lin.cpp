@@ -71,9 +71,9 @@ public:
         : P(policy), label_(labels), control_(control), n_(policy.n()) {}
 
     // Runs passes until nothing improves or control stops; returns the number of passes.
-    std::int64_t run(double start_objective, detail::ProgressThrottle& progress) {
+    std::int64_t run(detail::ProgressThrottle& progress) {
         setup();
-        double obj = start_objective;
+        double obj = start_objective_;
         std::int64_t pass = 0;
         while (!control_.stop()) {
             ++pass;
@@ -85,6 +85,8 @@ public:
         for (Index v = 0; v < n_; ++v) label_[v] = label_of_[v];
         return pass;
     }
+    // Objective of the start labelling, summed in the same order as objective() (exact).
+    double start_objective() const { return start_objective_; }
 
 private:
     void setup() {
@@ -94,11 +96,13 @@ private:
         for (Index v = 0; v < n_; ++v) members_[label_of_[v]].push_back(v);
         stamp_.assign(static_cast<size_t>(k), 0);
         in_sum_.assign(static_cast<size_t>(n_), 0.0);
+        start_objective_ = 0.0;
         for (Index v = 0; v < n_; ++v) {
             double s = 0.0;
             const Index lv = label_of_[v];
             P.for_neighbors(v, [&](Index u, double c) {
                 if (label_of_[u] == lv) s += c;
+                else if (u > v) start_objective_ += c;
             });
             in_sum_[v] = s;
         }
@@ -179,11 +183,18 @@ private:
             side_[j] = 1;
             cb_[j] = in_sum_[nodes_[j]];
         }
+        // Candidates for moves: on a complete graph every node; on a sparse graph the nodes with a
+        // neighbour on the other side (all of A when B is new), extended as nodes move.
+        is_cand_.assign(static_cast<size_t>(N), Policy::complete || na == N ? 1 : 0);
         for (Index i = 0; i < na; ++i)
             P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
                 cb_[i] += c;
                 ca_[j] += c;
+                is_cand_[i] = is_cand_[j] = 1;
             });
+        cand_.clear();
+        for (Index j = 0; j < N; ++j)
+            if (is_cand_[j]) cand_.push_back(j);
         double join_gain = 0.0;
         for (Index i = 0; i < na; ++i) join_gain += cb_[i];
 
@@ -194,10 +205,10 @@ private:
         for (Index step = 0; step < N; ++step) {
             Index pick = -1;
             double pg = -std::numeric_limits<double>::infinity();
-            for (Index j = 0; j < N; ++j) {
+            for (const Index j : cand_) {
                 if (moved_[j]) continue;
                 const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
-                if (gj > pg) {
+                if (gj > pg || (gj == pg && j < pick)) {
                     pg = gj;
                     pick = j;
                 }
@@ -262,38 +273,53 @@ private:
             P.for_range(v, nodes_, loc_, j, 0, N, [&](Index i, double c) {
                 ca_[i] -= c;
                 cb_[i] += c;
+                mark_candidate(i);
             });
         } else {
             side_[j] = 0;
             P.for_range(v, nodes_, loc_, j, 0, N, [&](Index i, double c) {
                 ca_[i] += c;
                 cb_[i] -= c;
+                mark_candidate(i);
             });
         }
+    }
+
+    void mark_candidate(Index i) {
+        if (Policy::complete || is_cand_[i]) return;
+        is_cand_[i] = 1;
+        cand_.push_back(i);
     }
 
     const Policy& P;
     Labels& label_;
     Control& control_;
     Index n_;
+    double start_objective_ = 0.0;
     Labels label_of_;
     std::vector<std::vector<Index>> members_;
     std::vector<std::int64_t> stamp_;
     std::vector<double> in_sum_;
     std::vector<Index> loc_, seen_, free_;
-    std::vector<Index> nodes_, seq_;
-    std::vector<char> side_, moved_;
+    std::vector<Index> nodes_, seq_, cand_;
+    std::vector<char> side_, moved_, is_cand_;
     std::vector<double> ca_, cb_;
 };
 
 template <class Problem, class Policy>
 double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Control& control,
               HeuristicStats* stats) {
-    const double start_obj = objective(problem, labels);
+    if (control.stop()) {  // nothing to do; just report the start
+        normalize_labels(labels);
+        const double obj = objective(problem, labels);
+        if (stats) stats->objective = obj;
+        return obj;
+    }
     Labels start = labels;
     detail::ProgressThrottle progress(control, "kl");
     KernighanLin<Policy> kl(policy, labels, control);
-    const std::int64_t passes = kl.run(start_obj, progress);
+    const std::int64_t passes = kl.run(progress);
+    const double start_obj = kl.start_objective();
     if (stats) stats->iterations = passes;
     double obj = objective(problem, labels);
     if (obj > start_obj) {  // only possible through rounding in the incremental sums
@@ -301,6 +327,7 @@ double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Cont
         obj = start_obj;
     }
     normalize_labels(labels);
+    if (stats) stats->objective = obj;
     return obj;
 }
 
