@@ -29,7 +29,8 @@ inline std::unique_ptr<Control> make_control(const py::object& time_limit, const
     if (check_signals) {
         poll = []() {
             py::gil_scoped_acquire gil;
-            return PyErr_CheckSignals() != 0;
+            // stop on a signal, or on an exception left by the progress callback
+            return PyErr_CheckSignals() != 0 || PyErr_Occurred() != nullptr;
         };
     }
     Control::ProgressFn prog;

@@ -77,7 +77,7 @@ py::dict solve(const Problem& problem, const std::string& method_name, const py:
     {
         py::gil_scoped_release release;
         labels = run_method(problem, method, *control, seed, has_start ? &start_labels : nullptr, stats);
-        normalize_labels(labels);
+        detail::relabel(labels);
         // KL and anytime report the exact objective of what they return; GAEC does not.
         obj = std::isnan(stats.objective) ? objective(problem, labels) : stats.objective;
     }

@@ -53,7 +53,7 @@ void make_noisy(const DenseView& p, double sigma, detail::Rng& rng, NoisyDense& 
     for (Index i = 0; i < p.n; ++i) {
         out.data[static_cast<size_t>(i * p.n + i)] = 0.0;
         for (Index j = i + 1; j < p.n; ++j) {
-            const double x = p(i, j) + sigma * rng.normal();
+            const double x = p(i, j) + sigma * rng.symmetric();
             out.data[static_cast<size_t>(i * p.n + j)] = x;
             out.data[static_cast<size_t>(j * p.n + i)] = x;
         }
@@ -65,7 +65,7 @@ struct NoisySparse {
 };
 void make_noisy(const SparseGraph& g, double sigma, detail::Rng& rng, NoisySparse& out) {
     out.graph = g;
-    for (double& c : out.graph.edge_cost) c += sigma * rng.normal();
+    for (double& c : out.graph.edge_cost) c += sigma * rng.symmetric();
 }
 const DenseView& noisy_view(const NoisyDense& d) { return d.view; }
 const SparseGraph& noisy_view(const NoisySparse& s) { return s.graph; }
@@ -172,7 +172,7 @@ private:
         if (labels.size() != static_cast<size_t>(p_.n)) return false;
         const double obj = std::isnan(cand.objective) ? objective(p_, labels) : cand.objective;
         if (best_.empty() || obj < best_obj_ - kImprove * std::max(1.0, std::abs(best_obj_))) {
-            normalize_labels(labels);
+            detail::relabel(labels);
             best_ = std::move(labels);
             best_obj_ = obj;
             return true;

@@ -23,7 +23,7 @@ namespace {
 Index initial_clusters(Index n, const Labels* start, Labels& cluster_of) {
     if (start) {
         cluster_of = *start;
-        return normalize_labels(cluster_of);
+        return detail::relabel(cluster_of);
     }
     cluster_of.resize(static_cast<size_t>(n));
     std::iota(cluster_of.begin(), cluster_of.end(), Index{0});
@@ -123,7 +123,7 @@ Labels final_labels(const Labels& cluster_of, std::vector<Index>& merged) {
     };
     Labels labels(cluster_of.size());
     for (size_t v = 0; v < cluster_of.size(); ++v) labels[v] = find(cluster_of[v]);
-    normalize_labels(labels);
+    detail::relabel(labels);
     return labels;
 }
 
@@ -157,6 +157,9 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
     std::iota(pos.begin(), pos.end(), Index{0});
     std::iota(merged.begin(), merged.end(), Index{0});
     std::vector<double> best_val(K, -std::numeric_limits<double>::infinity());
+    // stale[i]: best_val[i] is only an upper bound of row i's maximum (its best partner lost value
+    // or disappeared); such a row is rescanned only when it becomes the candidate of a step.
+    std::vector<char> stale(K, 0);
 
     auto recompute = [&](Index i) {
         const double* row = w.data() + static_cast<size_t>(i) * K;
@@ -172,6 +175,7 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
         }
         best[i] = b;
         best_val[i] = bv;
+        stale[i] = 0;
     };
     for (Index i = 0; i < k; ++i) {
         if ((i & 63) == 0 && control.stop()) {  // stopped before the first contraction: the start
@@ -185,14 +189,21 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
     std::int64_t contractions = 0;
     while (active.size() > 1) {
         if (control.stop()) break;
+        // the row with the largest (upper bound of its) maximum, ties to the lower id; a stale
+        // winner is rescanned and the choice repeated
         Index a = -1;
-        double av = -std::numeric_limits<double>::infinity();
-        for (const Index i : active)
-            if (best_val[i] > av || (best_val[i] == av && i < a)) {
-                av = best_val[i];
-                a = i;
-            }
-        if (a < 0 || !(av >= 0.0)) break;
+        for (;;) {
+            a = -1;
+            double av = -std::numeric_limits<double>::infinity();
+            for (const Index i : active)
+                if (best_val[i] > av || (best_val[i] == av && i < a)) {
+                    av = best_val[i];
+                    a = i;
+                }
+            if (a < 0 || !stale[a]) break;
+            recompute(a);
+        }
+        if (a < 0 || !(best_val[a] >= 0.0)) break;
         Index b = best[a];
         if (b < a) std::swap(a, b);  // survivor a (lower id), b disappears
         // remove b from the active set
@@ -214,11 +225,22 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
         for (const Index j : active) {
             if (j == a) continue;
             const double x = ra[j];
-            if (best[j] == b) {
-                recompute(j);
+            if (stale[j]) {
+                if (x > best_val[j]) {  // exceeds the bound of every other entry: exact again
+                    best[j] = a;
+                    best_val[j] = x;
+                    stale[j] = 0;
+                }
+            } else if (best[j] == b) {
+                if (x > best_val[j] || (x == best_val[j] && a < b)) {
+                    best[j] = a;  // a now holds the maximum (b's old value was the maximum)
+                    best_val[j] = x;
+                } else {
+                    stale[j] = 1;  // bound: b's old value
+                }
             } else if (best[j] == a) {
                 if (x >= best_val[j]) best_val[j] = x;
-                else recompute(j);
+                else stale[j] = 1;  // bound: a's old value
             } else if (x > best_val[j] || (x == best_val[j] && a < best[j])) {
                 best[j] = a;
                 best_val[j] = x;

@@ -77,7 +77,8 @@ public:
         std::int64_t pass = 0;
         while (!control_.stop()) {
             ++pass;
-            const double gain = one_pass(pass, progress, obj);
+            double gain = one_pass(pass, progress, obj);
+            if (!control_.stop()) gain += vertex_sweep(pass);
             obj -= gain;
             progress.maybe(obj, pass);
             if (gain <= kEps) break;
@@ -91,7 +92,7 @@ public:
 private:
     void setup() {
         label_of_ = label_;
-        const Index k = normalize_labels(label_of_);
+        const Index k = detail::relabel(label_of_);
         members_.assign(static_cast<size_t>(k), {});
         for (Index v = 0; v < n_; ++v) members_[label_of_[v]].push_back(v);
         stamp_.assign(static_cast<size_t>(k), 0);
@@ -166,6 +167,64 @@ private:
         return total;
     }
 
+    // Moves every node, one after the other, to the cluster (or a new singleton) that lowers the
+    // objective most, if any does: multi-way single-node moves that the pairwise sequences cannot
+    // express. O(sum of degrees) per sweep (O(n^2) dense).
+    double vertex_sweep(std::int64_t pass) {
+        double total = 0.0;
+        acc_.assign(members_.size(), 0.0);
+        touched_flag_.assign(members_.size(), 0);
+        for (Index v = 0; v < n_; ++v) {
+            if ((v & 255) == 255 && control_.stop()) break;
+            const Index a = label_of_[v];
+            touched_.clear();
+            P.for_neighbors(v, [&](Index u, double c) {
+                const Index C = label_of_[u];
+                if (!touched_flag_[C]) {
+                    touched_flag_[C] = 1;
+                    touched_.push_back(C);
+                }
+                acc_[C] += c;
+            });
+            const double own = acc_[a];
+            double best = members_[a].size() > 1 ? -own : -std::numeric_limits<double>::infinity();
+            Index target = -1;  // -1: a new cluster
+            for (const Index C : touched_) {
+                if (C == a) continue;
+                const double g = acc_[C] - own;
+                if (g > best || (g == best && target >= 0 && C < target)) {
+                    best = g;
+                    target = C;
+                }
+            }
+            const double to_target = target >= 0 ? acc_[target] : 0.0;
+            for (const Index C : touched_) {
+                acc_[C] = 0.0;
+                touched_flag_[C] = 0;
+            }
+            if (!(best > kEps)) continue;
+            if (target < 0) {
+                target = new_cluster(pass);
+                acc_.resize(members_.size(), 0.0);
+                touched_flag_.resize(members_.size(), 0);
+            }
+            P.for_neighbors(v, [&](Index u, double c) {
+                const Index C = label_of_[u];
+                if (C == a) in_sum_[u] -= c;
+                else if (C == target) in_sum_[u] += c;
+            });
+            in_sum_[v] = to_target;
+            auto& ma = members_[a];
+            ma.erase(std::find(ma.begin(), ma.end(), v));
+            members_[target].push_back(v);
+            label_of_[v] = target;
+            stamp_[a] = stamp_[target] = pass;
+            if (ma.empty()) free_.push_back(a);
+            total += best;
+        }
+        return total;
+    }
+
     // KL sequence between clusters a and b (b may be empty); applies the best improvement found.
     double two_cut(Index a, Index b, std::int64_t pass) {
         nodes_.clear();
@@ -186,12 +245,21 @@ private:
         // Candidates for moves: on a complete graph every node; on a sparse graph the nodes with a
         // neighbour on the other side (all of A when B is new), extended as nodes move.
         is_cand_.assign(static_cast<size_t>(N), Policy::complete || na == N ? 1 : 0);
-        for (Index i = 0; i < na; ++i)
-            P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
-                cb_[i] += c;
-                ca_[j] += c;
-                is_cand_[i] = is_cand_[j] = 1;
-            });
+        if (na <= N - na) {  // cross sums from the smaller side
+            for (Index i = 0; i < na; ++i)
+                P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
+                    cb_[i] += c;
+                    ca_[j] += c;
+                    is_cand_[i] = is_cand_[j] = 1;
+                });
+        } else {
+            for (Index j = na; j < N; ++j)
+                P.for_range(nodes_[j], nodes_, loc_, j, 0, na, [&](Index i, double c) {
+                    cb_[i] += c;
+                    ca_[j] += c;
+                    is_cand_[i] = is_cand_[j] = 1;
+                });
+        }
         cand_.clear();
         for (Index j = 0; j < N; ++j)
             if (is_cand_[j]) cand_.push_back(j);
@@ -214,6 +282,12 @@ private:
                 }
             }
             if (pick < 0) break;
+            if (step == 0 && !Policy::complete && na == N) {
+                // B is new: any node of A may open it, but later moves are limited to the
+                // neighbours of B (marked by move below), as for any other pair
+                for (const Index j : cand_) is_cand_[j] = 0;
+                cand_.clear();
+            }
             move(pick, N);
             moved_[pick] = 1;
             seq_.push_back(pick);
@@ -303,14 +377,16 @@ private:
     std::vector<Index> loc_, seen_, free_;
     std::vector<Index> nodes_, seq_, cand_;
     std::vector<char> side_, moved_, is_cand_;
-    std::vector<double> ca_, cb_;
+    std::vector<double> ca_, cb_, acc_;
+    std::vector<Index> touched_;
+    std::vector<char> touched_flag_;
 };
 
 template <class Problem, class Policy>
 double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Control& control,
               HeuristicStats* stats) {
     if (control.stop()) {  // nothing to do; just report the start
-        normalize_labels(labels);
+        detail::relabel(labels);
         const double obj = objective(problem, labels);
         if (stats) stats->objective = obj;
         return obj;
@@ -326,7 +402,7 @@ double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Cont
         labels = std::move(start);
         obj = start_obj;
     }
-    normalize_labels(labels);
+    detail::relabel(labels);
     if (stats) stats->objective = obj;
     return obj;
 }
