@@ -13,12 +13,14 @@ A classical scikit-image pipeline, tuned on the OrgaQuant test fields
 4. thresholds at several multiples of Otsu's threshold of the contrast map; at each: a small
    closing, hole filling (a rim becomes a filled object, also where the image border cuts it),
    opening, and a watershed split of touching organoids on the distance transform;
-5. every object of every threshold is a candidate with six features (:data:`FEATURES`: size, rim
-   contrast = sharpness, solidity, eccentricity, contrast percentile, grey-level spread); a
+5. every object of every threshold is a candidate with the features :data:`FEATURES` (size, rim
+   contrast = sharpness, solidity, eccentricity, contrast percentile, grey-level spread,
+   flat-field brightness inside, rim darkness relative to the inside, and two products); a
    logistic score of these (weights fitted once on the even-numbered OrgaQuant fields and fixed
    in :class:`DetectionParams`) removes specks, debris and out-of-focus organoids, which the
    manual boxes leave out;
-6. non-maximum suppression keeps the best-scoring of overlapping candidates.
+6. non-maximum suppression keeps the best-scoring of overlapping candidates (overlap measured as a
+   fraction of the smaller box, so a merged blob does not survive next to its better part).
 
 :func:`detect_organoids` returns :class:`Detection` objects (box and mask); :func:`crop_fields`
 writes one crop and mask per object and ``crops.csv`` (``source,crop,x1,y1,x2,y2``; the box in
@@ -55,7 +57,7 @@ class DetectionParams:
     modality: str = "brightfield"  # or "fluorescence"
     background_sigma: float = 40.0  # flat-field blur
     smooth_sigma: float = 1.5  # before the gradient
-    threshold_scales: tuple[float, ...] = (1.0, 1.3, 1.6, 2.0)  # x Otsu threshold of the contrast map
+    threshold_scales: tuple[float, ...] = (0.8, 1.0, 1.3, 1.6, 2.0)  # x Otsu threshold of the contrast map
     threshold_floor: float = 0.02  # minimum threshold of the gradient map
     closing_radius: int = 1
     opening_radius: int = 2
@@ -64,9 +66,14 @@ class DetectionParams:
     split_min_distance: int = 12  # between watershed seeds
     split: bool = True
     # logistic score: bias, then one weight per FEATURES entry (tuned on the even-numbered fields)
-    score_weights: tuple[float, ...] = (-17.4237, 2.0989, 12.0643, 2.5074, -2.009, 4.633, 6.877)
-    min_score: float = 0.4
-    nms_iou: float = 0.3
+    score_weights: tuple[float, ...] = (
+        -19.4851, 4.0375, -54.6312, 3.7987, -2.2286, 11.9603, 8.6695, -5.5022, -3.5954, 2.3305,
+        -0.2192, 11.0891,
+    )
+    min_score: float = 0.3
+    # of two candidates whose boxes overlap by more than this fraction of the smaller box, keep
+    # the better-scoring one (also removes a merged blob around a single organoid, unlike IoU)
+    nms_overlap: float = 0.5
     margin: int = 0  # box padding
 
 
@@ -98,13 +105,21 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return img.astype(np.float64) / scale
 
 
-def contrast_map(image: np.ndarray, params: DetectionParams = DetectionParams()) -> np.ndarray:
+def _flat_field(image: np.ndarray, params: DetectionParams) -> np.ndarray:
+    """Grey image divided by its wide Gaussian blur (1 = local background level)."""
+    g = _gray(image)
+    bg = ndi.gaussian_filter(g, params.background_sigma, mode="reflect")
+    return g / np.maximum(bg, 1e-3)
+
+
+def contrast_map(
+    image: np.ndarray, params: DetectionParams = DetectionParams(), *, flat: np.ndarray | None = None
+) -> np.ndarray:
     """The map that is thresholded (flat-field-corrected gradient magnitude or intensity)."""
     from skimage.filters import sobel
 
-    g = _gray(image)
-    bg = ndi.gaussian_filter(g, params.background_sigma, mode="reflect")
-    flat = g / np.maximum(bg, 1e-3)
+    if flat is None:
+        flat = _flat_field(image, params)
     if params.modality == "fluorescence":
         return np.clip(flat - 1.0, 0, None)
     if params.modality != "brightfield":
@@ -112,7 +127,10 @@ def contrast_map(image: np.ndarray, params: DetectionParams = DetectionParams())
     return sobel(ndi.gaussian_filter(flat, params.smooth_sigma))
 
 
-FEATURES = ("log_area", "rim_contrast", "solidity", "eccentricity", "p90_contrast", "grey_std")
+FEATURES = (
+    "log_area", "rim_contrast", "solidity", "eccentricity", "p90_contrast", "grey_std",
+    "flat_mean", "flat_rim_minus_inner", "flat_p5", "log_area_squared", "rim_contrast_x_log_area",
+)
 
 
 def _segment(cmap: np.ndarray, threshold: float, p: DetectionParams) -> np.ndarray:
@@ -123,12 +141,7 @@ def _segment(cmap: np.ndarray, threshold: float, p: DetectionParams) -> np.ndarr
     fg = cmap > threshold
     if p.closing_radius > 0:
         fg = ndi.binary_closing(fg, _disk(p.closing_radius), border_value=0)
-    # Fill holes, also in rims cut by the image border: close each border side in turn.
-    filled = ndi.binary_fill_holes(fg)
-    for sl in ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1)):
-        padded = fg.copy()
-        padded[sl] = True
-        filled |= ndi.binary_fill_holes(padded) & ~_border_line(fg.shape, sl)
+    filled = _fill_holes_open_border(fg)
     if p.opening_radius > 0:
         filled = ndi.binary_opening(filled, _disk(p.opening_radius))
     labels = label(filled)
@@ -152,7 +165,7 @@ def _segment(cmap: np.ndarray, threshold: float, p: DetectionParams) -> np.ndarr
     return labels
 
 
-def _candidates(labels, cmap, grey, p: DetectionParams):
+def _candidates(labels, cmap, grey, flat, p: DetectionParams):
     from skimage.measure import regionprops
     from skimage.segmentation import find_boundaries
 
@@ -167,6 +180,8 @@ def _candidates(labels, cmap, grey, p: DetectionParams):
         m = rp.image
         sub = cmap[r0:r1, c0:c1]
         sub_rim = rim[r0:r1, c0:c1] & m
+        fsub = flat[r0:r1, c0:c1]
+        inner = m & ~sub_rim
         feats = np.array([
             np.log(rp.area),
             float(sub[sub_rim].mean()) if sub_rim.any() else 0.0,
@@ -174,7 +189,11 @@ def _candidates(labels, cmap, grey, p: DetectionParams):
             rp.eccentricity,
             float(np.percentile(sub[m], 90)),
             float(grey[r0:r1, c0:c1][m].std()),
+            float(fsub[m].mean()),
+            float(fsub[sub_rim].mean() - fsub[inner].mean()) if sub_rim.any() and inner.any() else 0.0,
+            float(np.percentile(fsub[m], 5)),
         ])
+        feats = np.concatenate([feats, [feats[0] ** 2, feats[1] * feats[0]]])
         out.append(((c0, r0, c1, r1), m, int(rp.area), feats))
     return out
 
@@ -188,7 +207,8 @@ def detect_organoids(
     map), so touching organoids that merge at a low threshold separate at a higher one; each
     candidate gets a score (a logistic function of :data:`FEATURES` with the weights in
     ``params.score_weights``); candidates scoring below ``min_score`` are dropped, and of
-    overlapping candidates (box IoU > ``nms_iou``) the best-scoring one is kept.
+    overlapping candidates (intersection > ``nms_overlap`` x the smaller box) the best-scoring
+    one is kept.
     ``overrides`` replace fields of ``params`` (e.g. ``min_score=0.6``).
     """
     from skimage.filters import threshold_otsu
@@ -196,7 +216,8 @@ def detect_organoids(
     p = params or DetectionParams()
     if overrides:
         p = DetectionParams(**{**asdict(p), **overrides})
-    cmap = contrast_map(image, p)
+    flat = _flat_field(image, p)
+    cmap = contrast_map(image, p, flat=flat)
     grey = _gray(image)
     H, W = cmap.shape
     if np.ptp(cmap) == 0:
@@ -205,18 +226,20 @@ def detect_organoids(
     cands = []
     for scale in p.threshold_scales:
         t = max(otsu * scale, p.threshold_floor)
-        cands += _candidates(_segment(cmap, t, p), cmap, grey, p)
+        cands += _candidates(_segment(cmap, t, p), cmap, grey, flat, p)
     if not cands:
         return []
     X = np.array([c[3] for c in cands])
     w = np.asarray(p.score_weights, float)
+    if w.size != len(FEATURES) + 1:
+        raise ValueError(f"score_weights needs {len(FEATURES) + 1} values (bias + {FEATURES}), got {w.size}")
     scores = 1.0 / (1.0 + np.exp(-(X @ w[1:] + w[0])))
     order = np.argsort(-scores, kind="stable")
     order = order[scores[order] >= p.min_score]
     boxes = np.array([c[0] for c in cands], float)
     kept: list[int] = []
     for i in order:
-        if kept and box_iou(boxes[i], boxes[kept]).max() > p.nms_iou:
+        if kept and _overlap_of_smaller(boxes[i], boxes[kept]).max() > p.nms_overlap:
             continue
         kept.append(int(i))
     out = []
@@ -231,14 +254,33 @@ def detect_organoids(
     return out
 
 
-def _border_line(shape, sl) -> np.ndarray:
-    m = np.zeros(shape, bool)
-    m[sl] = True
-    return m
+def _fill_holes_open_border(fg: np.ndarray) -> np.ndarray:
+    """Fill holes, including the inside of rims that the image border cuts.
+
+    ``binary_fill_holes`` of the mask, and of the mask with each border line set in turn (so a rim
+    open towards one side is closed by that side); the border line itself is not added.
+    """
+    filled = ndi.binary_fill_holes(fg)
+    for sl in ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1)):
+        padded = fg.copy()
+        padded[sl] = True
+        closed = ndi.binary_fill_holes(padded)
+        closed[sl] = fg[sl]
+        filled |= closed
+    return filled
 
 
 # --------------------------------------------------------------------------------------------
 # evaluation
+
+
+def _overlap_of_smaller(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection of ``box`` with each of ``boxes`` over the smaller of the two areas."""
+    ix = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
+    a = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    b = (box[2] - box[0]) * (box[3] - box[1])
+    return ix * iy / np.maximum(np.minimum(a, b), 1e-12)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -152,7 +152,7 @@ def read_image(path: str | Path) -> np.ndarray:
         else:
             import imageio.v3 as iio
 
-            arr = np.asarray(iio.imread(p))
+            arr = np.asarray(iio.imread(p, plugin="pillow"))
     except ImageReadError:
         raise
     except Exception as exc:  # any decoder failure means "this file is not readable"
