@@ -6,6 +6,10 @@
 // for the pair (f, g). After an accepted move of feature g, G changes by the pair terms of g's old
 // and new positions: O(n m). The search never trusts accumulated rounding: the final E is
 // recomputed in the paper's summation order and the result is kept only if strictly lower.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off", "no-trapping-math")
+#endif
+
 #include "corrclust/pqap/local_search.hpp"
 
 #include <algorithm>
@@ -27,8 +31,28 @@ public:
         owner_.assign(m_, kUnassigned);
         for (int f = 0; f < n_; ++f)
             if (x_[f] != kUnassigned) owner_[x_[f]] = f;
+        // Candidates grouped by channel (ascending index within a channel): G only needs, for a
+        // feature, the columns of its own channel, which are then one contiguous range.
+        perm_.resize(m_);
+        for (int j = 0; j < m_; ++j) perm_[j] = j;
+        std::stable_sort(perm_.begin(), perm_.end(), [&](int a, int b) { return C_.channel[a] < C_.channel[b]; });
+        pos_.resize(m_);
         psi_.resize(m_);
-        for (int j = 0; j < m_; ++j) psi_[j] = static_cast<double>(C_.angle[j]);
+        for (int p = 0; p < m_; ++p) {
+            pos_[perm_[p]] = p;
+            psi_[p] = static_cast<double>(C_.angle[perm_[p]]);
+        }
+        lo_.resize(n_);
+        hi_.resize(n_);
+        for (int f = 0; f < n_; ++f) {
+            const int ch = F_.channel[f];
+            int lo = 0;
+            while (lo < m_ && C_.channel[perm_[lo]] < ch) ++lo;
+            int hi = lo;
+            while (hi < m_ && C_.channel[perm_[hi]] == ch) ++hi;
+            lo_[f] = lo;
+            hi_[f] = hi;
+        }
         G_.assign(static_cast<std::size_t>(n_) * m_, 0.0);
         for (int g = 0; g < n_; ++g)
             if (x_[g] != kUnassigned) add_interaction(g, x_[g], +1.0);
@@ -39,7 +63,7 @@ public:
         return f > g ? c_.pair_same_channel(f, b, g, d) : c_.pair_same_channel(g, d, f, b);
     }
     double unary(int f, int j) const { return c_.unary(f, j); }
-    double g(int f, int j) const { return G_[static_cast<std::size_t>(f) * m_ + j]; }
+    double g(int f, int j) const { return G_[static_cast<std::size_t>(f) * m_ + pos_[j]]; }
     // Cost of f's own terms at j (unary + interaction), 0 for unassigned.
     double own(int f, int j) const { return j == kUnassigned ? 0.0 : unary(f, j) + g(f, j); }
 
@@ -48,17 +72,16 @@ public:
         const double w = c_.w(), ga = c_.params().angle_cost_offset;
         const bool lw = c_.params().lower_wrap;
         const float phig = F_.angle[g];
-        const double psid = psi_[d];
+        const double psid = static_cast<double>(C_.angle[d]);
         const double* psi = psi_.data();
         for (int f = 0; f < n_; ++f) {
             if (f == g) continue;
             double* row = G_.data() + static_cast<std::size_t>(f) * m_;
             if (f > g) {  // pair(f, j, g, d): o = psi_j + (phi_g - phi_f), against psi_d
                 const double delta = static_cast<double>(phig - F_.angle[f]);
-                for (int j = 0; j < m_; ++j) {
+                for (int j = lo_[f]; j < hi_[f]; ++j) {
                     double o = psi[j] + delta;
-                    if (o > 360.0) o -= 360.0;
-                    else if (lw && o < 0.0) o += 360.0;
+                    o = (o - (o > 360.0 ? 360.0 : 0.0)) + ((lw && o < 0.0) ? 360.0 : 0.0);
                     const double a = 180.0 - std::fabs(std::fabs(o - psid) - 180.0);
                     row[j] += sign * (w * (std::fabs(a / 180.0) - ga));
                 }
@@ -66,7 +89,7 @@ public:
                 double o = psid + static_cast<double>(F_.angle[f] - phig);
                 if (o > 360.0) o -= 360.0;
                 else if (lw && o < 0.0) o += 360.0;
-                for (int j = 0; j < m_; ++j) {
+                for (int j = lo_[f]; j < hi_[f]; ++j) {
                     const double a = 180.0 - std::fabs(std::fabs(o - psi[j]) - 180.0);
                     row[j] += sign * (w * (std::fabs(a / 180.0) - ga));
                 }
@@ -89,15 +112,29 @@ public:
         ++moves_;
     }
 
+    // best_free(f), cached until the next move (every move changes G and the free set).
+    int best_free_cached(int f) {
+        if (bf_stamp_.size() != static_cast<std::size_t>(n_)) {
+            bf_stamp_.assign(n_, -1);
+            bf_arg_.assign(n_, kUnassigned);
+        }
+        if (bf_stamp_[f] != moves_) {
+            bf_arg_[f] = best_free(f).second;
+            bf_stamp_[f] = moves_;
+        }
+        return bf_arg_[f];
+    }
+
     // Best free candidate of f's channel for f, by own cost; returns (value, j) with j = -1 (value 0)
     // for "unassigned" when nothing free is better.
     std::pair<double, int> best_free(int f) const {
         double best = 0.0;
         int arg = kUnassigned;
-        const int ch = F_.channel[f];
-        for (int j = 0; j < m_; ++j) {
-            if (owner_[j] != kUnassigned || C_.channel[j] != ch) continue;
-            const double v = unary(f, j) + g(f, j);
+        const double* row = G_.data() + static_cast<std::size_t>(f) * m_;
+        for (int p = lo_[f]; p < hi_[f]; ++p) {
+            const int j = perm_[p];
+            if (owner_[j] != kUnassigned) continue;
+            const double v = unary(f, j) + row[p];
             if (v < best) {
                 best = v;
                 arg = j;
@@ -129,10 +166,10 @@ public:
             if (control != nullptr && (f & 15) == 0 && control->stop()) break;
             const int af = x_[f];
             const double own_f = own(f, af);
-            const int ch = F_.channel[f];
-            for (int j = 0; j < m_; ++j) {
+            for (int p = lo_[f]; p < hi_[f]; ++p) {
+                const int j = perm_[p];
                 const int gg = owner_[j];
-                if (gg == kUnassigned || gg == f || C_.channel[j] != ch) continue;
+                if (gg == kUnassigned || gg == f) continue;
                 // f: af -> j ; g: j -> bg
                 const double df = unary(f, j) + g(f, j) - own_f;
                 const double own_g = unary(gg, j) + g(gg, j);
@@ -154,7 +191,7 @@ public:
                     }
                 };
                 if (af != kUnassigned && C_.channel[af] == F_.channel[gg]) consider(af);
-                consider(best_free(gg).second);
+                consider(best_free_cached(gg));
                 if (best_bg != -2) {
                     if (best_bg == af) {
                         // swap: free f's candidate first so that g can take it
@@ -183,9 +220,11 @@ private:
     int n_, m_;
     Assignment x_;
     std::vector<int> owner_;
-    std::vector<double> psi_;
+    std::vector<int> perm_, pos_, lo_, hi_;  // channel-grouped candidate order
+    std::vector<double> psi_;                // candidate angles in that order
     std::vector<double> G_;
     int moves_ = 0;
+    std::vector<int> bf_stamp_, bf_arg_;
 };
 
 }  // namespace

@@ -17,7 +17,7 @@
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
+#pragma GCC optimize("fp-contract=off", "no-trapping-math")
 #endif
 
 #include "corrclust/pqap/reference.hpp"
@@ -89,24 +89,54 @@ private:
     bool has_ = false;
 };
 
-// E(cur) maintained as assignments are added (in any order); close to, not bit-equal to, energy().
+// E(cur) maintained as assignments are added (in any order); close to, not bit-equal to, energy():
+// the pair terms of a new assignment are computed in a branch-free, vectorisable loop and summed
+// with four partial sums, then scaled by w once.
 class IncrementalEnergy {
 public:
     explicit IncrementalEnergy(const PairCost& cost) : cost_(cost) {}
     void reset() {
         value_ = 0.0;
         rows_.clear();
-        cols_.clear();
+        phi_.clear();
+        psi_.clear();
     }
     double add(int f, int j) {
-        double v = cost_.unary(f, j);
-        for (std::size_t k = 0; k < rows_.size(); ++k) {
-            const int l = rows_[k];
-            v += l < f ? cost_.pair_same_channel(f, j, l, cols_[k]) : cost_.pair_same_channel(l, cols_[k], f, j);
+        const PointList& F = cost_.features();
+        const PointList& C = cost_.candidates();
+        const std::size_t K = rows_.size();
+        tmp_.resize(K);
+        const float pf = F.angle[f];
+        const double pj = static_cast<double>(C.angle[j]);
+        const double ga = cost_.params().angle_cost_offset;
+        const bool lw = cost_.params().lower_wrap;
+        const int* rows = rows_.data();
+        const float* phi = phi_.data();
+        const double* psi = psi_.data();
+        double* t = tmp_.data();
+        for (std::size_t k = 0; k < K; ++k) {
+            const bool lt = rows[k] < f;  // the larger row index is x1
+            const float dphi = lt ? (phi[k] - pf) : (pf - phi[k]);
+            const double base = lt ? pj : psi[k];
+            const double target = lt ? psi[k] : pj;
+            double o = base + static_cast<double>(dphi);
+            o = (o - (o > 360.0 ? 360.0 : 0.0)) + ((lw && o < 0.0) ? 360.0 : 0.0);
+            const double a = 180.0 - std::fabs(std::fabs(o - target) - 180.0);
+            t[k] = std::fabs(a / 180.0) - ga;
         }
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        std::size_t k = 0;
+        for (; k + 4 <= K; k += 4) {
+            s0 += t[k];
+            s1 += t[k + 1];
+            s2 += t[k + 2];
+            s3 += t[k + 3];
+        }
+        for (; k < K; ++k) s0 += t[k];
+        value_ += cost_.unary(f, j) + cost_.w() * ((s0 + s1) + (s2 + s3));
         rows_.push_back(f);
-        cols_.push_back(j);
-        value_ += v;
+        phi_.push_back(pf);
+        psi_.push_back(pj);
         return value_;
     }
     double value() const { return value_; }
@@ -114,7 +144,10 @@ public:
 private:
     const PairCost& cost_;
     double value_ = 0.0;
-    std::vector<int> rows_, cols_;
+    std::vector<int> rows_;
+    std::vector<float> phi_;
+    std::vector<double> psi_;
+    std::vector<double> tmp_;
 };
 
 bool should_stop(Control* control) { return control != nullptr && control->stop(); }
@@ -153,7 +186,7 @@ void radix_sort_by_float(std::vector<std::uint32_t>& idx, const float* key, std:
 // ------------------------------------------------------------------------------------------------
 // Heuristic A
 
-HeuristicResult heuristic_a(const PairCost& cost) {
+HeuristicResult heuristic_a(const PairCost& cost, Control* control) {
     HeuristicResult res;
     const int n = cost.n(), m = cost.m();
     if (n == 0 || m == 0) return res;
@@ -190,13 +223,29 @@ HeuristicResult heuristic_a(const PairCost& cost) {
     std::vector<char> valid(m), remaining(n);
     std::vector<float> bd(n);
     std::vector<int> bj(n);
+    // The literal pick scans the remaining features for the smallest best distance (lowest index
+    // on ties). A binary heap of (distance, feature) with lazy deletion gives the same pick; a
+    // feature's entry is stale once it is assigned or rescanned (version counter).
+    struct HeapEntry {
+        float d;
+        int f;
+        unsigned version;
+    };
+    auto worse = [](const HeapEntry& x, const HeapEntry& y) { return x.d > y.d || (x.d == y.d && x.f > y.f); };
+    std::vector<HeapEntry> heap;
+    std::vector<unsigned> version(n, 0);
+    // watchers[j]: features whose best candidate was j when they were scanned (possibly stale).
+    std::vector<std::vector<int>> watchers(m);
 
     for (int o = 0; o < 360; o += 5) {
+        if (should_stop(control)) break;
         cp.rotate(C, o);
         for (int f = 0; f < n; ++f) fp.dist_row(f, cp, D.data() + static_cast<std::size_t>(f) * m);
         std::fill(cur.begin(), cur.end(), kUnassigned);
         std::fill(valid.begin(), valid.end(), 1);
         std::fill(remaining.begin(), remaining.end(), 1);
+        for (auto& wl : watchers) wl.clear();
+        heap.clear();
         energy.reset();
 
         auto scan = [&](int f) {
@@ -223,16 +272,24 @@ HeuristicResult heuristic_a(const PairCost& cost) {
             }
             bd[f] = b;
             bj[f] = arg;
+            ++version[f];
+            if (arg >= 0) {
+                watchers[arg].push_back(f);
+                heap.push_back({b, f, version[f]});
+                std::push_heap(heap.begin(), heap.end(), worse);
+            }
         };
         for (int f = 0; f < n; ++f) scan(f);
 
         for (;;) {
-            float b = FLT_MAX;
             int fsel = -1;
-            for (int f = 0; f < n; ++f) {
-                if (remaining[f] && bj[f] >= 0 && bd[f] < b) {
-                    b = bd[f];
-                    fsel = f;
+            while (!heap.empty()) {
+                const HeapEntry top = heap.front();
+                std::pop_heap(heap.begin(), heap.end(), worse);
+                heap.pop_back();
+                if (remaining[top.f] && version[top.f] == top.version) {
+                    fsel = top.f;
+                    break;
                 }
             }
             if (fsel < 0) break;
@@ -241,7 +298,9 @@ HeuristicResult heuristic_a(const PairCost& cost) {
             remaining[fsel] = 0;
             valid[j] = 0;
             if (best.offer(cur, energy.add(fsel, j))) best_angle = o;
-            for (int f = 0; f < n; ++f)
+            std::vector<int> affected;
+            affected.swap(watchers[j]);
+            for (int f : affected)
                 if (remaining[f] && bj[f] == j) scan(f);
         }
         prev = cur;
@@ -268,7 +327,7 @@ std::vector<int> heuristic_b_angles(int b) {
     return a;
 }
 
-HeuristicResult heuristic_b(const PairCost& cost, int best_angle) {
+HeuristicResult heuristic_b(const PairCost& cost, int best_angle, Control* control) {
     HeuristicResult res;
     const int n = cost.n(), m = cost.m();
     if (n == 0 || m == 0) return res;
@@ -301,6 +360,7 @@ HeuristicResult heuristic_b(const PairCost& cost, int best_angle) {
     top.reserve(11);
 
     for (int a : heuristic_b_angles(best_angle)) {
+        if (should_stop(control)) break;
         cp.rotate(C, a);
         for (int i = 0; i < n; ++i) fp.dist_row(i, cp, D.data() + static_cast<std::size_t>(i) * m);
         bool has_nan = false;
@@ -377,7 +437,7 @@ HeuristicResult heuristic_b(const PairCost& cost, int best_angle) {
 // ------------------------------------------------------------------------------------------------
 // Heuristic C
 
-HeuristicResult heuristic_c(const PairCost& cost) {
+HeuristicResult heuristic_c(const PairCost& cost, Control* control) {
     HeuristicResult res;
     const int n = cost.n(), m = cost.m();
     if (n == 0 || m == 0) return res;
@@ -396,6 +456,7 @@ HeuristicResult heuristic_c(const PairCost& cost) {
     window.reserve(m);
 
     for (int st = 0; st < n; ++st) {
+        if (should_stop(control)) break;
         std::fill(inst.begin(), inst.end(), kUnassigned);
         std::fill(used.begin(), used.end(), 0);
         decided.clear();
@@ -452,18 +513,27 @@ HeuristicResult heuristic_c(const PairCost& cost) {
                 }
                 const double w = cost.w(), ga = cost.params().angle_cost_offset;
                 const bool lower_wrap = cost.params().lower_wrap;
+                // Branch-free form of the pair term so that the column loop vectorises: subtracting
+                // or adding 0.0 leaves o unchanged, so the values are those of the branching form.
+                double* accp = acc.data();
+                const double* pw = psi_win.data();
                 for (int l : decided) {
                     const double dl = static_cast<double>(F.angle[l] - F.angle[row]);
                     const double p2 = static_cast<double>(C.angle[inst[l]]);
-                    for (std::size_t k = 0; k < W; ++k) {
-                        double o = psi_win[k] + dl;
-                        if (o > 360.0) {
-                            o -= 360.0;
-                        } else if (lower_wrap && o < 0.0) {
-                            o += 360.0;
+                    if (!lower_wrap) {
+                        for (std::size_t k = 0; k < W; ++k) {
+                            double o = pw[k] + dl;
+                            o = o - (o > 360.0 ? 360.0 : 0.0);
+                            const double ang = 180.0 - std::fabs(std::fabs(o - p2) - 180.0);
+                            accp[k] += w * (std::fabs(ang / 180.0) - ga);
                         }
-                        const double ang = 180.0 - std::fabs(std::fabs(o - p2) - 180.0);
-                        acc[k] += w * (std::fabs(ang / 180.0) - ga);
+                    } else {
+                        for (std::size_t k = 0; k < W; ++k) {
+                            double o = pw[k] + dl;
+                            o = (o - (o > 360.0 ? 360.0 : 0.0)) + (o < 0.0 ? 360.0 : 0.0);
+                            const double ang = 180.0 - std::fabs(std::fabs(o - p2) - 180.0);
+                            accp[k] += w * (std::fabs(ang / 180.0) - ga);
+                        }
                     }
                 }
                 const double heur_assign = heur - chg_assign;
@@ -515,14 +585,14 @@ MatchResult solve_reference(const PairCost& cost, Control* control) {
             r.winner = stage;
         }
     };
-    const HeuristicResult a = heuristic_a(cost);
+    const HeuristicResult a = heuristic_a(cost, control);
     consider(a.assignment, 1);
     if (!should_stop(control)) {
-        const HeuristicResult b = heuristic_b(cost, a.best_angle);
+        const HeuristicResult b = heuristic_b(cost, a.best_angle, control);
         consider(b.assignment, 2);
     }
     if (!should_stop(control)) {
-        const HeuristicResult c = heuristic_c(cost);
+        const HeuristicResult c = heuristic_c(cost, control);
         consider(c.assignment, 3);
     }
     finish_result(cost, r);

@@ -24,9 +24,11 @@ struct HeuristicResult {
     int best_angle = 0;     // heuristic A only
 };
 
-HeuristicResult heuristic_a(const PairCost& cost);
-HeuristicResult heuristic_b(const PairCost& cost, int best_angle);
-HeuristicResult heuristic_c(const PairCost& cost);
+// `control` (optional) is polled once per rotation, angle or start row; when it asks to stop, the
+// heuristic returns early with an unspecified partial result (callers discard it).
+HeuristicResult heuristic_a(const PairCost& cost, Control* control = nullptr);
+HeuristicResult heuristic_b(const PairCost& cost, int best_angle, Control* control = nullptr);
+HeuristicResult heuristic_c(const PairCost& cost, Control* control = nullptr);
 
 // A, B and C and the selection rule. `control` may be null; when it asks to stop, the current best
 // is returned early (the caller discards such a result).
