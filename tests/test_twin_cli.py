@@ -7,6 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.torch
+
 from corrclust.cli import main  # noqa: E402
 
 TINY = ["--image-size", "16", "--width", "8", "--epochs", "2", "--steps-per-epoch", "2", "--quiet"]
@@ -149,3 +151,17 @@ def test_cli_without_torch_says_what_to_install(monkeypatch, tmp_path, capsys):
     code = main(["twin", "train", str(tmp_path), "-o", str(tmp_path / "m.pt")])
     assert code == 2
     assert "install corrclust[torch]" in capsys.readouterr().err
+
+
+def test_predict_rejects_other_channel_counts(tmp_path, capsys):
+    model = tmp_path / "m.pt"
+    assert main(["twin", "train", str(paper_layout(tmp_path / "rgb")), "-o", str(model), *TINY]) == 0
+    gray = paper_layout(tmp_path / "gray", channels=1)
+    assert main(["twin", "predict", str(model), str(gray), "-o", str(tmp_path / "o.npz"), "--quiet"]) == 2
+    assert "trained on 3-channel images, these have 1" in capsys.readouterr().err
+
+
+def test_unknown_device_is_a_clear_error(tmp_path, capsys):
+    data = paper_layout(tmp_path / "d")
+    assert main(["twin", "train", str(data), "-o", str(tmp_path / "m.pt"), "--device", "gpu", *TINY]) == 2
+    assert "unknown device 'gpu'" in capsys.readouterr().err

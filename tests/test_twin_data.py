@@ -7,6 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.torch
+
 from corrclust.twin.data import (  # noqa: E402
     PairSampler,
     PKSampler,

@@ -6,6 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.torch
+
 from corrclust.twin.model import ModelConfig, PaperHead, SymmetricHead, build_model  # noqa: E402
 from corrclust.twin.resnet import resnet18_1d, resnet18_2d  # noqa: E402
 

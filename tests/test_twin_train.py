@@ -10,6 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.torch
+
 from corrclust.twin import from_arrays, get_recipe, load_model, predict, train  # noqa: E402
 from corrclust.twin.predict import embed, pair_probabilities  # noqa: E402
 

@@ -110,7 +110,12 @@ def preprocess_image(image: np.ndarray, size: int) -> torch.Tensor:
 
 def histogram_input(image: np.ndarray) -> torch.Tensor:
     """The paper's histogram input (C, 65536): per-channel cumulative histograms."""
-    from corrclust.images.histograms import channel_histograms
+    try:
+        from corrclust.images.histograms import channel_histograms
+    except ImportError:
+        raise ValueError(
+            "histogram input (paper-tnh) needs corrclust.images.histograms, which this build lacks"
+        ) from None
 
     h = np.asarray(channel_histograms(image), dtype=np.float32)
     return torch.from_numpy(np.ascontiguousarray(h))

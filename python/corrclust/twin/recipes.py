@@ -43,6 +43,8 @@ class Recipe:
     warmup_fraction: float = 0.05  # "cosine" only
     augmentation: str = "none"  # "none" | "paper" | "strong"
     aug_p: float = 0.0  # probability of each of the paper's augmentations
+    small_rotation: float = 15.0  # "strong": largest small-rotation angle (degrees)
+    jitter_gain: float = 1.25  # "strong": per-channel gain drawn log-uniformly in [1/g, g]; 1 = off
 
     @property
     def total_steps(self) -> int:
@@ -76,6 +78,10 @@ class Recipe:
             raise ValueError("the pk sampler needs at least 2 classes and 2 images per class per batch")
         if not (self.lr > 0):
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if not 0.0 <= self.small_rotation <= 180.0:
+            raise ValueError(f"small_rotation must lie in [0, 180], got {self.small_rotation}")
+        if not self.jitter_gain >= 1.0:
+            raise ValueError(f"jitter_gain must be at least 1, got {self.jitter_gain}")
         if not 0.0 <= self.aug_p <= 1.0:
             raise ValueError(f"aug_p must lie in [0, 1], got {self.aug_p}")
 

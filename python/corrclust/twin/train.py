@@ -12,9 +12,9 @@
   continues exactly where the saved one stopped: the resumed weights equal the uninterrupted ones.
 * **Interruption.** Ctrl-C (SIGINT) during training finishes the current step, saves the checkpoint
   and returns with ``stopped == "interrupted"``; a second Ctrl-C aborts at once.
-* **Time budget.** ``time_budget`` seconds of training (summed over resumed runs; reading the data is
-  not counted): the run stops before a step that would overrun the budget and returns a usable
-  model with ``stopped == "time-budget"``.
+* **Time budget.** ``time_budget`` seconds of training, checkpoint writes included (summed over
+  resumed runs; reading the data is not counted): the run stops before a step that would overrun
+  the budget and returns a usable model with ``stopped == "time-budget"``.
 
 Model files are plain dicts of strings, numbers, lists and tensors, readable with
 ``torch.load(..., weights_only=True)``.
@@ -72,7 +72,12 @@ def resolve_device(device: str | None) -> torch.device:
     """``None``/"auto": CUDA when available, else CPU. A clear error when CUDA is asked but absent."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda (or cuda:N) or auto") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {device!r}; use cpu, cuda (or cuda:N) or auto")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but no CUDA GPU is available to torch")
     return dev
@@ -269,7 +274,7 @@ class _Run:
             return x
         if r.augmentation == "paper":
             return paper_augment(x, r.aug_p, self.aug_gen)
-        return strong_augment(x, self.aug_gen)
+        return strong_augment(x, self.aug_gen, small_rotation=r.small_rotation, gain=r.jitter_gain)
 
     def _set_cosine_lr(self, time_budget: float | None) -> None:
         r = self.recipe
@@ -431,7 +436,9 @@ def _loop(
             if run.step % r.steps_per_epoch == 0:
                 mean = run.end_epoch()
                 if ckpt_path is not None:
+                    t1 = time.perf_counter()
                     _atomic_save(run.state(), ckpt_path)
+                    run.elapsed += time.perf_counter() - t1  # the budget is wall time, saves included
                 bar.set_postfix(epoch=len(run.history), loss=f"{mean:.4f}",
                                 lr=f"{run.optimizer.param_groups[0]['lr']:.2g}")
             bar.update(1)
