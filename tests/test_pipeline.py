@@ -496,3 +496,41 @@ def test_pqap_from_images_with_a_parameter_file(tmp_path):
     assert not (out / ".pqap-checkpoint.npz").exists()
     page = (out / "report.html").read_text()
     assert "learned_parameters.txt" in page and "improved" in page
+
+
+def test_ctrl_c_during_matching_leaves_no_report_and_the_rerun_resumes(tmp_path):
+    """SIGINT while PQAP matches: exit 130, no report or partial file, a checkpoint; the rerun completes."""
+    import signal
+    import time
+
+    folder = tmp_path / "imgs"
+    synthetic.generate(folder, classes=3, per_class=4, seed=5, size=96)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "corrclust", "cluster", str(folder), "-o", str(out), "--threads", "1"]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    seen = b""
+    deadline = time.monotonic() + 120
+    os.set_blocking(proc.stderr.fileno(), False)
+    while b"PQAP pairs" not in seen or seen.count(b"pair/s") < 3:  # the sweep has started and made progress
+        assert proc.poll() is None and time.monotonic() < deadline, seen.decode(errors="replace")[-2000:]
+        chunk = proc.stderr.read()
+        seen += chunk or b""
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 130
+    assert not (out / "report.html").exists() and not (out / "clusters.csv").exists()
+    assert not [p for p in out.rglob("*.part")]
+    assert (out / ".pqap-checkpoint.npz").is_file()
+    rerun = _run_cli("cluster", folder, "-o", out, "--threads", "1")
+    assert rerun.returncode == 0, rerun.stderr
+    assert (out / "report.html").is_file() and not (out / ".pqap-checkpoint.npz").exists()
+    import re
+
+    first = re.search(r"PQAP pairs:\s+\d+%\|[^|]*\| (\d+)/132", rerun.stderr)
+    assert first is not None and int(first.group(1)) > 0, "the rerun starts from the checkpoint's pairs"
