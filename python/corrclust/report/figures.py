@@ -114,33 +114,48 @@ def montage(
     columns: int = 8,
     caption_colours: Sequence[str] | None = None,
 ) -> None:
-    """A grid of thumbnails (one cluster's images) with a caption under each, saved as a PNG.
+    """A grid of thumbnails (one cluster's images) with a caption above each, saved as a PNG.
 
-    ``caption_colours`` (matplotlib colours, one per thumbnail) can mark e.g. images whose true class
-    differs from the cluster's majority class.
+    The thumbnails (equal-sized ``h x w x 3`` uint8) are tiled into one array and drawn with a single
+    ``imshow`` (one Axes per thumbnail would make large clusters slow). ``caption_colours``
+    (matplotlib colours, one per thumbnail) can mark e.g. images whose true class differs from the
+    cluster's majority class.
     """
     if len(thumbs) != len(captions):
         raise ValueError(f"{len(thumbs)} thumbnails but {len(captions)} captions")
     if not thumbs:
         raise ValueError("a montage needs at least one image")
+    shapes = {np.asarray(t).shape for t in thumbs}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 3:
+        raise ValueError(f"thumbnails must all have the same (h, w, 3) shape, got {sorted(shapes)}")
+    h, w, _ = next(iter(shapes))
     plt = _pyplot()
     n = len(thumbs)
     cols = max(1, min(columns, n))
     rows = (n + cols - 1) // cols
-    cell = 1.25
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(cols * cell, rows * cell + (0.35 if title else 0.0)), squeeze=False
-    )
-    for k, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if k >= n:
-            continue
-        ax.imshow(thumbs[k], interpolation="nearest")
+    gap, cap = max(2, w // 24), max(12, h // 6)  # pixels between tiles, pixels of caption band
+    cell_h, cell_w = h + cap, w + gap
+    canvas = np.full((rows * cell_h, cols * cell_w - gap, 3), 255, dtype=np.uint8)
+    for k, t in enumerate(thumbs):
+        r, c = divmod(k, cols)
+        y0, x0 = r * cell_h + cap, c * cell_w
+        canvas[y0 : y0 + h, x0 : x0 + w] = t
+    dpi = 100
+    scale = 1.25 * dpi / max(h, w)  # about 1.25 inch per thumbnail, as before
+    fig_w = canvas.shape[1] * scale / dpi
+    fig_h = canvas.shape[0] * scale / dpi + (0.3 if title else 0.0)
+    fig = plt.figure(figsize=(max(fig_w, 2.0), fig_h), dpi=dpi)
+    top = 1.0 - (0.3 / fig_h if title else 0.0)
+    ax = fig.add_axes((0.0, 0.0, 1.0, top))
+    ax.imshow(canvas, interpolation="nearest", aspect="equal")
+    ax.set_axis_off()
+    for k, text in enumerate(captions):
+        r, c = divmod(k, cols)
         colour = caption_colours[k] if caption_colours is not None else "black"
-        ax.set_title(captions[k], fontsize=7, pad=2, color=colour)
+        ax.text(c * cell_w + w / 2, r * cell_h + cap - 2, text, ha="center", va="bottom", fontsize=7, color=colour,
+                clip_on=True)
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout(pad=0.3)
+        fig.suptitle(title, fontsize=9, y=1.0 - 0.05 / fig_h, va="top")
     _save(fig, path)
 
 
