@@ -58,3 +58,25 @@ def test_demo_outputs_are_consistent(demo_run):
         np.testing.assert_array_equal(z["ids"], ids)
     # The synthetic classes differ in shape and texture: PQAP separates them better than chance.
     assert data["rand_index"] > 0.6
+
+
+def test_demo_twin_trains_on_other_images_and_reports(tmp_path):
+    """demo --twin: the network trains on a separate draw of the same classes and clusters into OUT/twin."""
+    pytest.importorskip("torch")
+    out = tmp_path / "d"
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run(
+        [sys.executable, "-m", "corrclust", "demo", "-o", str(out), "--classes", "2", "--per-class", "3",
+         "--size", "64", "--twin", "--twin-budget", "3", "--no-progress"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("report:") == 2 and str(out / "twin" / "report.html") in proc.stdout
+    train = sorted(p.name for p in (out / "twin" / "train-images").glob("*.tif") if "mask" not in p.name)
+    clustered = sorted(p.name for p in (out / "images").glob("*.tif") if "mask" not in p.name)
+    assert len(train) == 2 * 8 and len(clustered) == 6  # at least 8 training images per class
+    # Same names (ids), different pixels: the twin network never sees the images it clusters.
+    assert (out / "twin" / "train-images" / clustered[0]).read_bytes() != (out / "images" / clustered[0]).read_bytes()
+    with np.load(out / "twin" / "similarities.npz") as z:
+        assert "P" in z.files and z["ids"].tolist() == [100, 101, 102, 200, 201, 202]
+    assert (out / "twin" / "metrics.json").is_file() and (out / "twin" / "model.pt").is_file()
