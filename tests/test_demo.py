@@ -80,3 +80,18 @@ def test_demo_twin_trains_on_other_images_and_reports(tmp_path):
     with np.load(out / "twin" / "similarities.npz") as z:
         assert "P" in z.files and z["ids"].tolist() == [100, 101, 102, 200, 201, 202]
     assert (out / "twin" / "metrics.json").is_file() and (out / "twin" / "model.pt").is_file()
+
+
+def test_demo_replaces_its_own_images_and_refuses_foreign_files(tmp_path):
+    from corrclust.commands.demo import _clear_generated
+    from corrclust.images import synthetic
+
+    folder = tmp_path / "images"
+    synthetic.generate(folder, classes=3, per_class=2, seed=0, size=32)
+    _clear_generated(folder)
+    assert not folder.exists()
+    synthetic.generate(folder, classes=2, per_class=2, seed=0, size=32)
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="notes.txt"):
+        _clear_generated(folder)
+    assert (folder / "notes.txt").is_file() and (folder / "organoid_100.tif").is_file()

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--per-class must be at least 2, got {args.per_class}")
     out = Path(args.out)
     images_dir = out / "images"
+    _clear_generated(images_dir)
     synthetic.generate(images_dir, classes=args.classes, per_class=args.per_class, seed=args.seed,
                        size=args.size, progress=args.progress)
     options = pipeline.ClusterOptions(
@@ -73,6 +74,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clear_generated(folder: Path) -> None:
+    """Remove a previous demo's synthetic images (a smaller rerun must not cluster stale ones).
+
+    Only a folder holding nothing but what the demo writes is removed; anything else is an error.
+    """
+    import re
+    import shutil
+
+    if not folder.exists():
+        return
+    ours = re.compile(r"^(organoid_\d+(_mask)?\.tif|truth\.csv)$")
+    foreign = [p.name for p in folder.iterdir() if not (p.is_file() and ours.match(p.name))]
+    if foreign:
+        raise ValueError(f"{folder} holds files the demo did not write (e.g. {foreign[0]}); "
+                         "choose another output folder with -o")
+    shutil.rmtree(folder)
+
+
 def _run_twin(args: argparse.Namespace, out: Path, images_dir: Path):
     """Train the ``fast`` twin recipe, small and briefly, on other images of the same classes; cluster."""
     from corrclust import pipeline
@@ -85,6 +104,7 @@ def _run_twin(args: argparse.Namespace, out: Path, images_dir: Path):
     if not args.twin_budget > 0:
         raise ValueError(f"--twin-budget must be positive, got {args.twin_budget}")
     train_dir = out / "twin" / "train-images"
+    _clear_generated(train_dir)
     # Training images are new draws of the same classes (another seed), never the images clustered.
     synthetic.generate(train_dir, classes=args.classes, per_class=max(args.per_class, 8), seed=args.seed + 1000,
                        size=args.size, progress=args.progress)
