@@ -87,10 +87,10 @@ def test_demo_replaces_its_own_images_and_refuses_foreign_files(tmp_path):
     from corrclust.images import synthetic
 
     folder = tmp_path / "images"
-    synthetic.generate(folder, classes=3, per_class=2, seed=0, size=32)
+    synthetic.generate(folder, classes=3, per_class=2, seed=0, size=48)
     _clear_generated(folder)
     assert not folder.exists()
-    synthetic.generate(folder, classes=2, per_class=2, seed=0, size=32)
+    synthetic.generate(folder, classes=2, per_class=2, seed=0, size=48)
     (folder / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="notes.txt"):
         _clear_generated(folder)
