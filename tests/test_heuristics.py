@@ -287,6 +287,10 @@ def test_anytime_deterministic_for_a_seed():
     b = _core.solve_dense(costs, "anytime", seed=42)
     np.testing.assert_array_equal(a["labels"], b["labels"])
     assert a["iterations"] == b["iterations"]
+    n, edges, split, _ = to_sparse(costs, 0, density=0.3)
+    a = _core.solve_sparse(n, edges, split, "anytime", seed=7)
+    b = _core.solve_sparse(n, edges, split, "anytime", seed=7)
+    np.testing.assert_array_equal(a["labels"], b["labels"])
 
 
 def test_anytime_warm_start_is_never_lost():
