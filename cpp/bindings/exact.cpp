@@ -64,10 +64,13 @@ BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
         else if (key == "heuristic_time") primal.time = v.cast<double>();
         else if (key == "triangle_cuts") o.triangle_cuts = v.cast<bool>();
         else if (key == "cycle_cuts") o.cycle_cuts = v.cast<bool>();
+        else if (key == "star_cuts") o.star_cuts = v.cast<bool>();
+        else if (key == "max_star_size") o.max_star_size = v.cast<int>();
         else if (key == "max_cuts_per_round") o.max_cuts_per_round = v.cast<int>();
         else if (key == "root_method") o.root_method = parse_method(v.cast<std::string>(), "root_method");
         else if (key == "tree_method") o.tree_method = parse_method(v.cast<std::string>(), "tree_method");
         else if (key == "purge_age") o.purge_age = v.cast<int>();
+        else if (key == "tree_purge_age") o.tree_purge_age = v.cast<int>();
         else if (key == "node_rounds") o.node_rounds = v.cast<int>();
         else if (key == "min_violation") o.min_violation = v.cast<double>();
         else if (key == "abs_gap") o.abs_gap = v.cast<double>();
@@ -78,6 +81,7 @@ BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
     if (o.tree_method != LpMethod::dual_simplex)
         throw py::value_error("tree_method must be 'dual_simplex' (the tree needs warm starts)");
     if (!(primal.time >= 0)) throw py::value_error("heuristic_time must be >= 0");
+    if (o.tree_purge_age < 1) throw py::value_error("tree_purge_age must be >= 1");
     if (o.purge_age < 1) throw py::value_error("purge_age must be >= 1");
     if (o.node_rounds < 0) throw py::value_error("node_rounds must be >= 0");
     if (!(o.min_violation > 0)) throw py::value_error("min_violation must be > 0");
@@ -164,8 +168,8 @@ void init_exact(py::module_& m) {
 costs: float64 (n, n), symmetric, c > 0 attractive; minimises the sum of the costs of cut pairs.
 Returns a dict with labels, objective, lower_bound, gap, status ("optimal", "time_limit",
 "interrupted", "node_limit"), nodes, cuts, runtime, lp_time and more statistics. Options:
-heuristic ('anytime' | 'kl' | 'none'), heuristic_time (s), triangle_cuts, max_cuts_per_round, root_method ('ipm' | 'ipm_crossover' | 'dual_simplex'),
-tree_method, purge_age, node_rounds, min_violation, abs_gap, max_nodes, verbose.)doc");
+heuristic ('anytime' | 'kl' | 'none'), heuristic_time (s), triangle_cuts, star_cuts, max_star_size, max_cuts_per_round, root_method ('ipm' | 'ipm_crossover' | 'dual_simplex'),
+tree_method, purge_age, tree_purge_age, node_rounds, min_violation, abs_gap, max_nodes, verbose.)doc");
     m.def(
         "solve_exact_sparse",
         [](Index n, I64 edges, F64 costs, const py::object& time_limit, std::uint64_t seed,

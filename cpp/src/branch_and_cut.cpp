@@ -103,22 +103,36 @@ EdgeGraph graph_from(const SparseGraph& s) {
     return g;
 }
 
-std::uint64_t hash_edges(std::vector<int> edges) {
-    std::sort(edges.begin(), edges.end());
-    std::uint64_t h = 1469598103934665603ull;
-    for (int e : edges) {
-        h ^= static_cast<std::uint64_t>(e) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+// A violated inequality sum_k val[k] y_{idx[k]} <= rhs.
+struct Cut {
+    double violation;
+    std::vector<int> idx;
+    std::vector<double> val;
+    double rhs;
+};
+
+// The cycle inequality y_cut <= sum_{f in path} y_f.
+Cut cycle_cut(double violation, int cut_edge, const std::vector<int>& path) {
+    Cut c{violation, {cut_edge}, {1.0}, 0.0};
+    for (int f : path) {
+        c.idx.push_back(f);
+        c.val.push_back(-1.0);
+    }
+    return c;
+}
+
+std::uint64_t hash_cut(const Cut& c) {
+    std::vector<std::pair<int, double>> terms(c.idx.size());
+    for (size_t k = 0; k < c.idx.size(); ++k) terms[k] = {c.idx[k], c.val[k]};
+    std::sort(terms.begin(), terms.end());
+    std::uint64_t h = 1469598103934665603ull ^ static_cast<std::uint64_t>(std::llround(c.rhs * 8));
+    for (const auto& [e, v] : terms) {
+        const std::uint64_t x = static_cast<std::uint64_t>(e) * 4 + (v > 0 ? 1 : 2);
+        h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
         h *= 1099511628211ull;
     }
     return h;
 }
-
-// A violated cycle inequality y_cut <= sum_{f in path} y_f.
-struct Cut {
-    double violation;
-    int cut_edge;
-    std::vector<int> path;
-};
 
 struct Node {
     double bound;
@@ -207,6 +221,7 @@ private:
     // ---- separation ----
     std::vector<Cut> separate_triangles(const std::vector<double>& y) const;
     std::vector<Cut> separate_cycles(const std::vector<double>& y);
+    std::vector<Cut> separate_stars(const std::vector<double>& y) const;
     // Adds the most violated new cuts (at most the per-round cap); returns how many.
     int add_cuts(std::vector<Cut> cuts);
     void purge(int max_age);
@@ -215,6 +230,12 @@ private:
         std::vector<Cut> cuts = g_.complete && opt_.triangle_cuts ? separate_triangles(y_)
                                 : opt_.cycle_cuts                ? separate_cycles(y_)
                                                                   : std::vector<Cut>{};
+        if (g_.complete && opt_.star_cuts) {
+            std::vector<Cut> more = separate_stars(y_);
+            cuts.insert(cuts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+            std::stable_sort(cuts.begin(), cuts.end(),
+                             [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
+        }
         separation_time_ += control_.elapsed() - t0;
         return add_cuts(std::move(cuts));
     }
@@ -233,7 +254,7 @@ private:
         Progress p;
         p.phase = phase;
         p.objective = best_value_;
-        p.lower_bound = lb;
+        p.lower_bound = std::min(lb, best_value_);  // an interior-point value may overshoot by its tolerance
         p.done = nodes_;
         control_.report(p);
     }
@@ -252,6 +273,7 @@ private:
     std::vector<double> y_, activity_;
     std::vector<int> row_age_;
     std::vector<std::uint64_t> row_hash_;
+    std::vector<double> row_rhs_;
     std::unordered_set<std::uint64_t> in_lp_;
     std::vector<signed char> fixed_;  // what the LP's column bounds currently say
 
@@ -296,9 +318,64 @@ std::vector<Cut> Solver::separate_triangles(const std::vector<double>& y) const 
     cuts.reserve(keep);
     for (const Cand& c : cand) {
         const int ij = g_.complete_index(c.i, c.j), ik = g_.complete_index(c.i, c.k), jk = g_.complete_index(c.j, c.k);
-        if (c.which == 0) cuts.push_back({c.viol, ij, {ik, jk}});
-        else if (c.which == 1) cuts.push_back({c.viol, ik, {ij, jk}});
-        else cuts.push_back({c.viol, jk, {ij, ik}});
+        if (c.which == 0) cuts.push_back(cycle_cut(c.viol, ij, {ik, jk}));
+        else if (c.which == 1) cuts.push_back(cycle_cut(c.viol, ik, {ij, jk}));
+        else cuts.push_back(cycle_cut(c.viol, jk, {ij, ik}));
+    }
+    return cuts;
+}
+
+// Two-partition inequalities with a one-node side (Groetschel-Wakabayashi), in join variables
+// x = 1 - y: for a centre s and a set T, sum_{t in T} x_st - sum_{t < t' in T} x_tt' <= 1. With
+// |T| = 2 they are the triangle inequalities. Greedy separation: for each s and a few first members
+// t0 (largest x_st), add t in order of decreasing x_st while its marginal gain stays positive.
+std::vector<Cut> Solver::separate_stars(const std::vector<double>& y) const {
+    const int n = g_.n;
+    const double tol = opt_.min_violation;
+    std::vector<Cut> cuts;
+    std::vector<int> order, T;
+    std::vector<double> x_s(static_cast<size_t>(n));
+    auto X = [&](int a, int b) { return 1.0 - y[g_.complete_index(a, b)]; };
+    for (int s = 0; s < n; ++s) {
+        order.clear();
+        for (int t = 0; t < n; ++t) {
+            if (t == s) continue;
+            x_s[t] = X(s, t);
+            if (x_s[t] > tol) order.push_back(t);
+        }
+        if (order.size() < 3) continue;
+        std::sort(order.begin(), order.end(), [&](int a, int b) { return x_s[a] > x_s[b]; });
+        const size_t starts = std::min<size_t>(order.size(), 6);
+        for (size_t st = 0; st < starts; ++st) {
+            T.assign(1, order[st]);
+            double lhs = x_s[order[st]];
+            for (int t : order) {
+                if (static_cast<int>(T.size()) >= opt_.max_star_size) break;
+                if (t == order[st]) continue;
+                double gain = x_s[t];
+                for (int u : T) {
+                    gain -= X(t, u);
+                    if (gain <= tol) break;
+                }
+                if (gain > tol) {
+                    T.push_back(t);
+                    lhs += gain;
+                }
+            }
+            if (T.size() < 3 || lhs <= 1.0 + tol) continue;
+            Cut c{lhs - 1.0, {}, {}, 0.0};
+            const double k = static_cast<double>(T.size());
+            c.rhs = 1.0 - k + k * (k - 1) / 2;
+            for (size_t a = 0; a < T.size(); ++a) {
+                c.idx.push_back(g_.complete_index(s, T[a]));
+                c.val.push_back(-1.0);
+                for (size_t b = a + 1; b < T.size(); ++b) {
+                    c.idx.push_back(g_.complete_index(T[a], T[b]));
+                    c.val.push_back(1.0);
+                }
+            }
+            cuts.push_back(std::move(c));
+        }
     }
     return cuts;
 }
@@ -352,13 +429,13 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
             if (v < u || stamp_[v] != cur_stamp_) continue;
             const double viol = y[e] - dist_[v];
             if (viol <= tol || pred_edge_[v] == e) continue;
-            Cut c{viol, e, {}};
+            std::vector<int> path;
             for (int x = v; x != u;) {
                 const int f = pred_edge_[x];
-                c.path.push_back(f);
+                path.push_back(f);
                 x = g_.eu[f] == x ? g_.ev[f] : g_.eu[f];
             }
-            cuts.push_back(std::move(c));
+            cuts.push_back(cycle_cut(viol, e, path));
         }
     }
     std::sort(cuts.begin(), cuts.end(), [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
@@ -367,19 +444,14 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
 
 int Solver::add_cuts(std::vector<Cut> cuts) {
     LpRows rows;
-    std::vector<int> idx;
-    std::vector<double> val;
     int added = 0;
     for (Cut& c : cuts) {
         if (added >= cap_) break;
-        idx.assign(1, c.cut_edge);
-        idx.insert(idx.end(), c.path.begin(), c.path.end());
-        const std::uint64_t h = hash_edges(idx) ^ (static_cast<std::uint64_t>(c.cut_edge) * 0x9e3779b97f4a7c15ull);
+        const std::uint64_t h = hash_cut(c);
         if (!in_lp_.insert(h).second) continue;
-        val.assign(idx.size(), -1.0);
-        val[0] = 1.0;
-        rows.add(-kInf, 0.0, idx.data(), val.data(), static_cast<int>(idx.size()));
+        rows.add(-kInf, c.rhs, c.idx.data(), c.val.data(), static_cast<int>(c.idx.size()));
         row_hash_.push_back(h);
+        row_rhs_.push_back(c.rhs);
         row_age_.push_back(0);
         ++added;
     }
@@ -394,7 +466,7 @@ void Solver::purge(int max_age) {
     std::vector<int> drop;
     const int rows = static_cast<int>(row_age_.size());
     for (int r = 0; r < rows && r < static_cast<int>(activity_.size()); ++r) {
-        if (activity_[r] < -1e-5) {
+        if (activity_[r] < row_rhs_[r] - 1e-5) {
             if (++row_age_[r] >= max_age) drop.push_back(r);
         } else {
             row_age_[r] = 0;
@@ -412,10 +484,12 @@ void Solver::purge(int max_age) {
         if (gone[r]) continue;
         row_age_[w] = row_age_[r];
         row_hash_[w] = row_hash_[r];
+        row_rhs_[w] = row_rhs_[r];
         ++w;
     }
     row_age_.resize(static_cast<size_t>(w));
     row_hash_.resize(static_cast<size_t>(w));
+    row_rhs_.resize(static_cast<size_t>(w));
     activity_.clear();  // stale now
 }
 
@@ -578,11 +652,16 @@ BncResult Solver::run(const Labels* warm_start) {
                 break;
             }
         }
+        if (opt_.verbose && nodes_ <= 50)
+            std::fprintf(stderr, "[bnc] %8.3fs node %lld depth %d rounds %d lb %.6f rows %d it %lld%s%s\n",
+                         control_.elapsed(), static_cast<long long>(nodes_), node.depth, node_round, lb,
+                         lp_->num_rows(), static_cast<long long>(lp_iterations_), pruned ? " pruned" : "",
+                         integral ? " integral" : "");
         if (interrupted) {
             open.push(std::move(node));
             break;
         }
-        if (lp_->num_rows() > 4 * cap_) purge(20);
+        if (!pruned || lp_->num_rows() > 2 * cap_) purge(opt_.tree_purge_age);
         if (pruned) continue;
         if (integral) {
             // Integral and no violated cycle inequality: a multicut; its components are the clusters.

@@ -27,10 +27,13 @@ namespace corrclust {
 struct BncOptions {
     bool triangle_cuts = true;       // complete graphs: separate triangles
     bool cycle_cuts = true;          // sparse graphs: separate cycles by shortest paths
+    bool star_cuts = true;           // complete graphs: two-partition inequalities with |S| = 1
+    int max_star_size = 8;           // at most this many nodes on the other side |T|
     int max_cuts_per_round = 0;      // 0: automatic (max(1000, 8 n))
     LpMethod root_method = LpMethod::ipm;           // cutting-plane loop at the root
     LpMethod tree_method = LpMethod::dual_simplex;  // warm-started re-solves in the tree
     int purge_age = 3;               // delete a cut after this many solves in a row with slack
+    int tree_purge_age = 5;          // the same in the tree (counted in LP solves)
     int node_rounds = 8;             // cutting-plane rounds per tree node (fractional points)
     double min_violation = 1e-6;     // separate only cuts violated by more than this
     double abs_gap = 1e-6;           // optimal once objective - bound <= abs_gap (+ 1e-9 |obj|)

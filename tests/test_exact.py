@@ -1,0 +1,382 @@
+"""Exact branch-and-cut solver (corrclust._core.solve_exact_dense / solve_exact_sparse).
+
+Oracles: brute force over all set partitions (n <= 9), scipy.optimize.milp with every triangle
+row (n = 12), the certified optima of the shared PACE and OpenGM instances, and the Test-30
+PQAP fixtures F9/F11 of paper-model.md.
+"""
+
+from __future__ import annotations
+
+import _thread
+import itertools
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import corrclust
+import corrclust.metrics
+from conftest import require_shared
+from corrclust._native import _core
+
+# --------------------------------------------------------------------------------------------
+# helpers: objectives, brute force, MILP oracle, readers for the shared files
+
+
+def dense_objective(costs: np.ndarray, labels: np.ndarray) -> float:
+    iu = np.triu_indices(len(labels), 1)
+    return float(costs[iu][labels[iu[0]] != labels[iu[1]]].sum())
+
+
+def sparse_objective(edges: np.ndarray, costs: np.ndarray, labels: np.ndarray) -> float:
+    return float(costs[labels[edges[:, 0]] != labels[edges[:, 1]]].sum())
+
+
+def set_partitions(n: int):
+    """All set partitions of range(n) as restricted growth strings."""
+    a = [0] * n
+
+    def rec(i: int, k: int):
+        if i == n:
+            yield np.array(a)
+            return
+        for v in range(k + 1):
+            a[i] = v
+            yield from rec(i + 1, max(k, v + 1))
+
+    if n == 0:
+        yield np.zeros(0, dtype=int)
+    else:
+        yield from rec(1, 1)
+
+
+def brute_force_dense(costs: np.ndarray) -> float:
+    n = len(costs)
+    iu = np.triu_indices(n, 1)
+    c = costs[iu]
+    parts = np.array(list(set_partitions(n)))
+    cut = parts[:, iu[0]] != parts[:, iu[1]]
+    return float((cut * c).sum(axis=1).min())
+
+
+def milp_triangles(costs: np.ndarray) -> float:
+    """Exact optimum with all 3 C(n,3) triangle rows (scipy's HiGHS MILP)."""
+    from scipy.optimize import LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    n = len(costs)
+    idx = {}
+    for i, j in itertools.combinations(range(n), 2):
+        idx[i, j] = len(idx)
+    rows, cols, vals = [], [], []
+    r = 0
+    for i, j, k in itertools.combinations(range(n), 3):
+        e = (idx[i, j], idx[i, k], idx[j, k])
+        for a in range(3):
+            for b in range(3):
+                rows.append(r)
+                cols.append(e[b])
+                vals.append(1.0 if a == b else -1.0)
+            r += 1
+    A = coo_matrix((vals, (rows, cols)), shape=(r, len(idx)))
+    c = np.array([costs[i, j] for (i, j) in idx])
+    res = milp(c, constraints=LinearConstraint(A, -np.inf, 0.0), integrality=np.ones(len(c)), bounds=(0, 1))
+    assert res.success
+    return float(res.fun)
+
+
+def read_pace(path) -> np.ndarray:
+    return corrclust.read_instance(path).costs
+
+
+def read_multicut(path):
+    p = corrclust.read_instance(path)
+    return p.n, p.edges, p.costs
+
+
+def read_test30_similarity(path):
+    """The quadratic_matching block of the matching-results CSV: ids and S (NaN diagonal)."""
+    lines = [[c for c in line.rstrip("\n").split(",") if c != ""] for line in open(path)]
+    lines = [line for line in lines if line]
+    start = next(k for k, line in enumerate(lines) if line[0] == "quadratic_matching")
+    ids = [int(x) for x in lines[start][1:]]
+    n = len(ids)
+    S = np.full((n, n), np.nan)
+    for r in range(n):
+        row = lines[start + 1 + r]
+        assert int(row[0]) == ids[r]
+        for c, v in enumerate(row[1:]):
+            if v != "S":
+                S[r, c] = float(v)
+    return np.array(ids), S
+
+
+def variation_of_information(truth, pred) -> float:
+    return corrclust.metrics.variation_of_information(truth, pred)[0]
+
+
+def check_result(r, objective_fn):
+    labels = r["labels"]
+    assert labels.dtype == np.int64
+    k = labels.max() + 1 if len(labels) else 0
+    assert set(np.unique(labels)) == set(range(k))
+    assert r["objective"] == pytest.approx(objective_fn(labels), abs=1e-9)
+    assert r["lower_bound"] <= r["objective"] + 1e-9
+
+
+def assert_optimal(r, value, tol=1e-6):
+    assert r["status"] == "optimal"
+    assert r["objective"] == pytest.approx(value, abs=tol)
+    assert r["lower_bound"] == pytest.approx(r["objective"], abs=max(tol, 1e-6 * abs(value)))
+    assert r["gap"] <= 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# small instances against independent oracles
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_dense_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 10))
+    if seed % 3 == 0:  # integer costs with ties and zeros
+        C = rng.integers(-2, 3, size=(n, n)).astype(float)
+    else:
+        C = rng.normal(size=(n, n)) + (0.3 if seed % 2 else -0.3)
+    C = np.triu(C, 1)
+    C = C + C.T
+    r = _core.solve_exact_dense(C, heuristic="none" if seed % 2 else "anytime")
+    check_result(r, lambda lab: dense_objective(C, lab))
+    assert_optimal(r, brute_force_dense(C), tol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sparse_equals_brute_force(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = 9
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < 0.45]
+    edges = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    costs = np.round(rng.normal(size=len(edges)) * 2) if seed % 2 else rng.normal(size=len(edges))
+    # Parallel edges are summed: split the first edge into two lines.
+    edges = np.vstack([edges, edges[:1, ::-1]])
+    costs = np.concatenate([costs, [0.5]])
+    C = np.zeros((n, n))
+    for (u, v), c in zip(edges, costs):
+        C[u, v] += c
+        C[v, u] += c
+    r = _core.solve_exact_sparse(n, edges, costs, heuristic="kl" if seed % 2 else "none")
+    check_result(r, lambda lab: sparse_objective(edges, costs, lab))
+    assert_optimal(r, brute_force_dense(C), tol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_dense_equals_milp_n12(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n = 12
+    C = rng.normal(size=(n, n))
+    C = np.triu(C, 1)
+    C = C + C.T
+    r = _core.solve_exact_dense(C, seed=seed)
+    check_result(r, lambda lab: dense_objective(C, lab))
+    assert_optimal(r, milp_triangles(C), tol=1e-7)
+
+
+def test_sparse_equals_dense_on_same_graph():
+    rng = np.random.default_rng(7)
+    n = 14
+    C = rng.normal(size=(n, n)) + 0.2
+    C = np.triu(C, 1)
+    C = C + C.T
+    iu = np.triu_indices(n, 1)
+    edges = np.stack(iu, axis=1).astype(np.int64)
+    rd = _core.solve_exact_dense(C)
+    rs = _core.solve_exact_sparse(n, edges, C[iu])
+    assert rd["status"] == rs["status"] == "optimal"
+    assert rd["objective"] == pytest.approx(rs["objective"], abs=1e-7)
+
+
+def test_trivial_inputs():
+    r = _core.solve_exact_dense(np.zeros((0, 0)))
+    assert r["status"] == "optimal" and len(r["labels"]) == 0 and r["objective"] == 0.0
+    r = _core.solve_exact_dense(np.zeros((1, 1)))
+    assert r["status"] == "optimal" and list(r["labels"]) == [0]
+    r = _core.solve_exact_sparse(4, np.zeros((0, 2), dtype=np.int64), np.zeros(0))
+    assert r["status"] == "optimal" and r["objective"] == 0.0 and len(r["labels"]) == 4
+    # All repulsive: singletons.
+    C = -np.ones((5, 5))
+    r = _core.solve_exact_dense(C)
+    assert r["objective"] == -10.0 and len(set(r["labels"])) == 5
+
+
+def test_bad_input_raises_clear_errors():
+    with pytest.raises(ValueError, match="square"):
+        _core.solve_exact_dense(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="outside"):
+        _core.solve_exact_sparse(3, np.array([[0, 3]]), np.array([1.0]))
+    with pytest.raises(ValueError, match="self-loop"):
+        _core.solve_exact_sparse(3, np.array([[1, 1]]), np.array([1.0]))
+    with pytest.raises(ValueError, match="not finite"):
+        _core.solve_exact_sparse(3, np.array([[0, 1]]), np.array([np.nan]))
+    with pytest.raises(ValueError, match="warm_start"):
+        _core.solve_exact_dense(np.zeros((3, 3)), warm_start=np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="root_method"):
+        _core.solve_exact_dense(np.zeros((3, 3)), root_method="barrier")
+    with pytest.raises(TypeError, match="unknown option"):
+        _core.solve_exact_dense(np.zeros((3, 3)), no_such_option=1)
+
+
+# --------------------------------------------------------------------------------------------
+# certified optima of the shared instances
+
+
+@pytest.mark.parametrize(
+    "name,optimum", [("exact001", -31), ("exact041", -1502), ("exact013", -302)]
+)
+def test_pace_optima(name, optimum):
+    C = read_pace(require_shared(f"cc-instances/pace2021/{name}.gr"))
+    r = _core.solve_exact_dense(C, time_limit=120)
+    check_result(r, lambda lab: dense_objective(C, lab))
+    assert_optimal(r, optimum)
+    assert r["lower_bound"] == optimum  # integral costs: the bound is rounded up exactly
+
+
+@pytest.mark.parametrize(
+    "name,optimum",
+    [("3096", -638.289934), ("gm_knott_3d_032", -5811.467771), ("gm_knott_3d_034", -4064.865759)],
+)
+def test_opengm_optima(name, optimum):
+    n, edges, costs = read_multicut(require_shared(f"cc-instances/opengm-multicut/{name}.txt"))
+    r = _core.solve_exact_sparse(n, edges, costs, time_limit=120)
+    check_result(r, lambda lab: sparse_objective(edges, costs, lab))
+    assert_optimal(r, optimum, tol=2e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# Test-30 PQAP fixtures (paper-model.md F9, F11)
+
+
+@pytest.fixture(scope="module")
+def test30():
+    path = require_shared(
+        "data/paper-keypoints/matching_results/matching_results_organoid_dataset_unseen_classes.csv"
+    )
+    ids, S = read_test30_similarity(path)
+    M = np.fmin(S, S.T)  # min-symmetrised; the NaN diagonal stays NaN
+    return ids, M
+
+
+def test_test30_f9(test30):
+    ids, M = test30
+    C = np.nan_to_num(M - 0.64)
+    r = _core.solve_exact_dense(C)
+    assert_optimal(r, -11.967111, tol=1e-6)
+    labels = r["labels"]
+    assert labels.max() + 1 == 3
+    clusters = sorted(sorted(ids[labels == k].tolist()) for k in range(3))
+    assert [1305] in clusters
+    assert list(range(1200, 1210)) in clusters
+    assert variation_of_information(ids // 100, labels) == pytest.approx(0.7884, abs=5e-5)
+
+
+@pytest.mark.parametrize("t,optimum", [(0.60, -3.207111), (0.62, -7.587111), (0.65, -14.424960), (0.66, -17.095495)])
+def test_test30_f11(test30, t, optimum):
+    ids, M = test30
+    C = np.nan_to_num(M - t)
+    r = _core.solve_exact_dense(C)
+    assert_optimal(r, optimum, tol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# invariants: heuristics, warm start, time limit, interruption, progress
+
+
+def planted(n, k, sigma, seed):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, size=n)
+    y = np.where(truth[:, None] == truth[None, :], 1.0, -1.0)
+    eps = rng.normal(size=(n, n))
+    eps = np.triu(eps, 1)
+    eps = eps + eps.T
+    C = y + sigma * eps
+    np.fill_diagonal(C, 0.0)
+    return C
+
+
+def test_exact_not_worse_than_heuristics():
+    C = planted(30, 4, 2.0, 3)
+    r = _core.solve_exact_dense(C)
+    assert r["status"] == "optimal"
+    for method in ("gaec", "kl", "anytime"):
+        h = _core.solve_dense(C, method=method, time_limit=2.0)
+        assert r["objective"] <= h["objective"] + 1e-9
+
+
+def test_warm_start_is_respected_without_heuristic():
+    C = planted(20, 3, 1.0, 5)
+    best = _core.solve_exact_dense(C)
+    r = _core.solve_exact_dense(C, heuristic="none", warm_start=best["labels"], max_nodes=0,
+                                root_method="dual_simplex")
+    # With the optimum as warm start and no search, the result is that optimum.
+    assert r["objective"] == pytest.approx(best["objective"], abs=1e-9)
+
+
+def test_time_limit_returns_incumbent_and_bound():
+    C = read_pace(require_shared("cc-instances/pace2021/exact013.gr"))
+    t0 = time.perf_counter()
+    r = _core.solve_exact_dense(C, time_limit=0.6, heuristic_time=0.2)
+    wall = time.perf_counter() - t0
+    assert r["status"] == "time_limit"
+    check_result(r, lambda lab: dense_objective(C, lab))
+    assert r["lower_bound"] <= -302 <= r["objective"]
+    assert r["gap"] > 0
+    assert wall < 0.6 + 1.0  # at most one LP solve beyond the limit on a loaded machine
+
+
+def test_interrupt_returns_incumbent_with_status():
+    C = read_pace(require_shared("cc-instances/pace2021/exact013.gr"))
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        r = _core.solve_exact_dense(C, heuristic_time=0.2, node_rounds=0)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - t0 < 3.0
+    assert r["status"] == "interrupted"
+    check_result(r, lambda lab: dense_objective(C, lab))
+    assert r["lower_bound"] <= -302 <= r["objective"]
+
+
+def test_progress_callback_and_errors_from_it():
+    C = planted(25, 3, 2.0, 11)
+    seen = []
+    r = _core.solve_exact_dense(C, progress=seen.append)
+    assert r["status"] == "optimal" and seen
+    assert all(d["lower_bound"] <= d["objective"] + 1e-9 for d in seen if np.isfinite(d["lower_bound"]))
+
+    def boom(_):
+        raise RuntimeError("callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        _core.solve_exact_dense(C, progress=boom)
+
+
+def test_solve_api_dispatches_to_exact():
+    C = planted(20, 3, 1.0, 4)
+    r = corrclust.solve(C, method="exact", time_limit=30)
+    assert r.status == "optimal"
+    assert r.objective == pytest.approx(_core.solve_exact_dense(C)["objective"], abs=1e-9)
+    assert r.lower_bound == pytest.approx(r.objective, abs=1e-6)
+
+
+def test_root_methods_agree():
+    C = planted(30, 4, 1.2, 2)
+    results = [
+        _core.solve_exact_dense(C, root_method=m, star_cuts=s, time_limit=60)
+        for m in ("ipm", "dual_simplex", "ipm_crossover")
+        for s in (True, False)
+    ]
+    assert all(r["status"] == "optimal" for r in results)
+    values = [r["objective"] for r in results]
+    assert max(values) - min(values) < 1e-7
