@@ -96,3 +96,34 @@ def test_real_fields_subset():
         TP, FP, FN = TP + tp, FP + fp, FN + fn
     precision, recall = TP / (TP + FP), TP / (TP + FN)
     assert precision >= 0.55 and recall >= 0.5, (precision, recall)
+
+
+def test_fill_holes_open_border_matches_padded_fill_holes():
+    """The labelling version equals scipy's fill_holes of the mask and of the mask with each
+    border line set (the rim-cut-by-the-border case)."""
+    from scipy import ndimage as ndi
+
+    from corrclust.images.detection import _fill_holes_open_border
+
+    def reference(fg):
+        filled = ndi.binary_fill_holes(fg)
+        for sl in ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1)):
+            padded = fg.copy()
+            padded[sl] = True
+            closed = ndi.binary_fill_holes(padded)
+            closed[sl] = fg[sl]
+            filled |= closed
+        return filled
+
+    rng = np.random.default_rng(0)
+    for k in range(60):
+        fg = rng.uniform(size=(25, 33)) < rng.uniform(0.3, 0.7)
+        if k % 2:
+            fg = ndi.binary_opening(fg)
+        np.testing.assert_array_equal(_fill_holes_open_border(fg), reference(fg))
+    # a rim cut by the left border is filled; the field background is not
+    fg = np.zeros((20, 20), bool)
+    fg[5, 0:6] = fg[12, 0:6] = fg[5:13, 5] = True
+    out = _fill_holes_open_border(fg)
+    assert out[6:12, 1:5].all() and not out[6:12, 0].any()  # the border line itself is not added
+    assert not out[15:, :].any()

@@ -59,6 +59,12 @@ class DetectionParams:
     smooth_sigma: float = 1.5  # before the gradient
     threshold_scales: tuple[float, ...] = (0.8, 1.0, 1.3, 1.6, 2.0)  # x Otsu threshold of the contrast map
     threshold_floor: float = 0.02  # minimum threshold of the gradient map
+    # optional second, coarser contrast map (gradient after this smoothing, e.g. 3.0) that adds
+    # large faint organoids as candidates; off by default: on the OrgaQuant fields it raised the
+    # candidate ceiling from 0.88 to 0.91 recall but, with a refitted score, held-out recall at
+    # precision 0.7 only by ~0.01 for twice the time. Candidate features come from the fine map.
+    coarse_sigma: float | None = None
+    coarse_threshold_scales: tuple[float, ...] = (0.6, 0.8, 1.0, 1.3)
     closing_radius: int = 1
     opening_radius: int = 2
     min_area: int = 100
@@ -222,11 +228,17 @@ def detect_organoids(
     H, W = cmap.shape
     if np.ptp(cmap) == 0:
         return []
-    otsu = threshold_otsu(cmap)
+    sources = [(cmap, p.threshold_scales)]
+    if p.coarse_sigma is not None and p.modality == "brightfield":
+        from skimage.filters import sobel
+
+        sources.append((sobel(ndi.gaussian_filter(flat, p.coarse_sigma)), p.coarse_threshold_scales))
     cands = []
-    for scale in p.threshold_scales:
-        t = max(otsu * scale, p.threshold_floor)
-        cands += _candidates(_segment(cmap, t, p), cmap, grey, flat, p)
+    for level_map, scales in sources:
+        otsu = threshold_otsu(level_map)
+        for scale in scales:
+            t = max(otsu * scale, p.threshold_floor)
+            cands += _candidates(_segment(level_map, t, p), cmap, grey, flat, p)
     if not cands:
         return []
     X = np.array([c[3] for c in cands])
@@ -254,19 +266,30 @@ def detect_organoids(
     return out
 
 
+_SIDES = ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1))
+
+
 def _fill_holes_open_border(fg: np.ndarray) -> np.ndarray:
     """Fill holes, including the inside of rims that the image border cuts.
 
-    ``binary_fill_holes`` of the mask, and of the mask with each border line set in turn (so a rim
-    open towards one side is closed by that side); the border line itself is not added.
+    The same as ``binary_fill_holes`` of the mask, united with ``binary_fill_holes`` of the mask
+    with each border line set in turn (a rim open towards one side is closed by that side; the
+    line itself is not added), computed by labelling the background once per case.
     """
-    filled = ndi.binary_fill_holes(fg)
-    for sl in ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1)):
-        padded = fg.copy()
-        padded[sl] = True
-        closed = ndi.binary_fill_holes(padded)
-        closed[sl] = fg[sl]
-        filled |= closed
+    filled = fg.copy()
+    for open_side in (None, 0, 1, 2, 3):
+        bg = ~fg
+        if open_side is not None:
+            bg[_SIDES[open_side]] = False
+        lab, n = ndi.label(bg)  # 4-connected, as binary_fill_holes
+        if n == 0:
+            continue
+        reaches_border = np.zeros(n + 1, bool)
+        for k, sl in enumerate(_SIDES):
+            if k != open_side:
+                reaches_border[lab[sl]] = True
+        reaches_border[0] = True
+        filled |= ~reaches_border[lab]
     return filled
 
 
