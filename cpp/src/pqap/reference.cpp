@@ -27,11 +27,30 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <map>
 
 #include "corrclust/control.hpp"
 #include "corrclust/pqap/geometry.hpp"
 
 namespace corrclust::pqap {
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define CORRCLUST_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CORRCLUST_AVX2_CLONES
+#endif
+
+// IEEE float32 operations (and sqrt) round the same in SIMD and scalar form, and neither clone may
+// contract a * b + c (no FMA in the avx2 target, contraction off in this file), so every clone
+// returns the literal values.
+CORRCLUST_AVX2_CLONES
+void polar_dist_row(float si, float ci, float ri, float r2i, const float* qs, const float* qc, const float* qr,
+                    const float* qr2, int k, float* out) {
+    for (int j = 0; j < k; ++j) {
+        const float t = si * qs[j] + ci * qc[j];
+        out[j] = std::sqrt((r2i + qr2[j]) + ((-2.0f * (ri * qr[j])) * t));
+    }
+}
 
 namespace {
 
@@ -122,7 +141,7 @@ public:
             double o = base + static_cast<double>(dphi);
             o = (o - (o > 360.0 ? 360.0 : 0.0)) + ((lw && o < 0.0) ? 360.0 : 0.0);
             const double a = 180.0 - std::fabs(std::fabs(o - target) - 180.0);
-            t[k] = std::fabs(a / 180.0) - ga;
+            t[k] = std::fabs(a * (1.0 / 180.0)) - ga;  // approximate path: a multiply instead of a divide
         }
         double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
         std::size_t k = 0;
@@ -223,6 +242,10 @@ HeuristicResult heuristic_a(const PairCost& cost, Control* control) {
     std::vector<char> valid(m), remaining(n);
     std::vector<float> bd(n);
     std::vector<int> bj(n);
+    // The candidates of each channel in ascending index (the full scan skips other channels).
+    std::map<int, std::vector<int>> by_channel;
+    for (int k = 0; k < m; ++k) by_channel[C.channel[k]].push_back(k);
+    for (int f = 0; f < n; ++f) by_channel[F.channel[f]];  // a channel with no candidates: empty list
     // The literal pick scans the remaining features for the smallest best distance (lowest index
     // on ties). A binary heap of (distance, feature) with lazy deletion gives the same pick; a
     // feature's entry is stale once it is assigned or rescanned (version counter).
@@ -262,8 +285,8 @@ HeuristicResult heuristic_a(const PairCost& cost, Control* control) {
                     }
                 }
             } else {
-                for (int k = 0; k < m; ++k) {
-                    if (!valid[k] || C.channel[k] != ch) continue;
+                for (int k : by_channel[ch]) {  // the candidates of f's channel, ascending
+                    if (!valid[k]) continue;
                     if (row[k] < b) {
                         b = row[k];
                         arg = k;
@@ -437,6 +460,41 @@ HeuristicResult heuristic_b(const PairCost& cost, int best_angle, Control* contr
 // ------------------------------------------------------------------------------------------------
 // Heuristic C
 
+namespace {
+
+// acc[k] += sum over the decided rows l (in order) of pair(row, window column k, l, inst[l]).
+// Branch-free so that the column loop vectorises (subtracting or adding 0.0 leaves o unchanged, so
+// the values are those of the branching form). Cloned for AVX2 where the CPU has it: AVX2 has no
+// fused multiply-add, and this file is compiled without contraction, so both clones round alike.
+CORRCLUST_AVX2_CLONES
+void accumulate_window_pairs(double* acc, const double* pw, std::size_t W, const int* decided, std::size_t nd,
+                             const int* inst, const float* phi, const float* psi, int row, double w, double ga,
+                             bool lower_wrap) {
+    for (std::size_t q = 0; q < nd; ++q) {
+        const int l = decided[q];
+        const double dl = static_cast<double>(phi[l] - phi[row]);
+        const double p2 = static_cast<double>(psi[inst[l]]);
+        if (!lower_wrap) {
+            for (std::size_t k = 0; k < W; ++k) {
+                double o = pw[k] + dl;
+                o = o - (o > 360.0 ? 360.0 : 0.0);
+                const double ang = 180.0 - std::fabs(std::fabs(o - p2) - 180.0);
+                acc[k] += w * (std::fabs(ang / 180.0) - ga);
+            }
+        } else {
+            for (std::size_t k = 0; k < W; ++k) {
+                double o = pw[k] + dl;
+                o = (o - (o > 360.0 ? 360.0 : 0.0)) + (o < 0.0 ? 360.0 : 0.0);
+                const double ang = 180.0 - std::fabs(std::fabs(o - p2) - 180.0);
+                acc[k] += w * (std::fabs(ang / 180.0) - ga);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+
 HeuristicResult heuristic_c(const PairCost& cost, Control* control) {
     HeuristicResult res;
     const int n = cost.n(), m = cost.m();
@@ -513,29 +571,8 @@ HeuristicResult heuristic_c(const PairCost& cost, Control* control) {
                 }
                 const double w = cost.w(), ga = cost.params().angle_cost_offset;
                 const bool lower_wrap = cost.params().lower_wrap;
-                // Branch-free form of the pair term so that the column loop vectorises: subtracting
-                // or adding 0.0 leaves o unchanged, so the values are those of the branching form.
-                double* accp = acc.data();
-                const double* pw = psi_win.data();
-                for (int l : decided) {
-                    const double dl = static_cast<double>(F.angle[l] - F.angle[row]);
-                    const double p2 = static_cast<double>(C.angle[inst[l]]);
-                    if (!lower_wrap) {
-                        for (std::size_t k = 0; k < W; ++k) {
-                            double o = pw[k] + dl;
-                            o = o - (o > 360.0 ? 360.0 : 0.0);
-                            const double ang = 180.0 - std::fabs(std::fabs(o - p2) - 180.0);
-                            accp[k] += w * (std::fabs(ang / 180.0) - ga);
-                        }
-                    } else {
-                        for (std::size_t k = 0; k < W; ++k) {
-                            double o = pw[k] + dl;
-                            o = (o - (o > 360.0 ? 360.0 : 0.0)) + (o < 0.0 ? 360.0 : 0.0);
-                            const double ang = 180.0 - std::fabs(std::fabs(o - p2) - 180.0);
-                            accp[k] += w * (std::fabs(ang / 180.0) - ga);
-                        }
-                    }
-                }
+                accumulate_window_pairs(acc.data(), psi_win.data(), W, decided.data(), decided.size(), inst.data(),
+                                        F.angle.data(), C.angle.data(), row, w, ga, lower_wrap);
                 const double heur_assign = heur - chg_assign;
                 for (std::size_t k = 0; k < W; ++k) {
                     const double c = cost_so_far + acc[k];

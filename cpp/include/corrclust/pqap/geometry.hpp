@@ -12,6 +12,10 @@
 
 namespace corrclust::pqap {
 
+// out[j] = d(P, Q_j) for one point P and k points Q (defined in reference.cpp; AVX2-cloned there).
+void polar_dist_row(float si, float ci, float ri, float r2i, const float* qs, const float* qc, const float* qr,
+                    const float* qr2, int k, float* out);
+
 // sin, cos, r and r^2 of every point of a list rotated by an integer offset in degrees.
 class PolarSet {
 public:
@@ -43,16 +47,8 @@ public:
     // dist(i, q, j) for every j of q, written to out[0 .. q.size()); a plain loop the compiler
     // vectorises (IEEE float32 operations round the same in SIMD and scalar form).
     void dist_row(int i, const PolarSet& q, float* out) const {
-        const float si = s_[i], ci = c_[i], ri = r_[i], r2i = r2_[i];
-        const float* qs = q.s_.data();
-        const float* qc = q.c_.data();
-        const float* qr = q.r_.data();
-        const float* qr2 = q.r2_.data();
-        const int k = static_cast<int>(q.s_.size());
-        for (int j = 0; j < k; ++j) {
-            const float t = si * qs[j] + ci * qc[j];
-            out[j] = std::sqrt((r2i + qr2[j]) + ((-2.0f * (ri * qr[j])) * t));
-        }
+        polar_dist_row(s_[i], c_[i], r_[i], r2_[i], q.s_.data(), q.c_.data(), q.r_.data(), q.r2_.data(),
+                       static_cast<int>(q.s_.size()), out);
     }
     int size() const { return static_cast<int>(s_.size()); }
 
