@@ -60,18 +60,17 @@ def test_demo_outputs_are_consistent(demo_run):
     assert data["rand_index"] > 0.6
 
 
-def test_demo_twin_trains_on_other_images_and_reports(tmp_path):
+def test_demo_twin_trains_on_other_images_and_reports(tmp_path, capsys):
     """demo --twin: the network trains on a separate draw of the same classes and clusters into OUT/twin."""
     pytest.importorskip("torch")
+    from corrclust.cli import main as cli_main
+
     out = tmp_path / "d"
-    env = dict(os.environ, MPLBACKEND="Agg")
-    proc = subprocess.run(
-        [sys.executable, "-m", "corrclust", "demo", "-o", str(out), "--classes", "2", "--per-class", "3",
-         "--size", "64", "--twin", "--twin-budget", "3", "--no-progress"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("report:") == 2 and str(out / "twin" / "report.html") in proc.stdout
+    code = cli_main(["demo", "-o", str(out), "--classes", "2", "--per-class", "3", "--size", "64", "--twin",
+                     "--twin-budget", "3", "--no-progress"])
+    stdout = capsys.readouterr().out
+    assert code == 0
+    assert stdout.count("report:") == 2 and str(out / "twin" / "report.html") in stdout
     train = sorted(p.name for p in (out / "twin" / "train-images").glob("*.tif") if "mask" not in p.name)
     clustered = sorted(p.name for p in (out / "images").glob("*.tif") if "mask" not in p.name)
     assert len(train) == 2 * 8 and len(clustered) == 6  # at least 8 training images per class
