@@ -92,7 +92,7 @@ def test_cli_writes_every_output(cli_run):
     assert proc.returncode == 0, proc.stderr
     assert f"report:   {out / 'report.html'}" in proc.stdout
     assert "VI " in proc.stdout
-    for name in ("clusters.csv", "similarities.npz", "metrics.json", "sweep.csv", "report.html"):
+    for name in ("clusters.csv", "clustering.csv", "similarities.npz", "metrics.json", "sweep.csv", "report.html"):
         assert (out / name).is_file(), name
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert {"similarity.png", "sizes.png", "vi_split.png", "sweep.png", "cluster_001.png"} <= set(figs)
@@ -130,6 +130,18 @@ def test_metrics_json_agrees_with_metrics_compare(cli_run, organoids):
     assert data["false_joins"] == pytest.approx(8 / 12, abs=1e-12)
     assert data["classes"] == ["1", "2", "3"]
     assert data["contingency"] == [[0, 4], [4, 0], [4, 0]]
+
+
+def test_paper_format_clustering_is_read_by_evaluate(cli_run, organoids, capsys):
+    _, out, _, _ = cli_run
+    got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
+    groups = read_clustering(out / "clustering.csv")
+    assert groups == [[i for i, lab in zip(got_ids, labels) if lab == k] for k in range(1, max(labels) + 1)]
+    assert "clustering_threshold:0.64" in (out / "clustering.csv").read_text()
+    assert cli_main(["evaluate", str(out / "clustering.csv"), str(organoids / "truth.csv"), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    data = json.loads((out / "metrics.json").read_text())
+    assert evaluated["vi"] == pytest.approx(data["vi"]) and evaluated["rand_index"] == pytest.approx(data["rand_index"])
 
 
 def test_similarities_npz_holds_matrix_costs_and_labels(cli_run):

@@ -690,6 +690,20 @@ def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) ->
     write_text(path, buf.getvalue())
 
 
+def _write_paper_clustering(path: Path, images: ImageSet, corr: Correlations, clustering: Clustering) -> None:
+    """The clusters in the paper's format (one line of ids per cluster, 1..K), for ``corrclust evaluate``."""
+    from corrclust.formats.clusterings import write_clustering
+
+    ids = images.ids
+    groups = [ids[clustering.labels == k].tolist() for k in range(1, clustering.n_clusters + 1)]
+    if corr.kind == "similarity":
+        meta = {"matching_results_file": "similarities.npz", "clustering_threshold": f"{corr.parameter:g}"}
+    else:
+        meta = {"probabilities_file": "similarities.npz", "bias": f"{corr.parameter:g}"}
+    with atomic_path(path) as tmp:
+        write_clustering(tmp, groups, metadata=meta)
+
+
 def _write_npz(path: Path, **arrays: Any) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -746,6 +760,9 @@ def write_outputs(
 
     files["clusters"] = out_dir / "clusters.csv"
     _write_clusters_csv(files["clusters"], images, clustering)
+
+    files["clustering"] = out_dir / "clustering.csv"
+    _write_paper_clustering(files["clustering"], images, corr, clustering)
 
     files["similarities"] = out_dir / "similarities.npz"
     key = "S" if corr.kind == "similarity" else "P"

@@ -193,6 +193,7 @@ def render(
         f'<li><a href="{H._esc(_rel(out_dir, files[k]))}">{H._esc(_rel(out_dir, files[k]))}</a>: {H._esc(what)}</li>'
         for k, what in (
             ("clusters", "image id, cluster (1 = largest), file"),
+            ("clustering", "the clusters in the paper's format, one line of ids per cluster (for corrclust evaluate)"),
             ("similarities", "ids, the correlation matrix, costs and labels (numpy .npz)"),
             ("metrics", "all metrics as JSON"),
             ("sweep_csv", f"metrics against the {corr.parameter_name}"),
@@ -225,7 +226,7 @@ def render(
         ev.add("<h3>Contingency table</h3>")
         ev.add(H.paragraph("Images of each true class (rows) in each cluster (columns); the largest entry of "
                            "each row is shaded."))
-        ev.add(H.table(header, body, highlight=hi))
+        ev.add('<div style="overflow-x:auto">' + H.table(header, body, highlight=hi) + "</div>")
         if evaluation.subsets:
             ev.add("<h3>Subsets</h3>")
             ev.add(H.paragraph("Within a subset A: the metrics over the images of A only. Across A-B: the pair "
