@@ -136,7 +136,7 @@ def draw_figures(
         if truth_classes is not None:
             counts = Counter(truth_classes[i] for i in members if truth_classes[i] is not None)
             if counts:
-                title += "; classes " + ", ".join(f"{c} x{m}" for c, m in counts.most_common(6))
+                title += "; classes " + ", ".join(f"{c}\u00d7{m}" for c, m in counts.most_common(6))
                 if len(counts) > 6:
                     title += ", ..."
         if members.size > take.size:

@@ -144,9 +144,12 @@ def montage(
     scale = 1.25 * dpi / max(h, w)  # about 1.25 inch per thumbnail, as before
     fig_w = canvas.shape[1] * scale / dpi
     fig_h = canvas.shape[0] * scale / dpi + (0.3 if title else 0.0)
-    fig = plt.figure(figsize=(max(fig_w, 2.0), fig_h), dpi=dpi)
+    # Wide enough for the title (about 0.07 inch per character at 9 pt).
+    fig = plt.figure(figsize=(max(fig_w, 2.0, 0.07 * len(title) + 0.3), fig_h), dpi=dpi)
     top = 1.0 - (0.3 / fig_h if title else 0.0)
-    ax = fig.add_axes((0.0, 0.0, 1.0, top))
+    width = fig.get_figwidth()
+    frac = min(1.0, fig_w / width)
+    ax = fig.add_axes(((1.0 - frac) / 2, 0.0, frac, top))
     ax.imshow(canvas, interpolation="nearest", aspect="equal")
     ax.set_axis_off()
     for k, text in enumerate(captions):
