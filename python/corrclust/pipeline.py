@@ -874,7 +874,9 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
     images = load_images(images_dir, options.ids_table, progress=options.progress)
     _prepare_out_dir(out_dir)
     checkpoint = out_dir / PQAP_CHECKPOINT
+    t0 = time.perf_counter()
     images, corr = compute_correlations(images, options, checkpoint=checkpoint)
+    correlation_seconds = time.perf_counter() - t0
     if options.correlations is not None:
         settings.append(("correlations from", str(options.correlations)))
     elif options.method == "pqap":
@@ -882,6 +884,9 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         settings.append(("PQAP solver mode", options.pqap_mode))
     else:
         settings.append(("twin model", str(options.model)))
+    if options.correlations is None:
+        settings.append(("PQAP matching time" if options.method == "pqap" else "twin prediction time",
+                         f"{correlation_seconds:.1f} s"))
     if images.failures:
         settings.append(("unreadable files skipped", len(images.failures)))
     result = run_on_correlations(images, corr, options, started=started, title=title, extra_settings=settings)

@@ -176,7 +176,9 @@ def render(
     ]
     if clustering.lower_bound is not None:
         facts.append(("lower bound", f"{clustering.lower_bound:.6g}"))
-    facts += [("solver status", clustering.status), ("solver time", f"{clustering.runtime:.3f} s")]
+    rt = clustering.runtime
+    facts += [("solver status", clustering.status),
+              ("solver time", f"{rt:.2f} s" if rt >= 1.0 else f"{1000 * rt:.1f} ms")]
     if evaluation is not None:
         m = evaluation.metrics
         facts += [
