@@ -546,3 +546,19 @@ def test_ctrl_c_during_matching_leaves_no_report_and_the_rerun_resumes(tmp_path)
 
     first = re.search(r"PQAP pairs:\s+\d+%\|[^|]*\| (\d+)/132", rerun.stderr)
     assert first is not None and int(first.group(1)) > 0, "the rerun starts from the checkpoint's pairs"
+
+
+def test_pqap_on_rgb_images_says_what_is_needed(tmp_path, organoids, capsys):
+    """3-channel images have no membrane plane: one clear error, not one line per image."""
+    import tifffile
+    from PIL import Image
+
+    for c in (1, 2):
+        d = tmp_path / "cls" / f"type{c}"
+        d.mkdir(parents=True)
+        for k in range(2):
+            a = tifffile.imread(organoids / f"organoid_{c * 100 + k}.tif")[:, :, :3]
+            Image.fromarray((a // 257).astype(np.uint8)).save(d / f"cell{k}.png")
+    err = _cli_error(capsys, "cluster", tmp_path / "cls", "-o", tmp_path / "out", "--no-progress")
+    assert "key points were found in 0 of 4 images" in err and "--method twin" in err
+    assert "no key points for" not in err

@@ -318,12 +318,16 @@ def _pqap_similarities(images: ImageSet, options: ClusterOptions, checkpoint: Pa
     _say(f"extracting key points from {len(images.records)} images")
     failures: list[tuple[Path, str]] = []
     keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress)
+    if len(keypoints.ids) < 2:
+        example = f" (e.g. {failures[0][0].name}: {failures[0][1]})" if failures else ""
+        raise ValueError(
+            f"key points were found in {len(keypoints.ids)} of {len(images.records)} images{example}; clustering "
+            "needs at least 2. PQAP key points need the paper's multi-channel crops (nuclei in planes 0 and 1, "
+            "membranes in plane 3); for other images use --method twin with a trained model"
+        )
     for path, message in failures:
         _say(f"no key points for {path}: {message}")
         images.failures.append((path, f"no key points: {message}"))
-    if len(keypoints.ids) < 2:
-        raise ValueError(f"key points were found in {len(keypoints.ids)} of {len(images.records)} images; "
-                         "clustering needs at least 2")
     ids, S = pqap.similarity_matrix(keypoints, params, mode=options.pqap_mode, threads=options.threads,
                                     checkpoint=checkpoint, progress=options.progress)
     return Correlations(np.asarray(ids, dtype=np.int64), np.asarray(S, dtype=np.float64), "similarity",
