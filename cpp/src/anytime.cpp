@@ -16,6 +16,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -114,6 +115,8 @@ template <> struct ContractedOf<SparseGraph> { using type = ContractedSparse; };
 
 template <class Problem>
 class Anytime {
+    static constexpr bool kSparse = std::is_same<Problem, SparseGraph>::value;
+
 public:
     Anytime(const Problem& p, Control& control, std::uint64_t seed, const AnytimeSettings& settings)
         : p_(p), control_(control), rng_(seed), settings_(settings), progress_(control, "anytime", 0.25) {}
@@ -130,7 +133,9 @@ public:
             std::iota(singletons.begin(), singletons.end(), Index{0});
             offer(kl_from(singletons));
         }
-        if (!control_.stop()) offer(kl_from(Labels(static_cast<size_t>(n), 0)));
+        // one cluster: a useful start on complete graphs; on sparse graphs it is a poor start and
+        // KL from it is slow (every pass pairs one giant cluster with many small ones)
+        if (!kSparse && !control_.stop()) offer(kl_from(Labels(static_cast<size_t>(n), 0)));
         std::int64_t rounds = 0;
         int without = 0;
         while (!control_.stop() && without < settings_.max_rounds_without_improvement &&

@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 #include <queue>
+#include <utility>
 #include <stdexcept>
 #include <cstdint>
 #include <vector>
@@ -31,98 +32,99 @@ Index initial_clusters(Index n, const Labels* start, Labels& cluster_of) {
 }
 
 // Open-addressing hash map Index -> double (keys >= 0) without an allocation per entry: the
-// adjacency of a cluster in the sparse GAEC. Linear probing with tombstones; rebuilt when more than
-// 3/4 of the slots are used.
+// adjacency of a cluster in the sparse GAEC. Linear probing with tombstones; rebuilt when half of
+// the slots are used (live or tombstone), which keeps probe sequences short.
 class FlatMap {
 public:
     size_t size() const { return size_; }
     double* find(Index key) {
-        if (keys_.empty()) return nullptr;
+        if (slots_.empty()) return nullptr;
         for (size_t i = slot(key);; i = (i + 1) & mask_) {
-            if (keys_[i] == key) return &vals_[i];
-            if (keys_[i] == kEmpty) return nullptr;
+            if (slots_[i].key == key) return &slots_[i].val;
+            if (slots_[i].key == kEmpty) return nullptr;
         }
     }
     // Adds `c` to the value of `key` (inserting 0 first if absent); returns the new value.
     double add(Index key, double c) { return ref(key) += c; }
     // Reference to the value of `key`, inserted as 0 if absent (valid until the next insertion).
     double& ref(Index key) {
-        if ((used_ + 1) * 4 > keys_.size() * 3) rehash(std::max<size_t>(8, 2 * (size_ + 1)));
+        if ((used_ + 1) * 2 > slots_.size()) rehash(std::max<size_t>(8, 4 * (size_ + 1)));
         size_t tomb = SIZE_MAX;
         for (size_t i = slot(key);; i = (i + 1) & mask_) {
-            if (keys_[i] == key) return vals_[i];
-            if (keys_[i] == kTomb && tomb == SIZE_MAX) tomb = i;
-            if (keys_[i] == kEmpty) {
+            Slot& sl = slots_[i];
+            if (sl.key == key) return sl.val;
+            if (sl.key == kTomb && tomb == SIZE_MAX) tomb = i;
+            if (sl.key == kEmpty) {
                 if (tomb != SIZE_MAX) i = tomb;
                 else ++used_;
-                keys_[i] = key;
-                vals_[i] = 0.0;
+                slots_[i].key = key;
+                slots_[i].val = 0.0;
                 ++size_;
-                return vals_[i];
+                return slots_[i].val;
             }
         }
     }
     void erase(Index key) {
-        if (keys_.empty()) return;
+        if (slots_.empty()) return;
         for (size_t i = slot(key);; i = (i + 1) & mask_) {
-            if (keys_[i] == key) {
-                keys_[i] = kTomb;
+            if (slots_[i].key == key) {
+                slots_[i].key = kTomb;
                 --size_;
                 return;
             }
-            if (keys_[i] == kEmpty) return;
+            if (slots_[i].key == kEmpty) return;
         }
     }
     template <class F>
     void for_each(F&& f) const {
-        for (size_t i = 0; i < keys_.size(); ++i)
-            if (keys_[i] >= 0) f(keys_[i], vals_[i]);
+        for (const Slot& sl : slots_)
+            if (sl.key >= 0) f(sl.key, sl.val);
+    }
+    void prefetch(Index key) const {
+        if (!slots_.empty()) __builtin_prefetch(&slots_[slot(key)]);
     }
     void reserve(size_t n) {
-        if (n * 4 > keys_.size() * 3) rehash(n * 4 / 3 + 1);
+        if (n * 2 > slots_.size()) rehash(2 * n + 1);
     }
     void release() {
-        std::vector<Index>().swap(keys_);
-        std::vector<double>().swap(vals_);
+        std::vector<Slot>().swap(slots_);
         size_ = used_ = 0;
     }
 
 private:
     static constexpr Index kEmpty = -1, kTomb = -2;
+    struct Slot {  // key and value side by side: one cache miss per probe, not two
+        Index key;
+        double val;
+    };
     size_t slot(Index key) const {
         return static_cast<size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ULL) >> 32) & mask_;
     }
     void rehash(size_t want) {
         size_t cap = 8;
         while (cap < want) cap <<= 1;
-        std::vector<Index> keys(cap, kEmpty);
-        std::vector<double> vals(cap, 0.0);
-        keys.swap(keys_);
-        vals.swap(vals_);
+        std::vector<Slot> old(cap, Slot{kEmpty, 0.0});
+        old.swap(slots_);
         mask_ = cap - 1;
         size_ = used_ = 0;
-        for (size_t i = 0; i < keys.size(); ++i)
-            if (keys[i] >= 0) add(keys[i], vals[i]);
+        for (const Slot& sl : old)
+            if (sl.key >= 0) ref(sl.key) = sl.val;
     }
-    std::vector<Index> keys_;
-    std::vector<double> vals_;
+    std::vector<Slot> slots_;
     size_t size_ = 0, used_ = 0, mask_ = 0;
 };
 
-// Maps every node to the final cluster of its initial cluster (merged[c] = the cluster c was merged into).
-Labels final_labels(const Labels& cluster_of, std::vector<Index>& merged) {
-    auto find = [&](Index c) {
-        Index r = c;
-        while (merged[r] != r) r = merged[r];
-        while (merged[c] != r) {
-            const Index next = merged[c];
-            merged[c] = r;
-            c = next;
-        }
-        return r;
-    };
+
+// Maps every node to the final cluster of its initial cluster. `log` lists the contractions in
+// order as (survivor, disappearing); replayed backwards, each disappearing cluster takes the final
+// cluster of its survivor, which is already known because the survivor's own later fate was
+// replayed first.
+Labels final_labels(const Labels& cluster_of, Index k, const std::vector<std::pair<Index, Index>>& log) {
+    std::vector<Index> root(static_cast<size_t>(k));
+    std::iota(root.begin(), root.end(), Index{0});
+    for (auto it = log.rbegin(); it != log.rend(); ++it) root[it->second] = root[it->first];
     Labels labels(cluster_of.size());
-    for (size_t v = 0; v < cluster_of.size(); ++v) labels[v] = find(cluster_of[v]);
+    for (size_t v = 0; v < cluster_of.size(); ++v) labels[v] = root[cluster_of[v]];
     detail::relabel(labels);
     return labels;
 }
@@ -152,10 +154,11 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
         std::copy(p.data, p.data + K * K, w.begin());
     }
 
-    std::vector<Index> active(K), pos(K), best(K, -1), merged(K);
+    std::vector<Index> active(K), pos(K), best(K, -1);
+    std::vector<std::pair<Index, Index>> log;  // contractions (survivor, disappearing)
+    log.reserve(K);
     std::iota(active.begin(), active.end(), Index{0});
     std::iota(pos.begin(), pos.end(), Index{0});
-    std::iota(merged.begin(), merged.end(), Index{0});
     std::vector<double> best_val(K, -std::numeric_limits<double>::infinity());
     // stale[i]: best_val[i] is only an upper bound of row i's maximum (its best partner lost value
     // or disappeared); such a row is rescanned only when it becomes the candidate of a step.
@@ -179,8 +182,7 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
     };
     for (Index i = 0; i < k; ++i) {
         if ((i & 63) == 0 && control.stop()) {  // stopped before the first contraction: the start
-            std::iota(merged.begin(), merged.end(), Index{0});
-            return final_labels(cluster_of, merged);
+            return final_labels(cluster_of, k, log);
         }
         recompute(i);
     }
@@ -211,7 +213,7 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
         active[pb] = active.back();
         pos[active[pb]] = pb;
         active.pop_back();
-        merged[b] = a;
+        log.emplace_back(a, b);
         double* ra = w.data() + static_cast<size_t>(a) * K;
         const double* rb = w.data() + static_cast<size_t>(b) * K;
         for (const Index j : active) {
@@ -249,7 +251,7 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
         progress.maybe(std::numeric_limits<double>::quiet_NaN(), contractions, k - 1);
     }
     if (stats) stats->iterations = contractions;
-    return final_labels(cluster_of, merged);
+    return final_labels(cluster_of, k, log);
 }
 
 // Sparse: adjacency hash maps of the current clusters, merged on contraction (the map with fewer
@@ -293,8 +295,8 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
                 initial.push_back({c, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b)});
         });
     std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
-    std::vector<Index> merged(static_cast<size_t>(k));
-    std::iota(merged.begin(), merged.end(), Index{0});
+    std::vector<std::pair<Index, Index>> log;  // contractions (survivor, disappearing)
+    std::vector<std::pair<Index, double>> nbr;
     std::vector<char> alive(static_cast<size_t>(k), 1);
 
     detail::ProgressThrottle progress(control, "gaec");
@@ -311,7 +313,13 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
         if (adj[d].size() > adj[s].size()) std::swap(s, d);
         adj[s].erase(d);
         adj[d].erase(s);
-        adj[d].for_each([&](Index x, double c) {
+        // the neighbours' maps are scattered in memory: collect them and prefetch their slots so
+        // the cache misses overlap instead of queueing one after the other
+        nbr.clear();
+        adj[d].for_each([&](Index x, double c) { nbr.emplace_back(x, c); });
+        for (const auto& xc : nbr) __builtin_prefetch(&adj[xc.first]);
+        for (const auto& xc : nbr) adj[xc.first].prefetch(d);
+        for (const auto& [x, c] : nbr) {
             auto& ax = adj[x];
             ax.erase(d);
             double& sref = adj[s].ref(x);
@@ -320,15 +328,15 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
             ax.ref(s) = sx;
             if (sx >= 0.0)
                 heap.push({sx, static_cast<std::uint32_t>(std::min(s, x)), static_cast<std::uint32_t>(std::max(s, x))});
-        });
+        }
         adj[d].release();
         alive[d] = 0;
-        merged[d] = s;
+        log.emplace_back(s, d);
         ++contractions;
         progress.maybe(std::numeric_limits<double>::quiet_NaN(), contractions, k - 1);
     }
     if (stats) stats->iterations = contractions;
-    return final_labels(cluster_of, merged);
+    return final_labels(cluster_of, k, log);
 }
 
 Labels gaec(const DenseView& problem, Control& control, const Labels* start) {
