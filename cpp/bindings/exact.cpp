@@ -38,7 +38,7 @@ Heuristic parse_heuristic(const std::string& s) {
 // KL, within a share of the time limit) and Kernighan-Lin on rounded LP points.
 struct Primal {
     Heuristic kind = Heuristic::anytime;
-    double time = 1.0;  // seconds for the first incumbent at most
+    double time = 0.3;  // seconds for the first incumbent at most
 
     template <class Problem>
     Labels first(const Problem& p, Control& parent, std::uint64_t seed, const Labels* warm) const {

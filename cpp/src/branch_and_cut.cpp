@@ -230,7 +230,9 @@ private:
         std::vector<Cut> cuts = g_.complete && opt_.triangle_cuts ? separate_triangles(y_)
                                 : opt_.cycle_cuts                ? separate_cycles(y_)
                                                                   : std::vector<Cut>{};
-        if (g_.complete && opt_.star_cuts) {
+        // Stars only once the triangles are (nearly) exhausted: they are denser rows, and early
+        // on the cheap triangles move the LP point more per unit of LP work.
+        if (g_.complete && opt_.star_cuts && static_cast<int>(cuts.size()) <= cap_ / 20) {
             std::vector<Cut> more = separate_stars(y_);
             cuts.insert(cuts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
             std::stable_sort(cuts.begin(), cuts.end(),

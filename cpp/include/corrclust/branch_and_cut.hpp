@@ -30,7 +30,7 @@ struct BncOptions {
     bool star_cuts = true;           // complete graphs: two-partition inequalities with |S| = 1
     int max_star_size = 8;           // at most this many nodes on the other side |T|
     int max_cuts_per_round = 0;      // 0: automatic (max(1000, 8 n))
-    LpMethod root_method = LpMethod::ipm;           // cutting-plane loop at the root
+    LpMethod root_method = LpMethod::dual_simplex;  // cutting-plane loop at the root (ipm: no crossover)
     LpMethod tree_method = LpMethod::dual_simplex;  // warm-started re-solves in the tree
     int purge_age = 3;               // delete a cut after this many solves in a row with slack
     int tree_purge_age = 5;          // the same in the tree (counted in LP solves)
