@@ -54,3 +54,15 @@ def test_rbc_crops_command(tmp_path):
                  "--unseen", "3", "--quiet"]) == 0
     assert len(list((tmp_path / "r" / "train").glob("rbc_*.tif"))) == 20
     assert len(list((tmp_path / "r" / "unseen").glob("rbc_*.tif"))) == 6
+
+
+def test_keypoints_channels_option(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["images", "synth", "-o", str(out), "--classes", "1", "--per-class", "1",
+                 "--size", "80", "--quiet"]) == 0
+    kp = tmp_path / "kp.csv"
+    assert main(["images", "keypoints", str(out), "-o", str(kp), "--channels", "0,-,-", "--quiet"]) == 0
+    ks = read_keypoints(kp)
+    assert set(np.unique(ks.features[100][:, 1])) == {0.0}
+    assert main(["images", "keypoints", str(out), "-o", str(kp), "--channels", "0,1"]) == 2
+    assert "three comma-separated" in capsys.readouterr().err

@@ -127,3 +127,37 @@ def test_fill_holes_open_border_matches_padded_fill_holes():
     out = _fill_holes_open_border(fg)
     assert out[6:12, 1:5].all() and not out[6:12, 0].any()  # the border line itself is not added
     assert not out[15:, :].any()
+
+
+def test_fluorescence_field_of_synthetic_organoids():
+    from corrclust.images.synthetic import render_organoid
+
+    canvas = np.zeros((400, 400, 4), np.uint16)
+    truth = []
+    for k, (y, x) in enumerate([(20, 20), (30, 220), (220, 120)]):
+        org = render_organoid(k + 1, np.random.default_rng(k), 160)  # spheroid, cyst, budding
+        canvas[y : y + 160, x : x + 160] = np.maximum(canvas[y : y + 160, x : x + 160], org.image)
+        r, c = np.nonzero(org.mask)
+        truth.append([x + c.min(), y + r.min(), x + c.max() + 1, y + r.max() + 1])
+    rng = np.random.default_rng(1)
+    canvas = (canvas + rng.normal(300, 80, canvas.shape)).clip(0, 65535).astype(np.uint16)
+    dets = detect_organoids(canvas, modality="fluorescence")
+    tp, fp, fn, ious = match_boxes([d.box for d in dets], truth)
+    assert (tp, fp, fn) == (3, 0, 0) and min(ious) > 0.9  # the cyst's lumen and the buds stay whole
+    with pytest.raises(ValueError, match="modality"):
+        detect_organoids(canvas, modality="phase")
+
+
+def test_crop_fields_rerun_replaces_its_own_crops_only(tmp_path):
+    img, truth = _field()
+    src = tmp_path / "fields"
+    src.mkdir()
+    Image.fromarray(img).save(src / "a.png")
+    out = tmp_path / "crops"
+    crop_fields(src, out)
+    n = len(list(out.glob("*.tif")))
+    crop_fields(src, out, files=["a.png"])  # a rerun replaces the previous crops
+    assert len(list(out.glob("*.tif"))) == n
+    Image.fromarray(img).save(out / "foreign.png")
+    with pytest.raises(ValueError, match="foreign.png"):
+        crop_fields(src, out)

@@ -191,3 +191,12 @@ def test_real_jpeg_fields_and_rbc():
     rbc = require_shared("data/rbc-morphology/images/1.jpg")
     img = read_image(rbc)
     assert img.shape == (480, 640, 3) and img.dtype == np.uint8
+
+
+def test_package_level_names():
+    import corrclust.images as ci
+    from corrclust.images import synthetic
+
+    assert ci.read_image is read_image
+    assert ci.generate_synthetic is synthetic.generate
+    assert "extract_keypoints" in dir(ci)

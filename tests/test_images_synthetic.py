@@ -102,3 +102,10 @@ def test_classes_separable_by_shape():
         cents = np.array([X[keep & (y == c)].mean(0) for c in range(1, 5)])
         correct += int(np.argmin(((cents - X[i]) ** 2).sum(1)) + 1 == y[i])
     assert correct / len(y) >= 0.9
+
+
+def test_refuses_to_mix_with_other_files(tmp_path):
+    generate(tmp_path, classes=2, per_class=2, seed=0, size=64)
+    generate(tmp_path, classes=2, per_class=2, seed=1, size=64)  # same names: overwritten
+    with pytest.raises(ValueError, match="other organoid_"):
+        generate(tmp_path, classes=1, per_class=2, seed=0, size=64)

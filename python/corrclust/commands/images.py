@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("fields", metavar="FIELDS_DIR")
     c.add_argument("-o", "--output", required=True, metavar="CROPS_DIR")
     c.add_argument("--fluorescence", action="store_true",
-                   help="objects are bright on dark (default: brightfield)")
+                   help="bright organoids on a dark background (default: brightfield)")
     c.add_argument("--min-score", type=float, default=None, metavar="S",
                    help="detection score threshold in [0, 1] (default 0.4; higher = fewer, surer)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("crops", metavar="CROPS_DIR")
     k.add_argument("-o", "--output", required=True, metavar="KEYPOINTS.csv")
     k.add_argument("--ids", metavar="IDS.csv", help="table file,id[,class][,subset] overriding ids")
+    k.add_argument("--channels", default="0,1,3", metavar="B,G,R",
+                   help="planes used as blue nuclei, green nuclei and red membranes, '-' for none "
+                        "(default 0,1,3 as in the paper)")
     k.add_argument("--image-set", default=None, metavar="NAME",
                    help="name written in the header (default: the folder name)")
     k.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -111,10 +114,12 @@ def run_keypoints(args: argparse.Namespace) -> int:
     from corrclust.images.keypoints import extract_keypoint_set
     from corrclust.pqap.io import write_keypoints
 
+    channels = _parse_channels(args.channels)
     records = list_images(args.crops, args.ids)
     failures: list = []
     ks = extract_keypoint_set(
         records,
+        channels=channels,
         image_set=args.image_set or Path(args.crops).resolve().name,
         failures=failures,
         progress=not args.quiet,
@@ -127,6 +132,23 @@ def run_keypoints(args: argparse.Namespace) -> int:
     n_c = sum(len(ks.candidates[i]) for i in ks.ids)
     print(f"{len(ks.ids)} organoids, {n_f} features, {n_c} candidates -> {args.output}")
     return _report_failures(failures)
+
+
+def _parse_channels(text: str) -> tuple[int | None, int | None, int | None]:
+    parts = [t.strip() for t in text.split(",")]
+    if len(parts) != 3:
+        raise CliError(f"--channels needs three comma-separated entries (blue,green,red), got {text!r}")
+    out: list[int | None] = []
+    for t in parts:
+        if t in ("-", ""):
+            out.append(None)
+        elif t.isdigit():
+            out.append(int(t))
+        else:
+            raise CliError(f"--channels entries must be channel indices or '-', got {t!r}")
+    if all(c is None for c in out):
+        raise CliError("--channels selects no plane")
+    return out[0], out[1], out[2]
 
 
 def run_synth(args: argparse.Namespace) -> int:

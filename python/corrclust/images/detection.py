@@ -8,8 +8,7 @@ A classical scikit-image pipeline, tuned on the OrgaQuant test fields
    bright/dark halves of Matrigel domes);
 3. contrast map: gradient magnitude of the corrected image after a light Gaussian smoothing
    (organoids in focus have sharp dark rims; brightfield organoids are not darker or brighter than
-   the background as a whole). For fluorescence (``modality="fluorescence"``) the corrected
-   intensity itself is thresholded;
+   the background as a whole);
 4. thresholds at several multiples of Otsu's threshold of the contrast map; at each: a small
    closing, hole filling (a rim becomes a filled object, also where the image border cuts it),
    opening, and a watershed split of touching organoids on the distance transform;
@@ -21,6 +20,10 @@ A classical scikit-image pipeline, tuned on the OrgaQuant test fields
    manual boxes leave out;
 6. non-maximum suppression keeps the best-scoring of overlapping candidates (overlap measured as a
    fraction of the smaller box, so a merged blob does not survive next to its better part).
+
+Fluorescence fields (``modality="fluorescence"``: bright organoids on a dark background) take a
+simpler path: Gaussian smoothing, Otsu threshold, closing, hole filling, opening and a size
+filter, without a split (lobes of a budding organoid stay one object) and without a score.
 
 :func:`detect_organoids` returns :class:`Detection` objects (box and mask); :func:`crop_fields`
 writes one crop and mask per object and ``crops.csv`` (``source,crop,x1,y1,x2,y2``; the box in
@@ -81,6 +84,9 @@ class DetectionParams:
     # the better-scoring one (also removes a merged blob around a single organoid, unlike IoU)
     nms_overlap: float = 0.5
     margin: int = 0  # box padding
+    # fluorescence only
+    fluorescence_sigma: float = 2.0
+    fluorescence_split: bool = False
 
 
 @dataclass
@@ -222,6 +228,10 @@ def detect_organoids(
     p = params or DetectionParams()
     if overrides:
         p = DetectionParams(**{**asdict(p), **overrides})
+    if p.modality not in ("brightfield", "fluorescence"):
+        raise ValueError(f"modality must be 'brightfield' or 'fluorescence', got {p.modality!r}")
+    if p.modality == "fluorescence":
+        return _detect_fluorescence(image, p)
     flat = _flat_field(image, p)
     cmap = contrast_map(image, p, flat=flat)
     grey = _gray(image)
@@ -267,6 +277,52 @@ def detect_organoids(
 
 
 _SIDES = ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1))
+
+
+def _detect_fluorescence(image: np.ndarray, p: DetectionParams) -> list[Detection]:
+    """Bright organoids on a dark background: smooth, Otsu threshold, close, fill, size filter.
+
+    Lobes of one organoid stay together (no watershed split unless ``fluorescence_split``);
+    there is no candidate score (the brightfield weights do not apply); ``score`` is the
+    organoid's mean smoothed intensity relative to the threshold.
+    """
+    from skimage.filters import threshold_otsu
+    from skimage.measure import label, regionprops
+    from skimage.segmentation import watershed
+
+    grey = _gray(image)
+    sm = ndi.gaussian_filter(grey, p.fluorescence_sigma)
+    if np.ptp(sm) == 0:
+        return []
+    t = threshold_otsu(sm)
+    fg = sm > t
+    if p.closing_radius > 0:
+        fg = ndi.binary_closing(fg, _disk(max(p.closing_radius, 3)), border_value=0)
+    fg = _fill_holes_open_border(fg)
+    if p.opening_radius > 0:
+        fg = ndi.binary_opening(fg, _disk(p.opening_radius))
+    labels = label(fg)
+    if p.fluorescence_split and labels.max() > 0:
+        from skimage.feature import peak_local_max
+
+        dist = ndi.gaussian_filter(ndi.distance_transform_edt(fg), 2.0)
+        peaks = peak_local_max(dist, min_distance=p.split_min_distance, labels=labels, exclude_border=False)
+        markers = np.zeros_like(labels)
+        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+        labels = watershed(-dist, markers, mask=fg)
+    H, W = fg.shape
+    out = []
+    for rp in regionprops(labels, intensity_image=sm):
+        if rp.area < p.min_area or rp.area > p.max_area_fraction * H * W:
+            continue
+        r0, c0, r1, c1 = rp.bbox
+        g = p.margin
+        x1, y1, x2, y2 = max(0, c0 - g), max(0, r0 - g), min(W, c1 + g), min(H, r1 + g)
+        mask = np.zeros((y2 - y1, x2 - x1), bool)
+        mask[r0 - y1 : r1 - y1, c0 - x1 : c1 - x1] = rp.image
+        out.append(Detection((x1, y1, x2, y2), mask, int(rp.area), 0.0, float(rp.intensity_mean / t)))
+    out.sort(key=lambda d: (d.box[1], d.box[0]))
+    return out
 
 
 def _fill_holes_open_border(fg: np.ndarray) -> np.ndarray:
@@ -338,6 +394,28 @@ def match_boxes(pred, truth, iou_threshold: float = 0.5) -> tuple[int, int, int,
 # cropping a folder of fields
 
 
+def _clear_previous_crops(out: Path) -> None:
+    """Remove the crops a previous run listed in ``out/crops.csv``; refuse other image files."""
+    table = out / "crops.csv"
+    ours: set[str] = set()
+    if table.is_file():
+        with open(table, newline="") as fh:
+            for row in csv.DictReader(fh):
+                name = row.get("crop") or ""
+                ours |= {name, name[: -len(".tif")] + "_mask.tif"} if name.endswith(".tif") else set()
+    others = sorted(
+        f.name for f in out.iterdir()
+        if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and f.name not in ours
+    )
+    if others:
+        raise ValueError(
+            f"crop folder {out} already holds {len(others)} image(s) not written by a previous crop "
+            f"run (e.g. {others[0]}); use an empty folder"
+        )
+    for name in ours:
+        (out / name).unlink(missing_ok=True)
+
+
 @dataclass
 class CropResult:
     rows: list[tuple[str, str, int, int, int, int]]
@@ -368,6 +446,7 @@ def crop_fields(
         raise NotADirectoryError(f"fields folder not found: {fields_dir}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _clear_previous_crops(out)
     if files is None:
         paths = sorted(
             f for f in fields_dir.iterdir()

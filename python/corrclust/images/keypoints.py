@@ -416,10 +416,13 @@ def extract_keypoint_set(
     *,
     params: SelectionParameters = SelectionParameters(),
     image_set: str = "corrclust",
+    channels: tuple[int | None, int | None, int | None] = (BLUE, GREEN, RED),
     failures: list[tuple[Path, str]] | None = None,
     progress: bool = False,
 ) -> "KeypointSet":
     """Key points of every record's image (and ``<stem>_mask.tif`` when present) as a KeypointSet.
+
+    ``channels`` as in :func:`extract_keypoints`.
 
     With ``failures`` given, unreadable images are appended to it as ``(path, message)`` and
     skipped; otherwise the first bad image raises :class:`ImageReadError`.
@@ -442,7 +445,7 @@ def extract_keypoint_set(
             mask = read_mask(rec.mask) if rec.mask.exists() else None
             if mask is not None and mask.shape != img.shape[:2]:
                 raise ImageReadError(rec.mask, f"mask shape {mask.shape} differs from the image {img.shape[:2]}")
-            f, c = extract_keypoints(img, mask, detector, params=params)
+            f, c = extract_keypoints(img, mask, detector, params=params, channels=channels)
         except (ImageReadError, ValueError) as exc:
             if failures is None:
                 raise

@@ -184,6 +184,16 @@ def make_crops(
     import tifffile
 
     out = Path(out_dir)
+    expected = {f"{split}/rbc_{ident}.tif" for split, ident, _, _ in chosen}
+    stale = sorted(
+        f"{f.parent.name}/{f.name}" for split in ("train", "test", "unseen") for f in (out / split).glob("rbc_*.tif")
+        if f"{split}/{f.name}" not in expected
+    )
+    if stale:
+        raise ValueError(
+            f"{out} already holds {len(stale)} other crop(s) (e.g. {stale[0]}) that would mix with "
+            "this selection; use an empty folder"
+        )
     records: dict[str, list[ImageRecord]] = {}
     half = size // 2
     by_image: dict[str, list[int]] = {}

@@ -301,6 +301,13 @@ def generate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(c, k) for c in range(1, classes + 1) for k in range(per_class)]
+    expected = {f"{prefix}_{c * 100 + k}{tail}" for c, k in jobs for tail in (".tif", "_mask.tif")}
+    stale = sorted(f.name for f in out.glob(f"{prefix}_*.tif") if f.name not in expected)
+    if stale:
+        raise ValueError(
+            f"{out} already holds {len(stale)} other {prefix}_*.tif file(s) (e.g. {stale[0]}) that would "
+            "mix with this data set; use an empty folder"
+        )
     if progress:
         from tqdm.auto import tqdm
 
