@@ -133,3 +133,54 @@ def test_dask_local_cluster_matches_local_run(kp, reference):
                                     chunk_size=3, progress=False)
     assert ids == IDS
     np.testing.assert_array_equal(S, reference[1])
+
+
+def _block(k, channel=0, seed=0):
+    rng = np.random.default_rng(seed)
+    a = np.zeros((k, 13))
+    a[:, 0] = np.sort(rng.uniform(0, 360, k)).astype(np.float32)
+    a[:, 1] = channel
+    a[:, 9] = rng.uniform(0, 1, k)
+    a[:, 12] = rng.uniform(0, 1, k).astype(np.float32)
+    return a
+
+
+def test_degenerate_organoids_and_brute_force_bound():
+    """Empty and one-point lists, a channel with no partner, and tiny pairs checked by brute force."""
+    import itertools
+
+    from corrclust.pqap import KeypointSet
+
+    kp = KeypointSet(
+        ids=[1, 2, 3, 4, 5],
+        features={1: _block(0), 2: _block(1), 3: _block(2), 4: _block(5, 3), 5: _block(4, 0, 7)},
+        candidates={1: _block(0), 2: _block(1), 3: _block(3), 4: _block(4), 5: _block(3, 0, 8)},
+    )
+    p = PqapParameters.paper()
+    for mode in ("reference", "improved"):
+        ids, S = similarity_matrix(kp, p, mode, progress=False)
+        off = ~np.eye(5, dtype=bool)
+        assert np.isfinite(S[off]).all() and (S[off] >= 0).all() and (S[off] <= 1 + 1e-12).all()
+        assert (S[0, 1:] == 0).all() and (S[1:, 0] == 0).all()  # nothing to match
+        assert (S[3, :3] == 0).all()  # channel 3 features, channel 0 candidates only
+        assert not np.signbit(S[off]).any()
+    solver = PairSolver(kp)
+    # Brute force over all partial injective maps of a 4 x 3 pair: the solvers never beat the optimum,
+    # and "improved" is never worse than "reference".
+    F, C = kp.features[5], kp.candidates[3]
+    best = 0.0
+    for x in itertools.product(range(-1, C.shape[0]), repeat=F.shape[0]):
+        used = [v for v in x if v >= 0]
+        if len(used) == len(set(used)):
+            best = min(best, solver.cost(5, 3, p, np.array(x)).energy)
+    ref = solver.match(5, 3, p, "reference")
+    imp = solver.match(5, 3, p, "improved")
+    assert best <= imp.energy <= ref.energy <= 0.0
+
+
+def test_run_refuses_output_arrays_it_cannot_write(kp):
+    solver = PairSolver(kp.subset([1100, 1101]))
+    with pytest.raises(ValueError, match="similarity must be a writable contiguous float64 array"):
+        solver.run(np.array([[0, 1]]), PqapParameters.paper(), similarity=np.zeros(1, np.float32))
+    with pytest.raises(ValueError, match="done must be a writable contiguous uint8 array"):
+        solver.run(np.array([[0, 1]]), PqapParameters.paper(), done=np.zeros(1, bool))

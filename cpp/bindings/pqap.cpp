@@ -161,20 +161,24 @@ void init_pqap(py::module_& m) {
         .def(
             "run_pairs",
             [](const PqapSet& s, const IntArray& pairs, const std::vector<double>& p, bool lower_wrap,
-               const std::string& mode, int threads, py::array_t<double> similarity, py::array_t<double> energy,
-               py::array_t<std::uint8_t> done, bool want_assignments, const py::object& progress,
+               const std::string& mode, int threads, py::array similarity, py::array energy, py::array done,
+               bool want_assignments, const py::object& progress,
                double tick_interval) {
                 const CostParams params = to_params(p, lower_wrap);
                 const Mode md = to_mode(mode);
                 if (pairs.ndim() != 2 || pairs.shape(1) != 2) throw py::value_error("pairs must have shape (k, 2)");
                 const py::ssize_t k = pairs.shape(0);
-                auto check = [k](const py::array& a, const char* name) {
-                    if (a.ndim() != 1 || a.shape(0) != k || !(a.flags() & py::array::c_style) || !a.writeable())
-                        throw py::value_error(std::string(name) + " must be a writable contiguous array of length k");
+                // Output arrays are written in place: they must already have the right dtype and layout
+                // (a converted copy would silently drop the results).
+                auto check = [k](const py::array& a, const py::dtype& dt, const char* name) {
+                    if (!a.dtype().is(dt) || a.ndim() != 1 || a.shape(0) != k ||
+                        !(a.flags() & py::array::c_style) || !a.writeable())
+                        throw py::value_error(std::string(name) + " must be a writable contiguous " +
+                                              std::string(py::str(dt)) + " array of length k");
                 };
-                check(similarity, "similarity");
-                check(energy, "energy");
-                check(done, "done");
+                check(similarity, py::dtype::of<double>(), "similarity");
+                check(energy, py::dtype::of<double>(), "energy");
+                check(done, py::dtype::of<std::uint8_t>(), "done");
                 std::vector<PairTask> tasks(k);
                 const int n_org = static_cast<int>(s.organoids.size());
                 for (py::ssize_t i = 0; i < k; ++i) {
@@ -184,9 +188,9 @@ void init_pqap(py::module_& m) {
                         throw py::value_error("pair index out of range");
                 }
                 SweepOutput out;
-                out.similarity = similarity.mutable_data();
-                out.energy = energy.mutable_data();
-                out.done = done.mutable_data();
+                out.similarity = static_cast<double*>(similarity.mutable_data());
+                out.energy = static_cast<double*>(energy.mutable_data());
+                out.done = static_cast<std::uint8_t*>(done.mutable_data());
                 std::vector<Assignment> assignments;
                 if (want_assignments) out.assignments = &assignments;
                 Control control;  // no poll hook: the tick below polls Ctrl-C on this thread
@@ -218,7 +222,7 @@ void init_pqap(py::module_& m) {
                 py::list result;
                 if (want_assignments)
                     for (py::ssize_t i = 0; i < k; ++i)
-                        result.append(done.at(i) ? py::object(to_array(assignments[i])) : py::object(py::none()));
+                        result.append(out.done[i] ? py::object(to_array(assignments[i])) : py::object(py::none()));
                 return result;
             },
             py::arg("pairs"), py::arg("params"), py::arg("lower_wrap"), py::arg("mode"), py::arg("threads"),

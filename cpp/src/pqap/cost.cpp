@@ -73,7 +73,7 @@ double PairCost::energy(const Assignment& x) const {
 void finish_result(const PairCost& cost, MatchResult& r) {
     if (static_cast<int>(r.assignment.size()) != cost.n()) r.assignment.assign(cost.n(), kUnassigned);
     r.energy = cost.energy(r.assignment);
-    r.similarity = r.energy / cost.e_opt();
+    r.similarity = r.energy / cost.e_opt() + 0.0;  // + 0.0 turns the -0.0 of an empty matching into 0.0
     const double lin = cost.linear(r.assignment);
     r.linear_by_feature = cost.n() > 0 ? lin / cost.n() : 0.0;
     r.linear_by_candidate = cost.m() > 0 ? lin / cost.m() : 0.0;
