@@ -214,6 +214,20 @@ def test_kl_never_worsens_its_start(shape):
         assert r["objective"] == pytest.approx(objective(costs, r["labels"]), abs=1e-9)
 
 
+def test_warm_start_with_arbitrary_label_values():
+    costs = random_costs(20, "planted", 9)
+    rng = np.random.default_rng(0)
+    start = rng.choice(np.array([-7, 10**12, 3, -1], dtype=np.int64), size=20)
+    for method in METHODS:
+        r = _core.solve_dense(costs, method, warm_start=start)
+        assert_first_appearance(r["labels"])
+        if method != "gaec":
+            assert r["objective"] <= objective(costs, start) + 1e-9
+    r = _core.solve_dense(costs, "gaec", warm_start=start)
+    for value in np.unique(start):  # GAEC only merges the warm start's clusters
+        assert len(set(r["labels"][start == value])) == 1
+
+
 def test_kl_keeps_a_local_optimum():
     # KL from the proven optimum must return a labelling of the same objective.
     costs = random_costs(8, "gaussian", 2)
@@ -383,6 +397,23 @@ def test_time_limit_is_honoured():
         # 50 ms target; extra slack for the loaded CI machine and the final objective evaluation
         assert wall < limit + 0.15, (method, wall)
         assert r["objective"] == pytest.approx(objective(costs, r["labels"]), rel=1e-9)
+
+
+def test_zero_time_limit_still_returns_a_labelling():
+    costs = random_costs(50, "planted", 0)
+    n, edges, split, dense = to_sparse(costs, 0, density=0.5)
+    start = (np.arange(50) % 3).astype(np.int64)
+    for method in METHODS:
+        for ws in (None, start):
+            r = _core.solve_dense(costs, method, time_limit=0.0, warm_start=ws)
+            assert r["labels"].shape == (50,) and r["status"] == "time_limit"
+            assert r["objective"] == pytest.approx(objective(costs, r["labels"]), abs=1e-9)
+            if ws is not None and method != "gaec":
+                assert r["objective"] <= objective(costs, start) + 1e-9
+            r = _core.solve_sparse(n, edges, split, method, time_limit=0.0, warm_start=ws)
+            # (a solver that finishes before its first clock check reports "heuristic")
+            assert r["labels"].shape == (50,) and r["status"] in ("time_limit", "heuristic")
+            assert r["objective"] == pytest.approx(objective(dense, r["labels"]), abs=1e-9)
 
 
 def test_progress_callback_is_throttled():

@@ -150,6 +150,11 @@ public:
             without = improved ? 0 : without + 1;
             progress_.maybe(best_obj_, rounds);
         }
+        if (best_.empty()) {  // stopped before the first start finished: all singletons
+            Labels singletons(static_cast<size_t>(n));
+            std::iota(singletons.begin(), singletons.end(), Index{0});
+            offer(Candidate{std::move(singletons)});
+        }
         if (stats) {
             stats->iterations = rounds;
             stats->objective = best_obj_;
