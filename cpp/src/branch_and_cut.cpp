@@ -575,7 +575,7 @@ BncResult Solver::run(const Labels* warm_start) {
         read_solution();
         root_lp = lp_->objective();
         global_lb = std::max(global_lb, root_lp);
-        offer(round_lp(y_), true);
+        offer(round_lp(y_), rounds <= 2 || heuristic_time_ < 0.1 * control_.elapsed());
         report("bnc-root", effective_bound(global_lb));
         if (prunable(root_lp) && method != LpMethod::ipm) {
             done = true;
@@ -670,7 +670,8 @@ BncResult Solver::run(const Labels* warm_start) {
             offer(round_lp(y_), false);
             continue;
         }
-        offer(round_lp(y_), nodes_ % 16 == 1);
+        // Kernighan-Lin on the rounded point while the primal side has used < 10 % of the time.
+        offer(round_lp(y_), heuristic_time_ < 0.1 * control_.elapsed());
         if (prunable(lb)) continue;
         // Branch on the most fractional edge; ties by |cost|.
         int best_e = -1;
