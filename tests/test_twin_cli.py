@@ -165,3 +165,12 @@ def test_unknown_device_is_a_clear_error(tmp_path, capsys):
     data = paper_layout(tmp_path / "d")
     assert main(["twin", "train", str(data), "-o", str(tmp_path / "m.pt"), "--device", "gpu", *TINY]) == 2
     assert "unknown device 'gpu'" in capsys.readouterr().err
+
+
+def test_damaged_checkpoint_is_a_clear_error(tmp_path, capsys):
+    data = paper_layout(tmp_path / "d")
+    (tmp_path / "m.pt.ckpt").write_bytes(b"not a checkpoint")
+    assert main(["twin", "train", str(data), "-o", str(tmp_path / "m.pt"), *TINY]) == 2
+    assert "is unreadable" in capsys.readouterr().err
+    # --restart ignores it
+    assert main(["twin", "train", str(data), "-o", str(tmp_path / "m.pt"), "--restart", *TINY]) == 0

@@ -366,7 +366,14 @@ def train(
     try:
         run = _Run(data, recipe, seed, dev)
         if resume and ckpt_path is not None and ckpt_path.exists():
-            ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+            try:
+                ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+            except Exception as exc:  # damaged or foreign file: torch raises several types
+                raise ValueError(
+                    f"checkpoint {ckpt_path} is unreadable ({type(exc).__name__}); delete it or use --restart"
+                ) from None
+            if not isinstance(ckpt, dict):
+                raise ValueError(f"{ckpt_path} is not a corrclust twin checkpoint")
             run.load(ckpt, ckpt_path)
         stopped = _loop(run, time_budget, ckpt_path, progress, on_step)
     finally:
