@@ -239,8 +239,10 @@ def render(
             hdr = ["block", "images / pairs"] + [METRIC_LABELS[k][0] for k in keys]
             srows = []
             for r in evaluation.subsets:
-                size = f"{r['n']} images" if "n" in r else f"{r['pairs_total']} pairs"
-                srows.append([r["block"], size] + [_fmt_metric(k, r.get(k)) if k in r else "" for k in keys])
+                within = "n" in r
+                size = f"{r['n']} images" if within else f"{r['pairs_total']} pairs"
+                name = f"{r['block']} (within)" if within else f"{r['block']} (across)"
+                srows.append([name, size] + [_fmt_metric(k, r.get(k)) if k in r else "" for k in keys])
             ev.add(H.table(hdr, srows))
         sections.append(ev)
         if evaluation.sweep is not None and "sweep" in files:
