@@ -92,7 +92,7 @@ def test_cli_writes_every_output(cli_run):
     assert proc.returncode == 0, proc.stderr
     assert f"report:   {out / 'report.html'}" in proc.stdout
     assert "VI " in proc.stdout
-    for name in ("clusters.csv", "similarities.npz", "metrics.json", "sweep.csv", "report.html"):
+    for name in ("clusters.csv", "clustering.csv", "similarities.npz", "metrics.json", "sweep.csv", "report.html"):
         assert (out / name).is_file(), name
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert {"similarity.png", "sizes.png", "vi_split.png", "sweep.png", "cluster_001.png"} <= set(figs)
@@ -130,6 +130,18 @@ def test_metrics_json_agrees_with_metrics_compare(cli_run, organoids):
     assert data["false_joins"] == pytest.approx(8 / 12, abs=1e-12)
     assert data["classes"] == ["1", "2", "3"]
     assert data["contingency"] == [[0, 4], [4, 0], [4, 0]]
+
+
+def test_paper_format_clustering_is_read_by_evaluate(cli_run, organoids, capsys):
+    _, out, _, _ = cli_run
+    got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
+    groups = read_clustering(out / "clustering.csv")
+    assert groups == [[i for i, lab in zip(got_ids, labels) if lab == k] for k in range(1, max(labels) + 1)]
+    assert "clustering_threshold:0.64" in (out / "clustering.csv").read_text()
+    assert cli_main(["evaluate", str(out / "clustering.csv"), str(organoids / "truth.csv"), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    data = json.loads((out / "metrics.json").read_text())
+    assert evaluated["vi"] == pytest.approx(data["vi"]) and evaluated["rand_index"] == pytest.approx(data["rand_index"])
 
 
 def test_similarities_npz_holds_matrix_costs_and_labels(cli_run):
@@ -364,9 +376,9 @@ def test_twin_method_end_to_end_with_an_untrained_model(tmp_path, organoids):
     for f in sorted(f for f in organoids.glob("organoid_*.tif") if "mask" not in f.name)[:6]:
         (folder / f.name).write_bytes(f.read_bytes())
     (folder / "organoid_399.tif").write_bytes(b"broken")
-    proc = _run_cli("cluster", folder, "--method", "twin", "--model", tmp_path / "m.pt", "--bias", "0.25",
-                    "--truth", "auto", "-o", tmp_path / "out", "--no-progress")
-    assert proc.returncode == 0, proc.stderr
+    code = cli_main(["cluster", str(folder), "--method", "twin", "--model", str(tmp_path / "m.pt"), "--bias", "0.25",
+                     "--truth", "auto", "-o", str(tmp_path / "out"), "--no-progress"])
+    assert code == 0
     got_ids, labels, _ = _read_clusters_csv(tmp_path / "out" / "clusters.csv")
     assert sorted(got_ids) == [100, 101, 102, 103, 200, 201]
     with np.load(tmp_path / "out" / "similarities.npz") as z:
@@ -458,3 +470,95 @@ def test_crop_real_fields_then_cluster(tmp_path):
     by_parity = {p: {lab for i, lab in zip(got_ids, labels) if i % 2 == p} for p in (0, 1)}
     assert len(by_parity[0]) == len(by_parity[1]) == 1 and by_parity[0] != by_parity[1]
     assert (out / "report.html").is_file()
+
+
+def test_partial_truth_metrics_over_the_known_images(tmp_path, organoids):
+    """A truth naming only some images: metrics over those, contingency columns are their clusters."""
+    ids = _ids(organoids)
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    truth = tmp_path / "t.csv"
+    truth.write_text("100,101\n300,301,302\n")  # class 2 unknown: its cluster is not a column
+    res = pipeline.run(pipeline.ClusterOptions(organoids, tmp_path / "out", correlations=npz, truth=str(truth),
+                                               sweep=False, progress=False))
+    data = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert data["n"] == 5 and data["classes"] == ["1", "3"]
+    lab = dict(zip(ids.tolist(), res.clustering.labels.tolist()))
+    assert data["contingency_clusters"] == sorted({lab[100], lab[300]})
+    assert lab[200] not in data["contingency_clusters"]
+    assert data["vi"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_pqap_from_images_with_a_parameter_file(tmp_path):
+    """``cluster IMAGES_DIR`` computing PQAP itself, with --params and the improved PQAP mode."""
+    from conftest import require_shared
+
+    params = require_shared("data/paper-keypoints/learned_parameters.txt")
+    folder = tmp_path / "imgs"
+    synthetic.generate(folder, classes=2, per_class=3, seed=4, size=64)
+    out = tmp_path / "out"
+    code = cli_main(["cluster", str(folder), "--params", str(params), "--pqap-mode", "improved", "--truth", "auto",
+                     "-o", str(out), "--no-progress", "--no-sweep"])
+    assert code == 0
+    with np.load(out / "similarities.npz") as z:
+        S = z["S"]
+        assert z["ids"].tolist() == [100, 101, 102, 200, 201, 202]
+        off = ~np.eye(6, dtype=bool)
+        assert np.isnan(np.diag(S)).all() and np.all((S[off] > 0) & (S[off] <= 1 + 1e-9))
+    assert not (out / "sweep.csv").exists() and (out / "metrics.json").is_file()
+    assert not (out / ".pqap-checkpoint.npz").exists()
+    page = (out / "report.html").read_text()
+    assert "learned_parameters.txt" in page and "improved" in page
+
+
+def test_ctrl_c_during_matching_leaves_no_report_and_the_rerun_resumes(tmp_path):
+    """SIGINT while PQAP matches: exit 130, no report or partial file, a checkpoint; the rerun completes."""
+    import signal
+    import time
+
+    folder = tmp_path / "imgs"
+    synthetic.generate(folder, classes=3, per_class=4, seed=5, size=96)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "corrclust", "cluster", str(folder), "-o", str(out), "--threads", "1"]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    seen = b""
+    deadline = time.monotonic() + 120
+    os.set_blocking(proc.stderr.fileno(), False)
+    while b"PQAP pairs" not in seen or seen.count(b"pair/s") < 3:  # the sweep has started and made progress
+        assert proc.poll() is None and time.monotonic() < deadline, seen.decode(errors="replace")[-2000:]
+        chunk = proc.stderr.read()
+        seen += chunk or b""
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 130
+    assert not (out / "report.html").exists() and not (out / "clusters.csv").exists()
+    assert not [p for p in out.rglob("*.part")]
+    assert (out / ".pqap-checkpoint.npz").is_file()
+    rerun = _run_cli("cluster", folder, "-o", out, "--threads", "1")
+    assert rerun.returncode == 0, rerun.stderr
+    assert (out / "report.html").is_file() and not (out / ".pqap-checkpoint.npz").exists()
+    import re
+
+    first = re.search(r"PQAP pairs:\s+\d+%\|[^|]*\| (\d+)/132", rerun.stderr)
+    assert first is not None and int(first.group(1)) > 0, "the rerun starts from the checkpoint's pairs"
+
+
+def test_pqap_on_rgb_images_says_what_is_needed(tmp_path, organoids, capsys):
+    """3-channel images have no membrane plane: one clear error, not one line per image."""
+    import tifffile
+    from PIL import Image
+
+    for c in (1, 2):
+        d = tmp_path / "cls" / f"type{c}"
+        d.mkdir(parents=True)
+        for k in range(2):
+            a = tifffile.imread(organoids / f"organoid_{c * 100 + k}.tif")[:, :, :3]
+            Image.fromarray((a // 257).astype(np.uint8)).save(d / f"cell{k}.png")
+    err = _cli_error(capsys, "cluster", tmp_path / "cls", "-o", tmp_path / "out", "--no-progress")
+    assert "key points were found in 0 of 4 images" in err and "--method twin" in err
+    assert "no key points for" not in err

@@ -106,3 +106,10 @@ def test_pipeline_page_loads_nothing_from_outside(report_dir):
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     return make_report(tmp_path_factory.mktemp("report"))
+
+
+def test_class_colours_are_distinct_and_unknown_is_grey():
+    c = figures.class_colours(np.array([0, 1, 2, 3, -1]))
+    assert len({tuple(x) for x in c[:4]}) == 4
+    np.testing.assert_allclose(c[4], (0.85, 0.85, 0.85, 1.0))
+    assert len({tuple(x) for x in figures.class_colours(np.arange(15))}) == 15

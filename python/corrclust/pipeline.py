@@ -316,7 +316,18 @@ def _pqap_similarities(images: ImageSet, options: ClusterOptions, checkpoint: Pa
         params = pqap.PqapParameters.paper()
     params.validate()
     _say(f"extracting key points from {len(images.records)} images")
-    keypoints = extract_keypoint_set(images.records)
+    failures: list[tuple[Path, str]] = []
+    keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress)
+    if len(keypoints.ids) < 2:
+        example = f" (e.g. {failures[0][0].name}: {failures[0][1]})" if failures else ""
+        raise ValueError(
+            f"key points were found in {len(keypoints.ids)} of {len(images.records)} images{example}; clustering "
+            "needs at least 2. PQAP key points need the paper's multi-channel crops (nuclei in planes 0 and 1, "
+            "membranes in plane 3); for other images use --method twin with a trained model"
+        )
+    for path, message in failures:
+        _say(f"no key points for {path}: {message}")
+        images.failures.append((path, f"no key points: {message}"))
     ids, S = pqap.similarity_matrix(keypoints, params, mode=options.pqap_mode, threads=options.threads,
                                     checkpoint=checkpoint, progress=options.progress)
     return Correlations(np.asarray(ids, dtype=np.int64), np.asarray(S, dtype=np.float64), "similarity",
@@ -567,10 +578,11 @@ class Evaluation:
 
     truth: Truth
     metrics: dict[str, Any]
-    contingency: np.ndarray
+    contingency: np.ndarray  # rows: classes; columns: contingency_clusters
     classes: list[str]
     subsets: list[dict[str, Any]] | None = None
     sweep: dict[str, np.ndarray] | None = None
+    contingency_clusters: list[int] = field(default_factory=list)
 
 
 def _class_codes(classes: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -647,7 +659,8 @@ def evaluate(
     sweep_cols = None
     if do_sweep:
         sweep_cols = sweep(corr, codes, known, solver, seed=seed, time_limit=time_limit, progress=progress)
-    return Evaluation(truth, result, table, names, subsets, sweep_cols)
+    return Evaluation(truth, result, table, names, subsets, sweep_cols,
+                      contingency_clusters=[int(k) for k in np.unique(pred)])
 
 
 # ---------------------------------------------------------------------------------- outputs
@@ -679,6 +692,20 @@ def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) ->
             rel = str(rec.path)
         w.writerow([rec.id, int(lab), rel])
     write_text(path, buf.getvalue())
+
+
+def _write_paper_clustering(path: Path, images: ImageSet, corr: Correlations, clustering: Clustering) -> None:
+    """The clusters in the paper's format (one line of ids per cluster, 1..K), for ``corrclust evaluate``."""
+    from corrclust.formats.clusterings import write_clustering
+
+    ids = images.ids
+    groups = [ids[clustering.labels == k].tolist() for k in range(1, clustering.n_clusters + 1)]
+    if corr.kind == "similarity":
+        meta = {"matching_results_file": "similarities.npz", "clustering_threshold": f"{corr.parameter:g}"}
+    else:
+        meta = {"probabilities_file": "similarities.npz", "bias": f"{corr.parameter:g}"}
+    with atomic_path(path) as tmp:
+        write_clustering(tmp, groups, metadata=meta)
 
 
 def _write_npz(path: Path, **arrays: Any) -> None:
@@ -738,6 +765,9 @@ def write_outputs(
     files["clusters"] = out_dir / "clusters.csv"
     _write_clusters_csv(files["clusters"], images, clustering)
 
+    files["clustering"] = out_dir / "clustering.csv"
+    _write_paper_clustering(files["clustering"], images, corr, clustering)
+
     files["similarities"] = out_dir / "similarities.npz"
     key = "S" if corr.kind == "similarity" else "P"
     _write_npz(
@@ -755,6 +785,7 @@ def write_outputs(
         payload["truth"] = evaluation.truth.source
         payload["classes"] = evaluation.classes
         payload["contingency"] = evaluation.contingency
+        payload["contingency_clusters"] = evaluation.contingency_clusters
         if evaluation.subsets is not None:
             payload["subsets"] = evaluation.subsets
         files["metrics"] = out_dir / "metrics.json"
@@ -794,9 +825,12 @@ def run_on_correlations(
     _prepare_out_dir(out_dir)
     images = _align(images, corr)
     truth = resolve_truth(options.truth, images)
+    if truth is None and options.ids_table is None and all(r.label is not None for r in images.records):
+        _say("the file names (or folders) give classes; pass --truth auto to compare the clusters with them")
     _say(f"clustering {corr.ids.size} images ({options.solver}, {corr.parameter_name} {corr.parameter:g})")
+    # KL takes a fraction of a second here; the anytime and exact solvers show their progress.
     clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,
-                         progress=options.progress)
+                         progress=options.progress and options.solver != "kl")
     evaluation = None
     if truth is not None:
         n_known = int(truth.known.sum())
@@ -844,7 +878,9 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
     images = load_images(images_dir, options.ids_table, progress=options.progress)
     _prepare_out_dir(out_dir)
     checkpoint = out_dir / PQAP_CHECKPOINT
+    t0 = time.perf_counter()
     images, corr = compute_correlations(images, options, checkpoint=checkpoint)
+    correlation_seconds = time.perf_counter() - t0
     if options.correlations is not None:
         settings.append(("correlations from", str(options.correlations)))
     elif options.method == "pqap":
@@ -852,6 +888,9 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         settings.append(("PQAP solver mode", options.pqap_mode))
     else:
         settings.append(("twin model", str(options.model)))
+    if options.correlations is None:
+        settings.append(("PQAP matching time" if options.method == "pqap" else "twin prediction time",
+                         f"{correlation_seconds:.1f} s"))
     if images.failures:
         settings.append(("unreadable files skipped", len(images.failures)))
     result = run_on_correlations(images, corr, options, started=started, title=title, extra_settings=settings)

@@ -23,11 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default ./corrclust-demo)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic images and the solver (default 0)")
     p.add_argument("--classes", type=int, default=4, help="number of synthetic classes (default 4)")
-    p.add_argument("--per-class", type=int, default=8, help="images per class (default 8)")
-    p.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
+    p.add_argument("--per-class", type=int, default=6, help="images per class (default 6)")
+    p.add_argument("--size", type=int, default=96, help="image side in pixels (default 96)")
     p.add_argument("--solver", choices=SOLVERS, default="kl", help="correlation-clustering solver (default kl)")
     p.add_argument("--threshold", type=float, default=0.64, help="PQAP threshold (default 0.64)")
     p.add_argument("--threads", type=int, help="threads for PQAP matching (default: all cores)")
+    p.add_argument("--twin", action="store_true",
+                   help="also train a small twin network (needs PyTorch) on a separate synthetic set of the same "
+                        "classes and cluster with it into OUT/twin/")
+    p.add_argument("--twin-budget", type=float, default=60.0, metavar="SECONDS",
+                   help="training time of the --twin network (default 60 s)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -43,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--per-class must be at least 2, got {args.per_class}")
     out = Path(args.out)
     images_dir = out / "images"
+    _clear_generated(images_dir)
     synthetic.generate(images_dir, classes=args.classes, per_class=args.per_class, seed=args.seed,
                        size=args.size, progress=args.progress)
     options = pipeline.ClusterOptions(
@@ -63,4 +69,60 @@ def run(args: argparse.Namespace) -> int:
                                           f"{args.size} px, seed {args.seed}")],
     )
     print_summary(result)
+    if args.twin:
+        print_summary(_run_twin(args, out, images_dir))
     return 0
+
+
+def _clear_generated(folder: Path) -> None:
+    """Remove a previous demo's synthetic images (a smaller rerun must not cluster stale ones).
+
+    Only a folder holding nothing but what the demo writes is removed; anything else is an error.
+    """
+    import re
+    import shutil
+
+    if not folder.exists():
+        return
+    ours = re.compile(r"^(organoid_\d+(_mask)?\.tif|truth\.csv)$")
+    foreign = [p.name for p in folder.iterdir() if not (p.is_file() and ours.match(p.name))]
+    if foreign:
+        raise ValueError(f"{folder} holds files the demo did not write (e.g. {foreign[0]}); "
+                         "choose another output folder with -o")
+    shutil.rmtree(folder)
+
+
+def _run_twin(args: argparse.Namespace, out: Path, images_dir: Path):
+    """Train the ``fast`` twin recipe, small and briefly, on other images of the same classes; cluster."""
+    from corrclust import pipeline
+    from corrclust.images import synthetic
+
+    try:
+        from corrclust import twin
+    except ImportError as exc:
+        raise ValueError(f"--twin needs PyTorch ({exc})") from None
+    if not args.twin_budget > 0:
+        raise ValueError(f"--twin-budget must be positive, got {args.twin_budget}")
+    train_dir = out / "twin" / "train-images"
+    _clear_generated(train_dir)
+    # Training images are new draws of the same classes (another seed), never the images clustered.
+    synthetic.generate(train_dir, classes=args.classes, per_class=max(args.per_class, 8), seed=args.seed + 1000,
+                       size=args.size, progress=args.progress)
+    recipe = twin.get_recipe("fast").with_overrides(image_size=64, width=16, steps_per_epoch=10, epochs=20)
+    data = twin.load_folder(train_dir, input_kind=recipe.input, image_size=recipe.image_size, require_labels=True)
+    model = out / "twin" / "model.pt"
+    twin.train(data, recipe, seed=args.seed, output=model, checkpoint=out / "twin" / "model.pt.ckpt",
+               resume=False, time_budget=args.twin_budget, progress=args.progress)
+    options = pipeline.ClusterOptions(
+        images_dir=images_dir,
+        out_dir=out / "twin",
+        method="twin",
+        model=model,
+        solver=args.solver,
+        truth=str(images_dir / "truth.csv"),
+        seed=args.seed,
+        progress=args.progress,
+    )
+    return pipeline.run(options, title="corrclust demo: synthetic organoids, twin network",
+                        extra_settings=[("twin training", f"recipe fast (64 px, width 16), at most "
+                                                          f"{args.twin_budget:g} s, on {train_dir.name}/")])

@@ -93,9 +93,7 @@ def draw_figures(
         value_label, vmin, vmax = f"similarity {corr.symmetrization}(s_ij, s_ji)", None, None
     else:
         value_label, vmin, vmax = f"probability of the same class ({corr.symmetrization})", 0.0, 1.0
-    strip = None
-    if truth_codes is not None:
-        strip = np.where(truth_codes >= 0, truth_codes, 19)
+    strip = truth_codes  # -1 (unknown class) is drawn light grey
     one("similarity", lambda p: fig.similarity_matrix(matrix, labels, p, value_label=value_label,
                                                       truth=strip, vmin=vmin, vmax=vmax,
                                                       title=f"{value_label}, ordered by cluster"))
@@ -135,6 +133,12 @@ def draw_figures(
             caps.append(f"{rec.id}" + (f" ({cls})" if cls is not None else ""))
             colours.append("red" if cls is not None and k in majority and cls != majority[k] else "black")
         title = f"cluster {k}: {members.size} image{'s' if members.size != 1 else ''}"
+        if truth_classes is not None:
+            counts = Counter(truth_classes[i] for i in members if truth_classes[i] is not None)
+            if counts:
+                title += "; classes " + ", ".join(f"{c}\u00d7{m}" for c, m in counts.most_common(6))
+                if len(counts) > 6:
+                    title += ", ..."
         if members.size > take.size:
             title += f" (first {take.size} shown)"
         thumbs = [images.thumbs[i] for i in take]
@@ -172,7 +176,9 @@ def render(
     ]
     if clustering.lower_bound is not None:
         facts.append(("lower bound", f"{clustering.lower_bound:.6g}"))
-    facts += [("solver status", clustering.status), ("solver time", f"{clustering.runtime:.3f} s")]
+    rt = clustering.runtime
+    facts += [("solver status", clustering.status),
+              ("solver time", f"{rt:.2f} s" if rt >= 1.0 else f"{1000 * rt:.1f} ms")]
     if evaluation is not None:
         m = evaluation.metrics
         facts += [
@@ -189,6 +195,7 @@ def render(
         f'<li><a href="{H._esc(_rel(out_dir, files[k]))}">{H._esc(_rel(out_dir, files[k]))}</a>: {H._esc(what)}</li>'
         for k, what in (
             ("clusters", "image id, cluster (1 = largest), file"),
+            ("clustering", "the clusters in the paper's format, one line of ids per cluster (for corrclust evaluate)"),
             ("similarities", "ids, the correlation matrix, costs and labels (numpy .npz)"),
             ("metrics", "all metrics as JSON"),
             ("sweep_csv", f"metrics against the {corr.parameter_name}"),
@@ -215,13 +222,13 @@ def render(
                             "False cuts: true classes split over several clusters. False joins: several classes "
                             "merged into one cluster."))
         table = np.asarray(evaluation.contingency)
-        header = ["true class \\ cluster"] + [str(k) for k in range(1, table.shape[1] + 1)]
+        header = ["true class \\ cluster"] + [str(k) for k in evaluation.contingency_clusters]
         body = [[f"class {c}"] + [int(v) for v in row] for c, row in zip(evaluation.classes, table)]
         hi = [[False] + list(row == row.max()) if row.max() > 0 else [False] * (len(row) + 1) for row in table]
         ev.add("<h3>Contingency table</h3>")
         ev.add(H.paragraph("Images of each true class (rows) in each cluster (columns); the largest entry of "
                            "each row is shaded."))
-        ev.add(H.table(header, body, highlight=hi))
+        ev.add('<div style="overflow-x:auto">' + H.table(header, body, highlight=hi) + "</div>")
         if evaluation.subsets:
             ev.add("<h3>Subsets</h3>")
             ev.add(H.paragraph("Within a subset A: the metrics over the images of A only. Across A-B: the pair "
@@ -232,8 +239,10 @@ def render(
             hdr = ["block", "images / pairs"] + [METRIC_LABELS[k][0] for k in keys]
             srows = []
             for r in evaluation.subsets:
-                size = f"{r['n']} images" if "n" in r else f"{r['pairs_total']} pairs"
-                srows.append([r["block"], size] + [_fmt_metric(k, r.get(k)) if k in r else "" for k in keys])
+                within = "n" in r
+                size = f"{r['n']} images" if within else f"{r['pairs_total']} pairs"
+                name = f"{r['block']} (within)" if within else f"{r['block']} (across)"
+                srows.append([name, size] + [_fmt_metric(k, r.get(k)) if k in r else "" for k in keys])
             ev.add(H.table(hdr, srows))
         sections.append(ev)
         if evaluation.sweep is not None and "sweep" in files:

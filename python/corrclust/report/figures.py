@@ -23,6 +23,7 @@ import numpy as np
 __all__ = [
     "CHANNEL_COLOURS",
     "display_rgb",
+    "class_colours",
     "thumbnail",
     "montage",
     "similarity_matrix",
@@ -113,34 +114,65 @@ def montage(
     columns: int = 8,
     caption_colours: Sequence[str] | None = None,
 ) -> None:
-    """A grid of thumbnails (one cluster's images) with a caption under each, saved as a PNG.
+    """A grid of thumbnails (one cluster's images) with a caption above each, saved as a PNG.
 
-    ``caption_colours`` (matplotlib colours, one per thumbnail) can mark e.g. images whose true class
-    differs from the cluster's majority class.
+    The thumbnails (equal-sized ``h x w x 3`` uint8) are tiled into one array and drawn with a single
+    ``imshow`` (one Axes per thumbnail would make large clusters slow). ``caption_colours``
+    (matplotlib colours, one per thumbnail) can mark e.g. images whose true class differs from the
+    cluster's majority class.
     """
     if len(thumbs) != len(captions):
         raise ValueError(f"{len(thumbs)} thumbnails but {len(captions)} captions")
     if not thumbs:
         raise ValueError("a montage needs at least one image")
+    shapes = {np.asarray(t).shape for t in thumbs}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 3:
+        raise ValueError(f"thumbnails must all have the same (h, w, 3) shape, got {sorted(shapes)}")
+    h, w, _ = next(iter(shapes))
     plt = _pyplot()
     n = len(thumbs)
     cols = max(1, min(columns, n))
     rows = (n + cols - 1) // cols
-    cell = 1.25
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(cols * cell, rows * cell + (0.35 if title else 0.0)), squeeze=False
-    )
-    for k, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if k >= n:
-            continue
-        ax.imshow(thumbs[k], interpolation="nearest")
+    gap, cap = max(2, w // 24), max(12, h // 6)  # pixels between tiles, pixels of caption band
+    cell_h, cell_w = h + cap, w + gap
+    canvas = np.full((rows * cell_h, cols * cell_w - gap, 3), 255, dtype=np.uint8)
+    for k, t in enumerate(thumbs):
+        r, c = divmod(k, cols)
+        y0, x0 = r * cell_h + cap, c * cell_w
+        canvas[y0 : y0 + h, x0 : x0 + w] = t
+    dpi = 100
+    scale = 1.25 * dpi / max(h, w)  # about 1.25 inch per thumbnail, as before
+    fig_w = canvas.shape[1] * scale / dpi
+    fig_h = canvas.shape[0] * scale / dpi + (0.3 if title else 0.0)
+    # Wide enough for the title (about 0.07 inch per character at 9 pt).
+    fig = plt.figure(figsize=(max(fig_w, 2.0, 0.07 * len(title) + 0.3), fig_h), dpi=dpi)
+    top = 1.0 - (0.3 / fig_h if title else 0.0)
+    width = fig.get_figwidth()
+    frac = min(1.0, fig_w / width)
+    ax = fig.add_axes(((1.0 - frac) / 2, 0.0, frac, top))
+    ax.imshow(canvas, interpolation="nearest", aspect="equal")
+    ax.set_axis_off()
+    for k, text in enumerate(captions):
+        r, c = divmod(k, cols)
         colour = caption_colours[k] if caption_colours is not None else "black"
-        ax.set_title(captions[k], fontsize=7, pad=2, color=colour)
+        ax.text(c * cell_w + w / 2, r * cell_h + cap - 2, text, ha="center", va="bottom", fontsize=7, color=colour,
+                clip_on=True)
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout(pad=0.3)
+        fig.suptitle(title, fontsize=9, y=1.0 - 0.05 / fig_h, va="top")
     _save(fig, path)
+
+
+def class_colours(codes: np.ndarray) -> np.ndarray:
+    """RGBA colours for integer class codes: tab10 while codes < 10 (well separated), else tab20;
+    a negative code (unknown class) is light grey."""
+    plt = _pyplot()
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.size and codes.max() < 10:
+        out = plt.get_cmap("tab10")(np.maximum(codes, 0))
+    else:
+        out = plt.get_cmap("tab20")(np.mod(np.maximum(codes, 0), 20))
+    out[codes < 0] = (0.85, 0.85, 0.85, 1.0)  # unknown class: light grey
+    return out
 
 
 def _order_by_cluster(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,8 +220,7 @@ def similarity_matrix(
         ax_top = fig.add_subplot(grid[0, 1], sharex=ax)
         cax = fig.add_subplot(grid[1, 2])
         codes = np.asarray(truth)[order]
-        cmap = plt.get_cmap("tab20")
-        colours = cmap(np.mod(codes, 20))
+        colours = class_colours(codes)
         ax_left.imshow(colours[:, None, :], aspect="auto", interpolation="nearest")
         ax_top.imshow(colours[None, :, :], aspect="auto", interpolation="nearest")
         for a in (ax_left, ax_top):
@@ -234,13 +265,12 @@ def cluster_sizes(
     else:
         truth = np.asarray(truth)
         classes = np.unique(truth)
-        cmap = plt.get_cmap("tab20")
+        palette = class_colours(np.arange(max(int(classes.max()) + 1, classes.size)))
         bottom = np.zeros(k)
         for ci, t in enumerate(classes):
             counts = np.array([np.sum((labels == c) & (truth == t)) for c in clusters], dtype=float)
-            name = truth_names[ci] if truth_names is not None else str(t)
-            ax.bar(x, counts, bottom=bottom, color=cmap(int(t) % 20 if np.issubdtype(classes.dtype, np.integer) else ci % 20),
-                   label=f"class {name}")
+            name = truth_names[int(t)] if truth_names is not None else str(t)
+            ax.bar(x, counts, bottom=bottom, color=palette[int(t)], label=f"class {name}")
             bottom += counts
         if classes.size <= 20:
             ax.legend(fontsize=7, ncol=max(1, classes.size // 10 + 1), loc="upper right", frameon=False)
@@ -312,7 +342,7 @@ def sweep(
         ax2.plot(values, np.asarray(clusters, dtype=float), color="tab:green", linewidth=0.8, alpha=0.7)
         ax2.set_ylabel("clusters", color="tab:green")
         ax2.tick_params(axis="y", colors="tab:green")
-    ax.legend(fontsize=7, frameon=False, loc="upper center")
+    ax.legend(fontsize=7, framealpha=0.8, loc="best")
     ax.set_title(f"clustering quality against {xlabel}", fontsize=10)
     fig.tight_layout()
     _save(fig, path)
