@@ -19,7 +19,6 @@ from corrclust.images.io import (
     read_image,
     read_mask,
     scan_images,
-    write_truth_csv,
 )
 
 
@@ -175,13 +174,6 @@ def test_scan_reports_bad_file_and_keeps_the_rest(tmp_path):
     assert len(res.failures) == 1
     path, msg = res.failures[0]
     assert path.name == "o_103.tif" and "o_103.tif" in msg
-
-
-def test_write_truth_csv(tmp_path):
-    write_truth_csv(tmp_path / "t.csv", [[100, 101], [200]])
-    assert (tmp_path / "t.csv").read_text() == (
-        "100,101\n200\nmatching_results_file:\nclustering_threshold:0.5\n"
-    )
 
 
 def test_real_jpeg_fields_and_rbc():

@@ -14,12 +14,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# Public names, loaded on first use so that ``import corrclust`` stays cheap and optional parts
-# (torch, dask) are imported only by the code that needs them.
+# ``solve`` is imported eagerly: the function shares its name with the module ``corrclust.solve``,
+# and importing it here fixes the package attribute to the function once and for all.
+from corrclust.solve import SolveResult, solve  # noqa: E402
+
+# Other public names, loaded on first use so that optional parts (torch, dask) are imported only by
+# the code that needs them.
 _LAZY = {
     "Problem": "corrclust.problem",
-    "solve": "corrclust.solve",
-    "SolveResult": "corrclust.solve",
     "CorrelationClustering": "corrclust.estimator",
     "read_instance": "corrclust.formats.instances",
 }
@@ -38,4 +40,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", "solve", "SolveResult", *_LAZY]

@@ -24,6 +24,7 @@ __all__ = [
     "contingency_table",
     "variation_of_information",
     "pair_counts",
+    "pair_ratios",
     "compare",
     "pairwise_f1_sweep",
     "PairwiseF1Sweep",
@@ -152,7 +153,9 @@ def _f1(precision: float, recall: float) -> float:
     return 2.0 * precision * recall / (precision + recall)
 
 
-def _pair_ratios(tj: int, fj: int, fc: int, tc: int) -> dict[str, float]:
+def pair_ratios(tj: int, fj: int, fc: int, tc: int) -> dict[str, float]:
+    """Rand index and precision/recall/F1 of cuts and joins from the four pair counts
+    (true joins, false joins, false cuts, true cuts); a ratio with a zero denominator is 1."""
     pc = _ratio(tc, tc + fc)
     rc = _ratio(tc, tc + fj)
     pj = _ratio(tj, tj + fj)
@@ -182,7 +185,7 @@ def compare(truth: Sequence[Any], pred: Sequence[Any]) -> dict[str, float | int]
     counts = _pair_counts_from_table(table, n)
     out: dict[str, float | int] = {"vi": vi, "false_cuts": fc_bits, "false_joins": fj_bits}
     out.update(
-        _pair_ratios(
+        pair_ratios(
             counts["pairs_true_joins"],
             counts["pairs_false_joins"],
             counts["pairs_false_cuts"],
@@ -278,7 +281,7 @@ def rounding_baseline(costs: Any, truth: Sequence[Any]) -> dict[str, float | int
     fj = int(np.count_nonzero(~joined_truth & joined_pred))
     fc = int(np.count_nonzero(joined_truth & ~joined_pred))
     tc = int(values.size - tj - fj - fc)
-    out: dict[str, float | int] = dict(_pair_ratios(tj, fj, fc, tc))
+    out: dict[str, float | int] = dict(pair_ratios(tj, fj, fc, tc))
     out.update(
         {
             "pairs_true_joins": tj,

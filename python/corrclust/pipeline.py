@@ -565,7 +565,7 @@ def subset_metrics(
             both, ca, cb = counts(ma | mb), counts(ma), counts(mb)
             cross = {k: both[k] - ca[k] - cb[k] for k in both}
             row = {"block": f"{a}-{b}"}
-            row.update(metrics._pair_ratios(cross["pairs_true_joins"], cross["pairs_false_joins"],
+            row.update(metrics.pair_ratios(cross["pairs_true_joins"], cross["pairs_false_joins"],
                                             cross["pairs_false_cuts"], cross["pairs_true_cuts"]))
             row.update(cross)
             rows.append(row)

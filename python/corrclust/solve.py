@@ -14,8 +14,6 @@ gives ``"time_limit"`` with the best labelling found so far. Ctrl-C raises Keybo
 from __future__ import annotations
 
 import math
-import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
@@ -266,18 +264,3 @@ def _progress_callback(progress: ProgressArg) -> tuple[Optional[Callable[[dict],
     if callable(progress):
         return progress, lambda: None
     raise ValueError(f"progress must be None, a bool or a callable, got {type(progress).__name__}")
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``corrclust.solve(...)`` work even after this module has been imported.
-
-    Importing the submodule ``corrclust.solve`` makes the import system bind the package attribute
-    ``corrclust.solve`` to this module, shadowing the lazily exported function of the same name.
-    Calling the module forwards to :func:`solve`, so both spellings behave the same.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SolveResult:
-        return solve(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

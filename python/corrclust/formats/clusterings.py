@@ -21,7 +21,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["read_clustering", "write_clustering", "labels_from_clusters", "clusters_from_labels"]
+__all__ = ["PAPER_METADATA", "read_clustering", "write_clustering", "labels_from_clusters", "clusters_from_labels"]
+
+#: The metadata lines of the paper's partition files (paper-model §3.3); the threshold there is a
+#: field of the format, not the PQAP clustering threshold.
+PAPER_METADATA = {"matching_results_file": "", "clustering_threshold": 0.5}
 
 _METADATA = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_ ]*:")
 
@@ -67,8 +71,7 @@ def write_clustering(
 ) -> None:
     """Writes one comma-separated line of ids per cluster, then ``key:value`` metadata lines.
 
-    Pass ``metadata={"matching_results_file": "", "clustering_threshold": 0.5}`` to reproduce the
-    paper's files exactly.
+    Pass ``metadata=PAPER_METADATA`` to reproduce the paper's files exactly.
     """
     lines = []
     seen: set[int] = set()

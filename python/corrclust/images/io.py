@@ -35,7 +35,6 @@ __all__ = [
     "list_images",
     "scan_images",
     "iter_images",
-    "write_truth_csv",
 ]
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
@@ -363,13 +362,3 @@ def scan_images(
             good.append(rec)
     return ScanResult(good, failures)
 
-
-def write_truth_csv(path: str | Path, groups: Sequence[Sequence[int]]) -> None:
-    """Write a ground-truth partition in the paper's format (paper-model §3.3).
-
-    One line per class with its comma-separated ids, then the metadata lines
-    ``matching_results_file:`` and ``clustering_threshold:0.5``.
-    """
-    lines = [",".join(str(int(i)) for i in g) for g in groups if len(g)]
-    lines += ["matching_results_file:", "clustering_threshold:0.5"]
-    Path(path).write_text("\n".join(lines) + "\n")

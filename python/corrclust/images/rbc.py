@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from corrclust.images.io import ImageRecord, read_image, write_truth_csv
+from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
+from corrclust.images.io import ImageRecord, read_image
 
 __all__ = ["RbcPoint", "read_points", "select_crops", "make_crops"]
 
@@ -223,7 +224,7 @@ def make_crops(
         groups: dict[int, list[int]] = {}
         for r in recs:
             groups.setdefault(r.id // 100, []).append(r.id)
-        write_truth_csv(out / split / "truth.csv", [groups[c] for c in sorted(groups)])
+        write_clustering(out / split / "truth.csv", [groups[c] for c in sorted(groups)], metadata=PAPER_METADATA)
     with open(out / "crops.csv", "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["split", "id", "class", "class_id", "class_name", "image", "x", "y"])

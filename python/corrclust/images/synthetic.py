@@ -34,7 +34,8 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage as ndi
 
-from corrclust.images.io import ImageRecord, write_truth_csv
+from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
+from corrclust.images.io import ImageRecord
 
 __all__ = ["TEMPLATES", "SyntheticOrganoid", "render_organoid", "generate"]
 
@@ -349,5 +350,5 @@ def generate(
         tifffile.imwrite(out / f"{prefix}_{ident}_mask.tif", org.mask.astype(np.uint8) * 255,
                          photometric="minisblack", metadata=None)
         records.append(ImageRecord(path, ident, str(c)))
-    write_truth_csv(out / truth_name, [[c * 100 + k for k in range(per_class)] for c in range(1, classes + 1)])
+    write_clustering(out / truth_name, [[c * 100 + k for k in range(per_class)] for c in range(1, classes + 1)], metadata=PAPER_METADATA)
     return records
