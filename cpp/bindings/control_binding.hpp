@@ -29,8 +29,7 @@ inline std::unique_ptr<Control> make_control(const py::object& time_limit, const
     if (check_signals) {
         poll = []() {
             py::gil_scoped_acquire gil;
-            // Stop on Ctrl-C, and also when an error (e.g. KeyboardInterrupt or any exception
-            // raised inside the progress callback) is already pending.
+            // stop on a signal, or on an exception left by the progress callback
             return PyErr_CheckSignals() != 0 || PyErr_Occurred() != nullptr;
         };
     }

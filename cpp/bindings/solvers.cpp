@@ -7,6 +7,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -54,7 +55,7 @@ Labels run_method(const Problem& problem, Method method, Control& control, std::
             } else {
                 labels = gaec_ex(problem, control, nullptr, nullptr);
             }
-            kernighan_lin_ex(problem, labels, control, &stats);
+            kernighan_lin_ex(problem, labels, control, &stats);  // sets stats.objective
             return labels;
         }
         case Method::anytime:
@@ -76,8 +77,9 @@ py::dict solve(const Problem& problem, const std::string& method_name, const py:
     {
         py::gil_scoped_release release;
         labels = run_method(problem, method, *control, seed, has_start ? &start_labels : nullptr, stats);
-        normalize_labels(labels);
-        obj = objective(problem, labels);
+        detail::relabel(labels);
+        // KL and anytime report the exact objective of what they return; GAEC does not.
+        obj = std::isnan(stats.objective) ? objective(problem, labels) : stats.objective;
     }
     bind::rethrow_pending();  // KeyboardInterrupt, or an exception raised by the progress callback
     const double runtime = control->elapsed();

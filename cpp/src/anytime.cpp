@@ -16,6 +16,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -53,7 +54,7 @@ void make_noisy(const DenseView& p, double sigma, detail::Rng& rng, NoisyDense& 
     for (Index i = 0; i < p.n; ++i) {
         out.data[static_cast<size_t>(i * p.n + i)] = 0.0;
         for (Index j = i + 1; j < p.n; ++j) {
-            const double x = p(i, j) + sigma * rng.normal();
+            const double x = p(i, j) + sigma * rng.symmetric();
             out.data[static_cast<size_t>(i * p.n + j)] = x;
             out.data[static_cast<size_t>(j * p.n + i)] = x;
         }
@@ -65,7 +66,7 @@ struct NoisySparse {
 };
 void make_noisy(const SparseGraph& g, double sigma, detail::Rng& rng, NoisySparse& out) {
     out.graph = g;
-    for (double& c : out.graph.edge_cost) c += sigma * rng.normal();
+    for (double& c : out.graph.edge_cost) c += sigma * rng.symmetric();
 }
 const DenseView& noisy_view(const NoisyDense& d) { return d.view; }
 const SparseGraph& noisy_view(const NoisySparse& s) { return s.graph; }
@@ -114,6 +115,8 @@ template <> struct ContractedOf<SparseGraph> { using type = ContractedSparse; };
 
 template <class Problem>
 class Anytime {
+    static constexpr bool kSparse = std::is_same<Problem, SparseGraph>::value;
+
 public:
     Anytime(const Problem& p, Control& control, std::uint64_t seed, const AnytimeSettings& settings)
         : p_(p), control_(control), rng_(seed), settings_(settings), progress_(control, "anytime", 0.25) {}
@@ -130,38 +133,56 @@ public:
             std::iota(singletons.begin(), singletons.end(), Index{0});
             offer(kl_from(singletons));
         }
-        if (!control_.stop()) offer(kl_from(Labels(static_cast<size_t>(n), 0)));
+        // one cluster: a useful start on complete graphs; on sparse graphs it is a poor start and
+        // KL from it is slow (every pass pairs one giant cluster with many small ones)
+        if (!kSparse && !control_.stop()) offer(kl_from(Labels(static_cast<size_t>(n), 0)));
         std::int64_t rounds = 0;
         int without = 0;
         while (!control_.stop() && without < settings_.max_rounds_without_improvement &&
                rounds < settings_.max_rounds) {
             ++rounds;
-            Labels proposal = (rounds % 2 == 1) ? noisy_gaec() : perturbed_best();
+            Candidate proposal = (rounds % 2 == 1) ? noisy_gaec() : perturbed_best();
             if (control_.stop()) {
                 offer(std::move(proposal));
                 break;
             }
-            const bool improved = offer(fuse(proposal));
+            const bool improved = offer(fuse(proposal.labels));
             without = improved ? 0 : without + 1;
             progress_.maybe(best_obj_, rounds);
         }
-        if (stats) stats->iterations = rounds;
+        if (best_.empty()) {  // stopped before the first start finished: all singletons
+            Labels singletons(static_cast<size_t>(n));
+            std::iota(singletons.begin(), singletons.end(), Index{0});
+            offer(Candidate{std::move(singletons)});
+        }
+        if (stats) {
+            stats->iterations = rounds;
+            stats->objective = best_obj_;
+        }
         progress_.now(best_obj_, rounds);
         return best_;
     }
 
 private:
-    Labels kl_from(Labels labels) {
-        kernighan_lin_ex(p_, labels, control_, nullptr);
-        return labels;
+    struct Candidate {
+        Labels labels;
+        double objective = std::numeric_limits<double>::quiet_NaN();  // exact, or NaN if unknown
+    };
+
+    Candidate kl_from(Labels labels) {
+        Candidate c;
+        c.objective = kernighan_lin_ex(p_, labels, control_, nullptr);
+        c.labels = std::move(labels);
+        return c;
     }
 
-    // Keeps `labels` if strictly better than the incumbent.
-    bool offer(Labels labels) {
+    // Keeps the candidate if strictly better than the incumbent.
+    bool offer(Candidate cand) {
+        Labels& labels = cand.labels;
         if (labels.size() != static_cast<size_t>(p_.n)) return false;
-        const double obj = objective(p_, labels);
+        const double obj = std::isnan(cand.objective) ? objective(p_, labels) : cand.objective;
         if (best_.empty() || obj < best_obj_ - kImprove * std::max(1.0, std::abs(best_obj_))) {
-            normalize_labels(labels);
+            detail::relabel(labels);
             best_ = std::move(labels);
             best_obj_ = obj;
             return true;
@@ -169,7 +190,7 @@ private:
         return false;
     }
 
-    Labels noisy_gaec() {
+    Candidate noisy_gaec() {
         static const double sigmas[] = {0.25, 0.5, 1.0, 2.0};
         const double sigma = sigmas[rng_.below(4)] * scale_;
         typename NoisyOf<Problem>::type noisy;
@@ -178,7 +199,7 @@ private:
         return kl_from(std::move(labels));
     }
 
-    Labels perturbed_best() {
+    Candidate perturbed_best() {
         Labels labels = best_;
         const Index n = p_.n;
         Index k = 0;
@@ -202,7 +223,7 @@ private:
     }
 
     // Fusion of the incumbent with a proposal on the intersection of their clusters.
-    Labels fuse(const Labels& proposal) {
+    Candidate fuse(const Labels& proposal) {
         const Index n = p_.n;
         Labels groups(static_cast<size_t>(n));
         std::unordered_map<std::uint64_t, Index> id;

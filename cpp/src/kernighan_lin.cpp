@@ -71,13 +71,14 @@ public:
         : P(policy), label_(labels), control_(control), n_(policy.n()) {}
 
     // Runs passes until nothing improves or control stops; returns the number of passes.
-    std::int64_t run(double start_objective, detail::ProgressThrottle& progress) {
+    std::int64_t run(detail::ProgressThrottle& progress) {
         setup();
-        double obj = start_objective;
+        double obj = start_objective_;
         std::int64_t pass = 0;
         while (!control_.stop()) {
             ++pass;
-            const double gain = one_pass(pass, progress, obj);
+            double gain = one_pass(pass, progress, obj);
+            if (!control_.stop()) gain += vertex_sweep(pass);
             obj -= gain;
             progress.maybe(obj, pass);
             if (gain <= kEps) break;
@@ -85,20 +86,29 @@ public:
         for (Index v = 0; v < n_; ++v) label_[v] = label_of_[v];
         return pass;
     }
+    // Objective of the start labelling, summed in the same order as objective() (exact).
+    double start_objective() const { return start_objective_; }
 
 private:
     void setup() {
         label_of_ = label_;
-        const Index k = normalize_labels(label_of_);
+        const Index k = detail::relabel(label_of_);
         members_.assign(static_cast<size_t>(k), {});
-        for (Index v = 0; v < n_; ++v) members_[label_of_[v]].push_back(v);
+        mpos_.assign(static_cast<size_t>(n_), 0);
+        for (Index v = 0; v < n_; ++v) {
+            auto& m = members_[label_of_[v]];
+            mpos_[v] = static_cast<Index>(m.size());
+            m.push_back(v);
+        }
         stamp_.assign(static_cast<size_t>(k), 0);
         in_sum_.assign(static_cast<size_t>(n_), 0.0);
+        start_objective_ = 0.0;
         for (Index v = 0; v < n_; ++v) {
             double s = 0.0;
             const Index lv = label_of_[v];
             P.for_neighbors(v, [&](Index u, double c) {
                 if (label_of_[u] == lv) s += c;
+                else if (u > v) start_objective_ += c;
             });
             in_sum_[v] = s;
         }
@@ -162,8 +172,73 @@ private:
         return total;
     }
 
+    // Moves every node, one after the other, to the cluster (or a new singleton) that lowers the
+    // objective most, if any does: multi-way single-node moves that the pairwise sequences cannot
+    // express. O(sum of degrees) per sweep (O(n^2) dense).
+    double vertex_sweep(std::int64_t pass) {
+        double total = 0.0;
+        acc_.assign(members_.size(), 0.0);
+        touched_flag_.assign(members_.size(), 0);
+        for (Index v = 0; v < n_; ++v) {
+            if ((v & 255) == 255 && control_.stop()) break;
+            const Index a = label_of_[v];
+            touched_.clear();
+            P.for_neighbors(v, [&](Index u, double c) {
+                const Index C = label_of_[u];
+                if (!touched_flag_[C]) {
+                    touched_flag_[C] = 1;
+                    touched_.push_back(C);
+                }
+                acc_[C] += c;
+            });
+            const double own = acc_[a];
+            double best = members_[a].size() > 1 ? -own : -std::numeric_limits<double>::infinity();
+            Index target = -1;  // -1: a new cluster
+            for (const Index C : touched_) {
+                if (C == a) continue;
+                const double g = acc_[C] - own;
+                if (g > best || (g == best && target >= 0 && C < target)) {
+                    best = g;
+                    target = C;
+                }
+            }
+            const double to_target = target >= 0 ? acc_[target] : 0.0;
+            for (const Index C : touched_) {
+                acc_[C] = 0.0;
+                touched_flag_[C] = 0;
+            }
+            if (!(best > kEps)) continue;
+            if (target < 0) {
+                target = new_cluster(pass);
+                acc_.resize(members_.size(), 0.0);
+                touched_flag_.resize(members_.size(), 0);
+            }
+            P.for_neighbors(v, [&](Index u, double c) {
+                const Index C = label_of_[u];
+                if (C == a) in_sum_[u] -= c;
+                else if (C == target) in_sum_[u] += c;
+            });
+            in_sum_[v] = to_target;
+            auto& ma = members_[a];  // O(1) removal: the last member takes v's place
+            const Index last = ma.back();
+            ma[mpos_[v]] = last;
+            mpos_[last] = mpos_[v];
+            ma.pop_back();
+            mpos_[v] = static_cast<Index>(members_[target].size());
+            members_[target].push_back(v);
+            label_of_[v] = target;
+            stamp_[a] = stamp_[target] = pass;
+            if (ma.empty()) free_.push_back(a);
+            total += best;
+        }
+        return total;
+    }
+
     // KL sequence between clusters a and b (b may be empty); applies the best improvement found.
     double two_cut(Index a, Index b, std::int64_t pass) {
+        if constexpr (!Policy::complete) {
+            if (!members_[a].empty() && !members_[b].empty()) return two_cut_sparse(a, b, pass);
+        }
         nodes_.clear();
         nodes_.insert(nodes_.end(), members_[a].begin(), members_[a].end());
         const Index na = static_cast<Index>(nodes_.size());
@@ -179,11 +254,27 @@ private:
             side_[j] = 1;
             cb_[j] = in_sum_[nodes_[j]];
         }
-        for (Index i = 0; i < na; ++i)
-            P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
-                cb_[i] += c;
-                ca_[j] += c;
-            });
+        // Candidates for moves: on a complete graph every node; on a sparse graph the nodes with a
+        // neighbour on the other side (all of A when B is new), extended as nodes move.
+        is_cand_.assign(static_cast<size_t>(N), Policy::complete || na == N ? 1 : 0);
+        if (na <= N - na) {  // cross sums from the smaller side
+            for (Index i = 0; i < na; ++i)
+                P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
+                    cb_[i] += c;
+                    ca_[j] += c;
+                    is_cand_[i] = is_cand_[j] = 1;
+                });
+        } else {
+            for (Index j = na; j < N; ++j)
+                P.for_range(nodes_[j], nodes_, loc_, j, 0, na, [&](Index i, double c) {
+                    cb_[i] += c;
+                    ca_[j] += c;
+                    is_cand_[i] = is_cand_[j] = 1;
+                });
+        }
+        cand_.clear();
+        for (Index j = 0; j < N; ++j)
+            if (is_cand_[j]) cand_.push_back(j);
         double join_gain = 0.0;
         for (Index i = 0; i < na; ++i) join_gain += cb_[i];
 
@@ -194,15 +285,21 @@ private:
         for (Index step = 0; step < N; ++step) {
             Index pick = -1;
             double pg = -std::numeric_limits<double>::infinity();
-            for (Index j = 0; j < N; ++j) {
+            for (const Index j : cand_) {
                 if (moved_[j]) continue;
                 const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
-                if (gj > pg) {
+                if (gj > pg || (gj == pg && j < pick)) {
                     pg = gj;
                     pick = j;
                 }
             }
             if (pick < 0) break;
+            if (step == 0 && !Policy::complete && na == N) {
+                // B is new: any node of A may open it, but later moves are limited to the
+                // neighbours of B (marked by move below), as for any other pair
+                for (const Index j : cand_) is_cand_[j] = 0;
+                cand_.clear();
+            }
             move(pick, N);
             moved_[pick] = 1;
             seq_.push_back(pick);
@@ -243,8 +340,164 @@ private:
                 const Index v = nodes_[j];
                 const Index c = side_[j] == 0 ? a : b;
                 label_of_[v] = c;
+                mpos_[v] = static_cast<Index>(members_[c].size());
                 members_[c].push_back(v);
                 if (!join) in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
+            }
+            stamp_[a] = stamp_[b] = pass;
+            if (members_[a].empty()) free_.push_back(a);
+            if (members_[b].empty()) free_.push_back(b);
+        }
+        for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
+        return applied;
+    }
+
+    // Sparse variant of two_cut for two non-empty clusters. Only the nodes of the smaller cluster and
+    // the nodes of the larger one that touch the action are looked at: a node of the larger cluster
+    // joins the pair when it is adjacent to the smaller cluster or to a moved node, with its sums
+    // computed from its adjacency at that moment. A pair of a huge and a small cluster thus costs
+    // O(edges near the small one), not O(size of the huge one). Same moves and gains as two_cut.
+    double two_cut_sparse(Index a, Index b, std::int64_t pass) {
+        const Index small = members_[a].size() <= members_[b].size() ? a : b;
+        const Index large = small == a ? b : a;
+        nodes_.clear();
+        side_.clear();
+        ca_.clear();
+        cb_.clear();
+        moved_.clear();
+        is_cand_.clear();
+        cand_.clear();
+        auto side_of = [&](Index w) -> int {  // current side of a node: 0 (a), 1 (b), -1 (neither)
+            const Index l = loc_[w];
+            if (l >= 0) return side_[l];
+            const Index c = label_of_[w];
+            return c == a ? 0 : (c == b ? 1 : -1);
+        };
+        auto include = [&](Index u) {
+            const Index j = static_cast<Index>(nodes_.size());
+            const int su = label_of_[u] == a ? 0 : 1;
+            double sa = 0.0, sb = 0.0;
+            bool boundary = false;
+            P.for_neighbors(u, [&](Index w, double c) {
+                const int sw = side_of(w);
+                if (sw == 0) sa += c;
+                else if (sw == 1) sb += c;
+                if (sw >= 0 && sw != su) boundary = true;
+            });
+            loc_[u] = j;
+            nodes_.push_back(u);
+            side_.push_back(static_cast<char>(su));
+            ca_.push_back(sa);
+            cb_.push_back(sb);
+            moved_.push_back(0);
+            is_cand_.push_back(boundary ? 1 : 0);
+            if (boundary) cand_.push_back(j);
+        };
+        for (const Index u : members_[small]) include(u);
+        const Index ns = static_cast<Index>(nodes_.size());
+        double join_gain = 0.0;  // summed cost between the clusters
+        for (Index j = 0; j < ns; ++j) join_gain += side_[j] == 0 ? cb_[j] : ca_[j];
+        for (Index j = 0; j < ns; ++j)
+            P.for_neighbors(nodes_[j], [&](Index w, double) {
+                if (loc_[w] < 0 && label_of_[w] == large) include(w);
+            });
+
+        auto flip = [&](Index j) {
+            const Index v = nodes_[j];
+            const bool to_b = side_[j] == 0;
+            side_[j] = to_b ? 1 : 0;
+            P.for_neighbors(v, [&](Index w, double c) {
+                const Index l = loc_[w];
+                if (l >= 0) {
+                    if (to_b) {
+                        ca_[l] -= c;
+                        cb_[l] += c;
+                    } else {
+                        ca_[l] += c;
+                        cb_[l] -= c;
+                    }
+                    if (!is_cand_[l]) {
+                        is_cand_[l] = 1;
+                        cand_.push_back(l);
+                    }
+                } else if (label_of_[w] == a || label_of_[w] == b) {
+                    include(w);  // sums computed with v already flipped
+                    if (!is_cand_.back()) {
+                        is_cand_.back() = 1;
+                        cand_.push_back(static_cast<Index>(nodes_.size()) - 1);
+                    }
+                }
+            });
+        };
+
+        seq_.clear();
+        double cum = 0.0, best = 0.0;
+        Index best_len = 0;
+        for (Index step = 0;; ++step) {
+            Index pick = -1;
+            double pg = -std::numeric_limits<double>::infinity();
+            for (const Index j : cand_) {
+                if (moved_[j]) continue;
+                const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
+                if (gj > pg || (gj == pg && j < pick)) {
+                    pg = gj;
+                    pick = j;
+                }
+            }
+            if (pick < 0) break;
+            flip(pick);
+            moved_[pick] = 1;
+            seq_.push_back(pick);
+            cum += pg;
+            if (cum > best + kEps) {
+                best = cum;
+                best_len = static_cast<Index>(seq_.size());
+            }
+            if (static_cast<Index>(seq_.size()) - best_len > kPatience) break;
+            if ((step & 15) == 15 && control_.stop()) break;
+        }
+
+        double applied = 0.0;
+        bool join = false;
+        if (join_gain > best + kEps && join_gain > kEps) {
+            join = true;
+            best_len = 0;
+            applied = join_gain;
+        } else if (best > kEps) {
+            applied = best;
+        } else {
+            best_len = 0;
+        }
+        while (static_cast<Index>(seq_.size()) > best_len) {
+            flip(seq_.back());
+            seq_.pop_back();
+        }
+        const Index N = static_cast<Index>(nodes_.size());
+        if (join) {  // the smaller cluster moves into the larger one
+            for (Index j = 0; j < N; ++j) in_sum_[nodes_[j]] = ca_[j] + cb_[j];
+            auto& ms = members_[small];
+            auto& ml = members_[large];
+            for (const Index v : ms) {
+                label_of_[v] = large;
+                mpos_[v] = static_cast<Index>(ml.size());
+                ml.push_back(v);
+            }
+            ms.clear();
+            free_.push_back(small);
+            stamp_[a] = stamp_[b] = pass;
+        } else if (applied > 0.0) {
+            for (Index j = 0; j < N; ++j) in_sum_[nodes_[j]] = side_[j] == 0 ? ca_[j] : cb_[j];
+            for (const Index j : seq_) {  // the moves of the best prefix
+                const Index v = nodes_[j];
+                const Index from = label_of_[v], to = side_[j] == 0 ? a : b;
+                auto& mf = members_[from];
+                const Index last = mf.back();
+                mf[mpos_[v]] = last;
+                mpos_[last] = mpos_[v];
+                mf.pop_back();
+                mpos_[v] = static_cast<Index>(members_[to].size());
+                members_[to].push_back(v);
+                label_of_[v] = to;
             }
             stamp_[a] = stamp_[b] = pass;
             if (members_[a].empty()) free_.push_back(a);
@@ -262,45 +515,64 @@ private:
             P.for_range(v, nodes_, loc_, j, 0, N, [&](Index i, double c) {
                 ca_[i] -= c;
                 cb_[i] += c;
+                mark_candidate(i);
             });
         } else {
             side_[j] = 0;
             P.for_range(v, nodes_, loc_, j, 0, N, [&](Index i, double c) {
                 ca_[i] += c;
                 cb_[i] -= c;
+                mark_candidate(i);
             });
         }
+    }
+
+    void mark_candidate(Index i) {
+        if (Policy::complete || is_cand_[i]) return;
+        is_cand_[i] = 1;
+        cand_.push_back(i);
     }
 
     const Policy& P;
     Labels& label_;
     Control& control_;
     Index n_;
+    double start_objective_ = 0.0;
     Labels label_of_;
     std::vector<std::vector<Index>> members_;
     std::vector<std::int64_t> stamp_;
     std::vector<double> in_sum_;
     std::vector<Index> loc_, seen_, free_;
-    std::vector<Index> nodes_, seq_;
-    std::vector<char> side_, moved_;
-    std::vector<double> ca_, cb_;
+    std::vector<Index> mpos_;  // position of each node in its cluster's member list
+    std::vector<Index> nodes_, seq_, cand_;
+    std::vector<char> side_, moved_, is_cand_;
+    std::vector<double> ca_, cb_, acc_;
+    std::vector<Index> touched_;
+    std::vector<char> touched_flag_;
 };
 
 template <class Problem, class Policy>
 double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Control& control,
               HeuristicStats* stats) {
-    const double start_obj = objective(problem, labels);
+    if (control.stop()) {  // nothing to do; just report the start
+        detail::relabel(labels);
+        const double obj = objective(problem, labels);
+        if (stats) stats->objective = obj;
+        return obj;
+    }
     Labels start = labels;
     detail::ProgressThrottle progress(control, "kl");
     KernighanLin<Policy> kl(policy, labels, control);
-    const std::int64_t passes = kl.run(start_obj, progress);
+    const std::int64_t passes = kl.run(progress);
+    const double start_obj = kl.start_objective();
     if (stats) stats->iterations = passes;
     double obj = objective(problem, labels);
     if (obj > start_obj) {  // only possible through rounding in the incremental sums
         labels = std::move(start);
         obj = start_obj;
     }
-    normalize_labels(labels);
+    detail::relabel(labels);
+    if (stats) stats->objective = obj;
     return obj;
 }
 

@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "corrclust/control.hpp"
 #include "corrclust/heuristics.hpp"
@@ -16,6 +18,9 @@ namespace corrclust {
 
 struct HeuristicStats {
     std::int64_t iterations = 0;  // GAEC: contractions; KL: outer passes; anytime: rounds
+    // Exact objective of the returned labelling when the solver computed it anyway (KL, anytime);
+    // NaN otherwise. Saves the caller an O(n^2) pass on dense problems.
+    double objective = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Settings of the anytime solver (defaults are what `anytime` uses).
@@ -65,6 +70,22 @@ private:
     double last_;
 };
 
+// normalize_labels (0..k-1 by first appearance; returns k) with a table instead of a hash map when
+// every label lies in [0, n), the usual case inside the solvers.
+inline Index relabel(Labels& labels) {
+    const Index n = static_cast<Index>(labels.size());
+    for (const Index l : labels)
+        if (l < 0 || l >= n) return normalize_labels(labels);
+    std::vector<Index> map(static_cast<size_t>(n), -1);
+    Index k = 0;
+    for (Index& l : labels) {
+        Index& m = map[static_cast<size_t>(l)];
+        if (m < 0) m = k++;
+        l = m;
+    }
+    return k;
+}
+
 // SplitMix64: tiny, fast, and identical on every platform (unlike std:: distributions).
 class Rng {
 public:
@@ -77,6 +98,8 @@ public:
     }
     double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
     std::uint64_t below(std::uint64_t k) { return k == 0 ? 0 : next() % k; }
+    // Uniform on [-sqrt(3), sqrt(3)): zero mean, unit variance, much cheaper than normal().
+    double symmetric() { return 1.7320508075688772 * (2.0 * uniform() - 1.0); }
     double normal() {  // Box-Muller, one value per call
         double u1 = uniform();
         if (u1 < 1e-300) u1 = 1e-300;

@@ -1,14 +1,240 @@
-"""``corrclust cluster``: not implemented yet."""
+"""``corrclust cluster``: organoid images (or a similarity matrix) -> clusters, metrics and a report.
+
+Two modes share this command:
+
+* **Images** (the front door)::
+
+      corrclust cluster IMAGES_DIR -o OUT [--method pqap|twin] [--model M] [--solver kl|anytime|exact]
+                        [--params P.txt] [--threshold T] [--bias B] [--crop] [--truth TRUTH.csv|auto]
+                        [--ids TABLE.csv] [--similarities S.npz] ...
+
+  runs :func:`corrclust.pipeline.run` and writes OUT/clusters.csv, OUT/similarities.npz, the figures
+  and OUT/report.html (with a truth also OUT/metrics.json and the sweep). With ``--similarities``
+  the correlations of a previous run (or of ``corrclust pqap similarities``) are reused instead of
+  being computed.
+
+* **Matrix only** (no IMAGES_DIR)::
+
+      corrclust cluster --similarities S.npz [--symmetrize min|mean|max] [--threshold 0.64]
+                        [--method gaec|kl|anytime|exact] [--time-limit S] [--seed N]
+                        [--truth CLUSTERS.csv] [--json] [-o CLUSTERING.csv]
+
+  ``S.npz`` is the output of ``corrclust pqap similarities`` (arrays ``ids`` and ``S``); the paper's
+  matching-results CSV (its ``quadratic_matching`` block) is read too. The costs are
+  c_ij = sym(S[i, j], S[j, i]) - threshold (paper-model.md §7.1), solved by ``corrclust.solve``.
+  With ``--json`` one JSON object is printed (ids, labels, clusters, objective, status, and the
+  metrics when ``--truth`` is given); ``-o`` writes the clustering in the paper's CSV format.
+  Here ``--method`` names the solver (``--solver`` works too).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corrclust.cli import CliError
+from corrclust.pipeline import METHODS, SOLVERS, ClusterOptions
+
+# Solvers accepted in the matrix-only mode (gaec is a fast heuristic without a report-worthy quality).
+MATRIX_SOLVERS = ("gaec", "kl", "anytime", "exact")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("cluster", help="(not implemented yet)")
+    p = sub.add_parser(
+        "cluster",
+        help="cluster a folder of organoid images (or a similarity matrix) and write a report",
+        description=(
+            "Correlate every pair of images (PQAP key-point matching or a trained twin network), "
+            "cluster them by correlation clustering, and write OUT/clusters.csv, OUT/similarities.npz, "
+            "PNG figures and OUT/report.html (with --truth also OUT/metrics.json and a sweep). "
+            "Without IMAGES_DIR, cluster the matrix of --similarities only (no report). See docs/cli.md."
+        ),
+    )
+    p.add_argument("images", type=Path, metavar="IMAGES_DIR", nargs="?",
+                   help="folder of images: <name>_<id>.tif (class = id // 100), or class sub-folders")
+    p.add_argument("-o", "--out", "--output", dest="out", type=Path, metavar="OUT",
+                   help="output folder (with IMAGES_DIR); the clustering CSV to write (matrix-only mode)")
+    p.add_argument("--method", choices=METHODS + MATRIX_SOLVERS, default=None,
+                   help="pair correlations: pqap (default) or twin (needs --model). In the matrix-only mode: "
+                        "the solver (gaec, kl, anytime, exact)")
+    p.add_argument("--model", type=Path, help="trained twin-network model (for --method twin)")
+    p.add_argument("--solver", choices=MATRIX_SOLVERS, default=None,
+                   help="correlation-clustering solver: kl (GAEC + Kernighan-Lin, default), anytime, exact "
+                        "(gaec in the matrix-only mode)")
+    p.add_argument("--params", type=Path, metavar="P.txt",
+                   help="PQAP parameter file (key=value lines); default: the paper's learned parameters")
+    p.add_argument("--threshold", type=float, default=0.64,
+                   help="PQAP: pairs with min(s_ij, s_ji) above this prefer one cluster (default 0.64)")
+    p.add_argument("--symmetrize", choices=("min", "mean", "max"), default=None,
+                   help="how S[i, j] and S[j, i] are combined (default: min for PQAP, mean for twin)")
+    p.add_argument("--bias", type=float, default=0.0,
+                   help="twin: added to logit(p); positive favours joins (default 0)")
+    p.add_argument("--crop", action="store_true",
+                   help="IMAGES_DIR holds whole fields: detect and crop the organoids first (into OUT/crops)")
+    p.add_argument("--truth", metavar="TRUTH.csv|auto",
+                   help="true classes: a clustering CSV (one line of ids per class), or 'auto' for the classes "
+                        "the images carry (ids, class folders or --ids table); adds metrics, a contingency "
+                        "table and a sweep")
+    p.add_argument("--ids", type=Path, metavar="TABLE.csv", dest="ids_table",
+                   help="CSV with header file,id[,class][,subset] listing the images (subsets give per-subset "
+                        "metrics)")
+    p.add_argument("--similarities", "--correlations", dest="similarities", type=Path, metavar="S.npz",
+                   help="a similarity (S) or probability (P) matrix with its ids: a previous run's "
+                        "similarities.npz, 'corrclust pqap similarities' output or a matching-results CSV. "
+                        "With IMAGES_DIR it replaces the matching (re-cluster in seconds); alone, it is clustered "
+                        "without a report")
+    sw = p.add_mutually_exclusive_group()
+    sw.add_argument("--sweep", dest="sweep", action="store_true", default=None,
+                    help="with --truth: sweep the threshold/bias (default: on when at most 200 images)")
+    sw.add_argument("--no-sweep", dest="sweep", action="store_false", help="never sweep")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the solver (default 0)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="time limit of each solve")
+    p.add_argument("--threads", type=int, help="threads for PQAP matching (default: all cores)")
+    p.add_argument("--pqap-mode", choices=("reference", "improved"), default="reference",
+                   help="PQAP solver: the paper's heuristics (reference, default) or the improved local search")
+    p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.set_defaults(func=run)
 
 
+def options_from_args(args: argparse.Namespace) -> ClusterOptions:
+    if args.out is None:
+        raise CliError("the output folder is missing: pass -o OUT")
+    if args.json:
+        raise CliError("--json applies only without IMAGES_DIR (the matrix-only mode)")
+    method, solver = args.method, args.solver
+    if method in MATRIX_SOLVERS:  # the matrix-only spelling: --method names the solver
+        if solver is not None and solver != method:
+            raise CliError(f"--method {method} and --solver {solver} disagree; use --solver alone")
+        method, solver = None, method
+    if solver == "gaec":
+        raise CliError("--solver gaec is for the matrix-only mode; with images use kl, anytime or exact")
+    if method is None:
+        method = "twin" if args.model is not None else "pqap"
+    return ClusterOptions(
+        images_dir=args.images,
+        out_dir=args.out,
+        method=method,
+        model=args.model,
+        solver=solver or "kl",
+        params=args.params,
+        threshold=args.threshold,
+        bias=args.bias,
+        symmetrize=args.symmetrize,
+        crop=args.crop,
+        truth=args.truth,
+        ids_table=args.ids_table,
+        sweep=args.sweep,
+        seed=args.seed,
+        time_limit=args.time_limit,
+        threads=args.threads,
+        pqap_mode=args.pqap_mode,
+        correlations=args.similarities,
+        progress=args.progress,
+    )
+
+
+def print_summary(result, stream=None) -> None:
+    """The few lines a user wants after a run: where the report is, and the headline numbers."""
+    stream = sys.stdout if stream is None else stream
+    c = result.clustering
+    print(f"{result.correlations.ids.size} images -> {c.n_clusters} cluster{'s' if c.n_clusters != 1 else ''} "
+          f"(objective {c.objective:.6g}, {result.seconds:.1f} s)", file=stream)
+    ev = result.evaluation
+    if ev is not None:
+        m = ev.metrics
+        print(f"VI {m['vi']:.4f} bits (false cuts {m['false_cuts']:.4f}, false joins {m['false_joins']:.4f}), "
+              f"Rand index {100 * m['rand_index']:.2f} %, {m['n_clusters_true']} true classes", file=stream)
+    print(f"clusters: {result.files['clusters']}", file=stream)
+    print(f"report:   {result.report}", file=stream)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("corrclust cluster is not implemented yet")
+    if args.images is None:
+        if args.similarities is None:
+            raise CliError("pass IMAGES_DIR (a folder of images), or --similarities S.npz to cluster a matrix")
+        return run_matrix(args)
+    from corrclust import pipeline
+
+    result = pipeline.run(options_from_args(args))
+    print_summary(result)
+    return 0
+
+
+# ------------------------------------------------------------------------------ matrix-only mode
+def load_similarities(path: str) -> tuple[list[int], np.ndarray]:
+    """(ids, S) from a ``pqap similarities`` .npz (or a run's similarities.npz) or a matching-results CSV."""
+    from corrclust.pipeline import load_correlations
+
+    corr = load_correlations(path)
+    if corr.kind != "similarity":
+        raise CliError(f"{path}: holds probabilities (P); the matrix-only mode clusters similarities (S). "
+                       "Pass IMAGES_DIR to cluster probabilities with a report")
+    return [int(i) for i in corr.ids], corr.matrix
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, (np.floating,)):
+        return _jsonable(float(x))
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    return x
+
+
+def run_matrix(args: argparse.Namespace) -> int:
+    """Cluster the matrix of ``--similarities`` (no images, no report)."""
+    from corrclust.formats.clusterings import clusters_from_labels, read_clustering, write_clustering
+    from corrclust.metrics import compare
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
+    if args.method in METHODS:
+        raise CliError(f"--method {args.method} needs IMAGES_DIR; to cluster a matrix, pick a solver with --solver")
+    method = args.solver or args.method or "kl"
+    ids, S = load_similarities(str(args.similarities))
+    if not math.isfinite(args.threshold):
+        raise CliError("--threshold must be a finite number")
+    problem = Problem.from_similarities(S, threshold=args.threshold, symmetrize=args.symmetrize or "min")
+    try:
+        res = solve(problem, method=method, time_limit=args.time_limit, seed=args.seed)
+    except NotImplementedError as exc:
+        raise CliError(str(exc)) from None
+    clusters = clusters_from_labels(ids, res.labels)
+    metrics = None
+    if args.truth:
+        truth = read_clustering(args.truth)
+        where = {i: k for k, c in enumerate(truth) for i in c}
+        missing = [i for i in ids if i not in where]
+        if missing:
+            raise CliError(f"{args.truth}: {len(missing)} organoid(s) have no class, e.g. {missing[:5]}")
+        metrics = compare([where[i] for i in ids], res.labels)
+    if args.out:
+        write_clustering(args.out, clusters, metadata={"matching_results_file": "",
+                                                       "clustering_threshold": args.threshold})
+    if args.json:
+        out = {"ids": ids, "labels": res.labels.tolist(), "clusters": clusters, "n_clusters": res.n_clusters,
+               "objective": res.objective, "lower_bound": res.lower_bound, "status": res.status,
+               "method": res.method, "runtime": res.runtime, "threshold": args.threshold,
+               "symmetrize": args.symmetrize or "min"}
+        if metrics is not None:
+            out["metrics"] = {k: _jsonable(v) for k, v in metrics.items()}
+        print(json.dumps({k: _jsonable(v) for k, v in out.items()}))
+        return 0
+    print(f"{len(ids)} organoids -> {res.n_clusters} clusters ({res.method}, {res.status}); "
+          f"objective {res.objective:.6f}" + (f", lower bound {res.lower_bound:.6f}" if res.lower_bound is not None else ""))
+    for k, c in enumerate(clusters):
+        print(f"  cluster {k}: {', '.join(map(str, c))}")
+    if metrics is not None:
+        print(f"  VI {metrics['vi']:.4f} (false cuts {metrics['false_cuts']:.4f}, false joins {metrics['false_joins']:.4f}), "
+              f"RI {metrics['rand_index']:.4f}, F1 joins {metrics['f1_joins']:.4f}, F1 cuts {metrics['f1_cuts']:.4f}")
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0

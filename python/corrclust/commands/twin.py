@@ -1,14 +1,189 @@
-"""``corrclust twin``: not implemented yet."""
+"""``corrclust twin``: train twin networks and predict pair probabilities (needs PyTorch).
+
+    corrclust twin train DATA_DIR --recipe fast -o MODEL.pt [--time-budget S] [--seed S] ...
+    corrclust twin predict MODEL.pt IMAGES_DIR -o OUT.npz
+
+torch is imported only when a sub-command runs, so the rest of the CLI works without it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from corrclust.cli import CliError
+
+RECIPE_NAMES = ("paper-tni", "paper-tnia", "paper-tnh", "fast")
+
+
+def _twin() -> Any:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CliError("twin networks need PyTorch: install corrclust[torch] (pip install 'corrclust[torch]')") from None
+    import corrclust.twin as twin
+
+    return twin
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("twin", help="(not implemented yet)")
-    p.set_defaults(func=run)
+    p = sub.add_parser(
+        "twin",
+        help="train twin networks (paper TNI/TNIa/TNH or the fast recipe) and predict pair probabilities",
+        description="Twin networks on images (needs PyTorch: pip install 'corrclust[torch]').",
+    )
+    p.set_defaults(func=_no_action, twin_parser=p)
+    tsub = p.add_subparsers(dest="twin_command", metavar="ACTION")
+
+    t = tsub.add_parser(
+        "train",
+        help="train a twin network on a labelled image folder",
+        description=(
+            "Train a twin network. DATA_DIR holds images named with the paper's ids (class = id // 100) "
+            "or one sub-folder per class; 8- or 16-bit TIFF, PNG or JPEG with 1 to 3 channels. "
+            "A checkpoint MODEL.pt.ckpt is written every epoch; Ctrl-C saves it and stops, and running "
+            "the same command again resumes from it."
+        ),
+    )
+    t.add_argument("data_dir", metavar="DATA_DIR", type=Path)
+    t.add_argument("--recipe", choices=RECIPE_NAMES, default="fast", help="training recipe (default: fast)")
+    t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt", help="model file to write")
+    t.add_argument("--time-budget", type=_positive_float, metavar="SECONDS",
+                   help="stop training after this many seconds (in total over resumed runs) and save the model")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--epochs", type=_positive_int, help="override the recipe's number of epochs")
+    t.add_argument("--steps-per-epoch", type=_positive_int, help="override the recipe's steps per epoch")
+    t.add_argument("--image-size", type=_positive_int, help="override the recipe's input size (pixels)")
+    t.add_argument("--width", type=_positive_int,
+                   help="ResNet-18 base width (default 64, the standard network; smaller for small data)")
+    t.add_argument("--batch-size", type=_positive_int,
+                   help="pairs per batch (paper recipes) or images per class per batch (fast)")
+    t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
+    t.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
+                   help="resume from CKPT (default MODEL.pt.ckpt, which is also picked up automatically)")
+    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=run_train)
+
+    q = tsub.add_parser(
+        "predict",
+        help="pair probabilities and correlation-clustering costs for a folder of images",
+        description=(
+            "Embed every image once and score all pairs. Writes OUT.npz with ids, P (n x n, p(same class), "
+            "diagonal 1), costs (n x n logit costs of the mean-symmetrised P, positive = attractive) "
+            "and labels when the folder gives classes."
+        ),
+    )
+    q.add_argument("model", metavar="MODEL.pt", type=Path)
+    q.add_argument("images_dir", metavar="IMAGES_DIR", type=Path)
+    q.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.npz")
+    q.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
+    q.add_argument("--batch-size", type=_positive_int, default=64, help="images per embedding batch")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=run_predict)
 
 
-def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("corrclust twin is not implemented yet")
+def _no_action(args: argparse.Namespace) -> int:
+    args.twin_parser.print_help()
+    return 2
+
+
+def run_train(args: argparse.Namespace) -> int:
+    twin = _twin()
+    recipe = twin.get_recipe(args.recipe)
+    overrides: dict[str, Any] = {
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps_per_epoch,
+        "image_size": args.image_size,
+        "width": args.width,
+    }
+    if args.batch_size is not None:
+        overrides["batch_size" if recipe.sampler == "pairs" else "images_per_class"] = args.batch_size
+    recipe = recipe.with_overrides(**overrides)
+    if args.resume is not None and args.restart:
+        raise CliError("--resume and --restart contradict each other")
+    checkpoint = Path(args.resume) if args.resume else Path(str(args.output) + ".ckpt")
+    if args.resume is not None and not checkpoint.is_file():
+        raise CliError(f"no checkpoint to resume from: {checkpoint}")
+    if args.output.is_dir():
+        raise CliError(f"output {args.output} is a folder; give a file name such as model.pt")
+    data = twin.load_folder(
+        args.data_dir,
+        input_kind=recipe.input,
+        image_size=recipe.image_size,
+        require_labels=True,
+        progress=not args.quiet,
+    )
+    data.check_trainable()
+    resuming = checkpoint.is_file() and not args.restart
+    if not args.quiet:
+        what = f"resuming from {checkpoint}" if resuming else "starting"
+        print(
+            f"twin train: {len(data)} images, {len(data.classes)} classes, {data.in_channels} channel(s); "
+            f"recipe {recipe.name}; {what}",
+            file=sys.stderr,
+        )
+    result = twin.train(
+        data,
+        recipe,
+        seed=args.seed,
+        output=args.output,
+        checkpoint=checkpoint,
+        resume=not args.restart,
+        time_budget=args.time_budget,
+        device=None if args.device == "auto" else args.device,
+        progress=not args.quiet,
+    )
+    if result.stopped == "interrupted":
+        print(
+            f"twin train: interrupted after step {result.steps}; checkpoint saved to {checkpoint}; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    last = f", last epoch loss {result.history[-1]:.4f}" if result.history else ""
+    print(
+        f"twin train: {result.stopped} after {result.steps} steps ({result.epochs_completed} epochs, "
+        f"{result.elapsed_s:.1f} s{last}); model written to {result.model_path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    twin = _twin()
+    loaded = twin.load_model(args.model, device=None if args.device == "auto" else args.device)
+    pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=not args.quiet)
+    costs = twin.cost_matrix(pred.P)
+    out: dict[str, Any] = {"ids": np.array(pred.ids), "P": pred.P, "costs": costs}
+    if pred.labels is not None:
+        out["labels"] = np.array(pred.labels)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.output, **out)
+    if not args.quiet:
+        print(f"twin predict: {len(pred.ids)} images; wrote {args.output}", file=sys.stderr)
+    return 0

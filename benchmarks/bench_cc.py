@@ -1,0 +1,227 @@
+"""Benchmark of the corrclust heuristics side by side with bioimage-cpp.
+
+Runs GAEC, GAEC + Kernighan-Lin and the anytime solver of corrclust, and bioimage-cpp's GAEC and
+GAEC + KL (its KL warm-started by its GAEC), on the same costs in the same process:
+  * planted-partition complete graphs (10 planted clusters, cost = logit of p = sigmoid(y + sigma*eps),
+    y = +/-1, clipped at 1e-6, sigma = 1.5 "clean" and 3 "noisy"), given to corrclust as a dense
+    matrix and to bioimage-cpp as the complete edge list;
+  * every shared instance in ../shared/cc-instances (PACE as dense, OpenGM as sparse).
+Times are wall-clock seconds of the solver call (best of --repeat). corrclust's time is the whole
+binding call from numpy arrays (including building its sparse graph); "bioimage s" is bioimage-cpp's
+solver call alone on a prebuilt graph, and "incl. graph" adds building that graph from the same
+arrays once. "ratio" = bioimage time / corrclust time (> 1: corrclust is faster).
+Objectives follow the shared convention (minimise the cost of cut edges); the script checks that
+both libraries score the same labelling identically.
+
+    python benchmarks/bench_cc.py            # n = 100, 300, 1000, 3000 + shared instances
+    python benchmarks/bench_cc.py --quick    # n <= 1000, one repetition
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from corrclust._native import _core
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "cc-instances"
+
+
+# --------------------------------------------------------------------------- instances
+
+
+def planted_complete(n: int, sigma: float, seed: int, k: int = 10) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, k, size=n)
+    y = np.where(g[:, None] == g[None, :], 1.0, -1.0)
+    eps = np.triu(rng.normal(size=(n, n)), 1)
+    eps = eps + eps.T
+    p = np.clip(1.0 / (1.0 + np.exp(-(y + sigma * eps))), 1e-6, 1 - 1e-6)
+    c = np.log(p / (1 - p))
+    np.fill_diagonal(c, 0.0)
+    return np.ascontiguousarray(c)
+
+
+def read_pace(path: Path) -> np.ndarray:
+    costs = None
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if not parts or parts[0] == "c":
+            continue
+        if parts[0] == "p":
+            n = int(parts[2])
+            costs = -np.ones((n, n))
+            np.fill_diagonal(costs, 0.0)
+        else:
+            u, v = int(parts[0]) - 1, int(parts[1]) - 1
+            costs[u, v] = costs[v, u] = 1.0
+    return costs
+
+
+def read_multicut(path: Path):
+    rows = np.loadtxt(path, skiprows=1, ndmin=2)
+    edges = rows[:, :2].astype(np.int64)
+    return int(edges.max()) + 1, edges, np.ascontiguousarray(rows[:, 2])
+
+
+def unique_edges(n: int, edges: np.ndarray, costs: np.ndarray):
+    """Sum parallel edges (either orientation): unique (u < v) edges and summed costs."""
+    lo = np.minimum(edges[:, 0], edges[:, 1])
+    hi = np.maximum(edges[:, 0], edges[:, 1])
+    key = lo * n + hi
+    uniq, inv = np.unique(key, return_inverse=True)
+    summed = np.zeros(len(uniq))
+    np.add.at(summed, inv, costs)
+    return np.stack([uniq // n, uniq % n], 1).astype(np.int64), summed
+
+
+def dense_to_edges(costs: np.ndarray):
+    n = costs.shape[0]
+    iu, ju = np.triu_indices(n, 1)
+    return np.stack([iu, ju], 1).astype(np.int64), np.ascontiguousarray(costs[iu, ju])
+
+
+# --------------------------------------------------------------------------- peers
+
+
+class Bioimage:
+    """bioimage-cpp's multicut GAEC and KL (GAEC warm start) on a prebuilt graph."""
+
+    def __init__(self, n: int, uv: np.ndarray, costs: np.ndarray):
+        import bioimage_cpp.graph as bg
+        from bioimage_cpp import _core as bcore
+
+        self.core = bcore
+        t0 = time.perf_counter()
+        self.graph = bg.undirected_graph(n)
+        self.graph.insert_edges(uv.astype(np.uint64))
+        ids = np.asarray(self.graph.find_edges(uv.astype(np.uint64)), dtype=np.int64)
+        self.costs = np.zeros(len(uv))
+        self.costs[ids] = costs
+        # what a user pays to get from (edges, costs) arrays to a bioimage-cpp graph
+        self.build_time = time.perf_counter() - t0
+        assert np.all(ids >= 0) and self.graph.number_of_edges == len(uv)
+
+    def gaec(self):
+        return self.core._multicut_greedy_additive(self.graph, self.costs, 0.0, -1.0, False, 42, 1.0)
+
+    def gaec_kl(self):
+        start = self.gaec()
+        return self.core._multicut_kernighan_lin(self.graph, self.costs, start, 100, 1e-6)
+
+    def energy(self, labels) -> float:
+        return float(self.core._multicut_energy(self.graph, self.costs, np.asarray(labels, dtype=np.uint64)))
+
+
+def timed(fn, repeat: int):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def run_instance(name: str, n: int, solve, peer: Bioimage | None, repeat: int, rows: list, anytime_limit):
+    """solve(method, **kw) -> result dict of corrclust; peer on the same costs."""
+    for method, peer_fn in (("gaec", "gaec"), ("kl", "gaec_kl"), ("anytime", "gaec_kl")):
+        kw = {"time_limit": anytime_limit} if method == "anytime" else {}
+        reps = 1 if method == "anytime" else repeat
+        t, r = timed(lambda: solve(method, **kw), reps)
+        row = {"instance": name, "n": n, "method": {"kl": "gaec+kl"}.get(method, method),
+               "t": t, "obj": r["objective"], "pt": None, "pobj": None}
+        if peer is not None and method != "anytime":
+            pt, labels = timed(getattr(peer, peer_fn), reps)
+            row["pt"], row["pobj"] = pt, peer.energy(labels)
+            row["pgt"] = pt + peer.build_time
+            row["peer"] = {"gaec": "GAEC", "gaec_kl": "GAEC+KL"}[peer_fn]
+        elif peer is not None:
+            row["peer"] = "(vs GAEC+KL)"
+            prev = [x for x in rows if x["instance"] == name and x["method"] == "gaec+kl"]
+            if prev:
+                row["pt"], row["pobj"], row["pgt"] = prev[-1]["pt"], prev[-1]["pobj"], prev[-1]["pgt"]
+        rows.append(row)
+        print(format_row(row), flush=True)
+
+
+HEADER = ("| instance | n | method | corrclust s | corrclust obj | bioimage-cpp | bioimage s | bioimage obj "
+          "| time ratio | bioimage s incl. graph | ratio incl. graph | obj diff |")
+SEP = "|---|---|---|---|---|---|---|---|---|---|---|---|"
+
+
+def format_row(r) -> str:
+    pt = f"{r['pt']:.4f}" if r["pt"] is not None else "-"
+    pobj = f"{r['pobj']:.3f}" if r["pobj"] is not None else "-"
+    ratio = f"{r['pt'] / r['t']:.1f}x" if r["pt"] is not None and r["t"] > 0 else "-"
+    diff = f"{r['obj'] - r['pobj']:+.3f}" if r["pobj"] is not None else "-"
+    pgt = f"{r['pgt']:.4f}" if r.get("pgt") is not None else "-"
+    gratio = f"{r['pgt'] / r['t']:.1f}x" if r.get("pgt") is not None and r["t"] > 0 else "-"
+    return (f"| {r['instance']} | {r['n']} | {r['method']} | {r['t']:.4f} | {r['obj']:.3f} | {r.get('peer', '-')} | "
+            f"{pt} | {pobj} | {ratio} | {pgt} | {gratio} | {diff} |")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="sizes up to 1000, one repetition")
+    ap.add_argument("--sizes", type=int, nargs="*", help="planted sizes (default 100 300 1000 3000; none: only the shared instances)")
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions of GAEC / GAEC+KL (best time)")
+    ap.add_argument("--no-peer", action="store_true", help="skip bioimage-cpp")
+    ap.add_argument("--no-shared", action="store_true", help="skip the shared instances")
+    ap.add_argument("--anytime-limit", type=float, default=None, help="time limit of the anytime runs")
+    args = ap.parse_args(argv)
+    sizes = args.sizes if args.sizes is not None else ([100, 300, 1000] if args.quick else [100, 300, 1000, 3000])
+    repeat = 1 if args.quick else args.repeat
+    peer_ok = not args.no_peer
+    if peer_ok:
+        try:
+            import bioimage_cpp  # noqa: F401
+        except ImportError:
+            print("bioimage-cpp not installed: corrclust only")
+            peer_ok = False
+    print(f"# {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}")
+    print(HEADER)
+    print(SEP)
+    rows: list = []
+
+    def dense_case(name, costs):
+        n = costs.shape[0]
+        peer = None
+        if peer_ok:
+            uv, c = dense_to_edges(costs)
+            peer = Bioimage(n, uv, c)
+            # same sign convention: score one labelling with both
+            lab = np.random.default_rng(0).integers(0, 4, n)
+            assert abs(peer.energy(lab) - _core.objective_dense(costs, lab)) <= 1e-6 * (1 + abs(peer.energy(lab)))
+        run_instance(name, n, lambda m, **kw: _core.solve_dense(costs, m, **kw), peer, repeat, rows,
+                     args.anytime_limit)
+
+    def sparse_case(name, n, edges, costs):
+        peer = None
+        if peer_ok:
+            uv, c = unique_edges(n, edges, costs)
+            peer = Bioimage(n, uv, c)
+            lab = np.random.default_rng(0).integers(0, 4, n)
+            assert abs(peer.energy(lab) - _core.objective_sparse(n, edges, costs, lab)) <= 1e-6 * (1 + abs(peer.energy(lab)))
+        run_instance(name, n, lambda m, **kw: _core.solve_sparse(n, edges, costs, m, **kw), peer, repeat, rows,
+                     args.anytime_limit)
+
+    for n in sizes:
+        for sigma, tag in ((1.5, "clean"), (3.0, "noisy")):
+            dense_case(f"planted-{tag}", planted_complete(n, sigma, seed=n))
+    if not args.no_shared and SHARED.exists():
+        for path in sorted((SHARED / "pace2021").glob("*.gr")):
+            dense_case(path.stem, read_pace(path))
+        for path in sorted((SHARED / "opengm-multicut").glob("*.txt")):
+            sparse_case(path.stem, *read_multicut(path))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""Twin networks on real data: the paper's recipe against the ``fast`` recipe, same time budget.
+
+Data: real 64 x 64 red-blood-cell crops from ``shared/data/rbc-morphology`` (Chula RBC-12), cut by
+``corrclust.images.rbc.make_crops``: 10 seen classes x 10 training crops, 10 x 10 test crops, and
+2 unseen classes x 10 crops. Every recipe trains on the training crops for the same wall-clock
+budget (same machine, same run, same threads), then the test sets are embedded once per image,
+all pairs are scored, costs are logit(mean p) (``Problem.from_probabilities``) and the problem is
+solved with GAEC+KL and with the exact solver. The table reports VI (false cuts / false joins, in
+bits) and the Rand index against the classes, per set, plus the pair AUC.
+
+On a CPU the sizes are reduced (input 64 px instead of the paper's 256, a narrower ResNet-18 and a
+budget of minutes instead of the paper's 6000 steps); full-size figures need a GPU:
+
+    python benchmarks/bench_twin.py --budget 120 --width 32           # CPU, a few minutes per recipe
+    python benchmarks/bench_twin.py --budget 900 --width 64 --image-size 256 --device cuda  # GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RBC = ROOT.parent / "shared" / "data" / "rbc-morphology"
+
+
+def pair_auc(P: np.ndarray, labels: list[str]) -> tuple[float, float]:
+    """AUC of the mean-symmetrised p for same-class pairs, and the pair accuracy at p = 0.5."""
+    from sklearn.metrics import roc_auc_score
+
+    lab = np.asarray(labels)
+    iu = np.triu_indices(len(lab), 1)
+    p = ((P.astype(np.float64) + P.T) / 2)[iu]
+    same = (lab[:, None] == lab[None, :])[iu]
+    auc = float(roc_auc_score(same, p)) if 0 < same.sum() < same.size else float("nan")
+    acc = float(((p > 0.5) == same).mean())
+    return auc, acc
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recipes", default="paper-tni,paper-tnia,fast")
+    ap.add_argument("--budget", type=float, default=120.0, help="training seconds per recipe")
+    ap.add_argument("--image-size", type=int, default=64)
+    ap.add_argument("--width", type=int, default=32, help="ResNet-18 base width (64 = the paper's network)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--exact-time-limit", type=float, default=60.0)
+    ap.add_argument("--crops", type=Path, default=None, help="existing crops folder (default: cut into a temp dir)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from corrclust.images.rbc import make_crops
+    from corrclust.metrics import compare
+    from corrclust.solve import solve
+    from corrclust.twin import TwinData, get_recipe, load_folder, predict, to_problem, train
+    from corrclust.twin.train import resolve_device
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    if not RBC.is_dir():
+        print(f"RBC data not found at {RBC}", file=sys.stderr)
+        return 2
+
+    tmp = tempfile.TemporaryDirectory()
+    crops = args.crops or Path(tmp.name) / "rbc"
+    if args.crops is None:
+        make_crops(RBC, crops, size=64, seed=args.seed)
+
+    device = str(resolve_device(args.device))
+    names = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    train_data = load_folder(crops / "train", image_size=args.image_size)
+    test = load_folder(crops / "test", image_size=args.image_size)
+    unseen = load_folder(crops / "unseen", image_size=args.image_size)
+    # the paper's 100/30 set: unseen first, then test (unseen classes get their own label range)
+    both = TwinData(
+        inputs=torch.cat([unseen.inputs, test.inputs]),
+        labels=np.concatenate([unseen.labels + 1000, test.labels]),
+        ids=unseen.ids + test.ids,
+        classes=[],
+    )
+    sets = {
+        "test": (test, [test.classes[k] for k in test.labels]),
+        "unseen": (unseen, [unseen.classes[k] for k in unseen.labels]),
+        "test+unseen": (both, [unseen.classes[k] for k in unseen.labels] + [test.classes[k] for k in test.labels]),
+    }
+
+    rows = []
+    for name in names:
+        recipe = get_recipe(name).with_overrides(image_size=args.image_size, width=args.width)
+        t0 = time.perf_counter()
+        res = train(train_data, recipe, seed=args.seed, time_budget=args.budget, device=args.device,
+                    progress=True)
+        wall = time.perf_counter() - t0
+        if recipe.sampler == "pairs":
+            images_seen, pairs_seen = 2 * recipe.batch_size * res.steps, recipe.batch_size * res.steps
+        else:
+            b = recipe.classes_per_batch * recipe.images_per_class
+            images_seen, pairs_seen = b * res.steps, b * (b - 1) // 2 * res.steps
+        for set_name, (data, labels) in sets.items():
+            pred = predict(res.model, data)
+            auc, acc = pair_auc(pred.P, labels)
+            problem = to_problem(pred.P)
+            for method in ("kl", "exact"):
+                kw = {"time_limit": args.exact_time_limit} if method == "exact" else {}
+                sol = solve(problem, method=method, **kw)
+                m = compare(labels, sol.labels)
+                rows.append({
+                    "recipe": name, "set": set_name, "n": len(labels), "solver": method,
+                    "status": sol.status, "vi": m["vi"], "vi_fc": m["false_cuts"], "vi_fj": m["false_joins"],
+                    "ri": m["rand_index"], "clusters": m["n_clusters_pred"], "classes": m["n_clusters_true"],
+                    "auc": auc, "pair_acc": acc, "steps": res.steps, "train_s": res.elapsed_s,
+                    "images_seen": images_seen, "pairs_seen": pairs_seen, "wall_s": wall,
+                })
+        print(f"{name}: {res.steps} steps in {res.elapsed_s:.0f} s ({res.stopped}); "
+              f"{images_seen} backbone images, {pairs_seen} labelled pairs", file=sys.stderr)
+
+    print()
+    print(f"Twin networks on RBC crops (device {device}, torch threads {torch.get_num_threads()}, input "
+          f"{args.image_size} px, ResNet-18 width {args.width}, training budget {args.budget:.0f} s per recipe, "
+          f"seed {args.seed})")
+    print()
+    head = ("| recipe | set | n | solver | VI | VI_FC | VI_FJ | RI | clusters/classes | pair AUC | pair acc "
+            "| steps | backbone imgs | pairs |")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for r in rows:
+        status = "" if r["status"] in ("optimal", "heuristic") else f" ({r['status']})"
+        print(f"| {r['recipe']} | {r['set']} | {r['n']} | {r['solver']}{status} | {r['vi']:.3f} | {r['vi_fc']:.3f} "
+              f"| {r['vi_fj']:.3f} | {100 * r['ri']:.1f}% | {r['clusters']}/{r['classes']} | {r['auc']:.3f} "
+              f"| {100 * r['pair_acc']:.1f}% | {r['steps']} | {r['images_seen']} | {r['pairs_seen']} |")
+    if args.json:
+        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

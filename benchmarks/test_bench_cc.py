@@ -1,0 +1,95 @@
+"""pytest-benchmark timings of the heuristics, each asserting the result it times.
+
+    python -m pytest benchmarks/test_bench_cc.py                 # timings
+    python -m pytest benchmarks/test_bench_cc.py --benchmark-disable   # correctness only
+
+bioimage-cpp rows run only when it is installed; they assert the peer's objective is not better
+than ours on the same costs, so a regression in quality shows up as a failure, not just a number.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cc import SHARED, Bioimage, dense_to_edges, planted_complete, read_multicut, read_pace, unique_edges  # noqa: E402
+
+from corrclust._native import _core  # noqa: E402
+
+PACE_OPT = {"exact041": -1502, "exact121": -15063, "exact165": -7910}
+OPENGM_OPT = {"gm_knott_3d_032": -5811.467771, "gm_knott_3d_034": -4064.865759}
+
+
+@pytest.fixture(scope="module")
+def planted1000():
+    return planted_complete(1000, 3.0, seed=1000)
+
+
+def _check(costs, r):
+    labels = r["labels"]
+    assert labels.shape == (costs.shape[0],)
+    assert r["objective"] == pytest.approx(_core.objective_dense(costs, labels), rel=1e-12, abs=1e-9)
+
+
+@pytest.mark.parametrize("method", ["gaec", "kl"])
+def test_dense_planted_1000(benchmark, planted1000, method):
+    r = benchmark(_core.solve_dense, planted1000, method)
+    _check(planted1000, r)
+    # the planted partition (10 clusters) is recovered up to a few stray nodes
+    assert 10 <= r["labels"].max() + 1 <= 30
+
+
+def test_dense_anytime_300(benchmark):
+    costs = planted_complete(300, 3.0, seed=300)
+    kl = _core.solve_dense(costs, "kl")
+    r = benchmark.pedantic(_core.solve_dense, args=(costs, "anytime"), kwargs={"seed": 0}, rounds=1, iterations=1)
+    _check(costs, r)
+    assert r["objective"] <= kl["objective"] + 1e-9
+
+
+@pytest.mark.parametrize("name", sorted(PACE_OPT))
+def test_pace_gaec_kl(benchmark, name):
+    path = SHARED / "pace2021" / f"{name}.gr"
+    if not path.exists():
+        pytest.skip("shared instances not found")
+    costs = read_pace(path)
+    r = benchmark(_core.solve_dense, costs, "kl")
+    _check(costs, r)
+    assert r["objective"] == PACE_OPT[name]  # GAEC + KL reaches these optima
+
+
+@pytest.mark.parametrize("name", sorted(OPENGM_OPT))
+def test_opengm_gaec_kl(benchmark, name):
+    path = SHARED / "opengm-multicut" / f"{name}.txt"
+    if not path.exists():
+        pytest.skip("shared instances not found")
+    n, edges, costs = read_multicut(path)
+    r = benchmark(_core.solve_sparse, n, edges, costs, "kl")
+    assert r["objective"] == pytest.approx(OPENGM_OPT[name], abs=1e-5)
+
+
+@pytest.mark.parametrize("method", ["gaec", "gaec_kl"])
+def test_bioimage_dense_planted_1000(benchmark, planted1000, method):
+    pytest.importorskip("bioimage_cpp")
+    uv, c = dense_to_edges(planted1000)
+    peer = Bioimage(1000, uv, c)
+    labels = benchmark(getattr(peer, method))
+    ours = _core.solve_dense(planted1000, {"gaec": "gaec", "gaec_kl": "kl"}[method])
+    assert ours["objective"] <= peer.energy(labels) + 1e-6
+
+
+@pytest.mark.parametrize("name", sorted(OPENGM_OPT))
+def test_bioimage_opengm_gaec_kl(benchmark, name):
+    pytest.importorskip("bioimage_cpp")
+    path = SHARED / "opengm-multicut" / f"{name}.txt"
+    if not path.exists():
+        pytest.skip("shared instances not found")
+    n, edges, costs = read_multicut(path)
+    uv, c = unique_edges(n, edges, costs)
+    peer = Bioimage(n, uv, c)
+    labels = benchmark(peer.gaec_kl)
+    assert peer.energy(labels) >= OPENGM_OPT[name] - 1e-5

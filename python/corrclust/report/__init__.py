@@ -1,0 +1,283 @@
+"""The clustering report: PNG figures (:mod:`.figures`) and one static HTML page (:mod:`.html`).
+
+:func:`draw_figures` draws every figure of a run and :func:`render` composes the page; the pipeline
+(:mod:`corrclust.pipeline`) calls both and writes the page last. The objects passed in are the
+pipeline's (an image set, the correlations, the clustering and an optional evaluation).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from corrclust.report import figures as fig
+from corrclust.report import html as H
+
+__all__ = ["draw_figures", "render", "METRIC_LABELS"]
+
+#: Names and units of the metrics of :func:`corrclust.metrics.compare`, in the paper's table order.
+METRIC_LABELS: dict[str, tuple[str, str]] = {
+    "rand_index": ("Rand index (RI)", "%"),
+    "vi": ("variation of information (VI)", "bits"),
+    "false_cuts": ("VI false cuts (classes split)", "bits"),
+    "false_joins": ("VI false joins (classes merged)", "bits"),
+    "precision_cuts": ("precision of cuts (PC)", "%"),
+    "recall_cuts": ("recall of cuts (RC)", "%"),
+    "f1_cuts": ("F1 of cuts", "%"),
+    "precision_joins": ("precision of joins (PJ)", "%"),
+    "recall_joins": ("recall of joins (RJ)", "%"),
+    "f1_joins": ("F1 of joins", "%"),
+}
+
+
+def _fmt_metric(key: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    unit = METRIC_LABELS.get(key, ("", ""))[1]
+    if unit == "%":
+        return f"{100.0 * float(value):.2f}"
+    if unit == "bits":
+        return f"{float(value):.4f}"
+    return str(value)
+
+
+def _majority(classes: Sequence[str | None], labels: np.ndarray) -> dict[int, str]:
+    out = {}
+    for k in np.unique(labels):
+        names = [c for c, lab in zip(classes, labels) if lab == k and c is not None]
+        if names:
+            out[int(k)] = Counter(names).most_common(1)[0][0]
+    return out
+
+
+def draw_figures(
+    out_dir: Path,
+    figdir: str,
+    images: Any,
+    corr: Any,
+    clustering: Any,
+    evaluation: Any,
+    save: Callable[[Path, Callable[[Path], None]], None],
+    *,
+    progress: bool = True,
+    montage_max: int = 48,
+    montages_max: int = 60,
+) -> dict[str, Path]:
+    """Draw every figure into ``out_dir/figdir``; ``save(path, draw)`` writes one file (atomically).
+
+    Returns a mapping of figure names to final paths: ``similarity``, ``sizes``, ``vi_split`` and
+    ``sweep`` (with a truth), and ``cluster_<k>`` for the montages.
+    """
+    root = Path(out_dir) / figdir
+    root.mkdir(parents=True, exist_ok=True)
+    labels = np.asarray(clustering.labels)
+    truth_classes = evaluation.truth.classes if evaluation is not None else None
+    truth_codes = None
+    if truth_classes is not None:
+        names = evaluation.classes
+        index = {c: k for k, c in enumerate(names)}
+        truth_codes = np.array([index[c] if c is not None else -1 for c in truth_classes])
+    files: dict[str, Path] = {}
+
+    def one(name: str, draw: Callable[[Path], None]) -> None:
+        path = root / f"{name}.png"
+        save(path, draw)
+        files[name] = path
+
+    matrix = corr.symmetric()
+    if corr.kind == "similarity":
+        value_label, vmin, vmax = f"similarity {corr.symmetrization}(s_ij, s_ji)", None, None
+    else:
+        value_label, vmin, vmax = f"probability of the same class ({corr.symmetrization})", 0.0, 1.0
+    strip = None
+    if truth_codes is not None:
+        strip = np.where(truth_codes >= 0, truth_codes, 19)
+    one("similarity", lambda p: fig.similarity_matrix(matrix, labels, p, value_label=value_label,
+                                                      truth=strip, vmin=vmin, vmax=vmax,
+                                                      title=f"{value_label}, ordered by cluster"))
+    sizes_truth = None
+    if truth_codes is not None and (truth_codes >= 0).all():
+        sizes_truth = truth_codes
+    one("sizes", lambda p: fig.cluster_sizes(labels, p, truth=sizes_truth,
+                                             truth_names=evaluation.classes if sizes_truth is not None else None))
+    if evaluation is not None:
+        rows = [("all", float(evaluation.metrics["false_cuts"]), float(evaluation.metrics["false_joins"]))]
+        for r in evaluation.subsets or []:
+            if "false_cuts" in r:
+                rows.append((str(r["block"]), float(r["false_cuts"]), float(r["false_joins"])))
+        one("vi_split", lambda p: fig.vi_split(rows, p))
+        if evaluation.sweep is not None:
+            sw = evaluation.sweep
+            pname = corr.parameter_name
+            series = {k: sw[k] for k in ("vi", "false_cuts", "false_joins")}
+            one("sweep", lambda p: fig.sweep(sw[pname], series, p, xlabel=pname, chosen=corr.parameter,
+                                             clusters=sw["n_clusters"]))
+
+    majority = _majority(truth_classes, labels) if truth_classes is not None else {}
+    clusters = list(range(1, int(labels.max()) + 1))
+    shown = clusters[:montages_max]
+    it: Any = shown
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(shown, desc="drawing montages", unit="cluster", file=sys.stderr)
+    for k in it:
+        members = np.flatnonzero(labels == k)
+        take = members[:montage_max]
+        caps, colours = [], []
+        for i in take:
+            rec = images.records[i]
+            cls = truth_classes[i] if truth_classes is not None else None
+            caps.append(f"{rec.id}" + (f" ({cls})" if cls is not None else ""))
+            colours.append("red" if cls is not None and k in majority and cls != majority[k] else "black")
+        title = f"cluster {k}: {members.size} image{'s' if members.size != 1 else ''}"
+        if members.size > take.size:
+            title += f" (first {take.size} shown)"
+        thumbs = [images.thumbs[i] for i in take]
+        one(f"cluster_{k:03d}", lambda p, thumbs=thumbs, caps=caps, colours=colours, title=title:
+            fig.montage(thumbs, caps, p, title=title, caption_colours=colours))
+    return files
+
+
+def _rel(out_dir: Path, path: Path) -> str:
+    return Path(path).relative_to(out_dir).as_posix()
+
+
+def render(
+    title: str,
+    out_dir: Path,
+    images: Any,
+    corr: Any,
+    clustering: Any,
+    evaluation: Any,
+    settings: Sequence[tuple[str, Any]],
+    files: dict[str, Path],
+) -> str:
+    """The report page for a run whose figures and data files are ``files`` (final paths)."""
+    out_dir = Path(out_dir)
+    labels = np.asarray(clustering.labels)
+    n = labels.size
+    sections: list[H.Section] = []
+
+    summary = H.Section("Summary", anchor="summary")
+    facts: list[tuple[str, Any]] = [
+        ("images clustered", n),
+        ("clusters", clustering.n_clusters),
+        ("singletons", int(sum(1 for k in np.unique(labels) if (labels == k).sum() == 1))),
+        ("objective", f"{clustering.objective:.6g}"),
+    ]
+    if clustering.lower_bound is not None:
+        facts.append(("lower bound", f"{clustering.lower_bound:.6g}"))
+    facts += [("solver status", clustering.status), ("solver time", f"{clustering.runtime:.3f} s")]
+    if evaluation is not None:
+        m = evaluation.metrics
+        facts += [
+            ("truth", evaluation.truth.source),
+            ("true classes", len(evaluation.classes)),
+            ("VI (false cuts + false joins)",
+             f"{m['vi']:.4f} = {m['false_cuts']:.4f} + {m['false_joins']:.4f} bits"),
+            ("Rand index", f"{100 * m['rand_index']:.2f} %"),
+        ]
+    summary.add(H.definition_list(facts))
+    summary.add("<h3>Settings</h3>")
+    summary.add(H.definition_list(settings))
+    data_links = [
+        f'<li><a href="{H._esc(_rel(out_dir, files[k]))}">{H._esc(_rel(out_dir, files[k]))}</a>: {H._esc(what)}</li>'
+        for k, what in (
+            ("clusters", "image id, cluster (1 = largest), file"),
+            ("similarities", "ids, the correlation matrix, costs and labels (numpy .npz)"),
+            ("metrics", "all metrics as JSON"),
+            ("sweep_csv", f"metrics against the {corr.parameter_name}"),
+        )
+        if k in files
+    ]
+    summary.add("<h3>Data files</h3><ul>" + "".join(data_links) + "</ul>")
+    if images.failures:
+        items = "".join(f"<li>{H._esc(p)}: {H._esc(msg)}</li>" for p, msg in images.failures)
+        summary.add(f'<div class="warn"><strong>{len(images.failures)} unreadable file(s) skipped</strong>'
+                    f"<ul>{items}</ul></div>")
+    sections.append(summary)
+
+    if evaluation is not None:
+        ev = H.Section("Agreement with the truth", anchor="metrics")
+        m = evaluation.metrics
+        ev.add(H.paragraph(f"Over the {m['n']} images with a known class ({len(evaluation.classes)} classes, "
+                           f"{m['n_clusters_pred']} clusters among them). VI and its parts are in bits (lower is "
+                           "better); the pair ratios are in % over all pairs of images."))
+        rows = [(label, _fmt_metric(k, m.get(k)), unit) for k, (label, unit) in METRIC_LABELS.items() if k in m]
+        ev.add(H.table(["metric", "value", "unit"], rows))
+        if "vi_split" in files:
+            ev.add(H.figure(_rel(out_dir, files["vi_split"]), "VI split into false cuts and false joins",
+                            "False cuts: true classes split over several clusters. False joins: several classes "
+                            "merged into one cluster."))
+        table = np.asarray(evaluation.contingency)
+        header = ["true class \\ cluster"] + [str(k) for k in range(1, table.shape[1] + 1)]
+        body = [[f"class {c}"] + [int(v) for v in row] for c, row in zip(evaluation.classes, table)]
+        hi = [[False] + list(row == row.max()) if row.max() > 0 else [False] * (len(row) + 1) for row in table]
+        ev.add("<h3>Contingency table</h3>")
+        ev.add(H.paragraph("Images of each true class (rows) in each cluster (columns); the largest entry of "
+                           "each row is shaded."))
+        ev.add(H.table(header, body, highlight=hi))
+        if evaluation.subsets:
+            ev.add("<h3>Subsets</h3>")
+            ev.add(H.paragraph("Within a subset A: the metrics over the images of A only. Across A-B: the pair "
+                               "metrics over the pairs with one image in A and one in B (VI is not defined "
+                               "there)."))
+            keys = ["rand_index", "vi", "false_cuts", "false_joins", "precision_cuts", "recall_cuts",
+                    "precision_joins", "recall_joins"]
+            hdr = ["block", "images / pairs"] + [METRIC_LABELS[k][0] for k in keys]
+            srows = []
+            for r in evaluation.subsets:
+                size = f"{r['n']} images" if "n" in r else f"{r['pairs_total']} pairs"
+                srows.append([r["block"], size] + [_fmt_metric(k, r.get(k)) if k in r else "" for k in keys])
+            ev.add(H.table(hdr, srows))
+        sections.append(ev)
+        if evaluation.sweep is not None and "sweep" in files:
+            sw = H.Section(f"Sweep of the {corr.parameter_name}", anchor="sweep")
+            sw.add(H.paragraph(
+                f"The clustering solved again at {len(evaluation.sweep['vi'])} values of the "
+                f"{corr.parameter_name}, from everything joined to everything cut; the dotted line is the value "
+                "used above. The green line is the number of clusters."))
+            sw.add(H.figure(_rel(out_dir, files["sweep"]), f"VI against the {corr.parameter_name}"))
+            vi = np.asarray(evaluation.sweep["vi"])
+            grid = np.asarray(evaluation.sweep[corr.parameter_name])
+            best = np.flatnonzero(vi <= vi.min() + 1e-12)
+            where = (f"{grid[best[0]]:.4g}" if best.size == 1
+                     else f"{grid[best[0]]:.4g} to {grid[best[-1]]:.4g}")
+            sw.add(H.paragraph(
+                f"Lowest VI {vi.min():.4f} bits at {corr.parameter_name} {where} "
+                f"({', '.join(sorted({str(int(evaluation.sweep['n_clusters'][b])) for b in best}, key=int))} "
+                "clusters). A parameter chosen by this plot is chosen with the truth: report it as such."))
+            sections.append(sw)
+
+    overview = H.Section("Similarities and cluster sizes", anchor="overview")
+    overview.add(H.figure(_rel(out_dir, files["similarity"]), "correlation matrix ordered by cluster",
+                          "Rows and columns ordered by cluster (1 = largest); white lines separate clusters."
+                          + (" The coloured strips show the true classes." if evaluation is not None else "")))
+    overview.add(H.figure(_rel(out_dir, files["sizes"]), "cluster sizes",
+                          "Images per cluster" + (", coloured by true class." if evaluation is not None else ".")))
+    sections.append(overview)
+
+    cl = H.Section("Clusters", anchor="clusters")
+    if evaluation is not None:
+        cl.add(H.paragraph("Each image is captioned with its id and (true class); a red caption marks an image "
+                           "whose class is not the cluster's most frequent class."))
+    montages = sorted(k for k in files if k.startswith("cluster_"))
+    for k in montages:
+        num = int(k.split("_")[1])
+        cl.add(H.figure(_rel(out_dir, files[k]), f"images of cluster {num}"))
+    hidden = clustering.n_clusters - len(montages)
+    if hidden > 0:
+        cl.add(H.paragraph(f"{hidden} smaller cluster(s) are not drawn; see clusters.csv.", cls="muted"))
+    sections.append(cl)
+
+    from corrclust import __version__
+
+    subtitle = (f"{n} images, {clustering.n_clusters} clusters; corrclust {__version__}; "
+                f"{'PQAP similarities' if corr.kind == 'similarity' else 'twin-network probabilities'}, "
+                f"solver {clustering.solver}")
+    return H.page(title, subtitle, sections)

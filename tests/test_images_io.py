@@ -1,0 +1,193 @@
+"""Image IO: layouts, dtypes, channel order, ids, folders with bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from conftest import require_shared
+from corrclust.images.io import (
+    ImageReadError,
+    ImageRecord,
+    list_images,
+    mask_path,
+    organoid_id,
+    read_image,
+    read_mask,
+    scan_images,
+    write_truth_csv,
+)
+
+
+def _planes(h=20, w=30, c=4, dtype=np.uint16):
+    rng = np.random.default_rng(1)
+    return rng.integers(0, np.iinfo(dtype).max, size=(h, w, c), dtype=dtype)
+
+
+def test_tiff_channel_last_16bit(tmp_path):
+    img = _planes()
+    tifffile.imwrite(tmp_path / "a_101.tif", img)
+    out = read_image(tmp_path / "a_101.tif")
+    assert out.dtype == np.uint16 and out.shape == (20, 30, 4)
+    np.testing.assert_array_equal(out, img)
+
+
+def test_tiff_channel_first_is_moved_last(tmp_path):
+    img = _planes()
+    # Written without metadata so only the shape rule can decide.
+    cf = np.moveaxis(img, -1, 0)
+    tifffile.imwrite(tmp_path / "cf.tif", cf, metadata=None, photometric="minisblack")
+    out = read_image(tmp_path / "cf.tif")
+    np.testing.assert_array_equal(out, img)
+    tifffile.imwrite(tmp_path / "cf_meta.tif", cf, metadata={"axes": "CYX"}, photometric="minisblack")
+    np.testing.assert_array_equal(read_image(tmp_path / "cf_meta.tif"), img)
+
+
+def test_tiff_8bit_gray(tmp_path):
+    img = _planes(c=1, dtype=np.uint8)[:, :, 0]
+    tifffile.imwrite(tmp_path / "g.tiff", img)
+    out = read_image(tmp_path / "g.tiff")
+    assert out.dtype == np.uint8 and out.shape == (20, 30, 1)
+    np.testing.assert_array_equal(out[:, :, 0], img)
+
+
+def test_png_16bit_and_rgb_jpeg(tmp_path):
+    img16 = _planes(c=1)[:, :, 0]
+    Image.fromarray(img16).save(tmp_path / "x.png")
+    out = read_image(tmp_path / "x.png")
+    assert out.dtype == np.uint16 and out.shape == (20, 30, 1)
+    np.testing.assert_array_equal(out[:, :, 0], img16)
+
+    rgb = np.zeros((16, 24, 3), np.uint8)
+    rgb[..., 0] = 200
+    Image.fromarray(rgb).save(tmp_path / "y.jpg", quality=95)
+    out = read_image(tmp_path / "y.jpg")
+    assert out.dtype == np.uint8 and out.shape == (16, 24, 3)
+    assert abs(int(out[8, 12, 0]) - 200) <= 3 and out[8, 12, 1] < 10
+
+
+def test_corrupt_and_missing_files_name_the_file(tmp_path):
+    bad = tmp_path / "broken_3.tif"
+    bad.write_bytes(b"II*\x00garbage")
+    with pytest.raises(ImageReadError, match="broken_3.tif"):
+        read_image(bad)
+    with pytest.raises(ValueError, match="nothere.png"):
+        read_image(tmp_path / "nothere.png")
+    (tmp_path / "t.jpg").write_bytes(b"\xff\xd8\xff not really")
+    with pytest.raises(ImageReadError, match="t.jpg"):
+        read_image(tmp_path / "t.jpg")
+    (tmp_path / "x.bmp").write_bytes(b"BM")
+    with pytest.raises(ImageReadError, match="unsupported file type"):
+        read_image(tmp_path / "x.bmp")
+
+
+def test_unsupported_dtype(tmp_path):
+    tifffile.imwrite(tmp_path / "f.tif", np.zeros((8, 8), np.float32))
+    with pytest.raises(ImageReadError, match="float32"):
+        read_image(tmp_path / "f.tif")
+
+
+def test_mask_and_ids(tmp_path):
+    assert mask_path("/d/org_x_1203.tif") == Path("/d/org_x_1203_mask.tif")
+    assert mask_path("rel/a.png") == Path("rel/a_mask.tif")
+    assert organoid_id("some/dir/img_2024_1203.tif") == 1203
+    assert organoid_id("7.png") == 7
+    with pytest.raises(ValueError, match="not an integer"):
+        organoid_id("organoid_abc.tif")
+    m = np.zeros((10, 12), np.uint8)
+    m[2:5, 3:9] = 255
+    tifffile.imwrite(tmp_path / "a_mask.tif", m)
+    out = read_mask(tmp_path / "a_mask.tif")
+    assert out.dtype == bool and out.shape == (10, 12) and out.sum() == 18
+
+
+def _write(p: Path, value=1):
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(p, np.full((6, 6, 4), value, np.uint16))
+
+
+def test_list_images_paper_layout(tmp_path):
+    for i in (1203, 101, 100):
+        _write(tmp_path / f"org_{i}.tif")
+        _write(tmp_path / f"org_{i}_mask.tif")
+    recs = list_images(tmp_path)
+    assert [r.id for r in recs] == [100, 101, 1203]
+    assert [r.label for r in recs] == ["1", "1", "12"]
+    assert all(r.mask.exists() for r in recs)
+
+
+def test_list_images_duplicate_and_mixed(tmp_path):
+    _write(tmp_path / "a_101.tif")
+    _write(tmp_path / "b_101.tif")
+    with pytest.raises(ValueError, match="duplicate organoid id 101"):
+        list_images(tmp_path)
+    (tmp_path / "b_101.tif").unlink()
+    _write(tmp_path / "notes.tif")
+    with pytest.raises(ValueError, match="notes.tif"):
+        list_images(tmp_path)
+
+
+def test_list_images_class_folders(tmp_path):
+    for cls, n in (("spiky", 2), ("round", 3)):
+        (tmp_path / cls).mkdir()
+        for k in range(n):
+            Image.fromarray(np.full((5, 5), k, np.uint8)).save(tmp_path / cls / f"c{k}.png")
+    recs = list_images(tmp_path)
+    assert [(r.id, r.label, r.path.name) for r in recs] == [
+        (100, "round", "c0.png"),
+        (101, "round", "c1.png"),
+        (102, "round", "c2.png"),
+        (200, "spiky", "c0.png"),
+        (201, "spiky", "c1.png"),
+    ]
+
+
+def test_ids_table_overrides(tmp_path):
+    _write(tmp_path / "x.tif")
+    _write(tmp_path / "y.tif")
+    (tmp_path / "ids.csv").write_text("file,id,class,subset\ny.tif,7,b,test\nx.tif,9,a,\n")
+    recs = list_images(tmp_path, tmp_path / "ids.csv")
+    assert recs == [
+        ImageRecord(tmp_path / "y.tif", 7, "b", "test"),
+        ImageRecord(tmp_path / "x.tif", 9, "a", None),
+    ]
+    (tmp_path / "bad.csv").write_text("file,id\nx.tif,1\ny.tif,one\n")
+    with pytest.raises(ValueError, match=r"bad.csv:3: id 'one' is not an integer"):
+        list_images(tmp_path, tmp_path / "bad.csv")
+    (tmp_path / "dup.csv").write_text("file,id\nx.tif,1\ny.tif,1\n")
+    with pytest.raises(ValueError, match=r"dup.csv:3: id 1 already used on line 2"):
+        list_images(tmp_path, tmp_path / "dup.csv")
+    (tmp_path / "miss.csv").write_text("file,id\nz.tif,1\n")
+    with pytest.raises(ValueError, match=r"miss.csv:2: image file not found"):
+        list_images(tmp_path, tmp_path / "miss.csv")
+
+
+def test_scan_reports_bad_file_and_keeps_the_rest(tmp_path):
+    for i in (100, 101, 102):
+        _write(tmp_path / f"o_{i}.tif")
+    (tmp_path / "o_103.tif").write_bytes(b"not a tiff at all")
+    res = scan_images(tmp_path)
+    assert [r.id for r in res.records] == [100, 101, 102]
+    assert len(res.failures) == 1
+    path, msg = res.failures[0]
+    assert path.name == "o_103.tif" and "o_103.tif" in msg
+
+
+def test_write_truth_csv(tmp_path):
+    write_truth_csv(tmp_path / "t.csv", [[100, 101], [200]])
+    assert (tmp_path / "t.csv").read_text() == (
+        "100,101\n200\nmatching_results_file:\nclustering_threshold:0.5\n"
+    )
+
+
+def test_real_jpeg_fields_and_rbc():
+    field = require_shared("data/organoid-fields/images/Subset_1_450x450_001.jpg")
+    img = read_image(field)
+    assert img.shape == (450, 450, 3) and img.dtype == np.uint8
+    rbc = require_shared("data/rbc-morphology/images/1.jpg")
+    img = read_image(rbc)
+    assert img.shape == (480, 640, 3) and img.dtype == np.uint8

@@ -1,0 +1,460 @@
+"""The pipeline and ``corrclust cluster`` end to end on a small synthetic organoid set.
+
+The correlations come from a similarity matrix built here (``--correlations``), so these tests check
+the pipeline itself: outputs and their contents, metrics against :func:`corrclust.metrics.compare`,
+subsets, error messages, skipped files and atomic writes. The PQAP path is covered by test_demo.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corrclust import metrics, pipeline
+from corrclust.atomic import atomic_path
+from corrclust.cli import main as cli_main
+from corrclust.formats.clusterings import read_clustering
+from corrclust.images import synthetic
+
+THRESHOLD = 0.64
+
+
+def _similarities(ids: np.ndarray, seed: int = 0, *, confuse: tuple[int, int] | None = None) -> np.ndarray:
+    """An asymmetric similarity matrix with a class structure (same class ~0.72, other ~0.58).
+
+    ``confuse=(a, b)`` makes classes a and b look alike, so the clustering merges them.
+    """
+    rng = np.random.default_rng(seed)
+    cls = ids // 100
+    same = cls[:, None] == cls[None, :]
+    if confuse is not None:
+        a, b = confuse
+        both = np.isin(cls, [a, b])
+        same = same | (both[:, None] & both[None, :])
+    s = np.where(same, 0.72, 0.58) + rng.normal(0.0, 0.03, (ids.size, ids.size))
+    np.fill_diagonal(s, np.nan)
+    return s
+
+
+@pytest.fixture(scope="module")
+def organoids(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("organoids")
+    synthetic.generate(folder, classes=3, per_class=4, seed=3, size=64)
+    return folder
+
+
+def _ids(folder: Path) -> np.ndarray:
+    from corrclust.images.io import list_images
+
+    return np.array([r.id for r in list_images(folder)], dtype=np.int64)
+
+
+def _save_s(path: Path, ids: np.ndarray, S: np.ndarray) -> Path:
+    np.savez(path, ids=ids, S=S)
+    return path
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "corrclust", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def _read_clusters_csv(path: Path) -> tuple[list[int], list[int], list[str]]:
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["id", "cluster", "file"]
+    return [int(r[0]) for r in rows[1:]], [int(r[1]) for r in rows[1:]], [r[2] for r in rows[1:]]
+
+
+@pytest.fixture(scope="module")
+def cli_run(organoids, tmp_path_factory):
+    """One end-to-end CLI run with a truth file and classes 2 and 3 confused (so metrics are not trivial)."""
+    work = tmp_path_factory.mktemp("run")
+    ids = _ids(organoids)
+    S = _similarities(ids, confuse=(2, 3))
+    npz = _save_s(work / "S.npz", ids, S)
+    out = work / "out"
+    proc = _run_cli("cluster", organoids, "--similarities", npz, "--truth", organoids / "truth.csv",
+                    "-o", out, "--no-progress", "--seed", "1")
+    return proc, out, ids, S
+
+
+def test_cli_writes_every_output(cli_run):
+    proc, out, ids, S = cli_run
+    assert proc.returncode == 0, proc.stderr
+    assert f"report:   {out / 'report.html'}" in proc.stdout
+    assert "VI " in proc.stdout
+    for name in ("clusters.csv", "similarities.npz", "metrics.json", "sweep.csv", "report.html"):
+        assert (out / name).is_file(), name
+    figs = sorted(p.name for p in (out / "figures").iterdir())
+    assert {"similarity.png", "sizes.png", "vi_split.png", "sweep.png", "cluster_001.png"} <= set(figs)
+    assert not [p for p in out.rglob("*.part")], "temporary files left behind"
+
+
+def test_clusters_csv_matches_images_and_is_numbered_by_size(cli_run, organoids):
+    _, out, ids, _ = cli_run
+    got_ids, labels, files = _read_clusters_csv(out / "clusters.csv")
+    assert sorted(got_ids) == sorted(ids.tolist())
+    assert files == [f"organoid_{i}.tif" for i in got_ids]
+    assert all((organoids / f).is_file() for f in files)
+    sizes = np.bincount(labels)[1:]
+    assert sizes.min() >= 1 and list(sizes) == sorted(sizes, reverse=True)
+    # Classes 2 and 3 were made to look alike: the clustering finds class 1 and the merged 2+3.
+    by_class = {}
+    for i, lab in zip(got_ids, labels):
+        by_class.setdefault(i // 100, set()).add(lab)
+    assert by_class[2] == by_class[3] == {1} and by_class[1] == {2}
+
+
+def test_metrics_json_agrees_with_metrics_compare(cli_run, organoids):
+    _, out, _, _ = cli_run
+    got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
+    groups = read_clustering(organoids / "truth.csv")
+    cls = {i: k for k, g in enumerate(groups) for i in g}
+    expected = metrics.compare([cls[i] for i in got_ids], labels)
+    data = json.loads((out / "metrics.json").read_text())
+    for key in ("vi", "false_cuts", "false_joins", "rand_index"):
+        assert key in data
+    for key, value in expected.items():
+        assert data[key] == pytest.approx(value, abs=1e-12), key
+    # One class merged into another: VI is all false joins, H(T|P) = (8/12) * 1 bit.
+    assert data["false_cuts"] == pytest.approx(0.0, abs=1e-12)
+    assert data["false_joins"] == pytest.approx(8 / 12, abs=1e-12)
+    assert data["classes"] == ["1", "2", "3"]
+    assert data["contingency"] == [[0, 4], [4, 0], [4, 0]]
+
+
+def test_similarities_npz_holds_matrix_costs_and_labels(cli_run):
+    _, out, ids, S = cli_run
+    with np.load(out / "similarities.npz") as z:
+        np.testing.assert_array_equal(z["ids"], ids)
+        np.testing.assert_array_equal(z["S"], S)
+        sym = np.minimum(S, S.T) - THRESHOLD
+        off = ~np.eye(ids.size, dtype=bool)
+        np.testing.assert_allclose(z["costs"][off], sym[off], rtol=0, atol=1e-12)
+        got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
+        assert dict(zip(got_ids, labels)) == dict(zip(z["ids"].tolist(), z["labels"].tolist()))
+        assert float(z["threshold"]) == THRESHOLD and str(z["kind"]) == "similarity"
+
+
+def test_sweep_csv_runs_from_one_cluster_to_singletons(cli_run):
+    _, out, ids, _ = cli_run
+    with open(out / "sweep.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["threshold", "vi", "false_cuts", "false_joins", "rand_index", "f1_cuts", "f1_joins",
+                             "n_clusters", "objective"]
+    t = [float(r["threshold"]) for r in rows]
+    assert t == sorted(t) and THRESHOLD in t
+    assert int(rows[0]["n_clusters"]) == 1 and int(rows[-1]["n_clusters"]) == ids.size
+    # All joined: VI = H(T) = log2(3), all false joins. All cut: VI = H(T|P=singletons) = log2(12) - log2(3)... as cuts.
+    assert float(rows[0]["false_joins"]) == pytest.approx(np.log2(3))
+    assert float(rows[-1]["false_cuts"]) == pytest.approx(np.log2(12) - np.log2(3))
+    at = rows[t.index(THRESHOLD)]
+    data = json.loads((out / "metrics.json").read_text())
+    assert float(at["vi"]) == pytest.approx(data["vi"])
+    for r in rows:
+        assert float(r["vi"]) == pytest.approx(float(r["false_cuts"]) + float(r["false_joins"]))
+
+
+def test_number_clusters_orders_by_size_then_first_member():
+    got = pipeline.number_clusters([7, 3, 3, 9, 9, 9, 7, 5])
+    np.testing.assert_array_equal(got, [2, 3, 3, 1, 1, 1, 2, 4])
+    np.testing.assert_array_equal(pipeline.number_clusters(["b", "a"]), [1, 2])
+
+
+def _cli_error(capsys, *argv) -> str:
+    code = cli_main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    return err
+
+
+def test_error_empty_folder(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    err = _cli_error(capsys, "cluster", tmp_path / "empty", "-o", tmp_path / "out", "--no-progress")
+    assert "no images" in err and "at least 2" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_error_one_image(tmp_path, organoids, capsys):
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "organoid_100.tif").write_bytes((organoids / "organoid_100.tif").read_bytes())
+    err = _cli_error(capsys, "cluster", one, "-o", tmp_path / "out", "--no-progress")
+    assert "only 1 readable image (organoid_100.tif)" in err and "at least 2" in err
+
+
+def test_error_missing_truth_file(tmp_path, organoids, capsys):
+    err = _cli_error(capsys, "cluster", organoids, "-o", tmp_path / "out", "--truth", tmp_path / "nope.csv")
+    assert "truth file not found" in err and "nope.csv" in err
+
+
+def test_error_truth_with_no_matching_ids(tmp_path, organoids, capsys):
+    ids = _ids(organoids)
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    truth = tmp_path / "t.csv"
+    truth.write_text("5,6,7\n8,9\n")
+    err = _cli_error(capsys, "cluster", organoids, "--similarities", npz, "--truth", truth, "-o", tmp_path / "out",
+                     "--no-progress")
+    assert "names 0 of the 12 clustered image ids" in err and "100" in err
+
+
+def test_error_correlations_for_other_images(tmp_path, organoids, capsys):
+    ids = np.array([1, 2, 3])
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    err = _cli_error(capsys, "cluster", organoids, "--similarities", npz, "-o", tmp_path / "out", "--no-progress")
+    assert "not in the folder" in err
+
+
+def test_twin_needs_a_model(tmp_path, organoids, capsys):
+    err = _cli_error(capsys, "cluster", organoids, "--method", "twin", "-o", tmp_path / "out")
+    assert "--model" in err
+
+
+def test_bad_image_is_reported_and_skipped(tmp_path, organoids, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for f in organoids.glob("organoid_*.tif"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "organoid_199.tif").write_bytes(b"this is not a TIFF")
+    ids = _ids(organoids)  # without 199: the correlations cover only the readable images
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    code = cli_main(["cluster", str(folder), "--similarities", str(npz), "-o", str(tmp_path / "out"),
+                     "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "skipping" in err and "organoid_199.tif" in err
+    got_ids, _, _ = _read_clusters_csv(tmp_path / "out" / "clusters.csv")
+    assert 199 not in got_ids and len(got_ids) == 12
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "1 unreadable file(s) skipped" in page and "organoid_199.tif" in page
+    assert not (tmp_path / "out" / "metrics.json").exists()  # no truth, no metrics
+
+
+def test_probabilities_give_logit_costs_and_a_bias_sweep(tmp_path, organoids):
+    ids = _ids(organoids)
+    rng = np.random.default_rng(5)
+    cls = ids // 100
+    P = np.clip(np.where(cls[:, None] == cls[None, :], 0.8, 0.2) + rng.normal(0, 0.05, (12, 12)), 0, 1)
+    np.savez(tmp_path / "P.npz", ids=ids, P=P)
+    opts = pipeline.ClusterOptions(organoids, tmp_path / "out", correlations=tmp_path / "P.npz", bias=0.5,
+                                   truth="auto", progress=False)
+    res = pipeline.run(opts)
+    assert res.correlations.kind == "probability"
+    with np.load(tmp_path / "out" / "similarities.npz") as z:
+        p = (P + P.T) / 2
+        off = ~np.eye(12, dtype=bool)
+        np.testing.assert_allclose(z["costs"][off], (np.log(p / (1 - p)) + 0.5)[off], atol=1e-9)
+        assert "P" in z.files and float(z["bias"]) == 0.5
+    assert res.evaluation.metrics["vi"] == pytest.approx(0.0, abs=1e-9)
+    header = (tmp_path / "out" / "sweep.csv").read_text().splitlines()[0]
+    assert header.startswith("bias,vi,")
+
+
+def test_subsets_from_an_ids_table(tmp_path, organoids):
+    """Class 3 is the 'unseen' subset; metrics within each subset and across them (paper §8)."""
+    ids = _ids(organoids)
+    table = tmp_path / "ids.csv"
+    lines = ["file,id,class,subset"]
+    for i in ids:
+        lines.append(f"organoid_{i}.tif,{i},{i // 100},{'unseen' if i // 100 == 3 else 'test'}")
+    table.write_text("\n".join(lines) + "\n")
+    S = _similarities(ids, confuse=(2, 3))
+    npz = _save_s(tmp_path / "S.npz", ids, S)
+    opts = pipeline.ClusterOptions(organoids, tmp_path / "out", correlations=npz, ids_table=table, truth="auto",
+                                   sweep=False, progress=False)
+    res = pipeline.run(opts)
+    data = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    blocks = {b["block"]: b for b in data["subsets"]}
+    assert set(blocks) == {"test", "unseen", "test-unseen"}
+    labels = res.clustering.labels
+    cls = ids // 100
+    unseen = cls == 3
+    for name, mask in (("test", ~unseen), ("unseen", unseen)):
+        exp = metrics.compare(cls[mask], labels[mask])
+        for k, v in exp.items():
+            assert blocks[name][k] == pytest.approx(v), (name, k)
+    cross = blocks["test-unseen"]
+    assert "vi" not in cross
+    assert cross["pairs_total"] == 8 * 4
+    # Class 3 is merged with class 2: the 4 x 4 pairs (class 2, class 3) are false joins; the
+    # 4 x 4 pairs (class 1, class 3) are true cuts; no pair across is truly joined.
+    assert cross["pairs_false_joins"] == 16 and cross["pairs_true_cuts"] == 16
+    assert cross["pairs_true_joins"] == 0 and cross["pairs_false_cuts"] == 0
+    assert cross["precision_cuts"] == 1.0 and cross["recall_cuts"] == 0.5
+    assert cross["recall_joins"] == 1.0  # no true joins to find: ratio with denominator 0 is 1
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "test-unseen" in page
+
+
+def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "x.txt"
+    target.write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise KeyboardInterrupt
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0o600
+
+
+def test_failure_while_writing_leaves_no_report(tmp_path, organoids, monkeypatch):
+    """A crash (or Ctrl-C) late in the run leaves no report.html, not even the previous run's."""
+    ids = _ids(organoids)
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    out = tmp_path / "out"
+    opts = pipeline.ClusterOptions(organoids, out, correlations=npz, progress=False)
+    pipeline.run(opts)
+    assert (out / "report.html").is_file()
+
+    from corrclust import report
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "render", boom)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(opts)
+    assert not (out / "report.html").exists()
+    assert not [p for p in out.rglob("*.part")]
+
+    # A failure while drawing a figure: no half-written PNG either.
+    monkeypatch.undo()
+    from corrclust.report import figures
+
+    def half_png(thumbs, captions, path, **kwargs):
+        Path(path).write_bytes(b"\x89PNG half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(figures, "montage", half_png)
+    (out / "figures" / "cluster_001.png").unlink()
+    with pytest.raises(RuntimeError, match="disk full"):
+        pipeline.run(opts)
+    assert not (out / "figures" / "cluster_001.png").exists()
+    assert not (out / "report.html").exists()
+    assert not [p for p in out.rglob("*.part")]
+
+
+def test_twin_method_end_to_end_with_an_untrained_model(tmp_path, organoids):
+    """--method twin: a model file -> probabilities for the readable images -> clusters and report."""
+    pytest.importorskip("torch")
+    import torch
+
+    from corrclust.twin import ModelConfig, build_model, get_recipe, save_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(input="image", in_channels=3, input_size=32, head="symmetric"))
+    save_model(tmp_path / "m.pt", model, get_recipe("fast"))
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for f in sorted(f for f in organoids.glob("organoid_*.tif") if "mask" not in f.name)[:6]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "organoid_399.tif").write_bytes(b"broken")
+    proc = _run_cli("cluster", folder, "--method", "twin", "--model", tmp_path / "m.pt", "--bias", "0.25",
+                    "--truth", "auto", "-o", tmp_path / "out", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    got_ids, labels, _ = _read_clusters_csv(tmp_path / "out" / "clusters.csv")
+    assert sorted(got_ids) == [100, 101, 102, 103, 200, 201]
+    with np.load(tmp_path / "out" / "similarities.npz") as z:
+        P = z["P"]
+        off = ~np.eye(6, dtype=bool)
+        assert np.all((P[off] > 0) & (P[off] < 1))
+        p = np.clip((P + P.T) / 2, 1e-6, 1 - 1e-6)
+        np.testing.assert_allclose(z["costs"][off], (np.log(p / (1 - p)) + 0.25)[off], atol=1e-9)
+        # The clustering is the solver's optimum-or-better of these costs: at least as good as both trivial ones.
+        c = z["costs"]
+        cut = np.asarray(labels)[:, None] != np.asarray(labels)[None, :]
+        objective = float(np.triu(c * cut, 1).sum())
+        assert objective <= 1e-9 and objective <= float(np.triu(c, 1).sum()) + 1e-9
+    data = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert data["n"] == 6 and data["n_clusters_true"] == 2
+
+
+# ------------------------------------------------------------------ the paper's stored Test-30 matrix
+MATCHING = "data/paper-keypoints/matching_results/matching_results_organoid_dataset_unseen_classes.csv"
+TRUTH30 = "data/paper-keypoints/clustering_results/clustering_only_unseen_classes_optimal.csv"
+
+
+def test_sweep_reproduces_the_exact_threshold_sweep_f11():
+    """The report's threshold sweep, exact solver, on the stored Test-30 matrix (F11)."""
+    from conftest import require_shared
+
+    corr = pipeline.load_correlations(require_shared(MATCHING))
+    groups = read_clustering(require_shared(TRUTH30))
+    cls = {i: k for k, g in enumerate(groups) for i in g}
+    truth = np.array([cls[int(i)] for i in corr.ids])
+    cols = pipeline.sweep(corr, truth, np.ones(truth.size, bool), "exact", values=[0.60, 0.62, 0.65, 0.66, 0.70],
+                          progress=False)
+    np.testing.assert_allclose(cols["vi"][:2], [0.7884, 0.7884], atol=5e-5)
+    np.testing.assert_allclose(cols["vi"][2:], [1.1611, 1.3174, 1.9678], atol=5e-5)
+    np.testing.assert_allclose(cols["objective"][:4], [-3.207111, -7.587111, -14.424960, -17.095495], atol=1e-5)
+    assert cols["n_clusters"].tolist()[:4] == [3, 3, 4, 5] and cols["n_clusters"][4] == 9
+    np.testing.assert_allclose(cols["vi"], cols["false_cuts"] + cols["false_joins"], atol=1e-12)
+
+
+def test_subset_folders_give_subset_tags(tmp_path, organoids):
+    """test/ holds classes 1 and 2, unseen/ class 3: folder names become subsets, classes come from ids."""
+    root = tmp_path / "data"
+    for sub, classes in (("test", (1, 2)), ("unseen", (3,))):
+        (root / sub).mkdir(parents=True)
+        for f in organoids.glob("organoid_*.tif"):
+            if "mask" not in f.name and int(f.stem.split("_")[1]) // 100 in classes:
+                (root / sub / f.name).write_bytes(f.read_bytes())
+    recs = pipeline.subset_folder_records(root)
+    assert recs is not None and len(recs) == 12
+    assert {(r.id // 100, r.label, r.subset) for r in recs} == {(1, "1", "test"), (2, "2", "test"),
+                                                                  (3, "3", "unseen")}
+    # One class per folder: these are class folders, not subsets.
+    assert pipeline.subset_folder_records(root / "unseen") is None
+    cls_root = tmp_path / "classes"
+    for c in (1, 2):
+        (cls_root / f"c{c}").mkdir(parents=True)
+        for f in organoids.glob(f"organoid_{c}0*.tif"):
+            (cls_root / f"c{c}" / f.name).write_bytes(f.read_bytes())
+    assert pipeline.subset_folder_records(cls_root) is None
+    images = pipeline.load_images(root, progress=False)
+    assert [r.subset for r in images.records].count("unseen") == 4
+
+
+def test_crop_real_fields_then_cluster(tmp_path):
+    """--crop on two real OrgaQuant fields: organoids are detected, cropped into OUT/crops and clustered."""
+    from conftest import require_shared
+
+    src = require_shared("data/organoid-fields/images")
+    fields = tmp_path / "fields"
+    fields.mkdir()
+    for name in ("Subset_1_450x450_001.jpg", "Subset_1_450x450_002.jpg"):
+        (fields / name).write_bytes((src / name).read_bytes())
+    (fields / "broken.jpg").write_bytes(b"not a jpeg")
+    # The crops are numbered 0..N-1 across the fields; a matrix for them is made up front.
+    from corrclust.images.detection import crop_fields
+
+    n = len(crop_fields(fields, tmp_path / "probe").rows)
+    assert n >= 2
+    ids = np.arange(n)
+    S = _similarities(ids + 100 * (ids % 2 + 1))  # two made-up groups: even and odd crops
+    npz = _save_s(tmp_path / "S.npz", ids, S)
+    out = tmp_path / "out"
+    code = cli_main(["cluster", str(fields), "--crop", "--similarities", str(npz), "-o", str(out), "--no-progress"])
+    assert code == 0
+    crops = sorted(p.name for p in (out / "crops").glob("*.tif") if "mask" not in p.name)
+    assert len(crops) == n and (out / "crops" / "crops.csv").is_file()
+    got_ids, labels, files = _read_clusters_csv(out / "clusters.csv")
+    assert sorted(got_ids) == list(range(n)) and sorted(files) == crops
+    by_parity = {p: {lab for i, lab in zip(got_ids, labels) if i % 2 == p} for p in (0, 1)}
+    assert len(by_parity[0]) == len(by_parity[1]) == 1 and by_parity[0] != by_parity[1]
+    assert (out / "report.html").is_file()

@@ -1,0 +1,82 @@
+"""Parameter learning by simulated annealing (paper-model.md §6), on a tiny budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import require_shared
+
+from corrclust.pqap import PqapParameters, read_keypoints, read_matching_results
+from corrclust.pqap.learn import F1_THRESHOLDS, evaluate_parameters, learn_parameters, truth_labels
+
+TEST30 = "data/paper-keypoints/feature_vectors/feature_vectors_organoid_dataset_unseen_classes_6_2_17_34.csv"
+TRUTH30 = "data/paper-keypoints/clustering_results/clustering_only_unseen_classes_optimal.csv"
+MATCHING = "data/paper-keypoints/matching_results/matching_results_organoid_dataset_unseen_classes.csv"
+IDS = [1100, 1102, 1200, 1201, 1300, 1302]  # no platform-dependent pair (F7)
+
+
+@pytest.fixture(scope="module")
+def kp():
+    return read_keypoints(require_shared(TEST30))
+
+
+def test_thresholds_are_the_paper_grid():
+    assert F1_THRESHOLDS.size == 101 and F1_THRESHOLDS[0] == 0.0 and F1_THRESHOLDS[-1] == 1.0
+    assert F1_THRESHOLDS[64] == 0.64
+
+
+def test_truth_labels_forms(kp):
+    path = require_shared(TRUTH30)
+    from_file = truth_labels(path, IDS)
+    assert from_file.tolist() == [0, 0, 1, 1, 2, 2]
+    assert truth_labels({i: i // 100 for i in IDS}, IDS).tolist() == [0, 0, 1, 1, 2, 2]
+    assert truth_labels([[1100, 1102, 1109], [1200, 1201], [1300, 1302]], IDS).tolist() == [0, 0, 1, 1, 2, 2]
+    with pytest.raises(ValueError, match="no class"):
+        truth_labels({1100: 0}, IDS)
+
+
+def test_evaluation_reproduces_stored_f1(kp):
+    # The F1 of the paper's learned parameters on the reference solver equals the F1 sweep of the
+    # stored matrix (F14: 0.660436 at t = 0.66) up to the four platform pairs.
+    ev = evaluate_parameters(kp, require_shared(TRUTH30), PqapParameters.paper(), ids=IDS)
+    m = read_matching_results(require_shared(MATCHING))
+    pos = [m.ids.index(i) for i in IDS]
+    stored = m.quadratic_matching[np.ix_(pos, pos)]
+    off = ~np.eye(len(IDS), dtype=bool)
+    assert np.abs(ev.similarity[off] - stored[off]).max() <= 5e-7
+    from corrclust.metrics import pairwise_f1_sweep
+
+    sweep = pairwise_f1_sweep(stored, [i // 100 for i in IDS], F1_THRESHOLDS)
+    assert ev.f1 == sweep.best_f1 and ev.f1_threshold == sweep.best_threshold
+
+
+def test_annealing_is_seeded_and_never_worse(kp):
+    truth = {i: i // 100 for i in kp.ids}
+    kw = dict(organoids=IDS[:4], iterations=2, time_budget=None, progress=False, threads=2)
+    a = learn_parameters(kp, truth, seed=5, **kw)
+    b = learn_parameters(kp, truth, seed=5, **kw)
+    assert a.params == b.params and a.f1 == b.f1 and a.threshold == b.threshold
+    assert [h["params"] for h in a.history] == [h["params"] for h in b.history]
+    assert a.iterations == 2 and a.f1 >= a.start.f1
+    assert a.start.params == PqapParameters.initial()
+    for h in a.history:  # proposals respect the clamping bounds
+        p = h["params"]
+        assert all(0.01 <= v <= 0.30 for v in p[:3]) and all(0.10 <= v <= 0.90 for v in p[3:])
+    c = learn_parameters(kp, truth, seed=6, **kw)
+    assert [h["params"] for h in c.history] != [h["params"] for h in a.history]
+
+
+def test_vi_objective(kp):
+    truth = {i: i // 100 for i in kp.ids}
+    r = learn_parameters(kp, truth, objective="vi", organoids=IDS[:4], iterations=1, time_budget=None,
+                         progress=False, seed=1)
+    assert r.vi is not None and r.vi <= r.start.vi
+    assert 0.40 <= r.threshold <= 0.90
+    assert r.vi >= 0.0
+
+
+def test_bad_arguments(kp):
+    with pytest.raises(ValueError, match="objective must be"):
+        learn_parameters(kp, {i: 0 for i in kp.ids}, objective="acc")
+    with pytest.raises(ValueError, match="iterations must be"):
+        learn_parameters(kp, {i: 0 for i in kp.ids}, iterations=-1)

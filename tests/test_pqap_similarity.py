@@ -1,0 +1,135 @@
+"""All-pairs similarity matrices: API, threads, improved mode, checkpoints, Ctrl-C and Dask."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import require_shared
+
+import corrclust.pqap as pqap
+from corrclust.pqap import PqapParameters, read_keypoints, read_matching_results, similarity_matrix
+from corrclust.pqap.similarity import PairSolver
+
+TEST30 = "data/paper-keypoints/feature_vectors/feature_vectors_organoid_dataset_unseen_classes_6_2_17_34.csv"
+MATCHING = "data/paper-keypoints/matching_results/matching_results_organoid_dataset_unseen_classes.csv"
+IDS = [1100, 1101, 1200, 1201, 1300]  # 20 ordered pairs
+
+
+@pytest.fixture(scope="module")
+def kp():
+    return read_keypoints(require_shared(TEST30))
+
+
+@pytest.fixture(scope="module")
+def stored():
+    return read_matching_results(require_shared(MATCHING))
+
+
+@pytest.fixture(scope="module")
+def reference(kp):
+    return similarity_matrix(kp, PqapParameters.paper(), ids=IDS, threads=1, progress=False)
+
+
+def test_matrix_matches_stored_and_layout(kp, stored, reference):
+    ids, S = reference
+    assert ids == IDS
+    assert np.isnan(np.diag(S)).all()
+    pos = {i: k for k, i in enumerate(stored.ids)}
+    expected = stored.quadratic_matching[np.ix_([pos[i] for i in IDS], [pos[i] for i in IDS])]
+    off = ~np.eye(len(IDS), dtype=bool)
+    assert np.abs(S[off] - expected[off]).max() <= 5e-7
+
+
+def test_public_names_and_file_order(kp):
+    assert pqap.similarity_matrix is similarity_matrix
+    ids, S = similarity_matrix(kp, PqapParameters.paper(), ids=[1209, 1308], progress=False)
+    assert ids == [1209, 1308] and S.shape == (2, 2)
+    one = pqap.match_pair(kp, 1209, 1308, PqapParameters.paper())
+    assert one.similarity == S[0, 1]
+
+
+def test_threads_give_identical_results(kp, reference):
+    _, S1 = reference
+    _, S2 = similarity_matrix(kp, PqapParameters.paper(), ids=IDS, threads=2, progress=False)
+    _, S3 = similarity_matrix(kp, PqapParameters.paper(), ids=IDS, threads=3, progress=False)
+    np.testing.assert_array_equal(S1, S2)
+    np.testing.assert_array_equal(S1, S3)
+
+
+def test_improved_is_never_worse_and_usually_better(kp, reference):
+    _, S_ref = reference
+    ids, S_imp = similarity_matrix(kp, PqapParameters.paper(), mode="improved", ids=IDS, progress=False)
+    off = ~np.eye(len(IDS), dtype=bool)
+    gain = S_imp[off] - S_ref[off]
+    assert (gain >= 0).all()
+    assert (gain > 1e-6).mean() >= 0.8
+    solver = PairSolver(kp)
+    m = solver.match(1100, 1101, PqapParameters.paper(), mode="improved")
+    x = m.assignment
+    used = x[x >= 0]
+    assert len(np.unique(used)) == len(used)
+    ch_f = kp.features[1100][:, 1]
+    ch_c = kp.candidates[1101][:, 1]
+    assert (ch_f[x >= 0] == ch_c[used]).all()
+    again = solver.cost(1100, 1101, PqapParameters.paper(), x)
+    assert again.energy == m.energy and m.winner == "local_search"
+
+
+def test_checkpoint_resume(kp, reference, tmp_path):
+    ck = tmp_path / "ck.npz"
+    seen = []
+
+    def stop_after_some(done, total):
+        seen.append(done)
+        if done >= 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        similarity_matrix(kp, PqapParameters.paper(), ids=IDS, threads=1, checkpoint=ck, progress=stop_after_some)
+    with np.load(ck) as z:
+        saved = int(z["done"].sum())
+    assert 6 <= saved < 20
+    resumed = []
+    ids, S = similarity_matrix(kp, PqapParameters.paper(), ids=IDS, threads=2, checkpoint=ck,
+                               progress=lambda d, t: resumed.append(d))
+    assert resumed[0] >= saved  # the saved pairs were not solved again
+    np.testing.assert_array_equal(S, reference[1])
+    # a checkpoint of another run is refused
+    with pytest.raises(ValueError, match="belongs to another run"):
+        similarity_matrix(kp, PqapParameters.initial(), ids=IDS, checkpoint=ck, progress=False)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_ctrl_c_stops_quickly(kp):
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        similarity_matrix(kp, PqapParameters.paper(), threads=2, progress=False)  # 870 pairs, minutes
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_bad_arguments(kp):
+    with pytest.raises(ValueError, match="mode must be one of"):
+        similarity_matrix(kp, PqapParameters.paper(), mode="fast", ids=IDS)
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        similarity_matrix(kp, PqapParameters.paper(), threads=0, ids=IDS)
+    with pytest.raises(ValueError, match="not in the key-point set"):
+        similarity_matrix(kp, PqapParameters.paper(), ids=[1100, 42])
+    with pytest.raises(ValueError, match="unary_to_quadr_weight must lie in"):
+        similarity_matrix(kp, PqapParameters(0.2, 0.2, 0.2, 0.5, 1.5), ids=IDS)
+
+
+def test_dask_local_cluster_matches_local_run(kp, reference):
+    pytest.importorskip("dask.distributed")
+    from corrclust.pqap.distributed import similarity_matrix_dask
+
+    ids, S = similarity_matrix_dask(kp.subset(IDS), PqapParameters.paper(), local_cluster=2, processes=False,
+                                    chunk_size=3, progress=False)
+    assert ids == IDS
+    np.testing.assert_array_equal(S, reference[1])

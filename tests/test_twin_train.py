@@ -1,0 +1,182 @@
+"""Twin-network training: determinism, learning, checkpoints, resume, time budget, inference."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from corrclust.twin import from_arrays, get_recipe, load_model, predict, train  # noqa: E402
+from corrclust.twin.predict import embed, pair_probabilities  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny models run fastest on one thread, and a loaded CI machine makes more threads spin
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def easy_data(n_classes=3, per_class=6, size=12, channels=3, seed=0, image_size=16):
+    """Classes differ by which channel carries a large bright square: easy to learn."""
+    rng = np.random.default_rng(seed)
+    imgs, labels = [], []
+    for c in range(n_classes):
+        for _ in range(per_class):
+            a = rng.integers(0, 40, (size, size, channels), dtype=np.uint8)
+            y, x = rng.integers(0, 3, 2)
+            a[y : y + size - 3, x : x + size - 3, c % channels] = 250
+            if channels == 1:
+                a[..., 0] = (a[..., 0] * (c + 1) / n_classes).astype(np.uint8)
+            imgs.append(a)
+            labels.append(f"class{c}")
+    return from_arrays(imgs, labels, image_size=image_size)
+
+
+def tiny(name, **kw):
+    base = dict(image_size=16, width=8, steps_per_epoch=2, epochs=2, batch_size=8, classes_per_batch=3, images_per_class=2)
+    base.update(kw)
+    return get_recipe(name).with_overrides(**base)
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("name", ["paper-tnia", "fast"])
+def test_same_seed_same_weights(name):
+    data = easy_data()
+    r = tiny(name)
+    a = train(data, r, seed=7, progress=False)
+    b = train(data, r, seed=7, progress=False)
+    c = train(data, r, seed=8, progress=False)
+    assert a.steps == b.steps == 4 and a.stopped == "completed"
+    assert _same_weights(a.model, b.model)
+    assert not _same_weights(a.model, c.model)
+
+
+@pytest.mark.parametrize("name", ["paper-tni", "fast"])
+def test_training_lowers_the_loss(name):
+    data = easy_data()
+    kw = dict(steps_per_epoch=10, epochs=4)
+    if name == "paper-tni":
+        kw.update(lr=3e-3, batch_size=16)
+    res = train(data, tiny(name, **kw), seed=0, progress=False)
+    h = res.history
+    assert len(h) == 4
+    assert h[-1] < 0.6 * h[0] and h[-1] < 0.5, h  # chance level is log 2 = 0.69
+
+
+def test_save_load_round_trip_gives_same_predictions(tmp_path):
+    data = easy_data()
+    out = tmp_path / "m.pt"
+    res = train(data, tiny("paper-tni"), seed=1, progress=False, output=out)
+    assert res.model_path == out and out.is_file()
+    assert not (tmp_path / "m.pt.ckpt").exists()  # removed once the model is written
+    blob = torch.load(out, weights_only=True)  # plain data only
+    assert blob["recipe"]["name"] == "paper-tni" and blob["model_config"]["in_channels"] == 3
+    assert blob["model_config"]["input_size"] == 16 and blob["classes"] == ["class0", "class1", "class2"]
+    loaded = load_model(out)
+    p1 = predict(loaded, data).P
+    p2 = pair_probabilities(res.model.eval(), embed(res.model, data.inputs))
+    np.testing.assert_array_equal(p1, p2)
+    assert np.all(np.diag(p1) == 1.0) and np.all((p1 > 0) & (p1 <= 1))
+
+
+def test_predict_runs_the_backbone_once_per_image():
+    data = easy_data(per_class=5)
+    res = train(data, tiny("paper-tni", epochs=1, steps_per_epoch=1), seed=0, progress=False)
+    seen = []
+    hook = res.model.embedding.backbone.register_forward_hook(lambda m, i, o: seen.append(i[0].shape[0]))
+    pred = predict(res.model, data, batch_size=4)
+    hook.remove()
+    n = len(data)
+    assert sum(seen) == n and len(seen) == -(-n // 4)
+    assert pred.P.shape == (n, n)
+    # the paper's head is asymmetric: P is not symmetric off the diagonal
+    assert not np.array_equal(pred.P, pred.P.T)
+
+
+def test_fast_recipe_gives_exactly_symmetric_P():
+    data = easy_data()
+    res = train(data, tiny("fast", epochs=1), seed=0, progress=False)
+    P = predict(res.model, data).P
+    assert np.array_equal(P, P.T)
+
+
+def test_time_budget_stops_and_saves_a_usable_model(tmp_path):
+    data = easy_data()
+    out = tmp_path / "m.pt"
+    r = tiny("fast", epochs=1000, steps_per_epoch=5)
+    res = train(data, r, seed=0, progress=False, output=out, time_budget=1.0)
+    assert res.stopped == "time-budget"
+    assert 0 < res.steps < r.total_steps
+    assert res.elapsed_s <= 1.0 + 0.5
+    P = predict(out, data).P
+    assert P.shape == (len(data), len(data))
+
+
+def test_sigint_saves_checkpoint_and_resume_matches_uninterrupted(tmp_path):
+    data = easy_data()
+    r = tiny("paper-tnia", steps_per_epoch=3, epochs=2)
+    full = train(data, r, seed=3, progress=False)
+
+    out = tmp_path / "m.pt"
+    ckpt = tmp_path / "m.pt.ckpt"
+
+    def interrupt_at_4(step, loss):
+        if step == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    first = train(data, r, seed=3, progress=False, output=out, on_step=interrupt_at_4)
+    assert first.stopped == "interrupted" and first.steps == 4
+    assert ckpt.is_file() and not out.exists()
+    assert torch.load(ckpt, weights_only=True)["step"] == 4
+
+    second = train(data, r, seed=3, progress=False, output=out)
+    assert second.stopped == "completed" and second.steps == 6
+    assert _same_weights(second.model, full.model)
+    assert second.history == pytest.approx(full.history, rel=0, abs=0)
+    assert out.is_file() and not ckpt.exists()
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
+    data = easy_data()
+    r = tiny("paper-tni", steps_per_epoch=2, epochs=3)
+    out = tmp_path / "m.pt"
+    first = train(data, r, seed=0, progress=False, output=out,
+                  on_step=lambda s, l: os.kill(os.getpid(), signal.SIGINT) if s == 2 else None)
+    assert first.stopped == "interrupted"
+    with pytest.raises(ValueError, match="other training settings.*lr"):
+        train(data, r.with_overrides(lr=5e-4), seed=0, progress=False, output=out)
+    with pytest.raises(ValueError, match="seed"):
+        train(data, r, seed=1, progress=False, output=out)
+    # resume=False ignores and overwrites the checkpoint
+    fresh = train(data, r, seed=1, progress=False, output=out, resume=False)
+    assert fresh.stopped == "completed"
+
+
+def test_single_channel_and_histogram_inputs(monkeypatch):
+    data = easy_data(channels=1)
+    assert data.in_channels == 1
+    res = train(data, tiny("fast", epochs=1), seed=0, progress=False)
+    assert res.model.config.in_channels == 1
+    # histogram input (TNH) on tiny signals, built directly
+    from corrclust.twin.data import TwinData
+
+    rng = np.random.default_rng(0)
+    h = np.cumsum(rng.random((12, 3, 256)).astype(np.float32), axis=2)
+    h /= h[:, :, -1:]
+    hist = TwinData(inputs=torch.from_numpy(h), labels=np.repeat(np.arange(3), 4), ids=[str(i) for i in range(12)],
+                    classes=["a", "b", "c"])
+    res = train(hist, tiny("paper-tnh"), seed=0, progress=False)
+    assert res.model.config.input == "histogram" and res.model.config.input_size == 256
+    P = predict(res.model, hist).P
+    assert P.shape == (12, 12)
