@@ -111,3 +111,30 @@ def test_bad_inputs():
         CorrelationClustering().fit(np.full((3, 4), 0.5))
     with pytest.raises(ValueError, match="method"):
         CorrelationClustering(method="spectral").fit(p)
+
+
+def test_init_labels_start_the_solver():
+    costs = random_symmetric(15, seed=8)
+    start = np.repeat([3, 1, 2], 5)
+    est = CorrelationClustering(input="costs", method="kl", init=start).fit(costs)
+    assert est.objective_ <= Problem.from_dense(costs).objective(start) + 1e-12
+    with pytest.raises(ValueError, match="one label per node"):
+        CorrelationClustering(input="costs", init=[0, 1]).fit(costs)
+
+
+def test_works_without_scikit_learn():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['sklearn'] = None; sys.modules['sklearn.base'] = None\n"
+        "import numpy as np\n"
+        "from corrclust.estimator import CorrelationClustering\n"
+        "p = np.full((4, 4), 0.1); p[:2, :2] = 0.9; p[2:, 2:] = 0.9\n"
+        "est = CorrelationClustering(bias=0.0)\n"
+        "assert est.get_params()['bias'] == 0.0 and est.set_params(method='gaec') is est\n"
+        "print(est.fit_predict(p).tolist(), est.n_clusters_, repr(est))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("[0, 0, 1, 1] 2 CorrelationClustering(")

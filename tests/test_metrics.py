@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import require_shared
 
 from corrclust import metrics
 from corrclust.formats.clusterings import labels_from_clusters, read_clustering

@@ -256,3 +256,16 @@ def test_as_problem_accepts_every_input_shape():
     ]
     for x in inputs:
         assert as_problem(x).objective(labels) == pytest.approx(expected), type(x)
+
+
+def test_from_sparse_leaves_the_input_alone():
+    # a CSR matrix with an unsorted, duplicated row: canonicalising it in place would change it
+    a = scipy.sparse.csr_matrix(
+        (np.array([1.0, 2.0, 0.5, 3.0]), np.array([2, 1, 2, 0]), np.array([0, 3, 3, 4])), shape=(3, 3)
+    )
+    before = (a.data.copy(), a.indices.copy(), a.indptr.copy())
+    p = Problem.from_sparse(a, triangles="sum")
+    np.testing.assert_array_equal(p.edges, [[0, 1], [0, 2]])
+    np.testing.assert_allclose(p.costs, [2.0, 4.5])
+    for x, y in zip(before, (a.data, a.indices, a.indptr)):
+        np.testing.assert_array_equal(x, y)

@@ -258,3 +258,32 @@ def test_result_serialises_and_package_level_names_work():
 
     assert corrclust.solve(random_symmetric(5), method="gaec").objective == r.objective
     assert solve_module.solve is solve
+
+
+needs_exact = pytest.mark.skipif(
+    not hasattr(_core, "solve_exact_dense"), reason="this build has no exact solver binding"
+)
+
+
+@needs_exact
+@pytest.mark.parametrize("threshold, clusters, optimum", [(0.64, 3, -11.967111), (0.65, 4, -14.424960)])
+def test_exact_on_the_test30_problem(threshold, clusters, optimum):
+    _, sim = load_test30_similarities()
+    problem = Problem.from_similarities(sim, threshold=threshold)
+    r = solve(problem, method="exact", time_limit=60)
+    assert r.status == "optimal" and r.n_clusters == clusters
+    assert r.objective == pytest.approx(optimum, abs=5e-6)
+    assert r.lower_bound == pytest.approx(r.objective, abs=1e-6) and r.gap <= 1e-6
+    assert r.nodes is not None and r.cuts is not None
+    assert r.objective <= solve(problem, method="gaec").objective + 1e-9
+
+
+@needs_exact
+@pytest.mark.parametrize("seed", range(3))
+def test_exact_matches_brute_force_dense_and_sparse(seed):
+    costs = random_symmetric(7, seed=seed)
+    opt = brute_force_optimum(costs)
+    dense = solve(costs, method="exact")
+    sparse = solve(Problem.from_edges(7, *Problem.from_dense(costs).to_edges()), method="exact")
+    for r in (dense, sparse):
+        assert r.status == "optimal" and r.objective == pytest.approx(opt, abs=1e-9)

@@ -77,8 +77,9 @@ class CorrelationClustering(_Mixin, _Base):
         Wall-clock limit in seconds for the solver.
     random_state : None, int, numpy.random.Generator or RandomState
         Seed of the solver. None means seed 0, so results are reproducible by default.
-    warm_start : array-like or None
-        Initial labels for the solver.
+    init : array-like or None
+        Initial labels for the solver (one integer per item), like the ``init`` array of
+        ``KMeans``. (Not scikit-learn's ``warm_start`` flag, which reuses a previous fit.)
     progress : bool
         Show a progress display while solving.
 
@@ -103,7 +104,7 @@ class CorrelationClustering(_Mixin, _Base):
         input: str = "probabilities",
         time_limit: Optional[float] = None,
         random_state: Any = None,
-        warm_start: Any = None,
+        init: Any = None,
         progress: bool = False,
     ) -> None:
         self.method = method
@@ -112,7 +113,7 @@ class CorrelationClustering(_Mixin, _Base):
         self.input = input
         self.time_limit = time_limit
         self.random_state = random_state
-        self.warm_start = warm_start
+        self.init = init
         self.progress = progress
 
     def _problem(self, X: Any) -> Problem:
@@ -137,7 +138,7 @@ class CorrelationClustering(_Mixin, _Base):
             method=self.method,
             time_limit=self.time_limit,
             seed=_seed_from(self.random_state),
-            warm_start=self.warm_start,
+            warm_start=self.init,
             progress=bool(self.progress),
         )
         self.result_ = result

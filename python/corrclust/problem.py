@@ -20,7 +20,7 @@ validated: the C++ core trusts what it receives.
 from __future__ import annotations
 
 import math
-from typing import Any, Hashable, Sequence
+from typing import Any, Hashable
 
 import numpy as np
 
@@ -234,33 +234,42 @@ class Problem:
         if matrix.dtype.kind not in "biuf":
             raise ValueError(f"costs must be numeric, got dtype {matrix.dtype}")
         n = _node_count(matrix.shape[0])
-        coo = scipy.sparse.coo_matrix(matrix, dtype=np.float64)
-        coo.sum_duplicates()
-        off = coo.row != coo.col
-        row, col, data = coo.row[off].astype(np.int64), coo.col[off].astype(np.int64), coo.data[off]
+        csr = scipy.sparse.csr_matrix(matrix, dtype=np.float64, copy=True)  # never touch the caller's
+        csr.sum_duplicates()
+        row = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
+        col = csr.indices.astype(np.int64)
+        off = row != col
+        row, col, data = row[off], col[off], csr.data[off]
         bad = ~np.isfinite(data)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise ValueError(f"costs[{row[k]}, {col[k]}] is not finite ({data[k]})")
         if triangles == "symmetric":
-            csr = scipy.sparse.csr_matrix((data, (row, col)), shape=(n, n))
-            asym = abs(csr - csr.T)
-            asym.eliminate_zeros()
-            if asym.nnz:
-                scale = abs(csr) + abs(csr.T)
-                tol = 1e-9 + 1e-7 * np.asarray(scale[asym.nonzero()]).ravel()
-                bad_pairs = np.asarray(asym[asym.nonzero()]).ravel() > tol
-                if bad_pairs.any():
-                    i, j = (int(x[np.flatnonzero(bad_pairs)[0]]) for x in asym.nonzero())
-                    raise ValueError(
-                        f"the sparse cost matrix is not symmetric: [{i}, {j}] = {csr[i, j]} but "
-                        f"[{j}, {i}] = {csr[j, i]}; pass triangles='sum' to add (i, j) and (j, i) as "
-                        "parallel edges"
-                    )
-                csr = (csr + csr.T) / 2.0
-            upper = scipy.sparse.triu(csr, k=1).tocoo()
-            edges = np.stack([upper.row, upper.col], axis=1).astype(np.int64)
-            return cls.from_edges(n, edges, upper.data)
+            # Pair every cell (i, j), i < j, with its mirror (j, i); an absent cell counts as 0.
+            # Cells are unique after sum_duplicates, so each key occurs once per triangle.
+            if row.size == 0:
+                return cls(n, np.zeros(0), np.zeros((0, 2), dtype=np.int64))
+            up = row < col
+            n_up = int(np.count_nonzero(up))
+            keys = np.concatenate([row[up] * n + col[up], col[~up] * n + row[~up]])
+            vals = np.concatenate([data[up], data[~up]])
+            order = np.argsort(keys, kind="stable")
+            keys, vals, from_upper = keys[order], vals[order], order < n_up
+            starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+            val_u = np.add.reduceat(np.where(from_upper, vals, 0.0), starts)
+            val_l = np.add.reduceat(np.where(from_upper, 0.0, vals), starts)
+            keys = keys[starts]
+            bad = np.abs(val_u - val_l) > 1e-9 + 1e-7 * np.maximum(np.abs(val_u), np.abs(val_l))
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                i, j = int(keys[k] // n), int(keys[k] % n)
+                raise ValueError(
+                    f"the sparse cost matrix is not symmetric: [{i}, {j}] = {val_u[k]} but "
+                    f"[{j}, {i}] = {val_l[k]}; pass triangles='sum' to add (i, j) and (j, i) as "
+                    "parallel edges"
+                )
+            edges = np.stack([keys // n, keys % n], axis=1).astype(np.int64)
+            return cls(n, np.ascontiguousarray((val_u + val_l) / 2.0), np.ascontiguousarray(edges))
         if triangles == "sum":
             return cls.from_edges(n, np.stack([row, col], axis=1), data)
         raise ValueError(f"triangles must be 'symmetric' or 'sum', got {triangles!r}")

@@ -54,6 +54,8 @@ class SolveResult:
         Iterations of a heuristic, as reported by it.
     method : str
         The method that produced the result.
+    extra : dict
+        Further solver statistics (e.g. LP time and root bound of the exact solver).
     """
 
     labels: np.ndarray
@@ -86,6 +88,7 @@ class SolveResult:
             "cuts": self.cuts,
             "iterations": self.iterations,
             "method": self.method,
+            "stats": {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.extra.items()},
         }
 
 

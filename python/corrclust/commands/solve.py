@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         out = {k: _number(v) for k, v in result.to_dict().items()}
+        out["stats"] = {k: _number(v) for k, v in out["stats"].items()}
         out["n"] = problem.n
         out["edges"] = problem.num_edges
         if edits is not None:
