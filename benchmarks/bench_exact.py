@@ -26,6 +26,7 @@ import numpy as np
 
 import corrclust
 from corrclust._native import _core
+from corrclust.generators import planted_partition
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "cc-instances"
 SHARED_ROWS = {
@@ -42,15 +43,7 @@ TARGETS = {"exact013": 5.0, "planted-100-clean": 2.0, "knott-3d-032": 1.0, "knot
 
 
 def planted(n: int, sigma: float, seed: int, k: int = 10) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    truth = rng.integers(0, k, size=n)
-    y = np.where(truth[:, None] == truth[None, :], 1.0, -1.0)
-    eps = np.triu(rng.normal(size=(n, n)), 1)
-    eps = eps + eps.T
-    p = np.clip(1.0 / (1.0 + np.exp(-(y + sigma * eps))), 1e-6, 1 - 1e-6)
-    C = np.log(p / (1 - p))
-    np.fill_diagonal(C, 0.0)
-    return C
+    return planted_partition(n, k=k, sigma=sigma, seed=seed)[0]
 
 
 def load(name: str):

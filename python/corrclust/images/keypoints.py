@@ -34,6 +34,7 @@ import numpy as np
 
 from corrclust.images.io import ImageReadError, ImageRecord, read_image, read_mask
 from corrclust.images.nuclei import NucleiDetector, SkimageNuclei
+from corrclust.pqap.io import FIELDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from corrclust.pqap.io import KeypointSet
@@ -47,21 +48,6 @@ __all__ = [
     "keypoint_geometry",
 ]
 
-FIELDS = (
-    "angle",
-    "channel",
-    "col",
-    "row",
-    "local_mean",
-    "local_mean_forground_only",
-    "local_search_dim",
-    "local_std_dev",
-    "local_std_dev_forground_only",
-    "normalize_peak_value",
-    "peak_value",
-    "relative_distance_center_boundary",
-    "relative_distance_center_max_distance",
-)
 _F = {name: i for i, name in enumerate(FIELDS)}
 BLUE, GREEN, RED = 0, 1, 3
 
