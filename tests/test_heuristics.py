@@ -370,12 +370,15 @@ def test_time_limit_is_honoured():
     costs = planted_complete(2500, 3.0, 0)
     for method in ("anytime", "kl", "gaec"):
         limit = 0.2 if method == "anytime" else 0.005
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         r = _core.solve_dense(costs, method, time_limit=limit)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
         assert r["status"] == "time_limit", method
-        # 50 ms target; extra slack for the loaded CI machine and the final objective evaluation
-        assert wall < limit + 0.15, (method, wall)
+        # 50 ms target, plus slack for the final objective evaluation. The solve runs in this
+        # thread, so its CPU time is the load-independent measure (a busy machine can keep the
+        # thread off the core past its deadline); wall time gets a generous bound.
+        assert cpu < limit + 0.15, (method, cpu)
+        assert wall < limit + 1.0, (method, wall)
         assert r["objective"] == pytest.approx(objective(costs, r["labels"]), rel=1e-9)
 
 
