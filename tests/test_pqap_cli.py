@@ -65,6 +65,21 @@ def test_cluster_command_f9(tmp_path, capsys):
     assert out.read_text().splitlines()[-1] == "clustering_threshold:0.64"
 
 
+def test_cluster_command_f9_exact_proves_the_optimum(capsys):
+    """The issue's command line: min-symmetrised stored Test-30 matrix, t = 0.64, exact solver (F9)."""
+    rc = main(["cluster", "--similarities", str(require_shared(MATCHING)), "--symmetrize", "min",
+               "--threshold", "0.64", "--method", "exact", "--truth", str(require_shared(TRUTH30)), "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["status"] == "optimal" and res["n_clusters"] == 3
+    assert res["objective"] == pytest.approx(-11.967111, abs=1e-6)
+    assert res["lower_bound"] == pytest.approx(res["objective"], abs=1e-6)
+    m = res["metrics"]
+    assert m["vi"] == pytest.approx(0.7884, abs=5e-5)
+    assert m["false_cuts"] == pytest.approx(0.156, abs=5e-4) and m["false_joins"] == pytest.approx(0.632, abs=5e-4)
+    assert m["rand_index"] == pytest.approx(0.7724, abs=5e-5)
+
+
 def test_cluster_from_similarities_npz(small_csv, tmp_path, capsys):
     npz = tmp_path / "S.npz"
     main(["pqap", "similarities", str(small_csv), "-o", str(npz), "--quiet"])
