@@ -33,22 +33,15 @@ Index initial_clusters(Index n, const Labels* start, Labels& cluster_of) {
 }
 
 // Max-heap of candidate pairs (cost >= 0, u < v) for the sparse GAEC, ordered by larger cost, then
-// smaller (u, v). A pair is one 128-bit key: the bits of the cost (for non-negative doubles their
-// unsigned order is the numeric order; -0 is folded into +0) above the complemented pair, so the
-// order is total and one unsigned comparison decides. Each item also names the cluster whose bound
-// it is. 4-ary: a shallower tree, and the children of a node lie side by side.
+// smaller (u, v). Each entry is one 128-bit key: the bits of the cost (for non-negative doubles
+// their unsigned order is the numeric order; -0 is folded into +0) above the complemented pair, so
+// one unsigned comparison decides and the order is total. 4-ary: the four children of a node share
+// one cache line, and the tree is half as deep as a binary one.
 class PairHeap {
 public:
     struct Key {
         std::uint64_t hi, lo;
         bool operator<(const Key& o) const { return hi < o.hi || (hi == o.hi && lo < o.lo); }
-        bool operator==(const Key& o) const { return hi == o.hi && lo == o.lo; }
-    };
-    static constexpr Key none() { return Key{0, 0}; }  // below every pair's key (lo != 0 for u < v)
-    struct Item {
-        Key k;
-        std::uint32_t c;  // the cluster this item bounds
-        bool operator<(const Item& o) const { return k < o.k; }
     };
     static Key key(double w, Index u, Index v) {
         const double w0 = w + 0.0;  // -0 -> +0
@@ -64,12 +57,12 @@ public:
     static Index u_of(const Key& k) { return static_cast<Index>(~k.lo >> 32); }
     static Index v_of(const Key& k) { return static_cast<Index>(~k.lo & 0xFFFFFFFFu); }
 
-    explicit PairHeap(std::vector<Item> items) : h_(std::move(items)) {
+    explicit PairHeap(std::vector<Key> keys) : h_(std::move(keys)) {
         if (h_.size() > 1)
             for (size_t i = (h_.size() - 2) / 4 + 1; i-- > 0;) sift_down(i, h_[i]);
     }
     bool empty() const { return h_.empty(); }
-    void push(Item k) {
+    void push(Key k) {
         size_t i = h_.size();
         h_.push_back(k);
         while (i > 0) {
@@ -80,16 +73,16 @@ public:
         }
         h_[i] = k;
     }
-    Item pop() {
-        const Item top = h_[0];
-        const Item last = h_.back();
+    Key pop() {
+        const Key top = h_[0];
+        const Key last = h_.back();
         h_.pop_back();
         if (!h_.empty()) sift_down(0, last);
         return top;
     }
 
 private:
-    void sift_down(size_t i, Item k) {
+    void sift_down(size_t i, Key k) {
         const size_t n = h_.size();
         for (;;) {
             const size_t c = 4 * i + 1;
@@ -104,7 +97,7 @@ private:
         }
         h_[i] = k;
     }
-    std::vector<Item> h_;
+    std::vector<Key> h_;
 };
 
 // Maps every node to the final cluster of its initial cluster. `log` lists the contractions in
@@ -301,32 +294,10 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
         }
         l.resize(o);
     }
-    // Heap of per-cluster bounds: for every live cluster c with a candidate pair (cost >= 0), the
-    // heap holds an item (ub[c], c) with ub[c] >= the key of c's best pair. An item whose key is no
-    // longer ub[c] is obsolete. When the top item is c's bound and its pair is current, it is the
-    // global maximum (every pair is bounded by an item, all of them <= the top); otherwise c's list
-    // is rescanned for its exact best. One item per cluster instead of one per changed pair keeps
-    // the heap small and most neighbour updates push nothing.
-    using Key = PairHeap::Key;
-    const auto pair_key = [](double w, Index a, Index b) {
-        return a < b ? PairHeap::key(w, a, b) : PairHeap::key(w, b, a);
-    };
-    const auto best_of = [&](Index c) {
-        Key best = PairHeap::none();
-        for (const Nb& nb : adj[c])
-            if (nb.w >= 0.0) {
-                const Key kk = pair_key(nb.w, c, nb.id);
-                if (best < kk) best = kk;
-            }
-        return best;
-    };
-    std::vector<Key> ub(static_cast<size_t>(k), PairHeap::none());
-    std::vector<PairHeap::Item> initial;
-    initial.reserve(static_cast<size_t>(k));
-    for (Index a = 0; a < k; ++a) {
-        ub[a] = best_of(a);
-        if (!(ub[a] == PairHeap::none())) initial.push_back({ub[a], static_cast<std::uint32_t>(a)});
-    }
+    std::vector<PairHeap::Key> initial;
+    for (Index a = 0; a < k; ++a)
+        for (const Nb& nb : adj[a])
+            if (a < nb.id && nb.w >= 0.0) initial.push_back(PairHeap::key(nb.w, a, nb.id));
     PairHeap heap(std::move(initial));
     std::vector<std::pair<Index, Index>> log;  // contractions (survivor, disappearing)
     log.reserve(static_cast<size_t>(k));
@@ -337,21 +308,13 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
     std::int64_t contractions = 0, pops = 0;
     while (!heap.empty()) {
         if ((++pops & 255) == 0 && control.stop()) break;
-        const PairHeap::Item top = heap.pop();
-        const Index c = static_cast<Index>(top.c);
-        if (!alive[c] || !(top.k == ub[c])) continue;  // obsolete
-        const Index u = PairHeap::u_of(top.k), v = PairHeap::v_of(top.k);
-        const Index other = c == u ? v : u;
-        bool current = false;
-        if (alive[other]) {
-            NbList& lc = adj[c];
-            const auto it = lower(lc, other);
-            current = it != lc.end() && it->id == other && it->w == PairHeap::w_of(top.k);
-        }
-        if (!current) {  // a stale bound: c's exact best
-            ub[c] = best_of(c);
-            if (!(ub[c] == PairHeap::none())) heap.push({ub[c], static_cast<std::uint32_t>(c)});
-            continue;
+        const PairHeap::Key top = heap.pop();
+        const Index u = PairHeap::u_of(top), v = PairHeap::v_of(top);
+        if (!alive[u] || !alive[v]) continue;
+        {
+            NbList& lu = adj[u];
+            const auto it = lower(lu, v);
+            if (it == lu.end() || it->id != v || it->w != PairHeap::w_of(top)) continue;  // stale
         }
         if (control.stop()) break;
         Index s = u, d = v;  // survivor, disappearing
@@ -360,7 +323,6 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
         NbList& ad = adj[d];
         merged.clear();
         merged.reserve(as.size() + ad.size());
-        Key changed = PairHeap::none();  // best key among s's changed pairs
         // every neighbour x of d: its new cost to s, and in x's own list d is replaced by s
         const auto relink = [&](Index x, double sx) {
             NbList& lx = adj[x];
@@ -376,14 +338,7 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
                 std::move_backward(ps, pd, pd + 1);
                 *ps = {s, sx};
             }
-            if (sx >= 0.0) {
-                const Key kx = pair_key(sx, s, x);
-                if (changed < kx) changed = kx;
-                if (ub[x] < kx) {  // x's bound no longer covers the new pair
-                    ub[x] = kx;
-                    heap.push({kx, static_cast<std::uint32_t>(x)});
-                }
-            }
+            if (sx >= 0.0) heap.push(PairHeap::key(sx, std::min(s, x), std::max(s, x)));
         };
         // merge: d's entries are located in s's list by binary search, and the runs of s's list in
         // between (neighbours of s only, unchanged) are copied in bulk, so absorbing a small
@@ -416,15 +371,6 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
         }
         copy_s(s_end);
         as.swap(merged);
-        // s's unchanged pairs are bounded by the popped key (the global maximum); the popped item
-        // was s's own bound or, when it was d's, s's bound has the same key and is still queued
-        if (c == s) {
-            ub[s] = top.k < changed ? changed : top.k;
-            heap.push({ub[s], static_cast<std::uint32_t>(s)});
-        } else if (ub[s] < changed) {
-            ub[s] = changed;
-            heap.push({changed, static_cast<std::uint32_t>(s)});
-        }
         NbList().swap(ad);
         alive[d] = 0;
         log.emplace_back(s, d);
