@@ -9,10 +9,10 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <queue>
 #include <utility>
 #include <stdexcept>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "corrclust/heuristics.hpp"
@@ -32,73 +32,89 @@ Index initial_clusters(Index n, const Labels* start, Labels& cluster_of) {
     return n;
 }
 
-// Max-heap of candidate pairs (cost >= 0, u < v) for the sparse GAEC, ordered by larger cost, then
-// smaller (u, v). Each entry is one 128-bit key: the bits of the cost (for non-negative doubles
-// their unsigned order is the numeric order; -0 is folded into +0) above the complemented pair, so
-// one unsigned comparison decides and the order is total. 4-ary: the four children of a node share
-// one cache line, and the tree is half as deep as a binary one.
-class PairHeap {
+// Open-addressing hash map Index -> double (keys >= 0) without an allocation per entry: the
+// adjacency of a cluster in the sparse GAEC. Linear probing with tombstones; rebuilt when half of
+// the slots are used (live or tombstone), which keeps probe sequences short.
+class FlatMap {
 public:
-    struct Key {
-        std::uint64_t hi, lo;
-        bool operator<(const Key& o) const { return hi < o.hi || (hi == o.hi && lo < o.lo); }
-    };
-    static Key key(double w, Index u, Index v) {
-        const double w0 = w + 0.0;  // -0 -> +0
-        std::uint64_t bits;
-        std::memcpy(&bits, &w0, sizeof bits);
-        return {bits, ~((static_cast<std::uint64_t>(u) << 32) | static_cast<std::uint64_t>(v))};
-    }
-    static double w_of(const Key& k) {
-        double w;
-        std::memcpy(&w, &k.hi, sizeof w);
-        return w;
-    }
-    static Index u_of(const Key& k) { return static_cast<Index>(~k.lo >> 32); }
-    static Index v_of(const Key& k) { return static_cast<Index>(~k.lo & 0xFFFFFFFFu); }
-
-    explicit PairHeap(std::vector<Key> keys) : h_(std::move(keys)) {
-        if (h_.size() > 1)
-            for (size_t i = (h_.size() - 2) / 4 + 1; i-- > 0;) sift_down(i, h_[i]);
-    }
-    bool empty() const { return h_.empty(); }
-    void push(Key k) {
-        size_t i = h_.size();
-        h_.push_back(k);
-        while (i > 0) {
-            const size_t p = (i - 1) / 4;
-            if (!(h_[p] < k)) break;
-            h_[i] = h_[p];
-            i = p;
+    size_t size() const { return size_; }
+    double* find(Index key) {
+        if (slots_.empty()) return nullptr;
+        for (size_t i = slot(key);; i = (i + 1) & mask_) {
+            if (slots_[i].key == key) return &slots_[i].val;
+            if (slots_[i].key == kEmpty) return nullptr;
         }
-        h_[i] = k;
     }
-    Key pop() {
-        const Key top = h_[0];
-        const Key last = h_.back();
-        h_.pop_back();
-        if (!h_.empty()) sift_down(0, last);
-        return top;
+    // Adds `c` to the value of `key` (inserting 0 first if absent); returns the new value.
+    double add(Index key, double c) { return ref(key) += c; }
+    // Reference to the value of `key`, inserted as 0 if absent (valid until the next insertion).
+    double& ref(Index key) {
+        if ((used_ + 1) * 2 > slots_.size()) rehash(std::max<size_t>(8, 4 * (size_ + 1)));
+        size_t tomb = SIZE_MAX;
+        for (size_t i = slot(key);; i = (i + 1) & mask_) {
+            Slot& sl = slots_[i];
+            if (sl.key == key) return sl.val;
+            if (sl.key == kTomb && tomb == SIZE_MAX) tomb = i;
+            if (sl.key == kEmpty) {
+                if (tomb != SIZE_MAX) i = tomb;
+                else ++used_;
+                slots_[i].key = key;
+                slots_[i].val = 0.0;
+                ++size_;
+                return slots_[i].val;
+            }
+        }
+    }
+    void erase(Index key) {
+        if (slots_.empty()) return;
+        for (size_t i = slot(key);; i = (i + 1) & mask_) {
+            if (slots_[i].key == key) {
+                slots_[i].key = kTomb;
+                --size_;
+                return;
+            }
+            if (slots_[i].key == kEmpty) return;
+        }
+    }
+    template <class F>
+    void for_each(F&& f) const {
+        for (const Slot& sl : slots_)
+            if (sl.key >= 0) f(sl.key, sl.val);
+    }
+    void prefetch(Index key) const {
+        if (!slots_.empty()) __builtin_prefetch(&slots_[slot(key)]);
+    }
+    void reserve(size_t n) {
+        if (n * 2 > slots_.size()) rehash(2 * n + 1);
+    }
+    void release() {
+        std::vector<Slot>().swap(slots_);
+        size_ = used_ = 0;
     }
 
 private:
-    void sift_down(size_t i, Key k) {
-        const size_t n = h_.size();
-        for (;;) {
-            const size_t c = 4 * i + 1;
-            if (c >= n) break;
-            size_t b = c;
-            const size_t e = std::min(c + 4, n);
-            for (size_t j = c + 1; j < e; ++j)
-                if (h_[b] < h_[j]) b = j;
-            if (!(k < h_[b])) break;
-            h_[i] = h_[b];
-            i = b;
-        }
-        h_[i] = k;
+    static constexpr Index kEmpty = -1, kTomb = -2;
+    struct Slot {  // key and value side by side: one cache miss per probe, not two
+        Index key;
+        double val;
+    };
+    size_t slot(Index key) const {
+        return static_cast<size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ULL) >> 32) & mask_;
     }
-    std::vector<Key> h_;
+    void rehash(size_t want) {
+        size_t cap = 8;
+        while (cap < want) cap <<= 1;
+        std::vector<Slot> old(cap, Slot{kEmpty, 0.0});
+        old.swap(slots_);
+        mask_ = cap - 1;
+        size_ = used_ = 0;
+        for (const Slot& sl : old)
+            if (sl.key >= 0) ref(sl.key) = sl.val;
+    }
+    std::vector<Slot> slots_;
+    size_t size_ = 0, used_ = 0, mask_ = 0;
 };
+
 
 // Maps every node to the final cluster of its initial cluster. `log` lists the contractions in
 // order as (survivor, disappearing); replayed backwards, each disappearing cluster takes the final
@@ -246,132 +262,82 @@ Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, Heuris
     return final_labels(cluster_of, k, log);
 }
 
-// Sparse: sorted adjacency vectors of the current clusters (neighbour id, summed cost), merged
-// linearly on contraction, and a max-heap of candidate pairs whose entries are checked lazily
-// against the current cost. Contiguous sorted vectors beat hash maps here: cluster degrees are
-// small on sparse graphs, so a merge or an in-place replacement touches a few cache lines, where a
-// hash map costs a random probe per neighbour and an allocation per rehash.
+// Sparse: adjacency hash maps of the current clusters, merged on contraction (the map with fewer
+// entries is folded into the larger one), and a max-heap of candidate pairs whose entries are
+// checked lazily against the current cost.
 Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, HeuristicStats* stats) {
     const Index n = g.n;
     if (n == 0) return {};
     Labels cluster_of;
     const Index k = initial_clusters(n, start, cluster_of);
-    if (k > static_cast<Index>(UINT32_MAX))
-        throw std::length_error("sparse GAEC supports at most 2^32 - 1 initial clusters");
-    struct Nb {
-        Index id;
-        double w;
-    };
-    using NbList = std::vector<Nb>;
-    const auto id_less = [](const Nb& a, const Nb& b) { return a.id < b.id; };
-    const auto lower = [](NbList& l, Index key) {
-        return std::lower_bound(l.begin(), l.end(), key, [](const Nb& a, Index x) { return a.id < x; });
-    };
-    std::vector<NbList> adj(static_cast<size_t>(k));
+    std::vector<FlatMap> adj(static_cast<size_t>(k));
     {
         std::vector<size_t> degree(static_cast<size_t>(k), 0);
         for (Index e = 0; e < g.num_edges(); ++e) {
-            const Index a = cluster_of[g.edge_u[e]], b = cluster_of[g.edge_v[e]];
-            if (a == b) continue;
-            ++degree[a];
-            ++degree[b];
+            ++degree[cluster_of[g.edge_u[e]]];
+            ++degree[cluster_of[g.edge_v[e]]];
         }
         for (Index a = 0; a < k; ++a) adj[a].reserve(degree[a]);
     }
-    // costs of parallel cluster pairs are summed in edge order (a stable sort keeps that order)
     for (Index e = 0; e < g.num_edges(); ++e) {
         const Index a = cluster_of[g.edge_u[e]], b = cluster_of[g.edge_v[e]];
         if (a == b) continue;
-        adj[a].push_back({b, g.edge_cost[e]});
-        adj[b].push_back({a, g.edge_cost[e]});
+        adj[a].add(b, g.edge_cost[e]);
+        adj[b].add(a, g.edge_cost[e]);
     }
-    for (NbList& l : adj) {
-        if (!std::is_sorted(l.begin(), l.end(), id_less)) std::stable_sort(l.begin(), l.end(), id_less);
-        size_t o = 0;
-        for (size_t i = 0; i < l.size(); ++i) {
-            if (o > 0 && l[o - 1].id == l[i].id) l[o - 1].w += l[i].w;
-            else l[o++] = {l[i].id, 0.0 + l[i].w};
+    if (k > static_cast<Index>(UINT32_MAX))
+        throw std::length_error("sparse GAEC supports at most 2^32 - 1 initial clusters");
+    struct Entry {  // 16 bytes: heap operations dominate the sparse GAEC
+        double w;
+        std::uint32_t u, v;  // u < v
+        bool operator<(const Entry& o) const {  // max-heap: larger w, then smaller (u, v) first
+            if (w != o.w) return w < o.w;
+            if (u != o.u) return u > o.u;
+            return v > o.v;
         }
-        l.resize(o);
-    }
-    std::vector<PairHeap::Key> initial;
+    };
+    std::vector<Entry> initial;
     for (Index a = 0; a < k; ++a)
-        for (const Nb& nb : adj[a])
-            if (a < nb.id && nb.w >= 0.0) initial.push_back(PairHeap::key(nb.w, a, nb.id));
-    PairHeap heap(std::move(initial));
+        adj[a].for_each([&](Index b, double c) {
+            if (a < b && c >= 0.0)
+                initial.push_back({c, static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b)});
+        });
+    std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
     std::vector<std::pair<Index, Index>> log;  // contractions (survivor, disappearing)
-    log.reserve(static_cast<size_t>(k));
-    NbList merged;
+    std::vector<std::pair<Index, double>> nbr;
     std::vector<char> alive(static_cast<size_t>(k), 1);
 
     detail::ProgressThrottle progress(control, "gaec");
     std::int64_t contractions = 0, pops = 0;
     while (!heap.empty()) {
         if ((++pops & 255) == 0 && control.stop()) break;
-        const PairHeap::Key top = heap.pop();
-        const Index u = PairHeap::u_of(top), v = PairHeap::v_of(top);
-        if (!alive[u] || !alive[v]) continue;
-        {
-            NbList& lu = adj[u];
-            const auto it = lower(lu, v);
-            if (it == lu.end() || it->id != v || it->w != PairHeap::w_of(top)) continue;  // stale
-        }
+        const Entry top = heap.top();
+        heap.pop();
+        if (!alive[top.u] || !alive[top.v]) continue;
+        const double* cur = adj[top.u].find(top.v);
+        if (cur == nullptr || *cur != top.w) continue;  // stale entry
         if (control.stop()) break;
-        Index s = u, d = v;  // survivor, disappearing
+        Index s = static_cast<Index>(top.u), d = static_cast<Index>(top.v);  // survivor, disappearing
         if (adj[d].size() > adj[s].size()) std::swap(s, d);
-        NbList& as = adj[s];
-        NbList& ad = adj[d];
-        merged.clear();
-        merged.reserve(as.size() + ad.size());
-        // every neighbour x of d: its new cost to s, and in x's own list d is replaced by s
-        const auto relink = [&](Index x, double sx) {
-            NbList& lx = adj[x];
-            const auto pd = lower(lx, d);
-            const auto ps = lower(lx, s);
-            if (ps != lx.end() && ps->id == s) {
-                ps->w = sx;
-                lx.erase(pd);
-            } else if (ps > pd) {  // s sorts after d: shift the entries in between to the left
-                std::move(pd + 1, ps, pd);
-                *(ps - 1) = {s, sx};
-            } else {  // s sorts before d: shift the entries in between to the right
-                std::move_backward(ps, pd, pd + 1);
-                *ps = {s, sx};
-            }
-            if (sx >= 0.0) heap.push(PairHeap::key(sx, std::min(s, x), std::max(s, x)));
-        };
-        // merge: d's entries are located in s's list by binary search, and the runs of s's list in
-        // between (neighbours of s only, unchanged) are copied in bulk, so absorbing a small
-        // cluster into a large one costs a memcpy of the large list instead of a compare per entry
-        const auto s_end = as.end();
-        const auto s_d = lower(as, d);  // d's own entry in s's list (present: s and d are adjacent)
-        auto si = as.begin();
-        const auto copy_s = [&](NbList::iterator last) {  // copies [si, last) without d's entry
-            if (s_d >= si && s_d < last) {
-                merged.insert(merged.end(), si, s_d);
-                merged.insert(merged.end(), s_d + 1, last);
-            } else {
-                merged.insert(merged.end(), si, last);
-            }
-            si = last;
-        };
-        for (const Nb& y : ad) {
-            if (y.id == s) continue;
-            const auto p = std::lower_bound(si, s_end, y.id, [](const Nb& a, Index x) { return a.id < x; });
-            copy_s(p);
-            double sx;
-            if (p != s_end && p->id == y.id) {  // common neighbour
-                sx = p->w + y.w;
-                si = p + 1;
-            } else {  // neighbour of d only
-                sx = 0.0 + y.w;
-            }
-            merged.push_back({y.id, sx});
-            relink(y.id, sx);
+        adj[s].erase(d);
+        adj[d].erase(s);
+        // the neighbours' maps are scattered in memory: collect them and prefetch their slots so
+        // the cache misses overlap instead of queueing one after the other
+        nbr.clear();
+        adj[d].for_each([&](Index x, double c) { nbr.emplace_back(x, c); });
+        for (const auto& xc : nbr) __builtin_prefetch(&adj[xc.first]);
+        for (const auto& xc : nbr) adj[xc.first].prefetch(d);
+        for (const auto& [x, c] : nbr) {
+            auto& ax = adj[x];
+            ax.erase(d);
+            double& sref = adj[s].ref(x);
+            sref += c;
+            const double sx = sref;
+            ax.ref(s) = sx;
+            if (sx >= 0.0)
+                heap.push({sx, static_cast<std::uint32_t>(std::min(s, x)), static_cast<std::uint32_t>(std::max(s, x))});
         }
-        copy_s(s_end);
-        as.swap(merged);
-        NbList().swap(ad);
+        adj[d].release();
         alive[d] = 0;
         log.emplace_back(s, d);
         ++contractions;
