@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+import corrclust
 from corrclust._native import _core
+from corrclust.generators import planted_partition
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "cc-instances"
 
@@ -35,37 +37,16 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "cc-instances"
 
 
 def planted_complete(n: int, sigma: float, seed: int, k: int = 10) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    g = rng.integers(0, k, size=n)
-    y = np.where(g[:, None] == g[None, :], 1.0, -1.0)
-    eps = np.triu(rng.normal(size=(n, n)), 1)
-    eps = eps + eps.T
-    p = np.clip(1.0 / (1.0 + np.exp(-(y + sigma * eps))), 1e-6, 1 - 1e-6)
-    c = np.log(p / (1 - p))
-    np.fill_diagonal(c, 0.0)
-    return np.ascontiguousarray(c)
+    return planted_partition(n, k=k, sigma=sigma, seed=seed)[0]
 
 
 def read_pace(path: Path) -> np.ndarray:
-    costs = None
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if not parts or parts[0] == "c":
-            continue
-        if parts[0] == "p":
-            n = int(parts[2])
-            costs = -np.ones((n, n))
-            np.fill_diagonal(costs, 0.0)
-        else:
-            u, v = int(parts[0]) - 1, int(parts[1]) - 1
-            costs[u, v] = costs[v, u] = 1.0
-    return costs
+    return corrclust.read_instance(path).costs
 
 
 def read_multicut(path: Path):
-    rows = np.loadtxt(path, skiprows=1, ndmin=2)
-    edges = rows[:, :2].astype(np.int64)
-    return int(edges.max()) + 1, edges, np.ascontiguousarray(rows[:, 2])
+    problem = corrclust.read_instance(path)
+    return problem.n, problem.edges, problem.costs
 
 
 def unique_edges(n: int, edges: np.ndarray, costs: np.ndarray):
