@@ -50,8 +50,8 @@ def main() -> None:
                     help="Train-100 organoids per class (default 3: 870 pairs; 10 = all 9,900)")
     ap.add_argument("--test-organoids", type=int, default=None, metavar="K", help="Test-30 per class (default all)")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--modes", nargs="+", default=["reference", "improved"])
-    ap.add_argument("--sets", nargs="+", default=list(FILES))
+    ap.add_argument("--modes", nargs="+", default=["reference", "improved"], choices=["reference", "improved"])
+    ap.add_argument("--sets", nargs="+", default=list(FILES), choices=list(FILES))
     args = ap.parse_args()
 
     params = PqapParameters.paper()
