@@ -234,6 +234,32 @@ private:
         return total;
     }
 
+    // After a move of gain pg was appended to seq_: accumulates it, remembers the best prefix, and
+    // returns false once kPatience moves have passed without a new best prefix.
+    bool record_step(double pg, double& cum, double& best, Index& best_len) const {
+        cum += pg;
+        if (cum > best + kEps) {
+            best = cum;
+            best_len = static_cast<Index>(seq_.size());
+        }
+        return static_cast<Index>(seq_.size()) - best_len <= kPatience;
+    }
+
+    // Chooses between joining the two clusters (gain join_gain) and keeping the best prefix of the
+    // sequence (gain best). Sets best_len to the number of moves to keep (0 for a join or for no
+    // improvement) and returns the gain applied (0 if none).
+    static double choose_outcome(double join_gain, double best, Index& best_len, bool& join) {
+        join = false;
+        if (join_gain > best + kEps && join_gain > kEps) {
+            join = true;
+            best_len = 0;
+            return join_gain;
+        }
+        if (best > kEps) return best;
+        best_len = 0;
+        return 0.0;
+    }
+
     // KL sequence between clusters a and b (b may be empty); applies the best improvement found.
     double two_cut(Index a, Index b, std::int64_t pass) {
         if constexpr (!Policy::complete) {
@@ -303,26 +329,12 @@ private:
             move(pick, N);
             moved_[pick] = 1;
             seq_.push_back(pick);
-            cum += pg;
-            if (cum > best + kEps) {
-                best = cum;
-                best_len = static_cast<Index>(seq_.size());
-            }
-            if (static_cast<Index>(seq_.size()) - best_len > kPatience) break;
+            if (!record_step(pg, cum, best, best_len)) break;
             if ((step & 15) == 15 && control_.stop()) break;
         }
 
-        double applied = 0.0;
         bool join = false;
-        if (join_gain > best + kEps && join_gain > kEps) {
-            join = true;
-            best_len = 0;
-            applied = join_gain;
-        } else if (best > kEps) {
-            applied = best;
-        } else {
-            best_len = 0;
-        }
+        const double applied = choose_outcome(join_gain, best, best_len, join);
         while (static_cast<Index>(seq_.size()) > best_len) {  // undo the tail of the sequence
             move(seq_.back(), N);
             seq_.pop_back();
@@ -448,26 +460,12 @@ private:
             flip(pick);
             moved_[pick] = 1;
             seq_.push_back(pick);
-            cum += pg;
-            if (cum > best + kEps) {
-                best = cum;
-                best_len = static_cast<Index>(seq_.size());
-            }
-            if (static_cast<Index>(seq_.size()) - best_len > kPatience) break;
+            if (!record_step(pg, cum, best, best_len)) break;
             if ((step & 15) == 15 && control_.stop()) break;
         }
 
-        double applied = 0.0;
         bool join = false;
-        if (join_gain > best + kEps && join_gain > kEps) {
-            join = true;
-            best_len = 0;
-            applied = join_gain;
-        } else if (best > kEps) {
-            applied = best;
-        } else {
-            best_len = 0;
-        }
+        const double applied = choose_outcome(join_gain, best, best_len, join);
         while (static_cast<Index>(seq_.size()) > best_len) {
             flip(seq_.back());
             seq_.pop_back();
