@@ -234,6 +234,22 @@ private:
         return total;
     }
 
+    // The unmoved candidate whose move to the other side gains most (ties: lowest index), with its
+    // gain in pg; -1 when every candidate has moved.
+    Index best_candidate(double& pg) const {
+        Index pick = -1;
+        pg = -std::numeric_limits<double>::infinity();
+        for (const Index j : cand_) {
+            if (moved_[j]) continue;
+            const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
+            if (gj > pg || (gj == pg && j < pick)) {
+                pg = gj;
+                pick = j;
+            }
+        }
+        return pick;
+    }
+
     // After a move of gain pg was appended to seq_: accumulates it, remembers the best prefix, and
     // returns false once kPatience moves have passed without a new best prefix.
     bool record_step(double pg, double& cum, double& best, Index& best_len) const {
@@ -309,16 +325,8 @@ private:
         double cum = 0.0, best = 0.0;
         Index best_len = 0;
         for (Index step = 0; step < N; ++step) {
-            Index pick = -1;
-            double pg = -std::numeric_limits<double>::infinity();
-            for (const Index j : cand_) {
-                if (moved_[j]) continue;
-                const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
-                if (gj > pg || (gj == pg && j < pick)) {
-                    pg = gj;
-                    pick = j;
-                }
-            }
+            double pg;
+            const Index pick = best_candidate(pg);
             if (pick < 0) break;
             if (step == 0 && !Policy::complete && na == N) {
                 // B is new: any node of A may open it, but later moves are limited to the
@@ -446,16 +454,8 @@ private:
         double cum = 0.0, best = 0.0;
         Index best_len = 0;
         for (Index step = 0;; ++step) {
-            Index pick = -1;
-            double pg = -std::numeric_limits<double>::infinity();
-            for (const Index j : cand_) {
-                if (moved_[j]) continue;
-                const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
-                if (gj > pg || (gj == pg && j < pick)) {
-                    pg = gj;
-                    pick = j;
-                }
-            }
+            double pg;
+            const Index pick = best_candidate(pg);
             if (pick < 0) break;
             flip(pick);
             moved_[pick] = 1;
