@@ -65,8 +65,10 @@ BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
         else if (key == "triangle_cuts") o.triangle_cuts = v.cast<bool>();
         else if (key == "cycle_cuts") o.cycle_cuts = v.cast<bool>();
         else if (key == "star_cuts") o.star_cuts = v.cast<bool>();
+        else if (key == "star_ipm") o.star_ipm = v.cast<bool>();
         else if (key == "max_star_size") o.max_star_size = v.cast<int>();
         else if (key == "max_cuts_per_round") o.max_cuts_per_round = v.cast<int>();
+        else if (key == "root_cuts_per_round") o.root_cuts_per_round = v.cast<int>();
         else if (key == "root_method") {
             const std::string name = v.cast<std::string>();
             // "auto": interior point while rounds add many rows, then warm-started dual simplex.

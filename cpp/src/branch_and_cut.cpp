@@ -232,8 +232,9 @@ private:
                                                                   : std::vector<Cut>{};
         // Stars only once the triangles are (nearly) exhausted: they are denser rows, and early
         // on the cheap triangles move the LP point more per unit of LP work.
-        if (g_.complete && opt_.star_cuts && static_cast<int>(cuts.size()) <= cap_ / 20) {
+        if (g_.complete && opt_.star_cuts && static_cast<int>(cuts.size()) <= tree_cap_ / 20) {
             std::vector<Cut> more = separate_stars(y_);
+            star_round_ = !more.empty();
             cuts.insert(cuts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
             std::stable_sort(cuts.begin(), cuts.end(),
                              [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
@@ -267,7 +268,9 @@ private:
     LabelsImprover improve_;
     std::unique_ptr<LpBackend> lp_;
     bool integral_costs_ = false;
-    int cap_ = 1000;
+    int cap_ = 1000;       // cuts per round now (root_cap_ at the root, tree_cap_ in the tree)
+    int root_cap_ = 1000, tree_cap_ = 1000;
+    bool star_round_ = false;  // the last separation produced star cuts
 
     Labels best_;
     double best_value_ = kInf;
@@ -547,7 +550,9 @@ BncResult Solver::run(const Labels* warm_start) {
     const int m = g_.m();
     integral_costs_ = std::all_of(g_.cost.begin(), g_.cost.end(),
                                   [](double c) { return std::abs(c - std::round(c)) < 1e-9 && std::abs(c) < 1e15; });
-    cap_ = opt_.max_cuts_per_round > 0 ? opt_.max_cuts_per_round : std::max(1000, 8 * g_.n);
+    tree_cap_ = opt_.max_cuts_per_round > 0 ? opt_.max_cuts_per_round : std::max(1000, 8 * g_.n);
+    root_cap_ = opt_.root_cuts_per_round > 0 ? opt_.root_cuts_per_round : std::max(tree_cap_, g_.n * g_.n / 2);
+    cap_ = root_cap_;
 
     // First incumbents: all joined, the components of attractive edges, the warm start.
     best_.assign(static_cast<size_t>(g_.n), 0);
@@ -579,6 +584,7 @@ BncResult Solver::run(const Labels* warm_start) {
     std::int64_t rounds = 0;
     double root_lp = -kInf;
     bool root_solved = false;  // last root LP solved to optimality with a basis for the tree
+    bool star_phase_started = false;
     while (!done && !control_.stop()) {
         const LpStatus st = solve(method);
         if (st != LpStatus::optimal) break;  // time limit / interrupted (infeasible is impossible here)
@@ -610,6 +616,12 @@ BncResult Solver::run(const Labels* warm_start) {
             }
         }
         if (method == LpMethod::ipm_crossover) method = opt_.tree_method;
+        else if (method == LpMethod::dual_simplex && opt_.star_ipm && star_round_ && !star_phase_started) {
+            // Star rows are dense: from here on interior point solves the root LPs much faster than
+            // the dual simplex, which pivots through long degenerate stretches (docs/exact.md).
+            star_phase_started = true;
+            method = LpMethod::ipm;
+        }
         if (method == LpMethod::ipm && added < opt_.ipm_switch_fraction * cap_) {
             // Few new rows: a warm-started dual simplex beats another interior-point solve from scratch.
             method = LpMethod::ipm_crossover;
@@ -622,6 +634,7 @@ BncResult Solver::run(const Labels* warm_start) {
     if (!done && root_solved && prunable(root_lp)) done = true;
 
     // ---- branch and bound ----
+    cap_ = tree_cap_;
     std::priority_queue<Node, std::vector<Node>, NodeOrder> open;
     std::int64_t seq = 0;
     bool node_limit = false;
@@ -678,7 +691,7 @@ BncResult Solver::run(const Labels* warm_start) {
             open.push(std::move(node));
             break;
         }
-        if (!pruned || lp_->num_rows() > 2 * cap_) purge(opt_.tree_purge_age);
+        if (!pruned || lp_->num_rows() > 2 * tree_cap_) purge(opt_.tree_purge_age);
         if (pruned) continue;
         if (integral) {
             // Integral and no violated cycle inequality: a multicut; its components are the clusters.

@@ -28,8 +28,10 @@ struct BncOptions {
     bool triangle_cuts = true;       // complete graphs: separate triangles
     bool cycle_cuts = true;          // sparse graphs: separate cycles by shortest paths
     bool star_cuts = true;           // complete graphs: two-partition inequalities with |S| = 1
+    bool star_ipm = true;            // root: switch from dual simplex to interior point once star cuts start
     int max_star_size = 8;           // at most this many nodes on the other side |T|
-    int max_cuts_per_round = 0;      // 0: automatic (max(1000, 8 n))
+    int max_cuts_per_round = 0;      // cap per round in the tree; 0: automatic (max(1000, 8 n))
+    int root_cuts_per_round = 0;     // cap per root round; 0: automatic (max(tree cap, n^2 / 2))
     LpMethod root_method = LpMethod::dual_simplex;  // cutting-plane loop at the root (ipm: no crossover)
     double ipm_switch_fraction = 0;  // root_method ipm: switch to crossover + dual simplex once a
                                      // round adds fewer than this fraction of the cap (0: never)
