@@ -63,6 +63,12 @@ struct BncResult {
     double separation_time = 0.0;
     double heuristic_time = 0.0;
     double runtime = 0.0;
+    // Reductions before the search (solve_exact in exact.hpp; zero/empty when not run).
+    std::int64_t reduced_nodes = -1;     // nodes left after the joins (-1: no reduction ran)
+    std::int64_t components = 1;         // independent subproblems solved
+    std::int64_t largest_component = 0;  // nodes of the largest subproblem
+    std::int64_t edge_joins = 0, subset_joins = 0;
+    double reduce_time = 0.0;
 };
 
 // Improves a labelling in place (e.g. Kernighan-Lin); must never make it worse. Optional.
