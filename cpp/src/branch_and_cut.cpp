@@ -287,7 +287,7 @@ private:
 
     // scratch for Dijkstra
     std::vector<double> dist_;
-    std::vector<int> stamp_, pred_edge_, target_stamp_;
+    std::vector<int> stamp_, pred_edge_, target_stamp_, hops_;
     int cur_stamp_ = 0;
 };
 
@@ -398,8 +398,16 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
         target_stamp_.assign(static_cast<size_t>(n), 0);
     }
     std::vector<Cut> cuts;
-    using Item = std::pair<double, int>;
+    // Lexicographic (length, hops): among paths of equal length (many have length 0 at nearly
+    // integral points) the one with the fewest edges is found, which gives shorter, stronger
+    // cycles and lets the search stop after a small ball instead of a whole joined region.
+    struct Item {
+        double d;
+        int hops, x;
+        bool operator>(const Item& o) const { return d != o.d ? d > o.d : hops > o.hops; }
+    };
     std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
+    if (hops_.size() != static_cast<size_t>(n)) hops_.assign(static_cast<size_t>(n), 0);
     for (int u = 0; u < n; ++u) {
         double radius = 0.0;
         int targets = 0;
@@ -417,12 +425,15 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
         heap = {};
         stamp_[u] = cur_stamp_;
         dist_[u] = 0.0;
+        hops_[u] = 0;
         pred_edge_[u] = -1;
-        heap.push({0.0, u});
+        heap.push({0.0, 0, u});
         while (!heap.empty()) {
-            const auto [d, x] = heap.top();
+            const Item it = heap.top();
             heap.pop();
-            if (d > dist_[x]) continue;
+            const double d = it.d;
+            const int x = it.x;
+            if (d > dist_[x] || (d == dist_[x] && it.hops > hops_[x])) continue;
             if (d >= radius) break;
             // Settled: once every neighbour to explain is settled, no later node can matter.
             if (target_stamp_[x] == cur_stamp_ && x != u && --targets == 0) break;
@@ -430,11 +441,13 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
                 const int z = g_.adj_node[a], e = g_.adj_edge[a];
                 const double nd = d + std::max(y[e], 0.0);
                 if (nd >= radius) continue;
-                if (stamp_[z] != cur_stamp_ || nd < dist_[z]) {
+                const int nh = it.hops + 1;
+                if (stamp_[z] != cur_stamp_ || nd < dist_[z] || (nd == dist_[z] && nh < hops_[z])) {
                     stamp_[z] = cur_stamp_;
                     dist_[z] = nd;
+                    hops_[z] = nh;
                     pred_edge_[z] = e;
-                    heap.push({nd, z});
+                    heap.push({nd, nh, z});
                 }
             }
         }
@@ -551,7 +564,9 @@ BncResult Solver::run(const Labels* warm_start) {
     integral_costs_ = std::all_of(g_.cost.begin(), g_.cost.end(),
                                   [](double c) { return std::abs(c - std::round(c)) < 1e-9 && std::abs(c) < 1e15; });
     tree_cap_ = opt_.max_cuts_per_round > 0 ? opt_.max_cuts_per_round : std::max(1000, 8 * g_.n);
-    root_cap_ = opt_.root_cuts_per_round > 0 ? opt_.root_cuts_per_round : std::max(tree_cap_, g_.n * g_.n / 2);
+    root_cap_ = opt_.root_cuts_per_round > 0 ? opt_.root_cuts_per_round
+                : g_.complete                  ? std::max(tree_cap_, g_.n * g_.n / 2)
+                                               : tree_cap_;
     cap_ = root_cap_;
 
     // First incumbents: all joined, the components of attractive edges, the warm start.
