@@ -66,6 +66,7 @@ ExactOptions parse_options(const py::kwargs& kw, Primal& primal) {
         else if (key == "reduce_subsets") exact.reduction.subset_joins = v.cast<bool>();
         else if (key == "reduce_components") exact.reduction.components = v.cast<bool>();
         else if (key == "star_ipm") o.star_ipm = v.cast<bool>();
+        else if (key == "star_ipm_min_edges") o.star_ipm_min_edges = v.cast<int>();
         else if (key == "root_cuts_per_round") o.root_cuts_per_round = v.cast<int>();
         else if (key == "heuristic_time") primal.time = v.cast<double>();
         else if (key == "triangle_cuts") o.triangle_cuts = v.cast<bool>();
@@ -82,6 +83,7 @@ ExactOptions parse_options(const py::kwargs& kw, Primal& primal) {
         else if (key == "tree_method") o.tree_method = parse_method(v.cast<std::string>(), "tree_method");
         else if (key == "purge_age") o.purge_age = v.cast<int>();
         else if (key == "tree_purge_age") o.tree_purge_age = v.cast<int>();
+        else if (key == "reduced_cost_fixing") o.reduced_cost_fixing = v.cast<bool>();
         else if (key == "node_rounds") o.node_rounds = v.cast<int>();
         else if (key == "min_violation") o.min_violation = v.cast<double>();
         else if (key == "abs_gap") o.abs_gap = v.cast<double>();
@@ -121,6 +123,7 @@ py::dict to_dict(BncResult&& r) {
     d["status"] = r.status;
     d["nodes"] = r.nodes;
     d["cuts"] = r.cuts;
+    d["reduced_cost_fixings"] = r.reduced_cost_fixings;
     d["runtime"] = r.runtime;
     d["lp_time"] = r.lp_time;
     d["lp_solves"] = r.lp_solves;

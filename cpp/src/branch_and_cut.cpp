@@ -276,6 +276,9 @@ private:
     double best_value_ = kInf;
 
     std::vector<double> y_, activity_;
+    std::vector<double> rc_;  // reduced costs of the last tree LP (empty: none usable)
+    double rc_bound_ = 0.0;   // its objective
+    std::int64_t rc_fixed_ = 0;
     std::vector<int> row_age_;
     std::vector<std::uint64_t> row_hash_;
     std::vector<double> row_rhs_;
@@ -631,7 +634,8 @@ BncResult Solver::run(const Labels* warm_start) {
             }
         }
         if (method == LpMethod::ipm_crossover) method = opt_.tree_method;
-        else if (method == LpMethod::dual_simplex && opt_.star_ipm && star_round_ && !star_phase_started) {
+        else if (method == LpMethod::dual_simplex && opt_.star_ipm && star_round_ && !star_phase_started &&
+                   g_.m() >= opt_.star_ipm_min_edges) {
             // Star rows are dense: from here on interior point solves the root LPs much faster than
             // the dual simplex, which pivots through long degenerate stretches (docs/exact.md).
             star_phase_started = true;
@@ -687,6 +691,12 @@ BncResult Solver::run(const Labels* warm_start) {
                 break;
             }
             read_solution();
+            if (opt_.reduced_cost_fixing && lp_->has_basis()) {
+                lp_->reduced_costs(rc_);
+                rc_bound_ = lp_->objective();
+            } else {
+                rc_.clear();
+            }
             integral = is_integral(y_);
             if (node_round >= opt_.node_rounds && !integral) break;
             const int added = separate_and_add();
@@ -729,9 +739,20 @@ BncResult Solver::run(const Labels* warm_start) {
             }
         }
         if (best_e < 0) continue;  // cannot happen: not integral means some fractional edge
+        // Reduced-cost fixing: an edge at a bound whose reduced cost alone would lift the LP
+        // bound of this node to the incumbent keeps that bound in every better solution below.
+        std::vector<std::pair<int, signed char>> fixes = node.fixes;
+        if (!rc_.empty()) {
+            for (int e = 0; e < m; ++e) {
+                if (want[e] >= 0 || e == best_e) continue;
+                if (y_[e] < 1e-6 && rc_[e] > 1e-9 && prunable(rc_bound_ + rc_[e])) fixes.emplace_back(e, 0);
+                else if (y_[e] > 1 - 1e-6 && rc_[e] < -1e-9 && prunable(rc_bound_ - rc_[e])) fixes.emplace_back(e, 1);
+            }
+            rc_fixed_ += static_cast<std::int64_t>(fixes.size() - node.fixes.size());
+        }
         const signed char first = y_[best_e] < 0.5 ? 0 : 1;
         for (signed char v : {static_cast<signed char>(1 - first), first}) {
-            Node child{lb, node.depth + 1, seq++, node.fixes};
+            Node child{lb, node.depth + 1, seq++, fixes};
             child.fixes.emplace_back(best_e, v);
             open.push(std::move(child));
         }
@@ -776,6 +797,7 @@ BncResult Solver::run(const Labels* warm_start) {
         res.status = "time_limit";
     }
     res.nodes = nodes_;
+    res.reduced_cost_fixings = rc_fixed_;
     res.cuts = cuts_;
     res.lp_solves = lp_solves_;
     res.lp_iterations = lp_iterations_;

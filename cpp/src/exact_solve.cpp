@@ -182,6 +182,7 @@ BncResult solve_exact_impl(const Problem& problem, bool dense, Control& control,
             }
             res.nodes += r.nodes;
             res.cuts += r.cuts;
+            res.reduced_cost_fixings += r.reduced_cost_fixings;
             res.lp_solves += r.lp_solves;
             res.lp_iterations += r.lp_iterations;
             res.root_rounds += r.root_rounds;

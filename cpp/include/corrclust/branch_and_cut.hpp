@@ -29,6 +29,7 @@ struct BncOptions {
     bool cycle_cuts = true;          // sparse graphs: separate cycles by shortest paths
     bool star_cuts = true;           // complete graphs: two-partition inequalities with |S| = 1
     bool star_ipm = true;            // root: switch from dual simplex to interior point once star cuts start
+    int star_ipm_min_edges = 3000;   // ... on LPs with at least this many columns (smaller: dual simplex)
     int max_star_size = 8;           // at most this many nodes on the other side |T|
     int max_cuts_per_round = 0;      // cap per round in the tree; 0: automatic (max(1000, 8 n))
     int root_cuts_per_round = 0;     // cap per root round; 0: automatic (max(tree cap, n^2 / 2))
@@ -38,6 +39,7 @@ struct BncOptions {
     LpMethod tree_method = LpMethod::dual_simplex;  // warm-started re-solves in the tree
     int purge_age = 3;               // delete a cut after this many solves in a row with slack
     int tree_purge_age = 5;          // the same in the tree (counted in LP solves)
+    bool reduced_cost_fixing = false; // tree: fix edges whose reduced cost closes the gap (children)
     int node_rounds = 8;             // cutting-plane rounds per tree node (fractional points)
     double min_violation = 1e-6;     // separate only cuts violated by more than this
     double abs_gap = 1e-6;           // optimal once objective - bound <= abs_gap (+ 1e-9 |obj|)
@@ -53,6 +55,7 @@ struct BncResult {
     std::string status;              // "optimal", "time_limit", "interrupted", "node_limit"
     std::int64_t nodes = 0;
     std::int64_t cuts = 0;           // cutting planes added in total
+    std::int64_t reduced_cost_fixings = 0;  // edge fixings passed to children by reduced costs
     std::int64_t lp_solves = 0;
     std::int64_t lp_iterations = 0;
     std::int64_t root_rounds = 0;
