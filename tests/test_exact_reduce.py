@@ -164,3 +164,36 @@ def test_reductions_split_and_report_statistics():
     assert on["objective"] == pytest.approx(off["objective"], abs=1e-9)
     assert on["reduced_nodes"] < 60 and on["subset_joins"] >= 1
     assert off["reduced_nodes"] == -1
+
+
+def test_parts_under_a_time_limit_and_to_optimality():
+    from corrclust.generators import supervoxel_multicut
+
+    edges, costs, truth = supervoxel_multicut(1500, seed=3)
+    n = len(truth)
+    full = _core.solve_exact_sparse(n, edges, costs, heuristic_time=0.1, time_limit=120)
+    assert full["status"] == "optimal" and full["components"] > 1
+    capped = _core.solve_exact_sparse(n, edges, costs, heuristic_time=0.1, time_limit=0.3)
+    for r in (full, capped):
+        labels = r["labels"]
+        assert r["objective"] == pytest.approx(costs[labels[edges[:, 0]] != labels[edges[:, 1]]].sum(), abs=1e-7)
+        assert r["lower_bound"] <= full["objective"] + 1e-6 <= r["objective"] + 2e-6
+    assert capped["status"] in ("time_limit", "optimal")
+    # the same optimum without reductions
+    plain = _core.solve_exact_sparse(n, edges, costs, heuristic_time=0.1, reduce=False, time_limit=120)
+    assert plain["objective"] == pytest.approx(full["objective"], abs=1e-6)
+
+
+def test_supervoxel_generator_is_seeded_and_valid():
+    from corrclust.generators import supervoxel_multicut
+
+    e1, c1, t1 = supervoxel_multicut(500, seed=7)
+    e2, c2, t2 = supervoxel_multicut(500, seed=7)
+    assert np.array_equal(e1, e2) and np.array_equal(c1, c2) and np.array_equal(t1, t2)
+    assert e1.dtype == np.int64 and (e1[:, 0] < e1[:, 1]).all()
+    assert len(np.unique(e1, axis=0)) == len(e1) and e1.max() < len(t1)
+    # attractive edges mostly inside planted segments, repulsive ones mostly across
+    same = t1[e1[:, 0]] == t1[e1[:, 1]]
+    assert (c1[same] > 0).mean() > 0.7 and (c1[~same] < 0).mean() > 0.7
+    with pytest.raises(ValueError, match="sigma"):
+        supervoxel_multicut(100, sigma=float("nan"))
