@@ -66,6 +66,8 @@ ExactOptions parse_options(const py::kwargs& kw, Primal& primal) {
         else if (key == "reduce_subsets") exact.reduction.subset_joins = v.cast<bool>();
         else if (key == "reduce_components") exact.reduction.components = v.cast<bool>();
         else if (key == "star_ipm") o.star_ipm = v.cast<bool>();
+        else if (key == "odd_wheel_cuts") o.odd_wheel_cuts = v.cast<bool>();
+        else if (key == "odd_wheels_per_hub") o.odd_wheels_per_hub = v.cast<int>();
         else if (key == "star_ipm_min_edges") o.star_ipm_min_edges = v.cast<int>();
         else if (key == "root_cuts_per_round") o.root_cuts_per_round = v.cast<int>();
         else if (key == "heuristic_time") primal.time = v.cast<double>();

@@ -222,6 +222,7 @@ private:
     std::vector<Cut> separate_triangles(const std::vector<double>& y) const;
     std::vector<Cut> separate_cycles(const std::vector<double>& y);
     std::vector<Cut> separate_stars(const std::vector<double>& y) const;
+    std::vector<Cut> separate_odd_wheels(const std::vector<double>& y) const;
     // Adds the most violated new cuts (at most the per-round cap); returns how many.
     int add_cuts(std::vector<Cut> cuts);
     void purge(int max_age);
@@ -234,6 +235,10 @@ private:
         // on the cheap triangles move the LP point more per unit of LP work.
         if (g_.complete && opt_.star_cuts && static_cast<int>(cuts.size()) <= tree_cap_ / 20) {
             std::vector<Cut> more = separate_stars(y_);
+            if (opt_.odd_wheel_cuts) {
+                std::vector<Cut> wheels = separate_odd_wheels(y_);
+                more.insert(more.end(), std::make_move_iterator(wheels.begin()), std::make_move_iterator(wheels.end()));
+            }
             star_round_ = !more.empty();
             cuts.insert(cuts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
             std::stable_sort(cuts.begin(), cuts.end(),
@@ -337,6 +342,103 @@ std::vector<Cut> Solver::separate_triangles(const std::vector<double>& y) const 
 // x = 1 - y: for a centre s and a set T, sum_{t in T} x_st - sum_{t < t' in T} x_tt' <= 1. With
 // |T| = 2 they are the triangle inequalities. Greedy separation: for each s and a few first members
 // t0 (largest x_st), add t in order of decreasing x_st while its marginal gain stays positive.
+// Odd-wheel inequalities (complete graphs), in join variables x = 1 - y: for a hub h and a
+// simple cycle c_1 .. c_k of odd length k among the other nodes,
+//     sum_i x_{h c_i} - sum_i x_{c_i c_{i+1}} <= floor(k / 2)
+// (in a partition, the cycle nodes in h's cluster form paths of the cycle, or the whole cycle; each
+// path contributes its node count minus its edge count, 1, and at most floor(k/2) paths fit).
+// Rewritten per cycle edge as sum_i w_{c_i c_{i+1}} < 1/2 with w_ij = 1/2 + x_ij - (x_hi + x_hj)/2,
+// which is >= 0 under the triangle inequalities; so a most violated wheel at hub h is a shortest odd
+// cycle, found by Dijkstra in the bipartite double cover of the nodes with x_hi > 0.
+std::vector<Cut> Solver::separate_odd_wheels(const std::vector<double>& y) const {
+    const int n = g_.n;
+    const double tol = opt_.min_violation;
+    std::vector<Cut> cuts;
+    auto X = [&](int a, int b) { return 1.0 - y[g_.complete_index(a, b)]; };
+    std::vector<int> V;
+    std::vector<double> w, dist;
+    std::vector<int> pred;
+    std::vector<char> done;
+    for (int h = 0; h < n; ++h) {
+        V.clear();
+        for (int i = 0; i < n; ++i)
+            if (i != h && X(h, i) > 1e-3) V.push_back(i);
+        const int k = static_cast<int>(V.size());
+        if (k < 5) continue;  // k = 3 wheels are star cuts
+        w.assign(static_cast<size_t>(k) * k, 0.0);
+        for (int a = 0; a < k; ++a)
+            for (int b = a + 1; b < k; ++b)
+                w[static_cast<size_t>(a) * k + b] = w[static_cast<size_t>(b) * k + a] =
+                    std::max(0.0, 0.5 + X(V[a], V[b]) - 0.5 * (X(h, V[a]) + X(h, V[b])));
+        int found = 0;
+        for (int s = 0; s < k && found < opt_.odd_wheels_per_hub; ++s) {
+            // Dense Dijkstra over (node, parity) from (s, 0) to (s, 1).
+            dist.assign(2 * static_cast<size_t>(k), kInf);
+            pred.assign(2 * static_cast<size_t>(k), -1);
+            done.assign(2 * static_cast<size_t>(k), 0);
+            dist[2 * s] = 0.0;
+            const int goal = 2 * s + 1;
+            for (;;) {
+                int cur = -1;
+                for (int q = 0; q < 2 * k; ++q)
+                    if (!done[q] && dist[q] < kInf && (cur < 0 || dist[q] < dist[cur])) cur = q;
+                if (cur < 0 || cur == goal || dist[cur] >= 0.5 - tol) break;
+                done[cur] = 1;
+                const int a = cur / 2, par = cur % 2;
+                for (int b = 0; b < k; ++b) {
+                    if (b == a) continue;
+                    const int nxt = 2 * b + (1 - par);
+                    const double nd = dist[cur] + w[static_cast<size_t>(a) * k + b];
+                    if (!done[nxt] && nd < dist[nxt]) {
+                        dist[nxt] = nd;
+                        pred[nxt] = cur;
+                    }
+                }
+            }
+            if (!(dist[goal] < 0.5 - tol)) continue;
+            // The closed odd walk; reduce it to a simple odd cycle (no heavier, weights are >= 0).
+            std::vector<int> walk;
+            for (int q = goal; q != -1; q = pred[q]) walk.push_back(q / 2);
+            walk.pop_back();  // the start appears at both ends
+            for (bool again = true; again;) {
+                again = false;
+                std::vector<int> seen_at(static_cast<size_t>(k), -1);
+                for (int p = 0; p < static_cast<int>(walk.size()); ++p) {
+                    const int v = walk[p];
+                    if (seen_at[v] < 0) {
+                        seen_at[v] = p;
+                        continue;
+                    }
+                    const int a = seen_at[v];
+                    std::vector<int> inner(walk.begin() + a, walk.begin() + p);
+                    std::vector<int> outer(walk.begin(), walk.begin() + a);
+                    outer.insert(outer.end(), walk.begin() + p, walk.end());
+                    walk = inner.size() % 2 == 1 ? std::move(inner) : std::move(outer);
+                    again = true;
+                    break;
+                }
+            }
+            const int len = static_cast<int>(walk.size());
+            if (len < 5 || len % 2 == 0) continue;
+            double lhs = 0.0;
+            Cut c{0.0, {}, {}, static_cast<double>(len / 2)};
+            for (int p = 0; p < len; ++p) {
+                const int a = V[walk[p]], b = V[walk[(p + 1) % len]];
+                lhs += X(h, a) - X(a, b);
+                c.idx.push_back(g_.complete_index(a, b));
+                c.val.push_back(1.0);
+                c.idx.push_back(g_.complete_index(h, a));
+                c.val.push_back(-1.0);
+            }
+            c.violation = lhs - len / 2;
+            if (c.violation <= tol) continue;
+            cuts.push_back(std::move(c));
+            ++found;
+        }
+    }
+    return cuts;
+}
+
 std::vector<Cut> Solver::separate_stars(const std::vector<double>& y) const {
     const int n = g_.n;
     const double tol = opt_.min_violation;

@@ -28,6 +28,8 @@ struct BncOptions {
     bool triangle_cuts = true;       // complete graphs: separate triangles
     bool cycle_cuts = true;          // sparse graphs: separate cycles by shortest paths
     bool star_cuts = true;           // complete graphs: two-partition inequalities with |S| = 1
+    bool odd_wheel_cuts = false;     // complete graphs: odd-wheel inequalities with the star cuts
+    int odd_wheels_per_hub = 2;      // at most this many per hub and round
     bool star_ipm = true;            // root: switch from dual simplex to interior point once star cuts start
     int star_ipm_min_edges = 3000;   // ... on LPs with at least this many columns (smaller: dual simplex)
     int max_star_size = 8;           // at most this many nodes on the other side |T|
