@@ -58,7 +58,7 @@ def supervoxel_multicut(
     short of ``n``.
 
     Returns ``(edges, costs, truth)``: int64 (m, 2) with u < v sorted, float64 (m,), and the planted
-    segment of every node. docs/exact.md compares its statistics with gm_knott_3d_034.
+    segment of every node. docs/exact.md compares its statistics with gm_knott_3d_032 and 034.
     """
     from scipy.spatial import cKDTree
 
