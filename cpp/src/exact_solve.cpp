@@ -64,7 +64,9 @@ template <class Problem>
 BncResult solve_exact_impl(const Problem& problem, bool dense, Control& control, const ExactOptions& options,
                            const Labels* warm_start) {
     const int n = static_cast<int>(problem.n);
-    if (!options.reduce || n == 0)
+    // The reductions keep a hash map per node: on complete graphs beyond a few thousand nodes that
+    // costs more memory than the LP itself, so they are skipped there.
+    if (!options.reduce || n == 0 || (dense && n > 2000))
         return branch_and_cut(problem, control, options.bnc, warm_start, improver_for(problem, options.improve));
 
     const double t0 = control.elapsed();
