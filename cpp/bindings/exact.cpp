@@ -3,10 +3,14 @@
 #include <pybind11/pybind11.h>
 
 #include <cmath>
+#include <limits>
+#include <vector>
 #include <string>
 
 #include "control_binding.hpp"
 #include "corrclust/branch_and_cut.hpp"
+#include "corrclust/exact.hpp"
+#include "corrclust/exact_reduce.hpp"
 #include "corrclust/heuristics.hpp"
 #include "corrclust/lp_backend.hpp"
 
@@ -48,19 +52,24 @@ struct Primal {
         kernighan_lin(p, labels, child);
         return labels;
     }
-    template <class Problem>
-    LabelsImprover improver(const Problem& p) const {
-        if (kind == Heuristic::none) return {};
-        return [&p](Labels& labels, Control& control) { kernighan_lin(p, labels, control); };
-    }
 };
 
-BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
-    BncOptions o;
+ExactOptions parse_options(const py::kwargs& kw, Primal& primal) {
+    ExactOptions exact;
+    BncOptions& o = exact.bnc;
     for (auto item : kw) {
         const std::string key = py::str(item.first);
         const py::handle v = item.second;
         if (key == "heuristic") primal.kind = parse_heuristic(v.cast<std::string>());
+        else if (key == "reduce") exact.reduce = v.cast<bool>();
+        else if (key == "reduce_edges") exact.reduction.edge_joins = v.cast<bool>();
+        else if (key == "reduce_subsets") exact.reduction.subset_joins = v.cast<bool>();
+        else if (key == "reduce_components") exact.reduction.components = v.cast<bool>();
+        else if (key == "star_ipm") o.star_ipm = v.cast<bool>();
+        else if (key == "odd_wheel_cuts") o.odd_wheel_cuts = v.cast<bool>();
+        else if (key == "odd_wheels_per_hub") o.odd_wheels_per_hub = v.cast<int>();
+        else if (key == "star_ipm_min_edges") o.star_ipm_min_edges = v.cast<int>();
+        else if (key == "root_cuts_per_round") o.root_cuts_per_round = v.cast<int>();
         else if (key == "heuristic_time") primal.time = v.cast<double>();
         else if (key == "triangle_cuts") o.triangle_cuts = v.cast<bool>();
         else if (key == "cycle_cuts") o.cycle_cuts = v.cast<bool>();
@@ -76,6 +85,7 @@ BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
         else if (key == "tree_method") o.tree_method = parse_method(v.cast<std::string>(), "tree_method");
         else if (key == "purge_age") o.purge_age = v.cast<int>();
         else if (key == "tree_purge_age") o.tree_purge_age = v.cast<int>();
+        else if (key == "reduced_cost_fixing") o.reduced_cost_fixing = v.cast<bool>();
         else if (key == "node_rounds") o.node_rounds = v.cast<int>();
         else if (key == "min_violation") o.min_violation = v.cast<double>();
         else if (key == "abs_gap") o.abs_gap = v.cast<double>();
@@ -91,7 +101,8 @@ BncOptions parse_options(const py::kwargs& kw, Primal& primal) {
     if (o.node_rounds < 0) throw py::value_error("node_rounds must be >= 0");
     if (!(o.min_violation > 0)) throw py::value_error("min_violation must be > 0");
     if (!(o.abs_gap >= 0)) throw py::value_error("abs_gap must be >= 0");
-    return o;
+    exact.improve = primal.kind != Heuristic::none;
+    return exact;
 }
 
 bool parse_warm_start(const py::object& warm, Index n, Labels& out) {
@@ -114,6 +125,7 @@ py::dict to_dict(BncResult&& r) {
     d["status"] = r.status;
     d["nodes"] = r.nodes;
     d["cuts"] = r.cuts;
+    d["reduced_cost_fixings"] = r.reduced_cost_fixings;
     d["runtime"] = r.runtime;
     d["lp_time"] = r.lp_time;
     d["lp_solves"] = r.lp_solves;
@@ -124,6 +136,12 @@ py::dict to_dict(BncResult&& r) {
     d["root_time"] = r.root_time;
     d["root_rounds"] = r.root_rounds;
     d["max_rows"] = r.max_rows;
+    d["reduced_nodes"] = r.reduced_nodes;
+    d["components"] = r.components;
+    d["largest_component"] = r.largest_component;
+    d["edge_joins"] = r.edge_joins;
+    d["subset_joins"] = r.subset_joins;
+    d["reduce_time"] = r.reduce_time;
     return d;
 }
 
@@ -131,7 +149,7 @@ template <class Problem>
 py::dict run(const Problem& problem, Index n, const py::object& time_limit, std::uint64_t seed,
              const py::object& warm_start, const py::object& progress, const py::kwargs& kw) {
     Primal primal;
-    BncOptions opt = parse_options(kw, primal);
+    const ExactOptions opt = parse_options(kw, primal);
     Labels warm;
     const bool has_warm = parse_warm_start(warm_start, n, warm);
     auto control = bind::make_control(time_limit, progress);
@@ -142,7 +160,7 @@ py::dict run(const Problem& problem, Index n, const py::object& time_limit, std:
         const bool has_start = primal.kind != Heuristic::none && n > 0;
         if (has_start) start = primal.first(problem, *control, seed, has_warm ? &warm : nullptr);
         const Labels* first = has_start ? &start : (has_warm ? &warm : nullptr);
-        res = branch_and_cut(problem, *control, opt, first, primal.improver(problem));
+        res = solve_exact(problem, *control, opt, first);
     }
     // A Ctrl-C seen by the poll is reported as status "interrupted", not raised: clear it. A
     // Python error from the progress callback is raised.
@@ -209,5 +227,65 @@ tree_method, purge_age, tree_purge_age, node_rounds, min_violation, abs_gap, max
 
 edges: int64 (m, 2) node pairs (parallel edges are summed), costs: float64 (m,). Same result
 dict and options as solve_exact_dense (cycle_cuts instead of triangle_cuts).)doc");
+    m.def(
+        "reduce_multicut",
+        [](Index n, I64 edges, F64 costs, const py::object& clusters, bool edge_joins, bool subset_joins,
+           bool components) {
+            if (n < 0 || n > std::numeric_limits<int>::max() / 2) throw py::value_error("n out of range");
+            if (edges.ndim() != 2 || edges.shape(1) != 2) throw py::value_error("edges must have shape (m, 2)");
+            if (costs.ndim() != 1 || costs.shape(0) != edges.shape(0))
+                throw py::value_error("costs must have shape (m,) matching edges");
+            const Index m_edges = edges.shape(0);
+            std::vector<int> u(static_cast<size_t>(m_edges)), v(static_cast<size_t>(m_edges));
+            std::vector<double> c(costs.data(), costs.data() + m_edges);
+            for (Index k = 0; k < m_edges; ++k) {
+                const std::int64_t a = edges.data()[2 * k], b = edges.data()[2 * k + 1];
+                if (a < 0 || a >= n || b < 0 || b >= n)
+                    throw py::value_error("edge " + std::to_string(k) + " has a node index outside [0, n)");
+                if (a == b) throw py::value_error("edge " + std::to_string(k) + " is a self-loop");
+                if (!std::isfinite(c[k])) throw py::value_error("cost of edge " + std::to_string(k) + " is not finite");
+                u[k] = static_cast<int>(a);
+                v[k] = static_cast<int>(b);
+            }
+            Labels proposal;
+            const bool has_proposal = parse_warm_start(clusters, n, proposal);
+            ReduceOptions o;
+            o.edge_joins = edge_joins;
+            o.subset_joins = subset_joins;
+            o.components = components;
+            Control control;
+            ReducedProblem r;
+            {
+                py::gil_scoped_release release;
+                r = reduce_multicut(static_cast<int>(n), u, v, c, has_proposal ? &proposal : nullptr, o, control);
+            }
+            py::array_t<std::int64_t> node_of(static_cast<py::ssize_t>(n)), comp(static_cast<py::ssize_t>(r.n));
+            std::copy(r.node_of.begin(), r.node_of.end(), node_of.mutable_data());
+            std::copy(r.component.begin(), r.component.end(), comp.mutable_data());
+            py::array_t<std::int64_t> red_edges({static_cast<py::ssize_t>(r.cost.size()), py::ssize_t{2}});
+            for (size_t e = 0; e < r.cost.size(); ++e) {
+                red_edges.mutable_data()[2 * e] = r.eu[e];
+                red_edges.mutable_data()[2 * e + 1] = r.ev[e];
+            }
+            py::array_t<double> red_costs(static_cast<py::ssize_t>(r.cost.size()));
+            std::copy(r.cost.begin(), r.cost.end(), red_costs.mutable_data());
+            py::dict d;
+            d["n"] = r.n;
+            d["node_of"] = node_of;
+            d["component"] = comp;
+            d["edges"] = red_edges;
+            d["costs"] = red_costs;
+            d["edge_joins"] = r.edge_joins;
+            d["subset_joins"] = r.subset_joins;
+            d["subset_tries"] = r.subset_tries;
+            return d;
+        },
+        py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("clusters") = py::none(),
+        py::arg("edge_joins") = true, py::arg("subset_joins") = true, py::arg("components") = true,
+        R"doc(Persistency reductions of solve_exact, for inspection and tests.
+
+Returns a dict: n (reduced nodes), node_of (original -> reduced node), component (reduced node ->
+independent part), edges / costs (the contracted graph, parallel edges summed), and counts.
+`clusters` (labels, optional) proposes the node sets of the subset rule.)doc");
     m.def("highs_version", &highs_version, "Version of the linked HiGHS library.");
 }

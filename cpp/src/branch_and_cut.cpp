@@ -222,6 +222,7 @@ private:
     std::vector<Cut> separate_triangles(const std::vector<double>& y) const;
     std::vector<Cut> separate_cycles(const std::vector<double>& y);
     std::vector<Cut> separate_stars(const std::vector<double>& y) const;
+    std::vector<Cut> separate_odd_wheels(const std::vector<double>& y) const;
     // Adds the most violated new cuts (at most the per-round cap); returns how many.
     int add_cuts(std::vector<Cut> cuts);
     void purge(int max_age);
@@ -232,8 +233,13 @@ private:
                                                                   : std::vector<Cut>{};
         // Stars only once the triangles are (nearly) exhausted: they are denser rows, and early
         // on the cheap triangles move the LP point more per unit of LP work.
-        if (g_.complete && opt_.star_cuts && static_cast<int>(cuts.size()) <= cap_ / 20) {
+        if (g_.complete && opt_.star_cuts && static_cast<int>(cuts.size()) <= tree_cap_ / 20) {
             std::vector<Cut> more = separate_stars(y_);
+            if (opt_.odd_wheel_cuts) {
+                std::vector<Cut> wheels = separate_odd_wheels(y_);
+                more.insert(more.end(), std::make_move_iterator(wheels.begin()), std::make_move_iterator(wheels.end()));
+            }
+            star_round_ = !more.empty();
             cuts.insert(cuts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
             std::stable_sort(cuts.begin(), cuts.end(),
                              [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
@@ -267,12 +273,17 @@ private:
     LabelsImprover improve_;
     std::unique_ptr<LpBackend> lp_;
     bool integral_costs_ = false;
-    int cap_ = 1000;
+    int cap_ = 1000;       // cuts per round now (root_cap_ at the root, tree_cap_ in the tree)
+    int root_cap_ = 1000, tree_cap_ = 1000;
+    bool star_round_ = false;  // the last separation produced star cuts
 
     Labels best_;
     double best_value_ = kInf;
 
     std::vector<double> y_, activity_;
+    std::vector<double> rc_;  // reduced costs of the last tree LP (empty: none usable)
+    double rc_bound_ = 0.0;   // its objective
+    std::int64_t rc_fixed_ = 0;
     std::vector<int> row_age_;
     std::vector<std::uint64_t> row_hash_;
     std::vector<double> row_rhs_;
@@ -284,7 +295,7 @@ private:
 
     // scratch for Dijkstra
     std::vector<double> dist_;
-    std::vector<int> stamp_, pred_edge_, target_stamp_;
+    std::vector<int> stamp_, pred_edge_, target_stamp_, hops_;
     int cur_stamp_ = 0;
 };
 
@@ -331,6 +342,103 @@ std::vector<Cut> Solver::separate_triangles(const std::vector<double>& y) const 
 // x = 1 - y: for a centre s and a set T, sum_{t in T} x_st - sum_{t < t' in T} x_tt' <= 1. With
 // |T| = 2 they are the triangle inequalities. Greedy separation: for each s and a few first members
 // t0 (largest x_st), add t in order of decreasing x_st while its marginal gain stays positive.
+// Odd-wheel inequalities (complete graphs), in join variables x = 1 - y: for a hub h and a
+// simple cycle c_1 .. c_k of odd length k among the other nodes,
+//     sum_i x_{h c_i} - sum_i x_{c_i c_{i+1}} <= floor(k / 2)
+// (in a partition, the cycle nodes in h's cluster form paths of the cycle, or the whole cycle; each
+// path contributes its node count minus its edge count, 1, and at most floor(k/2) paths fit).
+// Rewritten per cycle edge as sum_i w_{c_i c_{i+1}} < 1/2 with w_ij = 1/2 + x_ij - (x_hi + x_hj)/2,
+// which is >= 0 under the triangle inequalities; so a most violated wheel at hub h is a shortest odd
+// cycle, found by Dijkstra in the bipartite double cover of the nodes with x_hi > 0.
+std::vector<Cut> Solver::separate_odd_wheels(const std::vector<double>& y) const {
+    const int n = g_.n;
+    const double tol = opt_.min_violation;
+    std::vector<Cut> cuts;
+    auto X = [&](int a, int b) { return 1.0 - y[g_.complete_index(a, b)]; };
+    std::vector<int> V;
+    std::vector<double> w, dist;
+    std::vector<int> pred;
+    std::vector<char> done;
+    for (int h = 0; h < n; ++h) {
+        V.clear();
+        for (int i = 0; i < n; ++i)
+            if (i != h && X(h, i) > 1e-3) V.push_back(i);
+        const int k = static_cast<int>(V.size());
+        if (k < 5) continue;  // k = 3 wheels are star cuts
+        w.assign(static_cast<size_t>(k) * k, 0.0);
+        for (int a = 0; a < k; ++a)
+            for (int b = a + 1; b < k; ++b)
+                w[static_cast<size_t>(a) * k + b] = w[static_cast<size_t>(b) * k + a] =
+                    std::max(0.0, 0.5 + X(V[a], V[b]) - 0.5 * (X(h, V[a]) + X(h, V[b])));
+        int found = 0;
+        for (int s = 0; s < k && found < opt_.odd_wheels_per_hub; ++s) {
+            // Dense Dijkstra over (node, parity) from (s, 0) to (s, 1).
+            dist.assign(2 * static_cast<size_t>(k), kInf);
+            pred.assign(2 * static_cast<size_t>(k), -1);
+            done.assign(2 * static_cast<size_t>(k), 0);
+            dist[2 * s] = 0.0;
+            const int goal = 2 * s + 1;
+            for (;;) {
+                int cur = -1;
+                for (int q = 0; q < 2 * k; ++q)
+                    if (!done[q] && dist[q] < kInf && (cur < 0 || dist[q] < dist[cur])) cur = q;
+                if (cur < 0 || cur == goal || dist[cur] >= 0.5 - tol) break;
+                done[cur] = 1;
+                const int a = cur / 2, par = cur % 2;
+                for (int b = 0; b < k; ++b) {
+                    if (b == a) continue;
+                    const int nxt = 2 * b + (1 - par);
+                    const double nd = dist[cur] + w[static_cast<size_t>(a) * k + b];
+                    if (!done[nxt] && nd < dist[nxt]) {
+                        dist[nxt] = nd;
+                        pred[nxt] = cur;
+                    }
+                }
+            }
+            if (!(dist[goal] < 0.5 - tol)) continue;
+            // The closed odd walk; reduce it to a simple odd cycle (no heavier, weights are >= 0).
+            std::vector<int> walk;
+            for (int q = goal; q != -1; q = pred[q]) walk.push_back(q / 2);
+            walk.pop_back();  // the start appears at both ends
+            for (bool again = true; again;) {
+                again = false;
+                std::vector<int> seen_at(static_cast<size_t>(k), -1);
+                for (int p = 0; p < static_cast<int>(walk.size()); ++p) {
+                    const int v = walk[p];
+                    if (seen_at[v] < 0) {
+                        seen_at[v] = p;
+                        continue;
+                    }
+                    const int a = seen_at[v];
+                    std::vector<int> inner(walk.begin() + a, walk.begin() + p);
+                    std::vector<int> outer(walk.begin(), walk.begin() + a);
+                    outer.insert(outer.end(), walk.begin() + p, walk.end());
+                    walk = inner.size() % 2 == 1 ? std::move(inner) : std::move(outer);
+                    again = true;
+                    break;
+                }
+            }
+            const int len = static_cast<int>(walk.size());
+            if (len < 5 || len % 2 == 0) continue;
+            double lhs = 0.0;
+            Cut c{0.0, {}, {}, static_cast<double>(len / 2)};
+            for (int p = 0; p < len; ++p) {
+                const int a = V[walk[p]], b = V[walk[(p + 1) % len]];
+                lhs += X(h, a) - X(a, b);
+                c.idx.push_back(g_.complete_index(a, b));
+                c.val.push_back(1.0);
+                c.idx.push_back(g_.complete_index(h, a));
+                c.val.push_back(-1.0);
+            }
+            c.violation = lhs - len / 2;
+            if (c.violation <= tol) continue;
+            cuts.push_back(std::move(c));
+            ++found;
+        }
+    }
+    return cuts;
+}
+
 std::vector<Cut> Solver::separate_stars(const std::vector<double>& y) const {
     const int n = g_.n;
     const double tol = opt_.min_violation;
@@ -395,8 +503,16 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
         target_stamp_.assign(static_cast<size_t>(n), 0);
     }
     std::vector<Cut> cuts;
-    using Item = std::pair<double, int>;
+    // Lexicographic (length, hops): among paths of equal length (many have length 0 at nearly
+    // integral points) the one with the fewest edges is found, which gives shorter, stronger
+    // cycles and lets the search stop after a small ball instead of a whole joined region.
+    struct Item {
+        double d;
+        int hops, x;
+        bool operator>(const Item& o) const { return d != o.d ? d > o.d : hops > o.hops; }
+    };
     std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
+    if (hops_.size() != static_cast<size_t>(n)) hops_.assign(static_cast<size_t>(n), 0);
     for (int u = 0; u < n; ++u) {
         double radius = 0.0;
         int targets = 0;
@@ -414,12 +530,15 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
         heap = {};
         stamp_[u] = cur_stamp_;
         dist_[u] = 0.0;
+        hops_[u] = 0;
         pred_edge_[u] = -1;
-        heap.push({0.0, u});
+        heap.push({0.0, 0, u});
         while (!heap.empty()) {
-            const auto [d, x] = heap.top();
+            const Item it = heap.top();
             heap.pop();
-            if (d > dist_[x]) continue;
+            const double d = it.d;
+            const int x = it.x;
+            if (d > dist_[x] || (d == dist_[x] && it.hops > hops_[x])) continue;
             if (d >= radius) break;
             // Settled: once every neighbour to explain is settled, no later node can matter.
             if (target_stamp_[x] == cur_stamp_ && x != u && --targets == 0) break;
@@ -427,11 +546,13 @@ std::vector<Cut> Solver::separate_cycles(const std::vector<double>& y) {
                 const int z = g_.adj_node[a], e = g_.adj_edge[a];
                 const double nd = d + std::max(y[e], 0.0);
                 if (nd >= radius) continue;
-                if (stamp_[z] != cur_stamp_ || nd < dist_[z]) {
+                const int nh = it.hops + 1;
+                if (stamp_[z] != cur_stamp_ || nd < dist_[z] || (nd == dist_[z] && nh < hops_[z])) {
                     stamp_[z] = cur_stamp_;
                     dist_[z] = nd;
+                    hops_[z] = nh;
                     pred_edge_[z] = e;
-                    heap.push({nd, z});
+                    heap.push({nd, nh, z});
                 }
             }
         }
@@ -547,7 +668,11 @@ BncResult Solver::run(const Labels* warm_start) {
     const int m = g_.m();
     integral_costs_ = std::all_of(g_.cost.begin(), g_.cost.end(),
                                   [](double c) { return std::abs(c - std::round(c)) < 1e-9 && std::abs(c) < 1e15; });
-    cap_ = opt_.max_cuts_per_round > 0 ? opt_.max_cuts_per_round : std::max(1000, 8 * g_.n);
+    tree_cap_ = opt_.max_cuts_per_round > 0 ? opt_.max_cuts_per_round : std::max(1000, 8 * g_.n);
+    root_cap_ = opt_.root_cuts_per_round > 0 ? opt_.root_cuts_per_round
+                : g_.complete                  ? std::max(tree_cap_, g_.n * g_.n / 2)
+                                               : tree_cap_;
+    cap_ = root_cap_;
 
     // First incumbents: all joined, the components of attractive edges, the warm start.
     best_.assign(static_cast<size_t>(g_.n), 0);
@@ -579,6 +704,7 @@ BncResult Solver::run(const Labels* warm_start) {
     std::int64_t rounds = 0;
     double root_lp = -kInf;
     bool root_solved = false;  // last root LP solved to optimality with a basis for the tree
+    bool star_phase_started = false;
     while (!done && !control_.stop()) {
         const LpStatus st = solve(method);
         if (st != LpStatus::optimal) break;  // time limit / interrupted (infeasible is impossible here)
@@ -610,6 +736,13 @@ BncResult Solver::run(const Labels* warm_start) {
             }
         }
         if (method == LpMethod::ipm_crossover) method = opt_.tree_method;
+        else if (method == LpMethod::dual_simplex && opt_.star_ipm && star_round_ && !star_phase_started &&
+                   g_.m() >= opt_.star_ipm_min_edges) {
+            // Star rows are dense: from here on interior point solves the root LPs much faster than
+            // the dual simplex, which pivots through long degenerate stretches (docs/exact.md).
+            star_phase_started = true;
+            method = LpMethod::ipm;
+        }
         if (method == LpMethod::ipm && added < opt_.ipm_switch_fraction * cap_) {
             // Few new rows: a warm-started dual simplex beats another interior-point solve from scratch.
             method = LpMethod::ipm_crossover;
@@ -622,6 +755,7 @@ BncResult Solver::run(const Labels* warm_start) {
     if (!done && root_solved && prunable(root_lp)) done = true;
 
     // ---- branch and bound ----
+    cap_ = tree_cap_;
     std::priority_queue<Node, std::vector<Node>, NodeOrder> open;
     std::int64_t seq = 0;
     bool node_limit = false;
@@ -659,6 +793,12 @@ BncResult Solver::run(const Labels* warm_start) {
                 break;
             }
             read_solution();
+            if (opt_.reduced_cost_fixing && lp_->has_basis()) {
+                lp_->reduced_costs(rc_);
+                rc_bound_ = lp_->objective();
+            } else {
+                rc_.clear();
+            }
             integral = is_integral(y_);
             if (node_round >= opt_.node_rounds && !integral) break;
             const int added = separate_and_add();
@@ -678,7 +818,7 @@ BncResult Solver::run(const Labels* warm_start) {
             open.push(std::move(node));
             break;
         }
-        if (!pruned || lp_->num_rows() > 2 * cap_) purge(opt_.tree_purge_age);
+        if (!pruned || lp_->num_rows() > 2 * tree_cap_) purge(opt_.tree_purge_age);
         if (pruned) continue;
         if (integral) {
             // Integral and no violated cycle inequality: a multicut; its components are the clusters.
@@ -701,9 +841,20 @@ BncResult Solver::run(const Labels* warm_start) {
             }
         }
         if (best_e < 0) continue;  // cannot happen: not integral means some fractional edge
+        // Reduced-cost fixing: an edge at a bound whose reduced cost alone would lift the LP
+        // bound of this node to the incumbent keeps that bound in every better solution below.
+        std::vector<std::pair<int, signed char>> fixes = node.fixes;
+        if (!rc_.empty()) {
+            for (int e = 0; e < m; ++e) {
+                if (want[e] >= 0 || e == best_e) continue;
+                if (y_[e] < 1e-6 && rc_[e] > 1e-9 && prunable(rc_bound_ + rc_[e])) fixes.emplace_back(e, 0);
+                else if (y_[e] > 1 - 1e-6 && rc_[e] < -1e-9 && prunable(rc_bound_ - rc_[e])) fixes.emplace_back(e, 1);
+            }
+            rc_fixed_ += static_cast<std::int64_t>(fixes.size() - node.fixes.size());
+        }
         const signed char first = y_[best_e] < 0.5 ? 0 : 1;
         for (signed char v : {static_cast<signed char>(1 - first), first}) {
-            Node child{lb, node.depth + 1, seq++, node.fixes};
+            Node child{lb, node.depth + 1, seq++, fixes};
             child.fixes.emplace_back(best_e, v);
             open.push(std::move(child));
         }
@@ -748,6 +899,7 @@ BncResult Solver::run(const Labels* warm_start) {
         res.status = "time_limit";
     }
     res.nodes = nodes_;
+    res.reduced_cost_fixings = rc_fixed_;
     res.cuts = cuts_;
     res.lp_solves = lp_solves_;
     res.lp_iterations = lp_iterations_;

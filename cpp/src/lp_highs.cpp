@@ -142,6 +142,14 @@ public:
               "getSolution");
     }
 
+    void reduced_costs(std::vector<double>& columns) const override {
+        const HighsInt nc = Highs_getNumCol(h_), nr = Highs_getNumRow(h_);
+        columns.resize(static_cast<size_t>(nc));
+        std::vector<double> value(static_cast<size_t>(nc)), activity(static_cast<size_t>(nr)),
+            row_dual(static_cast<size_t>(nr));
+        check(Highs_getSolution(h_, value.data(), columns.data(), activity.data(), row_dual.data()), "getSolution");
+    }
+
     bool has_basis() const override { return has_basis_; }
     std::int64_t iterations() const override { return iterations_; }
 

@@ -28,14 +28,20 @@ struct BncOptions {
     bool triangle_cuts = true;       // complete graphs: separate triangles
     bool cycle_cuts = true;          // sparse graphs: separate cycles by shortest paths
     bool star_cuts = true;           // complete graphs: two-partition inequalities with |S| = 1
+    bool odd_wheel_cuts = false;     // complete graphs: odd-wheel inequalities with the star cuts
+    int odd_wheels_per_hub = 2;      // at most this many per hub and round
+    bool star_ipm = true;            // root: switch from dual simplex to interior point once star cuts start
+    int star_ipm_min_edges = 3000;   // ... on LPs with at least this many columns (smaller: dual simplex)
     int max_star_size = 8;           // at most this many nodes on the other side |T|
-    int max_cuts_per_round = 0;      // 0: automatic (max(1000, 8 n))
+    int max_cuts_per_round = 0;      // cap per round in the tree; 0: automatic (max(1000, 8 n))
+    int root_cuts_per_round = 0;     // cap per root round; 0: automatic (max(tree cap, n^2 / 2))
     LpMethod root_method = LpMethod::dual_simplex;  // cutting-plane loop at the root (ipm: no crossover)
     double ipm_switch_fraction = 0;  // root_method ipm: switch to crossover + dual simplex once a
                                      // round adds fewer than this fraction of the cap (0: never)
     LpMethod tree_method = LpMethod::dual_simplex;  // warm-started re-solves in the tree
     int purge_age = 3;               // delete a cut after this many solves in a row with slack
     int tree_purge_age = 5;          // the same in the tree (counted in LP solves)
+    bool reduced_cost_fixing = false; // tree: fix edges whose reduced cost closes the gap (children)
     int node_rounds = 8;             // cutting-plane rounds per tree node (fractional points)
     double min_violation = 1e-6;     // separate only cuts violated by more than this
     double abs_gap = 1e-6;           // optimal once objective - bound <= abs_gap (+ 1e-9 |obj|)
@@ -51,6 +57,7 @@ struct BncResult {
     std::string status;              // "optimal", "time_limit", "interrupted", "node_limit"
     std::int64_t nodes = 0;
     std::int64_t cuts = 0;           // cutting planes added in total
+    std::int64_t reduced_cost_fixings = 0;  // edge fixings passed to children by reduced costs
     std::int64_t lp_solves = 0;
     std::int64_t lp_iterations = 0;
     std::int64_t root_rounds = 0;
@@ -61,6 +68,12 @@ struct BncResult {
     double separation_time = 0.0;
     double heuristic_time = 0.0;
     double runtime = 0.0;
+    // Reductions before the search (solve_exact in exact.hpp; zero/empty when not run).
+    std::int64_t reduced_nodes = -1;     // nodes left after the joins (-1: no reduction ran)
+    std::int64_t components = 1;         // independent subproblems solved
+    std::int64_t largest_component = 0;  // nodes of the largest subproblem
+    std::int64_t edge_joins = 0, subset_joins = 0;
+    double reduce_time = 0.0;
 };
 
 // Improves a labelling in place (e.g. Kernighan-Lin); must never make it worse. Optional.

@@ -71,6 +71,8 @@ public:
     virtual double objective() const = 0;
     // Column values and row activities of the last solve.
     virtual void solution(std::vector<double>& columns, std::vector<double>& row_activity) const = 0;
+    // Reduced costs (column duals) of the last solve; meaningful when it left a basis.
+    virtual void reduced_costs(std::vector<double>& columns) const = 0;
     // Whether the last solve left a simplex basis (dual simplex or crossover).
     virtual bool has_basis() const = 0;
     // Simplex plus interior-point iterations of the last solve.
