@@ -68,16 +68,17 @@ public:
         }
         arena_.reserve(total + total / 2);
         arena_.assign(total, Slot{kNone, kNone});
-        pairs_.reserve(M);
         if (identity) {
-            for (size_t e = 0; e < M; ++e) {
-                const auto a = static_cast<std::uint32_t>(g.edge_u[e]), b = static_cast<std::uint32_t>(g.edge_v[e]);
-                const auto p = static_cast<std::uint32_t>(e);
-                pairs_.push_back(Pair{g.edge_cost[e], a, b, kNone});
-                insert(a, b, p);
-                insert(b, a, p);
-            }
+            pairs_.resize(M);
+            for (size_t e = 0; e < M; ++e)
+                pairs_[e] = Pair{g.edge_cost[e], static_cast<std::uint32_t>(g.edge_u[e]),
+                                 static_cast<std::uint32_t>(g.edge_v[e]), kNone};
+            for (size_t c = 0; c < K; ++c)  // table by table, from the CSR rows
+                for (Index j = g.adj_offset[c]; j < g.adj_offset[c + 1]; ++j)
+                    insert(static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(g.adj_node[j]),
+                           static_cast<std::uint32_t>(g.adj_edge[j]));
         } else {
+            pairs_.reserve(M);
             for (size_t e = 0; e < M; ++e) {
                 Index a = cluster_of[g.edge_u[e]], b = cluster_of[g.edge_v[e]];
                 if (a == b) continue;
