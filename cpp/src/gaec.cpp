@@ -98,7 +98,7 @@ public:
         heap_.reserve(pairs_.size());
         for (std::uint32_t p = 0; p < pairs_.size(); ++p)
             if (pairs_[p].w >= 0.0) heap_.push_back(Item{pairs_[p].w, tie_key(pairs_[p]), p});
-        for (size_t i = heap_.size() / 2; i-- > 0;) sift_down<false>(i);
+        for (size_t i = heap_.size() / kArity + 1; i-- > 0;) sift_down<false>(i);
         hpos_.assign(pairs_.size(), kNone);
         for (size_t i = 0; i < heap_.size(); ++i) hpos_[heap_[i].pair] = static_cast<std::uint32_t>(i);
     }
@@ -217,6 +217,7 @@ private:
     }
 
     // --- addressable heap of the pairs with cost >= 0 ---
+    static constexpr size_t kArity = 4;
     bool higher(const Item& x, const Item& y) const {
         return x.w != y.w ? x.w > y.w : x.tie < y.tie;
     }
@@ -227,7 +228,7 @@ private:
     void sift_up(size_t i) {
         const Item it = heap_[i];
         while (i > 0) {
-            const size_t parent = (i - 1) / 2;
+            const size_t parent = (i - 1) / kArity;
             if (!higher(it, heap_[parent])) break;
             place(i, heap_[parent]);
             i = parent;
@@ -240,9 +241,12 @@ private:
         const Item it = heap_[i];
         const size_t n = heap_.size();
         for (;;) {
-            size_t child = 2 * i + 1;
-            if (child >= n) break;
-            if (child + 1 < n && higher(heap_[child + 1], heap_[child])) ++child;
+            const size_t first = kArity * i + 1;
+            if (first >= n) break;
+            size_t child = first;
+            const size_t last = std::min(n, first + kArity);
+            for (size_t c = first + 1; c < last; ++c)
+                if (higher(heap_[c], heap_[child])) child = c;
             if (!higher(heap_[child], it)) break;
             if (Track) place(i, heap_[child]);
             else heap_[i] = heap_[child];
@@ -252,7 +256,7 @@ private:
         else heap_[i] = it;
     }
     void heap_fix(size_t i) {
-        if (i > 0 && higher(heap_[i], heap_[(i - 1) / 2])) sift_up(i);
+        if (i > 0 && higher(heap_[i], heap_[(i - 1) / kArity])) sift_up(i);
         else sift_down(i);
     }
     void heap_erase(std::uint32_t p) {
