@@ -98,7 +98,8 @@ public:
         heap_.reserve(pairs_.size());
         for (std::uint32_t p = 0; p < pairs_.size(); ++p)
             if (pairs_[p].w >= 0.0) heap_.push_back(Item{pairs_[p].w, tie_key(pairs_[p]), p});
-        for (size_t i = heap_.size() / kArity + 1; i-- > 0;) sift_down<false>(i);
+        if (heap_.size() > 1)  // from the parent of the last item down to the root
+            for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) sift_down<false>(i);
         hpos_.assign(pairs_.size(), kNone);
         for (size_t i = 0; i < heap_.size(); ++i) hpos_[heap_[i].pair] = static_cast<std::uint32_t>(i);
     }
