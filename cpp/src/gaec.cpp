@@ -95,9 +95,13 @@ public:
             }
         }
         // the heap: Floyd's heapify, positions recorded once at the end
-        heap_.reserve(pairs_.size());
-        for (std::uint32_t p = 0; p < pairs_.size(); ++p)
-            if (pairs_[p].w >= 0.0) heap_.push_back(Item{pairs_[p].w, p});
+        heap_.resize(pairs_.size());
+        size_t count = 0;  // branch-free: about a quarter of the costs are negative, in no order
+        for (std::uint32_t p = 0; p < pairs_.size(); ++p) {
+            heap_[count] = Item{pairs_[p].w, p};
+            count += pairs_[p].w >= 0.0;
+        }
+        heap_.resize(count);
         if (heap_.size() > 1)  // from the parent of the last item down to the root
             for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) sift_down<false>(i);
         hpos_.assign(pairs_.size(), kNone);
@@ -117,11 +121,16 @@ public:
         erase(d, s);
         size_t work = tables_[d].size + 1;
         work += reserve(s, tables_[d].size);
+        // d's entries gathered without a branch per slot (whether a slot is empty is unpredictable)
         const Table td = tables_[d];
+        gathered_.resize(static_cast<size_t>(td.mask) + 1);
+        size_t count = 0;
         for (size_t i = td.off, end = td.off + td.mask + 1; i < end; ++i) {
-            const Slot sl = arena_[i];
-            if (sl.key == kNone) continue;
-            const std::uint32_t x = sl.key, pd = sl.pair;
+            gathered_[count] = arena_[i];
+            count += arena_[i].key != kNone;
+        }
+        for (size_t g = 0; g < count; ++g) {
+            const std::uint32_t x = gathered_[g].key, pd = gathered_[g].pair;
             const std::uint32_t ps = find(s, x);
             erase(x, d);
             if (ps == kNone) {  // x is new to s: the pair (d, x) becomes (s, x) with its cost
@@ -290,6 +299,7 @@ private:
     std::vector<Pair> pairs_;
     std::vector<Item> heap_;
     std::vector<std::uint32_t> hpos_;  // index of each pair in heap_, or kNone
+    std::vector<Slot> gathered_;       // scratch: the entries of the disappearing cluster
 };
 
 // Maps every node to the final cluster of its initial cluster. `log` lists the contractions in
