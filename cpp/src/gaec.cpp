@@ -32,11 +32,12 @@ Index initial_clusters(Index n, const Labels* start, Labels& cluster_of) {
 }
 
 // The contracted graph of the sparse GAEC. Every pair of adjacent clusters has one record (its
-// summed cost, its two cluster ids lower first, its place in the heap); every cluster has a
-// linear-probing hash table neighbour -> pair, all tables in one arena (no allocation per
-// cluster, no tombstones: deletion shifts the probe run back). The pairs of cost >= 0 sit in an
-// addressable binary max-heap ordered by (cost descending, lower id, higher id), so a contraction
-// updates pairs in place instead of pushing new entries and skipping stale ones later.
+// summed cost and its two cluster ids, lower first); every cluster has a linear-probing hash table
+// neighbour -> pair, all tables in one arena (no allocation per cluster, no tombstones: deletion
+// shifts the probe run back). The pairs of cost >= 0 sit in an addressable 4-ary max-heap ordered
+// by (cost descending, lower id, higher id), each at most once and with its current cost, so a
+// contraction moves, adds or removes heap items in place instead of pushing new entries and
+// skipping stale ones later (one pop per contraction).
 class ContractionGraph {
 public:
     static constexpr std::uint32_t kNone = UINT32_MAX;
@@ -114,7 +115,7 @@ public:
     std::uint32_t degree(std::uint32_t c) const { return tables_[c].size; }
 
     // Contracts the top pair: cluster d disappears into s (both its endpoints). Returns the
-    // work done (table entries visited), which paces the clock checks of the caller.
+    // work done (about the table entries visited), which paces the clock checks of the caller.
     size_t contract(std::uint32_t s, std::uint32_t d) {
         heap_erase(heap_[0].pair);
         erase(s, d);
@@ -169,6 +170,8 @@ private:
     static std::uint64_t tie_key(const Pair& p) { return (static_cast<std::uint64_t>(p.a) << 32) | p.b; }
 
     static std::uint32_t capacity_for(size_t entries) {
+        if (entries > (size_t{1} << 30))
+            throw std::length_error("sparse GAEC: a cluster with more than 2^30 neighbouring clusters");
         std::uint32_t cap = 4;
         while (cap < 2 * entries) cap <<= 1;
         return cap;
