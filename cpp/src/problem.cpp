@@ -17,20 +17,26 @@ SparseGraph build(Index n, End end, const double* cost, Index m) {
     SparseGraph g;
     g.n = n;
     const size_t M = static_cast<size_t>(m), N = static_cast<size_t>(n);
+    // one pass copies the edges while checking their order; the first out-of-order edge sends the
+    // whole input to the sorting path
+    g.edge_u.resize(M);
+    g.edge_v.resize(M);
     bool sorted = true;
-    for (Index k = 0; k < m && sorted; ++k) {
+    Index pa = -1, pb = -1;
+    for (Index k = 0; k < m; ++k) {
         const Index a = end(k, 0), b = end(k, 1);
-        sorted = a < b && (k == 0 || end(k - 1, 0) < a || (end(k - 1, 0) == a && end(k - 1, 1) < b));
+        if (!(a < b && (pa < a || (pa == a && pb < b)))) {
+            sorted = false;
+            break;
+        }
+        g.edge_u[static_cast<size_t>(k)] = pa = a;
+        g.edge_v[static_cast<size_t>(k)] = pb = b;
     }
     if (sorted) {
-        g.edge_u.resize(M);
-        g.edge_v.resize(M);
-        for (Index k = 0; k < m; ++k) {
-            g.edge_u[k] = end(k, 0);
-            g.edge_v[k] = end(k, 1);
-        }
         g.edge_cost.assign(cost, cost + m);
     } else {
+        g.edge_u.clear();
+        g.edge_v.clear();
         auto lo = [&](Index k) { return std::min(end(k, 0), end(k, 1)); };
         auto hi = [&](Index k) { return std::max(end(k, 0), end(k, 1)); };
         std::vector<Index> start(N + 1), by_hi(M), order(M);
