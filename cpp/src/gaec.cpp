@@ -47,8 +47,10 @@ public:
     };
 
     // Clusters 0..k-1 of the nodes (cluster_of); pairs summed over the edges between them in
-    // edge order. `identity`: every node is its own cluster, so every edge is a pair.
-    ContractionGraph(const SparseGraph& g, const Labels& cluster_of, Index k, bool identity) {
+    // edge order. `identity`: every node is its own cluster, so every edge is a pair. Reads the
+    // clock between phases and every 2^16 edges; when told to stop it returns unfinished, with
+    // stopped() true (a large graph takes tens of milliseconds to set up).
+    ContractionGraph(const SparseGraph& g, const Labels& cluster_of, Index k, bool identity, Control& control) {
         if (k >= static_cast<Index>(kNone) || g.num_edges() >= static_cast<Index>(kNone))
             throw std::length_error("sparse GAEC supports fewer than 2^32 - 1 clusters and edges");
         const size_t K = static_cast<size_t>(k), M = static_cast<size_t>(g.num_edges());
@@ -60,6 +62,7 @@ public:
             ++degree[a];
             ++degree[b];
         }
+        if ((stopped_ = control.stop())) return;
         size_t total = 0;
         for (size_t c = 0; c < K; ++c) {
             const std::uint32_t cap = capacity_for(degree[c]);
@@ -73,13 +76,16 @@ public:
             for (size_t e = 0; e < M; ++e)
                 pairs_[e] = Pair{g.edge_cost[e], static_cast<std::uint32_t>(g.edge_u[e]),
                                  static_cast<std::uint32_t>(g.edge_v[e])};
-            for (size_t c = 0; c < K; ++c)  // table by table, from the CSR rows
+            for (size_t c = 0; c < K; ++c) {  // table by table, from the CSR rows
+                if ((c & 0xFFFF) == 0xFFFF && (stopped_ = control.stop())) return;
                 for (Index j = g.adj_offset[c]; j < g.adj_offset[c + 1]; ++j)
                     insert(static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(g.adj_node[j]),
                            static_cast<std::uint32_t>(g.adj_edge[j]));
+            }
         } else {
             pairs_.reserve(M);
             for (size_t e = 0; e < M; ++e) {
+                if ((e & 0xFFFF) == 0xFFFF && (stopped_ = control.stop())) return;
                 Index a = cluster_of[g.edge_u[e]], b = cluster_of[g.edge_v[e]];
                 if (a == b) continue;
                 if (a > b) std::swap(a, b);
@@ -96,6 +102,7 @@ public:
             }
         }
         // the heap: Floyd's heapify, positions recorded once at the end
+        if ((stopped_ = control.stop())) return;
         heap_.resize(pairs_.size());
         size_t count = 0;  // branch-free: about a quarter of the costs are negative, in no order
         for (std::uint32_t p = 0; p < pairs_.size(); ++p) {
@@ -109,6 +116,7 @@ public:
         for (size_t i = 0; i < heap_.size(); ++i) hpos_[heap_[i].pair] = static_cast<std::uint32_t>(i);
     }
 
+    bool stopped() const { return stopped_; }
     bool empty() const { return heap_.empty(); }
     // The pair to contract next: the largest cost, ties to the smallest (lower, higher) ids.
     const Pair& top() const { return pairs_[heap_[0].pair]; }
@@ -303,6 +311,7 @@ private:
     std::vector<Item> heap_;
     std::vector<std::uint32_t> hpos_;  // index of each pair in heap_, or kNone
     std::vector<Slot> gathered_;       // scratch: the entries of the disappearing cluster
+    bool stopped_ = false;             // the set-up was cut short by the control
 };
 
 // Maps every node to the final cluster of its initial cluster. `log` lists the contractions in
@@ -460,8 +469,9 @@ Labels gaec_ex(const SparseGraph& g, Control& control, const Labels* start, Heur
     if (n == 0) return {};
     Labels cluster_of;
     const Index k = initial_clusters(n, start, cluster_of);
-    ContractionGraph cg(g, cluster_of, k, start == nullptr);
     std::vector<std::pair<Index, Index>> log;  // contractions (survivor, disappearing)
+    ContractionGraph cg(g, cluster_of, k, start == nullptr, control);
+    if (cg.stopped()) return final_labels(cluster_of, k, log);  // the start clusters
     detail::ProgressThrottle progress(control, "gaec");
     std::int64_t contractions = 0;
     size_t work = 0, next_poll = 0;
