@@ -5,8 +5,10 @@ GAEC + KL (its KL warm-started by its GAEC), on the same costs in the same proce
   * planted-partition complete graphs (10 planted clusters, cost = logit of p = sigmoid(y + sigma*eps),
     y = +/-1, clipped at 1e-6, sigma = 1.5 "clean" and 3 "noisy"), given to corrclust as a dense
     matrix and to bioimage-cpp as the complete edge list;
-  * every shared instance in ../shared/cc-instances (PACE as dense, OpenGM as sparse).
-Times are wall-clock seconds of the solver call (best of --repeat). corrclust's time is the whole
+  * every shared instance in ../shared/cc-instances (PACE as dense, OpenGM as sparse);
+  * a 300 x 300 4-connected grid with N(0.3, 1) costs (sparse, 180 000 edges, large clusters).
+Times are wall-clock seconds of the solver call: the median of --repeat calls, corrclust's and
+bioimage-cpp's alternating so that both see the same machine load. corrclust's time is the whole
 binding call from numpy arrays (including building its sparse graph); "bioimage s" is bioimage-cpp's
 solver call alone on a prebuilt graph, and "incl. graph" adds building that graph from the same
 arrays once. "ratio" = bioimage time / corrclust time (> 1: corrclust is faster).
@@ -60,6 +62,15 @@ def unique_edges(n: int, edges: np.ndarray, costs: np.ndarray):
     return np.stack([uniq // n, uniq % n], 1).astype(np.int64), summed
 
 
+def grid_graph(side: int, mean: float = 0.3, seed: int = 0):
+    """side x side 4-connected grid, costs N(mean, 1): a large sparse instance with big clusters."""
+    idx = np.arange(side * side).reshape(side, side)
+    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    edges = edges[np.lexsort((edges[:, 1], edges[:, 0]))]
+    return side * side, edges, np.random.default_rng(seed).normal(mean, 1.0, len(edges))
+
+
 def dense_to_edges(costs: np.ndarray):
     n = costs.shape[0]
     iu, ju = np.triu_indices(n, 1)
@@ -99,12 +110,28 @@ class Bioimage:
 
 
 def timed(fn, repeat: int):
-    best, out = float("inf"), None
+    """Median wall-clock time of `repeat` calls and the last result."""
+    times, out = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), out
+
+
+def timed_pair(fn, peer_fn, repeat: int):
+    """Median times of fn and peer_fn called alternately `repeat` times each (so both see the same
+    machine load), and their last results."""
+    ours, theirs, out, pout = [], [], None, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        t1 = time.perf_counter()
+        pout = peer_fn()
+        t2 = time.perf_counter()
+        ours.append(t1 - t0)
+        theirs.append(t2 - t1)
+    return float(np.median(ours)), out, float(np.median(theirs)), pout
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -115,19 +142,21 @@ def run_instance(name: str, n: int, solve, peer: Bioimage | None, repeat: int, r
     for method, peer_fn in (("gaec", "gaec"), ("kl", "gaec_kl"), ("anytime", "gaec_kl")):
         kw = {"time_limit": anytime_limit} if method == "anytime" else {}
         reps = 1 if method == "anytime" else repeat
-        t, r = timed(lambda: solve(method, **kw), reps)
         row = {"instance": name, "n": n, "method": {"kl": "gaec+kl"}.get(method, method),
-               "t": t, "obj": r["objective"], "pt": None, "pobj": None}
+               "pt": None, "pobj": None}
         if peer is not None and method != "anytime":
-            pt, labels = timed(getattr(peer, peer_fn), reps)
+            t, r, pt, labels = timed_pair(lambda: solve(method, **kw), getattr(peer, peer_fn), reps)
             row["pt"], row["pobj"] = pt, peer.energy(labels)
             row["pgt"] = pt + peer.build_time
             row["peer"] = {"gaec": "GAEC", "gaec_kl": "GAEC+KL"}[peer_fn]
-        elif peer is not None:
-            row["peer"] = "(vs GAEC+KL)"
-            prev = [x for x in rows if x["instance"] == name and x["method"] == "gaec+kl"]
-            if prev:
-                row["pt"], row["pobj"], row["pgt"] = prev[-1]["pt"], prev[-1]["pobj"], prev[-1]["pgt"]
+        else:
+            t, r = timed(lambda: solve(method, **kw), reps)
+            if peer is not None:
+                row["peer"] = "(vs GAEC+KL)"
+                prev = [x for x in rows if x["instance"] == name and x["method"] == "gaec+kl"]
+                if prev:
+                    row["pt"], row["pobj"], row["pgt"] = prev[-1]["pt"], prev[-1]["pobj"], prev[-1]["pgt"]
+        row["t"], row["obj"] = t, r["objective"]
         rows.append(row)
         print(format_row(row), flush=True)
 
@@ -138,13 +167,13 @@ SEP = "|---|---|---|---|---|---|---|---|---|---|---|---|"
 
 
 def format_row(r) -> str:
-    pt = f"{r['pt']:.4f}" if r["pt"] is not None else "-"
+    pt = f"{r['pt']:.6f}" if r["pt"] is not None else "-"
     pobj = f"{r['pobj']:.3f}" if r["pobj"] is not None else "-"
     ratio = f"{r['pt'] / r['t']:.1f}x" if r["pt"] is not None and r["t"] > 0 else "-"
     diff = f"{r['obj'] - r['pobj']:+.3f}" if r["pobj"] is not None else "-"
-    pgt = f"{r['pgt']:.4f}" if r.get("pgt") is not None else "-"
+    pgt = f"{r['pgt']:.6f}" if r.get("pgt") is not None else "-"
     gratio = f"{r['pgt'] / r['t']:.1f}x" if r.get("pgt") is not None and r["t"] > 0 else "-"
-    return (f"| {r['instance']} | {r['n']} | {r['method']} | {r['t']:.4f} | {r['obj']:.3f} | {r.get('peer', '-')} | "
+    return (f"| {r['instance']} | {r['n']} | {r['method']} | {r['t']:.6f} | {r['obj']:.3f} | {r.get('peer', '-')} | "
             f"{pt} | {pobj} | {ratio} | {pgt} | {gratio} | {diff} |")
 
 
@@ -152,9 +181,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="sizes up to 1000, one repetition")
     ap.add_argument("--sizes", type=int, nargs="*", help="planted sizes (default 100 300 1000 3000; none: only the shared instances)")
-    ap.add_argument("--repeat", type=int, default=3, help="repetitions of GAEC / GAEC+KL (best time)")
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions of GAEC / GAEC+KL (median time, alternating with the peer)")
     ap.add_argument("--no-peer", action="store_true", help="skip bioimage-cpp")
     ap.add_argument("--no-shared", action="store_true", help="skip the shared instances")
+    ap.add_argument("--grid", type=int, default=300, help="side of the sparse grid instance (0: none)")
     ap.add_argument("--anytime-limit", type=float, default=None, help="time limit of the anytime runs")
     args = ap.parse_args(argv)
     sizes = args.sizes if args.sizes is not None else ([100, 300, 1000] if args.quick else [100, 300, 1000, 3000])
@@ -201,6 +231,8 @@ def main(argv=None) -> int:
             dense_case(path.stem, read_pace(path))
         for path in sorted((SHARED / "opengm-multicut").glob("*.txt")):
             sparse_case(path.stem, *read_multicut(path))
+    if args.grid > 0:
+        sparse_case(f"grid-{args.grid}x{args.grid}", *grid_graph(args.grid))
     return 0
 
 

@@ -72,6 +72,33 @@ def test_opengm_gaec_kl(benchmark, name):
     assert r["objective"] == pytest.approx(OPENGM_OPT[name], abs=1e-5)
 
 
+# GAEC's objective on the OpenGM instances (the same for corrclust and bioimage-cpp)
+OPENGM_GAEC = {"gm_knott_3d_032": -5798.379328, "gm_knott_3d_034": -4064.865759}
+
+
+@pytest.mark.parametrize("name", sorted(OPENGM_GAEC))
+def test_opengm_gaec(benchmark, name):
+    path = SHARED / "opengm-multicut" / f"{name}.txt"
+    if not path.exists():
+        pytest.skip("shared instances not found")
+    n, edges, costs = read_multicut(path)
+    r = benchmark(_core.solve_sparse, n, edges, costs, "gaec")
+    assert r["objective"] == pytest.approx(OPENGM_GAEC[name], abs=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(OPENGM_GAEC))
+def test_bioimage_opengm_gaec(benchmark, name):
+    pytest.importorskip("bioimage_cpp")
+    path = SHARED / "opengm-multicut" / f"{name}.txt"
+    if not path.exists():
+        pytest.skip("shared instances not found")
+    n, edges, costs = read_multicut(path)
+    uv, c = unique_edges(n, edges, costs)
+    peer = Bioimage(n, uv, c)
+    labels = benchmark(peer.gaec)
+    assert peer.energy(labels) == pytest.approx(OPENGM_GAEC[name], abs=1e-5)
+
+
 @pytest.mark.parametrize("method", ["gaec", "gaec_kl"])
 def test_bioimage_dense_planted_1000(benchmark, planted1000, method):
     pytest.importorskip("bioimage_cpp")

@@ -382,6 +382,27 @@ def test_time_limit_is_honoured():
         assert r["objective"] == pytest.approx(objective(costs, r["labels"]), rel=1e-9)
 
 
+def test_sparse_time_limit_is_honoured():
+    """A 500 x 500 grid (0.5 M edges): GAEC alone takes several times the limit here."""
+    side = 500
+    idx = np.arange(side * side).reshape(side, side)
+    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    costs = np.random.default_rng(0).normal(0.3, 1.0, len(edges))
+    full = _core.solve_sparse(side * side, edges, costs, "gaec")
+    for method in ("gaec", "kl"):
+        limit = 0.02
+        t0, c0 = time.perf_counter(), time.thread_time()
+        r = _core.solve_sparse(side * side, edges, costs, method, time_limit=limit)
+        wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+        assert r["status"] == "time_limit", method
+        assert cpu < limit + 0.15, (method, cpu)
+        assert wall < limit + 1.0, (method, wall)
+        assert r["objective"] == pytest.approx(_core.objective_sparse(side * side, edges, costs, r["labels"]))
+        if method == "gaec":  # stopped part way (or before the first contraction, on a slow machine)
+            assert r["iterations"] < full["iterations"]
+
+
 def test_zero_time_limit_still_returns_a_labelling():
     costs = random_costs(50, "planted", 0)
     n, edges, split, dense = to_sparse(costs, 0, density=0.5)

@@ -122,18 +122,16 @@ void init_solvers(py::module_& m) {
             if (n < 0) throw py::value_error("n must be >= 0");
             if (costs.ndim() != 1 || edges.ndim() != 2 || edges.shape(1) != 2 || edges.shape(0) != mm)
                 throw py::value_error("edges must have shape (m, 2) and costs shape (m,)");
-            std::vector<Index> u(static_cast<size_t>(mm)), v(static_cast<size_t>(mm));
-            const Index* e = edges.data();
+            const Index* e = edges.data();  // read in place: no copy of the edge array
             for (Index k = 0; k < mm; ++k) {
-                u[k] = e[2 * k];
-                v[k] = e[2 * k + 1];
-                if (u[k] < 0 || u[k] >= n || v[k] < 0 || v[k] >= n || u[k] == v[k])
+                const Index a = e[2 * k], b = e[2 * k + 1];
+                if (a < 0 || a >= n || b < 0 || b >= n || a == b)
                     throw py::value_error("edge " + std::to_string(k) + " is a self-loop or out of range");
             }
             SparseGraph g;
             {
                 py::gil_scoped_release release;
-                g = SparseGraph::from_edges(n, u.data(), v.data(), costs.data(), mm);
+                g = SparseGraph::from_edge_pairs(n, e, costs.data(), mm);
             }
             return solve(g, method, time_limit, seed, warm_start, progress);
         },

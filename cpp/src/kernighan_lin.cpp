@@ -235,18 +235,24 @@ private:
     }
 
     // The unmoved candidate whose move to the other side gains most (ties: lowest index), with its
-    // gain in pg; -1 when every candidate has moved.
-    Index best_candidate(double& pg) const {
+    // gain in pg; -1 when every candidate has moved. Moved candidates are dropped from cand_ on the
+    // way (they never move again in this sequence, and the choice does not depend on the order of
+    // cand_), so later scans are shorter.
+    Index best_candidate(double& pg) {
         Index pick = -1;
         pg = -std::numeric_limits<double>::infinity();
-        for (const Index j : cand_) {
+        size_t kept = 0;
+        for (size_t r = 0, end = cand_.size(); r < end; ++r) {
+            const Index j = cand_[r];
             if (moved_[j]) continue;
+            cand_[kept++] = j;
             const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
             if (gj > pg || (gj == pg && j < pick)) {
                 pg = gj;
                 pick = j;
             }
         }
+        cand_.resize(kept);
         return pick;
     }
 

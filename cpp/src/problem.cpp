@@ -5,45 +5,94 @@
 #include <unordered_map>
 
 namespace corrclust {
+namespace {
 
-SparseGraph SparseGraph::from_edges(Index n, const Index* u, const Index* v, const double* cost, Index m) {
+// Builds the graph from m edges read through `end(k, 0)` / `end(k, 1)`. Edges already given as
+// strictly increasing (u < v) pairs (what read_instance, the anytime contraction and most files
+// produce) are taken as they are after one check; otherwise two stable counting sorts (by the
+// higher, then by the lower endpoint) order them in O(n + m), and parallel edges are summed in
+// input order.
+template <class End>
+SparseGraph build(Index n, End end, const double* cost, Index m) {
     SparseGraph g;
     g.n = n;
-    std::vector<Index> order(static_cast<size_t>(m));
-    std::iota(order.begin(), order.end(), Index{0});
-    auto lo = [&](Index k) { return std::min(u[k], v[k]); };
-    auto hi = [&](Index k) { return std::max(u[k], v[k]); };
-    std::sort(order.begin(), order.end(), [&](Index a, Index b) {
-        return lo(a) != lo(b) ? lo(a) < lo(b) : hi(a) < hi(b);
-    });
-    for (Index k : order) {
-        const Index a = lo(k), b = hi(k);
-        if (!g.edge_u.empty() && g.edge_u.back() == a && g.edge_v.back() == b) {
-            g.edge_cost.back() += cost[k];
-        } else {
-            g.edge_u.push_back(a);
-            g.edge_v.push_back(b);
-            g.edge_cost.push_back(cost[k]);
+    const size_t M = static_cast<size_t>(m), N = static_cast<size_t>(n);
+    // one pass copies the edges while checking their order; the first out-of-order edge sends the
+    // whole input to the sorting path
+    g.edge_u.resize(M);
+    g.edge_v.resize(M);
+    bool sorted = true;
+    Index pa = -1, pb = -1;
+    for (Index k = 0; k < m; ++k) {
+        const Index a = end(k, 0), b = end(k, 1);
+        if (!(a < b && (pa < a || (pa == a && pb < b)))) {
+            sorted = false;
+            break;
+        }
+        g.edge_u[static_cast<size_t>(k)] = pa = a;
+        g.edge_v[static_cast<size_t>(k)] = pb = b;
+    }
+    if (sorted) {
+        g.edge_cost.assign(cost, cost + m);
+    } else {
+        g.edge_u.clear();
+        g.edge_v.clear();
+        auto lo = [&](Index k) { return std::min(end(k, 0), end(k, 1)); };
+        auto hi = [&](Index k) { return std::max(end(k, 0), end(k, 1)); };
+        std::vector<Index> start(N + 1), by_hi(M), order(M);
+        for (Index k = 0; k < m; ++k) ++start[static_cast<size_t>(hi(k)) + 1];
+        std::partial_sum(start.begin(), start.end(), start.begin());
+        for (Index k = 0; k < m; ++k) by_hi[static_cast<size_t>(start[static_cast<size_t>(hi(k))]++)] = k;
+        std::fill(start.begin(), start.end(), Index{0});
+        for (Index k = 0; k < m; ++k) ++start[static_cast<size_t>(lo(k)) + 1];
+        std::partial_sum(start.begin(), start.end(), start.begin());
+        for (const Index k : by_hi) order[static_cast<size_t>(start[static_cast<size_t>(lo(k))]++)] = k;
+        g.edge_u.reserve(M);
+        g.edge_v.reserve(M);
+        g.edge_cost.reserve(M);
+        for (const Index k : order) {
+            const Index a = lo(k), b = hi(k);
+            if (!g.edge_u.empty() && g.edge_u.back() == a && g.edge_v.back() == b) {
+                g.edge_cost.back() += cost[k];
+            } else {
+                g.edge_u.push_back(a);
+                g.edge_v.push_back(b);
+                g.edge_cost.push_back(cost[k]);
+            }
         }
     }
-    std::vector<Index> degree(static_cast<size_t>(n) + 1, 0);
-    for (size_t e = 0; e < g.edge_u.size(); ++e) {
-        ++degree[static_cast<size_t>(g.edge_u[e]) + 1];
-        ++degree[static_cast<size_t>(g.edge_v[e]) + 1];
+    // CSR; each node's neighbours come out in increasing order (first those below it, then those
+    // above it, both in edge order).
+    const size_t E = g.edge_u.size();
+    g.adj_offset.assign(N + 1, 0);
+    for (size_t e = 0; e < E; ++e) {
+        ++g.adj_offset[static_cast<size_t>(g.edge_u[e]) + 1];
+        ++g.adj_offset[static_cast<size_t>(g.edge_v[e]) + 1];
     }
-    g.adj_offset.assign(static_cast<size_t>(n) + 1, 0);
-    for (Index i = 0; i < n; ++i) g.adj_offset[i + 1] = g.adj_offset[i] + degree[i + 1];
-    g.adj_node.resize(2 * g.edge_u.size());
-    g.adj_edge.resize(2 * g.edge_u.size());
+    std::partial_sum(g.adj_offset.begin(), g.adj_offset.end(), g.adj_offset.begin());
+    g.adj_node.resize(2 * E);
+    g.adj_edge.resize(2 * E);
     std::vector<Index> fill(g.adj_offset.begin(), g.adj_offset.end() - 1);
-    for (size_t e = 0; e < g.edge_u.size(); ++e) {
+    for (size_t e = 0; e < E; ++e) {
         const Index a = g.edge_u[e], b = g.edge_v[e];
-        g.adj_node[fill[a]] = b;
-        g.adj_edge[fill[a]++] = static_cast<Index>(e);
-        g.adj_node[fill[b]] = a;
-        g.adj_edge[fill[b]++] = static_cast<Index>(e);
+        Index& fa = fill[static_cast<size_t>(a)];
+        g.adj_node[static_cast<size_t>(fa)] = b;
+        g.adj_edge[static_cast<size_t>(fa++)] = static_cast<Index>(e);
+        Index& fb = fill[static_cast<size_t>(b)];
+        g.adj_node[static_cast<size_t>(fb)] = a;
+        g.adj_edge[static_cast<size_t>(fb++)] = static_cast<Index>(e);
     }
     return g;
+}
+
+}  // namespace
+
+SparseGraph SparseGraph::from_edges(Index n, const Index* u, const Index* v, const double* cost, Index m) {
+    return build(n, [u, v](Index k, int side) { return side == 0 ? u[k] : v[k]; }, cost, m);
+}
+
+SparseGraph SparseGraph::from_edge_pairs(Index n, const Index* uv, const double* cost, Index m) {
+    return build(n, [uv](Index k, int side) { return uv[2 * k + side]; }, cost, m);
 }
 
 double objective(const DenseView& p, const Labels& labels) {

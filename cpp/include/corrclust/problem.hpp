@@ -37,8 +37,11 @@ struct SparseGraph {
     Index num_edges() const { return static_cast<Index>(edge_u.size()); }
 
     // Builds the graph from m edges (u[k], v[k], cost[k]); parallel edges (either orientation)
-    // are summed. Preconditions (checked at the Python boundary): 0 <= u, v < n, u != v.
+    // are summed in input order. Preconditions (checked at the Python boundary): 0 <= u, v < n,
+    // u != v. O(n + m); input already sorted by (u, v) with u < v is only checked, not sorted.
     static SparseGraph from_edges(Index n, const Index* u, const Index* v, const double* cost, Index m);
+    // The same from a row-major (m, 2) array of endpoints (a numpy edge array, read in place).
+    static SparseGraph from_edge_pairs(Index n, const Index* uv, const double* cost, Index m);
 };
 
 // Objective (sum of costs of cut edges) of a node labelling.
