@@ -173,6 +173,15 @@ FEATURES = (
     "n_inside",  # log(1 + smaller candidates whose box lies inside this box)
     "n_around",  # log(1 + larger candidates whose box contains this box)
     "field_otsu",  # Otsu threshold of the field's fine contrast map
+    # the candidate among the field's candidates (the manual boxes keep the sharpest organoids
+    # of a field, so sharpness relative to the field matters besides its absolute value)
+    "rim_contrast_rank",  # rank of rim_contrast among the field's candidates, in (0, 1]
+    "rim_contrast_rel_p90",  # rim_contrast / its 90th percentile over the field's candidates
+    "rim_contrast_coarse_rank",
+    "rim_contrast_coarse_rel_p90",
+    "flat_p5_rank",
+    "flat_p5_rel_p90",
+    "log_candidates",  # log of the number of candidates of the field
 )
 
 
@@ -284,6 +293,14 @@ def brightfield_candidates(image: np.ndarray, params: DetectionParams | None = N
     X[:, FEATURES.index("n_inside")] = np.log1p(inside.sum(1))
     X[:, FEATURES.index("n_around")] = np.log1p(inside.sum(0))
     X[:, FEATURES.index("field_otsu")] = otsu
+    for name in ("rim_contrast", "rim_contrast_coarse", "flat_p5"):
+        v = X[:, FEATURES.index(name)]
+        s = np.sort(v)  # average rank of ties, as scipy.stats.rankdata
+        X[:, FEATURES.index(name + "_rank")] = (
+            np.searchsorted(s, v, "left") + np.searchsorted(s, v, "right") + 1
+        ) / (2.0 * len(v))
+        X[:, FEATURES.index(name + "_rel_p90")] = v / max(float(np.percentile(v, 90)), 1e-12)
+    X[:, FEATURES.index("log_candidates")] = np.log(len(v))
     return Candidates(boxes.astype(int), masks, X)
 
 
@@ -319,9 +336,25 @@ def _add_candidate(raw, seen, sl, m, grow, meta, shape) -> None:
     raw.append((box, m, meta))
 
 
-def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
-    from skimage.measure import regionprops
+def _shape(m: np.ndarray, edge: np.ndarray) -> tuple[float, float]:
+    """Solidity (area / area of the convex hull of the pixel squares) and eccentricity (of the
+    ellipse with the same second moments) of a mask, given its edge pixels."""
+    from scipy.spatial import ConvexHull, QhullError
 
+    r, c = np.nonzero(m)
+    cov = np.cov(np.vstack([r, c])) if r.size > 1 else np.zeros((2, 2))
+    lo, hi = np.linalg.eigvalsh(cov)
+    ecc = float(np.sqrt(max(0.0, 1.0 - lo / hi))) if hi > 0 else 0.0
+    er, ec = np.nonzero(edge)
+    corners = np.concatenate([np.column_stack([er + dr, ec + dc]) for dr in (-0.5, 0.5) for dc in (-0.5, 0.5)])
+    try:
+        hull = ConvexHull(corners).volume
+    except (QhullError, ValueError):
+        return 1.0, ecc
+    return min(1.0, r.size / hull), ecc
+
+
+def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
     H, W = cmap.shape
     x1, y1, x2, y2 = box
     pad = 8
@@ -337,7 +370,7 @@ def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
     outer = ndi.binary_dilation(M, _disk(7)) & ~ndi.binary_dilation(M, _disk(3))
     edge = M & ~ndi.binary_erosion(M)
     area = int(M.sum())
-    rp = regionprops(m.astype(np.uint8))[0]
+    solidity, eccentricity = _shape(M, edge)
     rim = float(cw[band].mean())
     inside_f = fw[M]
 
@@ -354,8 +387,8 @@ def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
         float((cmax[win][edge] > otsu).mean()) if edge.any() else 0.0,
         mean_or(cw, outer, rim),
         mean_or(cw, inner, rim),
-        float(rp.solidity),
-        float(rp.eccentricity),
+        solidity,
+        eccentricity,
         area / float(bw * bh),
         min(bw, bh) / float(max(bw, bh)),
         float(inside_f.mean()),
@@ -369,7 +402,7 @@ def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
         meta[1],
         meta[2],
         meta[3],
-        0.0, 0.0, 0.0, 0.0,  # relations, set by brightfield_candidates
+        *np.zeros(len(FEATURES) - 22),  # relations and field context, set by brightfield_candidates
     ])
 
 

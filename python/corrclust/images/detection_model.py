@@ -42,6 +42,7 @@ class ScoreModel:
     left: np.ndarray
     right: np.ndarray
     value: np.ndarray
+    link: str = "logit"  # "logit": a classifier's log-odds; "identity": a regression of the IoU
 
     def __post_init__(self) -> None:
         shape = self.feature.shape
@@ -51,6 +52,8 @@ class ScoreModel:
         inner = self.left >= 0
         if inner.any() and (self.feature[inner].min() < 0 or self.feature[inner].max() >= len(self.features)):
             raise ValueError("score model: a node tests a feature that does not exist")
+        if self.link not in ("logit", "identity"):
+            raise ValueError(f"score model: unknown link {self.link!r}")
         n = shape[1]
         for child in (self.left, self.right):
             if (child[inner] <= 0).any() or (child[inner] >= n).any():
@@ -75,8 +78,10 @@ class ScoreModel:
         return self.bias + self.value[trees, node].sum(axis=1)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Probability (0..1) of every row of ``X``."""
-        return 1.0 / (1.0 + np.exp(-self.decision(X)))
+        """Score of every row of ``X``: the probability of a match (``logit``), or the
+        predicted IoU with the best-matching true box (``identity``)."""
+        d = self.decision(X)
+        return 1.0 / (1.0 + np.exp(-d)) if self.link == "logit" else d
 
 
 def save_score_model(model: ScoreModel, path: str | Path) -> None:
@@ -84,7 +89,7 @@ def save_score_model(model: ScoreModel, path: str | Path) -> None:
         path, features=np.array(model.features, dtype=str), bias=np.array(model.bias),
         feature=model.feature.astype(np.int16), threshold=model.threshold.astype(np.float64),
         left=model.left.astype(np.int16), right=model.right.astype(np.int16),
-        value=model.value.astype(np.float64),
+        value=model.value.astype(np.float64), link=np.array(model.link),
     )
 
 
@@ -97,7 +102,7 @@ def load_score_model(path: str | None = None) -> ScoreModel:
             return ScoreModel(
                 tuple(str(s) for s in z["features"]), float(z["bias"]), z["feature"].astype(np.int64),
                 z["threshold"].astype(float), z["left"].astype(np.int64), z["right"].astype(np.int64),
-                z["value"].astype(float),
+                z["value"].astype(float), str(z["link"]) if "link" in z.files else "logit",
             )
     except (OSError, KeyError, ValueError) as exc:
         raise ValueError(f"cannot read the detection score model {p}: {exc}") from exc
@@ -107,14 +112,18 @@ def fit_score_model(
     X: np.ndarray, y: np.ndarray, features: Sequence[str], *, n_trees: int = 300, depth: int = 4,
     learning_rate: float = 0.05, min_leaf: int = 40, seed: int = 0,
 ) -> ScoreModel:
-    """Fit a boosted-tree classifier (scikit-learn) to candidates ``X`` with labels ``y`` and
-    convert it to a :class:`ScoreModel`."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    """Fit boosted trees (scikit-learn) to candidates ``X`` and convert them to a
+    :class:`ScoreModel`: a classifier when ``y`` is boolean, else a least-squares regression
+    of ``y`` (e.g. the IoU with the best-matching true box)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    clf = HistGradientBoostingClassifier(
+    y = np.asarray(y)
+    classify = y.dtype == bool
+    kind = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+    clf = kind(
         max_iter=n_trees, max_depth=depth, learning_rate=learning_rate, min_samples_leaf=min_leaf,
         l2_regularization=1.0, early_stopping=False, random_state=seed,
-    ).fit(np.asarray(X, float), np.asarray(y, bool))
+    ).fit(np.asarray(X, float), y if classify else y.astype(float))
     trees = [pred[0].nodes for pred in clf._predictors]
     n = max(len(t) for t in trees)
     feature = np.zeros((len(trees), n), np.int64)
@@ -131,9 +140,10 @@ def fit_score_model(
         right[k, :m] = np.where(leaf, -1, t["right"].astype(np.int64))
         value[k, :m] = np.where(leaf, t["value"], 0.0)
     model = ScoreModel(tuple(features), float(np.ravel(clf._baseline_prediction)[0]), feature, threshold,
-                       left, right, value)
+                       left, right, value, "logit" if classify else "identity")
     check = np.asarray(X, float)[:2000]
-    if not np.allclose(model.predict(check), clf.predict_proba(check)[:, 1], atol=1e-6):
+    reference = clf.predict_proba(check)[:, 1] if classify else clf.predict(check)
+    if not np.allclose(model.predict(check), reference, atol=1e-6):
         raise RuntimeError("the converted score model disagrees with scikit-learn")
     return model
 
