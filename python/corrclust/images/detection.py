@@ -363,12 +363,16 @@ def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
     M[y1 - r0 : y2 - r0, x1 - c0 : x2 - c0] = m
     win = (slice(r0, r1), slice(c0, c1))
     cw, kw, fw = cmap[win], coarse[win], flat[win]
-    d2 = ndi.binary_dilation(M, _disk(2))
-    e2 = ndi.binary_erosion(M, _disk(2))
-    band = d2 & ~e2
-    inner = ndi.binary_erosion(e2, _disk(2))
-    outer = ndi.binary_dilation(M, _disk(7)) & ~ndi.binary_dilation(M, _disk(3))
-    edge = M & ~ndi.binary_erosion(M)
+    # dilations and erosions by disks, from Euclidean distance transforms (the same sets: a
+    # dilation by disk(r) is distance to the mask <= r; an erosion, with the window edge as
+    # background, is distance to the background or the edge > r)
+    out_dist = ndi.distance_transform_edt(~M)
+    in_dist = ndi.distance_transform_edt(np.pad(M, 1))[1:-1, 1:-1]
+    e2 = in_dist > 2
+    band = (out_dist <= 2) & ~e2
+    inner = ndi.distance_transform_edt(np.pad(e2, 1))[1:-1, 1:-1] > 2  # e2 eroded by disk(2)
+    outer = (out_dist <= 7) & (out_dist > 3)
+    edge = M & (in_dist <= 1)  # pixels with a 4-neighbour outside the mask or the window
     area = int(M.sum())
     solidity, eccentricity = _shape(M, edge)
     rim = float(cw[band].mean())
