@@ -1,25 +1,26 @@
 """Organoid detection and cropping in whole brightfield (or fluorescence) fields.
 
-A classical scikit-image pipeline, tuned on the OrgaQuant test fields
-(``shared/data/organoid-fields``; see ``docs/images.md`` for the tuning protocol and scores):
+A classical scikit-image candidate generator with a learned candidate score, tuned on the
+even-numbered OrgaQuant test fields (``shared/data/organoid-fields``; see ``docs/images.md``
+for the protocol and the held-out scores):
 
-1. grey = mean of the channels, scaled to [0, 1];
-2. flat-field correction: divide by a wide Gaussian blur of the image (removes vignetting and the
-   bright/dark halves of Matrigel domes);
-3. contrast map: gradient magnitude of the corrected image after a light Gaussian smoothing
-   (organoids in focus have sharp dark rims; brightfield organoids are not darker or brighter than
-   the background as a whole);
-4. thresholds at several multiples of Otsu's threshold of the contrast map; at each: a small
-   closing, hole filling (a rim becomes a filled object, also where the image border cuts it),
-   opening, and a watershed split of touching organoids on the distance transform;
-5. every object of every threshold is a candidate with the features :data:`FEATURES` (size, rim
-   contrast = sharpness, solidity, eccentricity, contrast percentile, grey-level spread,
-   flat-field brightness inside, rim darkness relative to the inside, and two products); a
-   logistic score of these (weights fitted once on the even-numbered OrgaQuant fields and fixed
-   in :class:`DetectionParams`) removes specks, debris and out-of-focus organoids, which the
-   manual boxes leave out;
-6. non-maximum suppression keeps the best-scoring of overlapping candidates (overlap measured as a
-   fraction of the smaller box, so a merged blob does not survive next to its better part).
+1. grey = mean of the channels, scaled to [0, 1]; flat-field correction: divide by a wide
+   Gaussian blur (removes vignetting and the bright/dark halves of Matrigel domes);
+2. contrast maps: gradient magnitude of the corrected image after a light (fine) and a wider
+   (coarse) Gaussian smoothing (organoids in focus have sharp dark rims; brightfield organoids
+   are not darker or brighter than the background as a whole);
+3. at several multiples of Otsu's threshold of each map: a small closing, hole filling (a rim
+   becomes a filled object, also where the image border cuts it) and opening; candidates are
+   the filled objects split by a watershed on the distance transform, and the enclosed insides
+   of rims grown back over the rim (these keep overlapping ring-shaped organoids apart);
+4. every candidate gets the features :data:`FEATURES` (size, shape, rim contrast, brightness,
+   origin, relations to the other candidates, rank within the field), and the score model of
+   :mod:`corrclust.images.detection_model` (boosted trees fitted on the even-numbered fields)
+   gives the probability that it is a manually boxed organoid; specks, debris, out-of-focus
+   organoids and merged blobs score low;
+5. greedy non-maximum suppression in score order keeps the best of overlapping candidates
+   (box IoU, and overlap as a fraction of the smaller box so a merged blob does not survive
+   next to its better part).
 
 Fluorescence fields (``modality="fluorescence"``: bright organoids on a dark background) take a
 simpler path: Gaussian smoothing, Otsu threshold, closing, hole filling, opening and a size
@@ -45,7 +46,11 @@ from corrclust.images.io import IMAGE_SUFFIXES, ImageReadError, is_mask_file, re
 __all__ = [
     "DetectionParams",
     "Detection",
+    "Candidates",
+    "FEATURES",
+    "brightfield_candidates",
     "detect_organoids",
+    "non_maximum_suppression",
     "crop_fields",
     "box_iou",
     "match_boxes",
