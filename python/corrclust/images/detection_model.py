@@ -24,6 +24,9 @@ import numpy as np
 __all__ = ["ScoreModel", "load_score_model", "save_score_model", "fit_score_model", "candidate_labels"]
 
 PACKAGED = Path(__file__).with_name("organoid_score.npz")
+# a candidate is a positive training example when its box has at least this IoU with a true
+# box: stricter than the evaluation's 0.5, so tight boxes outrank loose ones of the same organoid
+TRAIN_IOU = 0.6
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ def fit_score_model(
     return model
 
 
-def candidate_labels(boxes: np.ndarray, truth: np.ndarray, iou_threshold: float = 0.5) -> np.ndarray:
+def candidate_labels(boxes: np.ndarray, truth: np.ndarray, iou_threshold: float = TRAIN_IOU) -> np.ndarray:
     """1 where a candidate box has IoU >= ``iou_threshold`` with some true box."""
     from corrclust.images.detection import box_iou
 
@@ -178,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("boxes", type=Path, help="CSV with filename,x1,y1,x2,y2")
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--all", action="store_true", help="fit on every field (default: even-numbered only)")
+    ap.add_argument("--label-iou", type=float, default=TRAIN_IOU,
+                    help=f"IoU with a true box that makes a candidate positive (default {TRAIN_IOU})")
     args = ap.parse_args(argv)
     truth = read_boxes(args.boxes)
     names = sorted(truth) if args.all else sorted(truth)[0::2]
@@ -186,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in names:
         c = brightfield_candidates(read_image(args.fields / n), p)
         Xs.append(c.features)
-        ys.append(candidate_labels(c.boxes, truth[n]))
+        ys.append(candidate_labels(c.boxes, truth[n], args.label_iou))
     model = fit_score_model(np.concatenate(Xs), np.concatenate(ys), FEATURES)
     save_score_model(model, args.output)
     print(f"fitted on {len(names)} fields, {sum(len(y) for y in ys)} candidates -> {args.output}")
