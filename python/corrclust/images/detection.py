@@ -1,25 +1,26 @@
 """Organoid detection and cropping in whole brightfield (or fluorescence) fields.
 
-A classical scikit-image pipeline, tuned on the OrgaQuant test fields
-(``shared/data/organoid-fields``; see ``docs/images.md`` for the tuning protocol and scores):
+A classical scikit-image candidate generator with a learned candidate score, tuned on the
+even-numbered OrgaQuant test fields (``shared/data/organoid-fields``; see ``docs/images.md``
+for the protocol and the held-out scores):
 
-1. grey = mean of the channels, scaled to [0, 1];
-2. flat-field correction: divide by a wide Gaussian blur of the image (removes vignetting and the
-   bright/dark halves of Matrigel domes);
-3. contrast map: gradient magnitude of the corrected image after a light Gaussian smoothing
-   (organoids in focus have sharp dark rims; brightfield organoids are not darker or brighter than
-   the background as a whole);
-4. thresholds at several multiples of Otsu's threshold of the contrast map; at each: a small
-   closing, hole filling (a rim becomes a filled object, also where the image border cuts it),
-   opening, and a watershed split of touching organoids on the distance transform;
-5. every object of every threshold is a candidate with the features :data:`FEATURES` (size, rim
-   contrast = sharpness, solidity, eccentricity, contrast percentile, grey-level spread,
-   flat-field brightness inside, rim darkness relative to the inside, and two products); a
-   logistic score of these (weights fitted once on the even-numbered OrgaQuant fields and fixed
-   in :class:`DetectionParams`) removes specks, debris and out-of-focus organoids, which the
-   manual boxes leave out;
-6. non-maximum suppression keeps the best-scoring of overlapping candidates (overlap measured as a
-   fraction of the smaller box, so a merged blob does not survive next to its better part).
+1. grey = mean of the channels, scaled to [0, 1]; flat-field correction: divide by a wide
+   Gaussian blur (removes vignetting and the bright/dark halves of Matrigel domes);
+2. contrast maps: gradient magnitude of the corrected image after a light (fine) and a wider
+   (coarse) Gaussian smoothing (organoids in focus have sharp dark rims; brightfield organoids
+   are not darker or brighter than the background as a whole);
+3. at several multiples of Otsu's threshold of each map: a small closing, hole filling (a rim
+   becomes a filled object, also where the image border cuts it) and opening; candidates are
+   the filled objects split by a watershed on the distance transform, and the enclosed insides
+   of rims grown back over the rim (these keep overlapping ring-shaped organoids apart);
+4. every candidate gets the features :data:`FEATURES` (size, shape, rim contrast, brightness,
+   origin, relations to the other candidates, rank within the field), and the score model of
+   :mod:`corrclust.images.detection_model` (boosted trees fitted on the even-numbered fields)
+   gives the probability that it is a manually boxed organoid; specks, debris, out-of-focus
+   organoids and merged blobs score low;
+5. greedy non-maximum suppression in score order keeps the best of overlapping candidates
+   (box IoU, and overlap as a fraction of the smaller box so a merged blob does not survive
+   next to its better part).
 
 Fluorescence fields (``modality="fluorescence"``: bright organoids on a dark background) take a
 simpler path: Gaussian smoothing, Otsu threshold, closing, hole filling, opening and a size
@@ -45,7 +46,11 @@ from corrclust.images.io import IMAGE_SUFFIXES, ImageReadError, is_mask_file, re
 __all__ = [
     "DetectionParams",
     "Detection",
+    "Candidates",
+    "FEATURES",
+    "brightfield_candidates",
     "detect_organoids",
+    "non_maximum_suppression",
     "crop_fields",
     "box_iou",
     "match_boxes",
@@ -59,30 +64,33 @@ class DetectionParams:
 
     modality: str = "brightfield"  # or "fluorescence"
     background_sigma: float = 40.0  # flat-field blur
-    smooth_sigma: float = 1.5  # before the gradient
-    threshold_scales: tuple[float, ...] = (0.8, 1.0, 1.3, 1.6, 2.0)  # x Otsu threshold of the contrast map
-    threshold_floor: float = 0.02  # minimum threshold of the gradient map
-    # optional second, coarser contrast map (gradient after this smoothing, e.g. 3.0) that adds
-    # large faint organoids as candidates; off by default: on the OrgaQuant fields it raised the
-    # candidate ceiling from 0.88 to 0.91 recall but, with a refitted score, held-out recall at
-    # precision 0.7 only by ~0.01 for twice the time. Candidate features come from the fine map.
-    coarse_sigma: float | None = None
+    smooth_sigma: float = 1.5  # before the gradient (the fine contrast map)
+    threshold_scales: tuple[float, ...] = (0.8, 1.0, 1.3, 1.6, 2.0)  # x Otsu threshold of the fine map
+    threshold_floor: float = 0.02  # minimum threshold of a gradient map
+    # a second, coarser contrast map (gradient after this smoothing) whose thresholds add large,
+    # faint organoids as candidates; None switches it off
+    coarse_sigma: float | None = 3.0
     coarse_threshold_scales: tuple[float, ...] = (0.6, 0.8, 1.0, 1.3)
+    # the inside of every closed rim (a hole of the thresholded map) grown by these radii is a
+    # candidate too: overlapping or touching ring-shaped organoids merge into one filled object
+    # but keep separate insides; () switches it off
+    hole_growth: tuple[int, ...] = (3, 6)
+    min_hole_area: int = 60
     closing_radius: int = 1
     opening_radius: int = 2
     min_area: int = 100
     max_area_fraction: float = 0.5  # of the image
     split_min_distance: int = 12  # between watershed seeds
     split: bool = True
-    # logistic score: bias, then one weight per FEATURES entry (tuned on the even-numbered fields)
-    score_weights: tuple[float, ...] = (
-        -19.4851, 4.0375, -54.6312, 3.7987, -2.2286, 11.9603, 8.6695, -5.5022, -3.5954, 2.3305,
-        -0.2192, 11.0891,
-    )
-    min_score: float = 0.3
-    # of two candidates whose boxes overlap by more than this fraction of the smaller box, keep
-    # the better-scoring one (also removes a merged blob around a single organoid, unlike IoU)
-    nms_overlap: float = 0.5
+    # the candidate score: a file written by corrclust.images.detection_model (None: the model
+    # shipped with the package, fitted on the even-numbered OrgaQuant fields)
+    score_model: str | None = None
+    min_score: float = 0.4
+    # greedy non-maximum suppression in score order: a candidate is dropped when its box has
+    # IoU > nms_iou with a kept box, or when their intersection exceeds nms_overlap x the
+    # smaller box (a merged blob around a kept organoid, or a part of it)
+    nms_iou: float = 0.3
+    nms_overlap: float = 0.7
     margin: int = 0  # box padding
     # fluorescence only
     fluorescence_sigma: float = 2.0
@@ -125,9 +133,13 @@ def _flat_field(image: np.ndarray, params: DetectionParams) -> np.ndarray:
 
 
 def contrast_map(
-    image: np.ndarray, params: DetectionParams = DetectionParams(), *, flat: np.ndarray | None = None
+    image: np.ndarray, params: DetectionParams = DetectionParams(), *, flat: np.ndarray | None = None,
+    sigma: float | None = None,
 ) -> np.ndarray:
-    """The map that is thresholded (flat-field-corrected gradient magnitude or intensity)."""
+    """The map that is thresholded (flat-field-corrected gradient magnitude or intensity).
+
+    ``sigma`` replaces ``params.smooth_sigma`` (the coarse map uses ``params.coarse_sigma``).
+    """
     from skimage.filters import sobel
 
     if flat is None:
@@ -136,17 +148,51 @@ def contrast_map(
         return np.clip(flat - 1.0, 0, None)
     if params.modality != "brightfield":
         raise ValueError(f"modality must be 'brightfield' or 'fluorescence', got {params.modality!r}")
-    return sobel(ndi.gaussian_filter(flat, params.smooth_sigma))
+    return sobel(ndi.gaussian_filter(flat, params.smooth_sigma if sigma is None else sigma))
 
 
 FEATURES = (
-    "log_area", "rim_contrast", "solidity", "eccentricity", "p90_contrast", "grey_std",
-    "flat_mean", "flat_rim_minus_inner", "flat_p5", "log_area_squared", "rim_contrast_x_log_area",
+    "log_area",  # log of the mask area
+    "rim_contrast",  # mean fine contrast on a band of +-2 px around the mask boundary
+    "rim_contrast_coarse",  # the same on the coarse contrast map
+    "rim_rel_otsu",  # rim contrast / Otsu threshold of the field's fine contrast map
+    "rim_coverage",  # fraction of boundary pixels with contrast > Otsu within 2 px
+    "outside_contrast",  # mean fine contrast 3-7 px outside the mask
+    "inside_contrast",  # mean fine contrast more than 4 px inside the mask
+    "solidity",
+    "eccentricity",
+    "extent",  # area / box area
+    "box_aspect",  # short / long box side
+    "flat_mean",  # flat-field brightness inside
+    "flat_std",
+    "flat_p5",
+    "rim_minus_inside",  # flat-field brightness on the rim band minus inside
+    "outside_minus_inside",  # flat-field brightness 3-7 px outside minus inside
+    "grey_std",  # spread of the raw grey level inside
+    "border_fraction",  # fraction of the box perimeter on the image border
+    "is_hole",  # 1: the inside of a closed rim, grown; 0: a filled (split) object
+    "is_coarse",  # 1: from the coarse contrast map
+    "threshold_scale",  # x Otsu of its map
+    "growth",  # px a hole was grown by (0 for objects)
+    "stability",  # log(1 + other candidates with box IoU > 0.85)
+    "n_inside",  # log(1 + smaller candidates whose box lies inside this box)
+    "n_around",  # log(1 + larger candidates whose box contains this box)
+    "field_otsu",  # Otsu threshold of the field's fine contrast map
+    # the candidate among the field's candidates (the manual boxes keep the sharpest organoids
+    # of a field, so sharpness relative to the field matters besides its absolute value)
+    "rim_contrast_rank",  # rank of rim_contrast among the field's candidates, in (0, 1]
+    "rim_contrast_rel_p90",  # rim_contrast / its 90th percentile over the field's candidates
+    "rim_contrast_coarse_rank",
+    "rim_contrast_coarse_rel_p90",
+    "flat_p5_rank",
+    "flat_p5_rel_p90",
+    "log_candidates",  # log of the number of candidates of the field
 )
 
 
-def _segment(cmap: np.ndarray, threshold: float, p: DetectionParams) -> np.ndarray:
-    """Label image of the objects above ``threshold`` in the contrast map."""
+def _threshold_masks(cmap: np.ndarray, threshold: float, p: DetectionParams) -> tuple[np.ndarray, np.ndarray]:
+    """Objects and rim insides above ``threshold``: (label image of the filled, split objects,
+    label image of the holes, i.e. regions enclosed by the thresholded map)."""
     from skimage.measure import label
     from skimage.segmentation import watershed
 
@@ -154,6 +200,12 @@ def _segment(cmap: np.ndarray, threshold: float, p: DetectionParams) -> np.ndarr
     if p.closing_radius > 0:
         fg = ndi.binary_closing(fg, _disk(p.closing_radius), border_value=0)
     filled = _fill_holes_open_border(fg)
+    holes = np.zeros(fg.shape, np.int32)
+    if p.hole_growth:
+        inside = filled & ~fg
+        if p.opening_radius > 0:
+            inside = ndi.binary_opening(inside, _disk(p.opening_radius))
+        holes = label(inside)
     if p.opening_radius > 0:
         filled = ndi.binary_opening(filled, _disk(p.opening_radius))
     labels = label(filled)
@@ -174,40 +226,199 @@ def _segment(cmap: np.ndarray, threshold: float, p: DetectionParams) -> np.ndarr
             )
             markers.flat[first] = len(peaks) + np.arange(1, missing.size + 1)
         labels = watershed(-dist, markers, mask=filled)
-    return labels
+    return labels, holes
 
 
-def _candidates(labels, cmap, grey, flat, p: DetectionParams):
-    from skimage.measure import regionprops
-    from skimage.segmentation import find_boundaries
+def _segment(cmap: np.ndarray, threshold: float, p: DetectionParams) -> np.ndarray:
+    """Label image of the filled, split objects above ``threshold`` in the contrast map."""
+    return _threshold_masks(cmap, threshold, p)[0]
 
-    H, W = labels.shape
-    rim = ndi.binary_dilation(find_boundaries(labels, mode="inner"), iterations=2) & (labels > 0)
-    out = []
+
+@dataclass
+class Candidates:
+    """Every candidate object of a brightfield field before scoring: ``boxes`` ``(N, 4)``
+    ``(x1, y1, x2, y2)``, masks inside their boxes, ``features`` ``(N, len(FEATURES))``."""
+
+    boxes: np.ndarray
+    masks: list[np.ndarray]
+    features: np.ndarray
+
+
+def brightfield_candidates(image: np.ndarray, params: DetectionParams | None = None) -> Candidates:
+    """All candidate organoids of a brightfield field, with their :data:`FEATURES`.
+
+    Candidates are the filled, split objects and the grown rim insides at every threshold of the
+    fine and the coarse contrast map; identical boxes of the same kind are kept once.
+    """
+    from skimage.filters import threshold_otsu
+
+    p = params or DetectionParams()
+    flat = _flat_field(image, p)
+    cmap = contrast_map(image, p, flat=flat)
+    H, W = cmap.shape
+    empty = Candidates(np.zeros((0, 4), int), [], np.zeros((0, len(FEATURES))))
+    if np.ptp(cmap) == 0:
+        return empty
+    grey = _gray(image)
+    otsu = float(threshold_otsu(cmap))
+    sources = [(cmap, p.threshold_scales, 0)]
+    coarse = cmap
+    if p.coarse_sigma is not None:
+        coarse = contrast_map(image, p, flat=flat, sigma=p.coarse_sigma)
+        sources.append((coarse, p.coarse_threshold_scales, 1))
     max_area = p.max_area_fraction * H * W
-    for rp in regionprops(labels):
-        if rp.area < p.min_area or rp.area > max_area:
-            continue
-        r0, c0, r1, c1 = rp.bbox
-        m = rp.image
-        sub = cmap[r0:r1, c0:c1]
-        sub_rim = rim[r0:r1, c0:c1] & m
-        fsub = flat[r0:r1, c0:c1]
-        inner = m & ~sub_rim
-        feats = np.array([
-            np.log(rp.area),
-            float(sub[sub_rim].mean()) if sub_rim.any() else 0.0,
-            rp.solidity,
-            rp.eccentricity,
-            float(np.percentile(sub[m], 90)),
-            float(grey[r0:r1, c0:c1][m].std()),
-            float(fsub[m].mean()),
-            float(fsub[sub_rim].mean() - fsub[inner].mean()) if sub_rim.any() and inner.any() else 0.0,
-            float(np.percentile(fsub[m], 5)),
-        ])
-        feats = np.concatenate([feats, [feats[0] ** 2, feats[1] * feats[0]]])
-        out.append(((c0, r0, c1, r1), m, int(rp.area), feats))
+    raw: list[tuple[tuple[int, int, int, int], np.ndarray, tuple[float, ...]]] = []
+    seen: set = set()
+    for level_map, scales, is_coarse in sources:
+        level_otsu = threshold_otsu(level_map)
+        for scale in scales:
+            t = max(level_otsu * scale, p.threshold_floor)
+            labels, holes = _threshold_masks(level_map, t, p)
+            for sl, lab_id, kind in _regions(labels, p.min_area, max_area, 0):
+                _add_candidate(raw, seen, sl, labels[sl] == lab_id, 0, (0.0, is_coarse, scale, 0.0), (H, W))
+            for sl, lab_id, kind in _regions(holes, p.min_hole_area, max_area, 1):
+                m = holes[sl] == lab_id
+                for g in p.hole_growth:
+                    _add_candidate(raw, seen, sl, m, g, (1.0, is_coarse, scale, float(g)), (H, W))
+    if not raw:
+        return empty
+    boxes = np.array([c[0] for c in raw], float)
+    masks = [c[1] for c in raw]
+    cmax = ndi.maximum_filter(cmap, size=5)
+    X = np.array([
+        _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) for box, m, meta in raw
+    ])
+    # relations between candidates: how stable a box is over thresholds and maps, and whether it
+    # holds smaller candidates (a merged blob) or lies inside larger ones (a part)
+    iou = box_iou(boxes, boxes)
+    inter = _intersection(boxes, boxes)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    inside = (inter >= 0.9 * area[None, :]) & (area[None, :] < 0.6 * area[:, None])  # [i, j]: j in i
+    X[:, FEATURES.index("stability")] = np.log1p((iou > 0.85).sum(1) - 1)
+    X[:, FEATURES.index("n_inside")] = np.log1p(inside.sum(1))
+    X[:, FEATURES.index("n_around")] = np.log1p(inside.sum(0))
+    X[:, FEATURES.index("field_otsu")] = otsu
+    for name in ("rim_contrast", "rim_contrast_coarse", "flat_p5"):
+        v = X[:, FEATURES.index(name)]
+        s = np.sort(v)  # average rank of ties, as scipy.stats.rankdata
+        X[:, FEATURES.index(name + "_rank")] = (
+            np.searchsorted(s, v, "left") + np.searchsorted(s, v, "right") + 1
+        ) / (2.0 * len(v))
+        X[:, FEATURES.index(name + "_rel_p90")] = v / max(float(np.percentile(v, 90)), 1e-12)
+    X[:, FEATURES.index("log_candidates")] = np.log(len(v))
+    return Candidates(boxes.astype(int), masks, X)
+
+
+def _regions(labels: np.ndarray, min_area: int, max_area: float, kind: int):
+    """(slice, label, kind) of each labelled region with an area in [min_area, max_area]."""
+    n = int(labels.max())
+    if n == 0:
+        return []
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    out = []
+    for k, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is not None and min_area <= sizes[k] <= max_area:
+            out.append((sl, k, kind))
     return out
+
+
+def _add_candidate(raw, seen, sl, m, grow, meta, shape) -> None:
+    """Append the candidate ``m`` (a mask on the slice ``sl``), grown by ``grow`` px and clipped
+    to the image, unless the same box and area of the same kind is there already."""
+    H, W = shape
+    r0, c0 = sl[0].start, sl[1].start
+    if grow > 0:
+        m = ndi.binary_dilation(np.pad(m, grow), _disk(grow))
+        r0, c0 = r0 - grow, c0 - grow
+        a, b = max(0, -r0), max(0, -c0)
+        m = m[a : min(m.shape[0], H - r0), b : min(m.shape[1], W - c0)]
+        r0, c0 = r0 + a, c0 + b
+    box = (c0, r0, c0 + m.shape[1], r0 + m.shape[0])
+    key = (box, int(m.sum()), meta[0], meta[1])
+    if key in seen:
+        return
+    seen.add(key)
+    raw.append((box, m, meta))
+
+
+def _shape(m: np.ndarray, edge: np.ndarray) -> tuple[float, float]:
+    """Solidity (area / area of the convex hull of the pixel squares) and eccentricity (of the
+    ellipse with the same second moments) of a mask, given its edge pixels."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    r, c = np.nonzero(m)
+    cov = np.cov(np.vstack([r, c])) if r.size > 1 else np.zeros((2, 2))
+    lo, hi = np.linalg.eigvalsh(cov)
+    ecc = float(np.sqrt(max(0.0, 1.0 - lo / hi))) if hi > 0 else 0.0
+    er, ec = np.nonzero(edge)
+    corners = np.concatenate([np.column_stack([er + dr, ec + dc]) for dr in (-0.5, 0.5) for dc in (-0.5, 0.5)])
+    try:
+        hull = ConvexHull(corners).volume
+    except (QhullError, ValueError):
+        return 1.0, ecc
+    return min(1.0, r.size / hull), ecc
+
+
+def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
+    H, W = cmap.shape
+    x1, y1, x2, y2 = box
+    pad = 8
+    r0, c0, r1, c1 = max(0, y1 - pad), max(0, x1 - pad), min(H, y2 + pad), min(W, x2 + pad)
+    M = np.zeros((r1 - r0, c1 - c0), bool)
+    M[y1 - r0 : y2 - r0, x1 - c0 : x2 - c0] = m
+    win = (slice(r0, r1), slice(c0, c1))
+    cw, kw, fw = cmap[win], coarse[win], flat[win]
+    # dilations and erosions by disks, from Euclidean distance transforms (the same sets: a
+    # dilation by disk(r) is distance to the mask <= r; an erosion, with the window edge as
+    # background, is distance to the background or the edge > r)
+    out_dist = ndi.distance_transform_edt(~M)
+    in_dist = ndi.distance_transform_edt(np.pad(M, 1))[1:-1, 1:-1]
+    e2 = in_dist > 2
+    band = (out_dist <= 2) & ~e2
+    inner = ndi.distance_transform_edt(np.pad(e2, 1))[1:-1, 1:-1] > 2  # e2 eroded by disk(2)
+    outer = (out_dist <= 7) & (out_dist > 3)
+    edge = M & (in_dist <= 1)  # pixels with a 4-neighbour outside the mask or the window
+    area = int(M.sum())
+    solidity, eccentricity = _shape(M, edge)
+    rim = float(cw[band].mean())
+    inside_f = fw[M]
+
+    def mean_or(a, sel, default):
+        return float(a[sel].mean()) if sel.any() else default
+
+    bw, bh = x2 - x1, y2 - y1
+    on_border = (x1 == 0) * bh + (x2 == W) * bh + (y1 == 0) * bw + (y2 == H) * bw
+    return np.array([
+        np.log(area),
+        rim,
+        float(kw[band].mean()),
+        rim / max(otsu, 1e-9),
+        float((cmax[win][edge] > otsu).mean()) if edge.any() else 0.0,
+        mean_or(cw, outer, rim),
+        mean_or(cw, inner, rim),
+        solidity,
+        eccentricity,
+        area / float(bw * bh),
+        min(bw, bh) / float(max(bw, bh)),
+        float(inside_f.mean()),
+        float(inside_f.std()),
+        float(np.percentile(inside_f, 5)),
+        float(fw[band].mean()) - mean_or(fw, inner, float(inside_f.mean())),
+        mean_or(fw, outer, 1.0) - float(inside_f.mean()),
+        float(grey[win][M].std()),
+        on_border / float(2 * (bw + bh)),
+        meta[0],
+        meta[1],
+        meta[2],
+        meta[3],
+        *np.zeros(len(FEATURES) - 22),  # relations and field context, set by brightfield_candidates
+    ])
+
+
+def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    return ix * iy
 
 
 def detect_organoids(
@@ -215,16 +426,13 @@ def detect_organoids(
 ) -> list[Detection]:
     """Detect single organoids in a field; returns detections sorted by box (row, then column).
 
-    Candidates are segmented at several thresholds (``threshold_scales`` x Otsu of the contrast
-    map), so touching organoids that merge at a low threshold separate at a higher one; each
-    candidate gets a score (a logistic function of :data:`FEATURES` with the weights in
-    ``params.score_weights``); candidates scoring below ``min_score`` are dropped, and of
-    overlapping candidates (intersection > ``nms_overlap`` x the smaller box) the best-scoring
-    one is kept.
+    Brightfield: the candidates of :func:`brightfield_candidates` (objects and rim insides at
+    several thresholds of two contrast maps) are scored by the candidate model
+    (:mod:`corrclust.images.detection_model`, the probability that the candidate's box matches a
+    manually boxed organoid); candidates scoring below ``min_score`` are dropped and a greedy
+    non-maximum suppression (``nms_iou``, ``nms_overlap``) keeps the best of overlapping ones.
     ``overrides`` replace fields of ``params`` (e.g. ``min_score=0.6``).
     """
-    from skimage.filters import threshold_otsu
-
     p = params or DetectionParams()
     if overrides:
         p = DetectionParams(**{**asdict(p), **overrides})
@@ -232,48 +440,46 @@ def detect_organoids(
         raise ValueError(f"modality must be 'brightfield' or 'fluorescence', got {p.modality!r}")
     if p.modality == "fluorescence":
         return _detect_fluorescence(image, p)
-    flat = _flat_field(image, p)
-    cmap = contrast_map(image, p, flat=flat)
-    grey = _gray(image)
-    H, W = cmap.shape
-    if np.ptp(cmap) == 0:
-        return []
-    sources = [(cmap, p.threshold_scales)]
-    if p.coarse_sigma is not None and p.modality == "brightfield":
-        from skimage.filters import sobel
+    from corrclust.images.detection_model import load_score_model
 
-        sources.append((sobel(ndi.gaussian_filter(flat, p.coarse_sigma)), p.coarse_threshold_scales))
-    cands = []
-    for level_map, scales in sources:
-        otsu = threshold_otsu(level_map)
-        for scale in scales:
-            t = max(otsu * scale, p.threshold_floor)
-            cands += _candidates(_segment(level_map, t, p), cmap, grey, flat, p)
-    if not cands:
+    model = load_score_model(p.score_model)
+    if model.features != FEATURES:
+        raise ValueError(f"score model {p.score_model or '(packaged)'} was fitted on other features")
+    cands = brightfield_candidates(image, p)
+    if len(cands.boxes) == 0:
         return []
-    X = np.array([c[3] for c in cands])
-    w = np.asarray(p.score_weights, float)
-    if w.size != len(FEATURES) + 1:
-        raise ValueError(f"score_weights needs {len(FEATURES) + 1} values (bias + {FEATURES}), got {w.size}")
-    scores = 1.0 / (1.0 + np.exp(-(X @ w[1:] + w[0])))
-    order = np.argsort(-scores, kind="stable")
-    order = order[scores[order] >= p.min_score]
-    boxes = np.array([c[0] for c in cands], float)
-    kept: list[int] = []
-    for i in order:
-        if kept and _overlap_of_smaller(boxes[i], boxes[kept]).max() > p.nms_overlap:
-            continue
-        kept.append(int(i))
+    scores = model.predict(cands.features)
+    kept = non_maximum_suppression(cands.boxes, scores, p.min_score, p.nms_iou, p.nms_overlap)
+    H, W = np.shape(image)[:2]
     out = []
     for i in kept:
-        (c0, r0, c1, r1), m, area, feats = cands[i]
+        c0, r0, c1, r1 = (int(v) for v in cands.boxes[i])
+        m = cands.masks[i]
         g = p.margin
         x1, y1, x2, y2 = max(0, c0 - g), max(0, r0 - g), min(W, c1 + g), min(H, r1 + g)
         mask = np.zeros((y2 - y1, x2 - x1), bool)
         mask[r0 - y1 : r1 - y1, c0 - x1 : c1 - x1] = m
-        out.append(Detection((x1, y1, x2, y2), mask, area, float(feats[1]), float(scores[i]), feats))
+        feats = cands.features[i]
+        out.append(Detection((x1, y1, x2, y2), mask, int(m.sum()), float(feats[1]), float(scores[i]), feats))
     out.sort(key=lambda d: (d.box[1], d.box[0]))
     return out
+
+
+def non_maximum_suppression(
+    boxes: np.ndarray, scores: np.ndarray, min_score: float, nms_iou: float, nms_overlap: float
+) -> list[int]:
+    """Indices kept by greedy suppression in decreasing score order (see :class:`DetectionParams`)."""
+    boxes = np.asarray(boxes, float)
+    order = np.argsort(-scores, kind="stable")
+    order = order[scores[order] >= min_score]
+    kept: list[int] = []
+    for i in order:
+        if kept:
+            kb = boxes[kept]
+            if box_iou(boxes[i], kb).max() > nms_iou or _overlap_of_smaller(boxes[i], kb).max() > nms_overlap:
+                continue
+        kept.append(int(i))
+    return kept
 
 
 _SIDES = ((0, slice(None)), (-1, slice(None)), (slice(None), 0), (slice(None), -1))
