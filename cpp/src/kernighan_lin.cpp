@@ -349,6 +349,10 @@ private:
 
         bool join = false;
         const double applied = choose_outcome(join_gain, best, best_len, join);
+        if (applied <= 0.0) {  // nothing changes: the sums of this pair are dropped, no roll-back needed
+            for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
+            return 0.0;
+        }
         while (static_cast<Index>(seq_.size()) > best_len) {  // undo the tail of the sequence
             move(seq_.back(), N);
             seq_.pop_back();
@@ -472,11 +476,17 @@ private:
 
         bool join = false;
         const double applied = choose_outcome(join_gain, best, best_len, join);
+        const Index N = static_cast<Index>(nodes_.size());
+        if (applied <= 0.0) {  // nothing changes: no roll-back (most pairs end here)
+            for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
+            return 0.0;
+        }
+        // The roll-back also runs before a join: in_sum_ is set from ca_ + cb_ of the start state
+        // (the same sum, but rounded as in the start state).
         while (static_cast<Index>(seq_.size()) > best_len) {
             flip(seq_.back());
             seq_.pop_back();
         }
-        const Index N = static_cast<Index>(nodes_.size());
         if (join) {  // the smaller cluster moves into the larger one
             for (Index j = 0; j < N; ++j) in_sum_[nodes_[j]] = ca_[j] + cb_[j];
             auto& ms = members_[small];
