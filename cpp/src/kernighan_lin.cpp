@@ -234,26 +234,52 @@ private:
         return total;
     }
 
-    // The unmoved candidate whose move to the other side gains most (ties: lowest index), with its
-    // gain in pg; -1 when every candidate has moved. Moved candidates are dropped from cand_ on the
-    // way (they never move again in this sequence, and the choice does not depend on the order of
-    // cand_), so later scans are shorter.
+    // The candidate whose move to the other side gains most (ties: lowest index), with its gain in
+    // pg; -1 when no candidate is left. The pick is removed from its list (it never moves again in
+    // this sequence). Candidates have not moved, so each stays on the side it started on: one list
+    // per side, so the gain needs no branch on the side, and the order within a list does not
+    // matter for the choice (swap removal).
     Index best_candidate(double& pg) {
         Index pick = -1;
         pg = -std::numeric_limits<double>::infinity();
-        size_t kept = 0;
-        for (size_t r = 0, end = cand_.size(); r < end; ++r) {
-            const Index j = cand_[r];
-            if (moved_[j]) continue;
-            cand_[kept++] = j;
-            const double gj = side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
-            if (gj > pg || (gj == pg && j < pick)) {
-                pg = gj;
-                pick = j;
+        int pick_side = 0;
+        size_t pick_pos = 0;
+        {
+            const Index* c = cand_[0].data();
+            for (size_t r = 0, end = cand_[0].size(); r < end; ++r) {
+                const Index j = c[r];
+                const double gj = cb_[j] - ca_[j];
+                if (gj > pg || (gj == pg && j < pick)) {
+                    pg = gj;
+                    pick = j;
+                    pick_pos = r;
+                }
             }
         }
-        cand_.resize(kept);
+        {
+            const Index* c = cand_[1].data();
+            for (size_t r = 0, end = cand_[1].size(); r < end; ++r) {
+                const Index j = c[r];
+                const double gj = ca_[j] - cb_[j];
+                if (gj > pg || (gj == pg && j < pick)) {
+                    pg = gj;
+                    pick = j;
+                    pick_side = 1;
+                    pick_pos = r;
+                }
+            }
+        }
+        if (pick >= 0) {
+            auto& list = cand_[pick_side];
+            list[pick_pos] = list.back();
+            list.pop_back();
+        }
         return pick;
+    }
+    void push_candidate(Index j) { cand_[side_[j] != 0].push_back(j); }
+    void clear_candidates() {
+        cand_[0].clear();
+        cand_[1].clear();
     }
 
     // After a move of gain pg was appended to seq_: accumulates it, remembers the best prefix, and
@@ -295,7 +321,6 @@ private:
         side_.assign(static_cast<size_t>(N), 0);
         ca_.assign(static_cast<size_t>(N), 0.0);
         cb_.assign(static_cast<size_t>(N), 0.0);
-        moved_.assign(static_cast<size_t>(N), 0);
         for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = j;
         for (Index j = 0; j < na; ++j) ca_[j] = in_sum_[nodes_[j]];
         for (Index j = na; j < N; ++j) {
@@ -320,9 +345,9 @@ private:
                     is_cand_[i] = is_cand_[j] = 1;
                 });
         }
-        cand_.clear();
+        clear_candidates();
         for (Index j = 0; j < N; ++j)
-            if (is_cand_[j]) cand_.push_back(j);
+            if (is_cand_[j]) push_candidate(j);
         double join_gain = 0.0;
         for (Index i = 0; i < na; ++i) join_gain += cb_[i];
 
@@ -337,11 +362,12 @@ private:
             if (step == 0 && !Policy::complete && na == N) {
                 // B is new: any node of A may open it, but later moves are limited to the
                 // neighbours of B (marked by move below), as for any other pair
-                for (const Index j : cand_) is_cand_[j] = 0;
-                cand_.clear();
+                // (the pick itself stays marked, so it is never listed again)
+                for (int s = 0; s < 2; ++s)
+                    for (const Index j : cand_[s]) is_cand_[j] = 0;
+                clear_candidates();
             }
             move(pick, N);
-            moved_[pick] = 1;
             seq_.push_back(pick);
             if (!record_step(pg, cum, best, best_len)) break;
             if ((step & 15) == 15 && control_.stop()) break;
@@ -394,9 +420,8 @@ private:
         side_.clear();
         ca_.clear();
         cb_.clear();
-        moved_.clear();
         is_cand_.clear();
-        cand_.clear();
+        clear_candidates();
         auto side_of = [&](Index w) -> int {  // current side of a node: 0 (a), 1 (b), -1 (neither)
             const Index l = loc_[w];
             if (l >= 0) return side_[l];
@@ -419,9 +444,8 @@ private:
             side_.push_back(static_cast<char>(su));
             ca_.push_back(sa);
             cb_.push_back(sb);
-            moved_.push_back(0);
             is_cand_.push_back(boundary ? 1 : 0);
-            if (boundary) cand_.push_back(j);
+            if (boundary) cand_[su].push_back(j);
         };
         for (const Index u : members_[small]) include(u);
         const Index ns = static_cast<Index>(nodes_.size());
@@ -446,15 +470,15 @@ private:
                         ca_[l] += c;
                         cb_[l] -= c;
                     }
-                    if (!is_cand_[l]) {
+                    if (!is_cand_[l]) {  // l has not moved, so side_[l] is its start side
                         is_cand_[l] = 1;
-                        cand_.push_back(l);
+                        push_candidate(l);
                     }
                 } else if (label_of_[w] == a || label_of_[w] == b) {
                     include(w);  // sums computed with v already flipped
                     if (!is_cand_.back()) {
                         is_cand_.back() = 1;
-                        cand_.push_back(static_cast<Index>(nodes_.size()) - 1);
+                        push_candidate(static_cast<Index>(nodes_.size()) - 1);
                     }
                 }
             });
@@ -468,7 +492,6 @@ private:
             const Index pick = best_candidate(pg);
             if (pick < 0) break;
             flip(pick);
-            moved_[pick] = 1;
             seq_.push_back(pick);
             if (!record_step(pg, cum, best, best_len)) break;
             if ((step & 15) == 15 && control_.stop()) break;
@@ -544,7 +567,7 @@ private:
     void mark_candidate(Index i) {
         if (Policy::complete || is_cand_[i]) return;
         is_cand_[i] = 1;
-        cand_.push_back(i);
+        push_candidate(i);
     }
 
     const Policy& P;
@@ -558,8 +581,9 @@ private:
     std::vector<double> in_sum_;
     std::vector<Index> loc_, seen_, free_;
     std::vector<Index> mpos_;  // position of each node in its cluster's member list
-    std::vector<Index> nodes_, seq_, cand_;
-    std::vector<char> side_, moved_, is_cand_;
+    std::vector<Index> nodes_, seq_;
+    std::vector<Index> cand_[2];  // unmoved candidates of the current sequence, by side
+    std::vector<char> side_, is_cand_;  // is_cand_: is or was a candidate (moved nodes stay marked)
     std::vector<double> ca_, cb_, acc_;
     std::vector<Index> touched_;
     std::vector<char> touched_flag_;
