@@ -114,6 +114,15 @@ private:
         }
         loc_.assign(static_cast<size_t>(n_), -1);
         seen_.assign(static_cast<size_t>(k), -1);
+        // Buffers of the current pair, sized once: a pair never holds more than n nodes.
+        nodes_.resize(static_cast<size_t>(n_));
+        side_.resize(static_cast<size_t>(n_));
+        ca_.resize(static_cast<size_t>(n_));
+        cb_.resize(static_cast<size_t>(n_));
+        is_cand_.resize(static_cast<size_t>(n_));
+        cand_[0].resize(static_cast<size_t>(n_));
+        cand_[1].resize(static_cast<size_t>(n_));
+        seq_.resize(static_cast<size_t>(n_));
     }
 
     Index new_cluster(std::int64_t pass) {
@@ -243,10 +252,10 @@ private:
         Index pick = -1;
         pg = -std::numeric_limits<double>::infinity();
         int pick_side = 0;
-        size_t pick_pos = 0;
+        Index pick_pos = 0;
         {
             const Index* c = cand_[0].data();
-            for (size_t r = 0, end = cand_[0].size(); r < end; ++r) {
+            for (Index r = 0, end = ncand_[0]; r < end; ++r) {
                 const Index j = c[r];
                 const double gj = cb_[j] - ca_[j];
                 if (gj > pg || (gj == pg && j < pick)) {
@@ -258,7 +267,7 @@ private:
         }
         {
             const Index* c = cand_[1].data();
-            for (size_t r = 0, end = cand_[1].size(); r < end; ++r) {
+            for (Index r = 0, end = ncand_[1]; r < end; ++r) {
                 const Index j = c[r];
                 const double gj = ca_[j] - cb_[j];
                 if (gj > pg || (gj == pg && j < pick)) {
@@ -269,18 +278,14 @@ private:
                 }
             }
         }
-        if (pick >= 0) {
-            auto& list = cand_[pick_side];
-            list[pick_pos] = list.back();
-            list.pop_back();
-        }
+        if (pick >= 0) cand_[pick_side][pick_pos] = cand_[pick_side][--ncand_[pick_side]];
         return pick;
     }
-    void push_candidate(Index j) { cand_[side_[j] != 0].push_back(j); }
-    void clear_candidates() {
-        cand_[0].clear();
-        cand_[1].clear();
+    void push_candidate(Index j) {
+        const int s = side_[j] != 0;
+        cand_[s][ncand_[s]++] = j;
     }
+    void clear_candidates() { ncand_[0] = ncand_[1] = 0; }
 
     // After a move of gain pg was appended to seq_: accumulates it, remembers the best prefix, and
     // returns false once kPatience moves have passed without a new best prefix.
@@ -288,9 +293,9 @@ private:
         cum += pg;
         if (cum > best + kEps) {
             best = cum;
-            best_len = static_cast<Index>(seq_.size());
+            best_len = nseq_;
         }
-        return static_cast<Index>(seq_.size()) - best_len <= kPatience;
+        return nseq_ - best_len <= kPatience;
     }
 
     // Chooses between joining the two clusters (gain join_gain) and keeping the best prefix of the
@@ -313,14 +318,13 @@ private:
         if constexpr (!Policy::complete) {
             if (!members_[a].empty() && !members_[b].empty()) return two_cut_sparse(a, b, pass);
         }
-        nodes_.clear();
-        nodes_.insert(nodes_.end(), members_[a].begin(), members_[a].end());
-        const Index na = static_cast<Index>(nodes_.size());
-        nodes_.insert(nodes_.end(), members_[b].begin(), members_[b].end());
-        const Index N = static_cast<Index>(nodes_.size());
-        side_.assign(static_cast<size_t>(N), 0);
-        ca_.assign(static_cast<size_t>(N), 0.0);
-        cb_.assign(static_cast<size_t>(N), 0.0);
+        const Index na = static_cast<Index>(members_[a].size());
+        const Index N = na + static_cast<Index>(members_[b].size());
+        std::copy(members_[a].begin(), members_[a].end(), nodes_.begin());
+        std::copy(members_[b].begin(), members_[b].end(), nodes_.begin() + na);
+        std::fill_n(side_.begin(), N, 0);
+        std::fill_n(ca_.begin(), N, 0.0);
+        std::fill_n(cb_.begin(), N, 0.0);
         for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = j;
         for (Index j = 0; j < na; ++j) ca_[j] = in_sum_[nodes_[j]];
         for (Index j = na; j < N; ++j) {
@@ -329,7 +333,7 @@ private:
         }
         // Candidates for moves: on a complete graph every node; on a sparse graph the nodes with a
         // neighbour on the other side (all of A when B is new), extended as nodes move.
-        is_cand_.assign(static_cast<size_t>(N), Policy::complete || na == N ? 1 : 0);
+        std::fill_n(is_cand_.begin(), N, Policy::complete || na == N ? 1 : 0);
         if (na <= N - na) {  // cross sums from the smaller side
             for (Index i = 0; i < na; ++i)
                 P.for_range(nodes_[i], nodes_, loc_, i, na, N, [&](Index j, double c) {
@@ -352,7 +356,7 @@ private:
         for (Index i = 0; i < na; ++i) join_gain += cb_[i];
 
         // the sequence
-        seq_.clear();
+        nseq_ = 0;
         double cum = 0.0, best = 0.0;
         Index best_len = 0;
         for (Index step = 0; step < N; ++step) {
@@ -364,11 +368,11 @@ private:
                 // neighbours of B (marked by move below), as for any other pair
                 // (the pick itself stays marked, so it is never listed again)
                 for (int s = 0; s < 2; ++s)
-                    for (const Index j : cand_[s]) is_cand_[j] = 0;
+                    for (Index r = 0; r < ncand_[s]; ++r) is_cand_[cand_[s][r]] = 0;
                 clear_candidates();
             }
             move(pick, N);
-            seq_.push_back(pick);
+            seq_[nseq_++] = pick;
             if (!record_step(pg, cum, best, best_len)) break;
             if ((step & 15) == 15 && control_.stop()) break;
         }
@@ -379,10 +383,7 @@ private:
             for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
             return 0.0;
         }
-        while (static_cast<Index>(seq_.size()) > best_len) {  // undo the tail of the sequence
-            move(seq_.back(), N);
-            seq_.pop_back();
-        }
+        while (nseq_ > best_len) move(seq_[--nseq_], N);  // undo the tail of the sequence
         if (join) {
             for (Index j = 0; j < N; ++j) {
                 in_sum_[nodes_[j]] = ca_[j] + cb_[j];
@@ -416,11 +417,7 @@ private:
     double two_cut_sparse(Index a, Index b, std::int64_t pass) {
         const Index small = members_[a].size() <= members_[b].size() ? a : b;
         const Index large = small == a ? b : a;
-        nodes_.clear();
-        side_.clear();
-        ca_.clear();
-        cb_.clear();
-        is_cand_.clear();
+        nn_ = 0;
         clear_candidates();
         auto side_of = [&](Index w) -> int {  // current side of a node: 0 (a), 1 (b), -1 (neither)
             const Index l = loc_[w];
@@ -429,7 +426,7 @@ private:
             return c == a ? 0 : (c == b ? 1 : -1);
         };
         auto include = [&](Index u) {
-            const Index j = static_cast<Index>(nodes_.size());
+            const Index j = nn_++;
             const int su = label_of_[u] == a ? 0 : 1;
             double sa = 0.0, sb = 0.0;
             bool boundary = false;
@@ -440,15 +437,15 @@ private:
                 if (sw >= 0 && sw != su) boundary = true;
             });
             loc_[u] = j;
-            nodes_.push_back(u);
-            side_.push_back(static_cast<char>(su));
-            ca_.push_back(sa);
-            cb_.push_back(sb);
-            is_cand_.push_back(boundary ? 1 : 0);
-            if (boundary) cand_[su].push_back(j);
+            nodes_[j] = u;
+            side_[j] = static_cast<char>(su);
+            ca_[j] = sa;
+            cb_[j] = sb;
+            is_cand_[j] = boundary ? 1 : 0;
+            if (boundary) cand_[su][ncand_[su]++] = j;
         };
         for (const Index u : members_[small]) include(u);
-        const Index ns = static_cast<Index>(nodes_.size());
+        const Index ns = nn_;
         double join_gain = 0.0;  // summed cost between the clusters
         for (Index j = 0; j < ns; ++j) join_gain += side_[j] == 0 ? cb_[j] : ca_[j];
         for (Index j = 0; j < ns; ++j)
@@ -476,15 +473,15 @@ private:
                     }
                 } else if (label_of_[w] == a || label_of_[w] == b) {
                     include(w);  // sums computed with v already flipped
-                    if (!is_cand_.back()) {
-                        is_cand_.back() = 1;
-                        push_candidate(static_cast<Index>(nodes_.size()) - 1);
+                    if (!is_cand_[nn_ - 1]) {
+                        is_cand_[nn_ - 1] = 1;
+                        push_candidate(nn_ - 1);
                     }
                 }
             });
         };
 
-        seq_.clear();
+        nseq_ = 0;
         double cum = 0.0, best = 0.0;
         Index best_len = 0;
         for (Index step = 0;; ++step) {
@@ -492,24 +489,21 @@ private:
             const Index pick = best_candidate(pg);
             if (pick < 0) break;
             flip(pick);
-            seq_.push_back(pick);
+            seq_[nseq_++] = pick;
             if (!record_step(pg, cum, best, best_len)) break;
             if ((step & 15) == 15 && control_.stop()) break;
         }
 
         bool join = false;
         const double applied = choose_outcome(join_gain, best, best_len, join);
-        const Index N = static_cast<Index>(nodes_.size());
+        const Index N = nn_;
         if (applied <= 0.0) {  // nothing changes: no roll-back (most pairs end here)
             for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
             return 0.0;
         }
         // The roll-back also runs before a join: in_sum_ is set from ca_ + cb_ of the start state
         // (the same sum, but rounded as in the start state).
-        while (static_cast<Index>(seq_.size()) > best_len) {
-            flip(seq_.back());
-            seq_.pop_back();
-        }
+        while (nseq_ > best_len) flip(seq_[--nseq_]);
         if (join) {  // the smaller cluster moves into the larger one
             for (Index j = 0; j < N; ++j) in_sum_[nodes_[j]] = ca_[j] + cb_[j];
             auto& ms = members_[small];
@@ -524,7 +518,8 @@ private:
             stamp_[a] = stamp_[b] = pass;
         } else if (applied > 0.0) {
             for (Index j = 0; j < N; ++j) in_sum_[nodes_[j]] = side_[j] == 0 ? ca_[j] : cb_[j];
-            for (const Index j : seq_) {  // the moves of the best prefix
+            for (Index r = 0; r < nseq_; ++r) {  // the moves of the best prefix
+                const Index j = seq_[r];
                 const Index v = nodes_[j];
                 const Index from = label_of_[v], to = side_[j] == 0 ? a : b;
                 auto& mf = members_[from];
@@ -581,9 +576,11 @@ private:
     std::vector<double> in_sum_;
     std::vector<Index> loc_, seen_, free_;
     std::vector<Index> mpos_;  // position of each node in its cluster's member list
+    // The current pair: its first nn_ entries (sparse path) or N (two_cut); all sized n in setup().
     std::vector<Index> nodes_, seq_;
     std::vector<Index> cand_[2];  // unmoved candidates of the current sequence, by side
     std::vector<char> side_, is_cand_;  // is_cand_: is or was a candidate (moved nodes stay marked)
+    Index nn_ = 0, nseq_ = 0, ncand_[2] = {0, 0};
     std::vector<double> ca_, cb_, acc_;
     std::vector<Index> touched_;
     std::vector<char> touched_flag_;
