@@ -101,6 +101,10 @@ private:
         const Index k = detail::relabel(label_of_);
         members_.assign(static_cast<size_t>(k), {});
         mpos_.assign(static_cast<size_t>(n_), 0);
+        {  // one allocation per member list (mpos_ counts the sizes for the moment)
+            for (Index v = 0; v < n_; ++v) ++mpos_[label_of_[v]];
+            for (Index c = 0; c < k; ++c) members_[c].reserve(static_cast<size_t>(mpos_[c]));
+        }
         for (Index v = 0; v < n_; ++v) {
             auto& m = members_[label_of_[v]];
             mpos_[v] = static_cast<Index>(m.size());
