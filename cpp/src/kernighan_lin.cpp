@@ -123,6 +123,7 @@ private:
             in_sum_[v] = s;
         }
         loc_.assign(static_cast<size_t>(n_), -1);
+        if (!Policy::complete) sweep_dirty_.assign(static_cast<size_t>(n_), 1);
         seen_.assign(static_cast<size_t>(k), -1);
         // Buffers of the current pair, sized once: a pair never holds more than n nodes.
         nodes_.resize(static_cast<size_t>(n_));
@@ -200,6 +201,12 @@ private:
         touched_flag_.assign(members_.size(), 0);
         for (Index v = 0; v < n_; ++v) {
             if ((v & 255) == 255 && control_.stop()) break;
+            if constexpr (!Policy::complete) {
+                // v's choice depends only on its own and its neighbours' clusters: if none of
+                // them changed since v last stayed put, it stays put again
+                if (!sweep_dirty_[v]) continue;
+                sweep_dirty_[v] = 0;
+            }
             const Index a = label_of_[v];
             touched_.clear();
             P.for_neighbors(v, [&](Index u, double c) {
@@ -246,6 +253,7 @@ private:
             mpos_[v] = static_cast<Index>(members_[target].size());
             members_[target].push_back(v);
             label_of_[v] = target;
+            relabelled(v);
             stamp_[a] = stamp_[target] = pass;
             if (ma.empty()) free_.push_back(a);
             total += best;
@@ -407,7 +415,10 @@ private:
             for (Index j = 0; j < N; ++j) {
                 const Index v = nodes_[j];
                 const Index c = side_[j] == 0 ? a : b;
-                label_of_[v] = c;
+                if (label_of_[v] != c) {
+                    label_of_[v] = c;
+                    relabelled(v);
+                }
                 mpos_[v] = static_cast<Index>(members_[c].size());
                 members_[c].push_back(v);
                 if (!join) in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
@@ -522,6 +533,7 @@ private:
             auto& ml = members_[large];
             for (const Index v : ms) {
                 label_of_[v] = large;
+                relabelled(v);
                 mpos_[v] = static_cast<Index>(ml.size());
                 ml.push_back(v);
             }
@@ -542,6 +554,7 @@ private:
                 mpos_[v] = static_cast<Index>(members_[to].size());
                 members_[to].push_back(v);
                 label_of_[v] = to;
+                relabelled(v);
             }
             stamp_[a] = stamp_[b] = pass;
             if (members_[a].empty()) free_.push_back(a);
@@ -581,6 +594,14 @@ private:
         return stopped_;
     }
 
+    // After v changed cluster: v and its neighbours must be looked at by the next vertex sweep.
+    void relabelled(Index v) {
+        if constexpr (!Policy::complete) {
+            sweep_dirty_[v] = 1;
+            P.for_neighbors(v, [&](Index u, double) { sweep_dirty_[u] = 1; });
+        }
+    }
+
     void mark_candidate(Index i) {
         if (Policy::complete || is_cand_[i]) return;
         is_cand_[i] = 1;
@@ -609,6 +630,7 @@ private:
     std::vector<double> ca_, cb_, acc_;
     std::vector<Index> touched_;
     std::vector<char> touched_flag_;
+    std::vector<char> sweep_dirty_;  // sparse: nodes the next vertex sweep must evaluate
 };
 
 template <class Problem, class Policy>
