@@ -15,6 +15,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "corrclust/heuristics.hpp"
@@ -447,7 +448,10 @@ private:
             const Index c = label_of_[w];
             return c == a ? 0 : (c == b ? 1 : -1);
         };
-        auto include = [&](Index u) {
+        // Adds u to the pair with its sums. With collect (nodes of the smaller cluster), the
+        // not-yet-listed neighbours in the larger cluster are queued in pending_ (loc_ -2) in the
+        // order they are first met, to be included right after the smaller cluster.
+        auto include = [&](Index u, auto collect) {
             const Index j = nn_++;
             const int su = label_of_[u] == a ? 0 : 1;
             double sa = 0.0, sb = 0.0;
@@ -457,6 +461,12 @@ private:
                 if (sw == 0) sa += c;
                 else if (sw == 1) sb += c;
                 if (sw >= 0 && sw != su) boundary = true;
+                if constexpr (decltype(collect)::value) {
+                    if (loc_[w] == -1 && label_of_[w] == large) {
+                        loc_[w] = -2;
+                        pending_.push_back(w);
+                    }
+                }
             });
             loc_[u] = j;
             nodes_[j] = u;
@@ -466,14 +476,12 @@ private:
             is_cand_[j] = boundary ? 1 : 0;
             if (boundary) cand_[su][ncand_[su]++] = j;
         };
-        for (const Index u : members_[small]) include(u);
+        pending_.clear();
+        for (const Index u : members_[small]) include(u, std::true_type());
         const Index ns = nn_;
         double join_gain = 0.0;  // summed cost between the clusters
         for (Index j = 0; j < ns; ++j) join_gain += side_[j] == 0 ? cb_[j] : ca_[j];
-        for (Index j = 0; j < ns; ++j)
-            P.for_neighbors(nodes_[j], [&](Index w, double) {
-                if (loc_[w] < 0 && label_of_[w] == large) include(w);
-            });
+        for (const Index w : pending_) include(w, std::false_type());
 
         auto flip = [&](Index j) {
             const Index v = nodes_[j];
@@ -494,7 +502,7 @@ private:
                         push_candidate(l);
                     }
                 } else if (label_of_[w] == a || label_of_[w] == b) {
-                    include(w);  // sums computed with v already flipped
+                    include(w, std::false_type());  // sums computed with v already flipped
                     if (!is_cand_[nn_ - 1]) {
                         is_cand_[nn_ - 1] = 1;
                         push_candidate(nn_ - 1);
@@ -630,7 +638,8 @@ private:
     std::vector<double> ca_, cb_, acc_;
     std::vector<Index> touched_;
     std::vector<char> touched_flag_;
-    std::vector<char> sweep_dirty_;  // sparse: nodes the next vertex sweep must evaluate
+    std::vector<char> sweep_dirty_;
+    std::vector<Index> pending_;  // two_cut_sparse: larger-cluster nodes next to the smaller one  // sparse: nodes the next vertex sweep must evaluate
 };
 
 template <class Problem, class Policy>
