@@ -1,0 +1,82 @@
+"""Kernighan-Lin end state: no single-node move improves the result.
+
+KL stops after a pass that changes nothing, and every pass ends with a sweep of single-node moves
+(to a neighbouring cluster or to a new singleton). On sparse graphs the sweep skips nodes whose own
+and neighbours' clusters did not change since they last stayed put; if that bookkeeping missed a
+change, a node with an improving move would survive, which is what these tests look for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corrclust._native import _core
+
+
+def best_single_move_gain(n, edges, costs, labels) -> float:
+    """Largest decrease of the objective by moving one node (to a neighbouring cluster or alone)."""
+    k = int(labels.max()) + 1
+    acc = np.zeros((n, k))  # acc[v, C]: summed cost from v to cluster C
+    u, v = edges[:, 0], edges[:, 1]
+    np.add.at(acc, (u, labels[v]), costs)
+    np.add.at(acc, (v, labels[u]), costs)
+    own = acc[np.arange(n), labels]
+    sizes = np.bincount(labels, minlength=k)
+    best = np.where(sizes[labels] > 1, -own, -np.inf)  # alone: the edges to the own cluster get cut
+    other = acc.copy()
+    other[np.arange(n), labels] = -np.inf
+    adjacent = np.zeros((n, k), dtype=bool)
+    adjacent[u, labels[v]] = True
+    adjacent[v, labels[u]] = True
+    other[~adjacent] = -np.inf  # only clusters next to v (others gain -own, as a singleton does)
+    best = np.maximum(best, other.max(axis=1) - own)
+    return float(best.max())
+
+
+def grid(side, mean, seed):
+    idx = np.arange(side * side).reshape(side, side)
+    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    return side * side, edges, np.random.default_rng(seed).normal(mean, 1.0, len(edges))
+
+
+def random_graph(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 200))
+    e = rng.integers(0, n, (int(rng.integers(n, 5 * n)), 2))
+    e = e[e[:, 0] != e[:, 1]]
+    lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
+    key = np.unique(lo * n + hi)  # unique edges, so the check above sees each cost once
+    edges = np.stack([key // n, key % n], 1).astype(np.int64)
+    costs = rng.integers(-3, 4, len(edges)).astype(float) if seed % 2 else rng.normal(0.1, 1, len(edges))
+    return n, edges, costs
+
+
+CASES = [("grid", grid(40, 0.3, 1)), ("grid-repulsive", grid(30, -0.1, 2))] + [
+    (f"random{s}", random_graph(s)) for s in range(12)]
+
+
+@pytest.mark.parametrize("name,case", CASES, ids=[c[0] for c in CASES])
+def test_sparse_kl_ends_without_an_improving_single_node_move(name, case):
+    n, edges, costs = case
+    rng = np.random.default_rng(len(name))
+    starts = [None, np.zeros(n, np.int64), np.arange(n, dtype=np.int64), rng.integers(0, max(1, n // 8), n)]
+    for start in starts:
+        r = _core.solve_sparse(n, edges, costs, "kl", warm_start=start)
+        assert r["status"] == "heuristic"
+        assert best_single_move_gain(n, edges, costs, r["labels"]) <= 1e-7
+        if start is not None:
+            assert r["objective"] <= _core.objective_sparse(n, edges, costs, start) + 1e-9
+
+
+def test_dense_kl_ends_without_an_improving_single_node_move():
+    rng = np.random.default_rng(3)
+    for trial in range(6):
+        n = int(rng.integers(5, 80))
+        c = np.triu(rng.normal(-0.1, 1.0, (n, n)), 1)
+        c = c + c.T
+        iu, ju = np.triu_indices(n, 1)
+        edges = np.stack([iu, ju], 1).astype(np.int64)
+        r = _core.solve_dense(c, "kl", warm_start=rng.integers(0, 4, n))
+        assert best_single_move_gain(n, edges, c[iu, ju], r["labels"]) <= 1e-7
