@@ -164,11 +164,14 @@ private:
                 for (Index b = a + 1; b < static_cast<Index>(members_.size()); ++b)
                     if (!members_[b].empty()) nbrs.push_back(b);
             } else {
+                // Mark listed clusters with this turn's number, unique over all passes: a mark
+                // by the cluster id would survive into the next pass and hide the pair there.
+                const std::int64_t turn = ++turn_;
                 for (const Index v : members_[a])
                     P.for_neighbors(v, [&](Index u, double) {
                         const Index b = label_of_[u];
-                        if (b > a && seen_[b] != a) {
-                            seen_[b] = a;
+                        if (b > a && seen_[b] != turn) {
+                            seen_[b] = turn;
                             nbrs.push_back(b);
                         }
                     });
@@ -625,7 +628,9 @@ private:
     std::vector<std::vector<Index>> members_;
     std::vector<std::int64_t> stamp_;
     std::vector<double> in_sum_;
-    std::vector<Index> loc_, seen_, free_;
+    std::vector<Index> loc_, free_;
+    std::vector<std::int64_t> seen_;  // turn_ at which a cluster was last listed as a neighbour
+    std::int64_t turn_ = 0;
     std::vector<Index> mpos_;  // position of each node in its cluster's member list
     // The current pair: its first nn_ entries (sparse path) or N (two_cut); all sized n in setup().
     std::vector<Index> nodes_, seq_;
