@@ -80,3 +80,34 @@ def test_dense_kl_ends_without_an_improving_single_node_move():
         edges = np.stack([iu, ju], 1).astype(np.int64)
         r = _core.solve_dense(c, "kl", warm_start=rng.integers(0, 4, n))
         assert best_single_move_gain(n, edges, c[iu, ju], r["labels"]) <= 1e-7
+
+
+def best_join_gain(n, edges, costs, labels) -> float:
+    """Largest decrease of the objective by joining two clusters (the summed cost between them)."""
+    k = int(labels.max()) + 1
+    a, b = labels[edges[:, 0]], labels[edges[:, 1]]
+    across = a != b
+    between = np.zeros((k, k))
+    np.add.at(between, (np.minimum(a, b)[across], np.maximum(a, b)[across]), costs[across])
+    return float(between.max()) if across.any() else 0.0
+
+
+# Graphs (seeds of random_graph, warm start) on which KL used to stop with two neighbouring
+# clusters whose join improves the objective: the outer loop's neighbour marks survived from one
+# pass to the next and hid some pairs, so a changed pair was never examined again.
+JOIN_CASES = [(2, "random"), (18, "random"), (63, "random"), (147, "random"), (159, "random"),
+              (222, "gaec"), (224, "random"), (275, "random")]
+
+
+@pytest.mark.parametrize("seed,start", JOIN_CASES)
+def test_kl_leaves_no_improving_join(seed, start):
+    n, edges, costs = random_graph(seed)
+    kw = {}
+    if start == "random":
+        kw["warm_start"] = np.random.default_rng(seed + 3).integers(0, max(1, n // 4), n).astype(np.int64)
+    r = _core.solve_sparse(n, edges, costs, "kl", **kw)
+    labels = np.asarray(r["labels"])
+    assert best_join_gain(n, edges, costs, labels) <= 1e-9
+    if "warm_start" in kw:  # and never worse than its start
+        start_obj = _core.objective_sparse(n, edges, costs, kw["warm_start"])
+        assert r["objective"] <= start_obj + 1e-9
