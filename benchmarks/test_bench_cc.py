@@ -29,6 +29,14 @@ def planted1000():
     return planted_complete(1000, 3.0, seed=1000)
 
 
+def opengm(name):
+    """(n, edges, costs) of a shared OpenGM instance; skips when ../shared is absent."""
+    path = SHARED / "opengm-multicut" / f"{name}.txt"
+    if not path.exists():
+        pytest.skip("shared instances not found")
+    return read_multicut(path)
+
+
 def _check(costs, r):
     labels = r["labels"]
     assert labels.shape == (costs.shape[0],)
@@ -64,10 +72,7 @@ def test_pace_gaec_kl(benchmark, name):
 
 @pytest.mark.parametrize("name", sorted(OPENGM_OPT))
 def test_opengm_gaec_kl(benchmark, name):
-    path = SHARED / "opengm-multicut" / f"{name}.txt"
-    if not path.exists():
-        pytest.skip("shared instances not found")
-    n, edges, costs = read_multicut(path)
+    n, edges, costs = opengm(name)
     r = benchmark(_core.solve_sparse, n, edges, costs, "kl")
     assert r["objective"] == pytest.approx(OPENGM_OPT[name], abs=1e-5)
 
@@ -78,10 +83,7 @@ OPENGM_GAEC = {"gm_knott_3d_032": -5798.379328, "gm_knott_3d_034": -4064.865759}
 
 @pytest.mark.parametrize("name", sorted(OPENGM_GAEC))
 def test_opengm_gaec(benchmark, name):
-    path = SHARED / "opengm-multicut" / f"{name}.txt"
-    if not path.exists():
-        pytest.skip("shared instances not found")
-    n, edges, costs = read_multicut(path)
+    n, edges, costs = opengm(name)
     r = benchmark(_core.solve_sparse, n, edges, costs, "gaec")
     assert r["objective"] == pytest.approx(OPENGM_GAEC[name], abs=1e-5)
 
@@ -89,10 +91,7 @@ def test_opengm_gaec(benchmark, name):
 @pytest.mark.parametrize("name", sorted(OPENGM_GAEC))
 def test_bioimage_opengm_gaec(benchmark, name):
     pytest.importorskip("bioimage_cpp")
-    path = SHARED / "opengm-multicut" / f"{name}.txt"
-    if not path.exists():
-        pytest.skip("shared instances not found")
-    n, edges, costs = read_multicut(path)
+    n, edges, costs = opengm(name)
     uv, c = unique_edges(n, edges, costs)
     peer = Bioimage(n, uv, c)
     labels = benchmark(peer.gaec)
@@ -112,10 +111,7 @@ def test_bioimage_dense_planted_1000(benchmark, planted1000, method):
 @pytest.mark.parametrize("name", sorted(OPENGM_OPT))
 def test_bioimage_opengm_gaec_kl(benchmark, name):
     pytest.importorskip("bioimage_cpp")
-    path = SHARED / "opengm-multicut" / f"{name}.txt"
-    if not path.exists():
-        pytest.skip("shared instances not found")
-    n, edges, costs = read_multicut(path)
+    n, edges, costs = opengm(name)
     uv, c = unique_edges(n, edges, costs)
     peer = Bioimage(n, uv, c)
     labels = benchmark(peer.gaec_kl)
