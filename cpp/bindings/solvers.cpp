@@ -8,8 +8,10 @@
 #include <pybind11/pybind11.h>
 
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "control_binding.hpp"
 #include "corrclust/heuristics.hpp"
@@ -64,13 +66,14 @@ Labels run_method(const Problem& problem, Method method, Control& control, std::
     }
 }
 
+// `control` is made by the caller before it builds the problem, so the time limit (and the reported
+// runtime) also covers building a sparse graph from the arrays.
 template <class Problem>
-py::dict solve(const Problem& problem, const std::string& method_name, const py::object& time_limit,
-               std::uint64_t seed, const py::object& warm_start, const py::object& progress) {
+py::dict solve(const Problem& problem, const std::string& method_name, std::unique_ptr<Control> control,
+               std::uint64_t seed, const py::object& warm_start) {
     const Method method = parse_method(method_name);
     Labels start_labels;
     const bool has_start = read_warm_start(warm_start, problem.n, start_labels);
-    auto control = bind::make_control(time_limit, progress);
     Labels labels;
     double obj = 0.0;
     HeuristicStats stats;
@@ -105,7 +108,7 @@ void init_solvers(py::module_& m) {
             if (costs.ndim() != 2 || costs.shape(0) != costs.shape(1))
                 throw py::value_error("costs must be a square (n, n) matrix");
             const DenseView view{costs.data(), static_cast<Index>(costs.shape(0))};
-            return solve(view, method, time_limit, seed, warm_start, progress);
+            return solve(view, method, bind::make_control(time_limit, progress), seed, warm_start);
         },
         py::arg("costs"), py::arg("method"), py::arg("time_limit") = py::none(), py::arg("seed") = 0,
         py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
@@ -120,6 +123,8 @@ void init_solvers(py::module_& m) {
            const py::object& progress) {
             const Index mm = static_cast<Index>(costs.size());
             if (n < 0) throw py::value_error("n must be >= 0");
+            parse_method(method);  // an unknown method fails before any work
+            auto control = bind::make_control(time_limit, progress);  // the clock starts here
             if (costs.ndim() != 1 || edges.ndim() != 2 || edges.shape(1) != 2 || edges.shape(0) != mm)
                 throw py::value_error("edges must have shape (m, 2) and costs shape (m,)");
             const Index* e = edges.data();  // read in place: no copy of the edge array
@@ -133,7 +138,7 @@ void init_solvers(py::module_& m) {
                 py::gil_scoped_release release;
                 g = SparseGraph::from_edge_pairs(n, e, costs.data(), mm);
             }
-            return solve(g, method, time_limit, seed, warm_start, progress);
+            return solve(g, method, std::move(control), seed, warm_start);
         },
         py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("method"), py::arg("time_limit") = py::none(),
         py::arg("seed") = 0, py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
