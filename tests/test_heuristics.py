@@ -403,6 +403,32 @@ def test_sparse_time_limit_is_honoured():
             assert r["iterations"] < full["iterations"]
 
 
+def test_sparse_time_limit_covers_building_the_graph():
+    """A 1000 x 1000 grid (2 M edges, not sorted): building its graph alone takes several times
+    a 2 ms limit, so the call stops while building and returns the start (or all singletons)."""
+    side = 1000
+    idx = np.arange(side * side).reshape(side, side)
+    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    costs = np.random.default_rng(1).normal(0.3, 1.0, len(edges))
+    n = side * side
+    start = (np.arange(n) // 7).astype(np.int64)  # runs of 7 nodes along the rows
+    for method in ("gaec", "kl", "anytime"):
+        for ws in (None, start):
+            limit = 0.002
+            c0 = time.thread_time()
+            r = _core.solve_sparse(n, edges, costs, method, time_limit=limit, warm_start=ws)
+            cpu = time.thread_time() - c0
+            assert r["status"] == "time_limit", method
+            # the 50 ms target plus 20 ms for first-touching the build's buffers; building the
+            # whole graph before reading the clock took 70-90 ms of CPU here
+            assert cpu < limit + 0.07, (method, cpu)
+            expected = np.arange(n) if ws is None else np.unique(start, return_inverse=True)[1]
+            np.testing.assert_array_equal(r["labels"], expected)
+            assert r["objective"] == pytest.approx(_core.objective_sparse(n, edges, costs, r["labels"]))
+            assert r["runtime"] >= limit
+
+
 def test_zero_time_limit_still_returns_a_labelling():
     costs = random_costs(50, "planted", 0)
     n, edges, split, dense = to_sparse(costs, 0, density=0.5)

@@ -66,6 +66,21 @@ Labels run_method(const Problem& problem, Method method, Control& control, std::
     }
 }
 
+py::dict result(const Labels& labels, double objective_value, Control& control, std::int64_t iterations) {
+    bind::rethrow_pending();  // KeyboardInterrupt, or an exception raised by the progress callback
+    const double runtime = control.elapsed();
+    py::array_t<Index> out(static_cast<py::ssize_t>(labels.size()));
+    std::copy(labels.begin(), labels.end(), out.mutable_data());
+    const StopReason reason = control.reason();
+    py::dict d;
+    d["labels"] = out;
+    d["objective"] = objective_value;
+    d["status"] = reason == StopReason::none ? "heuristic" : to_string(reason);
+    d["runtime"] = runtime;
+    d["iterations"] = iterations;
+    return d;
+}
+
 // `control` is made by the caller before it builds the problem, so the time limit (and the reported
 // runtime) also covers building a sparse graph from the arrays.
 template <class Problem>
@@ -84,18 +99,26 @@ py::dict solve(const Problem& problem, const std::string& method_name, std::uniq
         // KL and anytime report the exact objective of what they return; GAEC does not.
         obj = std::isnan(stats.objective) ? objective(problem, labels) : stats.objective;
     }
-    bind::rethrow_pending();  // KeyboardInterrupt, or an exception raised by the progress callback
-    const double runtime = control->elapsed();
-    py::array_t<Index> out(static_cast<py::ssize_t>(labels.size()));
-    std::copy(labels.begin(), labels.end(), out.mutable_data());
-    const StopReason reason = control->reason();
-    py::dict d;
-    d["labels"] = out;
-    d["objective"] = obj;
-    d["status"] = reason == StopReason::none ? "heuristic" : to_string(reason);
-    d["runtime"] = runtime;
-    d["iterations"] = stats.iterations;
-    return d;
+    return result(labels, obj, *control, stats.iterations);
+}
+
+// The result when the time limit passed (or Ctrl-C came) while the sparse graph was still being
+// built: the warm start, or all singletons, with its objective summed over the raw edge arrays.
+py::dict unbuilt_result(Index n, const Index* uv, const double* cost, Index m, Control& control,
+                        const py::object& warm_start) {
+    Labels labels;
+    if (!read_warm_start(warm_start, n, labels)) {
+        labels.resize(static_cast<size_t>(n));
+        for (Index v = 0; v < n; ++v) labels[static_cast<size_t>(v)] = v;
+    }
+    double obj = 0.0;
+    {
+        py::gil_scoped_release release;
+        for (Index k = 0; k < m; ++k)
+            if (labels[static_cast<size_t>(uv[2 * k])] != labels[static_cast<size_t>(uv[2 * k + 1])]) obj += cost[k];
+        detail::relabel(labels);
+    }
+    return result(labels, obj, control, 0);
 }
 
 }  // namespace
@@ -136,8 +159,9 @@ void init_solvers(py::module_& m) {
             SparseGraph g;
             {
                 py::gil_scoped_release release;
-                g = SparseGraph::from_edge_pairs(n, e, costs.data(), mm);
+                g = SparseGraph::from_edge_pairs(n, e, costs.data(), mm, control.get());
             }
+            if (control->stopped()) return unbuilt_result(n, e, costs.data(), mm, *control, warm_start);
             return solve(g, method, std::move(control), seed, warm_start);
         },
         py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("method"), py::arg("time_limit") = py::none(),

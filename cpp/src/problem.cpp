@@ -1,5 +1,7 @@
 #include "corrclust/problem.hpp"
 
+#include "corrclust/control.hpp"
+
 #include <algorithm>
 #include <numeric>
 #include <unordered_map>
@@ -13,7 +15,9 @@ namespace {
 // higher, then by the lower endpoint) order them in O(n + m), and parallel edges are summed in
 // input order.
 template <class End>
-SparseGraph build(Index n, End end, const double* cost, Index m) {
+SparseGraph build(Index n, End end, const double* cost, Index m, Control* control) {
+    // true every 2^16 steps once the control says stop (never without a control)
+    auto give_up = [control](size_t step) { return control && (step & 0xFFFF) == 0 && control->stop(); };
     SparseGraph g;
     g.n = n;
     const size_t M = static_cast<size_t>(m), N = static_cast<size_t>(n);
@@ -24,6 +28,7 @@ SparseGraph build(Index n, End end, const double* cost, Index m) {
     bool sorted = true;
     Index pa = -1, pb = -1;
     for (Index k = 0; k < m; ++k) {
+        if (give_up(static_cast<size_t>(k))) return g;
         const Index a = end(k, 0), b = end(k, 1);
         if (!(a < b && (pa < a || (pa == a && pb < b)))) {
             sorted = false;
@@ -40,17 +45,32 @@ SparseGraph build(Index n, End end, const double* cost, Index m) {
         auto lo = [&](Index k) { return std::min(end(k, 0), end(k, 1)); };
         auto hi = [&](Index k) { return std::max(end(k, 0), end(k, 1)); };
         std::vector<Index> start(N + 1), by_hi(M), order(M);
-        for (Index k = 0; k < m; ++k) ++start[static_cast<size_t>(hi(k)) + 1];
+        for (Index k = 0; k < m; ++k) {
+            if (give_up(static_cast<size_t>(k))) return g;
+            ++start[static_cast<size_t>(hi(k)) + 1];
+        }
         std::partial_sum(start.begin(), start.end(), start.begin());
-        for (Index k = 0; k < m; ++k) by_hi[static_cast<size_t>(start[static_cast<size_t>(hi(k))]++)] = k;
+        for (Index k = 0; k < m; ++k) {
+            if (give_up(static_cast<size_t>(k))) return g;
+            by_hi[static_cast<size_t>(start[static_cast<size_t>(hi(k))]++)] = k;
+        }
         std::fill(start.begin(), start.end(), Index{0});
-        for (Index k = 0; k < m; ++k) ++start[static_cast<size_t>(lo(k)) + 1];
+        for (Index k = 0; k < m; ++k) {
+            if (give_up(static_cast<size_t>(k))) return g;
+            ++start[static_cast<size_t>(lo(k)) + 1];
+        }
         std::partial_sum(start.begin(), start.end(), start.begin());
-        for (const Index k : by_hi) order[static_cast<size_t>(start[static_cast<size_t>(lo(k))]++)] = k;
+        for (size_t i = 0; i < M; ++i) {
+            if (give_up(i)) return g;
+            const Index k = by_hi[i];
+            order[static_cast<size_t>(start[static_cast<size_t>(lo(k))]++)] = k;
+        }
         g.edge_u.reserve(M);
         g.edge_v.reserve(M);
         g.edge_cost.reserve(M);
-        for (const Index k : order) {
+        for (size_t i = 0; i < M; ++i) {
+            if (give_up(i)) return g;
+            const Index k = order[i];
             const Index a = lo(k), b = hi(k);
             if (!g.edge_u.empty() && g.edge_u.back() == a && g.edge_v.back() == b) {
                 g.edge_cost.back() += cost[k];
@@ -66,6 +86,7 @@ SparseGraph build(Index n, End end, const double* cost, Index m) {
     const size_t E = g.edge_u.size();
     g.adj_offset.assign(N + 1, 0);
     for (size_t e = 0; e < E; ++e) {
+        if (give_up(e)) return g;
         ++g.adj_offset[static_cast<size_t>(g.edge_u[e]) + 1];
         ++g.adj_offset[static_cast<size_t>(g.edge_v[e]) + 1];
     }
@@ -74,6 +95,7 @@ SparseGraph build(Index n, End end, const double* cost, Index m) {
     g.adj_edge.resize(2 * E);
     std::vector<Index> fill(g.adj_offset.begin(), g.adj_offset.end() - 1);
     for (size_t e = 0; e < E; ++e) {
+        if (give_up(e)) return g;
         const Index a = g.edge_u[e], b = g.edge_v[e];
         Index& fa = fill[static_cast<size_t>(a)];
         g.adj_node[static_cast<size_t>(fa)] = b;
@@ -88,11 +110,12 @@ SparseGraph build(Index n, End end, const double* cost, Index m) {
 }  // namespace
 
 SparseGraph SparseGraph::from_edges(Index n, const Index* u, const Index* v, const double* cost, Index m) {
-    return build(n, [u, v](Index k, int side) { return side == 0 ? u[k] : v[k]; }, cost, m);
+    return build(n, [u, v](Index k, int side) { return side == 0 ? u[k] : v[k]; }, cost, m, nullptr);
 }
 
-SparseGraph SparseGraph::from_edge_pairs(Index n, const Index* uv, const double* cost, Index m) {
-    return build(n, [uv](Index k, int side) { return uv[2 * k + side]; }, cost, m);
+SparseGraph SparseGraph::from_edge_pairs(Index n, const Index* uv, const double* cost, Index m,
+                                         Control* control) {
+    return build(n, [uv](Index k, int side) { return uv[2 * k + side]; }, cost, m, control);
 }
 
 double objective(const DenseView& p, const Labels& labels) {

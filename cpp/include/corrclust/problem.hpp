@@ -16,6 +16,8 @@
 
 namespace corrclust {
 
+class Control;
+
 using Index = std::int64_t;
 using Labels = std::vector<Index>;
 
@@ -41,7 +43,10 @@ struct SparseGraph {
     // u != v. O(n + m); input already sorted by (u, v) with u < v is only checked, not sorted.
     static SparseGraph from_edges(Index n, const Index* u, const Index* v, const double* cost, Index m);
     // The same from a row-major (m, 2) array of endpoints (a numpy edge array, read in place).
-    static SparseGraph from_edge_pairs(Index n, const Index* uv, const double* cost, Index m);
+    // With a control, the build reads its clock every 2^16 edges or nodes and gives up once it
+    // says stop: the graph returned then is unusable, so callers check control->stopped().
+    static SparseGraph from_edge_pairs(Index n, const Index* uv, const double* cost, Index m,
+                                       Control* control = nullptr);
 };
 
 // Objective (sum of costs of cut edges) of a node labelling.
