@@ -194,7 +194,6 @@ def _threshold_masks(cmap: np.ndarray, threshold: float, p: DetectionParams) -> 
     """Objects and rim insides above ``threshold``: (label image of the filled, split objects,
     label image of the holes, i.e. regions enclosed by the thresholded map)."""
     from skimage.measure import label
-    from skimage.segmentation import watershed
 
     fg = cmap > threshold
     if p.closing_radius > 0:
@@ -210,23 +209,30 @@ def _threshold_masks(cmap: np.ndarray, threshold: float, p: DetectionParams) -> 
         filled = ndi.binary_opening(filled, _disk(p.opening_radius))
     labels = label(filled)
     if p.split and labels.max() > 0:
-        from skimage.feature import peak_local_max
-
-        dist = ndi.gaussian_filter(ndi.distance_transform_edt(filled), 1.0)
-        peaks = peak_local_max(dist, min_distance=p.split_min_distance, labels=labels, exclude_border=False)
-        markers = np.zeros_like(labels)
-        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-        # a component without a peak keeps one marker of its own
-        has = np.zeros(labels.max() + 1, bool)
-        has[labels[markers > 0]] = True
-        missing = np.flatnonzero(~has[1:]) + 1
-        if missing.size:
-            first = ndi.labeled_comprehension(
-                np.arange(labels.size).reshape(labels.shape), labels, missing, np.min, np.int64, -1
-            )
-            markers.flat[first] = len(peaks) + np.arange(1, missing.size + 1)
-        labels = watershed(-dist, markers, mask=filled)
+        labels = _split_touching(filled, labels, 1.0, p.split_min_distance)
     return labels, holes
+
+
+def _split_touching(mask: np.ndarray, labels: np.ndarray, sigma: float, min_distance: int) -> np.ndarray:
+    """Watershed split of touching objects: one marker per peak of the smoothed distance
+    transform (peaks at least ``min_distance`` apart); a component without a peak keeps one
+    marker of its own, so no object is lost."""
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+
+    dist = ndi.gaussian_filter(ndi.distance_transform_edt(mask), sigma)
+    peaks = peak_local_max(dist, min_distance=min_distance, labels=labels, exclude_border=False)
+    markers = np.zeros_like(labels)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    has = np.zeros(labels.max() + 1, bool)
+    has[labels[markers > 0]] = True
+    missing = np.flatnonzero(~has[1:]) + 1
+    if missing.size:
+        first = ndi.labeled_comprehension(
+            np.arange(labels.size).reshape(labels.shape), labels, missing, np.min, np.int64, -1
+        )
+        markers.flat[first] = len(peaks) + np.arange(1, missing.size + 1)
+    return watershed(-dist, markers, mask=mask)
 
 
 def _segment(cmap: np.ndarray, threshold: float, p: DetectionParams) -> np.ndarray:
@@ -494,7 +500,6 @@ def _detect_fluorescence(image: np.ndarray, p: DetectionParams) -> list[Detectio
     """
     from skimage.filters import threshold_otsu
     from skimage.measure import label, regionprops
-    from skimage.segmentation import watershed
 
     grey = _gray(image)
     sm = ndi.gaussian_filter(grey, p.fluorescence_sigma)
@@ -509,13 +514,7 @@ def _detect_fluorescence(image: np.ndarray, p: DetectionParams) -> list[Detectio
         fg = ndi.binary_opening(fg, _disk(p.opening_radius))
     labels = label(fg)
     if p.fluorescence_split and labels.max() > 0:
-        from skimage.feature import peak_local_max
-
-        dist = ndi.gaussian_filter(ndi.distance_transform_edt(fg), 2.0)
-        peaks = peak_local_max(dist, min_distance=p.split_min_distance, labels=labels, exclude_border=False)
-        markers = np.zeros_like(labels)
-        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
-        labels = watershed(-dist, markers, mask=fg)
+        labels = _split_touching(fg, labels, 2.0, p.split_min_distance)
     H, W = fg.shape
     out = []
     for rp in regionprops(labels, intensity_image=sm):
