@@ -8,10 +8,8 @@
 #include <pybind11/pybind11.h>
 
 #include <cmath>
-#include <memory>
 #include <stdexcept>
 #include <string>
-#include <utility>
 
 #include "control_binding.hpp"
 #include "corrclust/heuristics.hpp"
@@ -84,30 +82,28 @@ py::dict result(const Labels& labels, double objective_value, Control& control, 
 // `control` is made by the caller before it builds the problem, so the time limit (and the reported
 // runtime) also covers building a sparse graph from the arrays.
 template <class Problem>
-py::dict solve(const Problem& problem, const std::string& method_name, std::unique_ptr<Control> control,
-               std::uint64_t seed, const py::object& warm_start) {
-    const Method method = parse_method(method_name);
-    Labels start_labels;
-    const bool has_start = read_warm_start(warm_start, problem.n, start_labels);
+py::dict solve(const Problem& problem, Method method, Control& control, std::uint64_t seed, const Labels* start) {
     Labels labels;
     double obj = 0.0;
     HeuristicStats stats;
     {
         py::gil_scoped_release release;
-        labels = run_method(problem, method, *control, seed, has_start ? &start_labels : nullptr, stats);
+        labels = run_method(problem, method, control, seed, start, stats);
         detail::relabel(labels);
         // KL and anytime report the exact objective of what they return; GAEC does not.
         obj = std::isnan(stats.objective) ? objective(problem, labels) : stats.objective;
     }
-    return result(labels, obj, *control, stats.iterations);
+    return result(labels, obj, control, stats.iterations);
 }
 
 // The result when the time limit passed (or Ctrl-C came) while the sparse graph was still being
 // built: the warm start, or all singletons, with its objective summed over the raw edge arrays.
 py::dict unbuilt_result(Index n, const Index* uv, const double* cost, Index m, Control& control,
-                        const py::object& warm_start) {
+                        const Labels* start) {
     Labels labels;
-    if (!read_warm_start(warm_start, n, labels)) {
+    if (start) {
+        labels = *start;
+    } else {
         labels.resize(static_cast<size_t>(n));
         for (Index v = 0; v < n; ++v) labels[static_cast<size_t>(v)] = v;
     }
@@ -131,7 +127,11 @@ void init_solvers(py::module_& m) {
             if (costs.ndim() != 2 || costs.shape(0) != costs.shape(1))
                 throw py::value_error("costs must be a square (n, n) matrix");
             const DenseView view{costs.data(), static_cast<Index>(costs.shape(0))};
-            return solve(view, method, bind::make_control(time_limit, progress), seed, warm_start);
+            const Method meth = parse_method(method);
+            Labels start;
+            const bool has_start = read_warm_start(warm_start, view.n, start);
+            auto control = bind::make_control(time_limit, progress);
+            return solve(view, meth, *control, seed, has_start ? &start : nullptr);
         },
         py::arg("costs"), py::arg("method"), py::arg("time_limit") = py::none(), py::arg("seed") = 0,
         py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
@@ -146,7 +146,9 @@ void init_solvers(py::module_& m) {
            const py::object& progress) {
             const Index mm = static_cast<Index>(costs.size());
             if (n < 0) throw py::value_error("n must be >= 0");
-            parse_method(method);  // an unknown method fails before any work
+            const Method meth = parse_method(method);  // bad arguments fail before any work
+            Labels start;
+            const bool has_start = read_warm_start(warm_start, n, start);
             auto control = bind::make_control(time_limit, progress);  // the clock starts here
             if (costs.ndim() != 1 || edges.ndim() != 2 || edges.shape(1) != 2 || edges.shape(0) != mm)
                 throw py::value_error("edges must have shape (m, 2) and costs shape (m,)");
@@ -161,8 +163,9 @@ void init_solvers(py::module_& m) {
                 py::gil_scoped_release release;
                 g = SparseGraph::from_edge_pairs(n, e, costs.data(), mm, control.get());
             }
-            if (control->stopped()) return unbuilt_result(n, e, costs.data(), mm, *control, warm_start);
-            return solve(g, method, std::move(control), seed, warm_start);
+            const Labels* first = has_start ? &start : nullptr;
+            if (control->stopped()) return unbuilt_result(n, e, costs.data(), mm, *control, first);
+            return solve(g, meth, *control, seed, first);
         },
         py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("method"), py::arg("time_limit") = py::none(),
         py::arg("seed") = 0, py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
