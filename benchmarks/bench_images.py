@@ -16,13 +16,13 @@ organoids.
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
 
 from corrclust.images.detection import detect_organoids, match_boxes
+from corrclust.images.detection_model import read_boxes
 from corrclust.images.io import read_image
 from corrclust.images.keypoints import extract_keypoints
 from corrclust.images.synthetic import render_organoid
@@ -88,10 +88,7 @@ def detection_table(n_fields: int | None, sweep: bool = False) -> None:
     if not root.is_dir():
         print(f"(skipping detection: {root} not found)")
         return
-    truth: dict[str, list] = {}
-    with open(root / "bboxes.csv") as fh:
-        for r in csv.DictReader(fh):
-            truth.setdefault(r["filename"], []).append([int(r[k]) for k in ("x1", "y1", "x2", "y2")])
+    truth = read_boxes(root / "bboxes.csv")
     names = sorted(truth)[: n_fields or None]
     images = {n: read_image(root / "images" / n) for n in names}
     idx = {n: i for i, n in enumerate(sorted(truth))}

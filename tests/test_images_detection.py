@@ -10,6 +10,7 @@ from PIL import Image
 
 from conftest import require_shared
 from corrclust.images.detection import FEATURES, box_iou, crop_fields, detect_organoids, match_boxes
+from corrclust.images.detection_model import read_boxes
 from corrclust.images.io import read_image, read_mask
 
 
@@ -85,10 +86,7 @@ def test_real_fields_subset():
     them, which the previous logistic score (0.70, 0.88 here) did not reach. The full 112-field
     figures come from benchmarks/bench_images.py."""
     root = require_shared("data/organoid-fields")
-    truth: dict[str, list] = {}
-    with open(root / "bboxes.csv") as fh:
-        for r in csv.DictReader(fh):
-            truth.setdefault(r["filename"], []).append([int(r[k]) for k in ("x1", "y1", "x2", "y2")])
+    truth = read_boxes(root / "bboxes.csv")
     names = sorted(truth)[1::14]
     TP = FP = FN = 0
     for n in names:
@@ -260,8 +258,7 @@ def test_rim_insides_and_coarse_map_raise_the_candidate_ceiling_on_a_real_field(
 
     root = require_shared("data/organoid-fields")
     name = "Subset_1_450x450_105.jpg"
-    with open(root / "bboxes.csv") as fh:
-        truth = [[int(r[k]) for k in ("x1", "y1", "x2", "y2")] for r in csv.DictReader(fh) if r["filename"] == name]
+    truth = read_boxes(root / "bboxes.csv")[name]
     img = read_image(root / "images" / name)
 
     def matched(**kw):
