@@ -249,17 +249,9 @@ private:
                 else if (C == target) in_sum_[u] += c;
             });
             in_sum_[v] = to_target;
-            auto& ma = members_[a];  // O(1) removal: the last member takes v's place
-            const Index last = ma.back();
-            ma[mpos_[v]] = last;
-            mpos_[last] = mpos_[v];
-            ma.pop_back();
-            mpos_[v] = static_cast<Index>(members_[target].size());
-            members_[target].push_back(v);
-            label_of_[v] = target;
-            relabelled(v);
+            move_node(v, target);
             stamp_[a] = stamp_[target] = pass;
-            if (ma.empty()) free_.push_back(a);
+            if (members_[a].empty()) free_.push_back(a);
             total += best;
         }
         return total;
@@ -555,17 +547,7 @@ private:
             for (Index j = 0; j < N; ++j) in_sum_[nodes_[j]] = side_[j] == 0 ? ca_[j] : cb_[j];
             for (Index r = 0; r < nseq_; ++r) {  // the moves of the best prefix
                 const Index j = seq_[r];
-                const Index v = nodes_[j];
-                const Index from = label_of_[v], to = side_[j] == 0 ? a : b;
-                auto& mf = members_[from];
-                const Index last = mf.back();
-                mf[mpos_[v]] = last;
-                mpos_[last] = mpos_[v];
-                mf.pop_back();
-                mpos_[v] = static_cast<Index>(members_[to].size());
-                members_[to].push_back(v);
-                label_of_[v] = to;
-                relabelled(v);
+                move_node(nodes_[j], side_[j] == 0 ? a : b);
             }
             stamp_[a] = stamp_[b] = pass;
             if (members_[a].empty()) free_.push_back(a);
@@ -603,6 +585,19 @@ private:
         budget_ = kPollWork;
         stopped_ = control_.stop();
         return stopped_;
+    }
+
+    // Moves node v into cluster `to` (the last member of its old cluster takes its place there).
+    void move_node(Index v, Index to) {
+        auto& from = members_[label_of_[v]];
+        const Index last = from.back();
+        from[mpos_[v]] = last;
+        mpos_[last] = mpos_[v];
+        from.pop_back();
+        mpos_[v] = static_cast<Index>(members_[to].size());
+        members_[to].push_back(v);
+        label_of_[v] = to;
+        relabelled(v);
     }
 
     // After v changed cluster: v and its neighbours must be looked at by the next vertex sweep.
