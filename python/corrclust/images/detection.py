@@ -55,6 +55,7 @@ __all__ = [
     "box_iou",
     "match_boxes",
     "CropResult",
+    "RING_EDGES",
 ]
 
 
@@ -83,9 +84,11 @@ class DetectionParams:
     split_min_distance: int = 12  # between watershed seeds
     split: bool = True
     # the candidate score: a file written by corrclust.images.detection_model (None: the model
-    # shipped with the package, fitted on the even-numbered OrgaQuant fields)
+    # shipped with the package, fitted on the 112 OrgaQuant fields)
     score_model: str | None = None
-    min_score: float = 0.4
+    # keep candidates scoring at least this; None: the operating point stored in the model file
+    # (chosen by cross-validation when it was fitted)
+    min_score: float | None = None
     # greedy non-maximum suppression in score order: a candidate is dropped when its box has
     # IoU > nms_iou with a kept box, or when their intersection exceeds nms_overlap x the
     # smaller box (a merged blob around a kept organoid, or a part of it)
@@ -187,7 +190,14 @@ FEATURES = (
     "flat_p5_rank",
     "flat_p5_rel_p90",
     "log_candidates",  # log of the number of candidates of the field
+    # radial profile around the box centre: mean of the flat-field image, of the fine contrast
+    # map and of |Laplacian of Gaussian| (sigma 1, a focus measure) in elliptical rings between
+    # RING_EDGES (multiples of the ellipse inscribed in the box: 1.0 is the box outline)
+    *(f"ring{k}_{m}" for k in range(6) for m in ("flat", "contrast", "log")),
 )
+# ring limits of the radial-profile features (6 rings: 4 inside the box outline, 2 outside)
+RING_EDGES = (0.0, 0.3, 0.6, 0.85, 1.0, 1.2, 1.5)
+N_CANDIDATE_FEATURES = 22  # the features _features computes from one candidate alone
 
 
 def _threshold_masks(cmap: np.ndarray, threshold: float, p: DetectionParams) -> tuple[np.ndarray, np.ndarray]:
@@ -291,9 +301,13 @@ def brightfield_candidates(image: np.ndarray, params: DetectionParams | None = N
     boxes = np.array([c[0] for c in raw], float)
     masks = [c[1] for c in raw]
     cmax = ndi.maximum_filter(cmap, size=5)
-    X = np.array([
+    focus = np.abs(ndi.gaussian_laplace(flat, 1.0))
+    X = np.zeros((len(raw), len(FEATURES)))
+    X[:, :N_CANDIDATE_FEATURES] = [
         _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) for box, m, meta in raw
-    ])
+    ]
+    ring0 = FEATURES.index("ring0_flat")
+    X[:, ring0 : ring0 + 3 * (len(RING_EDGES) - 1)] = [_ring_profile(b, (flat, cmap, focus)) for b in boxes]
     # relations between candidates: how stable a box is over thresholds and maps, and whether it
     # holds smaller candidates (a merged blob) or lies inside larger ones (a part)
     iou = box_iou(boxes, boxes)
@@ -417,8 +431,30 @@ def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
         meta[1],
         meta[2],
         meta[3],
-        *np.zeros(len(FEATURES) - 22),  # relations and field context, set by brightfield_candidates
     ])
+
+
+def _ring_profile(box, maps) -> list[float]:
+    """Mean of each map in the elliptical rings :data:`RING_EDGES` around the box centre (ring
+    by ring, map by map); a ring that falls outside the image gets the mean of its whole map."""
+    H, W = maps[0].shape
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    reach = (RING_EDGES[-1] - 1.0) / 2  # the outer ring reaches this far beyond the box, per side
+    px, py = int(np.ceil(reach * w)) + 1, int(np.ceil(reach * h)) + 1
+    r0, r1, c0, c1 = max(0, int(y1) - py), min(H, int(y2) + py), max(0, int(x1) - px), min(W, int(x2) + px)
+    yy, xx = np.mgrid[r0:r1, c0:c1]
+    rho = np.hypot((xx + 0.5 - cx) / (w / 2), (yy + 0.5 - cy) / (h / 2))
+    ring = np.digitize(rho, RING_EDGES) - 1  # -1 never (rho >= 0); len(edges) - 1: beyond the last
+    n = len(RING_EDGES) - 1
+    counts = np.bincount(ring.ravel(), minlength=n + 1)[:n]
+    out = []
+    sums = [np.bincount(ring.ravel(), weights=m[r0:r1, c0:c1].ravel(), minlength=n + 1)[:n] for m in maps]
+    for k in range(n):
+        for j, m in enumerate(maps):
+            out.append(float(sums[j][k] / counts[k]) if counts[k] else float(m.mean()))
+    return out
 
 
 def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -455,7 +491,8 @@ def detect_organoids(
     if len(cands.boxes) == 0:
         return []
     scores = model.predict(cands.features)
-    kept = non_maximum_suppression(cands.boxes, scores, p.min_score, p.nms_iou, p.nms_overlap)
+    min_score = model.min_score if p.min_score is None else p.min_score
+    kept = non_maximum_suppression(cands.boxes, scores, min_score, p.nms_iou, p.nms_overlap)
     H, W = np.shape(image)[:2]
     out = []
     for i in kept:

@@ -5,9 +5,14 @@ per field; this model gives each the probability that its box matches a manually
 (IoU >= 0.5). The ensemble is stored as plain arrays in an ``.npz`` file (read with
 ``allow_pickle=False``), evaluated with NumPy; scikit-learn is needed only to fit a new one.
 
+A model file also holds its operating point, the ``min_score`` that detection uses unless told
+otherwise. :func:`fit_detector` chooses it by cross-validation over the training fields: the
+largest recall whose pooled cross-validated precision is at least ``min_precision``.
+
 The shipped model (``organoid_score.npz`` next to this module) was fitted by
-``python -m corrclust.images.detection_model FIELDS_DIR BOXES_CSV -o organoid_score.npz`` on the
-even-numbered OrgaQuant fields (sorted names, 0-based index) only; see ``docs/images.md``.
+``python -m corrclust.images.detection_model FIELDS_DIR BOXES_CSV -o organoid_score.npz`` on
+all 112 OrgaQuant fields; its out-of-sample figures come from a nested cross-validation
+(``benchmarks/bench_images.py``, see ``docs/images.md``).
 """
 
 from __future__ import annotations
@@ -17,16 +22,28 @@ import csv
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["ScoreModel", "load_score_model", "save_score_model", "fit_score_model", "candidate_labels"]
+if TYPE_CHECKING:
+    from corrclust.images.detection import Candidates
+
+__all__ = [
+    "ScoreModel", "load_score_model", "save_score_model", "fit_score_model", "candidate_labels",
+    "OperatingPoint", "field_folds", "cross_validated_scores", "operating_curve", "choose_min_score",
+    "fit_detector", "read_boxes",
+]
 
 PACKAGED = Path(__file__).with_name("organoid_score.npz")
 # a candidate is a positive training example when its box has at least this IoU with a true
 # box: stricter than the evaluation's 0.5, so tight boxes outrank loose ones of the same organoid
 TRAIN_IOU = 0.6
+# the operating-point rule: the largest recall whose cross-validated precision is at least this
+# (the project's target is recall >= 0.8 at precision >= 0.7; 0.03 is a margin for the spread
+# of precision between folds)
+MIN_PRECISION = 0.73
+MIN_SCORE_GRID = tuple(round(0.05 + 0.01 * k, 2) for k in range(91))  # 0.05, 0.06, ..., 0.95
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,7 @@ class ScoreModel:
     right: np.ndarray
     value: np.ndarray
     link: str = "logit"  # "logit": a classifier's log-odds; "identity": a regression of the IoU
+    min_score: float = 0.5  # the operating point: detection keeps candidates scoring at least this
 
     def __post_init__(self) -> None:
         shape = self.feature.shape
@@ -57,6 +75,8 @@ class ScoreModel:
             raise ValueError("score model: a node tests a feature that does not exist")
         if self.link not in ("logit", "identity"):
             raise ValueError(f"score model: unknown link {self.link!r}")
+        if not np.isfinite(self.min_score):
+            raise ValueError(f"score model: min_score must be finite, got {self.min_score}")
         n = shape[1]
         for child in (self.left, self.right):
             if (child[inner] <= 0).any() or (child[inner] >= n).any():
@@ -92,7 +112,7 @@ def save_score_model(model: ScoreModel, path: str | Path) -> None:
         path, features=np.array(model.features, dtype=str), bias=np.array(model.bias),
         feature=model.feature.astype(np.int16), threshold=model.threshold.astype(np.float64),
         left=model.left.astype(np.int16), right=model.right.astype(np.int16),
-        value=model.value.astype(np.float64), link=np.array(model.link),
+        value=model.value.astype(np.float64), link=np.array(model.link), min_score=np.array(model.min_score),
     )
 
 
@@ -106,6 +126,7 @@ def load_score_model(path: str | None = None) -> ScoreModel:
                 tuple(str(s) for s in z["features"]), float(z["bias"]), z["feature"].astype(np.int64),
                 z["threshold"].astype(float), z["left"].astype(np.int64), z["right"].astype(np.int64),
                 z["value"].astype(float), str(z["link"]) if "link" in z.files else "logit",
+                float(z["min_score"]) if "min_score" in z.files else 0.5,
             )
     except (OSError, KeyError, ValueError) as exc:
         raise ValueError(f"cannot read the detection score model {p}: {exc}") from exc
@@ -113,7 +134,7 @@ def load_score_model(path: str | None = None) -> ScoreModel:
 
 def fit_score_model(
     X: np.ndarray, y: np.ndarray, features: Sequence[str], *, n_trees: int = 300, depth: int = 4,
-    learning_rate: float = 0.05, min_leaf: int = 40, seed: int = 0,
+    learning_rate: float = 0.05, min_leaf: int = 40, seed: int = 0, min_score: float = 0.5,
 ) -> ScoreModel:
     """Fit boosted trees (scikit-learn) to candidates ``X`` and convert them to a
     :class:`ScoreModel`: a classifier when ``y`` is boolean, else a least-squares regression
@@ -143,7 +164,7 @@ def fit_score_model(
         right[k, :m] = np.where(leaf, -1, t["right"].astype(np.int64))
         value[k, :m] = np.where(leaf, t["value"], 0.0)
     model = ScoreModel(tuple(features), float(np.ravel(clf._baseline_prediction)[0]), feature, threshold,
-                       left, right, value, "logit" if classify else "identity")
+                       left, right, value, "logit" if classify else "identity", float(min_score))
     check = np.asarray(X, float)[:2000]
     reference = clf.predict_proba(check)[:, 1] if classify else clf.predict(check)
     if not np.allclose(model.predict(check), reference, atol=1e-6):
@@ -172,29 +193,144 @@ def read_boxes(path: str | Path) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in out.items()}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from corrclust.images.detection import FEATURES, DetectionParams, brightfield_candidates
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Detection quality at one ``min_score``, pooled over fields (one-to-one matches at IoU >= 0.5)."""
+
+    min_score: float
+    tp: int
+    fp: int
+    fn: int
+    mean_iou: float
+
+    @property
+    def precision(self) -> float:
+        return self.tp / max(self.tp + self.fp, 1)
+
+    @property
+    def recall(self) -> float:
+        return self.tp / max(self.tp + self.fn, 1)
+
+
+def field_folds(names: Sequence[str], k: int = 4, seed: int = 0) -> list[list[str]]:
+    """``k`` folds of fields: a seeded permutation of ``names`` cut into near-equal parts, each
+    part in the order of ``names``."""
+    if not 2 <= k <= len(names):
+        raise ValueError(f"need 2 <= folds <= number of fields ({len(names)}), got {k}")
+    perm = np.random.default_rng(seed).permutation(len(names))
+    return [[names[i] for i in sorted(part)] for part in np.array_split(perm, k)]
+
+
+def _training_set(candidates, truth, names, label_iou):
+    X = np.concatenate([candidates[n].features for n in names])
+    y = np.concatenate([candidate_labels(candidates[n].boxes, truth[n], label_iou) for n in names])
+    if y.all() or not y.any():
+        raise ValueError("the training fields need candidates that match a true box and candidates that do not")
+    return X, y
+
+
+def cross_validated_scores(
+    candidates: Mapping[str, "Candidates"], truth: Mapping[str, np.ndarray], folds: Sequence[Sequence[str]],
+    *, label_iou: float = TRAIN_IOU, **fit_kw,
+) -> dict[str, np.ndarray]:
+    """Score of every candidate of every field in ``folds`` by a model fitted on the other folds."""
+    from corrclust.images.detection import FEATURES
+
+    names = [n for f in folds for n in f]
+    scores = {}
+    for test in folds:
+        X, y = _training_set(candidates, truth, [n for n in names if n not in set(test)], label_iou)
+        model = fit_score_model(X, y, FEATURES, **fit_kw)
+        for n in test:
+            scores[n] = model.predict(candidates[n].features) if len(candidates[n].boxes) else np.zeros(0)
+    return scores
+
+
+def operating_curve(
+    candidates: Mapping[str, "Candidates"], scores: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
+    grid: Sequence[float] = MIN_SCORE_GRID, *, nms_iou: float | None = None, nms_overlap: float | None = None,
+) -> list[OperatingPoint]:
+    """Pooled precision and recall of detection over the fields of ``scores`` at each ``min_score``
+    of ``grid`` (non-maximum suppression as in :class:`DetectionParams` unless given)."""
+    from corrclust.images.detection import DetectionParams, match_boxes, non_maximum_suppression
+
+    d = DetectionParams()
+    nms_iou = d.nms_iou if nms_iou is None else nms_iou
+    nms_overlap = d.nms_overlap if nms_overlap is None else nms_overlap
+    out = []
+    for ms in grid:
+        tp = fp = fn = 0
+        ious: list[float] = []
+        for n, s in scores.items():
+            boxes = candidates[n].boxes
+            kept = non_maximum_suppression(boxes, s, ms, nms_iou, nms_overlap) if len(boxes) else []
+            a, b, c, i = match_boxes(boxes[kept], truth[n])
+            tp, fp, fn = tp + a, fp + b, fn + c
+            ious += i
+        out.append(OperatingPoint(float(ms), tp, fp, fn, float(np.mean(ious)) if ious else 0.0))
+    return out
+
+
+def choose_min_score(curve: Sequence[OperatingPoint], min_precision: float = MIN_PRECISION) -> OperatingPoint:
+    """The point of largest recall (then precision, then the lower score) with precision >=
+    ``min_precision``; without one, the point of largest precision."""
+    ok = [p for p in curve if p.precision >= min_precision]
+    if not ok:
+        return max(curve, key=lambda p: (p.precision, p.recall))
+    return max(ok, key=lambda p: (p.recall, p.precision, -p.min_score))
+
+
+def fit_detector(
+    candidates: Mapping[str, "Candidates"], truth: Mapping[str, np.ndarray], names: Sequence[str], *,
+    min_precision: float = MIN_PRECISION, folds: int = 4, seed: int = 1, label_iou: float = TRAIN_IOU,
+    **fit_kw,
+) -> tuple[ScoreModel, OperatingPoint]:
+    """The score model fitted on ``names`` with its operating point: ``min_score`` chosen by
+    ``folds``-fold cross-validation over ``names`` (folds from ``seed``) by :func:`choose_min_score`.
+    Returns the model and the cross-validated operating point."""
+    from corrclust.images.detection import FEATURES
+
+    names = list(names)
+    cv = cross_validated_scores(candidates, truth, field_folds(names, folds, seed), label_iou=label_iou, **fit_kw)
+    point = choose_min_score(operating_curve(candidates, cv, truth), min_precision)
+    X, y = _training_set(candidates, truth, names, label_iou)
+    return fit_score_model(X, y, FEATURES, min_score=point.min_score, **fit_kw), point
+
+
+def field_candidates(fields_dir: Path, names: Sequence[str], *, progress: bool = True) -> dict:
+    """The brightfield candidates of the named fields (default parameters), with a progress bar."""
+    from corrclust.images.detection import DetectionParams, brightfield_candidates
     from corrclust.images.io import read_image
 
-    ap = argparse.ArgumentParser(description="fit the organoid candidate score on the even-numbered fields")
+    it = names
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(names, desc="candidates", unit="field")
+    p = DetectionParams()
+    return {n: brightfield_candidates(read_image(Path(fields_dir) / n), p) for n in it}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description="fit the organoid candidate score and its operating point on manually boxed fields")
     ap.add_argument("fields", type=Path, help="folder of the field images")
-    ap.add_argument("boxes", type=Path, help="CSV with filename,x1,y1,x2,y2")
+    ap.add_argument("boxes", type=Path, help="CSV with filename,x1,y1,x2,y2 (every listed field is used)")
     ap.add_argument("-o", "--output", type=Path, required=True)
-    ap.add_argument("--all", action="store_true", help="fit on every field (default: even-numbered only)")
+    ap.add_argument("--min-precision", type=float, default=MIN_PRECISION,
+                    help=f"operating point: largest recall at this cross-validated precision (default {MIN_PRECISION})")
     ap.add_argument("--label-iou", type=float, default=TRAIN_IOU,
                     help=f"IoU with a true box that makes a candidate positive (default {TRAIN_IOU})")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     truth = read_boxes(args.boxes)
-    names = sorted(truth) if args.all else sorted(truth)[0::2]
-    p = DetectionParams()
-    Xs, ys = [], []
-    for n in names:
-        c = brightfield_candidates(read_image(args.fields / n), p)
-        Xs.append(c.features)
-        ys.append(candidate_labels(c.boxes, truth[n], args.label_iou))
-    model = fit_score_model(np.concatenate(Xs), np.concatenate(ys), FEATURES)
+    names = sorted(truth)
+    cands = field_candidates(args.fields, names, progress=not args.quiet)
+    model, point = fit_detector(cands, truth, names, min_precision=args.min_precision, label_iou=args.label_iou)
     save_score_model(model, args.output)
-    print(f"fitted on {len(names)} fields, {sum(len(y) for y in ys)} candidates -> {args.output}")
+    print(f"fitted on {len(names)} fields, {sum(len(c.boxes) for c in cands.values())} candidates -> {args.output}")
+    print(f"operating point min_score {point.min_score:.2f}: cross-validated precision {point.precision:.3f}, "
+          f"recall {point.recall:.3f}")
     return 0
 
 
