@@ -38,6 +38,21 @@ def test_crop_command(tmp_path, capsys):
         assert len(list(csv.DictReader(fh))) == len(truth)
     assert main(["images", "crop", str(tmp_path / "f"), "-o", str(tmp_path / "c"), "--min-score", "2"]) == 2
     assert "--min-score" in capsys.readouterr().err
+    # another score model: its operating point applies; a missing or foreign file is a clear error
+    import dataclasses
+
+    from corrclust.images.detection_model import load_score_model, save_score_model
+
+    save_score_model(dataclasses.replace(load_score_model(None), min_score=1.01), tmp_path / "strict.npz")
+    args = ["images", "crop", str(tmp_path / "f"), "-o", str(tmp_path / "c"), "--quiet", "--score-model"]
+    assert main(args + [str(tmp_path / "strict.npz")]) == 0
+    assert "0 organoid crops" in capsys.readouterr().out
+    assert main(args + [str(tmp_path / "nope.npz")]) == 2
+    assert "nope.npz" in capsys.readouterr().err
+    m = load_score_model(None)
+    save_score_model(dataclasses.replace(m, features=m.features[:-1] + ("other",)), tmp_path / "foreign.npz")
+    assert main(args + [str(tmp_path / "foreign.npz")]) == 2
+    assert "other features" in capsys.readouterr().err
 
 
 def test_errors_are_one_line(tmp_path, capsys):

@@ -82,9 +82,10 @@ def test_crop_fields_writes_crops_and_reports_bad_files(tmp_path):
 
 
 def test_real_fields_subset():
-    """Odd-numbered fields were not used for tuning (score model, min_score, NMS); a bound on 8 of
-    them, which the previous logistic score (0.70, 0.88 here) did not reach. The full 112-field
-    figures come from benchmarks/bench_images.py."""
+    """The shipped detector on 8 real fields. The shipped model was fitted on all 112 fields, so
+    this is an in-sample regression check; the out-of-sample check fits on other fields
+    (test_images_detection_model.py), and benchmarks/bench_images.py has the nested
+    cross-validation over all 112."""
     root = require_shared("data/organoid-fields")
     truth = read_boxes(root / "bboxes.csv")
     names = sorted(truth)[1::14]
@@ -94,7 +95,7 @@ def test_real_fields_subset():
         tp, fp, fn, _ = match_boxes([d.box for d in dets], truth[n])
         TP, FP, FN = TP + tp, FP + fp, FN + fn
     precision, recall = TP / (TP + FP), TP / (TP + FN)
-    assert precision >= 0.72 and recall >= 0.85, (precision, recall)  # measured: 0.77, 0.90
+    assert precision >= 0.70 and recall >= 0.88, (precision, recall)  # measured: 0.739, 0.932
 
 
 def test_fill_holes_open_border_matches_padded_fill_holes():

@@ -1,6 +1,6 @@
 """``corrclust images``: from microscopy images to organoid crops and key points.
 
-    corrclust images crop FIELDS_DIR -o CROPS_DIR [--fluorescence] [--min-score S] [--quiet]
+    corrclust images crop FIELDS_DIR -o CROPS_DIR [--fluorescence] [--min-score S] [--score-model FILE] [--quiet]
     corrclust images keypoints CROPS_DIR -o KEYPOINTS.csv [--ids IDS.csv] [--image-set NAME] [--quiet]
     corrclust images synth -o DIR [--classes K] [--per-class N] [--seed S] [--size PX] [--quiet]
     corrclust images rbc-crops RBC_DIR -o DIR [--size PX] [--train N] [--test N] [--unseen N] [--seed S]
@@ -34,7 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--fluorescence", action="store_true",
                    help="bright organoids on a dark background (default: brightfield)")
     c.add_argument("--min-score", type=float, default=None, metavar="S",
-                   help="detection score threshold in [0, 1] (default 0.4; higher = fewer, surer)")
+                   help="detection score threshold in [0, 1] (default: the score model's operating point, "
+                        "0.27 for the shipped model; higher = fewer, surer)")
+    c.add_argument("--score-model", default=None, metavar="FILE",
+                   help="brightfield candidate score fitted by `python -m corrclust.images.detection_model` "
+                        "(default: the shipped model)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=run_crop)
 
@@ -103,6 +107,19 @@ def run_crop(args: argparse.Namespace) -> int:
         if not 0.0 <= args.min_score <= 1.0:
             raise CliError(f"--min-score must be in [0, 1], got {args.min_score}")
         kw["min_score"] = args.min_score
+    if args.score_model is not None:
+        from corrclust.images.detection import FEATURES
+        from corrclust.images.detection_model import load_score_model
+
+        if args.fluorescence:
+            raise CliError("--score-model applies to brightfield fields; fluorescence detection has no score")
+        try:
+            model = load_score_model(str(args.score_model))
+        except ValueError as exc:
+            raise CliError(f"--score-model: {exc}") from exc
+        if model.features != FEATURES:
+            raise CliError(f"--score-model: {args.score_model} was fitted on other features than this version's")
+        kw["score_model"] = str(args.score_model)
     res = crop_fields(args.fields, args.output, DetectionParams(**kw), progress=not args.quiet)
     n_src = len({r[0] for r in res.rows})
     print(f"{len(res.rows)} organoid crops from {n_src} image(s) -> {res.table}")

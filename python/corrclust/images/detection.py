@@ -1,8 +1,8 @@
 """Organoid detection and cropping in whole brightfield (or fluorescence) fields.
 
-A classical scikit-image candidate generator with a learned candidate score, tuned on the
-even-numbered OrgaQuant test fields (``shared/data/organoid-fields``; see ``docs/images.md``
-for the protocol and the held-out scores):
+A classical scikit-image candidate generator with a learned candidate score, fitted on the 112
+OrgaQuant test fields (``shared/data/organoid-fields``; see ``docs/images.md`` for the nested
+cross-validation that gives its out-of-sample scores):
 
 1. grey = mean of the channels, scaled to [0, 1]; flat-field correction: divide by a wide
    Gaussian blur (removes vignetting and the bright/dark halves of Matrigel domes);
@@ -14,11 +14,12 @@ for the protocol and the held-out scores):
    the filled objects split by a watershed on the distance transform, and the enclosed insides
    of rims grown back over the rim (these keep overlapping ring-shaped organoids apart);
 4. every candidate gets the features :data:`FEATURES` (size, shape, rim contrast, brightness,
-   origin, relations to the other candidates, rank within the field), and the score model of
-   :mod:`corrclust.images.detection_model` (boosted trees fitted on the even-numbered fields)
+   origin, relations to the other candidates, rank within the field, radial profile around the
+   box centre), and the score model of :mod:`corrclust.images.detection_model` (boosted trees)
    gives the probability that it is a manually boxed organoid; specks, debris, out-of-focus
    organoids and merged blobs score low;
-5. greedy non-maximum suppression in score order keeps the best of overlapping candidates
+5. candidates below the model's operating point (``min_score``, stored in the model file)
+   are dropped; greedy non-maximum suppression in score order keeps the best of overlapping candidates
    (box IoU, and overlap as a fraction of the smaller box so a merged blob does not survive
    next to its better part).
 
