@@ -130,3 +130,17 @@ def test_fit_command_writes_a_model_with_its_operating_point(tmp_path, capsys):
     assert model.features == FEATURES and model.min_score in MIN_SCORE_GRID
     img = read_image(root / "images" / names[0])
     assert detect_organoids(img, score_model=str(tmp_path / "m.npz"))  # usable for detection
+
+
+def test_fit_command_reports_bad_input_in_one_line(tmp_path, capsys):
+    table = tmp_path / "boxes.csv"
+    table.write_text("filename,x1,y1,x2,y2\nmissing.png,0,0,10,10\n")
+    (tmp_path / "fields").mkdir()
+    assert main([str(tmp_path / "fields"), str(table), "-o", str(tmp_path / "m.npz"), "--quiet"]) == 2
+    assert "missing.png" in capsys.readouterr().err
+    assert main([str(tmp_path / "nope"), str(table), "-o", str(tmp_path / "m.npz"), "--quiet"]) == 2
+    assert "fields folder not found" in capsys.readouterr().err
+    table.write_text("filename,x1,y1\nmissing.png,0,0\n")
+    assert main([str(tmp_path / "fields"), str(table), "-o", str(tmp_path / "m.npz"), "--quiet"]) == 2
+    assert "line 2" in capsys.readouterr().err
+    assert not (tmp_path / "m.npz").exists()

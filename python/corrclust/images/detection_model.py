@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -323,11 +324,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help=f"IoU with a true box that makes a candidate positive (default {TRAIN_IOU})")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
-    truth = read_boxes(args.boxes)
-    names = sorted(truth)
-    cands = field_candidates(args.fields, names, progress=not args.quiet)
-    model, point = fit_detector(cands, truth, names, min_precision=args.min_precision, label_iou=args.label_iou)
-    save_score_model(model, args.output)
+    if not 0.0 < args.min_precision <= 1.0 or not 0.0 < args.label_iou <= 1.0:
+        ap.error("--min-precision and --label-iou must be in (0, 1]")
+    try:
+        if not args.fields.is_dir():
+            raise ValueError(f"fields folder not found: {args.fields}")
+        truth = read_boxes(args.boxes)
+        names = sorted(truth)
+        cands = field_candidates(args.fields, names, progress=not args.quiet)
+        model, point = fit_detector(cands, truth, names, min_precision=args.min_precision, label_iou=args.label_iou)
+        save_score_model(model, args.output)
+    except (OSError, ValueError) as exc:  # unreadable table or image, too few fields: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"fitted on {len(names)} fields, {sum(len(c.boxes) for c in cands.values())} candidates -> {args.output}")
     print(f"operating point min_score {point.min_score:.2f}: cross-validated precision {point.precision:.3f}, "
           f"recall {point.recall:.3f}")
