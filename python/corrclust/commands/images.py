@@ -98,7 +98,7 @@ def _report_failures(failures) -> int:
 
 
 def run_crop(args: argparse.Namespace) -> int:
-    from corrclust.images.detection import DetectionParams, crop_fields
+    from corrclust.images.detection import DetectionParams, crop_fields, score_model
 
     kw = {}
     if args.fluorescence:
@@ -108,17 +108,9 @@ def run_crop(args: argparse.Namespace) -> int:
             raise CliError(f"--min-score must be in [0, 1], got {args.min_score}")
         kw["min_score"] = args.min_score
     if args.score_model is not None:
-        from corrclust.images.detection import FEATURES
-        from corrclust.images.detection_model import load_score_model
-
         if args.fluorescence:
             raise CliError("--score-model applies to brightfield fields; fluorescence detection has no score")
-        try:
-            model = load_score_model(str(args.score_model))
-        except ValueError as exc:
-            raise CliError(f"--score-model: {exc}") from exc
-        if model.features != FEATURES:
-            raise CliError(f"--score-model: {args.score_model} was fitted on other features than this version's")
+        score_model(str(args.score_model))  # an unreadable or foreign file fails here, before any field
         kw["score_model"] = str(args.score_model)
     res = crop_fields(args.fields, args.output, DetectionParams(**kw), progress=not args.quiet)
     n_src = len({r[0] for r in res.rows})

@@ -57,6 +57,7 @@ __all__ = [
     "match_boxes",
     "CropResult",
     "RING_EDGES",
+    "score_model",
 ]
 
 
@@ -483,11 +484,7 @@ def detect_organoids(
         raise ValueError(f"modality must be 'brightfield' or 'fluorescence', got {p.modality!r}")
     if p.modality == "fluorescence":
         return _detect_fluorescence(image, p)
-    from corrclust.images.detection_model import load_score_model
-
-    model = load_score_model(p.score_model)
-    if model.features != FEATURES:
-        raise ValueError(f"score model {p.score_model or '(packaged)'} was fitted on other features")
+    model = score_model(p.score_model)
     cands = brightfield_candidates(image, p)
     if len(cands.boxes) == 0:
         return []
@@ -507,6 +504,17 @@ def detect_organoids(
         out.append(Detection((x1, y1, x2, y2), mask, int(m.sum()), float(feats[1]), float(scores[i]), feats))
     out.sort(key=lambda d: (d.box[1], d.box[0]))
     return out
+
+
+def score_model(path: str | None = None):
+    """The candidate score model in ``path`` (None: the packaged one), checked to be fitted on
+    this version's :data:`FEATURES`; errors (unreadable file, other features) name the file."""
+    from corrclust.images.detection_model import load_score_model
+
+    model = load_score_model(path)
+    if model.features != FEATURES:
+        raise ValueError(f"score model {path or '(packaged)'} was fitted on other features than this version's")
+    return model
 
 
 def non_maximum_suppression(
