@@ -12,7 +12,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 # Order here is the order in ``corrclust --help``.
 COMMAND_MODULES = ("demo", "cluster", "solve", "evaluate", "pqap", "images", "twin")
@@ -20,6 +20,16 @@ COMMAND_MODULES = ("demo", "cluster", "solve", "evaluate", "pqap", "images", "tw
 
 class CliError(Exception):
     """An error caused by the user's input; printed without a traceback."""
+
+
+def help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The ``func`` of a command group called without an action: its help on stderr, exit code 2."""
+
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return show
 
 
 def build_parser() -> argparse.ArgumentParser:

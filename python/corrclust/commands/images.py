@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from corrclust.cli import CliError
+from corrclust.cli import CliError, help_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,12 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=run_rbc)
 
-    p.set_defaults(func=lambda args: _usage(p))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
+    p.set_defaults(func=help_of(p))
 
 
 def _report_failures(failures) -> int:

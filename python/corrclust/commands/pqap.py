@@ -16,11 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 
-from corrclust.cli import CliError
+from corrclust.cli import CliError, help_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,12 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ln.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     ln.add_argument("--quiet", action="store_true", help="no progress bar")
     ln.set_defaults(func=run_learn)
-    p.set_defaults(func=lambda args: _usage(p))
-
-
-def _usage(p: argparse.ArgumentParser) -> int:
-    p.print_help(sys.stderr)
-    return 2
+    p.set_defaults(func=help_of(p))
 
 
 def _existing(path: str, what: str) -> str:

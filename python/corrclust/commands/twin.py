@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from corrclust.cli import CliError
+from corrclust.cli import CliError, help_of
 
 RECIPE_NAMES = ("paper-tni", "paper-tnia", "paper-tnh", "fast")
 
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train twin networks (paper TNI/TNIa/TNH or the fast recipe) and predict pair probabilities",
         description="Twin networks on images (needs PyTorch: pip install 'corrclust[torch]').",
     )
-    p.set_defaults(func=_no_action, twin_parser=p)
+    p.set_defaults(func=help_of(p))
     tsub = p.add_subparsers(dest="twin_command", metavar="ACTION")
 
     t = tsub.add_parser(
@@ -103,11 +103,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--batch-size", type=_positive_int, default=64, help="images per embedding batch")
     q.add_argument("--quiet", action="store_true", help="no progress bars")
     q.set_defaults(func=run_predict)
-
-
-def _no_action(args: argparse.Namespace) -> int:
-    args.twin_parser.print_help()
-    return 2
 
 
 def run_train(args: argparse.Namespace) -> int:
