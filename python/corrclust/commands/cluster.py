@@ -16,12 +16,13 @@ Two modes share this command:
 * **Matrix only** (no IMAGES_DIR)::
 
       corrclust cluster --similarities S.npz [--symmetrize min|mean|max] [--threshold 0.64]
-                        [--method gaec|kl|anytime|exact] [--time-limit S] [--seed N]
+                        [--bias B] [--method gaec|kl|anytime|exact] [--time-limit S] [--seed N]
                         [--truth CLUSTERS.csv] [--json] [-o CLUSTERING.csv]
 
-  ``S.npz`` is the output of ``corrclust pqap similarities`` (arrays ``ids`` and ``S``); the paper's
-  matching-results CSV (its ``quadratic_matching`` block) is read too. The costs are
-  c_ij = sym(S[i, j], S[j, i]) - threshold (paper-model.md §7.1), solved by ``corrclust.solve``.
+  ``S.npz`` is the output of ``corrclust pqap similarities`` (arrays ``ids`` and ``S``) or of
+  ``corrclust twin predict`` (``ids`` and ``P``); the paper's matching-results CSV (its
+  ``quadratic_matching`` block) is read too. The costs are c_ij = sym(S[i, j], S[j, i]) - threshold
+  (paper-model.md §7.1) or logit(sym(P[i, j], P[j, i])) + bias, solved by ``corrclust.solve``.
   With ``--json`` one JSON object is printed (ids, labels, clusters, objective, status, and the
   metrics when ``--truth`` is given); ``-o`` writes the clustering in the paper's CSV format.
   Here ``--method`` names the solver (``--solver`` works too).
