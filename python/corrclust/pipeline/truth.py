@@ -35,7 +35,7 @@ class Truth:
         return np.array([c is not None for c in self.classes], dtype=bool)
 
 
-def truth_from_clusters(groups: Sequence[Sequence[int]], ids: Sequence[int], source: str) -> Truth:
+def truth_from_clusters(groups: Sequence[Sequence[int]], ids: Sequence[int] | np.ndarray, source: str) -> Truth:
     """The classes of ``ids`` given by the truth ``groups`` (one list of ids per class), checked by
     :func:`check_coverage`. ``source`` names the truth in messages."""
     paper = [{int(i) // 100 for i in g} for g in groups]
@@ -49,17 +49,17 @@ def truth_from_clusters(groups: Sequence[Sequence[int]], ids: Sequence[int], sou
     return truth
 
 
-def check_coverage(truth: Truth, ids: Sequence[int]) -> None:
+def check_coverage(truth: Truth, ids: Sequence[int] | np.ndarray) -> None:
     """Apply the partial-truth rule: ValueError below two known ids, a note when some are unknown."""
-    ids = np.asarray(ids)
+    arr = np.asarray(ids)
     k = int(truth.known.sum())
     if k < 2:
         raise ValueError(
-            f"the truth ({truth.source}) names {k} of the {ids.size} clustered image ids; "
-            f"image ids are e.g. {', '.join(str(int(i)) for i in ids[:5])}"
+            f"the truth ({truth.source}) names {k} of the {arr.size} clustered image ids; "
+            f"image ids are e.g. {', '.join(str(int(i)) for i in arr[:5])}"
         )
-    if k < ids.size:
-        say(f"truth covers {k} of {ids.size} images; metrics are over those {k}")
+    if k < arr.size:
+        say(f"truth covers {k} of {arr.size} images; metrics are over those {k}")
 
 
 def resolve_truth(spec: str | None, images: ImageSet) -> Truth | None:
