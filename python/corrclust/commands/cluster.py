@@ -39,7 +39,10 @@ from pathlib import Path
 
 from corrclust.cli_support import CliError, add_progress_flag
 from corrclust.jsonable import jsonable
-from corrclust.pipeline import METHODS, ClusterOptions
+from corrclust.pipeline import METHODS, ClusterOptions, get_route
+
+#: The ``dest`` of every option a route added to this command (pipeline/routes/__init__.py).
+_ROUTE_DESTS: dict[str, list[str]] = {}
 
 # Solvers accepted in the matrix-only mode (gaec is a fast heuristic without a report-worthy quality).
 MATRIX_SOLVERS = ("gaec", "kl", "anytime", "exact")
@@ -100,6 +103,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PQAP solver: the paper's heuristics (reference, default) or the improved local search")
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
     add_progress_flag(p)
+    for name in METHODS:  # options of a single route, in a group of their own
+        add = getattr(get_route(name), "add_arguments", None)
+        if add is not None:
+            group = p.add_argument_group(f"options of --method {name}")
+            add(group)
+            _ROUTE_DESTS[name] = [action.dest for action in group._group_actions]
     p.set_defaults(func=run)
 
 
@@ -137,6 +146,7 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         pqap_mode=args.pqap_mode,
         correlations=args.similarities,
         progress=args.progress,
+        route_options={dest: getattr(args, dest) for dest in _ROUTE_DESTS.get(method, ())},
     )
 
 

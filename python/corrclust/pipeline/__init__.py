@@ -38,7 +38,9 @@ that has the members of :class:`~corrclust.pipeline.routes.Route` (``name``, ``l
 ``timing_label``, ``check(options)``, ``correlate(images, options, *, checkpoint)`` returning
 :class:`Correlations`, ``settings(options)``) and ``ROUTE = ProfileRoute()``, then add the line
 ``"profile": "corrclust.pipeline.routes.profile"`` to ``ROUTES`` in ``pipeline/routes/__init__.py``.
-``--method profile`` then works; see :mod:`corrclust.pipeline.routes` for the details.
+``--method profile`` then works. A route with options of its own adds them to ``corrclust cluster``
+in an optional ``add_arguments(group)`` and reads them from ``options.route_options``; see
+:mod:`corrclust.pipeline.routes` for the details.
 """
 
 from __future__ import annotations

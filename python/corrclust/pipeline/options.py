@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from corrclust.pipeline.routes import METHODS, get_route
+from corrclust.pipeline.routes import METHODS, ROUTES, get_route
 
 __all__ = ["METHODS", "SOLVERS", "SWEEP_AUTO_MAX", "ClusterOptions"]
 
@@ -38,10 +39,11 @@ class ClusterOptions:
     pqap_mode: str = "reference"
     correlations: Path | None = None  # a previous run's similarities.npz: skip the matching
     progress: bool = True
+    route_options: dict[str, Any] = field(default_factory=dict)  # the route's own options (routes docstring)
 
     def validate(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r} (choose one of {', '.join(METHODS)})")
+        if self.method not in ROUTES:
+            raise ValueError(f"unknown method {self.method!r} (choose one of {', '.join(ROUTES)})")
         if self.solver not in SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r} (choose one of {', '.join(SOLVERS)})")
         get_route(self.method).check(self)

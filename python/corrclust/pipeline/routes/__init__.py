@@ -17,8 +17,14 @@ Adding a route (e.g. ``profile``) is one new file and one line here:
 2. Add ``"profile": "corrclust.pipeline.routes.profile"`` to :data:`ROUTES` below.
 
 The name then appears in ``--method``'s choices, in :data:`METHODS` and in the run's settings.
-Route-specific options go into :class:`~corrclust.pipeline.options.ClusterOptions` (one field each)
-and are checked in the route's ``check``.
+
+Options of its own: a route may also define ``add_arguments(group)``, which adds its options to
+``corrclust cluster`` (``group`` is an argparse argument group titled after the route; give every
+option a ``dest`` that starts with the route's name, e.g. ``--profile-bins`` -> ``profile_bins``).
+When ``--method`` names the route, the parsed values arrive in ``options.route_options`` (a dict
+keyed by ``dest``); check them in ``check``. Options that several routes share (``--model``,
+``--threshold``, ``--bias``, ``--symmetrize``, ``--threads``) are fields of
+:class:`~corrclust.pipeline.options.ClusterOptions`.
 """
 
 from __future__ import annotations
@@ -66,10 +72,12 @@ class Route(Protocol):
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
         """Lines of the report's settings table that describe this route's inputs."""
 
+    # Optional: ``def add_arguments(self, group: argparse._ArgumentGroup) -> None`` (see above).
+
 
 def get_route(name: str) -> Route:
     """The route called ``name``; ValueError naming the choices for an unknown name."""
-    if name not in ROUTES:
+    if name not in ROUTES:  # ROUTES, not METHODS: a route registered at run time counts too
         raise ValueError(f"unknown method {name!r} (choose one of {', '.join(METHODS)})")
     route: Route = importlib.import_module(ROUTES[name]).ROUTE
     return route
