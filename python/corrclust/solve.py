@@ -97,6 +97,9 @@ def solve(
     seed: int = 0,
     warm_start: Any = None,
     progress: ProgressArg = None,
+    *,
+    must_link: Any = None,
+    cannot_link: Any = None,
 ) -> SolveResult:
     """Partition the nodes so that the total cost of the cut edges is as small as possible.
 
@@ -119,7 +122,16 @@ def solve(
     progress
         None (silent), True (a tqdm progress display on stderr) or a callable receiving progress
         dicts (``phase``, ``elapsed``, ``objective``, ``lower_bound``, ``done``, ``total``).
+    must_link, cannot_link
+        Pairs of node indices that must share a cluster / must be apart (:mod:`corrclust.constraints`):
+        every method honours them, the exact solver proves optimality under them, and
+        contradictory pairs raise a ValueError naming them.
     """
+    if must_link is not None or cannot_link is not None:
+        from corrclust.constraints import solve_constrained
+
+        return solve_constrained(problem_or_cost_matrix, must_link, cannot_link, warm_start=warm_start,
+                                 method=method, time_limit=time_limit, seed=seed, progress=progress)
     problem = as_problem(problem_or_cost_matrix)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
