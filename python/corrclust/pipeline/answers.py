@@ -105,3 +105,38 @@ def _images_moved(before: np.ndarray, after: np.ndarray) -> int:
     np.add.at(table, (b, a), 1)
     r, c = linear_sum_assignment(-table)
     return int(before.size - table[r, c].sum())
+
+
+def load_run(out_dir: str | Path) -> Correlations:
+    """The correlations of a finished ``corrclust cluster`` run (``OUT/similarities.npz``), with the
+    threshold or bias that run used (the symmetrization is the default of the matrix's kind)."""
+    from corrclust.pipeline.correlations import load_correlations
+
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise NotADirectoryError(f"output folder not found: {out_dir}")
+    path = out_dir / "similarities.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {out_dir} the output folder of 'corrclust cluster'?")
+    with np.load(path, allow_pickle=False) as data:
+        threshold = float(data["threshold"]) if "threshold" in data.files else 0.64
+        bias = float(data["bias"]) if "bias" in data.files else 0.0
+    return load_correlations(path, threshold=threshold, bias=bias)
+
+
+def next_questions(corr: Correlations, feedback: Optional[str | Path], k: int, *, strategy: str = "active",
+                   calibrate: bool = False, seed: int = 0) -> list[tuple[int, int]]:
+    """The next ``k`` pairs of ids to ask (:mod:`corrclust.questions`), given the answers in ``feedback``."""
+    from corrclust.questions import select_pairs
+    from corrclust.solve import solve
+
+    must = cannot = np.zeros((0, 2), np.int64)
+    if feedback is not None:
+        use = use_feedback(corr, feedback, calibrate=calibrate)
+        corr, must, cannot = use.corr, use.must_link, use.cannot_link
+    costs = corr.problem().to_dense()
+    labels = solve(costs, method="kl", seed=seed, must_link=must if must.size else None,
+                   cannot_link=cannot if cannot.size else None).labels
+    pairs = select_pairs(costs, labels, k, must, cannot, strategy=strategy, seed=seed)
+    ids = corr.ids
+    return [(int(ids[i]), int(ids[j])) for i, j in pairs]
