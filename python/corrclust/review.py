@@ -303,6 +303,9 @@ def _handler(state: ReviewState):
             if path == "/":
                 query = parse_qs(urlsplit(self.path).query)
                 self._send(200, state.page(query.get("msg", [""])[0]).encode("utf-8"))
+            elif path == "/favicon.ico":  # browsers ask for it; no icon, no console error
+                self.send_response(HTTPStatus.NO_CONTENT)
+                self.end_headers()
             elif path.startswith("/file/"):
                 target = state.resolve(path[len("/file/"):])
                 if target is None:
