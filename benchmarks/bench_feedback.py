@@ -1,7 +1,7 @@
 """The expert in the loop: VI after 0, 5, 10, 20 and 50 answers, active versus random questions,
 with and without calibration, with a simulated expert who answers from the true classes.
 
-Run: python benchmarks/bench_feedback.py [--sets test30,synthetic] [--random-seeds 10]
+Run: python benchmarks/bench_feedback.py [--sets test30,synthetic] [--random-seeds 10] [--active-seeds 5]
 
 Protocol (fixed before the first run; nothing below was tuned on these sets):
 
@@ -11,8 +11,9 @@ Protocol (fixed before the first run; nothing below was tuned on these sets):
   ``k=1``) given the answers so far, the expert answers, the clustering is recomputed with all
   answers as must-links/cannot-links (``corrclust.solve(..., must_link, cannot_link)``) and, with
   calibration, with the offset fitted to the answers (``corrclust.calibration``).
-* Budgets 0, 5, 10, 20, 50 answers. Strategies: ``active`` (seed 0; deterministic), ``uncertain``
-  (seed 0) and ``random`` (seeds 0..R-1, the mean and the range are reported).
+* Budgets 0, 5, 10, 20, 50 answers. Strategies: ``active`` (the committee; seeds 0..4),
+  ``uncertain`` (seed 0) and ``random`` (seeds 0..9); for several seeds the mean and the range
+  (min-max) are reported.
 * Solver of the clustering: exact for n <= 60 (the paper's choice on Test-30), GAEC + KL above.
 * Sets: ``test30``: the paper's stored Test-30 PQAP matrix (min-symmetrised, t = 0.64; VI 0.788
   without answers, paper-model.md F9). ``synthetic``: the demo's synthetic organoids
@@ -105,10 +106,38 @@ def load_set(name: str):
     raise SystemExit(f"unknown set {name!r}")
 
 
+def timing(sizes=(250, 500, 1000), answers: int = 20, repeats: int = 3) -> None:
+    """Seconds of one re-cluster after an answer (KL with all answers as constraints), planted costs."""
+    from corrclust.solve import solve
+
+    print(f"\nre-cluster after an answer (GAEC + KL under {answers} answers), median of {repeats}")
+    print("    n   plain KL s   with answers s")
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        truth = rng.integers(0, max(2, n // 25), size=n)
+        C = np.where(truth[:, None] == truth[None, :], 0.5, -0.5) + rng.normal(scale=1.0, size=(n, n))
+        C = np.triu(C, 1)
+        C = C + C.T
+        pairs = rng.choice(n, size=(4 * answers, 2))
+        pairs = pairs[pairs[:, 0] != pairs[:, 1]][:answers]
+        same = truth[pairs[:, 0]] == truth[pairs[:, 1]]
+        plain, constrained = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            solve(C, method="kl")
+            plain.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            solve(C, method="kl", must_link=pairs[same], cannot_link=pairs[~same])
+            constrained.append(time.perf_counter() - t0)
+        print(f"{n:5d}   {np.median(plain):10.3f}   {np.median(constrained):14.3f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="test30,synthetic")
     ap.add_argument("--random-seeds", type=int, default=10)
+    ap.add_argument("--active-seeds", type=int, default=5, help="seeds of the committee (active)")
+    ap.add_argument("--timing", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
     head = "set        n  strategy   calib " + " ".join(f"{'VI@' + str(b):>13}" for b in BUDGETS) + "  recluster s"
     print(head)
@@ -117,7 +146,7 @@ def main() -> None:
         corr, truth = load_set(name)
         for calibrate in (False, True):
             for strategy in ("active", "uncertain", "random"):
-                seeds = range(args.random_seeds) if strategy == "random" else [0]
+                seeds = {"random": range(args.random_seeds), "active": range(args.active_seeds)}.get(strategy, [0])
                 runs, secs = [], []
                 for s in seeds:
                     vi, t = simulate(corr, truth, strategy, calibrate, s)
@@ -131,6 +160,8 @@ def main() -> None:
                                  f"{col.mean():.3f}({col.min():.2f}-{col.max():.2f})")
                 print(f"{name:9s} {truth.size:3d}  {strategy:9s} {'yes' if calibrate else 'no':5s} "
                       + " ".join(f"{c:>13}" for c in cells) + f"  {np.mean(secs):.3f}", flush=True)
+    if args.timing:
+        timing()
 
 
 if __name__ == "__main__":

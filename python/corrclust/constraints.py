@@ -156,9 +156,13 @@ def constrain(problem_or_costs: Any, must_link: Any = None, cannot_link: Any = N
     if problem.is_dense:
         c = problem.costs
         if k < n:
-            ind = np.zeros((k, n))
-            ind[comp, np.arange(n)] = 1.0
-            c = ind @ c @ ind.T  # sums of the costs between components
+            import scipy.sparse
+
+            # sums of the costs between components: R C R^T with the sparse k x n indicator R,
+            # O(n^2) (a dense indicator would cost O(k n^2))
+            ind = scipy.sparse.csr_matrix((np.ones(n), (comp, np.arange(n))), shape=(k, n))
+            c = np.asarray((ind @ (ind @ c).T).T)
+            c = np.ascontiguousarray((c + c.T) / 2.0)  # exact symmetry despite summation order
             np.fill_diagonal(c, 0.0)
         else:
             c = c.copy()
