@@ -174,3 +174,12 @@ def test_estimator_takes_constraints():
     assert est.fit(C, cannot_link=[(0, 1)]).labels_.tolist() in ([0, 1, 2], [0, 1, 1], [0, 1, 0])
     lab = est.fit(C, must_link=[(1, 2)]).labels_
     assert lab[1] == lab[2]
+
+
+def test_warm_start_under_constraints_maps_components_to_their_first_member():
+    C = np.array([[0, 1.0, -1.0, -1.0], [1.0, 0, -1.0, -1.0], [-1.0, -1.0, 0, 2.0], [-1.0, -1.0, 2.0, 0]])
+    con = constrain(C, must_link=[(3, 2)])
+    assert con.component.tolist() == [0, 1, 2, 2]
+    assert con.contract_labels(np.array([5, 6, 7, 8])).tolist() == [5, 6, 7]
+    r = corrclust.solve(C, method="kl", must_link=[(3, 2)], cannot_link=[(0, 1)], warm_start=[0, 0, 1, 1])
+    assert r.labels.tolist() == [0, 1, 2, 2] and r.objective == pytest.approx(-3.0)

@@ -28,7 +28,7 @@ them without a change to the C++ core:
 
    The result is still checked: a labelling that breaks a constraint is a RuntimeError, never a
    silent answer.
-4. The labels are expanded back to the original nodes, and the objective, lower bound and gap are
+4. (:func:`corrclust.solve` with ``must_link``/``cannot_link``.) The labels are expanded back to the original nodes, and the objective, lower bound and gap are
    reported for the **original** problem (the ``-M`` terms removed).
 """
 
@@ -42,7 +42,7 @@ import numpy as np
 
 from corrclust.problem import Problem, as_problem
 
-__all__ = ["ConstraintError", "Constrained", "constrain", "solve_constrained", "check_pairs"]
+__all__ = ["ConstraintError", "Constrained", "constrain", "check_pairs", "violations"]
 
 
 class ConstraintError(ValueError):
@@ -67,6 +67,31 @@ class Constrained:
     def expand(self, labels: np.ndarray) -> np.ndarray:
         """Labels of the original nodes from labels of the contracted ones."""
         return np.asarray(labels, dtype=np.int64)[self.component]
+
+    def contract_labels(self, labels: np.ndarray) -> np.ndarray:
+        """Labels of the contracted nodes from labels of the original ones (a component takes the
+        label of its first member), e.g. for a warm start."""
+        _, first = np.unique(self.component, return_index=True)  # components are numbered 0..k-1
+        return np.asarray(labels, dtype=np.int64)[first]
+
+    def finish(self, original: Problem, result: Any, renumber: Any) -> Any:
+        """Turn the solver's result on the contracted problem into one on ``original`` (in place):
+        expanded labels (renumbered by ``renumber``), the original objective, the bound plus
+        ``M L``, the gap. A labelling that breaks a constraint is a RuntimeError."""
+        labels = renumber(self.expand(result.labels))
+        broken = violations(labels, self.must_link, self.cannot_link)
+        if broken:
+            raise RuntimeError(f"solver {result.method!r} returned a labelling that breaks constraints: {broken[:3]}")
+        objective = float(original.objective(labels))
+        lb = None if result.lower_bound is None else float(result.lower_bound) + self.penalty * self.n_repulsive
+        if lb is not None and lb > objective:  # rounding of the shifted bound
+            lb = objective
+        result.labels = labels
+        result.objective = objective
+        result.lower_bound = lb
+        result.gap = None if (result.gap is None or lb is None) else (objective - lb) / max(abs(objective), 1e-9)
+        result.extra = dict(result.extra, n_components=self.problem.n, penalty=self.penalty)
+        return result
 
 
 def check_pairs(pairs: Any, n: int, name: str) -> np.ndarray:
@@ -205,41 +230,3 @@ def violations(labels: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarra
     return out
 
 
-def solve_constrained(problem_or_costs: Any, must_link: Any = None, cannot_link: Any = None,
-                      warm_start: Any = None, **solve_kwargs: Any):
-    """:func:`corrclust.solve` under must-link and cannot-link constraints (module docstring).
-
-    Returns a :class:`corrclust.solve.SolveResult` for the original problem: labels of every
-    original node, its objective, and (exact solver) a lower bound valid for every labelling that
-    honours the constraints. ``extra`` gains ``n_components`` and ``penalty``.
-    """
-    from corrclust.solve import _check_warm_start, _renumber, solve
-
-    problem = as_problem(problem_or_costs)
-    con = constrain(problem, must_link, cannot_link)
-    start = None
-    if warm_start is not None:  # one label per component: the label of its first member
-        ws = _check_warm_start(warm_start, problem.n)
-        first = np.full(con.problem.n, -1, dtype=np.int64)
-        for i in range(problem.n - 1, -1, -1):
-            first[con.component[i]] = ws[i]
-        start = first
-    res = solve(con.problem, warm_start=start, **solve_kwargs)
-    labels = _renumber(con.expand(res.labels))
-    broken = violations(labels, con.must_link, con.cannot_link)
-    if broken:
-        raise RuntimeError(f"solver {res.method!r} returned a labelling that breaks constraints: {broken[:3]}")
-    objective = problem.objective(labels)
-    shift = con.penalty * con.n_repulsive
-    lb = None if res.lower_bound is None else float(res.lower_bound) + shift
-    if lb is not None and lb > objective:  # rounding of the shifted bound
-        lb = objective
-    gap = None
-    if res.gap is not None and lb is not None:
-        gap = (objective - lb) / max(abs(objective), 1e-9)
-    res.labels = labels
-    res.objective = float(objective)
-    res.lower_bound = lb
-    res.gap = gap
-    res.extra = dict(res.extra, n_components=con.problem.n, penalty=con.penalty)
-    return res

@@ -127,12 +127,15 @@ def solve(
         every method honours them, the exact solver proves optimality under them, and
         contradictory pairs raise a ValueError naming them.
     """
-    if must_link is not None or cannot_link is not None:
-        from corrclust.constraints import solve_constrained
-
-        return solve_constrained(problem_or_cost_matrix, must_link, cannot_link, warm_start=warm_start,
-                                 method=method, time_limit=time_limit, seed=seed, progress=progress)
     problem = as_problem(problem_or_cost_matrix)
+    if must_link is not None or cannot_link is not None:  # contract, repel, solve, expand back
+        from corrclust.constraints import constrain
+
+        con = constrain(problem, must_link, cannot_link)
+        start = _check_warm_start(warm_start, problem.n)
+        res = solve(con.problem, method, time_limit, seed, None if start is None else con.contract_labels(start),
+                    progress)
+        return con.finish(problem, res, _renumber)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
     limit = _check_time_limit(time_limit)
