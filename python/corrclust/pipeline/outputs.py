@@ -30,13 +30,13 @@ THUMBNAILS = "thumbnails"
 
 def _write_thumbnails(folder: Path, images: ImageSet) -> None:
     """``folder/<id>.png`` for every image (96 x 96 RGB; skipped when the file is already current)."""
-    from PIL import Image
+    from matplotlib.image import imsave  # matplotlib is a dependency already (it writes PNGs via pillow)
 
     folder.mkdir(parents=True, exist_ok=True)
     for rec, thumb in zip(images.records, images.thumbs):
         path = folder / f"{int(rec.id)}.png"
         buf = io.BytesIO()
-        Image.fromarray(np.asarray(thumb, dtype=np.uint8)).save(buf, format="PNG")
+        imsave(buf, np.asarray(thumb, dtype=np.uint8), format="png")
         data = buf.getvalue()
         if path.is_file() and path.read_bytes() == data:
             continue
