@@ -95,7 +95,7 @@ void options_protocol(py::class_<T>& cls, std::vector<std::string> fields) {
                 for (auto item : kw) {
                     const py::str key(item.first);
                     if (!names.contains(key))
-                        throw py::type_error(std::string(py::str(obj.get_type().attr("__name__"))) +
+                        throw py::type_error(std::string(py::str(py::type::of(obj).attr("__name__"))) +
                                              ": unknown option '" + std::string(key) + "'");
                     obj.attr(key) = item.second;
                 }
@@ -103,7 +103,7 @@ void options_protocol(py::class_<T>& cls, std::vector<std::string> fields) {
             }),
             "Defaults for every field not given; an unknown name raises TypeError.");
     cls.def("__repr__", [names](const py::object& self) {
-        std::string s = std::string(py::str(self.get_type().attr("__name__"))) + "(";
+        std::string s = std::string(py::str(py::type::of(self).attr("__name__"))) + "(";
         for (size_t i = 0; i < names.size(); ++i) {
             if (i) s += ", ";
             s += std::string(py::str(names[i])) + "=" + std::string(py::repr(self.attr(names[i])));
@@ -111,7 +111,7 @@ void options_protocol(py::class_<T>& cls, std::vector<std::string> fields) {
         return s + ")";
     });
     cls.def("__eq__", [names](const py::object& self, const py::object& other) {
-        if (!self.get_type().is(other.get_type())) return false;
+        if (!py::type::of(self).is(py::type::of(other))) return false;
         for (auto name : names)
             if (!self.attr(name).equal(other.attr(name))) return false;
         return true;

@@ -44,7 +44,7 @@ const char* to_string(FirstIncumbent h) {
 
 // A field of a nested struct (ExactOptions::bnc or ::reduction) bound as a flat attribute.
 template <class Inner, class M>
-void nested(py::class_<ExactOptions>& cls, const char* name, Inner ExactOptions::*inner, M Inner::*field,
+void nested(py::class_<ExactOptions>& cls, const char* name, Inner ExactOptions::* inner, M Inner::* field,
             const char* doc) {
     cls.def_property(
         name, [inner, field](const ExactOptions& o) { return o.*inner.*field; },
@@ -116,19 +116,42 @@ void bind_options(py::module_& m) {
         },
         "Stop with status 'node_limit' after this many nodes (None: unlimited).");
     nested(c, "verbose", &ExactOptions::bnc, &BncOptions::verbose, "One line per root round / 100 nodes on stderr.");
-    bind::options_protocol(
-        c, {"heuristic", "heuristic_time", "kl", "reduce", "reduce_edges", "reduce_subsets", "reduce_components",
-            "max_subset_size", "triangle_cuts", "cycle_cuts", "star_cuts", "max_star_size", "odd_wheel_cuts",
-            "odd_wheels_per_hub", "star_ipm", "star_ipm_min_edges", "max_cuts_per_round", "root_cuts_per_round",
-            "root_method", "ipm_switch_fraction", "tree_method", "purge_age", "tree_purge_age",
-            "reduced_cost_fixing", "node_rounds", "min_violation", "abs_gap", "max_nodes", "verbose"});
+    bind::options_protocol(c, {"heuristic",
+                               "heuristic_time",
+                               "kl",
+                               "reduce",
+                               "reduce_edges",
+                               "reduce_subsets",
+                               "reduce_components",
+                               "max_subset_size",
+                               "triangle_cuts",
+                               "cycle_cuts",
+                               "star_cuts",
+                               "max_star_size",
+                               "odd_wheel_cuts",
+                               "odd_wheels_per_hub",
+                               "star_ipm",
+                               "star_ipm_min_edges",
+                               "max_cuts_per_round",
+                               "root_cuts_per_round",
+                               "root_method",
+                               "ipm_switch_fraction",
+                               "tree_method",
+                               "purge_age",
+                               "tree_purge_age",
+                               "reduced_cost_fixing",
+                               "node_rounds",
+                               "min_violation",
+                               "abs_gap",
+                               "max_nodes",
+                               "verbose"});
 }
 
 ExactOptions read_options(const py::object& options) {
     if (options.is_none()) return ExactOptions{};
     if (!py::isinstance<ExactOptions>(options))
         throw py::type_error("options must be ExactOptions or None, got " +
-                             std::string(py::str(options.get_type().attr("__name__"))));
+                             std::string(py::str(py::type::of(options).attr("__name__"))));
     ExactOptions o = options.cast<ExactOptions>();
     validate(o);  // std::invalid_argument -> ValueError
     return o;
@@ -191,8 +214,8 @@ void init_exact(py::module_& m) {
             const DenseView view{costs.data(), n};
             return run(view, n, time_limit, seed, warm_start, progress, options);
         },
-        py::arg("costs"), py::arg("time_limit") = py::none(), py::arg("seed") = 0,
-        py::arg("warm_start") = py::none(), py::arg("progress") = py::none(), py::arg("options") = py::none(),
+        py::arg("costs"), py::arg("time_limit") = py::none(), py::arg("seed") = 0, py::arg("warm_start") = py::none(),
+        py::arg("progress") = py::none(), py::arg("options") = py::none(),
         R"doc(Exact correlation clustering of a complete graph by branch-and-cut (triangle cuts, HiGHS LP).
 
 costs: float64 (n, n), symmetric, finite, c > 0 attractive; minimises the sum of the costs of cut

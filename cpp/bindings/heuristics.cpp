@@ -52,22 +52,21 @@ Settings read_options(Method method, const py::object& options) {
         validate(s.anytime);
         return s;
     }
-    const char* expected = method == Method::kl ? "KLOptions or None" : method == Method::anytime ? "AnytimeOptions or None" : "None (GAEC has no settings)";
+    const char* expected = method == Method::kl        ? "KLOptions or None"
+                           : method == Method::anytime ? "AnytimeOptions or None"
+                                                       : "None (GAEC has no settings)";
     throw py::type_error(std::string("options must be ") + expected + ", got " +
-                         std::string(py::str(options.get_type().attr("__name__"))));
+                         std::string(py::str(py::type::of(options).attr("__name__"))));
 }
 
 template <class Problem>
-Labels run_method(const Problem& problem, Method method, Control& control, std::uint64_t seed,
-                  const Labels* start, const Settings& settings, HeuristicStats& stats) {
+Labels run_method(const Problem& problem, Method method, Control& control, std::uint64_t seed, const Labels* start,
+                  const Settings& settings, HeuristicStats& stats) {
     switch (method) {
-        case Method::gaec:
-            return gaec_ex(problem, control, start, &stats);
-        case Method::kl:
-            return gaec_kl(problem, control, start, settings.kl, &stats);
+        case Method::gaec: return gaec_ex(problem, control, start, &stats);
+        case Method::kl: return gaec_kl(problem, control, start, settings.kl, &stats);
         case Method::anytime:
-        default:
-            return anytime_ex(problem, control, seed, start, &stats, settings.anytime);
+        default: return anytime_ex(problem, control, seed, start, &stats, settings.anytime);
     }
 }
 
@@ -104,8 +103,7 @@ py::dict solve(const Problem& problem, Method method, Control& control, std::uin
 
 // The result when the time limit passed (or Ctrl-C came) while the sparse graph was still being
 // built: the warm start, or all singletons, with its objective summed over the raw edge arrays.
-py::dict unbuilt_result(Index n, const Index* uv, const double* cost, Index m, Control& control,
-                        const Labels* start) {
+py::dict unbuilt_result(Index n, const Index* uv, const double* cost, Index m, Control& control, const Labels* start) {
     Labels labels;
     if (start) {
         labels = *start;
@@ -163,8 +161,8 @@ void init_heuristics(py::module_& m) {
     m.def(
         "solve_sparse",
         [](Index n, const I64Array& edges, const F64Array& costs, const std::string& method,
-           const py::object& time_limit, std::uint64_t seed, const py::object& warm_start,
-           const py::object& progress, const py::object& options) {
+           const py::object& time_limit, std::uint64_t seed, const py::object& warm_start, const py::object& progress,
+           const py::object& options) {
             bind::check_n(n);
             const Method meth = parse_method(method);  // bad arguments fail before any work
             const Settings settings = read_options(meth, options);
