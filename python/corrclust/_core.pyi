@@ -5,15 +5,16 @@ edges are int64 (m, 2). Every solver raises KeyboardInterrupt on Ctrl-C and Valu
 on bad input; a time limit is None or a number of seconds >= 0.
 """
 
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
 
-_Progress = Optional[Callable[[dict[str, Any]], Any]]
-_Labels = Optional[npt.ArrayLike]
+_Progress: TypeAlias = Callable[[dict[str, Any]], Any] | None
+_Labels: TypeAlias = npt.ArrayLike | None
 
 class problem:
     @staticmethod
@@ -39,11 +40,11 @@ class heuristics:
     def solve_dense(
         costs: npt.ArrayLike,
         method: str,
-        time_limit: Optional[float] = None,
+        time_limit: float | None = None,
         seed: int = 0,
         warm_start: _Labels = None,
         progress: _Progress = None,
-        options: Optional[heuristics.KLOptions | heuristics.AnytimeOptions] = None,
+        options: heuristics.KLOptions | heuristics.AnytimeOptions | None = None,
     ) -> dict[str, Any]: ...
     @staticmethod
     def solve_sparse(
@@ -51,11 +52,11 @@ class heuristics:
         edges: npt.ArrayLike,
         costs: npt.ArrayLike,
         method: str,
-        time_limit: Optional[float] = None,
+        time_limit: float | None = None,
         seed: int = 0,
         warm_start: _Labels = None,
         progress: _Progress = None,
-        options: Optional[heuristics.KLOptions | heuristics.AnytimeOptions] = None,
+        options: heuristics.KLOptions | heuristics.AnytimeOptions | None = None,
     ) -> dict[str, Any]: ...
 
 class exact:
@@ -88,29 +89,29 @@ class exact:
         node_rounds: int
         min_violation: float
         abs_gap: float
-        max_nodes: Optional[int]
+        max_nodes: int | None
         verbose: bool
         def __init__(self, **kwargs: Any) -> None: ...
 
     @staticmethod
     def solve_dense(
         costs: npt.ArrayLike,
-        time_limit: Optional[float] = None,
+        time_limit: float | None = None,
         seed: int = 0,
         warm_start: _Labels = None,
         progress: _Progress = None,
-        options: Optional[exact.ExactOptions] = None,
+        options: exact.ExactOptions | None = None,
     ) -> dict[str, Any]: ...
     @staticmethod
     def solve_sparse(
         n: int,
         edges: npt.ArrayLike,
         costs: npt.ArrayLike,
-        time_limit: Optional[float] = None,
+        time_limit: float | None = None,
         seed: int = 0,
         warm_start: _Labels = None,
         progress: _Progress = None,
-        options: Optional[exact.ExactOptions] = None,
+        options: exact.ExactOptions | None = None,
     ) -> dict[str, Any]: ...
     @staticmethod
     def reduce_multicut(
@@ -153,6 +154,6 @@ class pqap:
             energy: npt.NDArray[np.float64],
             done: npt.NDArray[np.uint8],
             want_assignments: bool = False,
-            progress: Optional[Callable[[int], Any]] = None,
+            progress: Callable[[int], Any] | None = None,
             tick_interval: float = 0.1,
-        ) -> list[Optional[npt.NDArray[np.int32]]]: ...
+        ) -> list[npt.NDArray[np.int32] | None]: ...

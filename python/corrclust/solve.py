@@ -159,7 +159,9 @@ def solve(
 
     callback, close = _progress_callback(progress)
     try:
-        kw: dict[str, Any] = dict(time_limit=limit, seed=seed, warm_start=start, progress=callback, options=options)
+        kw: dict[str, Any] = {
+            "time_limit": limit, "seed": seed, "warm_start": start, "progress": callback, "options": options
+        }
         if method == "exact":
             exact = getattr(_core, "exact", None)
             if exact is None:
@@ -174,6 +176,7 @@ def solve(
         elif problem.is_dense:
             raw = _core.heuristics.solve_dense(problem.costs, method, **kw)
         else:
+            assert problem.edges is not None  # a sparse Problem always has its edge array
             raw = _core.heuristics.solve_sparse(problem.n, problem.edges, problem.costs, method, **kw)
     finally:
         close()

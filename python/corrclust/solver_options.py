@@ -18,8 +18,6 @@ shows them all, and equality by value.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from corrclust._native import _core
 
 KLOptions = _core.heuristics.KLOptions
@@ -27,11 +25,11 @@ AnytimeOptions = _core.heuristics.AnytimeOptions
 ExactOptions = _core.exact.ExactOptions
 
 #: The options class of each method of :func:`corrclust.solve` (None: the method has no settings).
-OPTIONS_OF_METHOD: dict[str, Optional[type]] = {
+OPTIONS_OF_METHOD: dict[str, type | None] = {
     "gaec": None,
     "kl": KLOptions,
     "anytime": AnytimeOptions,
     "exact": ExactOptions,
 }
 
-__all__ = ["KLOptions", "AnytimeOptions", "ExactOptions", "OPTIONS_OF_METHOD"]
+__all__ = ["OPTIONS_OF_METHOD", "AnytimeOptions", "ExactOptions", "KLOptions"]
