@@ -221,7 +221,8 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
 
 
 def check_time_limit(time_limit: Any, name: str = "time_limit") -> Optional[float]:
-    """The one time-limit rule of corrclust (solve, the estimator and the CLI commands use it).
+    """The one time-limit rule of corrclust, for every caller (solve and the estimator use it; a
+    command passes its option name, e.g. ``check_time_limit(args.time_limit, "--time-limit")``).
 
     None and +inf mean no limit (returns None); otherwise a number of seconds >= 0 (0 is allowed:
     the solver returns the first labelling it has). NaN, negative numbers, bools and non-numbers
