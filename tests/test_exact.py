@@ -1,4 +1,4 @@
-"""Exact branch-and-cut solver (corrclust._core.solve_exact_dense / solve_exact_sparse).
+"""Exact branch-and-cut solver (corrclust._core.exact.solve_dense / solve_sparse).
 
 Oracles: brute force over all set partitions (n <= 9), scipy.optimize.milp with every triangle
 row (n = 12), the certified optima of the shared PACE and OpenGM instances, and the Test-30
