@@ -142,7 +142,7 @@ def main() -> None:
     head = "set        n  strategy   calib " + " ".join(f"{'VI@' + str(b):>13}" for b in BUDGETS) + "  recluster s"
     print(head)
     print("-" * len(head))
-    for name in args.sets.split(","):
+    for name in [s for s in args.sets.split(",") if s]:
         corr, truth = load_set(name)
         for calibrate in (False, True):
             for strategy in ("active", "uncertain", "random"):
