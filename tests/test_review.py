@@ -217,3 +217,16 @@ def test_two_tabs_answering_at_once_lose_nothing(server):
     fb = read_feedback(out / "feedback.csv")
     assert sorted((a.a, a.b) for a in fb.answers) == sorted(pairs)
     assert len((out / "feedback.csv").read_text().splitlines()) == 1 + len(pairs)
+
+
+def test_proposed_pairs_stay_until_answered(server):
+    srv, out, base = server
+    first = srv.state.questions()
+    assert len(first) == 5
+    a, b = first[0]
+    _post(base + "/answer", f"a={a}&b={b}&answer=same")
+    assert srv.state.questions() == first[1:]
+    for a, b in first[1:]:
+        _post(base + "/answer", f"a={b}&b={a}&answer=unsure")  # either order counts as answered
+    fresh = srv.state.questions()
+    assert fresh and not {(min(p), max(p)) for p in fresh} & {(min(p), max(p)) for p in first[:1]}

@@ -75,7 +75,7 @@ class ReviewState:
         self.costs = self.corr.problem().to_dense()
         self.solver, self.calibrate, self.seed = solver, calibrate, seed
         self.lock = threading.Lock()
-        self._questions: Optional[tuple[float, list[tuple[int, int]]]] = None
+        self._questions: Optional[list[tuple[int, int]]] = None
         self.last_change: Optional[dict] = None
 
     @property
@@ -172,16 +172,23 @@ class ReviewState:
         return self._append([(self.typical(k1, count=1)[0], self.typical(k2, count=1)[0], "same")])
 
     def questions(self) -> list[tuple[int, int]]:
-        """The pairs proposed now (recomputed when the feedback file changed)."""
+        """The pairs proposed now: a batch of :data:`PROPOSED` is kept until each of its pairs has
+        an answer (or until a re-cluster), so the questions do not jump while the expert answers
+        them, and the committee (:mod:`corrclust.questions`; seconds at n = 1000) runs once per batch."""
+        from corrclust.feedback import read_feedback
         from corrclust.pipeline.answers import next_questions
 
-        stamp = self.feedback_path.stat().st_mtime_ns if self.feedback_path.is_file() else 0
         with self.lock:
-            if self._questions is None or self._questions[0] != stamp:
-                fb = self.feedback_path if stamp else None
-                self._questions = (stamp, next_questions(self.corr, fb, PROPOSED, calibrate=self.calibrate,
-                                                         seed=self.seed))
-            return list(self._questions[1])
+            answered: set[tuple[int, int]] = set()
+            if self.feedback_path.is_file():
+                answered = {(min(a.a, a.b), max(a.a, a.b)) for a in read_feedback(self.feedback_path, self.ids).answers}
+            if self._questions is not None:
+                left = [p for p in self._questions if (min(p), max(p)) not in answered]
+                if left:
+                    return left
+            fb = self.feedback_path if self.feedback_path.is_file() else None
+            self._questions = next_questions(self.corr, fb, PROPOSED, calibrate=self.calibrate, seed=self.seed)
+            return list(self._questions)
 
     def recluster(self) -> dict:
         """Solve again with every answer; rewrite clusters.csv and review.json; returns the summary."""
