@@ -32,9 +32,8 @@ import numpy as np
 from corrclust.images.detection import (
     DetectionParams, box_iou, brightfield_candidates, detect_organoids, match_boxes, non_maximum_suppression,
 )
-from corrclust.images.detection_model import (
-    field_folds, fit_detector, load_score_model, operating_curve, read_boxes,
-)
+from corrclust.images.detection_model import field_folds, fit_detector, operating_curve, read_boxes
+from corrclust.images.organoid_score import load_score_model
 from corrclust.images.io import read_image
 from corrclust.images.keypoints import extract_keypoints
 from corrclust.images.synthetic import render_organoid

@@ -11,9 +11,10 @@ import pytest
 from conftest import require_shared
 from corrclust.images.detection import Candidates, FEATURES, detect_organoids, match_boxes, non_maximum_suppression
 from corrclust.images.detection_model import (
-    MIN_SCORE_GRID, OperatingPoint, choose_min_score, field_candidates, field_folds, fit_detector, load_score_model,
-    main, operating_curve, read_boxes, save_score_model,
+    MIN_SCORE_GRID, OperatingPoint, choose_min_score, field_candidates, field_folds, fit_detector, main,
+    operating_curve, read_boxes,
 )
+from corrclust.images.organoid_score import load_score_model, save_score_model
 from corrclust.images.io import read_image
 
 
