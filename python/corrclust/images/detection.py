@@ -59,6 +59,7 @@ __all__ = [
     "CropResult",
     "RING_EDGES",
     "score_model",
+    "score_candidates",
 ]
 
 
@@ -489,7 +490,7 @@ def detect_organoids(
     cands = brightfield_candidates(image, p)
     if len(cands.boxes) == 0:
         return []
-    scores = model.predict(cands.features)
+    scores = score_candidates(model, cands)
     min_score = model.min_score if p.min_score is None else p.min_score
     kept = non_maximum_suppression(cands.boxes, scores, min_score, p.nms_iou, p.nms_overlap)
     H, W = np.shape(image)[:2]
@@ -505,6 +506,13 @@ def detect_organoids(
         out.append(Detection((x1, y1, x2, y2), mask, int(m.sum()), float(feats[1]), float(scores[i]), feats))
     out.sort(key=lambda d: (d.box[1], d.box[0]))
     return out
+
+
+def score_candidates(model: ScoreModel, cands: Candidates) -> np.ndarray:
+    """The model's score of every candidate of a field (an empty array for no candidates)."""
+    if len(cands.boxes) == 0:
+        return np.zeros(0)
+    return model.predict(cands.features)
 
 
 def score_model(path: str | None = None) -> ScoreModel:

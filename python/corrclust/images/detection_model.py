@@ -41,10 +41,12 @@ __all__ = [
 # a candidate is a positive training example when its box has at least this IoU with a true
 # box: stricter than the evaluation's 0.5, so tight boxes outrank loose ones of the same organoid
 TRAIN_IOU = 0.6
-# the operating-point rule: the largest recall whose cross-validated precision is at least this
-# (the project's target is recall >= 0.8 at precision >= 0.7; 0.03 is a margin for the spread
-# of precision between folds)
-MIN_PRECISION = 0.73
+# the operating-point rule: the largest recall whose cross-validated precision is at least this.
+# The target (issue 14) is recall >= 0.85 at precision >= 0.75 out of sample. With the earlier
+# floor 0.73, three nested cross-validations gave pooled out-of-sample precision 0.730-0.732,
+# i.e. the pooled precision lands on the floor; 0.02 above the target is the margin for the
+# spread between fields (each half of the fields differed from the pool by about 0.01-0.02).
+MIN_PRECISION = 0.77
 MIN_SCORE_GRID = tuple(round(0.05 + 0.01 * k, 2) for k in range(91))  # 0.05, 0.06, ..., 0.95
 
 
