@@ -95,7 +95,7 @@ def test_real_fields_subset():
         tp, fp, fn, _ = match_boxes([d.box for d in dets], truth[n])
         TP, FP, FN = TP + tp, FP + fp, FN + fn
     precision, recall = TP / (TP + FP), TP / (TP + FN)
-    assert precision >= 0.70 and recall >= 0.88, (precision, recall)  # measured: 0.739, 0.932
+    assert precision >= 0.76 and recall >= 0.88, (precision, recall)  # measured: 0.810, 0.932 (min_score 0.36)
 
 
 def test_fill_holes_open_border_matches_padded_fill_holes():
