@@ -180,7 +180,7 @@ def detection_table(n_fields: int | None, sweep: bool = False, outer_seeds: tupl
             seconds[k] += time.perf_counter() - t0
             per[k].append(match_boxes([d.box for d in dets], truth[n]))
     for (label, _), m, sec in zip(methods, per, seconds):
-        _row(label, f"all {len(timed)}", m, f"{len(timed) / sec:>8.1f}")
+        _row(label, f"all {len(timed)}", m, f"{len(timed) / sec:>8.2f}")
     if len(names) >= 8:
         out_of_sample(names, images, truth, sweep, outer_seeds, nested, jobs)
 
