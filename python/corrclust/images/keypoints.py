@@ -108,7 +108,7 @@ def barycentre(mask: np.ndarray) -> tuple[int, int]:
 def keypoint_geometry(
     rows: np.ndarray, cols: np.ndarray, mask: np.ndarray, centre: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Angle (degrees, float32), |v|/|b-c| and |v|/max|b-c| (float32) for points of one list."""
+    """Angle (degrees, float32), ``|v|/|b-c|`` and ``|v|/max|b-c|`` (float32) for points of one list."""
     rows = np.asarray(rows, np.float64)
     cols = np.asarray(cols, np.float64)
     n = rows.size

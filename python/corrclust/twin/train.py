@@ -337,11 +337,17 @@ def train(
 ) -> TrainResult:
     """Train a twin network on ``data`` with ``recipe`` (a ``Recipe`` or a recipe name).
 
-    output: the model file, written at the end (not when interrupted).
-    checkpoint: the checkpoint file (default ``<output>.ckpt`` when ``output`` is given); with
-      ``resume`` an existing checkpoint is continued, otherwise it is overwritten.
-    time_budget: seconds of training, in total over resumed runs.
-    on_step: called as ``on_step(step, loss)`` after every step (used by tests and tools).
+    Parameters
+    ----------
+    output
+        The model file, written at the end (not when interrupted).
+    checkpoint
+        The checkpoint file (default ``<output>.ckpt`` when ``output`` is given); with ``resume``
+        an existing checkpoint is continued, otherwise it is overwritten.
+    time_budget
+        Seconds of training, in total over resumed runs.
+    on_step
+        Called as ``on_step(step, loss)`` after every step (used by tests and tools).
     """
     if isinstance(recipe, str):
         recipe = get_recipe(recipe)
