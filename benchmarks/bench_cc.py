@@ -180,8 +180,13 @@ def format_row(r) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="sizes up to 1000, one repetition")
-    ap.add_argument("--sizes", type=int, nargs="*", help="planted sizes (default 100 300 1000 3000; none: only the shared instances)")
-    ap.add_argument("--repeat", type=int, default=3, help="repetitions of GAEC / GAEC+KL (median time, alternating with the peer)")
+    ap.add_argument(
+        "--sizes", type=int, nargs="*",
+        help="planted sizes (default 100 300 1000 3000; none: only the shared instances)",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="repetitions of GAEC / GAEC+KL (median time, alternating with the peer)"
+    )
     ap.add_argument("--no-peer", action="store_true", help="skip bioimage-cpp")
     ap.add_argument("--no-shared", action="store_true", help="skip the shared instances")
     ap.add_argument("--grid", type=int, default=300, help="side of the sparse grid instance (0: none)")

@@ -12,13 +12,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cc import SHARED, Bioimage, dense_to_edges, planted_complete, read_multicut, read_pace, unique_edges  # noqa: E402
+from bench_cc import (
+    SHARED,
+    Bioimage,
+    dense_to_edges,
+    planted_complete,
+    read_multicut,
+    read_pace,
+    unique_edges,
+)
 
-from corrclust._native import _core  # noqa: E402
+from corrclust._native import _core
 
 PACE_OPT = {"exact041": -1502, "exact121": -15063, "exact165": -7910}
 OPENGM_OPT = {"gm_knott_3d_032": -5811.467771, "gm_knott_3d_034": -4064.865759}

@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 import pytest
+from conftest import require_shared
 
 import corrclust
 import corrclust.metrics
-from conftest import require_shared
 from corrclust._native import _core
 
 # --------------------------------------------------------------------------------------------

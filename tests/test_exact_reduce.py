@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_exact import set_partitions
 
 from corrclust._native import _core
-from test_exact import set_partitions
 
 RULES = {
     "edges": dict(edge_joins=True, subset_joins=False, components=False),

@@ -29,6 +29,6 @@ try:
     from . import _core  # type: ignore[attr-defined]
 except ImportError:
     _preload_highs()
-    from . import _core  # type: ignore[attr-defined]  # noqa: F811
+    from . import _core  # type: ignore[attr-defined]
 
 __all__ = ["_core"]

@@ -14,8 +14,9 @@ memory, never over the O(N^2) pairs. Labels may be any hashable ids (strings, in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse

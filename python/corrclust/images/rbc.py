@@ -216,7 +216,8 @@ def make_crops(
             folder = out / split
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"rbc_{ident}.tif"
-            tifffile.imwrite(path, np.ascontiguousarray(crop), photometric="rgb" if crop.shape[2] == 3 else "minisblack")
+            photometric = "rgb" if crop.shape[2] == 3 else "minisblack"
+            tifffile.imwrite(path, np.ascontiguousarray(crop), photometric=photometric)
             paths[j] = path
     rows = []
     for j, (split, ident, cname, p) in enumerate(chosen):

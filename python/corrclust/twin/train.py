@@ -26,9 +26,10 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -154,7 +155,7 @@ class _SigintFlag:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __enter__(self) -> "_SigintFlag":
+    def __enter__(self) -> _SigintFlag:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handler)
             self._installed = True
