@@ -51,6 +51,8 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
 
     class _Mixin:  # type: ignore[no-redef]
         _estimator_type = "clusterer"
+        fit: Any  # provided by the estimator class
+        labels_: np.ndarray
 
         def fit_predict(self, X: Any, y: Any = None, **kwargs: Any) -> np.ndarray:
             self.fit(X, **kwargs)

@@ -80,7 +80,7 @@ class Problem:
     @property
     def num_edges(self) -> int:
         """Number of (distinct, undirected) edges: n(n-1)/2 when dense."""
-        return self.n * (self.n - 1) // 2 if self.is_dense else int(self.edges.shape[0])
+        return self.n * (self.n - 1) // 2 if self.edges is None else int(self.edges.shape[0])
 
     def __repr__(self) -> str:
         shape = "dense" if self.is_dense else "sparse"
@@ -98,14 +98,14 @@ class Problem:
 
     def to_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """``(edges, costs)`` of the problem as an edge list (for a dense problem: all i < j pairs)."""
-        if not self.is_dense:
+        if self.edges is not None:
             return self.edges, self.costs
         iu, ju = np.triu_indices(self.n, k=1)
         return np.stack([iu, ju], axis=1).astype(np.int64), self.costs[iu, ju].copy()
 
     def to_dense(self) -> np.ndarray:
         """The (n, n) cost matrix (absent edges are 0). Memory is n^2 float64."""
-        if self.is_dense:
+        if self.edges is None:
             return self.costs
         out = np.zeros((self.n, self.n))
         u, v = self.edges[:, 0], self.edges[:, 1]
@@ -479,7 +479,7 @@ def _labels_array(labels: Any, n: int, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D, got shape {lab.shape}")
     if lab.shape[0] != n:
         raise ValueError(f"{name} has length {lab.shape[0]}, but the problem has {n} nodes")
-    lab = _integer_array(lab, name) if lab.dtype.kind != "b" else None
-    if lab is None:
+    if lab.dtype.kind == "b":
         raise ValueError(f"{name} must hold integers, got booleans")
+    lab = _integer_array(lab, name)
     return np.ascontiguousarray(lab, dtype=np.int64)

@@ -299,9 +299,9 @@ class _Run:
         else:
             idx = torch.from_numpy(self.sampler.sample(self.np_rng)).to(self.device)
             e = self.model.embed(self._augment(self.inputs[idx]))
-            rows, cols, t, w = all_pair_targets(self.labels[idx])
+            rows, cols, target, w = all_pair_targets(self.labels[idx])
             logits = self.model.head(e[rows], e[cols])
-            loss = (w * F.binary_cross_entropy_with_logits(logits, t, reduction="none")).sum()
+            loss = (w * F.binary_cross_entropy_with_logits(logits, target, reduction="none")).sum()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
