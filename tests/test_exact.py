@@ -97,7 +97,8 @@ def read_multicut(path):
 
 def read_test30_similarity(path):
     """The quadratic_matching block of the matching-results CSV: ids and S (NaN diagonal)."""
-    lines = [[c for c in line.rstrip("\n").split(",") if c != ""] for line in open(path)]
+    with open(path) as f:
+        lines = [[c for c in line.rstrip("\n").split(",") if c != ""] for line in f]
     lines = [line for line in lines if line]
     start = next(k for k, line in enumerate(lines) if line[0] == "quadratic_matching")
     ids = [int(x) for x in lines[start][1:]]
