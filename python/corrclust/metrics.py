@@ -14,6 +14,7 @@ memory, never over the O(N^2) pairs. Labels may be any hashable ids (strings, in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,7 +201,7 @@ def compare(truth: ArrayLike, pred: ArrayLike) -> dict[str, float | int]:
 
 
 def subset_metrics(
-    truth: Sequence[Any], pred: Sequence[Any], subsets: Sequence[Any]
+    truth: ArrayLike, pred: ArrayLike, subsets: Sequence[Any]
 ) -> list[dict[str, Any]]:
     """Metrics within each subset and across each pair of subsets (``paper-model.md`` §8).
 
@@ -222,8 +223,16 @@ def subset_metrics(
 
     def counts(mask: np.ndarray) -> dict[str, int]:
         if mask.sum() < 1:
-            return {k: 0 for k in ("pairs_true_joins", "pairs_false_joins", "pairs_false_cuts", "pairs_true_cuts",
-                                   "pairs_total")}
+            return dict.fromkeys(
+                (
+                    "pairs_true_joins",
+                    "pairs_false_joins",
+                    "pairs_false_cuts",
+                    "pairs_true_cuts",
+                    "pairs_total",
+                ),
+                0,
+            )
         return pair_counts(t[mask], p[mask])
 
     for i, a in enumerate(names):

@@ -36,7 +36,6 @@ import math
 import sys
 from pathlib import Path
 
-
 from corrclust.cli_support import CliError, add_progress_flag
 from corrclust.jsonable import jsonable
 from corrclust.pipeline import METHODS, ClusterOptions, get_route

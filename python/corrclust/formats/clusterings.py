@@ -31,7 +31,14 @@ from numpy.typing import ArrayLike
 
 from corrclust.atomic import write_text
 
-__all__ = ["PAPER_METADATA", "read_clustering", "read_cluster_table", "write_clustering", "labels_from_clusters", "clusters_from_labels"]
+__all__ = [
+    "PAPER_METADATA",
+    "read_clustering",
+    "read_cluster_table",
+    "write_clustering",
+    "labels_from_clusters",
+    "clusters_from_labels",
+]
 
 #: The metadata lines of the paper's partition files (paper-model §3.3); the threshold there is a
 #: field of the format, not the PQAP clustering threshold.

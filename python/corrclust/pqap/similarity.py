@@ -206,7 +206,9 @@ def _fingerprint(keypoints: KeypointSet, params: PqapParameters, mode: str, lowe
     return h.hexdigest()
 
 
-def _save_checkpoint(path: Path, fingerprint: str, ids: list[int], sim: np.ndarray, en: np.ndarray, done: np.ndarray) -> None:
+def _save_checkpoint(
+    path: Path, fingerprint: str, ids: list[int], sim: np.ndarray, en: np.ndarray, done: np.ndarray
+) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, fingerprint=np.array(fingerprint), ids=np.asarray(ids, dtype=np.int64),
                  similarity=sim, energy=en, done=done.copy())
