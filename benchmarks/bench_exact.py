@@ -167,7 +167,13 @@ def ours(problem, cap: float, options: dict):
     if isinstance(problem, np.ndarray):
         r = _core.exact.solve_dense(problem, time_limit=cap, options=_core.exact.ExactOptions(**options))
     else:
-        r = _core.exact.solve_sparse(problem.n, problem.edges, problem.costs, time_limit=cap, options=_core.exact.ExactOptions(**options))
+        r = _core.exact.solve_sparse(
+            problem.n,
+            problem.edges,
+            problem.costs,
+            time_limit=cap,
+            options=_core.exact.ExactOptions(**options),
+        )
     return r, time.perf_counter() - t0
 
 

@@ -73,17 +73,16 @@ def test_dense_planted_1000(benchmark, planted1000, method):
 def test_dense_anytime_300(benchmark):
     costs = planted_complete(300, 3.0, seed=300)
     kl = _core.heuristics.solve_dense(costs, "kl")
-    r = benchmark.pedantic(_core.heuristics.solve_dense, args=(costs, "anytime"), kwargs={"seed": 0}, rounds=1, iterations=1)
+    r = benchmark.pedantic(
+        _core.heuristics.solve_dense, args=(costs, "anytime"), kwargs={"seed": 0}, rounds=1, iterations=1
+    )
     _check(costs, r)
     assert r["objective"] <= kl["objective"] + 1e-9
 
 
 @pytest.mark.parametrize("name", sorted(PACE_OPT))
 def test_pace_gaec_kl(benchmark, name):
-    path = SHARED / "pace2021" / f"{name}.gr"
-    if not path.exists():
-        pytest.skip("shared instances not found")
-    costs = read_pace(path)
+    costs = read_pace(shared_instance(f"pace2021/{name}.gr"))
     r = benchmark(_core.heuristics.solve_dense, costs, "kl")
     _check(costs, r)
     assert r["objective"] == PACE_OPT[name]  # GAEC + KL reaches these optima

@@ -92,7 +92,7 @@ class Problem:
         lab = _labels_array(labels, self.n, "labels")
         from corrclust._native import _core
 
-        if self.is_dense:
+        if self.edges is None:
             return float(_core.problem.objective_dense(self.costs, lab))
         return float(_core.problem.objective_sparse(self.n, self.edges, self.costs, lab))
 

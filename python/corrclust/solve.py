@@ -220,7 +220,7 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return rank[inverse.reshape(-1)]
 
 
-def check_time_limit(time_limit: Any, name: str = "time_limit") -> Optional[float]:
+def check_time_limit(time_limit: Any, name: str = "time_limit") -> float | None:
     """The one time-limit rule of corrclust, for every caller (solve and the estimator use it; a
     command passes its option name, e.g. ``check_time_limit(args.time_limit, "--time-limit")``).
 
@@ -250,7 +250,9 @@ def _check_options(method: str, options: Any) -> None:
     if expected is None:
         raise TypeError(f"method {method!r} takes no options, got {type(options).__name__}")
     if not isinstance(options, expected):
-        raise TypeError(f"options of method {method!r} must be {expected.__name__} or None, got {type(options).__name__}")
+        raise TypeError(
+            f"options of method {method!r} must be {expected.__name__} or None, got {type(options).__name__}"
+        )
 
 
 def _check_seed(seed: Any) -> int:
