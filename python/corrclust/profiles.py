@@ -29,12 +29,15 @@ orientation in the field:
   spread of the centroid-to-contour distance and the magnitudes of its first Fourier harmonics
   (``N_FOURIER``, divided by the mean radius: elliptic, triangular, budding ... outlines).
   Sizes are in pixels: images are not rescaled one by one, since size separates classes.
-* ``intensity`` per channel inside the mask: mean, standard deviation, 5/25/50/75/95th percentiles,
-  and the mean of the background frame (what the stain or illumination looks like around it).
+* ``intensity`` per channel: the object's mean, the mean of the background frame, and relative to the
+  object's mean its standard deviation, 5/25/50/75/95th percentiles and the object / background ratio.
+  Stain, gain and illumination change from field to field, so all other intensity features are
+  relative to the object's mean as well:
 * ``radial`` per channel: mean intensity in ``N_RADIAL`` shells of the normalised distance to the
-  object border (rim ... centre: central pallor, lumen, nuclear rings).
+  object border (rim ... centre: central pallor, lumen, nuclear rings), over the object's mean.
 * ``filters`` per channel: mean and standard deviation inside the mask of the Gaussian gradient
-  magnitude, the Laplacian of Gaussian and the two Hessian eigenvalues at ``SIGMAS``.
+  magnitude, the Laplacian of Gaussian and the two Hessian eigenvalues at ``SIGMAS``, of the channel
+  divided by the object's mean.
 * ``glcm`` per channel: Haralick-type grey-level co-occurrence properties (contrast, dissimilarity,
   homogeneity, ASM, energy, correlation) at distances ``GLCM_DISTANCES``, averaged over four angles,
   of the object's pixels only (quantised to ``GLCM_LEVELS`` levels between its 1st and 99th
@@ -185,7 +188,8 @@ def _central_piece(obj, yy, xx, cy, cx, side) -> np.ndarray:
 # ------------------------------------------------------------------------------------ features
 def _names_per_channel(c: int) -> dict[str, list[str]]:
     names: dict[str, list[str]] = {g: [] for g in GROUPS[1:]}
-    names["intensity"] = [f"ch{c}_{s}" for s in ("mean", "std", "p05", "p25", "p50", "p75", "p95", "background")]
+    names["intensity"] = [f"ch{c}_{s}" for s in ("mean", "background", "rel_std", "rel_p05", "rel_p25", "rel_p50",
+                                                  "rel_p75", "rel_p95", "object_to_background")]
     names["radial"] = [f"ch{c}_shell{k}" for k in range(N_RADIAL)]
     for s in SIGMAS:
         for f in ("gradient", "log", "hessian1", "hessian2"):
@@ -264,14 +268,20 @@ def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, f
 
     vals = plane[mask]
     out: dict[str, list[float]] = {}
-    out["intensity"] = [float(vals.mean()), float(vals.std())] + np.percentile(vals, [5, 25, 50, 75, 95]).tolist() + [
-        float(plane[frame].mean())]
-    out["radial"] = [float(plane[shells == k].mean()) if (shells == k).any() else float(vals.mean())
+    # Stain, gain and illumination change from field to field: apart from the object's mean and the
+    # background level, every intensity feature is relative to the object's mean (or its spread).
+    mean = float(vals.mean())
+    unit = mean if abs(mean) > 1e-12 else 1.0
+    bg = float(plane[frame].mean())
+    pct = np.percentile(vals, [5, 25, 50, 75, 95]) / unit
+    out["intensity"] = [mean, bg, float(vals.std()) / unit, *pct.tolist(), mean / bg if abs(bg) > 1e-12 else 0.0]
+    out["radial"] = [float(plane[shells == k].mean()) / unit if (shells == k).any() else 1.0
                      for k in range(N_RADIAL)]
+    rel = plane / unit
     filt = []
     for s in SIGMAS:
-        responses = [ndi.gaussian_gradient_magnitude(plane, s), ndi.gaussian_laplace(plane, s)]
-        responses += list(hessian_matrix_eigvals(hessian_matrix(plane, sigma=s, order="rc", use_gaussian_derivatives=True)))
+        responses = [ndi.gaussian_gradient_magnitude(rel, s), ndi.gaussian_laplace(rel, s)]
+        responses += list(hessian_matrix_eigvals(hessian_matrix(rel, sigma=s, order="rc", use_gaussian_derivatives=True)))
         for resp in responses:
             v = resp[mask]
             filt += [float(v.mean()), float(v.std())]
