@@ -7,14 +7,17 @@ truth is, and a user must be told so rather than handed them as findings:
 * **mostly singletons**: at least ``SINGLETON_SHARE`` of the images are alone in their cluster;
 * **one dominant cluster**: the largest cluster holds at least ``DOMINANT_SHARE`` of the images
   (with more than one cluster);
-* **no structure in the similarity**: the clusters are no more *stable* than those of a reference
-  without groups. Stability is the mean adjusted Rand index between the clustering of all images
-  and the clusterings of ``SUBSAMPLES`` random subsets of ``SUBSAMPLE_SHARE`` of them (costs made
-  again by the same rule; on the same images). The reference is the same for features drawn from
-  *one* Gaussian with the mean and covariance of the real ones. Flagged when the stability is below
-  ``MIN_STABILITY`` or not ``STABILITY_MARGIN`` above the reference's. (A check on the costs alone,
-  such as comparing the objective with shuffled costs, passes any point cloud: its geometry alone
-  makes local costs consistent; measured on random Gaussian features, where it did not flag.)
+* **no clear structure**: the clusters are not *stable*. Stability is the mean adjusted Rand index
+  between the clustering of all images and the clusterings of ``SUBSAMPLES`` random subsets of
+  ``SUBSAMPLE_SHARE`` of them (costs made again by the same rule). Flagged below
+  ``MIN_STABILITY``. Measured with the profile route's rule: random Gaussian point clouds of 40,
+  100 and 300 points gave 0.39, 0.42 and 0.34; the development sets 0.74 (RBC 10 x 10), 0.68
+  (RBC 10 x 50), 0.94-1.0 (synthetic). The same for features drawn from *one* Gaussian with the
+  mean and covariance of the real ones is reported beside it as a reference, but does not decide:
+  for small sets in many dimensions that reference was itself stable (0.9 on a synthetic set that
+  was clustered without error), and a one-cluster reference is trivially "stable" (counted as 0).
+  A check on the costs alone (the objective against that of shuffled costs) was tried first and
+  passed random Gaussian clouds: any point cloud's geometry makes local costs consistent.
 
 :func:`assess` returns the verdict, one plain sentence per finding, and the numbers behind them.
 """
@@ -26,14 +29,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["SINGLETON_SHARE", "DOMINANT_SHARE", "MIN_STABILITY", "STABILITY_MARGIN", "Assessment", "assess", "stability"]
+__all__ = ["SINGLETON_SHARE", "DOMINANT_SHARE", "MIN_STABILITY", "Assessment", "assess", "stability"]
 
 SINGLETON_SHARE = 0.5
 DOMINANT_SHARE = 0.9
 SUBSAMPLES = 4
 SUBSAMPLE_SHARE = 0.8
 MIN_STABILITY = 0.5
-STABILITY_MARGIN = 0.1
 
 
 @dataclass
@@ -50,12 +52,18 @@ class Assessment:
 
 def stability(features: np.ndarray, labels: np.ndarray, cost_rule: Callable[[np.ndarray], np.ndarray],
               rng: np.random.Generator, *, solver: str = "kl", seed: int = 0) -> float:
-    """Mean adjusted Rand index between ``labels`` and the clusterings of random subsets (costs made anew)."""
+    """Mean adjusted Rand index between ``labels`` and the clusterings of random subsets (costs made anew).
+
+    0 for a trivial ``labels`` (one cluster or all singletons), whose ARI with another trivial
+    partition would be a meaningless 1.
+    """
     from sklearn.metrics import adjusted_rand_score
 
     from corrclust.solve import solve
 
     n = features.shape[0]
+    if np.unique(labels).size in (1, n):
+        return 0.0  # all joined or all apart separates nothing: there is no structure to be stable
     m = max(4, int(round(SUBSAMPLE_SHARE * n)))
     scores = []
     for _ in range(SUBSAMPLES):
@@ -113,10 +121,10 @@ def assess(costs: np.ndarray, labels: np.ndarray, *, features: np.ndarray | None
         ref = stability(twin, twin_labels, cost_rule, rng, solver=solver, seed=seed)
         ev.update({"stability": real, "reference_stability": ref,
                    "reference": "one Gaussian with the features' mean and covariance"})
-        if real < MIN_STABILITY or real < ref + STABILITY_MARGIN:
+        if real < MIN_STABILITY:
             findings.append(
                 f"no clear structure: the clusters are not stable (adjusted Rand index {real:.2f} between the "
-                f"clustering and those of {SUBSAMPLES} random {100 * SUBSAMPLE_SHARE:.0f} % subsets; {ref:.2f} for "
-                "features from one Gaussian without groups)"
+                f"clustering and those of {SUBSAMPLES} random {100 * SUBSAMPLE_SHARE:.0f} % subsets, below "
+                f"{MIN_STABILITY}; {ref:.2f} for features from one Gaussian without groups)"
             )
     return Assessment(not findings, findings, ev)
