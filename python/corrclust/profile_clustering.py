@@ -111,9 +111,13 @@ def assess_clustering(pc: ProfileCosts, labels: np.ndarray, *, solver: str = "kl
     from corrclust.informativeness import assess
 
     g = pc.granularity
+    n = pc.features.shape[0]
 
     def rule(X: np.ndarray) -> np.ndarray:
-        return feature_costs.costs_from_features(X, granularity=g)[0]
+        # a subset of m of the n images holds about k * m / n of each image's k nearest neighbours:
+        # scale k with it, so that the subset's costs have the same neighbourhood scale
+        k = max(1, int(round(feature_costs.K_NEIGHBOURS * X.shape[0] / n)))
+        return feature_costs.costs_from_features(X, k=k, granularity=g)[0]
 
     costs = pc.costs + g
     np.fill_diagonal(costs, 0.0)
