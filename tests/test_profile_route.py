@@ -149,3 +149,31 @@ def test_default_route_follows_the_channels(brightfield, tmp_path):
     assert default_route(sorted(brightfield.glob("*.tif"))) == "profile"
     mixed = [*sorted((tmp_path / "four").glob("organoid_???.tif")), next(brightfield.glob("*.tif"))]
     assert default_route(mixed) == "profile"  # key points need every image to have the channels
+
+
+def test_profiles_resume_from_a_checkpoint(brightfield, tmp_path, monkeypatch):
+    from corrclust import profile_clustering, profiles
+    from corrclust.images.io import list_images
+
+    records = list_images(brightfield)
+    ck = tmp_path / "ck.npz"
+    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 0.0)  # save after every image
+    calls = []
+    real = profiles.profile
+
+    def interrupted(image, mask=None):
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(image, mask)
+
+    monkeypatch.setattr(profiles, "profile", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        profile_clustering.profile_costs(records, checkpoint=ck)
+    assert ck.is_file()
+    calls.clear()
+    monkeypatch.setattr(profiles, "profile", lambda image, mask=None: (calls.append(1), real(image, mask))[1])
+    resumed = profile_clustering.profile_costs(records, checkpoint=ck)
+    assert len(calls) == len(records) - 5  # the first five came from the checkpoint
+    fresh = profile_clustering.profile_costs(records)
+    np.testing.assert_array_equal(resumed.costs, fresh.costs)

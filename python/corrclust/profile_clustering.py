@@ -61,6 +61,61 @@ def _load(records: Sequence[ImageRecord], progress: bool):
     return items, kept, skipped
 
 
+#: Seconds between two saves of the profile checkpoint.
+SAVE_EVERY = 30.0
+
+
+def _cache_key(path: Path) -> str:
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _read_cache(path: str | Path) -> dict[str, np.ndarray | str]:
+    """The profiles of an interrupted run (empty when there is none or it cannot be read)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys, rows, reasons = z["profile_keys"].tolist(), z["profile_rows"], z["profile_reasons"].tolist()
+    except Exception:  # a foreign or damaged file: start afresh (it is overwritten at the next save)
+        return {}
+    return {k: (reason if reason else rows[i]) for i, (k, reason) in enumerate(zip(keys, reasons))}
+
+
+class _Saver:
+    def __init__(self, path: str | Path, cache: dict[str, np.ndarray | str]) -> None:
+        import time
+
+        self.path, self.cache, self.clock = Path(path), cache, time.monotonic
+        self.last = self.clock()
+
+    def maybe_save(self) -> None:
+        if self.clock() - self.last >= SAVE_EVERY:
+            self.save()
+
+    def save(self) -> None:
+        from corrclust.atomic import atomic_path
+
+        keys = list(self.cache)
+        rows = [v for v in self.cache.values() if not isinstance(v, str)]
+        width = rows[0].size if rows else 0
+        table = np.zeros((len(keys), width))
+        reasons = []
+        for i, k in enumerate(keys):
+            v = self.cache[k]
+            if isinstance(v, str):
+                reasons.append(v)
+            else:
+                table[i] = v
+                reasons.append("")
+        with atomic_path(self.path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, profile_keys=np.array(keys, dtype=str), profile_rows=table,
+                         profile_reasons=np.array(reasons, dtype=str))
+        self.last = self.clock()
+
+
 def profile_costs(
     records: Sequence[ImageRecord],
     *,
@@ -70,11 +125,14 @@ def profile_costs(
     solver: str = "kl",
     seed: int = 0,
     progress: bool = False,
+    checkpoint: str | Path | None = None,
 ) -> ProfileCosts:
     """Profiles and label-free costs of ``records`` (see the module doc).
 
     ``calibrate``: a CSV of labelled images or marked pairs (:func:`corrclust.feature_costs.read_calibration`);
-    the granularity it selects replaces ``granularity``.
+    the granularity it selects replaces ``granularity``. ``checkpoint``: a file where the profiles
+    computed so far are saved every ``SAVE_EVERY`` seconds; a rerun takes them from it (an image
+    counts as the same when its path, size and modification time are).
     """
     from corrclust import profiles
 
@@ -84,7 +142,13 @@ def profile_costs(
         from tqdm.auto import tqdm
 
         it = lambda x: tqdm(list(x), desc="profiles", unit="img", file=sys.stderr)  # noqa: E731
-    prof = profiles.profile_collection(items, progress=it)
+    keys = [_cache_key(r.path) for r in kept]
+    cache = _read_cache(checkpoint) if checkpoint is not None else None
+    saver = _Saver(checkpoint, cache) if checkpoint is not None else None
+    prof = profiles.profile_collection(items, progress=it, cache=cache, keys=keys if cache is not None else None,
+                                       on_item=saver.maybe_save if saver is not None else None)
+    if saver is not None:
+        saver.save()
     for k, reason in prof.skipped:
         skipped.append((kept[k].path, reason))
     recs = [kept[k] for k in prof.kept]

@@ -361,10 +361,20 @@ def profile_collection(
     images: Iterable[tuple[str, np.ndarray, np.ndarray | None]],
     *,
     progress: Callable[[Iterable], Iterable] | None = None,
+    cache: dict[str, np.ndarray | str] | None = None,
+    keys: Sequence[str] | None = None,
+    on_item: Callable[[], None] | None = None,
 ) -> Profiles:
     """Profiles of ``(name, image, mask or None)`` items; constant images and those without an object
-    are skipped and listed; mixed channel counts or sample types stop with one line naming files."""
+    are skipped and listed; mixed channel counts or sample types stop with one line naming files.
+
+    ``cache`` (with ``keys``, one per item): results already computed (a feature row, or the reason
+    an item was skipped) are taken from it and new ones are added, so that an interrupted run can be
+    resumed by a caller that saves it; ``on_item`` is called after each item (to save now and then).
+    """
     items = list(images)
+    if cache is not None and (keys is None or len(keys) != len(items)):
+        raise ValueError("profile_collection: a cache needs one key per item")
     rows, kept, skipped = [], [], []
     first: dict[str, tuple[str, object]] = {}
     it: Iterable = enumerate(items)
@@ -382,11 +392,21 @@ def profile_collection(
                     f"mixed {key}s in one collection: {other} has {ov}, {name} has {value}; "
                     "profiles need the same channels and bit depth for all images (convert or split the folder)"
                 )
-        try:
-            rows.append(profile(arr, mask))
+        hit = cache.get(keys[k]) if cache is not None else None
+        if hit is None:
+            try:
+                hit = profile(arr, mask)
+            except NoObjectError as exc:
+                hit = str(exc)
+            if cache is not None:
+                cache[keys[k]] = hit
+        if isinstance(hit, str):
+            skipped.append((k, hit))
+        else:
+            rows.append(np.asarray(hit, dtype=np.float64))
             kept.append(k)
-        except NoObjectError as exc:
-            skipped.append((k, str(exc)))
+        if on_item is not None:
+            on_item()
     names, groups = feature_names(int(first["channel count"][1]) if first else 1)
     feats = np.vstack(rows) if rows else np.zeros((0, len(names)))
     if len(rows) < 2:

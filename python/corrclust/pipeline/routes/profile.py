@@ -29,7 +29,10 @@ from corrclust.pipeline.images import ImageSet
 from corrclust.pipeline.messages import say
 from corrclust.pipeline.options import ClusterOptions
 
-__all__ = ["ROUTE", "ProfileRoute"]
+__all__ = ["ROUTE", "PROFILE_CHECKPOINT", "ProfileRoute"]
+
+#: Profiles of an interrupted run, in the output folder; a rerun of the same command resumes from it.
+PROFILE_CHECKPOINT = ".profile-checkpoint.npz"
 
 
 def _opt(options: ClusterOptions, name: str, default: Any = None) -> Any:
@@ -74,9 +77,13 @@ class ProfileRoute:
         if pca is not None and pca >= 1:
             pca = int(pca)
         say(f"computing morphology profiles of {len(images.records)} images")
+        # its own file beside the pipeline's (whose format belongs to PQAP); gone once the profiles are
+        ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
         pc = profile_costs(images.records, granularity=_opt(options, "profile_granularity", 0.0),
                            calibrate=_opt(options, "profile_calibrate"), pca=pca, solver=options.solver,
-                           seed=options.seed, progress=options.progress)
+                           seed=options.seed, progress=options.progress, checkpoint=ours)
+        if ours is not None:
+            ours.unlink(missing_ok=True)
         for path, reason in pc.skipped:
             say(f"no profile for {path}: {reason}")
             images.failures.append((path, f"no profile: {reason}"))
