@@ -177,3 +177,34 @@ def test_profiles_resume_from_a_checkpoint(brightfield, tmp_path, monkeypatch):
     assert len(calls) == len(records) - 5  # the first five came from the checkpoint
     fresh = profile_clustering.profile_costs(records)
     np.testing.assert_array_equal(resumed.costs, fresh.costs)
+
+
+def test_real_brightfield_organoid_crops_end_to_end(tmp_path, capsys):
+    """OrgaQuant brightfield organoids (no classes), cropped around their manual boxes: the default
+    route runs, every crop is clustered or listed as skipped, and the verdict is written."""
+    fields = require_shared("data/organoid-fields")
+    from corrclust.images.io import read_image
+
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    with open(fields / "bboxes.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh)][:60]
+    n = 0
+    for r in rows:
+        x1, y1, x2, y2 = (int(r[k]) for k in ("x1", "y1", "x2", "y2"))
+        img = read_image(fields / "images" / r["filename"])
+        side = int(1.25 * max(x2 - x1, y2 - y1))
+        a, b = (y1 + y2) // 2 - side // 2, (x1 + x2) // 2 - side // 2
+        if side < 24 or a < 0 or b < 0 or a + side > img.shape[0] or b + side > img.shape[1]:
+            continue
+        tifffile.imwrite(folder / f"org_{1000 + n}.tif", np.ascontiguousarray(img[a : a + side, b : b + side]))
+        n += 1
+    assert n >= 20
+    out = tmp_path / "out"
+    assert cli_main(["cluster", str(folder), "-o", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "method: profile" in err
+    clustered = len(_clusters(out / "clusters.csv"))
+    assert clustered + err.count("no profile for") == n
+    verdict = json.loads((out / "assessment.json").read_text())
+    assert verdict["evidence"]["n"] == clustered
