@@ -111,3 +111,18 @@ def test_demo_replaces_its_own_images_and_refuses_foreign_files(tmp_path):
     with pytest.raises(ValueError, match="notes.txt"):
         _clear_generated(folder)
     assert (folder / "notes.txt").is_file() and (folder / "organoid_100.tif").is_file()
+
+
+def test_demo_calibrate_writes_the_labelled_images(tmp_path):
+    import argparse
+
+    from corrclust.commands.demo import _profile_options
+
+    args = argparse.Namespace(granularity=0.5, calibrate=2, classes=3, per_class=10)
+    opts = _profile_options(args, tmp_path, tmp_path / "images")
+    assert opts["profile_granularity"] == 0.5
+    assert opts["profile_calibrate"].read_text().splitlines() == [
+        "file,class", "organoid_100.tif,1", "organoid_101.tif,1", "organoid_200.tif,2", "organoid_201.tif,2",
+        "organoid_300.tif,3", "organoid_301.tif,3"]
+    with pytest.raises(ValueError, match="between 1 and --per-class"):
+        _profile_options(argparse.Namespace(granularity=0.0, calibrate=11, classes=3, per_class=10), tmp_path, tmp_path)

@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float, default=0.64, help="PQAP threshold (default 0.64)")
     p.add_argument("--granularity", type=float, default=0.0,
                    help="profile: added to every pair cost; negative: more, smaller clusters (default 0)")
+    p.add_argument("--calibrate", type=int, metavar="N",
+                   help="profile: label the first N images of each class (OUT/calibration.csv) and let them choose "
+                        "the granularity, as 'corrclust cluster --calibrate' does with a user's labels")
     p.add_argument("--threads", type=int, help="threads for PQAP matching (default: all cores)")
     p.add_argument("--twin", action="store_true",
                    help="also train a small twin network (needs PyTorch) on a separate synthetic set of the same "
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         method=args.method,
         solver=args.solver,
         threshold=args.threshold,
-        route_options={"profile_granularity": args.granularity} if args.method == "profile" else {},
+        route_options=_profile_options(args, out, images_dir) if args.method == "profile" else {},
         truth=str(images_dir / "truth.csv"),
         seed=args.seed,
         threads=args.threads,
@@ -80,6 +83,19 @@ def run(args: argparse.Namespace) -> int:
     if args.twin:
         print_summary(_run_twin(args, out, images_dir))
     return 0
+
+
+def _profile_options(args: argparse.Namespace, out: Path, images_dir: Path) -> dict:
+    options = {"profile_granularity": args.granularity}
+    if args.calibrate is not None:
+        if not 1 <= args.calibrate <= args.per_class:
+            raise ValueError(f"--calibrate must be between 1 and --per-class ({args.per_class}), got {args.calibrate}")
+        from corrclust.atomic import write_text
+
+        rows = [f"organoid_{c * 100 + k}.tif,{c}" for c in range(1, args.classes + 1) for k in range(args.calibrate)]
+        options["profile_calibrate"] = out / "calibration.csv"
+        write_text(options["profile_calibrate"], "file,class\n" + "\n".join(rows) + "\n")
+    return options
 
 
 def _clear_generated(folder: Path) -> None:
