@@ -116,6 +116,7 @@ def test_assess_flags_one_cluster_and_singletons():
     assert not a.informative and a.findings[0].startswith("one cluster")
     a = assess(-C, np.arange(6))
     assert not a.informative and "mostly singletons: 6 of 6" in a.findings[0]
+    assert a.findings[1].startswith("no pair of images is more alike") and a.evidence["attractive_pairs_share"] == 0
 
 
 def test_assess_tells_structure_from_noise():

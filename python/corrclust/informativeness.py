@@ -4,6 +4,7 @@ Without labels nothing says whether a partition is right, but some results say l
 truth is, and a user must be told so rather than handed them as findings:
 
 * **one cluster**: every image joined;
+* **every pair repels**: no cost is positive (the similarity joins nothing);
 * **mostly singletons**: at least ``SINGLETON_SHARE`` of the images are alone in their cluster;
 * **one dominant cluster**: the largest cluster holds at least ``DOMINANT_SHARE`` of the images
   (with more than one cluster);
@@ -105,9 +106,14 @@ def assess(costs: np.ndarray, labels: np.ndarray, *, features: np.ndarray | None
         "singleton_share": singles / n if n else 0.0,
         "largest_share": float(sizes.max() / n) if n else 0.0,
     }
+    if C.shape == (n, n) and n >= 2:
+        # the similarity side of the evidence: how many pairs attract at all
+        ev["attractive_pairs_share"] = float(np.mean(C[np.triu_indices(n, 1)] > 0))
     findings = []
     if n >= 2 and k == 1:
         findings.append(f"one cluster: all {n} images were joined, the clustering separates nothing")
+    if n >= 2 and ev.get("attractive_pairs_share") == 0.0:
+        findings.append("no pair of images is more alike than the cost rule's threshold: every pair repels")
     if n >= 2 and singles / n >= SINGLETON_SHARE:
         findings.append(f"mostly singletons: {singles} of {n} images are alone in their cluster "
                         f"({100 * singles / n:.0f} %); the similarity joins few pairs")
