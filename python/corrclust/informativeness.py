@@ -112,11 +112,11 @@ def assess(costs: np.ndarray, labels: np.ndarray, *, features: np.ndarray | None
     findings = []
     if n >= 2 and k == 1:
         findings.append(f"one cluster: all {n} images were joined, the clustering separates nothing")
-    if n >= 2 and ev.get("attractive_pairs_share") == 0.0:
-        findings.append("no pair of images is more alike than the cost rule's threshold: every pair repels")
     if n >= 2 and singles / n >= SINGLETON_SHARE:
         findings.append(f"mostly singletons: {singles} of {n} images are alone in their cluster "
                         f"({100 * singles / n:.0f} %); the similarity joins few pairs")
+    if n >= 2 and ev.get("attractive_pairs_share") == 0.0:
+        findings.append("no pair of images is more alike than the cost rule's threshold: every pair repels")
     if k > 1 and sizes.max() / n >= DOMINANT_SHARE:
         findings.append(f"one dominant cluster: the largest holds {sizes.max()} of {n} images "
                         f"({100 * sizes.max() / n:.0f} %)")
