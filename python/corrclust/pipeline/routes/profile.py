@@ -69,6 +69,8 @@ class ProfileRoute:
             raise ValueError("--model is a twin-network model; it does not apply to --method profile")
         if options.params is not None:
             raise ValueError("--params is a PQAP parameter file; it does not apply to --method profile")
+        if options.bias != 0.0:
+            raise ValueError("--bias is the twin network's; with --method profile move the cut with --granularity")
 
     def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
         from corrclust.profile_clustering import profile_costs
