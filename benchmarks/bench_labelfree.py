@@ -7,6 +7,8 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
 
 * ``corrclust profile``: costs by the label-free rule of ``corrclust.feature_costs`` (local scaling,
   fixed offset), GAEC + Kernighan-Lin; the number of clusters is an output.
+* ``corrclust profile --neighbours auto``: the neighbourhood size chosen by stability
+  (``feature_costs.choose_neighbours``; added after the first report run, chosen on the development half).
 * ``corrclust profile --calibrate``: the same, granularity chosen from 2 labelled images per class
   (3 random draws of those images; mean and range).
 * ``KMeans (true k)`` and ``Ward (true k)``: scikit-learn, **given the true number of classes**
@@ -56,6 +58,12 @@ def ours(Z, granularity=0.0):
     return solve(C, method="kl", seed=0).labels
 
 
+def ours_auto(Z):
+    k, _ = feature_costs.choose_neighbours(Z)
+    C, _ = feature_costs.costs_from_features(Z, k=k)
+    return solve(C, method="kl", seed=0).labels
+
+
 def hdbscan(Z):
     from sklearn.cluster import HDBSCAN
 
@@ -72,6 +80,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
     rows = []
     for name, fn in (
         ("corrclust profile (label-free)", lambda: ours(Z)),
+        ("corrclust profile --neighbours auto", lambda: ours_auto(Z)),
         ("KMeans (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(Z)),
         ("Ward (true k)", lambda: AgglomerativeClustering(k).fit_predict(Z)),
         ("HDBSCAN", lambda: hdbscan(Z)),
@@ -163,6 +172,8 @@ def main(argv=None) -> int:
              "= mean ARI, all crops vs 5 random 80 % subsets")
         s, k = stability(Z, ours, np.random.default_rng(0))
         emit(f"| OrgaQuant | corrclust profile | stability {s:.2f} | {k} | |")
+        sa, ka = stability(Z, ours_auto, np.random.default_rng(0))
+        emit(f"| OrgaQuant | corrclust profile --neighbours auto | stability {sa:.2f} | {ka} | |")
         s2, k2 = stability(Z, hdbscan, np.random.default_rng(0))
         emit(f"| OrgaQuant | HDBSCAN | stability {s2:.2f} | {k2} | |")
         s3, _ = stability(Z, lambda X: KMeans(k, n_init=10, random_state=0).fit_predict(X), np.random.default_rng(0))

@@ -130,3 +130,15 @@ def test_assess_tells_structure_from_noise():
     a = assess(Cn, solve(Cn, method="kl").labels, features=noise, cost_rule=_rule)
     assert not a.informative
     assert any(f.startswith("no clear structure") for f in a.findings)
+
+
+def test_auto_neighbours_follow_large_classes():
+    """Two classes of 120: the default neighbourhood (7) splits them into many clusters; the most
+    stable neighbourhood is larger and its clustering is closer to the truth."""
+    X, y = _planted(n_per=120, d=10, gap=6.0, seed=4)
+    k, scores = F.choose_neighbours(X)
+    assert k > F.K_NEIGHBOURS and scores[k] == max(scores.values())
+    assert set(scores) == {g for g in F.NEIGHBOUR_GRID if g < len(y) / 3}
+    vi_default = compare(y, solve(F.costs_from_features(X)[0], method="kl").labels)["vi"]
+    vi_auto = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)["vi"]
+    assert vi_auto < vi_default and vi_auto == 0.0

@@ -35,6 +35,7 @@ class ProfileCosts:
     costs: np.ndarray
     granularity: float
     features: np.ndarray  # standardised profiles, one row per id
+    k: int = feature_costs.K_NEIGHBOURS  # the neighbourhood of the cost rule
     info: dict[str, Any]
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
@@ -126,13 +127,15 @@ def profile_costs(
     seed: int = 0,
     progress: bool = False,
     checkpoint: str | Path | None = None,
+    neighbours: int | str = feature_costs.K_NEIGHBOURS,
 ) -> ProfileCosts:
     """Profiles and label-free costs of ``records`` (see the module doc).
 
     ``calibrate``: a CSV of labelled images or marked pairs (:func:`corrclust.feature_costs.read_calibration`);
     the granularity it selects replaces ``granularity``. ``checkpoint``: a file where the profiles
     computed so far are saved every ``SAVE_EVERY`` seconds; a rerun takes them from it (an image
-    counts as the same when its path, size and modification time are).
+    counts as the same when its path, size and modification time are). ``neighbours``: the
+    rule's ``k``, or ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
     """
     from corrclust import profiles
 
@@ -153,13 +156,23 @@ def profile_costs(
         skipped.append((kept[k].path, reason))
     recs = [kept[k] for k in prof.kept]
     Z = profiles.standardise(prof.features, prof.groups, pca=pca)
+    k_scores = None
+    if neighbours == "auto":
+        k, k_scores = feature_costs.choose_neighbours(Z, granularity=granularity, solver=solver, seed=seed)
+    else:
+        k = int(neighbours)
+        if k < 1:
+            raise ValueError(f"the neighbourhood size must be at least 1, got {k}")
     calibration = None
     if calibrate is not None:
         keys = [f"{r.path.name}|{r.id}|{r.path}" for r in recs]
         pairs = feature_costs.read_calibration(calibrate, keys)
-        calibration = feature_costs.calibrate_granularity(Z, pairs, solver=solver, seed=seed, source=str(calibrate))
+        calibration = feature_costs.calibrate_granularity(Z, pairs, k=k, solver=solver, seed=seed,
+                                                          source=str(calibrate))
         granularity = calibration.granularity
-    C, info = feature_costs.costs_from_features(Z, granularity=0.0)
+    C, info = feature_costs.costs_from_features(Z, k=k, granularity=0.0)
+    if k_scores is not None:
+        info["neighbours_stability"] = {str(key): v for key, v in k_scores.items()}
     if calibration is not None:
         info["calibration"] = {"file": str(calibrate), "granularity": calibration.granularity,
                                "pair_score": calibration.score, "pairs": calibration.n_pairs,
@@ -167,7 +180,7 @@ def profile_costs(
     info.update({"features": int(prof.features.shape[1]), "features_used": int(Z.shape[1]),
                  "granularity": float(granularity)})
     ids = np.array([r.id for r in recs], dtype=np.int64)
-    return ProfileCosts(ids, recs, C, float(granularity), Z, info, skipped)
+    return ProfileCosts(ids, recs, C, float(granularity), Z, info, skipped, int(info["k"]))
 
 
 def assess_clustering(pc: ProfileCosts, labels: np.ndarray, *, solver: str = "kl", seed: int = 0):
@@ -180,7 +193,7 @@ def assess_clustering(pc: ProfileCosts, labels: np.ndarray, *, solver: str = "kl
     def rule(X: np.ndarray) -> np.ndarray:
         # a subset of m of the n images holds about k * m / n of each image's k nearest neighbours:
         # scale k with it, so that the subset's costs have the same neighbourhood scale
-        k = max(1, int(round(feature_costs.K_NEIGHBOURS * X.shape[0] / n)))
+        k = max(1, int(round(pc.k * X.shape[0] / n)))
         return feature_costs.costs_from_features(X, k=k, granularity=g)[0]
 
     costs = pc.costs + g

@@ -44,6 +44,8 @@ from corrclust.pipeline.routes import AUTO
 
 #: The ``dest`` of every option a route added to this command (pipeline/routes/__init__.py).
 _ROUTE_DESTS: dict[str, list[str]] = {}
+#: The parser defaults of the routes' own options (an option that differs names its route when --method is not given).
+_ROUTE_DEFAULTS: dict[str, object] = {}
 
 # Solvers accepted in the matrix-only mode (gaec is a fast heuristic without a report-worthy quality).
 MATRIX_SOLVERS = ("gaec", "kl", "anytime", "exact")
@@ -112,6 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             group = p.add_argument_group(f"options of --method {name}")
             add(group)
             _ROUTE_DESTS[name] = [action.dest for action in group._group_actions]
+            _ROUTE_DEFAULTS.update({action.dest: action.default for action in group._group_actions})
     p.set_defaults(func=run)
 
 
@@ -128,7 +131,7 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
     if solver == "gaec":
         raise CliError("--solver gaec is for the matrix-only mode; with images use kl, anytime or exact")
     if method is None:
-        given = [d for d in _ROUTE_DESTS.get("profile", ()) if getattr(args, d, None) not in (None, 0.0)]
+        given = [d for d in _ROUTE_DESTS.get("profile", ()) if getattr(args, d, None) != _ROUTE_DEFAULTS.get(d)]
         # a profile option or a model names the route; otherwise the images choose (pipeline.routes.default_route)
         method = "twin" if args.model is not None else "profile" if given else AUTO
     return ClusterOptions(

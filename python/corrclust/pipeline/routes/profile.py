@@ -39,6 +39,11 @@ def _opt(options: ClusterOptions, name: str, default: Any = None) -> Any:
     return options.route_options.get(name, default)
 
 
+def _neighbours(options: ClusterOptions) -> int | str:
+    nb = str(_opt(options, "profile_neighbours", "7"))
+    return nb if nb == "auto" else int(nb)
+
+
 class ProfileRoute:
     name = "profile"
     label = "morphology profiles (label-free)"
@@ -51,6 +56,9 @@ class ProfileRoute:
         group.add_argument("--calibrate", dest="profile_calibrate", type=Path, metavar="FILE",
                            help="CSV of a few labelled images (file,class) or marked pairs (a,b,same): the "
                                 "granularity that best separates them is used instead of --granularity")
+        group.add_argument("--neighbours", dest="profile_neighbours", default="7", metavar="K|auto",
+                           help="neighbourhood size of the cost rule: clusters have about this size (default 7); "
+                                "'auto' picks the most stable of 7 ... 100 (slower; see docs/profiles.md)")
         group.add_argument("--pca", dest="profile_pca", type=float, metavar="N",
                            help="keep N principal components of the standardised profiles (0 < N < 1: the "
                                 "share of variance); default: all features")
@@ -62,6 +70,9 @@ class ProfileRoute:
         cal = _opt(options, "profile_calibrate")
         if cal is not None and not Path(cal).is_file():
             raise FileNotFoundError(f"calibration file not found: {cal}")
+        nb = str(_opt(options, "profile_neighbours", "7"))
+        if nb != "auto" and not (nb.isdigit() and int(nb) >= 1):
+            raise ValueError(f"--neighbours must be a whole number of at least 1 or 'auto', got {nb}")
         pca = _opt(options, "profile_pca")
         if pca is not None and not (0 < pca < 1 or (pca >= 1 and float(pca).is_integer())):
             raise ValueError(f"--pca must be a whole number of components or a share in (0, 1), got {pca}")
@@ -83,7 +94,11 @@ class ProfileRoute:
         ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
         pc = profile_costs(images.records, granularity=_opt(options, "profile_granularity", 0.0),
                            calibrate=_opt(options, "profile_calibrate"), pca=pca, solver=options.solver,
-                           seed=options.seed, progress=options.progress, checkpoint=ours)
+                           seed=options.seed, progress=options.progress, checkpoint=ours,
+                           neighbours=_neighbours(options))
+        if "neighbours_stability" in pc.info:
+            say(f"--neighbours auto: k = {pc.k} (stability by k: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in pc.info["neighbours_stability"].items()) + ")")
         if ours is not None:
             ours.unlink(missing_ok=True)
         for path, reason in pc.skipped:
@@ -99,7 +114,8 @@ class ProfileRoute:
         return Correlations(pc.ids, P, "probability", pc.granularity, "mean", details=pc)
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
-        out: list[tuple[str, Any]] = [("cost rule", "local scaling (k = 7), log-odds + 1; bias = granularity")]
+        out: list[tuple[str, Any]] = [("cost rule", f"local scaling (k = {_neighbours(options)}), log-odds + 1; "
+                                                    "bias = granularity")]
         if _opt(options, "profile_calibrate") is not None:
             out.append(("calibration", str(_opt(options, "profile_calibrate"))))
         if _opt(options, "profile_pca") is not None:
