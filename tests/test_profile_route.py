@@ -208,3 +208,12 @@ def test_real_brightfield_organoid_crops_end_to_end(tmp_path, capsys):
     assert clustered + err.count("no profile for") == n
     verdict = json.loads((out / "assessment.json").read_text())
     assert verdict["evidence"]["n"] == clustered
+
+
+def test_neighbours_option(brightfield, tmp_path, capsys):
+    out = tmp_path / "auto"
+    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--neighbours", "auto", "--no-progress"]) == 0
+    assert "--neighbours auto: k = 7" in capsys.readouterr().err  # 16 images: only k = 7 is below n / 3
+    assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "x"), "--neighbours", "0",
+                     "--no-progress"]) == 2
+    assert "--neighbours must be a whole number of at least 1 or 'auto', got 0" in capsys.readouterr().err

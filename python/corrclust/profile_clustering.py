@@ -35,9 +35,9 @@ class ProfileCosts:
     costs: np.ndarray
     granularity: float
     features: np.ndarray  # standardised profiles, one row per id
-    k: int = feature_costs.K_NEIGHBOURS  # the neighbourhood of the cost rule
     info: dict[str, Any]
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    k: int = feature_costs.K_NEIGHBOURS  # the neighbourhood of the cost rule
 
 
 def _load(records: Sequence[ImageRecord], progress: bool):
