@@ -50,7 +50,7 @@ class ProfileRoute:
     timing_label = "profile time"
 
     def add_arguments(self, group) -> None:
-        group.add_argument("--granularity", dest="profile_granularity", type=float, default=0.0,
+        group.add_argument("--granularity", dest="profile_granularity", type=float, default=0.0, metavar="G",
                            help="added to every pair cost: negative gives more, smaller clusters, positive fewer, "
                                 "larger ones (default 0, the label-free rule)")
         group.add_argument("--calibrate", dest="profile_calibrate", type=Path, metavar="FILE",
