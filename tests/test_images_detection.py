@@ -6,9 +6,9 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import require_shared
 from PIL import Image
 
-from conftest import require_shared
 from corrclust.images.detection import FEATURES, box_iou, crop_fields, detect_organoids, match_boxes
 from corrclust.images.detection_model import read_boxes
 from corrclust.images.io import read_image, read_mask
