@@ -1,7 +1,7 @@
 """Image-pipeline benchmark: organoid detection quality and speed, key-point extraction speed.
 
-    python benchmarks/bench_images.py [--fields N] [--keypoints N] [--sweep] [--outer-seeds S ...] [--no-nested] [--jobs N]
-        [--compare-model FILE] [--speed-fields N]
+    python benchmarks/bench_images.py [--fields N] [--keypoints N] [--sweep] [--outer-seeds S ...]
+        [--no-nested] [--jobs N] [--compare-model FILE] [--speed-fields N]
 
 Detection is scored on the OrgaQuant fields of ../shared/data/organoid-fields against the manual
 boxes: precision, recall and mean IoU of one-to-one (Hungarian) matches at IoU >= 0.5.
@@ -36,13 +36,18 @@ from pathlib import Path
 import numpy as np
 
 from corrclust.images.detection import (
-    DetectionParams, box_iou, brightfield_candidates, detect_organoids, match_boxes, non_maximum_suppression,
+    DetectionParams,
+    box_iou,
+    brightfield_candidates,
+    detect_organoids,
+    match_boxes,
+    non_maximum_suppression,
     score_candidates,
 )
 from corrclust.images.detection_model import field_folds, fit_detector, operating_curve, read_boxes
-from corrclust.images.organoid_score import load_score_model
 from corrclust.images.io import read_image
 from corrclust.images.keypoints import extract_keypoints
+from corrclust.images.organoid_score import load_score_model
 from corrclust.images.synthetic import render_organoid
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -17,11 +17,19 @@ from corrclust.images.detection import (
     non_maximum_suppression,
 )
 from corrclust.images.detection_model import (
-    MIN_PRECISION, MIN_SCORE_GRID, OperatingPoint, choose_min_score, field_candidates, field_folds, fit_detector,
-    main, operating_curve, read_boxes,
+    MIN_PRECISION,
+    MIN_SCORE_GRID,
+    OperatingPoint,
+    choose_min_score,
+    field_candidates,
+    field_folds,
+    fit_detector,
+    main,
+    operating_curve,
+    read_boxes,
 )
-from corrclust.images.organoid_score import load_score_model, save_score_model
 from corrclust.images.io import read_image
+from corrclust.images.organoid_score import load_score_model, save_score_model
 
 
 def test_field_folds_partition_the_fields_reproducibly():

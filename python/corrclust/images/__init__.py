@@ -2,7 +2,8 @@
 a synthetic organoid generator and real single-cell crops (RBC).
 
 Submodules: ``io``, ``detection`` (with its candidate score ``organoid_score``; fitting that
-score is ``detection_model``), ``nuclei``, ``keypoints``, ``histograms``, ``synthetic``, ``rbc``. The most used functions are also available here, loaded on first use.
+score is ``detection_model``), ``nuclei``, ``keypoints``, ``histograms``, ``synthetic``, ``rbc``.
+The most used functions are also available here, loaded on first use.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from corrclust.images.organoid_score import ScoreModel, load_score_model, save_score_model
+from corrclust.images.organoid_score import ScoreModel, save_score_model
 
 if TYPE_CHECKING:
     from corrclust.images.detection import Candidates
