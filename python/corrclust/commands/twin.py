@@ -28,6 +28,15 @@ def _twin() -> Any:
     return twin
 
 
+def _say_torch(args: argparse.Namespace) -> None:
+    """Name the torch build and the device before any work (unknown devices fail here)."""
+    from corrclust.twin.torch_build import describe
+
+    line = describe(None if args.device == "auto" else args.device)
+    if not args.quiet:
+        print(f"twin {args.twin_command}: {line}", file=sys.stderr)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -107,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     twin = _twin()
+    _say_torch(args)
     recipe = twin.get_recipe(args.recipe)
     overrides: dict[str, Any] = {
         "epochs": args.epochs,
@@ -171,6 +181,7 @@ def run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     twin = _twin()
+    _say_torch(args)
     loaded = twin.load_model(args.model, device=None if args.device == "auto" else args.device)
     pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=not args.quiet)
     costs = twin.cost_matrix(pred.P)
