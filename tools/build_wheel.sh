@@ -5,8 +5,9 @@
 #
 # 1. builds the wheel with zig's clang (PyPI `ziglang`) targeting glibc 2.28 and linking libc++
 #    statically, so the extension needs nothing newer than manylinux_2_28 from the system;
-# 2. repairs it with auditwheel to manylinux_2_28, leaving libhighs.so out (it comes from the
-#    highsbox wheel that corrclust depends on, found through the extension's RUNPATH);
+# 2. repairs it with auditwheel to the oldest manylinux policy it meets (manylinux_2_17 here; the
+#    script fails if that is newer than 2_28), leaving libhighs.so out (it comes from the highsbox
+#    wheel that corrclust depends on, found through the extension's RUNPATH);
 # 3. installs the repaired wheel (binaries only) into a fresh venv and runs the test suite against
 #    that install from another folder, with no compiler on PATH; then the HiGHS tests again with
 #    highsbox at the lowest version the metadata allows (the full run had the highest);
@@ -26,8 +27,7 @@ OUT=$(cd "$1" && pwd)
 WORK="$OUT/work"
 PY=${CORRCLUST_WHEEL_PYTHON:-python3}
 ARCH=$(uname -m)
-POLICY="manylinux_2_28_${ARCH}"
-GLIBC=2.28
+GLIBC=2.28  # the newest glibc the wheel may need (manylinux_2_28)
 # The tested ends of the highsbox range in pyproject.toml (lower pin; the upper is the newest
 # release inside the range, which pip picks by itself).
 HIGHSBOX_LOW=1.12.0
@@ -73,12 +73,18 @@ step "built in $(( $(date +%s) - start )) s"
 raw_wheel=$(ls "$RAW"/corrclust-*.whl)
 
 # --- repair --------------------------------------------------------------------------------------
-step "auditwheel repair --plat $POLICY --exclude libhighs.so"
+# No --plat: auditwheel tags the wheel with the oldest policy it meets; it must be at most 2_28.
+step "auditwheel repair --exclude libhighs.so"
 rm -f "$OUT"/corrclust-*.whl
-"$BVENV/bin/auditwheel" repair --plat "$POLICY" --exclude libhighs.so -w "$OUT" "$raw_wheel" >&2
-wheel=$(ls "$OUT"/corrclust-*"$POLICY"*.whl)
-"$BVENV/bin/auditwheel" show "$wheel" >&2
+PATH="$BVENV/bin:$PATH" "$BVENV/bin/auditwheel" repair --exclude libhighs.so -w "$OUT" "$raw_wheel" >&2
+wheel=$(ls "$OUT"/corrclust-*.whl)
+PATH="$BVENV/bin:$PATH" "$BVENV/bin/auditwheel" show "$wheel" >&2
 ls -l "$wheel" >&2
+glibc_minor=$(basename "$wheel" | sed -n 's/.*-manylinux_2_\([0-9]*\)_.*/\1/p')
+if [[ -z "$glibc_minor" || "$glibc_minor" -gt 28 ]]; then
+  echo "build_wheel.sh: $(basename "$wheel") is not manylinux_2_28 or older" >&2
+  exit 1
+fi
 
 # --- install into a fresh venv and test it -------------------------------------------------------
 step "fresh venv, binaries only"

@@ -47,7 +47,7 @@ mapfile -t runtime < <(tar xzf "$sdist" -O "corrclust-$version/PKG-INFO" |
 
 step "install the sdist offline (--no-index --no-build-isolation)"
 start=$(date +%s)
-"$IVENV/bin/pip" install --no-index --no-build-isolation "$sdist" >&2
+"$IVENV/bin/pip" install -q --no-index --no-build-isolation "$sdist" >&2
 step "built and installed in $(( $(date +%s) - start )) s"
 
 RUNDIR="$WORK/sdist-test-run"
