@@ -48,8 +48,8 @@ def test_commands_print_the_line_first(tmp_path, capsys, command):
     assert "error" in err[-1]
 
 
-def test_quiet_prints_no_line(tmp_path, capsys):
-    argv = ["twin", "predict", str(tmp_path / "m.pt"), str(tmp_path), "-o", str(tmp_path / "o.npz"), "--quiet"]
+def test_no_progress_prints_no_line(tmp_path, capsys):
+    argv = ["twin", "predict", str(tmp_path / "m.pt"), str(tmp_path), "-o", str(tmp_path / "o.npz"), "--no-progress"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "torch" not in err.split("error")[0]

@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from corrclust.atomic import atomic_path
 from corrclust.pqap.io import KeypointSet, PqapParameters
 
 __all__ = [
@@ -72,7 +73,7 @@ def e_opt(params: PqapParameters) -> float:
     """E_opt = -(1 - lambda)(theta gamma_c + (1 - theta) gamma_d) - lambda gamma_a."""
     from corrclust._native import _core
 
-    return float(_core.pqap_e_opt(_params_list(params)))
+    return float(_core.pqap.e_opt(_params_list(params)))
 
 
 class PairSolver:
@@ -89,7 +90,7 @@ class PairSolver:
         self.keypoints = keypoints
         self.ids = list(keypoints.ids)
         self.index = {i: k for k, i in enumerate(self.ids)}
-        self._set = _core.PqapSet(
+        self._set = _core.pqap.OrganoidSet(
             [np.ascontiguousarray(keypoints.features[i], dtype=np.float64) for i in self.ids],
             [np.ascontiguousarray(keypoints.candidates[i], dtype=np.float64) for i in self.ids],
         )
@@ -203,11 +204,9 @@ def _fingerprint(keypoints: KeypointSet, params: PqapParameters, mode: str, lowe
 
 
 def _save_checkpoint(path: Path, fingerprint: str, ids: list[int], sim: np.ndarray, en: np.ndarray, done: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, fingerprint=np.array(fingerprint), ids=np.asarray(ids, dtype=np.int64),
                  similarity=sim, energy=en, done=done.copy())
-    os.replace(tmp, path)
 
 
 def _load_checkpoint(path: Path, fingerprint: str, k: int) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -23,7 +23,6 @@ Model files are plain dicts of strings, numbers, lists and tensors, readable wit
 from __future__ import annotations
 
 import math
-import os
 import signal
 import threading
 import time
@@ -35,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from corrclust.atomic import atomic_path
 from corrclust.twin.data import (
     PairSampler,
     PKSampler,
@@ -84,15 +84,8 @@ def resolve_device(device: str | None) -> torch.device:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def _cpu_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
