@@ -15,11 +15,16 @@ from corrclust.twin import torch_build  # noqa: E402
 def test_cpu_line_names_version_build_device_and_threads():
     kind = torch_build.build_kind()
     line = torch_build.describe("cpu")
-    assert line.startswith(f"torch {torch.__version__} ({kind} build); device cpu ({torch.get_num_threads()} threads)")
+    assert line.startswith(
+        f"torch {torch.__version__} ({kind} build); device cpu ({torch.get_num_threads()} threads)"
+    )
     # The CI machine has the CPU-only build (torch==2.13.0 from disk).
     if torch.version.cuda is None and getattr(torch.version, "hip", None) is None:
         assert kind == "CPU-only"
-        assert line == f"torch {torch.__version__} (CPU-only build); device cpu ({torch.get_num_threads()} threads)"
+        assert (
+            line
+            == f"torch {torch.__version__} (CPU-only build); device cpu ({torch.get_num_threads()} threads)"
+        )
 
 
 def test_cuda_build_without_gpu_points_to_the_cpu_build(monkeypatch):
@@ -41,7 +46,16 @@ def test_commands_print_the_line_first(tmp_path, capsys, command):
     if command == "train":
         argv = ["twin", "train", str(missing), "-o", str(tmp_path / "m.pt"), "--device", "cpu"]
     else:
-        argv = ["twin", "predict", str(tmp_path / "m.pt"), str(missing), "-o", str(tmp_path / "o.npz"), "--device", "cpu"]
+        argv = [
+            "twin",
+            "predict",
+            str(tmp_path / "m.pt"),
+            str(missing),
+            "-o",
+            str(tmp_path / "o.npz"),
+            "--device",
+            "cpu",
+        ]
     assert main(argv) == 2  # the data (or model) is missing: the line still came first
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"twin {command}: {torch_build.describe('cpu')}"
@@ -49,7 +63,15 @@ def test_commands_print_the_line_first(tmp_path, capsys, command):
 
 
 def test_no_progress_prints_no_line(tmp_path, capsys):
-    argv = ["twin", "predict", str(tmp_path / "m.pt"), str(tmp_path), "-o", str(tmp_path / "o.npz"), "--no-progress"]
+    argv = [
+        "twin",
+        "predict",
+        str(tmp_path / "m.pt"),
+        str(tmp_path),
+        "-o",
+        str(tmp_path / "o.npz"),
+        "--no-progress",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "torch" not in err.split("error")[0]

@@ -35,8 +35,19 @@ _LAZY = {
     "AnytimeOptions": "corrclust.solver_options",
     "ExactOptions": "corrclust.solver_options",
 }
-_SUBMODULES = {"metrics", "pqap", "images", "twin", "report", "formats", "problem", "estimator", "generators",
-               "pipeline", "solver_options"}
+_SUBMODULES = {
+    "metrics",
+    "pqap",
+    "images",
+    "twin",
+    "report",
+    "formats",
+    "problem",
+    "estimator",
+    "generators",
+    "pipeline",
+    "solver_options",
+}
 
 
 def __getattr__(name: str) -> Any:
