@@ -31,6 +31,15 @@ def _twin() -> Any:
     return twin
 
 
+def _say_torch(args: argparse.Namespace) -> None:
+    """Name the torch build and the device before any work (unknown devices fail here)."""
+    from corrclust.twin.torch_build import describe
+
+    line = describe(None if args.device == "auto" else args.device)
+    if args.progress:
+        print(f"twin {args.twin_command}: {line}", file=sys.stderr)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "twin",
@@ -53,19 +62,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("data_dir", metavar="DATA_DIR", type=Path)
     t.add_argument("--recipe", choices=RECIPE_NAMES, default="fast", help="training recipe (default: fast)")
     t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt", help="model file to write")
-    t.add_argument("--time-budget", type=positive_float, metavar="SECONDS",
-                   help="stop training after this many seconds (in total over resumed runs) and save the model")
+    t.add_argument(
+        "--time-budget",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop training after this many seconds (in total over resumed runs) and save the model",
+    )
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
     t.add_argument("--steps-per-epoch", type=positive_int, help="override the recipe's steps per epoch")
     t.add_argument("--image-size", type=positive_int, help="override the recipe's input size (pixels)")
-    t.add_argument("--width", type=positive_int,
-                   help="ResNet-18 base width (default 64, the standard network; smaller for small data)")
-    t.add_argument("--batch-size", type=positive_int,
-                   help="pairs per batch (paper recipes) or images per class per batch (fast)")
+    t.add_argument(
+        "--width",
+        type=positive_int,
+        help="ResNet-18 base width (default 64, the standard network; smaller for small data)",
+    )
+    t.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help="pairs per batch (paper recipes) or images per class per batch (fast)",
+    )
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
-    t.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
-                   help="resume from CKPT (default MODEL.pt.ckpt, which is also picked up automatically)")
+    t.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="CKPT",
+        help="resume from CKPT (default MODEL.pt.ckpt, which is also picked up automatically)",
+    )
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
     add_progress_flag(t)
     t.set_defaults(func=run_train)
@@ -90,6 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     twin = _twin()
+    _say_torch(args)
     recipe = twin.get_recipe(args.recipe)
     overrides: dict[str, Any] = {
         "epochs": args.epochs,
@@ -154,6 +180,7 @@ def run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     twin = _twin()
+    _say_torch(args)
     loaded = twin.load_model(args.model, device=None if args.device == "auto" else args.device)
     pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress)
     costs = twin.cost_matrix(pred.P)
