@@ -407,9 +407,6 @@ def _read_tiff(path: Path) -> _Raw:
                 pass  # an OME-XML we cannot parse: the pixels are still good
         if size is None:
             size = _tiff_pixel_size(tif, series.pages[0] if series.pages else tif.pages[0])
-        if names is None and tif.imagej_metadata and tif.imagej_metadata.get("Labels"):
-            labels = tif.imagej_metadata["Labels"]
-            names = [str(x) for x in labels] if isinstance(labels, (list, tuple)) else None
     # tifffile names an axis the file does not describe 'Q' (or 'I' for a plain page sequence):
     # with such an axis longer than 1 the layout is unknown and left to the shape rule.
     if any(a in "QI" and n > 1 for a, n in zip(axes, arr.shape)):
