@@ -71,6 +71,7 @@ __all__ = [
     "image_stem",
     "organoid_id",
     "parse_channels",
+    "resolve_channels",
     "parse_name",
     "NAME_PATTERNS",
     "list_images",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from scipy.spatial import cKDTree
 
 from corrclust.atomic import write_text
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
-from corrclust.images.io import ImageRecord, read_image
+from corrclust.images.io import ImageReadError, ImageRecord, read_image
 
 __all__ = ["RbcPoint", "read_points", "select_crops", "make_crops"]
 
@@ -206,10 +207,14 @@ def make_crops(
     if progress:
         from tqdm.auto import tqdm
 
-        items = tqdm(items, desc="RBC crops", unit="img")
+        items = tqdm(items, desc="RBC crops", unit="img", file=sys.stderr)
     paths: dict[int, Path] = {}
     for name, js in items:
-        img = read_image(image_dir / name)
+        try:
+            img = read_image(image_dir / name)
+        except ImageReadError as exc:  # one bad image loses its crops, not the whole set
+            print(f"skipped {exc.path}: {exc.reason} ({len(js)} crop(s) left out)", file=sys.stderr)
+            continue
         for j in js:
             split, ident, _, p = chosen[j]
             crop = img[p.y - half : p.y - half + size, p.x - half : p.x - half + size]
@@ -221,6 +226,8 @@ def make_crops(
             paths[j] = path
     rows = []
     for j, (split, ident, cname, p) in enumerate(chosen):
+        if j not in paths:
+            continue
         records.setdefault(split, []).append(ImageRecord(paths[j], ident, str(ident // 100), split))
         rows.append([split, ident, ident // 100, p.class_id, cname, p.image, p.x, p.y])
     for split, recs in records.items():
