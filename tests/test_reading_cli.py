@@ -16,6 +16,7 @@ import tifffile
 from corrclust.cli import main
 from corrclust.images import synthetic
 from corrclust.images.io import read_image
+from corrclust.pqap.io import FIELDS as PQAP_FIELDS
 from corrclust.pqap.io import read_keypoints
 
 NAMES = ["DAPI", "GFP", "unused", "membrane"]
@@ -83,11 +84,13 @@ def test_keypoints_channels_with_a_leading_dash(stacks, tmp_path, capsys, spelli
     ref = tmp_path / "ref.csv"
     assert main(["images", "keypoints", str(flat), "-o", str(ref), "--no-progress"]) == 0
     full = read_keypoints(ref)
+    channel = PQAP_FIELDS.index("channel")
+    assert ks.ids == full.ids
     for i in ks.ids:
-        # only red peaks (type 3 in the paper's numbering) remain, the same as in the full run
-        types = set(ks.features[i][:, 0].astype(int).tolist()) if ks.features[i].size else set()
-        assert types <= {3}
-        assert len(ks.features[i]) == int((full.features[i][:, 0] == 3).sum())
+        # only the red peaks (channel 3 in the paper's numbering) remain, the same as in the full run
+        red = full.features[i][full.features[i][:, channel] == 3]
+        assert set(ks.features[i][:, channel].tolist()) <= {3.0}
+        np.testing.assert_array_equal(ks.features[i], red)
 
 
 def test_bad_channel_name_and_time_series_are_one_line_each(stacks, tmp_path, capsys):

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from corrclust.cli_support import CliError, help_of
+from corrclust.cli_support import CliError, help_of, join_dash_values
 
 __all__ = ["CliError", "help_of", "build_parser", "main"]  # CliError and help_of: see corrclust.cli_support
 
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

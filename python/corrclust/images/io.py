@@ -711,7 +711,7 @@ def _id_or_none(path: Path) -> int | None:
 def _with_names(records: list[ImageRecord], pattern: str | re.Pattern | None) -> list[ImageRecord]:
     out = []
     for r in records:
-        info = parse_name(r.path, pattern)
+        info = parse_name(r.source or r.path, pattern)  # a crop's plate and well are its field's
         out.append(ImageRecord(r.path, r.id, r.label, r.subset, r.plate or info.get("plate"),
                                r.well or info.get("well"), r.site or info.get("site"), r.source))
     return out

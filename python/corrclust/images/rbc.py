@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 
 from corrclust.atomic import write_text
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
-from corrclust.images.io import ImageReadError, ImageRecord, read_image
+from corrclust.images.io import ImageReadError, ImageRecord, ReadOptions, read_image
 
 __all__ = ["RbcPoint", "read_points", "select_crops", "make_crops"]
 
@@ -161,6 +161,7 @@ def make_crops(
     exclude: tuple[int, ...] = (10,),
     min_separation: float = 16.0,
     progress: bool = False,
+    read: ReadOptions | None = None,
 ) -> dict[str, list[ImageRecord]]:
     """Cut the train / test / unseen RBC crops (see the module docstring); return records per split."""
     rbc_dir = Path(rbc_dir)
@@ -211,7 +212,7 @@ def make_crops(
     paths: dict[int, Path] = {}
     for name, js in items:
         try:
-            img = read_image(image_dir / name)
+            img = read_image(image_dir / name, read)
         except ImageReadError as exc:  # one bad image loses its crops, not the whole set
             print(f"skipped {exc.path}: {exc.reason} ({len(js)} crop(s) left out)", file=sys.stderr)
             continue
