@@ -184,3 +184,5 @@ def test_cluster_with_channels_z_project_and_wells(stacks, tmp_path, capsys):
     assert {int(r["id"]): int(r["cluster"]) for r in rows} == a
     assert {(int(r["id"]) // 100, r["plate"], r["well"], r["site"]) for r in rows} == {
         (1, "P1", "A01", "1"), (2, "P1", "B02", "1")}
+    page = (out / "report.html").read_text()
+    assert "Clusters by well" in page and "B02" in page
