@@ -288,3 +288,12 @@ def test_ids_table_carries_wells(tmp_path):
     tifffile.imwrite(tmp_path / "x.tif", np.zeros((4, 4), np.uint8))
     (tmp_path / "ids.csv").write_text("file,id,well,site\nx.tif,5,C07,2\n")
     assert list_images(tmp_path, tmp_path / "ids.csv") == [ImageRecord(tmp_path / "x.tif", 5, well="C07", site="2")]
+
+
+def test_stack_without_axes_is_refused_with_the_fix_and_with_axes_is_projected(tmp_path):
+    zcyx = STACK[0].transpose(1, 0, 2, 3)[:, :2]  # (5, 2, 24, 32)
+    tifffile.imwrite(tmp_path / "bare.tif", zcyx)  # tifffile stores no axes for this
+    with pytest.raises(ImageReadError, match=r"bare.tif.*4-D image of shape \(5, 2, 24, 32\).*'axes': 'ZCYX'"):
+        read_image(tmp_path / "bare.tif")
+    tifffile.imwrite(tmp_path / "axes.tif", zcyx, metadata={"axes": "ZCYX"})
+    np.testing.assert_array_equal(read_image(tmp_path / "axes.tif"), zcyx.max(axis=0).transpose(1, 2, 0))

@@ -538,8 +538,9 @@ def _arrange(raw: _Raw, path: Path, options: ReadOptions) -> tuple[np.ndarray, i
     if axes is None or len(axes) != arr.ndim:
         a = np.squeeze(np.asarray(arr))
         if a.ndim not in (2, 3):
-            raise ImageReadError(path, f"{arr.ndim}-D image of shape {tuple(arr.shape)} without axes metadata "
-                                       "(expected H x W or H x W x C; save Z-stacks as OME-TIFF)")
+            raise ImageReadError(path, f"{a.ndim}-D image of shape {tuple(a.shape)} whose file names no axes, so Z, "
+                                       "time and channels cannot be told apart; save it as OME-TIFF or ImageJ "
+                                       "hyperstack, or with tifffile.imwrite(..., metadata={'axes': 'ZCYX'})")
         return _guess_channel_last(a, path), 1
     axes = axes.upper()
     # Axes of length 1 carry nothing (a single time point, plane, channel ...).
