@@ -175,12 +175,15 @@ def make_crops(
     sizes: dict[str, tuple[int, int]] = {}
     from PIL import Image
 
-    for name in {p.image for p in points}:
+    unreadable: set[str] = set()
+    for name in sorted({p.image for p in points}):
         try:
             with Image.open(image_dir / name) as im:
                 sizes[name] = (im.height, im.width)
-        except Exception as exc:
-            raise ValueError(f"cannot read RBC image {image_dir / name}: {exc}") from exc
+        except Exception as exc:  # one bad image loses its cells, not the whole set
+            print(f"skipped {image_dir / name}: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
+            unreadable.add(name)
+    points = [p for p in points if p.image not in unreadable]
     chosen = select_crops(
         points, sizes, size=size, train_per_class=train_per_class, test_per_class=test_per_class,
         unseen_per_class=unseen_per_class, n_seen=n_seen, exclude=exclude,
