@@ -186,3 +186,17 @@ def test_cluster_with_channels_z_project_and_wells(stacks, tmp_path, capsys):
         (1, "P1", "A01", "1"), (2, "P1", "B02", "1")}
     page = (out / "report.html").read_text()
     assert "Clusters by well" in page and "B02" in page
+
+
+def test_a_saturating_z_sum_warns_in_one_line(tmp_path, capsys):
+    d = tmp_path / "s"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in (100, 101):
+        tifffile.imwrite(d / f"o_{i}.ome.tif", rng.integers(30000, 60000, (3, 4, 40, 40), dtype=np.uint16),
+                         ome=True, metadata={"axes": "ZCYX"})
+    assert main(["images", "keypoints", str(d), "-o", str(tmp_path / "k.csv"), "--z-project", "sum",
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"corrclust: warning: {d / f'o_{i}.ome.tif'}: the Z sum exceeds 65535 and saturates "
+                   "(use --z-project mean or max)" for i in (100, 101)]
