@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train a twin network on a labelled image folder",
         description=(
             "Train a twin network. DATA_DIR holds images named with the paper's ids (class = id // 100) "
-            "or one sub-folder per class; 8- or 16-bit images with 1 to 3 channels (after --channels) in any format corrclust reads: TIFF, OME-TIFF, OME-Zarr, PNG, JPEG, CZI/ND2/LIF with corrclust[formats]. "
+            "or one sub-folder per class; 8- or 16-bit images with 1 to 3 channels (after --channels) in any "
+            "format corrclust reads (TIFF, OME-TIFF, OME-Zarr, PNG, JPEG; CZI/ND2/LIF with corrclust[formats]). "
             "A checkpoint MODEL.pt.ckpt is written every epoch; Ctrl-C saves it and stops, and running "
             "the same command again resumes from it."
         ),
