@@ -112,7 +112,12 @@ def load_images(
             failures.append((rec.path, err or "unreadable"))
             say(f"skipping {rec.path}: {err}")
             continue
-        thumbs.append(thumbnail(data.pixels, THUMB_SIZE))
+        try:
+            thumbs.append(thumbnail(data.pixels, THUMB_SIZE))
+        except ValueError as exc:  # an image the report cannot draw is skipped like an unreadable one
+            failures.append((rec.path, str(exc)))
+            say(f"skipping {rec.path}: {exc}")
+            continue
         good.append(rec)
     if len(good) < min_images:
         found = "no readable image" if not good else f"only {len(good)} readable image ({good[0].path.name})"
