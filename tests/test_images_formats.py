@@ -310,3 +310,12 @@ def test_z_sum_saturates_at_uint16_with_a_warning(tmp_path):
     tifffile.imwrite(tmp_path / "b.tif", u8, metadata={"axes": "ZYX"})
     out = read_image(tmp_path / "b.tif", ReadOptions(z_project="sum"))
     assert out.dtype == np.uint16 and out[1, 1, 0] == 450
+
+
+def test_ome_tiff_with_several_series_is_refused(tmp_path):
+    path = tmp_path / "multi.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as tif:
+        tif.write(STACK[0, 0, 0], metadata={"axes": "YX"})
+        tif.write(STACK[0, 1, 0], metadata={"axes": "YX"})
+    with pytest.raises(ImageReadError, match=r"multi.ome.tif.*OME-TIFF with 2 images"):
+        read_image(path)

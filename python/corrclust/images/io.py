@@ -387,6 +387,9 @@ def _read_tiff(path: Path) -> _Raw:
     with tifffile.TiffFile(path) as tif:
         if not tif.series:
             raise ImageReadError(path, "no image data")
+        if tif.is_ome and len(tif.series) > 1:
+            raise ImageReadError(path, f"an OME-TIFF with {len(tif.series)} images (series, e.g. positions); "
+                                       "corrclust reads one image per file (save each series to its own file)")
         series = tif.series[0]
         _check_tiff_complete(tif, series, path)
         axes = series.axes
