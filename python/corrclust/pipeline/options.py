@@ -72,9 +72,6 @@ class ClusterOptions:
             raise FileNotFoundError(f"model file not found: {self.model}")
         if not Path(self.images_dir).is_dir():
             raise NotADirectoryError(f"image folder not found: {self.images_dir}")
-        if self.read.channels is not None and self.method == "pqap" and len(self.read.channels) != 3:
-            raise ValueError(f"--channels for PQAP names the blue, green and red planes of the key points "
-                             f"(three entries, '-' for none), got {len(self.read.channels)}")
         if self.name_pattern is not None:
             from corrclust.images.io import compile_name_pattern
 

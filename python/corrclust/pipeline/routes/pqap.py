@@ -26,7 +26,11 @@ class PqapRoute:
     timing_label = "PQAP matching time"
 
     def check(self, options: ClusterOptions) -> None:
-        pass  # --params and --pqap-mode are checked where they are read
+        # --params and --pqap-mode are checked where they are read.
+        channels = options.read.channels
+        if channels is not None and len(channels) != 3 and options.correlations is None:
+            raise ValueError(f"--channels for PQAP names the blue, green and red planes of the key points "
+                             f"(three entries, '-' for none), got {len(channels)}")
 
     def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
         from corrclust import pqap
