@@ -164,6 +164,8 @@ def test_parse_channels_spellings():
         parse_channels("0,-1")
 
 
+# ome-zarr's writer passes its own deprecated Scaler default even with scale_factors given.
+@pytest.mark.filterwarnings("ignore:Call to deprecated class Scaler:DeprecationWarning")
 def test_ome_zarr_metadata_and_pixels(tmp_path):
     import zarr
     from ome_zarr.writer import write_image
@@ -302,12 +304,12 @@ def test_stack_without_axes_is_refused_with_the_fix_and_with_axes_is_projected(t
 def test_z_sum_saturates_at_uint16_with_a_warning(tmp_path):
     zyx = np.full((3, 8, 8), 30000, np.uint16)
     zyx[:, 0, 0] = 100
-    tifffile.imwrite(tmp_path / "s.tif", zyx, metadata={"axes": "ZYX"})
+    tifffile.imwrite(tmp_path / "s.tif", zyx, metadata={"axes": "ZYX"}, photometric="minisblack")
     with pytest.warns(UserWarning, match=r"s.tif: the Z sum exceeds 65535 and saturates"):
         out = read_image(tmp_path / "s.tif", ReadOptions(z_project="sum"))
     assert out.dtype == np.uint16 and out[0, 0, 0] == 300 and out[1, 1, 0] == 65535
     u8 = (zyx // 200).astype(np.uint8)  # 150 per plane: the sum (450) fits uint16
-    tifffile.imwrite(tmp_path / "b.tif", u8, metadata={"axes": "ZYX"})
+    tifffile.imwrite(tmp_path / "b.tif", u8, metadata={"axes": "ZYX"}, photometric="minisblack")
     out = read_image(tmp_path / "b.tif", ReadOptions(z_project="sum"))
     assert out.dtype == np.uint16 and out[1, 1, 0] == 450
 
