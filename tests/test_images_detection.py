@@ -73,7 +73,7 @@ def test_crop_fields_writes_crops_and_reports_bad_files(tmp_path):
     with open(out / "crops.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(truth)
-    assert [r["crop"] for r in rows] == [f"plate-A-1_{k}.tif" for k in range(len(rows))]
+    assert [r["crop"] for r in rows] == [f"plate_A_1__{k}.tif" for k in range(len(rows))]
     for r in rows:
         crop = read_image(out / r["crop"])
         x1, y1, x2, y2 = (int(r[k]) for k in ("x1", "y1", "x2", "y2"))

@@ -36,7 +36,7 @@ import math
 import sys
 from pathlib import Path
 
-from corrclust.cli_support import CliError, add_progress_flag
+from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, read_options
 from corrclust.jsonable import jsonable
 from corrclust.pipeline import METHODS, ClusterOptions, get_route
 from corrclust.pipeline.routes import AUTO
@@ -106,6 +106,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pqap-mode", choices=("reference", "improved"), default="reference",
                    help="PQAP solver: the paper's heuristics (reference, default) or the improved local search")
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
+    add_read_arguments(p, channels_help="PQAP: B,G,R, the planes of the key points' blue nuclei, green nuclei and red "
+                                        "membranes (default 0,1,3); twin: the planes fed to the network, in order. "
+                                        "By index or channel name, '-' for none (--channels=-,-,0 works too)")
     add_progress_flag(p)
     for name in METHODS:  # options of a single route, in a group of their own
         add = getattr(get_route(name), "add_arguments", None)
@@ -155,6 +158,8 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         progress=args.progress,
         route_options={dest: getattr(args, dest) for name in ((method,) if method != AUTO else METHODS)
                        for dest in _ROUTE_DESTS.get(name, ())},
+        read=read_options(args),
+        name_pattern=args.name_pattern,
     )
 
 

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from corrclust.atomic import atomic_path
-from corrclust.cli_support import CliError, add_progress_flag, help_of, positive_float, positive_int
+from corrclust.cli_support import (
+    CliError,
+    add_progress_flag,
+    add_read_arguments,
+    help_of,
+    positive_float,
+    positive_int,
+    read_options,
+)
 
 RECIPE_NAMES = ("paper-tni", "paper-tnia", "paper-tnh", "fast")
 
@@ -54,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train a twin network on a labelled image folder",
         description=(
             "Train a twin network. DATA_DIR holds images named with the paper's ids (class = id // 100) "
-            "or one sub-folder per class; 8- or 16-bit TIFF, PNG or JPEG with 1 to 3 channels. "
+            "or one sub-folder per class; 8- or 16-bit images with 1 to 3 channels (after --channels) in any "
+            "format corrclust reads (TIFF, OME-TIFF, OME-Zarr, PNG, JPEG; CZI/ND2/LIF with corrclust[formats]). "
             "A checkpoint MODEL.pt.ckpt is written every epoch; Ctrl-C saves it and stops, and running "
             "the same command again resumes from it."
         ),
@@ -92,6 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="resume from CKPT (default MODEL.pt.ckpt, which is also picked up automatically)",
     )
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
+    add_read_arguments(t, name_pattern=False)
     add_progress_flag(t)
     t.set_defaults(func=run_train)
 
@@ -109,6 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.npz")
     q.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
     q.add_argument("--batch-size", type=positive_int, default=64, help="images per embedding batch")
+    add_read_arguments(q, name_pattern=False)
     add_progress_flag(q)
     q.set_defaults(func=run_predict)
 
@@ -139,6 +150,7 @@ def run_train(args: argparse.Namespace) -> int:
         image_size=recipe.image_size,
         require_labels=True,
         progress=args.progress,
+        read=read_options(args),
     )
     data.check_trainable()
     resuming = checkpoint.is_file() and not args.restart
@@ -182,7 +194,8 @@ def run_predict(args: argparse.Namespace) -> int:
     twin = _twin()
     _say_torch(args)
     loaded = twin.load_model(args.model, device=None if args.device == "auto" else args.device)
-    pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress)
+    pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress,
+                        read=read_options(args))
     costs = twin.cost_matrix(pred.P)
     out: dict[str, Any] = {"ids": np.array(pred.ids), "P": pred.P, "costs": costs}
     if pred.labels is not None:

@@ -13,6 +13,9 @@ from typing import Any
 
 _LAZY = {
     "read_image": "io",
+    "read_image_data": "io",
+    "ReadOptions": "io",
+    "parse_name": "io",
     "read_mask": "io",
     "list_images": "io",
     "scan_images": "io",

@@ -42,7 +42,17 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from corrclust.images.io import IMAGE_SUFFIXES, ImageReadError, is_mask_file, read_image
+from corrclust.images.io import (
+    CROP_SEPARATOR,
+    IMAGE_SUFFIXES,
+    ImageRecord,
+    ReadOptions,
+    compile_name_pattern,
+    image_stem,
+    is_image_path,
+    iter_images,
+    parse_name,
+)
 from corrclust.images.organoid_score import ScoreModel, load_score_model
 
 __all__ = [
@@ -688,14 +698,19 @@ def crop_fields(
     *,
     files: Sequence[str | Path] | None = None,
     progress: bool = False,
+    read: ReadOptions | None = None,
+    name_pattern: str | None = None,
 ) -> CropResult:
     """Detect organoids in every image of ``fields_dir``; write crops, masks and ``crops.csv``.
 
-    Crops are ``<source stem>_<k>.tif`` with ``k`` = 0, 1, ... numbered across all sources (so it
-    is a unique organoid id in the paper's sense), with masks ``<source stem>_<k>_mask.tif``
-    (uint8 0/255); underscores in the source stem become ``-``. The crop keeps the source's channels and dtype;
-    pixels outside the mask are kept (brightfield has no meaningful zero background). Unreadable
-    sources are reported in ``failures`` and skipped.
+    Crops are ``<field>__<k>.tif`` (``<field>`` the source's name without its image suffixes) with
+    ``k`` = 0, 1, ... numbered across all sources (so it is a unique organoid id in the paper's
+    sense), with masks ``<field>__<k>_mask.tif`` (uint8 0/255). ``crops.csv`` lists
+    ``source,crop,x1,y1,x2,y2`` (box in source pixels) and the field's ``pixel_size_um``, ``plate``,
+    ``well`` and ``site`` where known (:func:`corrclust.images.io.parse_name`). The crop keeps the
+    source's dtype and the planes ``read`` selects (all by default), and its pixel size in the TIFF
+    resolution tags; pixels outside the mask are kept (brightfield has no meaningful zero
+    background). Unreadable sources are reported in ``failures`` and skipped.
     """
     import tifffile
 
@@ -706,40 +721,41 @@ def crop_fields(
     out.mkdir(parents=True, exist_ok=True)
     _clear_previous_crops(out)
     if files is None:
-        paths = sorted(
-            f for f in fields_dir.iterdir()
-            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not is_mask_file(f)
-        )
+        paths = sorted(f for f in fields_dir.iterdir() if is_image_path(f))
     else:
         paths = [Path(f) if Path(f).is_absolute() else fields_dir / f for f in files]
     if not paths:
         raise ValueError(f"no images found in {fields_dir}")
-    it = paths
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(paths, desc="detecting organoids", unit="img")
+    pattern = compile_name_pattern(name_pattern) if name_pattern else None
     rows: list[tuple[str, str, int, int, int, int]] = []
+    extra: list[tuple[str, str, str, str]] = []
     failures: list[tuple[Path, str]] = []
     k = 0
-    for path in it:
-        try:
-            img = read_image(path)
-        except ImageReadError as exc:
-            failures.append((path, str(exc)))
+    records = [ImageRecord(path, n) for n, path in enumerate(paths)]
+    for rec, data, err in iter_images(records, read, progress=progress, desc="detecting organoids"):
+        path = rec.path
+        if data is None:
+            failures.append((path, err or "unreadable"))
             continue
-        stem = path.stem.replace("_", "-")
+        img = data.pixels
+        field = image_stem(path)
+        size = data.pixel_size
+        tiff_kw = {} if size is None else {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"}
+        where = parse_name(path, pattern)
         for det in detect_organoids(img, params):
             x1, y1, x2, y2 = det.box
-            name = f"{stem}_{k}.tif"
+            name = f"{field}{CROP_SEPARATOR}{k}.tif"
             crop = np.ascontiguousarray(img[y1:y2, x1:x2])
-            tifffile.imwrite(out / name, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack")
-            tifffile.imwrite(out / f"{stem}_{k}_mask.tif", det.mask.astype(np.uint8) * 255, photometric="minisblack")
+            tifffile.imwrite(out / name, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack", **tiff_kw)
+            tifffile.imwrite(out / f"{field}{CROP_SEPARATOR}{k}_mask.tif", det.mask.astype(np.uint8) * 255,
+                             photometric="minisblack", **tiff_kw)
             rows.append((path.name, name, x1, y1, x2, y2))
+            extra.append(("" if size is None else f"{size:.6g}", where.get("plate", ""), where.get("well", ""),
+                          where.get("site", "")))
             k += 1
     table = out / "crops.csv"
     with open(table, "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["source", "crop", "x1", "y1", "x2", "y2"])
-        w.writerows(rows)
+        w.writerow(["source", "crop", "x1", "y1", "x2", "y2", "pixel_size_um", "plate", "well", "site"])
+        w.writerows(r + e for r, e in zip(rows, extra))
     return CropResult(rows, failures, table)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corrclust.images.io import ReadOptions
 from corrclust.pipeline.routes import AUTO, METHODS, ROUTES, get_route
 
 __all__ = ["AUTO", "METHODS", "SOLVERS", "SWEEP_AUTO_MAX", "ClusterOptions"]
@@ -40,6 +41,12 @@ class ClusterOptions:
     correlations: Path | None = None  # a previous run's similarities.npz: skip the matching
     progress: bool = True
     route_options: dict[str, Any] = field(default_factory=dict)  # the route's own options (routes docstring)
+    #: How files become images (Z projection, time point, pixel size, channels): corrclust.images.io.
+    #: For PQAP the channels are the key points' blue, green and red planes; for the twin network
+    #: the planes fed to it, in order.
+    read: ReadOptions = field(default_factory=ReadOptions)
+    #: Regex for plate/well/site in the file names (None: the default schemes); see images.io.parse_name.
+    name_pattern: str | None = None
 
     def validate(self) -> None:
         if self.method not in ROUTES and self.method != AUTO:
@@ -65,6 +72,10 @@ class ClusterOptions:
             raise FileNotFoundError(f"model file not found: {self.model}")
         if not Path(self.images_dir).is_dir():
             raise NotADirectoryError(f"image folder not found: {self.images_dir}")
+        if self.name_pattern is not None:
+            from corrclust.images.io import compile_name_pattern
+
+            compile_name_pattern(self.name_pattern)
         out = Path(self.out_dir)
         if out.exists() and not out.is_dir():
             raise NotADirectoryError(f"output path exists and is not a folder: {out}")

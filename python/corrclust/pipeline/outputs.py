@@ -31,13 +31,22 @@ FIGURES = "figures"
 def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "cluster", "file"])
+    # Plate, well and site (from the names or the ids table) when any image has a well, so the
+    # clusters can be grouped by well; a crop's field is its source.
+    wells = any(r.well is not None for r in images.records)
+    sources = any(r.source is not None for r in images.records)
+    w.writerow(["id", "cluster", "file"] + (["plate", "well", "site"] if wells else []) + (["source"] if sources else []))
     for rec, lab in zip(images.records, clustering.labels):
         try:
             rel = rec.path.relative_to(images.root).as_posix()
         except ValueError:
             rel = str(rec.path)
-        w.writerow([rec.id, int(lab), rel])
+        row = [rec.id, int(lab), rel]
+        if wells:
+            row += [rec.plate or "", rec.well or "", rec.site or ""]
+        if sources:
+            row.append(rec.source or "")
+        w.writerow(row)
     write_text(path, buf.getvalue())
 
 

@@ -100,6 +100,22 @@ def run_on_correlations(
                           assessment)
 
 
+def _read_settings(options: ClusterOptions) -> list[tuple[str, Any]]:
+    """The report's lines for the reading options that differ from the defaults."""
+    r = options.read
+    out: list[tuple[str, Any]] = []
+    if r.channels is not None:
+        out.append(("channels", ",".join("-" if c is None else str(c) for c in r.channels)))
+    out.append(("Z projection", r.z_project))
+    if r.t is not None:
+        out.append(("time point", r.t))
+    if r.pixel_size is not None:
+        out.append(("pixel size (resampled to)", f"{r.pixel_size:g} µm"))
+    if options.name_pattern is not None:
+        out.append(("name pattern", options.name_pattern))
+    return out
+
+
 def run(options: ClusterOptions, *, title: str = "corrclust report",
         extra_settings: Sequence[tuple[str, Any]] = ()) -> PipelineResult:
     """The whole pipeline of ``corrclust cluster``."""
@@ -116,7 +132,9 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
             raise ValueError(f"--crop is not available in this build ({exc})") from None
         crops = out_dir / "crops"
         say(f"detecting and cropping organoids into {crops}")
-        cropped = crop_fields(images_dir, crops, progress=options.progress)
+        # The crops keep every plane; --channels applies when they are read (below).
+        cropped = crop_fields(images_dir, crops, progress=options.progress, read=options.read.without_channels(),
+                              name_pattern=options.name_pattern)
         for path, message in cropped.failures:
             say(f"skipping field {path}: {message}")
         if not cropped.rows:
@@ -124,7 +142,8 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         settings.append(("cropped fields from", f"{images_dir} ({len(cropped.rows)} organoids, table "
                                                 f"{cropped.table.name})"))
         images_dir = crops
-    images = load_images(images_dir, options.ids_table, progress=options.progress)
+    images = load_images(images_dir, options.ids_table, progress=options.progress, read=options.read,
+                         name_pattern=options.name_pattern)
     if options.method == AUTO:
         options.method = "pqap" if options.correlations is not None else default_route(r.path for r in images.records)
         say(f"method: {options.method} ({'the images have' if options.method == 'pqap' else 'the images lack'} "
@@ -141,6 +160,7 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         route = get_route(options.method)
         settings.extend(route.settings(options))
         settings.append((route.timing_label, f"{correlation_seconds:.1f} s"))
+    settings.extend(_read_settings(options))
     if images.failures:
         settings.append(("unreadable files skipped", len(images.failures)))
     result = run_on_correlations(images, corr, options, started=started, title=title, extra_settings=settings)
