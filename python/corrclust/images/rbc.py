@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from scipy.spatial import cKDTree
 
 from corrclust.atomic import write_text
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
-from corrclust.images.io import ImageRecord, read_image
+from corrclust.images.io import ImageReadError, ImageRecord, ReadOptions, read_image
 
 __all__ = ["RbcPoint", "read_points", "select_crops", "make_crops"]
 
@@ -125,9 +126,9 @@ def select_crops(
     unseen = sorted(ranked[n_seen:])
     out = []
     for number, cid in enumerate(seen + unseen, start=1):
-        idx = np.array(per_class[cid])
+        members = np.array(per_class[cid])
         rng = np.random.default_rng([int(seed), cid])
-        idx = idx[rng.permutation(len(idx))]
+        members = members[rng.permutation(len(members))]
         if cid in seen:
             plan = [("train", train_per_class), ("test", test_per_class)]
         else:
@@ -135,14 +136,14 @@ def select_crops(
         need = sum(n for _, n in plan)
         if any(n > 100 or n < 0 for _, n in plan):
             raise ValueError("between 0 and 100 crops per class and split (ids are class*100 + k)")
-        if len(idx) < need:
+        if len(members) < need:
             raise ValueError(
-                f"class {cid} ({names[cid]}) has only {len(idx)} eligible points, {need} needed"
+                f"class {cid} ({names[cid]}) has only {len(members)} eligible points, {need} needed"
             )
         start = 0
         for split, n in plan:
             for k in range(n):
-                out.append((split, number * 100 + k, names[cid], points[int(idx[start + k])]))
+                out.append((split, number * 100 + k, names[cid], points[int(members[start + k])]))
             start += n
     return out
 
@@ -160,6 +161,7 @@ def make_crops(
     exclude: tuple[int, ...] = (10,),
     min_separation: float = 16.0,
     progress: bool = False,
+    read: ReadOptions | None = None,
 ) -> dict[str, list[ImageRecord]]:
     """Cut the train / test / unseen RBC crops (see the module docstring); return records per split."""
     rbc_dir = Path(rbc_dir)
@@ -173,12 +175,15 @@ def make_crops(
     sizes: dict[str, tuple[int, int]] = {}
     from PIL import Image
 
-    for name in {p.image for p in points}:
+    unreadable: set[str] = set()
+    for name in sorted({p.image for p in points}):
         try:
             with Image.open(image_dir / name) as im:
                 sizes[name] = (im.height, im.width)
-        except Exception as exc:
-            raise ValueError(f"cannot read RBC image {image_dir / name}: {exc}") from exc
+        except Exception as exc:  # one bad image loses its cells, not the whole set
+            print(f"skipped {image_dir / name}: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
+            unreadable.add(name)
+    points = [p for p in points if p.image not in unreadable]
     chosen = select_crops(
         points, sizes, size=size, train_per_class=train_per_class, test_per_class=test_per_class,
         unseen_per_class=unseen_per_class, n_seen=n_seen, exclude=exclude,
@@ -206,20 +211,27 @@ def make_crops(
     if progress:
         from tqdm.auto import tqdm
 
-        items = tqdm(items, desc="RBC crops", unit="img")
+        items = tqdm(items, desc="RBC crops", unit="img", file=sys.stderr)
     paths: dict[int, Path] = {}
     for name, js in items:
-        img = read_image(image_dir / name)
+        try:
+            img = read_image(image_dir / name, read)
+        except ImageReadError as exc:  # one bad image loses its crops, not the whole set
+            print(f"skipped {exc.path}: {exc.reason} ({len(js)} crop(s) left out)", file=sys.stderr)
+            continue
         for j in js:
             split, ident, _, p = chosen[j]
             crop = img[p.y - half : p.y - half + size, p.x - half : p.x - half + size]
             folder = out / split
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"rbc_{ident}.tif"
-            tifffile.imwrite(path, np.ascontiguousarray(crop), photometric="rgb" if crop.shape[2] == 3 else "minisblack")
+            photometric = "rgb" if crop.shape[2] == 3 else "minisblack"
+            tifffile.imwrite(path, np.ascontiguousarray(crop), photometric=photometric)
             paths[j] = path
     rows = []
     for j, (split, ident, cname, p) in enumerate(chosen):
+        if j not in paths:
+            continue
         records.setdefault(split, []).append(ImageRecord(paths[j], ident, str(ident // 100), split))
         rows.append([split, ident, ident // 100, p.class_id, cname, p.image, p.x, p.y])
     for split, recs in records.items():

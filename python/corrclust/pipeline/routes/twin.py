@@ -35,11 +35,13 @@ class TwinRoute:
             from corrclust.twin import from_arrays, load_model, predict
         except ImportError as exc:
             raise ValueError(f"--method twin needs PyTorch and the twin-network module ({exc})") from None
+        if options.model is None:
+            raise ValueError("--method twin needs --model (a trained twin network)")
         model = load_model(options.model)
         cfg = model.config
         say(f"computing twin-network probabilities for {len(images.records)} images")
         # The readable images only (unreadable files were skipped when the folder was loaded).
-        arrays = [read_image(r.path) for r in images.records]
+        arrays = [read_image(r.path, options.read) for r in images.records]
         data = from_arrays(arrays, None, [str(r.id) for r in images.records], cfg.input, cfg.input_size,
                            [str(r.path) for r in images.records])
         pred = predict(model, data)
