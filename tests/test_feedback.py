@@ -155,5 +155,5 @@ def test_cluster_feedback_matrix_mode(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "cannot-link (1100, 1300)" in err and "(1100, 1305) + (1305, 1300)" in err
-    assert main(["cluster", "--similarities", str(m), "--calibrate"]) == 2
-    assert "--calibrate needs --feedback" in capsys.readouterr().err
+    assert main(["cluster", "--similarities", str(m), "--feedback-calibrate"]) == 2
+    assert "--feedback-calibrate needs --feedback" in capsys.readouterr().err

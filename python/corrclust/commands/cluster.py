@@ -109,7 +109,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--feedback", type=Path, metavar="FEEDBACK.csv",
                    help="the expert's answers (a,b,answer[,time,source]; e.g. OUT/feedback.csv written by "
                         "'corrclust review'): same -> one cluster, different -> apart, unsure ignored")
-    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--feedback-calibrate", dest="calibrate", action=argparse.BooleanOptionalAction, default=False,
                    help="with --feedback: fit the threshold (similarities) or bias (probabilities) to the "
                         "answers, so that each answer also moves the other pairs (default: off)")
     add_read_arguments(p, channels_help="PQAP: B,G,R, the planes of the key points' blue nuclei, green nuclei and red "
@@ -231,7 +231,7 @@ def run_matrix(args: argparse.Namespace) -> int:
         if use.n_skipped:
             print(f"{args.feedback}: {use.n_skipped} answer(s) naming ids not in the matrix skipped", file=sys.stderr)
     elif args.calibrate:
-        raise CliError("--calibrate needs --feedback")
+        raise CliError("--feedback-calibrate needs --feedback")
     problem = corr.problem()
     try:
         res = solve(problem, method=method, time_limit=args.time_limit, seed=args.seed,

@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", choices=("active", "uncertain", "random"), default="active",
                    help="active: where plausible clusterings disagree most (default); uncertain: smallest |cost|; "
                         "random")
-    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=False,
-                   help="fit the threshold/bias to the answers first (as cluster --calibrate)")
+    p.add_argument("--feedback-calibrate", dest="calibrate", action=argparse.BooleanOptionalAction, default=False,
+                   help="fit the threshold/bias to the answers first (as cluster --feedback-calibrate)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=run)
 

@@ -26,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="allow a non-loopback --host (anyone who reaches it can write answers)")
     p.add_argument("--solver", choices=("kl", "anytime", "exact"), default="kl",
                    help="solver of the re-cluster button (default kl)")
-    p.add_argument("--calibrate", action=argparse.BooleanOptionalAction, default=False,
-                   help="re-cluster with the threshold/bias fitted to the answers (as cluster --calibrate)")
+    p.add_argument("--feedback-calibrate", dest="calibrate", action=argparse.BooleanOptionalAction, default=False,
+                   help="re-cluster with the threshold/bias fitted to the answers (as cluster --feedback-calibrate)")
     p.add_argument("--browser", action=argparse.BooleanOptionalAction, default=True,
                    help="open the page in the default browser (default: on)")
     p.set_defaults(func=run)
