@@ -195,13 +195,14 @@ def constrain(problem_or_costs: Any, must_link: Any = None, cannot_link: Any = N
             c = c.copy()
         total = float(np.abs(c).sum()) / 2.0
     else:
-        u, v = comp[problem.edges[:, 0]], comp[problem.edges[:, 1]]
+        edges, costs = problem.to_edges()
+        u, v = comp[edges[:, 0]], comp[edges[:, 1]]
         keep = u != v
         e = np.stack([u[keep], v[keep]], axis=1)
-        w = problem.costs[keep]
+        w = costs[keep]
         if e.shape[0]:
             summed = Problem.from_edges(k, e, w)
-            e, w = summed.edges, summed.costs
+            e, w = summed.to_edges()
         total = float(np.abs(w).sum())
     penalty = 2.0 * total + 1.0
     if cannot.shape[0]:

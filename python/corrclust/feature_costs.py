@@ -257,8 +257,8 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
             if len(r) != 2:
                 raise ValueError(f"{path}:{lineno}: expected 2 fields (file,class), got {len(r)}")
             labelled[find(r[0], lineno)] = r[1].strip()
-        idx = sorted(labelled)
-        pairs = [(a, b, labelled[a] == labelled[b]) for n, a in enumerate(idx) for b in idx[n + 1 :]]
+        order = sorted(labelled)
+        pairs = [(a, b, labelled[a] == labelled[b]) for n, a in enumerate(order) for b in order[n + 1 :]]
         return pairs
     if header == ["a", "b", "same"]:
         pairs = []

@@ -75,7 +75,8 @@ class Feedback:
     def pairs(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """``(must_link, cannot_link)`` as index pairs into ``ids`` (the last answer of each pair)."""
         where = {int(i): k for k, i in enumerate(ids)}
-        must, cannot = [], []
+        must: list[tuple[int, int]] = []
+        cannot: list[tuple[int, int]] = []
         for (a, b), ans in self.latest().items():
             if a not in where or b not in where:
                 continue

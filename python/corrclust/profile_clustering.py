@@ -147,7 +147,7 @@ def profile_costs(
         it = lambda x: tqdm(list(x), desc="profiles", unit="img", file=sys.stderr)  # noqa: E731
     keys = [_cache_key(r.path) for r in kept]
     cache = _read_cache(checkpoint) if checkpoint is not None else None
-    saver = _Saver(checkpoint, cache) if checkpoint is not None else None
+    saver = _Saver(checkpoint, cache) if checkpoint is not None and cache is not None else None
     prof = profiles.profile_collection(items, progress=it, cache=cache, keys=keys if cache is not None else None,
                                        on_item=saver.maybe_save if saver is not None else None)
     if saver is not None:

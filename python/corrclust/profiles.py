@@ -302,9 +302,9 @@ def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, f
     out["glcm"] = glcm
     lbp = []
     q8 = _quantise(plane, mask, 255)
-    for p, r in LBP_SETTINGS:
-        codes = local_binary_pattern(q8, p, r, method="uniform")[mask].astype(int)
-        hist = np.bincount(codes, minlength=p + 2)[: p + 2].astype(float)
+    for n_points, radius in LBP_SETTINGS:
+        codes = local_binary_pattern(q8, n_points, radius, method="uniform")[mask].astype(int)
+        hist = np.bincount(codes, minlength=n_points + 2)[: n_points + 2].astype(float)
         lbp += (hist / max(hist.sum(), 1.0)).tolist()
     out["lbp"] = lbp
     return out
@@ -375,7 +375,7 @@ def profile_collection(
     if cache is not None and (keys is None or len(keys) != len(items)):
         raise ValueError("profile_collection: a cache needs one key per item")
     rows, kept, skipped = [], [], []
-    first: dict[str, tuple[str, object]] = {}
+    first: dict[str, tuple[str, int | str]] = {}
     it: Iterable = enumerate(items)
     if progress is not None:
         it = progress(it)
@@ -391,13 +391,13 @@ def profile_collection(
                     f"mixed {key}s in one collection: {other} has {ov}, {name} has {value}; "
                     "profiles need the same channels and bit depth for all images (convert or split the folder)"
                 )
-        hit = cache.get(keys[k]) if cache is not None else None
+        hit = cache.get(keys[k]) if cache is not None and keys is not None else None
         if hit is None:
             try:
                 hit = profile(arr, mask)
             except NoObjectError as exc:
                 hit = str(exc)
-            if cache is not None:
+            if cache is not None and keys is not None:
                 cache[keys[k]] = hit
         if isinstance(hit, str):
             skipped.append((k, hit))

@@ -109,7 +109,8 @@ def select_pairs(
     c_abs = np.abs(c)
     # highest disagreement first; ties: the less certain pair, then a seeded random order
     order = np.lexsort((rng.random(pool.size), c_abs, -scores))
-    chosen, used = [], set()
+    chosen: list[tuple[int, int]] = []
+    used: set[int] = set()
     for t in order:  # a batch: each image at most once, so the answers do not overlap
         o = pool[t]
         i, j = int(pi[o]), int(pj[o])

@@ -365,11 +365,17 @@ def _handler(state: ReviewState):
     return Handler
 
 
+class ReviewServer(ThreadingHTTPServer):
+    """The HTTP server of the review page, with its :class:`ReviewState`."""
+
+    state: ReviewState
+
+
 def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
-                solver: str = "kl", calibrate: bool = False, seed: int = 0) -> ThreadingHTTPServer:
+                solver: str = "kl", calibrate: bool = False, seed: int = 0) -> ReviewServer:
     """A server for the review page of ``out_dir`` (not started: call ``serve_forever``)."""
     check_host(host, allow_remote)
     state = ReviewState(out_dir, solver=solver, calibrate=calibrate, seed=seed)
-    server = ThreadingHTTPServer((host, port), _handler(state))
-    server.state = state  # type: ignore[attr-defined]
+    server = ReviewServer((host, port), _handler(state))
+    server.state = state
     return server

@@ -476,7 +476,7 @@ def _read_vendor(path: Path, suffix: str) -> _Raw:
     order = "".join(img.dims.order)
     arr = img.data  # numpy, axes = order (TCZYX, plus S for RGB)
     pps = img.physical_pixel_sizes
-    names = [str(c) for c in img.channel_names] if img.channel_names else None
+    names: list[str | None] | None = [str(c) for c in img.channel_names] if img.channel_names else None
     return _Raw(np.asarray(arr), order, names, _to_um(pps.X, "µm") if pps and pps.X else None)
 
 
@@ -726,9 +726,10 @@ def _records_paper_layout(files: list[Path]) -> list[ImageRecord]:
     if all(CROP_SEPARATOR in s for s in stems):
         # Crops of `corrclust images crop`: <field>__<k>, k unique across the set; no class.
         ids = [_id_or_none(f) for f in files]
-        if all(i is not None for i in ids) and len(set(ids)) == len(ids):
+        known = [i for i in ids if i is not None]
+        if len(known) == len(ids) and len(set(known)) == len(known):
             return sorted((ImageRecord(f, i, None, source=s.rsplit(CROP_SEPARATOR, 1)[0])
-                           for f, i, s in zip(files, ids, stems)), key=lambda r: r.id)
+                           for f, i, s in zip(files, known, stems, strict=True)), key=lambda r: r.id)
     ids = [_id_or_none(f) for f in files]
     if all(i is None for i in ids):
         # No ids in the names: number the images 0..n-1 in name order; classes unknown.

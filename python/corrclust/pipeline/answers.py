@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from corrclust.pipeline.correlations import Correlations
+
+if TYPE_CHECKING:
+    from corrclust.calibration import Calibration
 
 __all__ = ["FeedbackUse", "use_feedback", "answer_summary"]
 
@@ -31,7 +34,7 @@ class FeedbackUse:
     cannot_link: np.ndarray
     n_lines: int  # answers read (unsure included)
     n_skipped: int  # answers naming ids that are not in the set
-    calibration: Optional[object] = None  # corrclust.calibration.Calibration
+    calibration: Optional[Calibration] = None
 
     @property
     def n_constraints(self) -> int:
