@@ -36,11 +36,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import labelfree_sets as sets  # noqa: E402
+import labelfree_sets as sets
 
-from corrclust import feature_costs, profiles  # noqa: E402
-from corrclust.metrics import compare  # noqa: E402
-from corrclust.solve import solve  # noqa: E402
+from corrclust import feature_costs, profiles
+from corrclust.metrics import compare
+from corrclust.solve import solve
 
 
 def features(images, masks=None):

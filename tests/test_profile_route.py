@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 import tifffile
-
 from conftest import require_shared
+
 from corrclust.cli import main as cli_main
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -159,7 +159,7 @@ def _chain(must: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
 
 
 def constrain(problem_or_costs: Any, must_link: Any = None, cannot_link: Any = None,
-              names: Optional[list[Any]] = None) -> Constrained:
+              names: list[Any] | None = None) -> Constrained:
     """Contract the must-links and add the repulsive cannot-link costs (module docstring).
 
     ``names`` (optional, one per node) are used instead of indices in error messages.

@@ -59,8 +59,8 @@ Constant or empty images are skipped and listed; so are images where no object i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -263,7 +263,13 @@ def _quantise(plane: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:
 
 
 def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, frame: np.ndarray) -> dict[str, list[float]]:
-    from skimage.feature import graycomatrix, graycoprops, hessian_matrix, hessian_matrix_eigvals, local_binary_pattern
+    from skimage.feature import (
+        graycomatrix,
+        graycoprops,
+        hessian_matrix,
+        hessian_matrix_eigvals,
+        local_binary_pattern,
+    )
 
     vals = plane[mask]
     out: dict[str, list[float]] = {}

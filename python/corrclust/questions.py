@@ -25,8 +25,6 @@ the second rule tried.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from corrclust.calibration import cost_scale
@@ -53,8 +51,8 @@ def select_pairs(
     costs: np.ndarray,
     labels: np.ndarray,
     k: int,
-    must_link: Optional[np.ndarray] = None,
-    cannot_link: Optional[np.ndarray] = None,
+    must_link: np.ndarray | None = None,
+    cannot_link: np.ndarray | None = None,
     *,
     strategy: str = "active",
     samples: int = 20,

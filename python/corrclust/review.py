@@ -34,7 +34,6 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
@@ -75,8 +74,8 @@ class ReviewState:
         self.costs = self.corr.problem().to_dense()
         self.solver, self.calibrate, self.seed = solver, calibrate, seed
         self.lock = threading.Lock()
-        self._questions: Optional[list[tuple[int, int]]] = None
-        self.last_change: Optional[dict] = None
+        self._questions: list[tuple[int, int]] | None = None
+        self.last_change: dict | None = None
 
     @property
     def feedback_path(self) -> Path:
@@ -281,7 +280,7 @@ class ReviewState:
             return f"<img src='/file/thumbnails/{i}.png' alt='{e(name, quote=True)}' title='{e(name, quote=True)}'>"
         return f"<span title='{e(name, quote=True)}'>[{i}]</span>"
 
-    def resolve(self, rel: str) -> Optional[Path]:
+    def resolve(self, rel: str) -> Path | None:
         """The file ``rel`` inside OUT, or None when it is outside OUT or absent."""
         target = (self.out / unquote(rel)).resolve()
         if not target.is_relative_to(self.out) or not target.is_file():
@@ -305,7 +304,7 @@ def _handler(state: ReviewState):
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             path = urlsplit(self.path).path
             if path == "/":
                 query = parse_qs(urlsplit(self.path).query)
@@ -323,7 +322,7 @@ def _handler(state: ReviewState):
             else:
                 self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             origin = self.headers.get("Origin")
             if origin and origin != "null" and urlsplit(origin).netloc != self.headers.get("Host"):
                 self._send(HTTPStatus.FORBIDDEN, b"cross-origin request refused", "text/plain")

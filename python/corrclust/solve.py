@@ -19,8 +19,9 @@ GAEC has none. They are the C++ settings structs, bound once (see :mod:`corrclus
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 import numpy as np
 

@@ -136,7 +136,7 @@ class ReadOptions:
                 if isinstance(c, int) and c < 0:
                     raise ValueError(f"channel index {c} is negative")
 
-    def without_channels(self) -> "ReadOptions":
+    def without_channels(self) -> ReadOptions:
         """The same options keeping every plane (masks, and fields whose crops are selected later)."""
         return ReadOptions(None, self.z_project, self.t, self.pixel_size)
 
@@ -457,8 +457,9 @@ def _read_zarr(path: Path) -> _Raw:
 def _read_vendor(path: Path, suffix: str) -> _Raw:
     plugin = VENDOR_SUFFIXES[suffix]
     try:
-        from bioio import BioImage
         import importlib
+
+        from bioio import BioImage
 
         module = importlib.import_module(plugin)
     except ImportError:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -173,7 +173,7 @@ def typical_rows(costs: np.ndarray, labels: np.ndarray, ids: Sequence[int], limi
     return rows
 
 
-def _review_section(review: dict) -> "H.Section":
+def _review_section(review: dict) -> H.Section:
     sec = H.Section("Review by the expert", anchor="review")
     pct = lambda v: "n/a" if v is None else f"{100 * v:.1f} %"  # noqa: E731
     facts: list[tuple[str, Any]] = [
