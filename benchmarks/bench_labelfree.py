@@ -48,7 +48,7 @@ def features(images, masks=None):
     masks = masks or [None] * len(images)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pr = profiles.profile_collection([(str(i), im, m) for i, (im, m) in enumerate(zip(images, masks))])
+        pr = profiles.profile_collection([(str(i), im, m) for i, (im, m) in enumerate(zip(images, masks, strict=False))])
     Z = profiles.standardise(pr.features, pr.groups)
     return Z, pr.kept, len(pr.skipped), time.perf_counter() - t0
 

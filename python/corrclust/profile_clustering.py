@@ -82,7 +82,7 @@ def _read_cache(path: str | Path) -> dict[str, np.ndarray | str]:
             keys, rows, reasons = z["profile_keys"].tolist(), z["profile_rows"], z["profile_reasons"].tolist()
     except Exception:  # a foreign or damaged file: start afresh (it is overwritten at the next save)
         return {}
-    return {k: (reason if reason else rows[i]) for i, (k, reason) in enumerate(zip(keys, reasons))}
+    return {k: (reason if reason else rows[i]) for i, (k, reason) in enumerate(zip(keys, reasons, strict=False))}
 
 
 class _Saver:

@@ -42,7 +42,7 @@ def _open_pairs(n: int, component: np.ndarray, cannot_comp: set) -> tuple[np.nda
     keep = ci != cj
     if cannot_comp:
         lo, hi = np.minimum(ci, cj), np.maximum(ci, cj)
-        implied = np.array([(a, b) in cannot_comp for a, b in zip(lo.tolist(), hi.tolist())], dtype=bool)
+        implied = np.array([(a, b) in cannot_comp for a, b in zip(lo.tolist(), hi.tolist(), strict=False)], dtype=bool)
         keep &= ~implied
     return iu[keep], ju[keep]
 
@@ -73,7 +73,7 @@ def select_pairs(
     cannot = np.zeros((0, 2), np.int64) if cannot_link is None else np.asarray(cannot_link, np.int64).reshape(-1, 2)
     con = constrain(costs, must, cannot)
     comp = con.component
-    cannot_comp = {(min(a, b), max(a, b)) for a, b in zip(comp[cannot[:, 0]].tolist(), comp[cannot[:, 1]].tolist())}
+    cannot_comp = {(min(a, b), max(a, b)) for a, b in zip(comp[cannot[:, 0]].tolist(), comp[cannot[:, 1]].tolist(), strict=False)}
     pi, pj = _open_pairs(n, comp, cannot_comp)
     if pi.size == 0 or k == 0:
         return []

@@ -212,7 +212,7 @@ class ReviewState:
             buf = io.StringIO()
             w = csv.writer(buf, lineterminator="\n")
             w.writerow(["id", "cluster", "file"])
-            for i, lab in zip(self.ids, self.labels.tolist()):
+            for i, lab in zip(self.ids, self.labels.tolist(), strict=False):
                 w.writerow([i, lab, self.files.get(i, "")])
             write_text(self.out / "clusters.csv", buf.getvalue())
             write_text(self.out / "review.json", json.dumps(jsonable(summary), indent=2) + "\n")

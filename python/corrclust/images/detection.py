@@ -654,7 +654,7 @@ def match_boxes(pred, truth, iou_threshold: float = 0.5) -> tuple[int, int, int,
         return 0, len(pred), len(truth), []
     iou = box_iou(pred, truth)
     rows, cols = linear_sum_assignment(-iou)
-    ious = [float(iou[r, c]) for r, c in zip(rows, cols) if iou[r, c] >= iou_threshold]
+    ious = [float(iou[r, c]) for r, c in zip(rows, cols, strict=False) if iou[r, c] >= iou_threshold]
     tp = len(ious)
     return tp, len(pred) - tp, len(truth) - tp, ious
 
@@ -758,5 +758,5 @@ def crop_fields(
     with open(table, "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["source", "crop", "x1", "y1", "x2", "y2", "pixel_size_um", "plate", "well", "site"])
-        w.writerows(r + e for r, e in zip(rows, extra))
+        w.writerows(r + e for r, e in zip(rows, extra, strict=False))
     return CropResult(rows, failures, table)

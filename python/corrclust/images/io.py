@@ -354,7 +354,7 @@ def _check_tiff_complete(tif: Any, series: Any, path: Path) -> None:
             continue
         offsets = getattr(page, "dataoffsets", ()) or ()
         counts = getattr(page, "databytecounts", ()) or ()
-        for off, n in zip(offsets, counts):
+        for off, n in zip(offsets, counts, strict=False):
             if off + n > size:
                 raise ImageReadError(path, f"truncated file: image data runs to byte {off + n}, the file has {size} "
                                            "bytes (an incomplete copy or download?)")
@@ -413,7 +413,7 @@ def _read_tiff(path: Path) -> _Raw:
             size = _tiff_pixel_size(tif, series.pages[0] if series.pages else tif.pages[0])
     # tifffile names an axis the file does not describe 'Q' (or 'I' for a plain page sequence):
     # with such an axis longer than 1 the layout is unknown and left to the shape rule.
-    if any(a in "QI" and n > 1 for a, n in zip(axes, arr.shape)):
+    if any(a in "QI" and n > 1 for a, n in zip(axes, arr.shape, strict=False)):
         return _Raw(arr, None, names, size)
     return _Raw(arr, axes, names, size)
 
@@ -735,13 +735,13 @@ def _records_paper_layout(files: list[Path]) -> list[ImageRecord]:
     if all(i is None for i in ids):
         # No ids in the names: number the images 0..n-1 in name order; classes unknown.
         return [ImageRecord(f, k) for k, f in enumerate(files)]
-    bad = [f for f, i in zip(files, ids) if i is None]
+    bad = [f for f, i in zip(files, ids, strict=False) if i is None]
     if bad:
         raise ValueError(
             f"{bad[0]}: file name does not end in an organoid id while others in the folder do "
             f"({len(bad)} such files); rename it or pass an ids table (file,id[,class][,subset])"
         )
-    named = [(f, i) for f, i in zip(files, ids) if i is not None]  # all of them, checked above
+    named = [(f, i) for f, i in zip(files, ids, strict=False) if i is not None]  # all of them, checked above
     seen: dict[int, Path] = {}
     for f, i in named:
         if i in seen:

@@ -382,7 +382,7 @@ def extract_keypoints(
 
     parts_f: list[np.ndarray] = []
     parts_c: list[np.ndarray] = []
-    for ch, paper_id in zip(channels[:2], (BLUE, GREEN)):
+    for ch, paper_id in zip(channels[:2], (BLUE, GREEN), strict=False):
         if ch is None:
             continue
         plane = np.ascontiguousarray(img16[:, :, ch])
