@@ -136,7 +136,8 @@ def test_paper_format_clustering_is_read_by_evaluate(cli_run, organoids, capsys)
     _, out, _, _ = cli_run
     got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
     groups = read_clustering(out / "clustering.csv")
-    assert groups == [[i for i, lab in zip(got_ids, labels, strict=False) if lab == k] for k in range(1, max(labels) + 1)]
+    assert groups == [[i for i, lab in zip(got_ids, labels, strict=False) if lab == k]
+                      for k in range(1, max(labels) + 1)]
     assert "clustering_threshold:0.64" in (out / "clustering.csv").read_text()
     assert cli_main(["evaluate", str(out / "clustering.csv"), str(organoids / "truth.csv"), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
@@ -153,7 +154,8 @@ def test_similarities_npz_holds_matrix_costs_and_labels(cli_run):
         off = ~np.eye(ids.size, dtype=bool)
         np.testing.assert_allclose(z["costs"][off], sym[off], rtol=0, atol=1e-12)
         got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
-        assert dict(zip(got_ids, labels, strict=False)) == dict(zip(z["ids"].tolist(), z["labels"].tolist(), strict=False))
+        assert dict(zip(got_ids, labels, strict=False)) == dict(
+            zip(z["ids"].tolist(), z["labels"].tolist(), strict=False))
         assert float(z["threshold"]) == THRESHOLD and str(z["kind"]) == "similarity"
 
 

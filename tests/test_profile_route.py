@@ -188,7 +188,7 @@ def test_real_brightfield_organoid_crops_end_to_end(tmp_path, capsys):
     folder = tmp_path / "crops"
     folder.mkdir()
     with open(fields / "bboxes.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh)][:60]
+        rows = list(csv.DictReader(fh))[:60]
     n = 0
     for r in rows:
         x1, y1, x2, y2 = (int(r[k]) for k in ("x1", "y1", "x2", "y2"))

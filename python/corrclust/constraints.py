@@ -30,8 +30,9 @@ them without a change to the C++ core:
    silent answer. Caveat: the exact solver's relative optimality tolerance (1e-9) applies to the
    objective including ``-M L``; with very many cannot-links on a large problem the proof is
    therefore looser in absolute terms (``1e-9 * M * L``) than without constraints.
-4. (:func:`corrclust.solve` with ``must_link``/``cannot_link``.) The labels are expanded back to the original nodes, and the objective, lower bound and gap are
-   reported for the **original** problem (the ``-M`` terms removed).
+4. (:func:`corrclust.solve` with ``must_link``/``cannot_link``.) The labels are expanded back to
+   the original nodes, and the objective, lower bound and gap are reported for the **original**
+   problem (the ``-M`` terms removed).
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ centre, with scikit-image and SciPy, and compares images by distances between th
 2. Otsu's threshold of that map; a closing with a disc of radius 2 (thin gaps in outlines, such as a
    red cell's pale centre reaching its rim); holes filled; an opening with a disc of radius 1.
 3. The object is the connected component (of at least ``MIN_OBJECT_PIXELS``) nearest to the image
-   centre, within a quarter of the shorter side (the largest one if several cover the centre). If it touches the image border, it is split by a watershed of its distance
-   transform and the piece that holds (or lies nearest to) the centre is kept: single-object crops
+   centre, within a quarter of the shorter side (the largest one if several cover the centre). If it
+   touches the image border, it is split by a watershed of its distance transform and the piece
+   that holds (or lies nearest to) the centre is kept: single-object crops
    of crowded fields (touching red blood cells, neighbouring organoids) then keep only their object.
 4. No mask is found when the image is constant, when the map has no contrast, or when no component
    qualifies; the message says which.
@@ -194,7 +195,7 @@ def _names_per_channel(c: int) -> dict[str, list[str]]:
         for f in ("gradient", "log", "hessian1", "hessian2"):
             names["filters"] += [f"ch{c}_{f}_s{s:g}_mean", f"ch{c}_{f}_s{s:g}_std"]
     names["glcm"] = [f"ch{c}_glcm_{p}_d{d}" for d in GLCM_DISTANCES for p in GLCM_PROPS]
-    for p, r in LBP_SETTINGS:
+    for p, _radius in LBP_SETTINGS:
         names["lbp"] += [f"ch{c}_lbp{p}_{k}" for k in range(p + 2)]
     return names
 
@@ -262,7 +263,8 @@ def _quantise(plane: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:
     return q
 
 
-def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, frame: np.ndarray) -> dict[str, list[float]]:
+def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray,
+                      frame: np.ndarray) -> dict[str, list[float]]:
     from skimage.feature import (
         graycomatrix,
         graycoprops,
@@ -286,7 +288,8 @@ def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, f
     filt = []
     for s in SIGMAS:
         responses = [ndi.gaussian_gradient_magnitude(rel, s), ndi.gaussian_laplace(rel, s)]
-        responses += list(hessian_matrix_eigvals(hessian_matrix(rel, sigma=s, order="rc", use_gaussian_derivatives=True)))
+        hess = hessian_matrix(rel, sigma=s, order="rc", use_gaussian_derivatives=True)
+        responses += list(hessian_matrix_eigvals(hess))
         for resp in responses:
             v = resp[mask]
             filt += [float(v.mean()), float(v.std())]

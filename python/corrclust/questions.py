@@ -73,7 +73,8 @@ def select_pairs(
     cannot = np.zeros((0, 2), np.int64) if cannot_link is None else np.asarray(cannot_link, np.int64).reshape(-1, 2)
     con = constrain(costs, must, cannot)
     comp = con.component
-    cannot_comp = {(min(a, b), max(a, b)) for a, b in zip(comp[cannot[:, 0]].tolist(), comp[cannot[:, 1]].tolist(), strict=False)}
+    cannot_comp = {(min(a, b), max(a, b))
+                   for a, b in zip(comp[cannot[:, 0]].tolist(), comp[cannot[:, 1]].tolist(), strict=False)}
     pi, pj = _open_pairs(n, comp, cannot_comp)
     if pi.size == 0 or k == 0:
         return []

@@ -237,7 +237,8 @@ class ReviewState:
             parts.append(f"<p class='msg' id='message'>{e(message)}</p>")
         if self.last_change is not None:
             c = self.last_change
-            parts.append(f"<p id='changes'>Last re-cluster: {c.get('same', 0)} same / {c.get('different', 0)} different "
+            parts.append(f"<p id='changes'>Last re-cluster: {c.get('same', 0)} same / "
+                         f"{c.get('different', 0)} different "
                          f"answers used; {e(str(c.get('pairs_changed')))} image pairs changed, "
                          f"{e(str(c.get('images_moved')))} images moved.</p>")
         parts.append("<form method='post' action='/recluster'><button id='recluster' type='submit'>"

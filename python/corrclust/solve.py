@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +31,7 @@ __all__ = ["solve", "SolveResult", "METHODS", "check_time_limit"]
 
 METHODS = ("gaec", "kl", "anytime", "exact")
 
-ProgressArg = Union[None, bool, Callable[[dict], Any]]
+ProgressArg = None | bool | Callable[[dict], Any]
 
 
 @dataclass

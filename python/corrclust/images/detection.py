@@ -741,7 +741,8 @@ def crop_fields(
         img = data.pixels
         field = image_stem(path)
         size = data.pixel_size
-        tiff_kw: dict[str, Any] = {} if size is None else {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"}
+        tiff_kw: dict[str, Any] = ({} if size is None else
+                                   {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"})
         where = parse_name(path, pattern)
         for det in detect_organoids(img, params):
             x1, y1, x2, y2 = det.box

@@ -490,7 +490,8 @@ def _read_raw(path: Path) -> _Raw:
     if not path.is_file():
         raise ImageReadError(path, "no such file" if not path.exists() else "not a regular file")
     if suffix not in IMAGE_SUFFIXES:
-        raise ImageReadError(path, f"unsupported file type {path.suffix!r} (expected one of {', '.join(IMAGE_SUFFIXES)})")
+        raise ImageReadError(path, f"unsupported file type {path.suffix!r} "
+                                   f"(expected one of {', '.join(IMAGE_SUFFIXES)})")
     if suffix in _TIFF_SUFFIXES:
         return _read_tiff(path)
     if suffix in VENDOR_SUFFIXES:
@@ -806,7 +807,7 @@ def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
             seen_ids[ident] = lineno
             seen_files[key] = lineno
 
-            def cell(name: str) -> str | None:
+            def cell(name: str, row: list[str] = row) -> str | None:
                 return (row[col[name]].strip() or None) if name in col else None
 
             records.append(ImageRecord(path, ident, cell("class"), cell("subset"), cell("plate"), cell("well"),

@@ -53,7 +53,8 @@ def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) ->
     # clusters can be grouped by well; a crop's field is its source.
     wells = any(r.well is not None for r in images.records)
     sources = any(r.source is not None for r in images.records)
-    w.writerow(["id", "cluster", "file"] + (["plate", "well", "site"] if wells else []) + (["source"] if sources else []))
+    w.writerow(["id", "cluster", "file"] + (["plate", "well", "site"] if wells else [])
+               + (["source"] if sources else []))
     for rec, lab in zip(images.records, clustering.labels, strict=False):
         try:
             rel = rec.path.relative_to(images.root).as_posix()
