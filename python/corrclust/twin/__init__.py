@@ -5,7 +5,7 @@ This sub-package is the only part of corrclust that imports torch (``pip install
 * ``corrclust.twin.resnet``: ResNet-18, 2-D (images) and 1-D (histograms).
 * ``corrclust.twin.model``: embedding network and pair heads (the paper's and a symmetric one).
 * ``corrclust.twin.data``: preprocessing, datasets, pair sampling, augmentation.
-* ``corrclust.twin.recipes``: named training configurations (paper-tni, paper-tnia, paper-tnh, fast).
+* ``corrclust.twin.recipes``: named training configurations (paper-tni, paper-tnia, paper-tnh, fast, cpu).
 * ``corrclust.twin.train``: training with checkpoints, resume, time budget, seeded determinism.
 * ``corrclust.twin.predict``: embeddings once per image, then all pairs; probabilities and costs.
 """
@@ -22,7 +22,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from corrclust.twin.data import TwinData, from_arrays, load_folder
 from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
 from corrclust.twin.predict import LoadedModel, cost_matrix, Prediction, load_model, pair_probabilities, predict, to_problem
-from corrclust.twin.recipes import RECIPES, Recipe, get_recipe
+from corrclust.twin.recipes import RECIPES, Recipe, default_recipe, get_recipe
 from corrclust.twin.train import TrainResult, save_model, train
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "RECIPES",
     "Recipe",
     "get_recipe",
+    "default_recipe",
     "TrainResult",
     "save_model",
     "train",

@@ -41,6 +41,11 @@ class LoadedModel:
     def config(self) -> ModelConfig:
         return self.model.config
 
+    @property
+    def warnings(self) -> list[str]:
+        """The "barely trained" warnings stored with the model at training time (may be empty)."""
+        return [str(w) for w in self.training.get("warnings", [])]
+
 
 def load_model(path: str | Path, device: str | None = None) -> LoadedModel:
     """Read a model file written by ``corrclust twin train`` (``weights_only`` safe loading)."""
