@@ -239,3 +239,48 @@ def test_placeholder_costs_join_a_planted_class_and_cut_between():
     labels = solve(Problem.from_dense(c), method="kl").labels
     assert not set(labels[:10]) & set(labels[10:])  # never joins the two classes
     assert np.allclose(c, c.T) and np.all(np.diag(c) == 0)
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def _folder(path, n=12, channels=3):
+    import tifffile
+
+    path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for k in range(n):
+        a = (rng.random((20, 18, channels)) * 60).astype(np.uint8)
+        a[5:15, 4:14, k % channels] = 200
+        tifffile.imwrite(path / f"cell_{k}.tif", a)
+    return path
+
+
+SSL_TINY = ["--image-size", "16", "--width", "4", "--batch-size", "6", "--steps", "3", "--quiet"]
+
+
+def test_cli_train_then_embed(tmp_path, capsys):
+    from corrclust.cli import main
+
+    d = _folder(tmp_path / "crops")
+    model = tmp_path / "m.pt"
+    assert main(["ssl", "train", str(d), "-o", str(model), *SSL_TINY]) == 0
+    err = capsys.readouterr().err
+    assert "completed after 3 steps" in err and "warning: barely trained" in err
+    out = tmp_path / "e.npz"
+    assert main(["ssl", "embed", str(model), str(d), "-o", str(out), "--quiet"]) == 0
+    assert "warning: model" in capsys.readouterr().err
+    z = np.load(out)
+    assert z["features"].shape == (12, 32) and z["costs"].shape == (12, 12)
+    assert sorted(int(i) for i in z["ids"]) == list(range(12))  # the ids in the names (cell_<id>.tif)
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    from corrclust.cli import main
+
+    assert main(["ssl", "train", str(tmp_path / "missing"), "-o", str(tmp_path / "m.pt"), *SSL_TINY]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    d = _folder(tmp_path / "crops")
+    (tmp_path / "bad.pt").write_bytes(b"not a model")
+    assert main(["ssl", "embed", str(tmp_path / "bad.pt"), str(d), "-o", str(tmp_path / "e.npz")]) == 2
+    assert "not a readable corrclust self-supervised model" in capsys.readouterr().err

@@ -15,7 +15,7 @@ import sys
 from typing import Callable, Sequence
 
 # Order here is the order in ``corrclust --help``.
-COMMAND_MODULES = ("demo", "cluster", "solve", "evaluate", "pqap", "images", "twin")
+COMMAND_MODULES = ("demo", "cluster", "solve", "evaluate", "pqap", "images", "twin", "ssl")
 
 
 class CliError(Exception):
