@@ -322,12 +322,11 @@ def _loop(
             step_times.append(dt)
             if clock.due(run.elapsed):
                 save()
-            if time_budget is not None and len(step_times) in (5, 50):
-                per_step = float(np.median(step_times))
+            if time_budget is not None and len(step_times) % 50 == 5:
+                per_step = float(np.median(step_times[-50:]))
                 reachable = run.step + int(max(0.0, time_budget - run.elapsed) / max(per_step, 1e-9))
-                if reachable < total:
-                    bar.total = max(reachable, run.step + 1)
-                    bar.refresh()
+                bar.total = min(total, max(reachable, run.step + 1))  # re-estimated every 50 steps
+                bar.refresh()
             bar.update(1)
             if run.step % 10 == 0:
                 bar.set_postfix(loss=f"{np.mean(run.losses[-10:]):.3f}")

@@ -486,13 +486,12 @@ def _loop(
                                 lr=f"{run.optimizer.param_groups[0]['lr']:.2g}")
             elif clock.due(run.elapsed):
                 save()
-            if time_budget is not None and len(step_times) in (5, 50):
+            if time_budget is not None and len(step_times) % 50 == 5:
                 # the bar's end is where the budget stops the run, not the recipe's last step
-                per_step = float(np.median(step_times))
+                per_step = float(np.median(step_times[-50:]))
                 reachable = run.step + int(max(0.0, time_budget - run.elapsed) / max(per_step, 1e-9))
-                if reachable < total:
-                    bar.total = max(reachable, run.step + 1)
-                    bar.refresh()
+                bar.total = min(total, max(reachable, run.step + 1))  # re-estimated every 50 steps
+                bar.refresh()
             bar.update(1)
             if on_step is not None:
                 on_step(run.step, loss)
