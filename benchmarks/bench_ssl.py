@@ -24,6 +24,7 @@ plus HDBSCAN (no k). "one cluster" is the VI of putting everything together.
 
     python benchmarks/bench_ssl.py --budget 300 --threads 1
     python benchmarks/bench_ssl.py --select simclr,byol,simclr:batch_size=64 --budget 150 --threads 1
+    python benchmarks/bench_ssl.py --select "simclr,simclr:aug.gamma=1.1;aug.contrast=1.1" --budget 150 --threads 1
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from corrclust.ssl import SSLConfig, SSLNet, embed, train
+    from corrclust.ssl import Augmentation, SSLConfig, SSLNet, embed, train
     from corrclust.twin.data import from_arrays
 
     if args.threads > 0:
@@ -163,12 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         val_y = [tr_y[i] for i in val]
         for spec in args.select.split(","):
             method, *kv = spec.split(":")
-            fields = {}
+            fields, aug = {}, {}
             for item in kv:
                 for pair in item.split(";"):
                     key, value = pair.split("=")
-                    fields[key] = type(getattr(SSLConfig(), key))(value)
-            cfg = SSLConfig(method=method, **fields)
+                    if key.startswith("aug."):  # an augmentation field, e.g. aug.gamma=1.1
+                        key = key[4:]
+                        aug[key] = type(getattr(Augmentation(), key))(value)
+                    else:
+                        fields[key] = type(getattr(SSLConfig(), key))(value)
+            cfg = SSLConfig(method=method, augmentation=Augmentation(**aug), **fields)
             res = train(train_data.inputs, train_data.ids, cfg, seed=args.seed, time_budget=args.budget,
                         progress=False)
             f = embed(res.model, train_data.inputs[val])
@@ -184,6 +189,19 @@ def main(argv: list[str] | None = None) -> int:
             info.append(f"{spec}: {res.steps} steps in {res.elapsed_s:.0f} s, loss "
                         f"{np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}")
             print(info[-1], file=sys.stderr)
+        torch.manual_seed(args.seed)
+        ref = SSLNet(3, SSLConfig())
+        ref.set_normalisation(train_data.inputs)
+        f = embed(ref, train_data.inputs[val])
+        evaluate("untrained network", f, val_y, 10, rows, baselines=False)
+        rows[-1]["method"] = "CC, rule"
+        from sklearn.cluster import KMeans
+
+        from corrclust.metrics import compare
+
+        m = compare(val_y, KMeans(10, n_init=10, random_state=0).fit_predict(f))
+        rows.append({"features": "untrained network", "method": "KMeans, true k", "n": len(val), "vi": m["vi"],
+                     "fc": m["false_cuts"], "fj": m["false_joins"], "clusters": m["n_clusters_pred"], "seconds": 0.0})
     else:
         cfg = SSLConfig()
         t = time.perf_counter()
