@@ -311,7 +311,9 @@ def _loop(
     with SigintFlag() as sigint:
         while run.step < total:
             if time_budget is not None:
-                typical = float(np.median(step_times[-20:])) if step_times else 0.0
+                # a resumed run has no step times yet: use the earlier runs' mean, so the same
+                # budget again makes no further step
+                typical = float(np.median(step_times[-20:])) if step_times else run.elapsed / max(1, run.step)
                 if run.elapsed >= time_budget or run.elapsed + typical > time_budget:
                     stopped = "time-budget"
                     break
