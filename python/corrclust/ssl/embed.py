@@ -28,7 +28,7 @@ import torch
 from corrclust.ssl.model import SSLConfig, SSLNet
 from corrclust.ssl.train import SSLResult, load_model, train
 
-__all__ = ["embed", "embed_folder", "FolderEmbedding", "placeholder_costs"]
+__all__ = ["embed", "embed_folder", "FolderEmbedding", "placeholder_costs", "placeholder_probabilities"]
 
 
 @torch.no_grad()
@@ -97,20 +97,26 @@ def embed_folder(
                            training=training, warnings=warnings)
 
 
-def placeholder_costs(features: np.ndarray, k: int = 7) -> np.ndarray:
-    """Correlation-clustering costs (n x n, float64, diagonal 0, positive = join) from embeddings by
-    local scaling; see the module docstring. A stand-in for the shared rule of issue 13."""
+def placeholder_probabilities(features: np.ndarray, k: int = 7) -> np.ndarray:
+    """p_ij = exp(-d_ij^2 / (s_i s_j)) on unit-length embeddings (n x n, float64, diagonal 1): the
+    local-scaling rule of the module docstring, before the logit. A stand-in for issue 13's shared rule."""
     x = np.asarray(features, dtype=np.float64)
     n = x.shape[0]
     if n < 2:
-        return np.zeros((n, n))
+        return np.ones((n, n))
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     sq = np.maximum(2.0 - 2.0 * (x @ x.T), 0.0)
-    d = np.sqrt(sq)
     kk = min(k, n - 1)
-    scale = np.maximum(np.sort(d, axis=1)[:, kk], 1e-12)  # column 0 is the point itself
+    scale = np.maximum(np.sort(np.sqrt(sq), axis=1)[:, kk], 1e-12)  # column 0 is the point itself
     p = np.exp(-sq / (scale[:, None] * scale[None, :]))
-    p = np.clip(p, 1e-6, 1 - 1e-6)
+    np.fill_diagonal(p, 1.0)
+    return p
+
+
+def placeholder_costs(features: np.ndarray, k: int = 7) -> np.ndarray:
+    """Correlation-clustering costs (n x n, float64, diagonal 0, positive = join): the logit of
+    ``placeholder_probabilities`` clipped to [1e-6, 1 - 1e-6]. A stand-in for issue 13's shared rule."""
+    p = np.clip(placeholder_probabilities(features, k), 1e-6, 1 - 1e-6)
     c = np.log(p / (1 - p))
     np.fill_diagonal(c, 0.0)
     return c

@@ -273,7 +273,7 @@ def train(
     if stopped != "interrupted" and output is not None:
         result.model_path = save_model(output, run.model, {
             "seed": run.seed, "steps": run.step, "planned_steps": config.steps, "stopped": stopped,
-            "elapsed_s": run.elapsed, "n_images": int(inputs.shape[0]),
+            "elapsed_s": run.elapsed, "n_images": int(inputs.shape[0]), "ids": list(run.ids),
             "loss_first": float(np.mean(run.losses[:10])) if run.losses else float("nan"),
             "loss_last": float(np.mean(run.losses[-max(10, len(run.losses) // 10):])) if run.losses else float("nan"),
             "warnings": list(result.warnings),
