@@ -123,8 +123,10 @@ def run_embed(args: argparse.Namespace) -> int:
     for w in emb.warnings:
         print(f"ssl embed: warning: model {args.model}: {w}", file=sys.stderr)
     costs = ssl.placeholder_costs(emb.features)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.output, ids=np.array(emb.ids), features=emb.features, costs=costs)
+    from corrclust.atomic import atomic_path
+
+    with atomic_path(args.output) as tmp, open(tmp, "wb") as fh:  # the name is kept as given
+        np.savez_compressed(fh, ids=np.array(emb.ids), features=emb.features, costs=costs)
     if not args.quiet:
         print(f"ssl embed: {len(emb.ids)} crops, {emb.features.shape[1]} features; wrote {args.output}", file=sys.stderr)
     return 0
