@@ -14,13 +14,14 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+
+from corrclust.atomic import atomic_path
 
 __all__ = [
     "atomic_save",
@@ -35,16 +36,9 @@ DEFAULT_CHECKPOINT_EVERY = 120.0  # seconds of training between time-based check
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
-    """``torch.save(obj)`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """``torch.save(obj)`` to ``path`` through ``corrclust.atomic`` (a temporary file, then a rename)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(obj, fh)
 
 
 def rng_state_to_plain(state: Mapping[str, Any]) -> dict[str, Any]:
