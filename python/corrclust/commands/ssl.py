@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--method", choices=("simclr", "byol"), default="simclr", help="objective (default simclr)")
     t.add_argument("--steps", type=_positive_int, help="planned steps (default 2000; the budget usually ends earlier)")
     t.add_argument("--image-size", type=_positive_int, help="network input side in pixels (default 64)")
-    t.add_argument("--width", type=_positive_int, help="ResNet-18 base width (default 16)")
+    t.add_argument("--width", type=_positive_int, help="ResNet-18 base width (default 32)")
     t.add_argument("--batch-size", type=_positive_int, help="crops per step (default 64)")
     t.add_argument("--checkpoint-every", type=float, default=120.0, metavar="SECONDS",
                    help="write the checkpoint after this many seconds of training (default 120; 0: only at the end)")
