@@ -184,11 +184,12 @@ def test_single_channel_and_histogram_inputs(monkeypatch):
     assert P.shape == (12, 12)
 
 
-def test_time_based_checkpoint_survives_a_crash_and_resume_matches(tmp_path):
-    # steps_per_epoch larger than the run: only the time-based checkpoints can save it
+@pytest.mark.parametrize("name", ["fast", "paper-tnia"])
+def test_time_based_checkpoint_survives_a_crash_and_resume_matches(tmp_path, name):
+    # one epoch longer than the crash point: only the time-based checkpoints can save the run
     data = easy_data()
-    r = tiny("fast", steps_per_epoch=50, epochs=1)
-    full = train(data, r.with_overrides(), seed=2, progress=False, checkpoint_every=0)
+    r = tiny(name, steps_per_epoch=8, epochs=1)
+    full = train(data, r, seed=2, progress=False, checkpoint_every=0)
     ckpt = tmp_path / "m.pt.ckpt"
     seen = {}
 
@@ -197,12 +198,12 @@ def test_time_based_checkpoint_survives_a_crash_and_resume_matches(tmp_path):
         if step == 3:
             raise RuntimeError("simulated crash")
 
-    # full run stops at 50 steps; crash after step 3, every step past 1e-9 s of training saves
+    # with a checkpoint every 1e-9 s of training, every step is saved before on_step runs
     with pytest.raises(RuntimeError, match="simulated crash"):
         train(data, r, seed=2, progress=False, output=tmp_path / "m.pt", checkpoint_every=1e-9, on_step=crash_at_3)
     assert seen == {1: 1, 2: 2, 3: 3}
     again = train(data, r, seed=2, progress=False, output=tmp_path / "m.pt", checkpoint_every=0)
-    assert again.steps == 50 and again.stopped == "completed"
+    assert again.steps == 8 and again.stopped == "completed"
     assert _same_weights(again.model, full.model)
     assert not ckpt.exists()
 
