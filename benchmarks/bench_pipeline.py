@@ -40,7 +40,7 @@ def table1(work: Path, classes: int, per_class: int, size: int) -> None:
     (ids, S), t_pqap = _timed(lambda: pqap.similarity_matrix(kp, pqap.PqapParameters.paper(), progress=False))
     corr = pipeline.Correlations(np.asarray(ids), S, "similarity", 0.64)
     options = pipeline.ClusterOptions(images_dir, work / "out", truth=str(images_dir / "truth.csv"), progress=False)
-    images = pipeline._align(images, corr)
+    images = pipeline.align_images(images, corr)
     clustering, t_cc = _timed(lambda: pipeline.cluster(corr, "kl"))
     truth = pipeline.resolve_truth(options.truth, images)
     ev, t_ev = _timed(lambda: pipeline.evaluate(images, corr, clustering, truth, do_sweep=True, solver="kl",

@@ -25,7 +25,8 @@ _LAZY = {
     "CorrelationClustering": "corrclust.estimator",
     "read_instance": "corrclust.formats.instances",
 }
-_SUBMODULES = {"metrics", "pqap", "images", "twin", "report", "formats", "problem", "estimator"}
+_SUBMODULES = {"metrics", "pqap", "images", "twin", "report", "formats", "problem", "estimator", "generators",
+               "pipeline"}
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,7 @@
 Each sub-command lives in its own module under ``corrclust.commands`` and exposes
 ``register(subparsers)``; that function adds its parser and sets ``func`` to a callable taking
 the parsed arguments and returning an exit code. Errors meant for the user are raised as
-``CliError`` (or ValueError/FileNotFoundError) and printed as one line on stderr with exit code 2.
+``corrclust.cli_support.CliError`` (or ValueError/FileNotFoundError) and printed as one line on stderr with exit code 2.
 """
 
 from __future__ import annotations
@@ -12,24 +12,14 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
+
+from corrclust.cli_support import CliError, help_of
+
+__all__ = ["CliError", "help_of", "build_parser", "main"]  # CliError and help_of: see corrclust.cli_support
 
 # Order here is the order in ``corrclust --help``.
 COMMAND_MODULES = ("demo", "cluster", "solve", "evaluate", "pqap", "images", "twin", "ssl")
-
-
-class CliError(Exception):
-    """An error caused by the user's input; printed without a traceback."""
-
-
-def help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
-    """The ``func`` of a command group called without an action: its help on stderr, exit code 2."""
-
-    def show(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return 2
-
-    return show
 
 
 def build_parser() -> argparse.ArgumentParser:

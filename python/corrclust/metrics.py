@@ -26,6 +26,7 @@ __all__ = [
     "pair_counts",
     "pair_ratios",
     "compare",
+    "subset_metrics",
     "pairwise_f1_sweep",
     "PairwiseF1Sweep",
     "rounding_baseline",
@@ -195,6 +196,46 @@ def compare(truth: Sequence[Any], pred: Sequence[Any]) -> dict[str, float | int]
     out.update(counts)
     out.update({"n": n, "n_clusters_true": table.shape[0], "n_clusters_pred": table.shape[1]})
     return out
+
+
+def subset_metrics(
+    truth: Sequence[Any], pred: Sequence[Any], subsets: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """Metrics within each subset and across each pair of subsets (``paper-model.md`` §8).
+
+    Within a subset A: :func:`compare` on A alone (VI restricted to A, and the
+    pair metrics over pairs inside A). Across A and B: the pair metrics over the pairs with one image
+    in A and one in B (VI is not defined there), from ``pairs(A u B) - pairs(A) - pairs(B)``.
+    Each row has ``block`` ("A" or "A-B"), ``n`` or ``pairs_total``, and the metric keys.
+    """
+    t = np.asarray(truth)
+    p = np.asarray(pred)
+    s = np.asarray([str(x) for x in subsets])
+    names = sorted(set(s.tolist()))
+    rows: list[dict[str, Any]] = []
+    for a in names:
+        m = s == a
+        row: dict[str, Any] = {"block": a}
+        row.update(compare(t[m], p[m]))
+        rows.append(row)
+
+    def counts(mask: np.ndarray) -> dict[str, int]:
+        if mask.sum() < 1:
+            return {k: 0 for k in ("pairs_true_joins", "pairs_false_joins", "pairs_false_cuts", "pairs_true_cuts",
+                                   "pairs_total")}
+        return pair_counts(t[mask], p[mask])
+
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ma, mb = s == a, s == b
+            both, ca, cb = counts(ma | mb), counts(ma), counts(mb)
+            cross = {k: both[k] - ca[k] - cb[k] for k in both}
+            row = {"block": f"{a}-{b}"}
+            row.update(pair_ratios(cross["pairs_true_joins"], cross["pairs_false_joins"],
+                                   cross["pairs_false_cuts"], cross["pairs_true_cuts"]))
+            row.update(cross)
+            rows.append(row)
+    return rows
 
 
 def _upper_pairs(matrix: Any, name: str, symmetrize: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

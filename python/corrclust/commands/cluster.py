@@ -16,12 +16,13 @@ Two modes share this command:
 * **Matrix only** (no IMAGES_DIR)::
 
       corrclust cluster --similarities S.npz [--symmetrize min|mean|max] [--threshold 0.64]
-                        [--method gaec|kl|anytime|exact] [--time-limit S] [--seed N]
+                        [--bias B] [--method gaec|kl|anytime|exact] [--time-limit S] [--seed N]
                         [--truth CLUSTERS.csv] [--json] [-o CLUSTERING.csv]
 
-  ``S.npz`` is the output of ``corrclust pqap similarities`` (arrays ``ids`` and ``S``); the paper's
-  matching-results CSV (its ``quadratic_matching`` block) is read too. The costs are
-  c_ij = sym(S[i, j], S[j, i]) - threshold (paper-model.md §7.1), solved by ``corrclust.solve``.
+  ``S.npz`` is the output of ``corrclust pqap similarities`` (arrays ``ids`` and ``S``) or of
+  ``corrclust twin predict`` (``ids`` and ``P``); the paper's matching-results CSV (its
+  ``quadratic_matching`` block) is read too. The costs are c_ij = sym(S[i, j], S[j, i]) - threshold
+  (paper-model.md §7.1) or logit(sym(P[i, j], P[j, i])) + bias, solved by ``corrclust.solve``.
   With ``--json`` one JSON object is printed (ids, labels, clusters, objective, status, and the
   metrics when ``--truth`` is given); ``-o`` writes the clustering in the paper's CSV format.
   Here ``--method`` names the solver (``--solver`` works too).
@@ -34,12 +35,14 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 
-from corrclust.cli import CliError
-from corrclust.pipeline import METHODS, SOLVERS, ClusterOptions
+from corrclust.cli_support import CliError, add_progress_flag
+from corrclust.jsonable import jsonable
+from corrclust.pipeline import METHODS, ClusterOptions, get_route
+
+#: The ``dest`` of every option a route added to this command (pipeline/routes/__init__.py).
+_ROUTE_DESTS: dict[str, list[str]] = {}
 
 # Solvers accepted in the matrix-only mode (gaec is a fast heuristic without a report-worthy quality).
 MATRIX_SOLVERS = ("gaec", "kl", "anytime", "exact")
@@ -99,7 +102,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pqap-mode", choices=("reference", "improved"), default="reference",
                    help="PQAP solver: the paper's heuristics (reference, default) or the improved local search")
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    add_progress_flag(p)
+    for name in METHODS:  # options of a single route, in a group of their own
+        add = getattr(get_route(name), "add_arguments", None)
+        if add is not None:
+            group = p.add_argument_group(f"options of --method {name}")
+            add(group)
+            _ROUTE_DESTS[name] = [action.dest for action in group._group_actions]
     p.set_defaults(func=run)
 
 
@@ -137,6 +146,7 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         pqap_mode=args.pqap_mode,
         correlations=args.similarities,
         progress=args.progress,
+        route_options={dest: getattr(args, dest) for dest in _ROUTE_DESTS.get(method, ())},
     )
 
 
@@ -168,41 +178,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ matrix-only mode
-def load_similarities(path: str) -> tuple[list[int], np.ndarray]:
-    """(ids, S) from a ``pqap similarities`` .npz (or a run's similarities.npz) or a matching-results CSV."""
-    from corrclust.pipeline import load_correlations
-
-    corr = load_correlations(path)
-    if corr.kind != "similarity":
-        raise CliError(f"{path}: holds probabilities (P); the matrix-only mode clusters similarities (S). "
-                       "Pass IMAGES_DIR to cluster probabilities with a report")
-    return [int(i) for i in corr.ids], corr.matrix
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, (np.floating,)):
-        return _jsonable(float(x))
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    return x
-
-
 def run_matrix(args: argparse.Namespace) -> int:
-    """Cluster the matrix of ``--similarities`` (no images, no report)."""
+    """Cluster the matrix of ``--similarities`` (no images, no report).
+
+    S (similarities) gives the costs ``sym(s_ij, s_ji) - threshold``, P (probabilities, e.g. ``corrclust
+    twin predict`` output) the costs ``logit(sym(p_ij, p_ji)) + bias``. A truth that covers only some
+    ids is handled by the rule of :mod:`corrclust.pipeline.truth`.
+    """
     from corrclust.formats.clusterings import clusters_from_labels, read_clustering, write_clustering
     from corrclust.metrics import compare
-    from corrclust.problem import Problem
+    from corrclust.pipeline import load_correlations, truth_from_clusters
     from corrclust.solve import solve
 
     if args.method in METHODS:
         raise CliError(f"--method {args.method} needs IMAGES_DIR; to cluster a matrix, pick a solver with --solver")
     method = args.solver or args.method or "kl"
-    ids, S = load_similarities(str(args.similarities))
-    if not math.isfinite(args.threshold):
-        raise CliError("--threshold must be a finite number")
-    problem = Problem.from_similarities(S, threshold=args.threshold, symmetrize=args.symmetrize or "min")
+    corr = load_correlations(str(args.similarities), threshold=args.threshold, bias=args.bias,
+                             symmetrize=args.symmetrize)
+    ids = [int(i) for i in corr.ids]
+    if not math.isfinite(corr.parameter):
+        raise CliError(f"--{corr.parameter_name} must be a finite number")
+    problem = corr.problem()
     try:
         res = solve(problem, method=method, time_limit=args.time_limit, seed=args.seed)
     except NotImplementedError as exc:
@@ -210,23 +206,22 @@ def run_matrix(args: argparse.Namespace) -> int:
     clusters = clusters_from_labels(ids, res.labels)
     metrics = None
     if args.truth:
-        truth = read_clustering(args.truth)
-        where = {i: k for k, c in enumerate(truth) for i in c}
-        missing = [i for i in ids if i not in where]
-        if missing:
-            raise CliError(f"{args.truth}: {len(missing)} organoid(s) have no class, e.g. {missing[:5]}")
-        metrics = compare([where[i] for i in ids], res.labels)
+        truth = truth_from_clusters(read_clustering(args.truth), ids, str(args.truth))
+        metrics = compare([c for c in truth.classes if c is not None], res.labels[truth.known])
+    if corr.kind == "similarity":
+        metadata = {"matching_results_file": "", "clustering_threshold": args.threshold}
+    else:
+        metadata = {"probabilities_file": "", "bias": args.bias}
     if args.out:
-        write_clustering(args.out, clusters, metadata={"matching_results_file": "",
-                                                       "clustering_threshold": args.threshold})
+        write_clustering(args.out, clusters, metadata=metadata)
     if args.json:
         out = {"ids": ids, "labels": res.labels.tolist(), "clusters": clusters, "n_clusters": res.n_clusters,
                "objective": res.objective, "lower_bound": res.lower_bound, "status": res.status,
-               "method": res.method, "runtime": res.runtime, "threshold": args.threshold,
-               "symmetrize": args.symmetrize or "min"}
+               "method": res.method, "runtime": res.runtime, corr.parameter_name: corr.parameter,
+               "symmetrize": corr.symmetrization}
         if metrics is not None:
-            out["metrics"] = {k: _jsonable(v) for k, v in metrics.items()}
-        print(json.dumps({k: _jsonable(v) for k, v in out.items()}))
+            out["metrics"] = metrics
+        print(json.dumps(jsonable(out)))
         return 0
     print(f"{len(ids)} organoids -> {res.n_clusters} clusters ({res.method}, {res.status}); "
           f"objective {res.objective:.6f}" + (f", lower bound {res.lower_bound:.6f}" if res.lower_bound is not None else ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from corrclust.cli_support import add_progress_flag
 from corrclust.pipeline import SOLVERS
 
 
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "classes and cluster with it into OUT/twin/")
     p.add_argument("--twin-budget", type=float, default=60.0, metavar="SECONDS",
                    help="training time of the --twin network (default 60 s)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    add_progress_flag(p)
     p.set_defaults(func=run)
 
 

@@ -3,9 +3,12 @@
     corrclust evaluate PRED TRUTH [--json]
 
 Both files are clustering CSVs in the paper's format (one cluster of comma-separated ids per line,
-optional ``key:value`` metadata lines). Both must cover the same ids. Prints the paper-style table
-(VI and its parts in bits, the pair ratios in %) or, with ``--json``, one JSON object holding every
-metric of ``corrclust.metrics.compare``.
+optional ``key:value`` metadata lines) or ``clusters.csv`` tables as written by ``corrclust cluster``
+(header ``id,cluster,file``). The metrics are over the ids both files hold; a truth that covers only
+some of PRED's ids is handled as in ``corrclust cluster`` (:mod:`corrclust.pipeline.truth`: the
+others are left out with a note on stderr; fewer than two ids in common is an error). Prints the
+paper-style table (VI and its parts in bits, the pair ratios in %) or, with ``--json``, one JSON
+object holding every metric of ``corrclust.metrics.compare`` (non-finite values as ``null``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import argparse
 import json
 import sys
 
-from corrclust.cli import CliError
+from corrclust.jsonable import jsonable
 
 # (key, label, unit) in the order of the paper's table.
 _ROWS = (
@@ -35,10 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
         help="compare a predicted clustering with the truth (VI, Rand index, cut/join P/R/F1)",
-        description="Compare two clustering CSVs (one cluster of ids per line).",
+        description=(
+            "Compare two clusterings: paper-format CSVs (one cluster of ids per line) or clusters.csv "
+            "tables written by 'corrclust cluster'. Metrics are over the ids both files hold."
+        ),
     )
-    p.add_argument("pred", metavar="PRED", help="predicted clustering CSV")
-    p.add_argument("truth", metavar="TRUTH", help="true clustering CSV")
+    p.add_argument("pred", metavar="PRED", help="predicted clustering (paper CSV or clusters.csv)")
+    p.add_argument("truth", metavar="TRUTH", help="true clustering (paper CSV or clusters.csv)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run)
 
@@ -46,22 +52,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from corrclust.formats.clusterings import labels_from_clusters, read_clustering
     from corrclust.metrics import compare
+    from corrclust.pipeline.truth import truth_from_clusters
 
     pred_clusters = read_clustering(args.pred)
-    truth_clusters = read_clustering(args.truth)
-    pred_ids = {i for c in pred_clusters for i in c}
-    truth_ids = {i for c in truth_clusters for i in c}
-    if pred_ids != truth_ids:
-        only_pred = sorted(pred_ids - truth_ids)
-        only_truth = sorted(truth_ids - pred_ids)
-        raise CliError(
-            f"the clusterings cover different ids: {len(only_pred)} only in PRED (e.g. {only_pred[:5]}), "
-            f"{len(only_truth)} only in TRUTH (e.g. {only_truth[:5]})"
-        )
-    ids = sorted(truth_ids)
-    metrics = compare(labels_from_clusters(truth_clusters, ids), labels_from_clusters(pred_clusters, ids))
+    truth = read_clustering(args.truth)
+    ids = sorted(i for c in pred_clusters for i in c)
+    known = truth_from_clusters(truth, ids, str(args.truth)).known
+    ids = [i for i, k in zip(ids, known) if k]
+    common = set(ids)
+    metrics = compare(labels_from_clusters([[i for i in c if i in common] for c in truth], ids),
+                      labels_from_clusters([[i for i in c if i in common] for c in pred_clusters], ids))
     if args.json:
-        json.dump(metrics, sys.stdout)
+        json.dump(jsonable(metrics), sys.stdout)
         sys.stdout.write("\n")
         return 0
     print(f"items {metrics['n']}, clusters: truth {metrics['n_clusters_true']}, predicted {metrics['n_clusters_pred']}")

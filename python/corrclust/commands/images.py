@@ -1,11 +1,11 @@
 """``corrclust images``: from microscopy images to organoid crops and key points.
 
-    corrclust images crop FIELDS_DIR -o CROPS_DIR [--fluorescence] [--min-score S] [--score-model FILE] [--quiet]
-    corrclust images keypoints CROPS_DIR -o KEYPOINTS.csv [--ids IDS.csv] [--image-set NAME] [--quiet]
-    corrclust images synth -o DIR [--classes K] [--per-class N] [--seed S] [--size PX] [--quiet]
+    corrclust images crop FIELDS_DIR -o CROPS_DIR [--fluorescence] [--min-score S] [--score-model FILE] [--no-progress]
+    corrclust images keypoints CROPS_DIR -o KEYPOINTS.csv [--ids IDS.csv] [--image-set NAME] [--no-progress]
+    corrclust images synth -o DIR [--classes K] [--per-class N] [--seed S] [--size PX] [--no-progress]
     corrclust images rbc-crops RBC_DIR -o DIR [--size PX] [--train N] [--test N] [--unseen N] [--seed S]
 
-Every loop over files shows a progress bar (``--quiet`` hides it). Unreadable images are listed
+Every loop over files shows a progress bar (``--no-progress`` hides it). Unreadable images are listed
 on stderr and skipped; the exit code is then 1 (0 when every file was processed).
 """
 
@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from corrclust.cli import CliError, help_of
+from corrclust.cli_support import CliError, add_progress_flag, help_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--score-model", default=None, metavar="FILE",
                    help="brightfield candidate score fitted by `python -m corrclust.images.detection_model` "
                         "(default: the shipped model)")
-    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_flag(c)
     c.set_defaults(func=run_crop)
 
     k = isub.add_parser("keypoints", help="key points of single-organoid images (paper format CSV)",
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default 0,1,3 as in the paper)")
     k.add_argument("--image-set", default=None, metavar="NAME",
                    help="name written in the header (default: the folder name)")
-    k.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_flag(k)
     k.set_defaults(func=run_keypoints)
 
     s = isub.add_parser("synth", help="write synthetic organoids with known classes",
@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--per-class", type=int, default=10, metavar="N", help="images per class (default 10)")
     s.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     s.add_argument("--size", type=int, default=160, metavar="PX", help="image side in pixels (default 160)")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_flag(s)
     s.set_defaults(func=run_synth)
 
     r = isub.add_parser("rbc-crops", help="fixed-size red-blood-cell crops (train/test/unseen)",
@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--test", type=int, default=10, metavar="N", help="test crops per seen class")
     r.add_argument("--unseen", type=int, default=10, metavar="N", help="crops per unseen class")
     r.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_flag(r)
     r.set_defaults(func=run_rbc)
 
     p.set_defaults(func=help_of(p))
@@ -107,7 +107,7 @@ def run_crop(args: argparse.Namespace) -> int:
             raise CliError("--score-model applies to brightfield fields; fluorescence detection has no score")
         score_model(str(args.score_model))  # an unreadable or foreign file fails here, before any field
         kw["score_model"] = str(args.score_model)
-    res = crop_fields(args.fields, args.output, DetectionParams(**kw), progress=not args.quiet)
+    res = crop_fields(args.fields, args.output, DetectionParams(**kw), progress=args.progress)
     n_src = len({r[0] for r in res.rows})
     print(f"{len(res.rows)} organoid crops from {n_src} image(s) -> {res.table}")
     return _report_failures(res.failures)
@@ -126,7 +126,7 @@ def run_keypoints(args: argparse.Namespace) -> int:
         channels=channels,
         image_set=args.image_set or Path(args.crops).resolve().name,
         failures=failures,
-        progress=not args.quiet,
+        progress=args.progress,
     )
     if not ks.ids:
         _report_failures(failures)
@@ -159,7 +159,7 @@ def run_synth(args: argparse.Namespace) -> int:
     from corrclust.images.synthetic import generate
 
     recs = generate(args.output, classes=args.classes, per_class=args.per_class, seed=args.seed,
-                    size=args.size, progress=not args.quiet)
+                    size=args.size, progress=args.progress)
     print(f"{len(recs)} synthetic organoids in {args.classes} classes -> {args.output} (truth.csv)")
     return 0
 
@@ -169,7 +169,7 @@ def run_rbc(args: argparse.Namespace) -> int:
 
     recs = make_crops(args.rbc, args.output, size=args.size, train_per_class=args.train,
                       test_per_class=args.test, seed=args.seed, unseen_per_class=args.unseen,
-                      progress=not args.quiet)
+                      progress=args.progress)
     counts = ", ".join(f"{k} {len(v)}" for k, v in recs.items())
     print(f"RBC crops: {counts} -> {args.output} (crops.csv, <split>/truth.csv)")
     return 0

@@ -2,7 +2,7 @@
 
     corrclust pqap similarities KEYPOINTS.csv [--params P.txt] [--mode reference|improved] -o OUT.npz
                                 [--threads N] [--checkpoint CK.npz] [--scheduler ADDR | --local-cluster N]
-                                [--lower-wrap] [--quiet]
+                                [--lower-wrap] [--no-progress]
     corrclust pqap learn KEYPOINTS.csv --truth CLUSTERS.csv [--objective f1|vi] [--time-budget S]
                          [--iterations N] [--seed N] [--per-class K] [--start P.txt] -o PARAMS.txt
 
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 import numpy as np
 
-from corrclust.cli import CliError, help_of
+from corrclust.atomic import atomic_path
+from corrclust.cli_support import CliError, add_progress_flag, existing_file, help_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--scheduler", metavar="ADDR", help="run on a Dask scheduler at ADDR")
     g.add_argument("--local-cluster", type=int, metavar="N", help="run on a local Dask cluster of N workers")
     s.add_argument("--lower-wrap", action="store_true", help="corrected angle term (differs from the paper's data)")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_flag(s)
     s.set_defaults(func=run_similarities)
 
     ln = psub.add_parser("learn", help="learn the five cost parameters by simulated annealing",
@@ -58,22 +58,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     ln.add_argument("--threads", type=int, default=None, metavar="N", help="worker threads (default: all cores)")
     ln.add_argument("-o", "--output", required=True, metavar="PARAMS.txt", help="learned parameter file")
     ln.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
-    ln.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_flag(ln)
     ln.set_defaults(func=run_learn)
     p.set_defaults(func=help_of(p))
-
-
-def _existing(path: str, what: str) -> str:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{what} not found: {path}")
-    return path
 
 
 def run_similarities(args: argparse.Namespace) -> int:
     from corrclust.pqap import PqapParameters, read_keypoints, read_parameters, similarity_matrix
 
-    kp = read_keypoints(_existing(args.keypoints, "key-point file"))
-    params = read_parameters(_existing(args.params, "parameter file")) if args.params else PqapParameters.paper()
+    kp = read_keypoints(existing_file(args.keypoints, "key-point file"))
+    params = read_parameters(existing_file(args.params, "parameter file")) if args.params else PqapParameters.paper()
     if not args.output.endswith(".npz"):
         raise CliError(f"output must end in .npz: {args.output}")
     if args.threads is not None and args.threads < 1:
@@ -85,16 +79,14 @@ def run_similarities(args: argparse.Namespace) -> int:
 
         ids, S = similarity_matrix_dask(kp, params, args.mode, scheduler=args.scheduler,
                                         local_cluster=args.local_cluster, lower_wrap=args.lower_wrap,
-                                        progress=not args.quiet)
+                                        progress=args.progress)
     else:
         ids, S = similarity_matrix(kp, params, args.mode, args.threads, lower_wrap=args.lower_wrap,
-                                   checkpoint=args.checkpoint, progress=not args.quiet)
-    tmp = args.output + ".tmp"
-    with open(tmp, "wb") as fh:
+                                   checkpoint=args.checkpoint, progress=args.progress)
+    with atomic_path(args.output) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, ids=np.asarray(ids, dtype=np.int64), S=S, mode=np.array(args.mode),
                  params=np.array(params.as_tuple()), param_names=np.array(PqapParameters.names()),
                  lower_wrap=np.array(bool(args.lower_wrap)))
-    os.replace(tmp, args.output)
     off = ~np.eye(len(ids), dtype=bool)
     print(f"{len(ids)} organoids, {int(off.sum())} ordered pairs ({args.mode}): "
           f"s in [{np.nanmin(S):.4f}, {np.nanmax(S):.4f}], mean {np.nanmean(S):.4f} -> {args.output}")
@@ -105,12 +97,12 @@ def run_learn(args: argparse.Namespace) -> int:
     from corrclust.pqap import read_keypoints, read_parameters, write_parameters
     from corrclust.pqap.learn import learn_parameters
 
-    kp = read_keypoints(_existing(args.keypoints, "key-point file"))
-    start = read_parameters(_existing(args.start, "start parameter file")) if args.start else None
-    res = learn_parameters(kp, _existing(args.truth, "truth file"), objective=args.objective, start=start,
+    kp = read_keypoints(existing_file(args.keypoints, "key-point file"))
+    start = read_parameters(existing_file(args.start, "start parameter file")) if args.start else None
+    res = learn_parameters(kp, existing_file(args.truth, "truth file"), objective=args.objective, start=start,
                            iterations=args.iterations, time_budget=args.time_budget, seed=args.seed,
                            organoids=args.per_class, mode=args.mode, threads=args.threads,
-                           progress=not args.quiet)
+                           progress=args.progress)
     write_parameters(args.output, res.params)
     if args.json:
         print(json.dumps({"params": res.params.as_dict(), "threshold": res.threshold, "objective": res.objective,

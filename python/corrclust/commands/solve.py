@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-from typing import Any
 
 import numpy as np
 
-from corrclust.cli import CliError
+from corrclust.atomic import atomic_path, write_text
+from corrclust.cli_support import CliError, add_progress_flag
+from corrclust.jsonable import jsonable
 
 LABEL_SUFFIXES = (".npy", ".csv")
 
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warm-start", metavar="LABELS", help="initial labels (.npy, or .csv as written by -o)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     p.add_argument("-o", "--output", metavar="LABELS", help="write the labels to LABELS (.npy or .csv)")
-    p.add_argument("--progress", action="store_true", help="show progress on stderr")
+    add_progress_flag(p, default=False)
     p.set_defaults(func=run)
 
 
@@ -73,19 +73,12 @@ def read_labels(path: str) -> np.ndarray:
 
 
 def write_labels(path: str, labels: np.ndarray) -> None:
+    """Write ``labels`` as ``.npy`` or as a ``node,label`` CSV, atomically."""
     if path.lower().endswith(".npy"):
-        np.save(path, labels)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, labels)
     else:
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write("node,label\n")
-            fh.writelines(f"{i},{int(label)}\n" for i, label in enumerate(labels))
-
-
-def _number(x: Any) -> Any:
-    """JSON has no inf/nan: map them to None."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+        write_text(path, "node,label\n" + "".join(f"{i},{int(label)}\n" for i, label in enumerate(labels)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
         write_labels(args.output, result.labels)
 
     if args.json:
-        out = {k: _number(v) for k, v in result.to_dict().items()}
-        out["stats"] = {k: _number(v) for k, v in out["stats"].items()}
+        out = jsonable(result.to_dict())
         out["n"] = problem.n
         out["edges"] = problem.num_edges
         if edits is not None:

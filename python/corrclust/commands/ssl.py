@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from corrclust.cli import CliError, help_of
-from corrclust.commands.twin import _positive_float, _positive_int
+from corrclust.cli_support import CliError, add_progress_flag, help_of, positive_float, positive_int
 
 
 def _ssl() -> Any:
@@ -49,19 +48,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("images_dir", metavar="IMAGES_DIR", type=Path)
     t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt")
-    t.add_argument("--time-budget", type=_positive_float, default=300.0, metavar="SECONDS",
+    t.add_argument("--time-budget", type=positive_float, default=300.0, metavar="SECONDS",
                    help="seconds of training in total over resumed runs (default 300)")
     t.add_argument("--method", choices=("simclr", "byol"), default="simclr", help="objective (default simclr)")
-    t.add_argument("--steps", type=_positive_int, help="planned steps (default 2000; the budget usually ends earlier)")
-    t.add_argument("--image-size", type=_positive_int, help="network input side in pixels (default 64)")
-    t.add_argument("--width", type=_positive_int, help="ResNet-18 base width (default 32)")
-    t.add_argument("--batch-size", type=_positive_int, help="crops per step (default 64)")
+    t.add_argument("--steps", type=positive_int, help="planned steps (default 2000; the budget usually ends earlier)")
+    t.add_argument("--image-size", type=positive_int, help="network input side in pixels (default 64)")
+    t.add_argument("--width", type=positive_int, help="ResNet-18 base width (default 32)")
+    t.add_argument("--batch-size", type=positive_int, help="crops per step (default 64)")
     t.add_argument("--checkpoint-every", type=float, default=120.0, metavar="SECONDS",
                    help="write the checkpoint after this many seconds of training (default 120; 0: only at the end)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
+    t.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
-    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_progress_flag(t)
     t.set_defaults(func=run_train)
 
     e = ssub.add_parser(
@@ -72,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("model", metavar="MODEL.pt", type=Path)
     e.add_argument("images_dir", metavar="IMAGES_DIR", type=Path)
     e.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.npz")
-    e.add_argument("--quiet", action="store_true")
+    add_progress_flag(e)
     e.set_defaults(func=run_embed)
 
 
@@ -90,15 +89,15 @@ def run_train(args: argparse.Namespace) -> int:
     config.validate()
     from corrclust.twin.data import load_folder
 
-    data = load_folder(args.images_dir, image_size=config.image_size, require_labels=False, progress=not args.quiet)
+    data = load_folder(args.images_dir, image_size=config.image_size, require_labels=False, progress=args.progress)
     ckpt = Path(str(args.output) + ".ckpt")
-    if not args.quiet:
+    if args.progress:
         what = f"resuming from {ckpt}" if ckpt.is_file() and not args.restart else "starting"
         print(f"ssl train: {len(data)} crops, {data.in_channels} channel(s); {config.method}, "
               f"{config.image_size} px, width {config.width}; {what}", file=sys.stderr)
     res = ssl.train(data.inputs, data.ids, config, seed=args.seed, output=args.output, checkpoint=ckpt,
                     resume=not args.restart, time_budget=args.time_budget, checkpoint_every=args.checkpoint_every,
-                    progress=not args.quiet)
+                    progress=args.progress)
     if res.stopped == "interrupted":
         print(f"ssl train: interrupted after step {res.steps}; checkpoint saved to {ckpt}; "
               "run the same command again to resume", file=sys.stderr)
@@ -119,7 +118,7 @@ def run_embed(args: argparse.Namespace) -> int:
     import numpy as np
 
     ssl = _ssl()
-    emb = ssl.embed_folder(args.images_dir, model=args.model, progress=not args.quiet)
+    emb = ssl.embed_folder(args.images_dir, model=args.model, progress=args.progress)
     for w in emb.warnings:
         print(f"ssl embed: warning: model {args.model}: {w}", file=sys.stderr)
     costs = ssl.placeholder_costs(emb.features)
@@ -127,6 +126,6 @@ def run_embed(args: argparse.Namespace) -> int:
 
     with atomic_path(args.output) as tmp, open(tmp, "wb") as fh:  # the name is kept as given
         np.savez_compressed(fh, ids=np.array(emb.ids), features=emb.features, costs=costs)
-    if not args.quiet:
+    if args.progress:
         print(f"ssl embed: {len(emb.ids)} crops, {emb.features.shape[1]} features; wrote {args.output}", file=sys.stderr)
     return 0

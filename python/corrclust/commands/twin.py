@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from corrclust.cli import CliError, help_of
+from corrclust.atomic import atomic_path
+from corrclust.cli_support import CliError, add_progress_flag, help_of, positive_float, positive_int
 
 RECIPE_NAMES = ("paper-tni", "paper-tnia", "paper-tnh", "fast", "cpu")
 
@@ -26,26 +27,6 @@ def _twin() -> Any:
     import corrclust.twin as twin
 
     return twin
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,23 +54,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--recipe", choices=RECIPE_NAMES, default=None,
                    help="training recipe (default: cpu without a GPU, fast with one)")
     t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt", help="model file to write")
-    t.add_argument("--time-budget", type=_positive_float, metavar="SECONDS",
+    t.add_argument("--time-budget", type=positive_float, metavar="SECONDS",
                    help="stop training after this many seconds (in total over resumed runs) and save the model")
     t.add_argument("--checkpoint-every", type=float, default=120.0, metavar="SECONDS",
                    help="also write the checkpoint after this many seconds of training (default 120; 0: per epoch only)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    t.add_argument("--epochs", type=_positive_int, help="override the recipe's number of epochs")
-    t.add_argument("--steps-per-epoch", type=_positive_int, help="override the recipe's steps per epoch")
-    t.add_argument("--image-size", type=_positive_int, help="override the recipe's input size (pixels)")
-    t.add_argument("--width", type=_positive_int,
+    t.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
+    t.add_argument("--steps-per-epoch", type=positive_int, help="override the recipe's steps per epoch")
+    t.add_argument("--image-size", type=positive_int, help="override the recipe's input size (pixels)")
+    t.add_argument("--width", type=positive_int,
                    help="ResNet-18 base width (default 64, the standard network; smaller for small data)")
-    t.add_argument("--batch-size", type=_positive_int,
+    t.add_argument("--batch-size", type=positive_int,
                    help="pairs per batch (paper recipes) or images per class per batch (fast)")
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
     t.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
                    help="resume from CKPT (default MODEL.pt.ckpt, which is also picked up automatically)")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
-    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_progress_flag(t)
     t.set_defaults(func=run_train)
 
     q = tsub.add_parser(
@@ -105,8 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("images_dir", metavar="IMAGES_DIR", type=Path)
     q.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.npz")
     q.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
-    q.add_argument("--batch-size", type=_positive_int, default=64, help="images per embedding batch")
-    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.add_argument("--batch-size", type=positive_int, default=64, help="images per embedding batch")
+    add_progress_flag(q)
     q.set_defaults(func=run_predict)
 
 
@@ -140,11 +121,11 @@ def run_train(args: argparse.Namespace) -> int:
         input_kind=recipe.input,
         image_size=recipe.image_size,
         require_labels=True,
-        progress=not args.quiet,
+        progress=args.progress,
     )
     data.check_trainable()
     resuming = checkpoint.is_file() and not args.restart
-    if not args.quiet:
+    if args.progress:
         what = f"resuming from {checkpoint}" if resuming else "starting"
         print(
             f"twin train: {len(data)} images, {len(data.classes)} classes, {data.in_channels} channel(s); "
@@ -160,7 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
         resume=not args.restart,
         time_budget=args.time_budget,
         device=None if args.device == "auto" else args.device,
-        progress=not args.quiet,
+        progress=args.progress,
         checkpoint_every=args.checkpoint_every,
     )
     if result.stopped == "interrupted":
@@ -195,13 +176,13 @@ def run_predict(args: argparse.Namespace) -> int:
     loaded = twin.load_model(args.model, device=None if args.device == "auto" else args.device)
     for w in loaded.warnings:
         print(f"twin predict: warning: model {args.model}: {w}", file=sys.stderr)
-    pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=not args.quiet)
+    pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress)
     costs = twin.cost_matrix(pred.P)
     out: dict[str, Any] = {"ids": np.array(pred.ids), "P": pred.P, "costs": costs}
     if pred.labels is not None:
         out["labels"] = np.array(pred.labels)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.output, **out)
-    if not args.quiet:
+    with atomic_path(args.output) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **out)
+    if args.progress:
         print(f"twin predict: {len(pred.ids)} images; wrote {args.output}", file=sys.stderr)
     return 0

@@ -11,17 +11,25 @@ Example (``clustering_only_unseen_classes_optimal.csv``)::
 A data line holds comma-separated integer ids (empty cells, e.g. trailing commas, are ignored).
 A line of the form ``key:value`` is metadata; it is ignored on read and written from ``metadata``
 on write. Blank lines are skipped. Every id appears at most once.
+
+:func:`read_clustering` also reads the table ``clusters.csv`` that ``corrclust cluster`` writes
+(header ``id,cluster[,file]``, one row per id): the clusters are the groups of rows with the same
+``cluster`` value, in order of first appearance. So ``corrclust evaluate`` and ``--truth`` take
+either file.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["PAPER_METADATA", "read_clustering", "write_clustering", "labels_from_clusters", "clusters_from_labels"]
+from corrclust.atomic import write_text
+
+__all__ = ["PAPER_METADATA", "read_clustering", "read_cluster_table", "write_clustering", "labels_from_clusters", "clusters_from_labels"]
 
 #: The metadata lines of the paper's partition files (paper-model §3.3); the threshold there is a
 #: field of the format, not the PQAP clustering threshold.
@@ -31,10 +39,17 @@ _METADATA = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_ ]*:")
 
 
 def read_clustering(path: str | os.PathLike[str]) -> list[list[int]]:
-    """Clusters of a clustering CSV, in file order, each a list of int ids in line order."""
+    """Clusters of a clustering CSV, in file order, each a list of int ids in line order.
+
+    A ``clusters.csv`` table (header ``id,cluster,...``) is read by :func:`read_cluster_table`.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"clustering file not found: {path}")
+    with open(path, encoding="utf-8") as fh:
+        first = next((line for line in fh if line.strip()), "")
+    if [c.strip().lower() for c in first.split(",")][:2] == ["id", "cluster"]:
+        return read_cluster_table(path)
     clusters: list[list[int]] = []
     seen: dict[int, int] = {}
     with open(path, encoding="utf-8") as fh:
@@ -64,6 +79,32 @@ def read_clustering(path: str | os.PathLike[str]) -> list[list[int]]:
     return clusters
 
 
+def read_cluster_table(path: str | os.PathLike[str]) -> list[list[int]]:
+    """Clusters of a ``clusters.csv`` table (header ``id,cluster``, more columns ignored), grouped by
+    the ``cluster`` value in order of first appearance; ids keep their row order."""
+    path = os.fspath(path)
+    groups: dict[str, list[int]] = {}
+    seen: dict[int, int] = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = csv.reader(fh)
+        for lineno, row in enumerate(rows, start=1):
+            if lineno == 1 or not any(c.strip() for c in row):
+                continue
+            if len(row) < 2:
+                raise ValueError(f"{path}, line {lineno}: expected 'id,cluster', got {','.join(row)!r}")
+            try:
+                ident = int(row[0])
+            except ValueError:
+                raise ValueError(f"{path}, line {lineno}: {row[0]!r} is not an integer id") from None
+            if ident in seen:
+                raise ValueError(f"{path}, line {lineno}: id {ident} appears again (first on line {seen[ident]})")
+            seen[ident] = lineno
+            groups.setdefault(row[1].strip(), []).append(ident)
+    if not groups:
+        raise ValueError(f"{path}: no clusters found")
+    return list(groups.values())
+
+
 def write_clustering(
     path: str | os.PathLike[str],
     clusters: Iterable[Sequence[Any]],
@@ -88,8 +129,7 @@ def write_clustering(
         if ":" in str(key) or "\n" in f"{key}{value}" or not _METADATA.match(f"{key}:"):
             raise ValueError(f"invalid metadata entry {key!r}: {value!r}")
         lines.append(f"{key}:{'' if value is None else value}")
-    with open(os.fspath(path), "w", encoding="utf-8", newline="\n") as fh:
-        fh.write("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def _as_int_id(x: Any, where: str) -> int:

@@ -27,12 +27,14 @@ Selection rule (deterministic for a given ``seed``):
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from corrclust.atomic import write_text
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
 from corrclust.images.io import ImageRecord, read_image
 
@@ -225,8 +227,9 @@ def make_crops(
         for r in recs:
             groups.setdefault(r.id // 100, []).append(r.id)
         write_clustering(out / split / "truth.csv", [groups[c] for c in sorted(groups)], metadata=PAPER_METADATA)
-    with open(out / "crops.csv", "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["split", "id", "class", "class_id", "class_name", "image", "x", "y"])
-        w.writerows(rows)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["split", "id", "class", "class_id", "class_name", "image", "x", "y"])
+    w.writerows(rows)
+    write_text(out / "crops.csv", buf.getvalue())  # atomic: the table appears complete, last
     return records

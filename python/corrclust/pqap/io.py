@@ -23,6 +23,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from corrclust.atomic import write_text
+
 __all__ = [
     "FIELDS",
     "KeypointSet",
@@ -228,14 +230,7 @@ def write_keypoints(path: str | os.PathLike, keypoints: KeypointSet) -> None:
         out.append(f"candidates_begin,{i}")
         out += _format_rows(keypoints.candidates[i])
         out.append(f"candidates_end,{i}")
-    _write_text_atomic(Path(path), "\n".join(out) + "\n")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text(path, "\n".join(out) + "\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,12 +278,6 @@ class PqapParameters:
         if not 0.0 <= theta <= 1.0:
             raise ValueError(f"color_to_dist_weight must lie in [0, 1], got {theta}")
 
-    def e_opt(self) -> float:
-        """The theoretical optimum E_opt (independent of n): the denominator of the similarity."""
-        from corrclust.pqap.similarity import e_opt
-
-        return e_opt(self)
-
 
 def read_parameters(path: str | os.PathLike) -> PqapParameters:
     """Read a ``key=value`` parameter file with exactly the five PQAP cost parameters.
@@ -327,7 +316,7 @@ def read_parameters(path: str | os.PathLike) -> PqapParameters:
 def write_parameters(path: str | os.PathLike, params: PqapParameters) -> None:
     """Write the five parameters as ``key=value`` lines (``%g``), the paper's layout."""
     text = "".join(f"{k}={format_number(v)}\n" for k, v in params.as_dict().items())
-    _write_text_atomic(Path(path), text)
+    write_text(path, text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,4 +508,4 @@ def write_matching_results(path: str | os.PathLike, results: MatchingResults) ->
     longest = max((len(v) for v in results.assignments.values()), default=0)
     width = max(3 + longest, max(len(cells) for cells in lines))
     text = "".join(",".join(cells + [""] * (width - len(cells))) + "\n" for cells in lines)
-    _write_text_atomic(Path(path), text)
+    write_text(path, text)

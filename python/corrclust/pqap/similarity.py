@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from corrclust.atomic import atomic_path
 from corrclust.pqap.io import KeypointSet, PqapParameters
 
 __all__ = [
@@ -203,11 +204,9 @@ def _fingerprint(keypoints: KeypointSet, params: PqapParameters, mode: str, lowe
 
 
 def _save_checkpoint(path: Path, fingerprint: str, ids: list[int], sim: np.ndarray, en: np.ndarray, done: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, fingerprint=np.array(fingerprint), ids=np.asarray(ids, dtype=np.int64),
                  similarity=sim, energy=en, done=done.copy())
-    os.replace(tmp, path)
 
 
 def _load_checkpoint(path: Path, fingerprint: str, k: int) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:

@@ -1,0 +1,124 @@
+"""Step 1: the images of a folder, read once, with display thumbnails (:func:`load_images`)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from corrclust.images.io import ImageReadError, ImageRecord, list_images, read_image
+from corrclust.pipeline.messages import say
+
+__all__ = ["THUMB_SIZE", "ImageSet", "load_images", "subset_folder_records"]
+
+THUMB_SIZE = 96
+
+
+@dataclass
+class ImageSet:
+    """The readable images of a folder, in a fixed order, with their display thumbnails."""
+
+    root: Path
+    records: list[ImageRecord]
+    thumbs: list[np.ndarray]
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.array([r.id for r in self.records], dtype=np.int64)
+
+    def subset(self, keep: Sequence[int]) -> "ImageSet":
+        """The images at positions ``keep`` (in that order)."""
+        return ImageSet(self.root, [self.records[i] for i in keep], [self.thumbs[i] for i in keep], self.failures)
+
+
+def subset_folder_records(folder: str | Path) -> list[ImageRecord] | None:
+    """Records of a folder of *subset* folders, or None if ``folder`` is not laid out that way.
+
+    The layout: no images directly in ``folder``; every non-hidden sub-folder with images holds files
+    named with organoid ids (``<name>_<id>.tif``, class = id // 100), the ids are unique across the
+    sub-folders, and at least one sub-folder mixes several classes (otherwise the sub-folders are
+    class folders, which :func:`corrclust.images.io.list_images` handles). Each record gets its
+    folder's name as subset tag.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    from corrclust.images.io import IMAGE_SUFFIXES, is_mask_file
+
+    def has_images(d: Path) -> bool:
+        return any(f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not is_mask_file(f) for f in d.iterdir())
+
+    if has_images(folder):
+        return None
+    subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".") and has_images(d))
+    if len(subdirs) < 2:
+        return None
+    per_dir: list[tuple[Path, list[ImageRecord]]] = []
+    for d in subdirs:
+        try:
+            recs = list_images(d)
+        except ValueError:
+            return None
+        if any(r.label is None for r in recs):
+            return None
+        per_dir.append((d, recs))
+    ids = [r.id for _, recs in per_dir for r in recs]
+    if len(set(ids)) != len(ids):
+        return None
+    if not any(len({r.label for r in recs}) > 1 for _, recs in per_dir):
+        return None
+    return [ImageRecord(r.path, r.id, r.label, d.name) for d, recs in per_dir for r in recs]
+
+
+def load_images(
+    folder: str | Path,
+    ids_table: str | Path | None = None,
+    *,
+    progress: bool = True,
+    min_images: int = 2,
+) -> ImageSet:
+    """List ``folder``, read each image once (making its thumbnail), and skip unreadable files.
+
+    Each skipped file is announced on stderr with the reason. Raises ValueError when fewer than
+    ``min_images`` images remain (clustering needs at least two).
+    """
+    from corrclust.report.figures import thumbnail
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"image folder not found: {folder}")
+    try:
+        records = None if ids_table is not None else subset_folder_records(folder)
+        if records is None:
+            records = list_images(folder, ids_table)
+    except ValueError as exc:
+        if str(exc).startswith("no images"):
+            raise ValueError(f"{exc}; clustering needs at least {min_images} images") from None
+        raise
+    iterable: Sequence[ImageRecord] = records
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterable = tqdm(records, desc="reading images", unit="img", file=sys.stderr)
+    good: list[ImageRecord] = []
+    thumbs: list[np.ndarray] = []
+    failures: list[tuple[Path, str]] = []
+    for rec in iterable:
+        try:
+            img = read_image(rec.path)
+            thumbs.append(thumbnail(img, THUMB_SIZE))
+        except (ImageReadError, ValueError) as exc:
+            failures.append((rec.path, str(exc)))
+            say(f"skipping {rec.path}: {getattr(exc, 'reason', exc)}")
+            continue
+        good.append(rec)
+    if len(good) < min_images:
+        found = "no readable image" if not good else f"only {len(good)} readable image ({good[0].path.name})"
+        skipped = f" ({len(failures)} unreadable file(s) skipped)" if failures else ""
+        raise ValueError(f"{found} in {folder}{skipped}; clustering needs at least {min_images} images")
+    return ImageSet(folder, good, thumbs, failures)
+

@@ -1,0 +1,69 @@
+"""What ``corrclust cluster`` takes: :class:`ClusterOptions`, the solver names and the sweep rule."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corrclust.pipeline.routes import METHODS, ROUTES, get_route
+
+__all__ = ["METHODS", "SOLVERS", "SWEEP_AUTO_MAX", "ClusterOptions"]
+
+SOLVERS = ("kl", "anytime", "exact")
+#: With a truth and no explicit choice, the sweep runs when there are at most this many images.
+SWEEP_AUTO_MAX = 200
+
+
+@dataclass
+class ClusterOptions:
+    """Everything ``corrclust cluster`` takes (see ``docs/cli.md``)."""
+
+    images_dir: Path
+    out_dir: Path
+    method: str = "pqap"  # a similarity route (corrclust.pipeline.routes)
+    model: Path | None = None
+    solver: str = "kl"
+    params: Path | None = None
+    threshold: float = 0.64
+    bias: float = 0.0
+    symmetrize: str | None = None  # None: "min" for similarities (the paper), "mean" for probabilities
+    crop: bool = False
+    truth: str | None = None  # a clustering CSV path, "auto", or None
+    ids_table: Path | None = None
+    sweep: bool | None = None  # None: automatic (truth given and n <= SWEEP_AUTO_MAX)
+    seed: int = 0
+    time_limit: float | None = None
+    threads: int | None = None
+    pqap_mode: str = "reference"
+    correlations: Path | None = None  # a previous run's similarities.npz: skip the matching
+    progress: bool = True
+    route_options: dict[str, Any] = field(default_factory=dict)  # the route's own options (routes docstring)
+
+    def validate(self) -> None:
+        if self.method not in ROUTES:
+            raise ValueError(f"unknown method {self.method!r} (choose one of {', '.join(ROUTES)})")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"unknown solver {self.solver!r} (choose one of {', '.join(SOLVERS)})")
+        get_route(self.method).check(self)
+        if self.symmetrize not in (None, "min", "mean", "max"):
+            raise ValueError(f"unknown symmetrization {self.symmetrize!r} (choose min, mean or max)")
+        for name in ("threshold", "bias"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"--{name} must be a finite number, got {getattr(self, name)}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"--time-limit must be positive, got {self.time_limit}")
+        if self.truth is not None and self.truth != "auto" and not Path(self.truth).is_file():
+            raise FileNotFoundError(f"truth file not found: {self.truth}")
+        if self.params is not None and not Path(self.params).is_file():
+            raise FileNotFoundError(f"parameter file not found: {self.params}")
+        if self.correlations is not None and not Path(self.correlations).is_file():
+            raise FileNotFoundError(f"correlations file not found: {self.correlations}")
+        if self.model is not None and not Path(self.model).is_file():
+            raise FileNotFoundError(f"model file not found: {self.model}")
+        if not Path(self.images_dir).is_dir():
+            raise NotADirectoryError(f"image folder not found: {self.images_dir}")
+        out = Path(self.out_dir)
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(f"output path exists and is not a folder: {out}")

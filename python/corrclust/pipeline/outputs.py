@@ -1,0 +1,140 @@
+"""Step 5: every output file of a run, each written atomically (:mod:`corrclust.atomic`), ``report.html`` last.
+
+``clusters.csv`` (id, cluster, file), ``clustering.csv`` (the paper's format), ``similarities.npz``,
+``metrics.json`` and ``sweep.csv`` (with a truth), the PNG figures under ``figures/``, and the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from corrclust.atomic import atomic_path, write_text
+from corrclust.jsonable import jsonable
+from corrclust.pipeline.clustering import Clustering
+from corrclust.pipeline.correlations import Correlations
+from corrclust.pipeline.evaluation import Evaluation
+from corrclust.pipeline.images import ImageSet
+
+__all__ = ["FIGURES", "write_outputs", "prepare_out_dir"]
+
+FIGURES = "figures"
+
+
+def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "cluster", "file"])
+    for rec, lab in zip(images.records, clustering.labels):
+        try:
+            rel = rec.path.relative_to(images.root).as_posix()
+        except ValueError:
+            rel = str(rec.path)
+        w.writerow([rec.id, int(lab), rel])
+    write_text(path, buf.getvalue())
+
+
+def _write_paper_clustering(path: Path, images: ImageSet, corr: Correlations, clustering: Clustering) -> None:
+    """The clusters in the paper's format (one line of ids per cluster, 1..K), for ``corrclust evaluate``."""
+    from corrclust.formats.clusterings import write_clustering
+
+    ids = images.ids
+    groups = [ids[clustering.labels == k].tolist() for k in range(1, clustering.n_clusters + 1)]
+    if corr.kind == "similarity":
+        meta = {"matching_results_file": "similarities.npz", "clustering_threshold": f"{corr.parameter:g}"}
+    else:
+        meta = {"probabilities_file": "similarities.npz", "bias": f"{corr.parameter:g}"}
+    write_clustering(path, groups, metadata=meta)  # atomic
+
+
+def _write_npz(path: Path, **arrays: Any) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+
+def _write_sweep_csv(path: Path, cols: dict[str, np.ndarray]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    names = list(cols)
+    w.writerow(names)
+    for row in zip(*(cols[k] for k in names)):
+        w.writerow([int(v) if k == "n_clusters" else repr(float(v)) for k, v in zip(names, row)])
+    write_text(path, buf.getvalue())
+
+
+def _figure(path: Path, draw: Callable[[Path], None]) -> None:
+    with atomic_path(path) as tmp:
+        draw(tmp)
+
+
+def write_outputs(
+    out_dir: Path,
+    images: ImageSet,
+    corr: Correlations,
+    clustering: Clustering,
+    evaluation: Evaluation | None,
+    settings: Sequence[tuple[str, Any]],
+    *,
+    progress: bool = True,
+    title: str = "corrclust report",
+) -> dict[str, Path]:
+    """Write every output file (each atomically), ``report.html`` last. Returns name -> path."""
+    from corrclust import report
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+
+    files["clusters"] = out_dir / "clusters.csv"
+    _write_clusters_csv(files["clusters"], images, clustering)
+
+    files["clustering"] = out_dir / "clustering.csv"
+    _write_paper_clustering(files["clustering"], images, corr, clustering)
+
+    files["similarities"] = out_dir / "similarities.npz"
+    key = "S" if corr.kind == "similarity" else "P"
+    _write_npz(
+        files["similarities"],
+        ids=corr.ids,
+        **{key: corr.matrix},
+        costs=corr.problem().costs,
+        labels=clustering.labels,
+        kind=np.array(corr.kind),
+        **{corr.parameter_name: np.array(corr.parameter)},
+    )
+
+    if evaluation is not None:
+        payload = dict(evaluation.metrics)
+        payload["truth"] = evaluation.truth.source
+        payload["classes"] = evaluation.classes
+        payload["contingency"] = evaluation.contingency
+        payload["contingency_clusters"] = evaluation.contingency_clusters
+        if evaluation.subsets is not None:
+            payload["subsets"] = evaluation.subsets
+        files["metrics"] = out_dir / "metrics.json"
+        write_text(files["metrics"], json.dumps(jsonable(payload), indent=2) + "\n")
+        if evaluation.sweep is not None:
+            files["sweep_csv"] = out_dir / "sweep.csv"
+            _write_sweep_csv(files["sweep_csv"], evaluation.sweep)
+
+    figures = report.draw_figures(out_dir, FIGURES, images, corr, clustering, evaluation, _figure,
+                                  progress=progress)
+    files.update(figures)
+    files["report"] = out_dir / "report.html"
+    page = report.render(title, out_dir, images, corr, clustering, evaluation, settings, files)
+    write_text(files["report"], page)
+    return files
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stale = out_dir / "report.html"
+    if stale.exists():
+        stale.unlink()  # a run that fails must not leave the previous run's report looking current
+

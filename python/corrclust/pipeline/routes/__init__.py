@@ -1,0 +1,84 @@
+"""Similarity routes: how a set of images becomes pair correlations.
+
+A *route* turns an :class:`~corrclust.pipeline.images.ImageSet` into the ids it could correlate
+and an n x n matrix (:class:`~corrclust.pipeline.correlations.Correlations`): similarities S
+(costs ``sym(s_ij, s_ji) - threshold``) or probabilities P (costs ``logit(sym(p_ij, p_ji)) + bias``).
+``corrclust cluster --method NAME`` picks the route called NAME; every route satisfies
+:class:`Route`.
+
+Adding a route (e.g. ``profile``) is one new file and one line here:
+
+1. ``python/corrclust/pipeline/routes/profile.py`` defines a class with the members of
+   :class:`Route` (``name``, ``label``, ``timing_label``, ``check``, ``correlate``, ``settings``)
+   and a module-level ``ROUTE = ProfileRoute()``. Import heavy or optional libraries inside
+   ``correlate``, so that listing the routes stays cheap. ``correlate`` may drop images it cannot
+   correlate (return fewer ids; append ``(path, reason)`` to ``images.failures``); the pipeline
+   aligns the image set to the returned ids.
+2. Add ``"profile": "corrclust.pipeline.routes.profile"`` to :data:`ROUTES` below.
+
+The name then appears in ``--method``'s choices, in :data:`METHODS` and in the run's settings.
+
+Options of its own: a route may also define ``add_arguments(group)``, which adds its options to
+``corrclust cluster`` (``group`` is an argparse argument group titled after the route; give every
+option a ``dest`` that starts with the route's name, e.g. ``--profile-bins`` -> ``profile_bins``).
+When ``--method`` names the route, the parsed values arrive in ``options.route_options`` (a dict
+keyed by ``dest``); check them in ``check``. Options that several routes share (``--model``,
+``--threshold``, ``--bias``, ``--symmetrize``, ``--threads``) are fields of
+:class:`~corrclust.pipeline.options.ClusterOptions`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # types only: the route modules import the options, not the other way round
+    from corrclust.pipeline.correlations import Correlations
+    from corrclust.pipeline.images import ImageSet
+    from corrclust.pipeline.options import ClusterOptions
+
+__all__ = ["ROUTES", "METHODS", "Route", "get_route"]
+
+#: Route name -> the module that defines its ``ROUTE`` object (imported on first use).
+ROUTES: dict[str, str] = {
+    "pqap": "corrclust.pipeline.routes.pqap",
+    "twin": "corrclust.pipeline.routes.twin",
+    "ssl": "corrclust.pipeline.routes.ssl",
+}
+#: The route names, in the order of ``--method``'s choices (the first is the default).
+METHODS: tuple[str, ...] = tuple(ROUTES)
+
+
+class Route(Protocol):
+    """The interface of a similarity route."""
+
+    #: The ``--method`` name, e.g. ``"pqap"``.
+    name: str
+    #: How the report names the method, e.g. ``"PQAP"``.
+    label: str
+    #: The report's name for the time the route took, e.g. ``"PQAP matching time"``.
+    timing_label: str
+
+    def check(self, options: ClusterOptions) -> None:
+        """Reject options that do not fit this route (ValueError), before any work is done."""
+
+    def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
+        """The correlations of ``images`` (ids in any order, a subset of ``images.ids``).
+
+        ``checkpoint``: a file in the output folder where a long route may save finished work so
+        that a rerun resumes (removed by the pipeline when the run completes); may be ignored.
+        """
+
+    def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
+        """Lines of the report's settings table that describe this route's inputs."""
+
+    # Optional: ``def add_arguments(self, group: argparse._ArgumentGroup) -> None`` (see above).
+
+
+def get_route(name: str) -> Route:
+    """The route called ``name``; ValueError naming the choices for an unknown name."""
+    if name not in ROUTES:  # ROUTES, not METHODS: a route registered at run time counts too
+        raise ValueError(f"unknown method {name!r} (choose one of {', '.join(METHODS)})")
+    route: Route = importlib.import_module(ROUTES[name]).ROUTE
+    return route

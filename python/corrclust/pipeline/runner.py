@@ -1,0 +1,133 @@
+"""The whole run of ``corrclust cluster``: :func:`run` (images -> report) and
+:func:`run_on_correlations` (correlations already computed -> report)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from corrclust.pipeline.clustering import Clustering, cluster
+from corrclust.pipeline.correlations import Correlations, align_images, compute_correlations
+from corrclust.pipeline.evaluation import Evaluation, evaluate
+from corrclust.pipeline.images import ImageSet, load_images
+from corrclust.pipeline.messages import say
+from corrclust.pipeline.options import SWEEP_AUTO_MAX, ClusterOptions
+from corrclust.pipeline.outputs import prepare_out_dir, write_outputs
+from corrclust.pipeline.routes import get_route
+from corrclust.pipeline.truth import resolve_truth
+
+__all__ = ["PQAP_CHECKPOINT", "PipelineResult", "run", "run_on_correlations"]
+
+#: Finished pairs of an interrupted run (removed when a run completes); a rerun resumes from it.
+#: (The PQAP route is the one that uses it today; any route may.)
+PQAP_CHECKPOINT = ".pqap-checkpoint.npz"
+
+
+@dataclass
+class PipelineResult:
+    """What a run produced: the files (final paths) and the numbers behind them."""
+
+    out_dir: Path
+    images: ImageSet
+    correlations: Correlations
+    clustering: Clustering
+    evaluation: Evaluation | None
+    files: dict[str, Path]
+    seconds: float
+
+    @property
+    def report(self) -> Path:
+        return self.files["report"]
+
+
+def _method_label(corr: Correlations, options: ClusterOptions) -> str:
+    """The report's name of the method: the route's, or for a matrix read from a file, its kind's."""
+    if options.correlations is None:
+        return get_route(options.method).label
+    return "PQAP" if corr.kind == "similarity" else "twin network"
+
+
+def run_on_correlations(
+    images: ImageSet,
+    corr: Correlations,
+    options: ClusterOptions,
+    *,
+    started: float | None = None,
+    title: str = "corrclust report",
+    extra_settings: Sequence[tuple[str, Any]] = (),
+) -> PipelineResult:
+    """Steps 3-5 (cluster, evaluate, write) for correlations already computed."""
+    started = time.perf_counter() if started is None else started
+    out_dir = Path(options.out_dir)
+    prepare_out_dir(out_dir)
+    images = align_images(images, corr)
+    truth = resolve_truth(options.truth, images)
+    if truth is None and options.ids_table is None and all(r.label is not None for r in images.records):
+        say("the file names (or folders) give classes; pass --truth auto to compare the clusters with them")
+    say(f"clustering {corr.ids.size} images ({options.solver}, {corr.parameter_name} {corr.parameter:g})")
+    # KL takes a fraction of a second here; the anytime and exact solvers show their progress.
+    clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,
+                         progress=options.progress and options.solver != "kl")
+    evaluation = None
+    if truth is not None:
+        n_known = int(truth.known.sum())
+        do_sweep = options.sweep if options.sweep is not None else n_known <= SWEEP_AUTO_MAX
+        evaluation = evaluate(images, corr, clustering, truth, do_sweep=do_sweep, solver=options.solver,
+                              seed=options.seed, time_limit=options.time_limit, progress=options.progress)
+    settings = [
+        ("images", str(options.images_dir)),
+        ("method", _method_label(corr, options)),
+        ("solver", options.solver),
+        (corr.parameter_name, f"{corr.parameter:g}"),
+        ("symmetrization", corr.symmetrization),
+        ("seed", options.seed),
+        *extra_settings,
+    ]
+    files = write_outputs(out_dir, images, corr, clustering, evaluation, settings, progress=options.progress,
+                          title=title)
+    return PipelineResult(out_dir, images, corr, clustering, evaluation, files, time.perf_counter() - started)
+
+
+def run(options: ClusterOptions, *, title: str = "corrclust report",
+        extra_settings: Sequence[tuple[str, Any]] = ()) -> PipelineResult:
+    """The whole pipeline of ``corrclust cluster``."""
+    started = time.perf_counter()
+    options.validate()
+    out_dir = Path(options.out_dir)
+    images_dir = Path(options.images_dir)
+    settings = list(extra_settings)
+    if options.crop:
+        prepare_out_dir(out_dir)
+        try:
+            from corrclust.images.detection import crop_fields
+        except ImportError as exc:  # pragma: no cover - only while the images area lacks detection
+            raise ValueError(f"--crop is not available in this build ({exc})") from None
+        crops = out_dir / "crops"
+        say(f"detecting and cropping organoids into {crops}")
+        cropped = crop_fields(images_dir, crops, progress=options.progress)
+        for path, message in cropped.failures:
+            say(f"skipping field {path}: {message}")
+        if not cropped.rows:
+            raise ValueError(f"no organoid was detected in the fields of {images_dir}")
+        settings.append(("cropped fields from", f"{images_dir} ({len(cropped.rows)} organoids, table "
+                                                f"{cropped.table.name})"))
+        images_dir = crops
+    images = load_images(images_dir, options.ids_table, progress=options.progress)
+    prepare_out_dir(out_dir)
+    checkpoint = out_dir / PQAP_CHECKPOINT
+    t0 = time.perf_counter()
+    images, corr = compute_correlations(images, options, checkpoint=checkpoint)
+    correlation_seconds = time.perf_counter() - t0
+    if options.correlations is not None:
+        settings.append(("correlations from", str(options.correlations)))
+    else:
+        route = get_route(options.method)
+        settings.extend(route.settings(options))
+        settings.append((route.timing_label, f"{correlation_seconds:.1f} s"))
+    if images.failures:
+        settings.append(("unreadable files skipped", len(images.failures)))
+    result = run_on_correlations(images, corr, options, started=started, title=title, extra_settings=settings)
+    checkpoint.unlink(missing_ok=True)  # the matrix is in similarities.npz now
+    return result
