@@ -284,3 +284,34 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "bad.pt").write_bytes(b"not a model")
     assert main(["ssl", "embed", str(tmp_path / "bad.pt"), str(d), "-o", str(tmp_path / "e.npz")]) == 2
     assert "not a readable corrclust self-supervised model" in capsys.readouterr().err
+
+
+def test_cluster_route_trains_on_the_folder_and_a_rerun_continues(tmp_path, capsys):
+    import csv
+
+    from corrclust.cli import main
+
+    d = _folder(tmp_path / "crops")
+    out = tmp_path / "out"
+    args = ["cluster", str(d), "--method", "ssl", "--time-budget", "1", "-o", str(out), "--no-progress"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "training a self-supervised embedding on 12 images" in err and "barely trained" in err
+    with open(out / "clusters.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 12 and set(rows[0]) >= {"id", "cluster", "file"}
+    z = np.load(out / "ssl" / "embeddings.npz")
+    assert z["features"].shape == (12, 256)
+    steps = load_model(out / "ssl" / "model.pt")[1]["steps"]
+    assert (out / "ssl" / "model.pt.ckpt").is_file()  # stopped by the budget: kept for a rerun
+    assert main(args[:5] + ["3"] + args[6:]) == 0  # a larger budget trains on
+    assert load_model(out / "ssl" / "model.pt")[1]["steps"] > steps
+
+
+def test_cluster_route_refuses_pqap_parameters(tmp_path, capsys):
+    from corrclust.cli import main
+
+    d = _folder(tmp_path / "crops")
+    (tmp_path / "p.txt").write_text("color_cost_offset=0.2\n")
+    assert main(["cluster", str(d), "--method", "ssl", "--params", str(tmp_path / "p.txt"), "-o", str(tmp_path / "o")]) == 2
+    assert "does not apply to --method ssl" in capsys.readouterr().err
