@@ -69,7 +69,7 @@ def bench_solve_overhead():
         # interleaved, so that load on the shared machine hits all three alike
         raw, from_array, from_problem, build = [], [], [], []
         for _ in range(3 if n > 1000 else 7):
-            raw.append(best_of(lambda: _core.solve_dense(c, "gaec"), 1))
+            raw.append(best_of(lambda: _core.heuristics.solve_dense(c, "gaec"), 1))
             from_array.append(best_of(lambda: solve(c, method="gaec"), 1))
             from_problem.append(best_of(lambda: solve(problem, method="gaec"), 1))
             build.append(best_of(lambda: Problem.from_dense(c), 1))

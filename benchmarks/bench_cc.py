@@ -209,8 +209,8 @@ def main(argv=None) -> int:
             peer = Bioimage(n, uv, c)
             # same sign convention: score one labelling with both
             lab = np.random.default_rng(0).integers(0, 4, n)
-            assert abs(peer.energy(lab) - _core.objective_dense(costs, lab)) <= 1e-6 * (1 + abs(peer.energy(lab)))
-        run_instance(name, n, lambda m, **kw: _core.solve_dense(costs, m, **kw), peer, repeat, rows,
+            assert abs(peer.energy(lab) - _core.problem.objective_dense(costs, lab)) <= 1e-6 * (1 + abs(peer.energy(lab)))
+        run_instance(name, n, lambda m, **kw: _core.heuristics.solve_dense(costs, m, **kw), peer, repeat, rows,
                      args.anytime_limit)
 
     def sparse_case(name, n, edges, costs):
@@ -219,8 +219,8 @@ def main(argv=None) -> int:
             uv, c = unique_edges(n, edges, costs)
             peer = Bioimage(n, uv, c)
             lab = np.random.default_rng(0).integers(0, 4, n)
-            assert abs(peer.energy(lab) - _core.objective_sparse(n, edges, costs, lab)) <= 1e-6 * (1 + abs(peer.energy(lab)))
-        run_instance(name, n, lambda m, **kw: _core.solve_sparse(n, edges, costs, m, **kw), peer, repeat, rows,
+            assert abs(peer.energy(lab) - _core.problem.objective_sparse(n, edges, costs, lab)) <= 1e-6 * (1 + abs(peer.energy(lab)))
+        run_instance(name, n, lambda m, **kw: _core.heuristics.solve_sparse(n, edges, costs, m, **kw), peer, repeat, rows,
                      args.anytime_limit)
 
     for n in sizes:

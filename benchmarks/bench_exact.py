@@ -165,9 +165,9 @@ def baseline(problem, cap: float):
 def ours(problem, cap: float, options: dict):
     t0 = time.perf_counter()
     if isinstance(problem, np.ndarray):
-        r = _core.solve_exact_dense(problem, time_limit=cap, **options)
+        r = _core.exact.solve_dense(problem, time_limit=cap, options=_core.exact.ExactOptions(**options))
     else:
-        r = _core.solve_exact_sparse(problem.n, problem.edges, problem.costs, time_limit=cap, **options)
+        r = _core.exact.solve_sparse(problem.n, problem.edges, problem.costs, time_limit=cap, options=_core.exact.ExactOptions(**options))
     return r, time.perf_counter() - t0
 
 
@@ -190,7 +190,7 @@ def main(argv=None) -> int:
         k, v = kv.split("=", 1)
         options[k] = int(v) if v.lstrip("-").isdigit() else (float(v) if v.replace(".", "", 1).isdigit() else v)
 
-    print(f"corrclust exact (HiGHS {_core.highs_version()}) vs scipy.optimize.milp cutting-plane rounds; "
+    print(f"corrclust exact (HiGHS {_core.exact.highs_version()}) vs scipy.optimize.milp cutting-plane rounds; "
           f"caps {args.cap:g} s / {bcap:g} s; options {options or 'default'}")
     header = (f"{'instance':<20} {'n':>5} {'edges':>7} {'optimum':>14} {'ours s':>8} {'status':>10} {'gap':>8} "
               f"{'nodes':>6} {'root s':>7} {'target':>7} {'milp s':>8} {'status':>10} {'ratio':>7}")

@@ -40,12 +40,12 @@ def opengm(name):
 def _check(costs, r):
     labels = r["labels"]
     assert labels.shape == (costs.shape[0],)
-    assert r["objective"] == pytest.approx(_core.objective_dense(costs, labels), rel=1e-12, abs=1e-9)
+    assert r["objective"] == pytest.approx(_core.problem.objective_dense(costs, labels), rel=1e-12, abs=1e-9)
 
 
 @pytest.mark.parametrize("method", ["gaec", "kl"])
 def test_dense_planted_1000(benchmark, planted1000, method):
-    r = benchmark(_core.solve_dense, planted1000, method)
+    r = benchmark(_core.heuristics.solve_dense, planted1000, method)
     _check(planted1000, r)
     # the planted partition (10 clusters) is recovered up to a few stray nodes
     assert 10 <= r["labels"].max() + 1 <= 30
@@ -53,8 +53,8 @@ def test_dense_planted_1000(benchmark, planted1000, method):
 
 def test_dense_anytime_300(benchmark):
     costs = planted_complete(300, 3.0, seed=300)
-    kl = _core.solve_dense(costs, "kl")
-    r = benchmark.pedantic(_core.solve_dense, args=(costs, "anytime"), kwargs={"seed": 0}, rounds=1, iterations=1)
+    kl = _core.heuristics.solve_dense(costs, "kl")
+    r = benchmark.pedantic(_core.heuristics.solve_dense, args=(costs, "anytime"), kwargs={"seed": 0}, rounds=1, iterations=1)
     _check(costs, r)
     assert r["objective"] <= kl["objective"] + 1e-9
 
@@ -65,7 +65,7 @@ def test_pace_gaec_kl(benchmark, name):
     if not path.exists():
         pytest.skip("shared instances not found")
     costs = read_pace(path)
-    r = benchmark(_core.solve_dense, costs, "kl")
+    r = benchmark(_core.heuristics.solve_dense, costs, "kl")
     _check(costs, r)
     assert r["objective"] == PACE_OPT[name]  # GAEC + KL reaches these optima
 
@@ -73,7 +73,7 @@ def test_pace_gaec_kl(benchmark, name):
 @pytest.mark.parametrize("name", sorted(OPENGM_OPT))
 def test_opengm_gaec_kl(benchmark, name):
     n, edges, costs = opengm(name)
-    r = benchmark(_core.solve_sparse, n, edges, costs, "kl")
+    r = benchmark(_core.heuristics.solve_sparse, n, edges, costs, "kl")
     assert r["objective"] == pytest.approx(OPENGM_OPT[name], abs=1e-5)
 
 
@@ -84,7 +84,7 @@ OPENGM_GAEC = {"gm_knott_3d_032": -5798.379328, "gm_knott_3d_034": -4064.865759}
 @pytest.mark.parametrize("name", sorted(OPENGM_GAEC))
 def test_opengm_gaec(benchmark, name):
     n, edges, costs = opengm(name)
-    r = benchmark(_core.solve_sparse, n, edges, costs, "gaec")
+    r = benchmark(_core.heuristics.solve_sparse, n, edges, costs, "gaec")
     assert r["objective"] == pytest.approx(OPENGM_GAEC[name], abs=1e-5)
 
 
@@ -104,7 +104,7 @@ def test_bioimage_dense_planted_1000(benchmark, planted1000, method):
     uv, c = dense_to_edges(planted1000)
     peer = Bioimage(1000, uv, c)
     labels = benchmark(getattr(peer, method))
-    ours = _core.solve_dense(planted1000, {"gaec": "gaec", "gaec_kl": "kl"}[method])
+    ours = _core.heuristics.solve_dense(planted1000, {"gaec": "gaec", "gaec_kl": "kl"}[method])
     assert ours["objective"] <= peer.energy(labels) + 1e-6
 
 

@@ -134,7 +134,7 @@ def test_solve_exact_json(cc_instances_dir, capsys):
     from corrclust._native import _core
 
     path = cc_instances_dir / "pace2021" / "exact001.gr"
-    if not hasattr(_core, "solve_exact_dense"):
+    if not hasattr(_core, "exact"):
         assert main(["solve", str(path), "--method", "exact"]) == 2
         assert "exact solver is not available" in capsys.readouterr().err
         return

@@ -1,4 +1,4 @@
-"""Exact branch-and-cut solver (corrclust._core.solve_exact_dense / solve_exact_sparse).
+"""Exact branch-and-cut solver (corrclust._core.exact.solve_dense / solve_sparse).
 
 Oracles: brute force over all set partitions (n <= 9), scipy.optimize.milp with every triangle
 row (n = 12), the certified optima of the shared PACE and OpenGM instances, and the Test-30
@@ -146,7 +146,7 @@ def test_dense_equals_brute_force(seed):
         C = rng.normal(size=(n, n)) + (0.3 if seed % 2 else -0.3)
     C = np.triu(C, 1)
     C = C + C.T
-    r = _core.solve_exact_dense(C, heuristic="none" if seed % 2 else "anytime")
+    r = _core.exact.solve_dense(C, options=_core.exact.ExactOptions(heuristic="none" if seed % 2 else "anytime"))
     check_result(r, lambda lab: dense_objective(C, lab))
     assert_optimal(r, brute_force_dense(C), tol=1e-9)
 
@@ -165,7 +165,7 @@ def test_sparse_equals_brute_force(seed):
     for (u, v), c in zip(edges, costs):
         C[u, v] += c
         C[v, u] += c
-    r = _core.solve_exact_sparse(n, edges, costs, heuristic="kl" if seed % 2 else "none")
+    r = _core.exact.solve_sparse(n, edges, costs, options=_core.exact.ExactOptions(heuristic="kl" if seed % 2 else "none"))
     check_result(r, lambda lab: sparse_objective(edges, costs, lab))
     assert_optimal(r, brute_force_dense(C), tol=1e-9)
 
@@ -177,7 +177,7 @@ def test_dense_equals_milp_n12(seed):
     C = rng.normal(size=(n, n))
     C = np.triu(C, 1)
     C = C + C.T
-    r = _core.solve_exact_dense(C, seed=seed)
+    r = _core.exact.solve_dense(C, seed=seed)
     check_result(r, lambda lab: dense_objective(C, lab))
     assert_optimal(r, milp_triangles(C), tol=1e-7)
 
@@ -190,44 +190,44 @@ def test_sparse_equals_dense_on_same_graph():
     C = C + C.T
     iu = np.triu_indices(n, 1)
     edges = np.stack(iu, axis=1).astype(np.int64)
-    rd = _core.solve_exact_dense(C)
-    rs = _core.solve_exact_sparse(n, edges, C[iu])
+    rd = _core.exact.solve_dense(C)
+    rs = _core.exact.solve_sparse(n, edges, C[iu])
     assert rd["status"] == rs["status"] == "optimal"
     assert rd["objective"] == pytest.approx(rs["objective"], abs=1e-7)
 
 
 def test_trivial_inputs():
-    r = _core.solve_exact_dense(np.zeros((0, 0)))
+    r = _core.exact.solve_dense(np.zeros((0, 0)))
     assert r["status"] == "optimal" and len(r["labels"]) == 0 and r["objective"] == 0.0
-    r = _core.solve_exact_dense(np.zeros((1, 1)))
+    r = _core.exact.solve_dense(np.zeros((1, 1)))
     assert r["status"] == "optimal" and list(r["labels"]) == [0]
-    r = _core.solve_exact_sparse(4, np.zeros((0, 2), dtype=np.int64), np.zeros(0))
+    r = _core.exact.solve_sparse(4, np.zeros((0, 2), dtype=np.int64), np.zeros(0))
     assert r["status"] == "optimal" and r["objective"] == 0.0 and len(r["labels"]) == 4
     # All repulsive: singletons.
     C = -np.ones((5, 5))
-    r = _core.solve_exact_dense(C)
+    r = _core.exact.solve_dense(C)
     assert r["objective"] == -10.0 and len(set(r["labels"])) == 5
 
 
 def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match="square"):
-        _core.solve_exact_dense(np.zeros((3, 4)))
+        _core.exact.solve_dense(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="outside"):
-        _core.solve_exact_sparse(3, np.array([[0, 3]]), np.array([1.0]))
+        _core.exact.solve_sparse(3, np.array([[0, 3]]), np.array([1.0]))
     with pytest.raises(ValueError, match="self-loop"):
-        _core.solve_exact_sparse(3, np.array([[1, 1]]), np.array([1.0]))
+        _core.exact.solve_sparse(3, np.array([[1, 1]]), np.array([1.0]))
     with pytest.raises(ValueError, match="not finite"):
-        _core.solve_exact_sparse(3, np.array([[0, 1]]), np.array([np.nan]))
+        _core.exact.solve_sparse(3, np.array([[0, 1]]), np.array([np.nan]))
     bad = np.zeros((3, 3))
     bad[0, 2] = bad[2, 0] = np.inf
     with pytest.raises(ValueError, match="not finite"):
-        _core.solve_exact_dense(bad)
+        _core.exact.solve_dense(bad)
     with pytest.raises(ValueError, match="warm_start"):
-        _core.solve_exact_dense(np.zeros((3, 3)), warm_start=np.zeros(2, dtype=np.int64))
+        _core.exact.solve_dense(np.zeros((3, 3)), warm_start=np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match="root_method"):
-        _core.solve_exact_dense(np.zeros((3, 3)), root_method="barrier")
+        _core.exact.solve_dense(np.zeros((3, 3)), options=_core.exact.ExactOptions(root_method="barrier"))
     with pytest.raises(TypeError, match="unknown option"):
-        _core.solve_exact_dense(np.zeros((3, 3)), no_such_option=1)
+        _core.exact.solve_dense(np.zeros((3, 3)), options=_core.exact.ExactOptions(no_such_option=1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_bad_input_raises_clear_errors():
 )
 def test_pace_optima(name, optimum):
     C = read_pace(require_shared(f"cc-instances/pace2021/{name}.gr"))
-    r = _core.solve_exact_dense(C, time_limit=120)
+    r = _core.exact.solve_dense(C, time_limit=120)
     check_result(r, lambda lab: dense_objective(C, lab))
     assert_optimal(r, optimum)
     assert r["lower_bound"] == optimum  # integral costs: the bound is rounded up exactly
@@ -251,7 +251,7 @@ def test_pace_optima(name, optimum):
 )
 def test_opengm_optima(name, optimum):
     n, edges, costs = read_multicut(require_shared(f"cc-instances/opengm-multicut/{name}.txt"))
-    r = _core.solve_exact_sparse(n, edges, costs, time_limit=120)
+    r = _core.exact.solve_sparse(n, edges, costs, time_limit=120)
     check_result(r, lambda lab: sparse_objective(edges, costs, lab))
     assert_optimal(r, optimum, tol=2e-6)
 
@@ -273,7 +273,7 @@ def test30():
 def test_test30_f9(test30):
     ids, M = test30
     C = np.nan_to_num(M - 0.64)
-    r = _core.solve_exact_dense(C)
+    r = _core.exact.solve_dense(C)
     assert_optimal(r, -11.967111, tol=1e-6)
     labels = r["labels"]
     assert labels.max() + 1 == 3
@@ -287,7 +287,7 @@ def test_test30_f9(test30):
 def test_test30_f11(test30, t, optimum):
     ids, M = test30
     C = np.nan_to_num(M - t)
-    r = _core.solve_exact_dense(C)
+    r = _core.exact.solve_dense(C)
     assert_optimal(r, optimum, tol=1e-6)
 
 
@@ -309,18 +309,17 @@ def planted(n, k, sigma, seed):
 
 def test_exact_not_worse_than_heuristics():
     C = planted(30, 4, 2.0, 3)
-    r = _core.solve_exact_dense(C)
+    r = _core.exact.solve_dense(C)
     assert r["status"] == "optimal"
     for method in ("gaec", "kl", "anytime"):
-        h = _core.solve_dense(C, method=method, time_limit=2.0)
+        h = _core.heuristics.solve_dense(C, method=method, time_limit=2.0)
         assert r["objective"] <= h["objective"] + 1e-9
 
 
 def test_warm_start_is_respected_without_heuristic():
     C = planted(20, 3, 1.0, 5)
-    best = _core.solve_exact_dense(C)
-    r = _core.solve_exact_dense(C, heuristic="none", warm_start=best["labels"], max_nodes=0,
-                                root_method="dual_simplex")
+    best = _core.exact.solve_dense(C)
+    r = _core.exact.solve_dense(C, warm_start=best["labels"], options=_core.exact.ExactOptions(heuristic="none", max_nodes=0, root_method="dual_simplex"))
     # With the optimum as warm start and no search, the result is that optimum.
     assert r["objective"] == pytest.approx(best["objective"], abs=1e-9)
 
@@ -328,7 +327,7 @@ def test_warm_start_is_respected_without_heuristic():
 def test_time_limit_returns_incumbent_and_bound():
     C = read_pace(require_shared("cc-instances/pace2021/exact013.gr"))
     t0 = time.perf_counter()
-    r = _core.solve_exact_dense(C, time_limit=0.6, heuristic_time=0.2)
+    r = _core.exact.solve_dense(C, time_limit=0.6, options=_core.exact.ExactOptions(heuristic_time=0.2))
     wall = time.perf_counter() - t0
     assert r["status"] == "time_limit"
     check_result(r, lambda lab: dense_objective(C, lab))
@@ -337,36 +336,35 @@ def test_time_limit_returns_incumbent_and_bound():
     assert wall < 0.6 + 1.0  # at most one LP solve beyond the limit on a loaded machine
 
 
-def test_interrupt_returns_incumbent_with_status():
+def test_interrupt_raises_keyboard_interrupt_promptly():
+    # One Ctrl-C rule for every solver (docs/solvers.md): KeyboardInterrupt, here in the LP phase.
     C = read_pace(require_shared("cc-instances/pace2021/exact013.gr"))
     timer = threading.Timer(0.5, _thread.interrupt_main)
     timer.start()
     t0 = time.perf_counter()
     try:
-        r = _core.solve_exact_dense(C, heuristic_time=0.2, node_rounds=0)
+        with pytest.raises(KeyboardInterrupt):
+            _core.exact.solve_dense(C, options=_core.exact.ExactOptions(heuristic_time=0.2, node_rounds=0))
     finally:
         timer.cancel()
     assert time.perf_counter() - t0 < 3.0
-    assert r["status"] == "interrupted"
-    check_result(r, lambda lab: dense_objective(C, lab))
-    assert r["lower_bound"] <= -302 <= r["objective"]
 
 
-def test_interrupt_before_the_first_lp_still_gives_a_finite_bound():
+def test_interrupt_from_the_first_progress_report_raises():
     C = read_pace(require_shared("cc-instances/pace2021/exact013.gr"))
 
     def interrupt_now(_):
         _thread.interrupt_main()
 
-    r = _core.solve_exact_dense(C, progress=interrupt_now, heuristic="kl")
-    assert r["status"] == "interrupted"
-    assert np.isfinite(r["lower_bound"]) and r["lower_bound"] <= -302 <= r["objective"]
+    with pytest.raises(KeyboardInterrupt):
+        _core.exact.solve_dense(C, progress=interrupt_now, options=_core.exact.ExactOptions(heuristic="kl"))
+
 
 
 def test_progress_callback_and_errors_from_it():
     C = planted(25, 3, 2.0, 11)
     seen = []
-    r = _core.solve_exact_dense(C, progress=seen.append)
+    r = _core.exact.solve_dense(C, progress=seen.append)
     assert r["status"] == "optimal" and seen
     assert all(d["lower_bound"] <= d["objective"] + 1e-9 for d in seen if np.isfinite(d["lower_bound"]))
 
@@ -374,21 +372,21 @@ def test_progress_callback_and_errors_from_it():
         raise RuntimeError("callback failed")
 
     with pytest.raises(RuntimeError, match="callback failed"):
-        _core.solve_exact_dense(C, progress=boom)
+        _core.exact.solve_dense(C, progress=boom)
 
 
 def test_solve_api_dispatches_to_exact():
     C = planted(20, 3, 1.0, 4)
     r = corrclust.solve(C, method="exact", time_limit=30)
     assert r.status == "optimal"
-    assert r.objective == pytest.approx(_core.solve_exact_dense(C)["objective"], abs=1e-9)
+    assert r.objective == pytest.approx(_core.exact.solve_dense(C)["objective"], abs=1e-9)
     assert r.lower_bound == pytest.approx(r.objective, abs=1e-6)
 
 
 def test_root_methods_agree():
     C = planted(30, 4, 1.2, 2)
     results = [
-        _core.solve_exact_dense(C, root_method=m, star_cuts=s, time_limit=60)
+        _core.exact.solve_dense(C, time_limit=60, options=_core.exact.ExactOptions(root_method=m, star_cuts=s))
         for m in ("ipm", "dual_simplex", "ipm_crossover")
         for s in (True, False)
     ]
@@ -402,7 +400,7 @@ def test_reduced_cost_fixing_keeps_the_optimum():
     # off the optimum. A sparse instance that needs a few branch-and-bound nodes, checked against
     # the run without fixings and against the proven optimum.
     n, edges, costs = read_multicut(require_shared("cc-instances/opengm-multicut/gm_knott_3d_032.txt"))
-    on = _core.solve_exact_sparse(n, edges, costs, reduced_cost_fixing=True, reduce=False, time_limit=120)
+    on = _core.exact.solve_sparse(n, edges, costs, time_limit=120, options=_core.exact.ExactOptions(reduced_cost_fixing=True, reduce=False))
     assert on["nodes"] > 1 and on["reduced_cost_fixings"] > 0
     assert_optimal(on, -5811.467771, tol=2e-6)
     fixed = 0
@@ -410,8 +408,7 @@ def test_reduced_cost_fixing_keeps_the_optimum():
         rng = np.random.default_rng(70 + seed)
         C = np.triu(rng.normal(size=(14, 14)), 1)
         C = C + C.T
-        a = _core.solve_exact_dense(C, reduced_cost_fixing=True, heuristic="none", node_rounds=0, star_cuts=False,
-                                    root_cuts_per_round=10, max_cuts_per_round=10)
+        a = _core.exact.solve_dense(C, options=_core.exact.ExactOptions(reduced_cost_fixing=True, heuristic="none", node_rounds=0, star_cuts=False, root_cuts_per_round=10, max_cuts_per_round=10))
         fixed += a["reduced_cost_fixings"]
         assert_optimal(a, milp_triangles(C), tol=1e-7)
     assert fixed > 0
@@ -424,6 +421,6 @@ def test_odd_wheel_cuts_keep_the_optimum(seed):
     rng = np.random.default_rng(300 + seed)
     C = np.triu(rng.normal(size=(12, 12)) + 0.2, 1)
     C = C + C.T
-    r = _core.solve_exact_dense(C, odd_wheel_cuts=True, odd_wheels_per_hub=8, heuristic="none")
+    r = _core.exact.solve_dense(C, options=_core.exact.ExactOptions(odd_wheel_cuts=True, odd_wheels_per_hub=8, heuristic="none"))
     check_result(r, lambda lab: dense_objective(C, lab))
     assert_optimal(r, milp_triangles(C), tol=1e-7)

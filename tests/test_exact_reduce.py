@@ -1,4 +1,4 @@
-"""Persistency reductions of the exact solver (corrclust._core.reduce_multicut, solve_exact_*).
+"""Persistency reductions of the exact solver (corrclust._core.exact.reduce_multicut, solve_exact_*).
 
 Each rule claims that SOME optimal partition respects it. The oracle: brute force over all set
 partitions of n <= 9 nodes, once unconstrained and once restricted to the partitions that keep
@@ -89,7 +89,7 @@ def test_each_rule_keeps_an_optimum(rule):
         kind = ["heavy", "planted", "sparse-signs", "ints"][trial % 4]
         edges, costs = random_instance(rng, n, 0.6 if trial % 3 else 1.0, kind)
         clusters = proposal(rng, n, edges, costs, "optimum" if trial % 2 else "random")
-        red = _core.reduce_multicut(n, edges, costs, clusters=clusters, **RULES[rule])
+        red = _core.exact.reduce_multicut(n, edges, costs, clusters=clusters, **RULES[rule])
         changed = red["n"] < n or red["component"].max(initial=0) > 0
         fired += changed
         parts = PARTS[n]
@@ -110,12 +110,12 @@ def test_rules_on_hand_made_cases():
     # Dominant edge: c(0,1) = 5 outweighs everything else at node 0 (|2| + |1| = 3 <= 5).
     edges = np.array([[0, 1], [0, 2], [0, 3], [1, 2], [2, 3]])
     costs = np.array([5.0, 2.0, -1.0, -4.0, 3.0])
-    red = _core.reduce_multicut(4, edges, costs, **RULES["edges"])
+    red = _core.exact.reduce_multicut(4, edges, costs, **RULES["edges"])
     assert red["node_of"][0] == red["node_of"][1]
     # Components: node 3 has only repulsive edges, so it is a part of its own.
     edges = np.array([[0, 1], [1, 2], [2, 3], [0, 3]])
     costs = np.array([1.0, 1.0, -1.0, -2.0])
-    red = _core.reduce_multicut(4, edges, costs, **RULES["components"])
+    red = _core.exact.reduce_multicut(4, edges, costs, **RULES["components"])
     comp = red["component"][red["node_of"]]
     assert comp[0] == comp[1] == comp[2] != comp[3]
     # Subset rule: an inner triangle of weight-2 edges (min cut 4) whose positive boundary is 3
@@ -124,13 +124,13 @@ def test_rules_on_hand_made_cases():
     edges = np.array([[0, 1], [0, 2], [1, 2], [0, 3], [1, 4], [2, 5], [3, 4], [4, 5], [3, 5]])
     costs = np.array([2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.5, 1.5, 1.5])
     labels = np.array([0, 0, 0, 1, 2, 3])
-    assert _core.reduce_multicut(6, edges, costs, clusters=labels, **RULES["edges"])["n"] == 6
-    red = _core.reduce_multicut(6, edges, costs, clusters=labels, **RULES["subsets"])
+    assert _core.exact.reduce_multicut(6, edges, costs, clusters=labels, **RULES["edges"])["n"] == 6
+    red = _core.exact.reduce_multicut(6, edges, costs, clusters=labels, **RULES["subsets"])
     assert red["subset_joins"] == 1 and len(set(red["node_of"][:3])) == 1 and red["n"] == 4
     # ... and is refused when the boundary (spokes of weight 2: 6) outweighs the min cut (4).
     costs2 = costs.copy()
     costs2[3:6] = 2.0
-    red = _core.reduce_multicut(6, edges, costs2, clusters=labels, **RULES["subsets"])
+    red = _core.exact.reduce_multicut(6, edges, costs2, clusters=labels, **RULES["subsets"])
     assert red["subset_joins"] == 0 and red["n"] == 6
 
 
@@ -141,7 +141,7 @@ def test_solver_with_reductions_equals_brute_force(seed):
     kind = ["heavy", "planted", "sparse-signs", "ints"][seed % 4]
     edges, costs = random_instance(rng, n, 0.7, kind)
     best = objectives(PARTS[n], edges, costs).min()
-    r = _core.solve_exact_sparse(n, edges, costs)
+    r = _core.exact.solve_sparse(n, edges, costs)
     assert r["status"] == "optimal"
     assert r["objective"] == pytest.approx(best, abs=1e-9)
     assert r["lower_bound"] == pytest.approx(best, abs=1e-6)
@@ -150,7 +150,7 @@ def test_solver_with_reductions_equals_brute_force(seed):
     for (a, b), c in zip(edges, costs):
         C[a, b] += c
         C[b, a] += c
-    rd = _core.solve_exact_dense(C)
+    rd = _core.exact.solve_dense(C)
     assert rd["status"] == "optimal" and rd["objective"] == pytest.approx(best, abs=1e-9)
 
 
@@ -158,8 +158,8 @@ def test_reductions_split_and_report_statistics():
     from corrclust.generators import planted_partition
 
     C, truth = planted_partition(60, k=6, sigma=0.5, seed=3)
-    on = _core.solve_exact_dense(C)
-    off = _core.solve_exact_dense(C, reduce=False)
+    on = _core.exact.solve_dense(C)
+    off = _core.exact.solve_dense(C, options=_core.exact.ExactOptions(reduce=False))
     assert on["status"] == off["status"] == "optimal"
     assert on["objective"] == pytest.approx(off["objective"], abs=1e-9)
     assert on["reduced_nodes"] < 60 and on["subset_joins"] >= 1
@@ -171,16 +171,16 @@ def test_parts_under_a_time_limit_and_to_optimality():
 
     edges, costs, truth = supervoxel_multicut(1500, seed=3)
     n = len(truth)
-    full = _core.solve_exact_sparse(n, edges, costs, heuristic_time=0.1, time_limit=120)
+    full = _core.exact.solve_sparse(n, edges, costs, time_limit=120, options=_core.exact.ExactOptions(heuristic_time=0.1))
     assert full["status"] == "optimal" and full["components"] > 1
-    capped = _core.solve_exact_sparse(n, edges, costs, heuristic_time=0.1, time_limit=0.3)
+    capped = _core.exact.solve_sparse(n, edges, costs, time_limit=0.3, options=_core.exact.ExactOptions(heuristic_time=0.1))
     for r in (full, capped):
         labels = r["labels"]
         assert r["objective"] == pytest.approx(costs[labels[edges[:, 0]] != labels[edges[:, 1]]].sum(), abs=1e-7)
         assert r["lower_bound"] <= full["objective"] + 1e-6 <= r["objective"] + 2e-6
     assert capped["status"] in ("time_limit", "optimal")
     # the same optimum without reductions
-    plain = _core.solve_exact_sparse(n, edges, costs, heuristic_time=0.1, reduce=False, time_limit=120)
+    plain = _core.exact.solve_sparse(n, edges, costs, time_limit=120, options=_core.exact.ExactOptions(heuristic_time=0.1, reduce=False))
     assert plain["objective"] == pytest.approx(full["objective"], abs=1e-6)
 
 
@@ -204,7 +204,7 @@ def test_progress_over_parts_reports_valid_bounds():
 
     edges, costs, truth = supervoxel_multicut(1500, seed=3)
     seen = []
-    r = _core.solve_exact_sparse(len(truth), edges, costs, heuristic_time=0.1, progress=seen.append)
+    r = _core.exact.solve_sparse(len(truth), edges, costs, progress=seen.append, options=_core.exact.ExactOptions(heuristic_time=0.1))
     assert r["status"] == "optimal" and r["components"] > 1 and seen
     for d in seen:  # whole-problem values: never below the optimum / above it for the bound
         assert d["lower_bound"] <= r["objective"] + 1e-6

@@ -218,3 +218,64 @@ def test_write_clustering_rejects_bad_input(tmp_path):
 def test_problem_metadata_survives_for_edits():
     p = Problem.from_dense(np.zeros((2, 2)))
     assert pace_edits(p, 0.0) is None
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        # a MULTICUT file cut off in the middle of its last number
+        (b"MULTICUT\n0 1 2.5\n1 2 -1.2", "line 3: the last line has no line break"),
+        (b"p cep 3 1\n1 2", "line 2: the last line has no line break"),
+        # Python's int()/float() would take these; an instance file holds plain ASCII numbers
+        (b"MULTICUT\n0 1_0 1.0\n", "line 2: expected integers, got '0 1_0'"),
+        ("MULTICUT\n0 \u0661 1.0\n".encode(), "line 2: expected integers"),
+        (b"MULTICUT\n0 1 1_0.5\n", "line 2: cost '1_0.5' is not a number"),
+        (b"MULTICUT\n0 1 1e999\n", "line 2: cost '1e999' is not finite"),
+        (b"MULTICUT\n0 1 -inf\n", "line 2: cost '-inf' is not finite"),
+        # bytes that are not UTF-8: the line and column, not a bare UnicodeDecodeError
+        (b"MULTICUT\n0 1 1.0\n0 2 \xff1.0\n", "line 3: not UTF-8 text \\(byte 0xff at column 5\\)"),
+        (b"c \xe9t\xe9\np cep 2 0\n", "line 1: not UTF-8 text"),
+    ],
+)
+def test_strict_text_instances(tmp_path, data, match):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=match) as info:
+        read_instance(path)
+    assert str(path) in str(info.value)
+
+
+def test_byte_order_mark_is_ignored(tmp_path):
+    (tmp_path / "a.gr").write_bytes(b"\xef\xbb\xbfc hi\np cep 3 1\n1 2\n")
+    p = read_instance(tmp_path / "a.gr")
+    assert p.n == 3 and p.costs[0, 1] == 1.0 and p.costs[0, 2] == -1.0
+    (tmp_path / "b.txt").write_bytes(b"\xef\xbb\xbfMULTICUT\n0 1 2.5\n1 2 -1e-1\n")
+    q = read_instance(tmp_path / "b.txt")
+    assert q.n == 3 and sorted(q.costs.tolist()) == [-0.1, 2.5]
+
+
+def test_instances_too_large_for_memory_fail_before_allocating(tmp_path, monkeypatch):
+    import corrclust.memory as memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10**9)
+    (tmp_path / "big.gr").write_bytes(b"p cep 100000 0\n")
+    with pytest.raises(memory.InsufficientMemoryError, match=r"big.gr, line 1: the dense 100000 x 100000 .* needs 74.5 GiB of memory and 953.7 MiB is available"):
+        read_instance(tmp_path / "big.gr")
+    (tmp_path / "big.txt").write_bytes(b"MULTICUT\n0 1 1.0\n0 2147483646 1\n")
+    with pytest.raises(memory.InsufficientMemoryError, match=r"big.txt, line 3: node index 2147483646 makes 2147483647 nodes"):
+        read_instance(tmp_path / "big.txt")
+    # the same files are read when the memory is there (the check is no blanket size limit)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10**14)
+    (tmp_path / "ok.gr").write_bytes(b"p cep 300 0\n")
+    assert read_instance(tmp_path / "ok.gr").n == 300
+
+
+def test_cli_out_of_memory_is_one_line_with_exit_code_1(tmp_path, monkeypatch, capsys):
+    import corrclust.memory as memory
+    from corrclust.cli import main
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10**9)
+    (tmp_path / "big.gr").write_bytes(b"p cep 100000 0\n")
+    assert main(["solve", str(tmp_path / "big.gr")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "out of memory" in err[0] and "74.5 GiB" in err[0]

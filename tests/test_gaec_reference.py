@@ -83,10 +83,10 @@ def test_sparse_gaec_matches_reference(seed, warm):
     n = int(rng.integers(2, 60))
     edges, costs = random_graph(rng, n, float(rng.uniform(0.03, 0.5)), parallel=seed % 3 == 0)
     start = rng.integers(0, max(1, n // 3), n) if warm else None
-    r = _core.solve_sparse(n, edges, costs, "gaec", warm_start=start)
+    r = _core.heuristics.solve_sparse(n, edges, costs, "gaec", warm_start=start)
     expected = reference_gaec(n, edges, costs, start)
     np.testing.assert_array_equal(r["labels"], expected)
-    assert r["objective"] == _core.objective_sparse(n, edges, costs, expected)
+    assert r["objective"] == _core.problem.objective_sparse(n, edges, costs, expected)
 
 
 def test_sparse_gaec_matches_reference_on_a_grid():
@@ -97,7 +97,7 @@ def test_sparse_gaec_matches_reference_on_a_grid():
     edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
                             np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
     costs = rng.integers(-8, 17, len(edges)) / 8.0
-    r = _core.solve_sparse(side * side, edges, costs, "gaec")
+    r = _core.heuristics.solve_sparse(side * side, edges, costs, "gaec")
     np.testing.assert_array_equal(r["labels"], reference_gaec(side * side, edges, costs))
     assert r["labels"].max() + 1 < side * side // 4  # it did contract a lot
 
@@ -110,7 +110,7 @@ def test_sparse_gaec_continuous_costs_match_reference():
         edges, _ = random_graph(rng, n, 0.15, parallel=False)
         costs = rng.normal(0.2, 1.0, len(edges))
         for start in (None, rng.integers(0, 12, n)):
-            r = _core.solve_sparse(n, edges, costs, "gaec", warm_start=start)
+            r = _core.heuristics.solve_sparse(n, edges, costs, "gaec", warm_start=start)
             np.testing.assert_array_equal(r["labels"], reference_gaec(n, edges, costs, start))
 
 
@@ -126,7 +126,7 @@ def test_edge_order_and_parallel_edges_do_not_matter():
     order = rng.permutation(len(messy_costs))
     messy_edges, messy_costs = np.ascontiguousarray(messy_edges[order]), messy_costs[order]
     for method in ("gaec", "kl"):
-        a = _core.solve_sparse(n, edges, costs, method)
-        b = _core.solve_sparse(n, messy_edges, messy_costs, method)
+        a = _core.heuristics.solve_sparse(n, edges, costs, method)
+        b = _core.heuristics.solve_sparse(n, messy_edges, messy_costs, method)
         np.testing.assert_array_equal(a["labels"], b["labels"])
         assert a["objective"] == b["objective"]

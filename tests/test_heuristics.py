@@ -139,7 +139,7 @@ def test_dense_against_brute_force(kind, n):
         costs = random_costs(n, kind, seed)
         opt = brute_force_optimum(costs)
         for method in METHODS:
-            r = _core.solve_dense(costs, method, seed=seed)
+            r = _core.heuristics.solve_dense(costs, method, seed=seed)
             labels = r["labels"]
             assert labels.shape == (n,)
             assert_first_appearance(labels)
@@ -157,7 +157,7 @@ def test_sparse_against_brute_force(kind):
         n, edges, split, dense = to_sparse(random_costs(n, kind, seed), seed, density=0.6)
         opt = brute_force_optimum(dense)
         for method in METHODS:
-            r = _core.solve_sparse(n, edges, split, method, seed=seed)
+            r = _core.heuristics.solve_sparse(n, edges, split, method, seed=seed)
             assert_first_appearance(r["labels"])
             assert r["objective"] == pytest.approx(objective(dense, r["labels"]), abs=1e-9)
             assert r["objective"] >= opt - 1e-9
@@ -169,7 +169,7 @@ def test_nine_nodes_brute_force():
     for kind in ("gaussian", "pm1"):
         costs = random_costs(9, kind, 11)
         opt = brute_force_optimum(costs)
-        r = _core.solve_dense(costs, "anytime", seed=3)
+        r = _core.heuristics.solve_dense(costs, "anytime", seed=3)
         assert r["objective"] == pytest.approx(opt, abs=1e-9)
 
 
@@ -185,11 +185,11 @@ def test_kl_never_worsens_its_start(shape):
         costs = random_costs(n, KINDS[trial % len(KINDS)], trial)
         start = rng.integers(0, int(rng.integers(1, n + 1)), size=n).astype(np.int64)
         if shape == "dense":
-            r = _core.solve_dense(costs, "kl", warm_start=start)
+            r = _core.heuristics.solve_dense(costs, "kl", warm_start=start)
         else:
             nn, edges, split, dense = to_sparse(costs, trial, density=0.5)
             costs = dense
-            r = _core.solve_sparse(nn, edges, split, "kl", warm_start=start)
+            r = _core.heuristics.solve_sparse(nn, edges, split, "kl", warm_start=start)
         assert r["objective"] <= objective(costs, start) + 1e-9
         assert r["objective"] == pytest.approx(objective(costs, r["labels"]), abs=1e-9)
 
@@ -199,11 +199,11 @@ def test_warm_start_with_arbitrary_label_values():
     rng = np.random.default_rng(0)
     start = rng.choice(np.array([-7, 10**12, 3, -1], dtype=np.int64), size=20)
     for method in METHODS:
-        r = _core.solve_dense(costs, method, warm_start=start)
+        r = _core.heuristics.solve_dense(costs, method, warm_start=start)
         assert_first_appearance(r["labels"])
         if method != "gaec":
             assert r["objective"] <= objective(costs, start) + 1e-9
-    r = _core.solve_dense(costs, "gaec", warm_start=start)
+    r = _core.heuristics.solve_dense(costs, "gaec", warm_start=start)
     for value in np.unique(start):  # GAEC only merges the warm start's clusters
         assert len(set(r["labels"][start == value])) == 1
 
@@ -212,8 +212,8 @@ def test_kl_keeps_a_local_optimum():
     # KL from the proven optimum must return a labelling of the same objective.
     costs = random_costs(8, "gaussian", 2)
     opt = brute_force_optimum(costs)
-    best = _core.solve_dense(costs, "anytime")["labels"]
-    r = _core.solve_dense(costs, "kl", warm_start=best)
+    best = _core.heuristics.solve_dense(costs, "anytime")["labels"]
+    r = _core.heuristics.solve_dense(costs, "kl", warm_start=best)
     assert r["objective"] == pytest.approx(opt, abs=1e-12)
 
 
@@ -223,13 +223,13 @@ def test_gaec_all_negative_gives_singletons_all_positive_one_cluster():
         pos = random_costs(n, "positive", n)
         for solve in ("dense", "sparse"):
             if solve == "dense":
-                rn = _core.solve_dense(neg, "gaec")
-                rp = _core.solve_dense(pos, "gaec")
+                rn = _core.heuristics.solve_dense(neg, "gaec")
+                rp = _core.heuristics.solve_dense(pos, "gaec")
             else:
                 nn, e, c, _ = to_sparse(neg, 1)
-                rn = _core.solve_sparse(nn, e, c, "gaec")
+                rn = _core.heuristics.solve_sparse(nn, e, c, "gaec")
                 nn, e, c, _ = to_sparse(pos, 1)
-                rp = _core.solve_sparse(nn, e, c, "gaec")
+                rp = _core.heuristics.solve_sparse(nn, e, c, "gaec")
             assert list(rn["labels"]) == list(range(n))
             assert set(rp["labels"]) == {0}
             assert rp["objective"] == 0.0
@@ -240,7 +240,7 @@ def test_gaec_stops_only_when_every_cluster_pair_is_repulsive(kind):
     """GAEC contracts while some pair of clusters has summed cost >= 0: at its end every pair of
     clusters must have a negative summed cost, and the result is never worse than singletons."""
     costs = random_costs(30, kind, 7)
-    r = _core.solve_dense(costs, "gaec")
+    r = _core.heuristics.solve_dense(costs, "gaec")
     labels = r["labels"]
     k = labels.max() + 1
     onehot = np.eye(k)[labels]
@@ -253,7 +253,7 @@ def test_gaec_stops_only_when_every_cluster_pair_is_repulsive(kind):
 def test_gaec_warm_start_only_merges_its_clusters():
     costs = random_costs(30, "planted", 3)
     start = (np.arange(30) % 6).astype(np.int64)
-    r = _core.solve_dense(costs, "gaec", warm_start=start)
+    r = _core.heuristics.solve_dense(costs, "gaec", warm_start=start)
     # nodes in the same start cluster stay together
     for c in range(6):
         assert len(set(r["labels"][start == c])) == 1
@@ -266,13 +266,13 @@ def test_dense_and_sparse_agree_on_complete_graphs(kind):
     iu, ju = np.triu_indices(n, 1)
     edges = np.stack([iu, ju], 1).astype(np.int64)
     c = np.ascontiguousarray(costs[iu, ju])
-    d = _core.solve_dense(costs, "gaec")
-    s = _core.solve_sparse(n, edges, c, "gaec")
+    d = _core.heuristics.solve_dense(costs, "gaec")
+    s = _core.heuristics.solve_sparse(n, edges, c, "gaec")
     np.testing.assert_array_equal(d["labels"], s["labels"])
     gaec_obj = d["objective"]
     for method in ("kl", "anytime"):
-        d = _core.solve_dense(costs, method, seed=1)
-        s = _core.solve_sparse(n, edges, c, method, seed=1)
+        d = _core.heuristics.solve_dense(costs, method, seed=1)
+        s = _core.heuristics.solve_sparse(n, edges, c, method, seed=1)
         if kind in ("pm1", "zeros"):
             # with tied gains the sparse KL (which visits nodes in a different order) may settle in
             # another local optimum; both must still improve on GAEC
@@ -283,52 +283,52 @@ def test_dense_and_sparse_agree_on_complete_graphs(kind):
 
 def test_anytime_deterministic_for_a_seed():
     costs = planted_complete(150, 3.0, 0)
-    a = _core.solve_dense(costs, "anytime", seed=42)
-    b = _core.solve_dense(costs, "anytime", seed=42)
+    a = _core.heuristics.solve_dense(costs, "anytime", seed=42)
+    b = _core.heuristics.solve_dense(costs, "anytime", seed=42)
     np.testing.assert_array_equal(a["labels"], b["labels"])
     assert a["iterations"] == b["iterations"]
     n, edges, split, _ = to_sparse(costs, 0, density=0.3)
-    a = _core.solve_sparse(n, edges, split, "anytime", seed=7)
-    b = _core.solve_sparse(n, edges, split, "anytime", seed=7)
+    a = _core.heuristics.solve_sparse(n, edges, split, "anytime", seed=7)
+    b = _core.heuristics.solve_sparse(n, edges, split, "anytime", seed=7)
     np.testing.assert_array_equal(a["labels"], b["labels"])
 
 
 def test_anytime_warm_start_is_never_lost():
     costs = planted_complete(80, 3.0, 1)
-    best = _core.solve_dense(costs, "anytime", seed=0)
-    r = _core.solve_dense(costs, "anytime", seed=9, warm_start=best["labels"])
+    best = _core.heuristics.solve_dense(costs, "anytime", seed=0)
+    r = _core.heuristics.solve_dense(costs, "anytime", seed=9, warm_start=best["labels"])
     assert r["objective"] <= best["objective"] + 1e-9
 
 
 def test_anytime_beats_or_equals_gaec_kl():
     for seed in range(3):
         costs = planted_complete(120, 3.0, seed)
-        kl = _core.solve_dense(costs, "kl")
-        at = _core.solve_dense(costs, "anytime", seed=seed)
+        kl = _core.heuristics.solve_dense(costs, "kl")
+        at = _core.heuristics.solve_dense(costs, "anytime", seed=seed)
         assert at["objective"] <= kl["objective"] + 1e-9
 
 
 def test_bad_arguments_raise_value_error():
     costs = random_costs(5, "gaussian", 0)
     with pytest.raises(ValueError, match="method"):
-        _core.solve_dense(costs, "nope")
+        _core.heuristics.solve_dense(costs, "nope")
     with pytest.raises(ValueError, match="warm_start"):
-        _core.solve_dense(costs, "kl", warm_start=np.zeros(4, dtype=np.int64))
+        _core.heuristics.solve_dense(costs, "kl", warm_start=np.zeros(4, dtype=np.int64))
     with pytest.raises(ValueError, match="square"):
-        _core.solve_dense(np.zeros((3, 4)), "gaec")
+        _core.heuristics.solve_dense(np.zeros((3, 4)), "gaec")
     with pytest.raises(ValueError):
-        _core.solve_sparse(3, np.array([[0, 3]], dtype=np.int64), np.array([1.0]), "gaec")
+        _core.heuristics.solve_sparse(3, np.array([[0, 3]], dtype=np.int64), np.array([1.0]), "gaec")
     with pytest.raises(ValueError):
-        _core.solve_sparse(3, np.array([[1, 1]], dtype=np.int64), np.array([1.0]), "gaec")
+        _core.heuristics.solve_sparse(3, np.array([[1, 1]], dtype=np.int64), np.array([1.0]), "gaec")
 
 
 def test_empty_and_tiny_problems():
     for method in METHODS:
-        r = _core.solve_dense(np.zeros((0, 0)), method)
+        r = _core.heuristics.solve_dense(np.zeros((0, 0)), method)
         assert r["labels"].shape == (0,) and r["objective"] == 0.0
-        r = _core.solve_dense(np.zeros((1, 1)), method)
+        r = _core.heuristics.solve_dense(np.zeros((1, 1)), method)
         assert list(r["labels"]) == [0]
-        r = _core.solve_sparse(4, np.zeros((0, 2), dtype=np.int64), np.zeros(0), method)
+        r = _core.heuristics.solve_sparse(4, np.zeros((0, 2), dtype=np.int64), np.zeros(0), method)
         assert r["objective"] == 0.0 and len(r["labels"]) == 4
 
 
@@ -342,9 +342,9 @@ OPENGM_OPT = {"gm_knott_3d_032": -5811.467771, "gm_knott_3d_034": -4064.865759, 
 @pytest.mark.parametrize("name", sorted(PACE_OPT))
 def test_pace_optimum_reached_by_anytime(cc_instances_dir, name):
     costs = read_pace(cc_instances_dir / "pace2021" / f"{name}.gr")
-    r = _core.solve_dense(costs, "anytime", seed=0)
+    r = _core.heuristics.solve_dense(costs, "anytime", seed=0)
     assert r["objective"] == PACE_OPT[name]
-    kl = _core.solve_dense(costs, "kl")
+    kl = _core.heuristics.solve_dense(costs, "kl")
     assert kl["objective"] >= PACE_OPT[name]
     if name == "exact013":
         # GAEC + KL alone is stuck at -300 (183 edits); recorded in docs/solvers.md
@@ -355,10 +355,10 @@ def test_pace_optimum_reached_by_anytime(cc_instances_dir, name):
 def test_opengm_within_tenth_of_a_percent(cc_instances_dir, name):
     n, edges, costs = read_multicut(cc_instances_dir / "opengm-multicut" / f"{name}.txt")
     opt = OPENGM_OPT[name]
-    r = _core.solve_sparse(n, edges, costs, "anytime", seed=0)
+    r = _core.heuristics.solve_sparse(n, edges, costs, "anytime", seed=0)
     assert r["objective"] >= opt - 1e-5
     assert r["objective"] <= opt + 1e-3 * abs(opt)
-    kl = _core.solve_sparse(n, edges, costs, "kl")
+    kl = _core.heuristics.solve_sparse(n, edges, costs, "kl")
     assert kl["objective"] >= opt - 1e-5
 
 
@@ -371,7 +371,7 @@ def test_time_limit_is_honoured():
     for method in ("anytime", "kl", "gaec"):
         limit = 0.2 if method == "anytime" else 0.005
         t0, c0 = time.perf_counter(), time.thread_time()
-        r = _core.solve_dense(costs, method, time_limit=limit)
+        r = _core.heuristics.solve_dense(costs, method, time_limit=limit)
         wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
         assert r["status"] == "time_limit", method
         # 50 ms target, plus slack for the final objective evaluation. The solve runs in this
@@ -389,16 +389,16 @@ def test_sparse_time_limit_is_honoured():
     edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
                             np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
     costs = np.random.default_rng(0).normal(0.3, 1.0, len(edges))
-    full = _core.solve_sparse(side * side, edges, costs, "gaec")
+    full = _core.heuristics.solve_sparse(side * side, edges, costs, "gaec")
     for method in ("gaec", "kl"):
         limit = 0.02
         t0, c0 = time.perf_counter(), time.thread_time()
-        r = _core.solve_sparse(side * side, edges, costs, method, time_limit=limit)
+        r = _core.heuristics.solve_sparse(side * side, edges, costs, method, time_limit=limit)
         wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
         assert r["status"] == "time_limit", method
         assert cpu < limit + 0.15, (method, cpu)
         assert wall < limit + 1.0, (method, wall)
-        assert r["objective"] == pytest.approx(_core.objective_sparse(side * side, edges, costs, r["labels"]))
+        assert r["objective"] == pytest.approx(_core.problem.objective_sparse(side * side, edges, costs, r["labels"]))
         if method == "gaec":  # stopped part way (or before the first contraction, on a slow machine)
             assert r["iterations"] < full["iterations"]
 
@@ -417,7 +417,7 @@ def test_sparse_time_limit_covers_building_the_graph():
         for ws in (None, start):
             limit = 0.002
             c0 = time.thread_time()
-            r = _core.solve_sparse(n, edges, costs, method, time_limit=limit, warm_start=ws)
+            r = _core.heuristics.solve_sparse(n, edges, costs, method, time_limit=limit, warm_start=ws)
             cpu = time.thread_time() - c0
             assert r["status"] == "time_limit", method
             # the 50 ms target plus 20 ms for first-touching the build's buffers; building the
@@ -425,7 +425,7 @@ def test_sparse_time_limit_covers_building_the_graph():
             assert cpu < limit + 0.07, (method, cpu)
             expected = np.arange(n) if ws is None else np.unique(start, return_inverse=True)[1]
             np.testing.assert_array_equal(r["labels"], expected)
-            assert r["objective"] == pytest.approx(_core.objective_sparse(n, edges, costs, r["labels"]))
+            assert r["objective"] == pytest.approx(_core.problem.objective_sparse(n, edges, costs, r["labels"]))
             assert r["runtime"] >= limit
 
 
@@ -435,12 +435,12 @@ def test_zero_time_limit_still_returns_a_labelling():
     start = (np.arange(50) % 3).astype(np.int64)
     for method in METHODS:
         for ws in (None, start):
-            r = _core.solve_dense(costs, method, time_limit=0.0, warm_start=ws)
+            r = _core.heuristics.solve_dense(costs, method, time_limit=0.0, warm_start=ws)
             assert r["labels"].shape == (50,) and r["status"] == "time_limit"
             assert r["objective"] == pytest.approx(objective(costs, r["labels"]), abs=1e-9)
             if ws is not None and method != "gaec":
                 assert r["objective"] <= objective(costs, start) + 1e-9
-            r = _core.solve_sparse(n, edges, split, method, time_limit=0.0, warm_start=ws)
+            r = _core.heuristics.solve_sparse(n, edges, split, method, time_limit=0.0, warm_start=ws)
             # (a solver that finishes before its first clock check reports "heuristic")
             assert r["labels"].shape == (50,) and r["status"] in ("time_limit", "heuristic")
             assert r["objective"] == pytest.approx(objective(dense, r["labels"]), abs=1e-9)
@@ -450,7 +450,7 @@ def test_progress_callback_is_throttled():
     costs = planted_complete(400, 3.0, 0)
     calls = []
     t0 = time.perf_counter()
-    r = _core.solve_dense(costs, "anytime", time_limit=0.8, progress=calls.append)
+    r = _core.heuristics.solve_dense(costs, "anytime", time_limit=0.8, progress=calls.append)
     wall = time.perf_counter() - t0
     assert calls, "no progress reported"
     assert set(calls[0]) == {"phase", "elapsed", "objective", "lower_bound", "done", "total"}
@@ -466,7 +466,7 @@ def test_progress_exception_propagates():
 
     t0 = time.perf_counter()
     with pytest.raises(RuntimeError, match="stop it"):
-        _core.solve_dense(costs, "anytime", time_limit=20.0, progress=boom)
+        _core.heuristics.solve_dense(costs, "anytime", time_limit=20.0, progress=boom)
     # the exception stops the solve at the next poll, not at the time limit
     assert time.perf_counter() - t0 < 2.0
 
@@ -484,7 +484,7 @@ def test_ctrl_c_raises_keyboard_interrupt_promptly(tmp_path):
         print("ready", flush=True)
         t0 = time.perf_counter()
         try:
-            _core.solve_dense(c, "anytime", time_limit=60)
+            _core.heuristics.solve_dense(c, "anytime", time_limit=60)
         except KeyboardInterrupt:
             print("interrupted", time.time(), flush=True)
             sys.exit(0)

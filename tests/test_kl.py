@@ -63,11 +63,11 @@ def test_sparse_kl_ends_without_an_improving_single_node_move(name, case):
     rng = np.random.default_rng(len(name))
     starts = [None, np.zeros(n, np.int64), np.arange(n, dtype=np.int64), rng.integers(0, max(1, n // 8), n)]
     for start in starts:
-        r = _core.solve_sparse(n, edges, costs, "kl", warm_start=start)
+        r = _core.heuristics.solve_sparse(n, edges, costs, "kl", warm_start=start)
         assert r["status"] == "heuristic"
         assert best_single_move_gain(n, edges, costs, r["labels"]) <= 1e-7
         if start is not None:
-            assert r["objective"] <= _core.objective_sparse(n, edges, costs, start) + 1e-9
+            assert r["objective"] <= _core.problem.objective_sparse(n, edges, costs, start) + 1e-9
 
 
 def test_dense_kl_ends_without_an_improving_single_node_move():
@@ -78,7 +78,7 @@ def test_dense_kl_ends_without_an_improving_single_node_move():
         c = c + c.T
         iu, ju = np.triu_indices(n, 1)
         edges = np.stack([iu, ju], 1).astype(np.int64)
-        r = _core.solve_dense(c, "kl", warm_start=rng.integers(0, 4, n))
+        r = _core.heuristics.solve_dense(c, "kl", warm_start=rng.integers(0, 4, n))
         assert best_single_move_gain(n, edges, c[iu, ju], r["labels"]) <= 1e-7
 
 
@@ -105,9 +105,9 @@ def test_kl_leaves_no_improving_join(seed, start):
     kw = {}
     if start == "random":
         kw["warm_start"] = np.random.default_rng(seed + 3).integers(0, max(1, n // 4), n).astype(np.int64)
-    r = _core.solve_sparse(n, edges, costs, "kl", **kw)
+    r = _core.heuristics.solve_sparse(n, edges, costs, "kl", **kw)
     labels = np.asarray(r["labels"])
     assert best_join_gain(n, edges, costs, labels) <= 1e-9
     if "warm_start" in kw:  # and never worse than its start
-        start_obj = _core.objective_sparse(n, edges, costs, kw["warm_start"])
+        start_obj = _core.problem.objective_sparse(n, edges, costs, kw["warm_start"])
         assert r["objective"] <= start_obj + 1e-9

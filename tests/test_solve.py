@@ -138,7 +138,7 @@ def test_one_node_needs_no_solver(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("the C++ solver must not be called for n = 1")
 
-    monkeypatch.setattr(_core, "solve_dense", boom)
+    monkeypatch.setattr(_core.heuristics, "solve_dense", boom)
     r = solve(np.zeros((1, 1)), method="kl")
     assert r.labels.tolist() == [0] and r.objective == 0.0 and r.status == "optimal" and r.n_clusters == 1
     assert r.lower_bound == 0.0
@@ -219,8 +219,7 @@ def test_time_limit_returns_the_best_so_far():
 
 
 def test_exact_without_binding_is_a_clear_not_implemented(monkeypatch):
-    monkeypatch.delattr(_core, "solve_exact_dense", raising=False)
-    monkeypatch.delattr(_core, "solve_exact_sparse", raising=False)
+    monkeypatch.delattr(_core, "exact", raising=False)
     with pytest.raises(NotImplementedError, match="exact solver is not available"):
         solve(random_symmetric(4), method="exact")
 
@@ -228,18 +227,18 @@ def test_exact_without_binding_is_a_clear_not_implemented(monkeypatch):
 def test_exact_dispatch_follows_the_binding_contract(monkeypatch):
     calls = []
 
-    def fake_dense(costs, time_limit=None, seed=0, warm_start=None, progress=None):
+    def fake_dense(costs, time_limit=None, seed=0, warm_start=None, progress=None, options=None):
         calls.append(("dense", costs.shape, time_limit, seed, warm_start))
         return {"labels": np.array([4, 4, 2, 2]), "objective": -1.5, "lower_bound": -1.5, "gap": 0.0,
                 "status": "optimal", "nodes": 3, "cuts": 17, "runtime": 0.01}
 
-    def fake_sparse(n, edges, costs, time_limit=None, seed=0, warm_start=None, progress=None):
+    def fake_sparse(n, edges, costs, time_limit=None, seed=0, warm_start=None, progress=None, options=None):
         calls.append(("sparse", n, edges.shape, costs.shape))
         return {"labels": np.array([0, 1, 1, 0]), "objective": -1.0, "lower_bound": -2.0, "gap": 1.0,
                 "status": "time_limit", "nodes": 9, "cuts": 4, "runtime": 0.5}
 
-    monkeypatch.setattr(_core, "solve_exact_dense", fake_dense, raising=False)
-    monkeypatch.setattr(_core, "solve_exact_sparse", fake_sparse, raising=False)
+    monkeypatch.setattr(_core.exact, "solve_dense", fake_dense)
+    monkeypatch.setattr(_core.exact, "solve_sparse", fake_sparse)
     r = solve(random_symmetric(4), method="exact", time_limit=2, seed=7, warm_start=[5, 5, 6, 6])
     assert calls[0][0] == "dense" and calls[0][2] == 2.0 and calls[0][3] == 7
     np.testing.assert_array_equal(calls[0][4], [0, 0, 1, 1])
@@ -263,7 +262,7 @@ def test_result_serialises_and_package_level_names_work():
 
 
 needs_exact = pytest.mark.skipif(
-    not hasattr(_core, "solve_exact_dense"), reason="this build has no exact solver binding"
+    not hasattr(_core, "exact"), reason="this build has no exact solver binding"
 )
 
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <string>
 
 #include "corrclust/control.hpp"
 
@@ -15,14 +16,19 @@ namespace corrclust::bind {
 
 namespace py = pybind11;
 
+// The one time-limit rule (the same as corrclust.solve.check_time_limit): None or +inf is no limit,
+// otherwise a number of seconds >= 0; 0 returns the first labelling a solver has (a warm start, or
+// its cheapest result) at once. NaN and negative numbers are refused.
 inline double to_time_limit(const py::object& time_limit) {
     if (time_limit.is_none()) return std::numeric_limits<double>::infinity();
-    return time_limit.cast<double>();
+    const double t = time_limit.cast<double>();
+    if (!(t >= 0)) throw py::value_error("time_limit must be >= 0 seconds or None, got " + std::string(py::repr(time_limit)));
+    return t;
 }
 
 // Builds a Control whose poll hook calls PyErr_CheckSignals (under the GIL). A Python error
-// raised there (KeyboardInterrupt) is left set; call `rethrow_if_interrupted` after the GIL is
-// back to raise it, or use the returned best-so-far with status "interrupted".
+// raised there (KeyboardInterrupt) is left set; every binding calls `rethrow_pending` once the GIL
+// is back, so Ctrl-C raises KeyboardInterrupt from every solver (docs/solvers.md).
 inline std::unique_ptr<Control> make_control(const py::object& time_limit, const py::object& progress,
                                              bool check_signals = true) {
     Control::PollFn poll;

@@ -1,12 +1,14 @@
-// Bindings for the exact solver: corrclust._core.solve_exact_dense / solve_exact_sparse.
+// Bindings for the exact solver: corrclust._core.exact (solve_dense, solve_sparse, reduce_multicut,
+// highs_version and the option struct ExactOptions). The first-incumbent rule and the option checks
+// live in cpp/src/exact_solve.cpp; this file converts, checks the arrays, calls and converts back.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <cmath>
 #include <limits>
-#include <vector>
 #include <string>
+#include <vector>
 
+#include "bind_common.hpp"
 #include "control_binding.hpp"
 #include "corrclust/branch_and_cut.hpp"
 #include "corrclust/exact.hpp"
@@ -16,109 +18,148 @@
 
 namespace py = pybind11;
 using namespace corrclust;
+using bind::F64Array;
+using bind::I64Array;
 
 namespace {
 
-using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
-using I64 = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
-LpMethod parse_method(const std::string& s, const char* what) {
+LpMethod parse_lp_method(const std::string& s, const char* what) {
     if (s == "ipm") return LpMethod::ipm;
     if (s == "ipm_crossover") return LpMethod::ipm_crossover;
-    if (s == "dual_simplex" || s == "simplex") return LpMethod::dual_simplex;
-    throw py::value_error(std::string(what) + " must be 'ipm', 'ipm_crossover' or 'dual_simplex', got '" + s + "'");
+    if (s == "dual_simplex") return LpMethod::dual_simplex;
+    throw py::value_error(std::string(what) + " must be 'ipm', 'ipm_crossover', 'dual_simplex' or 'auto', got '" + s +
+                          "'");
 }
 
-enum class Heuristic { anytime, kl, none };
-
-Heuristic parse_heuristic(const std::string& s) {
-    if (s == "anytime") return Heuristic::anytime;
-    if (s == "kl") return Heuristic::kl;
-    if (s == "none") return Heuristic::none;
+FirstIncumbent parse_heuristic(const std::string& s) {
+    if (s == "anytime") return FirstIncumbent::anytime;
+    if (s == "kl") return FirstIncumbent::kl;
+    if (s == "none") return FirstIncumbent::none;
     throw py::value_error("heuristic must be 'anytime', 'kl' or 'none', got '" + s + "'");
 }
 
-// Primal side of the branch-and-cut: a first incumbent (anytime multi-start KL with fusion, or GAEC +
-// KL, within a share of the time limit) and Kernighan-Lin on rounded LP points.
-struct Primal {
-    Heuristic kind = Heuristic::anytime;
-    double time = 0.3;  // seconds for the first incumbent at most
-
-    template <class Problem>
-    Labels first(const Problem& p, Control& parent, std::uint64_t seed, const Labels* warm) const {
-        Control child(std::min(time, std::max(0.0, parent.remaining())), [&parent] { return parent.stop(); });
-        if (kind == Heuristic::anytime) return anytime(p, child, seed, warm);
-        Labels labels = warm ? *warm : gaec(p, child);
-        kernighan_lin(p, labels, child);
-        return labels;
-    }
-};
-
-ExactOptions parse_options(const py::kwargs& kw, Primal& primal) {
-    ExactOptions exact;
-    BncOptions& o = exact.bnc;
-    for (auto item : kw) {
-        const std::string key = py::str(item.first);
-        const py::handle v = item.second;
-        if (key == "heuristic") primal.kind = parse_heuristic(v.cast<std::string>());
-        else if (key == "reduce") exact.reduce = v.cast<bool>();
-        else if (key == "reduce_edges") exact.reduction.edge_joins = v.cast<bool>();
-        else if (key == "reduce_subsets") exact.reduction.subset_joins = v.cast<bool>();
-        else if (key == "reduce_components") exact.reduction.components = v.cast<bool>();
-        else if (key == "star_ipm") o.star_ipm = v.cast<bool>();
-        else if (key == "odd_wheel_cuts") o.odd_wheel_cuts = v.cast<bool>();
-        else if (key == "odd_wheels_per_hub") o.odd_wheels_per_hub = v.cast<int>();
-        else if (key == "star_ipm_min_edges") o.star_ipm_min_edges = v.cast<int>();
-        else if (key == "root_cuts_per_round") o.root_cuts_per_round = v.cast<int>();
-        else if (key == "heuristic_time") primal.time = v.cast<double>();
-        else if (key == "triangle_cuts") o.triangle_cuts = v.cast<bool>();
-        else if (key == "cycle_cuts") o.cycle_cuts = v.cast<bool>();
-        else if (key == "star_cuts") o.star_cuts = v.cast<bool>();
-        else if (key == "max_star_size") o.max_star_size = v.cast<int>();
-        else if (key == "max_cuts_per_round") o.max_cuts_per_round = v.cast<int>();
-        else if (key == "root_method") {
-            const std::string name = v.cast<std::string>();
-            // "auto": interior point while rounds add many rows, then warm-started dual simplex.
-            o.root_method = name == "auto" ? LpMethod::ipm : parse_method(name, "root_method");
-            o.ipm_switch_fraction = name == "auto" ? 0.5 : 0.0;
-        }
-        else if (key == "tree_method") o.tree_method = parse_method(v.cast<std::string>(), "tree_method");
-        else if (key == "purge_age") o.purge_age = v.cast<int>();
-        else if (key == "tree_purge_age") o.tree_purge_age = v.cast<int>();
-        else if (key == "reduced_cost_fixing") o.reduced_cost_fixing = v.cast<bool>();
-        else if (key == "node_rounds") o.node_rounds = v.cast<int>();
-        else if (key == "min_violation") o.min_violation = v.cast<double>();
-        else if (key == "abs_gap") o.abs_gap = v.cast<double>();
-        else if (key == "max_nodes") o.max_nodes = v.is_none() ? -1 : v.cast<std::int64_t>();
-        else if (key == "verbose") o.verbose = v.cast<bool>();
-        else throw py::type_error("solve_exact: unknown option '" + key + "'");
-    }
-    if (o.tree_method != LpMethod::dual_simplex)
-        throw py::value_error("tree_method must be 'dual_simplex' (the tree needs warm starts)");
-    if (!(primal.time >= 0)) throw py::value_error("heuristic_time must be >= 0");
-    if (o.tree_purge_age < 1) throw py::value_error("tree_purge_age must be >= 1");
-    if (o.purge_age < 1) throw py::value_error("purge_age must be >= 1");
-    if (o.node_rounds < 0) throw py::value_error("node_rounds must be >= 0");
-    if (!(o.min_violation > 0)) throw py::value_error("min_violation must be > 0");
-    if (!(o.abs_gap >= 0)) throw py::value_error("abs_gap must be >= 0");
-    exact.improve = primal.kind != Heuristic::none;
-    return exact;
+const char* to_string(FirstIncumbent h) {
+    return h == FirstIncumbent::anytime ? "anytime" : h == FirstIncumbent::kl ? "kl" : "none";
 }
 
-bool parse_warm_start(const py::object& warm, Index n, Labels& out) {
-    if (warm.is_none()) return false;
-    I64 a = warm.cast<I64>();
-    if (a.ndim() != 1 || a.shape(0) != n)
-        throw py::value_error("warm_start must have shape (" + std::to_string(n) + ",), got a different shape");
-    out.assign(a.data(), a.data() + n);
-    return true;
+// A field of a nested struct (ExactOptions::bnc or ::reduction) bound as a flat attribute.
+template <class Inner, class M>
+void nested(py::class_<ExactOptions>& cls, const char* name, Inner ExactOptions::* inner, M Inner::* field,
+            const char* doc) {
+    cls.def_property(
+        name, [inner, field](const ExactOptions& o) { return o.*inner.*field; },
+        [inner, field](ExactOptions& o, M v) { (o.*inner).*field = v; }, doc);
+}
+
+void bind_options(py::module_& m) {
+    py::class_<ExactOptions> c(m, "ExactOptions",
+                               "Settings of the exact solver (first incumbent, reductions, branch-and-cut); "
+                               "docs/exact.md explains each.");
+    c.def_property(
+        "heuristic", [](const ExactOptions& o) { return std::string(to_string(o.heuristic)); },
+        [](ExactOptions& o, const std::string& s) { o.heuristic = parse_heuristic(s); },
+        "First incumbent: 'anytime' (default), 'kl' (GAEC + KL) or 'none' (also no KL on rounded LP points).");
+    c.def_readwrite("heuristic_time", &ExactOptions::heuristic_time, "Seconds for the first incumbent at most (0.3).");
+    c.def_readwrite("kl", &ExactOptions::kl, "KLOptions of Kernighan-Lin in the first incumbent and on LP points.");
+    c.def_readwrite("reduce", &ExactOptions::reduce, "Run the persistency reductions first (True).");
+    nested(c, "reduce_edges", &ExactOptions::reduction, &ReduceOptions::edge_joins, "Dominant-edge and pair rules.");
+    nested(c, "reduce_subsets", &ExactOptions::reduction, &ReduceOptions::subset_joins,
+           "Subset rule on the clusters of the first incumbent.");
+    nested(c, "reduce_components", &ExactOptions::reduction, &ReduceOptions::components,
+           "Solve the components of the positive graph independently.");
+    nested(c, "max_subset_size", &ExactOptions::reduction, &ReduceOptions::max_subset_size,
+           "Clusters larger than this are not tried by the subset rule (600).");
+    nested(c, "triangle_cuts", &ExactOptions::bnc, &BncOptions::triangle_cuts, "Complete graphs: triangle cuts.");
+    nested(c, "cycle_cuts", &ExactOptions::bnc, &BncOptions::cycle_cuts, "Sparse graphs: cycle cuts.");
+    nested(c, "star_cuts", &ExactOptions::bnc, &BncOptions::star_cuts, "Complete graphs: two-partition cuts, |S| = 1.");
+    nested(c, "max_star_size", &ExactOptions::bnc, &BncOptions::max_star_size, "Largest |T| of a star cut (8).");
+    nested(c, "odd_wheel_cuts", &ExactOptions::bnc, &BncOptions::odd_wheel_cuts, "Odd-wheel cuts (False).");
+    nested(c, "odd_wheels_per_hub", &ExactOptions::bnc, &BncOptions::odd_wheels_per_hub,
+           "Odd wheels per hub and round at most (2).");
+    nested(c, "star_ipm", &ExactOptions::bnc, &BncOptions::star_ipm,
+           "Root: switch to interior point once star cuts start (True).");
+    nested(c, "star_ipm_min_edges", &ExactOptions::bnc, &BncOptions::star_ipm_min_edges,
+           "... on LPs with at least this many columns (3000).");
+    nested(c, "max_cuts_per_round", &ExactOptions::bnc, &BncOptions::max_cuts_per_round,
+           "Cut cap per tree round; 0: max(1000, 8 n).");
+    nested(c, "root_cuts_per_round", &ExactOptions::bnc, &BncOptions::root_cuts_per_round,
+           "Cut cap per root round; 0: max(tree cap, n^2 / 2).");
+    c.def_property(
+        "root_method", [](const ExactOptions& o) { return std::string(to_string(o.bnc.root_method)); },
+        [](ExactOptions& o, const std::string& name) {
+            // "auto": interior point while rounds add many rows, then warm-started dual simplex.
+            o.bnc.root_method = name == "auto" ? LpMethod::ipm : parse_lp_method(name, "root_method");
+            o.bnc.ipm_switch_fraction = name == "auto" ? 0.5 : 0.0;
+        },
+        "Root LP method: 'dual_simplex' (default), 'ipm', 'ipm_crossover', or 'auto' (sets 'ipm' and "
+        "ipm_switch_fraction 0.5); setting it resets ipm_switch_fraction.");
+    nested(c, "ipm_switch_fraction", &ExactOptions::bnc, &BncOptions::ipm_switch_fraction,
+           "Root 'ipm': switch to crossover + dual simplex once a round adds less than this share of the cap.");
+    c.def_property(
+        "tree_method", [](const ExactOptions& o) { return std::string(to_string(o.bnc.tree_method)); },
+        [](ExactOptions& o, const std::string& name) { o.bnc.tree_method = parse_lp_method(name, "tree_method"); },
+        "LP method in the tree: 'dual_simplex' only (warm starts).");
+    nested(c, "purge_age", &ExactOptions::bnc, &BncOptions::purge_age, "Root: drop a cut slack this many solves (3).");
+    nested(c, "tree_purge_age", &ExactOptions::bnc, &BncOptions::tree_purge_age, "Tree: the same (5).");
+    nested(c, "reduced_cost_fixing", &ExactOptions::bnc, &BncOptions::reduced_cost_fixing,
+           "Fix edges by reduced costs in the children (False).");
+    nested(c, "node_rounds", &ExactOptions::bnc, &BncOptions::node_rounds, "Cutting-plane rounds per tree node (8).");
+    nested(c, "min_violation", &ExactOptions::bnc, &BncOptions::min_violation,
+           "Separate only cuts violated by more than this (1e-6).");
+    nested(c, "abs_gap", &ExactOptions::bnc, &BncOptions::abs_gap, "Optimal once objective - bound <= abs_gap (1e-6).");
+    c.def_property(
+        "max_nodes",
+        [](const ExactOptions& o) { return o.bnc.max_nodes < 0 ? py::object(py::none()) : py::int_(o.bnc.max_nodes); },
+        [](ExactOptions& o, const py::object& v) {
+            o.bnc.max_nodes = v.is_none() ? -1 : v.cast<std::int64_t>();
+            if (!v.is_none() && o.bnc.max_nodes < 0) throw py::value_error("max_nodes must be >= 0 or None");
+        },
+        "Stop with status 'node_limit' after this many nodes (None: unlimited).");
+    nested(c, "verbose", &ExactOptions::bnc, &BncOptions::verbose, "One line per root round / 100 nodes on stderr.");
+    bind::options_protocol(c, {"heuristic",
+                               "heuristic_time",
+                               "kl",
+                               "reduce",
+                               "reduce_edges",
+                               "reduce_subsets",
+                               "reduce_components",
+                               "max_subset_size",
+                               "triangle_cuts",
+                               "cycle_cuts",
+                               "star_cuts",
+                               "max_star_size",
+                               "odd_wheel_cuts",
+                               "odd_wheels_per_hub",
+                               "star_ipm",
+                               "star_ipm_min_edges",
+                               "max_cuts_per_round",
+                               "root_cuts_per_round",
+                               "root_method",
+                               "ipm_switch_fraction",
+                               "tree_method",
+                               "purge_age",
+                               "tree_purge_age",
+                               "reduced_cost_fixing",
+                               "node_rounds",
+                               "min_violation",
+                               "abs_gap",
+                               "max_nodes",
+                               "verbose"});
+}
+
+ExactOptions read_options(const py::object& options) {
+    if (options.is_none()) return ExactOptions{};
+    if (!py::isinstance<ExactOptions>(options))
+        throw py::type_error("options must be ExactOptions or None, got " +
+                             std::string(py::str(py::type::of(options).attr("__name__"))));
+    ExactOptions o = options.cast<ExactOptions>();
+    validate(o);  // std::invalid_argument -> ValueError
+    return o;
 }
 
 py::dict to_dict(BncResult&& r) {
-    py::array_t<std::int64_t> labels(static_cast<py::ssize_t>(r.labels.size()));
-    std::copy(r.labels.begin(), r.labels.end(), labels.mutable_data());
     py::dict d;
-    d["labels"] = labels;
+    d["labels"] = bind::to_array(r.labels);
     d["objective"] = r.objective;
     d["lower_bound"] = r.lower_bound;
     d["gap"] = r.gap;
@@ -147,108 +188,74 @@ py::dict to_dict(BncResult&& r) {
 
 template <class Problem>
 py::dict run(const Problem& problem, Index n, const py::object& time_limit, std::uint64_t seed,
-             const py::object& warm_start, const py::object& progress, const py::kwargs& kw) {
-    Primal primal;
-    const ExactOptions opt = parse_options(kw, primal);
+             const py::object& warm_start, const py::object& progress, const py::object& options) {
+    const ExactOptions opt = read_options(options);
     Labels warm;
-    const bool has_warm = parse_warm_start(warm_start, n, warm);
+    const bool has_warm = bind::read_labels(warm_start, n, warm, "warm_start");
     auto control = bind::make_control(time_limit, progress);
     BncResult res;
     {
         py::gil_scoped_release release;
-        Labels start;
-        const bool has_start = primal.kind != Heuristic::none && n > 0;
-        if (has_start) start = primal.first(problem, *control, seed, has_warm ? &warm : nullptr);
-        const Labels* first = has_start ? &start : (has_warm ? &warm : nullptr);
-        res = solve_exact(problem, *control, opt, first);
+        res = solve_exact(problem, *control, opt, has_warm ? &warm : nullptr, seed);
     }
-    // A Ctrl-C seen by the poll is reported as status "interrupted", not raised: clear it. A
-    // Python error from the progress callback is raised.
-    if (PyErr_Occurred()) {
-        if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) PyErr_Clear();
-        else throw py::error_already_set();
-    }
+    bind::rethrow_pending();  // KeyboardInterrupt, or an exception raised by the progress callback
     return to_dict(std::move(res));
 }
 
 }  // namespace
 
 void init_exact(py::module_& m) {
+    bind_options(m);
     m.def(
-        "solve_exact_dense",
-        [](F64 costs, const py::object& time_limit, std::uint64_t seed, const py::object& warm_start,
-           const py::object& progress, const py::kwargs& kw) {
-            if (costs.ndim() != 2 || costs.shape(0) != costs.shape(1))
-                throw py::value_error("costs must be a square (n, n) matrix");
-            const Index n = costs.shape(0);
-            for (Index i = 0; i < n; ++i)
-                for (Index j = i + 1; j < n; ++j)
-                    if (!std::isfinite(costs.data()[i * n + j]))
-                        throw py::value_error("cost (" + std::to_string(i) + ", " + std::to_string(j) +
-                                              ") is not finite");
-            DenseView view{costs.data(), n};
-            return run(view, n, time_limit, seed, warm_start, progress, kw);
+        "solve_dense",
+        [](const F64Array& costs, const py::object& time_limit, std::uint64_t seed, const py::object& warm_start,
+           const py::object& progress, const py::object& options) {
+            const Index n = bind::check_square(costs);
+            const DenseView view{costs.data(), n};
+            return run(view, n, time_limit, seed, warm_start, progress, options);
         },
-        py::arg("costs"), py::arg("time_limit") = py::none(), py::arg("seed") = 0,
-        py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
+        py::arg("costs"), py::arg("time_limit") = py::none(), py::arg("seed") = 0, py::arg("warm_start") = py::none(),
+        py::arg("progress") = py::none(), py::arg("options") = py::none(),
         R"doc(Exact correlation clustering of a complete graph by branch-and-cut (triangle cuts, HiGHS LP).
 
-costs: float64 (n, n), symmetric, c > 0 attractive; minimises the sum of the costs of cut pairs.
-Returns a dict with labels, objective, lower_bound, gap, status ("optimal", "time_limit",
-"interrupted", "node_limit"), nodes, cuts, runtime, lp_time and more statistics. Options:
-heuristic ('anytime' | 'kl' | 'none'), heuristic_time (s), triangle_cuts, star_cuts, max_star_size, max_cuts_per_round, root_method ('dual_simplex' | 'ipm' | 'ipm_crossover' | 'auto'),
-tree_method, purge_age, tree_purge_age, node_rounds, min_violation, abs_gap, max_nodes, verbose.)doc");
+costs: float64 (n, n), symmetric, finite, c > 0 attractive; minimises the sum of the costs of cut
+pairs. options: ExactOptions or None. Returns a dict with labels, objective, lower_bound, gap,
+status ("optimal", "time_limit", "node_limit"), nodes, cuts, runtime, lp_time and more statistics.
+Ctrl-C raises KeyboardInterrupt.)doc");
     m.def(
-        "solve_exact_sparse",
-        [](Index n, I64 edges, F64 costs, const py::object& time_limit, std::uint64_t seed,
-           const py::object& warm_start, const py::object& progress, const py::kwargs& kw) {
-            if (n < 0) throw py::value_error("n must be >= 0");
-            if (edges.ndim() != 2 || edges.shape(1) != 2) throw py::value_error("edges must have shape (m, 2)");
-            if (costs.ndim() != 1 || costs.shape(0) != edges.shape(0))
-                throw py::value_error("costs must have shape (m,) matching edges");
-            const Index m_edges = edges.shape(0);
+        "solve_sparse",
+        [](Index n, const I64Array& edges, const F64Array& costs, const py::object& time_limit, std::uint64_t seed,
+           const py::object& warm_start, const py::object& progress, const py::object& options) {
+            const Index m_edges = bind::check_edges(n, edges, costs);
             const std::int64_t* e = edges.data();
             std::vector<Index> u(static_cast<size_t>(m_edges)), v(static_cast<size_t>(m_edges));
             for (Index k = 0; k < m_edges; ++k) {
-                u[k] = e[2 * k];
-                v[k] = e[2 * k + 1];
-                if (u[k] < 0 || u[k] >= n || v[k] < 0 || v[k] >= n)
-                    throw py::value_error("edge " + std::to_string(k) + " has a node index outside [0, n)");
-                if (u[k] == v[k]) throw py::value_error("edge " + std::to_string(k) + " is a self-loop");
-                if (!std::isfinite(costs.data()[k]))
-                    throw py::value_error("cost of edge " + std::to_string(k) + " is not finite");
+                u[static_cast<size_t>(k)] = e[2 * k];
+                v[static_cast<size_t>(k)] = e[2 * k + 1];
             }
-            SparseGraph g = SparseGraph::from_edges(n, u.data(), v.data(), costs.data(), m_edges);
-            return run(g, n, time_limit, seed, warm_start, progress, kw);
+            const SparseGraph g = SparseGraph::from_edges(n, u.data(), v.data(), costs.data(), m_edges);
+            return run(g, n, time_limit, seed, warm_start, progress, options);
         },
         py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("time_limit") = py::none(), py::arg("seed") = 0,
-        py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
+        py::arg("warm_start") = py::none(), py::arg("progress") = py::none(), py::arg("options") = py::none(),
         R"doc(Exact correlation clustering of a sparse graph by branch-and-cut (cycle cuts, HiGHS LP).
 
-edges: int64 (m, 2) node pairs (parallel edges are summed), costs: float64 (m,). Same result
-dict and options as solve_exact_dense (cycle_cuts instead of triangle_cuts).)doc");
+edges: int64 (m, 2) node pairs (parallel edges are summed), costs: float64 (m,), finite. Same
+result dict and options as solve_dense (cycle_cuts instead of triangle_cuts).)doc");
     m.def(
         "reduce_multicut",
-        [](Index n, I64 edges, F64 costs, const py::object& clusters, bool edge_joins, bool subset_joins,
-           bool components) {
-            if (n < 0 || n > std::numeric_limits<int>::max() / 2) throw py::value_error("n out of range");
-            if (edges.ndim() != 2 || edges.shape(1) != 2) throw py::value_error("edges must have shape (m, 2)");
-            if (costs.ndim() != 1 || costs.shape(0) != edges.shape(0))
-                throw py::value_error("costs must have shape (m,) matching edges");
-            const Index m_edges = edges.shape(0);
+        [](Index n, const I64Array& edges, const F64Array& costs, const py::object& clusters, bool edge_joins,
+           bool subset_joins, bool components) {
+            if (n > std::numeric_limits<int>::max() / 2) throw py::value_error("n out of range");
+            const Index m_edges = bind::check_edges(n, edges, costs);
             std::vector<int> u(static_cast<size_t>(m_edges)), v(static_cast<size_t>(m_edges));
             std::vector<double> c(costs.data(), costs.data() + m_edges);
             for (Index k = 0; k < m_edges; ++k) {
-                const std::int64_t a = edges.data()[2 * k], b = edges.data()[2 * k + 1];
-                if (a < 0 || a >= n || b < 0 || b >= n)
-                    throw py::value_error("edge " + std::to_string(k) + " has a node index outside [0, n)");
-                if (a == b) throw py::value_error("edge " + std::to_string(k) + " is a self-loop");
-                if (!std::isfinite(c[k])) throw py::value_error("cost of edge " + std::to_string(k) + " is not finite");
-                u[k] = static_cast<int>(a);
-                v[k] = static_cast<int>(b);
+                u[static_cast<size_t>(k)] = static_cast<int>(edges.data()[2 * k]);
+                v[static_cast<size_t>(k)] = static_cast<int>(edges.data()[2 * k + 1]);
             }
             Labels proposal;
-            const bool has_proposal = parse_warm_start(clusters, n, proposal);
+            const bool has_proposal = bind::read_labels(clusters, n, proposal, "clusters");
             ReduceOptions o;
             o.edge_joins = edge_joins;
             o.subset_joins = subset_joins;
@@ -259,22 +266,17 @@ dict and options as solve_exact_dense (cycle_cuts instead of triangle_cuts).)doc
                 py::gil_scoped_release release;
                 r = reduce_multicut(static_cast<int>(n), u, v, c, has_proposal ? &proposal : nullptr, o, control);
             }
-            py::array_t<std::int64_t> node_of(static_cast<py::ssize_t>(n)), comp(static_cast<py::ssize_t>(r.n));
-            std::copy(r.node_of.begin(), r.node_of.end(), node_of.mutable_data());
-            std::copy(r.component.begin(), r.component.end(), comp.mutable_data());
             py::array_t<std::int64_t> red_edges({static_cast<py::ssize_t>(r.cost.size()), py::ssize_t{2}});
             for (size_t e = 0; e < r.cost.size(); ++e) {
                 red_edges.mutable_data()[2 * e] = r.eu[e];
                 red_edges.mutable_data()[2 * e + 1] = r.ev[e];
             }
-            py::array_t<double> red_costs(static_cast<py::ssize_t>(r.cost.size()));
-            std::copy(r.cost.begin(), r.cost.end(), red_costs.mutable_data());
             py::dict d;
             d["n"] = r.n;
-            d["node_of"] = node_of;
-            d["component"] = comp;
+            d["node_of"] = bind::to_array(std::vector<std::int64_t>(r.node_of.begin(), r.node_of.end()));
+            d["component"] = bind::to_array(std::vector<std::int64_t>(r.component.begin(), r.component.end()));
             d["edges"] = red_edges;
-            d["costs"] = red_costs;
+            d["costs"] = bind::to_array(r.cost);
             d["edge_joins"] = r.edge_joins;
             d["subset_joins"] = r.subset_joins;
             d["subset_tries"] = r.subset_tries;
@@ -282,7 +284,7 @@ dict and options as solve_exact_dense (cycle_cuts instead of triangle_cuts).)doc
         },
         py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("clusters") = py::none(),
         py::arg("edge_joins") = true, py::arg("subset_joins") = true, py::arg("components") = true,
-        R"doc(Persistency reductions of solve_exact, for inspection and tests.
+        R"doc(Persistency reductions of the exact solver, for inspection and tests.
 
 Returns a dict: n (reduced nodes), node_of (original -> reduced node), component (reduced node ->
 independent part), edges / costs (the contracted graph, parallel edges summed), and counts.

@@ -1,11 +1,12 @@
-// The single extension module corrclust._core. Each area registers its functions from its own
-// translation unit (problem.cpp, solvers.cpp, exact.cpp, pqap.cpp).
+// The single extension module corrclust._core, one submodule per area, each registered from its own
+// translation unit: problem (problem.cpp), heuristics (heuristics.cpp), exact (exact.cpp) and pqap
+// (pqap.cpp). python/corrclust/_core.pyi types them.
 #include <pybind11/pybind11.h>
 
 namespace py = pybind11;
 
 void init_problem(py::module_& m);
-void init_solvers(py::module_& m);
+void init_heuristics(py::module_& m);
 void init_exact(py::module_& m);
 void init_pqap(py::module_& m);
 
@@ -19,8 +20,12 @@ PYBIND11_MODULE(_core, m) {
 #else
     m.attr("__version__") = "dev";
 #endif
-    init_problem(m);
-    init_solvers(m);
-    init_exact(m);
-    init_pqap(m);
+    py::module_ problem = m.def_submodule("problem", "Objective of a labelling (dense and sparse).");
+    init_problem(problem);
+    py::module_ heuristics = m.def_submodule("heuristics", "GAEC, Kernighan-Lin and the anytime solver.");
+    init_heuristics(heuristics);  // defines KLOptions, used by exact.ExactOptions
+    py::module_ exact = m.def_submodule("exact", "Exact branch-and-cut solver and its reductions (HiGHS).");
+    init_exact(exact);
+    py::module_ pqap = m.def_submodule("pqap", "PQAP key-point matching: cost model and all-pairs sweeps.");
+    init_pqap(pqap);
 }

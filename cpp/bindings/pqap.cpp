@@ -1,4 +1,5 @@
-// Bindings for the PQAP area: the cost model, single-pair matching and threaded all-pairs sweeps.
+// Bindings for the PQAP area, corrclust._core.pqap: the cost model (e_opt), single-pair matching and
+// threaded all-pairs sweeps (OrganoidSet).
 // Arrays are borrowed without copies where possible; long calls release the GIL, and sweeps poll
 // Ctrl-C and report progress from the calling (main) thread while worker threads solve pairs.
 #include <pybind11/functional.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bind_common.hpp"
 #include "control_binding.hpp"
 #include "corrclust/control.hpp"
 #include "corrclust/pqap/all_pairs.hpp"
@@ -24,8 +26,8 @@ using namespace corrclust::pqap;
 
 namespace {
 
-using RowsArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
-using IntArray = py::array_t<int, py::array::c_style | py::array::forcecast>;
+using RowsArray = bind::F64Array;
+using IntArray = bind::I32Array;
 
 PointList to_points(const RowsArray& a, const char* what) {
     if (a.ndim() != 2 || a.shape(1) != kNumFields)
@@ -51,11 +53,7 @@ Mode to_mode(const std::string& mode) {
     throw py::value_error("mode must be 'reference' or 'improved', got '" + mode + "'");
 }
 
-py::array_t<int> to_array(const Assignment& x) {
-    py::array_t<int> a(static_cast<py::ssize_t>(x.size()));
-    std::copy(x.begin(), x.end(), a.mutable_data());
-    return a;
-}
+py::array_t<int> to_array(const Assignment& x) { return bind::to_array<int>(x); }
 
 py::dict result_dict(const MatchResult& r) {
     py::dict d;
@@ -90,10 +88,10 @@ struct PqapSet {
 }  // namespace
 
 void init_pqap(py::module_& m) {
-    m.def("pqap_e_opt", [](const std::vector<double>& p) { return e_opt(to_params(p, false)); }, py::arg("params"),
+    m.def("e_opt", [](const std::vector<double>& p) { return e_opt(to_params(p, false)); }, py::arg("params"),
           "E_opt = -(1-lambda)(theta gamma_c + (1-theta) gamma_d) - lambda gamma_a.");
 
-    py::class_<PqapSet>(m, "PqapSet", "Key points of many organoids, converted once for repeated matching.")
+    py::class_<PqapSet>(m, "OrganoidSet", "Key points of many organoids, converted once for repeated matching.")
         .def(py::init<const std::vector<RowsArray>&, const std::vector<RowsArray>&>(), py::arg("features"),
              py::arg("candidates"))
         .def("__len__", [](const PqapSet& s) { return s.organoids.size(); })

@@ -18,6 +18,7 @@
 #include <numeric>
 #include <type_traits>
 #include <unordered_map>
+#include <stdexcept>
 #include <vector>
 
 #include "corrclust/heuristics.hpp"
@@ -118,7 +119,7 @@ class Anytime {
     static constexpr bool kSparse = std::is_same<Problem, SparseGraph>::value;
 
 public:
-    Anytime(const Problem& p, Control& control, std::uint64_t seed, const AnytimeSettings& settings)
+    Anytime(const Problem& p, Control& control, std::uint64_t seed, const AnytimeOptions& settings)
         : p_(p), control_(control), rng_(seed), settings_(settings), progress_(control, "anytime", 0.25) {}
 
     Labels run(const Labels* start, HeuristicStats* stats) {
@@ -171,7 +172,7 @@ private:
 
     Candidate kl_from(Labels labels) {
         Candidate c;
-        c.objective = kernighan_lin_ex(p_, labels, control_, nullptr);
+        c.objective = kernighan_lin_ex(p_, labels, control_, nullptr, settings_.kl);
         c.labels = std::move(labels);
         return c;
     }
@@ -246,10 +247,10 @@ private:
             from_best[groups[v]] = best_[v];
             from_prop[groups[v]] = proposal[v];
         }
-        double ob = kernighan_lin_ex(cp, from_best, control_, nullptr);
+        double ob = kernighan_lin_ex(cp, from_best, control_, nullptr, settings_.kl);
         Labels g = gaec_ex(cp, control_, nullptr, nullptr);
-        double og = kernighan_lin_ex(cp, g, control_, nullptr);
-        double op = kernighan_lin_ex(cp, from_prop, control_, nullptr);
+        double og = kernighan_lin_ex(cp, g, control_, nullptr, settings_.kl);
+        double op = kernighan_lin_ex(cp, from_prop, control_, nullptr, settings_.kl);
         const Labels* pick = &from_best;
         if (og < ob && og <= op) pick = &g;
         else if (op < ob && op < og) pick = &from_prop;
@@ -261,7 +262,7 @@ private:
     const Problem& p_;
     Control& control_;
     detail::Rng rng_;
-    AnytimeSettings settings_;
+    AnytimeOptions settings_;
     detail::ProgressThrottle progress_;
     double scale_ = 1.0;
     Labels best_;
@@ -270,12 +271,19 @@ private:
 
 }  // namespace
 
+void validate(const AnytimeOptions& o) {
+    if (o.max_rounds < 0) throw std::invalid_argument("max_rounds must be >= 0");
+    if (o.max_rounds_without_improvement < 0)
+        throw std::invalid_argument("max_rounds_without_improvement must be >= 0");
+    validate(o.kl);
+}
+
 Labels anytime_ex(const DenseView& problem, Control& control, std::uint64_t seed, const Labels* start,
-                  HeuristicStats* stats, const AnytimeSettings& settings) {
+                  HeuristicStats* stats, const AnytimeOptions& settings) {
     return Anytime<DenseView>(problem, control, seed, settings).run(start, stats);
 }
 Labels anytime_ex(const SparseGraph& problem, Control& control, std::uint64_t seed, const Labels* start,
-                  HeuristicStats* stats, const AnytimeSettings& settings) {
+                  HeuristicStats* stats, const AnytimeOptions& settings) {
     return Anytime<SparseGraph>(problem, control, seed, settings).run(start, stats);
 }
 Labels anytime(const DenseView& problem, Control& control, std::uint64_t seed, const Labels* start) {

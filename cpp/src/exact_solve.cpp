@@ -2,20 +2,23 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "corrclust/exact.hpp"
 #include "corrclust/heuristics.hpp"
+#include "corrclust/heuristics_detail.hpp"
 
 namespace corrclust {
 namespace {
 
 template <class Problem>
-LabelsImprover improver_for(const Problem& p, bool on) {
-    if (!on) return {};
-    return [&p](Labels& labels, Control& control) { kernighan_lin(p, labels, control); };
+LabelsImprover improver_for(const Problem& p, const ExactOptions& options) {
+    if (options.heuristic == FirstIncumbent::none) return {};
+    const KlOptions kl = options.kl;
+    return [&p, kl](Labels& labels, Control& control) { kernighan_lin(p, labels, control, kl); };
 }
 
 void edge_list(const DenseView& p, std::vector<int>& u, std::vector<int>& v, std::vector<double>& c) {
@@ -53,11 +56,11 @@ BncResult solve_part(const Part& part, bool dense, Control& control, const Exact
         for (size_t e = 0; e < part.cost.size(); ++e)
             matrix[part.eu[e] * k + part.ev[e]] = matrix[part.ev[e] * k + part.eu[e]] = part.cost[e];
         const DenseView view{matrix.data(), k};
-        return branch_and_cut(view, control, options.bnc, &warm, improver_for(view, options.improve));
+        return branch_and_cut(view, control, options.bnc, &warm, improver_for(view, options));
     }
     const SparseGraph graph = SparseGraph::from_edges(k, part.eu.data(), part.ev.data(), part.cost.data(),
                                                       static_cast<Index>(part.cost.size()));
-    return branch_and_cut(graph, control, options.bnc, &warm, improver_for(graph, options.improve));
+    return branch_and_cut(graph, control, options.bnc, &warm, improver_for(graph, options));
 }
 
 template <class Problem>
@@ -67,7 +70,7 @@ BncResult solve_exact_impl(const Problem& problem, bool dense, Control& control,
     // The reductions keep a hash map per node: on complete graphs beyond a few thousand nodes that
     // costs more memory than the LP itself, so they are skipped there.
     if (!options.reduce || n == 0 || (dense && n > 2000))
-        return branch_and_cut(problem, control, options.bnc, warm_start, improver_for(problem, options.improve));
+        return branch_and_cut(problem, control, options.bnc, warm_start, improver_for(problem, options));
 
     const double t0 = control.elapsed();
     std::vector<int> u, v;
@@ -87,7 +90,7 @@ BncResult solve_exact_impl(const Problem& problem, bool dense, Control& control,
     };
     if (red.n == n && red.num_components == 1) {  // nothing to gain: solve the input as it is
         return with_stats(branch_and_cut(problem, control, options.bnc, warm_start,
-                                         improver_for(problem, options.improve)),
+                                         improver_for(problem, options)),
                           n);
     }
 
@@ -224,16 +227,56 @@ BncResult solve_exact_impl(const Problem& problem, bool dense, Control& control,
     return with_stats(std::move(res), largest);
 }
 
+// The first incumbent: a heuristic within `heuristic_time` seconds (and what is left of the time
+// limit), stopped early with the parent (Ctrl-C). A good incumbent before the first LP lets the
+// reductions (subset rule) and the tree prune early.
+template <class Problem>
+Labels first_incumbent(const Problem& p, Control& parent, const ExactOptions& options, std::uint64_t seed,
+                       const Labels* warm) {
+    Control child(std::min(options.heuristic_time, std::max(0.0, parent.remaining())),
+                  [&parent] { return parent.stop(); });
+    if (options.heuristic == FirstIncumbent::anytime) {
+        AnytimeOptions any;
+        any.kl = options.kl;
+        return anytime_ex(p, child, seed, warm, nullptr, any);
+    }
+    return gaec_kl(p, child, warm, options.kl);
+}
+
+template <class Problem>
+BncResult solve_with_incumbent(const Problem& problem, bool dense, Control& control, const ExactOptions& options,
+                               const Labels* warm_start, std::uint64_t seed) {
+    if (options.heuristic == FirstIncumbent::none || problem.n == 0)
+        return solve_exact_impl(problem, dense, control, options, warm_start);
+    const Labels start = first_incumbent(problem, control, options, seed, warm_start);
+    return solve_exact_impl(problem, dense, control, options, &start);
+}
+
 }  // namespace
 
+void validate(const ExactOptions& o) {
+    auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
+    const BncOptions& b = o.bnc;
+    if (b.tree_method != LpMethod::dual_simplex)
+        fail("tree_method must be 'dual_simplex' (the tree needs warm starts)");
+    if (!(o.heuristic_time >= 0)) fail("heuristic_time must be >= 0");
+    if (b.tree_purge_age < 1) fail("tree_purge_age must be >= 1");
+    if (b.purge_age < 1) fail("purge_age must be >= 1");
+    if (b.node_rounds < 0) fail("node_rounds must be >= 0");
+    if (!(b.min_violation > 0)) fail("min_violation must be > 0");
+    if (!(b.abs_gap >= 0)) fail("abs_gap must be >= 0");
+    if (!(b.ipm_switch_fraction >= 0 && b.ipm_switch_fraction <= 1)) fail("ipm_switch_fraction must be in [0, 1]");
+    validate(o.kl);
+}
+
 BncResult solve_exact(const DenseView& problem, Control& control, const ExactOptions& options,
-                      const Labels* warm_start) {
-    return solve_exact_impl(problem, true, control, options, warm_start);
+                      const Labels* warm_start, std::uint64_t seed) {
+    return solve_with_incumbent(problem, true, control, options, warm_start, seed);
 }
 
 BncResult solve_exact(const SparseGraph& problem, Control& control, const ExactOptions& options,
-                      const Labels* warm_start) {
-    return solve_exact_impl(problem, false, control, options, warm_start);
+                      const Labels* warm_start, std::uint64_t seed) {
+    return solve_with_incumbent(problem, false, control, options, warm_start, seed);
 }
 
 }  // namespace corrclust

@@ -10,11 +10,12 @@
 //
 // Costs per pair: O(|A| |B|) (dense) or O(deg(A u B)) (sparse) to set up the gains from cached
 // within-cluster sums, then O(|A| + |B|) per step; a sequence stops early once it has gone
-// `kPatience` steps without a new best prefix.
+// `KlOptions::patience` steps without a new best prefix.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -24,8 +25,6 @@
 namespace corrclust {
 namespace {
 
-constexpr Index kPatience = 48;   // steps without a new best prefix before a sequence stops
-constexpr double kEps = 1e-9;     // minimum improvement accepted
 // The clock is read once this many units of work (about one adjacency entry each) have been done
 // since the last read: tens of microseconds, far below the 50 ms promised for a time limit, while a
 // pair of small clusters no longer pays a clock read of its own (2 % of a KL call on 3096).
@@ -74,8 +73,9 @@ struct SparsePolicy {
 template <class Policy>
 class KernighanLin {
 public:
-    KernighanLin(const Policy& policy, Labels& labels, Control& control)
-        : P(policy), label_(labels), control_(control), n_(policy.n()) {}
+    KernighanLin(const Policy& policy, Labels& labels, Control& control, const KlOptions& options)
+        : P(policy), label_(labels), control_(control), n_(policy.n()),
+          patience_(options.patience), eps_(options.min_improvement) {}
 
     // Runs passes until nothing improves or control stops; returns the number of passes.
     std::int64_t run(detail::ProgressThrottle& progress) {
@@ -88,7 +88,7 @@ public:
             if (!control_.stop()) gain += vertex_sweep(pass);
             obj -= gain;
             progress.maybe(obj, pass);
-            if (gain <= kEps) break;
+            if (gain <= eps_) break;
         }
         for (Index v = 0; v < n_; ++v) label_[v] = label_of_[v];
         return pass;
@@ -237,7 +237,7 @@ private:
                 acc_[C] = 0.0;
                 touched_flag_[C] = 0;
             }
-            if (!(best > kEps)) continue;
+            if (!(best > eps_)) continue;
             if (target < 0) {
                 target = new_cluster(pass);
                 acc_.resize(members_.size(), 0.0);
@@ -302,27 +302,27 @@ private:
     void clear_candidates() { ncand_[0] = ncand_[1] = 0; }
 
     // After a move of gain pg was appended to seq_: accumulates it, remembers the best prefix, and
-    // returns false once kPatience moves have passed without a new best prefix.
+    // returns false once `patience` moves have passed without a new best prefix.
     bool record_step(double pg, double& cum, double& best, Index& best_len) const {
         cum += pg;
-        if (cum > best + kEps) {
+        if (cum > best + eps_) {
             best = cum;
             best_len = nseq_;
         }
-        return nseq_ - best_len <= kPatience;
+        return nseq_ - best_len <= patience_;
     }
 
     // Chooses between joining the two clusters (gain join_gain) and keeping the best prefix of the
     // sequence (gain best). Sets best_len to the number of moves to keep (0 for a join or for no
     // improvement) and returns the gain applied (0 if none).
-    static double choose_outcome(double join_gain, double best, Index& best_len, bool& join) {
+    double choose_outcome(double join_gain, double best, Index& best_len, bool& join) {
         join = false;
-        if (join_gain > best + kEps && join_gain > kEps) {
+        if (join_gain > best + eps_ && join_gain > eps_) {
             join = true;
             best_len = 0;
             return join_gain;
         }
-        if (best > kEps) return best;
+        if (best > eps_) return best;
         best_len = 0;
         return 0.0;
     }
@@ -639,12 +639,14 @@ private:
     std::vector<Index> touched_;
     std::vector<char> touched_flag_;
     std::vector<char> sweep_dirty_;
+    const Index patience_;  // KlOptions::patience
+    const double eps_;      // KlOptions::min_improvement
     std::vector<Index> pending_;  // two_cut_sparse: larger-cluster nodes next to the smaller one  // sparse: nodes the next vertex sweep must evaluate
 };
 
 template <class Problem, class Policy>
 double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Control& control,
-              HeuristicStats* stats) {
+              HeuristicStats* stats, const KlOptions& options) {
     if (control.stop()) {  // nothing to do; just report the start
         detail::relabel(labels);
         const double obj = objective(problem, labels);
@@ -653,7 +655,7 @@ double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Cont
     }
     Labels start = labels;
     detail::ProgressThrottle progress(control, "kl");
-    KernighanLin<Policy> kl(policy, labels, control);
+    KernighanLin<Policy> kl(policy, labels, control, options);
     const std::int64_t passes = kl.run(progress);
     const double start_obj = kl.start_objective();
     if (stats) stats->iterations = passes;
@@ -669,17 +671,25 @@ double run_kl(const Problem& problem, const Policy& policy, Labels& labels, Cont
 
 }  // namespace
 
-double kernighan_lin_ex(const DenseView& problem, Labels& labels, Control& control, HeuristicStats* stats) {
-    return run_kl(problem, DensePolicy{problem}, labels, control, stats);
+void validate(const KlOptions& o) {
+    if (o.patience < 0) throw std::invalid_argument("patience must be >= 0");
+    if (!(o.min_improvement >= 0) || !std::isfinite(o.min_improvement))
+        throw std::invalid_argument("min_improvement must be a finite number >= 0");
 }
-double kernighan_lin_ex(const SparseGraph& problem, Labels& labels, Control& control, HeuristicStats* stats) {
-    return run_kl(problem, SparsePolicy{problem}, labels, control, stats);
+
+double kernighan_lin_ex(const DenseView& problem, Labels& labels, Control& control, HeuristicStats* stats,
+                        const KlOptions& options) {
+    return run_kl(problem, DensePolicy{problem}, labels, control, stats, options);
 }
-double kernighan_lin(const DenseView& problem, Labels& labels, Control& control) {
-    return kernighan_lin_ex(problem, labels, control, nullptr);
+double kernighan_lin_ex(const SparseGraph& problem, Labels& labels, Control& control, HeuristicStats* stats,
+                        const KlOptions& options) {
+    return run_kl(problem, SparsePolicy{problem}, labels, control, stats, options);
 }
-double kernighan_lin(const SparseGraph& problem, Labels& labels, Control& control) {
-    return kernighan_lin_ex(problem, labels, control, nullptr);
+double kernighan_lin(const DenseView& problem, Labels& labels, Control& control, const KlOptions& options) {
+    return kernighan_lin_ex(problem, labels, control, nullptr, options);
+}
+double kernighan_lin(const SparseGraph& problem, Labels& labels, Control& control, const KlOptions& options) {
+    return kernighan_lin_ex(problem, labels, control, nullptr, options);
 }
 
 }  // namespace corrclust

@@ -38,6 +38,7 @@ namespace {
 
 static_assert(sizeof(HighsInt) == sizeof(int), "this backend assumes 32-bit HighsInt");
 
+// A warning status (e.g. an option value HiGHS adjusted) is accepted; an error throws.
 void check(HighsInt status, const char* what) {
     if (status == kHighsStatusError) throw std::runtime_error(std::string("HiGHS call failed: ") + what);
 }
@@ -89,43 +90,47 @@ public:
               "changeColsBoundsBySet");
     }
 
+    // Every HiGHS return code is checked: a failed option or clock call is a programming error and
+    // throws; a failed run is LpStatus::error, which branch_and_cut retries once with interior point
+    // + crossover and otherwise turns into a one-line RuntimeError.
     LpStatus solve(LpMethod method, double time_limit_s) override {
         if (!(time_limit_s > 0)) return LpStatus::time_limit;
         switch (method) {
             case LpMethod::dual_simplex:
-                Highs_setStringOptionValue(h_, "solver", "simplex");
-                Highs_setIntOptionValue(h_, "simplex_strategy", 1);
+                check(Highs_setStringOptionValue(h_, "solver", "simplex"), "solver");
+                check(Highs_setIntOptionValue(h_, "simplex_strategy", 1), "simplex_strategy");
                 break;
             case LpMethod::ipm:
-                Highs_setStringOptionValue(h_, "solver", "ipm");
-                Highs_setStringOptionValue(h_, "run_crossover", "off");
+                check(Highs_setStringOptionValue(h_, "solver", "ipm"), "solver");
+                check(Highs_setStringOptionValue(h_, "run_crossover", "off"), "run_crossover");
                 break;
             case LpMethod::ipm_crossover:
-                Highs_setStringOptionValue(h_, "solver", "ipm");
-                Highs_setStringOptionValue(h_, "run_crossover", "on");
+                check(Highs_setStringOptionValue(h_, "solver", "ipm"), "solver");
+                check(Highs_setStringOptionValue(h_, "run_crossover", "on"), "run_crossover");
                 break;
         }
-        Highs_setDoubleOptionValue(h_, "time_limit", std::isfinite(time_limit_s) ? time_limit_s : inf_);
+        check(Highs_setDoubleOptionValue(h_, "time_limit", std::isfinite(time_limit_s) ? time_limit_s : inf_),
+              "time_limit");
         if (method != LpMethod::dual_simplex) {
             // An interior-point solve ignores (and would keep a stale) basis.
-            Highs_clearSolver(h_);
+            check(Highs_clearSolver(h_), "clearSolver");
         }
-        Highs_zeroAllClocks(h_);  // HiGHS measures its time limit on a cumulative clock
+        check(Highs_zeroAllClocks(h_), "zeroAllClocks");  // HiGHS measures its time limit on a cumulative clock
         const HighsInt run = Highs_run(h_);
         const HighsInt ms = Highs_getModelStatus(h_);
-        HighsInt it = 0, ipm_it = 0;
-        Highs_getIntInfoValue(h_, "simplex_iteration_count", &it);
-        Highs_getIntInfoValue(h_, "ipm_iteration_count", &ipm_it);
+        // Statistics only: an info value HiGHS cannot give counts as zero / no basis.
+        HighsInt it = 0, ipm_it = 0, basis_validity = 0;
+        if (Highs_getIntInfoValue(h_, "simplex_iteration_count", &it) != kHighsStatusOk) it = 0;
+        if (Highs_getIntInfoValue(h_, "ipm_iteration_count", &ipm_it) != kHighsStatusOk) ipm_it = 0;
+        if (Highs_getIntInfoValue(h_, "basis_validity", &basis_validity) != kHighsStatusOk) basis_validity = 0;
         iterations_ = static_cast<std::int64_t>(std::max<HighsInt>(it, 0)) + std::max<HighsInt>(ipm_it, 0);
-        HighsInt basis_validity = 0;
-        Highs_getIntInfoValue(h_, "basis_validity", &basis_validity);
         has_basis_ = basis_validity == 1;
+        if (run == kHighsStatusError) return LpStatus::error;  // the model status is not to be trusted
         if (ms == kHighsModelStatusOptimal) return LpStatus::optimal;
         if (ms == kHighsModelStatusInfeasible) return LpStatus::infeasible;
         if (ms == kHighsModelStatusTimeLimit) return LpStatus::time_limit;
         if (ms == kHighsModelStatusInterrupt) return LpStatus::interrupted;
         if (ms == kHighsModelStatusModelEmpty) return LpStatus::optimal;
-        (void)run;
         return LpStatus::error;
     }
 

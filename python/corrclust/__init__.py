@@ -24,9 +24,12 @@ _LAZY = {
     "Problem": "corrclust.problem",
     "CorrelationClustering": "corrclust.estimator",
     "read_instance": "corrclust.formats.instances",
+    "KLOptions": "corrclust.solver_options",
+    "AnytimeOptions": "corrclust.solver_options",
+    "ExactOptions": "corrclust.solver_options",
 }
 _SUBMODULES = {"metrics", "pqap", "images", "twin", "report", "formats", "problem", "estimator", "generators",
-               "pipeline"}
+               "pipeline", "solver_options"}
 
 
 def __getattr__(name: str) -> Any:

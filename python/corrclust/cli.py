@@ -56,3 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
         print(f"corrclust {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError as exc:
+        # Not the user's input but the machine: exit code 1, one line with what was needed.
+        print(f"corrclust {args.command}: error: out of memory: {exc or 'an allocation failed'}", file=sys.stderr)
+        return 1

@@ -82,6 +82,8 @@ class CorrelationClustering(_Mixin, _Base):
         ``KMeans``. (Not scikit-learn's ``warm_start`` flag, which reuses a previous fit.)
     progress : bool
         Show a progress display while solving.
+    options : KLOptions, AnytimeOptions, ExactOptions or None
+        Settings of ``method`` (see :func:`corrclust.solve`); None for the defaults.
 
     Attributes
     ----------
@@ -106,6 +108,7 @@ class CorrelationClustering(_Mixin, _Base):
         random_state: Any = None,
         init: Any = None,
         progress: bool = False,
+        options: Any = None,
     ) -> None:
         self.method = method
         self.bias = bias
@@ -115,6 +118,7 @@ class CorrelationClustering(_Mixin, _Base):
         self.random_state = random_state
         self.init = init
         self.progress = progress
+        self.options = options
 
     def _problem(self, X: Any) -> Problem:
         if self.input == "probabilities":
@@ -140,6 +144,7 @@ class CorrelationClustering(_Mixin, _Base):
             seed=_seed_from(self.random_state),
             warm_start=self.init,
             progress=bool(self.progress),
+            options=self.options,
         )
         self.result_ = result
         self.labels_ = result.labels

@@ -92,8 +92,8 @@ class Problem:
         from corrclust._native import _core
 
         if self.is_dense:
-            return float(_core.objective_dense(self.costs, lab))
-        return float(_core.objective_sparse(self.n, self.edges, self.costs, lab))
+            return float(_core.problem.objective_dense(self.costs, lab))
+        return float(_core.problem.objective_sparse(self.n, self.edges, self.costs, lab))
 
     def to_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """``(edges, costs)`` of the problem as an edge list (for a dense problem: all i < j pairs)."""

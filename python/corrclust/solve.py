@@ -8,7 +8,12 @@ Methods:
 * ``"exact"``: branch-and-cut with a lower bound and a proof of optimality.
 
 Heuristics report ``status="heuristic"`` (no proof), the exact solver ``"optimal"``; a time limit
-gives ``"time_limit"`` with the best labelling found so far. Ctrl-C raises KeyboardInterrupt.
+gives ``"time_limit"`` with the best labelling found so far (``"node_limit"`` for the exact solver's
+``max_nodes``). Ctrl-C raises KeyboardInterrupt from every method, promptly, also inside a long solve.
+
+Every setting of a method is reached through ``options``: :class:`corrclust.KLOptions` (``"kl"``),
+:class:`corrclust.AnytimeOptions` (``"anytime"``), :class:`corrclust.ExactOptions` (``"exact"``);
+GAEC has none. They are the C++ settings structs, bound once (see :mod:`corrclust.solver_options`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 
 from corrclust.problem import Problem, as_problem
 
-__all__ = ["solve", "SolveResult", "METHODS"]
+__all__ = ["solve", "SolveResult", "METHODS", "check_time_limit"]
 
 METHODS = ("gaec", "kl", "anytime", "exact")
 
@@ -41,7 +46,7 @@ class SolveResult:
     lower_bound : float or None
         A proven lower bound on the optimum (exact solver), else None.
     status : str
-        ``"optimal"``, ``"heuristic"`` (no proof), ``"time_limit"`` or ``"interrupted"``.
+        ``"optimal"``, ``"heuristic"`` (no proof), ``"time_limit"`` or ``"node_limit"`` (exact solver).
     runtime : float
         Wall-clock seconds spent in the solver.
     gap : float or None
@@ -97,6 +102,7 @@ def solve(
     seed: int = 0,
     warm_start: Any = None,
     progress: ProgressArg = None,
+    options: Any = None,
 ) -> SolveResult:
     """Partition the nodes so that the total cost of the cut edges is as small as possible.
 
@@ -110,8 +116,10 @@ def solve(
     method
         ``"gaec"``, ``"kl"`` (default), ``"anytime"`` or ``"exact"``.
     time_limit
-        Wall-clock limit in seconds (None: no limit). The best labelling found is returned with
-        ``status="time_limit"`` when it is reached.
+        Wall-clock limit in seconds (None: no limit), checked by :func:`check_time_limit`: a number
+        >= 0, where 0 returns the first labelling a method has (the warm start, or its cheapest
+        result) at once. The best labelling found is returned with ``status="time_limit"`` when it
+        is reached.
     seed
         Seed of the randomised parts (``"anytime"``, tie-breaking); the same seed gives the same result.
     warm_start
@@ -119,12 +127,25 @@ def solve(
     progress
         None (silent), True (a tqdm progress display on stderr) or a callable receiving progress
         dicts (``phase``, ``elapsed``, ``objective``, ``lower_bound``, ``done``, ``total``).
+        An exception raised by the callable stops the solve and is raised from ``solve``.
+    options
+        None (the defaults) or the settings of ``method``: :class:`corrclust.KLOptions` for
+        ``"kl"``, :class:`corrclust.AnytimeOptions` for ``"anytime"``, :class:`corrclust.ExactOptions`
+        for ``"exact"`` (``"gaec"`` takes none). Build them with keywords, e.g.
+        ``ExactOptions(heuristic="kl", max_nodes=1000)``; an unknown name raises TypeError and a
+        value out of range ValueError.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, from every method (the partial result is discarded).
     """
     problem = as_problem(problem_or_cost_matrix)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
-    limit = _check_time_limit(time_limit)
+    limit = check_time_limit(time_limit)
     seed = _check_seed(seed)
+    _check_options(method, options)
     start = _check_warm_start(warm_start, problem.n)
 
     if problem.n == 1:  # one node: one cluster, trivially optimal; no solver needed
@@ -138,26 +159,25 @@ def solve(
 
     callback, close = _progress_callback(progress)
     try:
+        kw: dict[str, Any] = {
+            "time_limit": limit, "seed": seed, "warm_start": start, "progress": callback, "options": options
+        }
         if method == "exact":
-            name = "solve_exact_dense" if problem.is_dense else "solve_exact_sparse"
-            fn = getattr(_core, name, None)
-            if fn is None:
+            exact = getattr(_core, "exact", None)
+            if exact is None:
                 raise NotImplementedError(
                     "the exact solver is not available in this build of corrclust "
-                    f"(corrclust._core has no {name}); use method='kl' or 'anytime'"
+                    "(corrclust._core has no exact module); use method='kl' or 'anytime'"
                 )
-            args = (problem.costs,) if problem.is_dense else (problem.n, problem.edges, problem.costs)
-            raw = fn(*args, time_limit=limit, seed=seed, warm_start=start, progress=callback)
-        else:
             if problem.is_dense:
-                raw = _core.solve_dense(
-                    problem.costs, method, time_limit=limit, seed=seed, warm_start=start, progress=callback
-                )
+                raw = exact.solve_dense(problem.costs, **kw)
             else:
-                raw = _core.solve_sparse(
-                    problem.n, problem.edges, problem.costs, method,
-                    time_limit=limit, seed=seed, warm_start=start, progress=callback,
-                )
+                raw = exact.solve_sparse(problem.n, problem.edges, problem.costs, **kw)
+        elif problem.is_dense:
+            raw = _core.heuristics.solve_dense(problem.costs, method, **kw)
+        else:
+            assert problem.edges is not None  # a sparse Problem always has its edge array
+            raw = _core.heuristics.solve_sparse(problem.n, problem.edges, problem.costs, method, **kw)
     finally:
         close()
     return _result_from_raw(raw, method)
@@ -200,18 +220,37 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return rank[inverse.reshape(-1)]
 
 
-def _check_time_limit(time_limit: Any) -> Optional[float]:
+def check_time_limit(time_limit: Any, name: str = "time_limit") -> Optional[float]:
+    """The one time-limit rule of corrclust, for every caller (solve and the estimator use it; a
+    command passes its option name, e.g. ``check_time_limit(args.time_limit, "--time-limit")``).
+
+    None and +inf mean no limit (returns None); otherwise a number of seconds >= 0 (0 is allowed:
+    the solver returns the first labelling it has). NaN, negative numbers, bools and non-numbers
+    raise ValueError naming ``name`` (e.g. ``"--time-limit"``). The C++ bindings apply the same rule.
+    """
     if time_limit is None:
         return None
     if isinstance(time_limit, (bool, np.bool_)):
-        raise ValueError(f"time_limit must be a number of seconds or None, got {time_limit!r}")
+        raise ValueError(f"{name} must be a number of seconds or None, got {time_limit!r}")
     try:
         t = float(time_limit)
     except (TypeError, ValueError):
-        raise ValueError(f"time_limit must be a number of seconds or None, got {time_limit!r}") from None
+        raise ValueError(f"{name} must be a number of seconds or None, got {time_limit!r}") from None
     if math.isnan(t) or t < 0:
-        raise ValueError(f"time_limit must be >= 0 seconds, got {time_limit!r}")
+        raise ValueError(f"{name} must be >= 0 seconds, got {time_limit!r}")
     return None if math.isinf(t) else t
+
+
+def _check_options(method: str, options: Any) -> None:
+    if options is None:
+        return
+    from corrclust import solver_options
+
+    expected = solver_options.OPTIONS_OF_METHOD[method]
+    if expected is None:
+        raise TypeError(f"method {method!r} takes no options, got {type(options).__name__}")
+    if not isinstance(options, expected):
+        raise TypeError(f"options of method {method!r} must be {expected.__name__} or None, got {type(options).__name__}")
 
 
 def _check_seed(seed: Any) -> int:

@@ -7,11 +7,29 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 
 #include "corrclust/control.hpp"
 #include "corrclust/problem.hpp"
 
 namespace corrclust {
+
+// Settings of Kernighan-Lin (the defaults are the values every measurement in docs/solvers.md used).
+struct KlOptions {
+    Index patience = 48;            // a move sequence stops after this many steps without a new best prefix
+    double min_improvement = 1e-9;  // a sequence, join or pass must gain more than this to count
+};
+
+// Settings of the anytime solver (defaults are what `anytime` uses).
+struct AnytimeOptions {
+    int max_rounds_without_improvement = 12;  // stop after this many rounds without a better solution
+    int max_rounds = 10000;                   // stop after this many rounds in all
+    KlOptions kl;                             // the Kernighan-Lin runs inside
+};
+
+// Throw std::invalid_argument naming the first setting out of range.
+void validate(const KlOptions& options);
+void validate(const AnytimeOptions& options);
 
 // Greedy additive edge contraction: repeatedly contracts the edge of largest current cost while
 // that cost is >= 0 (parallel edges merge by adding costs). If `start` is given, its clusters are
@@ -22,8 +40,17 @@ Labels gaec(const SparseGraph& problem, Control& control, const Labels* start = 
 // Kernighan-Lin with joins: improves `labels` in place (moves of node sequences between pairs of
 // clusters, to new clusters, and joins of clusters) and never returns a worse labelling than its
 // start. Returns the objective of the final labelling.
-double kernighan_lin(const DenseView& problem, Labels& labels, Control& control);
-double kernighan_lin(const SparseGraph& problem, Labels& labels, Control& control);
+double kernighan_lin(const DenseView& problem, Labels& labels, Control& control, const KlOptions& options = {});
+double kernighan_lin(const SparseGraph& problem, Labels& labels, Control& control, const KlOptions& options = {});
+
+// GAEC then Kernighan-Lin (or Kernighan-Lin alone from `start` when given): the "kl" method and the
+// exact solver's cheap first incumbent. Returns labels numbered 0..k-1; `stats` (optional) gets the
+// KL passes and the exact objective of the result.
+struct HeuristicStats;
+Labels gaec_kl(const DenseView& problem, Control& control, const Labels* start = nullptr,
+               const KlOptions& options = {}, HeuristicStats* stats = nullptr);
+Labels gaec_kl(const SparseGraph& problem, Control& control, const Labels* start = nullptr,
+               const KlOptions& options = {}, HeuristicStats* stats = nullptr);
 
 // Anytime solver: stronger than GAEC + KL (multiple starts, perturbation, fusion of solutions),
 // deterministic for a seed. Runs until the time limit of `control` or until its own convergence

@@ -23,20 +23,16 @@ struct HeuristicStats {
     double objective = std::numeric_limits<double>::quiet_NaN();
 };
 
-// Settings of the anytime solver (defaults are what `anytime` uses).
-struct AnytimeSettings {
-    int max_rounds_without_improvement = 12;  // stop after this many rounds without a better solution
-    int max_rounds = 10000;
-};
-
 Labels gaec_ex(const DenseView& problem, Control& control, const Labels* start, HeuristicStats* stats);
 Labels gaec_ex(const SparseGraph& problem, Control& control, const Labels* start, HeuristicStats* stats);
-double kernighan_lin_ex(const DenseView& problem, Labels& labels, Control& control, HeuristicStats* stats);
-double kernighan_lin_ex(const SparseGraph& problem, Labels& labels, Control& control, HeuristicStats* stats);
+double kernighan_lin_ex(const DenseView& problem, Labels& labels, Control& control, HeuristicStats* stats,
+                        const KlOptions& options = {});
+double kernighan_lin_ex(const SparseGraph& problem, Labels& labels, Control& control, HeuristicStats* stats,
+                        const KlOptions& options = {});
 Labels anytime_ex(const DenseView& problem, Control& control, std::uint64_t seed, const Labels* start,
-                  HeuristicStats* stats, const AnytimeSettings& settings = AnytimeSettings());
+                  HeuristicStats* stats, const AnytimeOptions& settings = AnytimeOptions());
 Labels anytime_ex(const SparseGraph& problem, Control& control, std::uint64_t seed, const Labels* start,
-                  HeuristicStats* stats, const AnytimeSettings& settings = AnytimeSettings());
+                  HeuristicStats* stats, const AnytimeOptions& settings = AnytimeOptions());
 
 namespace detail {
 

@@ -14,16 +14,22 @@ Text formats are recognised by their content, binary ones by their extension:
   ``costs`` (and optionally ``n``) for a sparse problem, an array ``costs`` (or the only array)
   for a dense one, or a file written by ``scipy.sparse.save_npz``.
 
-Errors name the file and, for text, the line.
+Text files are read strictly: UTF-8 (a leading byte-order mark is ignored), integers and numbers
+in plain ASCII notation only (no ``1_0``, no non-ASCII digits), and the last line must end with a
+line break, since a file cut off in the middle of a number would otherwise be read as a different,
+valid instance. A file whose node count would not fit in memory is refused before anything is
+allocated (:mod:`corrclust.memory`). Errors name the file and, for text, the line.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import re
+from typing import Any, Iterator
 
 import numpy as np
 
+from corrclust.memory import InsufficientMemoryError, dense_problem_bytes, require, sparse_problem_bytes
 from corrclust.problem import Problem
 
 __all__ = ["read_instance", "read_pace", "read_multicut", "pace_edits"]
@@ -42,7 +48,7 @@ def read_instance(path: str | os.PathLike[str]) -> Problem:
     if lower.endswith(".npz"):
         return _read_npz(path)
     with open(path, "rb") as fh:
-        head = fh.read(4096)
+        head = fh.read(4096).removeprefix(_BOM)
     if b"\0" in head:
         raise ValueError(f"{path}: binary file of unknown format (expected PACE .gr, MULTICUT, .npy or .npz)")
     for raw in head.decode("utf-8", errors="replace").splitlines():
@@ -66,36 +72,35 @@ def read_pace(path: str | os.PathLike[str]) -> Problem:
     us: list[int] = []
     vs: list[int] = []
     seen: dict[tuple[int, int], int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line or line[0] == "c":
-                continue
-            parts = line.split()
-            if parts[0] == "p":
-                if n >= 0:
-                    raise ValueError(f"{path}, line {lineno}: a second 'p' line")
-                if len(parts) != 4 or parts[1] != "cep":
-                    raise ValueError(f"{path}, line {lineno}: expected 'p cep <n> <m>', got {line!r}")
-                n, m = _ints(parts[2:], path, lineno)
-                if n <= 0 or m < 0:
-                    raise ValueError(f"{path}, line {lineno}: n must be positive and m non-negative, got {n}, {m}")
-                continue
-            if n < 0:
-                raise ValueError(f"{path}, line {lineno}: an edge before the 'p cep <n> <m>' line")
-            if len(parts) != 2:
-                raise ValueError(f"{path}, line {lineno}: expected an edge 'u v', got {line!r}")
-            u, v = _ints(parts, path, lineno)
-            if not (1 <= u <= n and 1 <= v <= n):
-                raise ValueError(f"{path}, line {lineno}: node out of range 1..{n} in edge {u} {v}")
-            if u == v:
-                raise ValueError(f"{path}, line {lineno}: self-loop on node {u}")
-            key = (min(u, v), max(u, v))
-            if key in seen:
-                raise ValueError(f"{path}, line {lineno}: edge {u} {v} repeats line {seen[key]}")
-            seen[key] = lineno
-            us.append(u - 1)
-            vs.append(v - 1)
+    for lineno, line in _text_lines(path):
+        if not line or line[0] == "c":
+            continue
+        parts = line.split()
+        if parts[0] == "p":
+            if n >= 0:
+                raise ValueError(f"{path}, line {lineno}: a second 'p' line")
+            if len(parts) != 4 or parts[1] != "cep":
+                raise ValueError(f"{path}, line {lineno}: expected 'p cep <n> <m>', got {line!r}")
+            n, m = _ints(parts[2:], path, lineno)
+            if n <= 0 or m < 0:
+                raise ValueError(f"{path}, line {lineno}: n must be positive and m non-negative, got {n}, {m}")
+            _require(dense_problem_bytes(n), f"the dense {n} x {n} cost matrix of this instance", path, lineno)
+            continue
+        if n < 0:
+            raise ValueError(f"{path}, line {lineno}: an edge before the 'p cep <n> <m>' line")
+        if len(parts) != 2:
+            raise ValueError(f"{path}, line {lineno}: expected an edge 'u v', got {line!r}")
+        u, v = _ints(parts, path, lineno)
+        if not (1 <= u <= n and 1 <= v <= n):
+            raise ValueError(f"{path}, line {lineno}: node out of range 1..{n} in edge {u} {v}")
+        if u == v:
+            raise ValueError(f"{path}, line {lineno}: self-loop on node {u}")
+        key = (min(u, v), max(u, v))
+        if key in seen:
+            raise ValueError(f"{path}, line {lineno}: edge {u} {v} repeats line {seen[key]}")
+        seen[key] = lineno
+        us.append(u - 1)
+        vs.append(v - 1)
     if n < 0:
         raise ValueError(f"{path}: no 'p cep <n> <m>' line")
     if len(us) != m:
@@ -126,48 +131,95 @@ def read_multicut(path: str | os.PathLike[str]) -> Problem:
     vs: list[int] = []
     cs: list[float] = []
     header = False
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            if not header:
-                if line.upper() != "MULTICUT":
-                    raise ValueError(f"{path}, line {lineno}: expected the header 'MULTICUT', got {line!r}")
-                header = True
-                continue
-            parts = line.split()
-            if len(parts) != 3:
-                raise ValueError(f"{path}, line {lineno}: expected 'i j cost', got {line!r}")
-            u, v = _ints(parts[:2], path, lineno)
-            try:
-                c = float(parts[2])
-            except ValueError:
-                raise ValueError(f"{path}, line {lineno}: cost {parts[2]!r} is not a number") from None
-            if not np.isfinite(c):
-                raise ValueError(f"{path}, line {lineno}: cost {parts[2]!r} is not finite")
-            if u < 0 or v < 0:
-                raise ValueError(f"{path}, line {lineno}: negative node index in {line!r}")
-            if u == v:
-                raise ValueError(f"{path}, line {lineno}: self-loop on node {u}")
-            us.append(u)
-            vs.append(v)
-            cs.append(c)
+    top, top_line = -1, 0
+    for lineno, line in _text_lines(path):
+        if not line:
+            continue
+        if not header:
+            if line.upper() != "MULTICUT":
+                raise ValueError(f"{path}, line {lineno}: expected the header 'MULTICUT', got {line!r}")
+            header = True
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            raise ValueError(f"{path}, line {lineno}: expected 'i j cost', got {line!r}")
+        u, v = _ints(parts[:2], path, lineno)
+        c = _float(parts[2], path, lineno)
+        if u < 0 or v < 0:
+            raise ValueError(f"{path}, line {lineno}: negative node index in {line!r}")
+        if u == v:
+            raise ValueError(f"{path}, line {lineno}: self-loop on node {u}")
+        if max(u, v) > top:
+            top, top_line = max(u, v), lineno
+        us.append(u)
+        vs.append(v)
+        cs.append(c)
     if not header:
         raise ValueError(f"{path}: empty file (expected the header 'MULTICUT')")
     if not us:
         raise ValueError(f"{path}: no edges after the MULTICUT header")
-    n = max(max(us), max(vs)) + 1
+    n = top + 1
+    _require(
+        sparse_problem_bytes(n, len(us)),
+        f"node index {top} makes {n} nodes, and a sparse problem of that size",
+        path,
+        top_line,
+    )
     problem = Problem.from_edges(n, np.array([us, vs], dtype=np.int64).T, np.array(cs))
     problem.metadata.update({"format": "multicut", "path": path, "edge_lines": len(us)})
     return problem
 
 
+_BOM = b"\xef\xbb\xbf"
+# Python's int() and float() also take "1_0", surrounding spaces and non-ASCII digits ("١٢");
+# instance files are plain ASCII numbers, so anything else is an error, not a guess.
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)\Z", re.IGNORECASE)
+
+
+def _text_lines(path: str) -> Iterator[tuple[int, str]]:
+    """(line number, stripped text) of every line of a UTF-8 text file, checked as described above."""
+    with open(path, "rb") as fh:
+        data = fh.read().removeprefix(_BOM)
+    lines = data.split(b"\n")
+    if lines[-1].strip():
+        raise ValueError(
+            f"{path}, line {len(lines)}: the last line has no line break, so the file looks cut off "
+            f"(add a newline at its end if it is complete)"
+        )
+    for lineno, raw in enumerate(lines[:-1], start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{path}, line {lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+            ) from None
+        yield lineno, text.strip()
+
+
 def _ints(parts: list[str], path: str, lineno: int) -> list[int]:
+    if not all(_INT.match(p) for p in parts):
+        raise ValueError(f"{path}, line {lineno}: expected integers, got {' '.join(parts)!r}")
+    return [int(p) for p in parts]
+
+
+def _float(text: str, path: str, lineno: int) -> float:
+    if _NOT_FINITE.match(text):
+        raise ValueError(f"{path}, line {lineno}: cost {text!r} is not finite")
+    if not _FLOAT.match(text):
+        raise ValueError(f"{path}, line {lineno}: cost {text!r} is not a number")
+    value = float(text)
+    if not np.isfinite(value):  # e.g. 1e999
+        raise ValueError(f"{path}, line {lineno}: cost {text!r} is not finite")
+    return value
+
+
+def _require(nbytes: int, what: str, path: str, lineno: int) -> None:
     try:
-        return [int(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"{path}, line {lineno}: expected integers, got {' '.join(parts)!r}") from None
+        require(nbytes, what)
+    except InsufficientMemoryError as exc:
+        raise InsufficientMemoryError(f"{path}, line {lineno}: {exc}") from None
 
 
 def _read_npy(path: str) -> Problem:

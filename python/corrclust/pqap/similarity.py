@@ -73,7 +73,7 @@ def e_opt(params: PqapParameters) -> float:
     """E_opt = -(1 - lambda)(theta gamma_c + (1 - theta) gamma_d) - lambda gamma_a."""
     from corrclust._native import _core
 
-    return float(_core.pqap_e_opt(_params_list(params)))
+    return float(_core.pqap.e_opt(_params_list(params)))
 
 
 class PairSolver:
@@ -90,7 +90,7 @@ class PairSolver:
         self.keypoints = keypoints
         self.ids = list(keypoints.ids)
         self.index = {i: k for k, i in enumerate(self.ids)}
-        self._set = _core.PqapSet(
+        self._set = _core.pqap.OrganoidSet(
             [np.ascontiguousarray(keypoints.features[i], dtype=np.float64) for i in self.ids],
             [np.ascontiguousarray(keypoints.candidates[i], dtype=np.float64) for i in self.ids],
         )

@@ -1,0 +1,188 @@
+// Bindings for the primal heuristics: corrclust._core.heuristics (solve_dense, solve_sparse and the
+// option structs KLOptions, AnytimeOptions).
+//
+// Arguments are converted and checked (without copying a C-contiguous float64 cost matrix) while
+// the GIL is held; the solve runs with the GIL released and polls Ctrl-C, the time limit and the
+// progress callback through the Control built by make_control. Ctrl-C raises KeyboardInterrupt once
+// the GIL is back; a time limit returns the best labelling found with status "time_limit".
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <string>
+
+#include "bind_common.hpp"
+#include "control_binding.hpp"
+#include "corrclust/heuristics.hpp"
+#include "corrclust/heuristics_detail.hpp"
+#include "corrclust/problem.hpp"
+
+namespace py = pybind11;
+using namespace corrclust;
+using bind::F64Array;
+using bind::I64Array;
+
+namespace {
+
+enum class Method { gaec, kl, anytime };
+
+Method parse_method(const std::string& m) {
+    if (m == "gaec") return Method::gaec;
+    if (m == "kl") return Method::kl;
+    if (m == "anytime") return Method::anytime;
+    throw py::value_error("unknown heuristic method '" + m + "' (expected 'gaec', 'kl' or 'anytime')");
+}
+
+// The settings of one call: `options` must be None (defaults) or the options type of the method.
+struct Settings {
+    KlOptions kl;
+    AnytimeOptions anytime;
+};
+
+Settings read_options(Method method, const py::object& options) {
+    Settings s;
+    if (options.is_none()) return s;
+    if (method == Method::kl && py::isinstance<KlOptions>(options)) {
+        s.kl = options.cast<KlOptions>();
+        validate(s.kl);
+        return s;
+    }
+    if (method == Method::anytime && py::isinstance<AnytimeOptions>(options)) {
+        s.anytime = options.cast<AnytimeOptions>();
+        validate(s.anytime);
+        return s;
+    }
+    const char* expected = method == Method::kl        ? "KLOptions or None"
+                           : method == Method::anytime ? "AnytimeOptions or None"
+                                                       : "None (GAEC has no settings)";
+    throw py::type_error(std::string("options must be ") + expected + ", got " +
+                         std::string(py::str(py::type::of(options).attr("__name__"))));
+}
+
+template <class Problem>
+Labels run_method(const Problem& problem, Method method, Control& control, std::uint64_t seed, const Labels* start,
+                  const Settings& settings, HeuristicStats& stats) {
+    switch (method) {
+        case Method::gaec: return gaec_ex(problem, control, start, &stats);
+        case Method::kl: return gaec_kl(problem, control, start, settings.kl, &stats);
+        case Method::anytime:
+        default: return anytime_ex(problem, control, seed, start, &stats, settings.anytime);
+    }
+}
+
+py::dict result(const Labels& labels, double objective_value, Control& control, std::int64_t iterations) {
+    bind::rethrow_pending();  // KeyboardInterrupt, or an exception raised by the progress callback
+    const double runtime = control.elapsed();
+    const StopReason reason = control.reason();
+    py::dict d;
+    d["labels"] = bind::to_array(labels);
+    d["objective"] = objective_value;
+    d["status"] = reason == StopReason::none ? "heuristic" : to_string(reason);
+    d["runtime"] = runtime;
+    d["iterations"] = iterations;
+    return d;
+}
+
+// `control` is made by the caller before it builds the problem, so the time limit (and the reported
+// runtime) also covers building a sparse graph from the arrays.
+template <class Problem>
+py::dict solve(const Problem& problem, Method method, Control& control, std::uint64_t seed, const Labels* start,
+               const Settings& settings) {
+    Labels labels;
+    double obj = 0.0;
+    HeuristicStats stats;
+    {
+        py::gil_scoped_release release;
+        labels = run_method(problem, method, control, seed, start, settings, stats);
+        detail::relabel(labels);
+        // KL and anytime report the exact objective of what they return; GAEC does not.
+        obj = std::isnan(stats.objective) ? objective(problem, labels) : stats.objective;
+    }
+    return result(labels, obj, control, stats.iterations);
+}
+
+// The result when the time limit passed (or Ctrl-C came) while the sparse graph was still being
+// built: the warm start, or all singletons, with its objective summed over the raw edge arrays.
+py::dict unbuilt_result(Index n, const Index* uv, const double* cost, Index m, Control& control, const Labels* start) {
+    Labels labels;
+    if (start) {
+        labels = *start;
+    } else {
+        labels.resize(static_cast<size_t>(n));
+        for (Index v = 0; v < n; ++v) labels[static_cast<size_t>(v)] = v;
+    }
+    double obj = 0.0;
+    {
+        py::gil_scoped_release release;
+        for (Index k = 0; k < m; ++k)
+            if (labels[static_cast<size_t>(uv[2 * k])] != labels[static_cast<size_t>(uv[2 * k + 1])]) obj += cost[k];
+        detail::relabel(labels);
+    }
+    return result(labels, obj, control, 0);
+}
+
+}  // namespace
+
+void init_heuristics(py::module_& m) {
+    py::class_<KlOptions> kl(m, "KLOptions", "Settings of Kernighan-Lin (method 'kl'; also used inside 'anytime').");
+    kl.def_readwrite("patience", &KlOptions::patience,
+                     "A move sequence stops after this many steps without a new best prefix (default 48).")
+        .def_readwrite("min_improvement", &KlOptions::min_improvement,
+                       "A move sequence, join or pass must gain more than this to be applied (default 1e-9).");
+    bind::options_protocol(kl, {"patience", "min_improvement"});
+
+    py::class_<AnytimeOptions> any(m, "AnytimeOptions", "Settings of the anytime solver (method 'anytime').");
+    any.def_readwrite("max_rounds_without_improvement", &AnytimeOptions::max_rounds_without_improvement,
+                      "Stop after this many rounds without a better labelling (default 12).")
+        .def_readwrite("max_rounds", &AnytimeOptions::max_rounds, "Stop after this many rounds in all (default 10000).")
+        .def_readwrite("kl", &AnytimeOptions::kl, "KLOptions of the Kernighan-Lin runs inside.");
+    bind::options_protocol(any, {"max_rounds_without_improvement", "max_rounds", "kl"});
+
+    m.def(
+        "solve_dense",
+        [](const F64Array& costs, const std::string& method, const py::object& time_limit, std::uint64_t seed,
+           const py::object& warm_start, const py::object& progress, const py::object& options) {
+            const Index n = bind::check_square(costs);
+            const DenseView view{costs.data(), n};
+            const Method meth = parse_method(method);
+            const Settings settings = read_options(meth, options);
+            Labels start;
+            const bool has_start = bind::read_labels(warm_start, n, start, "warm_start");
+            auto control = bind::make_control(time_limit, progress);
+            return solve(view, meth, *control, seed, has_start ? &start : nullptr, settings);
+        },
+        py::arg("costs"), py::arg("method"), py::arg("time_limit") = py::none(), py::arg("seed") = 0,
+        py::arg("warm_start") = py::none(), py::arg("progress") = py::none(), py::arg("options") = py::none(),
+        "Correlation clustering of a complete graph given as a symmetric (n, n) float64 cost matrix\n"
+        "(minimise the cost of cut pairs; the diagonal is ignored) by 'gaec', 'kl' (GAEC then\n"
+        "Kernighan-Lin, or KL from warm_start) or 'anytime'. options: KLOptions ('kl'),\n"
+        "AnytimeOptions ('anytime') or None. Returns a dict with labels, objective, status\n"
+        "('heuristic' | 'time_limit'), runtime and iterations. Ctrl-C raises KeyboardInterrupt.");
+    m.def(
+        "solve_sparse",
+        [](Index n, const I64Array& edges, const F64Array& costs, const std::string& method,
+           const py::object& time_limit, std::uint64_t seed, const py::object& warm_start, const py::object& progress,
+           const py::object& options) {
+            bind::check_n(n);
+            const Method meth = parse_method(method);  // bad arguments fail before any work
+            const Settings settings = read_options(meth, options);
+            Labels start;
+            const bool has_start = bind::read_labels(warm_start, n, start, "warm_start");
+            auto control = bind::make_control(time_limit, progress);  // the clock starts here
+            const Index mm = bind::check_edges(n, edges, costs);
+            const Index* e = edges.data();  // read in place: no copy of the edge array
+            SparseGraph g;
+            {
+                py::gil_scoped_release release;
+                g = SparseGraph::from_edge_pairs(n, e, costs.data(), mm, control.get());
+            }
+            const Labels* first = has_start ? &start : nullptr;
+            if (control->stopped()) return unbuilt_result(n, e, costs.data(), mm, *control, first);
+            return solve(g, meth, *control, seed, first, settings);
+        },
+        py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("method"), py::arg("time_limit") = py::none(),
+        py::arg("seed") = 0, py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
+        py::arg("options") = py::none(),
+        "Correlation clustering of a sparse graph: n nodes, int64 edges (m, 2), float64 costs (m,),\n"
+        "parallel edges summed. Methods, options and result as solve_dense.");
+}

@@ -1,0 +1,159 @@
+"""Types of the compiled core ``corrclust._core`` (cpp/bindings/*.cpp), one submodule per area.
+
+Arrays: float64 inputs are borrowed without a copy when C-contiguous, other dtypes are converted;
+edges are int64 (m, 2). Every solver raises KeyboardInterrupt on Ctrl-C and ValueError (one line)
+on bad input; a time limit is None or a number of seconds >= 0.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+_Progress: TypeAlias = Callable[[dict[str, Any]], Any] | None
+_Labels: TypeAlias = npt.ArrayLike | None
+
+class problem:
+    @staticmethod
+    def objective_dense(costs: npt.ArrayLike, labels: npt.ArrayLike) -> float: ...
+    @staticmethod
+    def objective_sparse(n: int, edges: npt.ArrayLike, costs: npt.ArrayLike, labels: npt.ArrayLike) -> float: ...
+
+class heuristics:
+    class KLOptions:
+        _fields: tuple[str, ...]
+        patience: int
+        min_improvement: float
+        def __init__(self, **kwargs: Any) -> None: ...
+
+    class AnytimeOptions:
+        _fields: tuple[str, ...]
+        max_rounds_without_improvement: int
+        max_rounds: int
+        kl: heuristics.KLOptions
+        def __init__(self, **kwargs: Any) -> None: ...
+
+    @staticmethod
+    def solve_dense(
+        costs: npt.ArrayLike,
+        method: str,
+        time_limit: float | None = None,
+        seed: int = 0,
+        warm_start: _Labels = None,
+        progress: _Progress = None,
+        options: heuristics.KLOptions | heuristics.AnytimeOptions | None = None,
+    ) -> dict[str, Any]: ...
+    @staticmethod
+    def solve_sparse(
+        n: int,
+        edges: npt.ArrayLike,
+        costs: npt.ArrayLike,
+        method: str,
+        time_limit: float | None = None,
+        seed: int = 0,
+        warm_start: _Labels = None,
+        progress: _Progress = None,
+        options: heuristics.KLOptions | heuristics.AnytimeOptions | None = None,
+    ) -> dict[str, Any]: ...
+
+class exact:
+    class ExactOptions:
+        _fields: tuple[str, ...]
+        heuristic: str
+        heuristic_time: float
+        kl: heuristics.KLOptions
+        reduce: bool
+        reduce_edges: bool
+        reduce_subsets: bool
+        reduce_components: bool
+        max_subset_size: int
+        triangle_cuts: bool
+        cycle_cuts: bool
+        star_cuts: bool
+        max_star_size: int
+        odd_wheel_cuts: bool
+        odd_wheels_per_hub: int
+        star_ipm: bool
+        star_ipm_min_edges: int
+        max_cuts_per_round: int
+        root_cuts_per_round: int
+        root_method: str
+        ipm_switch_fraction: float
+        tree_method: str
+        purge_age: int
+        tree_purge_age: int
+        reduced_cost_fixing: bool
+        node_rounds: int
+        min_violation: float
+        abs_gap: float
+        max_nodes: int | None
+        verbose: bool
+        def __init__(self, **kwargs: Any) -> None: ...
+
+    @staticmethod
+    def solve_dense(
+        costs: npt.ArrayLike,
+        time_limit: float | None = None,
+        seed: int = 0,
+        warm_start: _Labels = None,
+        progress: _Progress = None,
+        options: exact.ExactOptions | None = None,
+    ) -> dict[str, Any]: ...
+    @staticmethod
+    def solve_sparse(
+        n: int,
+        edges: npt.ArrayLike,
+        costs: npt.ArrayLike,
+        time_limit: float | None = None,
+        seed: int = 0,
+        warm_start: _Labels = None,
+        progress: _Progress = None,
+        options: exact.ExactOptions | None = None,
+    ) -> dict[str, Any]: ...
+    @staticmethod
+    def reduce_multicut(
+        n: int,
+        edges: npt.ArrayLike,
+        costs: npt.ArrayLike,
+        clusters: _Labels = None,
+        edge_joins: bool = True,
+        subset_joins: bool = True,
+        components: bool = True,
+    ) -> dict[str, Any]: ...
+    @staticmethod
+    def highs_version() -> str: ...
+
+class pqap:
+    @staticmethod
+    def e_opt(params: Sequence[float]) -> float: ...
+
+    class OrganoidSet:
+        def __init__(self, features: Sequence[npt.ArrayLike], candidates: Sequence[npt.ArrayLike]) -> None: ...
+        def __len__(self) -> int: ...
+        def sizes(self) -> list[tuple[int, int]]: ...
+        def energy(
+            self, a: int, b: int, params: Sequence[float], lower_wrap: bool, assignment: npt.ArrayLike
+        ) -> dict[str, Any]: ...
+        def match(
+            self, a: int, b: int, params: Sequence[float], lower_wrap: bool = False, mode: str = "reference"
+        ) -> dict[str, Any]: ...
+        def heuristic(
+            self, a: int, b: int, params: Sequence[float], lower_wrap: bool, which: str, best_angle: int = 0
+        ) -> tuple[npt.NDArray[np.int32], int]: ...
+        def run_pairs(
+            self,
+            pairs: npt.ArrayLike,
+            params: Sequence[float],
+            lower_wrap: bool,
+            mode: str,
+            threads: int,
+            similarity: npt.NDArray[np.float64],
+            energy: npt.NDArray[np.float64],
+            done: npt.NDArray[np.uint8],
+            want_assignments: bool = False,
+            progress: Callable[[int], Any] | None = None,
+            tick_interval: float = 0.1,
+        ) -> list[npt.NDArray[np.int32] | None]: ...

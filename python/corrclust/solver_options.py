@@ -1,0 +1,35 @@
+"""Settings of the solvers, one class per method, for ``corrclust.solve(..., options=...)``.
+
+They are the C++ settings structs, bound once in ``corrclust._core`` (``def_readwrite``), so a
+setting has one name, one default and one range check, in ``cpp/``. Build them with keywords; an
+unknown name raises TypeError, a value out of range ValueError when the solver starts::
+
+    from corrclust import ExactOptions, solve
+    r = solve(costs, "exact", options=ExactOptions(heuristic="kl", max_nodes=1000))
+
+* :class:`KLOptions` (method ``"kl"``): ``patience``, ``min_improvement``;
+* :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``, ``kl``;
+* :class:`ExactOptions` (``"exact"``): first incumbent, reductions and branch-and-cut settings,
+  documented one by one in ``docs/exact.md``.
+
+``"gaec"`` has no settings. Each class has ``_fields`` (the names of its settings), a repr that
+shows them all, and equality by value.
+"""
+
+from __future__ import annotations
+
+from corrclust._native import _core
+
+KLOptions = _core.heuristics.KLOptions
+AnytimeOptions = _core.heuristics.AnytimeOptions
+ExactOptions = _core.exact.ExactOptions
+
+#: The options class of each method of :func:`corrclust.solve` (None: the method has no settings).
+OPTIONS_OF_METHOD: dict[str, type | None] = {
+    "gaec": None,
+    "kl": KLOptions,
+    "anytime": AnytimeOptions,
+    "exact": ExactOptions,
+}
+
+__all__ = ["OPTIONS_OF_METHOD", "AnytimeOptions", "ExactOptions", "KLOptions"]
