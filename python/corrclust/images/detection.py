@@ -15,7 +15,7 @@ cross-validation that gives its out-of-sample scores):
    of rims grown back over the rim (these keep overlapping ring-shaped organoids apart);
 4. every candidate gets the features :data:`FEATURES` (size, shape, rim contrast, brightness,
    origin, relations to the other candidates, rank within the field, radial profile around the
-   box centre), and the score model of :mod:`corrclust.images.detection_model` (boosted trees)
+   box centre), and the score model of :mod:`corrclust.images.organoid_score` (boosted trees)
    gives the probability that it is a manually boxed organoid; specks, debris, out-of-focus
    organoids and merged blobs score low;
 5. candidates below the model's operating point (``min_score``, stored in the model file)
@@ -35,14 +35,15 @@ source pixels, ``x2``/``y2`` exclusive).
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from corrclust.images.io import IMAGE_SUFFIXES, ImageReadError, is_mask_file, read_image
+from corrclust.images.organoid_score import ScoreModel, load_score_model
 
 __all__ = [
     "DetectionParams",
@@ -58,6 +59,7 @@ __all__ = [
     "CropResult",
     "RING_EDGES",
     "score_model",
+    "score_candidates",
 ]
 
 
@@ -292,9 +294,9 @@ def brightfield_candidates(image: np.ndarray, params: DetectionParams | None = N
         for scale in scales:
             t = max(level_otsu * scale, p.threshold_floor)
             labels, holes = _threshold_masks(level_map, t, p)
-            for sl, lab_id, kind in _regions(labels, p.min_area, max_area, 0):
+            for sl, lab_id, _kind in _regions(labels, p.min_area, max_area, 0):
                 _add_candidate(raw, seen, sl, labels[sl] == lab_id, 0, (0.0, is_coarse, scale, 0.0), (H, W))
-            for sl, lab_id, kind in _regions(holes, p.min_hole_area, max_area, 1):
+            for sl, lab_id, _kind in _regions(holes, p.min_hole_area, max_area, 1):
                 m = holes[sl] == lab_id
                 for g in p.hole_growth:
                     _add_candidate(raw, seen, sl, m, g, (1.0, is_coarse, scale, float(g)), (H, W))
@@ -472,7 +474,7 @@ def detect_organoids(
 
     Brightfield: the candidates of :func:`brightfield_candidates` (objects and rim insides at
     several thresholds of two contrast maps) are scored by the candidate model
-    (:mod:`corrclust.images.detection_model`, the probability that the candidate's box matches a
+    (:mod:`corrclust.images.organoid_score`, the probability that the candidate's box matches a
     manually boxed organoid); candidates scoring below ``min_score`` are dropped and a greedy
     non-maximum suppression (``nms_iou``, ``nms_overlap``) keeps the best of overlapping ones.
     ``overrides`` replace fields of ``params`` (e.g. ``min_score=0.6``).
@@ -488,7 +490,7 @@ def detect_organoids(
     cands = brightfield_candidates(image, p)
     if len(cands.boxes) == 0:
         return []
-    scores = model.predict(cands.features)
+    scores = score_candidates(model, cands)
     min_score = model.min_score if p.min_score is None else p.min_score
     kept = non_maximum_suppression(cands.boxes, scores, min_score, p.nms_iou, p.nms_overlap)
     H, W = np.shape(image)[:2]
@@ -506,11 +508,16 @@ def detect_organoids(
     return out
 
 
-def score_model(path: str | None = None):
+def score_candidates(model: ScoreModel, cands: Candidates) -> np.ndarray:
+    """The model's score of every candidate of a field (an empty array for no candidates)."""
+    if len(cands.boxes) == 0:
+        return np.zeros(0)
+    return model.predict(cands.features)
+
+
+def score_model(path: str | None = None) -> ScoreModel:
     """The candidate score model in ``path`` (None: the packaged one), checked to be fitted on
     this version's :data:`FEATURES`; errors (unreadable file, other features) name the file."""
-    from corrclust.images.detection_model import load_score_model
-
     model = load_score_model(path)
     if model.features != FEATURES:
         raise ValueError(f"score model {path or '(packaged)'} was fitted on other features than this version's")

@@ -350,5 +350,6 @@ def generate(
         tifffile.imwrite(out / f"{prefix}_{ident}_mask.tif", org.mask.astype(np.uint8) * 255,
                          photometric="minisblack", metadata=None)
         records.append(ImageRecord(path, ident, str(c)))
-    write_clustering(out / truth_name, [[c * 100 + k for k in range(per_class)] for c in range(1, classes + 1)], metadata=PAPER_METADATA)
+    truth = [[c * 100 + k for k in range(per_class)] for c in range(1, classes + 1)]
+    write_clustering(out / truth_name, truth, metadata=PAPER_METADATA)
     return records

@@ -7,7 +7,9 @@ reads a saved matrix; :func:`align_images` puts an image set in the order of the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,9 @@ class Correlations:
     kind: str
     parameter: float
     symmetrize: str | None = None
+    #: What the route knows beyond the matrix (e.g. the profile route's features, for its informativeness
+    #: check); not saved with the matrix.
+    details: Any = field(default=None, repr=False, compare=False)
 
     @property
     def parameter_name(self) -> str:
@@ -51,7 +56,10 @@ class Correlations:
     def symmetric(self) -> np.ndarray:
         """The symmetrised matrix (what the costs are made of); the diagonal is NaN."""
         m = self.matrix
-        op = {"min": np.minimum, "max": np.maximum, "mean": lambda a, b: (a + b) / 2.0}[self.symmetrization]
+        ops: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+            "min": np.minimum, "max": np.maximum, "mean": lambda a, b: (a + b) / 2.0
+        }
+        op = ops[self.symmetrization]
         out = op(m, m.T)
         np.fill_diagonal(out, np.nan)
         return out

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class ImageSet:
     def ids(self) -> np.ndarray:
         return np.array([r.id for r in self.records], dtype=np.int64)
 
-    def subset(self, keep: Sequence[int]) -> "ImageSet":
+    def subset(self, keep: Sequence[int]) -> ImageSet:
         """The images at positions ``keep`` (in that order)."""
         return ImageSet(self.root, [self.records[i] for i in keep], [self.thumbs[i] for i in keep], self.failures)
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corrclust.pipeline.routes import METHODS, ROUTES, get_route
+from corrclust.pipeline.routes import AUTO, METHODS, ROUTES, get_route
 
-__all__ = ["METHODS", "SOLVERS", "SWEEP_AUTO_MAX", "ClusterOptions"]
+__all__ = ["AUTO", "METHODS", "SOLVERS", "SWEEP_AUTO_MAX", "ClusterOptions"]
 
 SOLVERS = ("kl", "anytime", "exact")
 #: With a truth and no explicit choice, the sweep runs when there are at most this many images.
@@ -42,11 +42,12 @@ class ClusterOptions:
     route_options: dict[str, Any] = field(default_factory=dict)  # the route's own options (routes docstring)
 
     def validate(self) -> None:
-        if self.method not in ROUTES:
-            raise ValueError(f"unknown method {self.method!r} (choose one of {', '.join(ROUTES)})")
+        if self.method not in ROUTES and self.method != AUTO:
+            raise ValueError(f"unknown method {self.method!r} (choose one of {', '.join(ROUTES)} or {AUTO})")
         if self.solver not in SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r} (choose one of {', '.join(SOLVERS)})")
-        get_route(self.method).check(self)
+        if self.method != AUTO:  # "auto" is checked once the images have chosen the route
+            get_route(self.method).check(self)
         if self.symmetrize not in (None, "min", "mean", "max"):
             raise ValueError(f"unknown symmetrization {self.symmetrize!r} (choose min, mean or max)")
         for name in ("threshold", "bias"):

@@ -1,7 +1,8 @@
 """Step 5: every output file of a run, each written atomically (:mod:`corrclust.atomic`), ``report.html`` last.
 
 ``clusters.csv`` (id, cluster, file), ``clustering.csv`` (the paper's format), ``similarities.npz``,
-``metrics.json`` and ``sweep.csv`` (with a truth), the PNG figures under ``figures/``, and the report.
+``metrics.json`` and ``sweep.csv`` (with a truth), ``assessment.json`` (the route's informativeness
+verdict, when it gives one), the PNG figures under ``figures/``, and the report.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -83,6 +85,7 @@ def write_outputs(
     *,
     progress: bool = True,
     title: str = "corrclust report",
+    assessment: Any = None,
 ) -> dict[str, Path]:
     """Write every output file (each atomically), ``report.html`` last. Returns name -> path."""
     from corrclust import report
@@ -123,11 +126,16 @@ def write_outputs(
             files["sweep_csv"] = out_dir / "sweep.csv"
             _write_sweep_csv(files["sweep_csv"], evaluation.sweep)
 
+    if assessment is not None:
+        files["assessment"] = out_dir / "assessment.json"
+        write_text(files["assessment"], json.dumps(jsonable(assessment.to_dict()), indent=2) + "\n")
+
     figures = report.draw_figures(out_dir, FIGURES, images, corr, clustering, evaluation, _figure,
                                   progress=progress)
     files.update(figures)
     files["report"] = out_dir / "report.html"
-    page = report.render(title, out_dir, images, corr, clustering, evaluation, settings, files)
+    page = report.render(title, out_dir, images, corr, clustering, evaluation, settings, files,
+                         assessment=assessment)
     write_text(files["report"], page)
     return files
 

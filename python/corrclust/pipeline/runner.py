@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from corrclust.pipeline.clustering import Clustering, cluster
 from corrclust.pipeline.correlations import Correlations, align_images, compute_correlations
@@ -15,7 +16,7 @@ from corrclust.pipeline.images import ImageSet, load_images
 from corrclust.pipeline.messages import say
 from corrclust.pipeline.options import SWEEP_AUTO_MAX, ClusterOptions
 from corrclust.pipeline.outputs import prepare_out_dir, write_outputs
-from corrclust.pipeline.routes import get_route
+from corrclust.pipeline.routes import AUTO, default_route, get_route
 from corrclust.pipeline.truth import resolve_truth
 
 __all__ = ["PQAP_CHECKPOINT", "PipelineResult", "run", "run_on_correlations"]
@@ -36,6 +37,8 @@ class PipelineResult:
     evaluation: Evaluation | None
     files: dict[str, Path]
     seconds: float
+    #: The route's verdict on whether the clusters say anything (:mod:`corrclust.informativeness`), if it gives one.
+    assessment: Any = None
 
     @property
     def report(self) -> Path:
@@ -70,6 +73,12 @@ def run_on_correlations(
     # KL takes a fraction of a second here; the anytime and exact solvers show their progress.
     clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,
                          progress=options.progress and options.solver != "kl")
+    assessment = None
+    assess = getattr(get_route(options.method), "assess", None) if options.correlations is None else None
+    if assess is not None:
+        assessment = assess(corr, clustering.labels, options)
+        for finding in getattr(assessment, "findings", []):
+            say(f"warning: {finding}")
     evaluation = None
     if truth is not None:
         n_known = int(truth.known.sum())
@@ -86,8 +95,9 @@ def run_on_correlations(
         *extra_settings,
     ]
     files = write_outputs(out_dir, images, corr, clustering, evaluation, settings, progress=options.progress,
-                          title=title)
-    return PipelineResult(out_dir, images, corr, clustering, evaluation, files, time.perf_counter() - started)
+                          title=title, assessment=assessment)
+    return PipelineResult(out_dir, images, corr, clustering, evaluation, files, time.perf_counter() - started,
+                          assessment)
 
 
 def run(options: ClusterOptions, *, title: str = "corrclust report",
@@ -115,6 +125,11 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
                                                 f"{cropped.table.name})"))
         images_dir = crops
     images = load_images(images_dir, options.ids_table, progress=options.progress)
+    if options.method == AUTO:
+        options.method = "pqap" if options.correlations is not None else default_route(r.path for r in images.records)
+        say(f"method: {options.method} ({'the images have' if options.method == 'pqap' else 'the images lack'} "
+            f"the key-point channels; choose with --method)")
+        get_route(options.method).check(options)
     prepare_out_dir(out_dir)
     checkpoint = out_dir / PQAP_CHECKPOINT
     t0 = time.perf_counter()

@@ -7,10 +7,12 @@ pipeline's (an image set, the correlations, the clustering and an optional evalu
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -142,8 +144,7 @@ def draw_figures(
         if members.size > take.size:
             title += f" (first {take.size} shown)"
         thumbs = [images.thumbs[i] for i in take]
-        one(f"cluster_{k:03d}", lambda p, thumbs=thumbs, caps=caps, colours=colours, title=title:
-            fig.montage(thumbs, caps, p, title=title, caption_colours=colours))
+        one(f"cluster_{k:03d}", functools.partial(fig.montage, thumbs, caps, title=title, caption_colours=colours))
     return files
 
 
@@ -160,8 +161,14 @@ def render(
     evaluation: Any,
     settings: Sequence[tuple[str, Any]],
     files: dict[str, Path],
+    *,
+    assessment: Any = None,
 ) -> str:
-    """The report page for a run whose figures and data files are ``files`` (final paths)."""
+    """The report page for a run whose figures and data files are ``files`` (final paths).
+
+    ``assessment``: the route's informativeness verdict (:class:`corrclust.informativeness.Assessment`);
+    its findings head the summary as a warning, its evidence is listed.
+    """
     out_dir = Path(out_dir)
     labels = np.asarray(clustering.labels)
     n = labels.size
@@ -189,6 +196,16 @@ def render(
             ("Rand index", f"{100 * m['rand_index']:.2f} %"),
         ]
     summary.add(H.definition_list(facts))
+    if assessment is not None:
+        ev = assessment.evidence
+        evidence = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
+                             for k, v in ev.items())
+        if assessment.findings:
+            items = "".join(f"<li>{H._esc(f)}</li>" for f in assessment.findings)
+            summary.add(f'<div class="warn"><strong>These clusters say little:</strong><ul>{items}</ul>'
+                        f"<p>Evidence: {H._esc(evidence)}</p></div>")
+        else:
+            summary.add(f"<p>Informative: no warning (evidence: {H._esc(evidence)}).</p>")
     summary.add("<h3>Settings</h3>")
     summary.add(H.definition_list(settings))
     data_links = [
@@ -198,6 +215,7 @@ def render(
             ("clustering", "the clusters in the paper's format, one line of ids per cluster (for corrclust evaluate)"),
             ("similarities", "ids, the correlation matrix, costs and labels (numpy .npz)"),
             ("metrics", "all metrics as JSON"),
+            ("assessment", "whether the clusters are informative: findings and evidence (JSON)"),
             ("sweep_csv", f"metrics against the {corr.parameter_name}"),
         )
         if k in files

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -255,9 +256,9 @@ class _Run:
         else:
             idx = torch.from_numpy(self.sampler.sample(self.np_rng)).to(self.device)
             e = self.model.embed(self._augment(self.inputs[idx]))
-            rows, cols, t, w = all_pair_targets(self.labels[idx])
+            rows, cols, target, w = all_pair_targets(self.labels[idx])
             logits = self.model.head(e[rows], e[cols])
-            loss = (w * F.binary_cross_entropy_with_logits(logits, t, reduction="none")).sum()
+            loss = (w * F.binary_cross_entropy_with_logits(logits, target, reduction="none")).sum()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -295,15 +296,22 @@ def train(
 ) -> TrainResult:
     """Train a twin network on ``data`` with ``recipe`` (a ``Recipe`` or a recipe name).
 
-    output: the model file, written at the end (not when interrupted).
-    checkpoint: the checkpoint file (default ``<output>.ckpt`` when ``output`` is given); with
-      ``resume`` an existing checkpoint is continued, otherwise it is overwritten. It is removed
-      once the recipe's steps are all done; after a time-budget stop it is kept, so the same
-      command with a larger budget continues the run.
-    time_budget: seconds of training, in total over resumed runs.
-    checkpoint_every: seconds of training between checkpoints (besides the one after every
-      epoch); default 120, 0 turns them off.
-    on_step: called as ``on_step(step, loss)`` after every step (used by tests and tools).
+    Parameters
+    ----------
+    output
+        The model file, written at the end (not when interrupted).
+    checkpoint
+        The checkpoint file (default ``<output>.ckpt`` when ``output`` is given); with ``resume``
+        an existing checkpoint is continued, otherwise it is overwritten. It is removed once the
+        recipe's steps are all done; after a time-budget stop it is kept, so the same command
+        with a larger budget continues the run.
+    time_budget
+        Seconds of training, in total over resumed runs.
+    checkpoint_every
+        Seconds of training between checkpoints (besides the one after every epoch); default
+        120, 0 turns them off.
+    on_step
+        Called as ``on_step(step, loss)`` after every step (used by tests and tools).
     """
     if isinstance(recipe, str):
         recipe = get_recipe(recipe)

@@ -48,7 +48,8 @@ class PqapRoute:
             raise ValueError(
                 f"key points were found in {len(keypoints.ids)} of {len(images.records)} images{example}; "
                 "clustering needs at least 2. PQAP key points need the paper's multi-channel crops (nuclei in "
-                "planes 0 and 1, membranes in plane 3); for other images use --method twin with a trained model"
+                "planes 0 and 1, membranes in plane 3); for other images use --method profile (no labels needed) "
+                "or --method twin with a trained model"
             )
         for path, message in failures:
             say(f"no key points for {path}: {message}")

@@ -36,6 +36,8 @@ class TwinRoute:
             from corrclust.twin import from_arrays, load_model, predict
         except ImportError as exc:
             raise ValueError(f"--method twin needs PyTorch and the twin-network module ({exc})") from None
+        if options.model is None:
+            raise ValueError("--method twin needs --model (a trained twin network)")
         model = load_model(options.model)
         self.warnings = list(model.warnings)  # stored at training time ("barely trained")
         for w in self.warnings:
