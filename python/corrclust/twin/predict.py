@@ -22,9 +22,8 @@ import numpy as np
 import torch
 
 from corrclust.twin.data import TwinData, load_folder
-from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
+from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe
-from corrclust.twin.train import MODEL_FORMAT, resolve_device
 
 __all__ = [
     "LoadedModel", "load_model", "embed", "pair_probabilities", "predict", "Prediction", "to_problem", "cost_matrix"

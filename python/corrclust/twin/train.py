@@ -53,12 +53,11 @@ from corrclust.twin.data import (
     paper_augment,
     strong_augment,
 )
-from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
+from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
 
 __all__ = ["train", "TrainResult", "training_check", "save_model", "resolve_device", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
-MODEL_FORMAT = "corrclust-twin-model"
 CHECKPOINT_FORMAT = "corrclust-twin-checkpoint"
 FORMAT_VERSION = 1
 
@@ -78,21 +77,6 @@ class TrainResult:
     checkpoint_path: Path | None = None
     warnings: list[str] = field(default_factory=list)  # "barely trained" messages (``training_check``)
     check: dict[str, Any] = field(default_factory=dict)  # the figures behind them
-
-
-def resolve_device(device: str | None) -> torch.device:
-    """``None``/"auto": CUDA when available, else CPU. A clear error when CUDA is asked but absent."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}; use cpu, cuda (or cuda:N) or auto") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {device!r}; use cpu, cuda (or cuda:N) or auto")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available to torch")
-    return dev
 
 
 def _cpu_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
