@@ -56,7 +56,8 @@ from corrclust.twin.data import (
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
 
-__all__ = ["train", "TrainResult", "training_check", "save_model", "resolve_device", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
+__all__ = ["train", "TrainResult", "training_check", "save_model", "resolve_device", "MODEL_FORMAT",
+           "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "corrclust-twin-checkpoint"
 FORMAT_VERSION = 1
