@@ -35,6 +35,7 @@ source pixels, ``x2``/``y2`` exclusive).
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -42,6 +43,8 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
+from corrclust.atomic import atomic_path, write_text
+from corrclust.formats.spreadsheet import neutralise_row, restore
 from corrclust.images.io import IMAGE_SUFFIXES, ImageReadError, is_mask_file, read_image
 
 __all__ = [
@@ -652,7 +655,7 @@ def _clear_previous_crops(out: Path) -> None:
     if table.is_file():
         with open(table, newline="") as fh:
             for row in csv.DictReader(fh):
-                name = row.get("crop") or ""
+                name = restore(row.get("crop") or "")
                 ours |= {name, name[: -len(".tif")] + "_mask.tif"} if name.endswith(".tif") else set()
     others = sorted(
         f.name for f in out.iterdir()
@@ -726,13 +729,16 @@ def crop_fields(
             x1, y1, x2, y2 = det.box
             name = f"{stem}_{k}.tif"
             crop = np.ascontiguousarray(img[y1:y2, x1:x2])
-            tifffile.imwrite(out / name, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack")
-            tifffile.imwrite(out / f"{stem}_{k}_mask.tif", det.mask.astype(np.uint8) * 255, photometric="minisblack")
+            with atomic_path(out / name) as tmp:
+                tifffile.imwrite(tmp, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack")
+            with atomic_path(out / f"{stem}_{k}_mask.tif") as tmp:
+                tifffile.imwrite(tmp, det.mask.astype(np.uint8) * 255, photometric="minisblack")
             rows.append((path.name, name, x1, y1, x2, y2))
             k += 1
     table = out / "crops.csv"
-    with open(table, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["source", "crop", "x1", "y1", "x2", "y2"])
-        w.writerows(rows)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["source", "crop", "x1", "y1", "x2", "y2"])
+    w.writerows(neutralise_row(r) for r in rows)
+    write_text(table, buf.getvalue())
     return CropResult(rows, failures, table)

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from corrclust.atomic import write_text
+from corrclust.atomic import atomic_path, write_text
+from corrclust.formats.spreadsheet import neutralise_row
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
 from corrclust.images.io import ImageRecord, read_image
 
@@ -216,7 +217,8 @@ def make_crops(
             folder = out / split
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"rbc_{ident}.tif"
-            tifffile.imwrite(path, np.ascontiguousarray(crop), photometric="rgb" if crop.shape[2] == 3 else "minisblack")
+            with atomic_path(path) as tmp:
+                tifffile.imwrite(tmp, np.ascontiguousarray(crop), photometric="rgb" if crop.shape[2] == 3 else "minisblack")
             paths[j] = path
     rows = []
     for j, (split, ident, cname, p) in enumerate(chosen):
@@ -230,6 +232,6 @@ def make_crops(
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["split", "id", "class", "class_id", "class_name", "image", "x", "y"])
-    w.writerows(rows)
+    w.writerows(neutralise_row(r) for r in rows)
     write_text(out / "crops.csv", buf.getvalue())  # atomic: the table appears complete, last
     return records
