@@ -139,7 +139,8 @@ class Problem:
                 raise ValueError(
                     f"costs is not symmetric: costs[{i}, {j}] = {float(c[i, j])!r} but costs[{j}, {i}] = {float(c[j, i])!r}"
                 )
-            c = (c + c.T) / 2.0
+            # Halve before adding: (a + b) / 2 overflows to inf for costs near the float limit.
+            c = c / 2.0 + c.T / 2.0
         return cls(n, c)
 
     @classmethod
@@ -464,7 +465,7 @@ def _symmetric_values(x: Any, name: str, symmetrize: str) -> np.ndarray:
         return out
     a = _float_matrix(a, name)
     if symmetrize == "mean":
-        return (a + a.T) / 2.0
+        return a / 2.0 + a.T / 2.0  # halved first: no overflow near the float limit
     if symmetrize == "min":
         return np.minimum(a, a.T)  # NaN propagates: NaN entries stay visible to the checks
     return np.maximum(a, a.T)

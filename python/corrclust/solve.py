@@ -225,12 +225,12 @@ def check_time_limit(time_limit: Any, name: str = "time_limit") -> Optional[floa
     command passes its option name, e.g. ``check_time_limit(args.time_limit, "--time-limit")``).
 
     None and +inf mean no limit (returns None); otherwise a number of seconds >= 0 (0 is allowed:
-    the solver returns the first labelling it has). NaN, negative numbers, bools and non-numbers
+    the solver returns the first labelling it has). NaN, negative numbers, bools, strings and non-numbers
     raise ValueError naming ``name`` (e.g. ``"--time-limit"``). The C++ bindings apply the same rule.
     """
     if time_limit is None:
         return None
-    if isinstance(time_limit, (bool, np.bool_)):
+    if isinstance(time_limit, (bool, np.bool_, str, bytes)):  # "10" is a mistake, not ten seconds
         raise ValueError(f"{name} must be a number of seconds or None, got {time_limit!r}")
     try:
         t = float(time_limit)
