@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from corrclust.atomic import atomic_path, write_text
+from corrclust.formats.spreadsheet import neutralise
 from corrclust.jsonable import jsonable
 from corrclust.pipeline.clustering import Clustering
 from corrclust.pipeline.correlations import Correlations
@@ -35,7 +36,7 @@ def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) ->
             rel = rec.path.relative_to(images.root).as_posix()
         except ValueError:
             rel = str(rec.path)
-        w.writerow([rec.id, int(lab), rel])
+        w.writerow([rec.id, int(lab), neutralise(rel)])  # a file named "=..." stays text in a spreadsheet
     write_text(path, buf.getvalue())
 
 
