@@ -47,3 +47,226 @@ def test_load_images_skips_and_lists_degenerate_images(tmp_path):
     reasons = {p.name: r for p, r in images.failures}
     assert sorted(reasons) == ["org_202.tif", "org_203.tif", "org_204.tif"]
     assert "20000 x 1" in reasons["org_202.tif"] and "aspect" in reasons["org_204.tif"]
+
+
+# --- one error path in cli.main -----------------------------------------------------------------
+
+
+def _main(capsys, *argv):
+    from corrclust.cli import main
+
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    return code, err
+
+
+def test_os_error_is_one_line_with_exit_code_1(tmp_path, capsys, monkeypatch):
+    import corrclust.commands.solve as solve_cmd
+
+    inst = tmp_path / "i.npy"
+    np.save(inst, np.array([[0.0, 1.0], [1.0, 0.0]]))
+
+    def full(path, labels):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(solve_cmd, "write_labels", full)
+    code, err = _main(capsys, "solve", str(inst), "-o", str(tmp_path / "l.npy"))
+    assert code == 1
+    assert err.strip().splitlines() == [f"corrclust solve: error: {tmp_path / 'l.npy'}: No space left on device"]
+
+
+def test_argparse_mistake_is_one_line(capsys):
+    from corrclust.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["solve", "--method", "nope", "x.gr"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "invalid choice" in err[0] and err[0].startswith("corrclust solve: error:")
+
+
+def test_sigint_swallowed_on_the_way_still_exits_130(capsys, monkeypatch):
+    # Python ignores an exception raised in a weakref callback ("Exception ignored in
+    # WeakSet._remove"); the command then returned 0 as if it had finished.
+    import signal
+
+    import corrclust.commands.solve as solve_cmd
+
+    def swallowed(args):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass  # what the interpreter does with it in a __del__ / weakref callback
+        return 0
+
+    monkeypatch.setattr(solve_cmd, "run", swallowed)
+    from corrclust.cli import build_parser, main
+
+    monkeypatch.setattr("corrclust.cli.build_parser", lambda: _with_func(build_parser(), swallowed))
+    code, err = _main(capsys, "solve", "x.gr")
+    assert code == 130 and "interrupted" in err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _with_func(parser, func):
+    parser.set_defaults(func=func)
+    orig = parser.parse_args
+
+    def parse(argv=None):
+        ns = orig(argv)
+        ns.func = func
+        return ns
+
+    parser.parse_args = parse
+    return parser
+
+
+# --- atomic writes: symlinks, stale temporary files, errors naming the output -------------------
+
+
+def test_atomic_write_does_not_follow_a_planted_symlink(tmp_path):
+    from corrclust.atomic import write_text
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "S.npz.tmp").symlink_to(victim)
+    (tmp_path / ".S.npz.tmp").symlink_to(victim)
+    write_text(tmp_path / "S.npz", "new")
+    assert victim.read_text() == "precious" and (tmp_path / "S.npz").read_text() == "new"
+
+
+def test_pqap_writers_and_checkpoint_do_not_follow_planted_symlinks(tmp_path):
+    from corrclust.pqap import PqapParameters, similarity_matrix, write_parameters
+    from corrclust.pqap.io import KeypointSet, write_keypoints
+
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    rng = np.random.default_rng(1)
+    kp = KeypointSet(ids=[1, 2], features={i: rng.random((3, 13)) for i in (1, 2)},
+                     candidates={i: rng.random((4, 13)) for i in (1, 2)})
+    for name in ("kp.csv", "p.txt", "ck.npz"):
+        (tmp_path / f"{name}.tmp").symlink_to(victim)
+    write_keypoints(tmp_path / "kp.csv", kp)
+    write_parameters(tmp_path / "p.txt", PqapParameters.paper())
+    similarity_matrix(kp, PqapParameters.paper(), threads=1, progress=False, checkpoint=tmp_path / "ck.npz")
+    assert victim.read_bytes() == b"precious"
+    assert (tmp_path / "ck.npz").is_file() and not (tmp_path / "ck.npz").is_symlink()
+
+
+def test_stale_part_files_of_dead_processes_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from corrclust import atomic
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / f".clusters.csv.{pid}-abc123_x.part"
+    stale.write_text("half")
+    alive = tmp_path / f".other.csv.{__import__('os').getpid()}-zzz.part"
+    alive.write_text("in progress")
+    foreign = tmp_path / ".notes.part"
+    foreign.write_text("not ours")
+    atomic._swept.discard(str(tmp_path))
+    atomic.write_text(tmp_path / "x.txt", "x")
+    assert not stale.exists() and alive.exists() and foreign.exists()
+
+
+def test_os_error_names_the_output_not_the_temporary_file(tmp_path):
+    from corrclust.atomic import atomic_path
+
+    with pytest.raises(OSError) as info:
+        with atomic_path(tmp_path / "out.bin") as tmp:
+            raise OSError(28, "No space left on device", str(tmp))
+    assert info.value.filename == str(tmp_path / "out.bin") and info.value.errno == 28
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- solver inputs -----------------------------------------------------------------------------
+
+
+def test_from_dense_near_the_float_limit_stays_finite():
+    from corrclust.problem import Problem
+
+    big = np.finfo(np.float64).max * 0.9
+    c = np.array([[0.0, big], [big * (1 - 1e-12), 0.0]])
+    p = Problem.from_dense(c)
+    assert np.isfinite(p.costs).all() and p.costs[0, 1] == pytest.approx(big, rel=1e-11)
+
+
+def test_time_limit_as_text_is_refused():
+    from corrclust.solve import check_time_limit
+
+    with pytest.raises(ValueError, match="time_limit"):
+        check_time_limit("10")
+    assert check_time_limit(10) == 10.0
+
+
+@pytest.mark.parametrize("arrays, needle", [
+    (dict(edges=np.array([["0", "1"]]), costs=np.array([1.0])), "'edges' must hold integers"),
+    (dict(edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array([2, 3])), "'n' must be one integer"),
+    (dict(edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array(2.7)), "'n' must be one integer"),
+    (dict(edges=np.array([0, 1]), costs=np.array([1.0])), "shape (m, 2)"),
+])
+def test_npz_instances_with_wrong_arrays_give_one_line_value_errors(tmp_path, arrays, needle):
+    from corrclust.formats.instances import read_instance
+
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError) as info:
+        read_instance(str(path))
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: ") and needle in msg and msg.count(str(path)) == 1 and "\n" not in msg
+
+
+def test_complex_similarities_file_is_refused(tmp_path):
+    from corrclust.pipeline.correlations import load_correlations
+
+    path = tmp_path / "S.npz"
+    np.savez(path, ids=np.array([1, 2]), S=np.array([[0, 0.5 + 0.1j], [0.5 + 0.1j, 0]]))
+    with pytest.raises(ValueError, match=r"S.npz: 'S' must hold real numbers, got dtype complex128"):
+        load_correlations(path)
+
+
+def test_non_utf8_keypoint_and_parameter_files_name_file_and_line(tmp_path):
+    from corrclust.pqap import read_keypoints, read_parameters
+
+    p = tmp_path / "p.txt"
+    p.write_bytes(b"# params\nalpha=0.3\xff\n")
+    with pytest.raises(ValueError, match=r"p.txt: line 2: not UTF-8 text \(byte 0xff at column 10\)"):
+        read_parameters(p)
+    k = tmp_path / "k.csv"
+    k.write_bytes(b"\xfe\n")
+    with pytest.raises(ValueError, match=r"k.csv: line 1: not UTF-8"):
+        read_keypoints(k)
+
+
+# --- spreadsheet injection ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "\rx", "'=a", "'plain", "ok"])
+def test_spreadsheet_cells_round_trip(text):
+    from corrclust.formats.spreadsheet import neutralise, restore
+
+    cell = neutralise(text)
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert restore(cell) == text
+
+
+def test_clusters_csv_neutralises_a_formula_file_name_and_reads_back(tmp_path):
+    import csv
+
+    from corrclust.formats.clusterings import read_clustering
+    from corrclust.images.io import ImageRecord
+    from corrclust.pipeline.clustering import Clustering
+    from corrclust.pipeline.images import ImageSet
+    from corrclust.pipeline.outputs import _write_clusters_csv
+
+    names = ['=HYPERLINK("x.y")_101.tif', "@x_102.tif", "plain_201.tif"]
+    recs = [ImageRecord(tmp_path / n, int(n.rsplit("_", 1)[1][:3])) for n in names]
+    images = ImageSet(tmp_path, recs, [None] * 3)
+    path = tmp_path / "clusters.csv"
+    _write_clusters_csv(path, images, Clustering(np.array([1, 1, 2]), 0.0, "heuristic", 0.0, "kl"))
+    rows = list(csv.reader(path.open(newline="")))
+    assert [r[2] for r in rows[1:]] == ["'" + names[0], "'" + names[1], names[2]]
+    assert read_clustering(path) == [[101, 102], [201]]
