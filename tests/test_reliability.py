@@ -270,3 +270,22 @@ def test_clusters_csv_neutralises_a_formula_file_name_and_reads_back(tmp_path):
     rows = list(csv.reader(path.open(newline="")))
     assert [r[2] for r in rows[1:]] == ["'" + names[0], "'" + names[1], names[2]]
     assert read_clustering(path) == [[101, 102], [201]]
+
+
+def test_pipeline_options_use_the_one_time_limit_rule(tmp_path):
+    from corrclust.pipeline.options import ClusterOptions
+
+    for bad, needle in (("10", "number of seconds"), (float("nan"), ">= 0"), (-1.0, ">= 0")):
+        opts = ClusterOptions(images_dir=tmp_path, out_dir=tmp_path / "out", time_limit=bad)
+        with pytest.raises(ValueError, match=f"--time-limit.*{needle}"):
+            opts.validate()
+    opts = ClusterOptions(images_dir=tmp_path, out_dir=tmp_path / "out", time_limit=float("inf"))
+    opts.validate()
+    assert opts.time_limit is None
+
+
+def test_solve_command_uses_the_one_time_limit_rule(tmp_path, capsys):
+    inst = tmp_path / "i.npy"
+    np.save(inst, np.array([[0.0, 1.0], [1.0, 0.0]]))
+    code, err = _main(capsys, "solve", str(inst), "--time-limit", "nan")
+    assert code == 2 and err.strip() == "corrclust solve: error: --time-limit must be >= 0 seconds, got nan"
