@@ -289,3 +289,28 @@ def test_solve_command_uses_the_one_time_limit_rule(tmp_path, capsys):
     np.save(inst, np.array([[0.0, 1.0], [1.0, 0.0]]))
     code, err = _main(capsys, "solve", str(inst), "--time-limit", "nan")
     assert code == 2 and err.strip() == "corrclust solve: error: --time-limit must be >= 0 seconds, got nan"
+
+
+def test_dense_problem_and_dense_solve_check_memory_first(monkeypatch):
+    from corrclust import memory
+    from corrclust.memory import InsufficientMemoryError
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
+    c = np.ones((100, 100))
+    p = Problem.from_dense(c)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 50_000)
+    with pytest.raises(InsufficientMemoryError, match=r"dense problem of 100 nodes .* needs 78.1 KiB of memory and 48.8 KiB"):
+        Problem.from_dense(c)
+    with pytest.raises(InsufficientMemoryError, match=r"solving a dense problem of 100 nodes \(kl\) needs 78.1 KiB"):
+        solve(p, method="kl")
+
+
+def test_cli_reports_insufficient_memory_in_one_line(tmp_path, capsys, monkeypatch):
+    from corrclust import memory
+
+    inst = tmp_path / "i.npy"
+    np.save(inst, np.ones((50, 50)))
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1000)
+    code, err = _main(capsys, "solve", str(inst))
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "needs 19.5 KiB of memory" in err

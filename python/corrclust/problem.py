@@ -24,6 +24,8 @@ from typing import Any, Hashable
 
 import numpy as np
 
+from corrclust.memory import dense_problem_bytes, require
+
 __all__ = ["Problem", "as_problem", "PROBABILITY_CLAMP"]
 
 #: Probabilities are clamped to [PROBABILITY_CLAMP, 1 - PROBABILITY_CLAMP] before the logit.
@@ -123,6 +125,11 @@ class Problem:
         C-contiguous float64 matrix with a zero diagonal that is exactly symmetric is used without
         a copy.
         """
+        shape = np.shape(costs)
+        if len(shape) == 2 and shape[0] == shape[1]:
+            # The checks below (and a conversion or symmetrisation) allocate up to one more n x n
+            # float64 matrix: refuse at once, saying how much, rather than fail half-way.
+            require(dense_problem_bytes(shape[0]), f"a dense problem of {shape[0]} nodes ({shape[0]} x {shape[0]} float64 costs)")
         c = _float_matrix(costs, "costs")
         n = c.shape[0]
         diag = np.diagonal(c)
