@@ -16,7 +16,9 @@ import contextlib
 import errno
 import os
 import re
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -84,31 +86,57 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     (matplotlib, numpy) must be told the format explicitly.
     """
     final = Path(path)
+    tmp: Path | None = None
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         _sweep_once(final.parent)
-        fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}-", suffix=".part")
-        os.close(fd)
-    except OSError as exc:
-        raise _naming(exc, final) from None
-    tmp = Path(tmp_name)
-    try:
+        with _sigint_deferred():  # a Ctrl-C between creating the file and knowing its name would orphan it
+            fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}-", suffix=".part")
+            os.close(fd)
+            tmp = Path(tmp_name)
         yield tmp
         os.chmod(tmp, _MODE)
         os.replace(tmp, final)
     except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        if isinstance(exc, OSError) and exc.filename in (None, str(tmp), tmp_name):
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        if isinstance(exc, OSError) and (exc.filename is None or tmp is None or exc.filename == str(tmp)):
             raise _naming(exc, final) from None
         raise
 
 
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a SIGINT that arrives inside the block until its end (main thread only; elsewhere the
+    signal is handled by the main thread anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
+
+
 def _naming(exc: OSError, final: Path) -> OSError:
     """The same error, naming the output file the user asked for (not our temporary name)."""
-    code = exc.errno if exc.errno is not None else errno.EIO
-    out = OSError(code, exc.strerror or str(exc), str(final))
-    return out
+    if exc.errno is None:
+        # numpy's writers report a short write as "N requested and M written", without errno:
+        # say what happened when the file system is full (the usual cause).
+        with contextlib.suppress(OSError):
+            st = os.statvfs(final.parent)
+            if st.f_bavail * st.f_frsize < 64 * 1024:
+                return OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({exc})", str(final))
+        return OSError(errno.EIO, str(exc) or type(exc).__name__, str(final))
+    return OSError(exc.errno, exc.strerror or str(exc), str(final))
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -87,22 +87,25 @@ class _Interrupts:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     interrupts = _Interrupts()
-    installed = interrupts.install()
+    installed = interrupts.install()  # before the commands are imported: Ctrl-C there is 130 too
+    command = "corrclust"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        command = f"corrclust {args.command}"
         code = _run(args)
     except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
         code = 130
     finally:
         if installed:
             interrupts.restore()
     if code != 130 and interrupts.count:
-        print(f"corrclust {args.command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         code = 130
     return code
 
