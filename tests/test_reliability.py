@@ -314,3 +314,17 @@ def test_cli_reports_insufficient_memory_in_one_line(tmp_path, capsys, monkeypat
     monkeypatch.setattr(memory, "available_bytes", lambda: 1000)
     code, err = _main(capsys, "solve", str(inst))
     assert code == 1 and len(err.strip().splitlines()) == 1 and "needs 19.5 KiB of memory" in err
+
+
+def test_non_utf8_clustering_file_names_file_and_line(tmp_path, capsys):
+    p = tmp_path / "p.csv"
+    p.write_bytes(b"1,2\n3,\xff\n")
+    t = tmp_path / "t.csv"
+    t.write_bytes(b"1,2\n3\n")
+    code, err = _main(capsys, "evaluate", str(p), str(t))
+    assert code == 2 and err.strip() == f"corrclust evaluate: error: {p}, line 2: not UTF-8 text (byte 0xff at column 3)"
+
+
+def test_error_line_names_the_action_of_a_command_group(tmp_path, capsys):
+    code, err = _main(capsys, "pqap", "similarities", str(tmp_path / "none.csv"), "-o", str(tmp_path / "S.npz"))
+    assert code == 2 and err.startswith("corrclust pqap similarities: error: key-point file not found")

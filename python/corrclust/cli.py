@@ -96,8 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        command = f"corrclust {args.command}"
-        code = _run(args)
+        action = getattr(args, f"{args.command}_command", None)  # e.g. "similarities" of "pqap"
+        command = f"corrclust {args.command}" + (f" {action}" if action else "")
+        code = _run(args, command)
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         code = 130
@@ -110,11 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, command: str) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print(f"corrclust {args.command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of our output went away (e.g. `corrclust ... | head`): stop quietly, and
@@ -123,13 +124,13 @@ def _run(args: argparse.Namespace) -> int:
         return 141
     except _INPUT_ERRORS as exc:
         text = describe_os_error(exc) if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(f"corrclust {args.command}: error: {text}", file=sys.stderr)
+        print(f"{command}: error: {text}", file=sys.stderr)
         return 2
     except MemoryError as exc:
         # Not the user's input but the machine: exit code 1, one line with what was needed.
-        print(f"corrclust {args.command}: error: out of memory: {exc or 'an allocation failed'}", file=sys.stderr)
+        print(f"{command}: error: out of memory: {exc or 'an allocation failed'}", file=sys.stderr)
         return 1
     except OSError as exc:
         # Read-only or full folder, permissions, I/O errors: the environment, exit code 1.
-        print(f"corrclust {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        print(f"{command}: error: {describe_os_error(exc)}", file=sys.stderr)
         return 1
