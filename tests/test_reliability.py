@@ -328,3 +328,48 @@ def test_non_utf8_clustering_file_names_file_and_line(tmp_path, capsys):
 def test_error_line_names_the_action_of_a_command_group(tmp_path, capsys):
     code, err = _main(capsys, "pqap", "similarities", str(tmp_path / "none.csv"), "-o", str(tmp_path / "S.npz"))
     assert code == 2 and err.startswith("corrclust pqap similarities: error: key-point file not found")
+
+
+def _small_keypoints(tmp_path):
+    from corrclust.pqap.io import KeypointSet, write_keypoints
+
+    rng = np.random.default_rng(3)
+    kp = KeypointSet(ids=[1, 2, 3], features={i: rng.random((3, 13)) for i in (1, 2, 3)},
+                     candidates={i: rng.random((4, 13)) for i in (1, 2, 3)})
+    path = tmp_path / "kp.csv"
+    write_keypoints(path, kp)
+    return path
+
+
+def test_pqap_similarities_keeps_a_default_checkpoint_next_to_the_output(tmp_path, capsys, monkeypatch):
+    import corrclust.pqap as pqap
+
+    kp = _small_keypoints(tmp_path)
+    out = tmp_path / "S.npz"
+    seen = []
+    real = pqap.similarity_matrix
+
+    def interrupted(*args, **kw):
+        seen.append(kw["checkpoint"])
+        real(*args, **kw)  # writes the checkpoint at its end
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pqap, "similarity_matrix", interrupted)
+    code, err = _main(capsys, "pqap", "similarities", str(kp), "-o", str(out), "--threads", "1", "--no-progress")
+    assert code == 130 and not out.exists()
+    assert seen == [str(tmp_path / "S.checkpoint.npz")] and (tmp_path / "S.checkpoint.npz").is_file()
+    monkeypatch.setattr(pqap, "similarity_matrix", real)
+    code, err = _main(capsys, "pqap", "similarities", str(kp), "-o", str(out), "--threads", "1", "--no-progress")
+    assert code == 0 and out.is_file() and not (tmp_path / "S.checkpoint.npz").exists()
+
+
+def test_default_checkpoint_of_another_run_is_replaced_not_refused(tmp_path, capsys):
+    kp = _small_keypoints(tmp_path)
+    (tmp_path / "S.checkpoint.npz").write_bytes(b"left by something else")
+    code, err = _main(capsys, "pqap", "similarities", str(kp), "-o", str(tmp_path / "S.npz"), "--threads", "1", "--no-progress")
+    assert code == 0, err
+    named = tmp_path / "mine.npz"
+    named.write_bytes(b"not a checkpoint")
+    code, err = _main(capsys, "pqap", "similarities", str(kp), "-o", str(tmp_path / "S2.npz"), "--checkpoint", str(named),
+                      "--threads", "1", "--no-progress")
+    assert code == 2 and "not a readable PQAP checkpoint" in err
