@@ -180,8 +180,13 @@ def format_row(r) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="sizes up to 1000, one repetition")
-    ap.add_argument("--sizes", type=int, nargs="*", help="planted sizes (default 100 300 1000 3000; none: only the shared instances)")
-    ap.add_argument("--repeat", type=int, default=3, help="repetitions of GAEC / GAEC+KL (median time, alternating with the peer)")
+    ap.add_argument(
+        "--sizes", type=int, nargs="*",
+        help="planted sizes (default 100 300 1000 3000; none: only the shared instances)",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="repetitions of GAEC / GAEC+KL (median time, alternating with the peer)"
+    )
     ap.add_argument("--no-peer", action="store_true", help="skip bioimage-cpp")
     ap.add_argument("--no-shared", action="store_true", help="skip the shared instances")
     ap.add_argument("--grid", type=int, default=300, help="side of the sparse grid instance (0: none)")
@@ -209,7 +214,9 @@ def main(argv=None) -> int:
             peer = Bioimage(n, uv, c)
             # same sign convention: score one labelling with both
             lab = np.random.default_rng(0).integers(0, 4, n)
-            assert abs(peer.energy(lab) - _core.problem.objective_dense(costs, lab)) <= 1e-6 * (1 + abs(peer.energy(lab)))
+            assert abs(peer.energy(lab) - _core.problem.objective_dense(costs, lab)) <= 1e-6 * (
+                1 + abs(peer.energy(lab))
+            )
         run_instance(name, n, lambda m, **kw: _core.heuristics.solve_dense(costs, m, **kw), peer, repeat, rows,
                      args.anytime_limit)
 
@@ -219,9 +226,18 @@ def main(argv=None) -> int:
             uv, c = unique_edges(n, edges, costs)
             peer = Bioimage(n, uv, c)
             lab = np.random.default_rng(0).integers(0, 4, n)
-            assert abs(peer.energy(lab) - _core.problem.objective_sparse(n, edges, costs, lab)) <= 1e-6 * (1 + abs(peer.energy(lab)))
-        run_instance(name, n, lambda m, **kw: _core.heuristics.solve_sparse(n, edges, costs, m, **kw), peer, repeat, rows,
-                     args.anytime_limit)
+            assert abs(peer.energy(lab) - _core.problem.objective_sparse(n, edges, costs, lab)) <= 1e-6 * (
+                1 + abs(peer.energy(lab))
+            )
+        run_instance(
+            name,
+            n,
+            lambda m, **kw: _core.heuristics.solve_sparse(n, edges, costs, m, **kw),
+            peer,
+            repeat,
+            rows,
+            args.anytime_limit,
+        )
 
     for n in sizes:
         for sigma, tag in ((1.5, "clean"), (3.0, "noisy")):

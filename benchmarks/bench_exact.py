@@ -46,8 +46,8 @@ SIGMAS = ("0.5", "1.0", "1.5", "3.0")
 PLANTED = [(n, s) for n in (30, 60, 100, 150) for s in SIGMAS]
 # The "clean complete graphs with n = 100 in <= 2 s", read as the low-noise levels.
 SUPERVOXEL = ["supervoxel-4000-1", "supervoxel-4000-2"]
-TARGETS = {"supervoxel-4000-1": 60.0, "supervoxel-4000-2": 60.0, "exact013": 5.0, "planted-100-s0.5": 2.0, "planted-100-s1.0": 2.0, "knott-3d-032": 1.0,
-           "knott-3d-034": 1.0}
+TARGETS = {"supervoxel-4000-1": 60.0, "supervoxel-4000-2": 60.0, "exact013": 5.0, "planted-100-s0.5": 2.0,
+           "planted-100-s1.0": 2.0, "knott-3d-032": 1.0, "knott-3d-034": 1.0}
 
 
 def planted(n: int, sigma: float, seed: int, k: int = 10) -> np.ndarray:
@@ -167,7 +167,13 @@ def ours(problem, cap: float, options: dict):
     if isinstance(problem, np.ndarray):
         r = _core.exact.solve_dense(problem, time_limit=cap, options=_core.exact.ExactOptions(**options))
     else:
-        r = _core.exact.solve_sparse(problem.n, problem.edges, problem.costs, time_limit=cap, options=_core.exact.ExactOptions(**options))
+        r = _core.exact.solve_sparse(
+            problem.n,
+            problem.edges,
+            problem.costs,
+            time_limit=cap,
+            options=_core.exact.ExactOptions(**options),
+        )
     return r, time.perf_counter() - t0
 
 

@@ -30,10 +30,19 @@ from pathlib import Path
 import numpy as np
 
 from corrclust.images.detection import (
-    DetectionParams, box_iou, brightfield_candidates, detect_organoids, match_boxes, non_maximum_suppression,
+    DetectionParams,
+    box_iou,
+    brightfield_candidates,
+    detect_organoids,
+    match_boxes,
+    non_maximum_suppression,
 )
 from corrclust.images.detection_model import (
-    field_folds, fit_detector, load_score_model, operating_curve, read_boxes,
+    field_folds,
+    fit_detector,
+    load_score_model,
+    operating_curve,
+    read_boxes,
 )
 from corrclust.images.io import read_image
 from corrclust.images.keypoints import extract_keypoints

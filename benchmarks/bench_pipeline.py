@@ -28,10 +28,9 @@ def _timed(fn):
 
 
 def table1(work: Path, classes: int, per_class: int, size: int) -> None:
-    from corrclust import pipeline
+    from corrclust import pipeline, pqap
     from corrclust.images import synthetic
     from corrclust.images.keypoints import extract_keypoint_set
-    from corrclust import pqap
 
     images_dir = work / "images"
     _, t_gen = _timed(lambda: synthetic.generate(images_dir, classes=classes, per_class=per_class, seed=0, size=size))

@@ -1,24 +1,35 @@
 """pytest-benchmark timings of the heuristics, each asserting the result it times.
 
     python -m pytest benchmarks/test_bench_cc.py                 # timings
-    python -m pytest benchmarks/test_bench_cc.py --benchmark-disable   # correctness only
+    python -m pytest benchmarks/test_bench_cc.py --benchmark-disable   # quick form: each case once
 
-bioimage-cpp rows run only when it is installed; they assert the peer's objective is not better
-than ours on the same costs, so a regression in quality shows up as a failure, not just a number.
+The quick form runs every case once without timing rounds (a few seconds) and is what CI runs.
+bioimage-cpp rows run only when it is installed (the bench extra); they assert the peer's objective
+is not better than ours on the same costs, so a regression in quality shows up as a failure, not
+just a number. Cases on the instances in ../shared skip when it is absent and fail instead under
+CORRCLUST_REQUIRE_SHARED=1, as the tests do.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cc import SHARED, Bioimage, dense_to_edges, planted_complete, read_multicut, read_pace, unique_edges  # noqa: E402
+from bench_cc import (
+    SHARED,
+    Bioimage,
+    dense_to_edges,
+    planted_complete,
+    read_multicut,
+    read_pace,
+    unique_edges,
+)
 
-from corrclust._native import _core  # noqa: E402
+from corrclust._native import _core
 
 PACE_OPT = {"exact041": -1502, "exact121": -15063, "exact165": -7910}
 OPENGM_OPT = {"gm_knott_3d_032": -5811.467771, "gm_knott_3d_034": -4064.865759}
@@ -29,12 +40,20 @@ def planted1000():
     return planted_complete(1000, 3.0, seed=1000)
 
 
-def opengm(name):
-    """(n, edges, costs) of a shared OpenGM instance; skips when ../shared is absent."""
-    path = SHARED / "opengm-multicut" / f"{name}.txt"
+def shared_instance(relpath: str) -> Path:
+    """Path of a shared instance; skips when it is absent, or fails under CORRCLUST_REQUIRE_SHARED=1."""
+    path = SHARED / relpath
     if not path.exists():
-        pytest.skip("shared instances not found")
-    return read_multicut(path)
+        msg = f"shared instance not found: {path}"
+        if os.environ.get("CORRCLUST_REQUIRE_SHARED") == "1":
+            pytest.fail(msg + " (CORRCLUST_REQUIRE_SHARED=1)")
+        pytest.skip(msg)
+    return path
+
+
+def opengm(name):
+    """(n, edges, costs) of a shared OpenGM instance."""
+    return read_multicut(shared_instance(f"opengm-multicut/{name}.txt"))
 
 
 def _check(costs, r):
@@ -54,17 +73,16 @@ def test_dense_planted_1000(benchmark, planted1000, method):
 def test_dense_anytime_300(benchmark):
     costs = planted_complete(300, 3.0, seed=300)
     kl = _core.heuristics.solve_dense(costs, "kl")
-    r = benchmark.pedantic(_core.heuristics.solve_dense, args=(costs, "anytime"), kwargs={"seed": 0}, rounds=1, iterations=1)
+    r = benchmark.pedantic(
+        _core.heuristics.solve_dense, args=(costs, "anytime"), kwargs={"seed": 0}, rounds=1, iterations=1
+    )
     _check(costs, r)
     assert r["objective"] <= kl["objective"] + 1e-9
 
 
 @pytest.mark.parametrize("name", sorted(PACE_OPT))
 def test_pace_gaec_kl(benchmark, name):
-    path = SHARED / "pace2021" / f"{name}.gr"
-    if not path.exists():
-        pytest.skip("shared instances not found")
-    costs = read_pace(path)
+    costs = read_pace(shared_instance(f"pace2021/{name}.gr"))
     r = benchmark(_core.heuristics.solve_dense, costs, "kl")
     _check(costs, r)
     assert r["objective"] == PACE_OPT[name]  # GAEC + KL reaches these optima

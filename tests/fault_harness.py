@@ -18,8 +18,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -39,8 +40,13 @@ def child_env() -> dict[str, str]:
 
 
 def run_cli(
-    args: Sequence[str], cwd: Path, *, sig: int | None = None, delay: float = 0.0,
-    preexec: Callable[[], None] | None = None, timeout: float = 120.0,
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    sig: int | None = None,
+    delay: float = 0.0,
+    preexec: Callable[[], None] | None = None,
+    timeout: float = 120.0,
 ) -> tuple[int, str, float]:
     """Run ``corrclust ARGS`` in ``cwd``; with ``sig``, send it after ``delay`` seconds.
 
@@ -51,8 +57,13 @@ def run_cli(
     """
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "corrclust", *args], cwd=cwd, env=child_env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
+        [sys.executable, "-m", "corrclust", *args],
+        cwd=cwd,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec,
     )
     if sig is not None:
         try:
@@ -104,7 +115,11 @@ def compare(path: Path, ref: Path) -> str | None:
                 if sorted(a.files) != sorted(b.files):
                     return "other arrays"
                 for k in a.files:
-                    if a[k].dtype != b[k].dtype or a[k].shape != b[k].shape or a[k].tobytes() != b[k].tobytes():
+                    if (
+                        a[k].dtype != b[k].dtype
+                        or a[k].shape != b[k].shape
+                        or a[k].tobytes() != b[k].tobytes()
+                    ):
                         return f"array {k} differs"
             return None
         if path.suffix == ".pt":
@@ -113,7 +128,7 @@ def compare(path: Path, ref: Path) -> str | None:
             same = _strip(json.loads(path.read_text())) == _strip(json.loads(ref.read_text()))
             return None if same else "differs"
         return None if path.read_bytes() == ref.read_bytes() else "differs"
-    except Exception as exc:  # noqa: BLE001 - any unreadable output is a finding
+    except Exception as exc:
         return f"unreadable ({type(exc).__name__}: {exc})"
 
 
@@ -163,9 +178,13 @@ def tmpfs(path: Path, *, size: str = "1m", read_only: bool = False) -> Iterator[
     """Mount a small tmpfs at ``path`` (root only); yields False where mounting is not allowed."""
     path.mkdir(parents=True, exist_ok=True)
     opts = f"size={size}" + (",ro" if read_only else "")
-    ok = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True
-    ).returncode == 0
+    ok = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
     try:
         yield ok
     finally:
@@ -193,4 +212,6 @@ def one_line_error(err: str) -> bool:
     (progress notes such as "corrclust: clustering 6 images" may come before it)."""
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     errors = [ln for ln in lines if ": error: " in ln]
-    return bool(lines) and errors == [lines[-1]] and lines[-1].startswith("corrclust") and "Traceback" not in err
+    return (
+        bool(lines) and errors == [lines[-1]] and lines[-1].startswith("corrclust") and "Traceback" not in err
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse
+from test_problem import load_test30_similarities, random_symmetric
 
 from corrclust import CorrelationClustering, metrics
 from corrclust.problem import Problem
 from corrclust.solve import solve
-from test_problem import load_test30_similarities, random_symmetric
 
 
 def planted_probabilities(sizes=(6, 5, 4), noise=0.15, seed=0):

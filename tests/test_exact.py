@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 import pytest
+from conftest import require_shared
 
 import corrclust
 import corrclust.metrics
-from conftest import require_shared
 from corrclust._native import _core
 
 # --------------------------------------------------------------------------------------------
@@ -97,7 +97,8 @@ def read_multicut(path):
 
 def read_test30_similarity(path):
     """The quadratic_matching block of the matching-results CSV: ids and S (NaN diagonal)."""
-    lines = [[c for c in line.rstrip("\n").split(",") if c != ""] for line in open(path)]
+    with open(path) as f:
+        lines = [[c for c in line.rstrip("\n").split(",") if c != ""] for line in f]
     lines = [line for line in lines if line]
     start = next(k for k, line in enumerate(lines) if line[0] == "quadratic_matching")
     ids = [int(x) for x in lines[start][1:]]
@@ -165,7 +166,9 @@ def test_sparse_equals_brute_force(seed):
     for (u, v), c in zip(edges, costs):
         C[u, v] += c
         C[v, u] += c
-    r = _core.exact.solve_sparse(n, edges, costs, options=_core.exact.ExactOptions(heuristic="kl" if seed % 2 else "none"))
+    r = _core.exact.solve_sparse(
+        n, edges, costs, options=_core.exact.ExactOptions(heuristic="kl" if seed % 2 else "none")
+    )
     check_result(r, lambda lab: sparse_objective(edges, costs, lab))
     assert_optimal(r, brute_force_dense(C), tol=1e-9)
 
@@ -319,7 +322,11 @@ def test_exact_not_worse_than_heuristics():
 def test_warm_start_is_respected_without_heuristic():
     C = planted(20, 3, 1.0, 5)
     best = _core.exact.solve_dense(C)
-    r = _core.exact.solve_dense(C, warm_start=best["labels"], options=_core.exact.ExactOptions(heuristic="none", max_nodes=0, root_method="dual_simplex"))
+    r = _core.exact.solve_dense(
+        C,
+        warm_start=best["labels"],
+        options=_core.exact.ExactOptions(heuristic="none", max_nodes=0, root_method="dual_simplex"),
+    )
     # With the optimum as warm start and no search, the result is that optimum.
     assert r["objective"] == pytest.approx(best["objective"], abs=1e-9)
 
@@ -400,7 +407,13 @@ def test_reduced_cost_fixing_keeps_the_optimum():
     # off the optimum. A sparse instance that needs a few branch-and-bound nodes, checked against
     # the run without fixings and against the proven optimum.
     n, edges, costs = read_multicut(require_shared("cc-instances/opengm-multicut/gm_knott_3d_032.txt"))
-    on = _core.exact.solve_sparse(n, edges, costs, time_limit=120, options=_core.exact.ExactOptions(reduced_cost_fixing=True, reduce=False))
+    on = _core.exact.solve_sparse(
+        n,
+        edges,
+        costs,
+        time_limit=120,
+        options=_core.exact.ExactOptions(reduced_cost_fixing=True, reduce=False),
+    )
     assert on["nodes"] > 1 and on["reduced_cost_fixings"] > 0
     assert_optimal(on, -5811.467771, tol=2e-6)
     fixed = 0
@@ -408,7 +421,17 @@ def test_reduced_cost_fixing_keeps_the_optimum():
         rng = np.random.default_rng(70 + seed)
         C = np.triu(rng.normal(size=(14, 14)), 1)
         C = C + C.T
-        a = _core.exact.solve_dense(C, options=_core.exact.ExactOptions(reduced_cost_fixing=True, heuristic="none", node_rounds=0, star_cuts=False, root_cuts_per_round=10, max_cuts_per_round=10))
+        a = _core.exact.solve_dense(
+            C,
+            options=_core.exact.ExactOptions(
+                reduced_cost_fixing=True,
+                heuristic="none",
+                node_rounds=0,
+                star_cuts=False,
+                root_cuts_per_round=10,
+                max_cuts_per_round=10,
+            ),
+        )
         fixed += a["reduced_cost_fixings"]
         assert_optimal(a, milp_triangles(C), tol=1e-7)
     assert fixed > 0
@@ -421,6 +444,8 @@ def test_odd_wheel_cuts_keep_the_optimum(seed):
     rng = np.random.default_rng(300 + seed)
     C = np.triu(rng.normal(size=(12, 12)) + 0.2, 1)
     C = C + C.T
-    r = _core.exact.solve_dense(C, options=_core.exact.ExactOptions(odd_wheel_cuts=True, odd_wheels_per_hub=8, heuristic="none"))
+    r = _core.exact.solve_dense(
+        C, options=_core.exact.ExactOptions(odd_wheel_cuts=True, odd_wheels_per_hub=8, heuristic="none")
+    )
     check_result(r, lambda lab: dense_objective(C, lab))
     assert_optimal(r, milp_triangles(C), tol=1e-7)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_exact import set_partitions
 
 from corrclust._native import _core
-from test_exact import set_partitions
 
 RULES = {
     "edges": dict(edge_joins=True, subset_joins=False, components=False),
@@ -171,16 +171,22 @@ def test_parts_under_a_time_limit_and_to_optimality():
 
     edges, costs, truth = supervoxel_multicut(1500, seed=3)
     n = len(truth)
-    full = _core.exact.solve_sparse(n, edges, costs, time_limit=120, options=_core.exact.ExactOptions(heuristic_time=0.1))
+    full = _core.exact.solve_sparse(
+        n, edges, costs, time_limit=120, options=_core.exact.ExactOptions(heuristic_time=0.1)
+    )
     assert full["status"] == "optimal" and full["components"] > 1
-    capped = _core.exact.solve_sparse(n, edges, costs, time_limit=0.3, options=_core.exact.ExactOptions(heuristic_time=0.1))
+    capped = _core.exact.solve_sparse(
+        n, edges, costs, time_limit=0.3, options=_core.exact.ExactOptions(heuristic_time=0.1)
+    )
     for r in (full, capped):
         labels = r["labels"]
         assert r["objective"] == pytest.approx(costs[labels[edges[:, 0]] != labels[edges[:, 1]]].sum(), abs=1e-7)
         assert r["lower_bound"] <= full["objective"] + 1e-6 <= r["objective"] + 2e-6
     assert capped["status"] in ("time_limit", "optimal")
     # the same optimum without reductions
-    plain = _core.exact.solve_sparse(n, edges, costs, time_limit=120, options=_core.exact.ExactOptions(heuristic_time=0.1, reduce=False))
+    plain = _core.exact.solve_sparse(
+        n, edges, costs, time_limit=120, options=_core.exact.ExactOptions(heuristic_time=0.1, reduce=False)
+    )
     assert plain["objective"] == pytest.approx(full["objective"], abs=1e-6)
 
 
@@ -204,7 +210,9 @@ def test_progress_over_parts_reports_valid_bounds():
 
     edges, costs, truth = supervoxel_multicut(1500, seed=3)
     seen = []
-    r = _core.exact.solve_sparse(len(truth), edges, costs, progress=seen.append, options=_core.exact.ExactOptions(heuristic_time=0.1))
+    r = _core.exact.solve_sparse(
+        len(truth), edges, costs, progress=seen.append, options=_core.exact.ExactOptions(heuristic_time=0.1)
+    )
     assert r["status"] == "optimal" and r["components"] > 1 and seen
     for d in seen:  # whole-problem values: never below the optimum / above it for the bound
         assert d["lower_bound"] <= r["objective"] + 1e-6

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fault_harness import (
-    check_outputs, file_size_limit, one_line_error, part_files, read_only_folder, run_cli, tmpfs,
+    check_outputs,
+    file_size_limit,
+    one_line_error,
+    part_files,
+    read_only_folder,
+    run_cli,
+    tmpfs,
 )
 
 SEED = int(os.environ.get("CORRCLUST_FAULT_SEED", "16"))
@@ -44,11 +48,28 @@ def work(tmp_path_factory):
 
 # Each command writes only under its output path (a folder, or one file in a folder).
 COMMANDS = {
-    "cluster": lambda root, out: ["cluster", str(root / "syn"), "-o", str(out), "--truth", "auto",
-                                  "--threads", "1", "--no-progress"],
+    "cluster": lambda root, out: [
+        "cluster",
+        str(root / "syn"),
+        "-o",
+        str(out),
+        "--truth",
+        "auto",
+        "--threads",
+        "1",
+        "--no-progress",
+    ],
     "demo": lambda root, out: ["demo", "-o", str(out), *SYNTH, "--threads", "1"],
-    "pqap": lambda root, out: ["pqap", "similarities", str(root / "kp.csv"), "-o", str(out / "S.npz"),
-                               "--threads", "1", "--no-progress"],
+    "pqap": lambda root, out: [
+        "pqap",
+        "similarities",
+        str(root / "kp.csv"),
+        "-o",
+        str(out / "S.npz"),
+        "--threads",
+        "1",
+        "--no-progress",
+    ],
 }
 # What each command's reference run takes on a quiet 2-core machine, seconds: kill moments are
 # drawn uniformly from (0.3, this), so some land in start-up, some in the work, some after it.
@@ -87,11 +108,30 @@ def test_sigkill_then_sigint_then_rerun(work, tmp_path, name):
     assert check_outputs(out, ref, finished=True) == []
 
 
-@pytest.mark.skipif(os.environ.get("CORRCLUST_FAULTS_FULL") != "1", reason="twin train faults: CORRCLUST_FAULTS_FULL=1 (nightly)")
+@pytest.mark.skipif(
+    os.environ.get("CORRCLUST_FAULTS_FULL") != "1",
+    reason="twin train faults: CORRCLUST_FAULTS_FULL=1 (nightly)",
+)
 def test_twin_train_sigkill_sigint_rerun(work, tmp_path):
     pytest.importorskip("torch")
-    args = ["twin", "train", str(work / "syn"), "-o", str(tmp_path / "m" / "m.pt"), "--epochs", "2",
-            "--steps-per-epoch", "2", "--image-size", "32", "--width", "4", "--batch-size", "4", "--no-progress"]
+    args = [
+        "twin",
+        "train",
+        str(work / "syn"),
+        "-o",
+        str(tmp_path / "m" / "m.pt"),
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        "2",
+        "--image-size",
+        "32",
+        "--width",
+        "4",
+        "--batch-size",
+        "4",
+        "--no-progress",
+    ]
     rng = random.Random(f"{SEED}-twin")
     for sig in (signal.SIGKILL, signal.SIGINT):
         code, err, _ = run_cli(args, work, sig=sig, delay=rng.uniform(1.0, 20.0))

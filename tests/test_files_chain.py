@@ -136,7 +136,10 @@ def test_partial_truth_note_and_too_small_overlap(run_with_partial_truth, capsys
     assert "truth covers 7 of 12 images; metrics are over those 7" in capsys.readouterr().err
     one = tmp_path / "one.csv"
     one.write_text("100\n999,998\n")
-    for args in (["evaluate", out / "clusters.csv", one], ["cluster", "--similarities", work / "S.npz", "--truth", one]):
+    for args in (
+        ["evaluate", out / "clusters.csv", one],
+        ["cluster", "--similarities", work / "S.npz", "--truth", one],
+    ):
         assert cli_main([str(a) for a in args]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "names 1 of the 12 clustered image ids" in err[0], err

@@ -259,10 +259,15 @@ def test_instances_too_large_for_memory_fail_before_allocating(tmp_path, monkeyp
 
     monkeypatch.setattr(memory, "available_bytes", lambda: 10**9)
     (tmp_path / "big.gr").write_bytes(b"p cep 100000 0\n")
-    with pytest.raises(memory.InsufficientMemoryError, match=r"big.gr, line 1: the dense 100000 x 100000 .* needs 74.5 GiB of memory and 953.7 MiB is available"):
+    with pytest.raises(
+        memory.InsufficientMemoryError,
+        match=r"big.gr, line 1: the dense 100000 x 100000 .* needs 74.5 GiB of memory and 953.7 MiB is available",
+    ):
         read_instance(tmp_path / "big.gr")
     (tmp_path / "big.txt").write_bytes(b"MULTICUT\n0 1 1.0\n0 2147483646 1\n")
-    with pytest.raises(memory.InsufficientMemoryError, match=r"big.txt, line 3: node index 2147483646 makes 2147483647 nodes"):
+    with pytest.raises(
+        memory.InsufficientMemoryError, match=r"big.txt, line 3: node index 2147483646 makes 2147483647 nodes"
+    ):
         read_instance(tmp_path / "big.txt")
     # the same files are read when the memory is there (the check is no blanket size limit)
     monkeypatch.setattr(memory, "available_bytes", lambda: 10**14)

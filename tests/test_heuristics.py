@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ METHODS = ("gaec", "kl", "anytime")
 # helpers
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def all_partitions(n: int) -> np.ndarray:
     """Every set partition of n nodes as restricted growth strings, shape (Bell(n), n)."""
     out = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+from conftest import require_shared
 from PIL import Image
 
-from conftest import require_shared
 from corrclust.cli import main
 from corrclust.pqap.io import read_keypoints
 

@@ -6,9 +6,9 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import require_shared
 from PIL import Image
 
-from conftest import require_shared
 from corrclust.images.detection import FEATURES, box_iou, crop_fields, detect_organoids, match_boxes
 from corrclust.images.detection_model import read_boxes
 from corrclust.images.io import read_image, read_mask
@@ -215,7 +215,12 @@ def test_score_model_conversion_save_load_and_errors(tmp_path):
     """The tree arrays reproduce scikit-learn's probabilities and survive the file round trip;
     broken files and mismatched models give errors that name the problem."""
     pytest.importorskip("sklearn")
-    from corrclust.images.detection_model import ScoreModel, fit_score_model, load_score_model, save_score_model
+    from corrclust.images.detection_model import (
+        ScoreModel,
+        fit_score_model,
+        load_score_model,
+        save_score_model,
+    )
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 4))

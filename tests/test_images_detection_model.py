@@ -7,12 +7,27 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from conftest import require_shared
-from corrclust.images.detection import Candidates, FEATURES, detect_organoids, match_boxes, non_maximum_suppression
+
+from corrclust.images.detection import (
+    FEATURES,
+    Candidates,
+    detect_organoids,
+    match_boxes,
+    non_maximum_suppression,
+)
 from corrclust.images.detection_model import (
-    MIN_SCORE_GRID, OperatingPoint, choose_min_score, field_candidates, field_folds, fit_detector, load_score_model,
-    main, operating_curve, read_boxes, save_score_model,
+    MIN_SCORE_GRID,
+    OperatingPoint,
+    choose_min_score,
+    field_candidates,
+    field_folds,
+    fit_detector,
+    load_score_model,
+    main,
+    operating_curve,
+    read_boxes,
+    save_score_model,
 )
 from corrclust.images.io import read_image
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from conftest import require_shared
 from PIL import Image
 
-from conftest import require_shared
 from corrclust.images.io import (
     ImageReadError,
     ImageRecord,

@@ -87,7 +87,7 @@ def test_acceptance_rule_on_a_hand_made_plane():
     np.testing.assert_allclose(row[F["normalize_peak_value"]], 8200 / 65535)
 
 
-def _reference_red(plane, eight_bit, sp=SelectionParameters()):
+def _reference_red(plane, eight_bit, sp=SelectionParameters()):  # noqa: B008 (a frozen dataclass)
     """Brute-force transcription of paper-model §2.2, one pixel at a time."""
     H, W = plane.shape
     d = int(math.floor(0.05 * max(W, H) + 0.5))

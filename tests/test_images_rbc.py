@@ -6,8 +6,8 @@ import csv
 
 import numpy as np
 import pytest
-
 from conftest import require_shared
+
 from corrclust.images.io import list_images, read_image
 from corrclust.images.rbc import RbcPoint, make_crops, read_points, select_crops
 

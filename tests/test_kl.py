@@ -72,7 +72,7 @@ def test_sparse_kl_ends_without_an_improving_single_node_move(name, case):
 
 def test_dense_kl_ends_without_an_improving_single_node_move():
     rng = np.random.default_rng(3)
-    for trial in range(6):
+    for _trial in range(6):
         n = int(rng.integers(5, 80))
         c = np.triu(rng.normal(-0.1, 1.0, (n, n)), 1)
         c = c + c.T

@@ -23,7 +23,9 @@ def test_available_bytes_is_read_here():
 def test_require_refuses_only_what_does_not_fit(monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 2048)
     memory.require(2048, "x")
-    with pytest.raises(memory.InsufficientMemoryError, match="the thing needs 3.0 KiB of memory and 2.0 KiB is available"):
+    with pytest.raises(
+        memory.InsufficientMemoryError, match="the thing needs 3.0 KiB of memory and 2.0 KiB is available"
+    ):
         memory.require(3072, "the thing")
     monkeypatch.setattr(memory, "available_bytes", lambda: None)
     memory.require(10**30, "anything")  # unknown: nothing is refused

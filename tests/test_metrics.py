@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from test_problem import load_test30_similarities
 
 from corrclust import metrics
 from corrclust.formats.clusterings import labels_from_clusters, read_clustering
-from test_problem import load_test30_similarities
 
 TEST30_IDS = [c * 100 + i for c in (11, 12, 13) for i in range(10)]
 TEST30_TRUTH = [i // 100 for i in TEST30_IDS]

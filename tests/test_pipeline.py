@@ -96,7 +96,7 @@ def test_cli_writes_every_output(cli_run):
         assert (out / name).is_file(), name
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert {"similarity.png", "sizes.png", "vi_split.png", "sweep.png", "cluster_001.png"} <= set(figs)
-    assert not [p for p in out.rglob("*.part")], "temporary files left behind"
+    assert not list(out.rglob("*.part")), "temporary files left behind"
 
 
 def test_clusters_csv_matches_images_and_is_numbered_by_size(cli_run, organoids):
@@ -342,7 +342,7 @@ def test_failure_while_writing_leaves_no_report(tmp_path, organoids, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         pipeline.run(opts)
     assert not (out / "report.html").exists()
-    assert not [p for p in out.rglob("*.part")]
+    assert not list(out.rglob("*.part"))
 
     # A failure while drawing a figure: no half-written PNG either.
     monkeypatch.undo()
@@ -358,7 +358,7 @@ def test_failure_while_writing_leaves_no_report(tmp_path, organoids, monkeypatch
         pipeline.run(opts)
     assert not (out / "figures" / "cluster_001.png").exists()
     assert not (out / "report.html").exists()
-    assert not [p for p in out.rglob("*.part")]
+    assert not list(out.rglob("*.part"))
 
 
 def test_twin_method_end_to_end_with_an_untrained_model(tmp_path, organoids):
@@ -537,7 +537,7 @@ def test_ctrl_c_during_matching_leaves_no_report_and_the_rerun_resumes(tmp_path)
         raise
     assert proc.returncode == 130
     assert not (out / "report.html").exists() and not (out / "clusters.csv").exists()
-    assert not [p for p in out.rglob("*.part")]
+    assert not list(out.rglob("*.part"))
     assert (out / ".pqap-checkpoint.npz").is_file()
     rerun = _run_cli("cluster", folder, "-o", out, "--threads", "1")
     assert rerun.returncode == 0, rerun.stderr

@@ -59,7 +59,8 @@ def test_cluster_command_f9(tmp_path, capsys):
     assert res["n_clusters"] == 3
     assert res["objective"] == pytest.approx(-11.967111, abs=1e-6)
     assert sorted(map(sorted, res["clusters"])) == sorted(
-        [[1305], [1200 + i for i in range(10)], [1100 + i for i in range(10)] + [1300 + i for i in range(10) if i != 5]])
+        [[1305], [1200 + i for i in range(10)], [1100 + i for i in range(10)] + [1300 + i for i in range(10) if i != 5]]
+    )
     assert res["metrics"]["vi"] == pytest.approx(0.7884, abs=1e-4)
     assert res["metrics"]["rand_index"] == pytest.approx(0.7724, abs=1e-4)
     assert out.read_text().splitlines()[-1] == "clustering_threshold:0.64"

@@ -88,7 +88,7 @@ def _energy_py(F, C, x, p, lower_wrap=False):
             lin += u * (th * (abs(F[i, 9] - C[j, 9]) - g_c) + (1 - th) * (dr - g_d))
     quad = 0.0
     for k in range(n):
-        for l in range(k):
+        for l in range(k):  # noqa: E741 (k, l: the paper's names for two key points)
             if x[k] < 0 or x[l] < 0:
                 continue
             if F[k, 1] != C[x[k], 1] or F[l, 1] != C[x[l], 1]:

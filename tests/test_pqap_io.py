@@ -94,12 +94,12 @@ ROW = ",".join(["1"] * 13)
     "body, message",
     [
         (f"features_begin,5\n{ROW}\nfeatures_end,6\n", "line 6: 'features_end,6' does not match"),
-        (f"features_begin,5\n1,2,3\nfeatures_end,5\n", "line 5: expected 13"),
+        ("features_begin,5\n1,2,3\nfeatures_end,5\n", "line 5: expected 13"),
         (f"features_begin,5\n{ROW[:-1]}x\nfeatures_end,5\n", "line 5: not a number"),
         (f"features_begin,5\n{ROW}\n", "ends inside the features block"),
         (f"features_begin,5\n{ROW}\nfeatures_end,5\n", "organoid 5 has features but no candidates"),
-        (f"features_begin,a\n", "line 4: organoid id must be an integer"),
-        (f"bogus,1\n", "line 4: expected 'features_begin"),
+        ("features_begin,a\n", "line 4: organoid id must be an integer"),
+        ("bogus,1\n", "line 4: expected 'features_begin"),
     ],
 )
 def test_malformed_keypoints_name_file_and_line(tmp_path, body, message):
@@ -139,7 +139,7 @@ def test_f3_matching_results(tmp_path):
     assert all(len(line.split(",")) == 293 for line in lines)
     m = read_matching_results(src)
     assert m.ids == sorted(m.ids) and len(m.ids) == 30
-    for name, block in m.blocks.items():
+    for block in m.blocks.values():
         assert block.shape == (30, 30)
         assert np.all(np.isnan(np.diag(block)))
         assert np.isfinite(block[~np.eye(30, dtype=bool)]).all()

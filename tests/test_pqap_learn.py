@@ -77,6 +77,6 @@ def test_vi_objective(kp):
 
 def test_bad_arguments(kp):
     with pytest.raises(ValueError, match="objective must be"):
-        learn_parameters(kp, {i: 0 for i in kp.ids}, objective="acc")
+        learn_parameters(kp, dict.fromkeys(kp.ids, 0), objective="acc")
     with pytest.raises(ValueError, match="iterations must be"):
-        learn_parameters(kp, {i: 0 for i in kp.ids}, iterations=-1)
+        learn_parameters(kp, dict.fromkeys(kp.ids, 0), iterations=-1)

@@ -9,7 +9,6 @@ import tifffile
 
 from corrclust.report import figures
 
-
 # --- degenerate images: the thumbnail is bounded, the pipeline skips and lists them -------------
 
 
@@ -72,7 +71,9 @@ def test_os_error_is_one_line_with_exit_code_1(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(solve_cmd, "write_labels", full)
     code, err = _main(capsys, "solve", str(inst), "-o", str(tmp_path / "l.npy"))
     assert code == 1
-    assert err.strip().splitlines() == [f"corrclust solve: error: {tmp_path / 'l.npy'}: No space left on device"]
+    assert err.strip().splitlines() == [
+        f"corrclust solve: error: {tmp_path / 'l.npy'}: No space left on device"
+    ]
 
 
 def test_argparse_mistake_is_one_line(capsys):
@@ -100,7 +101,7 @@ def test_sigint_swallowed_on_the_way_still_exits_130(capsys, monkeypatch):
         return 0
 
     monkeypatch.setattr(solve_cmd, "run", swallowed)
-    from corrclust.cli import build_parser, main
+    from corrclust.cli import build_parser
 
     monkeypatch.setattr("corrclust.cli.build_parser", lambda: _with_func(build_parser(), swallowed))
     code, err = _main(capsys, "solve", "x.gr")
@@ -142,8 +143,11 @@ def test_pqap_writers_and_checkpoint_do_not_follow_planted_symlinks(tmp_path):
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")
     rng = np.random.default_rng(1)
-    kp = KeypointSet(ids=[1, 2], features={i: rng.random((3, 13)) for i in (1, 2)},
-                     candidates={i: rng.random((4, 13)) for i in (1, 2)})
+    kp = KeypointSet(
+        ids=[1, 2],
+        features={i: rng.random((3, 13)) for i in (1, 2)},
+        candidates={i: rng.random((4, 13)) for i in (1, 2)},
+    )
     for name in ("kp.csv", "p.txt", "ck.npz"):
         (tmp_path / f"{name}.tmp").symlink_to(victim)
     write_keypoints(tmp_path / "kp.csv", kp)
@@ -159,7 +163,9 @@ def test_stale_part_files_of_dead_processes_are_removed(tmp_path):
 
     from corrclust import atomic
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     pid = int(dead.stdout)
     stale = tmp_path / f".clusters.csv.{pid}-abc123_x.part"
     stale.write_text("half")
@@ -202,12 +208,18 @@ def test_time_limit_as_text_is_refused():
     assert check_time_limit(10) == 10.0
 
 
-@pytest.mark.parametrize("arrays, needle", [
-    (dict(edges=np.array([["0", "1"]]), costs=np.array([1.0])), "'edges' must hold integers"),
-    (dict(edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array([2, 3])), "'n' must be one integer"),
-    (dict(edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array(2.7)), "'n' must be one integer"),
-    (dict(edges=np.array([0, 1]), costs=np.array([1.0])), "shape (m, 2)"),
-])
+@pytest.mark.parametrize(
+    "arrays, needle",
+    [
+        (dict(edges=np.array([["0", "1"]]), costs=np.array([1.0])), "'edges' must hold integers"),
+        (
+            dict(edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array([2, 3])),
+            "'n' must be one integer",
+        ),
+        (dict(edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array(2.7)), "'n' must be one integer"),
+        (dict(edges=np.array([0, 1]), costs=np.array([1.0])), "shape (m, 2)"),
+    ],
+)
 def test_npz_instances_with_wrong_arrays_give_one_line_value_errors(tmp_path, arrays, needle):
     from corrclust.formats.instances import read_instance
 
@@ -244,7 +256,9 @@ def test_non_utf8_keypoint_and_parameter_files_name_file_and_line(tmp_path):
 # --- spreadsheet injection ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "\rx", "'=a", "'plain", "ok"])
+@pytest.mark.parametrize(
+    "text", ['=HYPERLINK("http://x")', "+1", "-cmd", "@SUM(A1)", "\tx", "\rx", "'=a", "'plain", "ok"]
+)
 def test_spreadsheet_cells_round_trip(text):
     from corrclust.formats.spreadsheet import neutralise, restore
 
@@ -267,7 +281,8 @@ def test_clusters_csv_neutralises_a_formula_file_name_and_reads_back(tmp_path):
     images = ImageSet(tmp_path, recs, [None] * 3)
     path = tmp_path / "clusters.csv"
     _write_clusters_csv(path, images, Clustering(np.array([1, 1, 2]), 0.0, "heuristic", 0.0, "kl"))
-    rows = list(csv.reader(path.open(newline="")))
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
     assert [r[2] for r in rows[1:]] == ["'" + names[0], "'" + names[1], names[2]]
     assert read_clustering(path) == [[101, 102], [201]]
 
@@ -300,9 +315,13 @@ def test_dense_problem_and_dense_solve_check_memory_first(monkeypatch):
     c = np.ones((100, 100))
     p = Problem.from_dense(c)
     monkeypatch.setattr(memory, "available_bytes", lambda: 50_000)
-    with pytest.raises(InsufficientMemoryError, match=r"dense problem of 100 nodes .* needs 78.1 KiB of memory and 48.8 KiB"):
+    with pytest.raises(
+        InsufficientMemoryError, match=r"dense problem of 100 nodes .* needs 78.1 KiB of memory and 48.8 KiB"
+    ):
         Problem.from_dense(c)
-    with pytest.raises(InsufficientMemoryError, match=r"solving a dense problem of 100 nodes \(kl\) needs 78.1 KiB"):
+    with pytest.raises(
+        InsufficientMemoryError, match=r"solving a dense problem of 100 nodes \(kl\) needs 78.1 KiB"
+    ):
         solve(p, method="kl")
 
 
@@ -322,11 +341,16 @@ def test_non_utf8_clustering_file_names_file_and_line(tmp_path, capsys):
     t = tmp_path / "t.csv"
     t.write_bytes(b"1,2\n3\n")
     code, err = _main(capsys, "evaluate", str(p), str(t))
-    assert code == 2 and err.strip() == f"corrclust evaluate: error: {p}, line 2: not UTF-8 text (byte 0xff at column 3)"
+    assert (
+        code == 2
+        and err.strip() == f"corrclust evaluate: error: {p}, line 2: not UTF-8 text (byte 0xff at column 3)"
+    )
 
 
 def test_error_line_names_the_action_of_a_command_group(tmp_path, capsys):
-    code, err = _main(capsys, "pqap", "similarities", str(tmp_path / "none.csv"), "-o", str(tmp_path / "S.npz"))
+    code, err = _main(
+        capsys, "pqap", "similarities", str(tmp_path / "none.csv"), "-o", str(tmp_path / "S.npz")
+    )
     assert code == 2 and err.startswith("corrclust pqap similarities: error: key-point file not found")
 
 
@@ -334,8 +358,11 @@ def _small_keypoints(tmp_path):
     from corrclust.pqap.io import KeypointSet, write_keypoints
 
     rng = np.random.default_rng(3)
-    kp = KeypointSet(ids=[1, 2, 3], features={i: rng.random((3, 13)) for i in (1, 2, 3)},
-                     candidates={i: rng.random((4, 13)) for i in (1, 2, 3)})
+    kp = KeypointSet(
+        ids=[1, 2, 3],
+        features={i: rng.random((3, 13)) for i in (1, 2, 3)},
+        candidates={i: rng.random((4, 13)) for i in (1, 2, 3)},
+    )
     path = tmp_path / "kp.csv"
     write_keypoints(path, kp)
     return path
@@ -355,21 +382,46 @@ def test_pqap_similarities_keeps_a_default_checkpoint_next_to_the_output(tmp_pat
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pqap, "similarity_matrix", interrupted)
-    code, err = _main(capsys, "pqap", "similarities", str(kp), "-o", str(out), "--threads", "1", "--no-progress")
+    code, err = _main(
+        capsys, "pqap", "similarities", str(kp), "-o", str(out), "--threads", "1", "--no-progress"
+    )
     assert code == 130 and not out.exists()
     assert seen == [str(tmp_path / "S.checkpoint.npz")] and (tmp_path / "S.checkpoint.npz").is_file()
     monkeypatch.setattr(pqap, "similarity_matrix", real)
-    code, err = _main(capsys, "pqap", "similarities", str(kp), "-o", str(out), "--threads", "1", "--no-progress")
+    code, err = _main(
+        capsys, "pqap", "similarities", str(kp), "-o", str(out), "--threads", "1", "--no-progress"
+    )
     assert code == 0 and out.is_file() and not (tmp_path / "S.checkpoint.npz").exists()
 
 
 def test_default_checkpoint_of_another_run_is_replaced_not_refused(tmp_path, capsys):
     kp = _small_keypoints(tmp_path)
     (tmp_path / "S.checkpoint.npz").write_bytes(b"left by something else")
-    code, err = _main(capsys, "pqap", "similarities", str(kp), "-o", str(tmp_path / "S.npz"), "--threads", "1", "--no-progress")
+    code, err = _main(
+        capsys,
+        "pqap",
+        "similarities",
+        str(kp),
+        "-o",
+        str(tmp_path / "S.npz"),
+        "--threads",
+        "1",
+        "--no-progress",
+    )
     assert code == 0, err
     named = tmp_path / "mine.npz"
     named.write_bytes(b"not a checkpoint")
-    code, err = _main(capsys, "pqap", "similarities", str(kp), "-o", str(tmp_path / "S2.npz"), "--checkpoint", str(named),
-                      "--threads", "1", "--no-progress")
+    code, err = _main(
+        capsys,
+        "pqap",
+        "similarities",
+        str(kp),
+        "-o",
+        str(tmp_path / "S2.npz"),
+        "--checkpoint",
+        str(named),
+        "--threads",
+        "1",
+        "--no-progress",
+    )
     assert code == 2 and "not a readable PQAP checkpoint" in err

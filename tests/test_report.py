@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 import pytest
-from report_helpers import make_report
 from PIL import Image
+from report_helpers import make_report
 
 from corrclust.report import figures, html
 

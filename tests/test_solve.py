@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 from scipy.spatial.distance import squareform
+from test_problem import load_test30_similarities, random_symmetric
 
 import corrclust
 from corrclust import metrics
@@ -16,7 +17,6 @@ from corrclust._native import _core
 from corrclust.formats.instances import pace_edits, read_instance
 from corrclust.problem import Problem
 from corrclust.solve import SolveResult, solve
-from test_problem import load_test30_similarities, random_symmetric
 
 HEURISTICS = ("gaec", "kl", "anytime")
 PACE_OPT = {"exact001": -31, "exact013": -302, "exact041": -1502, "exact121": -15063, "exact165": -7910}

@@ -7,9 +7,10 @@ import _thread
 import copy
 import math
 
-import corrclust
 import numpy as np
 import pytest
+
+import corrclust
 from corrclust import AnytimeOptions, ExactOptions, KLOptions
 from corrclust._native import _core
 from corrclust.generators import planted_partition

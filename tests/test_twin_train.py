@@ -42,7 +42,9 @@ def easy_data(n_classes=3, per_class=6, size=12, channels=3, seed=0, image_size=
 
 
 def tiny(name, **kw):
-    base = dict(image_size=16, width=8, steps_per_epoch=2, epochs=2, batch_size=8, classes_per_batch=3, images_per_class=2)
+    base = dict(
+        image_size=16, width=8, steps_per_epoch=2, epochs=2, batch_size=8, classes_per_batch=3, images_per_class=2
+    )
     base.update(kw)
     return get_recipe(name).with_overrides(**base)
 
@@ -154,7 +156,7 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
     r = tiny("paper-tni", steps_per_epoch=2, epochs=3)
     out = tmp_path / "m.pt"
     first = train(data, r, seed=0, progress=False, output=out,
-                  on_step=lambda s, l: os.kill(os.getpid(), signal.SIGINT) if s == 2 else None)
+                  on_step=lambda s, loss: os.kill(os.getpid(), signal.SIGINT) if s == 2 else None)
     assert first.stopped == "interrupted"
     with pytest.raises(ValueError, match="other training settings.*lr"):
         train(data, r.with_overrides(lr=5e-4), seed=0, progress=False, output=out)

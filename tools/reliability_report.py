@@ -42,7 +42,7 @@ class _Hang(Exception):
     pass
 
 
-def _alarm(signum, frame):  # noqa: ANN001
+def _alarm(signum, frame):
     raise _Hang
 
 
@@ -60,7 +60,7 @@ def run_main(argv: list[str], seconds: int = 30) -> tuple[str, int | None, str]:
         return "hang", None, err.getvalue()
     except SystemExit as exc:  # argparse
         code = exc.code if isinstance(exc.code, int) else 2
-    except BaseException as exc:  # noqa: BLE001 - an escaped exception is what we count
+    except BaseException as exc:
         return "crash", None, f"{type(exc).__name__}: {exc}"
     finally:
         signal.alarm(0)
@@ -78,7 +78,7 @@ def bad_input_corpus(d: Path) -> list[tuple[str, list[str], str]]:
         (d / name).write_bytes(data)
         return str(d / name)
 
-    def npz(name: str, **arrays) -> str:  # noqa: ANN003
+    def npz(name: str, **arrays) -> str:
         np.savez(d / name, **arrays)
         return str(d / name)
 
@@ -91,45 +91,158 @@ def bad_input_corpus(d: Path) -> list[tuple[str, list[str], str]]:
         ("instance: cut off mid-number", ["solve", w("cut.txt", b"MULTICUT\n0 1 2.5\n0 2 -1")], "error"),
         ("instance: 1_0 as a number", ["solve", w("us.gr", b"p cep 1_0 1\n1 2\n")], "error"),
         ("instance: Arabic-Indic digits", ["solve", w("ar.gr", "p cep \u0663 1\n1 2\n".encode())], "error"),
-        ("instance: header p cep 100000 0 (dense 80 GB)", ["solve", w("big.gr", b"p cep 100000 0\n")], "error-or-ok"),
-        ("instance: edge to node 2147483646", ["solve", w("far.txt", b"MULTICUT\n0 2147483646 1\n")], "error"),
+        (
+            "instance: header p cep 100000 0 (dense 80 GB)",
+            ["solve", w("big.gr", b"p cep 100000 0\n")],
+            "error-or-ok",
+        ),
+        (
+            "instance: edge to node 2147483646",
+            ["solve", w("far.txt", b"MULTICUT\n0 2147483646 1\n")],
+            "error",
+        ),
         ("instance: negative node", ["solve", w("neg.gr", b"p cep 3 1\n-1 2\n")], "error"),
         ("instance: .npy not square", ["solve", str(_save(d / "ns.npy", np.zeros((2, 3))))], "error"),
-        ("instance: .npy NaN cost", ["solve", str(_save(d / "nan.npy", np.array([[0, np.nan], [np.nan, 0]])))], "error"),
-        ("instance: .npy complex", ["solve", str(_save(d / "cx.npy", np.array([[0, 1j], [1j, 0]])))], "error"),
-        ("instance: .npy asymmetric", ["solve", str(_save(d / "as.npy", np.array([[0, 1.0], [-1.0, 0]])))], "error"),
-        ("instance: .npy costs near float max", ["solve", str(_save(d / "fm.npy", np.array([[0, 1.7e308], [1.6999999e308, 0]])))], "ok-finite"),
-        ("instance: .npy pickled object", ["solve", str(_save(d / "obj.npy", np.array([{}], dtype=object), allow_pickle=True))], "error"),
+        (
+            "instance: .npy NaN cost",
+            ["solve", str(_save(d / "nan.npy", np.array([[0, np.nan], [np.nan, 0]])))],
+            "error",
+        ),
+        (
+            "instance: .npy complex",
+            ["solve", str(_save(d / "cx.npy", np.array([[0, 1j], [1j, 0]])))],
+            "error",
+        ),
+        (
+            "instance: .npy asymmetric",
+            ["solve", str(_save(d / "as.npy", np.array([[0, 1.0], [-1.0, 0]])))],
+            "error",
+        ),
+        (
+            "instance: .npy costs near float max",
+            ["solve", str(_save(d / "fm.npy", np.array([[0, 1.7e308], [1.6999999e308, 0]])))],
+            "ok-finite",
+        ),
+        (
+            "instance: .npy pickled object",
+            ["solve", str(_save(d / "obj.npy", np.array([{}], dtype=object), allow_pickle=True))],
+            "error",
+        ),
         ("instance: .npy garbage bytes", ["solve", w("garbage.npy", b"\x93NUMPY garbage")], "error"),
-        ("instance: .npz string edges", ["solve", npz("se.npz", edges=np.array([["0", "1"]]), costs=np.array([1.0]))], "error"),
-        ("instance: .npz n as a vector", ["solve", npz("nv.npz", edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array([2, 3]))], "error"),
-        ("instance: .npz n = 2.7", ["solve", npz("nf.npz", edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array(2.7))], "error"),
-        ("instance: .npz 1-D edges", ["solve", npz("e1.npz", edges=np.array([0, 1]), costs=np.array([1.0]))], "error"),
-        ("instance: .npz self-loop", ["solve", npz("sl.npz", edges=np.array([[1, 1]]), costs=np.array([1.0]))], "error"),
+        (
+            "instance: .npz string edges",
+            ["solve", npz("se.npz", edges=np.array([["0", "1"]]), costs=np.array([1.0]))],
+            "error",
+        ),
+        (
+            "instance: .npz n as a vector",
+            ["solve", npz("nv.npz", edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array([2, 3]))],
+            "error",
+        ),
+        (
+            "instance: .npz n = 2.7",
+            ["solve", npz("nf.npz", edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array(2.7))],
+            "error",
+        ),
+        (
+            "instance: .npz 1-D edges",
+            ["solve", npz("e1.npz", edges=np.array([0, 1]), costs=np.array([1.0]))],
+            "error",
+        ),
+        (
+            "instance: .npz self-loop",
+            ["solve", npz("sl.npz", edges=np.array([[1, 1]]), costs=np.array([1.0]))],
+            "error",
+        ),
         ("instance: missing file", ["solve", str(d / "nope.gr")], "error"),
         ("instance: a folder", ["solve", str(d)], "error"),
         ("solve: --time-limit nan", ["solve", good_gr, "--time-limit", "nan"], "error"),
         ("solve: --time-limit -1", ["solve", good_gr, "--time-limit", "-1"], "error"),
         ("solve: -o with .txt", ["solve", good_gr, "-o", str(d / "l.txt")], "error"),
-        ("solve: warm start of wrong length", ["solve", good_gr, "--warm-start", str(_save(d / "ws.npy", np.zeros(5, int)))], "error"),
-        ("solve: warm start CSV garbage", ["solve", good_gr, "--warm-start", w("ws.csv", b"node,label\n0,x\n")], "error"),
+        (
+            "solve: warm start of wrong length",
+            ["solve", good_gr, "--warm-start", str(_save(d / "ws.npy", np.zeros(5, int)))],
+            "error",
+        ),
+        (
+            "solve: warm start CSV garbage",
+            ["solve", good_gr, "--warm-start", w("ws.csv", b"node,label\n0,x\n")],
+            "error",
+        ),
         ("argparse: unknown method", ["solve", good_gr, "--method", "magic"], "error"),
         ("argparse: unknown command", ["frobnicate"], "error"),
         ("argparse: --seed text", ["solve", good_gr, "--seed", "abc"], "error"),
-        ("evaluate: truth with letters", ["evaluate", w("p.csv", b"1,2\n3\n"), w("t.csv", b"1,a\n3\n")], "error"),
+        (
+            "evaluate: truth with letters",
+            ["evaluate", w("p.csv", b"1,2\n3\n"), w("t.csv", b"1,a\n3\n")],
+            "error",
+        ),
         ("evaluate: disjoint ids", ["evaluate", w("p2.csv", b"1,2\n"), w("t2.csv", b"3,4\n")], "error"),
         ("evaluate: non-UTF-8", ["evaluate", w("p3.csv", b"1,\xff\n"), w("t3.csv", b"1\n")], "error"),
-        ("pqap: key points non-UTF-8", ["pqap", "similarities", w("kp.csv", b"\xfe\xff\n"), "-o", str(d / "S.npz")], "error"),
-        ("pqap: key points empty", ["pqap", "similarities", w("kp0.csv", b""), "-o", str(d / "S.npz")], "error"),
-        ("pqap: key-point file in another format", ["pqap", "similarities", w("kp1.csv", b"x\n"), "--params",
-                                              w("pp.txt", b"beta=1\n"), "-o", str(d / "S.npz")], "error"),
-        ("cluster: similarities complex", ["cluster", "--similarities", npz("Sc.npz", ids=np.array([1, 2]), S=np.array([[0, 1j], [1j, 0]])),
-                                           "-o", str(d / "c1"), "--no-progress"], "error"),
-        ("cluster: similarities text", ["cluster", "--similarities", npz("St.npz", ids=np.array([1, 2]), S=np.array([["a", "b"], ["c", "d"]])),
-                                        "-o", str(d / "c2"), "--no-progress"], "error"),
-        ("cluster: similarities wrong shape", ["cluster", "--similarities", npz("Sw.npz", ids=np.array([1, 2]), S=np.zeros((3, 3))),
-                                               "-o", str(d / "c3"), "--no-progress"], "error"),
-        ("cluster: folder without images", ["cluster", str(_mkdir(d / "noimg")), "-o", str(d / "c4"), "--no-progress"], "error"),
+        (
+            "pqap: key points non-UTF-8",
+            ["pqap", "similarities", w("kp.csv", b"\xfe\xff\n"), "-o", str(d / "S.npz")],
+            "error",
+        ),
+        (
+            "pqap: key points empty",
+            ["pqap", "similarities", w("kp0.csv", b""), "-o", str(d / "S.npz")],
+            "error",
+        ),
+        (
+            "pqap: key-point file in another format",
+            [
+                "pqap",
+                "similarities",
+                w("kp1.csv", b"x\n"),
+                "--params",
+                w("pp.txt", b"beta=1\n"),
+                "-o",
+                str(d / "S.npz"),
+            ],
+            "error",
+        ),
+        (
+            "cluster: similarities complex",
+            [
+                "cluster",
+                "--similarities",
+                npz("Sc.npz", ids=np.array([1, 2]), S=np.array([[0, 1j], [1j, 0]])),
+                "-o",
+                str(d / "c1"),
+                "--no-progress",
+            ],
+            "error",
+        ),
+        (
+            "cluster: similarities text",
+            [
+                "cluster",
+                "--similarities",
+                npz("St.npz", ids=np.array([1, 2]), S=np.array([["a", "b"], ["c", "d"]])),
+                "-o",
+                str(d / "c2"),
+                "--no-progress",
+            ],
+            "error",
+        ),
+        (
+            "cluster: similarities wrong shape",
+            [
+                "cluster",
+                "--similarities",
+                npz("Sw.npz", ids=np.array([1, 2]), S=np.zeros((3, 3))),
+                "-o",
+                str(d / "c3"),
+                "--no-progress",
+            ],
+            "error",
+        ),
+        (
+            "cluster: folder without images",
+            ["cluster", str(_mkdir(d / "noimg")), "-o", str(d / "c4"), "--no-progress"],
+            "error",
+        ),
     ]
     imgs = d / "imgs"
     from corrclust.images.synthetic import generate
@@ -138,8 +251,13 @@ def bad_input_corpus(d: Path) -> list[tuple[str, list[str], str]]:
     tifffile.imwrite(imgs / "a_301.tif", np.ones((20000, 1), dtype=np.uint16))
     tifffile.imwrite(imgs / "a_302.tif", np.ones((1, 100000), dtype=np.uint16))
     (imgs / "a_303.tif").write_bytes(b"II*\x00garbage")
-    cases.append(("cluster: 4 good images, 20000x1, 1x100000, corrupt TIFF",
-                  ["cluster", str(imgs), "-o", str(d / "c5"), "--threads", "1", "--no-progress"], "skip-listed"))
+    cases.append(
+        (
+            "cluster: 4 good images, 20000x1, 1x100000, corrupt TIFF",
+            ["cluster", str(imgs), "-o", str(d / "c5"), "--threads", "1", "--no-progress"],
+            "skip-listed",
+        )
+    )
     return cases
 
 
@@ -157,8 +275,12 @@ def classify(outcome: str, code: int | None, err: str, expect: str) -> str:
     if outcome in ("crash", "hang"):
         return outcome
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
-    clean_error = code in (1, 2) and bool(lines) and ": error: " in lines[-1] and len(
-        [ln for ln in lines if ": error: " in ln]) == 1
+    clean_error = (
+        code in (1, 2)
+        and bool(lines)
+        and ": error: " in lines[-1]
+        and len([ln for ln in lines if ": error: " in ln]) == 1
+    )
     if expect == "error":
         return "clean" if clean_error else ("wrong" if code == 0 else "crash")
     if expect == "error-or-ok":
@@ -188,11 +310,28 @@ def part_bad_inputs() -> tuple[list[str], dict[str, int]]:
 
 
 def part_fuzz(profile: str) -> tuple[int, int, str]:
-    env = dict(os.environ, HYPOTHESIS_PROFILE=profile, PYTHONPATH=os.pathsep.join(
-        p for p in (str(ROOT / "python"), os.environ.get("PYTHONPATH", "")) if p))
+    env = dict(
+        os.environ,
+        HYPOTHESIS_PROFILE=profile,
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT / "python"), os.environ.get("PYTHONPATH", "")) if p),
+    )
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_properties.py"),
-                           "--hypothesis-show-statistics"], cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests" / "test_properties.py"),
+            "--hypothesis-show-statistics",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     stats = re.findall(r"- (\d+) passing(?: examples)?, (\d+) failing", proc.stdout)
     examples = sum(int(p) + int(f) for p, f in stats)
     failing = sum(int(f) for _, f in stats)
@@ -211,9 +350,28 @@ def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
     rows = []
     synth = ["--classes", "2", "--per-class", "3", "--size", "64", "--no-progress"]
     commands = {
-        "cluster": lambda root, out: ["cluster", str(root / "syn"), "-o", str(out), "--truth", "auto", "--threads", "1", "--no-progress"],
+        "cluster": lambda root, out: [
+            "cluster",
+            str(root / "syn"),
+            "-o",
+            str(out),
+            "--truth",
+            "auto",
+            "--threads",
+            "1",
+            "--no-progress",
+        ],
         "demo": lambda root, out: ["demo", "-o", str(out), *synth, "--threads", "1"],
-        "pqap similarities": lambda root, out: ["pqap", "similarities", str(root / "kp.csv"), "-o", str(out / "S.npz"), "--threads", "1", "--no-progress"],
+        "pqap similarities": lambda root, out: [
+            "pqap",
+            "similarities",
+            str(root / "kp.csv"),
+            "-o",
+            str(out / "S.npz"),
+            "--threads",
+            "1",
+            "--no-progress",
+        ],
     }
     span = {"cluster": 6.0, "demo": 8.0, "pqap similarities": 3.5}
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,21 +406,30 @@ def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
                     totals["runs"] += 1
                 code, err, _ = run_cli(make(root, out), root)
                 exits.append(f"rerun->{code}")
-                lost += check_outputs(out, ref, finished=True) if code == 0 else [f"rerun failed: {err[-200:]}"]
+                lost += (
+                    check_outputs(out, ref, finished=True) if code == 0 else [f"rerun failed: {err[-200:]}"]
+                )
                 totals["runs"] += 1
                 totals["lost"] += len(lost)
-                rows.append(f"| {name} | {seed} | {', '.join(exits)} | {len(lost)} | {'; '.join(lost)[:120] or '-'} |")
+                rows.append(
+                    f"| {name} | {seed} | {', '.join(exits)} | {len(lost)} | {'; '.join(lost)[:120] or '-'} |"
+                )
         inst = root / "i.npz"
         np.savez(inst, edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array(5000))
-        for name, argv in (("solve -o", ["solve", str(inst), "-o", "{d}/l.npy"]),
-                           ("demo", ["demo", "-o", "{d}/demo", *synth]),
-                           ("images synth", ["images", "synth", "-o", "{d}/syn", *synth])):
+        for name, argv in (
+            ("solve -o", ["solve", str(inst), "-o", "{d}/l.npy"]),
+            ("demo", ["demo", "-o", "{d}/demo", *synth]),
+            ("images synth", ["images", "synth", "-o", "{d}/syn", *synth]),
+        ):
             small = root / f"small-{name.replace(' ', '_')}"
             with tmpfs(small, size="16k") as mounted:
                 small.mkdir(exist_ok=True)
                 how = "16 kB tmpfs (ENOSPC)" if mounted else "16 kB RLIMIT_FSIZE (EFBIG)"
-                code, err, _ = run_cli([a.replace("{d}", str(small)) for a in argv], root,
-                                       preexec=None if mounted else file_size_limit(16 * 1024))
+                code, err, _ = run_cli(
+                    [a.replace("{d}", str(small)) for a in argv],
+                    root,
+                    preexec=None if mounted else file_size_limit(16 * 1024),
+                )
                 left = part_files(small)
                 totals["runs"] += 1
                 totals["lost"] += len(left)
@@ -300,9 +467,13 @@ def main() -> int:
         f"| bad inputs (CLI) | {bad['tried']} | {bad['clean']} | {bad['crash']} | {bad['hang']} | {bad['wrong']} | - |",
     ]
     if fuzz is not None:
-        out.append(f"| fuzz examples (hypothesis, profile `{profile}`) | {fuzz[0]} | {fuzz[0] - fuzz[1]} | - | - | {fuzz[1]} | - |")
+        out.append(
+            f"| fuzz examples (hypothesis, profile `{profile}`) | {fuzz[0]} | {fuzz[0] - fuzz[1]} "
+            f"| - | - | {fuzz[1]} | - |"
+        )
     out += [
-        f"| fault-injection runs | {faults['runs']} | {faults['runs'] - faults['bad_exit']} | {faults['bad_exit']} | - | - | {faults['lost']} |",
+        f"| fault-injection runs | {faults['runs']} | {faults['runs'] - faults['bad_exit']} "
+        f"| {faults['bad_exit']} | - | - | {faults['lost']} |",
         "",
         "*Clean*: exit code 2 (bad input) or 1 (machine: memory, disk, permissions) and one line "
         "`corrclust CMD: error: FILE...: problem` on stderr, no traceback. *Lost*: an output that was "
@@ -321,8 +492,13 @@ def main() -> int:
         "",
     ]
     if fuzz is not None:
-        out += ["## Fuzz", "", f"`pytest tests/test_properties.py` with `HYPOTHESIS_PROFILE={profile}`: {fuzz[0]} passing "
-                f"examples, {fuzz[1]} failing; {fuzz[2]}.", ""]
+        out += [
+            "## Fuzz",
+            "",
+            f"`pytest tests/test_properties.py` with `HYPOTHESIS_PROFILE={profile}`: {fuzz[0]} passing "
+            f"examples, {fuzz[1]} failing; {fuzz[2]}.",
+            "",
+        ]
     out += [
         "## Fault injection",
         "",

@@ -71,8 +71,8 @@ void bind_options(py::module_& m) {
            "Clusters larger than this are not tried by the subset rule (600).");
     nested(c, "triangle_cuts", &ExactOptions::bnc, &BncOptions::triangle_cuts, "Complete graphs: triangle cuts.");
     nested(c, "cycle_cuts", &ExactOptions::bnc, &BncOptions::cycle_cuts, "Sparse graphs: cycle cuts.");
-    nested(c, "star_cuts", &ExactOptions::bnc, &BncOptions::star_cuts, "Complete graphs: two-partition cuts, |S| = 1.");
-    nested(c, "max_star_size", &ExactOptions::bnc, &BncOptions::max_star_size, "Largest |T| of a star cut (8).");
+    nested(c, "star_cuts", &ExactOptions::bnc, &BncOptions::star_cuts, "Complete graphs: two-partition cuts, ``|S| = 1``.");
+    nested(c, "max_star_size", &ExactOptions::bnc, &BncOptions::max_star_size, "Largest ``|T|`` of a star cut (8).");
     nested(c, "odd_wheel_cuts", &ExactOptions::bnc, &BncOptions::odd_wheel_cuts, "Odd-wheel cuts (False).");
     nested(c, "odd_wheels_per_hub", &ExactOptions::bnc, &BncOptions::odd_wheels_per_hub,
            "Odd wheels per hub and round at most (2).");

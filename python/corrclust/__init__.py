@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 # ``solve`` is imported eagerly: the function shares its name with the module ``corrclust.solve``,
 # and importing it here fixes the package attribute to the function once and for all.
-from corrclust.solve import SolveResult, solve  # noqa: E402
+from corrclust.solve import SolveResult, solve
 
 # Other public names, loaded on first use so that optional parts (torch, dask) are imported only by
 # the code that needs them.

@@ -26,9 +26,9 @@ def _preload_highs() -> None:
 
 
 try:
-    from . import _core  # type: ignore[attr-defined]
+    from . import _core
 except ImportError:
     _preload_highs()
-    from . import _core  # type: ignore[attr-defined]  # noqa: F811
+    from . import _core
 
 __all__ = ["_core"]

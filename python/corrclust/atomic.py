@@ -19,8 +19,8 @@ import re
 import signal
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["atomic_path", "write_text", "remove_stale_parts", "PART_PATTERN"]
 
@@ -49,7 +49,7 @@ def remove_stale_parts(folder: str | Path) -> list[Path]:
     Only names of our own pattern (:data:`PART_PATTERN`) are touched; a file that cannot be removed
     is left. Returns the removed paths.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         names = os.listdir(folder)
     except OSError:
@@ -79,7 +79,7 @@ _MODE = 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path``, on failure it is deleted.
 
     The temporary name does not keep the extension, so writers that infer a format from the name
@@ -139,7 +139,7 @@ def _naming(exc: OSError, final: Path) -> OSError:
     return OSError(exc.errno, exc.strerror or str(exc), str(final))
 
 
-def write_text(path: str | Path, text: str) -> None:
+def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write a UTF-8 text file atomically (``\n`` line ends on every platform)."""
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:

@@ -15,7 +15,8 @@ import importlib
 import os
 import signal
 import sys
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from corrclust.cli_support import CliError, help_of
 
@@ -28,7 +29,7 @@ COMMAND_MODULES = ("demo", "cluster", "solve", "evaluate", "pqap", "images", "tw
 class _Parser(argparse.ArgumentParser):
     """argparse with the package's one-line errors: a usage mistake prints one line (exit code 2)."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

@@ -10,7 +10,7 @@ scikit-learn otherwise.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
         def get_params(self, deep: bool = True) -> dict[str, Any]:
             return {name: getattr(self, name) for name in self._get_param_names()}
 
-        def set_params(self, **params: Any) -> "_Base":
+        def set_params(self, **params: Any) -> _Base:
             valid = self._get_param_names()
             for key, value in params.items():
                 if key not in valid:
@@ -51,6 +51,8 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
 
     class _Mixin:  # type: ignore[no-redef]
         _estimator_type = "clusterer"
+        fit: Any  # provided by the estimator class
+        labels_: np.ndarray
 
         def fit_predict(self, X: Any, y: Any = None, **kwargs: Any) -> np.ndarray:
             self.fit(X, **kwargs)
@@ -104,7 +106,7 @@ class CorrelationClustering(_Mixin, _Base):
         bias: float = 0.0,
         symmetrize: str = "mean",
         input: str = "probabilities",
-        time_limit: Optional[float] = None,
+        time_limit: float | None = None,
         random_state: Any = None,
         init: Any = None,
         progress: bool = False,
@@ -134,7 +136,7 @@ class CorrelationClustering(_Mixin, _Base):
             return as_problem(X)
         raise ValueError(f"input must be one of {', '.join(map(repr, _INPUTS))}, got {self.input!r}")
 
-    def fit(self, X: Any, y: Any = None) -> "CorrelationClustering":
+    def fit(self, X: Any, y: Any = None) -> CorrelationClustering:
         """Cluster the n items of the (n, n) matrix X; ``y`` is ignored."""
         problem = self._problem(X)
         result: SolveResult = solve(
@@ -185,4 +187,6 @@ def _seed_from(random_state: Any) -> int:
         return int(random_state.integers(0, 2**63 - 1))
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))
-    raise ValueError(f"random_state must be None, an int or a numpy random generator, got {type(random_state).__name__}")
+    raise ValueError(
+        f"random_state must be None, an int or a numpy random generator, got {type(random_state).__name__}"
+    )

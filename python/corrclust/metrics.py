@@ -14,11 +14,13 @@ memory, never over the O(N^2) pairs. Labels may be any hashable ids (strings, in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse
+from numpy.typing import ArrayLike
 
 __all__ = [
     "contingency_table",
@@ -75,7 +77,7 @@ def _contingency_sparse(t: np.ndarray, p: np.ndarray) -> scipy.sparse.csr_matrix
     return table
 
 
-def contingency_table(truth: Sequence[Any], pred: Sequence[Any], *, sparse: bool = False):
+def contingency_table(truth: ArrayLike, pred: ArrayLike, *, sparse: bool = False):
     """Counts ``n[t, k] = |{i : truth_i = t and pred_i = k}|``.
 
     Rows follow the sorted distinct truth labels, columns the sorted distinct predicted labels
@@ -106,7 +108,7 @@ def _vi_from_table(table: scipy.sparse.csr_matrix, n: int) -> tuple[float, float
     return false_cuts + false_joins, false_cuts, false_joins
 
 
-def variation_of_information(truth: Sequence[Any], pred: Sequence[Any]) -> tuple[float, float, float]:
+def variation_of_information(truth: ArrayLike, pred: ArrayLike) -> tuple[float, float, float]:
     """``(vi, false_cuts, false_joins)`` in bits, with ``false_cuts = H(P|T)``, ``false_joins = H(T|P)``."""
     t, p = _encode_pair(truth, pred)
     return _vi_from_table(_contingency_sparse(t, p), t.shape[0])
@@ -136,7 +138,7 @@ def _pair_counts_from_table(table: scipy.sparse.csr_matrix, n: int) -> dict[str,
     }
 
 
-def pair_counts(truth: Sequence[Any], pred: Sequence[Any]) -> dict[str, int]:
+def pair_counts(truth: ArrayLike, pred: ArrayLike) -> dict[str, int]:
     """Counts of the unordered pairs: ``pairs_true_joins``, ``pairs_false_joins`` (joined in pred,
     cut in truth), ``pairs_false_cuts`` (cut in pred, joined in truth), ``pairs_true_cuts`` and
     ``pairs_total = C(N, 2)``."""
@@ -172,7 +174,7 @@ def pair_ratios(tj: int, fj: int, fc: int, tc: int) -> dict[str, float]:
     }
 
 
-def compare(truth: Sequence[Any], pred: Sequence[Any]) -> dict[str, float | int]:
+def compare(truth: ArrayLike, pred: ArrayLike) -> dict[str, float | int]:
     """All metrics of ``paper-model.md`` §10 in one dict.
 
     Keys: ``vi``, ``false_cuts``, ``false_joins`` (bits); ``rand_index``; ``precision_cuts``,
@@ -199,7 +201,7 @@ def compare(truth: Sequence[Any], pred: Sequence[Any]) -> dict[str, float | int]
 
 
 def subset_metrics(
-    truth: Sequence[Any], pred: Sequence[Any], subsets: Sequence[Any]
+    truth: ArrayLike, pred: ArrayLike, subsets: Sequence[Any]
 ) -> list[dict[str, Any]]:
     """Metrics within each subset and across each pair of subsets (``paper-model.md`` §8).
 
@@ -221,8 +223,16 @@ def subset_metrics(
 
     def counts(mask: np.ndarray) -> dict[str, int]:
         if mask.sum() < 1:
-            return {k: 0 for k in ("pairs_true_joins", "pairs_false_joins", "pairs_false_cuts", "pairs_true_cuts",
-                                   "pairs_total")}
+            return dict.fromkeys(
+                (
+                    "pairs_true_joins",
+                    "pairs_false_joins",
+                    "pairs_false_cuts",
+                    "pairs_true_cuts",
+                    "pairs_total",
+                ),
+                0,
+            )
         return pair_counts(t[mask], p[mask])
 
     for i, a in enumerate(names):
@@ -271,7 +281,7 @@ class PairwiseF1Sweep:
 
 
 def pairwise_f1_sweep(
-    similarity: Any, truth: Sequence[Any], thresholds: Any, *, symmetrize: str = "min"
+    similarity: Any, truth: ArrayLike, thresholds: Any, *, symmetrize: str = "min"
 ) -> PairwiseF1Sweep:
     """The PQAP learning metric (``paper-model.md`` §6, fixture F14).
 
@@ -306,7 +316,7 @@ def pairwise_f1_sweep(
     return PairwiseF1Sweep(thresholds=ths, f1=f1, best_threshold=float(ths[best]), best_f1=float(f1[best]))
 
 
-def rounding_baseline(costs: Any, truth: Sequence[Any]) -> dict[str, float | int]:
+def rounding_baseline(costs: Any, truth: ArrayLike) -> dict[str, float | int]:
     """Pair metrics of the rounding baseline (``paper-model.md`` §7.3): cut {i, j} iff ``c_ij < 0``.
 
     ``costs`` is a symmetric (n, n) cost matrix (diagonal ignored). The edge labelling need not be

@@ -20,7 +20,8 @@ validated: the C++ core trusts what it receives.
 from __future__ import annotations
 
 import math
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class Problem:
     @property
     def num_edges(self) -> int:
         """Number of (distinct, undirected) edges: n(n-1)/2 when dense."""
-        return self.n * (self.n - 1) // 2 if self.is_dense else int(self.edges.shape[0])
+        return self.n * (self.n - 1) // 2 if self.edges is None else int(self.edges.shape[0])
 
     def __repr__(self) -> str:
         shape = "dense" if self.is_dense else "sparse"
@@ -93,20 +94,20 @@ class Problem:
         lab = _labels_array(labels, self.n, "labels")
         from corrclust._native import _core
 
-        if self.is_dense:
+        if self.edges is None:
             return float(_core.problem.objective_dense(self.costs, lab))
         return float(_core.problem.objective_sparse(self.n, self.edges, self.costs, lab))
 
     def to_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """``(edges, costs)`` of the problem as an edge list (for a dense problem: all i < j pairs)."""
-        if not self.is_dense:
+        if self.edges is not None:
             return self.edges, self.costs
         iu, ju = np.triu_indices(self.n, k=1)
         return np.stack([iu, ju], axis=1).astype(np.int64), self.costs[iu, ju].copy()
 
     def to_dense(self) -> np.ndarray:
         """The (n, n) cost matrix (absent edges are 0). Memory is n^2 float64."""
-        if self.is_dense:
+        if self.edges is None:
             return self.costs
         out = np.zeros((self.n, self.n))
         u, v = self.edges[:, 0], self.edges[:, 1]
@@ -116,7 +117,7 @@ class Problem:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_dense(cls, costs: Any, *, rtol: float = 1e-7, atol: float = 1e-9) -> "Problem":
+    def from_dense(cls, costs: Any, *, rtol: float = 1e-7, atol: float = 1e-9) -> Problem:
         """A complete graph from a symmetric (n, n) cost matrix.
 
         The diagonal is ignored (it may hold anything, NaN included). Off-diagonal entries must be
@@ -129,7 +130,8 @@ class Problem:
         if len(shape) == 2 and shape[0] == shape[1]:
             # The checks below (and a conversion or symmetrisation) allocate up to one more n x n
             # float64 matrix: refuse at once, saying how much, rather than fail half-way.
-            require(dense_problem_bytes(shape[0]), f"a dense problem of {shape[0]} nodes ({shape[0]} x {shape[0]} float64 costs)")
+            n_req = int(shape[0])
+            require(dense_problem_bytes(n_req), f"a dense problem of {n_req} nodes ({n_req} x {n_req} float64 costs)")
         c = _float_matrix(costs, "costs")
         n = c.shape[0]
         diag = np.diagonal(c)
@@ -144,14 +146,15 @@ class Problem:
             if bad.any():
                 i, j = (int(x) for x in np.argwhere(bad)[0])
                 raise ValueError(
-                    f"costs is not symmetric: costs[{i}, {j}] = {float(c[i, j])!r} but costs[{j}, {i}] = {float(c[j, i])!r}"
+                    f"costs is not symmetric: costs[{i}, {j}] = {float(c[i, j])!r} "
+                    f"but costs[{j}, {i}] = {float(c[j, i])!r}"
                 )
             # Halve before adding: (a + b) / 2 overflows to inf for costs near the float limit.
             c = c / 2.0 + c.T / 2.0
         return cls(n, c)
 
     @classmethod
-    def from_condensed(cls, costs: Any) -> "Problem":
+    def from_condensed(cls, costs: Any) -> Problem:
         """A complete graph from a condensed cost vector of length n(n-1)/2.
 
         The order is that of ``scipy.spatial.distance.squareform``: (0,1), (0,2), ..., (0,n-1),
@@ -176,7 +179,7 @@ class Problem:
         return cls(n, np.ascontiguousarray(squareform(v, checks=False), dtype=np.float64))
 
     @classmethod
-    def from_edges(cls, n: int, edges: Any, costs: Any) -> "Problem":
+    def from_edges(cls, n: int, edges: Any, costs: Any) -> Problem:
         """A sparse graph on nodes 0..n-1 from an edge list and edge costs.
 
         ``edges`` is (m, 2) integer, in either orientation; parallel edges (the same pair, in
@@ -219,7 +222,7 @@ class Problem:
         return cls(n, np.ascontiguousarray(summed, dtype=np.float64), np.ascontiguousarray(new_edges))
 
     @classmethod
-    def from_sparse(cls, matrix: Any, *, triangles: str = "symmetric") -> "Problem":
+    def from_sparse(cls, matrix: Any, *, triangles: str = "symmetric") -> Problem:
         """A sparse graph from a square ``scipy.sparse`` cost matrix.
 
         Stored entries are edges, absent entries mean "no edge" (cost 0), and duplicate COO
@@ -283,7 +286,7 @@ class Problem:
         raise ValueError(f"triangles must be 'symmetric' or 'sum', got {triangles!r}")
 
     @classmethod
-    def from_networkx(cls, graph: Any, weight: str = "weight") -> "Problem":
+    def from_networkx(cls, graph: Any, weight: str = "weight") -> Problem:
         """A sparse graph from a networkx graph whose edges carry their cost in ``weight``.
 
         Nodes are numbered in the order of ``list(graph.nodes)`` (kept in ``problem.nodes``).
@@ -313,7 +316,7 @@ class Problem:
         return problem
 
     @classmethod
-    def from_probabilities(cls, probabilities: Any, bias: float = 0.0, symmetrize: str = "mean") -> "Problem":
+    def from_probabilities(cls, probabilities: Any, bias: float = 0.0, symmetrize: str = "mean") -> Problem:
         """Costs from pair probabilities of "same class" (twin networks, ``paper-model.md`` §7.2).
 
         ``c_ij = logit(clamp(p_ij, 1e-6, 1 - 1e-6)) + bias``, where ``p_ij`` is the symmetrised
@@ -341,7 +344,7 @@ class Problem:
         return cls(p.shape[0], np.ascontiguousarray(c))
 
     @classmethod
-    def from_similarities(cls, similarities: Any, threshold: float = 0.64, symmetrize: str = "min") -> "Problem":
+    def from_similarities(cls, similarities: Any, threshold: float = 0.64, symmetrize: str = "min") -> Problem:
         """Costs from pair similarities (PQAP, ``paper-model.md`` §7.1): ``c_ij = s_ij - threshold``.
 
         ``s_ij`` is the symmetrised similarity, ``"min"`` of S[i, j] and S[j, i] by default (the
@@ -485,7 +488,7 @@ def _labels_array(labels: Any, n: int, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D, got shape {lab.shape}")
     if lab.shape[0] != n:
         raise ValueError(f"{name} has length {lab.shape[0]}, but the problem has {n} nodes")
-    lab = _integer_array(lab, name) if lab.dtype.kind != "b" else None
-    if lab is None:
+    if lab.dtype.kind == "b":
         raise ValueError(f"{name} must hold integers, got booleans")
+    lab = _integer_array(lab, name)
     return np.ascontiguousarray(lab, dtype=np.int64)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
 from corrclust.memory import dense_problem_bytes, require
-from corrclust.problem import Problem, as_problem
+from corrclust.problem import as_problem
 
 __all__ = ["solve", "SolveResult", "METHODS", "check_time_limit"]
 
@@ -64,13 +64,13 @@ class SolveResult:
 
     labels: np.ndarray
     objective: float
-    lower_bound: Optional[float]
+    lower_bound: float | None
     status: str
     runtime: float
-    gap: Optional[float] = None
-    nodes: Optional[int] = None
-    cuts: Optional[int] = None
-    iterations: Optional[int] = None
+    gap: float | None = None
+    nodes: int | None = None
+    cuts: int | None = None
+    iterations: int | None = None
     method: str = ""
     extra: dict = field(default_factory=dict, repr=False)
 
@@ -99,7 +99,7 @@ class SolveResult:
 def solve(
     problem_or_cost_matrix: Any,
     method: str = "kl",
-    time_limit: Optional[float] = None,
+    time_limit: float | None = None,
     seed: int = 0,
     warm_start: Any = None,
     progress: ProgressArg = None,
@@ -191,11 +191,11 @@ def _result_from_raw(raw: dict, method: str) -> SolveResult:
     labels = _renumber(np.asarray(raw["labels"], dtype=np.int64))
     known = {"labels", "objective", "lower_bound", "status", "runtime", "gap", "nodes", "cuts", "iterations"}
 
-    def opt_float(key: str) -> Optional[float]:
+    def opt_float(key: str) -> float | None:
         v = raw.get(key)
         return None if v is None else float(v)
 
-    def opt_int(key: str) -> Optional[int]:
+    def opt_int(key: str) -> int | None:
         v = raw.get(key)
         return None if v is None else int(v)
 
@@ -224,7 +224,7 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return rank[inverse.reshape(-1)]
 
 
-def check_time_limit(time_limit: Any, name: str = "time_limit") -> Optional[float]:
+def check_time_limit(time_limit: Any, name: str = "time_limit") -> float | None:
     """The one time-limit rule of corrclust, for every caller (solve and the estimator use it; a
     command passes its option name, e.g. ``check_time_limit(args.time_limit, "--time-limit")``).
 
@@ -254,7 +254,9 @@ def _check_options(method: str, options: Any) -> None:
     if expected is None:
         raise TypeError(f"method {method!r} takes no options, got {type(options).__name__}")
     if not isinstance(options, expected):
-        raise TypeError(f"options of method {method!r} must be {expected.__name__} or None, got {type(options).__name__}")
+        raise TypeError(
+            f"options of method {method!r} must be {expected.__name__} or None, got {type(options).__name__}"
+        )
 
 
 def _check_seed(seed: Any) -> int:
@@ -265,7 +267,7 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def _check_warm_start(warm_start: Any, n: int) -> Optional[np.ndarray]:
+def _check_warm_start(warm_start: Any, n: int) -> np.ndarray | None:
     if warm_start is None:
         return None
     ws = np.asarray(warm_start)
@@ -279,7 +281,7 @@ def _check_warm_start(warm_start: Any, n: int) -> Optional[np.ndarray]:
     return np.ascontiguousarray(_renumber(ws.astype(np.int64)))
 
 
-def _progress_callback(progress: ProgressArg) -> tuple[Optional[Callable[[dict], Any]], Callable[[], None]]:
+def _progress_callback(progress: ProgressArg) -> tuple[Callable[[dict], Any] | None, Callable[[], None]]:
     """The callable handed to the solver and a function that tidies up afterwards."""
     if progress is None or progress is False:
         return None, lambda: None

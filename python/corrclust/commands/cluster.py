@@ -36,7 +36,6 @@ import math
 import sys
 from pathlib import Path
 
-
 from corrclust.cli_support import CliError, add_progress_flag
 from corrclust.jsonable import jsonable
 from corrclust.pipeline import METHODS, ClusterOptions, get_route
@@ -223,12 +222,14 @@ def run_matrix(args: argparse.Namespace) -> int:
             out["metrics"] = metrics
         print(json.dumps(jsonable(out)))
         return 0
+    bound = f", lower bound {res.lower_bound:.6f}" if res.lower_bound is not None else ""
     print(f"{len(ids)} organoids -> {res.n_clusters} clusters ({res.method}, {res.status}); "
-          f"objective {res.objective:.6f}" + (f", lower bound {res.lower_bound:.6f}" if res.lower_bound is not None else ""))
+          f"objective {res.objective:.6f}{bound}")
     for k, c in enumerate(clusters):
         print(f"  cluster {k}: {', '.join(map(str, c))}")
     if metrics is not None:
-        print(f"  VI {metrics['vi']:.4f} (false cuts {metrics['false_cuts']:.4f}, false joins {metrics['false_joins']:.4f}), "
+        print(f"  VI {metrics['vi']:.4f} (false cuts {metrics['false_cuts']:.4f}, "
+              f"false joins {metrics['false_joins']:.4f}), "
               f"RI {metrics['rand_index']:.4f}, F1 joins {metrics['f1_joins']:.4f}, F1 cuts {metrics['f1_cuts']:.4f}")
     if args.out:
         print(f"wrote {args.out}")

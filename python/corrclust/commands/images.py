@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from corrclust.cli_support import CliError, add_progress_flag, help_of
 
@@ -95,7 +96,7 @@ def _report_failures(failures) -> int:
 def run_crop(args: argparse.Namespace) -> int:
     from corrclust.images.detection import DetectionParams, crop_fields, score_model
 
-    kw = {}
+    kw: dict[str, Any] = {}
     if args.fluorescence:
         kw["modality"] = "fluorescence"
     if args.min_score is not None:

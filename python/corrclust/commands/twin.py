@@ -23,7 +23,9 @@ def _twin() -> Any:
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise CliError("twin networks need PyTorch: install corrclust[torch] (pip install 'corrclust[torch]')") from None
+        raise CliError(
+            "twin networks need PyTorch: install corrclust[torch] (pip install 'corrclust[torch]')"
+        ) from None
     import corrclust.twin as twin
 
     return twin

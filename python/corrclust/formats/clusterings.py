@@ -24,13 +24,22 @@ import csv
 import io
 import os
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from corrclust.atomic import write_text
 
-__all__ = ["PAPER_METADATA", "read_clustering", "read_cluster_table", "write_clustering", "labels_from_clusters", "clusters_from_labels"]
+__all__ = [
+    "PAPER_METADATA",
+    "read_clustering",
+    "read_cluster_table",
+    "write_clustering",
+    "labels_from_clusters",
+    "clusters_from_labels",
+]
 
 #: The metadata lines of the paper's partition files (paper-model §3.3); the threshold there is a
 #: field of the format, not the PQAP clustering threshold.
@@ -48,7 +57,8 @@ def _text(path: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ValueError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {col})") from None
+        byte = data[exc.start]
+        raise ValueError(f"{path}, line {line}: not UTF-8 text (byte 0x{byte:02x} at column {col})") from None
 
 
 def read_clustering(path: str | os.PathLike[str]) -> list[list[int]]:
@@ -177,7 +187,7 @@ def labels_from_clusters(clusters: Sequence[Sequence[int]], ids: Sequence[int]) 
     return np.fromiter((where[i] for i in id_list), dtype=np.int64, count=len(id_list))
 
 
-def clusters_from_labels(ids: Sequence[int], labels: Sequence[Any]) -> list[list[int]]:
+def clusters_from_labels(ids: Sequence[int], labels: ArrayLike) -> list[list[int]]:
     """Clusters (lists of ids) of a labelling, in order of first appearance; ids keep their order."""
     id_list = [_as_int_id(x, "ids") for x in ids]
     lab = np.asarray(labels)

@@ -13,7 +13,8 @@ carriage return can start one too), so a file named ``=HYPERLINK(...).tif`` list
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["TRIGGERS", "neutralise", "neutralise_row", "restore"]
 

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -295,9 +295,9 @@ def brightfield_candidates(image: np.ndarray, params: DetectionParams | None = N
         for scale in scales:
             t = max(level_otsu * scale, p.threshold_floor)
             labels, holes = _threshold_masks(level_map, t, p)
-            for sl, lab_id, kind in _regions(labels, p.min_area, max_area, 0):
+            for sl, lab_id, _kind in _regions(labels, p.min_area, max_area, 0):
                 _add_candidate(raw, seen, sl, labels[sl] == lab_id, 0, (0.0, is_coarse, scale, 0.0), (H, W))
-            for sl, lab_id, kind in _regions(holes, p.min_hole_area, max_area, 1):
+            for sl, lab_id, _kind in _regions(holes, p.min_hole_area, max_area, 1):
                 m = holes[sl] == lab_id
                 for g in p.hole_growth:
                     _add_candidate(raw, seen, sl, m, g, (1.0, is_coarse, scale, float(g)), (H, W))

@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -234,7 +235,7 @@ def _training_set(candidates, truth, names, label_iou):
 
 
 def cross_validated_scores(
-    candidates: Mapping[str, "Candidates"], truth: Mapping[str, np.ndarray], folds: Sequence[Sequence[str]],
+    candidates: Mapping[str, Candidates], truth: Mapping[str, np.ndarray], folds: Sequence[Sequence[str]],
     *, label_iou: float = TRAIN_IOU, **fit_kw,
 ) -> dict[str, np.ndarray]:
     """Score of every candidate of every field in ``folds`` by a model fitted on the other folds."""
@@ -251,7 +252,7 @@ def cross_validated_scores(
 
 
 def operating_curve(
-    candidates: Mapping[str, "Candidates"], scores: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
+    candidates: Mapping[str, Candidates], scores: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
     grid: Sequence[float] = MIN_SCORE_GRID, *, nms_iou: float | None = None, nms_overlap: float | None = None,
 ) -> list[OperatingPoint]:
     """Pooled precision and recall of detection over the fields of ``scores`` at each ``min_score``
@@ -285,7 +286,7 @@ def choose_min_score(curve: Sequence[OperatingPoint], min_precision: float = MIN
 
 
 def fit_detector(
-    candidates: Mapping[str, "Candidates"], truth: Mapping[str, np.ndarray], names: Sequence[str], *,
+    candidates: Mapping[str, Candidates], truth: Mapping[str, np.ndarray], names: Sequence[str], *,
     min_precision: float = MIN_PRECISION, folds: int = 4, seed: int = 1, label_iou: float = TRAIN_IOU,
     **fit_kw,
 ) -> tuple[ScoreModel, OperatingPoint]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -225,12 +225,13 @@ def _records_paper_layout(files: list[Path]) -> list[ImageRecord]:
             f"{bad[0]}: file name does not end in an organoid id while others in the folder do "
             f"({len(bad)} such files); rename it or pass an ids table (file,id[,class][,subset])"
         )
+    named = [(f, i) for f, i in zip(files, ids) if i is not None]  # all of them, checked above
     seen: dict[int, Path] = {}
-    for f, i in zip(files, ids):
+    for f, i in named:
         if i in seen:
             raise ValueError(f"duplicate organoid id {i}: {seen[i].name} and {f.name}")
         seen[i] = f
-    return sorted((ImageRecord(f, i, str(i // 100)) for f, i in zip(files, ids)), key=lambda r: r.id)
+    return sorted((ImageRecord(f, i, str(i // 100)) for f, i in named), key=lambda r: r.id)
 
 
 def _records_class_folders(folder: Path, class_dirs: list[Path]) -> list[ImageRecord]:

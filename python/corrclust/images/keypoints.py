@@ -26,9 +26,10 @@ barycentre gets angle 180 and relative distances 0.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class SelectionParameters:
         """The ``begin_selection_parameters`` block of the paper's CSV, in its order."""
 
         def g(v: float) -> str:
-            return "%g" % v
+            return f"{v:g}"
 
         return {
             "image_set": image_set,
@@ -108,7 +109,7 @@ def barycentre(mask: np.ndarray) -> tuple[int, int]:
 def keypoint_geometry(
     rows: np.ndarray, cols: np.ndarray, mask: np.ndarray, centre: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Angle (degrees, float32), |v|/|b-c| and |v|/max|b-c| (float32) for points of one list."""
+    """Angle (degrees, float32), ``|v|/|b-c|`` and ``|v|/max|b-c|`` (float32) for points of one list."""
     rows = np.asarray(rows, np.float64)
     cols = np.asarray(cols, np.float64)
     n = rows.size
@@ -405,7 +406,7 @@ def extract_keypoint_set(
     channels: tuple[int | None, int | None, int | None] = (BLUE, GREEN, RED),
     failures: list[tuple[Path, str]] | None = None,
     progress: bool = False,
-) -> "KeypointSet":
+) -> KeypointSet:
     """Key points of every record's image (and ``<stem>_mask.tif`` when present) as a KeypointSet.
 
     ``channels`` as in :func:`extract_keypoints`.

@@ -35,8 +35,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from corrclust.atomic import atomic_path, write_text
-from corrclust.formats.spreadsheet import neutralise_row
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
+from corrclust.formats.spreadsheet import neutralise_row
 from corrclust.images.io import ImageRecord, read_image
 
 __all__ = ["RbcPoint", "read_points", "select_crops", "make_crops"]
@@ -126,9 +126,9 @@ def select_crops(
     unseen = sorted(ranked[n_seen:])
     out = []
     for number, cid in enumerate(seen + unseen, start=1):
-        idx = np.array(per_class[cid])
+        members = np.array(per_class[cid])
         rng = np.random.default_rng([int(seed), cid])
-        idx = idx[rng.permutation(len(idx))]
+        members = members[rng.permutation(len(members))]
         if cid in seen:
             plan = [("train", train_per_class), ("test", test_per_class)]
         else:
@@ -136,14 +136,14 @@ def select_crops(
         need = sum(n for _, n in plan)
         if any(n > 100 or n < 0 for _, n in plan):
             raise ValueError("between 0 and 100 crops per class and split (ids are class*100 + k)")
-        if len(idx) < need:
+        if len(members) < need:
             raise ValueError(
-                f"class {cid} ({names[cid]}) has only {len(idx)} eligible points, {need} needed"
+                f"class {cid} ({names[cid]}) has only {len(members)} eligible points, {need} needed"
             )
         start = 0
         for split, n in plan:
             for k in range(n):
-                out.append((split, number * 100 + k, names[cid], points[int(idx[start + k])]))
+                out.append((split, number * 100 + k, names[cid], points[int(members[start + k])]))
             start += n
     return out
 
@@ -217,8 +217,9 @@ def make_crops(
             folder = out / split
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"rbc_{ident}.tif"
+            photometric = "rgb" if crop.shape[2] == 3 else "minisblack"
             with atomic_path(path) as tmp:
-                tifffile.imwrite(tmp, np.ascontiguousarray(crop), photometric="rgb" if crop.shape[2] == 3 else "minisblack")
+                tifffile.imwrite(tmp, np.ascontiguousarray(crop), photometric=photometric)
             paths[j] = path
     rows = []
     for j, (split, ident, cname, p) in enumerate(chosen):

@@ -353,5 +353,6 @@ def generate(
         with atomic_path(out / f"{prefix}_{ident}_mask.tif") as tmp:
             tifffile.imwrite(tmp, org.mask.astype(np.uint8) * 255, photometric="minisblack", metadata=None)
         records.append(ImageRecord(path, ident, str(c)))
-    write_clustering(out / truth_name, [[c * 100 + k for k in range(per_class)] for c in range(1, classes + 1)], metadata=PAPER_METADATA)
+    truth = [[c * 100 + k for k in range(per_class)] for c in range(1, classes + 1)]
+    write_clustering(out / truth_name, truth, metadata=PAPER_METADATA)
     return records

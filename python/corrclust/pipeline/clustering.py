@@ -6,9 +6,9 @@ Clusters are numbered 1..K by decreasing size (:func:`number_clusters`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from corrclust.pipeline.correlations import Correlations
 
@@ -31,7 +31,7 @@ class Clustering:
         return int(self.labels.max()) if self.labels.size else 0
 
 
-def number_clusters(labels: Sequence[Any]) -> np.ndarray:
+def number_clusters(labels: ArrayLike) -> np.ndarray:
     """Relabel clusters 1..K by decreasing size; ties go to the cluster whose first member comes first."""
     lab = np.asarray(labels)
     if lab.ndim != 1:

@@ -7,6 +7,7 @@ reads a saved matrix; :func:`align_images` puts an image set in the order of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,10 @@ class Correlations:
     def symmetric(self) -> np.ndarray:
         """The symmetrised matrix (what the costs are made of); the diagonal is NaN."""
         m = self.matrix
-        op = {"min": np.minimum, "max": np.maximum, "mean": lambda a, b: (a + b) / 2.0}[self.symmetrization]
+        ops: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+            "min": np.minimum, "max": np.maximum, "mean": lambda a, b: (a + b) / 2.0
+        }
+        op = ops[self.symmetrization]
         out = op(m, m.T)
         np.fill_diagonal(out, np.nan)
         return out

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ def evaluate(
     table = metrics.contingency_table(codes, pred)
     tags = [r.subset for r, k in zip(images.records, known) if k]
     subsets = None
-    if any(t is not None for t in tags) and len({t for t in tags}) > 1:
+    if any(t is not None for t in tags) and len(set(tags)) > 1:
         tags = [t if t is not None else "(none)" for t in tags]
         subsets = metrics.subset_metrics(codes, pred, tags)
     sweep_cols = None

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from corrclust.images.io import ImageReadError, ImageRecord, list_images, read_image
 from corrclust.pipeline.messages import say
 
-__all__ = ["THUMB_SIZE", "MIN_SIDE", "MAX_ASPECT", "ImageSet", "load_images", "subset_folder_records", "degenerate_reason"]
+__all__ = [
+    "THUMB_SIZE",
+    "MIN_SIDE",
+    "MAX_ASPECT",
+    "ImageSet",
+    "load_images",
+    "subset_folder_records",
+    "degenerate_reason",
+]
 
 THUMB_SIZE = 96
 # An image thinner than this (pixels) or more elongated than this (long side / short side) is no
 # organoid crop: it is skipped and listed like an unreadable file rather than sent through key-point
-# detection and the twin network (the 1,135 organoid boxes of shared/data/organoid-fields are 10 pixels a side or more, aspect
-# at most 6).
+# detection and the twin network (the 1,135 organoid boxes of shared/data/organoid-fields are 10
+# pixels a side or more, aspect at most 6).
 MIN_SIDE = 8
 MAX_ASPECT = 20.0
 
@@ -46,7 +54,7 @@ class ImageSet:
     def ids(self) -> np.ndarray:
         return np.array([r.id for r in self.records], dtype=np.int64)
 
-    def subset(self, keep: Sequence[int]) -> "ImageSet":
+    def subset(self, keep: Sequence[int]) -> ImageSet:
         """The images at positions ``keep`` (in that order)."""
         return ImageSet(self.root, [self.records[i] for i in keep], [self.thumbs[i] for i in keep], self.failures)
 

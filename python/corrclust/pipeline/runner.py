@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from corrclust.pipeline.clustering import Clustering, cluster
 from corrclust.pipeline.correlations import Correlations, align_images, compute_correlations

@@ -12,8 +12,8 @@ files), provided the lines get distinct names that way; otherwise classes are na
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -8,7 +8,7 @@ or let this module start a ``LocalCluster`` (``local_cluster=N`` workers).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import numpy as np
 
@@ -44,11 +44,11 @@ def similarity_matrix_dask(
     params: PqapParameters,
     mode: str = "reference",
     *,
-    scheduler: Optional[str] = None,
-    local_cluster: Optional[int] = None,
+    scheduler: str | None = None,
+    local_cluster: int | None = None,
     processes: bool = True,
     client: Any = None,
-    chunk_size: Optional[int] = None,
+    chunk_size: int | None = None,
     threads_per_task: int = 1,
     lower_wrap: bool = False,
     progress: bool | Callable[[int, int], Any] = True,

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -65,7 +65,7 @@ def format_number(value: float) -> str:
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    return "%g" % v
+    return f"{v:g}"
 
 
 @dataclass
@@ -85,7 +85,7 @@ class KeypointSet:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def subset(self, ids: Iterable[int]) -> "KeypointSet":
+    def subset(self, ids: Iterable[int]) -> KeypointSet:
         """The key points of the given organoids, in the given order."""
         ids = [int(i) for i in ids]
         missing = [i for i in ids if i not in self.features]
@@ -258,12 +258,12 @@ class PqapParameters:
     unary_to_quadr_weight: float  # lambda
 
     @classmethod
-    def paper(cls) -> "PqapParameters":
+    def paper(cls) -> PqapParameters:
         """The parameters the paper learned (``learned_parameters.txt``)."""
         return cls(0.229732, 0.325607, 0.041533, 0.106945, 0.1)
 
     @classmethod
-    def initial(cls) -> "PqapParameters":
+    def initial(cls) -> PqapParameters:
         """The paper's starting point for learning (``model_parameters.txt``)."""
         return cls(0.3, 0.3, 0.3, 0.5, 0.5)
 
@@ -307,7 +307,9 @@ def read_parameters(path: str | os.PathLike) -> PqapParameters:
         if not sep:
             raise ValueError(f"{path}: line {lineno}: expected 'name=value', got {line[:60]!r}")
         if key not in names:
-            raise ValueError(f"{path}: line {lineno}: unknown PQAP parameter {key!r} (expected one of {', '.join(names)})")
+            raise ValueError(
+                f"{path}: line {lineno}: unknown PQAP parameter {key!r} (expected one of {', '.join(names)})"
+            )
         if key in values:
             raise ValueError(f"{path}: line {lineno}: parameter {key!r} given twice")
         try:

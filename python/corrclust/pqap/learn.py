@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -56,8 +57,8 @@ class Evaluation:
     params: PqapParameters
     f1: float  # best pairwise F1 over the F1 thresholds
     f1_threshold: float
-    vi: Optional[float]  # best VI over the VI thresholds (objective "vi" only)
-    vi_threshold: Optional[float]
+    vi: float | None  # best VI over the VI thresholds (objective "vi" only)
+    vi_threshold: float | None
     similarity: np.ndarray  # (n, n), NaN diagonal, in the order of the evaluated ids
 
     def metric(self, objective: str) -> float:
@@ -79,7 +80,7 @@ class LearnResult:
     threshold: float
     objective: str
     f1: float
-    vi: Optional[float]
+    vi: float | None
     start: Evaluation
     best: Evaluation
     iterations: int
@@ -162,7 +163,7 @@ def _vi_sweep(S: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, method:
 
 class _Evaluator:
     def __init__(self, keypoints: KeypointSet, ids: list[int], labels: np.ndarray, objective: str, mode: str,
-                 threads: Optional[int], lower_wrap: bool, cc_method: str, vi_thresholds: np.ndarray):
+                 threads: int | None, lower_wrap: bool, cc_method: str, vi_thresholds: np.ndarray):
         self.solver = PairSolver(keypoints.subset(ids))
         self.pairs = ordered_pairs(len(ids))
         self.labels = labels
@@ -198,9 +199,9 @@ def evaluate_parameters(
     params: PqapParameters,
     *,
     objective: str = "f1",
-    ids: Optional[Sequence[int]] = None,
+    ids: Sequence[int] | None = None,
     mode: str = "reference",
-    threads: Optional[int] = None,
+    threads: int | None = None,
     lower_wrap: bool = False,
     cc_method: str = "kl",
 ) -> Evaluation:
@@ -228,13 +229,13 @@ def learn_parameters(
     truth: Any,
     *,
     objective: str = "f1",
-    start: Optional[PqapParameters] = None,
+    start: PqapParameters | None = None,
     iterations: int = 3000,
-    time_budget: Optional[float] = 180.0,
+    time_budget: float | None = 180.0,
     seed: int = 0,
     organoids: int | Sequence[int] | None = None,
     mode: str = "reference",
-    threads: Optional[int] = None,
+    threads: int | None = None,
     lower_wrap: bool = False,
     cc_method: str = "kl",
     init_temp: float = 0.2,
@@ -282,7 +283,7 @@ def learn_parameters(
     t0 = time.monotonic()
 
     bar = None
-    report: Optional[Callable[[dict], Any]] = None
+    report: Callable[[dict], Any] | None = None
     if progress is True:
         from tqdm.auto import tqdm
 

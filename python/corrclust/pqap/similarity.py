@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -101,7 +102,9 @@ class PairSolver:
         except KeyError:
             raise ValueError(f"organoid {organoid_id} is not in the key-point set") from None
 
-    def match(self, a: int, b: int, params: PqapParameters, mode: str = "reference", lower_wrap: bool = False) -> PairMatch:
+    def match(
+        self, a: int, b: int, params: PqapParameters, mode: str = "reference", lower_wrap: bool = False
+    ) -> PairMatch:
         r = self._set.match(self._pos(a), self._pos(b), _params_list(params), bool(lower_wrap), _check_mode(mode))
         return _to_match(a, b, r)
 
@@ -128,12 +131,12 @@ class PairSolver:
         *,
         mode: str = "reference",
         lower_wrap: bool = False,
-        threads: Optional[int] = None,
-        similarity: Optional[np.ndarray] = None,
-        energy: Optional[np.ndarray] = None,
-        done: Optional[np.ndarray] = None,
+        threads: int | None = None,
+        similarity: np.ndarray | None = None,
+        energy: np.ndarray | None = None,
+        done: np.ndarray | None = None,
         want_assignments: bool = False,
-        progress: Optional[Callable[[int], Any]] = None,
+        progress: Callable[[int], Any] | None = None,
         tick_interval: float = 0.1,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
         """Solve the given (k, 2) positions (into ``ids``); returns (similarity, energy, done, assignments).
@@ -161,7 +164,7 @@ def _to_match(a: int, b: int, r: dict) -> PairMatch:
     )
 
 
-def _check_threads(threads: Optional[int]) -> int:
+def _check_threads(threads: int | None) -> int:
     if threads is None:
         return 0  # all hardware threads
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
@@ -203,20 +206,22 @@ def _fingerprint(keypoints: KeypointSet, params: PqapParameters, mode: str, lowe
     return h.hexdigest()
 
 
-def _save_checkpoint(path: Path, fingerprint: str, ids: list[int], sim: np.ndarray, en: np.ndarray, done: np.ndarray) -> None:
+def _save_checkpoint(
+    path: Path, fingerprint: str, ids: list[int], sim: np.ndarray, en: np.ndarray, done: np.ndarray
+) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, fingerprint=np.array(fingerprint), ids=np.asarray(ids, dtype=np.int64),
                  similarity=sim, energy=en, done=done.copy())
 
 
-def _load_checkpoint(path: Path, fingerprint: str, k: int) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _load_checkpoint(path: Path, fingerprint: str, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
             fp = str(z["fingerprint"])
             sim, en, done = z["similarity"], z["energy"], z["done"]
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is reported the same way
+    except Exception as exc:  # any unreadable file is reported the same way
         raise ValueError(f"checkpoint {path} is not a readable PQAP checkpoint: {exc}") from None
     if fp != fingerprint or sim.shape != (k,) or done.shape != (k,):
         raise ValueError(
@@ -230,13 +235,13 @@ def similarity_matrix(
     keypoints: KeypointSet,
     params: PqapParameters,
     mode: str = "reference",
-    threads: Optional[int] = None,
+    threads: int | None = None,
     *,
     lower_wrap: bool = False,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_interval: float = 30.0,
     progress: bool | Callable[[int, int], Any] = True,
-    ids: Optional[Sequence[int]] = None,
+    ids: Sequence[int] | None = None,
     foreign_checkpoint: str = "error",
 ) -> tuple[list[int], np.ndarray]:
     """All ordered-pair similarities: returns ``(ids, S)`` with ``S[a, b] = s(ids[a] -> ids[b])``.
@@ -290,7 +295,7 @@ def similarity_matrix(
     already = int(done.sum())
 
     bar = None
-    report: Optional[Callable[[int, int], Any]] = None
+    report: Callable[[int, int], Any] | None = None
     if progress is True:
         from tqdm.auto import tqdm
 

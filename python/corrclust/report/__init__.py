@@ -7,10 +7,12 @@ pipeline's (an image set, the correlations, the clustering and an optional evalu
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -142,8 +144,7 @@ def draw_figures(
         if members.size > take.size:
             title += f" (first {take.size} shown)"
         thumbs = [images.thumbs[i] for i in take]
-        one(f"cluster_{k:03d}", lambda p, thumbs=thumbs, caps=caps, colours=colours, title=title:
-            fig.montage(thumbs, caps, p, title=title, caption_colours=colours))
+        one(f"cluster_{k:03d}", functools.partial(fig.montage, thumbs, caps, title=title, caption_colours=colours))
     return files
 
 

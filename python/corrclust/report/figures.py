@@ -15,8 +15,8 @@ Display conventions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -275,7 +275,7 @@ def cluster_sizes(
         classes = np.unique(truth)
         palette = class_colours(np.arange(max(int(classes.max()) + 1, classes.size)))
         bottom = np.zeros(k)
-        for ci, t in enumerate(classes):
+        for t in classes:
             counts = np.array([np.sum((labels == c) & (truth == t)) for c in clusters], dtype=float)
             name = truth_names[int(t)] if truth_names is not None else str(t)
             ax.bar(x, counts, bottom=bottom, color=palette[int(t)], label=f"class {name}")
@@ -283,8 +283,8 @@ def cluster_sizes(
         if classes.size <= 20:
             ax.legend(fontsize=7, ncol=max(1, classes.size // 10 + 1), loc="upper right", frameon=False)
     ax.set_xticks(x if k <= 40 else x[:: max(1, k // 20)])
-    ax.set_xticklabels([str(int(c)) for c in clusters] if k <= 40 else [str(int(c)) for c in clusters[:: max(1, k // 20)]],
-                       fontsize=7)
+    shown = clusters if k <= 40 else clusters[:: max(1, k // 20)]
+    ax.set_xticklabels([str(int(c)) for c in shown], fontsize=7)
     ax.set_xlabel("cluster")
     ax.set_ylabel("images")
     ax.set_title(f"cluster sizes ({k} clusters)", fontsize=10)

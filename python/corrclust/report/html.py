@@ -8,9 +8,9 @@ of text that comes from the user's data (file names, class names) is escaped.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Iterable, Sequence
 
 __all__ = ["Section", "table", "figure", "paragraph", "definition_list", "page"]
 
@@ -49,7 +49,7 @@ class Section:
     body: list[str] = field(default_factory=list)
     anchor: str = ""
 
-    def add(self, fragment: str) -> "Section":
+    def add(self, fragment: str) -> Section:
         self.body.append(fragment)
         return self
 

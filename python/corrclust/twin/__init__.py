@@ -21,7 +21,15 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from corrclust.twin.data import TwinData, from_arrays, load_folder
 from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
-from corrclust.twin.predict import LoadedModel, cost_matrix, Prediction, load_model, pair_probabilities, predict, to_problem
+from corrclust.twin.predict import (
+    LoadedModel,
+    Prediction,
+    cost_matrix,
+    load_model,
+    pair_probabilities,
+    predict,
+    to_problem,
+)
 from corrclust.twin.recipes import RECIPES, Recipe, get_recipe
 from corrclust.twin.train import TrainResult, save_model, train
 

@@ -3,20 +3,21 @@
 * ``Embedding``: a ResNet-18 (2-D for images, 1-D for histograms), Flatten, Linear(512, 128).
 * ``PaperHead``: the paper's head, concat(e1, e2) -> Linear(256, 128) -> ReLU -> Linear(128, 1)
   -> Sigmoid. It is not symmetric in the order of the pair.
-* ``SymmetricHead``: the head of the ``fast`` recipe. It sees only |e1 - e2| and e1 * e2, both
+* ``SymmetricHead``: the head of the ``fast`` recipe. It sees only ``|e1 - e2|`` and ``e1 * e2``, both
   symmetric element by element, so head(e1, e2) == head(e2, e1) exactly (bit for bit).
 
 Both heads return **logits** (the Sigmoid is applied by ``TwinNetwork.probability`` and at
 inference); training uses ``binary_cross_entropy_with_logits``, which is the paper's BCELoss on the
 sigmoid output computed in a numerically stable way.
 
-Every ``nn.Linear`` gets xavier_uniform_ weights and bias 0.01, as in the paper.
+Every ``nn.Linear`` gets ``xavier_uniform_`` weights and bias 0.01, as in the paper.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -79,7 +80,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 
@@ -127,7 +128,7 @@ class PaperHead(nn.Module):
 
 
 class SymmetricHead(nn.Module):
-    """[|e1 - e2|, e1 * e2] -> Linear(2d, 128) -> ReLU -> Linear(128, 1); exactly order-invariant."""
+    """``[|e1 - e2|, e1 * e2]`` -> Linear(2d, 128) -> ReLU -> Linear(128, 1); exactly order-invariant."""
 
     symmetric = True
 

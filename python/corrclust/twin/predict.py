@@ -13,9 +13,10 @@ paper's convention: mean of the two directions, clamp to [1e-6, 1 - 1e-6], logit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +26,9 @@ from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
 from corrclust.twin.recipes import Recipe
 from corrclust.twin.train import MODEL_FORMAT, resolve_device
 
-__all__ = ["LoadedModel", "load_model", "embed", "pair_probabilities", "predict", "Prediction", "to_problem", "cost_matrix"]
+__all__ = [
+    "LoadedModel", "load_model", "embed", "pair_probabilities", "predict", "Prediction", "to_problem", "cost_matrix"
+]
 
 
 @dataclass

@@ -14,8 +14,9 @@ learning rate with a short warm-up and cosine decay, and a smaller input (128 px
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["Recipe", "RECIPES", "get_recipe"]
 
@@ -50,7 +51,7 @@ class Recipe:
     def total_steps(self) -> int:
         return self.epochs * self.steps_per_epoch
 
-    def with_overrides(self, **kwargs: Any) -> "Recipe":
+    def with_overrides(self, **kwargs: Any) -> Recipe:
         """A copy with the given fields replaced (``None`` values are ignored)."""
         changes = {k: v for k, v in kwargs.items() if v is not None}
         unknown = set(changes) - set(self.__dataclass_fields__)
@@ -89,7 +90,7 @@ class Recipe:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Recipe":
+    def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         out = cls(**known)
         out.validate()

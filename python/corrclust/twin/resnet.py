@@ -12,8 +12,6 @@ Both networks end at the global average pool and return a flat (N, 512) feature;
 
 from __future__ import annotations
 
-from typing import Type
-
 import torch
 from torch import nn
 
@@ -28,10 +26,10 @@ class _Ops:
 
     def __init__(self, dims: int) -> None:
         if dims == 2:
-            self.conv: Type[nn.Module] = nn.Conv2d
-            self.bn: Type[nn.Module] = nn.BatchNorm2d
-            self.maxpool: Type[nn.Module] = nn.MaxPool2d
-            self.avgpool: Type[nn.Module] = nn.AdaptiveAvgPool2d
+            self.conv: type[nn.Module] = nn.Conv2d
+            self.bn: type[nn.Module] = nn.BatchNorm2d
+            self.maxpool: type[nn.Module] = nn.MaxPool2d
+            self.avgpool: type[nn.Module] = nn.AdaptiveAvgPool2d
         elif dims == 1:
             self.conv = nn.Conv1d
             self.bn = nn.BatchNorm1d

@@ -26,9 +26,10 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -154,7 +155,7 @@ class _SigintFlag:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __enter__(self) -> "_SigintFlag":
+    def __enter__(self) -> _SigintFlag:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handler)
             self._installed = True
@@ -298,9 +299,9 @@ class _Run:
         else:
             idx = torch.from_numpy(self.sampler.sample(self.np_rng)).to(self.device)
             e = self.model.embed(self._augment(self.inputs[idx]))
-            rows, cols, t, w = all_pair_targets(self.labels[idx])
+            rows, cols, target, w = all_pair_targets(self.labels[idx])
             logits = self.model.head(e[rows], e[cols])
-            loss = (w * F.binary_cross_entropy_with_logits(logits, t, reduction="none")).sum()
+            loss = (w * F.binary_cross_entropy_with_logits(logits, target, reduction="none")).sum()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -337,11 +338,17 @@ def train(
 ) -> TrainResult:
     """Train a twin network on ``data`` with ``recipe`` (a ``Recipe`` or a recipe name).
 
-    output: the model file, written at the end (not when interrupted).
-    checkpoint: the checkpoint file (default ``<output>.ckpt`` when ``output`` is given); with
-      ``resume`` an existing checkpoint is continued, otherwise it is overwritten.
-    time_budget: seconds of training, in total over resumed runs.
-    on_step: called as ``on_step(step, loss)`` after every step (used by tests and tools).
+    Parameters
+    ----------
+    output
+        The model file, written at the end (not when interrupted).
+    checkpoint
+        The checkpoint file (default ``<output>.ckpt`` when ``output`` is given); with ``resume``
+        an existing checkpoint is continued, otherwise it is overwritten.
+    time_budget
+        Seconds of training, in total over resumed runs.
+    on_step
+        Called as ``on_step(step, loss)`` after every step (used by tests and tools).
     """
     if isinstance(recipe, str):
         recipe = get_recipe(recipe)

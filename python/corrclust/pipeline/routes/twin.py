@@ -35,6 +35,8 @@ class TwinRoute:
             from corrclust.twin import from_arrays, load_model, predict
         except ImportError as exc:
             raise ValueError(f"--method twin needs PyTorch and the twin-network module ({exc})") from None
+        if options.model is None:
+            raise ValueError("--method twin needs --model (a trained twin network)")
         model = load_model(options.model)
         cfg = model.config
         say(f"computing twin-network probabilities for {len(images.records)} images")
