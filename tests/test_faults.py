@@ -76,6 +76,7 @@ COMMANDS = {
 SPAN = {"cluster": 6.0, "demo": 8.0, "pqap": 3.5}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_sigkill_then_sigint_then_rerun(work, tmp_path, name):
     rng = random.Random(f"{SEED}-{name}")
@@ -108,6 +109,8 @@ def test_sigkill_then_sigint_then_rerun(work, tmp_path, name):
     assert check_outputs(out, ref, finished=True) == []
 
 
+@pytest.mark.slow
+@pytest.mark.torch
 @pytest.mark.skipif(
     os.environ.get("CORRCLUST_FAULTS_FULL") != "1",
     reason="twin train faults: CORRCLUST_FAULTS_FULL=1 (nightly)",
