@@ -390,6 +390,7 @@ def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
                 if name == "pqap similarities":
                     out.mkdir()
                 lost: list[str] = []
+                notes: list[str] = []
                 exits = []
                 for sig in (signal.SIGKILL, signal.SIGINT):
                     before = set(part_files(out))
@@ -400,6 +401,8 @@ def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
                     early = sig == signal.SIGINT and code == -2 and "corrclust/cli.py" not in err
                     if code not in ok_codes and not early:
                         totals["bad_exit"] += 1
+                        tail = (err.strip().splitlines() or ["(no stderr)"])[-1][:100]
+                        notes.append(f"unexpected exit {code}: {tail}")
                     lost += check_outputs(out, ref, finished=code == 0)
                     if sig == signal.SIGINT:
                         lost += [f"temp after Ctrl-C: {p.name}" for p in set(part_files(out)) - before]
@@ -411,9 +414,8 @@ def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
                 )
                 totals["runs"] += 1
                 totals["lost"] += len(lost)
-                rows.append(
-                    f"| {name} | {seed} | {', '.join(exits)} | {len(lost)} | {'; '.join(lost)[:120] or '-'} |"
-                )
+                details = "; ".join(lost + notes)[:160].replace("|", "/") or "-"
+                rows.append(f"| {name} | {seed} | {', '.join(exits)} | {len(lost)} | {details} |")
         inst = root / "i.npz"
         np.savez(inst, edges=np.array([[0, 1]]), costs=np.array([1.0]), n=np.array(5000))
         for name, argv in (
