@@ -14,7 +14,7 @@ Three parts, each run here and now:
    read-only / full folders for ``solve -o``, ``demo``, ``images synth``. *Lost* counts outputs that
    were half-written, differed from the undisturbed run, or temporary files left behind.
 
-Options: ``--seeds N`` (fault-injection seeds, default 3), ``--quick`` (1 seed, no fuzz).
+Options: ``--seeds N`` (fault-injection seeds, default 10), ``--quick`` (1 seed, no fuzz).
 """
 
 from __future__ import annotations
@@ -444,7 +444,7 @@ def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "python"))
