@@ -21,7 +21,7 @@ def demo_run(tmp_path_factory):
     env = dict(os.environ, MPLBACKEND="Agg")
     proc = subprocess.run(
         [sys.executable, "-m", "corrclust", "demo", "-o", str(out), "--classes", "3", "--per-class", "4",
-         "--size", "96", "--seed", "2", "--no-progress"],
+         "--size", "96", "--seed", "2", "--method", "pqap", "--no-progress"],
         capture_output=True, text=True, env=env, timeout=300,
     )
     return proc, out
@@ -60,6 +60,23 @@ def test_demo_outputs_are_consistent(demo_run):
     assert data["rand_index"] > 0.6
 
 
+def test_demo_default_is_label_free_profiles_and_reaches_vi_0_3(tmp_path, capsys):
+    """The default demo (profiles, 4 classes x 10) on seed 5, a seed that nothing was tuned on
+    (development seeds 0-4, docs/profiles.md): VI <= 0.3 bits, the true number of clusters, no warning."""
+    from corrclust.cli import main as cli_main
+
+    out = tmp_path / "p"
+    assert cli_main(["demo", "-o", str(out), "--seed", "5", "--no-progress"]) == 0
+    stdout = capsys.readouterr().out
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["vi"] <= 0.3 and data["n_clusters_pred"] == 4
+    assert "warning" not in stdout
+    verdict = json.loads((out / "assessment.json").read_text())
+    assert verdict["informative"] and verdict["evidence"]["clusters"] == 4
+    with np.load(out / "similarities.npz") as z:
+        assert "P" in z.files and z["ids"].size == 40
+
+
 def test_demo_twin_trains_on_other_images_and_reports(tmp_path, capsys):
     """demo --twin: the network trains on a separate draw of the same classes and clusters into OUT/twin."""
     pytest.importorskip("torch")
@@ -94,3 +111,18 @@ def test_demo_replaces_its_own_images_and_refuses_foreign_files(tmp_path):
     with pytest.raises(ValueError, match="notes.txt"):
         _clear_generated(folder)
     assert (folder / "notes.txt").is_file() and (folder / "organoid_100.tif").is_file()
+
+
+def test_demo_calibrate_writes_the_labelled_images(tmp_path):
+    import argparse
+
+    from corrclust.commands.demo import _profile_options
+
+    args = argparse.Namespace(granularity=0.5, calibrate=2, classes=3, per_class=10)
+    opts = _profile_options(args, tmp_path, tmp_path / "images")
+    assert opts["profile_granularity"] == 0.5
+    assert opts["profile_calibrate"].read_text().splitlines() == [
+        "file,class", "organoid_100.tif,1", "organoid_101.tif,1", "organoid_200.tif,2", "organoid_201.tif,2",
+        "organoid_300.tif,3", "organoid_301.tif,3"]
+    with pytest.raises(ValueError, match="between 1 and --per-class"):
+        _profile_options(argparse.Namespace(granularity=0.0, calibrate=11, classes=3, per_class=10), tmp_path, tmp_path)

@@ -41,7 +41,7 @@ def test_crop_command(tmp_path, capsys):
     # another score model: its operating point applies; a missing or foreign file is a clear error
     import dataclasses
 
-    from corrclust.images.detection_model import load_score_model, save_score_model
+    from corrclust.images.organoid_score import load_score_model, save_score_model
 
     save_score_model(dataclasses.replace(load_score_model(None), min_score=1.01), tmp_path / "strict.npz")
     args = ["images", "crop", str(tmp_path / "f"), "-o", str(tmp_path / "c"), "--quiet", "--score-model"]

@@ -73,7 +73,7 @@ def test_crop_fields_writes_crops_and_reports_bad_files(tmp_path):
     with open(out / "crops.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(truth)
-    assert [r["crop"] for r in rows] == [f"plate-A-1_{k}.tif" for k in range(len(rows))]
+    assert [r["crop"] for r in rows] == [f"plate_A_1__{k}.tif" for k in range(len(rows))]
     for r in rows:
         crop = read_image(out / r["crop"])
         x1, y1, x2, y2 = (int(r[k]) for k in ("x1", "y1", "x2", "y2"))
@@ -95,7 +95,7 @@ def test_real_fields_subset():
         tp, fp, fn, _ = match_boxes([d.box for d in dets], truth[n])
         TP, FP, FN = TP + tp, FP + fp, FN + fn
     precision, recall = TP / (TP + FP), TP / (TP + FN)
-    assert precision >= 0.70 and recall >= 0.88, (precision, recall)  # measured: 0.739, 0.932
+    assert precision >= 0.76 and recall >= 0.88, (precision, recall)  # measured: 0.810, 0.932 (min_score 0.36)
 
 
 def test_fill_holes_open_border_matches_padded_fill_holes():
@@ -215,12 +215,8 @@ def test_score_model_conversion_save_load_and_errors(tmp_path):
     """The tree arrays reproduce scikit-learn's probabilities and survive the file round trip;
     broken files and mismatched models give errors that name the problem."""
     pytest.importorskip("sklearn")
-    from corrclust.images.detection_model import (
-        ScoreModel,
-        fit_score_model,
-        load_score_model,
-        save_score_model,
-    )
+    from corrclust.images.detection_model import fit_score_model
+    from corrclust.images.organoid_score import ScoreModel, load_score_model, save_score_model
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 4))
@@ -249,8 +245,35 @@ def test_score_model_conversion_save_load_and_errors(tmp_path):
         detect_organoids(img, score_model=str(tmp_path / "m.npz"))
 
 
+def test_inference_imports_nothing_from_the_training_side():
+    """Detection (and the score file it reads) never imports the training module or
+    scikit-learn: a fresh interpreter detects organoids and neither is loaded."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import corrclust.images.detection as detection
+    import corrclust.images.organoid_score as organoid_score
+
+    for mod in (detection, organoid_score):
+        tree = ast.parse(Path(mod.__file__).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not {m for m in imported if m and ("detection_model" in m or m.startswith("sklearn"))}, imported
+    code = (
+        "import sys, numpy as np\n"
+        "from corrclust.images.detection import detect_organoids\n"
+        "img = np.full((120, 120), 150, np.uint8); img[40:80, 40:80] = 60\n"
+        "detect_organoids(img)\n"
+        "print(sorted(m for m in sys.modules if 'detection_model' in m or m.startswith('sklearn')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_packaged_score_model_matches_features():
-    from corrclust.images.detection_model import load_score_model
+    from corrclust.images.organoid_score import load_score_model
 
     model = load_score_model(None)
     assert model.features == FEATURES and model.link == "logit"

@@ -17,19 +17,19 @@ from corrclust.images.detection import (
     non_maximum_suppression,
 )
 from corrclust.images.detection_model import (
+    MIN_PRECISION,
     MIN_SCORE_GRID,
     OperatingPoint,
     choose_min_score,
     field_candidates,
     field_folds,
     fit_detector,
-    load_score_model,
     main,
     operating_curve,
     read_boxes,
-    save_score_model,
 )
 from corrclust.images.io import read_image
+from corrclust.images.organoid_score import load_score_model, save_score_model
 
 
 def test_field_folds_partition_the_fields_reproducibly():
@@ -117,7 +117,8 @@ def test_detector_fitted_on_real_fields_holds_up_on_other_fields():
     assert not set(train) & set(test)
     cands = field_candidates(root / "images", train + test, progress=False)
     model, point = fit_detector(cands, truth, train)
-    assert model.min_score == point.min_score and point.precision >= 0.73  # measured 0.36: 0.745 / 0.808
+    # measured: min_score 0.43, cross-validated precision / recall 0.773 / 0.793
+    assert model.min_score == point.min_score and point.precision >= MIN_PRECISION
     TP = FP = FN = 0
     for n in test:
         s = model.predict(cands[n].features)
@@ -125,7 +126,7 @@ def test_detector_fitted_on_real_fields_holds_up_on_other_fields():
         tp, fp, fn, _ = match_boxes(cands[n].boxes[kept], truth[n])
         TP, FP, FN = TP + tp, FP + fp, FN + fn
     precision, recall = TP / (TP + FP), TP / (TP + FN)
-    assert precision >= 0.68 and recall >= 0.85, (precision, recall)  # measured 0.723, 0.932
+    assert precision >= 0.70 and recall >= 0.87, (precision, recall)  # measured 0.733, 0.904
 
 
 def test_fit_command_writes_a_model_with_its_operating_point(tmp_path, capsys):

@@ -80,3 +80,19 @@ def test_real_rbc_crops(tmp_path):
     other = make_crops(rbc, tmp_path / "other", seed=1)
     assert (tmp_path / "other" / "crops.csv").read_text() != (out / "crops.csv").read_text()
     assert {k: len(v) for k, v in other.items()} == {k: len(v) for k, v in again.items()}
+
+
+def test_a_bad_rbc_image_is_skipped_not_fatal(tmp_path, capsys):
+    rbc = require_shared("data/rbc-morphology")
+    copy = tmp_path / "rbc"
+    (copy / "images").mkdir(parents=True)
+    (copy / "points.csv").symlink_to(rbc / "points.csv")
+    names = sorted(p.name for p in (rbc / "images").iterdir())
+    for name in names[1:]:
+        (copy / "images" / name).symlink_to(rbc / "images" / name)
+    (copy / "images" / names[0]).write_bytes(b"\xff\xd8 not a jpeg")
+    recs = make_crops(copy, tmp_path / "out", train_per_class=2, test_per_class=2, unseen_per_class=2, seed=0)
+    assert names[0] in capsys.readouterr().err
+    with open(tmp_path / "out" / "crops.csv") as fh:
+        sources = {row["image"] for row in csv.DictReader(fh)}
+    assert names[0] not in sources and sum(len(v) for v in recs.values()) == 2 * 10 + 2 * 10 + 2 * 2

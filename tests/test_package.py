@@ -1,9 +1,12 @@
 """The package imports, the compiled core loads and the CLI answers."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import corrclust
 from corrclust._native import _core
@@ -30,3 +33,39 @@ def test_version_and_cli_help():
         [sys.executable, "-m", "corrclust", "--help"], capture_output=True, text=True, check=True
     )
     assert "solve" in out.stdout
+
+
+def test_version_option_names_the_installed_distribution():
+    import importlib.metadata
+
+    out = subprocess.run(
+        [sys.executable, "-m", "corrclust", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"corrclust {importlib.metadata.version('corrclust')}"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows always takes the DLL-folder path")
+def test_core_loads_through_the_highs_preload_when_rpath_misses(tmp_path):
+    # A copy of the package with no highsbox beside it: the extension's RPATH
+    # ($ORIGIN/../highsbox/...) leads nowhere, so only corrclust._native's preload can load it.
+    import shutil
+
+    shutil.copytree(
+        Path(corrclust.__file__).parent, tmp_path / "corrclust", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    assert not (tmp_path / "highsbox").exists()
+    code = (
+        "import numpy as np, corrclust\n"
+        "from corrclust import _native\n"
+        f"assert corrclust.__file__.startswith({str(tmp_path)!r}), corrclust.__file__\n"
+        "print(_native.preloaded)\n"
+        # an exact solve calls HiGHS through the preloaded library
+        "c = np.array([[0, 2., -1, -1], [2, 0, -1, -1], [-1, -1, 0, 3], [-1, -1, 3, 0]])\n"
+        "r = corrclust.solve(c, method='exact')\n"
+        "print(r.objective, r.status)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
+    env["PYTHONPATH"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "-4.0", "optimal"]

@@ -70,7 +70,7 @@ def _run_cli(*args: str) -> subprocess.CompletedProcess:
 def _read_clusters_csv(path: Path) -> tuple[list[int], list[int], list[str]]:
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["id", "cluster", "file"]
+    assert rows[0][:3] == ["id", "cluster", "file"]
     return [int(r[0]) for r in rows[1:]], [int(r[1]) for r in rows[1:]], [r[2] for r in rows[1:]]
 
 
@@ -549,7 +549,8 @@ def test_ctrl_c_during_matching_leaves_no_report_and_the_rerun_resumes(tmp_path)
 
 
 def test_pqap_on_rgb_images_says_what_is_needed(tmp_path, organoids, capsys):
-    """3-channel images have no membrane plane: one clear error, not one line per image."""
+    """3-channel images have no membrane plane: --method pqap gives one clear error, not one line per
+    image (without --method such images go to the profile route)."""
     import tifffile
     from PIL import Image
 
@@ -559,6 +560,6 @@ def test_pqap_on_rgb_images_says_what_is_needed(tmp_path, organoids, capsys):
         for k in range(2):
             a = tifffile.imread(organoids / f"organoid_{c * 100 + k}.tif")[:, :, :3]
             Image.fromarray((a // 257).astype(np.uint8)).save(d / f"cell{k}.png")
-    err = _cli_error(capsys, "cluster", tmp_path / "cls", "-o", tmp_path / "out", "--no-progress")
-    assert "key points were found in 0 of 4 images" in err and "--method twin" in err
+    err = _cli_error(capsys, "cluster", tmp_path / "cls", "-o", tmp_path / "out", "--method", "pqap", "--no-progress")
+    assert "key points were found in 0 of 4 images" in err and "--method profile" in err and "--method twin" in err
     assert "no key points for" not in err

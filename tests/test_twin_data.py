@@ -148,3 +148,21 @@ def test_load_folder_errors(tmp_path):
         load_folder(tmp_path / "mixed", image_size=8)
     with pytest.raises(FileNotFoundError, match="no such folder"):
         load_folder(tmp_path / "nope", image_size=8)
+
+
+def test_load_folder_skips_a_bad_file_and_selects_channels(tmp_path):
+    from corrclust.images.io import ReadOptions
+
+    rng = np.random.default_rng(1)
+    _write_folder(tmp_path, {
+        "a": [rng.integers(1, 255, (8, 8, 3), dtype=np.uint8) for _ in range(2)],
+        "b": [rng.integers(1, 255, (8, 8, 3), dtype=np.uint8) for _ in range(2)],
+    })
+    bad = sorted((tmp_path / "b").iterdir())[0]
+    bad.write_bytes(b"\x89PNG broken")
+    failures: list = []
+    d = load_folder(tmp_path, image_size=8, failures=failures, read=ReadOptions(channels=(2, None)))
+    assert len(d) == 3 and [p.name for p, _ in failures] == [bad.name]
+    assert bad.name in failures[0][1]
+    assert d.inputs.shape == (3, 2, 8, 8)
+    assert float(d.inputs[:, 1].abs().max()) == 0.0 and float(d.inputs[:, 0].abs().max()) > 0.0

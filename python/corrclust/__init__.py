@@ -10,9 +10,16 @@ Convention: minimise the sum of the costs of the cut edges; a positive cost is a
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import Any
 
-__version__ = "0.1.0"
+# The installed distribution's version (set from the git tag at build time), so that
+# ``corrclust --version`` names the wheel that is installed; a bare source tree on sys.path that
+# was never installed has none.
+try:
+    __version__ = importlib.metadata.version("corrclust")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - uninstalled source tree
+    __version__ = "0+unknown"
 
 # ``solve`` is imported eagerly: the function shares its name with the module ``corrclust.solve``,
 # and importing it here fixes the package attribute to the function once and for all.
@@ -28,8 +35,19 @@ _LAZY = {
     "AnytimeOptions": "corrclust.solver_options",
     "ExactOptions": "corrclust.solver_options",
 }
-_SUBMODULES = {"metrics", "pqap", "images", "twin", "report", "formats", "problem", "estimator", "generators",
-               "pipeline", "solver_options"}
+_SUBMODULES = {
+    "metrics",
+    "pqap",
+    "images",
+    "twin",
+    "report",
+    "formats",
+    "problem",
+    "estimator",
+    "generators",
+    "pipeline",
+    "solver_options",
+}
 
 
 def __getattr__(name: str) -> Any:

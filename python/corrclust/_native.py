@@ -1,8 +1,15 @@
 """Loads the compiled core ``corrclust._core``.
 
-The extension links HiGHS (``libhighs``) from the highsbox wheel. Installed wheels find it through
-their RPATH; editable installs keep the extension in ``build/`` where that relative RPATH does not
-reach, so on an ImportError the library is preloaded globally and the import is tried again.
+The extension links HiGHS (``libhighs``) from the highsbox wheel, which corrclust depends on; the
+wheels leave that library out (docs/packaging.md). An installed extension finds it through its
+RPATH (``$ORIGIN``/``@loader_path`` + ``../highsbox/highs_dist/lib``), which works when corrclust and
+highsbox sit in the same site-packages. It does not work when they do not: an editable install
+(the extension stays in ``build/``), a source checkout on ``PYTHONPATH`` with a copied extension,
+``pip install --target`` into separate folders, and always on Windows (no RPATH there). Then the
+first import fails, the library is loaded from wherever Python imports highsbox (globally on
+Linux/macOS, so the dynamic linker resolves the extension's reference to it by name; on Windows by
+adding its DLL folder), and the import is tried again. tests/test_package.py and
+tools/build_wheel.sh exercise that second path.
 """
 
 from __future__ import annotations
@@ -11,24 +18,26 @@ import ctypes
 import os
 import sys
 
+#: True when the first import failed and HiGHS had to be loaded from the highsbox package.
+preloaded = False
+
 
 def _preload_highs() -> None:
     import highsbox
 
-    lib_dir = highsbox.highs_lib_dir() if hasattr(highsbox, "highs_lib_dir") else os.path.join(
-        highsbox.highs_dist_dir(), "lib"
-    )
-    if sys.platform == "win32":  # pragma: no cover - untested platform
-        os.add_dll_directory(os.path.join(highsbox.highs_dist_dir(), "bin"))
+    dist = highsbox.highs_dist_dir()
+    if sys.platform == "win32":  # pragma: no cover - not run on this project's Linux CI
+        os.add_dll_directory(os.path.join(dist, "bin"))
         return
     name = "libhighs.dylib" if sys.platform == "darwin" else "libhighs.so"
-    ctypes.CDLL(os.path.join(lib_dir, name), mode=ctypes.RTLD_GLOBAL)
+    ctypes.CDLL(os.path.join(dist, "lib", name), mode=ctypes.RTLD_GLOBAL)
 
 
 try:
     from . import _core
 except ImportError:
     _preload_highs()
+    preloaded = True
     from . import _core
 
-__all__ = ["_core"]
+__all__ = ["_core", "preloaded"]

@@ -15,10 +15,11 @@ import importlib
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
-from corrclust.cli_support import CliError, help_of
+from corrclust.cli_support import CliError, help_of, join_dash_values
 
 __all__ = ["CliError", "help_of", "build_parser", "main"]  # CliError and help_of: see corrclust.cli_support
 
@@ -87,13 +88,18 @@ class _Interrupts:
             signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings meant for the user (e.g. a saturating Z sum) as one line on stderr, without the source line."""
+    print(f"corrclust: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     interrupts = _Interrupts()
     installed = interrupts.install()  # before the commands are imported: Ctrl-C there is 130 too
     command = "corrclust"
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
@@ -114,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, command: str) -> int:
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130

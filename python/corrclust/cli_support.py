@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
-__all__ = ["CliError", "help_of", "add_progress_flag", "positive_int", "positive_float", "existing_file"]
+if TYPE_CHECKING:
+    from corrclust.images.io import ReadOptions
+
+__all__ = ["CliError", "help_of", "add_progress_flag", "positive_int", "positive_float", "existing_file",
+           "add_read_arguments", "read_options", "join_dash_values"]
 
 
 class CliError(Exception):
@@ -68,3 +72,93 @@ def existing_file(path: str, what: str) -> str:
     if not os.path.exists(path):
         raise FileNotFoundError(f"{what} not found: {path}")
     return path
+
+
+# ------------------------------------------------------------------------------ reading images
+#: Options whose value may start with '-' ("-,-,0": no blue, no green, plane 0 as red).
+DASH_VALUE_OPTIONS = ("--channels",)
+
+
+def join_dash_values(argv: Sequence[str]) -> list[str]:
+    """``--channels -,-,0`` -> ``--channels=-,-,0``.
+
+    argparse takes any word starting with '-' (other than '-' alone and negative numbers) for an
+    option, so the spaced spelling of a value such as ``-,-,0`` fails with "expected one argument".
+    Joining the value to its option is the documented way around that, done here for the user.
+    """
+    out = list(argv)
+    k = 0
+    while k < len(out) - 1:
+        if out[k] in DASH_VALUE_OPTIONS and out[k + 1].startswith("-") and "," in out[k + 1]:
+            out[k: k + 2] = [f"{out[k]}={out[k + 1]}"]
+        k += 1
+    return out
+
+
+def _channel_list(text: str) -> tuple:
+    from corrclust.images.io import parse_channels
+
+    try:
+        return parse_channels(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _time_point(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time-point index >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a time-point index >= 0, got {text!r}")
+    return value
+
+
+def add_read_arguments(parser: argparse.ArgumentParser, *, channels_help: str | None = None,
+                       channels_default: str | None = None, pixel_size: bool = True,
+                       name_pattern: bool = True) -> None:
+    """The flags of every command that reads images (see docs/images.md, "Reading images").
+
+    ``--channels`` (planes by index or channel name, '-' for none), ``--z-project``, ``--t``, and
+    where they apply ``--pixel-size`` and ``--name-pattern``. :func:`read_options` turns them into
+    a :class:`corrclust.images.io.ReadOptions`.
+    """
+    from corrclust.images.io import Z_PROJECTIONS
+
+    g = parser.add_argument_group("reading images", "Z-stacks, time series, channels and pixel size "
+                                                    "(docs/images.md, 'Reading images')")
+    g.add_argument("--channels", type=_channel_list, metavar="LIST",
+                   default=None if channels_default is None else _channel_list(channels_default),
+                   help=channels_help or "planes to use, by index or channel name, '-' for a blank plane "
+                                         "(e.g. 0,2 or DAPI,GFP or --channels=-,1); default: all planes")
+    g.add_argument("--z-project", choices=Z_PROJECTIONS, default="max",
+                   help="how a Z-stack becomes one plane: max (default), mean, sum or middle")
+    g.add_argument("--t", type=_time_point, default=None, metavar="INDEX",
+                   help="the time point to read from time series (without it, time series are refused)")
+    if pixel_size:
+        g.add_argument("--pixel-size", type=positive_float, default=None, metavar="UM",
+                       help="resample every image to UM µm per pixel (needs the pixel size in the files); "
+                            "without it, images of different pixel sizes are refused")
+    if name_pattern:
+        g.add_argument("--name-pattern", default=None, metavar="REGEX",
+                       help="regex with named groups well (or row and column), plate, site, searched in the "
+                            "file names (default: Operetta r02c03f01... and ImageXpress _B03_s1_w1 names)")
+
+
+def read_options(args: argparse.Namespace, *, channels: bool = True) -> "ReadOptions":
+    """The :class:`~corrclust.images.io.ReadOptions` of :func:`add_read_arguments`' flags.
+
+    ``channels=False`` leaves the plane selection out (a command that gives ``--channels`` another
+    meaning, e.g. the parts of the key points, uses ``args.channels`` itself).
+    """
+    from corrclust.images.io import ReadOptions
+
+    if getattr(args, "name_pattern", None):
+        from corrclust.images.io import compile_name_pattern
+
+        compile_name_pattern(args.name_pattern)  # a bad pattern fails before any file is read
+    try:
+        return ReadOptions(channels=args.channels if channels else None, z_project=args.z_project, t=args.t,
+                           pixel_size=getattr(args, "pixel_size", None))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None

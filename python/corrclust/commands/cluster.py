@@ -4,7 +4,7 @@ Two modes share this command:
 
 * **Images** (the front door)::
 
-      corrclust cluster IMAGES_DIR -o OUT [--method pqap|twin] [--model M] [--solver kl|anytime|exact]
+      corrclust cluster IMAGES_DIR -o OUT [--method profile|pqap|twin] [--model M] [--solver kl|anytime|exact]
                         [--params P.txt] [--threshold T] [--bias B] [--crop] [--truth TRUTH.csv|auto]
                         [--ids TABLE.csv] [--similarities S.npz] ...
 
@@ -36,12 +36,15 @@ import math
 import sys
 from pathlib import Path
 
-from corrclust.cli_support import CliError, add_progress_flag
+from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, read_options
 from corrclust.jsonable import jsonable
 from corrclust.pipeline import METHODS, ClusterOptions, get_route
+from corrclust.pipeline.routes import AUTO
 
 #: The ``dest`` of every option a route added to this command (pipeline/routes/__init__.py).
 _ROUTE_DESTS: dict[str, list[str]] = {}
+#: The parser defaults of the routes' own options (an option that differs names its route when --method is not given).
+_ROUTE_DEFAULTS: dict[str, object] = {}
 
 # Solvers accepted in the matrix-only mode (gaec is a fast heuristic without a report-worthy quality).
 MATRIX_SOLVERS = ("gaec", "kl", "anytime", "exact")
@@ -63,8 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", "--output", dest="out", type=Path, metavar="OUT",
                    help="output folder (with IMAGES_DIR); the clustering CSV to write (matrix-only mode)")
     p.add_argument("--method", choices=METHODS + MATRIX_SOLVERS, default=None,
-                   help="pair correlations: pqap (default) or twin (needs --model). In the matrix-only mode: "
-                        "the solver (gaec, kl, anytime, exact)")
+                   help="pair correlations: profile (morphology profiles, no labels), pqap (the paper's key "
+                        "points) or twin (needs --model). Default: pqap when every image has the key-point "
+                        "channels (4 or more), else profile. In the matrix-only mode: the solver (gaec, kl, "
+                        "anytime, exact)")
     p.add_argument("--model", type=Path, help="trained twin-network model (for --method twin)")
     p.add_argument("--solver", choices=MATRIX_SOLVERS, default=None,
                    help="correlation-clustering solver: kl (GAEC + Kernighan-Lin, default), anytime, exact "
@@ -101,6 +106,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pqap-mode", choices=("reference", "improved"), default="reference",
                    help="PQAP solver: the paper's heuristics (reference, default) or the improved local search")
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
+    add_read_arguments(p, channels_help="PQAP: B,G,R, the planes of the key points' blue nuclei, green nuclei and red "
+                                        "membranes (default 0,1,3); twin: the planes fed to the network, in order. "
+                                        "By index or channel name, '-' for none (--channels=-,-,0 works too)")
     add_progress_flag(p)
     for name in METHODS:  # options of a single route, in a group of their own
         add = getattr(get_route(name), "add_arguments", None)
@@ -108,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             group = p.add_argument_group(f"options of --method {name}")
             add(group)
             _ROUTE_DESTS[name] = [action.dest for action in group._group_actions]
+            _ROUTE_DEFAULTS.update({action.dest: action.default for action in group._group_actions})
     p.set_defaults(func=run)
 
 
@@ -124,7 +133,9 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
     if solver == "gaec":
         raise CliError("--solver gaec is for the matrix-only mode; with images use kl, anytime or exact")
     if method is None:
-        method = "twin" if args.model is not None else "pqap"
+        given = [d for d in _ROUTE_DESTS.get("profile", ()) if getattr(args, d, None) != _ROUTE_DEFAULTS.get(d)]
+        # a profile option or a model names the route; otherwise the images choose (pipeline.routes.default_route)
+        method = "twin" if args.model is not None else "profile" if given else AUTO
     return ClusterOptions(
         images_dir=args.images,
         out_dir=args.out,
@@ -145,7 +156,10 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         pqap_mode=args.pqap_mode,
         correlations=args.similarities,
         progress=args.progress,
-        route_options={dest: getattr(args, dest) for dest in _ROUTE_DESTS.get(method, ())},
+        route_options={dest: getattr(args, dest) for name in ((method,) if method != AUTO else METHODS)
+                       for dest in _ROUTE_DESTS.get(name, ())},
+        read=read_options(args),
+        name_pattern=args.name_pattern,
     )
 
 
@@ -160,6 +174,9 @@ def print_summary(result, stream=None) -> None:
         m = ev.metrics
         print(f"VI {m['vi']:.4f} bits (false cuts {m['false_cuts']:.4f}, false joins {m['false_joins']:.4f}), "
               f"Rand index {100 * m['rand_index']:.2f} %, {m['n_clusters_true']} true classes", file=stream)
+    assessment = getattr(result, "assessment", None)
+    for finding in getattr(assessment, "findings", []):
+        print(f"warning: {finding}", file=stream)
     print(f"clusters: {result.files['clusters']}", file=stream)
     print(f"report:   {result.report}", file=stream)
 

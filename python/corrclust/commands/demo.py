@@ -15,19 +15,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="generate synthetic organoids, cluster them and write a report (start here)",
         description=(
             "Generate a small synthetic organoid collection with known classes into OUT/images, run the "
-            "same pipeline as 'corrclust cluster' with PQAP similarities (key points, all-pairs matching, "
-            "correlation clustering), and write OUT/clusters.csv, OUT/similarities.npz, OUT/metrics.json, "
-            "OUT/sweep.csv and OUT/report.html."
+            "same pipeline as 'corrclust cluster' (by default with label-free morphology profiles; --method "
+            "pqap for the paper's key-point matching), and write OUT/clusters.csv, OUT/similarities.npz, "
+            "OUT/metrics.json, OUT/sweep.csv and OUT/report.html."
         ),
     )
     p.add_argument("-o", "--out", type=Path, default=Path("corrclust-demo"),
                    help="output folder (default ./corrclust-demo)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic images and the solver (default 0)")
     p.add_argument("--classes", type=int, default=4, help="number of synthetic classes (default 4)")
-    p.add_argument("--per-class", type=int, default=6, help="images per class (default 6)")
+    # 10 per class: the profile route's cost rule has a neighbourhood of 7 images (feature_costs.K_NEIGHBOURS),
+    # and classes much smaller than that are joined
+    p.add_argument("--per-class", type=int, default=10, help="images per class (default 10)")
+    p.add_argument("--method", choices=("profile", "pqap"), default="profile",
+                   help="pair similarities: profile (morphology profiles, no labels; default) or pqap (key points)")
     p.add_argument("--size", type=int, default=96, help="image side in pixels (default 96)")
     p.add_argument("--solver", choices=SOLVERS, default="kl", help="correlation-clustering solver (default kl)")
     p.add_argument("--threshold", type=float, default=0.64, help="PQAP threshold (default 0.64)")
+    p.add_argument("--granularity", type=float, default=0.0,
+                   help="profile: added to every pair cost; negative: more, smaller clusters (default 0)")
+    p.add_argument("--calibrate", type=int, metavar="N",
+                   help="profile: label the first N images of each class (OUT/calibration.csv) and let them choose "
+                        "the granularity, as 'corrclust cluster --calibrate' does with a user's labels")
     p.add_argument("--threads", type=int, help="threads for PQAP matching (default: all cores)")
     p.add_argument("--twin", action="store_true",
                    help="also train a small twin network (needs PyTorch) on a separate synthetic set of the same "
@@ -55,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
     options = pipeline.ClusterOptions(
         images_dir=images_dir,
         out_dir=out,
-        method="pqap",
+        method=args.method,
         solver=args.solver,
         threshold=args.threshold,
+        route_options=_profile_options(args, out, images_dir) if args.method == "profile" else {},
         truth=str(images_dir / "truth.csv"),
         seed=args.seed,
         threads=args.threads,
@@ -73,6 +83,19 @@ def run(args: argparse.Namespace) -> int:
     if args.twin:
         print_summary(_run_twin(args, out, images_dir))
     return 0
+
+
+def _profile_options(args: argparse.Namespace, out: Path, images_dir: Path) -> dict:
+    options = {"profile_granularity": args.granularity}
+    if args.calibrate is not None:
+        if not 1 <= args.calibrate <= args.per_class:
+            raise ValueError(f"--calibrate must be between 1 and --per-class ({args.per_class}), got {args.calibrate}")
+        from corrclust.atomic import write_text
+
+        rows = [f"organoid_{c * 100 + k}.tif,{c}" for c in range(1, args.classes + 1) for k in range(args.calibrate)]
+        options["profile_calibrate"] = out / "calibration.csv"
+        write_text(options["profile_calibrate"], "file,class\n" + "\n".join(rows) + "\n")
+    return options
 
 
 def _clear_generated(folder: Path) -> None:

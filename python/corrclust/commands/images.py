@@ -2,6 +2,9 @@
 
     corrclust images crop FIELDS_DIR -o CROPS_DIR [--fluorescence] [--min-score S] [--score-model FILE] [--no-progress]
     corrclust images keypoints CROPS_DIR -o KEYPOINTS.csv [--ids IDS.csv] [--image-set NAME] [--no-progress]
+
+The commands that read images also take --channels, --z-project, --t, --pixel-size and
+--name-pattern (``corrclust.cli_support.add_read_arguments``; docs/images.md, "Reading images").
     corrclust images synth -o DIR [--classes K] [--per-class N] [--seed S] [--size PX] [--no-progress]
     corrclust images rbc-crops RBC_DIR -o DIR [--size PX] [--train N] [--test N] [--unseen N] [--seed S]
 
@@ -16,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from corrclust.cli_support import CliError, add_progress_flag, help_of
+from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, help_of, read_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--score-model", default=None, metavar="FILE",
                    help="brightfield candidate score fitted by `python -m corrclust.images.detection_model` "
                         "(default: the shipped model)")
+    add_read_arguments(c, channels_help="planes written into the crops and seen by the detector, by index or "
+                                        "channel name, '-' for a blank plane (default: all planes)")
     add_progress_flag(c)
     c.set_defaults(func=run_crop)
 
@@ -50,11 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("crops", metavar="CROPS_DIR")
     k.add_argument("-o", "--output", required=True, metavar="KEYPOINTS.csv")
     k.add_argument("--ids", metavar="IDS.csv", help="table file,id[,class][,subset] overriding ids")
-    k.add_argument("--channels", default="0,1,3", metavar="B,G,R",
-                   help="planes used as blue nuclei, green nuclei and red membranes, '-' for none "
-                        "(default 0,1,3 as in the paper)")
     k.add_argument("--image-set", default=None, metavar="NAME",
                    help="name written in the header (default: the folder name)")
+    add_read_arguments(k, channels_default="0,1,3", name_pattern=False,
+                       channels_help="B,G,R: planes used as blue nuclei, green nuclei and red membranes, by index "
+                                     "or channel name, '-' for none (default 0,1,3 as in the paper; "
+                                     "--channels -,-,0 and --channels=-,-,0 both work)")
     add_progress_flag(k)
     k.set_defaults(func=run_keypoints)
 
@@ -79,6 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--test", type=int, default=10, metavar="N", help="test crops per seen class")
     r.add_argument("--unseen", type=int, default=10, metavar="N", help="crops per unseen class")
     r.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    add_read_arguments(r, pixel_size=False, name_pattern=False)
     add_progress_flag(r)
     r.set_defaults(func=run_rbc)
 
@@ -108,7 +115,8 @@ def run_crop(args: argparse.Namespace) -> int:
             raise CliError("--score-model applies to brightfield fields; fluorescence detection has no score")
         score_model(str(args.score_model))  # an unreadable or foreign file fails here, before any field
         kw["score_model"] = str(args.score_model)
-    res = crop_fields(args.fields, args.output, DetectionParams(**kw), progress=args.progress)
+    res = crop_fields(args.fields, args.output, DetectionParams(**kw), progress=args.progress,
+                      read=read_options(args), name_pattern=args.name_pattern)
     n_src = len({r[0] for r in res.rows})
     print(f"{len(res.rows)} organoid crops from {n_src} image(s) -> {res.table}")
     return _report_failures(res.failures)
@@ -119,7 +127,9 @@ def run_keypoints(args: argparse.Namespace) -> int:
     from corrclust.images.keypoints import extract_keypoint_set
     from corrclust.pqap.io import write_keypoints
 
-    channels = _parse_channels(args.channels)
+    channels = args.channels
+    if len(channels) != 3:
+        raise CliError(f"--channels needs three comma-separated entries (blue,green,red), got {len(channels)}")
     records = list_images(args.crops, args.ids)
     failures: list = []
     ks = extract_keypoint_set(
@@ -128,6 +138,7 @@ def run_keypoints(args: argparse.Namespace) -> int:
         image_set=args.image_set or Path(args.crops).resolve().name,
         failures=failures,
         progress=args.progress,
+        read=read_options(args, channels=False),
     )
     if not ks.ids:
         _report_failures(failures)
@@ -137,23 +148,6 @@ def run_keypoints(args: argparse.Namespace) -> int:
     n_c = sum(len(ks.candidates[i]) for i in ks.ids)
     print(f"{len(ks.ids)} organoids, {n_f} features, {n_c} candidates -> {args.output}")
     return _report_failures(failures)
-
-
-def _parse_channels(text: str) -> tuple[int | None, int | None, int | None]:
-    parts = [t.strip() for t in text.split(",")]
-    if len(parts) != 3:
-        raise CliError(f"--channels needs three comma-separated entries (blue,green,red), got {text!r}")
-    out: list[int | None] = []
-    for t in parts:
-        if t in ("-", ""):
-            out.append(None)
-        elif t.isdigit():
-            out.append(int(t))
-        else:
-            raise CliError(f"--channels entries must be channel indices or '-', got {t!r}")
-    if all(c is None for c in out):
-        raise CliError("--channels selects no plane")
-    return out[0], out[1], out[2]
 
 
 def run_synth(args: argparse.Namespace) -> int:
@@ -170,7 +164,7 @@ def run_rbc(args: argparse.Namespace) -> int:
 
     recs = make_crops(args.rbc, args.output, size=args.size, train_per_class=args.train,
                       test_per_class=args.test, seed=args.seed, unseen_per_class=args.unseen,
-                      progress=args.progress)
+                      progress=args.progress, read=read_options(args))
     counts = ", ".join(f"{k} {len(v)}" for k, v in recs.items())
     print(f"RBC crops: {counts} -> {args.output} (crops.csv, <split>/truth.csv)")
     return 0

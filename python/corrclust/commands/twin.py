@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from corrclust.atomic import atomic_path
-from corrclust.cli_support import CliError, add_progress_flag, help_of, positive_float, positive_int
+from corrclust.cli_support import (
+    CliError,
+    add_progress_flag,
+    add_read_arguments,
+    help_of,
+    positive_float,
+    positive_int,
+    read_options,
+)
 
 RECIPE_NAMES = ("paper-tni", "paper-tnia", "paper-tnh", "fast")
 
@@ -31,6 +39,15 @@ def _twin() -> Any:
     return twin
 
 
+def _say_torch(args: argparse.Namespace) -> None:
+    """Name the torch build and the device before any work (unknown devices fail here)."""
+    from corrclust.twin.torch_build import describe
+
+    line = describe(None if args.device == "auto" else args.device)
+    if args.progress:
+        print(f"twin {args.twin_command}: {line}", file=sys.stderr)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "twin",
@@ -45,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train a twin network on a labelled image folder",
         description=(
             "Train a twin network. DATA_DIR holds images named with the paper's ids (class = id // 100) "
-            "or one sub-folder per class; 8- or 16-bit TIFF, PNG or JPEG with 1 to 3 channels. "
+            "or one sub-folder per class; 8- or 16-bit images with 1 to 3 channels (after --channels) in any "
+            "format corrclust reads (TIFF, OME-TIFF, OME-Zarr, PNG, JPEG; CZI/ND2/LIF with corrclust[formats]). "
             "A checkpoint MODEL.pt.ckpt is written every epoch; Ctrl-C saves it and stops, and running "
             "the same command again resumes from it."
         ),
@@ -53,20 +71,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("data_dir", metavar="DATA_DIR", type=Path)
     t.add_argument("--recipe", choices=RECIPE_NAMES, default="fast", help="training recipe (default: fast)")
     t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt", help="model file to write")
-    t.add_argument("--time-budget", type=positive_float, metavar="SECONDS",
-                   help="stop training after this many seconds (in total over resumed runs) and save the model")
+    t.add_argument(
+        "--time-budget",
+        type=positive_float,
+        metavar="SECONDS",
+        help="stop training after this many seconds (in total over resumed runs) and save the model",
+    )
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
     t.add_argument("--steps-per-epoch", type=positive_int, help="override the recipe's steps per epoch")
     t.add_argument("--image-size", type=positive_int, help="override the recipe's input size (pixels)")
-    t.add_argument("--width", type=positive_int,
-                   help="ResNet-18 base width (default 64, the standard network; smaller for small data)")
-    t.add_argument("--batch-size", type=positive_int,
-                   help="pairs per batch (paper recipes) or images per class per batch (fast)")
+    t.add_argument(
+        "--width",
+        type=positive_int,
+        help="ResNet-18 base width (default 64, the standard network; smaller for small data)",
+    )
+    t.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help="pairs per batch (paper recipes) or images per class per batch (fast)",
+    )
     t.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
-    t.add_argument("--resume", nargs="?", const="", default=None, metavar="CKPT",
-                   help="resume from CKPT (default MODEL.pt.ckpt, which is also picked up automatically)")
+    t.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="CKPT",
+        help="resume from CKPT (default MODEL.pt.ckpt, which is also picked up automatically)",
+    )
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
+    add_read_arguments(t, name_pattern=False)
     add_progress_flag(t)
     t.set_defaults(func=run_train)
 
@@ -84,12 +119,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.npz")
     q.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
     q.add_argument("--batch-size", type=positive_int, default=64, help="images per embedding batch")
+    add_read_arguments(q, name_pattern=False)
     add_progress_flag(q)
     q.set_defaults(func=run_predict)
 
 
 def run_train(args: argparse.Namespace) -> int:
     twin = _twin()
+    _say_torch(args)
     recipe = twin.get_recipe(args.recipe)
     overrides: dict[str, Any] = {
         "epochs": args.epochs,
@@ -113,6 +150,7 @@ def run_train(args: argparse.Namespace) -> int:
         image_size=recipe.image_size,
         require_labels=True,
         progress=args.progress,
+        read=read_options(args),
     )
     data.check_trainable()
     resuming = checkpoint.is_file() and not args.restart
@@ -154,8 +192,10 @@ def run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     twin = _twin()
+    _say_torch(args)
     loaded = twin.load_model(args.model, device=None if args.device == "auto" else args.device)
-    pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress)
+    pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress,
+                        read=read_options(args))
     costs = twin.cost_matrix(pred.P)
     out: dict[str, Any] = {"ids": np.array(pred.ids), "P": pred.P, "costs": costs}
     if pred.labels is not None:

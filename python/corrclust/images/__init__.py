@@ -1,8 +1,9 @@
 """From microscopy images to organoids: IO, detection and cropping, key points, histograms,
 a synthetic organoid generator and real single-cell crops (RBC).
 
-Submodules: ``io``, ``detection``, ``nuclei``, ``keypoints``, ``histograms``, ``synthetic``,
-``rbc``. The most used functions are also available here, loaded on first use.
+Submodules: ``io``, ``detection`` (with its candidate score ``organoid_score``; fitting that
+score is ``detection_model``), ``nuclei``, ``keypoints``, ``histograms``, ``synthetic``, ``rbc``.
+The most used functions are also available here, loaded on first use.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Any
 
 _LAZY = {
     "read_image": "io",
+    "read_image_data": "io",
+    "ReadOptions": "io",
+    "parse_name": "io",
     "read_mask": "io",
     "list_images": "io",
     "scan_images": "io",

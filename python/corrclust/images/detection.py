@@ -15,7 +15,7 @@ cross-validation that gives its out-of-sample scores):
    of rims grown back over the rim (these keep overlapping ring-shaped organoids apart);
 4. every candidate gets the features :data:`FEATURES` (size, shape, rim contrast, brightness,
    origin, relations to the other candidates, rank within the field, radial profile around the
-   box centre), and the score model of :mod:`corrclust.images.detection_model` (boosted trees)
+   box centre), and the score model of :mod:`corrclust.images.organoid_score` (boosted trees)
    gives the probability that it is a manually boxed organoid; specks, debris, out-of-focus
    organoids and merged blobs score low;
 5. candidates below the model's operating point (``min_score``, stored in the model file)
@@ -45,7 +45,18 @@ from scipy import ndimage as ndi
 
 from corrclust.atomic import atomic_path, write_text
 from corrclust.formats.spreadsheet import neutralise_row, restore
-from corrclust.images.io import IMAGE_SUFFIXES, ImageReadError, is_mask_file, read_image
+from corrclust.images.io import (
+    CROP_SEPARATOR,
+    IMAGE_SUFFIXES,
+    ImageRecord,
+    ReadOptions,
+    compile_name_pattern,
+    image_stem,
+    is_image_path,
+    iter_images,
+    parse_name,
+)
+from corrclust.images.organoid_score import ScoreModel, load_score_model
 
 __all__ = [
     "DetectionParams",
@@ -61,6 +72,7 @@ __all__ = [
     "CropResult",
     "RING_EDGES",
     "score_model",
+    "score_candidates",
 ]
 
 
@@ -475,7 +487,7 @@ def detect_organoids(
 
     Brightfield: the candidates of :func:`brightfield_candidates` (objects and rim insides at
     several thresholds of two contrast maps) are scored by the candidate model
-    (:mod:`corrclust.images.detection_model`, the probability that the candidate's box matches a
+    (:mod:`corrclust.images.organoid_score`, the probability that the candidate's box matches a
     manually boxed organoid); candidates scoring below ``min_score`` are dropped and a greedy
     non-maximum suppression (``nms_iou``, ``nms_overlap``) keeps the best of overlapping ones.
     ``overrides`` replace fields of ``params`` (e.g. ``min_score=0.6``).
@@ -491,7 +503,7 @@ def detect_organoids(
     cands = brightfield_candidates(image, p)
     if len(cands.boxes) == 0:
         return []
-    scores = model.predict(cands.features)
+    scores = score_candidates(model, cands)
     min_score = model.min_score if p.min_score is None else p.min_score
     kept = non_maximum_suppression(cands.boxes, scores, min_score, p.nms_iou, p.nms_overlap)
     H, W = np.shape(image)[:2]
@@ -509,11 +521,16 @@ def detect_organoids(
     return out
 
 
-def score_model(path: str | None = None):
+def score_candidates(model: ScoreModel, cands: Candidates) -> np.ndarray:
+    """The model's score of every candidate of a field (an empty array for no candidates)."""
+    if len(cands.boxes) == 0:
+        return np.zeros(0)
+    return model.predict(cands.features)
+
+
+def score_model(path: str | None = None) -> ScoreModel:
     """The candidate score model in ``path`` (None: the packaged one), checked to be fitted on
     this version's :data:`FEATURES`; errors (unreadable file, other features) name the file."""
-    from corrclust.images.detection_model import load_score_model
-
     model = load_score_model(path)
     if model.features != FEATURES:
         raise ValueError(f"score model {path or '(packaged)'} was fitted on other features than this version's")
@@ -684,14 +701,19 @@ def crop_fields(
     *,
     files: Sequence[str | Path] | None = None,
     progress: bool = False,
+    read: ReadOptions | None = None,
+    name_pattern: str | None = None,
 ) -> CropResult:
     """Detect organoids in every image of ``fields_dir``; write crops, masks and ``crops.csv``.
 
-    Crops are ``<source stem>_<k>.tif`` with ``k`` = 0, 1, ... numbered across all sources (so it
-    is a unique organoid id in the paper's sense), with masks ``<source stem>_<k>_mask.tif``
-    (uint8 0/255); underscores in the source stem become ``-``. The crop keeps the source's channels and dtype;
-    pixels outside the mask are kept (brightfield has no meaningful zero background). Unreadable
-    sources are reported in ``failures`` and skipped.
+    Crops are ``<field>__<k>.tif`` (``<field>`` the source's name without its image suffixes) with
+    ``k`` = 0, 1, ... numbered across all sources (so it is a unique organoid id in the paper's
+    sense), with masks ``<field>__<k>_mask.tif`` (uint8 0/255). ``crops.csv`` lists
+    ``source,crop,x1,y1,x2,y2`` (box in source pixels) and the field's ``pixel_size_um``, ``plate``,
+    ``well`` and ``site`` where known (:func:`corrclust.images.io.parse_name`). The crop keeps the
+    source's dtype and the planes ``read`` selects (all by default), and its pixel size in the TIFF
+    resolution tags; pixels outside the mask are kept (brightfield has no meaningful zero
+    background). Unreadable sources are reported in ``failures`` and skipped.
     """
     import tifffile
 
@@ -702,43 +724,43 @@ def crop_fields(
     out.mkdir(parents=True, exist_ok=True)
     _clear_previous_crops(out)
     if files is None:
-        paths = sorted(
-            f for f in fields_dir.iterdir()
-            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not is_mask_file(f)
-        )
+        paths = sorted(f for f in fields_dir.iterdir() if is_image_path(f))
     else:
         paths = [Path(f) if Path(f).is_absolute() else fields_dir / f for f in files]
     if not paths:
         raise ValueError(f"no images found in {fields_dir}")
-    it = paths
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(paths, desc="detecting organoids", unit="img")
+    pattern = compile_name_pattern(name_pattern) if name_pattern else None
     rows: list[tuple[str, str, int, int, int, int]] = []
+    extra: list[tuple[str, str, str, str]] = []
     failures: list[tuple[Path, str]] = []
     k = 0
-    for path in it:
-        try:
-            img = read_image(path)
-        except ImageReadError as exc:
-            failures.append((path, str(exc)))
+    records = [ImageRecord(path, n) for n, path in enumerate(paths)]
+    for rec, data, err in iter_images(records, read, progress=progress, desc="detecting organoids"):
+        path = rec.path
+        if data is None:
+            failures.append((path, err or "unreadable"))
             continue
-        stem = path.stem.replace("_", "-")
+        img = data.pixels
+        field = image_stem(path)
+        size = data.pixel_size
+        tiff_kw = {} if size is None else {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"}
+        where = parse_name(path, pattern)
         for det in detect_organoids(img, params):
             x1, y1, x2, y2 = det.box
-            name = f"{stem}_{k}.tif"
+            name = f"{field}{CROP_SEPARATOR}{k}.tif"
             crop = np.ascontiguousarray(img[y1:y2, x1:x2])
             with atomic_path(out / name) as tmp:
-                tifffile.imwrite(tmp, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack")
-            with atomic_path(out / f"{stem}_{k}_mask.tif") as tmp:
-                tifffile.imwrite(tmp, det.mask.astype(np.uint8) * 255, photometric="minisblack")
+                tifffile.imwrite(tmp, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack", **tiff_kw)
+            with atomic_path(out / f"{field}{CROP_SEPARATOR}{k}_mask.tif") as tmp:
+                tifffile.imwrite(tmp, det.mask.astype(np.uint8) * 255, photometric="minisblack", **tiff_kw)
             rows.append((path.name, name, x1, y1, x2, y2))
+            extra.append(("" if size is None else f"{size:.6g}", where.get("plate", ""), where.get("well", ""),
+                          where.get("site", "")))
             k += 1
     table = out / "crops.csv"
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["source", "crop", "x1", "y1", "x2", "y2"])
-    w.writerows(neutralise_row(r) for r in rows)
+    w.writerow(["source", "crop", "x1", "y1", "x2", "y2", "pixel_size_um", "plate", "well", "site"])
+    w.writerows(neutralise_row(r + e) for r, e in zip(rows, extra))
     write_text(table, buf.getvalue())
     return CropResult(rows, failures, table)

@@ -26,6 +26,7 @@ barycentre gets angle 180 and relative distances 0.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from corrclust.images.io import ImageReadError, ImageRecord, read_image, read_mask
+from corrclust.images.io import (
+    ImageReadError,
+    ImageRecord,
+    PixelSizeCheck,
+    ReadOptions,
+    read_image_data,
+    read_mask,
+    resolve_channels,
+)
 from corrclust.images.nuclei import NucleiDetector, SkimageNuclei
 from corrclust.pqap.io import FIELDS
 
@@ -403,13 +412,17 @@ def extract_keypoint_set(
     *,
     params: SelectionParameters = SelectionParameters(),
     image_set: str = "corrclust",
-    channels: tuple[int | None, int | None, int | None] = (BLUE, GREEN, RED),
+    channels: tuple[int | str | None, int | str | None, int | str | None] = (BLUE, GREEN, RED),
     failures: list[tuple[Path, str]] | None = None,
     progress: bool = False,
+    read: ReadOptions | None = None,
 ) -> KeypointSet:
     """Key points of every record's image (and ``<stem>_mask.tif`` when present) as a KeypointSet.
 
-    ``channels`` as in :func:`extract_keypoints`.
+    ``channels`` as in :func:`extract_keypoints`, each also by channel name (looked up in each
+    file's metadata). ``read``: time point, Z projection and pixel size of the reader (its channel
+    selection is not used: ``channels`` says which plane plays which part). Images of different
+    pixel sizes are refused (ValueError) unless ``read.pixel_size`` resamples them.
 
     With ``failures`` given, unreadable images are appended to it as ``(path, message)`` and
     skipped; otherwise the first bad image raises :class:`ImageReadError`.
@@ -422,22 +435,27 @@ def extract_keypoint_set(
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(records, desc="key points", unit="img")
+        it = tqdm(records, desc="key points", unit="img", file=sys.stderr)
+    options = (read or ReadOptions()).without_channels()
+    sizes = PixelSizeCheck(options)
     ids: list[int] = []
     features: dict[int, np.ndarray] = {}
     candidates: dict[int, np.ndarray] = {}
     for rec in it:
         try:
-            img = read_image(rec.path)
-            mask = read_mask(rec.mask) if rec.mask.exists() else None
+            data = read_image_data(rec.path, options)
+            img = data.pixels
+            planes = resolve_channels(channels, img.shape[2], data.channel_names, rec.path)
+            mask = read_mask(rec.mask, options) if rec.mask.exists() else None
             if mask is not None and mask.shape != img.shape[:2]:
                 raise ImageReadError(rec.mask, f"mask shape {mask.shape} differs from the image {img.shape[:2]}")
-            f, c = extract_keypoints(img, mask, detector, params=params, channels=channels)
+            f, c = extract_keypoints(img, mask, detector, params=params, channels=tuple(planes))
         except (ImageReadError, ValueError) as exc:
             if failures is None:
                 raise
             failures.append((rec.path, str(exc)))
             continue
+        sizes.add(data)
         if rec.id in features:
             raise ValueError(f"duplicate organoid id {rec.id} ({rec.path})")
         ids.append(rec.id)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from scipy.spatial import cKDTree
 from corrclust.atomic import atomic_path, write_text
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
 from corrclust.formats.spreadsheet import neutralise_row
-from corrclust.images.io import ImageRecord, read_image
+from corrclust.images.io import ImageReadError, ImageRecord, ReadOptions, read_image
 
 __all__ = ["RbcPoint", "read_points", "select_crops", "make_crops"]
 
@@ -161,6 +162,7 @@ def make_crops(
     exclude: tuple[int, ...] = (10,),
     min_separation: float = 16.0,
     progress: bool = False,
+    read: ReadOptions | None = None,
 ) -> dict[str, list[ImageRecord]]:
     """Cut the train / test / unseen RBC crops (see the module docstring); return records per split."""
     rbc_dir = Path(rbc_dir)
@@ -174,12 +176,15 @@ def make_crops(
     sizes: dict[str, tuple[int, int]] = {}
     from PIL import Image
 
-    for name in {p.image for p in points}:
+    unreadable: set[str] = set()
+    for name in sorted({p.image for p in points}):
         try:
             with Image.open(image_dir / name) as im:
                 sizes[name] = (im.height, im.width)
-        except Exception as exc:
-            raise ValueError(f"cannot read RBC image {image_dir / name}: {exc}") from exc
+        except Exception as exc:  # one bad image loses its cells, not the whole set
+            print(f"skipped {image_dir / name}: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
+            unreadable.add(name)
+    points = [p for p in points if p.image not in unreadable]
     chosen = select_crops(
         points, sizes, size=size, train_per_class=train_per_class, test_per_class=test_per_class,
         unseen_per_class=unseen_per_class, n_seen=n_seen, exclude=exclude,
@@ -207,10 +212,14 @@ def make_crops(
     if progress:
         from tqdm.auto import tqdm
 
-        items = tqdm(items, desc="RBC crops", unit="img")
+        items = tqdm(items, desc="RBC crops", unit="img", file=sys.stderr)
     paths: dict[int, Path] = {}
     for name, js in items:
-        img = read_image(image_dir / name)
+        try:
+            img = read_image(image_dir / name, read)
+        except ImageReadError as exc:  # one bad image loses its crops, not the whole set
+            print(f"skipped {exc.path}: {exc.reason} ({len(js)} crop(s) left out)", file=sys.stderr)
+            continue
         for j in js:
             split, ident, _, p = chosen[j]
             crop = img[p.y - half : p.y - half + size, p.x - half : p.x - half + size]
@@ -223,6 +232,8 @@ def make_crops(
             paths[j] = path
     rows = []
     for j, (split, ident, cname, p) in enumerate(chosen):
+        if j not in paths:
+            continue
         records.setdefault(split, []).append(ImageRecord(paths[j], ident, str(ident // 100), split))
         rows.append([split, ident, ident // 100, p.class_id, cname, p.image, p.x, p.y])
     for split, recs in records.items():

@@ -8,7 +8,8 @@ reads a saved matrix; :func:`align_images` puts an image set in the order of the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,9 @@ class Correlations:
     kind: str
     parameter: float
     symmetrize: str | None = None
+    #: What the route knows beyond the matrix (e.g. the profile route's features, for its informativeness
+    #: check); not saved with the matrix.
+    details: Any = field(default=None, repr=False, compare=False)
 
     @property
     def parameter_name(self) -> str:

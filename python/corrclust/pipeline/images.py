@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from corrclust.images.io import ImageReadError, ImageRecord, list_images, read_image
+from corrclust.images.io import ImageReadError, ImageRecord, ReadOptions, iter_images, list_images
 from corrclust.pipeline.messages import say
 
 __all__ = [
@@ -59,7 +59,7 @@ class ImageSet:
         return ImageSet(self.root, [self.records[i] for i in keep], [self.thumbs[i] for i in keep], self.failures)
 
 
-def subset_folder_records(folder: str | Path) -> list[ImageRecord] | None:
+def subset_folder_records(folder: str | Path, name_pattern: str | None = None) -> list[ImageRecord] | None:
     """Records of a folder of *subset* folders, or None if ``folder`` is not laid out that way.
 
     The layout: no images directly in ``folder``; every non-hidden sub-folder with images holds files
@@ -71,20 +71,21 @@ def subset_folder_records(folder: str | Path) -> list[ImageRecord] | None:
     folder = Path(folder)
     if not folder.is_dir():
         return None
-    from corrclust.images.io import IMAGE_SUFFIXES, is_mask_file
+    from corrclust.images.io import is_image_path
 
     def has_images(d: Path) -> bool:
-        return any(f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not is_mask_file(f) for f in d.iterdir())
+        return any(is_image_path(f) for f in d.iterdir())
 
     if has_images(folder):
         return None
-    subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".") and has_images(d))
+    subdirs = sorted(d for d in folder.iterdir()
+                     if d.is_dir() and not d.name.startswith(".") and not is_image_path(d) and has_images(d))
     if len(subdirs) < 2:
         return None
     per_dir: list[tuple[Path, list[ImageRecord]]] = []
     for d in subdirs:
         try:
-            recs = list_images(d)
+            recs = list_images(d, name_pattern=name_pattern)
         except ValueError:
             return None
         if any(r.label is None for r in recs):
@@ -95,7 +96,7 @@ def subset_folder_records(folder: str | Path) -> list[ImageRecord] | None:
         return None
     if not any(len({r.label for r in recs}) > 1 for _, recs in per_dir):
         return None
-    return [ImageRecord(r.path, r.id, r.label, d.name) for d, recs in per_dir for r in recs]
+    return [dataclasses.replace(r, subset=d.name) for d, recs in per_dir for r in recs]
 
 
 def load_images(
@@ -104,11 +105,15 @@ def load_images(
     *,
     progress: bool = True,
     min_images: int = 2,
+    read: ReadOptions | None = None,
+    name_pattern: str | None = None,
 ) -> ImageSet:
     """List ``folder``, read each image once (making its thumbnail), and skip unreadable files.
 
-    Each skipped file is announced on stderr with the reason. Raises ValueError when fewer than
-    ``min_images`` images remain (clustering needs at least two).
+    ``read`` says how files become images (:class:`corrclust.images.io.ReadOptions`); images of
+    different pixel sizes are refused unless it resamples them. ``name_pattern``: plate/well/site in
+    the names. Each skipped file is announced on stderr with the reason. Raises ValueError when
+    fewer than ``min_images`` images remain (clustering needs at least two).
     """
     from corrclust.report.figures import thumbnail
 
@@ -116,31 +121,29 @@ def load_images(
     if not folder.is_dir():
         raise NotADirectoryError(f"image folder not found: {folder}")
     try:
-        records = None if ids_table is not None else subset_folder_records(folder)
+        records = None if ids_table is not None else subset_folder_records(folder, name_pattern)
         if records is None:
-            records = list_images(folder, ids_table)
+            records = list_images(folder, ids_table, name_pattern=name_pattern)
     except ValueError as exc:
         if str(exc).startswith("no images"):
             raise ValueError(f"{exc}; clustering needs at least {min_images} images") from None
         raise
-    iterable: Sequence[ImageRecord] = records
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterable = tqdm(records, desc="reading images", unit="img", file=sys.stderr)
     good: list[ImageRecord] = []
     thumbs: list[np.ndarray] = []
     failures: list[tuple[Path, str]] = []
-    for rec in iterable:
+    for rec, data, err in iter_images(records, read, progress=progress):
+        if data is None:
+            failures.append((rec.path, err or "unreadable"))
+            say(f"skipping {rec.path}: {err}")
+            continue
         try:
-            img = read_image(rec.path)
-            bad = degenerate_reason(img.shape)
+            bad = degenerate_reason(data.pixels.shape)
             if bad is not None:
                 raise ImageReadError(rec.path, bad)
-            thumbs.append(thumbnail(img, THUMB_SIZE))
-        except (ImageReadError, ValueError) as exc:
+            thumbs.append(thumbnail(data.pixels, THUMB_SIZE))
+        except ValueError as exc:  # an image the report cannot draw is skipped like an unreadable one
             failures.append((rec.path, str(exc)))
-            say(f"skipping {rec.path}: {getattr(exc, 'reason', exc)}")
+            say(f"skipping {rec.path}: {exc}")
             continue
         good.append(rec)
     if len(good) < min_images:
@@ -148,4 +151,3 @@ def load_images(
         skipped = f" ({len(failures)} unreadable file(s) skipped)" if failures else ""
         raise ValueError(f"{found} in {folder}{skipped}; clustering needs at least {min_images} images")
     return ImageSet(folder, good, thumbs, failures)
-

@@ -1,7 +1,8 @@
 """Step 5: every output file of a run, each written atomically (:mod:`corrclust.atomic`), ``report.html`` last.
 
 ``clusters.csv`` (id, cluster, file), ``clustering.csv`` (the paper's format), ``similarities.npz``,
-``metrics.json`` and ``sweep.csv`` (with a truth), the PNG figures under ``figures/``, and the report.
+``metrics.json`` and ``sweep.csv`` (with a truth), ``assessment.json`` (the route's informativeness
+verdict, when it gives one), the PNG figures under ``figures/``, and the report.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from corrclust.atomic import atomic_path, write_text
-from corrclust.formats.spreadsheet import neutralise
+from corrclust.formats.spreadsheet import neutralise_row
 from corrclust.jsonable import jsonable
 from corrclust.pipeline.clustering import Clustering
 from corrclust.pipeline.correlations import Correlations
@@ -31,13 +32,22 @@ FIGURES = "figures"
 def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "cluster", "file"])
+    # Plate, well and site (from the names or the ids table) when any image has a well, so the
+    # clusters can be grouped by well; a crop's field is its source.
+    wells = any(r.well is not None for r in images.records)
+    sources = any(r.source is not None for r in images.records)
+    w.writerow(["id", "cluster", "file"] + (["plate", "well", "site"] if wells else []) + (["source"] if sources else []))
     for rec, lab in zip(images.records, clustering.labels):
         try:
             rel = rec.path.relative_to(images.root).as_posix()
         except ValueError:
             rel = str(rec.path)
-        w.writerow([rec.id, int(lab), neutralise(rel)])  # a file named "=..." stays text in a spreadsheet
+        row = [rec.id, int(lab), rel]
+        if wells:
+            row += [rec.plate or "", rec.well or "", rec.site or ""]
+        if sources:
+            row.append(rec.source or "")
+        w.writerow(neutralise_row(row))  # a file named "=..." stays text in a spreadsheet
     write_text(path, buf.getvalue())
 
 
@@ -85,6 +95,7 @@ def write_outputs(
     *,
     progress: bool = True,
     title: str = "corrclust report",
+    assessment: Any = None,
 ) -> dict[str, Path]:
     """Write every output file (each atomically), ``report.html`` last. Returns name -> path."""
     from corrclust import report
@@ -125,11 +136,16 @@ def write_outputs(
             files["sweep_csv"] = out_dir / "sweep.csv"
             _write_sweep_csv(files["sweep_csv"], evaluation.sweep)
 
+    if assessment is not None:
+        files["assessment"] = out_dir / "assessment.json"
+        write_text(files["assessment"], json.dumps(jsonable(assessment.to_dict()), indent=2) + "\n")
+
     figures = report.draw_figures(out_dir, FIGURES, images, corr, clustering, evaluation, _figure,
                                   progress=progress)
     files.update(figures)
     files["report"] = out_dir / "report.html"
-    page = report.render(title, out_dir, images, corr, clustering, evaluation, settings, files)
+    page = report.render(title, out_dir, images, corr, clustering, evaluation, settings, files,
+                         assessment=assessment)
     write_text(files["report"], page)
     return files
 

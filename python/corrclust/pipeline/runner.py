@@ -16,7 +16,7 @@ from corrclust.pipeline.images import ImageSet, load_images
 from corrclust.pipeline.messages import say
 from corrclust.pipeline.options import SWEEP_AUTO_MAX, ClusterOptions
 from corrclust.pipeline.outputs import prepare_out_dir, write_outputs
-from corrclust.pipeline.routes import get_route
+from corrclust.pipeline.routes import AUTO, default_route, get_route
 from corrclust.pipeline.truth import resolve_truth
 
 __all__ = ["PQAP_CHECKPOINT", "PipelineResult", "run", "run_on_correlations"]
@@ -37,6 +37,8 @@ class PipelineResult:
     evaluation: Evaluation | None
     files: dict[str, Path]
     seconds: float
+    #: The route's verdict on whether the clusters say anything (:mod:`corrclust.informativeness`), if it gives one.
+    assessment: Any = None
 
     @property
     def report(self) -> Path:
@@ -71,6 +73,12 @@ def run_on_correlations(
     # KL takes a fraction of a second here; the anytime and exact solvers show their progress.
     clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,
                          progress=options.progress and options.solver != "kl")
+    assessment = None
+    assess = getattr(get_route(options.method), "assess", None) if options.correlations is None else None
+    if assess is not None:
+        assessment = assess(corr, clustering.labels, options)
+        for finding in getattr(assessment, "findings", []):
+            say(f"warning: {finding}")
     evaluation = None
     if truth is not None:
         n_known = int(truth.known.sum())
@@ -87,8 +95,25 @@ def run_on_correlations(
         *extra_settings,
     ]
     files = write_outputs(out_dir, images, corr, clustering, evaluation, settings, progress=options.progress,
-                          title=title)
-    return PipelineResult(out_dir, images, corr, clustering, evaluation, files, time.perf_counter() - started)
+                          title=title, assessment=assessment)
+    return PipelineResult(out_dir, images, corr, clustering, evaluation, files, time.perf_counter() - started,
+                          assessment)
+
+
+def _read_settings(options: ClusterOptions) -> list[tuple[str, Any]]:
+    """The report's lines for the reading options that differ from the defaults."""
+    r = options.read
+    out: list[tuple[str, Any]] = []
+    if r.channels is not None:
+        out.append(("channels", ",".join("-" if c is None else str(c) for c in r.channels)))
+    out.append(("Z projection", r.z_project))
+    if r.t is not None:
+        out.append(("time point", r.t))
+    if r.pixel_size is not None:
+        out.append(("pixel size (resampled to)", f"{r.pixel_size:g} µm"))
+    if options.name_pattern is not None:
+        out.append(("name pattern", options.name_pattern))
+    return out
 
 
 def run(options: ClusterOptions, *, title: str = "corrclust report",
@@ -107,7 +132,9 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
             raise ValueError(f"--crop is not available in this build ({exc})") from None
         crops = out_dir / "crops"
         say(f"detecting and cropping organoids into {crops}")
-        cropped = crop_fields(images_dir, crops, progress=options.progress)
+        # The crops keep every plane; --channels applies when they are read (below).
+        cropped = crop_fields(images_dir, crops, progress=options.progress, read=options.read.without_channels(),
+                              name_pattern=options.name_pattern)
         for path, message in cropped.failures:
             say(f"skipping field {path}: {message}")
         if not cropped.rows:
@@ -115,7 +142,13 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         settings.append(("cropped fields from", f"{images_dir} ({len(cropped.rows)} organoids, table "
                                                 f"{cropped.table.name})"))
         images_dir = crops
-    images = load_images(images_dir, options.ids_table, progress=options.progress)
+    images = load_images(images_dir, options.ids_table, progress=options.progress, read=options.read,
+                         name_pattern=options.name_pattern)
+    if options.method == AUTO:
+        options.method = "pqap" if options.correlations is not None else default_route(r.path for r in images.records)
+        say(f"method: {options.method} ({'the images have' if options.method == 'pqap' else 'the images lack'} "
+            f"the key-point channels; choose with --method)")
+        get_route(options.method).check(options)
     prepare_out_dir(out_dir)
     checkpoint = out_dir / PQAP_CHECKPOINT
     t0 = time.perf_counter()
@@ -127,6 +160,7 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         route = get_route(options.method)
         settings.extend(route.settings(options))
         settings.append((route.timing_label, f"{correlation_seconds:.1f} s"))
+    settings.extend(_read_settings(options))
     if images.failures:
         settings.append(("unreadable files skipped", len(images.failures)))
     result = run_on_correlations(images, corr, options, started=started, title=title, extra_settings=settings)

@@ -152,6 +152,28 @@ def _rel(out_dir: Path, path: Path) -> str:
     return Path(path).relative_to(out_dir).as_posix()
 
 
+def _wells_section(images: Any, labels: np.ndarray) -> H.Section | None:
+    """Images of each plate well (rows) in each cluster (columns), when the names or the ids table give wells."""
+    records = images.records
+    if not any(getattr(r, "well", None) for r in records):
+        return None
+    keys = [(r.plate or "", r.well or "(none)") for r in records]
+    rows = sorted(set(keys))
+    clusters = sorted({int(k) for k in labels})
+    count = {(k, c): 0 for k in rows for c in clusters}
+    for k, c in zip(keys, labels):
+        count[(k, int(c))] += 1
+    plates = any(p for p, _ in rows)
+    header = (["plate"] if plates else []) + ["well", "images"] + [str(c) for c in clusters]
+    body = [([p] if plates else []) + [w, sum(count[((p, w), c)] for c in clusters)]
+            + [count[((p, w), c)] for c in clusters] for p, w in rows]
+    sec = H.Section("Clusters by well", anchor="wells")
+    sec.add(H.paragraph("Images of each well (rows) in each cluster (columns, 1 = largest); the wells come from "
+                        "the file names (--name-pattern) or the ids table, and are in clusters.csv."))
+    sec.add('<div style="overflow-x:auto">' + H.table(header, body) + "</div>")
+    return sec
+
+
 def render(
     title: str,
     out_dir: Path,
@@ -161,8 +183,14 @@ def render(
     evaluation: Any,
     settings: Sequence[tuple[str, Any]],
     files: dict[str, Path],
+    *,
+    assessment: Any = None,
 ) -> str:
-    """The report page for a run whose figures and data files are ``files`` (final paths)."""
+    """The report page for a run whose figures and data files are ``files`` (final paths).
+
+    ``assessment``: the route's informativeness verdict (:class:`corrclust.informativeness.Assessment`);
+    its findings head the summary as a warning, its evidence is listed.
+    """
     out_dir = Path(out_dir)
     labels = np.asarray(clustering.labels)
     n = labels.size
@@ -190,15 +218,26 @@ def render(
             ("Rand index", f"{100 * m['rand_index']:.2f} %"),
         ]
     summary.add(H.definition_list(facts))
+    if assessment is not None:
+        ev = assessment.evidence
+        evidence = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
+                             for k, v in ev.items())
+        if assessment.findings:
+            items = "".join(f"<li>{H._esc(f)}</li>" for f in assessment.findings)
+            summary.add(f'<div class="warn"><strong>These clusters say little:</strong><ul>{items}</ul>'
+                        f"<p>Evidence: {H._esc(evidence)}</p></div>")
+        else:
+            summary.add(f"<p>Informative: no warning (evidence: {H._esc(evidence)}).</p>")
     summary.add("<h3>Settings</h3>")
     summary.add(H.definition_list(settings))
     data_links = [
         f'<li><a href="{H._esc(_rel(out_dir, files[k]))}">{H._esc(_rel(out_dir, files[k]))}</a>: {H._esc(what)}</li>'
         for k, what in (
-            ("clusters", "image id, cluster (1 = largest), file"),
+            ("clusters", "image id, cluster (1 = largest), file (and plate, well, site, source field where known)"),
             ("clustering", "the clusters in the paper's format, one line of ids per cluster (for corrclust evaluate)"),
             ("similarities", "ids, the correlation matrix, costs and labels (numpy .npz)"),
             ("metrics", "all metrics as JSON"),
+            ("assessment", "whether the clusters are informative: findings and evidence (JSON)"),
             ("sweep_csv", f"metrics against the {corr.parameter_name}"),
         )
         if k in files
@@ -271,6 +310,10 @@ def render(
     overview.add(H.figure(_rel(out_dir, files["sizes"]), "cluster sizes",
                           "Images per cluster" + (", coloured by true class." if evaluation is not None else ".")))
     sections.append(overview)
+
+    wells = _wells_section(images, labels)
+    if wells is not None:
+        sections.append(wells)
 
     cl = H.Section("Clusters", anchor="clusters")
     if evaluation is not None:

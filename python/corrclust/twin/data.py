@@ -22,11 +22,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from corrclust.images.io import ReadOptions
 
 __all__ = [
     "to_unit_chw",
@@ -227,13 +230,18 @@ def load_folder(
     image_size: int = 256,
     require_labels: bool = True,
     progress: bool = False,
+    read: ReadOptions | None = None,
+    failures: list[tuple[Path, str]] | None = None,
 ) -> TwinData:
     """Read every image of ``folder`` (the paper's id layout or one sub-folder per class).
 
     Files and classes come from ``corrclust.images.io.list_images``; images are read with
-    ``corrclust.images.io.read_image`` (8- or 16-bit TIFF, PNG, JPEG; 1 to 3 channels).
+    ``corrclust.images.io.iter_images`` and ``read`` (channels, Z projection, time point, pixel size).
+    An unreadable file is skipped: appended to ``failures`` when given, otherwise announced on stderr.
     """
-    from corrclust.images.io import list_images, read_image
+    import sys
+
+    from corrclust.images.io import iter_images, list_images
 
     folder = Path(folder)
     if not folder.exists():
@@ -244,16 +252,21 @@ def load_folder(
     if not records:
         raise ValueError(f"no images found in {folder}")
     images, labels, ids, paths = [], [], [], []
-    iterator: Iterable = records
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(records, desc="reading images", unit="img", leave=False)
-    for rec in iterator:
-        images.append(read_image(rec.path))
+    skipped = 0
+    for rec, data, err in iter_images(records, read, progress=progress):
+        if data is None:
+            skipped += 1
+            if failures is not None:
+                failures.append((rec.path, err or "unreadable"))
+            else:
+                print(f"skipping {rec.path}: {err}", file=sys.stderr)
+            continue
+        images.append(data.pixels)
         labels.append(rec.label)
         ids.append(str(rec.id))
         paths.append(str(rec.path))
+    if not images:
+        raise ValueError(f"none of the {len(records)} images in {folder} could be read")
     have = [lab is not None for lab in labels]
     if require_labels and not all(have):
         missing = [Path(p).name for p, h in zip(paths, have) if not h][:3]

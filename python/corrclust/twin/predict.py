@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from corrclust.twin.data import TwinData, load_folder
 from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
 from corrclust.twin.recipes import Recipe
 from corrclust.twin.train import MODEL_FORMAT, resolve_device
+
+if TYPE_CHECKING:
+    from corrclust.images.io import ReadOptions
 
 __all__ = [
     "LoadedModel", "load_model", "embed", "pair_probabilities", "predict", "Prediction", "to_problem", "cost_matrix"
@@ -149,8 +152,9 @@ def predict(
     batch_size: int = 64,
     device: str | None = None,
     progress: bool = False,
+    read: ReadOptions | None = None,
 ) -> Prediction:
-    """Probabilities for all pairs of ``images`` (a folder or ``TwinData``) under ``model``."""
+    """Probabilities for all pairs of ``images`` (a folder, read with ``read``, or ``TwinData``) under ``model``."""
     if isinstance(model, (str, Path)):
         model = load_model(model, device=device)
     net = model.model if isinstance(model, LoadedModel) else model
@@ -159,7 +163,7 @@ def predict(
     cfg = net.config
     if not isinstance(images, TwinData):
         images = load_folder(images, input_kind=cfg.input, image_size=cfg.input_size,
-                             require_labels=False, progress=progress)
+                             require_labels=False, progress=progress, read=read)
     if images.in_channels != cfg.in_channels:
         raise ValueError(
             f"the model was trained on {cfg.in_channels}-channel images, these have {images.in_channels}"

@@ -38,15 +38,38 @@ if TYPE_CHECKING:  # types only: the route modules import the options, not the o
     from corrclust.pipeline.images import ImageSet
     from corrclust.pipeline.options import ClusterOptions
 
-__all__ = ["ROUTES", "METHODS", "Route", "get_route"]
+__all__ = ["AUTO", "ROUTES", "METHODS", "KEYPOINT_CHANNELS", "Route", "get_route", "default_route"]
 
 #: Route name -> the module that defines its ``ROUTE`` object (imported on first use).
 ROUTES: dict[str, str] = {
     "pqap": "corrclust.pipeline.routes.pqap",
     "twin": "corrclust.pipeline.routes.twin",
+    "profile": "corrclust.pipeline.routes.profile",
 }
 #: The route names, in the order of ``--method``'s choices (the first is the default).
 METHODS: tuple[str, ...] = tuple(ROUTES)
+
+
+#: ``--method auto`` (the command's default): :func:`default_route` picks the route from the images.
+AUTO = "auto"
+#: The paper's key points need planes 0 (nuclei), 1 (PDX1-GFP) and 3 (membranes): at least 4 channels.
+KEYPOINT_CHANNELS = 4
+
+
+def default_route(paths) -> str:
+    """``pqap`` when every image has the paper's key-point channels (at least ``KEYPOINT_CHANNELS``),
+    else ``profile`` (brightfield, RGB and other fluorescence crops: morphology profiles, no labels).
+    Unreadable files do not vote (the pipeline has set them aside already)."""
+    from corrclust.images.io import read_image
+
+    channels = []
+    for path in paths:
+        try:
+            img = read_image(path)
+        except ValueError:
+            continue
+        channels.append(1 if img.ndim == 2 else img.shape[2])
+    return "pqap" if channels and min(channels) >= KEYPOINT_CHANNELS else "profile"
 
 
 class Route(Protocol):

@@ -26,7 +26,11 @@ class PqapRoute:
     timing_label = "PQAP matching time"
 
     def check(self, options: ClusterOptions) -> None:
-        pass  # --params and --pqap-mode are checked where they are read
+        # --params and --pqap-mode are checked where they are read.
+        channels = options.read.channels
+        if channels is not None and len(channels) != 3 and options.correlations is None:
+            raise ValueError(f"--channels for PQAP names the blue, green and red planes of the key points "
+                             f"(three entries, '-' for none), got {len(channels)}")
 
     def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
         from corrclust import pqap
@@ -42,13 +46,16 @@ class PqapRoute:
         params.validate()
         say(f"extracting key points from {len(images.records)} images")
         failures: list[tuple[Path, str]] = []
-        keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress)
+        roles = {} if options.read.channels is None else {"channels": options.read.channels}
+        keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress,
+                                         read=options.read, **roles)
         if len(keypoints.ids) < 2:
             example = f" (e.g. {failures[0][0].name}: {failures[0][1]})" if failures else ""
             raise ValueError(
                 f"key points were found in {len(keypoints.ids)} of {len(images.records)} images{example}; "
                 "clustering needs at least 2. PQAP key points need the paper's multi-channel crops (nuclei in "
-                "planes 0 and 1, membranes in plane 3); for other images use --method twin with a trained model"
+                "planes 0 and 1, membranes in plane 3; --channels B,G,R names other planes); for other images "
+                "use --method profile (no labels needed) or --method twin with a trained model"
             )
         for path, message in failures:
             say(f"no key points for {path}: {message}")

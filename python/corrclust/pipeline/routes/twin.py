@@ -41,7 +41,7 @@ class TwinRoute:
         cfg = model.config
         say(f"computing twin-network probabilities for {len(images.records)} images")
         # The readable images only (unreadable files were skipped when the folder was loaded).
-        arrays = [read_image(r.path) for r in images.records]
+        arrays = [read_image(r.path, options.read) for r in images.records]
         data = from_arrays(arrays, None, [str(r.id) for r in images.records], cfg.input, cfg.input_size,
                            [str(r.path) for r in images.records])
         pred = predict(model, data)

@@ -1,0 +1,187 @@
+"""Label-free clustering of single-object crops: morphology profiles + correlation clustering vs the
+clusterings a user would otherwise pick, on the same features, in one run.
+
+    PYTHONPATH=python python benchmarks/bench_labelfree.py [--half report|dev] [--quick] [--out FILE.md]
+
+Methods (all on the same standardised profiles, ``corrclust.profiles``):
+
+* ``corrclust profile``: costs by the label-free rule of ``corrclust.feature_costs`` (local scaling,
+  fixed offset), GAEC + Kernighan-Lin; the number of clusters is an output.
+* ``corrclust profile --neighbours auto``: the neighbourhood size chosen by stability
+  (``feature_costs.choose_neighbours``; added after the first report run, chosen on the development half).
+* ``corrclust profile --calibrate``: the same, granularity chosen from 2 labelled images per class
+  (3 random draws of those images; mean and range).
+* ``KMeans (true k)`` and ``Ward (true k)``: scikit-learn, **given the true number of classes**
+  (an advantage no label-free user has).
+* ``HDBSCAN``: scikit-learn's, default settings (noise points count as singletons).
+
+Sets (the split is fixed in ``labelfree_sets.py``; ``--half report`` gives the figures nothing was
+tuned on): RBC 10 classes x 10 and x 50 crops, synthetic organoids (4 classes x 10, 96 px, one row
+per seed), OrgaQuant brightfield crops (no classes: stability, the mean adjusted Rand index between
+the clustering of all crops and of five random 80 % subsets).
+
+Columns: VI in bits (false cuts, false joins), number of clusters, time in seconds (clustering only;
+the feature time of a set is in its header line). The machine is shared: times are indicative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import labelfree_sets as sets  # noqa: E402
+
+from corrclust import feature_costs, profiles  # noqa: E402
+from corrclust.metrics import compare  # noqa: E402
+from corrclust.solve import solve  # noqa: E402
+
+
+def features(images, masks=None):
+    t0 = time.perf_counter()
+    masks = masks or [None] * len(images)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pr = profiles.profile_collection([(str(i), im, m) for i, (im, m) in enumerate(zip(images, masks))])
+    Z = profiles.standardise(pr.features, pr.groups)
+    return Z, pr.kept, len(pr.skipped), time.perf_counter() - t0
+
+
+def ours(Z, granularity=0.0):
+    C, _ = feature_costs.costs_from_features(Z, granularity=granularity)
+    return solve(C, method="kl", seed=0).labels
+
+
+def ours_auto(Z):
+    k, _ = feature_costs.choose_neighbours(Z)
+    C, _ = feature_costs.costs_from_features(Z, k=k)
+    return solve(C, method="kl", seed=0).labels
+
+
+def hdbscan(Z):
+    from sklearn.cluster import HDBSCAN
+
+    lab = HDBSCAN(copy=True).fit_predict(Z)
+    noise = lab < 0
+    lab = lab.copy()
+    lab[noise] = lab.max() + 1 + np.arange(noise.sum())  # noise: singletons
+    return lab
+
+
+def labelled_methods(Z, y, k, seed_draws=3):
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    rows = []
+    for name, fn in (
+        ("corrclust profile (label-free)", lambda: ours(Z)),
+        ("corrclust profile --neighbours auto", lambda: ours_auto(Z)),
+        ("KMeans (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(Z)),
+        ("Ward (true k)", lambda: AgglomerativeClustering(k).fit_predict(Z)),
+        ("HDBSCAN", lambda: hdbscan(Z)),
+    ):
+        t0 = time.perf_counter()
+        lab = fn()
+        rows.append((name, compare(y, lab), time.perf_counter() - t0))
+    # few-shot: 2 labelled images per class choose the granularity
+    cal = []
+    t0 = time.perf_counter()
+    for draw in range(seed_draws):
+        rng = np.random.default_rng(draw)
+        picked = [int(i) for c in sorted(set(y)) for i in rng.choice(np.flatnonzero(y == c), 2, replace=False)]
+        pairs = [(a, b, y[a] == y[b]) for n, a in enumerate(picked) for b in picked[n + 1 :]]
+        c = feature_costs.calibrate_granularity(Z, pairs)
+        cal.append((c.granularity, compare(y, ours(Z, c.granularity))))
+    dt = (time.perf_counter() - t0) / seed_draws
+    mean = {key: float(np.mean([m[key] for _, m in cal])) for key in ("vi", "false_cuts", "false_joins", "n_clusters_pred")}
+    mean["range"] = (min(m["vi"] for _, m in cal), max(m["vi"] for _, m in cal))
+    mean["granularities"] = [g for g, _ in cal]
+    rows.insert(1, ("corrclust profile --calibrate (2/class)", mean, dt))
+    return rows
+
+
+def fmt_row(set_name, name, m, dt):
+    extra = ""
+    if "range" in m:
+        extra = f" (VI {m['range'][0]:.2f}-{m['range'][1]:.2f}; granularity {', '.join(f'{g:g}' for g in m['granularities'])})"
+    return (f"| {set_name} | {name} | {m['vi']:.3f} ({m['false_cuts']:.2f}, {m['false_joins']:.2f}) | "
+            f"{m['n_clusters_pred']:.1f} | {dt:.2f} |{extra}")
+
+
+def stability(Z, method, rng, subsets=5):
+    from sklearn.metrics import adjusted_rand_score
+
+    full = method(Z)
+    scores = []
+    for _ in range(subsets):
+        sub = np.sort(rng.choice(len(Z), int(0.8 * len(Z)), replace=False))
+        scores.append(adjusted_rand_score(full[sub], method(Z[sub])))
+    return float(np.mean(scores)), len(set(full.tolist()))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--half", choices=("report", "dev"), default="report")
+    ap.add_argument("--quick", action="store_true", help="RBC 10 x 10 and two synthetic seeds only")
+    ap.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    args = ap.parse_args(argv)
+    lines = [f"half: {args.half}", "",
+             "| set | method | VI (false cuts, false joins) | clusters | time s |", "|---|---|---|---|---|"]
+
+    def emit(line):
+        lines.append(line)
+        print(line, flush=True)
+
+    for line in lines:
+        print(line)
+    rbc_sizes = (10,) if args.quick else (10, 50)
+    for per in rbc_sizes:
+        images, classes, _ = sets.rbc_set(args.half, per)
+        Z, kept, skipped, ft = features(images)
+        y = np.array(classes)[kept]
+        name = f"RBC 10x{per} ({len(y)} crops, {skipped} without object; features {ft:.0f} s)"
+        for method, m, dt in labelled_methods(Z, y, 10):
+            emit(fmt_row(name, method, m, dt))
+    seeds = (5, 6) if args.half == "report" else (0, 1)
+    if not args.quick:
+        seeds = tuple(range(5, 10)) if args.half == "report" else tuple(range(5))
+    per_method: dict[str, list] = {}
+    for seed in seeds:
+        images, classes, masks = sets.synthetic_set(seed)
+        Z, kept, skipped, ft = features(images, masks)
+        y = np.array(classes)[kept]
+        for method, m, dt in labelled_methods(Z, y, 4):
+            per_method.setdefault(method, []).append((m, dt))
+    name = f"synthetic 4x10, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})"
+    for method, ms in per_method.items():
+        mean = {k: float(np.mean([m[k] for m, _ in ms])) for k in ("vi", "false_cuts", "false_joins", "n_clusters_pred")}
+        emit(fmt_row(name, method, mean, float(np.mean([dt for _, dt in ms]))) +
+             " per seed VI " + " ".join(f"{m['vi']:.2f}" for m, _ in ms))
+    if not args.quick:
+        images, _ = sets.orgaquant_crops(args.half, 150)
+        Z, kept, skipped, ft = features(images)
+        from sklearn.cluster import KMeans
+
+        emit("")
+        emit(f"OrgaQuant crops ({len(kept)} of {len(images)} with an object; features {ft:.0f} s): stability "
+             "= mean ARI, all crops vs 5 random 80 % subsets")
+        s, k = stability(Z, ours, np.random.default_rng(0))
+        emit(f"| OrgaQuant | corrclust profile | stability {s:.2f} | {k} | |")
+        sa, ka = stability(Z, ours_auto, np.random.default_rng(0))
+        emit(f"| OrgaQuant | corrclust profile --neighbours auto | stability {sa:.2f} | {ka} | |")
+        s2, k2 = stability(Z, hdbscan, np.random.default_rng(0))
+        emit(f"| OrgaQuant | HDBSCAN | stability {s2:.2f} | {k2} | |")
+        s3, _ = stability(Z, lambda X: KMeans(k, n_init=10, random_state=0).fit_predict(X), np.random.default_rng(0))
+        emit(f"| OrgaQuant | KMeans (k = {k}, ours) | stability {s3:.2f} | {k} | |")
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

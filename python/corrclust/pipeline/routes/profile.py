@@ -1,0 +1,135 @@
+"""The ``profile`` route: morphology profiles of each image's central object, compared without labels.
+
+Every image gets a profile (:mod:`corrclust.profiles`: shape, intensity, radial shells, filter
+responses and texture of the object in its centre); the profiles are standardised over the folder
+and the label-free rule of :mod:`corrclust.feature_costs` turns their distances into costs. The
+route hands the pipeline probabilities ``P = sigmoid(c_ij)`` with ``bias = granularity``, so the
+pipeline's costs ``logit(P) + bias`` are the rule's costs and the sweep moves the granularity.
+
+Options: ``--granularity G`` (added to every cost; negative: more, smaller clusters),
+``--calibrate FILE`` (a few labelled images ``file,class`` or marked pairs ``a,b,same``: the
+granularity that best separates them is used), ``--pca N`` (keep N principal components, or the
+share of variance for 0 < N < 1). The default route of ``corrclust cluster`` when the images lack
+the paper's key-point channels (fewer than 4 channels).
+
+After clustering, :meth:`ProfileRoute.assess` says whether the result is informative
+(:mod:`corrclust.informativeness`); the report and the command print its findings.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corrclust.pipeline.correlations import Correlations
+from corrclust.pipeline.images import ImageSet
+from corrclust.pipeline.messages import say
+from corrclust.pipeline.options import ClusterOptions
+
+__all__ = ["ROUTE", "PROFILE_CHECKPOINT", "ProfileRoute"]
+
+#: Profiles of an interrupted run, in the output folder; a rerun of the same command resumes from it.
+PROFILE_CHECKPOINT = ".profile-checkpoint.npz"
+
+
+def _opt(options: ClusterOptions, name: str, default: Any = None) -> Any:
+    return options.route_options.get(name, default)
+
+
+def _neighbours(options: ClusterOptions) -> int | str:
+    nb = str(_opt(options, "profile_neighbours", "7"))
+    return nb if nb == "auto" else int(nb)
+
+
+class ProfileRoute:
+    name = "profile"
+    label = "morphology profiles (label-free)"
+    timing_label = "profile time"
+
+    def add_arguments(self, group) -> None:
+        group.add_argument("--granularity", dest="profile_granularity", type=float, default=0.0, metavar="G",
+                           help="added to every pair cost: negative gives more, smaller clusters, positive fewer, "
+                                "larger ones (default 0, the label-free rule)")
+        group.add_argument("--calibrate", dest="profile_calibrate", type=Path, metavar="FILE",
+                           help="CSV of a few labelled images (file,class) or marked pairs (a,b,same): the "
+                                "granularity that best separates them is used instead of --granularity")
+        group.add_argument("--neighbours", dest="profile_neighbours", default="7", metavar="K|auto",
+                           help="neighbourhood size of the cost rule: clusters have about this size (default 7); "
+                                "'auto' picks the most stable of 7 ... 100 (slower; see docs/profiles.md)")
+        group.add_argument("--pca", dest="profile_pca", type=float, metavar="N",
+                           help="keep N principal components of the standardised profiles (0 < N < 1: the "
+                                "share of variance); default: all features")
+
+    def check(self, options: ClusterOptions) -> None:
+        g = _opt(options, "profile_granularity", 0.0)
+        if not math.isfinite(g):
+            raise ValueError(f"--granularity must be a finite number, got {g}")
+        cal = _opt(options, "profile_calibrate")
+        if cal is not None and not Path(cal).is_file():
+            raise FileNotFoundError(f"calibration file not found: {cal}")
+        nb = str(_opt(options, "profile_neighbours", "7"))
+        if nb != "auto" and not (nb.isdigit() and int(nb) >= 1):
+            raise ValueError(f"--neighbours must be a whole number of at least 1 or 'auto', got {nb}")
+        pca = _opt(options, "profile_pca")
+        if pca is not None and not (0 < pca < 1 or (pca >= 1 and float(pca).is_integer())):
+            raise ValueError(f"--pca must be a whole number of components or a share in (0, 1), got {pca}")
+        if options.model is not None:
+            raise ValueError("--model is a twin-network model; it does not apply to --method profile")
+        if options.params is not None:
+            raise ValueError("--params is a PQAP parameter file; it does not apply to --method profile")
+        if options.bias != 0.0:
+            raise ValueError("--bias is the twin network's; with --method profile move the cut with --granularity")
+
+    def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
+        from corrclust.profile_clustering import profile_costs
+
+        pca = _opt(options, "profile_pca")
+        if pca is not None and pca >= 1:
+            pca = int(pca)
+        say(f"computing morphology profiles of {len(images.records)} images")
+        # its own file beside the pipeline's (whose format belongs to PQAP); gone once the profiles are
+        ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
+        pc = profile_costs(images.records, granularity=_opt(options, "profile_granularity", 0.0),
+                           calibrate=_opt(options, "profile_calibrate"), pca=pca, solver=options.solver,
+                           seed=options.seed, progress=options.progress, checkpoint=ours,
+                           neighbours=_neighbours(options))
+        if "neighbours_stability" in pc.info:
+            say(f"--neighbours auto: k = {pc.k} (stability by k: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in pc.info["neighbours_stability"].items()) + ")")
+        if ours is not None:
+            ours.unlink(missing_ok=True)
+        for path, reason in pc.skipped:
+            say(f"no profile for {path}: {reason}")
+            images.failures.append((path, f"no profile: {reason}"))
+        if "calibration" in pc.info:
+            c = pc.info["calibration"]
+            say(f"calibrated from {c['pairs']} labelled pairs ({c['same_pairs']} of one class): granularity "
+                f"{c['granularity']:g} (balanced pair accuracy {c['pair_score']:.2f})")
+        # P = sigmoid(costs) so that the pipeline's logit(P) + bias gives back costs + granularity
+        P = 1.0 / (1.0 + np.exp(-pc.costs))
+        np.fill_diagonal(P, 0.5)
+        return Correlations(pc.ids, P, "probability", pc.granularity, "mean", details=pc)
+
+    def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = [("cost rule", f"local scaling (k = {_neighbours(options)}), log-odds + 1; "
+                                                    "bias = granularity")]
+        if _opt(options, "profile_calibrate") is not None:
+            out.append(("calibration", str(_opt(options, "profile_calibrate"))))
+        if _opt(options, "profile_pca") is not None:
+            out.append(("PCA", f"{_opt(options, 'profile_pca'):g}"))
+        return out
+
+    def assess(self, corr: Correlations, labels: np.ndarray, options: ClusterOptions):
+        """Informativeness of a clustering of ``corr`` (None when the route's details are gone)."""
+        from corrclust.profile_clustering import assess_clustering
+
+        pc = getattr(corr, "details", None)
+        if pc is None:
+            return None
+        return assess_clustering(pc, labels, solver="kl", seed=options.seed)
+
+
+ROUTE = ProfileRoute()

@@ -1,0 +1,201 @@
+"""The ``profile`` similarity route without the pipeline: image records -> ids, costs and evidence.
+
+:func:`profile_costs` reads every image (and its ``<stem>_mask.tif`` when there is one), computes
+its morphology profile (:mod:`corrclust.profiles`), standardises the profiles of the collection,
+optionally fits the granularity from a calibration file, and returns the costs of the label-free
+rule (:mod:`corrclust.feature_costs`) with everything a report needs. :func:`assess_clustering`
+then says whether the clustering found on those costs is informative
+(:mod:`corrclust.informativeness`).
+
+Images that cannot be profiled are skipped and listed: unreadable files, constant images and
+images without a central object (``skipped`` holds ``(path, reason)``).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from corrclust import feature_costs
+from corrclust.images.io import ImageReadError, ImageRecord, read_image, read_mask
+
+__all__ = ["ProfileCosts", "profile_costs", "assess_clustering"]
+
+
+@dataclass
+class ProfileCosts:
+    """Costs at granularity 0 (``costs``; the run's cut adds ``granularity``) of the images ``ids``."""
+
+    ids: np.ndarray
+    records: list[ImageRecord]
+    costs: np.ndarray
+    granularity: float
+    features: np.ndarray  # standardised profiles, one row per id
+    info: dict[str, Any]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    k: int = feature_costs.K_NEIGHBOURS  # the neighbourhood of the cost rule
+
+
+def _load(records: Sequence[ImageRecord], progress: bool):
+    items, kept, skipped = [], [], []
+    iterable: Any = records
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterable = tqdm(records, desc="profiles: reading", unit="img", file=sys.stderr)
+    for rec in iterable:
+        try:
+            img = read_image(rec.path)
+            mask = read_mask(rec.mask) if rec.mask.is_file() else None
+            if mask is not None and mask.shape != img.shape[:2]:
+                raise ImageReadError(rec.mask, f"mask of {mask.shape[0]} x {mask.shape[1]} pixels for an image of "
+                                               f"{img.shape[0]} x {img.shape[1]}")
+        except (ImageReadError, ValueError) as exc:
+            skipped.append((rec.path, getattr(exc, "reason", str(exc))))
+            continue
+        items.append((rec.path.name, img, mask))
+        kept.append(rec)
+    return items, kept, skipped
+
+
+#: Seconds between two saves of the profile checkpoint.
+SAVE_EVERY = 30.0
+
+
+def _cache_key(path: Path) -> str:
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _read_cache(path: str | Path) -> dict[str, np.ndarray | str]:
+    """The profiles of an interrupted run (empty when there is none or it cannot be read)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys, rows, reasons = z["profile_keys"].tolist(), z["profile_rows"], z["profile_reasons"].tolist()
+    except Exception:  # a foreign or damaged file: start afresh (it is overwritten at the next save)
+        return {}
+    return {k: (reason if reason else rows[i]) for i, (k, reason) in enumerate(zip(keys, reasons))}
+
+
+class _Saver:
+    def __init__(self, path: str | Path, cache: dict[str, np.ndarray | str]) -> None:
+        import time
+
+        self.path, self.cache, self.clock = Path(path), cache, time.monotonic
+        self.last = self.clock()
+
+    def maybe_save(self) -> None:
+        if self.clock() - self.last >= SAVE_EVERY:
+            self.save()
+
+    def save(self) -> None:
+        from corrclust.atomic import atomic_path
+
+        keys = list(self.cache)
+        rows = [v for v in self.cache.values() if not isinstance(v, str)]
+        width = rows[0].size if rows else 0
+        table = np.zeros((len(keys), width))
+        reasons = []
+        for i, k in enumerate(keys):
+            v = self.cache[k]
+            if isinstance(v, str):
+                reasons.append(v)
+            else:
+                table[i] = v
+                reasons.append("")
+        with atomic_path(self.path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, profile_keys=np.array(keys, dtype=str), profile_rows=table,
+                         profile_reasons=np.array(reasons, dtype=str))
+        self.last = self.clock()
+
+
+def profile_costs(
+    records: Sequence[ImageRecord],
+    *,
+    granularity: float = 0.0,
+    calibrate: str | Path | None = None,
+    pca: int | float | None = None,
+    solver: str = "kl",
+    seed: int = 0,
+    progress: bool = False,
+    checkpoint: str | Path | None = None,
+    neighbours: int | str = feature_costs.K_NEIGHBOURS,
+) -> ProfileCosts:
+    """Profiles and label-free costs of ``records`` (see the module doc).
+
+    ``calibrate``: a CSV of labelled images or marked pairs (:func:`corrclust.feature_costs.read_calibration`);
+    the granularity it selects replaces ``granularity``. ``checkpoint``: a file where the profiles
+    computed so far are saved every ``SAVE_EVERY`` seconds; a rerun takes them from it (an image
+    counts as the same when its path, size and modification time are). ``neighbours``: the
+    rule's ``k``, or ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
+    """
+    from corrclust import profiles
+
+    items, kept, skipped = _load(records, progress)
+    it = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = lambda x: tqdm(list(x), desc="profiles", unit="img", file=sys.stderr)  # noqa: E731
+    keys = [_cache_key(r.path) for r in kept]
+    cache = _read_cache(checkpoint) if checkpoint is not None else None
+    saver = _Saver(checkpoint, cache) if checkpoint is not None else None
+    prof = profiles.profile_collection(items, progress=it, cache=cache, keys=keys if cache is not None else None,
+                                       on_item=saver.maybe_save if saver is not None else None)
+    if saver is not None:
+        saver.save()
+    for k, reason in prof.skipped:
+        skipped.append((kept[k].path, reason))
+    recs = [kept[k] for k in prof.kept]
+    Z = profiles.standardise(prof.features, prof.groups, pca=pca)
+    k_scores = None
+    if neighbours == "auto":
+        k, k_scores = feature_costs.choose_neighbours(Z, granularity=granularity, solver=solver, seed=seed)
+    else:
+        k = int(neighbours)
+        if k < 1:
+            raise ValueError(f"the neighbourhood size must be at least 1, got {k}")
+    calibration = None
+    if calibrate is not None:
+        keys = [f"{r.path.name}|{r.id}|{r.path}" for r in recs]
+        pairs = feature_costs.read_calibration(calibrate, keys)
+        calibration = feature_costs.calibrate_granularity(Z, pairs, k=k, solver=solver, seed=seed,
+                                                          source=str(calibrate))
+        granularity = calibration.granularity
+    C, info = feature_costs.costs_from_features(Z, k=k, granularity=0.0)
+    if k_scores is not None:
+        info["neighbours_stability"] = {str(key): v for key, v in k_scores.items()}
+    if calibration is not None:
+        info["calibration"] = {"file": str(calibrate), "granularity": calibration.granularity,
+                               "pair_score": calibration.score, "pairs": calibration.n_pairs,
+                               "same_pairs": calibration.n_same}
+    info.update({"features": int(prof.features.shape[1]), "features_used": int(Z.shape[1]),
+                 "granularity": float(granularity)})
+    ids = np.array([r.id for r in recs], dtype=np.int64)
+    return ProfileCosts(ids, recs, C, float(granularity), Z, info, skipped, int(info["k"]))
+
+
+def assess_clustering(pc: ProfileCosts, labels: np.ndarray, *, solver: str = "kl", seed: int = 0):
+    """:func:`corrclust.informativeness.assess` for a clustering of ``pc`` at its granularity."""
+    from corrclust.informativeness import assess
+
+    g = pc.granularity
+    n = pc.features.shape[0]
+
+    def rule(X: np.ndarray) -> np.ndarray:
+        # a subset of m of the n images holds about k * m / n of each image's k nearest neighbours:
+        # scale k with it, so that the subset's costs have the same neighbourhood scale
+        k = max(1, int(round(pc.k * X.shape[0] / n)))
+        return feature_costs.costs_from_features(X, k=k, granularity=g)[0]
+
+    costs = pc.costs + g
+    np.fill_diagonal(costs, 0.0)
+    return assess(costs, labels, features=pc.features, cost_rule=rule, solver=solver, seed=seed)

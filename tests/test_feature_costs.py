@@ -1,0 +1,144 @@
+"""Label-free costs from features, the granularity calibration, and the informativeness checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from corrclust import feature_costs as F
+from corrclust.informativeness import assess
+from corrclust.metrics import compare
+from corrclust.solve import solve
+
+
+def _planted(n_per=10, d=5, gap=6.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(2 * n_per, d))
+    X[n_per:, 0] += gap
+    return X, np.repeat([0, 1], n_per)
+
+
+def test_scaled_distances_by_hand():
+    X = np.array([[0.0], [1.0], [3.0]])
+    s, sigma = F.scaled_distances(X, k=1)
+    assert sigma.tolist() == [1.0, 1.0, 2.0]  # distance to the nearest other point
+    assert s[0, 1] == pytest.approx(1.0)  # 1^2 / (1 * 1)
+    assert s[0, 2] == pytest.approx(4.5)  # 3^2 / (1 * 2)
+    assert s[1, 2] == pytest.approx(2.0)  # 2^2 / (1 * 2)
+    C, info = F.costs_from_features(X, k=1)
+
+    def by_hand(v):
+        p = math.exp(-v)
+        return math.log(p / (1 - p)) + F.OFFSET
+
+    assert C[0, 1] == pytest.approx(by_hand(1.0))
+    assert C[0, 2] == pytest.approx(by_hand(4.5))
+    assert C[2, 1] == pytest.approx(by_hand(2.0))
+    assert np.all(np.diag(C) == 0) and np.array_equal(C, C.T)
+    assert info["attractive_share"] == pytest.approx(1 / 3)  # only the pair at s = 1
+    C2, _ = F.costs_from_features(X, k=1, granularity=-0.5)
+    np.testing.assert_allclose(C2[np.triu_indices(3, 1)], C[np.triu_indices(3, 1)] - 0.5)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_planted_two_classes_are_recovered_without_k(seed):
+    # classes of about the neighbourhood size k (the rule's scale; larger classes need --granularity)
+    X, y = _planted(seed=seed)
+    C, _ = F.costs_from_features(X)
+    same = y[:, None] == y[None, :]
+    off = ~np.eye(len(y), dtype=bool)
+    assert np.mean(C[~same] < 0) >= 0.95  # pairs across the gap repel
+    labels = solve(C, method="kl", seed=0).labels
+    assert compare(y, labels)["vi"] == 0.0
+    assert np.mean(C[same & off] > 0) > 0.5
+
+
+def test_granularity_moves_the_cut_monotonically():
+    X, _ = _planted(gap=2.5, seed=1)
+    counts = [solve(F.costs_from_features(X, granularity=g)[0], method="kl").n_clusters for g in (-2, 0, 2, 4)]
+    assert counts == sorted(counts, reverse=True)
+    assert counts[0] > counts[-1]
+
+
+def test_costs_are_deterministic_and_reject_bad_input():
+    X, _ = _planted()
+    np.testing.assert_array_equal(F.costs_from_features(X)[0], F.costs_from_features(X.copy())[0])
+    with pytest.raises(ValueError, match="NaN"):
+        F.costs_from_features(np.array([[0.0], [np.nan]]))
+    with pytest.raises(ValueError, match="n >= 2"):
+        F.costs_from_features(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="granularity"):
+        F.costs_from_features(X, granularity=float("inf"))
+
+
+def test_calibration_picks_the_granularity_that_separates_labelled_pairs():
+    # three groups, two of them close: labels that call the close ones one class must coarsen the cut
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (8, 3)), rng.normal(0, 1, (8, 3)) + [2.5, 0, 0], rng.normal(0, 1, (8, 3)) + [30, 0, 0]])
+    truth = np.repeat([0, 0, 1], 8)
+    picked = [0, 1, 8, 9, 16, 17]
+    uncalibrated = solve(F.costs_from_features(X)[0], method="kl").labels
+    assert compare(truth, uncalibrated)["vi"] > 0.5  # the label-free cut splits the two close groups
+    pairs = [(a, b, truth[a] == truth[b]) for i, a in enumerate(picked) for b in picked[i + 1 :]]
+    cal = F.calibrate_granularity(X, pairs)
+    assert cal.score == 1.0 and cal.granularity == 1.25
+    labels = solve(F.costs_from_features(X, calibration=cal)[0], method="kl").labels
+    assert compare(truth, labels)["vi"] == 0.0
+    assert set(cal.scores) == set(float(g) for g in F.CALIBRATION_GRID)
+    with pytest.raises(ValueError, match="same class and of different"):
+        F.calibrate_granularity(X, [(0, 1, True)])
+
+
+def test_read_calibration_layouts(tmp_path):
+    keys = ["a_101.tif|101", "b_102.tif|102", "c_201.tif|201"]
+    f = tmp_path / "cal.csv"
+    f.write_text("file,class\na_101.tif,x\nb_102.tif,x\n201,y\n")
+    assert F.read_calibration(f, keys) == [(0, 1, True), (0, 2, False), (1, 2, False)]
+    f.write_text("a,b,same\n101,c_201.tif,no\nsub/a_101.tif,102,1\n")
+    assert F.read_calibration(f, keys) == [(0, 2, False), (0, 1, True)]
+    f.write_text("file,class\nmissing.tif,x\n")
+    with pytest.raises(ValueError, match=r"cal.csv:2: 'missing.tif' is not an image"):
+        F.read_calibration(f, keys)
+    f.write_text("name,label\n")
+    with pytest.raises(ValueError, match="expected the header"):
+        F.read_calibration(f, keys)
+
+
+def _rule(X):
+    return F.costs_from_features(X)[0]
+
+
+def test_assess_flags_one_cluster_and_singletons():
+    C = np.ones((6, 6))
+    a = assess(C, np.zeros(6, int))
+    assert not a.informative and a.findings[0].startswith("one cluster")
+    a = assess(-C, np.arange(6))
+    assert not a.informative and "mostly singletons: 6 of 6" in a.findings[0]
+    assert a.findings[1].startswith("no pair of images is more alike") and a.evidence["attractive_pairs_share"] == 0
+
+
+def test_assess_tells_structure_from_noise():
+    X, _ = _planted(n_per=25, d=10, gap=10.0)
+    C = _rule(X)
+    a = assess(C, solve(C, method="kl").labels, features=X, cost_rule=_rule)
+    assert a.informative, a.findings
+    assert a.evidence["stability"] > 0.8
+    noise = np.random.default_rng(0).normal(size=(100, 30))
+    Cn = _rule(noise)
+    a = assess(Cn, solve(Cn, method="kl").labels, features=noise, cost_rule=_rule)
+    assert not a.informative
+    assert any(f.startswith("no clear structure") for f in a.findings)
+
+
+def test_auto_neighbours_follow_large_classes():
+    """Two classes of 120: the default neighbourhood (7) splits them into many clusters; the most
+    stable neighbourhood is larger and its clustering is closer to the truth."""
+    X, y = _planted(n_per=120, d=10, gap=6.0, seed=4)
+    k, scores = F.choose_neighbours(X)
+    assert k > F.K_NEIGHBOURS and scores[k] == max(scores.values())
+    assert set(scores) == {g for g in F.NEIGHBOUR_GRID if g < len(y) / 3}
+    vi_default = compare(y, solve(F.costs_from_features(X)[0], method="kl").labels)["vi"]
+    vi_auto = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)["vi"]
+    assert vi_auto < vi_default and vi_auto == 0.0

@@ -1,0 +1,219 @@
+"""``corrclust cluster --method profile`` end to end: RGB red-blood-cell crops, brightfield crops,
+calibration, granularity, the informativeness verdict and bad folders."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from conftest import require_shared
+from corrclust.cli import main as cli_main
+
+
+def _draw(kind: str, rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    """A dark brightfield object on a bright, noisy field: a round cell with a pale centre, or an
+    elongated dense one (classes that differ in outline and in their inside, as real ones do)."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    c = (size - 1) / 2 + rng.uniform(-2, 2, 2)
+    t = rng.uniform(0, np.pi)
+    a, b = (15, 14) if kind == "round" else (20, 8)
+    a, b = a * rng.uniform(0.95, 1.05), b * rng.uniform(0.95, 1.05)
+    u = (xx - c[1]) * np.cos(t) + (yy - c[0]) * np.sin(t)
+    v = -(xx - c[1]) * np.sin(t) + (yy - c[0]) * np.cos(t)
+    inside = (u / a) ** 2 + (v / b) ** 2 <= 1
+    img = 200 + rng.normal(0, 4, (size, size)) - 80 * inside
+    if kind == "round":
+        img += 50 * ((u / a) ** 2 + (v / b) ** 2 <= 0.3)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def brightfield(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bf")
+    rng = np.random.default_rng(0)
+    for cls, kind in ((1, "round"), (2, "long")):
+        for k in range(8):
+            tifffile.imwrite(folder / f"cell_{cls * 100 + k}.tif", _draw(kind, rng))
+    return folder
+
+
+def _clusters(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_brightfield_crops_cluster_by_shape_without_labels(brightfield, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--truth", "auto", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "method: profile" in captured.err  # one channel: no key points, the default is profiles
+    rows = _clusters(out / "clusters.csv")
+    assert list(rows[0]) == ["id", "cluster", "file"] and len(rows) == 16
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["vi"] == 0.0 and data["n_clusters_pred"] == 2
+    verdict = json.loads((out / "assessment.json").read_text())
+    assert verdict["informative"] and verdict["evidence"]["clusters"] == 2
+    assert "morphology profiles" in (out / "report.html").read_text()
+    # the same run again gives the same clusters
+    out2 = tmp_path / "again"
+    assert cli_main(["cluster", str(brightfield), "-o", str(out2), "--no-progress"]) == 0
+    assert _clusters(out2 / "clusters.csv") == rows
+
+
+def test_granularity_and_calibration(brightfield, tmp_path, capsys):
+    fine = tmp_path / "fine"
+    assert cli_main(["cluster", str(brightfield), "-o", str(fine), "--granularity", "-3", "--no-progress"]) == 0
+    assert len({r["cluster"] for r in _clusters(fine / "clusters.csv")}) > 2
+    cal = tmp_path / "cal.csv"
+    cal.write_text("file,class\ncell_100.tif,round\ncell_101.tif,round\ncell_200.tif,long\ncell_201.tif,long\n")
+    out = tmp_path / "cal"
+    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--calibrate", str(cal), "--granularity", "-3",
+                     "--truth", "auto", "--no-progress"]) == 0
+    assert "calibrated from 6 labelled pairs (2 of one class)" in capsys.readouterr().err
+    assert json.loads((out / "metrics.json").read_text())["vi"] == 0.0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,class\nnope.tif,round\n")
+    assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "b"), "--calibrate", str(bad),
+                     "--no-progress"]) != 0
+    assert "'nope.tif' is not an image of the clustered collection" in capsys.readouterr().err
+
+
+def test_constant_images_are_skipped_and_listed(brightfield, tmp_path, capsys):
+    folder = tmp_path / "with_flat"
+    folder.mkdir()
+    for f in brightfield.glob("*.tif"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    tifffile.imwrite(folder / "cell_300.tif", np.full((64, 64), 128, np.uint8))
+    out = tmp_path / "out"
+    assert cli_main(["cluster", str(folder), "-o", str(out), "--no-progress"]) == 0
+    assert "no profile for" in capsys.readouterr().err
+    assert len(_clusters(out / "clusters.csv")) == 16
+    assert "cell_300.tif" in (out / "report.html").read_text()
+
+
+def test_no_object_anywhere_names_the_images(tmp_path, capsys):
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for k in range(3):
+        tifffile.imwrite(folder / f"img_{100 + k}.tif", np.full((32, 32), 10 * k, np.uint8))
+    assert cli_main(["cluster", str(folder), "-o", str(tmp_path / "o"), "--method", "profile", "--no-progress"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "an object was found in 0 of 3 images" in err[-1] and "img_100.tif: constant image" in err[-1]
+
+
+def test_mixed_channel_counts_stop_with_one_line(brightfield, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for f in list(brightfield.glob("*.tif"))[:4]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    rgb = np.dstack([_draw("round", np.random.default_rng(1))] * 3)
+    tifffile.imwrite(folder / "cell_900.tif", rgb, photometric="rgb")
+    assert cli_main(["cluster", str(folder), "-o", str(tmp_path / "o"), "--no-progress"]) != 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "mixed channel counts" in last and "cell_900.tif has 3" in last
+
+
+def test_rgb_red_blood_cells_end_to_end(tmp_path, capsys):
+    rbc_dir = require_shared("data/rbc-morphology")
+    from corrclust.images import rbc
+
+    rbc.make_crops(rbc_dir, tmp_path / "crops", train_per_class=0, test_per_class=4, unseen_per_class=0)
+    folder = tmp_path / "crops" / "test"
+    out = tmp_path / "out"
+    assert cli_main(["cluster", str(folder), "-o", str(out), "--truth", "auto", "--no-progress"]) == 0
+    assert "method: profile" in capsys.readouterr().err
+    rows = _clusters(out / "clusters.csv")
+    assert len(rows) + len(_skipped(out)) == 40
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["n_clusters_true"] == 10
+    # the clustering agrees with the classes better than putting everything in one cluster (log2 10 bits)
+    assert data["vi"] < np.log2(10)
+    verdict = json.loads((out / "assessment.json").read_text())
+    assert set(verdict) == {"informative", "findings", "evidence"}
+
+
+def _skipped(out):
+    return [line for line in (out / "report.html").read_text().splitlines() if "no profile:" in line]
+
+
+def test_default_route_follows_the_channels(brightfield, tmp_path):
+    from corrclust.images import synthetic
+    from corrclust.pipeline.routes import default_route
+
+    synthetic.generate(tmp_path / "four", classes=2, per_class=2, seed=0, size=48)
+    assert default_route(sorted((tmp_path / "four").glob("organoid_???.tif"))) == "pqap"
+    assert default_route(sorted(brightfield.glob("*.tif"))) == "profile"
+    mixed = [*sorted((tmp_path / "four").glob("organoid_???.tif")), next(brightfield.glob("*.tif"))]
+    assert default_route(mixed) == "profile"  # key points need every image to have the channels
+
+
+def test_profiles_resume_from_a_checkpoint(brightfield, tmp_path, monkeypatch):
+    from corrclust import profile_clustering, profiles
+    from corrclust.images.io import list_images
+
+    records = list_images(brightfield)
+    ck = tmp_path / "ck.npz"
+    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 0.0)  # save after every image
+    calls = []
+    real = profiles.profile
+
+    def interrupted(image, mask=None):
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(image, mask)
+
+    monkeypatch.setattr(profiles, "profile", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        profile_clustering.profile_costs(records, checkpoint=ck)
+    assert ck.is_file()
+    calls.clear()
+    monkeypatch.setattr(profiles, "profile", lambda image, mask=None: (calls.append(1), real(image, mask))[1])
+    resumed = profile_clustering.profile_costs(records, checkpoint=ck)
+    assert len(calls) == len(records) - 5  # the first five came from the checkpoint
+    fresh = profile_clustering.profile_costs(records)
+    np.testing.assert_array_equal(resumed.costs, fresh.costs)
+
+
+def test_real_brightfield_organoid_crops_end_to_end(tmp_path, capsys):
+    """OrgaQuant brightfield organoids (no classes), cropped around their manual boxes: the default
+    route runs, every crop is clustered or listed as skipped, and the verdict is written."""
+    fields = require_shared("data/organoid-fields")
+    from corrclust.images.io import read_image
+
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    with open(fields / "bboxes.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh)][:60]
+    n = 0
+    for r in rows:
+        x1, y1, x2, y2 = (int(r[k]) for k in ("x1", "y1", "x2", "y2"))
+        img = read_image(fields / "images" / r["filename"])
+        side = int(1.25 * max(x2 - x1, y2 - y1))
+        a, b = (y1 + y2) // 2 - side // 2, (x1 + x2) // 2 - side // 2
+        if side < 24 or a < 0 or b < 0 or a + side > img.shape[0] or b + side > img.shape[1]:
+            continue
+        tifffile.imwrite(folder / f"org_{1000 + n}.tif", np.ascontiguousarray(img[a : a + side, b : b + side]))
+        n += 1
+    assert n >= 20
+    out = tmp_path / "out"
+    assert cli_main(["cluster", str(folder), "-o", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "method: profile" in err
+    clustered = len(_clusters(out / "clusters.csv"))
+    assert clustered + err.count("no profile for") == n
+    verdict = json.loads((out / "assessment.json").read_text())
+    assert verdict["evidence"]["n"] == clustered
+
+
+def test_neighbours_option(brightfield, tmp_path, capsys):
+    out = tmp_path / "auto"
+    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--neighbours", "auto", "--no-progress"]) == 0
+    assert "--neighbours auto: k = 7" in capsys.readouterr().err  # 16 images: only k = 7 is below n / 3
+    assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "x"), "--neighbours", "0",
+                     "--no-progress"]) == 2
+    assert "--neighbours must be a whole number of at least 1 or 'auto', got 0" in capsys.readouterr().err

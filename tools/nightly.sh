@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The checks too long for every CI run (.ci/run), for a nightly job on the same kind of machine:
+#   1. the property tests with many more examples (hypothesis profile "nightly");
+#   2. the manylinux wheel: built, repaired, installed into a fresh venv and tested there
+#      (tools/build_wheel.sh; about 10 minutes of two cores, since it runs the whole suite again);
+#   3. the sdist installed offline (tools/check_sdist.sh).
+# The sanitizer build (tools/run_sanitizers.sh) runs in .ci/run itself.
+#
+#   tools/nightly.sh [OUTDIR]     (default: build/nightly)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build/nightly}
+mkdir -p "$out"
+python=${PYTHON:-.venv/bin/python}
+HYPOTHESIS_PROFILE=nightly "$python" -m pytest -q tests/test_properties.py
+bash tools/build_wheel.sh "$out/wheel"
+bash tools/check_sdist.sh "$out/sdist"
