@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--recipes", default="paper-tni,paper-tnia,fast")
     ap.add_argument("--budget", type=float, default=120.0, help="training seconds per recipe")
-    ap.add_argument("--image-size", type=int, default=64)
-    ap.add_argument("--width", type=int, default=32, help="ResNet-18 base width (64 = the paper's network)")
+    ap.add_argument("--image-size", type=int, default=None, help="input side (default: 64, or the recipe's with --as-shipped)")
+    ap.add_argument("--width", type=int, default=None, help="ResNet-18 base width (default: 32, or the recipe's with --as-shipped)")
+    ap.add_argument("--as-shipped", action="store_true", help="train the recipes with their own sizes (no overrides)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--device", default=None)
@@ -76,11 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.crops is None:
         make_crops(RBC, crops, size=64, seed=args.seed)
 
+    if not args.as_shipped:
+        args.image_size = args.image_size or 64
+        args.width = args.width or 32
     device = str(resolve_device(args.device))
     names = [r.strip() for r in args.recipes.split(",") if r.strip()]
-    train_data = load_folder(crops / "train", image_size=args.image_size)
-    test = load_folder(crops / "test", image_size=args.image_size)
-    unseen = load_folder(crops / "unseen", image_size=args.image_size)
+    sizes = {get_recipe(n).with_overrides(image_size=args.image_size).image_size for n in names}
+    if len(sizes) != 1:
+        raise SystemExit("recipes with different input sizes: run them one per invocation")
+    size = sizes.pop()
+    train_data = load_folder(crops / "train", image_size=size)
+    test = load_folder(crops / "test", image_size=size)
+    unseen = load_folder(crops / "unseen", image_size=size)
     # the paper's 100/30 set: unseen first, then test (unseen classes get their own label range)
     both = TwinData(
         inputs=torch.cat([unseen.inputs, test.inputs]),
@@ -95,11 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     rows = []
+    warnings: dict[str, tuple] = {}
     for name in names:
         recipe = get_recipe(name).with_overrides(image_size=args.image_size, width=args.width)
         t0 = time.perf_counter()
         res = train(train_data, recipe, seed=args.seed, time_budget=args.budget, device=args.device,
                     progress=True)
+        warnings[name] = (res.steps, recipe.total_steps, res.check, res.warnings)
         wall = time.perf_counter() - t0
         if recipe.sampler == "pairs":
             images_seen, pairs_seen = 2 * recipe.batch_size * res.steps, recipe.batch_size * res.steps
@@ -125,9 +135,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{images_seen} backbone images, {pairs_seen} labelled pairs", file=sys.stderr)
 
     print()
-    print(f"Twin networks on RBC crops (device {device}, torch threads {torch.get_num_threads()}, input "
-          f"{args.image_size} px, ResNet-18 width {args.width}, training budget {args.budget:.0f} s per recipe, "
+    import os
+
+    print(f"Twin networks on RBC crops (device {device}, torch threads {torch.get_num_threads()}, load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end, input "
+          f"{size} px, ResNet-18 width {args.width or 'of the recipe'}, training budget {args.budget:.0f} s per recipe, "
           f"seed {args.seed})")
+    for name, (steps, planned, check, warns) in warnings.items():
+        print(f"- {name}: {steps} of {planned} planned steps; training pair AUC {check.get('train_pair_auc', float('nan')):.3f}, "
+              f"pairs called same {100 * check.get('same_fraction', float('nan')):.0f}%; warnings: {warns or 'none'}")
     print()
     head = ("| recipe | set | n | solver | VI | VI_FC | VI_FJ | RI | clusters/classes | pair AUC | pair acc "
             "| steps | backbone imgs | pairs |")

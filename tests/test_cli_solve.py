@@ -177,7 +177,7 @@ def test_progress_goes_to_stderr_and_keeps_stdout_json(cc_instances_dir, capsys)
     assert data["edits"] >= 742 and len(data["labels"]) == 213
 
 
-@pytest.mark.parametrize("group", ["pqap", "images", "twin"])
+@pytest.mark.parametrize("group", ["pqap", "images", "twin", "ssl"])
 def test_command_group_without_action_prints_its_help_to_stderr(group, capsys):
     assert main([group]) == 2
     out, err = capsys.readouterr()

@@ -94,5 +94,5 @@ def test_a_route_adds_its_own_options_to_cluster(const_route, organoids, tmp_pat
 
 
 def test_an_unknown_method_names_the_routes():
-    with pytest.raises(ValueError, match="unknown method 'nope' \\(choose one of pqap, twin, profile\\)"):
+    with pytest.raises(ValueError, match="unknown method 'nope' \\(choose one of pqap, twin, profile, ssl\\)"):
         routes.get_route("nope")

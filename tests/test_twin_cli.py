@@ -188,3 +188,25 @@ def test_paper_tnh_on_histograms(tmp_path):
     out = tmp_path / "p.npz"
     assert main(["twin", "predict", str(model), str(data), "-o", str(out), "--quiet"]) == 0
     assert np.load(out)["P"].shape == (6, 6)
+
+
+def test_a_barely_trained_model_is_flagged_by_train_predict_and_cluster(tmp_path, capsys):
+    data = paper_layout(tmp_path / "d")
+    model = tmp_path / "m.pt"
+    # 100000 planned steps, a fraction of a second: far below a quarter of the plan
+    assert main(["twin", "train", str(data), "-o", str(model), "--time-budget", "0.3", "--image-size", "16",
+                 "--width", "8", "--epochs", "1000", "--steps-per-epoch", "100", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: barely trained" in err and "of 100000 planned steps" in err
+    assert main(["cluster", str(data), "--method", "twin", "--model", str(model), "-o", str(tmp_path / "o"),
+                 "--no-progress"]) == 0
+    assert "warning: twin model" in capsys.readouterr().err
+    assert "barely trained" in (tmp_path / "o" / "report.html").read_text()
+
+
+def test_default_recipe_without_a_gpu_is_cpu(tmp_path):
+    from corrclust.twin import default_recipe, get_recipe
+
+    assert default_recipe("cpu") == "cpu" and default_recipe("cuda") == "fast"
+    r = get_recipe("cpu")
+    assert (r.image_size, r.width, r.total_steps) == (64, 32, 600)

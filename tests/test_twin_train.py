@@ -184,3 +184,77 @@ def test_single_channel_and_histogram_inputs(monkeypatch):
     assert res.model.config.input == "histogram" and res.model.config.input_size == 256
     P = predict(res.model, hist).P
     assert P.shape == (12, 12)
+
+
+@pytest.mark.parametrize("name", ["fast", "paper-tnia"])
+def test_time_based_checkpoint_survives_a_crash_and_resume_matches(tmp_path, name):
+    # one epoch longer than the crash point: only the time-based checkpoints can save the run
+    data = easy_data()
+    r = tiny(name, steps_per_epoch=8, epochs=1)
+    full = train(data, r, seed=2, progress=False, checkpoint_every=0)
+    ckpt = tmp_path / "m.pt.ckpt"
+    seen = {}
+
+    def crash_at_3(step, loss):
+        seen[step] = torch.load(ckpt, weights_only=True)["step"]
+        if step == 3:
+            raise RuntimeError("simulated crash")
+
+    # with a checkpoint every 1e-9 s of training, every step is saved before on_step runs
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(data, r, seed=2, progress=False, output=tmp_path / "m.pt", checkpoint_every=1e-9, on_step=crash_at_3)
+    assert seen == {1: 1, 2: 2, 3: 3}
+    again = train(data, r, seed=2, progress=False, output=tmp_path / "m.pt", checkpoint_every=0)
+    assert again.steps == 8 and again.stopped == "completed"
+    assert _same_weights(again.model, full.model)
+    assert not ckpt.exists()
+
+
+def test_time_budget_keeps_the_checkpoint_and_a_larger_budget_continues(tmp_path):
+    data = easy_data()
+    out = tmp_path / "m.pt"
+    r = tiny("fast", epochs=1000, steps_per_epoch=5)
+    first = train(data, r, seed=0, progress=False, output=out, time_budget=0.5)
+    assert first.stopped == "time-budget" and first.steps > 0
+    ckpt = tmp_path / "m.pt.ckpt"
+    assert ckpt.is_file() and torch.load(ckpt, weights_only=True)["step"] == first.steps
+    same = train(data, r, seed=0, progress=False, output=out, time_budget=0.5)
+    assert same.steps == first.steps  # budget used up: nothing more, nothing lost
+    more = train(data, r, seed=0, progress=False, output=out, time_budget=3 * first.elapsed_s + 1)
+    assert more.steps > first.steps
+
+
+def test_barely_trained_model_carries_a_warning(tmp_path, capsys):
+    from corrclust.cli import main
+
+    data = easy_data()
+    out = tmp_path / "m.pt"
+    r = tiny("fast", epochs=10000, steps_per_epoch=5)
+    res = train(data, r, seed=0, progress=False, output=out, time_budget=0.3)
+    assert any("barely trained" in w and f"{res.steps} of 50000" in w for w in res.warnings)
+    assert load_model(out).warnings == res.warnings
+    assert torch.load(out, weights_only=True)["training"]["planned_steps"] == 50000
+    tmp_img = tmp_path / "imgs"
+    tmp_img.mkdir()
+    import tifffile
+
+    for k in range(4):
+        tifffile.imwrite(tmp_img / f"x_{k}.tif", (np.random.default_rng(k).random((12, 12, 3)) * 255).astype(np.uint8))
+    assert main(["twin", "predict", str(out), str(tmp_img), "-o", str(tmp_path / "p.npz"), "--quiet"]) == 0
+    assert "warning: model" in capsys.readouterr().err
+
+
+def test_training_check_flags_pairs_at_chance():
+    # labels drawn independently of the images: no model can separate the pairs
+    from corrclust.twin.model import build_model
+    from corrclust.twin.train import training_check
+
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 255, (12, 12, 3), dtype=np.uint8) for _ in range(80)]
+    data = from_arrays(imgs, [f"c{k}" for k in rng.integers(0, 4, 80)], image_size=16)
+    torch.manual_seed(0)
+    model = build_model(dict(input="image", in_channels=3, input_size=16, head="symmetric", width=8))
+    check = training_check(model, data, steps=100, planned_steps=100)
+    assert abs(check["train_pair_auc"] - 0.5) < 0.1
+    assert any("near chance" in w for w in check["warnings"])
+    assert not any("planned steps" in w for w in check["warnings"])

@@ -25,3 +25,16 @@ autodoc_mock_imports = [] if importlib.util.find_spec("torch") else ["torch", "t
 
 html_theme = "alabaster"
 html_title = "corrclust API reference"
+
+
+def _skip_metadata_routing(app, what, name, obj, skip, options):
+    """Leave out the ``set_fit_request``-style methods scikit-learn adds to an estimator whose ``fit``
+    takes extra arguments (must_link, cannot_link): their docstrings are scikit-learn's and cite its own
+    glossary, which this build cannot resolve."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_routing)

@@ -136,8 +136,12 @@ class CorrelationClustering(_Mixin, _Base):
             return as_problem(X)
         raise ValueError(f"input must be one of {', '.join(map(repr, _INPUTS))}, got {self.input!r}")
 
-    def fit(self, X: Any, y: Any = None) -> CorrelationClustering:
-        """Cluster the n items of the (n, n) matrix X; ``y`` is ignored."""
+    def fit(self, X: Any, y: Any = None, must_link: Any = None, cannot_link: Any = None) -> CorrelationClustering:
+        """Cluster the n items of the (n, n) matrix X; ``y`` is ignored.
+
+        ``must_link`` / ``cannot_link``: pairs of item indices that must share a cluster / be apart
+        (see :mod:`corrclust.constraints`).
+        """
         problem = self._problem(X)
         result: SolveResult = solve(
             problem,
@@ -147,6 +151,8 @@ class CorrelationClustering(_Mixin, _Base):
             warm_start=self.init,
             progress=bool(self.progress),
             options=self.options,
+            must_link=must_link,
+            cannot_link=cannot_link,
         )
         self.result_ = result
         self.labels_ = result.labels
@@ -160,8 +166,8 @@ class CorrelationClustering(_Mixin, _Base):
         return self
 
     def fit_predict(self, X: Any, y: Any = None, **kwargs: Any) -> np.ndarray:
-        """Fit and return ``labels_``."""
-        return self.fit(X, y).labels_
+        """Fit and return ``labels_`` (``must_link`` / ``cannot_link`` are passed to :meth:`fit`)."""
+        return self.fit(X, y, **kwargs).labels_
 
     # scikit-learn reads these to know that X is a precomputed square matrix.
     def _more_tags(self) -> dict[str, Any]:

@@ -104,6 +104,9 @@ def solve(
     warm_start: Any = None,
     progress: ProgressArg = None,
     options: Any = None,
+    *,
+    must_link: Any = None,
+    cannot_link: Any = None,
 ) -> SolveResult:
     """Partition the nodes so that the total cost of the cut edges is as small as possible.
 
@@ -135,6 +138,10 @@ def solve(
         for ``"exact"`` (``"gaec"`` takes none). Build them with keywords, e.g.
         ``ExactOptions(heuristic="kl", max_nodes=1000)``; an unknown name raises TypeError and a
         value out of range ValueError.
+    must_link, cannot_link
+        Pairs of node indices that must share a cluster / must be apart (:mod:`corrclust.constraints`):
+        every method honours them, the exact solver proves optimality under them, and
+        contradictory pairs raise a ValueError naming them.
 
     Raises
     ------
@@ -142,6 +149,14 @@ def solve(
         On Ctrl-C, from every method (the partial result is discarded).
     """
     problem = as_problem(problem_or_cost_matrix)
+    if must_link is not None or cannot_link is not None:  # contract, repel, solve, expand back
+        from corrclust.constraints import constrain
+
+        con = constrain(problem, must_link, cannot_link)
+        start = _check_warm_start(warm_start, problem.n)
+        res = solve(con.problem, method, time_limit, seed, None if start is None else con.contract_labels(start),
+                    progress, options)
+        return con.finish(problem, res, _renumber)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
     limit = check_time_limit(time_limit)

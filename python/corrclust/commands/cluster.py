@@ -106,6 +106,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pqap-mode", choices=("reference", "improved"), default="reference",
                    help="PQAP solver: the paper's heuristics (reference, default) or the improved local search")
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
+    p.add_argument("--feedback", type=Path, metavar="FEEDBACK.csv",
+                   help="the expert's answers (a,b,answer[,time,source]; e.g. OUT/feedback.csv written by "
+                        "'corrclust review'): same -> one cluster, different -> apart, unsure ignored")
+    p.add_argument("--feedback-calibrate", dest="calibrate", action=argparse.BooleanOptionalAction, default=False,
+                   help="with --feedback: fit the threshold (similarities) or bias (probabilities) to the "
+                        "answers, so that each answer also moves the other pairs (default: off)")
     add_read_arguments(p, channels_help="PQAP: B,G,R, the planes of the key points' blue nuclei, green nuclei and red "
                                         "membranes (default 0,1,3); twin: the planes fed to the network, in order. "
                                         "By index or channel name, '-' for none (--channels=-,-,0 works too)")
@@ -156,6 +162,8 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         pqap_mode=args.pqap_mode,
         correlations=args.similarities,
         progress=args.progress,
+        feedback=args.feedback,
+        calibrate=args.calibrate,
         route_options={dest: getattr(args, dest) for name in ((method,) if method != AUTO else METHODS)
                        for dest in _ROUTE_DESTS.get(name, ())},
         read=read_options(args),
@@ -214,9 +222,21 @@ def run_matrix(args: argparse.Namespace) -> int:
     ids = [int(i) for i in corr.ids]
     if not math.isfinite(corr.parameter):
         raise CliError(f"--{corr.parameter_name} must be a finite number")
+    must = cannot = use = None
+    if args.feedback is not None:
+        from corrclust.pipeline.answers import use_feedback
+
+        use = use_feedback(corr, args.feedback, calibrate=args.calibrate)
+        corr, must, cannot = use.corr, use.must_link, use.cannot_link
+        if use.n_skipped:
+            print(f"{args.feedback}: {use.n_skipped} answer(s) naming ids not in the matrix skipped", file=sys.stderr)
+    elif args.calibrate:
+        raise CliError("--feedback-calibrate needs --feedback")
     problem = corr.problem()
     try:
-        res = solve(problem, method=method, time_limit=args.time_limit, seed=args.seed)
+        res = solve(problem, method=method, time_limit=args.time_limit, seed=args.seed,
+                    must_link=must if must is not None and must.size else None,
+                    cannot_link=cannot if cannot is not None and cannot.size else None)
     except NotImplementedError as exc:
         raise CliError(str(exc)) from None
     clusters = clusters_from_labels(ids, res.labels)
@@ -225,9 +245,9 @@ def run_matrix(args: argparse.Namespace) -> int:
         truth = truth_from_clusters(read_clustering(args.truth), ids, str(args.truth))
         metrics = compare([c for c in truth.classes if c is not None], res.labels[truth.known])
     if corr.kind == "similarity":
-        metadata = {"matching_results_file": "", "clustering_threshold": args.threshold}
+        metadata = {"matching_results_file": "", "clustering_threshold": corr.parameter}
     else:
-        metadata = {"probabilities_file": "", "bias": args.bias}
+        metadata = {"probabilities_file": "", "bias": corr.parameter}
     if args.out:
         write_clustering(args.out, clusters, metadata=metadata)
     if args.json:
@@ -237,6 +257,9 @@ def run_matrix(args: argparse.Namespace) -> int:
                "symmetrize": corr.symmetrization}
         if metrics is not None:
             out["metrics"] = metrics
+        if use is not None:
+            out["feedback"] = {"same": int(use.must_link.shape[0]), "different": int(use.cannot_link.shape[0]),
+                               "skipped": use.n_skipped}
         print(json.dumps(jsonable(out)))
         return 0
     bound = f", lower bound {res.lower_bound:.6f}" if res.lower_bound is not None else ""

@@ -24,7 +24,7 @@ from corrclust.cli_support import (
     read_options,
 )
 
-RECIPE_NAMES = ("paper-tni", "paper-tnia", "paper-tnh", "fast")
+RECIPE_NAMES = ("paper-tni", "paper-tnia", "paper-tnh", "fast", "cpu")
 
 
 def _twin() -> Any:
@@ -64,18 +64,28 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Train a twin network. DATA_DIR holds images named with the paper's ids (class = id // 100) "
             "or one sub-folder per class; 8- or 16-bit images with 1 to 3 channels (after --channels) in any "
             "format corrclust reads (TIFF, OME-TIFF, OME-Zarr, PNG, JPEG; CZI/ND2/LIF with corrclust[formats]). "
-            "A checkpoint MODEL.pt.ckpt is written every epoch; Ctrl-C saves it and stops, and running "
-            "the same command again resumes from it."
+            "A checkpoint MODEL.pt.ckpt is written every epoch and every --checkpoint-every seconds; "
+            "Ctrl-C saves it and stops, and running the same command again resumes from it. After a "
+            "--time-budget stop it is kept: the same command with a larger budget trains on. A model "
+            "that is barely trained is saved with a warning, printed here and by 'twin predict'."
         ),
     )
     t.add_argument("data_dir", metavar="DATA_DIR", type=Path)
-    t.add_argument("--recipe", choices=RECIPE_NAMES, default="fast", help="training recipe (default: fast)")
+    t.add_argument("--recipe", choices=RECIPE_NAMES, default=None,
+                   help="training recipe (default: cpu without a GPU, fast with one)")
     t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt", help="model file to write")
     t.add_argument(
         "--time-budget",
         type=positive_float,
         metavar="SECONDS",
         help="stop training after this many seconds (in total over resumed runs) and save the model",
+    )
+    t.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="also write the checkpoint after this many seconds of training (default 120; 0: per epoch only)",
     )
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
@@ -127,7 +137,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     twin = _twin()
     _say_torch(args)
-    recipe = twin.get_recipe(args.recipe)
+    from corrclust.twin.train import resolve_device
+
+    try:
+        device_type = resolve_device(None if args.device == "auto" else args.device).type
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    recipe = twin.get_recipe(args.recipe or twin.default_recipe(device_type))
     overrides: dict[str, Any] = {
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
@@ -171,6 +187,7 @@ def run_train(args: argparse.Namespace) -> int:
         time_budget=args.time_budget,
         device=None if args.device == "auto" else args.device,
         progress=args.progress,
+        checkpoint_every=args.checkpoint_every,
     )
     if result.stopped == "interrupted":
         print(
@@ -181,10 +198,19 @@ def run_train(args: argparse.Namespace) -> int:
         return 130
     last = f", last epoch loss {result.history[-1]:.4f}" if result.history else ""
     print(
-        f"twin train: {result.stopped} after {result.steps} steps ({result.epochs_completed} epochs, "
-        f"{result.elapsed_s:.1f} s{last}); model written to {result.model_path}",
+        f"twin train: {result.stopped} after {result.steps} of {recipe.total_steps} steps "
+        f"({result.epochs_completed} epochs, {result.elapsed_s:.1f} s{last}, training pair AUC "
+        f"{result.check.get('train_pair_auc', float('nan')):.2f}); model written to {result.model_path}",
         file=sys.stderr,
     )
+    if result.stopped == "time-budget" and result.checkpoint_path is not None:
+        print(
+            f"twin train: the time budget is used up; {result.checkpoint_path} is kept: the same command "
+            "with a larger --time-budget trains on from it (--restart starts afresh)",
+            file=sys.stderr,
+        )
+    for w in result.warnings:
+        print(f"twin train: warning: {w}", file=sys.stderr)
     return 0
 
 
@@ -194,6 +220,8 @@ def run_predict(args: argparse.Namespace) -> int:
     twin = _twin()
     _say_torch(args)
     loaded = twin.load_model(args.model, device=None if args.device == "auto" else args.device)
+    for w in loaded.warnings:
+        print(f"twin predict: warning: model {args.model}: {w}", file=sys.stderr)
     pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress,
                         read=read_options(args))
     costs = twin.cost_matrix(pred.P)

@@ -45,17 +45,25 @@ def number_clusters(labels: ArrayLike) -> np.ndarray:
     return new[inverse.reshape(-1)]
 
 
-def _solve(problem, solver: str, time_limit: float | None, seed: int, progress: bool):
+def _solve(problem, solver: str, time_limit: float | None, seed: int, progress: bool, must_link=None,
+           cannot_link=None):
     from corrclust.solve import solve
 
-    return solve(problem, method=solver, time_limit=time_limit, seed=seed, progress=True if progress else None)
+    return solve(problem, method=solver, time_limit=time_limit, seed=seed, progress=True if progress else None,
+                 must_link=must_link, cannot_link=cannot_link)
 
 
 def cluster(corr: Correlations, solver: str = "kl", *, time_limit: float | None = None, seed: int = 0,
-            parameter: float | None = None, progress: bool = False) -> Clustering:
-    """Solve the correlation-clustering problem of ``corr`` (at ``parameter``, default the chosen one)."""
+            parameter: float | None = None, progress: bool = False, must_link: Any = None,
+            cannot_link: Any = None) -> Clustering:
+    """Solve the correlation-clustering problem of ``corr`` (at ``parameter``, default the chosen one),
+    under the expert's answers as index pairs (``must_link``/``cannot_link``, :mod:`corrclust.constraints`)."""
     problem = corr.problem(parameter)
-    result = _solve(problem, solver, time_limit, seed, progress)
+    if must_link is not None and len(must_link) == 0:
+        must_link = None
+    if cannot_link is not None and len(cannot_link) == 0:
+        cannot_link = None
+    result = _solve(problem, solver, time_limit, seed, progress, must_link, cannot_link)
     lb = getattr(result, "lower_bound", None)
     return Clustering(
         labels=number_clusters(np.asarray(result.labels)),

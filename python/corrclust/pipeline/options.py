@@ -40,6 +40,8 @@ class ClusterOptions:
     pqap_mode: str = "reference"
     correlations: Path | None = None  # a previous run's similarities.npz: skip the matching
     progress: bool = True
+    feedback: Path | None = None  # the expert's answers (corrclust.feedback): must-/cannot-links
+    calibrate: bool = False  # with feedback: fit the threshold/bias to the answers (corrclust.calibration)
     route_options: dict[str, Any] = field(default_factory=dict)  # the route's own options (routes docstring)
     #: How files become images (Z projection, time point, pixel size, channels): corrclust.images.io.
     #: For PQAP the channels are the key points' blue, green and red planes; for the twin network
@@ -69,6 +71,8 @@ class ClusterOptions:
             raise FileNotFoundError(f"parameter file not found: {self.params}")
         if self.correlations is not None and not Path(self.correlations).is_file():
             raise FileNotFoundError(f"correlations file not found: {self.correlations}")
+        if self.feedback is not None and not Path(self.feedback).is_file():
+            raise FileNotFoundError(f"feedback file not found: {self.feedback}")
         if self.model is not None and not Path(self.model).is_file():
             raise FileNotFoundError(f"model file not found: {self.model}")
         if not Path(self.images_dir).is_dir():

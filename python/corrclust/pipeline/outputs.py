@@ -24,9 +24,27 @@ from corrclust.pipeline.correlations import Correlations
 from corrclust.pipeline.evaluation import Evaluation
 from corrclust.pipeline.images import ImageSet
 
-__all__ = ["FIGURES", "write_outputs", "prepare_out_dir"]
+__all__ = ["FIGURES", "THUMBNAILS", "write_outputs", "prepare_out_dir"]
 
 FIGURES = "figures"
+#: One small PNG per image, ``<id>.png`` (the review page's gallery).
+THUMBNAILS = "thumbnails"
+
+
+def _write_thumbnails(folder: Path, images: ImageSet) -> None:
+    """``folder/<id>.png`` for every image (96 x 96 RGB; skipped when the file is already current)."""
+    from matplotlib.image import imsave  # matplotlib is a dependency already (it writes PNGs via pillow)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for rec, thumb in zip(images.records, images.thumbs):
+        path = folder / f"{int(rec.id)}.png"
+        buf = io.BytesIO()
+        imsave(buf, np.asarray(thumb, dtype=np.uint8), format="png")
+        data = buf.getvalue()
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(data)
 
 
 def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) -> None:
@@ -95,6 +113,7 @@ def write_outputs(
     *,
     progress: bool = True,
     title: str = "corrclust report",
+    review: dict | None = None,
     assessment: Any = None,
 ) -> dict[str, Path]:
     """Write every output file (each atomically), ``report.html`` last. Returns name -> path."""
@@ -136,6 +155,12 @@ def write_outputs(
             files["sweep_csv"] = out_dir / "sweep.csv"
             _write_sweep_csv(files["sweep_csv"], evaluation.sweep)
 
+    _write_thumbnails(out_dir / THUMBNAILS, images)
+
+    if review is not None:
+        files["review"] = out_dir / "review.json"
+        write_text(files["review"], json.dumps(jsonable(review), indent=2) + "\n")
+
     if assessment is not None:
         files["assessment"] = out_dir / "assessment.json"
         write_text(files["assessment"], json.dumps(jsonable(assessment.to_dict()), indent=2) + "\n")
@@ -145,7 +170,7 @@ def write_outputs(
     files.update(figures)
     files["report"] = out_dir / "report.html"
     page = report.render(title, out_dir, images, corr, clustering, evaluation, settings, files,
-                         assessment=assessment)
+                         assessment=assessment, review=review)
     write_text(files["report"], page)
     return files
 

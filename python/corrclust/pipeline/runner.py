@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corrclust.pipeline.answers import answer_summary, use_feedback
 from corrclust.pipeline.clustering import Clustering, cluster
 from corrclust.pipeline.correlations import Correlations, align_images, compute_correlations
 from corrclust.pipeline.evaluation import Evaluation, evaluate
@@ -69,10 +70,20 @@ def run_on_correlations(
     truth = resolve_truth(options.truth, images)
     if truth is None and options.ids_table is None and all(r.label is not None for r in images.records):
         say("the file names (or folders) give classes; pass --truth auto to compare the clusters with them")
+    use = None
+    before = _previous_labels(out_dir, corr.ids)
+    if options.feedback is not None:
+        use = use_feedback(corr, options.feedback, calibrate=options.calibrate)
+        corr = use.corr
+        say(f"feedback {options.feedback}: {use.must_link.shape[0]} same, {use.cannot_link.shape[0]} different"
+            + (f", {use.n_skipped} answer(s) naming ids not in the set skipped" if use.n_skipped else "")
+            + (f"; {corr.parameter_name} calibrated to {corr.parameter:g}" if use.calibration is not None else ""))
     say(f"clustering {corr.ids.size} images ({options.solver}, {corr.parameter_name} {corr.parameter:g})")
     # KL takes a fraction of a second here; the anytime and exact solvers show their progress.
     clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,
-                         progress=options.progress and options.solver != "kl")
+                         progress=options.progress and options.solver != "kl",
+                         must_link=None if use is None else use.must_link,
+                         cannot_link=None if use is None else use.cannot_link)
     assessment = None
     assess = getattr(get_route(options.method), "assess", None) if options.correlations is None else None
     if assess is not None:
@@ -94,8 +105,12 @@ def run_on_correlations(
         ("seed", options.seed),
         *extra_settings,
     ]
+    review = None
+    if use is not None:
+        review = answer_summary(use, before, clustering.labels)
+        settings.append(("feedback", f"{options.feedback} ({use.n_constraints} answers used)"))
     files = write_outputs(out_dir, images, corr, clustering, evaluation, settings, progress=options.progress,
-                          title=title, assessment=assessment)
+                          title=title, assessment=assessment, review=review)
     return PipelineResult(out_dir, images, corr, clustering, evaluation, files, time.perf_counter() - started,
                           assessment)
 
@@ -114,6 +129,25 @@ def _read_settings(options: ClusterOptions) -> list[tuple[str, Any]]:
     if options.name_pattern is not None:
         out.append(("name pattern", options.name_pattern))
     return out
+
+
+def _previous_labels(out_dir: Path, ids) -> "np.ndarray | None":
+    """The cluster of every id in OUT/clusters.csv of an earlier run, when it covers exactly these ids."""
+    import csv
+
+    import numpy as np
+
+    path = out_dir / "clusters.csv"
+    if not path.is_file():
+        return None
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = {int(r["id"]): int(r["cluster"]) for r in csv.DictReader(fh)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if set(rows) != {int(i) for i in ids}:
+        return None
+    return np.array([rows[int(i)] for i in ids], dtype=np.int64)
 
 
 def run(options: ClusterOptions, *, title: str = "corrclust report",

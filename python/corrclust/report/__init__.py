@@ -148,6 +148,54 @@ def draw_figures(
     return files
 
 
+def typical_members(costs: np.ndarray, labels: np.ndarray, k: int, show: int = 3) -> tuple[list, list]:
+    """The ``show`` most and least typical members of cluster ``k`` as (index, mean cost) lists."""
+    members = np.flatnonzero(labels == k)
+    if members.size < 2:
+        return [(int(members[0]), 0.0)] if members.size else [], []
+    sub = costs[np.ix_(members, members)]
+    mean = (sub.sum(axis=1) - np.diagonal(sub)) / (members.size - 1)
+    order = np.argsort(-mean, kind="stable")
+    most = [(int(members[o]), float(mean[o])) for o in order[:show]]
+    rest = order[show:] if members.size > show else order[1:]
+    least = [(int(members[o]), float(mean[o])) for o in rest[::-1][:show]]
+    return most, least
+
+
+def typical_rows(costs: np.ndarray, labels: np.ndarray, ids: Sequence[int], limit: int = 60) -> list[list[str]]:
+    rows = []
+    for k in range(1, int(labels.max()) + 1 if labels.size else 1):
+        if k > limit:
+            break
+        most, least = typical_members(costs, labels, k)
+        fmt = lambda pairs: ", ".join(f"{ids[i]} ({v:+.3g})" for i, v in pairs) or "-"  # noqa: E731
+        rows.append([str(k), str(int((labels == k).sum())), fmt(most), fmt(least)])
+    return rows
+
+
+def _review_section(review: dict) -> "H.Section":
+    sec = H.Section("Review by the expert", anchor="review")
+    pct = lambda v: "n/a" if v is None else f"{100 * v:.1f} %"  # noqa: E731
+    facts: list[tuple[str, Any]] = [
+        ("feedback file", review.get("feedback_file")),
+        ("answers read", review.get("answers_read")),
+        ("used: same / different", f"{review.get('same')} / {review.get('different')}"),
+        ("skipped (ids not in this set)", review.get("answers_skipped_unknown_ids")),
+        ("agreement with the answers before", pct(review.get("agreement_before"))),
+        ("agreement with the answers now", pct(review.get("agreement_after"))),
+    ]
+    if review.get("pairs_changed") is not None:
+        facts += [("image pairs joined or cut differently", review["pairs_changed"]),
+                  ("images moved to another cluster", review["images_moved"])]
+    cal = review.get("calibration")
+    if cal:
+        facts.append((f"{cal['parameter']} calibrated", f"{cal['default']:g} -> {cal['fitted']:.4g}"))
+    sec.add(H.paragraph("The expert's answers are hard constraints: 'same' pairs share a cluster, 'different' "
+                        "pairs are apart; 'before' is the previous run's clusters.csv in this folder."))
+    sec.add(H.definition_list(facts))
+    return sec
+
+
 def _rel(out_dir: Path, path: Path) -> str:
     return Path(path).relative_to(out_dir).as_posix()
 
@@ -185,11 +233,13 @@ def render(
     files: dict[str, Path],
     *,
     assessment: Any = None,
+    review: dict | None = None,
 ) -> str:
     """The report page for a run whose figures and data files are ``files`` (final paths).
 
     ``assessment``: the route's informativeness verdict (:class:`corrclust.informativeness.Assessment`);
-    its findings head the summary as a warning, its evidence is listed.
+    its findings head the summary as a warning, its evidence is listed. ``review``: the summary of the
+    expert's answers (:func:`corrclust.pipeline.answers.answer_summary`).
     """
     out_dir = Path(out_dir)
     labels = np.asarray(clustering.labels)
@@ -314,8 +364,17 @@ def render(
     wells = _wells_section(images, labels)
     if wells is not None:
         sections.append(wells)
+    if review is not None:
+        sections.append(_review_section(review))
 
     cl = H.Section("Clusters", anchor="clusters")
+    cl.add("<h3>Most and least typical members</h3>")
+    cl.add(H.paragraph("Typicality of an image: its mean cost to the other members of its cluster (positive: "
+                       "it attracts them). A cluster whose least typical members are far below its most typical "
+                       "ones, or below 0, deserves a look in the review page (corrclust review OUT)."))
+    cl.add('<div style="overflow-x:auto">' + H.table(
+        ["cluster", "images", "most typical (mean cost)", "least typical (mean cost)"],
+        typical_rows(corr.problem().to_dense(), labels, images.ids)) + "</div>")
     if evaluation is not None:
         cl.add(H.paragraph("Each image is captioned with its id and (true class); a red caption marks an image "
                            "whose class is not the cluster's most frequent class."))

@@ -5,7 +5,7 @@ This sub-package is the only part of corrclust that imports torch (``pip install
 * ``corrclust.twin.resnet``: ResNet-18, 2-D (images) and 1-D (histograms).
 * ``corrclust.twin.model``: embedding network and pair heads (the paper's and a symmetric one).
 * ``corrclust.twin.data``: preprocessing, datasets, pair sampling, augmentation.
-* ``corrclust.twin.recipes``: named training configurations (paper-tni, paper-tnia, paper-tnh, fast).
+* ``corrclust.twin.recipes``: named training configurations (paper-tni, paper-tnia, paper-tnh, fast, cpu).
 * ``corrclust.twin.train``: training with checkpoints, resume, time budget, seeded determinism.
 * ``corrclust.twin.predict``: embeddings once per image, then all pairs; probabilities and costs.
 """
@@ -30,7 +30,7 @@ from corrclust.twin.predict import (
     predict,
     to_problem,
 )
-from corrclust.twin.recipes import RECIPES, Recipe, get_recipe
+from corrclust.twin.recipes import RECIPES, Recipe, default_recipe, get_recipe
 from corrclust.twin.train import TrainResult, save_model, train
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "RECIPES",
     "Recipe",
     "get_recipe",
+    "default_recipe",
     "TrainResult",
     "save_model",
     "train",

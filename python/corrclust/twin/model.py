@@ -32,9 +32,12 @@ __all__ = [
     "TwinNetwork",
     "build_model",
     "EMBEDDING_DIM",
+    "MODEL_FORMAT",
+    "resolve_device",
 ]
 
 EMBEDDING_DIM = 128
+MODEL_FORMAT = "corrclust-twin-model"  # the ``format`` tag of model files (``train.save_model``)
 INPUT_KINDS = ("image", "histogram")
 HEAD_KINDS = ("paper", "symmetric")
 
@@ -181,3 +184,18 @@ def build_model(config: ModelConfig | Mapping[str, Any]) -> TwinNetwork:
     if not isinstance(config, ModelConfig):
         config = ModelConfig.from_dict(config)
     return TwinNetwork(config)
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``None``/"auto": CUDA when available, else CPU. A clear error when CUDA is asked but absent."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda (or cuda:N) or auto") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {device!r}; use cpu, cuda (or cuda:N) or auto")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available to torch")
+    return dev

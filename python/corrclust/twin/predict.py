@@ -22,9 +22,8 @@ import numpy as np
 import torch
 
 from corrclust.twin.data import TwinData, load_folder
-from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
+from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe
-from corrclust.twin.train import MODEL_FORMAT, resolve_device
 
 if TYPE_CHECKING:
     from corrclust.images.io import ReadOptions
@@ -46,6 +45,11 @@ class LoadedModel:
     @property
     def config(self) -> ModelConfig:
         return self.model.config
+
+    @property
+    def warnings(self) -> list[str]:
+        """The "barely trained" warnings stored with the model at training time (may be empty)."""
+        return [str(w) for w in self.training.get("warnings", [])]
 
 
 def load_model(path: str | Path, device: str | None = None) -> LoadedModel:

@@ -6,15 +6,20 @@
   with ``seed`` draws the pairs/batches and a ``torch.Generator`` seeded with ``seed + 1`` draws the
   augmentation; deterministic algorithms are switched on for the run (``warn_only``). On the CPU the
   same seed gives bit-identical weights.
-* **Checkpoints.** After every epoch (and when stopped) the complete state goes to
-  ``checkpoint`` atomically (temporary file, then rename): weights, optimiser, scheduler, both random
-  states, the step counter and the running epoch loss. A run started again with the same checkpoint
-  continues exactly where the saved one stopped: the resumed weights equal the uninterrupted ones.
+* **Checkpoints.** After every epoch, every ``checkpoint_every`` seconds of training (default 120)
+  and when stopped, the complete state goes to ``checkpoint`` atomically (temporary file, then
+  rename): weights, optimiser, scheduler, both random states, the step counter and the running
+  epoch loss. A run started again with the same checkpoint continues exactly where the saved one
+  stopped: the resumed weights equal the uninterrupted ones. The checkpoint is removed when the
+  recipe's steps are all done, and kept after a time-budget stop (a larger budget continues).
 * **Interruption.** Ctrl-C (SIGINT) during training finishes the current step, saves the checkpoint
   and returns with ``stopped == "interrupted"``; a second Ctrl-C aborts at once.
 * **Time budget.** ``time_budget`` seconds of training, checkpoint writes included (summed over
   resumed runs; reading the data is not counted): the run stops before a step that would overrun
   the budget and returns a usable model with ``stopped == "time-budget"``.
+* **Barely trained.** ``training_check`` scores the training pairs with the final model; its
+  warnings (few of the planned steps, pair AUC near chance, nearly every pair called "same")
+  are returned, stored in the model file and printed by ``corrclust twin``.
 
 Model files are plain dicts of strings, numbers, lists and tensors, readable with
 ``torch.load(..., weights_only=True)``.
@@ -23,8 +28,6 @@ Model files are plain dicts of strings, numbers, lists and tensors, readable wit
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +38,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from corrclust.atomic import atomic_path
+from corrclust.twin.checkpoint import (
+    CheckpointClock,
+    SigintFlag,
+    atomic_save,
+    rng_state_from_plain,
+    rng_state_to_plain,
+)
 from corrclust.twin.data import (
     PairSampler,
     PKSampler,
@@ -44,12 +53,11 @@ from corrclust.twin.data import (
     paper_augment,
     strong_augment,
 )
-from corrclust.twin.model import ModelConfig, TwinNetwork, build_model
+from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
 
-__all__ = ["train", "TrainResult", "save_model", "resolve_device", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
+__all__ = ["train", "TrainResult", "training_check", "save_model", "resolve_device", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
-MODEL_FORMAT = "corrclust-twin-model"
 CHECKPOINT_FORMAT = "corrclust-twin-checkpoint"
 FORMAT_VERSION = 1
 
@@ -67,54 +75,12 @@ class TrainResult:
     elapsed_s: float = 0.0
     model_path: Path | None = None
     checkpoint_path: Path | None = None
-
-
-def resolve_device(device: str | None) -> torch.device:
-    """``None``/"auto": CUDA when available, else CPU. A clear error when CUDA is asked but absent."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}; use cpu, cuda (or cuda:N) or auto") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {device!r}; use cpu, cuda (or cuda:N) or auto")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available to torch")
-    return dev
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        torch.save(obj, fh)
+    warnings: list[str] = field(default_factory=list)  # "barely trained" messages (``training_check``)
+    check: dict[str, Any] = field(default_factory=dict)  # the figures behind them
 
 
 def _cpu_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").clone() for k, v in state.items()}
-
-
-def _rng_state_to_plain(state: Mapping[str, Any]) -> dict[str, Any]:
-    """numpy bit-generator state with its 128-bit integers as strings (safe for weights_only)."""
-
-    def conv(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items()}
-        if isinstance(v, int) and not isinstance(v, bool):
-            return str(v)
-        return v
-
-    return conv(dict(state))
-
-
-def _rng_state_from_plain(state: Mapping[str, Any]) -> dict[str, Any]:
-    def conv(k: str, v: Any) -> Any:
-        if isinstance(v, dict):
-            return {kk: conv(kk, x) for kk, x in v.items()}
-        if isinstance(v, str) and k != "bit_generator":
-            return int(v)
-        return v
-
-    return {k: conv(k, v) for k, v in state.items()}
 
 
 def save_model(
@@ -126,7 +92,7 @@ def save_model(
 ) -> Path:
     """Write a model file (atomically): format tag, recipe, model config, state dict, training log."""
     path = Path(path)
-    _atomic_save(
+    atomic_save(
         {
             "format": MODEL_FORMAT,
             "version": FORMAT_VERSION,
@@ -139,31 +105,6 @@ def save_model(
         path,
     )
     return path
-
-
-class _SigintFlag:
-    """Within the block, the first SIGINT sets ``requested`` (the step finishes and a checkpoint is
-    written); a second one raises KeyboardInterrupt as usual. No-op outside the main thread."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-        self._installed = False
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __enter__(self) -> _SigintFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-            self._installed = True
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 class _Run:
@@ -225,7 +166,7 @@ class _Run:
             "model": _cpu_state(self.model.state_dict()),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "numpy_rng": _rng_state_to_plain(self.np_rng.bit_generator.state),
+            "numpy_rng": rng_state_to_plain(self.np_rng.bit_generator.state),
             "torch_rng": self.aug_gen.get_state(),
             "step": self.step,
             "epoch_loss_sum": self.epoch_loss_sum,
@@ -253,7 +194,7 @@ class _Run:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
-        self.np_rng.bit_generator.state = _rng_state_from_plain(ckpt["numpy_rng"])
+        self.np_rng.bit_generator.state = rng_state_from_plain(ckpt["numpy_rng"])
         self.aug_gen.set_state(ckpt["torch_rng"])
         self.step = int(ckpt["step"])
         self.epoch_loss_sum = float(ckpt["epoch_loss_sum"])
@@ -335,6 +276,7 @@ def train(
     device: str | None = None,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
+    checkpoint_every: float | None = None,
 ) -> TrainResult:
     """Train a twin network on ``data`` with ``recipe`` (a ``Recipe`` or a recipe name).
 
@@ -344,9 +286,14 @@ def train(
         The model file, written at the end (not when interrupted).
     checkpoint
         The checkpoint file (default ``<output>.ckpt`` when ``output`` is given); with ``resume``
-        an existing checkpoint is continued, otherwise it is overwritten.
+        an existing checkpoint is continued, otherwise it is overwritten. It is removed once the
+        recipe's steps are all done; after a time-budget stop it is kept, so the same command
+        with a larger budget continues the run.
     time_budget
         Seconds of training, in total over resumed runs.
+    checkpoint_every
+        Seconds of training between checkpoints (besides the one after every epoch); default
+        120, 0 turns them off.
     on_step
         Called as ``on_step(step, loss)`` after every step (used by tests and tools).
     """
@@ -375,7 +322,7 @@ def train(
             if not isinstance(ckpt, dict):
                 raise ValueError(f"{ckpt_path} is not a corrclust twin checkpoint")
             run.load(ckpt, ckpt_path)
-        stopped = _loop(run, time_budget, ckpt_path, progress, on_step)
+        stopped = _loop(run, time_budget, ckpt_path, progress, on_step, checkpoint_every)
     finally:
         torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
 
@@ -390,6 +337,9 @@ def train(
         checkpoint_path=ckpt_path,
     )
     if stopped != "interrupted":
+        check = training_check(run.model, data, run.step, recipe.total_steps, seed=run.seed)
+        result.warnings = check.pop("warnings")
+        result.check = check
         if output is not None:
             result.model_path = save_model(
                 output,
@@ -399,18 +349,89 @@ def train(
                 training={
                     "seed": run.seed,
                     "steps": run.step,
+                    "planned_steps": recipe.total_steps,
                     "epochs_completed": len(run.history),
                     "stopped": stopped,
                     "history": list(run.history),
                     "elapsed_s": run.elapsed,
                     "device": str(dev),
                     "n_images": len(data),
+                    "check": dict(check),
+                    "warnings": list(result.warnings),
                 },
             )
-        if ckpt_path is not None and ckpt_path.exists() and output is not None:
+        if stopped == "completed" and ckpt_path is not None and ckpt_path.exists() and output is not None:
             ckpt_path.unlink()
             result.checkpoint_path = None
     return result
+
+
+# A model is "barely trained" below these marks (see ``training_check``).
+MIN_STEP_FRACTION = 0.25  # steps done / steps the recipe plans
+MIN_TRAIN_PAIR_AUC = 0.6  # 0.5 is chance
+MAX_SAME_FRACTION = 0.9  # share of training pairs the model calls "same class" (p > 0.5)
+
+
+@torch.no_grad()
+def training_check(
+    model: TwinNetwork, data: TwinData, steps: int, planned_steps: int, *, seed: int = 0, max_images: int = 400
+) -> dict[str, Any]:
+    """How far training got, measured without any held-out data; and warnings when barely trained.
+
+    The model scores all pairs of (up to ``max_images``, a seeded subsample of) its own training
+    images, without augmentation. Returned: ``step_fraction``, ``train_pair_auc`` (same-class pairs
+    against different-class pairs; 0.5 is chance), ``same_fraction`` (share of pairs with
+    p > 0.5, which correlation clustering joins: near 1 gives one cluster) and ``warnings``, a list
+    of one-line messages. The AUC is on training pairs, so a high value proves little; a value near
+    0.5 proves the model has not learnt even those. Seen on a CPU: 12 of 2000 steps, every pair
+    at p > 0.5, one cluster.
+    """
+    from scipy.stats import rankdata
+
+    from corrclust.twin.predict import embed, pair_probabilities
+
+    n = len(data)
+    idx = np.arange(n)
+    if n > max_images:
+        idx = np.sort(np.random.default_rng(seed).choice(n, size=max_images, replace=False))
+    was_training = model.training
+    e = embed(model, data.inputs[torch.from_numpy(idx)])
+    P = pair_probabilities(model, e)
+    model.train(was_training)
+    lab = np.asarray(data.labels)[idx]
+    iu = np.triu_indices(idx.size, 1)
+    p = ((P.astype(np.float64) + P.T) / 2)[iu]
+    same = (lab[:, None] == lab[None, :])[iu]
+    n_pos, n_neg = int(same.sum()), int((~same).sum())
+    auc = float("nan")
+    if n_pos and n_neg:
+        ranks = rankdata(p)
+        auc = float((ranks[same].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    same_fraction = float((p > 0.5).mean()) if p.size else float("nan")
+    fraction = steps / max(1, planned_steps)
+    warnings = []
+    if fraction < MIN_STEP_FRACTION:
+        warnings.append(
+            f"barely trained: {steps} of {planned_steps} planned steps ({100 * fraction:.0f}%); "
+            "give a larger --time-budget (the run resumes) or use the cpu recipe"
+        )
+    if auc == auc and auc < MIN_TRAIN_PAIR_AUC:
+        warnings.append(
+            f"barely trained: it tells same-class from different-class pairs of its own training images "
+            f"only near chance (pair AUC {auc:.2f}; 0.5 is chance)"
+        )
+    if same_fraction == same_fraction and same_fraction > MAX_SAME_FRACTION:
+        warnings.append(
+            f"it calls {100 * same_fraction:.0f}% of its training pairs 'same class' (p > 0.5); "
+            "clustering with it will likely put nearly everything in one cluster"
+        )
+    return {
+        "step_fraction": float(fraction),
+        "train_pair_auc": auc,
+        "same_fraction": same_fraction,
+        "check_images": int(idx.size),
+        "warnings": warnings,
+    }
 
 
 def _loop(
@@ -419,6 +440,7 @@ def _loop(
     ckpt_path: Path | None,
     progress: bool,
     on_step: Callable[[int, float], None] | None,
+    checkpoint_every: float | None = None,
 ) -> str:
     from tqdm import tqdm
 
@@ -428,10 +450,21 @@ def _loop(
                disable=not progress, dynamic_ncols=True, leave=False)
     stopped = "completed"
     step_times: list[float] = []
-    with _SigintFlag() as sigint:
+    clock = CheckpointClock(checkpoint_every, run.elapsed)
+
+    def save() -> None:
+        if ckpt_path is not None:
+            t1 = time.perf_counter()
+            atomic_save(run.state(), ckpt_path)
+            run.elapsed += time.perf_counter() - t1  # the budget is wall time, saves included
+            clock.saved(run.elapsed)
+
+    with SigintFlag() as sigint:
         while run.step < total:
             if time_budget is not None:
-                typical = float(np.median(step_times[-20:])) if step_times else 0.0
+                # a resumed run has no step times yet: use the earlier runs' mean, so the same
+                # budget again makes no further step
+                typical = float(np.median(step_times[-20:])) if step_times else run.elapsed / max(1, run.step)
                 if run.elapsed + typical > time_budget or run.elapsed >= time_budget:
                     stopped = "time-budget"
                     break
@@ -442,12 +475,17 @@ def _loop(
             step_times.append(dt)
             if run.step % r.steps_per_epoch == 0:
                 mean = run.end_epoch()
-                if ckpt_path is not None:
-                    t1 = time.perf_counter()
-                    _atomic_save(run.state(), ckpt_path)
-                    run.elapsed += time.perf_counter() - t1  # the budget is wall time, saves included
+                save()
                 bar.set_postfix(epoch=len(run.history), loss=f"{mean:.4f}",
                                 lr=f"{run.optimizer.param_groups[0]['lr']:.2g}")
+            elif clock.due(run.elapsed):
+                save()
+            if time_budget is not None and len(step_times) % 50 == 5:
+                # the bar's end is where the budget stops the run, not the recipe's last step
+                per_step = float(np.median(step_times[-50:]))
+                reachable = run.step + int(max(0.0, time_budget - run.elapsed) / max(per_step, 1e-9))
+                bar.total = min(total, max(reachable, run.step + 1))  # re-estimated every 50 steps
+                bar.refresh()
             bar.update(1)
             if on_step is not None:
                 on_step(run.step, loss)
@@ -455,6 +493,6 @@ def _loop(
                 stopped = "interrupted"
                 break
     bar.close()
-    if stopped == "interrupted" and ckpt_path is not None:
-        _atomic_save(run.state(), ckpt_path)
+    if stopped in ("interrupted", "time-budget") and ckpt_path is not None:
+        save()
     return stopped

@@ -45,6 +45,7 @@ ROUTES: dict[str, str] = {
     "pqap": "corrclust.pipeline.routes.pqap",
     "twin": "corrclust.pipeline.routes.twin",
     "profile": "corrclust.pipeline.routes.profile",
+    "ssl": "corrclust.pipeline.routes.ssl",
 }
 #: The route names, in the order of ``--method``'s choices (the first is the default).
 METHODS: tuple[str, ...] = tuple(ROUTES)

@@ -25,6 +25,7 @@ class TwinRoute:
     timing_label = "twin prediction time"
 
     def check(self, options: ClusterOptions) -> None:
+        self.warnings: list[str] = []  # filled by correlate; a fresh run starts without
         if options.model is None and options.correlations is None:
             raise ValueError("--method twin needs a trained model: pass --model MODEL.pt (see 'corrclust twin')")
         if options.params is not None:
@@ -38,6 +39,9 @@ class TwinRoute:
         if options.model is None:
             raise ValueError("--method twin needs --model (a trained twin network)")
         model = load_model(options.model)
+        self.warnings = list(model.warnings)  # stored at training time ("barely trained")
+        for w in self.warnings:
+            say(f"warning: twin model {options.model}: {w}")
         cfg = model.config
         say(f"computing twin-network probabilities for {len(images.records)} images")
         # The readable images only (unreadable files were skipped when the folder was loaded).
@@ -50,7 +54,7 @@ class TwinRoute:
                             options.symmetrize)
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
-        return [("twin model", str(options.model))]
+        return [("twin model", str(options.model))] + [("warning", w) for w in getattr(self, "warnings", [])]
 
 
 ROUTE = TwinRoute()

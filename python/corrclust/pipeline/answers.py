@@ -1,0 +1,142 @@
+"""The expert's answers in a run (``corrclust cluster --feedback FILE``): constraints and calibration.
+
+:func:`use_feedback` reads the feedback file (:mod:`corrclust.feedback`) for the ids of the
+correlations, turns the last answer of every pair into a must-link (``same``) or cannot-link
+(``different``), checks that they do not contradict each other (the error names the ids and the
+file), and, with ``calibrate``, fits the offset of the cost rule to them
+(:mod:`corrclust.calibration`): the threshold of PQAP similarities, the bias of twin probabilities.
+:func:`answer_summary` compares a clustering before and after the answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from corrclust.pipeline.correlations import Correlations
+
+__all__ = ["FeedbackUse", "use_feedback", "answer_summary"]
+
+
+@dataclass
+class FeedbackUse:
+    """What the answers of a feedback file did to a run."""
+
+    path: Path
+    corr: Correlations  # with the calibrated parameter when calibrated
+    must_link: np.ndarray  # index pairs into corr.ids
+    cannot_link: np.ndarray
+    n_lines: int  # answers read (unsure included)
+    n_skipped: int  # answers naming ids that are not in the set
+    calibration: Optional[object] = None  # corrclust.calibration.Calibration
+
+    @property
+    def n_constraints(self) -> int:
+        return int(self.must_link.shape[0] + self.cannot_link.shape[0])
+
+
+def use_feedback(corr: Correlations, path: str | Path, *, calibrate: bool = False) -> FeedbackUse:
+    from corrclust.calibration import calibrate as fit
+    from corrclust.constraints import ConstraintError, constrain
+    from corrclust.feedback import read_feedback
+
+    path = Path(path)
+    ids = [int(i) for i in corr.ids]
+    fb = read_feedback(path, ids)
+    must, cannot = fb.pairs(ids)
+    try:
+        constrain(np.zeros((len(ids), len(ids))), must, cannot, names=ids)
+    except ConstraintError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    calibration = None
+    if calibrate and must.size + cannot.size:
+        calibration = fit(corr, must, cannot)
+        corr = replace(corr, parameter=calibration.parameter)
+    return FeedbackUse(path, corr, must, cannot, len(fb), fb.skipped, calibration)
+
+
+def answer_summary(use: FeedbackUse, before: Optional[np.ndarray], after: np.ndarray) -> dict:
+    """Answers, how far the clustering before them agreed with them, and what changed.
+
+    ``before``/``after``: cluster labels of the images (in the order of ``use.corr.ids``);
+    ``before`` is None when there was no earlier clustering of the same images.
+    """
+    pairs = np.concatenate([use.must_link, use.cannot_link]).astype(np.int64).reshape(-1, 2)
+    same = np.concatenate([np.ones(len(use.must_link), bool), np.zeros(len(use.cannot_link), bool)])
+
+    def agreement(labels: Optional[np.ndarray]) -> Optional[float]:
+        if labels is None or pairs.size == 0:
+            return None
+        return float(np.mean((labels[pairs[:, 0]] == labels[pairs[:, 1]]) == same))
+
+    out = {
+        "feedback_file": str(use.path),
+        "answers_read": use.n_lines,
+        "answers_skipped_unknown_ids": use.n_skipped,
+        "same": int(len(use.must_link)),
+        "different": int(len(use.cannot_link)),
+        "agreement_before": agreement(before),
+        "agreement_after": agreement(after),
+        "pairs_changed": None,
+        "images_moved": None,
+    }
+    if before is not None:
+        jb = before[:, None] == before[None, :]
+        ja = after[:, None] == after[None, :]
+        out["pairs_changed"] = int(np.triu(jb != ja, 1).sum())
+        out["images_moved"] = _images_moved(before, after)
+    if use.calibration is not None:
+        cal = use.calibration
+        out["calibration"] = {"parameter": cal.parameter_name, "default": cal.default, "fitted": cal.parameter,
+                              "shift": cal.delta, "scale": cal.scale}
+    return out
+
+
+def _images_moved(before: np.ndarray, after: np.ndarray) -> int:
+    """Images outside the best one-to-one matching of old and new clusters (Hungarian method)."""
+    from scipy.optimize import linear_sum_assignment
+
+    _, b = np.unique(before, return_inverse=True)
+    _, a = np.unique(after, return_inverse=True)
+    table = np.zeros((b.max() + 1, a.max() + 1), dtype=np.int64)
+    np.add.at(table, (b, a), 1)
+    r, c = linear_sum_assignment(-table)
+    return int(before.size - table[r, c].sum())
+
+
+def load_run(out_dir: str | Path) -> Correlations:
+    """The correlations of a finished ``corrclust cluster`` run (``OUT/similarities.npz``), with the
+    threshold or bias that run used (the symmetrization is the default of the matrix's kind)."""
+    from corrclust.pipeline.correlations import load_correlations
+
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise NotADirectoryError(f"output folder not found: {out_dir}")
+    path = out_dir / "similarities.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {out_dir} the output folder of 'corrclust cluster'?")
+    with np.load(path, allow_pickle=False) as data:
+        threshold = float(data["threshold"]) if "threshold" in data.files else 0.64
+        bias = float(data["bias"]) if "bias" in data.files else 0.0
+    return load_correlations(path, threshold=threshold, bias=bias)
+
+
+def next_questions(corr: Correlations, feedback: Optional[str | Path], k: int, *, strategy: str = "active",
+                   calibrate: bool = False, seed: int = 0) -> list[tuple[int, int]]:
+    """The next ``k`` pairs of ids to ask (:mod:`corrclust.questions`), given the answers in ``feedback``."""
+    from corrclust.questions import select_pairs
+    from corrclust.solve import solve
+
+    must = cannot = np.zeros((0, 2), np.int64)
+    if feedback is not None:
+        use = use_feedback(corr, feedback, calibrate=calibrate)
+        corr, must, cannot = use.corr, use.must_link, use.cannot_link
+    costs = corr.problem().to_dense()
+    labels = solve(costs, method="kl", seed=seed, must_link=must if must.size else None,
+                   cannot_link=cannot if cannot.size else None).labels
+    pairs = select_pairs(costs, labels, k, must, cannot, strategy=strategy, seed=seed)
+    ids = corr.ids
+    return [(int(ids[i]), int(ids[j])) for i, j in pairs]

@@ -1,0 +1,121 @@
+"""The ``ssl`` route: an embedding network trained, without labels, on the folder's own crops
+(needs PyTorch; ``corrclust.ssl``, docs/ssl.md).
+
+The network trains for ``--time-budget`` seconds (default 300) and is kept in ``OUT/ssl/model.pt``;
+its checkpoint ``OUT/ssl/model.pt.ckpt`` lets a rerun continue (a larger budget trains on), and a
+finished model trained on the same images is reused. ``--model MODEL.pt`` (from ``corrclust ssl
+train``) skips the training. Embedding distances become probabilities by local scaling,
+p_ij = exp(-d_ij^2 / (s_i s_j)) (``corrclust.ssl.placeholder_probabilities``), so the costs are
+``logit(p_ij) + bias`` like the twin network's. The embeddings (n x d) go to ``OUT/ssl/embeddings.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corrclust.atomic import atomic_path
+from corrclust.images.io import read_image
+from corrclust.pipeline.correlations import Correlations
+from corrclust.pipeline.images import ImageSet
+from corrclust.pipeline.messages import say
+from corrclust.pipeline.options import ClusterOptions
+
+__all__ = ["ROUTE", "SslRoute", "DEFAULT_TIME_BUDGET"]
+
+DEFAULT_TIME_BUDGET = 300.0
+
+
+class SslRoute:
+    name = "ssl"
+    label = "self-supervised embedding"
+    timing_label = "self-supervised training and embedding time"
+
+    def __init__(self) -> None:
+        self.last_training: dict[str, Any] = {}
+
+    def add_arguments(self, group: argparse._ArgumentGroup) -> None:
+        group.add_argument("--time-budget", dest="ssl_time_budget", type=float, default=DEFAULT_TIME_BUDGET,
+                           metavar="SECONDS",
+                           help="seconds of self-supervised training on the folder's own crops (default 300; "
+                                "a rerun continues from OUT/ssl/model.pt.ckpt)")
+
+    def _budget(self, options: ClusterOptions) -> float:
+        value = options.route_options.get("ssl_time_budget", DEFAULT_TIME_BUDGET)
+        return DEFAULT_TIME_BUDGET if value is None else float(value)
+
+    def check(self, options: ClusterOptions) -> None:
+        self.last_training = {}  # filled by correlate; a fresh run starts without
+        if options.params is not None:
+            raise ValueError("--params is a PQAP parameter file; it does not apply to --method ssl")
+        budget = self._budget(options)
+        if not (budget > 0) or budget == float("inf"):
+            raise ValueError(f"--time-budget must be a positive number of seconds, got {budget}")
+
+    def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
+        try:
+            import corrclust.ssl as ssl
+            from corrclust.twin.data import from_arrays
+        except ImportError as exc:
+            raise ValueError(f"--method ssl needs PyTorch: pip install 'corrclust[torch]' ({exc})") from None
+        ids = [str(r.id) for r in images.records]
+        model_path = Path(options.model) if options.model is not None else Path(options.out_dir) / "ssl" / "model.pt"
+        reuse = options.model is not None
+        if not reuse and model_path.is_file() and not Path(str(model_path) + ".ckpt").exists():
+            try:
+                _, record = ssl.load_model(model_path)
+                reuse = record.get("ids") == ids
+            except ValueError:
+                reuse = False
+        config = ssl.SSLConfig()
+        if reuse:
+            net, training = ssl.load_model(model_path)
+            config = net.config
+        arrays = [read_image(r.path) for r in images.records]
+        data = from_arrays(arrays, None, ids, "image", config.image_size, [str(r.path) for r in images.records])
+        if reuse:
+            if data.in_channels != net.in_channels:
+                raise ValueError(f"the model {model_path} was trained on {net.in_channels}-channel crops, "
+                                 f"these have {data.in_channels}")
+            say(f"self-supervised model {model_path} ({training.get('steps', '?')} steps) embeds {len(ids)} images")
+            warnings = [str(w) for w in training.get("warnings", [])]
+        else:
+            budget = self._budget(options)
+            say(f"training a self-supervised embedding on {len(ids)} images for up to {budget:g} s "
+                f"(checkpoint {model_path}.ckpt; a rerun continues)")
+            res = ssl.train(data.inputs, ids, config, seed=options.seed, output=model_path, time_budget=budget,
+                            progress=options.progress)
+            if res.stopped == "interrupted":
+                raise KeyboardInterrupt
+            net = res.model
+            training = {"steps": res.steps, "stopped": res.stopped, "elapsed_s": res.elapsed_s}
+            warnings = list(res.warnings)
+        for w in warnings:
+            say(f"warning: self-supervised model: {w}")
+        self.last_training = {"model": str(model_path), "steps": training.get("steps"), "warnings": warnings}
+        features = ssl.embed(net, data.inputs)
+        emb_path = Path(options.out_dir) / "ssl" / "embeddings.npz"
+        with atomic_path(emb_path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, ids=np.array(ids), features=features)
+        P = ssl.placeholder_probabilities(features)
+        return Correlations(np.array([int(i) for i in ids], dtype=np.int64), P, "probability", options.bias,
+                            options.symmetrize)
+
+    def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = [
+            ("self-supervised model", str(options.model) if options.model else "trained on these images (OUT/ssl/model.pt)"),
+            ("costs", "local scaling on embedding distances, logit(exp(-d^2 / (s_i s_j))) + bias"),
+        ]
+        if options.model is None:
+            out.append(("training budget", f"{self._budget(options):g} s"))
+        if self.last_training.get("steps") is not None:
+            out.append(("training steps", str(self.last_training["steps"])))
+        for w in self.last_training.get("warnings", []):
+            out.append(("warning", w))
+        return out
+
+
+ROUTE = SslRoute()

@@ -1,0 +1,122 @@
+"""Embeddings of crops with a trained self-supervised network, and the folder-level entry point.
+
+``embed(model, inputs)`` runs each crop through the backbone once per element of the dihedral group
+(4 rotations x 2 flips, exact, no interpolation), averages the 8 feature vectors and scales the
+mean to unit length. The average makes the embedding invariant to the orientation of the object
+by construction, whatever the network learnt.
+
+``embed_folder(folder, ...)`` reads a folder (``corrclust.twin.load_folder``: 8/16-bit TIFF, PNG,
+JPEG, 1 to 3 channels, square-padded and resized to the network's input), trains a network on
+those very crops (or loads ``model``), and returns ids, the n x d embedding and the training result.
+
+``placeholder_costs`` turns embeddings into correlation-clustering costs. It is a stand-in until the
+shared distance-to-cost rule of issue 13 (morphology profiles branch) lands: local scaling
+(Zelnik-Manor & Perona 2004) on Euclidean distances of the unit-length embeddings,
+p_ij = exp(-d_ij^2 / (s_i s_j)) with s_i the distance to the 7th nearest neighbour, and cost
+logit(p_ij) clipped to [1e-6, 1 - 1e-6] (positive = join). It was fixed before any measurement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from corrclust.ssl.model import SSLConfig, SSLNet
+from corrclust.ssl.train import SSLResult, load_model, train
+
+__all__ = ["embed", "embed_folder", "FolderEmbedding", "placeholder_costs", "placeholder_probabilities"]
+
+
+@torch.no_grad()
+def embed(model: SSLNet, inputs: torch.Tensor, *, batch_size: int = 256, dihedral: bool = True) -> np.ndarray:
+    """Unit-length embeddings (n, d) of crops (n, C, S, S) in [0, 1]; float32."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for s in range(0, inputs.shape[0], batch_size):
+        x = inputs[s : s + batch_size].float()
+        views = [x]
+        if dihedral:
+            views = [torch.rot90(v, k, dims=(-2, -1)) for v in (x, x.flip(-1)) for k in range(4)]
+        f = torch.stack([model.features(v) for v in views]).mean(0)
+        out.append(torch.nn.functional.normalize(f, dim=1))
+    model.train(was_training)
+    if not out:
+        return np.zeros((0, model.embedding_dim), dtype=np.float32)
+    return torch.cat(out).numpy().astype(np.float32)
+
+
+@dataclass
+class FolderEmbedding:
+    ids: list[str]
+    features: np.ndarray  # (n, d), unit rows
+    paths: list[str]
+    training: dict[str, Any]  # steps, elapsed, stopped, warnings (empty dict for a loaded model)
+    warnings: list[str]
+
+
+def embed_folder(
+    folder: str | Path,
+    *,
+    model: str | Path | None = None,
+    output: str | Path | None = None,
+    config: SSLConfig | None = None,
+    time_budget: float | None = 300.0,
+    seed: int = 0,
+    checkpoint_every: float | None = None,
+    resume: bool = True,
+    progress: bool = False,
+) -> FolderEmbedding:
+    """Embeddings of every crop in ``folder``: with ``model`` (a file from a previous run) as it is,
+    otherwise after training a network on these crops (saved to ``output`` when given; a checkpoint
+    ``output.ckpt`` lets a rerun continue)."""
+    from corrclust.twin.data import load_folder
+
+    if model is not None:
+        net, training = load_model(model)
+        size = net.config.image_size
+        data = load_folder(folder, image_size=size, require_labels=False, progress=progress)
+        if data.in_channels != net.in_channels:
+            raise ValueError(f"the model {model} was trained on {net.in_channels}-channel crops, these have {data.in_channels}")
+        warnings = [str(w) for w in training.get("warnings", [])]
+    else:
+        config = config or SSLConfig()
+        data = load_folder(folder, image_size=config.image_size, require_labels=False, progress=progress)
+        res: SSLResult = train(data.inputs, data.ids, config, seed=seed, output=output, resume=resume,
+                               time_budget=time_budget, checkpoint_every=checkpoint_every, progress=progress)
+        net = res.model
+        warnings = list(res.warnings)
+        training = {"steps": res.steps, "stopped": res.stopped, "elapsed_s": res.elapsed_s,
+                    "loss_first": float(np.mean(res.losses[:10])) if res.losses else float("nan"),
+                    "loss_last": float(np.mean(res.losses[-10:])) if res.losses else float("nan")}
+    return FolderEmbedding(ids=list(data.ids), features=embed(net, data.inputs), paths=list(data.paths),
+                           training=training, warnings=warnings)
+
+
+def placeholder_probabilities(features: np.ndarray, k: int = 7) -> np.ndarray:
+    """p_ij = exp(-d_ij^2 / (s_i s_j)) on unit-length embeddings (n x n, float64, diagonal 1): the
+    local-scaling rule of the module docstring, before the logit. A stand-in for issue 13's shared rule."""
+    x = np.asarray(features, dtype=np.float64)
+    n = x.shape[0]
+    if n < 2:
+        return np.ones((n, n))
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    sq = np.maximum(2.0 - 2.0 * (x @ x.T), 0.0)
+    kk = min(k, n - 1)
+    scale = np.maximum(np.sort(np.sqrt(sq), axis=1)[:, kk], 1e-12)  # column 0 is the point itself
+    p = np.exp(-sq / (scale[:, None] * scale[None, :]))
+    np.fill_diagonal(p, 1.0)
+    return p
+
+
+def placeholder_costs(features: np.ndarray, k: int = 7) -> np.ndarray:
+    """Correlation-clustering costs (n x n, float64, diagonal 0, positive = join): the logit of
+    ``placeholder_probabilities`` clipped to [1e-6, 1 - 1e-6]. A stand-in for issue 13's shared rule."""
+    p = np.clip(placeholder_probabilities(features, k), 1e-6, 1 - 1e-6)
+    c = np.log(p / (1 - p))
+    np.fill_diagonal(c, 0.0)
+    return c

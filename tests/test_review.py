@@ -1,0 +1,232 @@
+"""cluster --feedback in image-folder mode, the report's review section, corrclust questions, and the
+review server (loopback only, files only from OUT, escaping, concurrent answers over HTTP)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corrclust import pipeline
+from corrclust.cli import main
+from corrclust.feedback import read_feedback
+from corrclust.images import synthetic
+
+
+def _similarities(ids: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Same class ~0.72, other ~0.58, but classes 2 and 3 look alike (the clustering merges them)."""
+    rng = np.random.default_rng(seed)
+    cls = ids // 100
+    both = np.isin(cls, [2, 3])
+    same = (cls[:, None] == cls[None, :]) | (both[:, None] & both[None, :])
+    s = np.where(same, 0.72, 0.58) + rng.normal(0.0, 0.01, (ids.size, ids.size))
+    # within the true classes 2 and 3 a little closer than across them
+    s += 0.06 * (cls[:, None] == cls[None, :])
+    np.fill_diagonal(s, np.nan)
+    return s
+
+
+def make_run(root: Path) -> tuple[Path, Path, Path]:
+    """A finished ``corrclust cluster`` run of 3 x 4 synthetic organoids (classes 2 and 3 merged)."""
+    images = root / "images"
+    synthetic.generate(images, classes=3, per_class=4, seed=3, size=64)
+    from corrclust.images.io import list_images
+
+    ids = np.array([r.id for r in list_images(images)], dtype=np.int64)
+    npz = root / "S.npz"
+    np.savez(npz, ids=ids, S=_similarities(ids))
+    out = root / "out"
+    pipeline.run(pipeline.ClusterOptions(images, out, correlations=npz, truth="auto", progress=False))
+    return images, npz, out
+
+
+def clusters_of(out: Path) -> dict[int, int]:
+    with open(out / "clusters.csv", newline="") as fh:
+        return {int(r["id"]): int(r["cluster"]) for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return make_run(tmp_path_factory.mktemp("review"))
+
+
+def test_image_mode_feedback_separates_the_merged_classes_and_reports_it(run_dir, tmp_path):
+    images, npz, out0 = run_dir
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(out0, out)
+    before = clusters_of(out)
+    assert before[200] == before[300]  # merged without answers
+    fb = tmp_path / "answers.csv"
+    fb.write_text("a,b,answer\n200,201,same\n300,301,same\n200,300,different\n100,777,same\n")
+    result = pipeline.run(pipeline.ClusterOptions(images, out, correlations=npz, truth="auto", progress=False,
+                                                  feedback=fb))
+    after = clusters_of(out)
+    assert after[200] != after[300] and after[200] == after[201] and after[300] == after[301]
+    # the exact optimum under these answers (checked with the exact solver): 302 and 303 join the larger
+    # group {200..203} (8 pairs at ~0.075) rather than {300, 301} (4 pairs at ~0.135)
+    groups = sorted(sorted(i for i in after if after[i] == k) for k in set(after.values()))
+    assert groups == [[100, 101, 102, 103], [200, 201, 202, 203, 302, 303], [300, 301]]
+    assert result.clustering.objective == pytest.approx(-0.9153372695103937, abs=1e-9)
+    review = json.loads((out / "review.json").read_text())
+    assert review["same"] == 2 and review["different"] == 1 and review["answers_skipped_unknown_ids"] == 1
+    assert review["agreement_before"] == pytest.approx(2 / 3) and review["agreement_after"] == 1.0
+    assert review["images_moved"] == 2 and review["pairs_changed"] == 12
+    page = (out / "report.html").read_text()
+    assert "Review by the expert" in page and "Most and least typical members" in page
+    assert sorted(p.name for p in (out / "thumbnails").iterdir())[:2] == ["100.png", "101.png"]
+
+
+def test_typical_members_by_mean_cost():
+    from corrclust.report import typical_members
+
+    C = np.array([[0, 1.0, 0.5, -1], [1.0, 0, 0.2, -1], [0.5, 0.2, 0, -1], [-1, -1, -1, 0]])
+    most, least = typical_members(C, np.array([1, 1, 1, 2]), 1, show=1)
+    assert most == [(0, 0.75)] and least == [(2, 0.35)]
+    assert typical_members(C, np.array([1, 1, 1, 2]), 2) == ([(3, 0.0)], [])
+
+
+def test_questions_command(run_dir, tmp_path, capsys):
+    _, _, out = run_dir
+    assert main(["questions", str(out), "-n", "3", "--strategy", "random", "--seed", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "a,b" and len(lines) == 4
+    ids = set(clusters_of(out))
+    assert all(int(x) in ids for line in lines[1:] for x in line.split(","))
+    fb = tmp_path / "fb.csv"
+    fb.write_text("a,b,answer\n200,300,different\n")
+    q = tmp_path / "q.csv"
+    assert main(["questions", str(out), "-n", "40", "--feedback", str(fb), "-o", str(q)]) == 0
+    pairs = [tuple(map(int, line.split(","))) for line in q.read_text().splitlines()[1:]]
+    assert len(pairs) == 40 and (200, 300) not in pairs and (300, 200) not in pairs
+    assert main(["questions", str(tmp_path), "-n", "1"]) == 2
+    assert "similarities.npz not found" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the server
+@pytest.fixture
+def server(run_dir, tmp_path):
+    import shutil
+
+    from corrclust.review import make_server
+
+    out = tmp_path / "out"
+    shutil.copytree(run_dir[2], out)
+    srv = make_server(out, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv, out, f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def _post(url: str, data: str) -> str:
+    with urllib.request.urlopen(urllib.request.Request(url, data=data.encode())) as r:
+        return r.read().decode()
+
+
+def test_server_refuses_non_loopback_binds(run_dir):
+    from corrclust.review import make_server
+
+    with pytest.raises(ValueError, match="--allow-remote"):
+        make_server(run_dir[2], "0.0.0.0", 0)
+    assert main(["review", str(run_dir[2]), "--host", "192.0.2.1", "--no-browser"]) == 2
+
+
+def test_server_serves_only_files_inside_out(server, tmp_path):
+    srv, out, base = server
+    (tmp_path / "secret.txt").write_text("secret")
+    assert _get(base + "/file/thumbnails/100.png")[0] == 200
+    assert _get(base + "/file/clusters.csv")[0] == 200
+    for bad in ("/file/../secret.txt", "/file/%2e%2e/secret.txt", "/file/..%2fsecret.txt", "/file//etc/passwd",
+                "/file/thumbnails/../../secret.txt", "/file/thumbnails"):
+        status, body = _get(base + bad)
+        assert status == 403 and b"secret" not in body, bad
+    assert _get(base + "/nothing")[0] == 404
+
+
+def test_server_escapes_file_names(run_dir, tmp_path):
+    import shutil
+
+    from corrclust.review import ReviewState
+
+    out = tmp_path / "out"
+    shutil.copytree(run_dir[2], out)
+    rows = list(csv.reader(open(out / "clusters.csv", newline="")))
+    rows[1][2] = "<script>alert('x')</script>.tif"
+    with open(out / "clusters.csv", "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    page = ReviewState(out).page("<b>message</b>")
+    assert "<script>" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;.tif" in page
+    assert "&lt;b&gt;message&lt;/b&gt;" in page
+    assert "http://" not in page and "https://" not in page  # no external asset
+
+
+def test_server_actions_write_answers_and_recluster(server):
+    srv, out, base = server
+    state = srv.state
+    _post(base + "/answer", "a=200&b=201&answer=same")
+    _post(base + "/answer", "a=300&b=301&answer=same")
+    page = _post(base + "/answer", "a=200&b=300&answer=different")
+    assert "3 answer(s) given" in page
+    page = _post(base + "/answer", "a=200&b=99999&answer=same")
+    assert "not saved: image id 99999 is not in this run" in page
+    k100 = state.labels[state.index[100]]
+    _post(base + "/not-belonging", "image=101")  # 'different' against the typical others of cluster of 101
+    fb = read_feedback(out / "feedback.csv")
+    assert [(a.a, a.b, a.answer, a.source) for a in fb.answers[:3]] == [
+        (200, 201, "same", "review"), (300, 301, "same", "review"), (200, 300, "different", "review")]
+    assert {a.answer for a in fb.answers[3:]} == {"different"} and len(fb.answers) == 6
+    assert all(a.a == 101 and state.labels[state.index[a.b]] == k100 for a in fb.answers[3:])
+    page = _post(base + "/recluster", "")
+    assert "re-clustered" in page
+    after = clusters_of(out)
+    assert after[200] != after[300] and after[101] not in {after[i] for i in (100, 102, 103)}
+    assert json.loads((out / "review.json").read_text())["agreement_after"] == 1.0
+
+
+def test_two_tabs_answering_at_once_lose_nothing(server):
+    srv, out, base = server
+    ids = [100, 101, 102, 103, 200, 201, 202, 203, 300, 301, 302, 303]
+    pairs = [(a, b) for a in ids for b in ids if a < b]
+
+    def tab(chunk):
+        for a, b in chunk:
+            _post(base + "/answer", f"a={a}&b={b}&answer=unsure")
+
+    threads = [threading.Thread(target=tab, args=(pairs[t::4],)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fb = read_feedback(out / "feedback.csv")
+    assert sorted((a.a, a.b) for a in fb.answers) == sorted(pairs)
+    assert len((out / "feedback.csv").read_text().splitlines()) == 1 + len(pairs)
+
+
+def test_proposed_pairs_stay_until_answered(server):
+    srv, out, base = server
+    first = srv.state.questions()
+    assert len(first) == 5
+    a, b = first[0]
+    _post(base + "/answer", f"a={a}&b={b}&answer=same")
+    assert srv.state.questions() == first[1:]
+    for a, b in first[1:]:
+        _post(base + "/answer", f"a={b}&b={a}&answer=unsure")  # either order counts as answered
+    fresh = srv.state.questions()
+    assert fresh and not {(min(p), max(p)) for p in fresh} & {(min(p), max(p)) for p in first[:1]}

@@ -1,0 +1,318 @@
+"""Self-supervised embeddings: augmentation invariants, learning, checkpoints and resume, determinism."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.torch
+
+from corrclust.ssl import (  # noqa: E402
+    Augmentation,
+    SSLConfig,
+    augment,
+    embed,
+    load_model,
+    placeholder_costs,
+    train,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def shapes(n_per_class=8, size=16, seed=0):
+    """Crops (N, 3, size, size) in [0, 1] of discs, bars and rings at random places and intensities."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    out = []
+    for kind in range(3):
+        for _ in range(n_per_class):
+            cy, cx = rng.uniform(5, size - 5, 2)
+            r = np.hypot(yy - cy, xx - cx)
+            if kind == 0:
+                m = r < 4
+            elif kind == 1:
+                m = (abs(yy - cy) < 1.5) & (abs(xx - cx) < 6)
+            else:
+                m = (r > 2.5) & (r < 4.5)
+            img = np.zeros((3, size, size), np.float32)
+            img[kind % 3][m] = rng.uniform(0.6, 1.0)
+            img += rng.uniform(0, 0.05, img.shape).astype(np.float32)
+            out.append(img)
+    return torch.from_numpy(np.stack(out))
+
+
+def tiny(**kw):
+    base = dict(image_size=16, width=4, proj_hidden=16, proj_dim=8, batch_size=12, steps=8, lr=3e-3)
+    base.update(kw)
+    return SSLConfig(**base)
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# -- augmentation ---------------------------------------------------------------------------------
+
+
+def test_augment_keeps_shape_dtype_and_range():
+    x = shapes()
+    y = augment(x, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.dtype == torch.float32
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0
+    assert not torch.equal(y, x)
+
+
+def test_augment_never_mixes_channels():
+    # change channel 0 only: channels 1 and 2 of the views must not move (same random draws)
+    x = shapes()
+    x2 = x.clone()
+    x2[:, 0] = torch.rand(x.shape[0], x.shape[2], x.shape[3], generator=torch.Generator().manual_seed(5))
+    a = augment(x, torch.Generator().manual_seed(1))
+    b = augment(x2, torch.Generator().manual_seed(1))
+    assert torch.equal(a[:, 1:], b[:, 1:])
+    assert not torch.equal(a[:, 0], b[:, 0])
+
+
+def test_augment_is_seeded():
+    x = shapes()
+    a = augment(x, torch.Generator().manual_seed(3))
+    b = augment(x, torch.Generator().manual_seed(3))
+    c = augment(x, torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_with_the_continuous_parts_off_augment_is_an_exact_dihedral_transform():
+    off = Augmentation(rotate=False, scale=1.0, shift=0.0, gamma=1.0, contrast=1.0, brightness=0.0,
+                       channel_gain=1.0, blur_p=0.0, noise=0.0)
+    x = shapes(n_per_class=4)
+    y = augment(x, torch.Generator().manual_seed(0), off)
+    kinds = set()
+    for i in range(x.shape[0]):
+        candidates = [torch.rot90(v, k, dims=(-2, -1)) for v in (x[i], x[i].flip(-1)) for k in range(4)]
+        hits = [j for j, c in enumerate(candidates) if torch.allclose(y[i], c, atol=1e-6)]
+        assert hits, f"image {i} is not a rotation/flip of its input"
+        kinds.add(hits[0])
+    assert len(kinds) > 2  # several different transforms were drawn
+
+
+def test_bad_augmentation_settings_are_refused():
+    with pytest.raises(ValueError, match="gamma"):
+        SSLConfig(augmentation=Augmentation(gamma=0.5)).validate()
+    with pytest.raises(ValueError, match="unknown self-supervised method"):
+        SSLConfig(method="mae").validate()
+
+
+# -- training -------------------------------------------------------------------------------------
+
+
+def test_training_lowers_the_loss():
+    x = shapes()
+    ids = [str(i) for i in range(x.shape[0])]
+    res = train(x, ids, tiny(steps=40), seed=0, progress=False)
+    assert res.stopped == "completed" and res.steps == 40
+    first, last = np.mean(res.losses[:8]), np.mean(res.losses[-8:])
+    assert last < 0.9 * first, (first, last)  # measured: 3.34 -> 2.86
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    x = shapes()
+    ids = [str(i) for i in range(x.shape[0])]
+    a = train(x, ids, tiny(), seed=7, progress=False)
+    b = train(x, ids, tiny(), seed=7, progress=False)
+    c = train(x, ids, tiny(), seed=8, progress=False)
+    assert _same_weights(a.model, b.model) and a.losses == b.losses
+    assert not _same_weights(a.model, c.model)
+
+
+@pytest.mark.parametrize("method", ["simclr", "byol"])
+def test_interrupt_and_resume_gives_the_uninterrupted_weights(tmp_path, method):
+    x = shapes()
+    ids = [str(i) for i in range(x.shape[0])]
+    cfg = tiny(method=method)
+    full = train(x, ids, cfg, seed=3, progress=False)
+    out, ckpt = tmp_path / "m.pt", tmp_path / "m.pt.ckpt"
+
+    def interrupt_at_4(step, loss):
+        if step == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    first = train(x, ids, cfg, seed=3, progress=False, output=out, on_step=interrupt_at_4, checkpoint_every=0)
+    assert first.stopped == "interrupted" and first.steps == 4 and not out.exists()
+    assert torch.load(ckpt, weights_only=True)["step"] == 4
+    second = train(x, ids, cfg, seed=3, progress=False, output=out)
+    assert second.stopped == "completed" and second.steps == 8
+    assert second.losses == full.losses
+    assert _same_weights(second.model, full.model)
+    assert out.is_file() and not ckpt.exists()
+
+
+def test_time_based_checkpoints_let_a_crashed_run_continue(tmp_path):
+    x = shapes()
+    ids = [str(i) for i in range(x.shape[0])]
+    cfg = tiny()
+    full = train(x, ids, cfg, seed=1, progress=False)
+    ckpt = tmp_path / "m.pt.ckpt"
+    saved = []
+
+    def crash_at_5(step, loss):
+        saved.append(torch.load(ckpt, weights_only=True)["step"])
+        if step == 5:
+            raise RuntimeError("simulated crash")
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(x, ids, cfg, seed=1, progress=False, output=tmp_path / "m.pt", checkpoint_every=1e-9, on_step=crash_at_5)
+    assert saved == [1, 2, 3, 4, 5]
+    again = train(x, ids, cfg, seed=1, progress=False, output=tmp_path / "m.pt")
+    assert again.steps == 8 and _same_weights(again.model, full.model)
+
+
+def test_time_budget_keeps_the_checkpoint_and_a_rerun_continues(tmp_path):
+    x = shapes()
+    ids = [str(i) for i in range(x.shape[0])]
+    cfg = tiny(steps=100000)
+    out = tmp_path / "m.pt"
+    first = train(x, ids, cfg, seed=0, progress=False, output=out, time_budget=0.5)
+    assert first.stopped == "time-budget" and 0 < first.steps < 100000
+    assert (tmp_path / "m.pt.ckpt").is_file()
+    assert any("barely trained" in w for w in first.warnings) or first.steps >= 50
+    more = train(x, ids, cfg, seed=0, progress=False, output=out, time_budget=3 * first.elapsed_s + 1)
+    assert more.steps > first.steps and more.losses[: first.steps] == first.losses
+    assert load_model(out)[1]["steps"] == more.steps
+
+
+def test_checkpoint_of_other_settings_or_data_is_refused(tmp_path):
+    x = shapes()
+    ids = [str(i) for i in range(x.shape[0])]
+    out = tmp_path / "m.pt"
+    train(x, ids, tiny(steps=1000), seed=0, progress=False, output=out, time_budget=0.3)
+    with pytest.raises(ValueError, match="other training settings.*temperature"):
+        train(x, ids, tiny(steps=1000, temperature=0.5), seed=0, progress=False, output=out)
+    with pytest.raises(ValueError, match="other images"):
+        train(x[1:], ids[1:], tiny(steps=1000), seed=0, progress=False, output=out)
+
+
+# -- embeddings and costs -------------------------------------------------------------------------
+
+
+def test_saved_model_embeds_like_the_trained_one_and_is_orientation_invariant(tmp_path):
+    x = shapes()
+    ids = [str(i) for i in range(x.shape[0])]
+    res = train(x, ids, tiny(), seed=0, progress=False, output=tmp_path / "m.pt")
+    net, training = load_model(tmp_path / "m.pt")
+    e = embed(res.model, x)
+    assert e.shape == (x.shape[0], 8 * 4) and e.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(embed(net, x), e)
+    np.testing.assert_allclose(embed(net, torch.rot90(x, 1, dims=(-2, -1)).flip(-1)), e, atol=1e-5)
+    assert training["steps"] == 8
+
+
+def test_placeholder_costs_join_a_planted_class_and_cut_between():
+    rng = np.random.default_rng(0)
+    a = rng.normal([5, 0, 0], 0.1, (10, 3))
+    b = rng.normal([0, 5, 0], 0.1, (10, 3))
+    c = placeholder_costs(np.vstack([a, b]), k=3)
+    same = np.zeros((20, 20), bool)
+    same[:10, :10] = same[10:, 10:] = True
+    np.fill_diagonal(same, False)
+    between = ~same
+    np.fill_diagonal(between, False)
+    assert c[between].max() < -5
+    assert c[same].min() > c[between].max()
+    assert (c[same] > 0).mean() > 0.1  # measured 0.14: only the nearest neighbours attract
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
+    labels = solve(Problem.from_dense(c), method="kl").labels
+    assert not set(labels[:10]) & set(labels[10:])  # never joins the two classes
+    assert np.allclose(c, c.T) and np.all(np.diag(c) == 0)
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def _folder(path, n=12, channels=3):
+    import tifffile
+
+    path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for k in range(n):
+        a = (rng.random((20, 18, channels)) * 60).astype(np.uint8)
+        a[5:15, 4:14, k % channels] = 200
+        tifffile.imwrite(path / f"cell_{k}.tif", a)
+    return path
+
+
+SSL_TINY = ["--image-size", "16", "--width", "4", "--batch-size", "6", "--steps", "3", "--quiet"]
+
+
+def test_cli_train_then_embed(tmp_path, capsys):
+    from corrclust.cli import main
+
+    d = _folder(tmp_path / "crops")
+    model = tmp_path / "m.pt"
+    assert main(["ssl", "train", str(d), "-o", str(model), *SSL_TINY]) == 0
+    err = capsys.readouterr().err
+    assert "completed after 3 steps" in err and "warning: barely trained" in err
+    out = tmp_path / "e.npz"
+    assert main(["ssl", "embed", str(model), str(d), "-o", str(out), "--quiet"]) == 0
+    assert "warning: model" in capsys.readouterr().err
+    z = np.load(out)
+    assert z["features"].shape == (12, 32) and z["costs"].shape == (12, 12)
+    assert sorted(int(i) for i in z["ids"]) == list(range(12))  # the ids in the names (cell_<id>.tif)
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    from corrclust.cli import main
+
+    assert main(["ssl", "train", str(tmp_path / "missing"), "-o", str(tmp_path / "m.pt"), *SSL_TINY]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    d = _folder(tmp_path / "crops")
+    (tmp_path / "bad.pt").write_bytes(b"not a model")
+    assert main(["ssl", "embed", str(tmp_path / "bad.pt"), str(d), "-o", str(tmp_path / "e.npz")]) == 2
+    assert "not a readable corrclust self-supervised model" in capsys.readouterr().err
+
+
+def test_cluster_route_trains_on_the_folder_and_a_rerun_continues(tmp_path, capsys):
+    import csv
+
+    from corrclust.cli import main
+
+    d = _folder(tmp_path / "crops")
+    out = tmp_path / "out"
+    args = ["cluster", str(d), "--method", "ssl", "--time-budget", "1", "-o", str(out), "--no-progress"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "training a self-supervised embedding on 12 images" in err and "barely trained" in err
+    with open(out / "clusters.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 12 and set(rows[0]) >= {"id", "cluster", "file"}
+    z = np.load(out / "ssl" / "embeddings.npz")
+    assert z["features"].shape == (12, 256)
+    record = load_model(out / "ssl" / "model.pt")[1]
+    assert (out / "ssl" / "model.pt.ckpt").is_file()  # stopped by the budget: kept for a rerun
+    larger = 3 * record["elapsed_s"] + 1  # room for more steps of the speed just seen, even under load
+    assert main(args[:5] + [f"{larger:.2f}"] + args[6:]) == 0  # a larger budget trains on
+    assert load_model(out / "ssl" / "model.pt")[1]["steps"] > record["steps"]
+
+
+def test_cluster_route_refuses_pqap_parameters(tmp_path, capsys):
+    from corrclust.cli import main
+
+    d = _folder(tmp_path / "crops")
+    (tmp_path / "p.txt").write_text("color_cost_offset=0.2\n")
+    assert main(["cluster", str(d), "--method", "ssl", "--params", str(tmp_path / "p.txt"), "-o", str(tmp_path / "o")]) == 2
+    assert "does not apply to --method ssl" in capsys.readouterr().err
