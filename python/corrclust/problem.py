@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from corrclust.memory import dense_problem_bytes, require
+
 __all__ = ["Problem", "as_problem", "PROBABILITY_CLAMP"]
 
 #: Probabilities are clamped to [PROBABILITY_CLAMP, 1 - PROBABILITY_CLAMP] before the logit.
@@ -124,6 +126,12 @@ class Problem:
         C-contiguous float64 matrix with a zero diagonal that is exactly symmetric is used without
         a copy.
         """
+        shape = np.shape(costs)
+        if len(shape) == 2 and shape[0] == shape[1]:
+            # The checks below (and a conversion or symmetrisation) allocate up to one more n x n
+            # float64 matrix: refuse at once, saying how much, rather than fail half-way.
+            n_req = int(shape[0])
+            require(dense_problem_bytes(n_req), f"a dense problem of {n_req} nodes ({n_req} x {n_req} float64 costs)")
         c = _float_matrix(costs, "costs")
         n = c.shape[0]
         diag = np.diagonal(c)
@@ -141,7 +149,8 @@ class Problem:
                     f"costs is not symmetric: costs[{i}, {j}] = {float(c[i, j])!r} "
                     f"but costs[{j}, {i}] = {float(c[j, i])!r}"
                 )
-            c = (c + c.T) / 2.0
+            # Halve before adding: (a + b) / 2 overflows to inf for costs near the float limit.
+            c = c / 2.0 + c.T / 2.0
         return cls(n, c)
 
     @classmethod
@@ -466,7 +475,7 @@ def _symmetric_values(x: Any, name: str, symmetrize: str) -> np.ndarray:
         return out
     a = _float_matrix(a, name)
     if symmetrize == "mean":
-        return (a + a.T) / 2.0
+        return a / 2.0 + a.T / 2.0  # halved first: no overflow near the float limit
     if symmetrize == "min":
         return np.minimum(a, a.T)  # NaN propagates: NaN entries stay visible to the checks
     return np.maximum(a, a.T)

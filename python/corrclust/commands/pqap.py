@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -35,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="reference = the paper's solver (default); improved = plus local search")
     s.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="output .npz (arrays ids, S)")
     s.add_argument("--threads", type=int, default=None, metavar="N", help="worker threads (default: all cores)")
-    s.add_argument("--checkpoint", metavar="CK.npz", help="save finished pairs here; rerun to resume")
+    s.add_argument("--checkpoint", metavar="CK.npz",
+                   help="save finished pairs here; rerun to resume (default: OUT.checkpoint.npz next to the "
+                        "output, removed when the output is written)")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--scheduler", metavar="ADDR", help="run on a Dask scheduler at ADDR")
     g.add_argument("--local-cluster", type=int, metavar="N", help="run on a local Dask cluster of N workers")
@@ -81,16 +84,27 @@ def run_similarities(args: argparse.Namespace) -> int:
                                         local_cluster=args.local_cluster, lower_wrap=args.lower_wrap,
                                         progress=args.progress)
     else:
+        # Without --checkpoint a run still saves its finished pairs next to the output, so that an
+        # interrupted or killed run resumes when repeated; that file goes once the output is written.
+        checkpoint = args.checkpoint or default_checkpoint(args.output)
         ids, S = similarity_matrix(kp, params, args.mode, args.threads, lower_wrap=args.lower_wrap,
-                                   checkpoint=args.checkpoint, progress=args.progress)
+                                   checkpoint=checkpoint, progress=args.progress,
+                                   foreign_checkpoint="error" if args.checkpoint else "restart")
     with atomic_path(args.output) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, ids=np.asarray(ids, dtype=np.int64), S=S, mode=np.array(args.mode),
                  params=np.array(params.as_tuple()), param_names=np.array(PqapParameters.names()),
                  lower_wrap=np.array(bool(args.lower_wrap)))
+    if not (args.scheduler or args.local_cluster) and not args.checkpoint:
+        Path(default_checkpoint(args.output)).unlink(missing_ok=True)
     off = ~np.eye(len(ids), dtype=bool)
     print(f"{len(ids)} organoids, {int(off.sum())} ordered pairs ({args.mode}): "
           f"s in [{np.nanmin(S):.4f}, {np.nanmax(S):.4f}], mean {np.nanmean(S):.4f} -> {args.output}")
     return 0
+
+
+def default_checkpoint(output: str) -> str:
+    """The checkpoint ``pqap similarities -o OUT.npz`` keeps without --checkpoint: ``OUT.checkpoint.npz``."""
+    return output[: -len(".npz")] + ".checkpoint.npz" if output.endswith(".npz") else output + ".checkpoint.npz"
 
 
 def run_learn(args: argparse.Namespace) -> int:

@@ -87,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output and not args.output.lower().endswith(LABEL_SUFFIXES):
         raise CliError(f"-o must name a .npy or .csv file, got {args.output}")
-    if args.time_limit is not None and not (args.time_limit >= 0):
-        raise CliError(f"--time-limit must be >= 0 seconds, got {args.time_limit}")
+    from corrclust.solve import check_time_limit
+
+    check_time_limit(args.time_limit, "--time-limit")  # the one rule of corrclust (ValueError: exit 2)
     if args.seed < 0:
         raise CliError(f"--seed must be >= 0, got {args.seed}")
     problem = read_instance(args.instance)

@@ -21,6 +21,7 @@ either file.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -47,6 +48,19 @@ PAPER_METADATA = {"matching_results_file": "", "clustering_threshold": 0.5}
 _METADATA = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_ ]*:")
 
 
+def _text(path: str) -> str:
+    """The file as text (UTF-8, a BOM ignored); other bytes raise ValueError naming file and line."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = data[exc.start]
+        raise ValueError(f"{path}, line {line}: not UTF-8 text (byte 0x{byte:02x} at column {col})") from None
+
+
 def read_clustering(path: str | os.PathLike[str]) -> list[list[int]]:
     """Clusters of a clustering CSV, in file order, each a list of int ids in line order.
 
@@ -55,13 +69,13 @@ def read_clustering(path: str | os.PathLike[str]) -> list[list[int]]:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"clustering file not found: {path}")
-    with open(path, encoding="utf-8") as fh:
+    with io.StringIO(_text(path)) as fh:
         first = next((line for line in fh if line.strip()), "")
     if [c.strip().lower() for c in first.split(",")][:2] == ["id", "cluster"]:
         return read_cluster_table(path)
     clusters: list[list[int]] = []
     seen: dict[int, int] = {}
-    with open(path, encoding="utf-8") as fh:
+    with io.StringIO(_text(path)) as fh:
         for lineno, line in enumerate(fh, start=1):
             text = line.strip()
             if not text or _METADATA.match(text):
@@ -94,7 +108,7 @@ def read_cluster_table(path: str | os.PathLike[str]) -> list[list[int]]:
     path = os.fspath(path)
     groups: dict[str, list[int]] = {}
     seen: dict[int, int] = {}
-    with open(path, encoding="utf-8", newline="") as fh:
+    with io.StringIO(_text(path), newline="") as fh:
         rows = csv.reader(fh)
         for lineno, row in enumerate(rows, start=1):
             if lineno == 1 or not any(c.strip() for c in row):

@@ -259,15 +259,23 @@ def _read_npz(path: str) -> Problem:
                 if "costs" not in keys:
                     raise ValueError("an 'edges' array needs a 'costs' array beside it")
                 edges, costs = data["edges"], data["costs"]
+                if edges.dtype.kind not in "iu":
+                    raise ValueError(f"'edges' must hold integers, got dtype {edges.dtype}")
+                if edges.ndim != 2 or edges.shape[1:] != (2,):
+                    raise ValueError(f"'edges' must have shape (m, 2), got {edges.shape}")
                 if "n" in keys:
-                    n = int(data["n"])
+                    n_arr = data["n"]
+                    if n_arr.shape != () or n_arr.dtype.kind not in "iu":
+                        raise ValueError(f"'n' must be one integer, got {n_arr.dtype} of shape {n_arr.shape}")
+                    n = int(n_arr)
                 elif edges.size:
                     n = int(edges.max()) + 1
                 else:
                     raise ValueError("no edges and no 'n': the number of nodes is unknown")
                 problem = Problem.from_edges(n, edges, costs)
             elif "costs" in keys or len(keys) == 1:
-                return _problem_from_array(data["costs" if "costs" in keys else next(iter(keys))], path)
+                arr = data["costs" if "costs" in keys else next(iter(keys))]
+                problem = Problem.from_condensed(arr) if arr.ndim == 1 else Problem.from_dense(arr)
             else:
                 raise ValueError(f"cannot tell which arrays hold the problem: {sorted(keys)}")
         except ValueError as exc:

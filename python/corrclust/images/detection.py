@@ -35,6 +35,7 @@ source pixels, ``x2``/``y2`` exclusive).
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from corrclust.atomic import atomic_path, write_text
+from corrclust.formats.spreadsheet import neutralise_row, restore
 from corrclust.images.io import (
     CROP_SEPARATOR,
     IMAGE_SUFFIXES,
@@ -670,7 +673,7 @@ def _clear_previous_crops(out: Path) -> None:
     if table.is_file():
         with open(table, newline="") as fh:
             for row in csv.DictReader(fh):
-                name = row.get("crop") or ""
+                name = restore(row.get("crop") or "")
                 ours |= {name, name[: -len(".tif")] + "_mask.tif"} if name.endswith(".tif") else set()
     others = sorted(
         f.name for f in out.iterdir()
@@ -748,16 +751,18 @@ def crop_fields(
             x1, y1, x2, y2 = det.box
             name = f"{field}{CROP_SEPARATOR}{k}.tif"
             crop = np.ascontiguousarray(img[y1:y2, x1:x2])
-            tifffile.imwrite(out / name, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack", **tiff_kw)
-            tifffile.imwrite(out / f"{field}{CROP_SEPARATOR}{k}_mask.tif", det.mask.astype(np.uint8) * 255,
-                             photometric="minisblack", **tiff_kw)
+            with atomic_path(out / name) as tmp:
+                tifffile.imwrite(tmp, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack", **tiff_kw)
+            with atomic_path(out / f"{field}{CROP_SEPARATOR}{k}_mask.tif") as tmp:
+                tifffile.imwrite(tmp, det.mask.astype(np.uint8) * 255, photometric="minisblack", **tiff_kw)
             rows.append((path.name, name, x1, y1, x2, y2))
             extra.append(("" if size is None else f"{size:.6g}", where.get("plate", ""), where.get("well", ""),
                           where.get("site", "")))
             k += 1
     table = out / "crops.csv"
-    with open(table, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["source", "crop", "x1", "y1", "x2", "y2", "pixel_size_um", "plate", "well", "site"])
-        w.writerows(r + e for r, e in zip(rows, extra, strict=False))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["source", "crop", "x1", "y1", "x2", "y2", "pixel_size_um", "plate", "well", "site"])
+    w.writerows(neutralise_row(r + e) for r, e in zip(rows, extra, strict=False))
+    write_text(table, buf.getvalue())
     return CropResult(rows, failures, table)

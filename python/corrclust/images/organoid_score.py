@@ -86,12 +86,15 @@ class ScoreModel:
 
 
 def save_score_model(model: ScoreModel, path: str | Path) -> None:
-    np.savez_compressed(
-        path, features=np.array(model.features, dtype=str), bias=np.array(model.bias),
-        feature=model.feature.astype(np.int16), threshold=model.threshold.astype(np.float64),
-        left=model.left.astype(np.int16), right=model.right.astype(np.int16),
-        value=model.value.astype(np.float64), link=np.array(model.link), min_score=np.array(model.min_score),
-    )
+    from corrclust.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # no half-written model on a full disk
+        np.savez_compressed(
+            fh, features=np.array(model.features, dtype=str), bias=np.array(model.bias),
+            feature=model.feature.astype(np.int16), threshold=model.threshold.astype(np.float64),
+            left=model.left.astype(np.int16), right=model.right.astype(np.int16),
+            value=model.value.astype(np.float64), link=np.array(model.link), min_score=np.array(model.min_score),
+        )
 
 
 @lru_cache(maxsize=8)

@@ -35,8 +35,9 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from corrclust.atomic import write_text
+from corrclust.atomic import atomic_path, write_text
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
+from corrclust.formats.spreadsheet import neutralise_row
 from corrclust.images.io import ImageReadError, ImageRecord, ReadOptions, read_image
 
 __all__ = ["RbcPoint", "read_points", "select_crops", "make_crops"]
@@ -226,7 +227,8 @@ def make_crops(
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"rbc_{ident}.tif"
             photometric = "rgb" if crop.shape[2] == 3 else "minisblack"
-            tifffile.imwrite(path, np.ascontiguousarray(crop), photometric=photometric)
+            with atomic_path(path) as tmp:
+                tifffile.imwrite(tmp, np.ascontiguousarray(crop), photometric=photometric)
             paths[j] = path
     rows = []
     for j, (split, ident, cname, p) in enumerate(chosen):
@@ -242,6 +244,6 @@ def make_crops(
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["split", "id", "class", "class_id", "class_name", "image", "x", "y"])
-    w.writerows(rows)
+    w.writerows(neutralise_row(r) for r in rows)
     write_text(out / "crops.csv", buf.getvalue())  # atomic: the table appears complete, last
     return records

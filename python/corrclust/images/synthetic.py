@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
+from corrclust.atomic import atomic_path
 from corrclust.formats.clusterings import PAPER_METADATA, write_clustering
 from corrclust.images.io import ImageRecord
 
@@ -345,10 +346,12 @@ def generate(
         org = render_organoid(c, rng, size)
         ident = c * 100 + k
         path = out / f"{prefix}_{ident}.tif"
-        tifffile.imwrite(path, org.image, photometric="minisblack", planarconfig="contig",
-                         metadata={"axes": "YXS"})
-        tifffile.imwrite(out / f"{prefix}_{ident}_mask.tif", org.mask.astype(np.uint8) * 255,
-                         photometric="minisblack", metadata=None)
+        # Atomic: a full disk or a kill leaves no half-written TIFF under an image's name.
+        with atomic_path(path) as tmp:
+            tifffile.imwrite(tmp, org.image, photometric="minisblack", planarconfig="contig",
+                             metadata={"axes": "YXS"})
+        with atomic_path(out / f"{prefix}_{ident}_mask.tif") as tmp:
+            tifffile.imwrite(tmp, org.mask.astype(np.uint8) * 255, photometric="minisblack", metadata=None)
         records.append(ImageRecord(path, ident, str(c)))
     truth = [[c * 100 + k for k in range(per_class)] for c in range(1, classes + 1)]
     write_clustering(out / truth_name, truth, metadata=PAPER_METADATA)

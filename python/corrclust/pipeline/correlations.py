@@ -121,7 +121,10 @@ def load_correlations(
     if np.unique(ids).size != ids.size:
         raise ValueError(f"{path}: 'ids' holds duplicates")
     kind, key, value = ("similarity", "S", threshold) if "S" in arrays else ("probability", "P", bias)
-    matrix = np.asarray(arrays[key], dtype=np.float64)
+    raw = np.asarray(arrays[key])
+    if raw.dtype.kind not in "biuf":  # complex would be cast to its real part, text would fail later
+        raise ValueError(f"{path}: '{key}' must hold real numbers, got dtype {raw.dtype}")
+    matrix = raw.astype(np.float64)
     if matrix.shape != (ids.size, ids.size):
         raise ValueError(f"{path}: {key} must be {ids.size} x {ids.size} to match ids, got {matrix.shape}")
     off = ~np.eye(ids.size, dtype=bool)

@@ -9,12 +9,36 @@ from pathlib import Path
 
 import numpy as np
 
-from corrclust.images.io import ImageRecord, ReadOptions, iter_images, list_images
+from corrclust.images.io import ImageReadError, ImageRecord, ReadOptions, iter_images, list_images
 from corrclust.pipeline.messages import say
 
-__all__ = ["THUMB_SIZE", "ImageSet", "load_images", "subset_folder_records"]
+__all__ = [
+    "THUMB_SIZE",
+    "MIN_SIDE",
+    "MAX_ASPECT",
+    "ImageSet",
+    "load_images",
+    "subset_folder_records",
+    "degenerate_reason",
+]
 
 THUMB_SIZE = 96
+# An image thinner than this (pixels) or more elongated than this (long side / short side) is no
+# organoid crop: it is skipped and listed like an unreadable file rather than sent through key-point
+# detection and the twin network (the 1,135 organoid boxes of shared/data/organoid-fields are 10
+# pixels a side or more, aspect at most 6).
+MIN_SIDE = 8
+MAX_ASPECT = 20.0
+
+
+def degenerate_reason(shape: tuple[int, ...]) -> str | None:
+    """Why an ``(H, W[, C])`` image is too thin or elongated to cluster, or None if it is usable."""
+    h, w = int(shape[0]), int(shape[1])
+    if min(h, w) < MIN_SIDE:
+        return f"degenerate image of {h} x {w} pixels (each side needs at least {MIN_SIDE})"
+    if max(h, w) > MAX_ASPECT * min(h, w):
+        return f"degenerate image of {h} x {w} pixels (aspect ratio above {MAX_ASPECT:g})"
+    return None
 
 
 @dataclass
@@ -113,6 +137,9 @@ def load_images(
             say(f"skipping {rec.path}: {err}")
             continue
         try:
+            bad = degenerate_reason(data.pixels.shape)
+            if bad is not None:
+                raise ImageReadError(rec.path, bad)
             thumbs.append(thumbnail(data.pixels, THUMB_SIZE))
         except ValueError as exc:  # an image the report cannot draw is skipped like an unreadable one
             failures.append((rec.path, str(exc)))

@@ -62,8 +62,9 @@ class ClusterOptions:
         for name in ("threshold", "bias"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"--{name} must be a finite number, got {getattr(self, name)}")
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise ValueError(f"--time-limit must be positive, got {self.time_limit}")
+        from corrclust.solve import check_time_limit
+
+        self.time_limit = check_time_limit(self.time_limit, "--time-limit")  # the one rule of corrclust
         if self.truth is not None and self.truth != "auto" and not Path(self.truth).is_file():
             raise FileNotFoundError(f"truth file not found: {self.truth}")
         if self.params is not None and not Path(self.params).is_file():

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from corrclust.atomic import atomic_path, write_text
+from corrclust.formats.spreadsheet import neutralise_row
 from corrclust.jsonable import jsonable
 from corrclust.pipeline.clustering import Clustering
 from corrclust.pipeline.correlations import Correlations
@@ -65,7 +66,7 @@ def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) ->
             row += [rec.plate or "", rec.well or "", rec.site or ""]
         if sources:
             row.append(rec.source or "")
-        w.writerow(row)
+        w.writerow(neutralise_row(row))  # a file named "=..." stays text in a spreadsheet
     write_text(path, buf.getvalue())
 
 

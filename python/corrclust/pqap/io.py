@@ -114,8 +114,18 @@ class KeypointSet:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        for lineno, line in enumerate(fh, 1):
+    """The lines of a UTF-8 text file (a BOM ignored); a line that is not UTF-8 raises ValueError
+    naming the file, line and column instead of a bare UnicodeDecodeError."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"{path}: line {lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                ) from None
             yield lineno, line.rstrip("\r\n")
 
 

@@ -242,6 +242,7 @@ def similarity_matrix(
     checkpoint_interval: float = 30.0,
     progress: bool | Callable[[int, int], Any] = True,
     ids: Sequence[int] | None = None,
+    foreign_checkpoint: str = "error",
 ) -> tuple[list[int], np.ndarray]:
     """All ordered-pair similarities: returns ``(ids, S)`` with ``S[a, b] = s(ids[a] -> ids[b])``.
 
@@ -261,7 +262,13 @@ def similarity_matrix(
         seconds and when the run ends or is interrupted; a later call with the same inputs resumes.
     progress
         True: a tqdm bar on stderr; False: silent; or a callable ``progress(done, total)``.
+    foreign_checkpoint
+        What a ``checkpoint`` file of another run (other inputs) or an unreadable one does:
+        ``"error"`` raises ValueError; ``"restart"`` replaces it, starting afresh (for a default
+        checkpoint the user never named).
     """
+    if foreign_checkpoint not in ("error", "restart"):
+        raise ValueError(f"foreign_checkpoint must be 'error' or 'restart', got {foreign_checkpoint!r}")
     mode = _check_mode(mode)
     threads_arg = _check_threads(threads)
     if ids is not None:
@@ -277,7 +284,12 @@ def similarity_matrix(
     fingerprint = ""
     if ck_path is not None:
         fingerprint = _fingerprint(keypoints, params, mode, lower_wrap)
-        loaded = _load_checkpoint(ck_path, fingerprint, k)
+        try:
+            loaded = _load_checkpoint(ck_path, fingerprint, k)
+        except ValueError:
+            if foreign_checkpoint == "error":
+                raise
+            loaded = None
         if loaded is not None:
             sim, en, done = loaded
     already = int(done.sum())

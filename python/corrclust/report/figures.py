@@ -92,17 +92,25 @@ def display_rgb(image: np.ndarray, low: float = 1.0, high: float = 99.5) -> np.n
 
 
 def thumbnail(image: np.ndarray, size: int = 96) -> np.ndarray:
-    """A ``size x size x 3`` uint8 thumbnail: the display composite, padded to square, resized."""
+    """A ``size x size x 3`` uint8 thumbnail: the display composite, resized, padded to square.
+
+    The image is shrunk so that its longer side is ``size`` *before* it is padded, so the work and
+    memory stay proportional to the image itself: padding first made a 20000 x 1 image a
+    20000 x 20000 float array (4.8 GB, minutes) and a 1 x 100000 one a 112 GiB request. A side
+    that would shrink below one pixel is kept at one pixel.
+    """
     from skimage.transform import resize
 
     rgb = display_rgb(image)
     h, w, _ = rgb.shape
-    s = max(h, w)
-    square = np.zeros((s, s, 3), dtype=np.float32)
-    top, left = (s - h) // 2, (s - w) // 2
-    square[top : top + h, left : left + w] = rgb
-    small = resize(square, (size, size), order=1, anti_aliasing=s > size, preserve_range=True)
-    return np.clip(np.round(small * 255.0), 0, 255).astype(np.uint8)
+    scale = size / max(h, w)
+    th, tw = max(1, min(size, round(h * scale))), max(1, min(size, round(w * scale)))
+    if (th, tw) != (h, w):
+        rgb = resize(rgb, (th, tw), order=1, anti_aliasing=scale < 1, preserve_range=True)
+    square = np.zeros((size, size, 3), dtype=np.float32)
+    top, left = (size - th) // 2, (size - tw) // 2
+    square[top : top + th, left : left + tw] = rgb
+    return np.clip(np.round(square * 255.0), 0, 255).astype(np.uint8)
 
 
 def montage(
