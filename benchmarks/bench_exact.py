@@ -92,9 +92,9 @@ def baseline(problem, cap: float):
     else:
         n, eu, ev, c = problem.n, problem.edges[:, 0], problem.edges[:, 1], problem.costs
     m = len(c)
-    index = {(int(a), int(b)): e for e, (a, b) in enumerate(zip(eu, ev))}
+    index = {(int(a), int(b)): e for e, (a, b) in enumerate(zip(eu, ev, strict=False))}
     adj = [[] for _ in range(n)]
-    for e, (a, b) in enumerate(zip(eu, ev)):
+    for e, (a, b) in enumerate(zip(eu, ev, strict=False)):
         adj[a].append((b, e))
         adj[b].append((a, e))
     rows, cols, vals, seen = [], [], [], set()

@@ -62,8 +62,8 @@ def simulate(corr, truth: np.ndarray, strategy: str, calibrate: bool, seed: int,
     times = []
     for step in range(max(budgets) + 1):
         t0 = time.perf_counter()
-        labels, problem = recluster(corr, np.array(must, dtype=np.int64).reshape(-1, 2), np.array(cannot, dtype=np.int64).reshape(-1, 2),
-                                    calibrate, solver, seed)
+        labels, problem = recluster(corr, np.array(must, dtype=np.int64).reshape(-1, 2),
+                                    np.array(cannot, dtype=np.int64).reshape(-1, 2), calibrate, solver, seed)
         times.append(time.perf_counter() - t0)
         if step in budgets:
             out[step] = compare(truth, labels)["vi"]

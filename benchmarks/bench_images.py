@@ -102,7 +102,7 @@ def out_of_sample(names: list[str], images: dict, truth: dict, sweep: bool,
     cross-validation (outer seed 0; other seeds repeat it with other fold assignments, to see
     how much the figure depends on the split). ``jobs`` runs the fits in parallel."""
     global _CANDS, _TRUTH
-    _CANDS = dict(zip(names, _map(brightfield_candidates, [images[n] for n in names], jobs)))
+    _CANDS = dict(zip(names, _map(brightfield_candidates, [images[n] for n in names], jobs), strict=False))
     _TRUTH = truth
     runs = [(seed, field_folds(names, 4, seed=seed)) for seed in (outer_seeds if nested else ())]
     trainings = [names[0::2]] + [[n for n in names if n not in set(test)] for _, folds in runs for test in folds]
@@ -135,7 +135,7 @@ def _nested_run(names: list[str], cands: dict, truth: dict, sweep: bool, seed: i
     scores: dict[str, np.ndarray] = {}
     print(f"\nNested cross-validation (out of sample): 4 outer folds of {len(names)} fields, outer seed {seed}")
     print(HEADER + f"{'min_score':>11}{'inner P / R':>15}")
-    for k, (test, (model, point)) in enumerate(zip(folds, fitted)):
+    for k, (test, (model, point)) in enumerate(zip(folds, fitted, strict=False)):
         for n in test:
             scores[n] = score_candidates(model, cands[n])
             kept = non_maximum_suppression(cands[n].boxes, scores[n], model.min_score, NMS.nms_iou, NMS.nms_overlap)
@@ -184,7 +184,7 @@ def detection_table(n_fields: int | None, sweep: bool = False, outer_seeds: tupl
             dets = detect_organoids(images[n], **kw)
             seconds[k] += time.perf_counter() - t0
             per[k].append(match_boxes([d.box for d in dets], truth[n]))
-    for (label, _), m, sec in zip(methods, per, seconds):
+    for (label, _), m, sec in zip(methods, per, seconds, strict=False):
         _row(label, f"all {len(timed)}", m, f"{len(timed) / sec:>8.2f}")
     if len(names) >= 8:
         out_of_sample(names, images, truth, sweep, outer_seeds, nested, jobs)

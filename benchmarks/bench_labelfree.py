@@ -36,11 +36,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import labelfree_sets as sets  # noqa: E402
+import labelfree_sets as sets
 
-from corrclust import feature_costs, profiles  # noqa: E402
-from corrclust.metrics import compare  # noqa: E402
-from corrclust.solve import solve  # noqa: E402
+from corrclust import feature_costs, profiles
+from corrclust.metrics import compare
+from corrclust.solve import solve
 
 
 def features(images, masks=None):
@@ -48,7 +48,8 @@ def features(images, masks=None):
     masks = masks or [None] * len(images)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pr = profiles.profile_collection([(str(i), im, m) for i, (im, m) in enumerate(zip(images, masks))])
+        pr = profiles.profile_collection(
+            [(str(i), im, m) for i, (im, m) in enumerate(zip(images, masks, strict=False))])
     Z = profiles.standardise(pr.features, pr.groups)
     return Z, pr.kept, len(pr.skipped), time.perf_counter() - t0
 
@@ -98,7 +99,8 @@ def labelled_methods(Z, y, k, seed_draws=3):
         c = feature_costs.calibrate_granularity(Z, pairs)
         cal.append((c.granularity, compare(y, ours(Z, c.granularity))))
     dt = (time.perf_counter() - t0) / seed_draws
-    mean = {key: float(np.mean([m[key] for _, m in cal])) for key in ("vi", "false_cuts", "false_joins", "n_clusters_pred")}
+    mean = {key: float(np.mean([m[key] for _, m in cal]))
+            for key in ("vi", "false_cuts", "false_joins", "n_clusters_pred")}
     mean["range"] = (min(m["vi"] for _, m in cal), max(m["vi"] for _, m in cal))
     mean["granularities"] = [g for g, _ in cal]
     rows.insert(1, ("corrclust profile --calibrate (2/class)", mean, dt))
@@ -108,7 +110,8 @@ def labelled_methods(Z, y, k, seed_draws=3):
 def fmt_row(set_name, name, m, dt):
     extra = ""
     if "range" in m:
-        extra = f" (VI {m['range'][0]:.2f}-{m['range'][1]:.2f}; granularity {', '.join(f'{g:g}' for g in m['granularities'])})"
+        grains = ", ".join(f"{g:g}" for g in m["granularities"])
+        extra = f" (VI {m['range'][0]:.2f}-{m['range'][1]:.2f}; granularity {grains})"
     return (f"| {set_name} | {name} | {m['vi']:.3f} ({m['false_cuts']:.2f}, {m['false_joins']:.2f}) | "
             f"{m['n_clusters_pred']:.1f} | {dt:.2f} |{extra}")
 
@@ -159,7 +162,8 @@ def main(argv=None) -> int:
             per_method.setdefault(method, []).append((m, dt))
     name = f"synthetic 4x10, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})"
     for method, ms in per_method.items():
-        mean = {k: float(np.mean([m[k] for m, _ in ms])) for k in ("vi", "false_cuts", "false_joins", "n_clusters_pred")}
+        mean = {k: float(np.mean([m[k] for m, _ in ms]))
+                for k in ("vi", "false_cuts", "false_joins", "n_clusters_pred")}
         emit(fmt_row(name, method, mean, float(np.mean([dt for _, dt in ms]))) +
              " per seed VI " + " ".join(f"{m['vi']:.2f}" for m, _ in ms))
     if not args.quick:

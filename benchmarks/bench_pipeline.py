@@ -76,7 +76,7 @@ def table2(work: Path, sizes: list[int]) -> None:
         cls = ids // 1000
         S = np.where(cls[:, None] == cls[None, :], 0.72, 0.58) + rng.normal(0, 0.05, (n, n))
         thumbs = [np.full((96, 96, 3), 40 * (c % 6), np.uint8) for c in cls]
-        records = [ImageRecord(work / f"img_{i}.tif", int(i), str(c)) for i, c in zip(ids, cls)]
+        records = [ImageRecord(work / f"img_{i}.tif", int(i), str(c)) for i, c in zip(ids, cls, strict=False)]
         images = pipeline.ImageSet(work, records, thumbs)
         corr = pipeline.Correlations(ids, S, "similarity", 0.64)
         clustering, t_cc = _timed(lambda: pipeline.cluster(corr, "kl"))

@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
 
             m = compare(val_y, KMeans(10, n_init=10, random_state=0).fit_predict(f))
             rows.append({"features": spec, "method": "KMeans, true k", "n": len(val), "vi": m["vi"],
-                         "fc": m["false_cuts"], "fj": m["false_joins"], "clusters": m["n_clusters_pred"], "seconds": 0.0})
+                         "fc": m["false_cuts"], "fj": m["false_joins"], "clusters": m["n_clusters_pred"],
+                         "seconds": 0.0})
             info.append(f"{spec}: {res.steps} steps in {res.elapsed_s:.0f} s, loss "
                         f"{np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}")
             print(info[-1], file=sys.stderr)
@@ -228,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             from corrclust.metrics import compare
 
             m = compare(labels, np.zeros(len(labels), int))
-            rows.append({"features": "-", "method": "one cluster", "n": len(labels), "vi": m["vi"], "fc": m["false_cuts"],
-                         "fj": m["false_joins"], "clusters": 1, "seconds": 0.0})
+            rows.append({"features": "-", "method": "one cluster", "n": len(labels), "vi": m["vi"],
+                         "fc": m["false_cuts"], "fj": m["false_joins"], "clusters": 1, "seconds": 0.0})
 
     print()
     print(f"Self-supervised embeddings on RBC crops (torch threads {torch.get_num_threads()}, training budget "

@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--recipes", default="paper-tni,paper-tnia,fast")
     ap.add_argument("--budget", type=float, default=120.0, help="training seconds per recipe")
-    ap.add_argument("--image-size", type=int, default=None, help="input side (default: 64, or the recipe's with --as-shipped)")
-    ap.add_argument("--width", type=int, default=None, help="ResNet-18 base width (default: 32, or the recipe's with --as-shipped)")
+    ap.add_argument("--image-size", type=int, default=None,
+                    help="input side (default: 64, or the recipe's with --as-shipped)")
+    ap.add_argument("--width", type=int, default=None,
+                    help="ResNet-18 base width (default: 32, or the recipe's with --as-shipped)")
     ap.add_argument("--as-shipped", action="store_true", help="train the recipes with their own sizes (no overrides)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -139,10 +141,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Twin networks on RBC crops (device {device}, torch threads {torch.get_num_threads()}, load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end, input "
-          f"{size} px, ResNet-18 width {args.width or 'of the recipe'}, training budget {args.budget:.0f} s per recipe, "
+          f"{size} px, ResNet-18 width {args.width or 'of the recipe'}, "
+          f"training budget {args.budget:.0f} s per recipe, "
           f"seed {args.seed})")
     for name, (steps, planned, check, warns) in warnings.items():
-        print(f"- {name}: {steps} of {planned} planned steps; training pair AUC {check.get('train_pair_auc', float('nan')):.3f}, "
+        print(f"- {name}: {steps} of {planned} planned steps; "
+              f"training pair AUC {check.get('train_pair_auc', float('nan')):.3f}, "
               f"pairs called same {100 * check.get('same_fraction', float('nan')):.0f}%; warnings: {warns or 'none'}")
     print()
     head = ("| recipe | set | n | solver | VI | VI_FC | VI_FJ | RI | clusters/classes | pair AUC | pair acc "

@@ -45,7 +45,7 @@ def rbc_set(half: str, per_class: int, seed: int = 0):
                           unseen_per_class=0, n_seen=10, exclude=RBC_EXCLUDE, seed=seed)
     cache: dict[str, np.ndarray] = {}
     images, classes, names = [], [], []
-    for _, ident, cname, p in chosen:
+    for _, _ident, cname, p in chosen:
         if p.image not in cache:
             cache[p.image] = read_image(RBC / "images" / p.image)
         img = cache[p.image]

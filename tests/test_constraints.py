@@ -146,6 +146,7 @@ def test_contradiction_names_the_chain():
 def test_constraints_on_the_test30_matrix():
     """F9's exact partition has 1305 alone and classes 11 and 13 together; two answers fix both."""
     from conftest import require_shared
+
     from corrclust.pipeline import load_correlations
 
     path = require_shared("data/paper-keypoints/matching_results/matching_results_organoid_dataset_unseen_classes.csv")

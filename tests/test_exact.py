@@ -163,7 +163,7 @@ def test_sparse_equals_brute_force(seed):
     edges = np.vstack([edges, edges[:1, ::-1]])
     costs = np.concatenate([costs, [0.5]])
     C = np.zeros((n, n))
-    for (u, v), c in zip(edges, costs):
+    for (u, v), c in zip(edges, costs, strict=False):
         C[u, v] += c
         C[v, u] += c
     r = _core.exact.solve_sparse(

@@ -147,7 +147,7 @@ def test_solver_with_reductions_equals_brute_force(seed):
     assert r["lower_bound"] == pytest.approx(best, abs=1e-6)
     # dense input takes the same path (contracted parts solved as dense matrices)
     C = np.zeros((n, n))
-    for (a, b), c in zip(edges, costs):
+    for (a, b), c in zip(edges, costs, strict=False):
         C[a, b] += c
         C[b, a] += c
     rd = _core.exact.solve_dense(C)

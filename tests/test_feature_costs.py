@@ -76,7 +76,8 @@ def test_costs_are_deterministic_and_reject_bad_input():
 def test_calibration_picks_the_granularity_that_separates_labelled_pairs():
     # three groups, two of them close: labels that call the close ones one class must coarsen the cut
     rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(0, 1, (8, 3)), rng.normal(0, 1, (8, 3)) + [2.5, 0, 0], rng.normal(0, 1, (8, 3)) + [30, 0, 0]])
+    X = np.vstack([rng.normal(0, 1, (8, 3)), rng.normal(0, 1, (8, 3)) + [2.5, 0, 0],
+                   rng.normal(0, 1, (8, 3)) + [30, 0, 0]])
     truth = np.repeat([0, 0, 1], 8)
     picked = [0, 1, 8, 9, 16, 17]
     uncalibrated = solve(F.costs_from_features(X)[0], method="kl").labels
@@ -86,7 +87,7 @@ def test_calibration_picks_the_granularity_that_separates_labelled_pairs():
     assert cal.score == 1.0 and cal.granularity == 1.25
     labels = solve(F.costs_from_features(X, calibration=cal)[0], method="kl").labels
     assert compare(truth, labels)["vi"] == 0.0
-    assert set(cal.scores) == set(float(g) for g in F.CALIBRATION_GRID)
+    assert set(cal.scores) == {float(g) for g in F.CALIBRATION_GRID}
     with pytest.raises(ValueError, match="same class and of different"):
         F.calibrate_granularity(X, [(0, 1, True)])
 

@@ -75,7 +75,7 @@ def test_3096_parallel_edges_are_summed(cc_instances_dir):
         sums[key] = sums.get(key, 0.0) + float(c)
     p = read_instance(path)
     assert len(sums) == 421
-    got = {(int(u), int(v)): c for (u, v), c in zip(p.edges, p.costs)}
+    got = {(int(u), int(v)): c for (u, v), c in zip(p.edges, p.costs, strict=False)}
     assert got.keys() == sums.keys()
     for key, c in sums.items():
         assert got[key] == pytest.approx(c)

@@ -33,7 +33,7 @@ def reference_gaec(n: int, edges: np.ndarray, costs: np.ndarray, start=None) -> 
     cluster = first_appearance(start) if start is not None else np.arange(n)
     k = int(cluster.max()) + 1 if n else 0
     adj: list[dict[int, float]] = [{} for _ in range(k)]
-    for (u, v), c in zip(edges.tolist(), costs.tolist()):
+    for (u, v), c in zip(edges.tolist(), costs.tolist(), strict=False):
         a, b = int(cluster[u]), int(cluster[v])
         if a != b:
             adj[a][b] = adj[a].get(b, 0.0) + c

@@ -37,7 +37,7 @@ def brute_force_vi(truth, pred):
         q = counts / n
         return -(q * np.log2(q)).sum()
 
-    joint = [f"{a}|{b}" for a, b in zip(truth, pred)]
+    joint = [f"{a}|{b}" for a, b in zip(truth, pred, strict=False)]
     h_t, h_p, h_tp = h(truth), h(pred), h(joint)
     return h_tp - h_p, h_tp - h_t  # H(T|P) = false joins, H(P|T) = false cuts
 

@@ -109,7 +109,7 @@ def test_clusters_csv_matches_images_and_is_numbered_by_size(cli_run, organoids)
     assert sizes.min() >= 1 and list(sizes) == sorted(sizes, reverse=True)
     # Classes 2 and 3 were made to look alike: the clustering finds class 1 and the merged 2+3.
     by_class = {}
-    for i, lab in zip(got_ids, labels):
+    for i, lab in zip(got_ids, labels, strict=False):
         by_class.setdefault(i // 100, set()).add(lab)
     assert by_class[2] == by_class[3] == {1} and by_class[1] == {2}
 
@@ -136,7 +136,8 @@ def test_paper_format_clustering_is_read_by_evaluate(cli_run, organoids, capsys)
     _, out, _, _ = cli_run
     got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
     groups = read_clustering(out / "clustering.csv")
-    assert groups == [[i for i, lab in zip(got_ids, labels) if lab == k] for k in range(1, max(labels) + 1)]
+    assert groups == [[i for i, lab in zip(got_ids, labels, strict=False) if lab == k]
+                      for k in range(1, max(labels) + 1)]
     assert "clustering_threshold:0.64" in (out / "clustering.csv").read_text()
     assert cli_main(["evaluate", str(out / "clustering.csv"), str(organoids / "truth.csv"), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
@@ -153,7 +154,8 @@ def test_similarities_npz_holds_matrix_costs_and_labels(cli_run):
         off = ~np.eye(ids.size, dtype=bool)
         np.testing.assert_allclose(z["costs"][off], sym[off], rtol=0, atol=1e-12)
         got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
-        assert dict(zip(got_ids, labels)) == dict(zip(z["ids"].tolist(), z["labels"].tolist()))
+        assert dict(zip(got_ids, labels, strict=False)) == dict(
+            zip(z["ids"].tolist(), z["labels"].tolist(), strict=False))
         assert float(z["threshold"]) == THRESHOLD and str(z["kind"]) == "similarity"
 
 
@@ -467,7 +469,7 @@ def test_crop_real_fields_then_cluster(tmp_path):
     assert len(crops) == n and (out / "crops" / "crops.csv").is_file()
     got_ids, labels, files = _read_clusters_csv(out / "clusters.csv")
     assert sorted(got_ids) == list(range(n)) and sorted(files) == crops
-    by_parity = {p: {lab for i, lab in zip(got_ids, labels) if i % 2 == p} for p in (0, 1)}
+    by_parity = {p: {lab for i, lab in zip(got_ids, labels, strict=False) if i % 2 == p} for p in (0, 1)}
     assert len(by_parity[0]) == len(by_parity[1]) == 1 and by_parity[0] != by_parity[1]
     assert (out / "report.html").is_file()
 
@@ -482,7 +484,7 @@ def test_partial_truth_metrics_over_the_known_images(tmp_path, organoids):
                                                sweep=False, progress=False))
     data = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert data["n"] == 5 and data["classes"] == ["1", "3"]
-    lab = dict(zip(ids.tolist(), res.clustering.labels.tolist()))
+    lab = dict(zip(ids.tolist(), res.clustering.labels.tolist(), strict=False))
     assert data["contingency_clusters"] == sorted({lab[100], lab[300]})
     assert lab[200] not in data["contingency_clusters"]
     assert data["vi"] == pytest.approx(0.0, abs=1e-12)

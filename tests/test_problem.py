@@ -243,7 +243,7 @@ def test_as_problem_accepts_every_input_shape():
     edges, costs = Problem.from_dense(c).to_edges()
     g = nx.Graph()
     g.add_nodes_from(range(5))
-    g.add_weighted_edges_from((int(u), int(v), w) for (u, v), w in zip(edges, costs))
+    g.add_weighted_edges_from((int(u), int(v), w) for (u, v), w in zip(edges, costs, strict=False))
     inputs = [
         c,
         c.tolist(),
@@ -267,5 +267,5 @@ def test_from_sparse_leaves_the_input_alone():
     p = Problem.from_sparse(a, triangles="sum")
     np.testing.assert_array_equal(p.edges, [[0, 1], [0, 2]])
     np.testing.assert_allclose(p.costs, [2.0, 4.5])
-    for x, y in zip(before, (a.data, a.indices, a.indptr)):
+    for x, y in zip(before, (a.data, a.indices, a.indptr), strict=False):
         np.testing.assert_array_equal(x, y)

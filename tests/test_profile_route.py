@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 import tifffile
-
 from conftest import require_shared
+
 from corrclust.cli import main as cli_main
 
 
@@ -188,7 +188,7 @@ def test_real_brightfield_organoid_crops_end_to_end(tmp_path, capsys):
     folder = tmp_path / "crops"
     folder.mkdir()
     with open(fields / "bboxes.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh)][:60]
+        rows = list(csv.DictReader(fh))[:60]
     n = 0
     for r in rows:
         x1, y1, x2, y2 = (int(r[k]) for k in ("x1", "y1", "x2", "y2"))

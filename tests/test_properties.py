@@ -149,7 +149,7 @@ def reference_multicut(data: bytes):
 
 
 def _multicut_bytes(n: int, edges: np.ndarray, costs: np.ndarray) -> bytes:
-    body = "".join(f"{i} {j} {c:g}\n" for (i, j), c in zip(edges.tolist(), costs.tolist()))
+    body = "".join(f"{i} {j} {c:g}\n" for (i, j), c in zip(edges.tolist(), costs.tolist(), strict=False))
     return ("MULTICUT\n" + body).encode()
 
 
@@ -182,7 +182,7 @@ def test_mutated_multicut_files_are_read_exactly_or_refused(tmp_path_factory, gr
         return
     assert expected is not None, f"an invalid file was read: {bytes(raw)!r}"
     got_edges, got_costs = problem.to_edges()
-    got = {(int(i), int(j)): float(c) for (i, j), c in zip(got_edges.tolist(), got_costs.tolist())}
+    got = {(int(i), int(j)): float(c) for (i, j), c in zip(got_edges.tolist(), got_costs.tolist(), strict=False)}
     assert got.keys() == expected.keys()
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, abs=1e-12)

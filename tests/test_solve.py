@@ -109,7 +109,7 @@ def test_every_input_shape_gives_the_same_result(method):
     edges, edge_costs = problem.to_edges()
     graph = nx.Graph()
     graph.add_nodes_from(range(12))
-    graph.add_weighted_edges_from((int(u), int(v), w) for (u, v), w in zip(edges, edge_costs))
+    graph.add_weighted_edges_from((int(u), int(v), w) for (u, v), w in zip(edges, edge_costs, strict=False))
     reference = solve(problem, method=method)
     inputs = {
         "dense": costs,

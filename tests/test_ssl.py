@@ -314,5 +314,6 @@ def test_cluster_route_refuses_pqap_parameters(tmp_path, capsys):
 
     d = _folder(tmp_path / "crops")
     (tmp_path / "p.txt").write_text("color_cost_offset=0.2\n")
-    assert main(["cluster", str(d), "--method", "ssl", "--params", str(tmp_path / "p.txt"), "-o", str(tmp_path / "o")]) == 2
+    args = ["cluster", str(d), "--method", "ssl", "--params", str(tmp_path / "p.txt"), "-o", str(tmp_path / "o")]
+    assert main(args) == 2
     assert "does not apply to --method ssl" in capsys.readouterr().err

@@ -78,7 +78,7 @@ def test_pair_sampler_is_balanced_and_correct():
         assert np.all(labels[i[0::2]] != 1)  # class 1 has one image: never a positive
     a = s.sample(np.random.default_rng(5))
     b = s.sample(np.random.default_rng(5))
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=False))
 
 
 def test_pk_sampler_and_all_pairs():

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from corrclust.images.io import ReadOptions
@@ -145,7 +146,7 @@ def add_read_arguments(parser: argparse.ArgumentParser, *, channels_help: str | 
                             "file names (default: Operetta r02c03f01... and ImageXpress _B03_s1_w1 names)")
 
 
-def read_options(args: argparse.Namespace, *, channels: bool = True) -> "ReadOptions":
+def read_options(args: argparse.Namespace, *, channels: bool = True) -> ReadOptions:
     """The :class:`~corrclust.images.io.ReadOptions` of :func:`add_read_arguments`' flags.
 
     ``channels=False`` leaves the plane selection out (a command that gives ``--channels`` another

@@ -30,15 +30,16 @@ them without a change to the C++ core:
    silent answer. Caveat: the exact solver's relative optimality tolerance (1e-9) applies to the
    objective including ``-M L``; with very many cannot-links on a large problem the proof is
    therefore looser in absolute terms (``1e-9 * M * L``) than without constraints.
-4. (:func:`corrclust.solve` with ``must_link``/``cannot_link``.) The labels are expanded back to the original nodes, and the objective, lower bound and gap are
-   reported for the **original** problem (the ``-M`` terms removed).
+4. (:func:`corrclust.solve` with ``must_link``/``cannot_link``.) The labels are expanded back to
+   the original nodes, and the objective, lower bound and gap are reported for the **original**
+   problem (the ``-M`` terms removed).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -159,7 +160,7 @@ def _chain(must: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
 
 
 def constrain(problem_or_costs: Any, must_link: Any = None, cannot_link: Any = None,
-              names: Optional[list[Any]] = None) -> Constrained:
+              names: list[Any] | None = None) -> Constrained:
     """Contract the must-links and add the repulsive cannot-link costs (module docstring).
 
     ``names`` (optional, one per node) are used instead of indices in error messages.
@@ -195,13 +196,14 @@ def constrain(problem_or_costs: Any, must_link: Any = None, cannot_link: Any = N
             c = c.copy()
         total = float(np.abs(c).sum()) / 2.0
     else:
-        u, v = comp[problem.edges[:, 0]], comp[problem.edges[:, 1]]
+        edges, costs = problem.to_edges()
+        u, v = comp[edges[:, 0]], comp[edges[:, 1]]
         keep = u != v
         e = np.stack([u[keep], v[keep]], axis=1)
-        w = problem.costs[keep]
+        w = costs[keep]
         if e.shape[0]:
             summed = Problem.from_edges(k, e, w)
-            e, w = summed.edges, summed.costs
+            e, w = summed.to_edges()
         total = float(np.abs(w).sum())
     penalty = 2.0 * total + 1.0
     if cannot.shape[0]:

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
@@ -257,8 +258,8 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
             if len(r) != 2:
                 raise ValueError(f"{path}:{lineno}: expected 2 fields (file,class), got {len(r)}")
             labelled[find(r[0], lineno)] = r[1].strip()
-        idx = sorted(labelled)
-        pairs = [(a, b, labelled[a] == labelled[b]) for n, a in enumerate(idx) for b in idx[n + 1 :]]
+        order = sorted(labelled)
+        pairs = [(a, b, labelled[a] == labelled[b]) for n, a in enumerate(order) for b in order[n + 1 :]]
         return pairs
     if header == ["a", "b", "same"]:
         pairs = []

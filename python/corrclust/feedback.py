@@ -27,10 +27,10 @@ import csv
 import io
 import os
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -59,7 +59,7 @@ class Feedback:
     answers: list[Answer] = field(default_factory=list)
     skipped: int = 0  # answers naming ids outside the image set
     skipped_ids: list[int] = field(default_factory=list)
-    path: Optional[Path] = None
+    path: Path | None = None
 
     def latest(self) -> dict[tuple[int, int], Answer]:
         """The last answer of every pair (key ``(min id, max id)``), ``unsure`` ones dropped."""
@@ -75,7 +75,8 @@ class Feedback:
     def pairs(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """``(must_link, cannot_link)`` as index pairs into ``ids`` (the last answer of each pair)."""
         where = {int(i): k for k, i in enumerate(ids)}
-        must, cannot = [], []
+        must: list[tuple[int, int]] = []
+        cannot: list[tuple[int, int]] = []
         for (a, b), ans in self.latest().items():
             if a not in where or b not in where:
                 continue
@@ -98,7 +99,7 @@ def _int_id(text: str, path: Path, line: int, column: str) -> int:
         raise ValueError(f"{path}:{line}: {column} {text.strip()!r} is not an integer image id") from None
 
 
-def read_feedback(path: str | Path, ids: Optional[Iterable[int]] = None) -> Feedback:
+def read_feedback(path: str | Path, ids: Iterable[int] | None = None) -> Feedback:
     """Read a feedback file; with ``ids``, answers naming other ids are skipped and counted.
 
     A missing file is a FileNotFoundError; a malformed line a ValueError ``"<file>:<line>: <problem>"``.

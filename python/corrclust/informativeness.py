@@ -27,8 +27,9 @@ truth is, and a user must be told so rather than handed them as findings:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -14,9 +14,10 @@ images without a central object (``skipped`` holds ``(path, reason)``).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def _read_cache(path: str | Path) -> dict[str, np.ndarray | str]:
             keys, rows, reasons = z["profile_keys"].tolist(), z["profile_rows"], z["profile_reasons"].tolist()
     except Exception:  # a foreign or damaged file: start afresh (it is overwritten at the next save)
         return {}
-    return {k: (reason if reason else rows[i]) for i, (k, reason) in enumerate(zip(keys, reasons))}
+    return {k: (reason if reason else rows[i]) for i, (k, reason) in enumerate(zip(keys, reasons, strict=False))}
 
 
 class _Saver:
@@ -147,7 +148,7 @@ def profile_costs(
         it = lambda x: tqdm(list(x), desc="profiles", unit="img", file=sys.stderr)  # noqa: E731
     keys = [_cache_key(r.path) for r in kept]
     cache = _read_cache(checkpoint) if checkpoint is not None else None
-    saver = _Saver(checkpoint, cache) if checkpoint is not None else None
+    saver = _Saver(checkpoint, cache) if checkpoint is not None and cache is not None else None
     prof = profiles.profile_collection(items, progress=it, cache=cache, keys=keys if cache is not None else None,
                                        on_item=saver.maybe_save if saver is not None else None)
     if saver is not None:

@@ -14,8 +14,9 @@ centre, with scikit-image and SciPy, and compares images by distances between th
 2. Otsu's threshold of that map; a closing with a disc of radius 2 (thin gaps in outlines, such as a
    red cell's pale centre reaching its rim); holes filled; an opening with a disc of radius 1.
 3. The object is the connected component (of at least ``MIN_OBJECT_PIXELS``) nearest to the image
-   centre, within a quarter of the shorter side (the largest one if several cover the centre). If it touches the image border, it is split by a watershed of its distance
-   transform and the piece that holds (or lies nearest to) the centre is kept: single-object crops
+   centre, within a quarter of the shorter side (the largest one if several cover the centre). If it
+   touches the image border, it is split by a watershed of its distance transform and the piece
+   that holds (or lies nearest to) the centre is kept: single-object crops
    of crowded fields (touching red blood cells, neighbouring organoids) then keep only their object.
 4. No mask is found when the image is constant, when the map has no contrast, or when no component
    qualifies; the message says which.
@@ -59,8 +60,8 @@ Constant or empty images are skipped and listed; so are images where no object i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -194,7 +195,7 @@ def _names_per_channel(c: int) -> dict[str, list[str]]:
         for f in ("gradient", "log", "hessian1", "hessian2"):
             names["filters"] += [f"ch{c}_{f}_s{s:g}_mean", f"ch{c}_{f}_s{s:g}_std"]
     names["glcm"] = [f"ch{c}_glcm_{p}_d{d}" for d in GLCM_DISTANCES for p in GLCM_PROPS]
-    for p, r in LBP_SETTINGS:
+    for p, _radius in LBP_SETTINGS:
         names["lbp"] += [f"ch{c}_lbp{p}_{k}" for k in range(p + 2)]
     return names
 
@@ -262,8 +263,15 @@ def _quantise(plane: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:
     return q
 
 
-def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, frame: np.ndarray) -> dict[str, list[float]]:
-    from skimage.feature import graycomatrix, graycoprops, hessian_matrix, hessian_matrix_eigvals, local_binary_pattern
+def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray,
+                      frame: np.ndarray) -> dict[str, list[float]]:
+    from skimage.feature import (
+        graycomatrix,
+        graycoprops,
+        hessian_matrix,
+        hessian_matrix_eigvals,
+        local_binary_pattern,
+    )
 
     vals = plane[mask]
     out: dict[str, list[float]] = {}
@@ -280,7 +288,8 @@ def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, f
     filt = []
     for s in SIGMAS:
         responses = [ndi.gaussian_gradient_magnitude(rel, s), ndi.gaussian_laplace(rel, s)]
-        responses += list(hessian_matrix_eigvals(hessian_matrix(rel, sigma=s, order="rc", use_gaussian_derivatives=True)))
+        hess = hessian_matrix(rel, sigma=s, order="rc", use_gaussian_derivatives=True)
+        responses += list(hessian_matrix_eigvals(hess))
         for resp in responses:
             v = resp[mask]
             filt += [float(v.mean()), float(v.std())]
@@ -302,9 +311,9 @@ def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, f
     out["glcm"] = glcm
     lbp = []
     q8 = _quantise(plane, mask, 255)
-    for p, r in LBP_SETTINGS:
-        codes = local_binary_pattern(q8, p, r, method="uniform")[mask].astype(int)
-        hist = np.bincount(codes, minlength=p + 2)[: p + 2].astype(float)
+    for n_points, radius in LBP_SETTINGS:
+        codes = local_binary_pattern(q8, n_points, radius, method="uniform")[mask].astype(int)
+        hist = np.bincount(codes, minlength=n_points + 2)[: n_points + 2].astype(float)
         lbp += (hist / max(hist.sum(), 1.0)).tolist()
     out["lbp"] = lbp
     return out
@@ -375,7 +384,7 @@ def profile_collection(
     if cache is not None and (keys is None or len(keys) != len(items)):
         raise ValueError("profile_collection: a cache needs one key per item")
     rows, kept, skipped = [], [], []
-    first: dict[str, tuple[str, object]] = {}
+    first: dict[str, tuple[str, int | str]] = {}
     it: Iterable = enumerate(items)
     if progress is not None:
         it = progress(it)
@@ -391,13 +400,13 @@ def profile_collection(
                     f"mixed {key}s in one collection: {other} has {ov}, {name} has {value}; "
                     "profiles need the same channels and bit depth for all images (convert or split the folder)"
                 )
-        hit = cache.get(keys[k]) if cache is not None else None
+        hit = cache.get(keys[k]) if cache is not None and keys is not None else None
         if hit is None:
             try:
                 hit = profile(arr, mask)
             except NoObjectError as exc:
                 hit = str(exc)
-            if cache is not None:
+            if cache is not None and keys is not None:
                 cache[keys[k]] = hit
         if isinstance(hit, str):
             skipped.append((k, hit))

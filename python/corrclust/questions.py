@@ -25,8 +25,6 @@ the second rule tried.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from corrclust.calibration import cost_scale
@@ -44,7 +42,7 @@ def _open_pairs(n: int, component: np.ndarray, cannot_comp: set) -> tuple[np.nda
     keep = ci != cj
     if cannot_comp:
         lo, hi = np.minimum(ci, cj), np.maximum(ci, cj)
-        implied = np.array([(a, b) in cannot_comp for a, b in zip(lo.tolist(), hi.tolist())], dtype=bool)
+        implied = np.array([(a, b) in cannot_comp for a, b in zip(lo.tolist(), hi.tolist(), strict=False)], dtype=bool)
         keep &= ~implied
     return iu[keep], ju[keep]
 
@@ -53,8 +51,8 @@ def select_pairs(
     costs: np.ndarray,
     labels: np.ndarray,
     k: int,
-    must_link: Optional[np.ndarray] = None,
-    cannot_link: Optional[np.ndarray] = None,
+    must_link: np.ndarray | None = None,
+    cannot_link: np.ndarray | None = None,
     *,
     strategy: str = "active",
     samples: int = 20,
@@ -75,7 +73,8 @@ def select_pairs(
     cannot = np.zeros((0, 2), np.int64) if cannot_link is None else np.asarray(cannot_link, np.int64).reshape(-1, 2)
     con = constrain(costs, must, cannot)
     comp = con.component
-    cannot_comp = {(min(a, b), max(a, b)) for a, b in zip(comp[cannot[:, 0]].tolist(), comp[cannot[:, 1]].tolist())}
+    cannot_comp = {(min(a, b), max(a, b))
+                   for a, b in zip(comp[cannot[:, 0]].tolist(), comp[cannot[:, 1]].tolist(), strict=False)}
     pi, pj = _open_pairs(n, comp, cannot_comp)
     if pi.size == 0 or k == 0:
         return []
@@ -109,7 +108,8 @@ def select_pairs(
     c_abs = np.abs(c)
     # highest disagreement first; ties: the less certain pair, then a seeded random order
     order = np.lexsort((rng.random(pool.size), c_abs, -scores))
-    chosen, used = [], set()
+    chosen: list[tuple[int, int]] = []
+    used: set[int] = set()
     for t in order:  # a batch: each image at most once, so the answers do not overlap
         o = pool[t]
         i, j = int(pi[o]), int(pj[o])

@@ -34,7 +34,6 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
@@ -75,8 +74,8 @@ class ReviewState:
         self.costs = self.corr.problem().to_dense()
         self.solver, self.calibrate, self.seed = solver, calibrate, seed
         self.lock = threading.Lock()
-        self._questions: Optional[list[tuple[int, int]]] = None
-        self.last_change: Optional[dict] = None
+        self._questions: list[tuple[int, int]] | None = None
+        self.last_change: dict | None = None
 
     @property
     def feedback_path(self) -> Path:
@@ -213,7 +212,7 @@ class ReviewState:
             buf = io.StringIO()
             w = csv.writer(buf, lineterminator="\n")
             w.writerow(["id", "cluster", "file"])
-            for i, lab in zip(self.ids, self.labels.tolist()):
+            for i, lab in zip(self.ids, self.labels.tolist(), strict=False):
                 w.writerow([i, lab, self.files.get(i, "")])
             write_text(self.out / "clusters.csv", buf.getvalue())
             write_text(self.out / "review.json", json.dumps(jsonable(summary), indent=2) + "\n")
@@ -238,7 +237,8 @@ class ReviewState:
             parts.append(f"<p class='msg' id='message'>{e(message)}</p>")
         if self.last_change is not None:
             c = self.last_change
-            parts.append(f"<p id='changes'>Last re-cluster: {c.get('same', 0)} same / {c.get('different', 0)} different "
+            parts.append(f"<p id='changes'>Last re-cluster: {c.get('same', 0)} same / "
+                         f"{c.get('different', 0)} different "
                          f"answers used; {e(str(c.get('pairs_changed')))} image pairs changed, "
                          f"{e(str(c.get('images_moved')))} images moved.</p>")
         parts.append("<form method='post' action='/recluster'><button id='recluster' type='submit'>"
@@ -281,7 +281,7 @@ class ReviewState:
             return f"<img src='/file/thumbnails/{i}.png' alt='{e(name, quote=True)}' title='{e(name, quote=True)}'>"
         return f"<span title='{e(name, quote=True)}'>[{i}]</span>"
 
-    def resolve(self, rel: str) -> Optional[Path]:
+    def resolve(self, rel: str) -> Path | None:
         """The file ``rel`` inside OUT, or None when it is outside OUT or absent."""
         target = (self.out / unquote(rel)).resolve()
         if not target.is_relative_to(self.out) or not target.is_file():
@@ -305,7 +305,7 @@ def _handler(state: ReviewState):
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             path = urlsplit(self.path).path
             if path == "/":
                 query = parse_qs(urlsplit(self.path).query)
@@ -323,7 +323,7 @@ def _handler(state: ReviewState):
             else:
                 self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             origin = self.headers.get("Origin")
             if origin and origin != "null" and urlsplit(origin).netloc != self.headers.get("Host"):
                 self._send(HTTPStatus.FORBIDDEN, b"cross-origin request refused", "text/plain")
@@ -365,11 +365,17 @@ def _handler(state: ReviewState):
     return Handler
 
 
+class ReviewServer(ThreadingHTTPServer):
+    """The HTTP server of the review page, with its :class:`ReviewState`."""
+
+    state: ReviewState
+
+
 def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
-                solver: str = "kl", calibrate: bool = False, seed: int = 0) -> ThreadingHTTPServer:
+                solver: str = "kl", calibrate: bool = False, seed: int = 0) -> ReviewServer:
     """A server for the review page of ``out_dir`` (not started: call ``serve_forever``)."""
     check_host(host, allow_remote)
     state = ReviewState(out_dir, solver=solver, calibrate=calibrate, seed=seed)
-    server = ThreadingHTTPServer((host, port), _handler(state))
-    server.state = state  # type: ignore[attr-defined]
+    server = ReviewServer((host, port), _handler(state))
+    server.state = state
     return server

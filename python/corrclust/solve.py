@@ -19,8 +19,9 @@ GAEC has none. They are the C++ settings structs, bound once (see :mod:`corrclus
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ __all__ = ["solve", "SolveResult", "METHODS", "check_time_limit"]
 
 METHODS = ("gaec", "kl", "anytime", "exact")
 
-ProgressArg = Union[None, bool, Callable[[dict], Any]]
+ProgressArg = None | bool | Callable[[dict], Any]
 
 
 @dataclass

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     truth = read_clustering(args.truth)
     ids = sorted(i for c in pred_clusters for i in c)
     known = truth_from_clusters(truth, ids, str(args.truth)).known
-    ids = [i for i, k in zip(ids, known) if k]
+    ids = [i for i, k in zip(ids, known, strict=False) if k]
     common = set(ids)
     metrics = compare(labels_from_clusters([[i for i in c if i in common] for c in truth], ids),
                       labels_from_clusters([[i for i in c if i in common] for c in pred_clusters], ids))

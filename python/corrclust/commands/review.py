@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     server = make_server(args.out, args.host, args.port, allow_remote=args.allow_remote, solver=args.solver,
                          calibrate=args.calibrate)
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"
     print(f"review page: {url}  (answers go to {server.state.feedback_path}; Ctrl-C stops)", file=sys.stderr)
     if args.browser:

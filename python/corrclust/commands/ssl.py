@@ -104,7 +104,8 @@ def run_train(args: argparse.Namespace) -> int:
         return 130
     loss = ""
     if res.losses:
-        loss = f", loss {sum(res.losses[:10]) / len(res.losses[:10]):.3f} -> {sum(res.losses[-10:]) / len(res.losses[-10:]):.3f}"
+        first, last = res.losses[:10], res.losses[-10:]
+        loss = f", loss {sum(first) / len(first):.3f} -> {sum(last) / len(last):.3f}"
     print(f"ssl train: {res.stopped} after {res.steps} steps ({res.elapsed_s:.0f} s{loss}); "
           f"model written to {res.model_path}", file=sys.stderr)
     if res.stopped == "time-budget":
@@ -127,5 +128,6 @@ def run_embed(args: argparse.Namespace) -> int:
     with atomic_path(args.output) as tmp, open(tmp, "wb") as fh:  # the name is kept as given
         np.savez_compressed(fh, ids=np.array(emb.ids), features=emb.features, costs=costs)
     if args.progress:
-        print(f"ssl embed: {len(emb.ids)} crops, {emb.features.shape[1]} features; wrote {args.output}", file=sys.stderr)
+        print(f"ssl embed: {len(emb.ids)} crops, {emb.features.shape[1]} features; wrote {args.output}",
+              file=sys.stderr)
     return 0

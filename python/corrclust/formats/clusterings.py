@@ -194,6 +194,6 @@ def clusters_from_labels(ids: Sequence[int], labels: ArrayLike) -> list[list[int
     if lab.ndim != 1 or lab.shape[0] != len(id_list):
         raise ValueError(f"labels must be 1-D with one entry per id ({len(id_list)}), got shape {lab.shape}")
     groups: dict[Any, list[int]] = {}
-    for ident, label in zip(id_list, lab.tolist()):
+    for ident, label in zip(id_list, lab.tolist(), strict=False):
         groups.setdefault(label, []).append(ident)
     return list(groups.values())

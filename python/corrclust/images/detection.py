@@ -39,6 +39,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -656,7 +657,7 @@ def match_boxes(pred, truth, iou_threshold: float = 0.5) -> tuple[int, int, int,
         return 0, len(pred), len(truth), []
     iou = box_iou(pred, truth)
     rows, cols = linear_sum_assignment(-iou)
-    ious = [float(iou[r, c]) for r, c in zip(rows, cols) if iou[r, c] >= iou_threshold]
+    ious = [float(iou[r, c]) for r, c in zip(rows, cols, strict=False) if iou[r, c] >= iou_threshold]
     tp = len(ious)
     return tp, len(pred) - tp, len(truth) - tp, ious
 
@@ -743,7 +744,8 @@ def crop_fields(
         img = data.pixels
         field = image_stem(path)
         size = data.pixel_size
-        tiff_kw = {} if size is None else {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"}
+        tiff_kw: dict[str, Any] = ({} if size is None else
+                                   {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"})
         where = parse_name(path, pattern)
         for det in detect_organoids(img, params):
             x1, y1, x2, y2 = det.box
@@ -761,6 +763,6 @@ def crop_fields(
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["source", "crop", "x1", "y1", "x2", "y2", "pixel_size_um", "plate", "well", "site"])
-    w.writerows(neutralise_row(r + e) for r, e in zip(rows, extra))
+    w.writerows(neutralise_row(r + e) for r, e in zip(rows, extra, strict=False))
     write_text(table, buf.getvalue())
     return CropResult(rows, failures, table)

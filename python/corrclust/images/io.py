@@ -136,7 +136,7 @@ class ReadOptions:
                 if isinstance(c, int) and c < 0:
                     raise ValueError(f"channel index {c} is negative")
 
-    def without_channels(self) -> "ReadOptions":
+    def without_channels(self) -> ReadOptions:
         """The same options keeping every plane (masks, and fields whose crops are selected later)."""
         return ReadOptions(None, self.z_project, self.t, self.pixel_size)
 
@@ -354,7 +354,7 @@ def _check_tiff_complete(tif: Any, series: Any, path: Path) -> None:
             continue
         offsets = getattr(page, "dataoffsets", ()) or ()
         counts = getattr(page, "databytecounts", ()) or ()
-        for off, n in zip(offsets, counts):
+        for off, n in zip(offsets, counts, strict=False):
             if off + n > size:
                 raise ImageReadError(path, f"truncated file: image data runs to byte {off + n}, the file has {size} "
                                            "bytes (an incomplete copy or download?)")
@@ -413,7 +413,7 @@ def _read_tiff(path: Path) -> _Raw:
             size = _tiff_pixel_size(tif, series.pages[0] if series.pages else tif.pages[0])
     # tifffile names an axis the file does not describe 'Q' (or 'I' for a plain page sequence):
     # with such an axis longer than 1 the layout is unknown and left to the shape rule.
-    if any(a in "QI" and n > 1 for a, n in zip(axes, arr.shape)):
+    if any(a in "QI" and n > 1 for a, n in zip(axes, arr.shape, strict=False)):
         return _Raw(arr, None, names, size)
     return _Raw(arr, axes, names, size)
 
@@ -457,8 +457,9 @@ def _read_zarr(path: Path) -> _Raw:
 def _read_vendor(path: Path, suffix: str) -> _Raw:
     plugin = VENDOR_SUFFIXES[suffix]
     try:
-        from bioio import BioImage
         import importlib
+
+        from bioio import BioImage
 
         module = importlib.import_module(plugin)
     except ImportError:
@@ -476,7 +477,7 @@ def _read_vendor(path: Path, suffix: str) -> _Raw:
     order = "".join(img.dims.order)
     arr = img.data  # numpy, axes = order (TCZYX, plus S for RGB)
     pps = img.physical_pixel_sizes
-    names = [str(c) for c in img.channel_names] if img.channel_names else None
+    names: list[str | None] | None = [str(c) for c in img.channel_names] if img.channel_names else None
     return _Raw(np.asarray(arr), order, names, _to_um(pps.X, "µm") if pps and pps.X else None)
 
 
@@ -489,7 +490,8 @@ def _read_raw(path: Path) -> _Raw:
     if not path.is_file():
         raise ImageReadError(path, "no such file" if not path.exists() else "not a regular file")
     if suffix not in IMAGE_SUFFIXES:
-        raise ImageReadError(path, f"unsupported file type {path.suffix!r} (expected one of {', '.join(IMAGE_SUFFIXES)})")
+        raise ImageReadError(path, f"unsupported file type {path.suffix!r} "
+                                   f"(expected one of {', '.join(IMAGE_SUFFIXES)})")
     if suffix in _TIFF_SUFFIXES:
         return _read_tiff(path)
     if suffix in VENDOR_SUFFIXES:
@@ -726,20 +728,21 @@ def _records_paper_layout(files: list[Path]) -> list[ImageRecord]:
     if all(CROP_SEPARATOR in s for s in stems):
         # Crops of `corrclust images crop`: <field>__<k>, k unique across the set; no class.
         ids = [_id_or_none(f) for f in files]
-        if all(i is not None for i in ids) and len(set(ids)) == len(ids):
+        known = [i for i in ids if i is not None]
+        if len(known) == len(ids) and len(set(known)) == len(known):
             return sorted((ImageRecord(f, i, None, source=s.rsplit(CROP_SEPARATOR, 1)[0])
-                           for f, i, s in zip(files, ids, stems)), key=lambda r: r.id)
+                           for f, i, s in zip(files, known, stems, strict=True)), key=lambda r: r.id)
     ids = [_id_or_none(f) for f in files]
     if all(i is None for i in ids):
         # No ids in the names: number the images 0..n-1 in name order; classes unknown.
         return [ImageRecord(f, k) for k, f in enumerate(files)]
-    bad = [f for f, i in zip(files, ids) if i is None]
+    bad = [f for f, i in zip(files, ids, strict=False) if i is None]
     if bad:
         raise ValueError(
             f"{bad[0]}: file name does not end in an organoid id while others in the folder do "
             f"({len(bad)} such files); rename it or pass an ids table (file,id[,class][,subset])"
         )
-    named = [(f, i) for f, i in zip(files, ids) if i is not None]  # all of them, checked above
+    named = [(f, i) for f, i in zip(files, ids, strict=False) if i is not None]  # all of them, checked above
     seen: dict[int, Path] = {}
     for f, i in named:
         if i in seen:
@@ -804,7 +807,7 @@ def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
             seen_ids[ident] = lineno
             seen_files[key] = lineno
 
-            def cell(name: str) -> str | None:
+            def cell(name: str, row: list[str] = row) -> str | None:
                 return (row[col[name]].strip() or None) if name in col else None
 
             records.append(ImageRecord(path, ident, cell("class"), cell("subset"), cell("plate"), cell("well"),

@@ -382,7 +382,7 @@ def extract_keypoints(
 
     parts_f: list[np.ndarray] = []
     parts_c: list[np.ndarray] = []
-    for ch, paper_id in zip(channels[:2], (BLUE, GREEN)):
+    for ch, paper_id in zip(channels[:2], (BLUE, GREEN), strict=False):
         if ch is None:
             continue
         plane = np.ascontiguousarray(img16[:, :, ch])
@@ -449,7 +449,8 @@ def extract_keypoint_set(
             mask = read_mask(rec.mask, options) if rec.mask.exists() else None
             if mask is not None and mask.shape != img.shape[:2]:
                 raise ImageReadError(rec.mask, f"mask shape {mask.shape} differs from the image {img.shape[:2]}")
-            f, c = extract_keypoints(img, mask, detector, params=params, channels=tuple(planes))
+            blue, green, red = planes  # one plane per entry of the three-entry ``channels``
+            f, c = extract_keypoints(img, mask, detector, params=params, channels=(blue, green, red))
         except (ImageReadError, ValueError) as exc:
             if failures is None:
                 raise

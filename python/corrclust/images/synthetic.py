@@ -27,9 +27,9 @@ uneven illumination field. The same ``seed`` gives byte-identical files; image `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from scipy import ndimage as ndi

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from corrclust.pipeline.correlations import Correlations
+
+if TYPE_CHECKING:
+    from corrclust.calibration import Calibration
 
 __all__ = ["FeedbackUse", "use_feedback", "answer_summary"]
 
@@ -31,7 +34,7 @@ class FeedbackUse:
     cannot_link: np.ndarray
     n_lines: int  # answers read (unsure included)
     n_skipped: int  # answers naming ids that are not in the set
-    calibration: Optional[object] = None  # corrclust.calibration.Calibration
+    calibration: Calibration | None = None
 
     @property
     def n_constraints(self) -> int:
@@ -58,7 +61,7 @@ def use_feedback(corr: Correlations, path: str | Path, *, calibrate: bool = Fals
     return FeedbackUse(path, corr, must, cannot, len(fb), fb.skipped, calibration)
 
 
-def answer_summary(use: FeedbackUse, before: Optional[np.ndarray], after: np.ndarray) -> dict:
+def answer_summary(use: FeedbackUse, before: np.ndarray | None, after: np.ndarray) -> dict:
     """Answers, how far the clustering before them agreed with them, and what changed.
 
     ``before``/``after``: cluster labels of the images (in the order of ``use.corr.ids``);
@@ -67,7 +70,7 @@ def answer_summary(use: FeedbackUse, before: Optional[np.ndarray], after: np.nda
     pairs = np.concatenate([use.must_link, use.cannot_link]).astype(np.int64).reshape(-1, 2)
     same = np.concatenate([np.ones(len(use.must_link), bool), np.zeros(len(use.cannot_link), bool)])
 
-    def agreement(labels: Optional[np.ndarray]) -> Optional[float]:
+    def agreement(labels: np.ndarray | None) -> float | None:
         if labels is None or pairs.size == 0:
             return None
         return float(np.mean((labels[pairs[:, 0]] == labels[pairs[:, 1]]) == same))
@@ -124,7 +127,7 @@ def load_run(out_dir: str | Path) -> Correlations:
     return load_correlations(path, threshold=threshold, bias=bias)
 
 
-def next_questions(corr: Correlations, feedback: Optional[str | Path], k: int, *, strategy: str = "active",
+def next_questions(corr: Correlations, feedback: str | Path | None, k: int, *, strategy: str = "active",
                    calibrate: bool = False, seed: int = 0) -> list[tuple[int, int]]:
     """The next ``k`` pairs of ids to ask (:mod:`corrclust.questions`), given the answers in ``feedback``."""
     from corrclust.questions import select_pairs

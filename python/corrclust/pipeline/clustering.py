@@ -6,6 +6,7 @@ Clusters are numbered 1..K by decreasing size (:func:`number_clusters`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike

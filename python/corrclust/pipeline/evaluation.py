@@ -96,7 +96,7 @@ def evaluate(
     pred = clustering.labels[known]
     result = metrics.compare(codes, pred)
     table = metrics.contingency_table(codes, pred)
-    tags = [r.subset for r, k in zip(images.records, known) if k]
+    tags = [r.subset for r, k in zip(images.records, known, strict=False) if k]
     subsets = None
     if any(t is not None for t in tags) and len(set(tags)) > 1:
         tags = [t if t is not None else "(none)" for t in tags]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +36,7 @@ def _write_thumbnails(folder: Path, images: ImageSet) -> None:
     from matplotlib.image import imsave  # matplotlib is a dependency already (it writes PNGs via pillow)
 
     folder.mkdir(parents=True, exist_ok=True)
-    for rec, thumb in zip(images.records, images.thumbs):
+    for rec, thumb in zip(images.records, images.thumbs, strict=False):
         path = folder / f"{int(rec.id)}.png"
         buf = io.BytesIO()
         imsave(buf, np.asarray(thumb, dtype=np.uint8), format="png")
@@ -54,8 +54,9 @@ def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) ->
     # clusters can be grouped by well; a crop's field is its source.
     wells = any(r.well is not None for r in images.records)
     sources = any(r.source is not None for r in images.records)
-    w.writerow(["id", "cluster", "file"] + (["plate", "well", "site"] if wells else []) + (["source"] if sources else []))
-    for rec, lab in zip(images.records, clustering.labels):
+    w.writerow(["id", "cluster", "file"] + (["plate", "well", "site"] if wells else [])
+               + (["source"] if sources else []))
+    for rec, lab in zip(images.records, clustering.labels, strict=False):
         try:
             rel = rec.path.relative_to(images.root).as_posix()
         except ValueError:
@@ -93,8 +94,8 @@ def _write_sweep_csv(path: Path, cols: dict[str, np.ndarray]) -> None:
     w = csv.writer(buf, lineterminator="\n")
     names = list(cols)
     w.writerow(names)
-    for row in zip(*(cols[k] for k in names)):
-        w.writerow([int(v) if k == "n_clusters" else repr(float(v)) for k, v in zip(names, row)])
+    for row in zip(*(cols[k] for k in names), strict=False):
+        w.writerow([int(v) if k == "n_clusters" else repr(float(v)) for k, v in zip(names, row, strict=False)])
     write_text(path, buf.getvalue())
 
 

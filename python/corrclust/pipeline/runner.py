@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corrclust.pipeline.answers import answer_summary, use_feedback
 from corrclust.pipeline.clustering import Clustering, cluster
@@ -19,6 +19,9 @@ from corrclust.pipeline.options import SWEEP_AUTO_MAX, ClusterOptions
 from corrclust.pipeline.outputs import prepare_out_dir, write_outputs
 from corrclust.pipeline.routes import AUTO, default_route, get_route
 from corrclust.pipeline.truth import resolve_truth
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["PQAP_CHECKPOINT", "PipelineResult", "run", "run_on_correlations"]
 
@@ -131,7 +134,7 @@ def _read_settings(options: ClusterOptions) -> list[tuple[str, Any]]:
     return out
 
 
-def _previous_labels(out_dir: Path, ids) -> "np.ndarray | None":
+def _previous_labels(out_dir: Path, ids) -> np.ndarray | None:
     """The cluster of every id in OUT/clusters.csv of an earlier run, when it covers exactly these ids."""
     import csv
 

@@ -8,7 +8,8 @@ or let this module start a ``LocalCluster`` (``local_cluster=N`` workers).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

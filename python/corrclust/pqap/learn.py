@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -136,7 +136,7 @@ def _select_ids(keypoints: KeypointSet, labels_all: np.ndarray, organoids: Any, 
         rng = np.random.default_rng(seed)
         chosen: set[int] = set()
         for c in np.unique(labels_all):
-            members = [i for i, lab in zip(ids, labels_all) if lab == c]
+            members = [i for i, lab in zip(ids, labels_all, strict=False) if lab == c]
             take = members if len(members) <= k else list(rng.choice(members, size=k, replace=False))
             chosen.update(int(i) for i in take)
         return [i for i in ids if i in chosen]
@@ -299,7 +299,7 @@ def learn_parameters(
     def run(v: np.ndarray) -> Evaluation:
         k = key(v)
         if k not in cache:
-            cache[k] = evaluate(PqapParameters(**dict(zip(names, k))))
+            cache[k] = evaluate(PqapParameters(**dict(zip(names, k, strict=False))))
         return cache[k]
 
     base_vec = np.array(start.as_tuple(), dtype=np.float64)

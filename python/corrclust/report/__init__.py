@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def _fmt_metric(key: str, value: Any) -> str:
 def _majority(classes: Sequence[str | None], labels: np.ndarray) -> dict[int, str]:
     out = {}
     for k in np.unique(labels):
-        names = [c for c, lab in zip(classes, labels) if lab == k and c is not None]
+        names = [c for c, lab in zip(classes, labels, strict=False) if lab == k and c is not None]
         if names:
             out[int(k)] = Counter(names).most_common(1)[0][0]
     return out
@@ -173,7 +173,7 @@ def typical_rows(costs: np.ndarray, labels: np.ndarray, ids: Sequence[int], limi
     return rows
 
 
-def _review_section(review: dict) -> "H.Section":
+def _review_section(review: dict) -> H.Section:
     sec = H.Section("Review by the expert", anchor="review")
     pct = lambda v: "n/a" if v is None else f"{100 * v:.1f} %"  # noqa: E731
     facts: list[tuple[str, Any]] = [
@@ -209,7 +209,7 @@ def _wells_section(images: Any, labels: np.ndarray) -> H.Section | None:
     rows = sorted(set(keys))
     clusters = sorted({int(k) for k in labels})
     count = {(k, c): 0 for k in rows for c in clusters}
-    for k, c in zip(keys, labels):
+    for k, c in zip(keys, labels, strict=False):
         count[(k, int(c))] += 1
     plates = any(p for p, _ in rows)
     header = (["plate"] if plates else []) + ["well", "images"] + [str(c) for c in clusters]
@@ -313,7 +313,7 @@ def render(
                             "merged into one cluster."))
         table = np.asarray(evaluation.contingency)
         header = ["true class \\ cluster"] + [str(k) for k in evaluation.contingency_clusters]
-        body = [[f"class {c}"] + [int(v) for v in row] for c, row in zip(evaluation.classes, table)]
+        body = [[f"class {c}"] + [int(v) for v in row] for c, row in zip(evaluation.classes, table, strict=False)]
         hi = [[False] + list(row == row.max()) if row.max() > 0 else [False] * (len(row) + 1) for row in table]
         ev.add("<h3>Contingency table</h3>")
         ev.add(H.paragraph("Images of each true class (rows) in each cluster (columns); the largest entry of "

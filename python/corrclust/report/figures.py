@@ -307,7 +307,7 @@ def vi_split(rows: Sequence[tuple[str, float, float]], path: str | Path) -> None
     x = np.arange(len(rows))
     ax.bar(x, fc, color="tab:orange", label="false cuts (classes split)")
     ax.bar(x, fj, bottom=fc, color="tab:purple", label="false joins (classes merged)")
-    for xi, total in zip(x, fc + fj):
+    for xi, total in zip(x, fc + fj, strict=False):
         ax.text(xi, total, f"{total:.3f}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x)
     ax.set_xticklabels(names, fontsize=8)

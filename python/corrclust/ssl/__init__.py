@@ -18,7 +18,13 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from corrclust.ssl.augment import Augmentation, augment
-from corrclust.ssl.embed import FolderEmbedding, embed, embed_folder, placeholder_costs, placeholder_probabilities
+from corrclust.ssl.embed import (
+    FolderEmbedding,
+    embed,
+    embed_folder,
+    placeholder_costs,
+    placeholder_probabilities,
+)
 from corrclust.ssl.model import SSLConfig, SSLNet
 from corrclust.ssl.train import SSLResult, load_model, save_model, train
 

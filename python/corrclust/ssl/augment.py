@@ -24,8 +24,9 @@ All randomness comes from one ``torch.Generator`` (kept in checkpoints); the ima
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -62,7 +63,7 @@ class Augmentation:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Augmentation":
+    def from_dict(cls, data: Mapping[str, Any]) -> Augmentation:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 

@@ -81,7 +81,8 @@ def embed_folder(
         size = net.config.image_size
         data = load_folder(folder, image_size=size, require_labels=False, progress=progress)
         if data.in_channels != net.in_channels:
-            raise ValueError(f"the model {model} was trained on {net.in_channels}-channel crops, these have {data.in_channels}")
+            raise ValueError(f"the model {model} was trained on {net.in_channels}-channel crops, "
+                             f"these have {data.in_channels}")
         warnings = [str(w) for w in training.get("warnings", [])]
     else:
         config = config or SSLConfig()

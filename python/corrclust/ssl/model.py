@@ -19,8 +19,9 @@ torchvision, and the PyPI torchvision wheels do not load against this CPU torch 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -70,7 +71,7 @@ class SSLConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SSLConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> SSLConfig:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         if isinstance(known.get("augmentation"), Mapping):
             known["augmentation"] = Augmentation.from_dict(known["augmentation"])
@@ -80,11 +81,15 @@ class SSLConfig:
 
 
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, d_out))
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                         nn.Linear(hidden, d_out))
 
 
 class SSLNet(nn.Module):
     """Standardisation, backbone and projector (plus predictor and EMA target for ``byol``)."""
+
+    mean: torch.Tensor  # buffers (register_buffer), typed for mypy
+    std: torch.Tensor
 
     def __init__(self, in_channels: int, config: SSLConfig) -> None:
         super().__init__()
@@ -139,11 +144,11 @@ class SSLNet(nn.Module):
             return
         m = self.config.ema
         online = list(self.backbone.parameters()) + list(self.projector.parameters())
-        for t, o in zip(self.target.parameters(), online):
+        for t, o in zip(self.target.parameters(), online, strict=False):
             t.mul_(m).add_(o.detach(), alpha=1.0 - m)
         online_buffers = list(self.backbone.buffers()) + list(self.projector.buffers())
-        for t, o in zip(self.target.buffers(), online_buffers):
-            t.copy_(o)
+        for tb, ob in zip(self.target.buffers(), online_buffers, strict=False):
+            tb.copy_(ob)
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:

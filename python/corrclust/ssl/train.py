@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -242,7 +243,8 @@ def train(
     if inputs.dim() != 4 or inputs.shape[0] < 2:
         raise ValueError(f"self-supervised training needs at least 2 crops as (N, C, S, S), got {tuple(inputs.shape)}")
     if tuple(inputs.shape[-2:]) != (config.image_size, config.image_size):
-        raise ValueError(f"the crops were prepared at {tuple(inputs.shape[-2:])}, the settings want {config.image_size}")
+        raise ValueError(f"the crops were prepared at {tuple(inputs.shape[-2:])}, "
+                         f"the settings want {config.image_size}")
     if len(ids) != inputs.shape[0]:
         raise ValueError(f"{len(ids)} ids for {inputs.shape[0]} crops")
     if time_budget is not None and not (time_budget > 0):

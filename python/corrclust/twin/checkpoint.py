@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -81,7 +82,7 @@ class SigintFlag:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __enter__(self) -> "SigintFlag":
+    def __enter__(self) -> SigintFlag:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handler)
             self._installed = True

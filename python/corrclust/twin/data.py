@@ -19,10 +19,10 @@ is reproducible and a resumed run continues the same random stream.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -187,7 +187,7 @@ def from_arrays(
     ids = [str(i) for i in (ids if ids is not None else range(n))]
     paths = [str(p) for p in paths] if paths is not None else [""] * n
     channels = []
-    for img, name in zip(images, paths):
+    for img, name in zip(images, paths, strict=False):
         a = np.asarray(img)
         c = 1 if a.ndim == 2 else (min(a.shape[2], 3) if a.ndim == 3 else -1)
         if c < 1:
@@ -195,7 +195,7 @@ def from_arrays(
         channels.append(c)
     if len(set(channels)) > 1:
         by_count: dict[int, list[str]] = {}
-        for c, i, p in zip(channels, ids, paths):
+        for c, i, p in zip(channels, ids, paths, strict=False):
             by_count.setdefault(c, []).append(Path(p).name if p else i)
         detail = "; ".join(f"{c} channel(s): {', '.join(v[:3])}{' ...' if len(v) > 3 else ''}"
                            for c, v in sorted(by_count.items()))
@@ -269,7 +269,7 @@ def load_folder(
         raise ValueError(f"none of the {len(records)} images in {folder} could be read")
     have = [lab is not None for lab in labels]
     if require_labels and not all(have):
-        missing = [Path(p).name for p, h in zip(paths, have) if not h][:3]
+        missing = [Path(p).name for p, h in zip(paths, have, strict=False) if not h][:3]
         raise ValueError(
             f"{folder}: no class for {', '.join(missing)}; use the paper's ids (class = id // 100) "
             "or one sub-folder per class"

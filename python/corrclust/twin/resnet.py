@@ -92,7 +92,7 @@ class ResNet18(nn.Module):
         self.maxpool = ops.maxpool(kernel_size=3, stride=2, padding=1)
         in_planes = widths[0]
         stages = []
-        for index, (width_i, blocks) in enumerate(zip(widths, _STAGE_BLOCKS)):
+        for index, (width_i, blocks) in enumerate(zip(widths, _STAGE_BLOCKS, strict=False)):
             stride = 1 if index == 0 else 2
             layer = []
             for b in range(blocks):

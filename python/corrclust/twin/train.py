@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,7 +56,8 @@ from corrclust.twin.data import (
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
 
-__all__ = ["train", "TrainResult", "training_check", "save_model", "resolve_device", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
+__all__ = ["train", "TrainResult", "training_check", "save_model", "resolve_device", "MODEL_FORMAT",
+           "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "corrclust-twin-checkpoint"
 FORMAT_VERSION = 1

@@ -46,9 +46,13 @@ class PqapRoute:
         params.validate()
         say(f"extracting key points from {len(images.records)} images")
         failures: list[tuple[Path, str]] = []
-        roles = {} if options.read.channels is None else {"channels": options.read.channels}
-        keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress,
-                                         read=options.read, **roles)
+        if options.read.channels is None:
+            keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress,
+                                             read=options.read)
+        else:
+            blue, green, red = options.read.channels  # three entries: checked in validate()
+            keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress,
+                                             read=options.read, channels=(blue, green, red))
         if len(keypoints.ids) < 2:
             example = f" (e.g. {failures[0][0].name}: {failures[0][1]})" if failures else ""
             raise ValueError(

@@ -106,7 +106,8 @@ class SslRoute:
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = [
-            ("self-supervised model", str(options.model) if options.model else "trained on these images (OUT/ssl/model.pt)"),
+            ("self-supervised model",
+             str(options.model) if options.model else "trained on these images (OUT/ssl/model.pt)"),
             ("costs", "local scaling on embedding distances, logit(exp(-d^2 / (s_i s_j))) + bias"),
         ]
         if options.model is None:
