@@ -73,7 +73,9 @@ def bench_solve_overhead():
             from_array.append(best_of(lambda: solve(c, method="gaec"), 1))
             from_problem.append(best_of(lambda: solve(problem, method="gaec"), 1))
             build.append(best_of(lambda: Problem.from_dense(c), 1))
-        print(f"{n:>6} {min(raw):>10.5f} {min(from_array):>15.5f} {min(from_problem):>15.5f} {min(build):>11.5f}")
+        print(
+            f"{n:>6} {min(raw):>10.5f} {min(from_array):>15.5f} {min(from_problem):>15.5f} {min(build):>11.5f}"
+        )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,12 @@ def unique_edges(n: int, edges: np.ndarray, costs: np.ndarray):
 def grid_graph(side: int, mean: float = 0.3, seed: int = 0):
     """side x side 4-connected grid, costs N(mean, 1): a large sparse instance with big clusters."""
     idx = np.arange(side * side).reshape(side, side)
-    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
-                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1),
+        ]
+    ).astype(np.int64)
     edges = edges[np.lexsort((edges[:, 1], edges[:, 0]))]
     return side * side, edges, np.random.default_rng(seed).normal(mean, 1.0, len(edges))
 
@@ -142,8 +146,13 @@ def run_instance(name: str, n: int, solve, peer: Bioimage | None, repeat: int, r
     for method, peer_fn in (("gaec", "gaec"), ("kl", "gaec_kl"), ("anytime", "gaec_kl")):
         kw = {"time_limit": anytime_limit} if method == "anytime" else {}
         reps = 1 if method == "anytime" else repeat
-        row = {"instance": name, "n": n, "method": {"kl": "gaec+kl"}.get(method, method),
-               "pt": None, "pobj": None}
+        row = {
+            "instance": name,
+            "n": n,
+            "method": {"kl": "gaec+kl"}.get(method, method),
+            "pt": None,
+            "pobj": None,
+        }
         if peer is not None and method != "anytime":
             t, r, pt, labels = timed_pair(lambda: solve(method, **kw), getattr(peer, peer_fn), reps)
             row["pt"], row["pobj"] = pt, peer.energy(labels)
@@ -161,8 +170,10 @@ def run_instance(name: str, n: int, solve, peer: Bioimage | None, repeat: int, r
         print(format_row(row), flush=True)
 
 
-HEADER = ("| instance | n | method | corrclust s | corrclust obj | bioimage-cpp | bioimage s | bioimage obj "
-          "| time ratio | bioimage s incl. graph | ratio incl. graph | obj diff |")
+HEADER = (
+    "| instance | n | method | corrclust s | corrclust obj | bioimage-cpp | bioimage s | bioimage obj "
+    "| time ratio | bioimage s incl. graph | ratio incl. graph | obj diff |"
+)
 SEP = "|---|---|---|---|---|---|---|---|---|---|---|---|"
 
 
@@ -173,26 +184,35 @@ def format_row(r) -> str:
     diff = f"{r['obj'] - r['pobj']:+.3f}" if r["pobj"] is not None else "-"
     pgt = f"{r['pgt']:.6f}" if r.get("pgt") is not None else "-"
     gratio = f"{r['pgt'] / r['t']:.1f}x" if r.get("pgt") is not None and r["t"] > 0 else "-"
-    return (f"| {r['instance']} | {r['n']} | {r['method']} | {r['t']:.6f} | {r['obj']:.3f} | {r.get('peer', '-')} | "
-            f"{pt} | {pobj} | {ratio} | {pgt} | {gratio} | {diff} |")
+    return (
+        f"| {r['instance']} | {r['n']} | {r['method']} | {r['t']:.6f} | {r['obj']:.3f} | {r.get('peer', '-')} | "
+        f"{pt} | {pobj} | {ratio} | {pgt} | {gratio} | {diff} |"
+    )
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="sizes up to 1000, one repetition")
     ap.add_argument(
-        "--sizes", type=int, nargs="*",
+        "--sizes",
+        type=int,
+        nargs="*",
         help="planted sizes (default 100 300 1000 3000; none: only the shared instances)",
     )
     ap.add_argument(
-        "--repeat", type=int, default=3, help="repetitions of GAEC / GAEC+KL (median time, alternating with the peer)"
+        "--repeat",
+        type=int,
+        default=3,
+        help="repetitions of GAEC / GAEC+KL (median time, alternating with the peer)",
     )
     ap.add_argument("--no-peer", action="store_true", help="skip bioimage-cpp")
     ap.add_argument("--no-shared", action="store_true", help="skip the shared instances")
     ap.add_argument("--grid", type=int, default=300, help="side of the sparse grid instance (0: none)")
     ap.add_argument("--anytime-limit", type=float, default=None, help="time limit of the anytime runs")
     args = ap.parse_args(argv)
-    sizes = args.sizes if args.sizes is not None else ([100, 300, 1000] if args.quick else [100, 300, 1000, 3000])
+    sizes = (
+        args.sizes if args.sizes is not None else ([100, 300, 1000] if args.quick else [100, 300, 1000, 3000])
+    )
     repeat = 1 if args.quick else args.repeat
     peer_ok = not args.no_peer
     if peer_ok:
@@ -217,8 +237,15 @@ def main(argv=None) -> int:
             assert abs(peer.energy(lab) - _core.problem.objective_dense(costs, lab)) <= 1e-6 * (
                 1 + abs(peer.energy(lab))
             )
-        run_instance(name, n, lambda m, **kw: _core.heuristics.solve_dense(costs, m, **kw), peer, repeat, rows,
-                     args.anytime_limit)
+        run_instance(
+            name,
+            n,
+            lambda m, **kw: _core.heuristics.solve_dense(costs, m, **kw),
+            peer,
+            repeat,
+            rows,
+            args.anytime_limit,
+        )
 
     def sparse_case(name, n, edges, costs):
         peer = None

@@ -46,8 +46,15 @@ SIGMAS = ("0.5", "1.0", "1.5", "3.0")
 PLANTED = [(n, s) for n in (30, 60, 100, 150) for s in SIGMAS]
 # The "clean complete graphs with n = 100 in <= 2 s", read as the low-noise levels.
 SUPERVOXEL = ["supervoxel-4000-1", "supervoxel-4000-2"]
-TARGETS = {"supervoxel-4000-1": 60.0, "supervoxel-4000-2": 60.0, "exact013": 5.0, "planted-100-s0.5": 2.0,
-           "planted-100-s1.0": 2.0, "knott-3d-032": 1.0, "knott-3d-034": 1.0}
+TARGETS = {
+    "supervoxel-4000-1": 60.0,
+    "supervoxel-4000-2": 60.0,
+    "exact013": 5.0,
+    "planted-100-s0.5": 2.0,
+    "planted-100-s1.0": 2.0,
+    "knott-3d-032": 1.0,
+    "knott-3d-034": 1.0,
+}
 
 
 def planted(n: int, sigma: float, seed: int, k: int = 10) -> np.ndarray:
@@ -78,8 +85,13 @@ def _milp(c, rows, cols, vals, nrows, time_limit):
     if nrows:
         A = csr_matrix((vals, (rows, cols)), shape=(nrows, len(c)))
         cons = [LinearConstraint(A, -np.inf, 0.0)]
-    res = milp(c, constraints=cons, integrality=np.ones(len(c)), bounds=(0, 1),
-               options={"time_limit": max(time_limit, 0.01), "disp": False})
+    res = milp(
+        c,
+        constraints=cons,
+        integrality=np.ones(len(c)),
+        bounds=(0, 1),
+        options={"time_limit": max(time_limit, 0.01), "disp": False},
+    )
     return res
 
 
@@ -126,9 +138,13 @@ def baseline(problem, cap: float):
             if y[e] < 0.5 or find(a) != find(b):
                 continue
             if isinstance(problem, np.ndarray):  # triangles through every common joined node
-                paths = [[index[min(a, k), max(a, k)], index[min(b, k), max(b, k)]]
-                         for k in range(n) if k not in (a, b)
-                         and y[index[min(a, k), max(a, k)]] < 0.5 and y[index[min(b, k), max(b, k)]] < 0.5]
+                paths = [
+                    [index[min(a, k), max(a, k)], index[min(b, k), max(b, k)]]
+                    for k in range(n)
+                    if k not in (a, b)
+                    and y[index[min(a, k), max(a, k)]] < 0.5
+                    and y[index[min(b, k), max(b, k)]] < 0.5
+                ]
             else:  # one shortest path of uncut edges (BFS)
                 prev = {a: None}
                 queue = [a]
@@ -182,24 +198,40 @@ def main(argv=None) -> int:
     names = list(SHARED_ROWS) + [f"planted-{n}-s{s}" for n, s in PLANTED] + SUPERVOXEL
     ap.add_argument("--rows", nargs="*", default=names, help="rows to run (default: all): " + " ".join(names))
     ap.add_argument("--cap", type=float, default=60.0, help="time cap per row for corrclust (s)")
-    ap.add_argument("--baseline-cap", type=float, default=None, help="time cap for the baseline (default: --cap)")
+    ap.add_argument(
+        "--baseline-cap", type=float, default=None, help="time cap for the baseline (default: --cap)"
+    )
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--previous", action="store_true",
-                    help="also run ours with the first round's settings (root cut cap max(1000, 8n), no "
-                         "interior point in the star phase, no reductions) in the same run")
-    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                    help="extra solve_exact option, e.g. --option root_method=ipm (repeatable)")
+    ap.add_argument(
+        "--previous",
+        action="store_true",
+        help="also run ours with the first round's settings (root cut cap max(1000, 8n), no "
+        "interior point in the star phase, no reductions) in the same run",
+    )
+    ap.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra solve_exact option, e.g. --option root_method=ipm (repeatable)",
+    )
     args = ap.parse_args(argv)
     bcap = args.cap if args.baseline_cap is None else args.baseline_cap
     options = {}
     for kv in args.option:
         k, v = kv.split("=", 1)
-        options[k] = int(v) if v.lstrip("-").isdigit() else (float(v) if v.replace(".", "", 1).isdigit() else v)
+        options[k] = (
+            int(v) if v.lstrip("-").isdigit() else (float(v) if v.replace(".", "", 1).isdigit() else v)
+        )
 
-    print(f"corrclust exact (HiGHS {_core.exact.highs_version()}) vs scipy.optimize.milp cutting-plane rounds; "
-          f"caps {args.cap:g} s / {bcap:g} s; options {options or 'default'}")
-    header = (f"{'instance':<20} {'n':>5} {'edges':>7} {'optimum':>14} {'ours s':>8} {'status':>10} {'gap':>8} "
-              f"{'nodes':>6} {'root s':>7} {'target':>7} {'milp s':>8} {'status':>10} {'ratio':>7}")
+    print(
+        f"corrclust exact (HiGHS {_core.exact.highs_version()}) vs scipy.optimize.milp cutting-plane rounds; "
+        f"caps {args.cap:g} s / {bcap:g} s; options {options or 'default'}"
+    )
+    header = (
+        f"{'instance':<20} {'n':>5} {'edges':>7} {'optimum':>14} {'ours s':>8} {'status':>10} {'gap':>8} "
+        f"{'nodes':>6} {'root s':>7} {'target':>7} {'milp s':>8} {'status':>10} {'ratio':>7}"
+    )
     if args.previous:
         header += f" {'prev s':>8} {'status':>10} {'gap':>8}"
     print(header)
@@ -220,9 +252,11 @@ def main(argv=None) -> int:
                 assert abs(b_obj - r["objective"]) < 1e-5 * max(1, abs(b_obj)), (name, b_obj, r["objective"])
         ratio = b_time / t if (b_status == "optimal" and r["status"] == "optimal") else float("nan")
         target = TARGETS.get(name)
-        line = (f"{name:<20} {n:>5} {m:>7} {r['objective']:>14.6f} {t:>8.2f} {r['status']:>10} {r['gap']:>8.2e} "
-                f"{r['nodes']:>6} {r['root_time']:>7.2f} {'' if target is None else f'<={target:g}':>7} "
-                f"{b_time:>8.2f} {b_status:>10} {ratio:>7.1f}")
+        line = (
+            f"{name:<20} {n:>5} {m:>7} {r['objective']:>14.6f} {t:>8.2f} {r['status']:>10} {r['gap']:>8.2e} "
+            f"{r['nodes']:>6} {r['root_time']:>7.2f} {'' if target is None else f'<={target:g}':>7} "
+            f"{b_time:>8.2f} {b_status:>10} {ratio:>7.1f}"
+        )
         if args.previous:
             prev = dict(root_cuts_per_round=max(1000, 8 * n), star_ipm=False, reduce=False)
             rp, tp = ours(problem, args.cap, {**prev, **options})

@@ -45,8 +45,13 @@ def recluster(corr, must, cannot, calibrate: bool, solver: str, seed: int = 0):
     if calibrate and (len(must) or len(cannot)):
         parameter = fit(corr, must, cannot).parameter
     problem = corr.problem(parameter)
-    res = solve(problem, method=solver, seed=seed, must_link=must if len(must) else None,
-                cannot_link=cannot if len(cannot) else None)
+    res = solve(
+        problem,
+        method=solver,
+        seed=seed,
+        must_link=must if len(must) else None,
+        cannot_link=cannot if len(cannot) else None,
+    )
     return res.labels, problem
 
 
@@ -62,15 +67,28 @@ def simulate(corr, truth: np.ndarray, strategy: str, calibrate: bool, seed: int,
     times = []
     for step in range(max(budgets) + 1):
         t0 = time.perf_counter()
-        labels, problem = recluster(corr, np.array(must, dtype=np.int64).reshape(-1, 2),
-                                    np.array(cannot, dtype=np.int64).reshape(-1, 2), calibrate, solver, seed)
+        labels, problem = recluster(
+            corr,
+            np.array(must, dtype=np.int64).reshape(-1, 2),
+            np.array(cannot, dtype=np.int64).reshape(-1, 2),
+            calibrate,
+            solver,
+            seed,
+        )
         times.append(time.perf_counter() - t0)
         if step in budgets:
             out[step] = compare(truth, labels)["vi"]
         if step == max(budgets):
             break
-        pair = select_pairs(problem.to_dense(), labels, 1, np.array(must, dtype=np.int64).reshape(-1, 2),
-                            np.array(cannot, dtype=np.int64).reshape(-1, 2), strategy=strategy, seed=seed + 1000 * step)
+        pair = select_pairs(
+            problem.to_dense(),
+            labels,
+            1,
+            np.array(must, dtype=np.int64).reshape(-1, 2),
+            np.array(cannot, dtype=np.int64).reshape(-1, 2),
+            strategy=strategy,
+            seed=seed + 1000 * step,
+        )
         if not pair:  # everything is implied: the clustering is fixed
             for b in budgets:
                 if b > step:
@@ -139,14 +157,20 @@ def main() -> None:
     ap.add_argument("--active-seeds", type=int, default=5, help="seeds of the committee (active)")
     ap.add_argument("--timing", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
-    head = "set        n  strategy   calib " + " ".join(f"{'VI@' + str(b):>13}" for b in BUDGETS) + "  recluster s"
+    head = (
+        "set        n  strategy   calib "
+        + " ".join(f"{'VI@' + str(b):>13}" for b in BUDGETS)
+        + "  recluster s"
+    )
     print(head)
     print("-" * len(head))
     for name in [s for s in args.sets.split(",") if s]:
         corr, truth = load_set(name)
         for calibrate in (False, True):
             for strategy in ("active", "uncertain", "random"):
-                seeds = {"random": range(args.random_seeds), "active": range(args.active_seeds)}.get(strategy, [0])
+                seeds = {"random": range(args.random_seeds), "active": range(args.active_seeds)}.get(
+                    strategy, [0]
+                )
                 runs, secs = [], []
                 for s in seeds:
                     vi, t = simulate(corr, truth, strategy, calibrate, s)
@@ -156,10 +180,17 @@ def main() -> None:
                 cells = []
                 for k in range(len(BUDGETS)):
                     col = runs[:, k]
-                    cells.append(f"{col.mean():.3f}" if col.size == 1 else
-                                 f"{col.mean():.3f}({col.min():.2f}-{col.max():.2f})")
-                print(f"{name:9s} {truth.size:3d}  {strategy:9s} {'yes' if calibrate else 'no':5s} "
-                      + " ".join(f"{c:>13}" for c in cells) + f"  {np.mean(secs):.3f}", flush=True)
+                    cells.append(
+                        f"{col.mean():.3f}"
+                        if col.size == 1
+                        else f"{col.mean():.3f}({col.min():.2f}-{col.max():.2f})"
+                    )
+                print(
+                    f"{name:9s} {truth.size:3d}  {strategy:9s} {'yes' if calibrate else 'no':5s} "
+                    + " ".join(f"{c:>13}" for c in cells)
+                    + f"  {np.mean(secs):.3f}",
+                    flush=True,
+                )
     if args.timing:
         timing()
 

@@ -52,12 +52,15 @@ from corrclust.images.synthetic import render_organoid
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
-BASELINE = dict(threshold_scales=(1.0,), coarse_sigma=None, hole_growth=(), min_score=0.0, nms_iou=1.01,
-                nms_overlap=1.01)
+BASELINE = dict(
+    threshold_scales=(1.0,), coarse_sigma=None, hole_growth=(), min_score=0.0, nms_iou=1.01, nms_overlap=1.01
+)
 SWEEP = (0.2, 0.3, 0.4, 0.5, 0.6)
 NMS = DetectionParams()  # the suppression settings of detection
-HEADER = (f"{'method':<34}{'fields':<14}{'boxes':>7}{'found':>7}{'TP':>6}{'precision':>11}{'recall':>8}"
-          f"{'F1':>7}{'mean IoU':>10}")
+HEADER = (
+    f"{'method':<34}{'fields':<14}{'boxes':>7}{'found':>7}{'TP':>6}{'precision':>11}{'recall':>8}"
+    f"{'F1':>7}{'mean IoU':>10}"
+)
 
 
 def _scores(matches: list[tuple]) -> tuple[int, int, int, float, float, float, float]:
@@ -72,7 +75,9 @@ def _scores(matches: list[tuple]) -> tuple[int, int, int, float, float, float, f
 
 def _row(label: str, subset: str, matches: list[tuple], extra: str = "") -> None:
     tp, fp, fn, p, r, f1, miou = _scores(matches)
-    print(f"{label:<34}{subset:<14}{tp + fn:>7}{tp + fp:>7}{tp:>6}{p:>11.3f}{r:>8.3f}{f1:>7.3f}{miou:>10.3f}{extra}")
+    print(
+        f"{label:<34}{subset:<14}{tp + fn:>7}{tp + fp:>7}{tp:>6}{p:>11.3f}{r:>8.3f}{f1:>7.3f}{miou:>10.3f}{extra}"
+    )
 
 
 # the candidates of the fields, set before worker processes are forked (they inherit it)
@@ -96,8 +101,15 @@ def _map(fn, items: list, jobs: int) -> list:
         return list(ex.map(fn, items))
 
 
-def out_of_sample(names: list[str], images: dict, truth: dict, sweep: bool,
-                  outer_seeds: tuple[int, ...] = (0,), nested: bool = True, jobs: int = 1) -> None:
+def out_of_sample(
+    names: list[str],
+    images: dict,
+    truth: dict,
+    sweep: bool,
+    outer_seeds: tuple[int, ...] = (0,),
+    nested: bool = True,
+    jobs: int = 1,
+) -> None:
     """The out-of-sample protocols of the module docstring: the half split, then the nested
     cross-validation (outer seed 0; other seeds repeat it with other fold assignments, to see
     how much the figure depends on the split). ``jobs`` runs the fits in parallel."""
@@ -105,7 +117,9 @@ def out_of_sample(names: list[str], images: dict, truth: dict, sweep: bool,
     _CANDS = dict(zip(names, _map(brightfield_candidates, [images[n] for n in names], jobs), strict=False))
     _TRUTH = truth
     runs = [(seed, field_folds(names, 4, seed=seed)) for seed in (outer_seeds if nested else ())]
-    trainings = [names[0::2]] + [[n for n in names if n not in set(test)] for _, folds in runs for test in folds]
+    trainings = [names[0::2]] + [
+        [n for n in names if n not in set(test)] for _, folds in runs for test in folds
+    ]
     fitted = _map(_fit, trainings, jobs)
     half_split(names, _CANDS, truth, fitted[0])
     for k, (seed, folds) in enumerate(runs):
@@ -121,44 +135,74 @@ def half_split(names: list[str], cands: dict, truth: dict, fitted: tuple) -> Non
         s = score_candidates(model, cands[n])
         kept = non_maximum_suppression(cands[n].boxes, s, model.min_score, NMS.nms_iou, NMS.nms_overlap)
         per.append(match_boxes(cands[n].boxes[kept], truth[n]))
-    print(f"\nHalf split (out of sample): fitted on the {len(train)} even-position fields, tested on the "
-          f"{len(test)} odd-position ones")
+    print(
+        f"\nHalf split (out of sample): fitted on the {len(train)} even-position fields, tested on the "
+        f"{len(test)} odd-position ones"
+    )
     print(HEADER + f"{'min_score':>11}{'inner P / R':>15}")
-    _row("fitted on even, tested on odd", f"odd {len(test)}", per,
-         f"{model.min_score:>11.2f}{point.precision:>8.3f} / {point.recall:.3f}")
+    _row(
+        "fitted on even, tested on odd",
+        f"odd {len(test)}",
+        per,
+        f"{model.min_score:>11.2f}{point.precision:>8.3f} / {point.recall:.3f}",
+    )
 
 
-def _nested_run(names: list[str], cands: dict, truth: dict, sweep: bool, seed: int, folds: list,
-                fitted: list) -> None:
+def _nested_run(
+    names: list[str], cands: dict, truth: dict, sweep: bool, seed: int, folds: list, fitted: list
+) -> None:
     idx = {n: i for i, n in enumerate(sorted(truth))}
     per: dict[str, tuple] = {}
     scores: dict[str, np.ndarray] = {}
-    print(f"\nNested cross-validation (out of sample): 4 outer folds of {len(names)} fields, outer seed {seed}")
+    print(
+        f"\nNested cross-validation (out of sample): 4 outer folds of {len(names)} fields, outer seed {seed}"
+    )
     print(HEADER + f"{'min_score':>11}{'inner P / R':>15}")
     for k, (test, (model, point)) in enumerate(zip(folds, fitted, strict=False)):
         for n in test:
             scores[n] = score_candidates(model, cands[n])
-            kept = non_maximum_suppression(cands[n].boxes, scores[n], model.min_score, NMS.nms_iou, NMS.nms_overlap)
+            kept = non_maximum_suppression(
+                cands[n].boxes, scores[n], model.min_score, NMS.nms_iou, NMS.nms_overlap
+            )
             per[n] = match_boxes(cands[n].boxes[kept], truth[n])
-        _row(f"fold {k + 1} (fitted on the other 3)", f"{len(test)}", [per[n] for n in test],
-             f"{model.min_score:>11.2f}{point.precision:>8.3f} / {point.recall:.3f}")
+        _row(
+            f"fold {k + 1} (fitted on the other 3)",
+            f"{len(test)}",
+            [per[n] for n in test],
+            f"{model.min_score:>11.2f}{point.precision:>8.3f} / {point.recall:.3f}",
+        )
     _row("pooled, out of sample", f"all {len(names)}", [per[n] for n in names])
-    for label, sel in (("even", [n for n in names if idx[n] % 2 == 0]), ("odd", [n for n in names if idx[n] % 2 == 1])):
+    for label, sel in (
+        ("even", [n for n in names if idx[n] % 2 == 0]),
+        ("odd", [n for n in names if idx[n] % 2 == 1]),
+    ):
         _row("pooled, out of sample", f"{label} {len(sel)}", [per[n] for n in sel])
     if sweep:
         hit = sum(int((box_iou(truth[n], cands[n].boxes).max(axis=1) >= 0.5).sum()) for n in names)
         total = sum(len(truth[n]) for n in names)
-        print(f"\nCandidate ceiling (boxes some candidate matches at IoU >= 0.5): {hit / total:.3f}; "
-              f"candidates per field: {np.mean([len(c.boxes) for c in cands.values()]):.0f}")
-        print(f"{'min_score':<12}{'precision':>11}{'recall':>8}{'F1':>7}{'mean IoU':>10}   (pooled, out of sample)")
+        print(
+            f"\nCandidate ceiling (boxes some candidate matches at IoU >= 0.5): {hit / total:.3f}; "
+            f"candidates per field: {np.mean([len(c.boxes) for c in cands.values()]):.0f}"
+        )
+        print(
+            f"{'min_score':<12}{'precision':>11}{'recall':>8}{'F1':>7}{'mean IoU':>10}   (pooled, out of sample)"
+        )
         for pt in operating_curve(cands, scores, truth, SWEEP):
             f1 = 2 * pt.precision * pt.recall / max(pt.precision + pt.recall, 1e-12)
-            print(f"{pt.min_score:<12.2f}{pt.precision:>11.3f}{pt.recall:>8.3f}{f1:>7.3f}{pt.mean_iou:>10.3f}")
+            print(
+                f"{pt.min_score:<12.2f}{pt.precision:>11.3f}{pt.recall:>8.3f}{f1:>7.3f}{pt.mean_iou:>10.3f}"
+            )
 
 
-def detection_table(n_fields: int | None, sweep: bool = False, outer_seeds: tuple[int, ...] = (0,),
-                    nested: bool = True, jobs: int = 1, compare_model: str | None = None,
-                    speed_fields: int | None = None) -> None:
+def detection_table(
+    n_fields: int | None,
+    sweep: bool = False,
+    outer_seeds: tuple[int, ...] = (0,),
+    nested: bool = True,
+    jobs: int = 1,
+    compare_model: str | None = None,
+    speed_fields: int | None = None,
+) -> None:
     root = SHARED / "data" / "organoid-fields"
     if not root.is_dir():
         print(f"(skipping detection: {root} not found)")
@@ -168,13 +212,20 @@ def detection_table(n_fields: int | None, sweep: bool = False, outer_seeds: tupl
     images = {n: read_image(root / "images" / n) for n in names}
     detect_organoids(images[names[0]])  # warm-up (imports, model file)
     model = load_score_model(None)
-    methods = [("single threshold (baseline)", BASELINE), (f"shipped model, in-sample ({model.min_score:.2f})", {})]
+    methods = [
+        ("single threshold (baseline)", BASELINE),
+        (f"shipped model, in-sample ({model.min_score:.2f})", {}),
+    ]
     if compare_model:
         other = load_score_model(compare_model)
-        methods.append((f"{Path(compare_model).name} ({other.min_score:.2f})", {"score_model": compare_model}))
+        methods.append(
+            (f"{Path(compare_model).name} ({other.min_score:.2f})", {"score_model": compare_model})
+        )
     timed = names[: speed_fields or None]
-    print(f"Organoid detection on {len(timed)} OrgaQuant fields (450x450), IoU >= 0.5, Hungarian matching; "
-          "the methods alternate field by field, so load changes hit all alike")
+    print(
+        f"Organoid detection on {len(timed)} OrgaQuant fields (450x450), IoU >= 0.5, Hungarian matching; "
+        "the methods alternate field by field, so load changes hit all alike"
+    )
     print(HEADER + f"{'img/s':>8}")
     per: list[list] = [[] for _ in methods]
     seconds = [0.0] * len(methods)
@@ -203,26 +254,56 @@ def keypoint_table(n_images: int) -> None:
             nf += len(f)
             nc += len(c)
         dt = time.perf_counter() - t0
-        print(f"{size:>6}{n_images / dt:>8.1f}{1000 * dt / n_images:>8.0f}{nf / n_images:>10.1f}{nc / n_images:>12.1f}")
+        print(
+            f"{size:>6}{n_images / dt:>8.1f}{1000 * dt / n_images:>8.0f}{nf / n_images:>10.1f}{nc / n_images:>12.1f}"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fields", type=int, default=None, help="only the first N fields (default: all 112)")
     ap.add_argument("--keypoints", type=int, default=20, help="synthetic images per size (default 20)")
-    ap.add_argument("--sweep", action="store_true",
-                    help="also the candidate ceiling and out-of-sample figures at other min_score values")
-    ap.add_argument("--outer-seeds", type=int, nargs="+", default=[0], metavar="SEED",
-                    help="fold assignments of the nested cross-validation (default: 0, the one fixed beforehand)")
-    ap.add_argument("--no-nested", action="store_true", help="only the half split (the nested CV takes longest)")
-    ap.add_argument("--jobs", type=int, default=1, help="worker processes for candidates and fits (default 1)")
-    ap.add_argument("--compare-model", metavar="FILE",
-                    help="also time and score detection with this score file (e.g. the previous release's)")
-    ap.add_argument("--speed-fields", type=int, default=None, metavar="N",
-                    help="the in-sample / speed table on the first N fields only (default: all)")
+    ap.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also the candidate ceiling and out-of-sample figures at other min_score values",
+    )
+    ap.add_argument(
+        "--outer-seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="SEED",
+        help="fold assignments of the nested cross-validation (default: 0, the one fixed beforehand)",
+    )
+    ap.add_argument(
+        "--no-nested", action="store_true", help="only the half split (the nested CV takes longest)"
+    )
+    ap.add_argument(
+        "--jobs", type=int, default=1, help="worker processes for candidates and fits (default 1)"
+    )
+    ap.add_argument(
+        "--compare-model",
+        metavar="FILE",
+        help="also time and score detection with this score file (e.g. the previous release's)",
+    )
+    ap.add_argument(
+        "--speed-fields",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the in-sample / speed table on the first N fields only (default: all)",
+    )
     args = ap.parse_args()
-    detection_table(args.fields, args.sweep, tuple(args.outer_seeds), not args.no_nested, args.jobs,
-                    args.compare_model, args.speed_fields)
+    detection_table(
+        args.fields,
+        args.sweep,
+        tuple(args.outer_seeds),
+        not args.no_nested,
+        args.jobs,
+        args.compare_model,
+        args.speed_fields,
+    )
     keypoint_table(args.keypoints)
 
 

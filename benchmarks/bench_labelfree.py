@@ -49,7 +49,8 @@ def features(images, masks=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pr = profiles.profile_collection(
-            [(str(i), im, m) for i, (im, m) in enumerate(zip(images, masks, strict=False))])
+            [(str(i), im, m) for i, (im, m) in enumerate(zip(images, masks, strict=False))]
+        )
     Z = profiles.standardise(pr.features, pr.groups)
     return Z, pr.kept, len(pr.skipped), time.perf_counter() - t0
 
@@ -94,13 +95,17 @@ def labelled_methods(Z, y, k, seed_draws=3):
     t0 = time.perf_counter()
     for draw in range(seed_draws):
         rng = np.random.default_rng(draw)
-        picked = [int(i) for c in sorted(set(y)) for i in rng.choice(np.flatnonzero(y == c), 2, replace=False)]
+        picked = [
+            int(i) for c in sorted(set(y)) for i in rng.choice(np.flatnonzero(y == c), 2, replace=False)
+        ]
         pairs = [(a, b, y[a] == y[b]) for n, a in enumerate(picked) for b in picked[n + 1 :]]
         c = feature_costs.calibrate_granularity(Z, pairs)
         cal.append((c.granularity, compare(y, ours(Z, c.granularity))))
     dt = (time.perf_counter() - t0) / seed_draws
-    mean = {key: float(np.mean([m[key] for _, m in cal]))
-            for key in ("vi", "false_cuts", "false_joins", "n_clusters_pred")}
+    mean = {
+        key: float(np.mean([m[key] for _, m in cal]))
+        for key in ("vi", "false_cuts", "false_joins", "n_clusters_pred")
+    }
     mean["range"] = (min(m["vi"] for _, m in cal), max(m["vi"] for _, m in cal))
     mean["granularities"] = [g for g, _ in cal]
     rows.insert(1, ("corrclust profile --calibrate (2/class)", mean, dt))
@@ -112,8 +117,10 @@ def fmt_row(set_name, name, m, dt):
     if "range" in m:
         grains = ", ".join(f"{g:g}" for g in m["granularities"])
         extra = f" (VI {m['range'][0]:.2f}-{m['range'][1]:.2f}; granularity {grains})"
-    return (f"| {set_name} | {name} | {m['vi']:.3f} ({m['false_cuts']:.2f}, {m['false_joins']:.2f}) | "
-            f"{m['n_clusters_pred']:.1f} | {dt:.2f} |{extra}")
+    return (
+        f"| {set_name} | {name} | {m['vi']:.3f} ({m['false_cuts']:.2f}, {m['false_joins']:.2f}) | "
+        f"{m['n_clusters_pred']:.1f} | {dt:.2f} |{extra}"
+    )
 
 
 def stability(Z, method, rng, subsets=5):
@@ -133,8 +140,12 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="RBC 10 x 10 and two synthetic seeds only")
     ap.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     args = ap.parse_args(argv)
-    lines = [f"half: {args.half}", "",
-             "| set | method | VI (false cuts, false joins) | clusters | time s |", "|---|---|---|---|---|"]
+    lines = [
+        f"half: {args.half}",
+        "",
+        "| set | method | VI (false cuts, false joins) | clusters | time s |",
+        "|---|---|---|---|---|",
+    ]
 
     def emit(line):
         lines.append(line)
@@ -162,25 +173,34 @@ def main(argv=None) -> int:
             per_method.setdefault(method, []).append((m, dt))
     name = f"synthetic 4x10, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})"
     for method, ms in per_method.items():
-        mean = {k: float(np.mean([m[k] for m, _ in ms]))
-                for k in ("vi", "false_cuts", "false_joins", "n_clusters_pred")}
-        emit(fmt_row(name, method, mean, float(np.mean([dt for _, dt in ms]))) +
-             " per seed VI " + " ".join(f"{m['vi']:.2f}" for m, _ in ms))
+        mean = {
+            k: float(np.mean([m[k] for m, _ in ms]))
+            for k in ("vi", "false_cuts", "false_joins", "n_clusters_pred")
+        }
+        emit(
+            fmt_row(name, method, mean, float(np.mean([dt for _, dt in ms])))
+            + " per seed VI "
+            + " ".join(f"{m['vi']:.2f}" for m, _ in ms)
+        )
     if not args.quick:
         images, _ = sets.orgaquant_crops(args.half, 150)
         Z, kept, skipped, ft = features(images)
         from sklearn.cluster import KMeans
 
         emit("")
-        emit(f"OrgaQuant crops ({len(kept)} of {len(images)} with an object; features {ft:.0f} s): stability "
-             "= mean ARI, all crops vs 5 random 80 % subsets")
+        emit(
+            f"OrgaQuant crops ({len(kept)} of {len(images)} with an object; features {ft:.0f} s): stability "
+            "= mean ARI, all crops vs 5 random 80 % subsets"
+        )
         s, k = stability(Z, ours, np.random.default_rng(0))
         emit(f"| OrgaQuant | corrclust profile | stability {s:.2f} | {k} | |")
         sa, ka = stability(Z, ours_auto, np.random.default_rng(0))
         emit(f"| OrgaQuant | corrclust profile --neighbours auto | stability {sa:.2f} | {ka} | |")
         s2, k2 = stability(Z, hdbscan, np.random.default_rng(0))
         emit(f"| OrgaQuant | HDBSCAN | stability {s2:.2f} | {k2} | |")
-        s3, _ = stability(Z, lambda X: KMeans(k, n_init=10, random_state=0).fit_predict(X), np.random.default_rng(0))
+        s3, _ = stability(
+            Z, lambda X: KMeans(k, n_init=10, random_state=0).fit_predict(X), np.random.default_rng(0)
+        )
         emit(f"| OrgaQuant | KMeans (k = {k}, ours) | stability {s3:.2f} | {k} | |")
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")

@@ -33,18 +33,25 @@ def table1(work: Path, classes: int, per_class: int, size: int) -> None:
     from corrclust.images.keypoints import extract_keypoint_set
 
     images_dir = work / "images"
-    _, t_gen = _timed(lambda: synthetic.generate(images_dir, classes=classes, per_class=per_class, seed=0, size=size))
+    _, t_gen = _timed(
+        lambda: synthetic.generate(images_dir, classes=classes, per_class=per_class, seed=0, size=size)
+    )
     images, t_read = _timed(lambda: pipeline.load_images(images_dir, progress=False))
     kp, t_kp = _timed(lambda: extract_keypoint_set(images.records))
     (ids, S), t_pqap = _timed(lambda: pqap.similarity_matrix(kp, pqap.PqapParameters.paper(), progress=False))
     corr = pipeline.Correlations(np.asarray(ids), S, "similarity", 0.64)
-    options = pipeline.ClusterOptions(images_dir, work / "out", truth=str(images_dir / "truth.csv"), progress=False)
+    options = pipeline.ClusterOptions(
+        images_dir, work / "out", truth=str(images_dir / "truth.csv"), progress=False
+    )
     images = pipeline.align_images(images, corr)
     clustering, t_cc = _timed(lambda: pipeline.cluster(corr, "kl"))
     truth = pipeline.resolve_truth(options.truth, images)
-    ev, t_ev = _timed(lambda: pipeline.evaluate(images, corr, clustering, truth, do_sweep=True, solver="kl",
-                                                progress=False))
-    _, t_out = _timed(lambda: pipeline.write_outputs(work / "out", images, corr, clustering, ev, [], progress=False))
+    ev, t_ev = _timed(
+        lambda: pipeline.evaluate(images, corr, clustering, truth, do_sweep=True, solver="kl", progress=False)
+    )
+    _, t_out = _timed(
+        lambda: pipeline.write_outputs(work / "out", images, corr, clustering, ev, [], progress=False)
+    )
     n = len(ids)
     rows = [
         ("synthetic images (not part of cluster)", t_gen),
@@ -81,10 +88,15 @@ def table2(work: Path, sizes: list[int]) -> None:
         corr = pipeline.Correlations(ids, S, "similarity", 0.64)
         clustering, t_cc = _timed(lambda: pipeline.cluster(corr, "kl"))
         truth = pipeline.Truth([r.label for r in records], "classes")
-        ev, t_ev = _timed(lambda: pipeline.evaluate(images, corr, clustering, truth, do_sweep=True, solver="kl",
-                                                    progress=False))
+        ev, t_ev = _timed(
+            lambda: pipeline.evaluate(
+                images, corr, clustering, truth, do_sweep=True, solver="kl", progress=False
+            )
+        )
         out = work / f"out{n}"
-        files, t_out = _timed(lambda: pipeline.write_outputs(out, images, corr, clustering, ev, [], progress=False))
+        files, t_out = _timed(
+            lambda: pipeline.write_outputs(out, images, corr, clustering, ev, [], progress=False)
+        )
         montages = sum(1 for k in files if k.startswith("cluster_"))
         print(f"{n:7d} {t_cc:13.3f} {t_ev:9.3f} {t_out:17.3f} {montages:9d}")
 

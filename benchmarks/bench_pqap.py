@@ -46,11 +46,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "paper-keypoints"
     ap.add_argument("--shared", type=Path, default=default_shared)
-    ap.add_argument("--train-organoids", type=int, default=3, metavar="K",
-                    help="Train-100 organoids per class (default 3: 870 pairs; 10 = all 9,900)")
-    ap.add_argument("--test-organoids", type=int, default=None, metavar="K", help="Test-30 per class (default all)")
+    ap.add_argument(
+        "--train-organoids",
+        type=int,
+        default=3,
+        metavar="K",
+        help="Train-100 organoids per class (default 3: 870 pairs; 10 = all 9,900)",
+    )
+    ap.add_argument(
+        "--test-organoids", type=int, default=None, metavar="K", help="Test-30 per class (default all)"
+    )
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--modes", nargs="+", default=["reference", "improved"], choices=["reference", "improved"])
+    ap.add_argument(
+        "--modes", nargs="+", default=["reference", "improved"], choices=["reference", "improved"]
+    )
     ap.add_argument("--sets", nargs="+", default=list(FILES), choices=list(FILES))
     args = ap.parse_args()
 
@@ -82,16 +91,24 @@ def main() -> None:
                     gain = f"{d.mean():+.4f}/{np.median(d):+.4f}"
                 k = len(pairs)
                 full = len(kp.ids) * (len(kp.ids) - 1)
-                rows.append((name, len(ids), k, mode, threads, wall, cpu, k / wall, full * wall / k, load, gain))
-    hdr = (f"{'set':<10}{'orgs':>5}{'pairs':>7}  {'mode':<10}{'thr':>4}{'wall s':>9}{'cpu s':>8}{'pairs/s':>9}"
-           f"{'x paper':>9}{'full set s':>11}{'load':>6}  {'s gain mean/median':>19}")
+                rows.append(
+                    (name, len(ids), k, mode, threads, wall, cpu, k / wall, full * wall / k, load, gain)
+                )
+    hdr = (
+        f"{'set':<10}{'orgs':>5}{'pairs':>7}  {'mode':<10}{'thr':>4}{'wall s':>9}{'cpu s':>8}{'pairs/s':>9}"
+        f"{'x paper':>9}{'full set s':>11}{'load':>6}  {'s gain mean/median':>19}"
+    )
     print(hdr)
     print("-" * len(hdr))
     for name, n, k, mode, thr, wall, cpu, pps, full_s, load, gain in rows:
-        print(f"{name:<10}{n:>5}{k:>7}  {mode:<10}{thr:>4}{wall:>9.2f}{cpu:>8.2f}{pps:>9.2f}"
-              f"{pps * PAPER_S_PER_PAIR:>9.1f}{full_s:>11.1f}{load:>6.1f}  {gain:>19}")
-    print(f"paper's C++ (anchor, not re-run): {1 / PAPER_S_PER_PAIR:.2f} pairs/s on one core "
-          f"(492 s for Test-30). 'full set s' extrapolates the wall time to all ordered pairs of the set.")
+        print(
+            f"{name:<10}{n:>5}{k:>7}  {mode:<10}{thr:>4}{wall:>9.2f}{cpu:>8.2f}{pps:>9.2f}"
+            f"{pps * PAPER_S_PER_PAIR:>9.1f}{full_s:>11.1f}{load:>6.1f}  {gain:>19}"
+        )
+    print(
+        f"paper's C++ (anchor, not re-run): {1 / PAPER_S_PER_PAIR:.2f} pairs/s on one core "
+        f"(492 s for Test-30). 'full set s' extrapolates the wall time to all ordered pairs of the set."
+    )
 
 
 if __name__ == "__main__":

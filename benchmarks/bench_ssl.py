@@ -71,8 +71,11 @@ def rbc_split(per_class_train: int = 50, per_class_test: int = 50, seed: int = 0
     parts = {"train": ([], []), "test": ([], [])}
     for cid in classes:
         for part, parity, need in (("train", 0, per_class_train), ("test", 1, per_class_test)):
-            idx = [i for i, p in enumerate(points) if p.class_id == cid and eligible[i]
-                   and int(Path(p.image).stem) % 2 == parity]
+            idx = [
+                i
+                for i, p in enumerate(points)
+                if p.class_id == cid and eligible[i] and int(Path(p.image).stem) % 2 == parity
+            ]
             rng = np.random.default_rng([seed, cid, parity])
             idx = [idx[k] for k in rng.permutation(len(idx))[:need]]
             if len(idx) < need:
@@ -109,17 +112,29 @@ def evaluate(name, features, labels, k, rows, extra_s=0.0, baselines=True):
 
     def add(method, pred, seconds):
         m = compare(labels, pred)
-        rows.append({"features": name, "method": method, "n": len(labels), "vi": m["vi"], "fc": m["false_cuts"],
-                     "fj": m["false_joins"], "clusters": m["n_clusters_pred"], "seconds": seconds + extra_s})
+        rows.append(
+            {
+                "features": name,
+                "method": method,
+                "n": len(labels),
+                "vi": m["vi"],
+                "fc": m["false_cuts"],
+                "fj": m["false_joins"],
+                "clusters": m["n_clusters_pred"],
+                "seconds": seconds + extra_s,
+            }
+        )
 
     t = time.perf_counter()
     sol = solve(Problem.from_dense(cluster_costs(features)), method="kl")
     add("CC (GAEC+KL), rule", sol.labels, time.perf_counter() - t)
     if not baselines:
         return
-    for method, make in (("KMeans, true k", lambda: KMeans(k, n_init=10, random_state=0)),
-                         ("Ward, true k", lambda: AgglomerativeClustering(k, linkage="ward")),
-                         ("HDBSCAN", lambda: HDBSCAN(min_cluster_size=5))):
+    for method, make in (
+        ("KMeans, true k", lambda: KMeans(k, n_init=10, random_state=0)),
+        ("Ward, true k", lambda: AgglomerativeClustering(k, linkage="ward")),
+        ("HDBSCAN", lambda: HDBSCAN(min_cluster_size=5)),
+    ):
         t = time.perf_counter()
         pred = make().fit_predict(features)
         if method == "HDBSCAN":  # noise points (-1) become singletons, as a user would read them
@@ -132,8 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=300.0, help="training seconds (default 300)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--select", default=None,
-                    help="compare settings on even-image validation crops: comma-separated method[:field=value...]")
+    ap.add_argument(
+        "--select",
+        default=None,
+        help="compare settings on even-image validation crops: comma-separated method[:field=value...]",
+    )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
@@ -153,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     tr_x, tr_y, te_x, te_y = rbc_split()
     train_data = from_arrays(tr_x, None, image_size=SIZE)
     test_data = from_arrays(te_x, None, image_size=SIZE)
-    print(f"crops cut in {time.perf_counter() - t0:.0f} s: {len(tr_x)} training (even images), "
-          f"{len(te_x)} test (odd images)", file=sys.stderr)
+    print(
+        f"crops cut in {time.perf_counter() - t0:.0f} s: {len(tr_x)} training (even images), "
+        f"{len(te_x)} test (odd images)",
+        file=sys.stderr,
+    )
     load = os.getloadavg()
     rows: list[dict] = []
     info: list[str] = []
@@ -174,8 +195,14 @@ def main(argv: list[str] | None = None) -> int:
                     else:
                         fields[key] = type(getattr(SSLConfig(), key))(value)
             cfg = SSLConfig(method=method, augmentation=Augmentation(**aug), **fields)
-            res = train(train_data.inputs, train_data.ids, cfg, seed=args.seed, time_budget=args.budget,
-                        progress=False)
+            res = train(
+                train_data.inputs,
+                train_data.ids,
+                cfg,
+                seed=args.seed,
+                time_budget=args.budget,
+                progress=False,
+            )
             f = embed(res.model, train_data.inputs[val])
             evaluate(spec, f, val_y, 10, rows, baselines=False)
             rows[-1]["method"] = "CC, rule"
@@ -184,11 +211,22 @@ def main(argv: list[str] | None = None) -> int:
             from corrclust.metrics import compare
 
             m = compare(val_y, KMeans(10, n_init=10, random_state=0).fit_predict(f))
-            rows.append({"features": spec, "method": "KMeans, true k", "n": len(val), "vi": m["vi"],
-                         "fc": m["false_cuts"], "fj": m["false_joins"], "clusters": m["n_clusters_pred"],
-                         "seconds": 0.0})
-            info.append(f"{spec}: {res.steps} steps in {res.elapsed_s:.0f} s, loss "
-                        f"{np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}")
+            rows.append(
+                {
+                    "features": spec,
+                    "method": "KMeans, true k",
+                    "n": len(val),
+                    "vi": m["vi"],
+                    "fc": m["false_cuts"],
+                    "fj": m["false_joins"],
+                    "clusters": m["n_clusters_pred"],
+                    "seconds": 0.0,
+                }
+            )
+            info.append(
+                f"{spec}: {res.steps} steps in {res.elapsed_s:.0f} s, loss "
+                f"{np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}"
+            )
             print(info[-1], file=sys.stderr)
         torch.manual_seed(args.seed)
         ref = SSLNet(3, SSLConfig())
@@ -201,16 +239,30 @@ def main(argv: list[str] | None = None) -> int:
         from corrclust.metrics import compare
 
         m = compare(val_y, KMeans(10, n_init=10, random_state=0).fit_predict(f))
-        rows.append({"features": "untrained network", "method": "KMeans, true k", "n": len(val), "vi": m["vi"],
-                     "fc": m["false_cuts"], "fj": m["false_joins"], "clusters": m["n_clusters_pred"], "seconds": 0.0})
+        rows.append(
+            {
+                "features": "untrained network",
+                "method": "KMeans, true k",
+                "n": len(val),
+                "vi": m["vi"],
+                "fc": m["false_cuts"],
+                "fj": m["false_joins"],
+                "clusters": m["n_clusters_pred"],
+                "seconds": 0.0,
+            }
+        )
     else:
         cfg = SSLConfig()
         t = time.perf_counter()
-        res = train(train_data.inputs, train_data.ids, cfg, seed=args.seed, time_budget=args.budget, progress=True)
+        res = train(
+            train_data.inputs, train_data.ids, cfg, seed=args.seed, time_budget=args.budget, progress=True
+        )
         train_s = time.perf_counter() - t
-        info.append(f"ssl ({cfg.method}, width {cfg.width}, batch {cfg.batch_size}): {res.steps} steps in "
-                    f"{res.elapsed_s:.0f} s, loss {np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}; "
-                    f"warnings: {res.warnings or 'none'}")
+        info.append(
+            f"ssl ({cfg.method}, width {cfg.width}, batch {cfg.batch_size}): {res.steps} steps in "
+            f"{res.elapsed_s:.0f} s, loss {np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}; "
+            f"warnings: {res.warnings or 'none'}"
+        )
         print(info[-1], file=sys.stderr)
         torch.manual_seed(args.seed)
         untrained = SSLNet(3, cfg)
@@ -229,20 +281,34 @@ def main(argv: list[str] | None = None) -> int:
             from corrclust.metrics import compare
 
             m = compare(labels, np.zeros(len(labels), int))
-            rows.append({"features": "-", "method": "one cluster", "n": len(labels), "vi": m["vi"],
-                         "fc": m["false_cuts"], "fj": m["false_joins"], "clusters": 1, "seconds": 0.0})
+            rows.append(
+                {
+                    "features": "-",
+                    "method": "one cluster",
+                    "n": len(labels),
+                    "vi": m["vi"],
+                    "fc": m["false_cuts"],
+                    "fj": m["false_joins"],
+                    "clusters": 1,
+                    "seconds": 0.0,
+                }
+            )
 
     print()
-    print(f"Self-supervised embeddings on RBC crops (torch threads {torch.get_num_threads()}, training budget "
-          f"{args.budget:.0f} s, seed {args.seed}, load average at start {load[0]:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"Self-supervised embeddings on RBC crops (torch threads {torch.get_num_threads()}, training budget "
+        f"{args.budget:.0f} s, seed {args.seed}, load average at start {load[0]:.1f} on {os.cpu_count()} cores)"
+    )
     for line in info:
         print(f"- {line}")
     print()
     print("| set (n) | features | clustering | VI | false cuts | false joins | clusters | seconds |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['n']} | {r['features']} | {r['method']} | {r['vi']:.3f} | {r['fc']:.3f} | {r['fj']:.3f} "
-              f"| {r['clusters']} | {r['seconds']:.1f} |")
+        print(
+            f"| {r['n']} | {r['features']} | {r['method']} | {r['vi']:.3f} | {r['fc']:.3f} | {r['fj']:.3f} "
+            f"| {r['clusters']} | {r['seconds']:.1f} |"
+        )
     if args.json:
         args.json.write_text(json.dumps({"info": info, "rows": rows, "load": load}, indent=1))
     return 0

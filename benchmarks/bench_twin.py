@@ -47,16 +47,28 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--recipes", default="paper-tni,paper-tnia,fast")
     ap.add_argument("--budget", type=float, default=120.0, help="training seconds per recipe")
-    ap.add_argument("--image-size", type=int, default=None,
-                    help="input side (default: 64, or the recipe's with --as-shipped)")
-    ap.add_argument("--width", type=int, default=None,
-                    help="ResNet-18 base width (default: 32, or the recipe's with --as-shipped)")
-    ap.add_argument("--as-shipped", action="store_true", help="train the recipes with their own sizes (no overrides)")
+    ap.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="input side (default: 64, or the recipe's with --as-shipped)",
+    )
+    ap.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        help="ResNet-18 base width (default: 32, or the recipe's with --as-shipped)",
+    )
+    ap.add_argument(
+        "--as-shipped", action="store_true", help="train the recipes with their own sizes (no overrides)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--device", default=None)
     ap.add_argument("--exact-time-limit", type=float, default=60.0)
-    ap.add_argument("--crops", type=Path, default=None, help="existing crops folder (default: cut into a temp dir)")
+    ap.add_argument(
+        "--crops", type=Path, default=None, help="existing crops folder (default: cut into a temp dir)"
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
 
@@ -101,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     sets = {
         "test": (test, [test.classes[k] for k in test.labels]),
         "unseen": (unseen, [unseen.classes[k] for k in unseen.labels]),
-        "test+unseen": (both, [unseen.classes[k] for k in unseen.labels] + [test.classes[k] for k in test.labels]),
+        "test+unseen": (
+            both,
+            [unseen.classes[k] for k in unseen.labels] + [test.classes[k] for k in test.labels],
+        ),
     }
 
     rows = []
@@ -109,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         recipe = get_recipe(name).with_overrides(image_size=args.image_size, width=args.width)
         t0 = time.perf_counter()
-        res = train(train_data, recipe, seed=args.seed, time_budget=args.budget, device=args.device,
-                    progress=True)
+        res = train(
+            train_data, recipe, seed=args.seed, time_budget=args.budget, device=args.device, progress=True
+        )
         warnings[name] = (res.steps, recipe.total_steps, res.check, res.warnings)
         wall = time.perf_counter() - t0
         if recipe.sampler == "pairs":
@@ -126,40 +142,68 @@ def main(argv: list[str] | None = None) -> int:
                 kw = {"time_limit": args.exact_time_limit} if method == "exact" else {}
                 sol = solve(problem, method=method, **kw)
                 m = compare(labels, sol.labels)
-                rows.append({
-                    "recipe": name, "set": set_name, "n": len(labels), "solver": method,
-                    "status": sol.status, "vi": m["vi"], "vi_fc": m["false_cuts"], "vi_fj": m["false_joins"],
-                    "ri": m["rand_index"], "clusters": m["n_clusters_pred"], "classes": m["n_clusters_true"],
-                    "auc": auc, "pair_acc": acc, "steps": res.steps, "train_s": res.elapsed_s,
-                    "images_seen": images_seen, "pairs_seen": pairs_seen, "wall_s": wall,
-                })
-        print(f"{name}: {res.steps} steps in {res.elapsed_s:.0f} s ({res.stopped}); "
-              f"{images_seen} backbone images, {pairs_seen} labelled pairs", file=sys.stderr)
+                rows.append(
+                    {
+                        "recipe": name,
+                        "set": set_name,
+                        "n": len(labels),
+                        "solver": method,
+                        "status": sol.status,
+                        "vi": m["vi"],
+                        "vi_fc": m["false_cuts"],
+                        "vi_fj": m["false_joins"],
+                        "ri": m["rand_index"],
+                        "clusters": m["n_clusters_pred"],
+                        "classes": m["n_clusters_true"],
+                        "auc": auc,
+                        "pair_acc": acc,
+                        "steps": res.steps,
+                        "train_s": res.elapsed_s,
+                        "images_seen": images_seen,
+                        "pairs_seen": pairs_seen,
+                        "wall_s": wall,
+                    }
+                )
+        print(
+            f"{name}: {res.steps} steps in {res.elapsed_s:.0f} s ({res.stopped}); "
+            f"{images_seen} backbone images, {pairs_seen} labelled pairs",
+            file=sys.stderr,
+        )
 
     print()
     import os
 
-    print(f"Twin networks on RBC crops (device {device}, torch threads {torch.get_num_threads()}, load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end, input "
-          f"{size} px, ResNet-18 width {args.width or 'of the recipe'}, "
-          f"training budget {args.budget:.0f} s per recipe, "
-          f"seed {args.seed})")
+    print(
+        f"Twin networks on RBC crops (device {device}, torch threads {torch.get_num_threads()}, load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end, input "
+        f"{size} px, ResNet-18 width {args.width or 'of the recipe'}, "
+        f"training budget {args.budget:.0f} s per recipe, "
+        f"seed {args.seed})"
+    )
     for name, (steps, planned, check, warns) in warnings.items():
-        print(f"- {name}: {steps} of {planned} planned steps; "
-              f"training pair AUC {check.get('train_pair_auc', float('nan')):.3f}, "
-              f"pairs called same {100 * check.get('same_fraction', float('nan')):.0f}%; warnings: {warns or 'none'}")
+        print(
+            f"- {name}: {steps} of {planned} planned steps; "
+            f"training pair AUC {check.get('train_pair_auc', float('nan')):.3f}, "
+            f"pairs called same {100 * check.get('same_fraction', float('nan')):.0f}%; warnings: {warns or 'none'}"
+        )
     print()
-    head = ("| recipe | set | n | solver | VI | VI_FC | VI_FJ | RI | clusters/classes | pair AUC | pair acc "
-            "| steps | backbone imgs | pairs |")
+    head = (
+        "| recipe | set | n | solver | VI | VI_FC | VI_FJ | RI | clusters/classes | pair AUC | pair acc "
+        "| steps | backbone imgs | pairs |"
+    )
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for r in rows:
         status = "" if r["status"] in ("optimal", "heuristic") else f" ({r['status']})"
-        print(f"| {r['recipe']} | {r['set']} | {r['n']} | {r['solver']}{status} | {r['vi']:.3f} | {r['vi_fc']:.3f} "
-              f"| {r['vi_fj']:.3f} | {100 * r['ri']:.1f}% | {r['clusters']}/{r['classes']} | {r['auc']:.3f} "
-              f"| {100 * r['pair_acc']:.1f}% | {r['steps']} | {r['images_seen']} | {r['pairs_seen']} |")
+        print(
+            f"| {r['recipe']} | {r['set']} | {r['n']} | {r['solver']}{status} | {r['vi']:.3f} | {r['vi_fc']:.3f} "
+            f"| {r['vi_fj']:.3f} | {100 * r['ri']:.1f}% | {r['clusters']}/{r['classes']} | {r['auc']:.3f} "
+            f"| {100 * r['pair_acc']:.1f}% | {r['steps']} | {r['images_seen']} | {r['pairs_seen']} |"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
+        args.json.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1)
+        )
     tmp.cleanup()
     return 0
 

@@ -41,8 +41,17 @@ def rbc_set(half: str, per_class: int, seed: int = 0):
     parity = 0 if half == "dev" else 1
     points = [p for p in read_points(RBC / "points.csv") if _number(p.image) % 2 == parity]
     sizes = {p.image: (480, 640) for p in points}
-    chosen = select_crops(points, sizes, size=64, train_per_class=per_class, test_per_class=0,
-                          unseen_per_class=0, n_seen=10, exclude=RBC_EXCLUDE, seed=seed)
+    chosen = select_crops(
+        points,
+        sizes,
+        size=64,
+        train_per_class=per_class,
+        test_per_class=0,
+        unseen_per_class=0,
+        n_seen=10,
+        exclude=RBC_EXCLUDE,
+        seed=seed,
+    )
     cache: dict[str, np.ndarray] = {}
     images, classes, names = [], [], []
     for _, _ident, cname, p in chosen:

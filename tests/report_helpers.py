@@ -16,14 +16,19 @@ def make_report(folder: Path) -> Path:
     synthetic.generate(images, classes=3, per_class=3, seed=7, size=48)
     ids = np.array([100, 101, 102, 200, 201, 202, 300, 301, 302])
     table = images / "ids.csv"
-    table.write_text("file,id,class,subset\n" + "".join(
-        f"organoid_{i}.tif,{i},{i // 100},{'unseen' if i >= 300 else 'test'}\n" for i in ids))
+    table.write_text(
+        "file,id,class,subset\n"
+        + "".join(f"organoid_{i}.tif,{i},{i // 100},{'unseen' if i >= 300 else 'test'}\n" for i in ids)
+    )
     rng = np.random.default_rng(1)
     cls = ids // 100
     S = np.where(cls[:, None] == cls[None, :], 0.75, 0.55) + rng.normal(0, 0.03, (9, 9))
     S[0, 3] = S[3, 0] = 0.7  # one misleading pair
     np.savez(folder / "S.npz", ids=ids, S=S)
     out = folder / "out"
-    pipeline.run(pipeline.ClusterOptions(images, out, correlations=folder / "S.npz", ids_table=table,
-                                         truth="auto", progress=False))
+    pipeline.run(
+        pipeline.ClusterOptions(
+            images, out, correlations=folder / "S.npz", ids_table=table, truth="auto", progress=False
+        )
+    )
     return out

@@ -34,15 +34,31 @@ LEAVES = dict(_leaf_parsers(build_parser()))
 
 
 def test_every_command_with_progress_takes_both_spellings():
-    with_progress = {path for path, p in LEAVES.items() if _options(p) & {"--progress", "--no-progress", "--quiet"}}
+    with_progress = {
+        path for path, p in LEAVES.items() if _options(p) & {"--progress", "--no-progress", "--quiet"}
+    }
     # every command that has a loop worth a progress bar (all but evaluate and images rbc-crops)
-    assert {("demo",), ("cluster",), ("solve",), ("pqap", "similarities"), ("pqap", "learn"), ("images", "crop"),
-            ("images", "keypoints"), ("images", "synth"), ("twin", "train"), ("twin", "predict")} <= with_progress
+    assert {
+        ("demo",),
+        ("cluster",),
+        ("solve",),
+        ("pqap", "similarities"),
+        ("pqap", "learn"),
+        ("images", "crop"),
+        ("images", "keypoints"),
+        ("images", "synth"),
+        ("twin", "train"),
+        ("twin", "predict"),
+    } <= with_progress
     for path in with_progress:
         p = LEAVES[path]
         assert {"--progress", "--no-progress"} <= _options(p), path
         default = path not in OFF_BY_DEFAULT
         assert p.get_default("progress") is default, path
-        for flag, value in (("--no-progress", False), ("--progress", True), ("--quiet", False)):  # --quiet: hidden
+        for flag, value in (
+            ("--no-progress", False),
+            ("--progress", True),
+            ("--quiet", False),
+        ):  # --quiet: hidden
             assert _given(p, flag).progress is value, (path, flag)
         assert "--quiet" not in p.format_help(), path

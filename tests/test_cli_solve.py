@@ -16,7 +16,9 @@ TRUTH = "data/paper-keypoints/clustering_results/clustering_only_unseen_classes_
 
 
 def run_cli(*args, check=False):
-    proc = subprocess.run([sys.executable, "-m", "corrclust", *map(str, args)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "corrclust", *map(str, args)], capture_output=True, text=True
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -51,7 +53,9 @@ def test_solve_multicut_summary_and_csv_labels(cc_instances_dir, tmp_path):
 
 def test_solve_anytime_seed_and_time_limit_in_process(cc_instances_dir, capsys):
     path = cc_instances_dir / "pace2021" / "exact013.gr"
-    assert main(["solve", str(path), "--method", "anytime", "--seed", "4", "--time-limit", "0.5", "--json"]) == 0
+    assert (
+        main(["solve", str(path), "--method", "anytime", "--seed", "4", "--time-limit", "0.5", "--json"]) == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["edits"] >= 181 and data["status"] in ("heuristic", "time_limit")
     assert data["method"] == "anytime"
@@ -115,7 +119,9 @@ def test_evaluate_json_and_table(shared_dir, tmp_path, capsys):
     ids = [c * 100 + i for c in (11, 12, 13) for i in range(10)]
     pred = tmp_path / "pred.csv"
     group_a = [i for i in ids if i // 100 in (11, 13) and i != 1305]
-    write_clustering(pred, [group_a, list(range(1200, 1210)), [1305]], metadata={"clustering_threshold": 0.64})
+    write_clustering(
+        pred, [group_a, list(range(1200, 1210)), [1305]], metadata={"clustering_threshold": 0.64}
+    )
     data = json.loads(run_cli("evaluate", pred, truth, "--json", check=True).stdout)
     assert data["vi"] == pytest.approx(0.7884, abs=5e-5)
     assert data["rand_index"] == pytest.approx(0.7724, abs=5e-5)
@@ -156,9 +162,21 @@ def test_ctrl_c_stops_a_long_solve_with_exit_code_130(tmp_path):
     np.fill_diagonal(costs, 0)
     np.save(tmp_path / "big.npy", costs)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "corrclust", "solve", str(tmp_path / "big.npy"), "--method", "anytime",
-         "--time-limit", "120", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "corrclust",
+            "solve",
+            str(tmp_path / "big.npy"),
+            "--method",
+            "anytime",
+            "--time-limit",
+            "120",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(2.5)  # start-up, reading, and well into the solve
     assert proc.poll() is None, "the solve ended before it could be interrupted"

@@ -112,8 +112,9 @@ def test_heuristics_never_break_a_constraint(method, seed):
     assert honours(r.labels, must, cannot)
     assert r.objective == pytest.approx(objective(C, r.labels), abs=1e-9)
     # and the sparse path as well
-    rs = corrclust.solve(scipy.sparse.csr_matrix(C), method=method, must_link=must, cannot_link=cannot,
-                         time_limit=2, seed=seed)
+    rs = corrclust.solve(
+        scipy.sparse.csr_matrix(C), method=method, must_link=must, cannot_link=cannot, time_limit=2, seed=seed
+    )
     assert honours(rs.labels, must, cannot)
 
 
@@ -149,7 +150,9 @@ def test_constraints_on_the_test30_matrix():
 
     from corrclust.pipeline import load_correlations
 
-    path = require_shared("data/paper-keypoints/matching_results/matching_results_organoid_dataset_unseen_classes.csv")
+    path = require_shared(
+        "data/paper-keypoints/matching_results/matching_results_organoid_dataset_unseen_classes.csv"
+    )
     corr = load_correlations(path)
     ids = corr.ids.tolist()
     P = corr.problem()
@@ -164,8 +167,13 @@ def test_constraints_on_the_test30_matrix():
     # recomputed with the exact solver: the constraints move 1300 to 1305, nothing else changes
     assert r.objective == pytest.approx(-11.837199, abs=1e-6)
     clusters = sorted(sorted(np.array(ids)[r.labels == k].tolist()) for k in range(r.n_clusters))
-    assert clusters == sorted([[1300, 1305], list(range(1200, 1210)),
-                               sorted(set(range(1100, 1110)) | set(range(1301, 1310)) - {1305})])
+    assert clusters == sorted(
+        [
+            [1300, 1305],
+            list(range(1200, 1210)),
+            sorted(set(range(1100, 1110)) | set(range(1301, 1310)) - {1305}),
+        ]
+    )
 
 
 def test_estimator_takes_constraints():

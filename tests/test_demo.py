@@ -20,9 +20,29 @@ def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "demo-out"
     env = dict(os.environ, MPLBACKEND="Agg")
     proc = subprocess.run(
-        [sys.executable, "-m", "corrclust", "demo", "-o", str(out), "--classes", "3", "--per-class", "4",
-         "--size", "96", "--seed", "2", "--method", "pqap", "--no-progress"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "corrclust",
+            "demo",
+            "-o",
+            str(out),
+            "--classes",
+            "3",
+            "--per-class",
+            "4",
+            "--size",
+            "96",
+            "--seed",
+            "2",
+            "--method",
+            "pqap",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     return proc, out
 
@@ -32,8 +52,16 @@ def test_demo_runs_the_whole_pipeline(demo_run):
     assert proc.returncode == 0, proc.stderr
     assert f"report:   {out / 'report.html'}" in proc.stdout
     assert "VI " in proc.stdout and "Rand index" in proc.stdout
-    for name in ("clusters.csv", "similarities.npz", "metrics.json", "sweep.csv", "report.html",
-                 "images/truth.csv", "figures/similarity.png", "figures/cluster_001.png"):
+    for name in (
+        "clusters.csv",
+        "similarities.npz",
+        "metrics.json",
+        "sweep.csv",
+        "report.html",
+        "images/truth.csv",
+        "figures/similarity.png",
+        "figures/cluster_001.png",
+    ):
         assert (out / name).is_file(), name
     assert not (out / ".pqap-checkpoint.npz").exists()
 
@@ -83,8 +111,23 @@ def test_demo_twin_trains_on_other_images_and_reports(tmp_path, capsys):
     from corrclust.cli import main as cli_main
 
     out = tmp_path / "d"
-    code = cli_main(["demo", "-o", str(out), "--classes", "2", "--per-class", "3", "--size", "64", "--twin",
-                     "--twin-budget", "3", "--no-progress"])
+    code = cli_main(
+        [
+            "demo",
+            "-o",
+            str(out),
+            "--classes",
+            "2",
+            "--per-class",
+            "3",
+            "--size",
+            "64",
+            "--twin",
+            "--twin-budget",
+            "3",
+            "--no-progress",
+        ]
+    )
     stdout = capsys.readouterr().out
     assert code == 0
     assert stdout.count("report:") == 2 and str(out / "twin" / "report.html") in stdout
@@ -92,7 +135,9 @@ def test_demo_twin_trains_on_other_images_and_reports(tmp_path, capsys):
     clustered = sorted(p.name for p in (out / "images").glob("*.tif") if "mask" not in p.name)
     assert len(train) == 2 * 8 and len(clustered) == 6  # at least 8 training images per class
     # Same names (ids), different pixels: the twin network never sees the images it clusters.
-    assert (out / "twin" / "train-images" / clustered[0]).read_bytes() != (out / "images" / clustered[0]).read_bytes()
+    assert (out / "twin" / "train-images" / clustered[0]).read_bytes() != (
+        out / "images" / clustered[0]
+    ).read_bytes()
     with np.load(out / "twin" / "similarities.npz") as z:
         assert "P" in z.files and z["ids"].tolist() == [100, 101, 102, 200, 201, 202]
     assert (out / "twin" / "metrics.json").is_file() and (out / "twin" / "model.pt").is_file()
@@ -122,7 +167,15 @@ def test_demo_calibrate_writes_the_labelled_images(tmp_path):
     opts = _profile_options(args, tmp_path, tmp_path / "images")
     assert opts["profile_granularity"] == 0.5
     assert opts["profile_calibrate"].read_text().splitlines() == [
-        "file,class", "organoid_100.tif,1", "organoid_101.tif,1", "organoid_200.tif,2", "organoid_201.tif,2",
-        "organoid_300.tif,3", "organoid_301.tif,3"]
+        "file,class",
+        "organoid_100.tif,1",
+        "organoid_101.tif,1",
+        "organoid_200.tif,2",
+        "organoid_201.tif,2",
+        "organoid_300.tif,3",
+        "organoid_301.tif,3",
+    ]
     with pytest.raises(ValueError, match="between 1 and --per-class"):
-        _profile_options(argparse.Namespace(granularity=0.0, calibrate=11, classes=3, per_class=10), tmp_path, tmp_path)
+        _profile_options(
+            argparse.Namespace(granularity=0.0, calibrate=11, classes=3, per_class=10), tmp_path, tmp_path
+        )

@@ -147,7 +147,9 @@ def test_dense_equals_brute_force(seed):
         C = rng.normal(size=(n, n)) + (0.3 if seed % 2 else -0.3)
     C = np.triu(C, 1)
     C = C + C.T
-    r = _core.exact.solve_dense(C, options=_core.exact.ExactOptions(heuristic="none" if seed % 2 else "anytime"))
+    r = _core.exact.solve_dense(
+        C, options=_core.exact.ExactOptions(heuristic="none" if seed % 2 else "anytime")
+    )
     check_result(r, lambda lab: dense_objective(C, lab))
     assert_optimal(r, brute_force_dense(C), tol=1e-9)
 
@@ -237,9 +239,7 @@ def test_bad_input_raises_clear_errors():
 # certified optima of the shared instances
 
 
-@pytest.mark.parametrize(
-    "name,optimum", [("exact001", -31), ("exact041", -1502), ("exact013", -302)]
-)
+@pytest.mark.parametrize("name,optimum", [("exact001", -31), ("exact041", -1502), ("exact013", -302)])
 def test_pace_optima(name, optimum):
     C = read_pace(require_shared(f"cc-instances/pace2021/{name}.gr"))
     r = _core.exact.solve_dense(C, time_limit=120)
@@ -286,7 +286,9 @@ def test_test30_f9(test30):
     assert variation_of_information(ids // 100, labels) == pytest.approx(0.7884, abs=5e-5)
 
 
-@pytest.mark.parametrize("t,optimum", [(0.60, -3.207111), (0.62, -7.587111), (0.65, -14.424960), (0.66, -17.095495)])
+@pytest.mark.parametrize(
+    "t,optimum", [(0.60, -3.207111), (0.62, -7.587111), (0.65, -14.424960), (0.66, -17.095495)]
+)
 def test_test30_f11(test30, t, optimum):
     ids, M = test30
     C = np.nan_to_num(M - t)
@@ -367,7 +369,6 @@ def test_interrupt_from_the_first_progress_report_raises():
         _core.exact.solve_dense(C, progress=interrupt_now, options=_core.exact.ExactOptions(heuristic="kl"))
 
 
-
 def test_progress_callback_and_errors_from_it():
     C = planted(25, 3, 2.0, 11)
     seen = []
@@ -393,7 +394,9 @@ def test_solve_api_dispatches_to_exact():
 def test_root_methods_agree():
     C = planted(30, 4, 1.2, 2)
     results = [
-        _core.exact.solve_dense(C, time_limit=60, options=_core.exact.ExactOptions(root_method=m, star_cuts=s))
+        _core.exact.solve_dense(
+            C, time_limit=60, options=_core.exact.ExactOptions(root_method=m, star_cuts=s)
+        )
         for m in ("ipm", "dual_simplex", "ipm_crossover")
         for s in (True, False)
     ]

@@ -180,7 +180,9 @@ def test_parts_under_a_time_limit_and_to_optimality():
     )
     for r in (full, capped):
         labels = r["labels"]
-        assert r["objective"] == pytest.approx(costs[labels[edges[:, 0]] != labels[edges[:, 1]]].sum(), abs=1e-7)
+        assert r["objective"] == pytest.approx(
+            costs[labels[edges[:, 0]] != labels[edges[:, 1]]].sum(), abs=1e-7
+        )
         assert r["lower_bound"] <= full["objective"] + 1e-6 <= r["objective"] + 2e-6
     assert capped["status"] in ("time_limit", "optimal")
     # the same optimum without reductions

@@ -57,7 +57,9 @@ def test_planted_two_classes_are_recovered_without_k(seed):
 
 def test_granularity_moves_the_cut_monotonically():
     X, _ = _planted(gap=2.5, seed=1)
-    counts = [solve(F.costs_from_features(X, granularity=g)[0], method="kl").n_clusters for g in (-2, 0, 2, 4)]
+    counts = [
+        solve(F.costs_from_features(X, granularity=g)[0], method="kl").n_clusters for g in (-2, 0, 2, 4)
+    ]
     assert counts == sorted(counts, reverse=True)
     assert counts[0] > counts[-1]
 
@@ -76,8 +78,13 @@ def test_costs_are_deterministic_and_reject_bad_input():
 def test_calibration_picks_the_granularity_that_separates_labelled_pairs():
     # three groups, two of them close: labels that call the close ones one class must coarsen the cut
     rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(0, 1, (8, 3)), rng.normal(0, 1, (8, 3)) + [2.5, 0, 0],
-                   rng.normal(0, 1, (8, 3)) + [30, 0, 0]])
+    X = np.vstack(
+        [
+            rng.normal(0, 1, (8, 3)),
+            rng.normal(0, 1, (8, 3)) + [2.5, 0, 0],
+            rng.normal(0, 1, (8, 3)) + [30, 0, 0],
+        ]
+    )
     truth = np.repeat([0, 0, 1], 8)
     picked = [0, 1, 8, 9, 16, 17]
     uncalibrated = solve(F.costs_from_features(X)[0], method="kl").labels
@@ -117,7 +124,10 @@ def test_assess_flags_one_cluster_and_singletons():
     assert not a.informative and a.findings[0].startswith("one cluster")
     a = assess(-C, np.arange(6))
     assert not a.informative and "mostly singletons: 6 of 6" in a.findings[0]
-    assert a.findings[1].startswith("no pair of images is more alike") and a.evidence["attractive_pairs_share"] == 0
+    assert (
+        a.findings[1].startswith("no pair of images is more alike")
+        and a.evidence["attractive_pairs_share"] == 0
+    )
 
 
 def test_assess_tells_structure_from_noise():

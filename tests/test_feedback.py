@@ -20,14 +20,16 @@ TRUTH30 = "data/paper-keypoints/clustering_results/clustering_only_unseen_classe
 # ------------------------------------------------------------------ the file
 def test_read_feedback_last_answer_counts_and_unsure_withdraws(tmp_path):
     f = tmp_path / "feedback.csv"
-    f.write_text("a,b,answer,time,source\n"
-                 "1,2,same,2026-01-01T00:00:00Z,review\n"
-                 "\n# a comment\n"
-                 "3,1,different\n"
-                 "2,1,different,,\n"   # changes the mind about (1, 2)
-                 "4,5,same\n"
-                 "5,4,unsure\n"        # withdraws (4, 5)
-                 "1,99,same\n")        # 99 is not in the set: skipped and counted
+    f.write_text(
+        "a,b,answer,time,source\n"
+        "1,2,same,2026-01-01T00:00:00Z,review\n"
+        "\n# a comment\n"
+        "3,1,different\n"
+        "2,1,different,,\n"  # changes the mind about (1, 2)
+        "4,5,same\n"
+        "5,4,unsure\n"  # withdraws (4, 5)
+        "1,99,same\n"
+    )  # 99 is not in the set: skipped and counted
     fb = read_feedback(f, ids=[1, 2, 3, 4, 5])
     assert len(fb) == 5 and fb.skipped == 1 and fb.skipped_ids == [99]
     assert fb.answers[0].source == "review" and fb.answers[0].line == 2
@@ -38,14 +40,17 @@ def test_read_feedback_last_answer_counts_and_unsure_withdraws(tmp_path):
     assert sorted(map(tuple, cannot.tolist())) == [(4, 2), (4, 3)]
 
 
-@pytest.mark.parametrize("text,message", [
-    ("a,b\n1,2\n", ":1: the first line must be the header"),
-    ("a,b,answer\n1,2\n", ":2: expected a,b,answer"),
-    ("a,b,answer\n1,x,same\n", ":2: b 'x' is not an integer image id"),
-    ("a,b,answer\n1,2,same\n1,2,yes\n", ":3: answer 'yes' is not one of same, different, unsure"),
-    ("a,b,answer\n3,3,same\n", ":2: a pair needs two different ids"),
-    ("a,b,answer,time,source\n1,2,same,t,s,extra\n", ":2: expected a,b,answer"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("a,b\n1,2\n", ":1: the first line must be the header"),
+        ("a,b,answer\n1,2\n", ":2: expected a,b,answer"),
+        ("a,b,answer\n1,x,same\n", ":2: b 'x' is not an integer image id"),
+        ("a,b,answer\n1,2,same\n1,2,yes\n", ":3: answer 'yes' is not one of same, different, unsure"),
+        ("a,b,answer\n3,3,same\n", ":2: a pair needs two different ids"),
+        ("a,b,answer,time,source\n1,2,same,t,s,extra\n", ":2: expected a,b,answer"),
+    ],
+)
 def test_malformed_lines_are_one_line_errors_naming_the_line(tmp_path, text, message):
     f = tmp_path / "fb.csv"
     f.write_text(text)
@@ -71,8 +76,14 @@ def test_append_writes_header_once_and_completes_a_hand_written_last_line(tmp_pa
 
 def test_concurrent_appends_lose_and_interleave_nothing(tmp_path):
     f = tmp_path / "feedback.csv"
-    threads = [threading.Thread(target=lambda t=t: [append_answers(f, [(t, 1000 + i, "same", "x" * 200, f"tab{t}")])
-                                                     for i in range(50)]) for t in range(8)]
+    threads = [
+        threading.Thread(
+            target=lambda t=t: [
+                append_answers(f, [(t, 1000 + i, "same", "x" * 200, f"tab{t}")]) for i in range(50)
+            ]
+        )
+        for t in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -81,7 +92,9 @@ def test_concurrent_appends_lose_and_interleave_nothing(tmp_path):
     assert lines[0] == ",".join(HEADER) and lines.count(",".join(HEADER)) == 1
     assert len(lines) == 1 + 8 * 50
     fb = read_feedback(f)
-    assert sorted((a.a, a.b) for a in fb.answers) == sorted((t, 1000 + i) for t in range(8) for i in range(50))
+    assert sorted((a.a, a.b) for a in fb.answers) == sorted(
+        (t, 1000 + i) for t in range(8) for i in range(50)
+    )
     assert all(a.source == f"tab{a.a}" and a.time == "x" * 200 for a in fb.answers)
 
 
@@ -141,8 +154,23 @@ def test_cluster_feedback_matrix_mode(tmp_path, capsys):
     truth = require_shared(TRUTH30)
     fb = tmp_path / "feedback.csv"
     fb.write_text("a,b,answer\n1300,1305,same\n1100,1300,different\n1100,4242,same\n")
-    assert main(["cluster", "--similarities", str(m), "--method", "exact", "--feedback", str(fb),
-                 "--truth", str(truth), "--json"]) == 0
+    assert (
+        main(
+            [
+                "cluster",
+                "--similarities",
+                str(m),
+                "--method",
+                "exact",
+                "--feedback",
+                str(fb),
+                "--truth",
+                str(truth),
+                "--json",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     out = json.loads(captured.out)
     assert "1 answer(s) naming ids not in the matrix skipped" in captured.err

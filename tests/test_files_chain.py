@@ -59,7 +59,12 @@ def test_twin_predict_output_is_clustered_by_cluster_similarities(tmp_path, orga
     model = build_model(ModelConfig(input="image", in_channels=3, input_size=32, head="symmetric"))
     save_model(tmp_path / "m.pt", model, get_recipe("fast"))
     pred = tmp_path / "P.npz"
-    assert cli_main(["twin", "predict", str(tmp_path / "m.pt"), str(organoids), "-o", str(pred), "--no-progress"]) == 0
+    assert (
+        cli_main(
+            ["twin", "predict", str(tmp_path / "m.pt"), str(organoids), "-o", str(pred), "--no-progress"]
+        )
+        == 0
+    )
     with np.load(pred) as z:
         assert z["ids"].dtype.kind == "U"  # twin predict keeps the ids of the file names as text
         ids = [int(i) for i in z["ids"]]
@@ -75,8 +80,21 @@ def test_twin_predict_output_is_clustered_by_cluster_similarities(tmp_path, orga
 
     # With the images: the run reuses the probabilities instead of a model.
     out = tmp_path / "out"
-    assert cli_main(["cluster", str(organoids), "--similarities", str(pred), "-o", str(out), "--no-progress",
-                     "--no-sweep"]) == 0
+    assert (
+        cli_main(
+            [
+                "cluster",
+                str(organoids),
+                "--similarities",
+                str(pred),
+                "-o",
+                str(out),
+                "--no-progress",
+                "--no-sweep",
+            ]
+        )
+        == 0
+    )
     with np.load(out / "similarities.npz") as z:
         assert z["ids"].tolist() == ids and str(z["kind"]) == "probability"
         np.testing.assert_array_equal(z["labels"] > 0, True)
@@ -98,9 +116,26 @@ def run_with_partial_truth(organoids, tmp_path_factory):
     truth = work / "truth.csv"
     truth.write_text("100,101,102,103\n200,201\n300\n")
     out = work / "out"
-    proc = subprocess.run([sys.executable, "-m", "corrclust", "cluster", str(organoids), "--similarities",
-                           str(work / "S.npz"), "--truth", str(truth), "-o", str(out), "--no-progress",
-                           "--no-sweep"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "corrclust",
+            "cluster",
+            str(organoids),
+            "--similarities",
+            str(work / "S.npz"),
+            "--truth",
+            str(truth),
+            "-o",
+            str(out),
+            "--no-progress",
+            "--no-sweep",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "truth covers 7 of 12 images" in proc.stderr
     return work, out, truth, json.loads((out / "metrics.json").read_text())
@@ -120,11 +155,15 @@ def test_evaluate_reads_clusters_csv_as_cluster_writes_it(run_with_partial_truth
     assert _json_of(capsys, ["evaluate", full, out / "clusters.csv", "--json"])["n"] == 12
 
 
-def test_partial_truth_gives_the_same_metrics_in_evaluate_and_both_cluster_modes(run_with_partial_truth, capsys):
+def test_partial_truth_gives_the_same_metrics_in_evaluate_and_both_cluster_modes(
+    run_with_partial_truth, capsys
+):
     work, out, truth, metrics = run_with_partial_truth
     assert metrics["n"] == 7
     evaluated = _json_of(capsys, ["evaluate", out / "clusters.csv", truth, "--json"])
-    matrix = _json_of(capsys, ["cluster", "--similarities", work / "S.npz", "--truth", truth, "--json"])["metrics"]
+    matrix = _json_of(capsys, ["cluster", "--similarities", work / "S.npz", "--truth", truth, "--json"])[
+        "metrics"
+    ]
     for key in KEYS:
         assert evaluated[key] == pytest.approx(metrics[key], abs=1e-12), key
         assert matrix[key] == pytest.approx(metrics[key], abs=1e-12), key

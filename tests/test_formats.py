@@ -25,7 +25,11 @@ PACE = {
     "exact165": (279, 24777, -7910, 6094),
 }
 # name: (n, edge lines, distinct edges)
-MULTICUT = {"gm_knott_3d_032": (651, 3939, 3939), "gm_knott_3d_034": (972, 5583, 5583), "3096": (156, 439, 421)}
+MULTICUT = {
+    "gm_knott_3d_032": (651, 3939, 3939),
+    "gm_knott_3d_034": (972, 5583, 5583),
+    "3096": (156, 439, 421),
+}
 
 
 def _edge_lines(path):
@@ -47,7 +51,9 @@ def test_pace_instances(cc_instances_dir, name):
     # the known optimum converts to the known edit count
     assert pace_edits(p, opt) == edits
     # one listed edge really is +1 (1-based ids)
-    u, v = (int(x) for x in next(line for line in path.read_text().splitlines() if line[:1].isdigit()).split())
+    u, v = (
+        int(x) for x in next(line for line in path.read_text().splitlines() if line[:1].isdigit()).split()
+    )
     assert p.costs[u - 1, v - 1] == 1.0
 
 
@@ -147,7 +153,9 @@ def test_missing_and_bad_binary_instances(tmp_path):
 
 
 def test_read_the_paper_clusterings(paper_keypoints_dir):
-    test30 = read_clustering(paper_keypoints_dir / "clustering_results/clustering_only_unseen_classes_optimal.csv")
+    test30 = read_clustering(
+        paper_keypoints_dir / "clustering_results/clustering_only_unseen_classes_optimal.csv"
+    )
     assert test30 == [[c * 100 + i for i in range(10)] for c in (11, 12, 13)]
     train = read_clustering(paper_keypoints_dir / "clustering_results/clustering_100_split_1_optimal.csv")
     assert len(train) == 10 and all(len(c) == 10 for c in train)

@@ -94,8 +94,12 @@ def test_sparse_gaec_matches_reference_on_a_grid():
     rng = np.random.default_rng(5)
     side = 14
     idx = np.arange(side * side).reshape(side, side)
-    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
-                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1),
+        ]
+    ).astype(np.int64)
     costs = rng.integers(-8, 17, len(edges)) / 8.0
     r = _core.heuristics.solve_sparse(side * side, edges, costs, "gaec")
     np.testing.assert_array_equal(r["labels"], reference_gaec(side * side, edges, costs))

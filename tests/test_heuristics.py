@@ -385,8 +385,12 @@ def test_sparse_time_limit_is_honoured():
     """A 500 x 500 grid (0.5 M edges): GAEC alone takes several times the limit here."""
     side = 500
     idx = np.arange(side * side).reshape(side, side)
-    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
-                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1),
+        ]
+    ).astype(np.int64)
     costs = np.random.default_rng(0).normal(0.3, 1.0, len(edges))
     full = _core.heuristics.solve_sparse(side * side, edges, costs, "gaec")
     for method in ("gaec", "kl"):
@@ -397,7 +401,9 @@ def test_sparse_time_limit_is_honoured():
         assert r["status"] == "time_limit", method
         assert cpu < limit + 0.15, (method, cpu)
         assert wall < limit + 1.0, (method, wall)
-        assert r["objective"] == pytest.approx(_core.problem.objective_sparse(side * side, edges, costs, r["labels"]))
+        assert r["objective"] == pytest.approx(
+            _core.problem.objective_sparse(side * side, edges, costs, r["labels"])
+        )
         if method == "gaec":  # stopped part way (or before the first contraction, on a slow machine)
             assert r["iterations"] < full["iterations"]
 
@@ -407,8 +413,12 @@ def test_sparse_time_limit_covers_building_the_graph():
     a 2 ms limit, so the call stops while building and returns the start (or all singletons)."""
     side = 1000
     idx = np.arange(side * side).reshape(side, side)
-    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
-                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1),
+        ]
+    ).astype(np.int64)
     costs = np.random.default_rng(1).normal(0.3, 1.0, len(edges))
     n = side * side
     start = (np.arange(n) // 7).astype(np.int64)  # runs of 7 nodes along the rows
@@ -424,7 +434,9 @@ def test_sparse_time_limit_covers_building_the_graph():
             assert cpu < limit + 0.07, (method, cpu)
             expected = np.arange(n) if ws is None else np.unique(start, return_inverse=True)[1]
             np.testing.assert_array_equal(r["labels"], expected)
-            assert r["objective"] == pytest.approx(_core.problem.objective_sparse(n, edges, costs, r["labels"]))
+            assert r["objective"] == pytest.approx(
+                _core.problem.objective_sparse(n, edges, costs, r["labels"])
+            )
             assert r["runtime"] >= limit
 
 

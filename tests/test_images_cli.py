@@ -14,8 +14,24 @@ from corrclust.pqap.io import read_keypoints
 
 def test_synth_then_keypoints_with_a_bad_file(tmp_path, capsys):
     out = tmp_path / "synth"
-    assert main(["images", "synth", "-o", str(out), "--classes", "2", "--per-class", "2",
-                 "--size", "80", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "images",
+                "synth",
+                "-o",
+                str(out),
+                "--classes",
+                "2",
+                "--per-class",
+                "2",
+                "--size",
+                "80",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (out / "truth.csv").read_text().startswith("100,101\n200,201\n")
     (out / "organoid_300.tif").write_bytes(b"corrupt")
     kp = tmp_path / "kp.csv"
@@ -65,16 +81,49 @@ def test_errors_are_one_line(tmp_path, capsys):
 
 def test_rbc_crops_command(tmp_path):
     rbc = require_shared("data/rbc-morphology")
-    assert main(["images", "rbc-crops", str(rbc), "-o", str(tmp_path / "r"), "--train", "2", "--test", "2",
-                 "--unseen", "3", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "images",
+                "rbc-crops",
+                str(rbc),
+                "-o",
+                str(tmp_path / "r"),
+                "--train",
+                "2",
+                "--test",
+                "2",
+                "--unseen",
+                "3",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert len(list((tmp_path / "r" / "train").glob("rbc_*.tif"))) == 20
     assert len(list((tmp_path / "r" / "unseen").glob("rbc_*.tif"))) == 6
 
 
 def test_keypoints_channels_option(tmp_path, capsys):
     out = tmp_path / "s"
-    assert main(["images", "synth", "-o", str(out), "--classes", "1", "--per-class", "1",
-                 "--size", "80", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "images",
+                "synth",
+                "-o",
+                str(out),
+                "--classes",
+                "1",
+                "--per-class",
+                "1",
+                "--size",
+                "80",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     kp = tmp_path / "kp.csv"
     assert main(["images", "keypoints", str(out), "-o", str(kp), "--channels", "0,-,-", "--quiet"]) == 0
     ks = read_keypoints(kp)

@@ -95,7 +95,10 @@ def test_real_fields_subset():
         tp, fp, fn, _ = match_boxes([d.box for d in dets], truth[n])
         TP, FP, FN = TP + tp, FP + fp, FN + fn
     precision, recall = TP / (TP + FP), TP / (TP + FN)
-    assert precision >= 0.76 and recall >= 0.88, (precision, recall)  # measured: 0.810, 0.932 (min_score 0.36)
+    assert precision >= 0.76 and recall >= 0.88, (
+        precision,
+        recall,
+    )  # measured: 0.810, 0.932 (min_score 0.36)
 
 
 def test_fill_holes_open_border_matches_padded_fill_holes():
@@ -198,13 +201,15 @@ def test_overlapping_rings_are_separate_detections():
 def test_non_maximum_suppression():
     from corrclust.images.detection import non_maximum_suppression
 
-    boxes = np.array([
-        [0, 0, 10, 10],  # best
-        [1, 0, 11, 10],  # IoU 0.82 with the best: dropped
-        [0, 0, 30, 30],  # holds the best (overlap of the smaller box = 1): dropped
-        [40, 40, 50, 50],  # apart, kept
-        [60, 60, 70, 70],  # below min_score
-    ])
+    boxes = np.array(
+        [
+            [0, 0, 10, 10],  # best
+            [1, 0, 11, 10],  # IoU 0.82 with the best: dropped
+            [0, 0, 30, 30],  # holds the best (overlap of the smaller box = 1): dropped
+            [40, 40, 50, 50],  # apart, kept
+            [60, 60, 70, 70],  # below min_score
+        ]
+    )
     scores = np.array([0.9, 0.8, 0.7, 0.6, 0.1])
     assert non_maximum_suppression(boxes, scores, 0.3, 0.3, 0.7) == [0, 3]
     assert non_maximum_suppression(boxes, scores, 0.3, 0.5, 1.01) == [0, 2, 3]
@@ -260,7 +265,9 @@ def test_inference_imports_nothing_from_the_training_side():
         tree = ast.parse(Path(mod.__file__).read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        assert not {m for m in imported if m and ("detection_model" in m or m.startswith("sklearn"))}, imported
+        assert not {m for m in imported if m and ("detection_model" in m or m.startswith("sklearn"))}, (
+            imported
+        )
     code = (
         "import sys, numpy as np\n"
         "from corrclust.images.detection import detect_organoids\n"

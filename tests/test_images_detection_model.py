@@ -67,8 +67,11 @@ def test_choose_min_score_takes_the_largest_recall_above_the_precision_floor():
 def test_operating_curve_counts_matches_after_suppression():
     truth = {"a": np.array([[0, 0, 10, 10], [50, 50, 60, 60]]), "b": np.array([[0, 0, 20, 20]])}
     cands = {
-        "a": Candidates(np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 62, 61], [100, 100, 110, 110]]), [],
-                        np.zeros((4, len(FEATURES)))),
+        "a": Candidates(
+            np.array([[0, 0, 10, 10], [1, 0, 11, 10], [50, 50, 62, 61], [100, 100, 110, 110]]),
+            [],
+            np.zeros((4, len(FEATURES))),
+        ),
         "b": Candidates(np.array([[0, 0, 20, 20], [200, 200, 220, 220]]), [], np.zeros((2, len(FEATURES)))),
     }
     scores = {"a": np.array([0.9, 0.8, 0.5, 0.3]), "b": np.array([0.4, 0.6])}

@@ -38,9 +38,19 @@ NAMES = ["DAPI", "GFP", "RFP"]
 
 
 def _ome(path: Path, data: np.ndarray, axes: str, size: float = 0.65, names=NAMES) -> Path:
-    tifffile.imwrite(path, data, ome=True, metadata={
-        "axes": axes, "Channel": {"Name": names}, "PhysicalSizeX": size, "PhysicalSizeY": size,
-        "PhysicalSizeXUnit": "µm", "PhysicalSizeYUnit": "µm"})
+    tifffile.imwrite(
+        path,
+        data,
+        ome=True,
+        metadata={
+            "axes": axes,
+            "Channel": {"Name": names},
+            "PhysicalSizeX": size,
+            "PhysicalSizeY": size,
+            "PhysicalSizeXUnit": "µm",
+            "PhysicalSizeYUnit": "µm",
+        },
+    )
     return path
 
 
@@ -68,8 +78,12 @@ def test_truncated_compressed_tiffs_give_one_line_naming_the_file(tmp_path):
     y, x = np.mgrid[0:256, 0:256]
     gray = ((x + y) % 4096).astype(np.uint16)
     rgb = np.stack([(x % 256), (y % 256), ((x + y) % 256)], -1).astype(np.uint8)
-    for compression, img, photometric in (("lzw", gray, "minisblack"), ("zstd", gray, "minisblack"),
-                                          ("jpeg", rgb, "rgb"), (None, gray, "minisblack")):
+    for compression, img, photometric in (
+        ("lzw", gray, "minisblack"),
+        ("zstd", gray, "minisblack"),
+        ("jpeg", rgb, "rgb"),
+        (None, gray, "minisblack"),
+    ):
         whole = tmp_path / f"whole_{compression}.tif"
         tifffile.imwrite(whole, img, compression=compression, photometric=photometric, rowsperstrip=64)
         data = whole.read_bytes()
@@ -122,13 +136,22 @@ def test_channel_first_and_last_from_metadata_not_shape(tmp_path):
 
 def test_imagej_hyperstack_and_resolution_tags(tmp_path):
     zcyx = STACK[0].transpose(1, 0, 2, 3)
-    tifffile.imwrite(tmp_path / "ij.tif", zcyx, imagej=True, resolution=(1 / 0.5, 1 / 0.5),
-                     metadata={"axes": "ZCYX", "unit": "um"})
+    tifffile.imwrite(
+        tmp_path / "ij.tif",
+        zcyx,
+        imagej=True,
+        resolution=(1 / 0.5, 1 / 0.5),
+        metadata={"axes": "ZCYX", "unit": "um"},
+    )
     data = read_image_data(tmp_path / "ij.tif", ReadOptions(z_project="middle"))
     np.testing.assert_array_equal(data.pixels, zcyx[2].transpose(1, 2, 0))
     assert data.pixel_size == pytest.approx(0.5)
-    tifffile.imwrite(tmp_path / "cm.tif", zcyx[0, 0], resolution=(10000 / 0.325, 10000 / 0.325),
-                     resolutionunit="CENTIMETER")
+    tifffile.imwrite(
+        tmp_path / "cm.tif",
+        zcyx[0, 0],
+        resolution=(10000 / 0.325, 10000 / 0.325),
+        resolutionunit="CENTIMETER",
+    )
     assert read_image_data(tmp_path / "cm.tif").pixel_size == pytest.approx(0.325)
     tifffile.imwrite(tmp_path / "none.tif", zcyx[0, 0])
     assert read_image_data(tmp_path / "none.tif").pixel_size is None
@@ -172,13 +195,24 @@ def test_ome_zarr_metadata_and_pixels(tmp_path):
 
     czyx = STACK[1]
     store = tmp_path / "well_12.ome.zarr"
-    write_image(czyx, zarr.open_group(str(store), mode="w"), axes="czyx", scale_factors=(),
-                scale={"c": 1.0, "z": 2.0, "y": 0.4, "x": 0.4},
-                axes_units={"z": "micrometer", "y": "micrometer", "x": "micrometer"},
-                omero={"channels": [{"label": n, "color": "FFFFFF",
-                                     "window": {"start": 0, "end": 4000, "min": 0, "max": 65535}} for n in NAMES]})
+    write_image(
+        czyx,
+        zarr.open_group(str(store), mode="w"),
+        axes="czyx",
+        scale_factors=(),
+        scale={"c": 1.0, "z": 2.0, "y": 0.4, "x": 0.4},
+        axes_units={"z": "micrometer", "y": "micrometer", "x": "micrometer"},
+        omero={
+            "channels": [
+                {"label": n, "color": "FFFFFF", "window": {"start": 0, "end": 4000, "min": 0, "max": 65535}}
+                for n in NAMES
+            ]
+        },
+    )
     data = read_image_data(store, ReadOptions(z_project="mean"))
-    np.testing.assert_array_equal(data.pixels, np.rint(czyx.mean(axis=1)).astype(np.uint16).transpose(1, 2, 0))
+    np.testing.assert_array_equal(
+        data.pixels, np.rint(czyx.mean(axis=1)).astype(np.uint16).transpose(1, 2, 0)
+    )
     assert data.channel_names == tuple(NAMES) and data.pixel_size == pytest.approx(0.4)
     assert data.axes == "CZYX" and data.z_planes == 5
     out = read_image(store, ReadOptions(channels=("GFP",), z_project="middle"))
@@ -203,8 +237,13 @@ def test_czi_through_bioio(tmp_path):
         for c in range(2):
             for z in range(3):
                 f.write(czyx[c, z][:, :, None], plane={"C": c, "Z": z, "T": 0})
-        f.write_metadata(document_name="t", channel_names={0: "DAPI", 1: "GFP"}, scale_x=0.65e-6,
-                         scale_y=0.65e-6, scale_z=2e-6)
+        f.write_metadata(
+            document_name="t",
+            channel_names={0: "DAPI", 1: "GFP"},
+            scale_x=0.65e-6,
+            scale_y=0.65e-6,
+            scale_z=2e-6,
+        )
     data = read_image_data(path, ReadOptions(z_project="max"))
     np.testing.assert_array_equal(data.pixels, czyx.max(axis=1).transpose(1, 2, 0))
     assert data.channel_names == ("DAPI", "GFP") and data.pixel_size == pytest.approx(0.65)
@@ -216,7 +255,9 @@ def test_czi_through_bioio(tmp_path):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("suffix,plugin", [(".czi", "bioio_czi"), (".nd2", "bioio_nd2"), (".lif", "bioio_lif")])
+@pytest.mark.parametrize(
+    "suffix,plugin", [(".czi", "bioio_czi"), (".nd2", "bioio_nd2"), (".lif", "bioio_lif")]
+)
 def test_vendor_format_without_the_extra_names_it(tmp_path, monkeypatch, suffix, plugin):
     monkeypatch.setitem(sys.modules, plugin, None)  # makes `import plugin` fail as if not installed
     path = tmp_path / f"x{suffix}"
@@ -267,7 +308,10 @@ def test_ids_for_every_extension_and_crop_names(tmp_path):
         tifffile.imwrite(crops / f"{field}__{k}.tif", np.zeros((4, 4), np.uint8))
     recs = list_images(crops)
     assert [(r.id, r.label, r.source, r.well) for r in recs] == [
-        (0, None, "Subset_1_001", None), (1, None, "Subset_1_001", None), (2, None, "r02c03f01p01-ch1sk1fk1fl1", "B03")]
+        (0, None, "Subset_1_001", None),
+        (1, None, "Subset_1_001", None),
+        (2, None, "r02c03f01p01-ch1sk1fk1fl1", "B03"),
+    ]
 
 
 def test_plate_well_site_from_names():
@@ -275,7 +319,10 @@ def test_plate_well_site_from_names():
     assert parse_name("r16c24f12p03-ch2sk1fk1fl1.tiff") == {"well": "P24", "site": "12"}
     assert parse_name("Plate1_B03_s2_w1.tif") == {"plate": "Plate1", "well": "B03", "site": "2"}
     assert parse_name("MyPlate_H12_s1_w2A1B2C3D4-0000-1111-2222-333344445555.tif") == {
-        "plate": "MyPlate", "well": "H12", "site": "1"}
+        "plate": "MyPlate",
+        "well": "H12",
+        "site": "1",
+    }
     assert parse_name("Subset_1_450x450_001.jpg") == {}
     assert parse_name("organoid_1203.tif") == {}
     pattern = r"^(?P<plate>P\d+)-(?P<well>[A-H]\d+)-site(?P<site>\d+)"
@@ -289,13 +336,17 @@ def test_plate_well_site_from_names():
 def test_ids_table_carries_wells(tmp_path):
     tifffile.imwrite(tmp_path / "x.tif", np.zeros((4, 4), np.uint8))
     (tmp_path / "ids.csv").write_text("file,id,well,site\nx.tif,5,C07,2\n")
-    assert list_images(tmp_path, tmp_path / "ids.csv") == [ImageRecord(tmp_path / "x.tif", 5, well="C07", site="2")]
+    assert list_images(tmp_path, tmp_path / "ids.csv") == [
+        ImageRecord(tmp_path / "x.tif", 5, well="C07", site="2")
+    ]
 
 
 def test_stack_without_axes_is_refused_with_the_fix_and_with_axes_is_projected(tmp_path):
     zcyx = STACK[0].transpose(1, 0, 2, 3)[:, :2]  # (5, 2, 24, 32)
     tifffile.imwrite(tmp_path / "bare.tif", zcyx)  # tifffile stores no axes for this
-    with pytest.raises(ImageReadError, match=r"bare.tif.*4-D image of shape \(5, 2, 24, 32\).*'axes': 'ZCYX'"):
+    with pytest.raises(
+        ImageReadError, match=r"bare.tif.*4-D image of shape \(5, 2, 24, 32\).*'axes': 'ZCYX'"
+    ):
         read_image(tmp_path / "bare.tif")
     tifffile.imwrite(tmp_path / "axes.tif", zcyx, metadata={"axes": "ZCYX"})
     np.testing.assert_array_equal(read_image(tmp_path / "axes.tif"), zcyx.max(axis=0).transpose(1, 2, 0))

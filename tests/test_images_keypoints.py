@@ -138,8 +138,18 @@ def test_red_peaks_match_a_brute_force_reference(eight_bit):
     for ours, ref in ((feats, ref_f), (cands, ref_c)):
         assert len(ours) == len(ref) > 5
         expect = np.array([[c, r, lm, lmf, sd, sdf, v] for v, r, c, lm, lmf, sd, sdf in ref])
-        cols = [F[k] for k in ("col", "row", "local_mean", "local_mean_forground_only", "local_std_dev",
-                               "local_std_dev_forground_only", "peak_value")]
+        cols = [
+            F[k]
+            for k in (
+                "col",
+                "row",
+                "local_mean",
+                "local_mean_forground_only",
+                "local_std_dev",
+                "local_std_dev_forground_only",
+                "peak_value",
+            )
+        ]
         np.testing.assert_allclose(ours[:, cols], expect, rtol=1e-9, atol=1e-6)
         np.testing.assert_allclose(ours[:, F["normalize_peak_value"]], expect[:, 6] / top)
     assert len(cands) > len(feats)

@@ -35,7 +35,11 @@ def test_selection_rule_border_separation_and_ranking():
     chosen = select_crops(pts, sizes, train_per_class=1, test_per_class=1, unseen_per_class=1, n_seen=2)
     got = sorted((split, ident, p.class_id, p.x) for split, ident, _, p in chosen)
     assert [g[:3] for g in got] == [
-        ("test", 100, 0), ("test", 200, 2), ("train", 100, 0), ("train", 200, 2), ("unseen", 300, 1)
+        ("test", 100, 0),
+        ("test", 200, 2),
+        ("train", 100, 0),
+        ("train", 200, 2),
+        ("unseen", 300, 1),
     ]
     assert {g[3] for g in got if g[2] == 0} == {100, 200}
     assert {g[3] for g in got if g[2] == 2} == {500, 608}

@@ -12,8 +12,13 @@ from corrclust.jsonable import jsonable
 
 
 def test_jsonable_makes_strict_json():
-    value = {1: np.float64("nan"), "b": (np.int32(3), np.inf, -math.inf), "c": np.array([[0.5, np.nan]]),
-             "d": np.bool_(True), "e": [None, "x", 2.5]}
+    value = {
+        1: np.float64("nan"),
+        "b": (np.int32(3), np.inf, -math.inf),
+        "c": np.array([[0.5, np.nan]]),
+        "d": np.bool_(True),
+        "e": [None, "x", 2.5],
+    }
     out = jsonable(value)
     assert out == {"1": None, "b": [3, None, None], "c": [[0.5, None]], "d": True, "e": [None, "x", 2.5]}
     assert json.loads(json.dumps(out, allow_nan=False)) == out

@@ -36,8 +36,12 @@ def best_single_move_gain(n, edges, costs, labels) -> float:
 
 def grid(side, mean, seed):
     idx = np.arange(side * side).reshape(side, side)
-    edges = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
-                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1),
+        ]
+    ).astype(np.int64)
     return side * side, edges, np.random.default_rng(seed).normal(mean, 1.0, len(edges))
 
 
@@ -54,7 +58,8 @@ def random_graph(seed):
 
 
 CASES = [("grid", grid(40, 0.3, 1)), ("grid-repulsive", grid(30, -0.1, 2))] + [
-    (f"random{s}", random_graph(s)) for s in range(12)]
+    (f"random{s}", random_graph(s)) for s in range(12)
+]
 
 
 @pytest.mark.parametrize("name,case", CASES, ids=[c[0] for c in CASES])
@@ -95,8 +100,16 @@ def best_join_gain(n, edges, costs, labels) -> float:
 # Graphs (seeds of random_graph, warm start) on which KL used to stop with two neighbouring
 # clusters whose join improves the objective: the outer loop's neighbour marks survived from one
 # pass to the next and hid some pairs, so a changed pair was never examined again.
-JOIN_CASES = [(2, "random"), (18, "random"), (63, "random"), (147, "random"), (159, "random"),
-              (222, "gaec"), (224, "random"), (275, "random")]
+JOIN_CASES = [
+    (2, "random"),
+    (18, "random"),
+    (63, "random"),
+    (147, "random"),
+    (159, "random"),
+    (222, "gaec"),
+    (224, "random"),
+    (275, "random"),
+]
 
 
 @pytest.mark.parametrize("seed,start", JOIN_CASES)

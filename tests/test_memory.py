@@ -9,7 +9,10 @@ from corrclust import memory
 
 def test_sizes_and_format():
     assert memory.dense_problem_bytes(1000) == 8_000_000
-    assert memory.sparse_problem_bytes(10, 5) == 10 * memory.SPARSE_BYTES_PER_NODE + 5 * memory.SPARSE_BYTES_PER_EDGE
+    assert (
+        memory.sparse_problem_bytes(10, 5)
+        == 10 * memory.SPARSE_BYTES_PER_NODE + 5 * memory.SPARSE_BYTES_PER_EDGE
+    )
     assert memory.format_bytes(512) == "512 B"
     assert memory.format_bytes(1536) == "1.5 KiB"
     assert memory.format_bytes(8 * 100000**2) == "74.5 GiB"

@@ -73,9 +73,12 @@ def test_f9_partition_metrics():
     assert out["precision_joins"] == pytest.approx(0.583, abs=5e-4)
     assert out["recall_joins"] == pytest.approx(0.933, abs=5e-4)
     assert out["pairs_total"] == 435
-    assert (out["pairs_true_joins"], out["pairs_false_joins"], out["pairs_false_cuts"], out["pairs_true_cuts"]) == (
-        brute_force_pairs(TEST30_TRUTH, F9_PRED)
-    )
+    assert (
+        out["pairs_true_joins"],
+        out["pairs_false_joins"],
+        out["pairs_false_cuts"],
+        out["pairs_true_cuts"],
+    ) == (brute_force_pairs(TEST30_TRUTH, F9_PRED))
 
 
 def test_identical_partitions_are_perfect():
@@ -106,8 +109,12 @@ def test_random_labelings_match_brute_force(seed):
     pred = rng.integers(0, rng.integers(1, 8), size=n)
     out = metrics.compare(truth, pred)
     tj, fj, fc, tc = brute_force_pairs(truth.tolist(), pred.tolist())
-    assert (out["pairs_true_joins"], out["pairs_false_joins"], out["pairs_false_cuts"], out["pairs_true_cuts"]) == (
-        tj, fj, fc, tc)
+    assert (
+        out["pairs_true_joins"],
+        out["pairs_false_joins"],
+        out["pairs_false_cuts"],
+        out["pairs_true_cuts"],
+    ) == (tj, fj, fc, tc)
     fj_bits, fc_bits = brute_force_vi(truth, pred)
     assert out["false_joins"] == pytest.approx(max(fj_bits, 0), abs=1e-12)
     assert out["false_cuts"] == pytest.approx(max(fc_bits, 0), abs=1e-12)
@@ -154,7 +161,9 @@ def test_bad_inputs(truth, pred, match):
 
 
 def test_f9_truth_from_the_shared_clustering_file(paper_keypoints_dir):
-    clusters = read_clustering(paper_keypoints_dir / "clustering_results/clustering_only_unseen_classes_optimal.csv")
+    clusters = read_clustering(
+        paper_keypoints_dir / "clustering_results/clustering_only_unseen_classes_optimal.csv"
+    )
     truth = labels_from_clusters(clusters, TEST30_IDS)
     assert metrics.compare(truth, F9_PRED)["vi"] == pytest.approx(0.7884, abs=5e-5)
 
@@ -196,6 +205,10 @@ def test_rounding_baseline_counts_edges_without_transitivity():
     # 0-1 attract, 1-2 attract, 0-2 repel: not a partition, counted edge by edge.
     costs = np.array([[0, 1.0, -1.0], [1.0, 0, 2.0], [-1.0, 2.0, 0]])
     out = metrics.rounding_baseline(costs, ["a", "a", "b"])
-    assert (out["pairs_true_joins"], out["pairs_false_joins"], out["pairs_false_cuts"], out["pairs_true_cuts"]) == (
-        1, 1, 0, 1)
+    assert (
+        out["pairs_true_joins"],
+        out["pairs_false_joins"],
+        out["pairs_false_cuts"],
+        out["pairs_true_cuts"],
+    ) == (1, 1, 0, 1)
     assert out["precision_joins"] == 0.5 and out["recall_joins"] == 1.0

@@ -63,8 +63,13 @@ def _save_s(path: Path, ids: np.ndarray, S: np.ndarray) -> Path:
 
 def _run_cli(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.run([sys.executable, "-m", "corrclust", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "corrclust", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def _read_clusters_csv(path: Path) -> tuple[list[int], list[int], list[str]]:
@@ -82,8 +87,19 @@ def cli_run(organoids, tmp_path_factory):
     S = _similarities(ids, confuse=(2, 3))
     npz = _save_s(work / "S.npz", ids, S)
     out = work / "out"
-    proc = _run_cli("cluster", organoids, "--similarities", npz, "--truth", organoids / "truth.csv",
-                    "-o", out, "--no-progress", "--seed", "1")
+    proc = _run_cli(
+        "cluster",
+        organoids,
+        "--similarities",
+        npz,
+        "--truth",
+        organoids / "truth.csv",
+        "-o",
+        out,
+        "--no-progress",
+        "--seed",
+        "1",
+    )
     return proc, out, ids, S
 
 
@@ -92,7 +108,14 @@ def test_cli_writes_every_output(cli_run):
     assert proc.returncode == 0, proc.stderr
     assert f"report:   {out / 'report.html'}" in proc.stdout
     assert "VI " in proc.stdout
-    for name in ("clusters.csv", "clustering.csv", "similarities.npz", "metrics.json", "sweep.csv", "report.html"):
+    for name in (
+        "clusters.csv",
+        "clustering.csv",
+        "similarities.npz",
+        "metrics.json",
+        "sweep.csv",
+        "report.html",
+    ):
         assert (out / name).is_file(), name
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert {"similarity.png", "sizes.png", "vi_split.png", "sweep.png", "cluster_001.png"} <= set(figs)
@@ -136,13 +159,16 @@ def test_paper_format_clustering_is_read_by_evaluate(cli_run, organoids, capsys)
     _, out, _, _ = cli_run
     got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
     groups = read_clustering(out / "clustering.csv")
-    assert groups == [[i for i, lab in zip(got_ids, labels, strict=False) if lab == k]
-                      for k in range(1, max(labels) + 1)]
+    assert groups == [
+        [i for i, lab in zip(got_ids, labels, strict=False) if lab == k] for k in range(1, max(labels) + 1)
+    ]
     assert "clustering_threshold:0.64" in (out / "clustering.csv").read_text()
     assert cli_main(["evaluate", str(out / "clustering.csv"), str(organoids / "truth.csv"), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     data = json.loads((out / "metrics.json").read_text())
-    assert evaluated["vi"] == pytest.approx(data["vi"]) and evaluated["rand_index"] == pytest.approx(data["rand_index"])
+    assert evaluated["vi"] == pytest.approx(data["vi"]) and evaluated["rand_index"] == pytest.approx(
+        data["rand_index"]
+    )
 
 
 def test_similarities_npz_holds_matrix_costs_and_labels(cli_run):
@@ -155,7 +181,8 @@ def test_similarities_npz_holds_matrix_costs_and_labels(cli_run):
         np.testing.assert_allclose(z["costs"][off], sym[off], rtol=0, atol=1e-12)
         got_ids, labels, _ = _read_clusters_csv(out / "clusters.csv")
         assert dict(zip(got_ids, labels, strict=False)) == dict(
-            zip(z["ids"].tolist(), z["labels"].tolist(), strict=False))
+            zip(z["ids"].tolist(), z["labels"].tolist(), strict=False)
+        )
         assert float(z["threshold"]) == THRESHOLD and str(z["kind"]) == "similarity"
 
 
@@ -163,8 +190,17 @@ def test_sweep_csv_runs_from_one_cluster_to_singletons(cli_run):
     _, out, ids, _ = cli_run
     with open(out / "sweep.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["threshold", "vi", "false_cuts", "false_joins", "rand_index", "f1_cuts", "f1_joins",
-                             "n_clusters", "objective"]
+    assert list(rows[0]) == [
+        "threshold",
+        "vi",
+        "false_cuts",
+        "false_joins",
+        "rand_index",
+        "f1_cuts",
+        "f1_joins",
+        "n_clusters",
+        "objective",
+    ]
     t = [float(r["threshold"]) for r in rows]
     assert t == sorted(t) and THRESHOLD in t
     assert int(rows[0]["n_clusters"]) == 1 and int(rows[-1]["n_clusters"]) == ids.size
@@ -216,15 +252,27 @@ def test_error_truth_with_no_matching_ids(tmp_path, organoids, capsys):
     npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
     truth = tmp_path / "t.csv"
     truth.write_text("5,6,7\n8,9\n")
-    err = _cli_error(capsys, "cluster", organoids, "--similarities", npz, "--truth", truth, "-o", tmp_path / "out",
-                     "--no-progress")
+    err = _cli_error(
+        capsys,
+        "cluster",
+        organoids,
+        "--similarities",
+        npz,
+        "--truth",
+        truth,
+        "-o",
+        tmp_path / "out",
+        "--no-progress",
+    )
     assert "names 0 of the 12 clustered image ids" in err and "100" in err
 
 
 def test_error_correlations_for_other_images(tmp_path, organoids, capsys):
     ids = np.array([1, 2, 3])
     npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
-    err = _cli_error(capsys, "cluster", organoids, "--similarities", npz, "-o", tmp_path / "out", "--no-progress")
+    err = _cli_error(
+        capsys, "cluster", organoids, "--similarities", npz, "-o", tmp_path / "out", "--no-progress"
+    )
     assert "not in the folder" in err
 
 
@@ -241,8 +289,9 @@ def test_bad_image_is_reported_and_skipped(tmp_path, organoids, capsys):
     (folder / "organoid_199.tif").write_bytes(b"this is not a TIFF")
     ids = _ids(organoids)  # without 199: the correlations cover only the readable images
     npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
-    code = cli_main(["cluster", str(folder), "--similarities", str(npz), "-o", str(tmp_path / "out"),
-                     "--no-progress"])
+    code = cli_main(
+        ["cluster", str(folder), "--similarities", str(npz), "-o", str(tmp_path / "out"), "--no-progress"]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "skipping" in err and "organoid_199.tif" in err
@@ -259,8 +308,9 @@ def test_probabilities_give_logit_costs_and_a_bias_sweep(tmp_path, organoids):
     cls = ids // 100
     P = np.clip(np.where(cls[:, None] == cls[None, :], 0.8, 0.2) + rng.normal(0, 0.05, (12, 12)), 0, 1)
     np.savez(tmp_path / "P.npz", ids=ids, P=P)
-    opts = pipeline.ClusterOptions(organoids, tmp_path / "out", correlations=tmp_path / "P.npz", bias=0.5,
-                                   truth="auto", progress=False)
+    opts = pipeline.ClusterOptions(
+        organoids, tmp_path / "out", correlations=tmp_path / "P.npz", bias=0.5, truth="auto", progress=False
+    )
     res = pipeline.run(opts)
     assert res.correlations.kind == "probability"
     with np.load(tmp_path / "out" / "similarities.npz") as z:
@@ -283,8 +333,15 @@ def test_subsets_from_an_ids_table(tmp_path, organoids):
     table.write_text("\n".join(lines) + "\n")
     S = _similarities(ids, confuse=(2, 3))
     npz = _save_s(tmp_path / "S.npz", ids, S)
-    opts = pipeline.ClusterOptions(organoids, tmp_path / "out", correlations=npz, ids_table=table, truth="auto",
-                                   sweep=False, progress=False)
+    opts = pipeline.ClusterOptions(
+        organoids,
+        tmp_path / "out",
+        correlations=npz,
+        ids_table=table,
+        truth="auto",
+        sweep=False,
+        progress=False,
+    )
     res = pipeline.run(opts)
     data = json.loads((tmp_path / "out" / "metrics.json").read_text())
     blocks = {b["block"]: b for b in data["subsets"]}
@@ -378,8 +435,23 @@ def test_twin_method_end_to_end_with_an_untrained_model(tmp_path, organoids):
     for f in sorted(f for f in organoids.glob("organoid_*.tif") if "mask" not in f.name)[:6]:
         (folder / f.name).write_bytes(f.read_bytes())
     (folder / "organoid_399.tif").write_bytes(b"broken")
-    code = cli_main(["cluster", str(folder), "--method", "twin", "--model", str(tmp_path / "m.pt"), "--bias", "0.25",
-                     "--truth", "auto", "-o", str(tmp_path / "out"), "--no-progress"])
+    code = cli_main(
+        [
+            "cluster",
+            str(folder),
+            "--method",
+            "twin",
+            "--model",
+            str(tmp_path / "m.pt"),
+            "--bias",
+            "0.25",
+            "--truth",
+            "auto",
+            "-o",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     got_ids, labels, _ = _read_clusters_csv(tmp_path / "out" / "clusters.csv")
     assert sorted(got_ids) == [100, 101, 102, 103, 200, 201]
@@ -411,11 +483,14 @@ def test_sweep_reproduces_the_exact_threshold_sweep_f11():
     groups = read_clustering(require_shared(TRUTH30))
     cls = {i: k for k, g in enumerate(groups) for i in g}
     truth = np.array([cls[int(i)] for i in corr.ids])
-    cols = pipeline.sweep(corr, truth, np.ones(truth.size, bool), "exact", values=[0.60, 0.62, 0.65, 0.66, 0.70],
-                          progress=False)
+    cols = pipeline.sweep(
+        corr, truth, np.ones(truth.size, bool), "exact", values=[0.60, 0.62, 0.65, 0.66, 0.70], progress=False
+    )
     np.testing.assert_allclose(cols["vi"][:2], [0.7884, 0.7884], atol=5e-5)
     np.testing.assert_allclose(cols["vi"][2:], [1.1611, 1.3174, 1.9678], atol=5e-5)
-    np.testing.assert_allclose(cols["objective"][:4], [-3.207111, -7.587111, -14.424960, -17.095495], atol=1e-5)
+    np.testing.assert_allclose(
+        cols["objective"][:4], [-3.207111, -7.587111, -14.424960, -17.095495], atol=1e-5
+    )
     assert cols["n_clusters"].tolist()[:4] == [3, 3, 4, 5] and cols["n_clusters"][4] == 9
     np.testing.assert_allclose(cols["vi"], cols["false_cuts"] + cols["false_joins"], atol=1e-12)
 
@@ -430,8 +505,11 @@ def test_subset_folders_give_subset_tags(tmp_path, organoids):
                 (root / sub / f.name).write_bytes(f.read_bytes())
     recs = pipeline.subset_folder_records(root)
     assert recs is not None and len(recs) == 12
-    assert {(r.id // 100, r.label, r.subset) for r in recs} == {(1, "1", "test"), (2, "2", "test"),
-                                                                  (3, "3", "unseen")}
+    assert {(r.id // 100, r.label, r.subset) for r in recs} == {
+        (1, "1", "test"),
+        (2, "2", "test"),
+        (3, "3", "unseen"),
+    }
     # One class per folder: these are class folders, not subsets.
     assert pipeline.subset_folder_records(root / "unseen") is None
     cls_root = tmp_path / "classes"
@@ -463,7 +541,9 @@ def test_crop_real_fields_then_cluster(tmp_path):
     S = _similarities(ids + 100 * (ids % 2 + 1))  # two made-up groups: even and odd crops
     npz = _save_s(tmp_path / "S.npz", ids, S)
     out = tmp_path / "out"
-    code = cli_main(["cluster", str(fields), "--crop", "--similarities", str(npz), "-o", str(out), "--no-progress"])
+    code = cli_main(
+        ["cluster", str(fields), "--crop", "--similarities", str(npz), "-o", str(out), "--no-progress"]
+    )
     assert code == 0
     crops = sorted(p.name for p in (out / "crops").glob("*.tif") if "mask" not in p.name)
     assert len(crops) == n and (out / "crops" / "crops.csv").is_file()
@@ -480,8 +560,11 @@ def test_partial_truth_metrics_over_the_known_images(tmp_path, organoids):
     npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
     truth = tmp_path / "t.csv"
     truth.write_text("100,101\n300,301,302\n")  # class 2 unknown: its cluster is not a column
-    res = pipeline.run(pipeline.ClusterOptions(organoids, tmp_path / "out", correlations=npz, truth=str(truth),
-                                               sweep=False, progress=False))
+    res = pipeline.run(
+        pipeline.ClusterOptions(
+            organoids, tmp_path / "out", correlations=npz, truth=str(truth), sweep=False, progress=False
+        )
+    )
     data = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert data["n"] == 5 and data["classes"] == ["1", "3"]
     lab = dict(zip(ids.tolist(), res.clustering.labels.tolist(), strict=False))
@@ -498,8 +581,22 @@ def test_pqap_from_images_with_a_parameter_file(tmp_path):
     folder = tmp_path / "imgs"
     synthetic.generate(folder, classes=2, per_class=3, seed=4, size=64)
     out = tmp_path / "out"
-    code = cli_main(["cluster", str(folder), "--params", str(params), "--pqap-mode", "improved", "--truth", "auto",
-                     "-o", str(out), "--no-progress", "--no-sweep"])
+    code = cli_main(
+        [
+            "cluster",
+            str(folder),
+            "--params",
+            str(params),
+            "--pqap-mode",
+            "improved",
+            "--truth",
+            "auto",
+            "-o",
+            str(out),
+            "--no-progress",
+            "--no-sweep",
+        ]
+    )
     assert code == 0
     with np.load(out / "similarities.npz") as z:
         S = z["S"]
@@ -562,6 +659,12 @@ def test_pqap_on_rgb_images_says_what_is_needed(tmp_path, organoids, capsys):
         for k in range(2):
             a = tifffile.imread(organoids / f"organoid_{c * 100 + k}.tif")[:, :, :3]
             Image.fromarray((a // 257).astype(np.uint8)).save(d / f"cell{k}.png")
-    err = _cli_error(capsys, "cluster", tmp_path / "cls", "-o", tmp_path / "out", "--method", "pqap", "--no-progress")
-    assert "key points were found in 0 of 4 images" in err and "--method profile" in err and "--method twin" in err
+    err = _cli_error(
+        capsys, "cluster", tmp_path / "cls", "-o", tmp_path / "out", "--method", "pqap", "--no-progress"
+    )
+    assert (
+        "key points were found in 0 of 4 images" in err
+        and "--method profile" in err
+        and "--method twin" in err
+    )
     assert "no key points for" not in err

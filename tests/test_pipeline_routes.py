@@ -46,7 +46,9 @@ class ConstRoute:
         return [("const level", options.route_options.get("const_level", 0.8))]
 
     def add_arguments(self, group):
-        group.add_argument("--const-level", dest="const_level", type=float, default=0.8, help="similarity in a class")
+        group.add_argument(
+            "--const-level", dest="const_level", type=float, default=0.8, help="similarity in a class"
+        )
 
 
 @pytest.fixture
@@ -69,8 +71,9 @@ def organoids(tmp_path_factory) -> Path:
 def test_a_registered_route_runs_the_whole_pipeline(const_route, organoids, tmp_path):
     assert routes.get_route("const") is const_route
     out = tmp_path / "out"
-    res = pipeline.run(pipeline.ClusterOptions(organoids, out, method="const", truth="auto", sweep=False,
-                                               progress=False))
+    res = pipeline.run(
+        pipeline.ClusterOptions(organoids, out, method="const", truth="auto", sweep=False, progress=False)
+    )
     assert res.correlations.ids.tolist() == [100, 101, 102, 103, 200, 201, 202, 203, 300, 301, 302]
     # within-class 0.8 > threshold 0.64 > 0.5 across: the clusters are the classes
     assert res.clustering.n_clusters == 3
@@ -94,5 +97,7 @@ def test_a_route_adds_its_own_options_to_cluster(const_route, organoids, tmp_pat
 
 
 def test_an_unknown_method_names_the_routes():
-    with pytest.raises(ValueError, match="unknown method 'nope' \\(choose one of pqap, twin, profile, ssl\\)"):
+    with pytest.raises(
+        ValueError, match="unknown method 'nope' \\(choose one of pqap, twin, profile, ssl\\)"
+    ):
         routes.get_route("nope")

@@ -27,8 +27,22 @@ def small_csv(tmp_path_factory):
 
 def test_similarities_command(small_csv, tmp_path, capsys):
     out = tmp_path / "S.npz"
-    rc = main(["pqap", "similarities", str(small_csv), "--params", str(require_shared(LEARNED)),
-               "--mode", "reference", "-o", str(out), "--threads", "2", "--quiet"])
+    rc = main(
+        [
+            "pqap",
+            "similarities",
+            str(small_csv),
+            "--params",
+            str(require_shared(LEARNED)),
+            "--mode",
+            "reference",
+            "-o",
+            str(out),
+            "--threads",
+            "2",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     with np.load(out) as z:
         assert z["ids"].tolist() == [1300, 1100, 1200, 1101]
@@ -44,22 +58,44 @@ def test_similarities_command_errors(small_csv, tmp_path, capsys):
     assert "key-point file not found" in capsys.readouterr().err
     bad = tmp_path / "bad.txt"
     bad.write_text("color_cost_offset=x\n")
-    assert main(["pqap", "similarities", str(small_csv), "--params", str(bad), "-o", str(tmp_path / "x.npz")]) == 2
+    assert (
+        main(["pqap", "similarities", str(small_csv), "--params", str(bad), "-o", str(tmp_path / "x.npz")])
+        == 2
+    )
     assert "bad.txt: line 1" in capsys.readouterr().err
     assert main(["pqap", "similarities", str(small_csv), "-o", str(tmp_path / "x.txt")]) == 2
 
 
 def test_cluster_command_f9(tmp_path, capsys):
     out = tmp_path / "clusters.csv"
-    rc = main(["cluster", "--similarities", str(require_shared(MATCHING)), "--symmetrize", "min",
-               "--threshold", "0.64", "--method", "kl", "--truth", str(require_shared(TRUTH30)), "--json",
-               "-o", str(out)])
+    rc = main(
+        [
+            "cluster",
+            "--similarities",
+            str(require_shared(MATCHING)),
+            "--symmetrize",
+            "min",
+            "--threshold",
+            "0.64",
+            "--method",
+            "kl",
+            "--truth",
+            str(require_shared(TRUTH30)),
+            "--json",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert res["n_clusters"] == 3
     assert res["objective"] == pytest.approx(-11.967111, abs=1e-6)
     assert sorted(map(sorted, res["clusters"])) == sorted(
-        [[1305], [1200 + i for i in range(10)], [1100 + i for i in range(10)] + [1300 + i for i in range(10) if i != 5]]
+        [
+            [1305],
+            [1200 + i for i in range(10)],
+            [1100 + i for i in range(10)] + [1300 + i for i in range(10) if i != 5],
+        ]
     )
     assert res["metrics"]["vi"] == pytest.approx(0.7884, abs=1e-4)
     assert res["metrics"]["rand_index"] == pytest.approx(0.7724, abs=1e-4)
@@ -68,8 +104,22 @@ def test_cluster_command_f9(tmp_path, capsys):
 
 def test_cluster_command_f9_exact_proves_the_optimum(capsys):
     """The issue's command line: min-symmetrised stored Test-30 matrix, t = 0.64, exact solver (F9)."""
-    rc = main(["cluster", "--similarities", str(require_shared(MATCHING)), "--symmetrize", "min",
-               "--threshold", "0.64", "--method", "exact", "--truth", str(require_shared(TRUTH30)), "--json"])
+    rc = main(
+        [
+            "cluster",
+            "--similarities",
+            str(require_shared(MATCHING)),
+            "--symmetrize",
+            "min",
+            "--threshold",
+            "0.64",
+            "--method",
+            "exact",
+            "--truth",
+            str(require_shared(TRUTH30)),
+            "--json",
+        ]
+    )
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert res["status"] == "optimal" and res["n_clusters"] == 3
@@ -77,7 +127,9 @@ def test_cluster_command_f9_exact_proves_the_optimum(capsys):
     assert res["lower_bound"] == pytest.approx(res["objective"], abs=1e-6)
     m = res["metrics"]
     assert m["vi"] == pytest.approx(0.7884, abs=5e-5)
-    assert m["false_cuts"] == pytest.approx(0.156, abs=5e-4) and m["false_joins"] == pytest.approx(0.632, abs=5e-4)
+    assert m["false_cuts"] == pytest.approx(0.156, abs=5e-4) and m["false_joins"] == pytest.approx(
+        0.632, abs=5e-4
+    )
     assert m["rand_index"] == pytest.approx(0.7724, abs=5e-5)
 
 
@@ -92,8 +144,25 @@ def test_cluster_from_similarities_npz(small_csv, tmp_path, capsys):
 
 def test_learn_command(small_csv, tmp_path, capsys):
     out = tmp_path / "p.txt"
-    rc = main(["pqap", "learn", str(small_csv), "--truth", str(require_shared(TRUTH30)), "--iterations", "1",
-               "--seed", "3", "-o", str(out), "--json", "--quiet", "--threads", "2"])
+    rc = main(
+        [
+            "pqap",
+            "learn",
+            str(small_csv),
+            "--truth",
+            str(require_shared(TRUTH30)),
+            "--iterations",
+            "1",
+            "--seed",
+            "3",
+            "-o",
+            str(out),
+            "--json",
+            "--quiet",
+            "--threads",
+            "2",
+        ]
+    )
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert res["f1"] >= res["start_f1"] and res["organoids"] == 4

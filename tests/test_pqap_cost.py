@@ -58,6 +58,7 @@ def test_f5_f6_stored_assignments(stored, lower_wrap):
 def _tiny_set(rng, n_org=3, k=6):
     rows = {}
     for i in range(n_org):
+
         def block(kk):
             a = np.zeros((kk, len(FIELDS)))
             a[:, 0] = np.sort(rng.uniform(0, 360, kk)).astype(np.float32)
@@ -65,9 +66,13 @@ def _tiny_set(rng, n_org=3, k=6):
             a[:, 9] = rng.uniform(0, 1, kk)
             a[:, 12] = rng.uniform(0, 1, kk).astype(np.float32)
             return a
+
         rows[i] = (block(k), block(k + 1))
-    return KeypointSet(ids=list(rows), features={i: r[0] for i, r in rows.items()},
-                       candidates={i: r[1] for i, r in rows.items()})
+    return KeypointSet(
+        ids=list(rows),
+        features={i: r[0] for i, r in rows.items()},
+        candidates={i: r[1] for i, r in rows.items()},
+    )
 
 
 def _energy_py(F, C, x, p, lower_wrap=False):

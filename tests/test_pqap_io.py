@@ -70,7 +70,9 @@ def test_keypoints_round_trip_is_byte_exact(rel, tmp_path):
 
 def test_write_keypoints_formats_like_cpp(tmp_path):
     row = np.array([[1.0 / 3.0, 3, 136, 32, 27892.84, 0, 16, 1e-7, 123456789.0, 0.0898437, 65535, 0.5, 2.0]])
-    kp = KeypointSet(ids=[7], features={7: row}, candidates={7: row[:0].reshape(0, 13)}, selection={"image_set": "x"})
+    kp = KeypointSet(
+        ids=[7], features={7: row}, candidates={7: row[:0].reshape(0, 13)}, selection={"image_set": "x"}
+    )
     out = tmp_path / "k.csv"
     write_keypoints(out, kp)
     lines = out.read_text().splitlines()

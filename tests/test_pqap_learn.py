@@ -68,8 +68,9 @@ def test_annealing_is_seeded_and_never_worse(kp):
 
 def test_vi_objective(kp):
     truth = {i: i // 100 for i in kp.ids}
-    r = learn_parameters(kp, truth, objective="vi", organoids=IDS[:4], iterations=1, time_budget=None,
-                         progress=False, seed=1)
+    r = learn_parameters(
+        kp, truth, objective="vi", organoids=IDS[:4], iterations=1, time_budget=None, progress=False, seed=1
+    )
     assert r.vi is not None and r.vi <= r.start.vi
     assert 0.40 <= r.threshold <= 0.90
     assert r.vi >= 0.0

@@ -90,13 +90,16 @@ def test_checkpoint_resume(kp, reference, tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        similarity_matrix(kp, PqapParameters.paper(), ids=IDS, threads=1, checkpoint=ck, progress=stop_after_some)
+        similarity_matrix(
+            kp, PqapParameters.paper(), ids=IDS, threads=1, checkpoint=ck, progress=stop_after_some
+        )
     with np.load(ck) as z:
         saved = int(z["done"].sum())
     assert 6 <= saved < 20
     resumed = []
-    ids, S = similarity_matrix(kp, PqapParameters.paper(), ids=IDS, threads=2, checkpoint=ck,
-                               progress=lambda d, t: resumed.append(d))
+    ids, S = similarity_matrix(
+        kp, PqapParameters.paper(), ids=IDS, threads=2, checkpoint=ck, progress=lambda d, t: resumed.append(d)
+    )
     assert resumed[0] >= saved  # the saved pairs were not solved again
     np.testing.assert_array_equal(S, reference[1])
     # a checkpoint of another run is refused
@@ -129,8 +132,9 @@ def test_dask_local_cluster_matches_local_run(kp, reference):
     pytest.importorskip("dask.distributed")
     from corrclust.pqap.distributed import similarity_matrix_dask
 
-    ids, S = similarity_matrix_dask(kp.subset(IDS), PqapParameters.paper(), local_cluster=2, processes=False,
-                                    chunk_size=3, progress=False)
+    ids, S = similarity_matrix_dask(
+        kp.subset(IDS), PqapParameters.paper(), local_cluster=2, processes=False, chunk_size=3, progress=False
+    )
     assert ids == IDS
     np.testing.assert_array_equal(S, reference[1])
 

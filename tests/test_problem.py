@@ -214,7 +214,10 @@ def test_n_equal_one_is_valid():
         (lambda: Problem.from_edges(2.5, [[0, 1]], [1.0]), "integer"),
         (lambda: Problem.from_sparse(np.eye(2)), "scipy.sparse"),
         (lambda: Problem.from_sparse(scipy.sparse.csr_matrix((2, 3))), "square"),
-        (lambda: Problem.from_sparse(scipy.sparse.csr_matrix(np.array([[0, np.nan], [np.nan, 0]]))), "finite"),
+        (
+            lambda: Problem.from_sparse(scipy.sparse.csr_matrix(np.array([[0, np.nan], [np.nan, 0]]))),
+            "finite",
+        ),
         (lambda: Problem.from_probabilities(np.full((2, 2), 0.5), bias="x"), "bias"),
         (lambda: as_problem(np.zeros((2, 2, 2))), "cannot build"),
         (lambda: as_problem(([[0, 1]], [1.0], 3, 4)), "tuple"),

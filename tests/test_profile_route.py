@@ -66,19 +66,43 @@ def test_brightfield_crops_cluster_by_shape_without_labels(brightfield, tmp_path
 
 def test_granularity_and_calibration(brightfield, tmp_path, capsys):
     fine = tmp_path / "fine"
-    assert cli_main(["cluster", str(brightfield), "-o", str(fine), "--granularity", "-3", "--no-progress"]) == 0
+    assert (
+        cli_main(["cluster", str(brightfield), "-o", str(fine), "--granularity", "-3", "--no-progress"]) == 0
+    )
     assert len({r["cluster"] for r in _clusters(fine / "clusters.csv")}) > 2
     cal = tmp_path / "cal.csv"
-    cal.write_text("file,class\ncell_100.tif,round\ncell_101.tif,round\ncell_200.tif,long\ncell_201.tif,long\n")
+    cal.write_text(
+        "file,class\ncell_100.tif,round\ncell_101.tif,round\ncell_200.tif,long\ncell_201.tif,long\n"
+    )
     out = tmp_path / "cal"
-    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--calibrate", str(cal), "--granularity", "-3",
-                     "--truth", "auto", "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "cluster",
+                str(brightfield),
+                "-o",
+                str(out),
+                "--calibrate",
+                str(cal),
+                "--granularity",
+                "-3",
+                "--truth",
+                "auto",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "calibrated from 6 labelled pairs (2 of one class)" in capsys.readouterr().err
     assert json.loads((out / "metrics.json").read_text())["vi"] == 0.0
     bad = tmp_path / "bad.csv"
     bad.write_text("file,class\nnope.tif,round\n")
-    assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "b"), "--calibrate", str(bad),
-                     "--no-progress"]) != 0
+    assert (
+        cli_main(
+            ["cluster", str(brightfield), "-o", str(tmp_path / "b"), "--calibrate", str(bad), "--no-progress"]
+        )
+        != 0
+    )
     assert "'nope.tif' is not an image of the clustered collection" in capsys.readouterr().err
 
 
@@ -100,7 +124,10 @@ def test_no_object_anywhere_names_the_images(tmp_path, capsys):
     folder.mkdir()
     for k in range(3):
         tifffile.imwrite(folder / f"img_{100 + k}.tif", np.full((32, 32), 10 * k, np.uint8))
-    assert cli_main(["cluster", str(folder), "-o", str(tmp_path / "o"), "--method", "profile", "--no-progress"]) != 0
+    assert (
+        cli_main(["cluster", str(folder), "-o", str(tmp_path / "o"), "--method", "profile", "--no-progress"])
+        != 0
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert "an object was found in 0 of 3 images" in err[-1] and "img_100.tif: constant image" in err[-1]
 
@@ -197,7 +224,9 @@ def test_real_brightfield_organoid_crops_end_to_end(tmp_path, capsys):
         a, b = (y1 + y2) // 2 - side // 2, (x1 + x2) // 2 - side // 2
         if side < 24 or a < 0 or b < 0 or a + side > img.shape[0] or b + side > img.shape[1]:
             continue
-        tifffile.imwrite(folder / f"org_{1000 + n}.tif", np.ascontiguousarray(img[a : a + side, b : b + side]))
+        tifffile.imwrite(
+            folder / f"org_{1000 + n}.tif", np.ascontiguousarray(img[a : a + side, b : b + side])
+        )
         n += 1
     assert n >= 20
     out = tmp_path / "out"
@@ -212,8 +241,14 @@ def test_real_brightfield_organoid_crops_end_to_end(tmp_path, capsys):
 
 def test_neighbours_option(brightfield, tmp_path, capsys):
     out = tmp_path / "auto"
-    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--neighbours", "auto", "--no-progress"]) == 0
+    assert (
+        cli_main(["cluster", str(brightfield), "-o", str(out), "--neighbours", "auto", "--no-progress"]) == 0
+    )
     assert "--neighbours auto: k = 7" in capsys.readouterr().err  # 16 images: only k = 7 is below n / 3
-    assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "x"), "--neighbours", "0",
-                     "--no-progress"]) == 2
+    assert (
+        cli_main(
+            ["cluster", str(brightfield), "-o", str(tmp_path / "x"), "--neighbours", "0", "--no-progress"]
+        )
+        == 2
+    )
     assert "--neighbours must be a whole number of at least 1 or 'auto', got 0" in capsys.readouterr().err

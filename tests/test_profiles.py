@@ -111,10 +111,17 @@ def test_radial_shells_see_a_pale_centre():
     assert shells == sorted(shells)
 
 
-@pytest.mark.parametrize("transform", [
-    lambda a: np.rot90(a, 1), lambda a: np.rot90(a, 2), lambda a: np.rot90(a, 3),
-    lambda a: a[::-1], lambda a: a[:, ::-1], lambda a: np.swapaxes(a, 0, 1),
-])
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda a: np.rot90(a, 1),
+        lambda a: np.rot90(a, 2),
+        lambda a: np.rot90(a, 3),
+        lambda a: a[::-1],
+        lambda a: a[:, ::-1],
+        lambda a: np.swapaxes(a, 0, 1),
+    ],
+)
 def test_invariant_to_right_angle_rotations_and_flips(transform):
     mask = _ellipse(size=80, a=25, b=14, theta=0.4)
     img = np.dstack([_textured(mask, 1), _textured(mask, 2)])
@@ -171,7 +178,11 @@ def test_constant_and_empty_images_have_no_object():
 
 def test_collection_skips_and_lists_images_without_object():
     good = _textured(_disc(r=12))
-    items = [("a.tif", good, None), ("flat.tif", np.zeros((64, 64), np.uint8), None), ("b.tif", good[::-1], None)]
+    items = [
+        ("a.tif", good, None),
+        ("flat.tif", np.zeros((64, 64), np.uint8), None),
+        ("b.tif", good[::-1], None),
+    ]
     pr = P.profile_collection(items)
     assert pr.kept.tolist() == [0, 2]
     assert pr.skipped == [(1, "constant image")]

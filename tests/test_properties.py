@@ -154,7 +154,11 @@ def _multicut_bytes(n: int, edges: np.ndarray, costs: np.ndarray) -> bytes:
 
 
 @settings(max_examples=200 if os.environ.get("HYPOTHESIS_PROFILE") != "nightly" else 5000)
-@given(edge_lists(max_n=6), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3), st.data())
+@given(
+    edge_lists(max_n=6),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),
+    st.data(),
+)
 def test_mutated_multicut_files_are_read_exactly_or_refused(tmp_path_factory, graph, mutations, data):
     n, edges, costs = graph
     raw = bytearray(_multicut_bytes(n, edges, costs))
@@ -182,7 +186,9 @@ def test_mutated_multicut_files_are_read_exactly_or_refused(tmp_path_factory, gr
         return
     assert expected is not None, f"an invalid file was read: {bytes(raw)!r}"
     got_edges, got_costs = problem.to_edges()
-    got = {(int(i), int(j)): float(c) for (i, j), c in zip(got_edges.tolist(), got_costs.tolist(), strict=False)}
+    got = {
+        (int(i), int(j)): float(c) for (i, j), c in zip(got_edges.tolist(), got_costs.tolist(), strict=False)
+    }
     assert got.keys() == expected.keys()
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, abs=1e-12)

@@ -38,8 +38,12 @@ def stacks(tmp_path_factory) -> tuple[Path, Path]:
         zcyx = np.zeros((3,) + cyx.shape, cyx.dtype)
         zcyx[1] = cyx
         name = f.name.replace(".tif", ".ome.tif")
-        tifffile.imwrite(stacked / name, zcyx, ome=True, metadata={
-            "axes": "ZCYX", "Channel": {"Name": NAMES}, "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5})
+        tifffile.imwrite(
+            stacked / name,
+            zcyx,
+            ome=True,
+            metadata={"axes": "ZCYX", "Channel": {"Name": NAMES}, "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5},
+        )
         # the mask of a.ome.tif is a_mask.tif
         (stacked / (f.stem + "_mask.tif")).write_bytes((flat / (f.stem + "_mask.tif")).read_bytes())
     return flat, stacked
@@ -54,31 +58,62 @@ def test_keypoints_of_stacks_equal_those_of_the_flat_images(stacks, tmp_path, ca
     flat, stacked = stacks
     ref, out = tmp_path / "ref.csv", tmp_path / "z.csv"
     assert main(["images", "keypoints", str(flat), "-o", str(ref), "--no-progress"]) == 0
-    assert main(["images", "keypoints", str(stacked), "-o", str(out), "--z-project", "max", "--no-progress"]) == 0
+    assert (
+        main(["images", "keypoints", str(stacked), "-o", str(out), "--z-project", "max", "--no-progress"])
+        == 0
+    )
     a, b = read_keypoints(ref), read_keypoints(out)
     assert a.ids == b.ids == [100, 101, 102, 200, 201, 202]
     for i in a.ids:
         np.testing.assert_array_equal(a.features[i], b.features[i])
     # The same planes by name; the middle plane is the organoid; the first plane (blank) has no nuclei.
     named = tmp_path / "named.csv"
-    assert main(["images", "keypoints", str(stacked), "-o", str(named), "--channels", "dapi,GFP,membrane",
-                 "--z-project", "middle", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "images",
+                "keypoints",
+                str(stacked),
+                "-o",
+                str(named),
+                "--channels",
+                "dapi,GFP,membrane",
+                "--z-project",
+                "middle",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     c = read_keypoints(named)
     for i in a.ids:
         np.testing.assert_array_equal(a.features[i], c.features[i])
     blank = tmp_path / "blank.csv"
-    code = main(["images", "keypoints", str(stacked), "-o", str(blank), "--z-project", "sum", "--no-progress"])
+    code = main(
+        ["images", "keypoints", str(stacked), "-o", str(blank), "--z-project", "sum", "--no-progress"]
+    )
     assert code == 0  # sum of one organoid plane and two blank planes = the organoid
     for i in a.ids:
         np.testing.assert_array_equal(a.features[i], read_keypoints(blank).features[i])
 
 
-@pytest.mark.parametrize("spelling", [["--channels", "-,-,3"], ["--channels=-,-,3"], ["--channels", "-,-,membrane"]])
+@pytest.mark.parametrize(
+    "spelling", [["--channels", "-,-,3"], ["--channels=-,-,3"], ["--channels", "-,-,membrane"]]
+)
 def test_keypoints_channels_with_a_leading_dash(stacks, tmp_path, capsys, spelling):
     flat, _ = stacks
     out = tmp_path / "r.csv"
-    code = main(["images", "keypoints", str(flat) if "membrane" not in spelling[-1] else str(stacks[1]),
-                 "-o", str(out), *spelling, "--no-progress"])
+    code = main(
+        [
+            "images",
+            "keypoints",
+            str(flat) if "membrane" not in spelling[-1] else str(stacks[1]),
+            "-o",
+            str(out),
+            *spelling,
+            "--no-progress",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     ks = read_keypoints(out)
     ref = tmp_path / "ref.csv"
@@ -95,21 +130,57 @@ def test_keypoints_channels_with_a_leading_dash(stacks, tmp_path, capsys, spelli
 
 def test_bad_channel_name_and_time_series_are_one_line_each(stacks, tmp_path, capsys):
     _, stacked = stacks
-    code = main(["images", "keypoints", str(stacked), "-o", str(tmp_path / "x.csv"), "--channels", "DAPI,GFP,Cy5",
-                 "--no-progress"])
+    code = main(
+        [
+            "images",
+            "keypoints",
+            str(stacked),
+            "-o",
+            str(tmp_path / "x.csv"),
+            "--channels",
+            "DAPI,GFP,Cy5",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "no channel named 'Cy5'" in err and "'DAPI', 'GFP', 'unused', 'membrane'" in err
     series = tmp_path / "series"
     series.mkdir()
     for k in range(2):
-        tifffile.imwrite(series / f"t_{100 + k}.ome.tif", np.zeros((4, 2, 32, 32), np.uint16), ome=True,
-                         metadata={"axes": "TCYX"})
-    code = main(["images", "keypoints", str(series), "-o", str(tmp_path / "y.csv"), "--channels", "0,1,-",
-                 "--no-progress"])
+        tifffile.imwrite(
+            series / f"t_{100 + k}.ome.tif",
+            np.zeros((4, 2, 32, 32), np.uint16),
+            ome=True,
+            metadata={"axes": "TCYX"},
+        )
+    code = main(
+        [
+            "images",
+            "keypoints",
+            str(series),
+            "-o",
+            str(tmp_path / "y.csv"),
+            "--channels",
+            "0,1,-",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "t_100.ome.tif" in err and "time series of 4 time points" in err and "--t" in err
-    code = main(["images", "keypoints", str(series), "-o", str(tmp_path / "y.csv"), "--channels", "0,1,-",
-                 "--t", "2", "--no-progress"])
+    code = main(
+        [
+            "images",
+            "keypoints",
+            str(series),
+            "-o",
+            str(tmp_path / "y.csv"),
+            "--channels",
+            "0,1,-",
+            "--t",
+            "2",
+            "--no-progress",
+        ]
+    )
     assert "time series" not in capsys.readouterr().err
 
 
@@ -118,14 +189,19 @@ def test_mixed_pixel_sizes_refused_then_resampled(tmp_path, capsys):
     d.mkdir()
     rng = np.random.default_rng(0)
     for i, size in ((100, 0.5), (101, 0.5), (102, 1.0)):
-        tifffile.imwrite(d / f"o_{i}.ome.tif", rng.integers(0, 4000, (4, 40, 40), dtype=np.uint16), ome=True,
-                         metadata={"axes": "CYX", "PhysicalSizeX": size, "PhysicalSizeY": size})
+        tifffile.imwrite(
+            d / f"o_{i}.ome.tif",
+            rng.integers(0, 4000, (4, 40, 40), dtype=np.uint16),
+            ome=True,
+            metadata={"axes": "CYX", "PhysicalSizeX": size, "PhysicalSizeY": size},
+        )
     code = main(["images", "keypoints", str(d), "-o", str(tmp_path / "k.csv"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "mixed pixel sizes" in err and "o_100.ome.tif" in err and "o_102.ome.tif" in err
     assert len(err.strip().splitlines()) == 1
-    code = main(["images", "keypoints", str(d), "-o", str(tmp_path / "k.csv"), "--pixel-size", "1",
-                 "--no-progress"])
+    code = main(
+        ["images", "keypoints", str(d), "-o", str(tmp_path / "k.csv"), "--pixel-size", "1", "--no-progress"]
+    )
     assert code == 0, capsys.readouterr().err
 
 
@@ -137,8 +213,12 @@ def test_crop_z_stack_fields_with_wells_and_pixel_size(tmp_path, capsys):
     fields.mkdir()
     # An Operetta-named Z-stack whose middle plane holds the field; a broken file is skipped.
     stack = np.stack([np.full_like(img, 255), img, np.full_like(img, 255)])
-    tifffile.imwrite(fields / "r02c03f01p01-ch1sk1fk1fl1.ome.tiff", stack, ome=True,
-                     metadata={"axes": "ZYX", "PhysicalSizeX": 0.8, "PhysicalSizeY": 0.8})
+    tifffile.imwrite(
+        fields / "r02c03f01p01-ch1sk1fk1fl1.ome.tiff",
+        stack,
+        ome=True,
+        metadata={"axes": "ZYX", "PhysicalSizeX": 0.8, "PhysicalSizeY": 0.8},
+    )
     (fields / "broken.tif").write_bytes(b"II*\x00broken")
     out = tmp_path / "crops"
     code = main(["images", "crop", str(fields), "-o", str(out), "--z-project", "middle", "--no-progress"])
@@ -173,9 +253,21 @@ def test_cluster_with_channels_z_project_and_wells(stacks, tmp_path, capsys):
         (named / f"P1-{well}-site1_{f.name.split('_', 1)[1]}").write_bytes(f.read_bytes())
     ref, out = tmp_path / "ref", tmp_path / "out"
     assert main(["cluster", str(flat), "-o", str(ref), "--no-progress", "--no-sweep"]) == 0
-    code = main(["cluster", str(named), "-o", str(out), "--no-progress", "--no-sweep", "--z-project=middle",
-                 "--channels", "DAPI,GFP,membrane",
-                 "--name-pattern", r"^(?P<plate>P\d+)-(?P<well>[A-H]\d+)-site(?P<site>\d+)"])
+    code = main(
+        [
+            "cluster",
+            str(named),
+            "-o",
+            str(out),
+            "--no-progress",
+            "--no-sweep",
+            "--z-project=middle",
+            "--channels",
+            "DAPI,GFP,membrane",
+            "--name-pattern",
+            r"^(?P<plate>P\d+)-(?P<well>[A-H]\d+)-site(?P<site>\d+)",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     with open(ref / "clusters.csv") as fh:
         a = {int(r["id"]): int(r["cluster"]) for r in csv.DictReader(fh)}
@@ -183,21 +275,45 @@ def test_cluster_with_channels_z_project_and_wells(stacks, tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     assert {int(r["id"]): int(r["cluster"]) for r in rows} == a
     assert {(int(r["id"]) // 100, r["plate"], r["well"], r["site"]) for r in rows} == {
-        (1, "P1", "A01", "1"), (2, "P1", "B02", "1")}
+        (1, "P1", "A01", "1"),
+        (2, "P1", "B02", "1"),
+    }
     page = (out / "report.html").read_text()
     assert "Clusters by well" in page and "B02" in page
 
 
-@pytest.mark.filterwarnings("default::UserWarning")  # the CLI shows it; the suite's "error" filter would raise it
+@pytest.mark.filterwarnings(
+    "default::UserWarning"
+)  # the CLI shows it; the suite's "error" filter would raise it
 def test_a_saturating_z_sum_warns_in_one_line(tmp_path, capsys):
     d = tmp_path / "s"
     d.mkdir()
     rng = np.random.default_rng(0)
     for i in (100, 101):
-        tifffile.imwrite(d / f"o_{i}.ome.tif", rng.integers(30000, 60000, (3, 4, 40, 40), dtype=np.uint16),
-                         ome=True, metadata={"axes": "ZCYX"})
-    assert main(["images", "keypoints", str(d), "-o", str(tmp_path / "k.csv"), "--z-project", "sum",
-                 "--no-progress"]) == 0
+        tifffile.imwrite(
+            d / f"o_{i}.ome.tif",
+            rng.integers(30000, 60000, (3, 4, 40, 40), dtype=np.uint16),
+            ome=True,
+            metadata={"axes": "ZCYX"},
+        )
+    assert (
+        main(
+            [
+                "images",
+                "keypoints",
+                str(d),
+                "-o",
+                str(tmp_path / "k.csv"),
+                "--z-project",
+                "sum",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"corrclust: warning: {d / f'o_{i}.ome.tif'}: the Z sum exceeds 65535 and saturates "
-                   "(use --z-project mean or max)" for i in (100, 101)]
+    assert err == [
+        f"corrclust: warning: {d / f'o_{i}.ome.tif'}: the Z sum exceeds 65535 and saturates "
+        "(use --z-project mean or max)"
+        for i in (100, 101)
+    ]

@@ -62,8 +62,14 @@ def test_figures_write_valid_pngs(tmp_path):
     figures.similarity_matrix(S, labels, tmp_path / "s2.png")
     figures.cluster_sizes(labels, tmp_path / "sizes.png", truth=np.array([0, 0, 1, 1, 2, 2]))
     figures.vi_split([("all", 0.1, 0.2), ("test", 0.0, 0.3)], tmp_path / "vi.png")
-    figures.sweep(np.linspace(0, 1, 5), {"vi": np.arange(5.0)}, tmp_path / "sw.png", xlabel="threshold",
-                  chosen=0.5, clusters=np.arange(5))
+    figures.sweep(
+        np.linspace(0, 1, 5),
+        {"vi": np.arange(5.0)},
+        tmp_path / "sw.png",
+        xlabel="threshold",
+        chosen=0.5,
+        clusters=np.arange(5),
+    )
     thumbs = [figures.thumbnail(rng.integers(0, 65535, (20, 30, 3), dtype=np.uint16), 24) for _ in range(3)]
     figures.montage(thumbs, ["a", "b", "c"], tmp_path / "m", title="cluster 1")  # no extension: explicit PNG
     for name in ("s.png", "s2.png", "sizes.png", "vi.png", "sw.png", "m"):
@@ -77,7 +83,7 @@ def test_figures_write_valid_pngs(tmp_path):
 
 def test_html_escapes_user_text_and_refuses_outside_links():
     sec = html.Section("Files <1>", anchor="f")
-    sec.add(html.table(["name", "n"], [['<script>alert(1)</script>', 3], ["a&b", 0.5]]))
+    sec.add(html.table(["name", "n"], [["<script>alert(1)</script>", 3], ["a&b", 0.5]]))
     sec.add(html.definition_list([("folder", '"/data/<x>"')]))
     page = html.page("t <b>", "sub", [sec])
     assert "<script>" not in page and "&lt;script&gt;" in page

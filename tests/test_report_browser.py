@@ -15,16 +15,28 @@ import pytest
 from report_helpers import make_report
 
 CHROMIUM = os.environ.get("CORRCLUST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = os.environ.get("CORRCLUST_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMEDRIVER = (
+    os.environ.get("CORRCLUST_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+)
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 def _need(ok: bool, what: str) -> None:
     if ok:
         return
     if os.environ.get("CORRCLUST_REQUIRE_SHARED") == "1":
-        pytest.fail(f"{what} (CORRCLUST_REQUIRE_SHARED=1: CI must install chromium, chromium-driver, selenium)")
+        pytest.fail(
+            f"{what} (CORRCLUST_REQUIRE_SHARED=1: CI must install chromium, chromium-driver, selenium)"
+        )
     pytest.skip(what)
 
 
@@ -69,7 +81,9 @@ def test_report_renders_in_chromium(browser, report_dir):
     broken = [src for src, complete, width in images if not (complete and width > 0)]
     assert not broken, f"images that did not render: {broken}"
     assert not severe, severe
-    headings = browser.execute_script("return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+    headings = browser.execute_script(
+        "return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)"
+    )
     assert "Agreement with the truth" in headings and "Clusters" in headings
 
 
@@ -78,8 +92,11 @@ def test_the_browser_check_catches_a_broken_image(browser, report_dir, tmp_path)
     page = tmp_path / "report.html"
     text = (report_dir / "report.html").read_text()
     figs = report_dir / "figures"
-    page.write_text(text.replace('src="figures/', f'src="{figs.as_posix()}/').replace(
-        "figures/sizes.png", "figures/missing.png"))
+    page.write_text(
+        text.replace('src="figures/', f'src="{figs.as_posix()}/').replace(
+            "figures/sizes.png", "figures/missing.png"
+        )
+    )
     images, severe = _load(browser, page)
     broken = [src for src, complete, width in images if not (complete and width > 0)]
     assert broken == [f"{figs.as_posix()}/missing.png"]

@@ -66,8 +66,9 @@ def test_image_mode_feedback_separates_the_merged_classes_and_reports_it(run_dir
     assert before[200] == before[300]  # merged without answers
     fb = tmp_path / "answers.csv"
     fb.write_text("a,b,answer\n200,201,same\n300,301,same\n200,300,different\n100,777,same\n")
-    result = pipeline.run(pipeline.ClusterOptions(images, out, correlations=npz, truth="auto", progress=False,
-                                                  feedback=fb))
+    result = pipeline.run(
+        pipeline.ClusterOptions(images, out, correlations=npz, truth="auto", progress=False, feedback=fb)
+    )
     after = clusters_of(out)
     assert after[200] != after[300] and after[200] == after[201] and after[300] == after[301]
     # the exact optimum under these answers (checked with the exact solver): 302 and 303 join the larger
@@ -153,8 +154,14 @@ def test_server_serves_only_files_inside_out(server, tmp_path):
     (tmp_path / "secret.txt").write_text("secret")
     assert _get(base + "/file/thumbnails/100.png")[0] == 200
     assert _get(base + "/file/clusters.csv")[0] == 200
-    for bad in ("/file/../secret.txt", "/file/%2e%2e/secret.txt", "/file/..%2fsecret.txt", "/file//etc/passwd",
-                "/file/thumbnails/../../secret.txt", "/file/thumbnails"):
+    for bad in (
+        "/file/../secret.txt",
+        "/file/%2e%2e/secret.txt",
+        "/file/..%2fsecret.txt",
+        "/file//etc/passwd",
+        "/file/thumbnails/../../secret.txt",
+        "/file/thumbnails",
+    ):
         status, body = _get(base + bad)
         assert status == 403 and b"secret" not in body, bad
     assert _get(base + "/nothing")[0] == 404
@@ -190,7 +197,10 @@ def test_server_actions_write_answers_and_recluster(server):
     _post(base + "/not-belonging", "image=101")  # 'different' against the typical others of cluster of 101
     fb = read_feedback(out / "feedback.csv")
     assert [(a.a, a.b, a.answer, a.source) for a in fb.answers[:3]] == [
-        (200, 201, "same", "review"), (300, 301, "same", "review"), (200, 300, "different", "review")]
+        (200, 201, "same", "review"),
+        (300, 301, "same", "review"),
+        (200, 300, "different", "review"),
+    ]
     assert {a.answer for a in fb.answers[3:]} == {"different"} and len(fb.answers) == 6
     assert all(a.a == 101 and state.labels[state.index[a.b]] == k100 for a in fb.answers[3:])
     page = _post(base + "/recluster", "")

@@ -35,7 +35,8 @@ def _cluster_members(driver) -> dict[str, set[int]]:
     raw = driver.execute_script(
         "const out = {}; for (const d of document.querySelectorAll('div.cluster')) {"
         "  out[d.id] = Array.from(d.querySelectorAll('figure')).map(f => parseInt(f.id.slice(4))); }"
-        "return out;")
+        "return out;"
+    )
     return {k: set(v) for k, v in raw.items()}
 
 
@@ -56,7 +57,9 @@ def test_review_page_answers_and_recluster(browser, served):  # noqa: F811
     browser.get(base)
     assert browser.title == "corrclust review"
     assert browser.find_element(By.ID, "count").text.startswith("0 answer(s) given")
-    images = browser.execute_script("return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);")
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);"
+    )
     assert len(images) >= 12 and all(ok and w > 0 for ok, w in images)  # thumbnails served from OUT
     before = _cluster_members(browser)
     merged = next(k for k, m in before.items() if 200 in m)
@@ -92,7 +95,9 @@ def test_review_page_answers_and_recluster(browser, served):  # noqa: F811
     home = next(m for m in after.values() if 300 in m)
     assert not (home & apart)  # the page shows the new clusters, honouring every answer
     home301 = next(k for k, m in after.items() if 301 in m)
-    target_typical = next(x.b for x in read_feedback(out / "feedback.csv").answers if x.a == 301 and x.answer == "same")
+    target_typical = next(
+        x.b for x in read_feedback(out / "feedback.csv").answers if x.a == 301 and x.answer == "same"
+    )
     assert target_typical in after[home301]
     assert after != before
     severe = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]

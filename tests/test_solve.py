@@ -25,12 +25,14 @@ MULTICUT_OPT = {"3096": -638.289934, "gm_knott_3d_032": -5811.467771, "gm_knott_
 
 def set_partitions(n):
     """All set partitions of range(n) as label lists (restricted growth strings)."""
+
     def grow(prefix, k):
         if len(prefix) == n:
             yield list(prefix)
             return
         for label in range(k + 1):
             yield from grow(prefix + [label], max(k, label + 1))
+
     yield from grow([0], 1) if n else iter([[]])
 
 
@@ -229,13 +231,29 @@ def test_exact_dispatch_follows_the_binding_contract(monkeypatch):
 
     def fake_dense(costs, time_limit=None, seed=0, warm_start=None, progress=None, options=None):
         calls.append(("dense", costs.shape, time_limit, seed, warm_start))
-        return {"labels": np.array([4, 4, 2, 2]), "objective": -1.5, "lower_bound": -1.5, "gap": 0.0,
-                "status": "optimal", "nodes": 3, "cuts": 17, "runtime": 0.01}
+        return {
+            "labels": np.array([4, 4, 2, 2]),
+            "objective": -1.5,
+            "lower_bound": -1.5,
+            "gap": 0.0,
+            "status": "optimal",
+            "nodes": 3,
+            "cuts": 17,
+            "runtime": 0.01,
+        }
 
     def fake_sparse(n, edges, costs, time_limit=None, seed=0, warm_start=None, progress=None, options=None):
         calls.append(("sparse", n, edges.shape, costs.shape))
-        return {"labels": np.array([0, 1, 1, 0]), "objective": -1.0, "lower_bound": -2.0, "gap": 1.0,
-                "status": "time_limit", "nodes": 9, "cuts": 4, "runtime": 0.5}
+        return {
+            "labels": np.array([0, 1, 1, 0]),
+            "objective": -1.0,
+            "lower_bound": -2.0,
+            "gap": 1.0,
+            "status": "time_limit",
+            "nodes": 9,
+            "cuts": 4,
+            "runtime": 0.5,
+        }
 
     monkeypatch.setattr(_core.exact, "solve_dense", fake_dense)
     monkeypatch.setattr(_core.exact, "solve_sparse", fake_sparse)
@@ -261,9 +279,7 @@ def test_result_serialises_and_package_level_names_work():
     assert solve_module.solve is solve
 
 
-needs_exact = pytest.mark.skipif(
-    not hasattr(_core, "exact"), reason="this build has no exact solver binding"
-)
+needs_exact = pytest.mark.skipif(not hasattr(_core, "exact"), reason="this build has no exact solver binding")
 
 
 @needs_exact

@@ -29,8 +29,20 @@ def test_defaults_are_the_documented_values():
     assert (a.max_rounds_without_improvement, a.max_rounds, a.kl) == (12, 10000, KLOptions())
     e = ExactOptions()
     assert (e.heuristic, e.heuristic_time, e.reduce, e.root_method, e.tree_method, e.max_nodes) == (
-        "anytime", 0.3, True, "dual_simplex", "dual_simplex", None)
-    assert (e.node_rounds, e.purge_age, e.tree_purge_age, e.abs_gap, e.max_subset_size) == (8, 3, 5, 1e-6, 600)
+        "anytime",
+        0.3,
+        True,
+        "dual_simplex",
+        "dual_simplex",
+        None,
+    )
+    assert (e.node_rounds, e.purge_age, e.tree_purge_age, e.abs_gap, e.max_subset_size) == (
+        8,
+        3,
+        5,
+        1e-6,
+        600,
+    )
     assert "patience=48" in repr(KLOptions()) and "heuristic='anytime'" in repr(e)
     assert set(ExactOptions._fields) >= {"heuristic", "star_cuts", "max_nodes", "kl", "reduce_subsets"}
 
@@ -63,7 +75,11 @@ def test_kl_settings_reach_the_solver(noisy):
     frozen = solve(noisy, "kl", options=KLOptions(min_improvement=1e12))
     assert np.array_equal(frozen.labels, gaec.labels) and frozen.objective == pytest.approx(gaec.objective)
     impatient = solve(noisy, "kl", options=KLOptions(patience=0))
-    assert gaec.objective >= impatient.objective == pytest.approx(Problem.from_dense(noisy).objective(impatient.labels))
+    assert (
+        gaec.objective
+        >= impatient.objective
+        == pytest.approx(Problem.from_dense(noisy).objective(impatient.labels))
+    )
 
 
 def test_anytime_settings_reach_the_solver(noisy):

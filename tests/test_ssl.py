@@ -95,8 +95,17 @@ def test_augment_is_seeded():
 
 
 def test_with_the_continuous_parts_off_augment_is_an_exact_dihedral_transform():
-    off = Augmentation(rotate=False, scale=1.0, shift=0.0, gamma=1.0, contrast=1.0, brightness=0.0,
-                       channel_gain=1.0, blur_p=0.0, noise=0.0)
+    off = Augmentation(
+        rotate=False,
+        scale=1.0,
+        shift=0.0,
+        gamma=1.0,
+        contrast=1.0,
+        brightness=0.0,
+        channel_gain=1.0,
+        blur_p=0.0,
+        noise=0.0,
+    )
     x = shapes(n_per_class=4)
     y = augment(x, torch.Generator().manual_seed(0), off)
     kinds = set()
@@ -173,7 +182,16 @@ def test_time_based_checkpoints_let_a_crashed_run_continue(tmp_path):
             raise RuntimeError("simulated crash")
 
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train(x, ids, cfg, seed=1, progress=False, output=tmp_path / "m.pt", checkpoint_every=1e-9, on_step=crash_at_5)
+        train(
+            x,
+            ids,
+            cfg,
+            seed=1,
+            progress=False,
+            output=tmp_path / "m.pt",
+            checkpoint_every=1e-9,
+            on_step=crash_at_5,
+        )
     assert saved == [1, 2, 3, 4, 5]
     again = train(x, ids, cfg, seed=1, progress=False, output=tmp_path / "m.pt")
     assert again.steps == 8 and _same_weights(again.model, full.model)
@@ -314,6 +332,15 @@ def test_cluster_route_refuses_pqap_parameters(tmp_path, capsys):
 
     d = _folder(tmp_path / "crops")
     (tmp_path / "p.txt").write_text("color_cost_offset=0.2\n")
-    args = ["cluster", str(d), "--method", "ssl", "--params", str(tmp_path / "p.txt"), "-o", str(tmp_path / "o")]
+    args = [
+        "cluster",
+        str(d),
+        "--method",
+        "ssl",
+        "--params",
+        str(tmp_path / "p.txt"),
+        "-o",
+        str(tmp_path / "o"),
+    ]
     assert main(args) == 2
     assert "does not apply to --method ssl" in capsys.readouterr().err

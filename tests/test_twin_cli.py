@@ -54,7 +54,20 @@ def test_train_then_predict(tmp_path, recipe):
     out = tmp_path / "pred.npz"
     assert main(["twin", "predict", str(model), str(test), "-o", str(out), "--quiet"]) == 0
     z = np.load(out)
-    assert list(z["ids"]) == ["100", "101", "102", "103", "200", "201", "202", "203", "300", "301", "302", "303"]
+    assert list(z["ids"]) == [
+        "100",
+        "101",
+        "102",
+        "103",
+        "200",
+        "201",
+        "202",
+        "203",
+        "300",
+        "301",
+        "302",
+        "303",
+    ]
     assert list(z["labels"]) == ["1"] * 4 + ["2"] * 4 + ["3"] * 4
     P, C = z["P"], z["costs"]
     assert P.shape == C.shape == (12, 12) and P.dtype == np.float32
@@ -90,8 +103,22 @@ def test_class_folders_png(tmp_path):
 def test_time_budget_flag(tmp_path, capsys):
     data = paper_layout(tmp_path / "d")
     model = tmp_path / "m.pt"
-    args = ["twin", "train", str(data), "-o", str(model), "--time-budget", "0.5",
-            "--image-size", "16", "--width", "8", "--epochs", "100000", "--quiet"]
+    args = [
+        "twin",
+        "train",
+        str(data),
+        "-o",
+        str(model),
+        "--time-budget",
+        "0.5",
+        "--image-size",
+        "16",
+        "--width",
+        "8",
+        "--epochs",
+        "100000",
+        "--quiet",
+    ]
     assert main(args) == 0
     assert "time-budget" in capsys.readouterr().err
     assert torch.load(model, weights_only=True)["training"]["stopped"] == "time-budget"
@@ -180,8 +207,24 @@ def test_paper_tnh_on_histograms(tmp_path):
     pytest.importorskip("corrclust.images.histograms")
     data = paper_layout(tmp_path / "d", n_classes=2, per_class=3)
     model = tmp_path / "tnh.pt"
-    args = ["twin", "train", str(data), "--recipe", "paper-tnh", "-o", str(model), "--width", "4",
-            "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "4", "--quiet"]
+    args = [
+        "twin",
+        "train",
+        str(data),
+        "--recipe",
+        "paper-tnh",
+        "-o",
+        str(model),
+        "--width",
+        "4",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "1",
+        "--batch-size",
+        "4",
+        "--quiet",
+    ]
     assert main(args) == 0
     blob = torch.load(model, weights_only=True)
     assert blob["model_config"]["input"] == "histogram" and blob["model_config"]["input_size"] == 65536
@@ -194,12 +237,47 @@ def test_a_barely_trained_model_is_flagged_by_train_predict_and_cluster(tmp_path
     data = paper_layout(tmp_path / "d")
     model = tmp_path / "m.pt"
     # 100000 planned steps, a fraction of a second: far below a quarter of the plan
-    assert main(["twin", "train", str(data), "-o", str(model), "--time-budget", "0.3", "--image-size", "16",
-                 "--width", "8", "--epochs", "1000", "--steps-per-epoch", "100", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "twin",
+                "train",
+                str(data),
+                "-o",
+                str(model),
+                "--time-budget",
+                "0.3",
+                "--image-size",
+                "16",
+                "--width",
+                "8",
+                "--epochs",
+                "1000",
+                "--steps-per-epoch",
+                "100",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "warning: barely trained" in err and "of 100000 planned steps" in err
-    assert main(["cluster", str(data), "--method", "twin", "--model", str(model), "-o", str(tmp_path / "o"),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "cluster",
+                str(data),
+                "--method",
+                "twin",
+                "--model",
+                str(model),
+                "-o",
+                str(tmp_path / "o"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "warning: twin model" in capsys.readouterr().err
     assert "barely trained" in (tmp_path / "o" / "report.html").read_text()
 

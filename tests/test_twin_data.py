@@ -91,7 +91,9 @@ def test_pk_sampler_and_all_pairs():
     r, c, t, w = all_pair_targets(torch.from_numpy(lab))
     assert r.shape == (15,) and bool(torch.all(r < c))
     assert int(t.sum()) == 3  # one positive pair per class
-    assert torch.isclose(w[t == 1].sum(), torch.tensor(0.5)) and torch.isclose(w[t == 0].sum(), torch.tensor(0.5))
+    assert torch.isclose(w[t == 1].sum(), torch.tensor(0.5)) and torch.isclose(
+        w[t == 0].sum(), torch.tensor(0.5)
+    )
 
 
 def test_paper_augment_probability_zero_and_one():
@@ -126,10 +128,13 @@ def _write_folder(root, spec):
 
 def test_load_folder_class_folders(tmp_path):
     rng = np.random.default_rng(0)
-    _write_folder(tmp_path, {
-        "round": [rng.integers(0, 255, (12, 10, 3), dtype=np.uint8) for _ in range(2)],
-        "oval": [rng.integers(0, 255, (9, 14, 3), dtype=np.uint8) for _ in range(3)],
-    })
+    _write_folder(
+        tmp_path,
+        {
+            "round": [rng.integers(0, 255, (12, 10, 3), dtype=np.uint8) for _ in range(2)],
+            "oval": [rng.integers(0, 255, (9, 14, 3), dtype=np.uint8) for _ in range(3)],
+        },
+    )
     d = load_folder(tmp_path, image_size=16)
     assert d.inputs.shape == (5, 3, 16, 16)
     assert d.classes == ["oval", "round"]
@@ -140,10 +145,13 @@ def test_load_folder_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no images"):
         load_folder(tmp_path / "empty", image_size=8)
-    _write_folder(tmp_path / "mixed", {
-        "a": [np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)],
-        "b": [np.zeros((8, 8), np.uint8)],
-    })
+    _write_folder(
+        tmp_path / "mixed",
+        {
+            "a": [np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)],
+            "b": [np.zeros((8, 8), np.uint8)],
+        },
+    )
     with pytest.raises(ValueError, match="mix channel counts"):
         load_folder(tmp_path / "mixed", image_size=8)
     with pytest.raises(FileNotFoundError, match="no such folder"):
@@ -154,10 +162,13 @@ def test_load_folder_skips_a_bad_file_and_selects_channels(tmp_path):
     from corrclust.images.io import ReadOptions
 
     rng = np.random.default_rng(1)
-    _write_folder(tmp_path, {
-        "a": [rng.integers(1, 255, (8, 8, 3), dtype=np.uint8) for _ in range(2)],
-        "b": [rng.integers(1, 255, (8, 8, 3), dtype=np.uint8) for _ in range(2)],
-    })
+    _write_folder(
+        tmp_path,
+        {
+            "a": [rng.integers(1, 255, (8, 8, 3), dtype=np.uint8) for _ in range(2)],
+            "b": [rng.integers(1, 255, (8, 8, 3), dtype=np.uint8) for _ in range(2)],
+        },
+    )
     bad = sorted((tmp_path / "b").iterdir())[0]
     bad.write_bytes(b"\x89PNG broken")
     failures: list = []

@@ -43,7 +43,13 @@ def easy_data(n_classes=3, per_class=6, size=12, channels=3, seed=0, image_size=
 
 def tiny(name, **kw):
     base = dict(
-        image_size=16, width=8, steps_per_epoch=2, epochs=2, batch_size=8, classes_per_batch=3, images_per_class=2
+        image_size=16,
+        width=8,
+        steps_per_epoch=2,
+        epochs=2,
+        batch_size=8,
+        classes_per_batch=3,
+        images_per_class=2,
     )
     base.update(kw)
     return get_recipe(name).with_overrides(**base)
@@ -155,8 +161,14 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
     data = easy_data()
     r = tiny("paper-tni", steps_per_epoch=2, epochs=3)
     out = tmp_path / "m.pt"
-    first = train(data, r, seed=0, progress=False, output=out,
-                  on_step=lambda s, loss: os.kill(os.getpid(), signal.SIGINT) if s == 2 else None)
+    first = train(
+        data,
+        r,
+        seed=0,
+        progress=False,
+        output=out,
+        on_step=lambda s, loss: os.kill(os.getpid(), signal.SIGINT) if s == 2 else None,
+    )
     assert first.stopped == "interrupted"
     with pytest.raises(ValueError, match="other training settings.*lr"):
         train(data, r.with_overrides(lr=5e-4), seed=0, progress=False, output=out)
@@ -178,8 +190,12 @@ def test_single_channel_and_histogram_inputs(monkeypatch):
     rng = np.random.default_rng(0)
     h = np.cumsum(rng.random((12, 3, 256)).astype(np.float32), axis=2)
     h /= h[:, :, -1:]
-    hist = TwinData(inputs=torch.from_numpy(h), labels=np.repeat(np.arange(3), 4), ids=[str(i) for i in range(12)],
-                    classes=["a", "b", "c"])
+    hist = TwinData(
+        inputs=torch.from_numpy(h),
+        labels=np.repeat(np.arange(3), 4),
+        ids=[str(i) for i in range(12)],
+        classes=["a", "b", "c"],
+    )
     res = train(hist, tiny("paper-tnh"), seed=0, progress=False)
     assert res.model.config.input == "histogram" and res.model.config.input_size == 256
     P = predict(res.model, hist).P
@@ -202,7 +218,15 @@ def test_time_based_checkpoint_survives_a_crash_and_resume_matches(tmp_path, nam
 
     # with a checkpoint every 1e-9 s of training, every step is saved before on_step runs
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train(data, r, seed=2, progress=False, output=tmp_path / "m.pt", checkpoint_every=1e-9, on_step=crash_at_3)
+        train(
+            data,
+            r,
+            seed=2,
+            progress=False,
+            output=tmp_path / "m.pt",
+            checkpoint_every=1e-9,
+            on_step=crash_at_3,
+        )
     assert seen == {1: 1, 2: 2, 3: 3}
     again = train(data, r, seed=2, progress=False, output=tmp_path / "m.pt", checkpoint_every=0)
     assert again.steps == 8 and again.stopped == "completed"
@@ -239,7 +263,9 @@ def test_barely_trained_model_carries_a_warning(tmp_path, capsys):
     import tifffile
 
     for k in range(4):
-        tifffile.imwrite(tmp_img / f"x_{k}.tif", (np.random.default_rng(k).random((12, 12, 3)) * 255).astype(np.uint8))
+        tifffile.imwrite(
+            tmp_img / f"x_{k}.tif", (np.random.default_rng(k).random((12, 12, 3)) * 255).astype(np.uint8)
+        )
     assert main(["twin", "predict", str(out), str(tmp_img), "-o", str(tmp_path / "p.npz"), "--quiet"]) == 0
     assert "warning: model" in capsys.readouterr().err
 

@@ -72,6 +72,7 @@ def _sweep_once(folder: Path) -> None:
         _swept.add(key)
         remove_stale_parts(folder)
 
+
 # mkstemp creates files readable by the owner only; outputs get the usual permissions instead.
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -91,7 +92,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         final.parent.mkdir(parents=True, exist_ok=True)
         _sweep_once(final.parent)
         with _sigint_deferred():  # a Ctrl-C between creating the file and knowing its name would orphan it
-            fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.{os.getpid()}-", suffix=".part")
+            fd, tmp_name = tempfile.mkstemp(
+                dir=final.parent, prefix=f".{final.name}.{os.getpid()}-", suffix=".part"
+            )
             os.close(fd)
             tmp = Path(tmp_name)
         yield tmp

@@ -67,8 +67,9 @@ def fit_offset(costs: np.ndarray, same: np.ndarray, scale: float) -> float:
     # convex: bracketed by the range of the costs (+- a few spreads)
     lo = float(-c.max() - 10 * s)
     hi = float(-c.min() + 10 * s)
-    res = minimize_scalar(loss, bounds=(min(lo, -10 * s), max(hi, 10 * s)), method="bounded",
-                          options={"xatol": 1e-9 * s})
+    res = minimize_scalar(
+        loss, bounds=(min(lo, -10 * s), max(hi, 10 * s)), method="bounded", options={"xatol": 1e-9 * s}
+    )
     return float(res.x)
 
 
@@ -99,6 +100,13 @@ def calibrate(corr, must_link: np.ndarray, cannot_link: np.ndarray) -> Calibrati
             return float("nan")
         return float(np.mean((c + d > 0) == same))
 
-    return Calibration(delta=delta, scale=scale, parameter_name=corr.parameter_name, default=corr.parameter,
-                       parameter=shifted_parameter(corr.kind, corr.parameter, delta), n_answers=int(c.size),
-                       agreement_before=agreement(0.0), agreement_after=agreement(delta))
+    return Calibration(
+        delta=delta,
+        scale=scale,
+        parameter_name=corr.parameter_name,
+        default=corr.parameter,
+        parameter=shifted_parameter(corr.kind, corr.parameter, delta),
+        n_answers=int(c.size),
+        agreement_before=agreement(0.0),
+        agreement_after=agreement(delta),
+    )

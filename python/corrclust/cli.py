@@ -24,7 +24,18 @@ from corrclust.cli_support import CliError, help_of, join_dash_values
 __all__ = ["CliError", "help_of", "build_parser", "main"]  # CliError and help_of: see corrclust.cli_support
 
 # Order here is the order in ``corrclust --help``.
-COMMAND_MODULES = ("demo", "cluster", "review", "questions", "solve", "evaluate", "pqap", "images", "twin", "ssl")
+COMMAND_MODULES = (
+    "demo",
+    "cluster",
+    "review",
+    "questions",
+    "solve",
+    "evaluate",
+    "pqap",
+    "images",
+    "twin",
+    "ssl",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,8 +16,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from corrclust.images.io import ReadOptions
 
-__all__ = ["CliError", "help_of", "add_progress_flag", "positive_int", "positive_float", "existing_file",
-           "add_read_arguments", "read_options", "join_dash_values"]
+__all__ = [
+    "CliError",
+    "help_of",
+    "add_progress_flag",
+    "positive_int",
+    "positive_float",
+    "existing_file",
+    "add_read_arguments",
+    "read_options",
+    "join_dash_values",
+]
 
 
 class CliError(Exception):
@@ -41,8 +50,12 @@ def add_progress_flag(parser: argparse.ArgumentParser, *, default: bool = True) 
     off for ``solve``, whose output is often piped). ``--quiet`` is kept as a hidden alias of
     ``--no-progress`` for scripts written before the spellings were unified.
     """
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=default,
-                        help=f"progress bars on stderr (default: {'on' if default else 'off'})")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=default,
+        help=f"progress bars on stderr (default: {'on' if default else 'off'})",
+    )
     parser.add_argument("--quiet", dest="progress", action="store_false", help=argparse.SUPPRESS)
 
 
@@ -91,7 +104,7 @@ def join_dash_values(argv: Sequence[str]) -> list[str]:
     k = 0
     while k < len(out) - 1:
         if out[k] in DASH_VALUE_OPTIONS and out[k + 1].startswith("-") and "," in out[k + 1]:
-            out[k: k + 2] = [f"{out[k]}={out[k + 1]}"]
+            out[k : k + 2] = [f"{out[k]}={out[k + 1]}"]
         k += 1
     return out
 
@@ -115,9 +128,14 @@ def _time_point(text: str) -> int:
     return value
 
 
-def add_read_arguments(parser: argparse.ArgumentParser, *, channels_help: str | None = None,
-                       channels_default: str | None = None, pixel_size: bool = True,
-                       name_pattern: bool = True) -> None:
+def add_read_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    channels_help: str | None = None,
+    channels_default: str | None = None,
+    pixel_size: bool = True,
+    name_pattern: bool = True,
+) -> None:
     """The flags of every command that reads images (see docs/images.md, "Reading images").
 
     ``--channels`` (planes by index or channel name, '-' for none), ``--z-project``, ``--t``, and
@@ -126,24 +144,48 @@ def add_read_arguments(parser: argparse.ArgumentParser, *, channels_help: str | 
     """
     from corrclust.images.io import Z_PROJECTIONS
 
-    g = parser.add_argument_group("reading images", "Z-stacks, time series, channels and pixel size "
-                                                    "(docs/images.md, 'Reading images')")
-    g.add_argument("--channels", type=_channel_list, metavar="LIST",
-                   default=None if channels_default is None else _channel_list(channels_default),
-                   help=channels_help or "planes to use, by index or channel name, '-' for a blank plane "
-                                         "(e.g. 0,2 or DAPI,GFP or --channels=-,1); default: all planes")
-    g.add_argument("--z-project", choices=Z_PROJECTIONS, default="max",
-                   help="how a Z-stack becomes one plane: max (default), mean, sum or middle")
-    g.add_argument("--t", type=_time_point, default=None, metavar="INDEX",
-                   help="the time point to read from time series (without it, time series are refused)")
+    g = parser.add_argument_group(
+        "reading images", "Z-stacks, time series, channels and pixel size (docs/images.md, 'Reading images')"
+    )
+    g.add_argument(
+        "--channels",
+        type=_channel_list,
+        metavar="LIST",
+        default=None if channels_default is None else _channel_list(channels_default),
+        help=channels_help
+        or "planes to use, by index or channel name, '-' for a blank plane "
+        "(e.g. 0,2 or DAPI,GFP or --channels=-,1); default: all planes",
+    )
+    g.add_argument(
+        "--z-project",
+        choices=Z_PROJECTIONS,
+        default="max",
+        help="how a Z-stack becomes one plane: max (default), mean, sum or middle",
+    )
+    g.add_argument(
+        "--t",
+        type=_time_point,
+        default=None,
+        metavar="INDEX",
+        help="the time point to read from time series (without it, time series are refused)",
+    )
     if pixel_size:
-        g.add_argument("--pixel-size", type=positive_float, default=None, metavar="UM",
-                       help="resample every image to UM µm per pixel (needs the pixel size in the files); "
-                            "without it, images of different pixel sizes are refused")
+        g.add_argument(
+            "--pixel-size",
+            type=positive_float,
+            default=None,
+            metavar="UM",
+            help="resample every image to UM µm per pixel (needs the pixel size in the files); "
+            "without it, images of different pixel sizes are refused",
+        )
     if name_pattern:
-        g.add_argument("--name-pattern", default=None, metavar="REGEX",
-                       help="regex with named groups well (or row and column), plate, site, searched in the "
-                            "file names (default: Operetta r02c03f01... and ImageXpress _B03_s1_w1 names)")
+        g.add_argument(
+            "--name-pattern",
+            default=None,
+            metavar="REGEX",
+            help="regex with named groups well (or row and column), plate, site, searched in the "
+            "file names (default: Operetta r02c03f01... and ImageXpress _B03_s1_w1 names)",
+        )
 
 
 def read_options(args: argparse.Namespace, *, channels: bool = True) -> ReadOptions:
@@ -159,7 +201,11 @@ def read_options(args: argparse.Namespace, *, channels: bool = True) -> ReadOpti
 
         compile_name_pattern(args.name_pattern)  # a bad pattern fails before any file is read
     try:
-        return ReadOptions(channels=args.channels if channels else None, z_project=args.z_project, t=args.t,
-                           pixel_size=getattr(args, "pixel_size", None))
+        return ReadOptions(
+            channels=args.channels if channels else None,
+            z_project=args.z_project,
+            t=args.t,
+            pixel_size=getattr(args, "pixel_size", None),
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from None

@@ -84,15 +84,23 @@ class Constrained:
         labels = renumber(self.expand(result.labels))
         broken = violations(labels, self.must_link, self.cannot_link)
         if broken:
-            raise RuntimeError(f"solver {result.method!r} returned a labelling that breaks constraints: {broken[:3]}")
+            raise RuntimeError(
+                f"solver {result.method!r} returned a labelling that breaks constraints: {broken[:3]}"
+            )
         objective = float(original.objective(labels))
-        lb = None if result.lower_bound is None else float(result.lower_bound) + self.penalty * self.n_repulsive
+        lb = (
+            None
+            if result.lower_bound is None
+            else float(result.lower_bound) + self.penalty * self.n_repulsive
+        )
         if lb is not None and lb > objective:  # rounding of the shifted bound
             lb = objective
         result.labels = labels
         result.objective = objective
         result.lower_bound = lb
-        result.gap = None if (result.gap is None or lb is None) else (objective - lb) / max(abs(objective), 1e-9)
+        result.gap = (
+            None if (result.gap is None or lb is None) else (objective - lb) / max(abs(objective), 1e-9)
+        )
         result.extra = dict(result.extra, n_components=self.problem.n, penalty=self.penalty)
         return result
 
@@ -159,8 +167,9 @@ def _chain(must: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
     return path[::-1]
 
 
-def constrain(problem_or_costs: Any, must_link: Any = None, cannot_link: Any = None,
-              names: list[Any] | None = None) -> Constrained:
+def constrain(
+    problem_or_costs: Any, must_link: Any = None, cannot_link: Any = None, names: list[Any] | None = None
+) -> Constrained:
     """Contract the must-links and add the repulsive cannot-link costs (module docstring).
 
     ``names`` (optional, one per node) are used instead of indices in error messages.
@@ -218,7 +227,9 @@ def constrain(problem_or_costs: Any, must_link: Any = None, cannot_link: Any = N
     else:
         e = np.concatenate([e.reshape(-1, 2), pairs]).astype(np.int64)
         w = np.concatenate([np.asarray(w, dtype=np.float64), np.full(pairs.shape[0], -penalty)])
-        small = Problem.from_edges(k, e, w) if e.shape[0] else Problem(k, np.zeros(0), np.zeros((0, 2), np.int64))
+        small = (
+            Problem.from_edges(k, e, w) if e.shape[0] else Problem(k, np.zeros(0), np.zeros((0, 2), np.int64))
+        )
     return Constrained(small, comp, penalty, int(pairs.shape[0]), must, cannot)
 
 
@@ -232,5 +243,3 @@ def violations(labels: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarra
         if labels[a] == labels[b]:
             out.append(f"cannot-link ({a}, {b}) joined")
     return out
-
-

@@ -136,7 +136,9 @@ class CorrelationClustering(_Mixin, _Base):
             return as_problem(X)
         raise ValueError(f"input must be one of {', '.join(map(repr, _INPUTS))}, got {self.input!r}")
 
-    def fit(self, X: Any, y: Any = None, must_link: Any = None, cannot_link: Any = None) -> CorrelationClustering:
+    def fit(
+        self, X: Any, y: Any = None, must_link: Any = None, cannot_link: Any = None
+    ) -> CorrelationClustering:
         """Cluster the n items of the (n, n) matrix X; ``y`` is ignored.
 
         ``must_link`` / ``cannot_link``: pairs of item indices that must share a cluster / be apart
@@ -184,7 +186,9 @@ def _seed_from(random_state: Any) -> int:
     if random_state is None:
         return 0
     if isinstance(random_state, (bool, np.bool_)):
-        raise ValueError(f"random_state must be None, an int or a numpy random generator, got {random_state!r}")
+        raise ValueError(
+            f"random_state must be None, an int or a numpy random generator, got {random_state!r}"
+        )
     if isinstance(random_state, (int, np.integer)):
         if random_state < 0:
             raise ValueError(f"random_state must be non-negative, got {random_state}")

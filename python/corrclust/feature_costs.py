@@ -128,8 +128,10 @@ def calibrate_granularity(
     pairs = [(int(i), int(j), bool(t)) for i, j, t in pairs if int(i) != int(j)]
     n_same = sum(t for _, _, t in pairs)
     if n_same == 0 or n_same == len(pairs):
-        raise ValueError(f"{source or 'calibration'}: needs pairs of the same class and of different classes "
-                         f"(got {n_same} same and {len(pairs) - n_same} different)")
+        raise ValueError(
+            f"{source or 'calibration'}: needs pairs of the same class and of different classes "
+            f"(got {n_same} same and {len(pairs) - n_same} different)"
+        )
     scores: dict[float, float] = {}
     for g in grid:
         C, _ = costs_from_features(X, k=k, granularity=float(g))
@@ -144,7 +146,11 @@ NEIGHBOUR_GRID = (7, 10, 15, 22, 33, 47, 68, 100)
 
 
 def choose_neighbours(
-    X: np.ndarray, *, granularity: float = 0.0, solver: str = "kl", seed: int = 0,
+    X: np.ndarray,
+    *,
+    granularity: float = 0.0,
+    solver: str = "kl",
+    seed: int = 0,
     grid: Sequence[int] = NEIGHBOUR_GRID,
 ) -> tuple[int, dict[int, float]]:
     """The neighbourhood size ``k`` whose clusters are the most stable (``--neighbours auto``).
@@ -172,7 +178,9 @@ def choose_neighbours(
         labels = solve(C, method=solver, seed=seed).labels
 
         def rule(S: np.ndarray, k: int = k) -> np.ndarray:
-            return costs_from_features(S, k=max(1, int(round(k * S.shape[0] / n))), granularity=granularity)[0]
+            return costs_from_features(S, k=max(1, int(round(k * S.shape[0] / n))), granularity=granularity)[
+                0
+            ]
 
         scores[int(k)] = stability(X, labels, rule, np.random.default_rng(seed), solver=solver, seed=seed)
     best = max(scores.values())
@@ -212,10 +220,14 @@ def costs_from_features(
         "median_scale": float(np.median(sigma)),
     }
     if calibration is not None:
-        info["calibration"] = {"granularity": calibration.granularity, "pair_score": calibration.score,
-                               "pairs": calibration.n_pairs, "same_pairs": calibration.n_same,
-                               "source": calibration.source,
-                               "scores": {f"{g:g}": sc for g, sc in calibration.scores.items()}}
+        info["calibration"] = {
+            "granularity": calibration.granularity,
+            "pair_score": calibration.score,
+            "pairs": calibration.n_pairs,
+            "same_pairs": calibration.n_same,
+            "source": calibration.source,
+            "scores": {f"{g:g}": sc for g, sc in calibration.scores.items()},
+        }
     return C, info
 
 
@@ -269,4 +281,6 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
                 raise ValueError(f"{path}:{lineno}: expected a,b,same with same = 1/0, yes/no or true/false")
             pairs.append((find(r[0], lineno), find(r[1], lineno), truthy[r[2].strip().lower()]))
         return pairs
-    raise ValueError(f"{path}:1: expected the header file,class (or id,class) or a,b,same, got {','.join(rows[0])}")
+    raise ValueError(
+        f"{path}:1: expected the header file,class (or id,class) or a,b,same, got {','.join(rows[0])}"
+    )

@@ -81,7 +81,10 @@ class Feedback:
             if a not in where or b not in where:
                 continue
             (must if ans.answer == "same" else cannot).append((where[a], where[b]))
-        return (np.array(must, dtype=np.int64).reshape(-1, 2), np.array(cannot, dtype=np.int64).reshape(-1, 2))
+        return (
+            np.array(must, dtype=np.int64).reshape(-1, 2),
+            np.array(cannot, dtype=np.int64).reshape(-1, 2),
+        )
 
     def __len__(self) -> int:
         return len(self.answers)
@@ -121,8 +124,10 @@ def read_feedback(path: str | Path, ids: Iterable[int] | None = None) -> Feedbac
         if not header_seen:
             names = [c.strip().lower() for c in cells]
             if names[:3] != list(HEADER[:3]) or any(n not in HEADER for n in names) or len(names) > 5:
-                raise ValueError(f"{path}:{number}: the first line must be the header "
-                                 f"{','.join(HEADER)} (time and source optional), got {raw.strip()!r}")
+                raise ValueError(
+                    f"{path}:{number}: the first line must be the header "
+                    f"{','.join(HEADER)} (time and source optional), got {raw.strip()!r}"
+                )
             header_seen = True
             continue
         if not 3 <= len(cells) <= 5:
@@ -131,7 +136,9 @@ def read_feedback(path: str | Path, ids: Iterable[int] | None = None) -> Feedbac
         b = _int_id(cells[1], path, number, "b")
         answer = cells[2].strip().lower()
         if answer not in ANSWERS:
-            raise ValueError(f"{path}:{number}: answer {cells[2].strip()!r} is not one of {', '.join(ANSWERS)}")
+            raise ValueError(
+                f"{path}:{number}: answer {cells[2].strip()!r} is not one of {', '.join(ANSWERS)}"
+            )
         if a == b:
             raise ValueError(f"{path}:{number}: a pair needs two different ids, got {a} twice")
         if known is not None and (a not in known or b not in known):

@@ -68,8 +68,10 @@ def supervoxel_multicut(
     from scipy.spatial import cKDTree
 
     if n < 2 or voxels_per_node < 1 or nodes_per_segment < 1:
-        raise ValueError(f"need n >= 2, voxels_per_node >= 1, nodes_per_segment >= 1, got {n}, "
-                         f"{voxels_per_node}, {nodes_per_segment}")
+        raise ValueError(
+            f"need n >= 2, voxels_per_node >= 1, nodes_per_segment >= 1, got {n}, "
+            f"{voxels_per_node}, {nodes_per_segment}"
+        )
     for name, value in (("beta", beta), ("tau", tau), ("sigma", sigma)):
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite non-negative number, got {value}")

@@ -51,11 +51,22 @@ class Assessment:
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"informative": self.informative, "findings": list(self.findings), "evidence": dict(self.evidence)}
+        return {
+            "informative": self.informative,
+            "findings": list(self.findings),
+            "evidence": dict(self.evidence),
+        }
 
 
-def stability(features: np.ndarray, labels: np.ndarray, cost_rule: Callable[[np.ndarray], np.ndarray],
-              rng: np.random.Generator, *, solver: str = "kl", seed: int = 0) -> float:
+def stability(
+    features: np.ndarray,
+    labels: np.ndarray,
+    cost_rule: Callable[[np.ndarray], np.ndarray],
+    rng: np.random.Generator,
+    *,
+    solver: str = "kl",
+    seed: int = 0,
+) -> float:
     """Mean adjusted Rand index between ``labels`` and the clusterings of random subsets (costs made anew).
 
     0 for a trivial ``labels`` (one cluster or all singletons), whose ARI with another trivial
@@ -84,9 +95,15 @@ def _gaussian_twin(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return X.mean(axis=0) + G @ Xc / np.sqrt(max(X.shape[0] - 1, 1))
 
 
-def assess(costs: np.ndarray, labels: np.ndarray, *, features: np.ndarray | None = None,
-           cost_rule: Callable[[np.ndarray], np.ndarray] | None = None, solver: str = "kl",
-           seed: int = 0) -> Assessment:
+def assess(
+    costs: np.ndarray,
+    labels: np.ndarray,
+    *,
+    features: np.ndarray | None = None,
+    cost_rule: Callable[[np.ndarray], np.ndarray] | None = None,
+    solver: str = "kl",
+    seed: int = 0,
+) -> Assessment:
     """The findings of the module doc for a cost matrix and the labels found on it.
 
     The stability check needs ``features`` and ``cost_rule`` (features -> costs, the rule that made
@@ -114,13 +131,17 @@ def assess(costs: np.ndarray, labels: np.ndarray, *, features: np.ndarray | None
     if n >= 2 and k == 1:
         findings.append(f"one cluster: all {n} images were joined, the clustering separates nothing")
     if n >= 2 and singles / n >= SINGLETON_SHARE:
-        findings.append(f"mostly singletons: {singles} of {n} images are alone in their cluster "
-                        f"({100 * singles / n:.0f} %); the similarity joins few pairs")
+        findings.append(
+            f"mostly singletons: {singles} of {n} images are alone in their cluster "
+            f"({100 * singles / n:.0f} %); the similarity joins few pairs"
+        )
     if n >= 2 and ev.get("attractive_pairs_share") == 0.0:
         findings.append("no pair of images is more alike than the cost rule's threshold: every pair repels")
     if k > 1 and sizes.max() / n >= DOMINANT_SHARE:
-        findings.append(f"one dominant cluster: the largest holds {sizes.max()} of {n} images "
-                        f"({100 * sizes.max() / n:.0f} %)")
+        findings.append(
+            f"one dominant cluster: the largest holds {sizes.max()} of {n} images "
+            f"({100 * sizes.max() / n:.0f} %)"
+        )
     if n >= 8 and features is not None and cost_rule is not None and SUBSAMPLES > 0:
         X = np.asarray(features, dtype=np.float64)
         rng = np.random.default_rng(seed)
@@ -128,8 +149,13 @@ def assess(costs: np.ndarray, labels: np.ndarray, *, features: np.ndarray | None
         twin = _gaussian_twin(X, rng)
         twin_labels = solve(cost_rule(twin), method=solver, seed=seed).labels
         ref = stability(twin, twin_labels, cost_rule, rng, solver=solver, seed=seed)
-        ev.update({"stability": real, "reference_stability": ref,
-                   "reference": "one Gaussian with the features' mean and covariance"})
+        ev.update(
+            {
+                "stability": real,
+                "reference_stability": ref,
+                "reference": "one Gaussian with the features' mean and covariance",
+            }
+        )
         if real < MIN_STABILITY:
             findings.append(
                 f"no clear structure: the clusters are not stable (adjusted Rand index {real:.2f} between the "

@@ -200,9 +200,7 @@ def compare(truth: ArrayLike, pred: ArrayLike) -> dict[str, float | int]:
     return out
 
 
-def subset_metrics(
-    truth: ArrayLike, pred: ArrayLike, subsets: Sequence[Any]
-) -> list[dict[str, Any]]:
+def subset_metrics(truth: ArrayLike, pred: ArrayLike, subsets: Sequence[Any]) -> list[dict[str, Any]]:
     """Metrics within each subset and across each pair of subsets (``paper-model.md`` §8).
 
     Within a subset A: :func:`compare` on A alone (VI restricted to A, and the
@@ -236,13 +234,19 @@ def subset_metrics(
         return pair_counts(t[mask], p[mask])
 
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             ma, mb = s == a, s == b
             both, ca, cb = counts(ma | mb), counts(ma), counts(mb)
             cross = {k: both[k] - ca[k] - cb[k] for k in both}
             row = {"block": f"{a}-{b}"}
-            row.update(pair_ratios(cross["pairs_true_joins"], cross["pairs_false_joins"],
-                                   cross["pairs_false_cuts"], cross["pairs_true_cuts"]))
+            row.update(
+                pair_ratios(
+                    cross["pairs_true_joins"],
+                    cross["pairs_false_joins"],
+                    cross["pairs_false_cuts"],
+                    cross["pairs_true_cuts"],
+                )
+            )
             row.update(cross)
             rows.append(row)
     return rows

@@ -131,7 +131,10 @@ class Problem:
             # The checks below (and a conversion or symmetrisation) allocate up to one more n x n
             # float64 matrix: refuse at once, saying how much, rather than fail half-way.
             n_req = int(shape[0])
-            require(dense_problem_bytes(n_req), f"a dense problem of {n_req} nodes ({n_req} x {n_req} float64 costs)")
+            require(
+                dense_problem_bytes(n_req),
+                f"a dense problem of {n_req} nodes ({n_req} x {n_req} float64 costs)",
+            )
         c = _float_matrix(costs, "costs")
         n = c.shape[0]
         diag = np.diagonal(c)
@@ -332,7 +335,9 @@ class Problem:
             np.fill_diagonal(bad, False)
             if bad.any():
                 i, j = (int(x) for x in np.argwhere(bad)[0])
-                raise ValueError(f"probabilities[{i}, {j}] = {float(raw[i, j])!r} is not a probability in [0, 1]")
+                raise ValueError(
+                    f"probabilities[{i}, {j}] = {float(raw[i, j])!r} is not a probability in [0, 1]"
+                )
         else:
             bad = ~((raw >= 0) & (raw <= 1))
             if bad.any():
@@ -344,7 +349,9 @@ class Problem:
         return cls(p.shape[0], np.ascontiguousarray(c))
 
     @classmethod
-    def from_similarities(cls, similarities: Any, threshold: float = 0.64, symmetrize: str = "min") -> Problem:
+    def from_similarities(
+        cls, similarities: Any, threshold: float = 0.64, symmetrize: str = "min"
+    ) -> Problem:
         """Costs from pair similarities (PQAP, ``paper-model.md`` §7.1): ``c_ij = s_ij - threshold``.
 
         ``s_ij`` is the symmetrised similarity, ``"min"`` of S[i, j] and S[j, i] by default (the
@@ -388,7 +395,9 @@ def as_problem(x: Any) -> Problem:
         if len(x) == 2:
             edges = np.asarray(x[0])
             if edges.size == 0:
-                raise ValueError("an (edges, costs) tuple with no edges does not say n: pass (n, edges, costs)")
+                raise ValueError(
+                    "an (edges, costs) tuple with no edges does not say n: pass (n, edges, costs)"
+                )
             edges = _integer_array(edges.reshape(-1, 2) if edges.ndim == 2 else edges, "edges")
             return Problem.from_edges(int(edges.max()) + 1, edges, x[1])
         raise ValueError(f"a tuple input must be (edges, costs) or (n, edges, costs), got {len(x)} items")

@@ -53,8 +53,11 @@ def _load(records: Sequence[ImageRecord], progress: bool):
             img = read_image(rec.path)
             mask = read_mask(rec.mask) if rec.mask.is_file() else None
             if mask is not None and mask.shape != img.shape[:2]:
-                raise ImageReadError(rec.mask, f"mask of {mask.shape[0]} x {mask.shape[1]} pixels for an image of "
-                                               f"{img.shape[0]} x {img.shape[1]}")
+                raise ImageReadError(
+                    rec.mask,
+                    f"mask of {mask.shape[0]} x {mask.shape[1]} pixels for an image of "
+                    f"{img.shape[0]} x {img.shape[1]}",
+                )
         except (ImageReadError, ValueError) as exc:
             skipped.append((rec.path, getattr(exc, "reason", str(exc))))
             continue
@@ -82,7 +85,9 @@ def _read_cache(path: str | Path) -> dict[str, np.ndarray | str]:
             keys, rows, reasons = z["profile_keys"].tolist(), z["profile_rows"], z["profile_reasons"].tolist()
     except Exception:  # a foreign or damaged file: start afresh (it is overwritten at the next save)
         return {}
-    return {k: (reason if reason else rows[i]) for i, (k, reason) in enumerate(zip(keys, reasons, strict=False))}
+    return {
+        k: (reason if reason else rows[i]) for i, (k, reason) in enumerate(zip(keys, reasons, strict=False))
+    }
 
 
 class _Saver:
@@ -113,8 +118,12 @@ class _Saver:
                 reasons.append("")
         with atomic_path(self.path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, profile_keys=np.array(keys, dtype=str), profile_rows=table,
-                         profile_reasons=np.array(reasons, dtype=str))
+                np.savez(
+                    fh,
+                    profile_keys=np.array(keys, dtype=str),
+                    profile_rows=table,
+                    profile_reasons=np.array(reasons, dtype=str),
+                )
         self.last = self.clock()
 
 
@@ -149,8 +158,13 @@ def profile_costs(
     keys = [_cache_key(r.path) for r in kept]
     cache = _read_cache(checkpoint) if checkpoint is not None else None
     saver = _Saver(checkpoint, cache) if checkpoint is not None and cache is not None else None
-    prof = profiles.profile_collection(items, progress=it, cache=cache, keys=keys if cache is not None else None,
-                                       on_item=saver.maybe_save if saver is not None else None)
+    prof = profiles.profile_collection(
+        items,
+        progress=it,
+        cache=cache,
+        keys=keys if cache is not None else None,
+        on_item=saver.maybe_save if saver is not None else None,
+    )
     if saver is not None:
         saver.save()
     for k, reason in prof.skipped:
@@ -168,18 +182,28 @@ def profile_costs(
     if calibrate is not None:
         keys = [f"{r.path.name}|{r.id}|{r.path}" for r in recs]
         pairs = feature_costs.read_calibration(calibrate, keys)
-        calibration = feature_costs.calibrate_granularity(Z, pairs, k=k, solver=solver, seed=seed,
-                                                          source=str(calibrate))
+        calibration = feature_costs.calibrate_granularity(
+            Z, pairs, k=k, solver=solver, seed=seed, source=str(calibrate)
+        )
         granularity = calibration.granularity
     C, info = feature_costs.costs_from_features(Z, k=k, granularity=0.0)
     if k_scores is not None:
         info["neighbours_stability"] = {str(key): v for key, v in k_scores.items()}
     if calibration is not None:
-        info["calibration"] = {"file": str(calibrate), "granularity": calibration.granularity,
-                               "pair_score": calibration.score, "pairs": calibration.n_pairs,
-                               "same_pairs": calibration.n_same}
-    info.update({"features": int(prof.features.shape[1]), "features_used": int(Z.shape[1]),
-                 "granularity": float(granularity)})
+        info["calibration"] = {
+            "file": str(calibrate),
+            "granularity": calibration.granularity,
+            "pair_score": calibration.score,
+            "pairs": calibration.n_pairs,
+            "same_pairs": calibration.n_same,
+        }
+    info.update(
+        {
+            "features": int(prof.features.shape[1]),
+            "features_used": int(Z.shape[1]),
+            "granularity": float(granularity),
+        }
+    )
     ids = np.array([r.id for r in recs], dtype=np.int64)
     return ProfileCosts(ids, recs, C, float(granularity), Z, info, skipped, int(info["k"]))
 

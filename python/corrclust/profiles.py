@@ -152,8 +152,10 @@ def object_mask(image: np.ndarray) -> np.ndarray:
     reach = (min(h, w) / 4.0) ** 2
     cand = [k + 1 for k in range(labels.max()) if near[k] <= reach and sizes[k + 1] >= MIN_OBJECT_PIXELS]
     if not cand:
-        raise NoObjectError("no object of at least "
-                            f"{MIN_OBJECT_PIXELS} pixels within a quarter of the image side from its centre")
+        raise NoObjectError(
+            "no object of at least "
+            f"{MIN_OBJECT_PIXELS} pixels within a quarter of the image side from its centre"
+        )
     # the component nearest to the centre; among those covering it, the largest
     best = min(cand, key=lambda k: (near[k - 1], -sizes[k]))
     obj = labels == best
@@ -162,7 +164,9 @@ def object_mask(image: np.ndarray) -> np.ndarray:
         obj = _central_piece(obj, yy, xx, cy, cx, min(h, w))
     obj = ndi.binary_fill_holes(obj)
     if obj.sum() < MIN_OBJECT_PIXELS:
-        raise NoObjectError(f"the central object has {int(obj.sum())} pixels (fewer than {MIN_OBJECT_PIXELS})")
+        raise NoObjectError(
+            f"the central object has {int(obj.sum())} pixels (fewer than {MIN_OBJECT_PIXELS})"
+        )
     return obj
 
 
@@ -172,7 +176,9 @@ def _central_piece(obj, yy, xx, cy, cx, side) -> np.ndarray:
     from skimage.segmentation import watershed
 
     dist = ndi.distance_transform_edt(obj)
-    peaks = peak_local_max(dist, min_distance=max(2, side // 8), labels=obj.astype(np.int32), exclude_border=False)
+    peaks = peak_local_max(
+        dist, min_distance=max(2, side // 8), labels=obj.astype(np.int32), exclude_border=False
+    )
     if len(peaks) < 2:
         return obj
     markers = np.zeros(obj.shape, np.int32)
@@ -188,8 +194,20 @@ def _central_piece(obj, yy, xx, cy, cx, side) -> np.ndarray:
 # ------------------------------------------------------------------------------------ features
 def _names_per_channel(c: int) -> dict[str, list[str]]:
     names: dict[str, list[str]] = {g: [] for g in GROUPS[1:]}
-    names["intensity"] = [f"ch{c}_{s}" for s in ("mean", "background", "rel_std", "rel_p05", "rel_p25", "rel_p50",
-                                                  "rel_p75", "rel_p95", "object_to_background")]
+    names["intensity"] = [
+        f"ch{c}_{s}"
+        for s in (
+            "mean",
+            "background",
+            "rel_std",
+            "rel_p05",
+            "rel_p25",
+            "rel_p50",
+            "rel_p75",
+            "rel_p95",
+            "object_to_background",
+        )
+    ]
     names["radial"] = [f"ch{c}_shell{k}" for k in range(N_RADIAL)]
     for s in SIGMAS:
         for f in ("gradient", "log", "hessian1", "hessian2"):
@@ -201,8 +219,17 @@ def _names_per_channel(c: int) -> dict[str, list[str]]:
 
 
 SHAPE_NAMES = (
-    ["area", "perimeter", "equivalent_diameter", "major_axis", "minor_axis", "eccentricity", "solidity",
-     "form_factor", "euler_number"]
+    [
+        "area",
+        "perimeter",
+        "equivalent_diameter",
+        "major_axis",
+        "minor_axis",
+        "eccentricity",
+        "solidity",
+        "form_factor",
+        "euler_number",
+    ]
     + [f"hu{k}" for k in range(7)]
     + ["radius_cv"]
     + [f"fourier{k}" for k in range(1, N_FOURIER + 1)]
@@ -246,9 +273,21 @@ def _shape_features(mask: np.ndarray) -> list[float]:
     hu = np.asarray(rp.moments_hu, float)
     hu = -np.sign(hu) * np.log10(np.abs(hu) + 1e-30)  # the usual log scale; sign kept
     hu = np.clip(hu, -30, 30)
-    return [float(rp.area), perim, float(rp.equivalent_diameter_area), float(rp.axis_major_length),
-            float(rp.axis_minor_length), float(rp.eccentricity), float(rp.solidity),
-            float(4 * math.pi * rp.area / perim**2), float(rp.euler_number)] + hu.tolist() + _contour_descriptors(mask)
+    return (
+        [
+            float(rp.area),
+            perim,
+            float(rp.equivalent_diameter_area),
+            float(rp.axis_major_length),
+            float(rp.axis_minor_length),
+            float(rp.eccentricity),
+            float(rp.solidity),
+            float(4 * math.pi * rp.area / perim**2),
+            float(rp.euler_number),
+        ]
+        + hu.tolist()
+        + _contour_descriptors(mask)
+    )
 
 
 def _quantise(plane: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:
@@ -263,8 +302,9 @@ def _quantise(plane: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:
     return q
 
 
-def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray,
-                      frame: np.ndarray) -> dict[str, list[float]]:
+def _channel_features(
+    plane: np.ndarray, mask: np.ndarray, shells: np.ndarray, frame: np.ndarray
+) -> dict[str, list[float]]:
     from skimage.feature import (
         graycomatrix,
         graycoprops,
@@ -281,9 +321,16 @@ def _channel_features(plane: np.ndarray, mask: np.ndarray, shells: np.ndarray,
     unit = mean if abs(mean) > 1e-12 else 1.0
     bg = float(plane[frame].mean())
     pct = np.percentile(vals, [5, 25, 50, 75, 95]) / unit
-    out["intensity"] = [mean, bg, float(vals.std()) / unit, *pct.tolist(), mean / bg if abs(bg) > 1e-12 else 0.0]
-    out["radial"] = [float(plane[shells == k].mean()) / unit if (shells == k).any() else 1.0
-                     for k in range(N_RADIAL)]
+    out["intensity"] = [
+        mean,
+        bg,
+        float(vals.std()) / unit,
+        *pct.tolist(),
+        mean / bg if abs(bg) > 1e-12 else 0.0,
+    ]
+    out["radial"] = [
+        float(plane[shells == k].mean()) / unit if (shells == k).any() else 1.0 for k in range(N_RADIAL)
+    ]
     rel = plane / unit
     filt = []
     for s in SIGMAS:

@@ -42,7 +42,9 @@ def _open_pairs(n: int, component: np.ndarray, cannot_comp: set) -> tuple[np.nda
     keep = ci != cj
     if cannot_comp:
         lo, hi = np.minimum(ci, cj), np.maximum(ci, cj)
-        implied = np.array([(a, b) in cannot_comp for a, b in zip(lo.tolist(), hi.tolist(), strict=False)], dtype=bool)
+        implied = np.array(
+            [(a, b) in cannot_comp for a, b in zip(lo.tolist(), hi.tolist(), strict=False)], dtype=bool
+        )
         keep &= ~implied
     return iu[keep], ju[keep]
 
@@ -70,11 +72,17 @@ def select_pairs(
     n = costs.shape[0]
     labels = np.asarray(labels)
     must = np.zeros((0, 2), np.int64) if must_link is None else np.asarray(must_link, np.int64).reshape(-1, 2)
-    cannot = np.zeros((0, 2), np.int64) if cannot_link is None else np.asarray(cannot_link, np.int64).reshape(-1, 2)
+    cannot = (
+        np.zeros((0, 2), np.int64)
+        if cannot_link is None
+        else np.asarray(cannot_link, np.int64).reshape(-1, 2)
+    )
     con = constrain(costs, must, cannot)
     comp = con.component
-    cannot_comp = {(min(a, b), max(a, b))
-                   for a, b in zip(comp[cannot[:, 0]].tolist(), comp[cannot[:, 1]].tolist(), strict=False)}
+    cannot_comp = {
+        (min(a, b), max(a, b))
+        for a, b in zip(comp[cannot[:, 0]].tolist(), comp[cannot[:, 1]].tolist(), strict=False)
+    }
     pi, pj = _open_pairs(n, comp, cannot_comp)
     if pi.size == 0 or k == 0:
         return []
@@ -98,8 +106,13 @@ def select_pairs(
         noise = np.triu(noise, 1)
         perturbed = costs + noise + noise.T + rng.normal(scale=scale)
         np.fill_diagonal(perturbed, 0.0)
-        lab = solve(perturbed, method="kl", seed=seed + t, must_link=must if must.size else None,
-                    cannot_link=cannot if cannot.size else None).labels
+        lab = solve(
+            perturbed,
+            method="kl",
+            seed=seed + t,
+            must_link=must if must.size else None,
+            cannot_link=cannot if cannot.size else None,
+        ).labels
         joined += lab[pi] == lab[pj]
     p = joined / samples
     csize = np.bincount(comp).astype(np.float64)

@@ -55,14 +55,18 @@ def check_host(host: str, allow_remote: bool) -> None:
     except ValueError:
         loopback = False
     if not loopback:
-        raise ValueError(f"refusing to serve on {host!r}: the review page binds to 127.0.0.1 unless --allow-remote "
-                         "is given (anyone who reaches it can write answers)")
+        raise ValueError(
+            f"refusing to serve on {host!r}: the review page binds to 127.0.0.1 unless --allow-remote "
+            "is given (anyone who reaches it can write answers)"
+        )
 
 
 class ReviewState:
     """The run in OUT and the answers so far; every method is safe to call from several threads."""
 
-    def __init__(self, out_dir: str | Path, *, solver: str = "kl", calibrate: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self, out_dir: str | Path, *, solver: str = "kl", calibrate: bool = False, seed: int = 0
+    ) -> None:
         from corrclust.pipeline.answers import load_run
 
         self.out = Path(out_dir).resolve()
@@ -85,7 +89,9 @@ class ReviewState:
     def _read_clusters_csv(self) -> dict[int, tuple[int, str]]:
         path = self.out / "clusters.csv"
         if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: is {self.out} the output folder of 'corrclust cluster'?")
+            raise FileNotFoundError(
+                f"{path} not found: is {self.out} the output folder of 'corrclust cluster'?"
+            )
         with open(path, newline="", encoding="utf-8") as fh:
             return {int(r["id"]): (int(r["cluster"]), r.get("file") or "") for r in csv.DictReader(fh)}
 
@@ -180,13 +186,18 @@ class ReviewState:
         with self.lock:
             answered: set[tuple[int, int]] = set()
             if self.feedback_path.is_file():
-                answered = {(min(a.a, a.b), max(a.a, a.b)) for a in read_feedback(self.feedback_path, self.ids).answers}
+                answered = {
+                    (min(a.a, a.b), max(a.a, a.b))
+                    for a in read_feedback(self.feedback_path, self.ids).answers
+                }
             if self._questions is not None:
                 left = [p for p in self._questions if (min(p), max(p)) not in answered]
                 if left:
                     return left
             fb = self.feedback_path if self.feedback_path.is_file() else None
-            self._questions = next_questions(self.corr, fb, PROPOSED, calibrate=self.calibrate, seed=self.seed)
+            self._questions = next_questions(
+                self.corr, fb, PROPOSED, calibrate=self.calibrate, seed=self.seed
+            )
             return list(self._questions)
 
     def recluster(self) -> dict:
@@ -205,8 +216,9 @@ class ReviewState:
 
                 empty = np.zeros((0, 2), np.int64)
                 use = FeedbackUse(self.feedback_path, self.corr, empty, empty, 0, 0)
-            result = cluster(use.corr, self.solver, seed=self.seed, must_link=use.must_link,
-                             cannot_link=use.cannot_link)
+            result = cluster(
+                use.corr, self.solver, seed=self.seed, must_link=use.must_link, cannot_link=use.cannot_link
+            )
             self.labels = result.labels
             summary = answer_summary(use, before, result.labels)
             buf = io.StringIO()
@@ -237,30 +249,41 @@ class ReviewState:
             parts.append(f"<p class='msg' id='message'>{e(message)}</p>")
         if self.last_change is not None:
             c = self.last_change
-            parts.append(f"<p id='changes'>Last re-cluster: {c.get('same', 0)} same / "
-                         f"{c.get('different', 0)} different "
-                         f"answers used; {e(str(c.get('pairs_changed')))} image pairs changed, "
-                         f"{e(str(c.get('images_moved')))} images moved.</p>")
-        parts.append("<form method='post' action='/recluster'><button id='recluster' type='submit'>"
-                     "Re-cluster with the answers</button></form>")
+            parts.append(
+                f"<p id='changes'>Last re-cluster: {c.get('same', 0)} same / "
+                f"{c.get('different', 0)} different "
+                f"answers used; {e(str(c.get('pairs_changed')))} image pairs changed, "
+                f"{e(str(c.get('images_moved')))} images moved.</p>"
+            )
+        parts.append(
+            "<form method='post' action='/recluster'><button id='recluster' type='submit'>"
+            "Re-cluster with the answers</button></form>"
+        )
         parts.append("<section><h2>Same class?</h2>")
         for a, b in self.questions():
-            parts.append(f"<form class='pair' method='post' action='/answer'>"
-                         f"<input type='hidden' name='a' value='{a}'><input type='hidden' name='b' value='{b}'>"
-                         f"{self._thumb(a)}{self._thumb(b)}")
+            parts.append(
+                f"<form class='pair' method='post' action='/answer'>"
+                f"<input type='hidden' name='a' value='{a}'><input type='hidden' name='b' value='{b}'>"
+                f"{self._thumb(a)}{self._thumb(b)}"
+            )
             for ans, label in (("same", "same"), ("different", "different"), ("unsure", "not sure")):
-                parts.append(f"<button type='submit' name='answer' value='{ans}' "
-                             f"id='q-{a}-{b}-{ans}'>{label}</button>")
+                parts.append(
+                    f"<button type='submit' name='answer' value='{ans}' id='q-{a}-{b}-{ans}'>{label}</button>"
+                )
             parts.append("</form>")
         parts.append("</section><section><h2>Clusters</h2>")
         options = "".join(f"<option value='{k}'>{k}</option>" for k in range(1, n_clusters + 1))
         if n_clusters > 1:
-            parts.append("<form method='post' action='/merge'>Mark clusters "
-                         f"<select name='first'>{options}</select> and <select name='second'>{options}</select> "
-                         "as one class <button type='submit' id='merge'>same class</button></form>")
+            parts.append(
+                "<form method='post' action='/merge'>Mark clusters "
+                f"<select name='first'>{options}</select> and <select name='second'>{options}</select> "
+                "as one class <button type='submit' id='merge'>same class</button></form>"
+            )
         for k in range(1, n_clusters + 1):
             members = [self.ids[m] for m in np.flatnonzero(self.labels == k)]
-            parts.append(f"<div class='cluster' id='cluster-{k}'><h3>Cluster {k} ({len(members)} images)</h3>")
+            parts.append(
+                f"<div class='cluster' id='cluster-{k}'><h3>Cluster {k} ({len(members)} images)</h3>"
+            )
             for i in members:
                 parts.append(
                     f"<figure id='img-{i}'>{self._thumb(i)}<figcaption>{i}<br>"
@@ -269,7 +292,8 @@ class ReviewState:
                     f"<button type='submit' id='out-{i}'>not in this cluster</button></form>"
                     f"<form method='post' action='/move' style='display:inline'>"
                     f"<input type='hidden' name='image' value='{i}'><select name='target'>{options}</select>"
-                    f"<button type='submit' id='move-{i}'>move</button></form></figcaption></figure>")
+                    f"<button type='submit' id='move-{i}'>move</button></form></figcaption></figure>"
+                )
             parts.append("</div>")
         parts.append("</section></body></html>")
         return "".join(parts)
@@ -314,7 +338,7 @@ def _handler(state: ReviewState):
                 self.send_response(HTTPStatus.NO_CONTENT)
                 self.end_headers()
             elif path.startswith("/file/"):
-                target = state.resolve(path[len("/file/"):])
+                target = state.resolve(path[len("/file/") :])
                 if target is None:
                     self._send(HTTPStatus.FORBIDDEN, b"outside the output folder or not a file", "text/plain")
                     return
@@ -349,7 +373,7 @@ def _handler(state: ReviewState):
                     msg = f"saved: clusters {form.get('first')} and {form.get('second')} are one class"
                 elif path == "/recluster":
                     s = state.recluster()
-                    msg = (f"re-clustered: {int(state.labels.max())} clusters, {s['images_moved']} image(s) moved")
+                    msg = f"re-clustered: {int(state.labels.max())} clusters, {s['images_moved']} image(s) moved"
                 else:
                     self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
                     return
@@ -371,8 +395,16 @@ class ReviewServer(ThreadingHTTPServer):
     state: ReviewState
 
 
-def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False,
-                solver: str = "kl", calibrate: bool = False, seed: int = 0) -> ReviewServer:
+def make_server(
+    out_dir: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    allow_remote: bool = False,
+    solver: str = "kl",
+    calibrate: bool = False,
+    seed: int = 0,
+) -> ReviewServer:
     """A server for the review page of ``out_dir`` (not started: call ``serve_forever``)."""
     check_host(host, allow_remote)
     state = ReviewState(out_dir, solver=solver, calibrate=calibrate, seed=seed)

@@ -155,8 +155,15 @@ def solve(
 
         con = constrain(problem, must_link, cannot_link)
         start = _check_warm_start(warm_start, problem.n)
-        res = solve(con.problem, method, time_limit, seed, None if start is None else con.contract_labels(start),
-                    progress, options)
+        res = solve(
+            con.problem,
+            method,
+            time_limit,
+            seed,
+            None if start is None else con.contract_labels(start),
+            progress,
+            options,
+        )
         return con.finish(problem, res, _renumber)
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
@@ -167,9 +174,15 @@ def solve(
 
     if problem.n == 1:  # one node: one cluster, trivially optimal; no solver needed
         return SolveResult(
-            labels=np.zeros(1, dtype=np.int64), objective=0.0, lower_bound=0.0, status="optimal",
-            runtime=0.0, gap=0.0, nodes=0 if method == "exact" else None,
-            cuts=0 if method == "exact" else None, method=method,
+            labels=np.zeros(1, dtype=np.int64),
+            objective=0.0,
+            lower_bound=0.0,
+            status="optimal",
+            runtime=0.0,
+            gap=0.0,
+            nodes=0 if method == "exact" else None,
+            cuts=0 if method == "exact" else None,
+            method=method,
         )
 
     from corrclust._native import _core
@@ -177,7 +190,11 @@ def solve(
     callback, close = _progress_callback(progress)
     try:
         kw: dict[str, Any] = {
-            "time_limit": limit, "seed": seed, "warm_start": start, "progress": callback, "options": options
+            "time_limit": limit,
+            "seed": seed,
+            "warm_start": start,
+            "progress": callback,
+            "options": options,
         }
         if method == "exact":
             exact = getattr(_core, "exact", None)
@@ -193,7 +210,9 @@ def solve(
         elif problem.is_dense:
             # The heuristics work on one more n x n float64 matrix (peak RSS growth measured at
             # n = 4000: 8.2 bytes per n^2 for gaec, kl and anytime); refuse before allocating it.
-            require(dense_problem_bytes(problem.n), f"solving a dense problem of {problem.n} nodes ({method})")
+            require(
+                dense_problem_bytes(problem.n), f"solving a dense problem of {problem.n} nodes ({method})"
+            )
             raw = _core.heuristics.solve_dense(problem.costs, method, **kw)
         else:
             assert problem.edges is not None  # a sparse Problem always has its edge array

@@ -61,60 +61,130 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Without IMAGES_DIR, cluster the matrix of --similarities only (no report). See docs/cli.md."
         ),
     )
-    p.add_argument("images", type=Path, metavar="IMAGES_DIR", nargs="?",
-                   help="folder of images: <name>_<id>.tif (class = id // 100), or class sub-folders")
-    p.add_argument("-o", "--out", "--output", dest="out", type=Path, metavar="OUT",
-                   help="output folder (with IMAGES_DIR); the clustering CSV to write (matrix-only mode)")
-    p.add_argument("--method", choices=METHODS + MATRIX_SOLVERS, default=None,
-                   help="pair correlations: profile (morphology profiles, no labels), pqap (the paper's key "
-                        "points) or twin (needs --model). Default: pqap when every image has the key-point "
-                        "channels (4 or more), else profile. In the matrix-only mode: the solver (gaec, kl, "
-                        "anytime, exact)")
+    p.add_argument(
+        "images",
+        type=Path,
+        metavar="IMAGES_DIR",
+        nargs="?",
+        help="folder of images: <name>_<id>.tif (class = id // 100), or class sub-folders",
+    )
+    p.add_argument(
+        "-o",
+        "--out",
+        "--output",
+        dest="out",
+        type=Path,
+        metavar="OUT",
+        help="output folder (with IMAGES_DIR); the clustering CSV to write (matrix-only mode)",
+    )
+    p.add_argument(
+        "--method",
+        choices=METHODS + MATRIX_SOLVERS,
+        default=None,
+        help="pair correlations: profile (morphology profiles, no labels), pqap (the paper's key "
+        "points) or twin (needs --model). Default: pqap when every image has the key-point "
+        "channels (4 or more), else profile. In the matrix-only mode: the solver (gaec, kl, "
+        "anytime, exact)",
+    )
     p.add_argument("--model", type=Path, help="trained twin-network model (for --method twin)")
-    p.add_argument("--solver", choices=MATRIX_SOLVERS, default=None,
-                   help="correlation-clustering solver: kl (GAEC + Kernighan-Lin, default), anytime, exact "
-                        "(gaec in the matrix-only mode)")
-    p.add_argument("--params", type=Path, metavar="P.txt",
-                   help="PQAP parameter file (key=value lines); default: the paper's learned parameters")
-    p.add_argument("--threshold", type=float, default=0.64,
-                   help="PQAP: pairs with min(s_ij, s_ji) above this prefer one cluster (default 0.64)")
-    p.add_argument("--symmetrize", choices=("min", "mean", "max"), default=None,
-                   help="how S[i, j] and S[j, i] are combined (default: min for PQAP, mean for twin)")
-    p.add_argument("--bias", type=float, default=0.0,
-                   help="twin: added to logit(p); positive favours joins (default 0)")
-    p.add_argument("--crop", action="store_true",
-                   help="IMAGES_DIR holds whole fields: detect and crop the organoids first (into OUT/crops)")
-    p.add_argument("--truth", metavar="TRUTH.csv|auto",
-                   help="true classes: a clustering CSV (one line of ids per class), or 'auto' for the classes "
-                        "the images carry (ids, class folders or --ids table); adds metrics, a contingency "
-                        "table and a sweep")
-    p.add_argument("--ids", type=Path, metavar="TABLE.csv", dest="ids_table",
-                   help="CSV with header file,id[,class][,subset] listing the images (subsets give per-subset "
-                        "metrics)")
-    p.add_argument("--similarities", "--correlations", dest="similarities", type=Path, metavar="S.npz",
-                   help="a similarity (S) or probability (P) matrix with its ids: a previous run's "
-                        "similarities.npz, 'corrclust pqap similarities' output or a matching-results CSV. "
-                        "With IMAGES_DIR it replaces the matching (re-cluster in seconds); alone, it is clustered "
-                        "without a report")
+    p.add_argument(
+        "--solver",
+        choices=MATRIX_SOLVERS,
+        default=None,
+        help="correlation-clustering solver: kl (GAEC + Kernighan-Lin, default), anytime, exact "
+        "(gaec in the matrix-only mode)",
+    )
+    p.add_argument(
+        "--params",
+        type=Path,
+        metavar="P.txt",
+        help="PQAP parameter file (key=value lines); default: the paper's learned parameters",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.64,
+        help="PQAP: pairs with min(s_ij, s_ji) above this prefer one cluster (default 0.64)",
+    )
+    p.add_argument(
+        "--symmetrize",
+        choices=("min", "mean", "max"),
+        default=None,
+        help="how S[i, j] and S[j, i] are combined (default: min for PQAP, mean for twin)",
+    )
+    p.add_argument(
+        "--bias", type=float, default=0.0, help="twin: added to logit(p); positive favours joins (default 0)"
+    )
+    p.add_argument(
+        "--crop",
+        action="store_true",
+        help="IMAGES_DIR holds whole fields: detect and crop the organoids first (into OUT/crops)",
+    )
+    p.add_argument(
+        "--truth",
+        metavar="TRUTH.csv|auto",
+        help="true classes: a clustering CSV (one line of ids per class), or 'auto' for the classes "
+        "the images carry (ids, class folders or --ids table); adds metrics, a contingency "
+        "table and a sweep",
+    )
+    p.add_argument(
+        "--ids",
+        type=Path,
+        metavar="TABLE.csv",
+        dest="ids_table",
+        help="CSV with header file,id[,class][,subset] listing the images (subsets give per-subset metrics)",
+    )
+    p.add_argument(
+        "--similarities",
+        "--correlations",
+        dest="similarities",
+        type=Path,
+        metavar="S.npz",
+        help="a similarity (S) or probability (P) matrix with its ids: a previous run's "
+        "similarities.npz, 'corrclust pqap similarities' output or a matching-results CSV. "
+        "With IMAGES_DIR it replaces the matching (re-cluster in seconds); alone, it is clustered "
+        "without a report",
+    )
     sw = p.add_mutually_exclusive_group()
-    sw.add_argument("--sweep", dest="sweep", action="store_true", default=None,
-                    help="with --truth: sweep the threshold/bias (default: on when at most 200 images)")
+    sw.add_argument(
+        "--sweep",
+        dest="sweep",
+        action="store_true",
+        default=None,
+        help="with --truth: sweep the threshold/bias (default: on when at most 200 images)",
+    )
     sw.add_argument("--no-sweep", dest="sweep", action="store_false", help="never sweep")
     p.add_argument("--seed", type=int, default=0, help="random seed of the solver (default 0)")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="time limit of each solve")
     p.add_argument("--threads", type=int, help="threads for PQAP matching (default: all cores)")
-    p.add_argument("--pqap-mode", choices=("reference", "improved"), default="reference",
-                   help="PQAP solver: the paper's heuristics (reference, default) or the improved local search")
+    p.add_argument(
+        "--pqap-mode",
+        choices=("reference", "improved"),
+        default="reference",
+        help="PQAP solver: the paper's heuristics (reference, default) or the improved local search",
+    )
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
-    p.add_argument("--feedback", type=Path, metavar="FEEDBACK.csv",
-                   help="the expert's answers (a,b,answer[,time,source]; e.g. OUT/feedback.csv written by "
-                        "'corrclust review'): same -> one cluster, different -> apart, unsure ignored")
-    p.add_argument("--feedback-calibrate", dest="calibrate", action=argparse.BooleanOptionalAction, default=False,
-                   help="with --feedback: fit the threshold (similarities) or bias (probabilities) to the "
-                        "answers, so that each answer also moves the other pairs (default: off)")
-    add_read_arguments(p, channels_help="PQAP: B,G,R, the planes of the key points' blue nuclei, green nuclei and red "
-                                        "membranes (default 0,1,3); twin: the planes fed to the network, in order. "
-                                        "By index or channel name, '-' for none (--channels=-,-,0 works too)")
+    p.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="FEEDBACK.csv",
+        help="the expert's answers (a,b,answer[,time,source]; e.g. OUT/feedback.csv written by "
+        "'corrclust review'): same -> one cluster, different -> apart, unsure ignored",
+    )
+    p.add_argument(
+        "--feedback-calibrate",
+        dest="calibrate",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="with --feedback: fit the threshold (similarities) or bias (probabilities) to the "
+        "answers, so that each answer also moves the other pairs (default: off)",
+    )
+    add_read_arguments(
+        p,
+        channels_help="PQAP: B,G,R, the planes of the key points' blue nuclei, green nuclei and red "
+        "membranes (default 0,1,3); twin: the planes fed to the network, in order. "
+        "By index or channel name, '-' for none (--channels=-,-,0 works too)",
+    )
     add_progress_flag(p)
     for name in METHODS:  # options of a single route, in a group of their own
         add = getattr(get_route(name), "add_arguments", None)
@@ -139,7 +209,9 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
     if solver == "gaec":
         raise CliError("--solver gaec is for the matrix-only mode; with images use kl, anytime or exact")
     if method is None:
-        given = [d for d in _ROUTE_DESTS.get("profile", ()) if getattr(args, d, None) != _ROUTE_DEFAULTS.get(d)]
+        given = [
+            d for d in _ROUTE_DESTS.get("profile", ()) if getattr(args, d, None) != _ROUTE_DEFAULTS.get(d)
+        ]
         # a profile option or a model names the route; otherwise the images choose (pipeline.routes.default_route)
         method = "twin" if args.model is not None else "profile" if given else AUTO
     return ClusterOptions(
@@ -164,8 +236,11 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         progress=args.progress,
         feedback=args.feedback,
         calibrate=args.calibrate,
-        route_options={dest: getattr(args, dest) for name in ((method,) if method != AUTO else METHODS)
-                       for dest in _ROUTE_DESTS.get(name, ())},
+        route_options={
+            dest: getattr(args, dest)
+            for name in ((method,) if method != AUTO else METHODS)
+            for dest in _ROUTE_DESTS.get(name, ())
+        },
         read=read_options(args),
         name_pattern=args.name_pattern,
     )
@@ -175,13 +250,19 @@ def print_summary(result, stream=None) -> None:
     """The few lines a user wants after a run: where the report is, and the headline numbers."""
     stream = sys.stdout if stream is None else stream
     c = result.clustering
-    print(f"{result.correlations.ids.size} images -> {c.n_clusters} cluster{'s' if c.n_clusters != 1 else ''} "
-          f"(objective {c.objective:.6g}, {result.seconds:.1f} s)", file=stream)
+    print(
+        f"{result.correlations.ids.size} images -> {c.n_clusters} cluster{'s' if c.n_clusters != 1 else ''} "
+        f"(objective {c.objective:.6g}, {result.seconds:.1f} s)",
+        file=stream,
+    )
     ev = result.evaluation
     if ev is not None:
         m = ev.metrics
-        print(f"VI {m['vi']:.4f} bits (false cuts {m['false_cuts']:.4f}, false joins {m['false_joins']:.4f}), "
-              f"Rand index {100 * m['rand_index']:.2f} %, {m['n_clusters_true']} true classes", file=stream)
+        print(
+            f"VI {m['vi']:.4f} bits (false cuts {m['false_cuts']:.4f}, false joins {m['false_joins']:.4f}), "
+            f"Rand index {100 * m['rand_index']:.2f} %, {m['n_clusters_true']} true classes",
+            file=stream,
+        )
     assessment = getattr(result, "assessment", None)
     for finding in getattr(assessment, "findings", []):
         print(f"warning: {finding}", file=stream)
@@ -192,7 +273,9 @@ def print_summary(result, stream=None) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.images is None:
         if args.similarities is None:
-            raise CliError("pass IMAGES_DIR (a folder of images), or --similarities S.npz to cluster a matrix")
+            raise CliError(
+                "pass IMAGES_DIR (a folder of images), or --similarities S.npz to cluster a matrix"
+            )
         return run_matrix(args)
     from corrclust import pipeline
 
@@ -215,10 +298,13 @@ def run_matrix(args: argparse.Namespace) -> int:
     from corrclust.solve import solve
 
     if args.method in METHODS:
-        raise CliError(f"--method {args.method} needs IMAGES_DIR; to cluster a matrix, pick a solver with --solver")
+        raise CliError(
+            f"--method {args.method} needs IMAGES_DIR; to cluster a matrix, pick a solver with --solver"
+        )
     method = args.solver or args.method or "kl"
-    corr = load_correlations(str(args.similarities), threshold=args.threshold, bias=args.bias,
-                             symmetrize=args.symmetrize)
+    corr = load_correlations(
+        str(args.similarities), threshold=args.threshold, bias=args.bias, symmetrize=args.symmetrize
+    )
     ids = [int(i) for i in corr.ids]
     if not math.isfinite(corr.parameter):
         raise CliError(f"--{corr.parameter_name} must be a finite number")
@@ -229,14 +315,22 @@ def run_matrix(args: argparse.Namespace) -> int:
         use = use_feedback(corr, args.feedback, calibrate=args.calibrate)
         corr, must, cannot = use.corr, use.must_link, use.cannot_link
         if use.n_skipped:
-            print(f"{args.feedback}: {use.n_skipped} answer(s) naming ids not in the matrix skipped", file=sys.stderr)
+            print(
+                f"{args.feedback}: {use.n_skipped} answer(s) naming ids not in the matrix skipped",
+                file=sys.stderr,
+            )
     elif args.calibrate:
         raise CliError("--feedback-calibrate needs --feedback")
     problem = corr.problem()
     try:
-        res = solve(problem, method=method, time_limit=args.time_limit, seed=args.seed,
-                    must_link=must if must is not None and must.size else None,
-                    cannot_link=cannot if cannot is not None and cannot.size else None)
+        res = solve(
+            problem,
+            method=method,
+            time_limit=args.time_limit,
+            seed=args.seed,
+            must_link=must if must is not None and must.size else None,
+            cannot_link=cannot if cannot is not None and cannot.size else None,
+        )
     except NotImplementedError as exc:
         raise CliError(str(exc)) from None
     clusters = clusters_from_labels(ids, res.labels)
@@ -251,26 +345,42 @@ def run_matrix(args: argparse.Namespace) -> int:
     if args.out:
         write_clustering(args.out, clusters, metadata=metadata)
     if args.json:
-        out = {"ids": ids, "labels": res.labels.tolist(), "clusters": clusters, "n_clusters": res.n_clusters,
-               "objective": res.objective, "lower_bound": res.lower_bound, "status": res.status,
-               "method": res.method, "runtime": res.runtime, corr.parameter_name: corr.parameter,
-               "symmetrize": corr.symmetrization}
+        out = {
+            "ids": ids,
+            "labels": res.labels.tolist(),
+            "clusters": clusters,
+            "n_clusters": res.n_clusters,
+            "objective": res.objective,
+            "lower_bound": res.lower_bound,
+            "status": res.status,
+            "method": res.method,
+            "runtime": res.runtime,
+            corr.parameter_name: corr.parameter,
+            "symmetrize": corr.symmetrization,
+        }
         if metrics is not None:
             out["metrics"] = metrics
         if use is not None:
-            out["feedback"] = {"same": int(use.must_link.shape[0]), "different": int(use.cannot_link.shape[0]),
-                               "skipped": use.n_skipped}
+            out["feedback"] = {
+                "same": int(use.must_link.shape[0]),
+                "different": int(use.cannot_link.shape[0]),
+                "skipped": use.n_skipped,
+            }
         print(json.dumps(jsonable(out)))
         return 0
     bound = f", lower bound {res.lower_bound:.6f}" if res.lower_bound is not None else ""
-    print(f"{len(ids)} organoids -> {res.n_clusters} clusters ({res.method}, {res.status}); "
-          f"objective {res.objective:.6f}{bound}")
+    print(
+        f"{len(ids)} organoids -> {res.n_clusters} clusters ({res.method}, {res.status}); "
+        f"objective {res.objective:.6f}{bound}"
+    )
     for k, c in enumerate(clusters):
         print(f"  cluster {k}: {', '.join(map(str, c))}")
     if metrics is not None:
-        print(f"  VI {metrics['vi']:.4f} (false cuts {metrics['false_cuts']:.4f}, "
-              f"false joins {metrics['false_joins']:.4f}), "
-              f"RI {metrics['rand_index']:.4f}, F1 joins {metrics['f1_joins']:.4f}, F1 cuts {metrics['f1_cuts']:.4f}")
+        print(
+            f"  VI {metrics['vi']:.4f} (false cuts {metrics['false_cuts']:.4f}, "
+            f"false joins {metrics['false_joins']:.4f}), "
+            f"RI {metrics['rand_index']:.4f}, F1 joins {metrics['f1_joins']:.4f}, F1 cuts {metrics['f1_cuts']:.4f}"
+        )
     if args.out:
         print(f"wrote {args.out}")
     return 0

@@ -60,13 +60,17 @@ def run(args: argparse.Namespace) -> int:
     known = truth_from_clusters(truth, ids, str(args.truth)).known
     ids = [i for i, k in zip(ids, known, strict=False) if k]
     common = set(ids)
-    metrics = compare(labels_from_clusters([[i for i in c if i in common] for c in truth], ids),
-                      labels_from_clusters([[i for i in c if i in common] for c in pred_clusters], ids))
+    metrics = compare(
+        labels_from_clusters([[i for i in c if i in common] for c in truth], ids),
+        labels_from_clusters([[i for i in c if i in common] for c in pred_clusters], ids),
+    )
     if args.json:
         json.dump(jsonable(metrics), sys.stdout)
         sys.stdout.write("\n")
         return 0
-    print(f"items {metrics['n']}, clusters: truth {metrics['n_clusters_true']}, predicted {metrics['n_clusters_pred']}")
+    print(
+        f"items {metrics['n']}, clusters: truth {metrics['n_clusters_true']}, predicted {metrics['n_clusters_pred']}"
+    )
     for key, label, unit in _ROWS:
         value = metrics[key]
         shown = f"{100 * value:8.2f} %" if unit == "%" else f"{value:8.4f} bits"

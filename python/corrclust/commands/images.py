@@ -30,43 +30,75 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     isub = p.add_subparsers(dest="images_command", metavar="ACTION")
 
-    c = isub.add_parser("crop", help="detect organoids in whole fields and crop them",
-                        description="Detect organoids in every image of FIELDS_DIR; write one crop and "
-                                    "mask per organoid and CROPS_DIR/crops.csv (source,crop,x1,y1,x2,y2).")
+    c = isub.add_parser(
+        "crop",
+        help="detect organoids in whole fields and crop them",
+        description="Detect organoids in every image of FIELDS_DIR; write one crop and "
+        "mask per organoid and CROPS_DIR/crops.csv (source,crop,x1,y1,x2,y2).",
+    )
     c.add_argument("fields", metavar="FIELDS_DIR")
     c.add_argument("-o", "--output", required=True, metavar="CROPS_DIR")
-    c.add_argument("--fluorescence", action="store_true",
-                   help="bright organoids on a dark background (default: brightfield)")
-    c.add_argument("--min-score", type=float, default=None, metavar="S",
-                   help="detection score threshold in [0, 1] (default: the score model's operating point, "
-                        "0.27 for the shipped model; higher = fewer, surer)")
-    c.add_argument("--score-model", default=None, metavar="FILE",
-                   help="brightfield candidate score fitted by `python -m corrclust.images.detection_model` "
-                        "(default: the shipped model)")
-    add_read_arguments(c, channels_help="planes written into the crops and seen by the detector, by index or "
-                                        "channel name, '-' for a blank plane (default: all planes)")
+    c.add_argument(
+        "--fluorescence",
+        action="store_true",
+        help="bright organoids on a dark background (default: brightfield)",
+    )
+    c.add_argument(
+        "--min-score",
+        type=float,
+        default=None,
+        metavar="S",
+        help="detection score threshold in [0, 1] (default: the score model's operating point, "
+        "0.27 for the shipped model; higher = fewer, surer)",
+    )
+    c.add_argument(
+        "--score-model",
+        default=None,
+        metavar="FILE",
+        help="brightfield candidate score fitted by `python -m corrclust.images.detection_model` "
+        "(default: the shipped model)",
+    )
+    add_read_arguments(
+        c,
+        channels_help="planes written into the crops and seen by the detector, by index or "
+        "channel name, '-' for a blank plane (default: all planes)",
+    )
     add_progress_flag(c)
     c.set_defaults(func=run_crop)
 
-    k = isub.add_parser("keypoints", help="key points of single-organoid images (paper format CSV)",
-                        description="Extract the paper's key points (nuclei in channels 0 and 1, red "
-                                    "peaks in channel 3) of every image in CROPS_DIR, using "
-                                    "<stem>_mask.tif masks when present.")
+    k = isub.add_parser(
+        "keypoints",
+        help="key points of single-organoid images (paper format CSV)",
+        description="Extract the paper's key points (nuclei in channels 0 and 1, red "
+        "peaks in channel 3) of every image in CROPS_DIR, using "
+        "<stem>_mask.tif masks when present.",
+    )
     k.add_argument("crops", metavar="CROPS_DIR")
     k.add_argument("-o", "--output", required=True, metavar="KEYPOINTS.csv")
     k.add_argument("--ids", metavar="IDS.csv", help="table file,id[,class][,subset] overriding ids")
-    k.add_argument("--image-set", default=None, metavar="NAME",
-                   help="name written in the header (default: the folder name)")
-    add_read_arguments(k, channels_default="0,1,3", name_pattern=False,
-                       channels_help="B,G,R: planes used as blue nuclei, green nuclei and red membranes, by index "
-                                     "or channel name, '-' for none (default 0,1,3 as in the paper; "
-                                     "--channels -,-,0 and --channels=-,-,0 both work)")
+    k.add_argument(
+        "--image-set",
+        default=None,
+        metavar="NAME",
+        help="name written in the header (default: the folder name)",
+    )
+    add_read_arguments(
+        k,
+        channels_default="0,1,3",
+        name_pattern=False,
+        channels_help="B,G,R: planes used as blue nuclei, green nuclei and red membranes, by index "
+        "or channel name, '-' for none (default 0,1,3 as in the paper; "
+        "--channels -,-,0 and --channels=-,-,0 both work)",
+    )
     add_progress_flag(k)
     k.set_defaults(func=run_keypoints)
 
-    s = isub.add_parser("synth", help="write synthetic organoids with known classes",
-                        description="Write seeded synthetic 4-channel 16-bit organoids, masks and "
-                                    "truth.csv in the paper's layout.")
+    s = isub.add_parser(
+        "synth",
+        help="write synthetic organoids with known classes",
+        description="Write seeded synthetic 4-channel 16-bit organoids, masks and "
+        "truth.csv in the paper's layout.",
+    )
     s.add_argument("-o", "--output", required=True, metavar="DIR")
     s.add_argument("--classes", type=int, default=4, metavar="K", help="number of classes (1-8, default 4)")
     s.add_argument("--per-class", type=int, default=10, metavar="N", help="images per class (default 10)")
@@ -75,9 +107,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_progress_flag(s)
     s.set_defaults(func=run_synth)
 
-    r = isub.add_parser("rbc-crops", help="fixed-size red-blood-cell crops (train/test/unseen)",
-                        description="Cut unscaled crops around the labelled cells of Chula RBC-12 "
-                                    "(RBC_DIR with images/ and points.csv) into DIR/{train,test,unseen}.")
+    r = isub.add_parser(
+        "rbc-crops",
+        help="fixed-size red-blood-cell crops (train/test/unseen)",
+        description="Cut unscaled crops around the labelled cells of Chula RBC-12 "
+        "(RBC_DIR with images/ and points.csv) into DIR/{train,test,unseen}.",
+    )
     r.add_argument("rbc", metavar="RBC_DIR")
     r.add_argument("-o", "--output", required=True, metavar="DIR")
     r.add_argument("--size", type=int, default=64, metavar="PX", help="crop side (default 64)")
@@ -115,8 +150,14 @@ def run_crop(args: argparse.Namespace) -> int:
             raise CliError("--score-model applies to brightfield fields; fluorescence detection has no score")
         score_model(str(args.score_model))  # an unreadable or foreign file fails here, before any field
         kw["score_model"] = str(args.score_model)
-    res = crop_fields(args.fields, args.output, DetectionParams(**kw), progress=args.progress,
-                      read=read_options(args), name_pattern=args.name_pattern)
+    res = crop_fields(
+        args.fields,
+        args.output,
+        DetectionParams(**kw),
+        progress=args.progress,
+        read=read_options(args),
+        name_pattern=args.name_pattern,
+    )
     n_src = len({r[0] for r in res.rows})
     print(f"{len(res.rows)} organoid crops from {n_src} image(s) -> {res.table}")
     return _report_failures(res.failures)
@@ -129,7 +170,9 @@ def run_keypoints(args: argparse.Namespace) -> int:
 
     channels = args.channels
     if len(channels) != 3:
-        raise CliError(f"--channels needs three comma-separated entries (blue,green,red), got {len(channels)}")
+        raise CliError(
+            f"--channels needs three comma-separated entries (blue,green,red), got {len(channels)}"
+        )
     records = list_images(args.crops, args.ids)
     failures: list = []
     ks = extract_keypoint_set(
@@ -153,8 +196,14 @@ def run_keypoints(args: argparse.Namespace) -> int:
 def run_synth(args: argparse.Namespace) -> int:
     from corrclust.images.synthetic import generate
 
-    recs = generate(args.output, classes=args.classes, per_class=args.per_class, seed=args.seed,
-                    size=args.size, progress=args.progress)
+    recs = generate(
+        args.output,
+        classes=args.classes,
+        per_class=args.per_class,
+        seed=args.seed,
+        size=args.size,
+        progress=args.progress,
+    )
     print(f"{len(recs)} synthetic organoids in {args.classes} classes -> {args.output} (truth.csv)")
     return 0
 
@@ -162,9 +211,17 @@ def run_synth(args: argparse.Namespace) -> int:
 def run_rbc(args: argparse.Namespace) -> int:
     from corrclust.images.rbc import make_crops
 
-    recs = make_crops(args.rbc, args.output, size=args.size, train_per_class=args.train,
-                      test_per_class=args.test, seed=args.seed, unseen_per_class=args.unseen,
-                      progress=args.progress, read=read_options(args))
+    recs = make_crops(
+        args.rbc,
+        args.output,
+        size=args.size,
+        train_per_class=args.train,
+        test_per_class=args.test,
+        seed=args.seed,
+        unseen_per_class=args.unseen,
+        progress=args.progress,
+        read=read_options(args),
+    )
     counts = ", ".join(f"{k} {len(v)}" for k, v in recs.items())
     print(f"RBC crops: {counts} -> {args.output} (crops.csv, <split>/truth.csv)")
     return 0

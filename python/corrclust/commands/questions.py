@@ -21,18 +21,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         "questions",
         help="the next pairs of images to ask the expert about (a,b per line)",
         description="Propose the next K pairs of images whose 'same class?' answer would help the clustering of "
-                    "OUT most, given the answers so far. See docs/cli.md.",
+        "OUT most, given the answers so far. See docs/cli.md.",
     )
     p.add_argument("out", type=Path, metavar="OUT", help="output folder of 'corrclust cluster'")
-    p.add_argument("-n", "--number", type=positive_int, default=10, metavar="K", help="how many pairs (default 10)")
-    p.add_argument("--feedback", type=Path, metavar="FEEDBACK.csv",
-                   help="answers so far (default: OUT/feedback.csv when it exists)")
+    p.add_argument(
+        "-n", "--number", type=positive_int, default=10, metavar="K", help="how many pairs (default 10)"
+    )
+    p.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="FEEDBACK.csv",
+        help="answers so far (default: OUT/feedback.csv when it exists)",
+    )
     p.add_argument("-o", "--output", type=Path, metavar="QUESTIONS.csv", help="write here instead of stdout")
-    p.add_argument("--strategy", choices=("active", "uncertain", "random"), default="active",
-                   help="active: where plausible clusterings disagree most (default); uncertain: smallest |cost|; "
-                        "random")
-    p.add_argument("--feedback-calibrate", dest="calibrate", action=argparse.BooleanOptionalAction, default=False,
-                   help="fit the threshold/bias to the answers first (as cluster --feedback-calibrate)")
+    p.add_argument(
+        "--strategy",
+        choices=("active", "uncertain", "random"),
+        default="active",
+        help="active: where plausible clusterings disagree most (default); uncertain: smallest |cost|; "
+        "random",
+    )
+    p.add_argument(
+        "--feedback-calibrate",
+        dest="calibrate",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="fit the threshold/bias to the answers first (as cluster --feedback-calibrate)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=run)
 
@@ -45,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
     feedback = args.feedback
     if feedback is None and (args.out / "feedback.csv").is_file():
         feedback = args.out / "feedback.csv"
-    pairs = next_questions(corr, feedback, args.number, strategy=args.strategy, calibrate=args.calibrate,
-                           seed=args.seed)
+    pairs = next_questions(
+        corr, feedback, args.number, strategy=args.strategy, calibrate=args.calibrate, seed=args.seed
+    )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["a", "b"])

@@ -16,28 +16,50 @@ def register(sub: argparse._SubParsersAction) -> None:
         "review",
         help="review the clusters of OUT in the browser; answers go to OUT/feedback.csv",
         description="Serve a local review page for the output folder of 'corrclust cluster': galleries of the "
-                    "clusters, 'same class?' questions, moves and merges, and a re-cluster button. Every answer is "
-                    "appended at once to OUT/feedback.csv. See docs/cli.md.",
+        "clusters, 'same class?' questions, moves and merges, and a re-cluster button. Every answer is "
+        "appended at once to OUT/feedback.csv. See docs/cli.md.",
     )
     p.add_argument("out", type=Path, metavar="OUT", help="output folder of 'corrclust cluster'")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow a non-loopback --host (anyone who reaches it can write answers)")
-    p.add_argument("--solver", choices=("kl", "anytime", "exact"), default="kl",
-                   help="solver of the re-cluster button (default kl)")
-    p.add_argument("--feedback-calibrate", dest="calibrate", action=argparse.BooleanOptionalAction, default=False,
-                   help="re-cluster with the threshold/bias fitted to the answers (as cluster --feedback-calibrate)")
-    p.add_argument("--browser", action=argparse.BooleanOptionalAction, default=True,
-                   help="open the page in the default browser (default: on)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (anyone who reaches it can write answers)",
+    )
+    p.add_argument(
+        "--solver",
+        choices=("kl", "anytime", "exact"),
+        default="kl",
+        help="solver of the re-cluster button (default kl)",
+    )
+    p.add_argument(
+        "--feedback-calibrate",
+        dest="calibrate",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="re-cluster with the threshold/bias fitted to the answers (as cluster --feedback-calibrate)",
+    )
+    p.add_argument(
+        "--browser",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="open the page in the default browser (default: on)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from corrclust.review import make_server
 
-    server = make_server(args.out, args.host, args.port, allow_remote=args.allow_remote, solver=args.solver,
-                         calibrate=args.calibrate)
+    server = make_server(
+        args.out,
+        args.host,
+        args.port,
+        allow_remote=args.allow_remote,
+        solver=args.solver,
+        calibrate=args.calibrate,
+    )
     host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"
     print(f"review page: {url}  (answers go to {server.state.feedback_path}; Ctrl-C stops)", file=sys.stderr)

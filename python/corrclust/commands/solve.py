@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Solve a correlation-clustering instance: minimise the total cost of the cut edges.",
     )
     p.add_argument("instance", metavar="INSTANCE", help="PACE .gr, MULTICUT text, .npy or .npz file")
-    p.add_argument("--method", choices=("gaec", "kl", "anytime", "exact"), default="kl", help="solver (default: kl)")
+    p.add_argument(
+        "--method", choices=("gaec", "kl", "anytime", "exact"), default="kl", help="solver (default: kl)"
+    )
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="wall-clock limit in seconds")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
     p.add_argument("--warm-start", metavar="LABELS", help="initial labels (.npy, or .csv as written by -o)")
@@ -64,7 +66,9 @@ def read_labels(path: str) -> np.ndarray:
                     if len(parts) != 2:
                         raise ValueError
                 except (ValueError, IndexError):
-                    raise CliError(f"{path}, line {lineno}: expected 'node,label' integers, got {text!r}") from None
+                    raise CliError(
+                        f"{path}, line {lineno}: expected 'node,label' integers, got {text!r}"
+                    ) from None
                 labels[node] = label
         if sorted(labels) != list(range(len(labels))):
             raise CliError(f"{path}: nodes must be 0..n-1, each once")
@@ -96,8 +100,12 @@ def run(args: argparse.Namespace) -> int:
     warm = read_labels(args.warm_start) if args.warm_start else None
     try:
         result = solve(
-            problem, method=args.method, time_limit=args.time_limit, seed=args.seed,
-            warm_start=warm, progress=True if args.progress else None,
+            problem,
+            method=args.method,
+            time_limit=args.time_limit,
+            seed=args.seed,
+            warm_start=warm,
+            progress=True if args.progress else None,
         )
     except NotImplementedError as exc:
         raise CliError(str(exc)) from None

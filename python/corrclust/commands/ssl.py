@@ -20,8 +20,10 @@ def _ssl() -> Any:
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise CliError("self-supervised embeddings need PyTorch: install corrclust[torch] "
-                       "(pip install 'corrclust[torch]')") from None
+        raise CliError(
+            "self-supervised embeddings need PyTorch: install corrclust[torch] "
+            "(pip install 'corrclust[torch]')"
+        ) from None
     import corrclust.ssl as ssl
 
     return ssl
@@ -48,15 +50,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("images_dir", metavar="IMAGES_DIR", type=Path)
     t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt")
-    t.add_argument("--time-budget", type=positive_float, default=300.0, metavar="SECONDS",
-                   help="seconds of training in total over resumed runs (default 300)")
-    t.add_argument("--method", choices=("simclr", "byol"), default="simclr", help="objective (default simclr)")
-    t.add_argument("--steps", type=positive_int, help="planned steps (default 2000; the budget usually ends earlier)")
+    t.add_argument(
+        "--time-budget",
+        type=positive_float,
+        default=300.0,
+        metavar="SECONDS",
+        help="seconds of training in total over resumed runs (default 300)",
+    )
+    t.add_argument(
+        "--method", choices=("simclr", "byol"), default="simclr", help="objective (default simclr)"
+    )
+    t.add_argument(
+        "--steps", type=positive_int, help="planned steps (default 2000; the budget usually ends earlier)"
+    )
     t.add_argument("--image-size", type=positive_int, help="network input side in pixels (default 64)")
     t.add_argument("--width", type=positive_int, help="ResNet-18 base width (default 32)")
     t.add_argument("--batch-size", type=positive_int, help="crops per step (default 64)")
-    t.add_argument("--checkpoint-every", type=float, default=120.0, metavar="SECONDS",
-                   help="write the checkpoint after this many seconds of training (default 120; 0: only at the end)")
+    t.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="write the checkpoint after this many seconds of training (default 120; 0: only at the end)",
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
@@ -83,33 +99,61 @@ def run_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.output.is_dir():
         raise CliError(f"output {args.output} is a folder; give a file name such as model.pt")
-    fields = {"method": args.method, "steps": args.steps, "image_size": args.image_size, "width": args.width,
-              "batch_size": args.batch_size}
+    fields = {
+        "method": args.method,
+        "steps": args.steps,
+        "image_size": args.image_size,
+        "width": args.width,
+        "batch_size": args.batch_size,
+    }
     config = ssl.SSLConfig(**{k: v for k, v in fields.items() if v is not None})
     config.validate()
     from corrclust.twin.data import load_folder
 
-    data = load_folder(args.images_dir, image_size=config.image_size, require_labels=False, progress=args.progress)
+    data = load_folder(
+        args.images_dir, image_size=config.image_size, require_labels=False, progress=args.progress
+    )
     ckpt = Path(str(args.output) + ".ckpt")
     if args.progress:
         what = f"resuming from {ckpt}" if ckpt.is_file() and not args.restart else "starting"
-        print(f"ssl train: {len(data)} crops, {data.in_channels} channel(s); {config.method}, "
-              f"{config.image_size} px, width {config.width}; {what}", file=sys.stderr)
-    res = ssl.train(data.inputs, data.ids, config, seed=args.seed, output=args.output, checkpoint=ckpt,
-                    resume=not args.restart, time_budget=args.time_budget, checkpoint_every=args.checkpoint_every,
-                    progress=args.progress)
+        print(
+            f"ssl train: {len(data)} crops, {data.in_channels} channel(s); {config.method}, "
+            f"{config.image_size} px, width {config.width}; {what}",
+            file=sys.stderr,
+        )
+    res = ssl.train(
+        data.inputs,
+        data.ids,
+        config,
+        seed=args.seed,
+        output=args.output,
+        checkpoint=ckpt,
+        resume=not args.restart,
+        time_budget=args.time_budget,
+        checkpoint_every=args.checkpoint_every,
+        progress=args.progress,
+    )
     if res.stopped == "interrupted":
-        print(f"ssl train: interrupted after step {res.steps}; checkpoint saved to {ckpt}; "
-              "run the same command again to resume", file=sys.stderr)
+        print(
+            f"ssl train: interrupted after step {res.steps}; checkpoint saved to {ckpt}; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     loss = ""
     if res.losses:
         first, last = res.losses[:10], res.losses[-10:]
         loss = f", loss {sum(first) / len(first):.3f} -> {sum(last) / len(last):.3f}"
-    print(f"ssl train: {res.stopped} after {res.steps} steps ({res.elapsed_s:.0f} s{loss}); "
-          f"model written to {res.model_path}", file=sys.stderr)
+    print(
+        f"ssl train: {res.stopped} after {res.steps} steps ({res.elapsed_s:.0f} s{loss}); "
+        f"model written to {res.model_path}",
+        file=sys.stderr,
+    )
     if res.stopped == "time-budget":
-        print(f"ssl train: {ckpt} is kept: the same command with a larger --time-budget trains on", file=sys.stderr)
+        print(
+            f"ssl train: {ckpt} is kept: the same command with a larger --time-budget trains on",
+            file=sys.stderr,
+        )
     for w in res.warnings:
         print(f"ssl train: warning: {w}", file=sys.stderr)
     return 0
@@ -128,6 +172,8 @@ def run_embed(args: argparse.Namespace) -> int:
     with atomic_path(args.output) as tmp, open(tmp, "wb") as fh:  # the name is kept as given
         np.savez_compressed(fh, ids=np.array(emb.ids), features=emb.features, costs=costs)
     if args.progress:
-        print(f"ssl embed: {len(emb.ids)} crops, {emb.features.shape[1]} features; wrote {args.output}",
-              file=sys.stderr)
+        print(
+            f"ssl embed: {len(emb.ids)} crops, {emb.features.shape[1]} features; wrote {args.output}",
+            file=sys.stderr,
+        )
     return 0

@@ -71,8 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     t.add_argument("data_dir", metavar="DATA_DIR", type=Path)
-    t.add_argument("--recipe", choices=RECIPE_NAMES, default=None,
-                   help="training recipe (default: cpu without a GPU, fast with one)")
+    t.add_argument(
+        "--recipe",
+        choices=RECIPE_NAMES,
+        default=None,
+        help="training recipe (default: cpu without a GPU, fast with one)",
+    )
     t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt", help="model file to write")
     t.add_argument(
         "--time-budget",
@@ -222,8 +226,9 @@ def run_predict(args: argparse.Namespace) -> int:
     loaded = twin.load_model(args.model, device=None if args.device == "auto" else args.device)
     for w in loaded.warnings:
         print(f"twin predict: warning: model {args.model}: {w}", file=sys.stderr)
-    pred = twin.predict(loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress,
-                        read=read_options(args))
+    pred = twin.predict(
+        loaded, args.images_dir, batch_size=args.batch_size, progress=args.progress, read=read_options(args)
+    )
     costs = twin.cost_matrix(pred.P)
     out: dict[str, Any] = {"ids": np.array(pred.ids), "P": pred.P, "costs": costs}
     if pred.labels is not None:

@@ -120,7 +120,9 @@ def read_cluster_table(path: str | os.PathLike[str]) -> list[list[int]]:
             except ValueError:
                 raise ValueError(f"{path}, line {lineno}: {row[0]!r} is not an integer id") from None
             if ident in seen:
-                raise ValueError(f"{path}, line {lineno}: id {ident} appears again (first on line {seen[ident]})")
+                raise ValueError(
+                    f"{path}, line {lineno}: id {ident} appears again (first on line {seen[ident]})"
+                )
             seen[ident] = lineno
             groups.setdefault(row[1].strip(), []).append(ident)
     if not groups:

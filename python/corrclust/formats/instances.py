@@ -84,8 +84,12 @@ def read_pace(path: str | os.PathLike[str]) -> Problem:
                 raise ValueError(f"{path}, line {lineno}: expected 'p cep <n> <m>', got {line!r}")
             n, m = _ints(parts[2:], path, lineno)
             if n <= 0 or m < 0:
-                raise ValueError(f"{path}, line {lineno}: n must be positive and m non-negative, got {n}, {m}")
-            _require(dense_problem_bytes(n), f"the dense {n} x {n} cost matrix of this instance", path, lineno)
+                raise ValueError(
+                    f"{path}, line {lineno}: n must be positive and m non-negative, got {n}, {m}"
+                )
+            _require(
+                dense_problem_bytes(n), f"the dense {n} x {n} cost matrix of this instance", path, lineno
+            )
             continue
         if n < 0:
             raise ValueError(f"{path}, line {lineno}: an edge before the 'p cep <n> <m>' line")

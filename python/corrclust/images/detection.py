@@ -154,7 +154,10 @@ def _flat_field(image: np.ndarray, params: DetectionParams) -> np.ndarray:
 
 
 def contrast_map(
-    image: np.ndarray, params: DetectionParams = DetectionParams(), *, flat: np.ndarray | None = None,
+    image: np.ndarray,
+    params: DetectionParams = DetectionParams(),
+    *,
+    flat: np.ndarray | None = None,
     sigma: float | None = None,
 ) -> np.ndarray:
     """The map that is thresholded (flat-field-corrected gradient magnitude or intensity).
@@ -389,7 +392,9 @@ def _shape(m: np.ndarray, edge: np.ndarray) -> tuple[float, float]:
     lo, hi = np.linalg.eigvalsh(cov)
     ecc = float(np.sqrt(max(0.0, 1.0 - lo / hi))) if hi > 0 else 0.0
     er, ec = np.nonzero(edge)
-    corners = np.concatenate([np.column_stack([er + dr, ec + dc]) for dr in (-0.5, 0.5) for dc in (-0.5, 0.5)])
+    corners = np.concatenate(
+        [np.column_stack([er + dr, ec + dc]) for dr in (-0.5, 0.5) for dc in (-0.5, 0.5)]
+    )
     try:
         hull = ConvexHull(corners).volume
     except (QhullError, ValueError):
@@ -426,30 +431,32 @@ def _features(box, m, meta, cmap, coarse, cmax, flat, grey, otsu) -> np.ndarray:
 
     bw, bh = x2 - x1, y2 - y1
     on_border = (x1 == 0) * bh + (x2 == W) * bh + (y1 == 0) * bw + (y2 == H) * bw
-    return np.array([
-        np.log(area),
-        rim,
-        float(kw[band].mean()),
-        rim / max(otsu, 1e-9),
-        float((cmax[win][edge] > otsu).mean()) if edge.any() else 0.0,
-        mean_or(cw, outer, rim),
-        mean_or(cw, inner, rim),
-        solidity,
-        eccentricity,
-        area / float(bw * bh),
-        min(bw, bh) / float(max(bw, bh)),
-        float(inside_f.mean()),
-        float(inside_f.std()),
-        float(np.percentile(inside_f, 5)),
-        float(fw[band].mean()) - mean_or(fw, inner, float(inside_f.mean())),
-        mean_or(fw, outer, 1.0) - float(inside_f.mean()),
-        float(grey[win][M].std()),
-        on_border / float(2 * (bw + bh)),
-        meta[0],
-        meta[1],
-        meta[2],
-        meta[3],
-    ])
+    return np.array(
+        [
+            np.log(area),
+            rim,
+            float(kw[band].mean()),
+            rim / max(otsu, 1e-9),
+            float((cmax[win][edge] > otsu).mean()) if edge.any() else 0.0,
+            mean_or(cw, outer, rim),
+            mean_or(cw, inner, rim),
+            solidity,
+            eccentricity,
+            area / float(bw * bh),
+            min(bw, bh) / float(max(bw, bh)),
+            float(inside_f.mean()),
+            float(inside_f.std()),
+            float(np.percentile(inside_f, 5)),
+            float(fw[band].mean()) - mean_or(fw, inner, float(inside_f.mean())),
+            mean_or(fw, outer, 1.0) - float(inside_f.mean()),
+            float(grey[win][M].std()),
+            on_border / float(2 * (bw + bh)),
+            meta[0],
+            meta[1],
+            meta[2],
+            meta[3],
+        ]
+    )
 
 
 def _ring_profile(box, maps) -> list[float]:
@@ -534,7 +541,9 @@ def score_model(path: str | None = None) -> ScoreModel:
     this version's :data:`FEATURES`; errors (unreadable file, other features) name the file."""
     model = load_score_model(path)
     if model.features != FEATURES:
-        raise ValueError(f"score model {path or '(packaged)'} was fitted on other features than this version's")
+        raise ValueError(
+            f"score model {path or '(packaged)'} was fitted on other features than this version's"
+        )
     return model
 
 
@@ -676,7 +685,8 @@ def _clear_previous_crops(out: Path) -> None:
                 name = restore(row.get("crop") or "")
                 ours |= {name, name[: -len(".tif")] + "_mask.tif"} if name.endswith(".tif") else set()
     others = sorted(
-        f.name for f in out.iterdir()
+        f.name
+        for f in out.iterdir()
         if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and f.name not in ours
     )
     if others:
@@ -744,20 +754,29 @@ def crop_fields(
         img = data.pixels
         field = image_stem(path)
         size = data.pixel_size
-        tiff_kw: dict[str, Any] = ({} if size is None else
-                                   {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"})
+        tiff_kw: dict[str, Any] = (
+            {} if size is None else {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"}
+        )
         where = parse_name(path, pattern)
         for det in detect_organoids(img, params):
             x1, y1, x2, y2 = det.box
             name = f"{field}{CROP_SEPARATOR}{k}.tif"
             crop = np.ascontiguousarray(img[y1:y2, x1:x2])
             with atomic_path(out / name) as tmp:
-                tifffile.imwrite(tmp, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack", **tiff_kw)
+                tifffile.imwrite(
+                    tmp, crop, photometric="rgb" if crop.shape[2] == 3 else "minisblack", **tiff_kw
+                )
             with atomic_path(out / f"{field}{CROP_SEPARATOR}{k}_mask.tif") as tmp:
                 tifffile.imwrite(tmp, det.mask.astype(np.uint8) * 255, photometric="minisblack", **tiff_kw)
             rows.append((path.name, name, x1, y1, x2, y2))
-            extra.append(("" if size is None else f"{size:.6g}", where.get("plate", ""), where.get("well", ""),
-                          where.get("site", "")))
+            extra.append(
+                (
+                    "" if size is None else f"{size:.6g}",
+                    where.get("plate", ""),
+                    where.get("well", ""),
+                    where.get("site", ""),
+                )
+            )
             k += 1
     table = out / "crops.csv"
     buf = io.StringIO()

@@ -34,9 +34,15 @@ if TYPE_CHECKING:
     from corrclust.images.detection import Candidates
 
 __all__ = [
-    "fit_score_model", "candidate_labels",
-    "OperatingPoint", "field_folds", "cross_validated_scores", "operating_curve", "choose_min_score",
-    "fit_detector", "read_boxes",
+    "fit_score_model",
+    "candidate_labels",
+    "OperatingPoint",
+    "field_folds",
+    "cross_validated_scores",
+    "operating_curve",
+    "choose_min_score",
+    "fit_detector",
+    "read_boxes",
 ]
 
 # a candidate is a positive training example when its box has at least this IoU with a true
@@ -52,8 +58,16 @@ MIN_SCORE_GRID = tuple(round(0.05 + 0.01 * k, 2) for k in range(91))  # 0.05, 0.
 
 
 def fit_score_model(
-    X: np.ndarray, y: np.ndarray, features: Sequence[str], *, n_trees: int = 300, depth: int = 4,
-    learning_rate: float = 0.05, min_leaf: int = 40, seed: int = 0, min_score: float = 0.5,
+    X: np.ndarray,
+    y: np.ndarray,
+    features: Sequence[str],
+    *,
+    n_trees: int = 300,
+    depth: int = 4,
+    learning_rate: float = 0.05,
+    min_leaf: int = 40,
+    seed: int = 0,
+    min_score: float = 0.5,
 ) -> ScoreModel:
     """Fit boosted trees (scikit-learn) to candidates ``X`` and convert them to a
     :class:`ScoreModel`: a classifier when ``y`` is boolean, else a least-squares regression
@@ -64,8 +78,13 @@ def fit_score_model(
     classify = y.dtype == bool
     kind = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
     clf = kind(
-        max_iter=n_trees, max_depth=depth, learning_rate=learning_rate, min_samples_leaf=min_leaf,
-        l2_regularization=1.0, early_stopping=False, random_state=seed,
+        max_iter=n_trees,
+        max_depth=depth,
+        learning_rate=learning_rate,
+        min_samples_leaf=min_leaf,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
     ).fit(np.asarray(X, float), y if classify else y.astype(float))
     trees = [pred[0].nodes for pred in clf._predictors]
     n = max(len(t) for t in trees)
@@ -82,8 +101,17 @@ def fit_score_model(
         left[k, :m] = np.where(leaf, -1, t["left"].astype(np.int64))
         right[k, :m] = np.where(leaf, -1, t["right"].astype(np.int64))
         value[k, :m] = np.where(leaf, t["value"], 0.0)
-    model = ScoreModel(tuple(features), float(np.ravel(clf._baseline_prediction)[0]), feature, threshold,
-                       left, right, value, "logit" if classify else "identity", float(min_score))
+    model = ScoreModel(
+        tuple(features),
+        float(np.ravel(clf._baseline_prediction)[0]),
+        feature,
+        threshold,
+        left,
+        right,
+        value,
+        "logit" if classify else "identity",
+        float(min_score),
+    )
     check = np.asarray(X, float)[:2000]
     reference = clf.predict_proba(check)[:, 1] if classify else clf.predict(check)
     if not np.allclose(model.predict(check), reference, atol=1e-6):
@@ -144,13 +172,19 @@ def _training_set(candidates, truth, names, label_iou):
     X = np.concatenate([candidates[n].features for n in names])
     y = np.concatenate([candidate_labels(candidates[n].boxes, truth[n], label_iou) for n in names])
     if y.all() or not y.any():
-        raise ValueError("the training fields need candidates that match a true box and candidates that do not")
+        raise ValueError(
+            "the training fields need candidates that match a true box and candidates that do not"
+        )
     return X, y
 
 
 def cross_validated_scores(
-    candidates: Mapping[str, Candidates], truth: Mapping[str, np.ndarray], folds: Sequence[Sequence[str]],
-    *, label_iou: float = TRAIN_IOU, **fit_kw,
+    candidates: Mapping[str, Candidates],
+    truth: Mapping[str, np.ndarray],
+    folds: Sequence[Sequence[str]],
+    *,
+    label_iou: float = TRAIN_IOU,
+    **fit_kw,
 ) -> dict[str, np.ndarray]:
     """Score of every candidate of every field in ``folds`` by a model fitted on the other folds."""
     from corrclust.images.detection import FEATURES
@@ -166,8 +200,13 @@ def cross_validated_scores(
 
 
 def operating_curve(
-    candidates: Mapping[str, Candidates], scores: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
-    grid: Sequence[float] = MIN_SCORE_GRID, *, nms_iou: float | None = None, nms_overlap: float | None = None,
+    candidates: Mapping[str, Candidates],
+    scores: Mapping[str, np.ndarray],
+    truth: Mapping[str, np.ndarray],
+    grid: Sequence[float] = MIN_SCORE_GRID,
+    *,
+    nms_iou: float | None = None,
+    nms_overlap: float | None = None,
 ) -> list[OperatingPoint]:
     """Pooled precision and recall of detection over the fields of ``scores`` at each ``min_score``
     of ``grid`` (non-maximum suppression as in :class:`DetectionParams` unless given)."""
@@ -200,8 +239,14 @@ def choose_min_score(curve: Sequence[OperatingPoint], min_precision: float = MIN
 
 
 def fit_detector(
-    candidates: Mapping[str, Candidates], truth: Mapping[str, np.ndarray], names: Sequence[str], *,
-    min_precision: float = MIN_PRECISION, folds: int = 4, seed: int = 1, label_iou: float = TRAIN_IOU,
+    candidates: Mapping[str, Candidates],
+    truth: Mapping[str, np.ndarray],
+    names: Sequence[str],
+    *,
+    min_precision: float = MIN_PRECISION,
+    folds: int = 4,
+    seed: int = 1,
+    label_iou: float = TRAIN_IOU,
     **fit_kw,
 ) -> tuple[ScoreModel, OperatingPoint]:
     """The score model fitted on ``names`` with its operating point: ``min_score`` chosen by
@@ -210,7 +255,9 @@ def fit_detector(
     from corrclust.images.detection import FEATURES
 
     names = list(names)
-    cv = cross_validated_scores(candidates, truth, field_folds(names, folds, seed), label_iou=label_iou, **fit_kw)
+    cv = cross_validated_scores(
+        candidates, truth, field_folds(names, folds, seed), label_iou=label_iou, **fit_kw
+    )
     point = choose_min_score(operating_curve(candidates, cv, truth), min_precision)
     X, y = _training_set(candidates, truth, names, label_iou)
     return fit_score_model(X, y, FEATURES, min_score=point.min_score, **fit_kw), point
@@ -232,14 +279,23 @@ def field_candidates(fields_dir: Path, names: Sequence[str], *, progress: bool =
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        description="fit the organoid candidate score and its operating point on manually boxed fields")
+        description="fit the organoid candidate score and its operating point on manually boxed fields"
+    )
     ap.add_argument("fields", type=Path, help="folder of the field images")
     ap.add_argument("boxes", type=Path, help="CSV with filename,x1,y1,x2,y2 (every listed field is used)")
     ap.add_argument("-o", "--output", type=Path, required=True)
-    ap.add_argument("--min-precision", type=float, default=MIN_PRECISION,
-                    help=f"operating point: largest recall at this cross-validated precision (default {MIN_PRECISION})")
-    ap.add_argument("--label-iou", type=float, default=TRAIN_IOU,
-                    help=f"IoU with a true box that makes a candidate positive (default {TRAIN_IOU})")
+    ap.add_argument(
+        "--min-precision",
+        type=float,
+        default=MIN_PRECISION,
+        help=f"operating point: largest recall at this cross-validated precision (default {MIN_PRECISION})",
+    )
+    ap.add_argument(
+        "--label-iou",
+        type=float,
+        default=TRAIN_IOU,
+        help=f"IoU with a true box that makes a candidate positive (default {TRAIN_IOU})",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     if not 0.0 < args.min_precision <= 1.0 or not 0.0 < args.label_iou <= 1.0:
@@ -250,14 +306,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         truth = read_boxes(args.boxes)
         names = sorted(truth)
         cands = field_candidates(args.fields, names, progress=not args.quiet)
-        model, point = fit_detector(cands, truth, names, min_precision=args.min_precision, label_iou=args.label_iou)
+        model, point = fit_detector(
+            cands, truth, names, min_precision=args.min_precision, label_iou=args.label_iou
+        )
         save_score_model(model, args.output)
     except (OSError, ValueError) as exc:  # unreadable table or image, too few fields: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"fitted on {len(names)} fields, {sum(len(c.boxes) for c in cands.values())} candidates -> {args.output}")
-    print(f"operating point min_score {point.min_score:.2f}: cross-validated precision {point.precision:.3f}, "
-          f"recall {point.recall:.3f}")
+    print(
+        f"fitted on {len(names)} fields, {sum(len(c.boxes) for c in cands.values())} candidates -> {args.output}"
+    )
+    print(
+        f"operating point min_score {point.min_score:.2f}: cross-validated precision {point.precision:.3f}, "
+        f"recall {point.recall:.3f}"
+    )
     return 0
 
 

@@ -122,7 +122,9 @@ class ReadOptions:
 
     def __post_init__(self) -> None:
         if self.z_project not in Z_PROJECTIONS:
-            raise ValueError(f"unknown Z projection {self.z_project!r} (choose one of {', '.join(Z_PROJECTIONS)})")
+            raise ValueError(
+                f"unknown Z projection {self.z_project!r} (choose one of {', '.join(Z_PROJECTIONS)})"
+            )
         if self.t is not None and (not isinstance(self.t, (int, np.integer)) or self.t < 0):
             raise ValueError(f"the time point must be an integer >= 0, got {self.t!r}")
         if self.pixel_size is not None and not (self.pixel_size > 0 and math.isfinite(self.pixel_size)):
@@ -277,8 +279,10 @@ def compile_name_pattern(pattern: str) -> re.Pattern:
         raise ValueError(f"--name-pattern {pattern!r} is not a regular expression ({exc})") from None
     groups = set(rx.groupindex)
     if not ("well" in groups or {"row", "column"} <= groups):
-        raise ValueError(f"--name-pattern {pattern!r} needs a named group 'well' or the groups 'row' and 'column' "
-                         "(e.g. '_(?P<well>[A-P][0-9]{2})_s(?P<site>[0-9]+)')")
+        raise ValueError(
+            f"--name-pattern {pattern!r} needs a named group 'well' or the groups 'row' and 'column' "
+            "(e.g. '_(?P<well>[A-P][0-9]{2})_s(?P<site>[0-9]+)')"
+        )
     return rx
 
 
@@ -330,9 +334,23 @@ class _Raw:
     pixel_size: float | None = None  # µm
 
 
-_UNIT_TO_UM = {"µm": 1.0, "um": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0, "micrometre": 1.0,
-               "\\u00B5m": 1.0, "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3, "millimeter": 1e3,
-               "cm": 1e4, "centimeter": 1e4, "m": 1e6, "meter": 1e6}
+_UNIT_TO_UM = {
+    "µm": 1.0,
+    "um": 1.0,
+    "micron": 1.0,
+    "microns": 1.0,
+    "micrometer": 1.0,
+    "micrometre": 1.0,
+    "\\u00B5m": 1.0,
+    "nm": 1e-3,
+    "nanometer": 1e-3,
+    "mm": 1e3,
+    "millimeter": 1e3,
+    "cm": 1e4,
+    "centimeter": 1e4,
+    "m": 1e6,
+    "meter": 1e6,
+}
 
 
 def _to_um(value: Any, unit: Any) -> float | None:
@@ -356,8 +374,11 @@ def _check_tiff_complete(tif: Any, series: Any, path: Path) -> None:
         counts = getattr(page, "databytecounts", ()) or ()
         for off, n in zip(offsets, counts, strict=False):
             if off + n > size:
-                raise ImageReadError(path, f"truncated file: image data runs to byte {off + n}, the file has {size} "
-                                           "bytes (an incomplete copy or download?)")
+                raise ImageReadError(
+                    path,
+                    f"truncated file: image data runs to byte {off + n}, the file has {size} "
+                    "bytes (an incomplete copy or download?)",
+                )
 
 
 def _tiff_pixel_size(tif: Any, page: Any) -> float | None:
@@ -388,8 +409,11 @@ def _read_tiff(path: Path) -> _Raw:
         if not tif.series:
             raise ImageReadError(path, "no image data")
         if tif.is_ome and len(tif.series) > 1:
-            raise ImageReadError(path, f"an OME-TIFF with {len(tif.series)} images (series, e.g. positions); "
-                                       "corrclust reads one image per file (save each series to its own file)")
+            raise ImageReadError(
+                path,
+                f"an OME-TIFF with {len(tif.series)} images (series, e.g. positions); "
+                "corrclust reads one image per file (save each series to its own file)",
+            )
         series = tif.series[0]
         _check_tiff_complete(tif, series, path)
         axes = series.axes
@@ -442,13 +466,17 @@ def _read_zarr(path: Path) -> _Raw:
     if axes_meta:
         axes = "".join(str(a["name"] if isinstance(a, dict) else a)[0].upper() for a in axes_meta)
     else:  # NGFF 0.1/0.2 had no axes: always 5-D TCZYX
-        axes = "TCZYX"[-data.ndim:]
+        axes = "TCZYX"[-data.ndim :]
     size = None
     transforms = meta.get("coordinateTransformations")
     if transforms and axes_meta:
         for t in transforms[0]:
             if t.get("type") == "scale" and len(t.get("scale", ())) == len(axes):
-                unit = axes_meta[axes.index("X")].get("unit") if isinstance(axes_meta[axes.index("X")], dict) else None
+                unit = (
+                    axes_meta[axes.index("X")].get("unit")
+                    if isinstance(axes_meta[axes.index("X")], dict)
+                    else None
+                )
                 size = _to_um(t["scale"][axes.index("X")], unit or "µm")
     names = meta.get("channel_names")
     return _Raw(data, axes, [str(n) for n in names] if names else None, size)
@@ -463,8 +491,11 @@ def _read_vendor(path: Path, suffix: str) -> _Raw:
 
         module = importlib.import_module(plugin)
     except ImportError:
-        raise ImageReadError(path, f"{suffix} files are read by bioio with its plugin {plugin.replace('_', '-')}, "
-                                   f"which is not installed: {_FORMATS_HINT}") from None
+        raise ImageReadError(
+            path,
+            f"{suffix} files are read by bioio with its plugin {plugin.replace('_', '-')}, "
+            f"which is not installed: {_FORMATS_HINT}",
+        ) from None
     try:
         img = BioImage(path, reader=module.Reader)
     except Exception as exc:
@@ -472,8 +503,11 @@ def _read_vendor(path: Path, suffix: str) -> _Raw:
         raise ImageReadError(path, f"not a readable {suffix[1:].upper()} file ({first[:200]})") from None
     scenes = list(getattr(img, "scenes", ()) or ())
     if len(scenes) > 1:
-        raise ImageReadError(path, f"holds {len(scenes)} scenes/series; corrclust reads files with one scene "
-                                   "(export each scene to its own file)")
+        raise ImageReadError(
+            path,
+            f"holds {len(scenes)} scenes/series; corrclust reads files with one scene "
+            "(export each scene to its own file)",
+        )
     order = "".join(img.dims.order)
     arr = img.data  # numpy, axes = order (TCZYX, plus S for RGB)
     pps = img.physical_pixel_sizes
@@ -485,13 +519,16 @@ def _read_raw(path: Path) -> _Raw:
     suffix = _suffix(path)
     if suffix == _ZARR_SUFFIX:
         if not path.is_dir():
-            raise ImageReadError(path, "no such Zarr folder" if not path.exists() else "a .zarr must be a folder")
+            raise ImageReadError(
+                path, "no such Zarr folder" if not path.exists() else "a .zarr must be a folder"
+            )
         return _read_zarr(path)
     if not path.is_file():
         raise ImageReadError(path, "no such file" if not path.exists() else "not a regular file")
     if suffix not in IMAGE_SUFFIXES:
-        raise ImageReadError(path, f"unsupported file type {path.suffix!r} "
-                                   f"(expected one of {', '.join(IMAGE_SUFFIXES)})")
+        raise ImageReadError(
+            path, f"unsupported file type {path.suffix!r} (expected one of {', '.join(IMAGE_SUFFIXES)})"
+        )
     if suffix in _TIFF_SUFFIXES:
         return _read_tiff(path)
     if suffix in VENDOR_SUFFIXES:
@@ -513,8 +550,9 @@ def _guess_channel_last(arr: np.ndarray, path: Path) -> np.ndarray:
     if c <= 4 or c < min(a, b):
         return arr
     raise ImageReadError(
-        path, f"cannot tell the channel axis of shape {arr.shape} and the file names no axes "
-              "(a Z-stack or time series without metadata? save it as OME-TIFF)"
+        path,
+        f"cannot tell the channel axis of shape {arr.shape} and the file names no axes "
+        "(a Z-stack or time series without metadata? save it as OME-TIFF)",
     )
 
 
@@ -532,7 +570,9 @@ def _project_z(arr: Any, axis: int, how: str, path: Path) -> Any:
     if dtype.kind == "u" and total.max(initial=0) > 65535:
         import warnings
 
-        warnings.warn(f"{path}: the Z sum exceeds 65535 and saturates (use --z-project mean or max)", stacklevel=3)
+        warnings.warn(
+            f"{path}: the Z sum exceeds 65535 and saturates (use --z-project mean or max)", stacklevel=3
+        )
     return np.minimum(total, 65535).astype(np.uint16)
 
 
@@ -543,9 +583,12 @@ def _arrange(raw: _Raw, path: Path, options: ReadOptions) -> tuple[np.ndarray, i
     if axes is None or len(axes) != arr.ndim:
         a = np.squeeze(np.asarray(arr))
         if a.ndim not in (2, 3):
-            raise ImageReadError(path, f"{a.ndim}-D image of shape {tuple(a.shape)} whose file names no axes, so Z, "
-                                       "time and channels cannot be told apart; save it as OME-TIFF or ImageJ "
-                                       "hyperstack, or with tifffile.imwrite(..., metadata={'axes': 'ZCYX'})")
+            raise ImageReadError(
+                path,
+                f"{a.ndim}-D image of shape {tuple(a.shape)} whose file names no axes, so Z, "
+                "time and channels cannot be told apart; save it as OME-TIFF or ImageJ "
+                "hyperstack, or with tifffile.imwrite(..., metadata={'axes': 'ZCYX'})",
+            )
         return _guess_channel_last(a, path), 1
     axes = axes.upper()
     # Axes of length 1 carry nothing (a single time point, plane, channel ...).
@@ -556,7 +599,9 @@ def _arrange(raw: _Raw, path: Path, options: ReadOptions) -> tuple[np.ndarray, i
     if "T" in axes:
         n = arr.shape[axes.index("T")]
         if options.t is None:
-            raise ImageReadError(path, f"time series of {n} time points (axes {axes}); pick one with --t INDEX")
+            raise ImageReadError(
+                path, f"time series of {n} time points (axes {axes}); pick one with --t INDEX"
+            )
         if options.t >= n:
             raise ImageReadError(path, f"--t {options.t} is past the last time point ({n - 1})")
         arr = np.take(arr, options.t, axis=axes.index("T"))
@@ -571,8 +616,10 @@ def _arrange(raw: _Raw, path: Path, options: ReadOptions) -> tuple[np.ndarray, i
         raise ImageReadError(path, f"image without Y and X axes (axes {axes}, shape {arr.shape})")
     others = [a for a in axes if a not in "YX"]
     if len(others) > 1:
-        raise ImageReadError(path, f"image with axes {axes} of shape {arr.shape}: corrclust reads Y, X, one channel "
-                                   "axis, Z and T")
+        raise ImageReadError(
+            path,
+            f"image with axes {axes} of shape {arr.shape}: corrclust reads Y, X, one channel axis, Z and T",
+        )
     order = [axes.index("Y"), axes.index("X")] + [axes.index(a) for a in others]
     arr = np.transpose(arr, order)
     if arr.ndim == 2:
@@ -588,16 +635,18 @@ def _check_dtype(arr: np.ndarray, path: Path) -> np.ndarray:
     raise ImageReadError(path, f"unsupported pixel type {arr.dtype} (expected 8- or 16-bit unsigned)")
 
 
-def _select(arr: np.ndarray, names: tuple[str | None, ...] | None, spec: Sequence[int | str | None],
-            path: Path) -> tuple[np.ndarray, tuple[str | None, ...] | None]:
+def _select(
+    arr: np.ndarray, names: tuple[str | None, ...] | None, spec: Sequence[int | str | None], path: Path
+) -> tuple[np.ndarray, tuple[str | None, ...] | None]:
     index = resolve_channels(spec, arr.shape[2], names, path)
     planes = [arr[:, :, i] if i is not None else np.zeros(arr.shape[:2], arr.dtype) for i in index]
     new_names = tuple(names[i] if (names and i is not None) else None for i in index) if names else None
     return np.stack(planes, axis=2), new_names
 
 
-def resolve_channels(spec: Sequence[int | str | None], n_channels: int, names: Sequence[str | None] | None,
-                     path: str | Path) -> list[int | None]:
+def resolve_channels(
+    spec: Sequence[int | str | None], n_channels: int, names: Sequence[str | None] | None, path: str | Path
+) -> list[int | None]:
     """Plane indices of a channel selection: ints stay, names are looked up (case-insensitively)."""
     out: list[int | None] = []
     for c in spec:
@@ -623,8 +672,9 @@ def _resample(arr: np.ndarray, size: float, target: float, order: int) -> np.nda
     factor = size / target
     if abs(factor - 1.0) <= PIXEL_SIZE_TOLERANCE:
         return arr
-    out = rescale(arr, factor, order=order, channel_axis=-1, preserve_range=True,
-                  anti_aliasing=factor < 1 and order > 0)
+    out = rescale(
+        arr, factor, order=order, channel_axis=-1, preserve_range=True, anti_aliasing=factor < 1 and order > 0
+    )
     info = np.iinfo(arr.dtype)
     return np.clip(np.rint(out), info.min, info.max).astype(arr.dtype)
 
@@ -658,8 +708,11 @@ def read_image_data(path: str | Path, options: ReadOptions | None = None, *, mas
     size = raw.pixel_size
     if options.pixel_size is not None:
         if size is None:
-            raise ImageReadError(p, "the file gives no pixel size, so it cannot be resampled to --pixel-size "
-                                    f"{options.pixel_size:g} µm")
+            raise ImageReadError(
+                p,
+                "the file gives no pixel size, so it cannot be resampled to --pixel-size "
+                f"{options.pixel_size:g} µm",
+            )
         arr = _resample(arr, size, options.pixel_size, 0 if mask else 1)
         size = options.pixel_size
     return ImageData(p, np.ascontiguousarray(arr), names, size, raw.axes or "", z_planes)
@@ -718,8 +771,18 @@ def _with_names(records: list[ImageRecord], pattern: str | re.Pattern | None) ->
     out = []
     for r in records:
         info = parse_name(r.source or r.path, pattern)  # a crop's plate and well are its field's
-        out.append(ImageRecord(r.path, r.id, r.label, r.subset, r.plate or info.get("plate"),
-                               r.well or info.get("well"), r.site or info.get("site"), r.source))
+        out.append(
+            ImageRecord(
+                r.path,
+                r.id,
+                r.label,
+                r.subset,
+                r.plate or info.get("plate"),
+                r.well or info.get("well"),
+                r.site or info.get("site"),
+                r.source,
+            )
+        )
     return out
 
 
@@ -730,8 +793,13 @@ def _records_paper_layout(files: list[Path]) -> list[ImageRecord]:
         ids = [_id_or_none(f) for f in files]
         known = [i for i in ids if i is not None]
         if len(known) == len(ids) and len(set(known)) == len(known):
-            return sorted((ImageRecord(f, i, None, source=s.rsplit(CROP_SEPARATOR, 1)[0])
-                           for f, i, s in zip(files, known, stems, strict=True)), key=lambda r: r.id)
+            return sorted(
+                (
+                    ImageRecord(f, i, None, source=s.rsplit(CROP_SEPARATOR, 1)[0])
+                    for f, i, s in zip(files, known, stems, strict=True)
+                ),
+                key=lambda r: r.id,
+            )
     ids = [_id_or_none(f) for f in files]
     if all(i is None for i in ids):
         # No ids in the names: number the images 0..n-1 in name order; classes unknown.
@@ -810,15 +878,19 @@ def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
             def cell(name: str, row: list[str] = row) -> str | None:
                 return (row[col[name]].strip() or None) if name in col else None
 
-            records.append(ImageRecord(path, ident, cell("class"), cell("subset"), cell("plate"), cell("well"),
-                                       cell("site")))
+            records.append(
+                ImageRecord(
+                    path, ident, cell("class"), cell("subset"), cell("plate"), cell("well"), cell("site")
+                )
+            )
     if not records:
         raise ValueError(f"{table}: ids table lists no images")
     return records
 
 
-def list_images(folder: str | Path, ids_table: str | Path | None = None, *,
-                name_pattern: str | re.Pattern | None = None) -> list[ImageRecord]:
+def list_images(
+    folder: str | Path, ids_table: str | Path | None = None, *, name_pattern: str | re.Pattern | None = None
+) -> list[ImageRecord]:
     """List the images of a folder as :class:`ImageRecord` s, in a deterministic order.
 
     Layouts, in this order of precedence:
@@ -847,8 +919,9 @@ def list_images(folder: str | Path, ids_table: str | Path | None = None, *,
     files = _image_files(folder)
     if files:
         return _with_names(_records_paper_layout(files), name_pattern)
-    class_dirs = sorted(d for d in folder.iterdir()
-                        if d.is_dir() and not d.name.startswith(".") and not is_image_path(d))
+    class_dirs = sorted(
+        d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".") and not is_image_path(d)
+    )
     if any(_image_files(d) for d in class_dirs):
         return _with_names(_records_class_folders(folder, class_dirs), name_pattern)
     raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {folder} or its class folders")

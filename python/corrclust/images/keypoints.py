@@ -219,18 +219,21 @@ def _peak_statistics(plane: np.ndarray, eight_bit: bool, d: int, sp: SelectionPa
     # decreasing value; ties in row-major order
     order = np.lexsort((cols, rows, -vals))
     return _RedPeaks(
-        rows[order], cols[order], vals[order], mean[order], mean_fg[order],
-        np.sqrt(np.clip(var[order], 0, None)), np.sqrt(np.clip(var_fg[order], 0, None)),
-        normalized_all[rows, cols][order], base[order],
+        rows[order],
+        cols[order],
+        vals[order],
+        mean[order],
+        mean_fg[order],
+        np.sqrt(np.clip(var[order], 0, None)),
+        np.sqrt(np.clip(var_fg[order], 0, None)),
+        normalized_all[rows, cols][order],
+        base[order],
     )
 
 
 def _greedy_accept(pk: _RedPeaks, threshold: float, diag: float, sp: SelectionParameters) -> np.ndarray:
     """Indices of the peaks accepted into one list (paper-model §2.2, rules 1-7)."""
-    denom = (
-        sp.distance_weight + sp.presence_weight + sp.rel_peak_weight
-        + sp.number_points_weight
-    )
+    denom = sp.distance_weight + sp.presence_weight + sp.rel_peak_weight + sp.number_points_weight
     # score > t  <=>  d' > (t * denom - base) / distance_weight  =: need
     need = (threshold * denom - pk.base_score) / sp.distance_weight
     possible = np.flatnonzero(need < 1.0)  # d' <= 1 always
@@ -448,7 +451,9 @@ def extract_keypoint_set(
             planes = resolve_channels(channels, img.shape[2], data.channel_names, rec.path)
             mask = read_mask(rec.mask, options) if rec.mask.exists() else None
             if mask is not None and mask.shape != img.shape[:2]:
-                raise ImageReadError(rec.mask, f"mask shape {mask.shape} differs from the image {img.shape[:2]}")
+                raise ImageReadError(
+                    rec.mask, f"mask shape {mask.shape} differs from the image {img.shape[:2]}"
+                )
             blue, green, red = planes  # one plane per entry of the three-entry ``channels``
             f, c = extract_keypoints(img, mask, detector, params=params, channels=(blue, green, red))
         except (ImageReadError, ValueError) as exc:

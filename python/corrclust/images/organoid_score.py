@@ -47,7 +47,9 @@ class ScoreModel:
         shape = self.feature.shape
         for name in ("threshold", "left", "right", "value"):
             if getattr(self, name).shape != shape:
-                raise ValueError(f"score model: {name} has shape {getattr(self, name).shape}, expected {shape}")
+                raise ValueError(
+                    f"score model: {name} has shape {getattr(self, name).shape}, expected {shape}"
+                )
         inner = self.left >= 0
         if inner.any() and (self.feature[inner].min() < 0 or self.feature[inner].max() >= len(self.features)):
             raise ValueError("score model: a node tests a feature that does not exist")
@@ -90,10 +92,16 @@ def save_score_model(model: ScoreModel, path: str | Path) -> None:
 
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # no half-written model on a full disk
         np.savez_compressed(
-            fh, features=np.array(model.features, dtype=str), bias=np.array(model.bias),
-            feature=model.feature.astype(np.int16), threshold=model.threshold.astype(np.float64),
-            left=model.left.astype(np.int16), right=model.right.astype(np.int16),
-            value=model.value.astype(np.float64), link=np.array(model.link), min_score=np.array(model.min_score),
+            fh,
+            features=np.array(model.features, dtype=str),
+            bias=np.array(model.bias),
+            feature=model.feature.astype(np.int16),
+            threshold=model.threshold.astype(np.float64),
+            left=model.left.astype(np.int16),
+            right=model.right.astype(np.int16),
+            value=model.value.astype(np.float64),
+            link=np.array(model.link),
+            min_score=np.array(model.min_score),
         )
 
 
@@ -104,9 +112,14 @@ def load_score_model(path: str | None = None) -> ScoreModel:
     try:
         with np.load(p, allow_pickle=False) as z:
             return ScoreModel(
-                tuple(str(s) for s in z["features"]), float(z["bias"]), z["feature"].astype(np.int64),
-                z["threshold"].astype(float), z["left"].astype(np.int64), z["right"].astype(np.int64),
-                z["value"].astype(float), str(z["link"]) if "link" in z.files else "logit",
+                tuple(str(s) for s in z["features"]),
+                float(z["bias"]),
+                z["feature"].astype(np.int64),
+                z["threshold"].astype(float),
+                z["left"].astype(np.int64),
+                z["right"].astype(np.int64),
+                z["value"].astype(float),
+                str(z["link"]) if "link" in z.files else "logit",
                 float(z["min_score"]) if "min_score" in z.files else 0.5,
             )
     except (OSError, KeyError, ValueError) as exc:

@@ -102,8 +102,11 @@ def select_crops(
             raise ValueError(f"point table names an image that is not present: {name}")
         h, w = image_sizes[name]
         xy = np.array([[points[i].x, points[i].y] for i in idx], float)
-        inside = (xy[:, 0] >= half) & (xy[:, 0] + (size - half) <= w) & (xy[:, 1] >= half) & (
-            xy[:, 1] + (size - half) <= h
+        inside = (
+            (xy[:, 0] >= half)
+            & (xy[:, 0] + (size - half) <= w)
+            & (xy[:, 1] >= half)
+            & (xy[:, 1] + (size - half) <= h)
         )
         if len(idx) > 1 and min_separation > 0:
             d, _ = cKDTree(xy).query(xy, k=2)
@@ -182,20 +185,32 @@ def make_crops(
             with Image.open(image_dir / name) as im:
                 sizes[name] = (im.height, im.width)
         except Exception as exc:  # one bad image loses its cells, not the whole set
-            print(f"skipped {image_dir / name}: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
+            print(
+                f"skipped {image_dir / name}: {' '.join(str(exc).split()) or type(exc).__name__}",
+                file=sys.stderr,
+            )
             unreadable.add(name)
     points = [p for p in points if p.image not in unreadable]
     chosen = select_crops(
-        points, sizes, size=size, train_per_class=train_per_class, test_per_class=test_per_class,
-        unseen_per_class=unseen_per_class, n_seen=n_seen, exclude=exclude,
-        min_separation=min_separation, seed=seed,
+        points,
+        sizes,
+        size=size,
+        train_per_class=train_per_class,
+        test_per_class=test_per_class,
+        unseen_per_class=unseen_per_class,
+        n_seen=n_seen,
+        exclude=exclude,
+        min_separation=min_separation,
+        seed=seed,
     )
     import tifffile
 
     out = Path(out_dir)
     expected = {f"{split}/rbc_{ident}.tif" for split, ident, _, _ in chosen}
     stale = sorted(
-        f"{f.parent.name}/{f.name}" for split in ("train", "test", "unseen") for f in (out / split).glob("rbc_*.tif")
+        f"{f.parent.name}/{f.name}"
+        for split in ("train", "test", "unseen")
+        for f in (out / split).glob("rbc_*.tif")
         if f"{split}/{f.name}" not in expected
     )
     if stale:
@@ -240,7 +255,9 @@ def make_crops(
         groups: dict[int, list[int]] = {}
         for r in recs:
             groups.setdefault(r.id // 100, []).append(r.id)
-        write_clustering(out / split / "truth.csv", [groups[c] for c in sorted(groups)], metadata=PAPER_METADATA)
+        write_clustering(
+            out / split / "truth.csv", [groups[c] for c in sorted(groups)], metadata=PAPER_METADATA
+        )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["split", "id", "class", "class_id", "class_name", "image", "x", "y"])

@@ -207,9 +207,7 @@ def _green_probability(name: str, nuclei: np.ndarray, mask: np.ndarray, S: int, 
     return np.full(n, rng.uniform(0.4, 0.8))
 
 
-def render_organoid(
-    template: int | str, rng: np.random.Generator, size: int = 160
-) -> SyntheticOrganoid:
+def render_organoid(template: int | str, rng: np.random.Generator, size: int = 160) -> SyntheticOrganoid:
     """Render one organoid of the given template (1-based class index or name)."""
     if isinstance(template, str):
         names = [n for n, _ in TEMPLATES]
@@ -348,8 +346,9 @@ def generate(
         path = out / f"{prefix}_{ident}.tif"
         # Atomic: a full disk or a kill leaves no half-written TIFF under an image's name.
         with atomic_path(path) as tmp:
-            tifffile.imwrite(tmp, org.image, photometric="minisblack", planarconfig="contig",
-                             metadata={"axes": "YXS"})
+            tifffile.imwrite(
+                tmp, org.image, photometric="minisblack", planarconfig="contig", metadata={"axes": "YXS"}
+            )
         with atomic_path(out / f"{prefix}_{ident}_mask.tif") as tmp:
             tifffile.imwrite(tmp, org.mask.astype(np.uint8) * 255, photometric="minisblack", metadata=None)
         records.append(ImageRecord(path, ident, str(c)))

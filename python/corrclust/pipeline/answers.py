@@ -93,8 +93,13 @@ def answer_summary(use: FeedbackUse, before: np.ndarray | None, after: np.ndarra
         out["images_moved"] = _images_moved(before, after)
     if use.calibration is not None:
         cal = use.calibration
-        out["calibration"] = {"parameter": cal.parameter_name, "default": cal.default, "fitted": cal.parameter,
-                              "shift": cal.delta, "scale": cal.scale}
+        out["calibration"] = {
+            "parameter": cal.parameter_name,
+            "default": cal.default,
+            "fitted": cal.parameter,
+            "shift": cal.delta,
+            "scale": cal.scale,
+        }
     return out
 
 
@@ -127,8 +132,15 @@ def load_run(out_dir: str | Path) -> Correlations:
     return load_correlations(path, threshold=threshold, bias=bias)
 
 
-def next_questions(corr: Correlations, feedback: str | Path | None, k: int, *, strategy: str = "active",
-                   calibrate: bool = False, seed: int = 0) -> list[tuple[int, int]]:
+def next_questions(
+    corr: Correlations,
+    feedback: str | Path | None,
+    k: int,
+    *,
+    strategy: str = "active",
+    calibrate: bool = False,
+    seed: int = 0,
+) -> list[tuple[int, int]]:
     """The next ``k`` pairs of ids to ask (:mod:`corrclust.questions`), given the answers in ``feedback``."""
     from corrclust.questions import select_pairs
     from corrclust.solve import solve
@@ -138,8 +150,13 @@ def next_questions(corr: Correlations, feedback: str | Path | None, k: int, *, s
         use = use_feedback(corr, feedback, calibrate=calibrate)
         corr, must, cannot = use.corr, use.must_link, use.cannot_link
     costs = corr.problem().to_dense()
-    labels = solve(costs, method="kl", seed=seed, must_link=must if must.size else None,
-                   cannot_link=cannot if cannot.size else None).labels
+    labels = solve(
+        costs,
+        method="kl",
+        seed=seed,
+        must_link=must if must.size else None,
+        cannot_link=cannot if cannot.size else None,
+    ).labels
     pairs = select_pairs(costs, labels, k, must, cannot, strategy=strategy, seed=seed)
     ids = corr.ids
     return [(int(ids[i]), int(ids[j])) for i, j in pairs]

@@ -46,17 +46,39 @@ def number_clusters(labels: ArrayLike) -> np.ndarray:
     return new[inverse.reshape(-1)]
 
 
-def _solve(problem, solver: str, time_limit: float | None, seed: int, progress: bool, must_link=None,
-           cannot_link=None):
+def _solve(
+    problem,
+    solver: str,
+    time_limit: float | None,
+    seed: int,
+    progress: bool,
+    must_link=None,
+    cannot_link=None,
+):
     from corrclust.solve import solve
 
-    return solve(problem, method=solver, time_limit=time_limit, seed=seed, progress=True if progress else None,
-                 must_link=must_link, cannot_link=cannot_link)
+    return solve(
+        problem,
+        method=solver,
+        time_limit=time_limit,
+        seed=seed,
+        progress=True if progress else None,
+        must_link=must_link,
+        cannot_link=cannot_link,
+    )
 
 
-def cluster(corr: Correlations, solver: str = "kl", *, time_limit: float | None = None, seed: int = 0,
-            parameter: float | None = None, progress: bool = False, must_link: Any = None,
-            cannot_link: Any = None) -> Clustering:
+def cluster(
+    corr: Correlations,
+    solver: str = "kl",
+    *,
+    time_limit: float | None = None,
+    seed: int = 0,
+    parameter: float | None = None,
+    progress: bool = False,
+    must_link: Any = None,
+    cannot_link: Any = None,
+) -> Clustering:
     """Solve the correlation-clustering problem of ``corr`` (at ``parameter``, default the chosen one),
     under the expert's answers as index pairs (``must_link``/``cannot_link``, :mod:`corrclust.constraints`)."""
     problem = corr.problem(parameter)
@@ -74,4 +96,3 @@ def cluster(corr: Correlations, solver: str = "kl", *, time_limit: float | None 
         solver=solver,
         lower_bound=None if lb is None or not np.isfinite(lb) else float(lb),
     )
-

@@ -57,7 +57,9 @@ class Correlations:
         """The symmetrised matrix (what the costs are made of); the diagonal is NaN."""
         m = self.matrix
         ops: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-            "min": np.minimum, "max": np.maximum, "mean": lambda a, b: (a + b) / 2.0
+            "min": np.minimum,
+            "max": np.maximum,
+            "mean": lambda a, b: (a + b) / 2.0,
         }
         op = ops[self.symmetrization]
         out = op(m, m.T)
@@ -113,8 +115,10 @@ def load_correlations(
         except Exception as exc:
             raise ValueError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     if "ids" not in arrays or ("S" in arrays) == ("P" in arrays):
-        raise ValueError(f"{path}: expected arrays 'ids' and one of 'S' (similarities) or 'P' (probabilities), "
-                         f"found {', '.join(sorted(arrays)) or 'none'}")
+        raise ValueError(
+            f"{path}: expected arrays 'ids' and one of 'S' (similarities) or 'P' (probabilities), "
+            f"found {', '.join(sorted(arrays)) or 'none'}"
+        )
     ids = _integer_ids(np.asarray(arrays["ids"]))
     if ids.ndim != 1 or ids.dtype.kind not in "iu":
         raise ValueError(f"{path}: 'ids' must be a 1-D integer array, got {ids.dtype} of shape {ids.shape}")
@@ -153,8 +157,12 @@ def compute_correlations(
     ``checkpoint`` (PQAP): a file where finished pairs are saved, so an interrupted run resumes.
     """
     if options.correlations is not None:
-        corr = load_correlations(options.correlations, threshold=options.threshold, bias=options.bias,
-                                 symmetrize=options.symmetrize)
+        corr = load_correlations(
+            options.correlations,
+            threshold=options.threshold,
+            bias=options.bias,
+            symmetrize=options.symmetrize,
+        )
         say(f"using the {corr.kind} matrix of {options.correlations} ({corr.ids.size} images)")
     else:
         corr = get_route(options.method).correlate(images, options, checkpoint=checkpoint)
@@ -174,5 +182,3 @@ def align_images(images: ImageSet, corr: Correlations) -> ImageSet:
     if dropped:
         say(f"{dropped} image(s) have no correlations (e.g. no key points) and are left out")
     return images.subset([where[int(i)] for i in corr.ids])
-
-

@@ -56,8 +56,19 @@ def sweep(
     from corrclust import metrics
 
     grid = corr.sweep_values() if values is None else np.asarray(values, dtype=float)
-    cols: dict[str, list[float]] = {k: [] for k in ("vi", "false_cuts", "false_joins", "rand_index", "f1_cuts",
-                                                       "f1_joins", "n_clusters", "objective")}
+    cols: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "vi",
+            "false_cuts",
+            "false_joins",
+            "rand_index",
+            "f1_cuts",
+            "f1_joins",
+            "n_clusters",
+            "objective",
+        )
+    }
     it: Any = grid
     if progress:
         from tqdm.auto import tqdm
@@ -104,6 +115,12 @@ def evaluate(
     sweep_cols = None
     if do_sweep:
         sweep_cols = sweep(corr, codes, known, solver, seed=seed, time_limit=time_limit, progress=progress)
-    return Evaluation(truth, result, table, names, subsets, sweep_cols,
-                      contingency_clusters=[int(k) for k in np.unique(pred)])
-
+    return Evaluation(
+        truth,
+        result,
+        table,
+        names,
+        subsets,
+        sweep_cols,
+        contingency_clusters=[int(k) for k in np.unique(pred)],
+    )

@@ -56,7 +56,9 @@ class ImageSet:
 
     def subset(self, keep: Sequence[int]) -> ImageSet:
         """The images at positions ``keep`` (in that order)."""
-        return ImageSet(self.root, [self.records[i] for i in keep], [self.thumbs[i] for i in keep], self.failures)
+        return ImageSet(
+            self.root, [self.records[i] for i in keep], [self.thumbs[i] for i in keep], self.failures
+        )
 
 
 def subset_folder_records(folder: str | Path, name_pattern: str | None = None) -> list[ImageRecord] | None:
@@ -78,8 +80,11 @@ def subset_folder_records(folder: str | Path, name_pattern: str | None = None) -
 
     if has_images(folder):
         return None
-    subdirs = sorted(d for d in folder.iterdir()
-                     if d.is_dir() and not d.name.startswith(".") and not is_image_path(d) and has_images(d))
+    subdirs = sorted(
+        d
+        for d in folder.iterdir()
+        if d.is_dir() and not d.name.startswith(".") and not is_image_path(d) and has_images(d)
+    )
     if len(subdirs) < 2:
         return None
     per_dir: list[tuple[Path, list[ImageRecord]]] = []

@@ -54,8 +54,11 @@ def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) ->
     # clusters can be grouped by well; a crop's field is its source.
     wells = any(r.well is not None for r in images.records)
     sources = any(r.source is not None for r in images.records)
-    w.writerow(["id", "cluster", "file"] + (["plate", "well", "site"] if wells else [])
-               + (["source"] if sources else []))
+    w.writerow(
+        ["id", "cluster", "file"]
+        + (["plate", "well", "site"] if wells else [])
+        + (["source"] if sources else [])
+    )
     for rec, lab in zip(images.records, clustering.labels, strict=False):
         try:
             rel = rec.path.relative_to(images.root).as_posix()
@@ -95,7 +98,9 @@ def _write_sweep_csv(path: Path, cols: dict[str, np.ndarray]) -> None:
     names = list(cols)
     w.writerow(names)
     for row in zip(*(cols[k] for k in names), strict=False):
-        w.writerow([int(v) if k == "n_clusters" else repr(float(v)) for k, v in zip(names, row, strict=False)])
+        w.writerow(
+            [int(v) if k == "n_clusters" else repr(float(v)) for k, v in zip(names, row, strict=False)]
+        )
     write_text(path, buf.getvalue())
 
 
@@ -166,12 +171,23 @@ def write_outputs(
         files["assessment"] = out_dir / "assessment.json"
         write_text(files["assessment"], json.dumps(jsonable(assessment.to_dict()), indent=2) + "\n")
 
-    figures = report.draw_figures(out_dir, FIGURES, images, corr, clustering, evaluation, _figure,
-                                  progress=progress)
+    figures = report.draw_figures(
+        out_dir, FIGURES, images, corr, clustering, evaluation, _figure, progress=progress
+    )
     files.update(figures)
     files["report"] = out_dir / "report.html"
-    page = report.render(title, out_dir, images, corr, clustering, evaluation, settings, files,
-                         assessment=assessment, review=review)
+    page = report.render(
+        title,
+        out_dir,
+        images,
+        corr,
+        clustering,
+        evaluation,
+        settings,
+        files,
+        assessment=assessment,
+        review=review,
+    )
     write_text(files["report"], page)
     return files
 
@@ -181,4 +197,3 @@ def prepare_out_dir(out_dir: Path) -> None:
     stale = out_dir / "report.html"
     if stale.exists():
         stale.unlink()  # a run that fails must not leave the previous run's report looking current
-

@@ -78,15 +78,26 @@ def run_on_correlations(
     if options.feedback is not None:
         use = use_feedback(corr, options.feedback, calibrate=options.calibrate)
         corr = use.corr
-        say(f"feedback {options.feedback}: {use.must_link.shape[0]} same, {use.cannot_link.shape[0]} different"
+        say(
+            f"feedback {options.feedback}: {use.must_link.shape[0]} same, {use.cannot_link.shape[0]} different"
             + (f", {use.n_skipped} answer(s) naming ids not in the set skipped" if use.n_skipped else "")
-            + (f"; {corr.parameter_name} calibrated to {corr.parameter:g}" if use.calibration is not None else ""))
+            + (
+                f"; {corr.parameter_name} calibrated to {corr.parameter:g}"
+                if use.calibration is not None
+                else ""
+            )
+        )
     say(f"clustering {corr.ids.size} images ({options.solver}, {corr.parameter_name} {corr.parameter:g})")
     # KL takes a fraction of a second here; the anytime and exact solvers show their progress.
-    clustering = cluster(corr, options.solver, time_limit=options.time_limit, seed=options.seed,
-                         progress=options.progress and options.solver != "kl",
-                         must_link=None if use is None else use.must_link,
-                         cannot_link=None if use is None else use.cannot_link)
+    clustering = cluster(
+        corr,
+        options.solver,
+        time_limit=options.time_limit,
+        seed=options.seed,
+        progress=options.progress and options.solver != "kl",
+        must_link=None if use is None else use.must_link,
+        cannot_link=None if use is None else use.cannot_link,
+    )
     assessment = None
     assess = getattr(get_route(options.method), "assess", None) if options.correlations is None else None
     if assess is not None:
@@ -97,8 +108,17 @@ def run_on_correlations(
     if truth is not None:
         n_known = int(truth.known.sum())
         do_sweep = options.sweep if options.sweep is not None else n_known <= SWEEP_AUTO_MAX
-        evaluation = evaluate(images, corr, clustering, truth, do_sweep=do_sweep, solver=options.solver,
-                              seed=options.seed, time_limit=options.time_limit, progress=options.progress)
+        evaluation = evaluate(
+            images,
+            corr,
+            clustering,
+            truth,
+            do_sweep=do_sweep,
+            solver=options.solver,
+            seed=options.seed,
+            time_limit=options.time_limit,
+            progress=options.progress,
+        )
     settings = [
         ("images", str(options.images_dir)),
         ("method", _method_label(corr, options)),
@@ -112,10 +132,21 @@ def run_on_correlations(
     if use is not None:
         review = answer_summary(use, before, clustering.labels)
         settings.append(("feedback", f"{options.feedback} ({use.n_constraints} answers used)"))
-    files = write_outputs(out_dir, images, corr, clustering, evaluation, settings, progress=options.progress,
-                          title=title, assessment=assessment, review=review)
-    return PipelineResult(out_dir, images, corr, clustering, evaluation, files, time.perf_counter() - started,
-                          assessment)
+    files = write_outputs(
+        out_dir,
+        images,
+        corr,
+        clustering,
+        evaluation,
+        settings,
+        progress=options.progress,
+        title=title,
+        assessment=assessment,
+        review=review,
+    )
+    return PipelineResult(
+        out_dir, images, corr, clustering, evaluation, files, time.perf_counter() - started, assessment
+    )
 
 
 def _read_settings(options: ClusterOptions) -> list[tuple[str, Any]]:
@@ -153,8 +184,12 @@ def _previous_labels(out_dir: Path, ids) -> np.ndarray | None:
     return np.array([rows[int(i)] for i in ids], dtype=np.int64)
 
 
-def run(options: ClusterOptions, *, title: str = "corrclust report",
-        extra_settings: Sequence[tuple[str, Any]] = ()) -> PipelineResult:
+def run(
+    options: ClusterOptions,
+    *,
+    title: str = "corrclust report",
+    extra_settings: Sequence[tuple[str, Any]] = (),
+) -> PipelineResult:
     """The whole pipeline of ``corrclust cluster``."""
     started = time.perf_counter()
     options.validate()
@@ -170,21 +205,39 @@ def run(options: ClusterOptions, *, title: str = "corrclust report",
         crops = out_dir / "crops"
         say(f"detecting and cropping organoids into {crops}")
         # The crops keep every plane; --channels applies when they are read (below).
-        cropped = crop_fields(images_dir, crops, progress=options.progress, read=options.read.without_channels(),
-                              name_pattern=options.name_pattern)
+        cropped = crop_fields(
+            images_dir,
+            crops,
+            progress=options.progress,
+            read=options.read.without_channels(),
+            name_pattern=options.name_pattern,
+        )
         for path, message in cropped.failures:
             say(f"skipping field {path}: {message}")
         if not cropped.rows:
             raise ValueError(f"no organoid was detected in the fields of {images_dir}")
-        settings.append(("cropped fields from", f"{images_dir} ({len(cropped.rows)} organoids, table "
-                                                f"{cropped.table.name})"))
+        settings.append(
+            (
+                "cropped fields from",
+                f"{images_dir} ({len(cropped.rows)} organoids, table {cropped.table.name})",
+            )
+        )
         images_dir = crops
-    images = load_images(images_dir, options.ids_table, progress=options.progress, read=options.read,
-                         name_pattern=options.name_pattern)
+    images = load_images(
+        images_dir,
+        options.ids_table,
+        progress=options.progress,
+        read=options.read,
+        name_pattern=options.name_pattern,
+    )
     if options.method == AUTO:
-        options.method = "pqap" if options.correlations is not None else default_route(r.path for r in images.records)
-        say(f"method: {options.method} ({'the images have' if options.method == 'pqap' else 'the images lack'} "
-            f"the key-point channels; choose with --method)")
+        options.method = (
+            "pqap" if options.correlations is not None else default_route(r.path for r in images.records)
+        )
+        say(
+            f"method: {options.method} ({'the images have' if options.method == 'pqap' else 'the images lack'} "
+            f"the key-point channels; choose with --method)"
+        )
         get_route(options.method).check(options)
     prepare_out_dir(out_dir)
     checkpoint = out_dir / PQAP_CHECKPOINT

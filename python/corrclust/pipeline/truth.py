@@ -35,7 +35,9 @@ class Truth:
         return np.array([c is not None for c in self.classes], dtype=bool)
 
 
-def truth_from_clusters(groups: Sequence[Sequence[int]], ids: Sequence[int] | np.ndarray, source: str) -> Truth:
+def truth_from_clusters(
+    groups: Sequence[Sequence[int]], ids: Sequence[int] | np.ndarray, source: str
+) -> Truth:
     """The classes of ``ids`` given by the truth ``groups`` (one list of ids per class), checked by
     :func:`check_coverage`. ``source`` names the truth in messages."""
     paper = [{int(i) // 100 for i in g} for g in groups]

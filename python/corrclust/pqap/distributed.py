@@ -31,10 +31,14 @@ def _solve_chunk(
     from corrclust.pqap.similarity import PairSolver
 
     ids = sorted({int(i) for i in pairs.ravel()})
-    kp = KeypointSet(ids=ids, features={i: organoids[i][0] for i in ids}, candidates={i: organoids[i][1] for i in ids})
+    kp = KeypointSet(
+        ids=ids, features={i: organoids[i][0] for i in ids}, candidates={i: organoids[i][1] for i in ids}
+    )
     solver = PairSolver(kp)
     pos = np.array([[solver.index[int(a)], solver.index[int(b)]] for a, b in pairs], dtype=np.int32)
-    sim, _, done, _ = solver.run(pos, PqapParameters(*params), mode=mode, lower_wrap=lower_wrap, threads=threads)
+    sim, _, done, _ = solver.run(
+        pos, PqapParameters(*params), mode=mode, lower_wrap=lower_wrap, threads=threads
+    )
     if not done.all():  # pragma: no cover - an interrupted worker raises instead
         raise RuntimeError("PQAP chunk did not finish")
     return sim
@@ -79,8 +83,9 @@ def similarity_matrix_dask(
             if scheduler is not None:
                 client = own_client = Client(scheduler)
             else:
-                own_cluster = LocalCluster(n_workers=local_cluster, threads_per_worker=1, processes=processes,
-                                           dashboard_address=None)
+                own_cluster = LocalCluster(
+                    n_workers=local_cluster, threads_per_worker=1, processes=processes, dashboard_address=None
+                )
                 client = own_client = Client(own_cluster)
         ids = list(keypoints.ids)
         n = len(ids)
@@ -90,21 +95,38 @@ def similarity_matrix_dask(
         if k == 0:
             return ids, S
         # Largest n*m first, then dealt out in chunks, so the big pairs start early.
-        work = np.array([keypoints.features[ids[a]].shape[0] * keypoints.candidates[ids[b]].shape[0]
-                         for a, b in pos_pairs])
+        work = np.array(
+            [
+                keypoints.features[ids[a]].shape[0] * keypoints.candidates[ids[b]].shape[0]
+                for a, b in pos_pairs
+            ]
+        )
         order = np.argsort(-work, kind="stable")
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
         size = chunk_size or max(1, -(-k // (8 * n_workers)))
-        chunks = [order[i:i + size] for i in range(0, k, size)]
-        organoids = {i: (np.ascontiguousarray(keypoints.features[i], dtype=np.float64),
-                         np.ascontiguousarray(keypoints.candidates[i], dtype=np.float64)) for i in ids}
+        chunks = [order[i : i + size] for i in range(0, k, size)]
+        organoids = {
+            i: (
+                np.ascontiguousarray(keypoints.features[i], dtype=np.float64),
+                np.ascontiguousarray(keypoints.candidates[i], dtype=np.float64),
+            )
+            for i in ids
+        }
         data = client.scatter([organoids], broadcast=True)[0]
         id_arr = np.asarray(ids, dtype=np.int64)
         futures = {}
         for c in chunks:
             id_pairs = id_arr[pos_pairs[c]]
-            fut = client.submit(_solve_chunk, data, id_pairs, params.as_tuple(), mode, bool(lower_wrap),
-                                int(threads_per_task), pure=False)
+            fut = client.submit(
+                _solve_chunk,
+                data,
+                id_pairs,
+                params.as_tuple(),
+                mode,
+                bool(lower_wrap),
+                int(threads_per_task),
+                pure=False,
+            )
             futures[fut] = c
 
         bar = None

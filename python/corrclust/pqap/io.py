@@ -168,7 +168,9 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
                 continue
             key, sep, value = line.partition(",")
             if key not in ("features_begin", "candidates_begin"):
-                raise err(lineno, f"expected 'features_begin,<id>' or 'candidates_begin,<id>', got {line[:60]!r}")
+                raise err(
+                    lineno, f"expected 'features_begin,<id>' or 'candidates_begin,<id>', got {line[:60]!r}"
+                )
             block_kind = key[: -len("_begin")]
             try:
                 block_id = int(value)
@@ -181,7 +183,11 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
             state = "block"
             continue
         # state == "block"
-        if line.startswith(block_kind + "_end") or line.startswith("features_") or line.startswith("candidates_"):
+        if (
+            line.startswith(block_kind + "_end")
+            or line.startswith("features_")
+            or line.startswith("candidates_")
+        ):
             key, sep, value = line.partition(",")
             if key != block_kind + "_end":
                 raise err(lineno, f"expected '{block_kind}_end,{block_id}', got {line[:60]!r}")
@@ -190,7 +196,9 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
             except ValueError:
                 raise err(lineno, f"organoid id must be an integer, got {value!r}") from None
             if end_id != block_id:
-                raise err(lineno, f"'{block_kind}_end,{end_id}' does not match '{block_kind}_begin,{block_id}'")
+                raise err(
+                    lineno, f"'{block_kind}_end,{end_id}' does not match '{block_kind}_begin,{block_id}'"
+                )
             arr = np.array(block_rows, dtype=np.float64).reshape(len(block_rows), N_FIELDS)
             if block_kind == "features":
                 features[block_id] = arr
@@ -214,7 +222,9 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
     if state in ("start", "selection"):
         raise ValueError(f"{path}: no complete selection-parameter block (begin/end_selection_parameters)")
     if state == "block":
-        raise ValueError(f"{path}: line {lineno}: file ends inside the {block_kind} block of organoid {block_id}")
+        raise ValueError(
+            f"{path}: line {lineno}: file ends inside the {block_kind} block of organoid {block_id}"
+        )
     for i in ids:
         if i not in features:
             raise ValueError(f"{path}: organoid {i} has candidates but no features block")
@@ -411,7 +421,9 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
                 raise ValueError(f"{path}: file ends inside the '{name}' block")
             lineno, cells = rows[pos]
             if len(cells) != n + 1:
-                raise err(lineno, f"expected an id and {n} values in the '{name}' block, got {len(cells)} cells")
+                raise err(
+                    lineno, f"expected an id and {n} values in the '{name}' block, got {len(cells)} cells"
+                )
             try:
                 row_id = int(cells[0])
             except ValueError:
@@ -459,7 +471,9 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
             except ValueError:
                 raise err(lineno, "assignment ids and entries must be integers") from None
             if a not in id_set or b not in id_set or a == b:
-                raise err(lineno, f"assignment {a} -> {b} does not name two different organoids of the blocks")
+                raise err(
+                    lineno, f"assignment {a} -> {b} does not name two different organoids of the blocks"
+                )
             if (a, b) in assignments:
                 raise err(lineno, f"second assignment line for {a} -> {b}")
             if np.any(vec < -1):

@@ -32,7 +32,14 @@ import numpy as np
 from corrclust.pqap.io import KeypointSet, PqapParameters
 from corrclust.pqap.similarity import PairSolver, _check_mode, ordered_pairs
 
-__all__ = ["LearnResult", "Evaluation", "evaluate_parameters", "learn_parameters", "truth_labels", "OBJECTIVES"]
+__all__ = [
+    "LearnResult",
+    "Evaluation",
+    "evaluate_parameters",
+    "learn_parameters",
+    "truth_labels",
+    "OBJECTIVES",
+]
 
 OBJECTIVES = ("f1", "vi")
 F1_THRESHOLDS = np.arange(101) / 100.0  # 0.00 ... 1.00, exactly the two-decimal values
@@ -109,7 +116,9 @@ def truth_labels(truth: Any, ids: Sequence[int]) -> np.ndarray:
         where = {i: k for k, c in enumerate(clusters) for i in c}
         missing = [i for i in ids if i not in where]
         if missing:
-            raise ValueError(f"{truth}: {len(missing)} organoid(s) of the key points have no class, e.g. {missing[:5]}")
+            raise ValueError(
+                f"{truth}: {len(missing)} organoid(s) of the key points have no class, e.g. {missing[:5]}"
+            )
         return np.array([where[i] for i in ids], dtype=np.int64)
     if isinstance(truth, Mapping):
         try:
@@ -162,8 +171,18 @@ def _vi_sweep(S: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, method:
 
 
 class _Evaluator:
-    def __init__(self, keypoints: KeypointSet, ids: list[int], labels: np.ndarray, objective: str, mode: str,
-                 threads: int | None, lower_wrap: bool, cc_method: str, vi_thresholds: np.ndarray):
+    def __init__(
+        self,
+        keypoints: KeypointSet,
+        ids: list[int],
+        labels: np.ndarray,
+        objective: str,
+        mode: str,
+        threads: int | None,
+        lower_wrap: bool,
+        cc_method: str,
+        vi_thresholds: np.ndarray,
+    ):
         self.solver = PairSolver(keypoints.subset(ids))
         self.pairs = ordered_pairs(len(ids))
         self.labels = labels
@@ -178,8 +197,9 @@ class _Evaluator:
     def __call__(self, params: PqapParameters) -> Evaluation:
         from corrclust.metrics import pairwise_f1_sweep
 
-        sim, _, done, _ = self.solver.run(self.pairs, params, mode=self.mode, lower_wrap=self.lower_wrap,
-                                          threads=self.threads)
+        sim, _, done, _ = self.solver.run(
+            self.pairs, params, mode=self.mode, lower_wrap=self.lower_wrap, threads=self.threads
+        )
         if not done.all():  # pragma: no cover - only after an interrupt, which raises
             raise RuntimeError("similarity sweep did not finish")
         n = len(self.solver.ids)
@@ -209,7 +229,9 @@ def evaluate_parameters(
     _check_objective(objective)
     ids = list(keypoints.ids) if ids is None else [int(i) for i in ids]
     labels = truth_labels(truth, ids)
-    ev = _Evaluator(keypoints, ids, labels, objective, _check_mode(mode), threads, lower_wrap, cc_method, VI_THRESHOLDS)
+    ev = _Evaluator(
+        keypoints, ids, labels, objective, _check_mode(mode), threads, lower_wrap, cc_method, VI_THRESHOLDS
+    )
     return ev(params)
 
 
@@ -275,7 +297,9 @@ def learn_parameters(
     if len(ids) < 2:
         raise ValueError("need at least two organoids to learn from")
     labels = truth_labels(truth, ids)
-    evaluate = _Evaluator(keypoints, ids, labels, objective, mode, threads, lower_wrap, cc_method, VI_THRESHOLDS)
+    evaluate = _Evaluator(
+        keypoints, ids, labels, objective, mode, threads, lower_wrap, cc_method, VI_THRESHOLDS
+    )
 
     rng = np.random.default_rng(seed)
     sigma = np.array([b[2] for b in BOUNDS.values()])
@@ -334,8 +358,14 @@ def learn_parameters(
                     since_best = 0
             temp *= cooling_rate
             steps = step + 1
-            entry = {"step": steps, "params": key(proposal), "metric": cur, "accepted": accepted,
-                     "best": best_metric, "temperature": temp}
+            entry = {
+                "step": steps,
+                "params": key(proposal),
+                "metric": cur,
+                "accepted": accepted,
+                "best": best_metric,
+                "temperature": temp,
+            }
             history.append(entry)
             if bar is not None:
                 bar.update(1)
@@ -346,7 +376,16 @@ def learn_parameters(
         if bar is not None:
             bar.close()
     return LearnResult(
-        params=best.params, threshold=best.threshold(objective), objective=objective, f1=best.f1, vi=best.vi,
-        start=first, best=best, iterations=steps, evaluations=evaluate.count, elapsed=time.monotonic() - t0,
-        ids=ids, history=history,
+        params=best.params,
+        threshold=best.threshold(objective),
+        objective=objective,
+        f1=best.f1,
+        vi=best.vi,
+        start=first,
+        best=best,
+        iterations=steps,
+        evaluations=evaluate.count,
+        elapsed=time.monotonic() - t0,
+        ids=ids,
+        history=history,
     )

@@ -105,23 +105,31 @@ class PairSolver:
     def match(
         self, a: int, b: int, params: PqapParameters, mode: str = "reference", lower_wrap: bool = False
     ) -> PairMatch:
-        r = self._set.match(self._pos(a), self._pos(b), _params_list(params), bool(lower_wrap), _check_mode(mode))
+        r = self._set.match(
+            self._pos(a), self._pos(b), _params_list(params), bool(lower_wrap), _check_mode(mode)
+        )
         return _to_match(a, b, r)
 
-    def cost(self, a: int, b: int, params: PqapParameters, assignment: Any, lower_wrap: bool = False) -> PairMatch:
+    def cost(
+        self, a: int, b: int, params: PqapParameters, assignment: Any, lower_wrap: bool = False
+    ) -> PairMatch:
         x = np.asarray(assignment)
         if x.ndim != 1 or not np.issubdtype(x.dtype, np.integer):
             raise ValueError("assignment must be a 1-D integer array")
         n = self.keypoints.features[int(a)].shape[0]
         m = self.keypoints.candidates[int(b)].shape[0]
         if x.shape[0] != n:
-            raise ValueError(f"assignment of {a} -> {b} must have {n} entries (features of {a}), got {x.shape[0]}")
+            raise ValueError(
+                f"assignment of {a} -> {b} must have {n} entries (features of {a}), got {x.shape[0]}"
+            )
         if x.size and (x.min() < -1 or x.max() >= m):
             raise ValueError(f"assignment entries must lie in [-1, {m - 1}] (candidates of {b})")
         used = x[x >= 0]
         if np.unique(used).size != used.size:
             raise ValueError("assignment uses a candidate twice")
-        r = self._set.energy(self._pos(a), self._pos(b), _params_list(params), bool(lower_wrap), x.astype(np.int32))
+        r = self._set.energy(
+            self._pos(a), self._pos(b), _params_list(params), bool(lower_wrap), x.astype(np.int32)
+        )
         return _to_match(a, b, r)
 
     def run(
@@ -150,17 +158,31 @@ class PairSolver:
         energy = np.full(k, np.nan) if energy is None else energy
         done = np.zeros(k, np.uint8) if done is None else done
         assignments = self._set.run_pairs(
-            pairs, _params_list(params), bool(lower_wrap), _check_mode(mode), _check_threads(threads),
-            similarity, energy, done, bool(want_assignments), progress, float(tick_interval),
+            pairs,
+            _params_list(params),
+            bool(lower_wrap),
+            _check_mode(mode),
+            _check_threads(threads),
+            similarity,
+            energy,
+            done,
+            bool(want_assignments),
+            progress,
+            float(tick_interval),
         )
         return similarity, energy, done, list(assignments)
 
 
 def _to_match(a: int, b: int, r: dict) -> PairMatch:
     return PairMatch(
-        a=int(a), b=int(b), assignment=np.asarray(r["assignment"], dtype=np.int64), energy=float(r["energy"]),
-        similarity=float(r["similarity"]), linear_by_feature=float(r["linear_by_feature"]),
-        linear_by_candidate=float(r["linear_by_candidate"]), winner=_WINNERS.get(int(r["winner"]), "?"),
+        a=int(a),
+        b=int(b),
+        assignment=np.asarray(r["assignment"], dtype=np.int64),
+        energy=float(r["energy"]),
+        similarity=float(r["similarity"]),
+        linear_by_feature=float(r["linear_by_feature"]),
+        linear_by_candidate=float(r["linear_by_candidate"]),
+        winner=_WINNERS.get(int(r["winner"]), "?"),
     )
 
 
@@ -173,7 +195,12 @@ def _check_threads(threads: int | None) -> int:
 
 
 def match_pair(
-    keypoints: KeypointSet, a: int, b: int, params: PqapParameters, mode: str = "reference", lower_wrap: bool = False
+    keypoints: KeypointSet,
+    a: int,
+    b: int,
+    params: PqapParameters,
+    mode: str = "reference",
+    lower_wrap: bool = False,
 ) -> PairMatch:
     """Match features(a) -> candidates(b) (organoid ids) and return the matching and its similarity."""
     return PairSolver(keypoints.subset([a] if a == b else [a, b])).match(a, b, params, mode, lower_wrap)
@@ -210,11 +237,19 @@ def _save_checkpoint(
     path: Path, fingerprint: str, ids: list[int], sim: np.ndarray, en: np.ndarray, done: np.ndarray
 ) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, fingerprint=np.array(fingerprint), ids=np.asarray(ids, dtype=np.int64),
-                 similarity=sim, energy=en, done=done.copy())
+        np.savez(
+            fh,
+            fingerprint=np.array(fingerprint),
+            ids=np.asarray(ids, dtype=np.int64),
+            similarity=sim,
+            energy=en,
+            done=done.copy(),
+        )
 
 
-def _load_checkpoint(path: Path, fingerprint: str, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _load_checkpoint(
+    path: Path, fingerprint: str, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     if not path.exists():
         return None
     try:
@@ -315,8 +350,17 @@ def similarity_matrix(
 
     try:
         if already < k:
-            solver.run(pairs, params, mode=mode, lower_wrap=lower_wrap, threads=threads_arg or None,
-                       similarity=sim, energy=en, done=done, progress=tick)
+            solver.run(
+                pairs,
+                params,
+                mode=mode,
+                lower_wrap=lower_wrap,
+                threads=threads_arg or None,
+                similarity=sim,
+                energy=en,
+                done=done,
+                progress=tick,
+            )
     finally:
         if bar is not None:
             bar.close()

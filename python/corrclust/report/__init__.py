@@ -96,14 +96,28 @@ def draw_figures(
     else:
         value_label, vmin, vmax = f"probability of the same class ({corr.symmetrization})", 0.0, 1.0
     strip = truth_codes  # -1 (unknown class) is drawn light grey
-    one("similarity", lambda p: fig.similarity_matrix(matrix, labels, p, value_label=value_label,
-                                                      truth=strip, vmin=vmin, vmax=vmax,
-                                                      title=f"{value_label}, ordered by cluster"))
+    one(
+        "similarity",
+        lambda p: fig.similarity_matrix(
+            matrix,
+            labels,
+            p,
+            value_label=value_label,
+            truth=strip,
+            vmin=vmin,
+            vmax=vmax,
+            title=f"{value_label}, ordered by cluster",
+        ),
+    )
     sizes_truth = None
     if truth_codes is not None and (truth_codes >= 0).all():
         sizes_truth = truth_codes
-    one("sizes", lambda p: fig.cluster_sizes(labels, p, truth=sizes_truth,
-                                             truth_names=evaluation.classes if sizes_truth is not None else None))
+    one(
+        "sizes",
+        lambda p: fig.cluster_sizes(
+            labels, p, truth=sizes_truth, truth_names=evaluation.classes if sizes_truth is not None else None
+        ),
+    )
     if evaluation is not None:
         rows = [("all", float(evaluation.metrics["false_cuts"]), float(evaluation.metrics["false_joins"]))]
         for r in evaluation.subsets or []:
@@ -114,8 +128,12 @@ def draw_figures(
             sw = evaluation.sweep
             pname = corr.parameter_name
             series = {k: sw[k] for k in ("vi", "false_cuts", "false_joins")}
-            one("sweep", lambda p: fig.sweep(sw[pname], series, p, xlabel=pname, chosen=corr.parameter,
-                                             clusters=sw["n_clusters"]))
+            one(
+                "sweep",
+                lambda p: fig.sweep(
+                    sw[pname], series, p, xlabel=pname, chosen=corr.parameter, clusters=sw["n_clusters"]
+                ),
+            )
 
     majority = _majority(truth_classes, labels) if truth_classes is not None else {}
     clusters = list(range(1, int(labels.max()) + 1))
@@ -144,7 +162,10 @@ def draw_figures(
         if members.size > take.size:
             title += f" (first {take.size} shown)"
         thumbs = [images.thumbs[i] for i in take]
-        one(f"cluster_{k:03d}", functools.partial(fig.montage, thumbs, caps, title=title, caption_colours=colours))
+        one(
+            f"cluster_{k:03d}",
+            functools.partial(fig.montage, thumbs, caps, title=title, caption_colours=colours),
+        )
     return files
 
 
@@ -162,7 +183,9 @@ def typical_members(costs: np.ndarray, labels: np.ndarray, k: int, show: int = 3
     return most, least
 
 
-def typical_rows(costs: np.ndarray, labels: np.ndarray, ids: Sequence[int], limit: int = 60) -> list[list[str]]:
+def typical_rows(
+    costs: np.ndarray, labels: np.ndarray, ids: Sequence[int], limit: int = 60
+) -> list[list[str]]:
     rows = []
     for k in range(1, int(labels.max()) + 1 if labels.size else 1):
         if k > limit:
@@ -185,13 +208,19 @@ def _review_section(review: dict) -> H.Section:
         ("agreement with the answers now", pct(review.get("agreement_after"))),
     ]
     if review.get("pairs_changed") is not None:
-        facts += [("image pairs joined or cut differently", review["pairs_changed"]),
-                  ("images moved to another cluster", review["images_moved"])]
+        facts += [
+            ("image pairs joined or cut differently", review["pairs_changed"]),
+            ("images moved to another cluster", review["images_moved"]),
+        ]
     cal = review.get("calibration")
     if cal:
         facts.append((f"{cal['parameter']} calibrated", f"{cal['default']:g} -> {cal['fitted']:.4g}"))
-    sec.add(H.paragraph("The expert's answers are hard constraints: 'same' pairs share a cluster, 'different' "
-                        "pairs are apart; 'before' is the previous run's clusters.csv in this folder."))
+    sec.add(
+        H.paragraph(
+            "The expert's answers are hard constraints: 'same' pairs share a cluster, 'different' "
+            "pairs are apart; 'before' is the previous run's clusters.csv in this folder."
+        )
+    )
     sec.add(H.definition_list(facts))
     return sec
 
@@ -213,11 +242,19 @@ def _wells_section(images: Any, labels: np.ndarray) -> H.Section | None:
         count[(k, int(c))] += 1
     plates = any(p for p, _ in rows)
     header = (["plate"] if plates else []) + ["well", "images"] + [str(c) for c in clusters]
-    body = [([p] if plates else []) + [w, sum(count[((p, w), c)] for c in clusters)]
-            + [count[((p, w), c)] for c in clusters] for p, w in rows]
+    body = [
+        ([p] if plates else [])
+        + [w, sum(count[((p, w), c)] for c in clusters)]
+        + [count[((p, w), c)] for c in clusters]
+        for p, w in rows
+    ]
     sec = H.Section("Clusters by well", anchor="wells")
-    sec.add(H.paragraph("Images of each well (rows) in each cluster (columns, 1 = largest); the wells come from "
-                        "the file names (--name-pattern) or the ids table, and are in clusters.csv."))
+    sec.add(
+        H.paragraph(
+            "Images of each well (rows) in each cluster (columns, 1 = largest); the wells come from "
+            "the file names (--name-pattern) or the ids table, and are in clusters.csv."
+        )
+    )
     sec.add('<div style="overflow-x:auto">' + H.table(header, body) + "</div>")
     return sec
 
@@ -256,26 +293,34 @@ def render(
     if clustering.lower_bound is not None:
         facts.append(("lower bound", f"{clustering.lower_bound:.6g}"))
     rt = clustering.runtime
-    facts += [("solver status", clustering.status),
-              ("solver time", f"{rt:.2f} s" if rt >= 1.0 else f"{1000 * rt:.1f} ms")]
+    facts += [
+        ("solver status", clustering.status),
+        ("solver time", f"{rt:.2f} s" if rt >= 1.0 else f"{1000 * rt:.1f} ms"),
+    ]
     if evaluation is not None:
         m = evaluation.metrics
         facts += [
             ("truth", evaluation.truth.source),
             ("true classes", len(evaluation.classes)),
-            ("VI (false cuts + false joins)",
-             f"{m['vi']:.4f} = {m['false_cuts']:.4f} + {m['false_joins']:.4f} bits"),
+            (
+                "VI (false cuts + false joins)",
+                f"{m['vi']:.4f} = {m['false_cuts']:.4f} + {m['false_joins']:.4f} bits",
+            ),
             ("Rand index", f"{100 * m['rand_index']:.2f} %"),
         ]
     summary.add(H.definition_list(facts))
     if assessment is not None:
         ev = assessment.evidence
-        evidence = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
-                             for k, v in ev.items())
+        evidence = ", ".join(
+            f"{k.replace('_', ' ')} {v:.2f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
+            for k, v in ev.items()
+        )
         if assessment.findings:
             items = "".join(f"<li>{H._esc(f)}</li>" for f in assessment.findings)
-            summary.add(f'<div class="warn"><strong>These clusters say little:</strong><ul>{items}</ul>'
-                        f"<p>Evidence: {H._esc(evidence)}</p></div>")
+            summary.add(
+                f'<div class="warn"><strong>These clusters say little:</strong><ul>{items}</ul>'
+                f"<p>Evidence: {H._esc(evidence)}</p></div>"
+            )
         else:
             summary.add(f"<p>Informative: no warning (evidence: {H._esc(evidence)}).</p>")
     summary.add("<h3>Settings</h3>")
@@ -283,8 +328,14 @@ def render(
     data_links = [
         f'<li><a href="{H._esc(_rel(out_dir, files[k]))}">{H._esc(_rel(out_dir, files[k]))}</a>: {H._esc(what)}</li>'
         for k, what in (
-            ("clusters", "image id, cluster (1 = largest), file (and plate, well, site, source field where known)"),
-            ("clustering", "the clusters in the paper's format, one line of ids per cluster (for corrclust evaluate)"),
+            (
+                "clusters",
+                "image id, cluster (1 = largest), file (and plate, well, site, source field where known)",
+            ),
+            (
+                "clustering",
+                "the clusters in the paper's format, one line of ids per cluster (for corrclust evaluate)",
+            ),
             ("similarities", "ids, the correlation matrix, costs and labels (numpy .npz)"),
             ("metrics", "all metrics as JSON"),
             ("assessment", "whether the clusters are informative: findings and evidence (JSON)"),
@@ -295,37 +346,70 @@ def render(
     summary.add("<h3>Data files</h3><ul>" + "".join(data_links) + "</ul>")
     if images.failures:
         items = "".join(f"<li>{H._esc(p)}: {H._esc(msg)}</li>" for p, msg in images.failures)
-        summary.add(f'<div class="warn"><strong>{len(images.failures)} unreadable file(s) skipped</strong>'
-                    f"<ul>{items}</ul></div>")
+        summary.add(
+            f'<div class="warn"><strong>{len(images.failures)} unreadable file(s) skipped</strong>'
+            f"<ul>{items}</ul></div>"
+        )
     sections.append(summary)
 
     if evaluation is not None:
         ev = H.Section("Agreement with the truth", anchor="metrics")
         m = evaluation.metrics
-        ev.add(H.paragraph(f"Over the {m['n']} images with a known class ({len(evaluation.classes)} classes, "
-                           f"{m['n_clusters_pred']} clusters among them). VI and its parts are in bits (lower is "
-                           "better); the pair ratios are in % over all pairs of images."))
-        rows = [(label, _fmt_metric(k, m.get(k)), unit) for k, (label, unit) in METRIC_LABELS.items() if k in m]
+        ev.add(
+            H.paragraph(
+                f"Over the {m['n']} images with a known class ({len(evaluation.classes)} classes, "
+                f"{m['n_clusters_pred']} clusters among them). VI and its parts are in bits (lower is "
+                "better); the pair ratios are in % over all pairs of images."
+            )
+        )
+        rows = [
+            (label, _fmt_metric(k, m.get(k)), unit) for k, (label, unit) in METRIC_LABELS.items() if k in m
+        ]
         ev.add(H.table(["metric", "value", "unit"], rows))
         if "vi_split" in files:
-            ev.add(H.figure(_rel(out_dir, files["vi_split"]), "VI split into false cuts and false joins",
-                            "False cuts: true classes split over several clusters. False joins: several classes "
-                            "merged into one cluster."))
+            ev.add(
+                H.figure(
+                    _rel(out_dir, files["vi_split"]),
+                    "VI split into false cuts and false joins",
+                    "False cuts: true classes split over several clusters. False joins: several classes "
+                    "merged into one cluster.",
+                )
+            )
         table = np.asarray(evaluation.contingency)
         header = ["true class \\ cluster"] + [str(k) for k in evaluation.contingency_clusters]
-        body = [[f"class {c}"] + [int(v) for v in row] for c, row in zip(evaluation.classes, table, strict=False)]
-        hi = [[False] + list(row == row.max()) if row.max() > 0 else [False] * (len(row) + 1) for row in table]
+        body = [
+            [f"class {c}"] + [int(v) for v in row] for c, row in zip(evaluation.classes, table, strict=False)
+        ]
+        hi = [
+            [False] + list(row == row.max()) if row.max() > 0 else [False] * (len(row) + 1) for row in table
+        ]
         ev.add("<h3>Contingency table</h3>")
-        ev.add(H.paragraph("Images of each true class (rows) in each cluster (columns); the largest entry of "
-                           "each row is shaded."))
+        ev.add(
+            H.paragraph(
+                "Images of each true class (rows) in each cluster (columns); the largest entry of "
+                "each row is shaded."
+            )
+        )
         ev.add('<div style="overflow-x:auto">' + H.table(header, body, highlight=hi) + "</div>")
         if evaluation.subsets:
             ev.add("<h3>Subsets</h3>")
-            ev.add(H.paragraph("Within a subset A: the metrics over the images of A only. Across A-B: the pair "
-                               "metrics over the pairs with one image in A and one in B (VI is not defined "
-                               "there)."))
-            keys = ["rand_index", "vi", "false_cuts", "false_joins", "precision_cuts", "recall_cuts",
-                    "precision_joins", "recall_joins"]
+            ev.add(
+                H.paragraph(
+                    "Within a subset A: the metrics over the images of A only. Across A-B: the pair "
+                    "metrics over the pairs with one image in A and one in B (VI is not defined "
+                    "there)."
+                )
+            )
+            keys = [
+                "rand_index",
+                "vi",
+                "false_cuts",
+                "false_joins",
+                "precision_cuts",
+                "recall_cuts",
+                "precision_joins",
+                "recall_joins",
+            ]
             hdr = ["block", "images / pairs"] + [METRIC_LABELS[k][0] for k in keys]
             srows = []
             for r in evaluation.subsets:
@@ -337,28 +421,45 @@ def render(
         sections.append(ev)
         if evaluation.sweep is not None and "sweep" in files:
             sw = H.Section(f"Sweep of the {corr.parameter_name}", anchor="sweep")
-            sw.add(H.paragraph(
-                f"The clustering solved again at {len(evaluation.sweep['vi'])} values of the "
-                f"{corr.parameter_name}, from everything joined to everything cut; the dotted line is the value "
-                "used above. The green line is the number of clusters."))
+            sw.add(
+                H.paragraph(
+                    f"The clustering solved again at {len(evaluation.sweep['vi'])} values of the "
+                    f"{corr.parameter_name}, from everything joined to everything cut; the dotted line is the value "
+                    "used above. The green line is the number of clusters."
+                )
+            )
             sw.add(H.figure(_rel(out_dir, files["sweep"]), f"VI against the {corr.parameter_name}"))
             vi = np.asarray(evaluation.sweep["vi"])
             grid = np.asarray(evaluation.sweep[corr.parameter_name])
             best = np.flatnonzero(vi <= vi.min() + 1e-12)
-            where = (f"{grid[best[0]]:.4g}" if best.size == 1
-                     else f"{grid[best[0]]:.4g} to {grid[best[-1]]:.4g}")
-            sw.add(H.paragraph(
-                f"Lowest VI {vi.min():.4f} bits at {corr.parameter_name} {where} "
-                f"({', '.join(sorted({str(int(evaluation.sweep['n_clusters'][b])) for b in best}, key=int))} "
-                "clusters). A parameter chosen by this plot is chosen with the truth: report it as such."))
+            where = (
+                f"{grid[best[0]]:.4g}" if best.size == 1 else f"{grid[best[0]]:.4g} to {grid[best[-1]]:.4g}"
+            )
+            sw.add(
+                H.paragraph(
+                    f"Lowest VI {vi.min():.4f} bits at {corr.parameter_name} {where} "
+                    f"({', '.join(sorted({str(int(evaluation.sweep['n_clusters'][b])) for b in best}, key=int))} "
+                    "clusters). A parameter chosen by this plot is chosen with the truth: report it as such."
+                )
+            )
             sections.append(sw)
 
     overview = H.Section("Similarities and cluster sizes", anchor="overview")
-    overview.add(H.figure(_rel(out_dir, files["similarity"]), "correlation matrix ordered by cluster",
-                          "Rows and columns ordered by cluster (1 = largest); white lines separate clusters."
-                          + (" The coloured strips show the true classes." if evaluation is not None else "")))
-    overview.add(H.figure(_rel(out_dir, files["sizes"]), "cluster sizes",
-                          "Images per cluster" + (", coloured by true class." if evaluation is not None else ".")))
+    overview.add(
+        H.figure(
+            _rel(out_dir, files["similarity"]),
+            "correlation matrix ordered by cluster",
+            "Rows and columns ordered by cluster (1 = largest); white lines separate clusters."
+            + (" The coloured strips show the true classes." if evaluation is not None else ""),
+        )
+    )
+    overview.add(
+        H.figure(
+            _rel(out_dir, files["sizes"]),
+            "cluster sizes",
+            "Images per cluster" + (", coloured by true class." if evaluation is not None else "."),
+        )
+    )
     sections.append(overview)
 
     wells = _wells_section(images, labels)
@@ -369,15 +470,28 @@ def render(
 
     cl = H.Section("Clusters", anchor="clusters")
     cl.add("<h3>Most and least typical members</h3>")
-    cl.add(H.paragraph("Typicality of an image: its mean cost to the other members of its cluster (positive: "
-                       "it attracts them). A cluster whose least typical members are far below its most typical "
-                       "ones, or below 0, deserves a look in the review page (corrclust review OUT)."))
-    cl.add('<div style="overflow-x:auto">' + H.table(
-        ["cluster", "images", "most typical (mean cost)", "least typical (mean cost)"],
-        typical_rows(corr.problem().to_dense(), labels, images.ids)) + "</div>")
+    cl.add(
+        H.paragraph(
+            "Typicality of an image: its mean cost to the other members of its cluster (positive: "
+            "it attracts them). A cluster whose least typical members are far below its most typical "
+            "ones, or below 0, deserves a look in the review page (corrclust review OUT)."
+        )
+    )
+    cl.add(
+        '<div style="overflow-x:auto">'
+        + H.table(
+            ["cluster", "images", "most typical (mean cost)", "least typical (mean cost)"],
+            typical_rows(corr.problem().to_dense(), labels, images.ids),
+        )
+        + "</div>"
+    )
     if evaluation is not None:
-        cl.add(H.paragraph("Each image is captioned with its id and (true class); a red caption marks an image "
-                           "whose class is not the cluster's most frequent class."))
+        cl.add(
+            H.paragraph(
+                "Each image is captioned with its id and (true class); a red caption marks an image "
+                "whose class is not the cluster's most frequent class."
+            )
+        )
     montages = sorted(k for k in files if k.startswith("cluster_"))
     for k in montages:
         num = int(k.split("_")[1])
@@ -389,7 +503,9 @@ def render(
 
     from corrclust import __version__
 
-    subtitle = (f"{n} images, {clustering.n_clusters} clusters; corrclust {__version__}; "
-                f"{'PQAP similarities' if corr.kind == 'similarity' else 'twin-network probabilities'}, "
-                f"solver {clustering.solver}")
+    subtitle = (
+        f"{n} images, {clustering.n_clusters} clusters; corrclust {__version__}; "
+        f"{'PQAP similarities' if corr.kind == 'similarity' else 'twin-network probabilities'}, "
+        f"solver {clustering.solver}"
+    )
     return H.page(title, subtitle, sections)

@@ -163,8 +163,16 @@ def montage(
     for k, text in enumerate(captions):
         r, c = divmod(k, cols)
         colour = caption_colours[k] if caption_colours is not None else "black"
-        ax.text(c * cell_w + w / 2, r * cell_h + cap - 2, text, ha="center", va="bottom", fontsize=7, color=colour,
-                clip_on=True)
+        ax.text(
+            c * cell_w + w / 2,
+            r * cell_h + cap - 2,
+            text,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color=colour,
+            clip_on=True,
+        )
     if title:
         fig.suptitle(title, fontsize=9, y=1.0 - 0.05 / fig_h, va="top")
     _save(fig, path)
@@ -221,8 +229,14 @@ def similarity_matrix(
     side = min(9.0, 3.5 + n / 40.0)
     fig = plt.figure(figsize=(side + 1.2, side))
     if truth is not None:
-        grid = fig.add_gridspec(2, 3, width_ratios=(0.04 * side, side, 0.3), height_ratios=(0.04 * side, side),
-                                wspace=0.02, hspace=0.02)
+        grid = fig.add_gridspec(
+            2,
+            3,
+            width_ratios=(0.04 * side, side, 0.3),
+            height_ratios=(0.04 * side, side),
+            wspace=0.02,
+            hspace=0.02,
+        )
         ax = fig.add_subplot(grid[1, 1])
         ax_left = fig.add_subplot(grid[1, 0], sharey=ax)
         ax_top = fig.add_subplot(grid[0, 1], sharex=ax)
@@ -248,7 +262,9 @@ def similarity_matrix(
         ax.axvline(s - 0.5, color="white", linewidth=0.8)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel(f"{n} images, {starts.size + 1 if n else 0} clusters (white lines: cluster borders)", fontsize=8)
+    ax.set_xlabel(
+        f"{n} images, {starts.size + 1 if n else 0} clusters (white lines: cluster borders)", fontsize=8
+    )
     fig.colorbar(im, cax=cax, label=value_label)
     _save(fig, path)
 
@@ -340,7 +356,9 @@ def sweep(
     styles = {"vi": ("black", "-"), "false_cuts": ("tab:orange", "--"), "false_joins": ("tab:purple", "--")}
     for name, ys in series.items():
         colour, ls = styles.get(name, (None, "-"))
-        ax.plot(values, np.asarray(ys, dtype=float), ls, color=colour, label=name.replace("_", " "), linewidth=1.5)
+        ax.plot(
+            values, np.asarray(ys, dtype=float), ls, color=colour, label=name.replace("_", " "), linewidth=1.5
+        )
     if chosen is not None:
         ax.axvline(chosen, color="grey", linewidth=0.8, linestyle=":", label=f"used: {chosen:g}")
     ax.set_xlabel(xlabel)

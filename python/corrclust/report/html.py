@@ -78,6 +78,7 @@ def table(
     Floats are shown with 4 significant decimals. ``highlight[r][c]`` marks a cell (e.g. the largest
     entry of a contingency-table row).
     """
+
     def cell(v: object) -> str:
         if isinstance(v, float):
             return f"{v:.4f}"
@@ -114,9 +115,7 @@ def figure(src: str, alt: str, caption: str = "") -> str:
 
 def page(title: str, subtitle: str, sections: Sequence[Section]) -> str:
     """The whole document as a string (UTF-8, no external resources)."""
-    nav = "".join(
-        f'<a href="#{_esc(s.anchor)}">{_esc(s.title)}</a>' for s in sections if s.anchor
-    )
+    nav = "".join(f'<a href="#{_esc(s.anchor)}">{_esc(s.title)}</a>' for s in sections if s.anchor)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',

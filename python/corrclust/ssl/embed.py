@@ -81,21 +81,41 @@ def embed_folder(
         size = net.config.image_size
         data = load_folder(folder, image_size=size, require_labels=False, progress=progress)
         if data.in_channels != net.in_channels:
-            raise ValueError(f"the model {model} was trained on {net.in_channels}-channel crops, "
-                             f"these have {data.in_channels}")
+            raise ValueError(
+                f"the model {model} was trained on {net.in_channels}-channel crops, "
+                f"these have {data.in_channels}"
+            )
         warnings = [str(w) for w in training.get("warnings", [])]
     else:
         config = config or SSLConfig()
         data = load_folder(folder, image_size=config.image_size, require_labels=False, progress=progress)
-        res: SSLResult = train(data.inputs, data.ids, config, seed=seed, output=output, resume=resume,
-                               time_budget=time_budget, checkpoint_every=checkpoint_every, progress=progress)
+        res: SSLResult = train(
+            data.inputs,
+            data.ids,
+            config,
+            seed=seed,
+            output=output,
+            resume=resume,
+            time_budget=time_budget,
+            checkpoint_every=checkpoint_every,
+            progress=progress,
+        )
         net = res.model
         warnings = list(res.warnings)
-        training = {"steps": res.steps, "stopped": res.stopped, "elapsed_s": res.elapsed_s,
-                    "loss_first": float(np.mean(res.losses[:10])) if res.losses else float("nan"),
-                    "loss_last": float(np.mean(res.losses[-10:])) if res.losses else float("nan")}
-    return FolderEmbedding(ids=list(data.ids), features=embed(net, data.inputs), paths=list(data.paths),
-                           training=training, warnings=warnings)
+        training = {
+            "steps": res.steps,
+            "stopped": res.stopped,
+            "elapsed_s": res.elapsed_s,
+            "loss_first": float(np.mean(res.losses[:10])) if res.losses else float("nan"),
+            "loss_last": float(np.mean(res.losses[-10:])) if res.losses else float("nan"),
+        }
+    return FolderEmbedding(
+        ids=list(data.ids),
+        features=embed(net, data.inputs),
+        paths=list(data.paths),
+        training=training,
+        warnings=warnings,
+    )
 
 
 def placeholder_probabilities(features: np.ndarray, k: int = 7) -> np.ndarray:

@@ -44,7 +44,9 @@ class SSLConfig:
     width: int = 32  # ResNet-18 base width; embedding dimension = 8 * width (32 beat 16 on validation crops)
     proj_hidden: int = 256
     proj_dim: int = 64
-    batch_size: int = 64  # crops per step (two views each); 64 and 128 tied at equal time, 64 makes 2.6x the steps
+    batch_size: int = (
+        64  # crops per step (two views each); 64 and 128 tied at equal time, 64 makes 2.6x the steps
+    )
     steps: int = 2000  # planned steps; a time budget usually ends the run earlier on a CPU
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -55,7 +57,9 @@ class SSLConfig:
 
     def validate(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"unknown self-supervised method {self.method!r}; choose one of {', '.join(METHODS)}")
+            raise ValueError(
+                f"unknown self-supervised method {self.method!r}; choose one of {', '.join(METHODS)}"
+            )
         for name in ("image_size", "width", "proj_hidden", "proj_dim", "batch_size", "steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
@@ -81,8 +85,9 @@ class SSLConfig:
 
 
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                         nn.Linear(hidden, d_out))
+    return nn.Sequential(
+        nn.Linear(d_in, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, d_out)
+    )
 
 
 class SSLNet(nn.Module):

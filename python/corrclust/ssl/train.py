@@ -170,10 +170,12 @@ def training_warnings(losses: Sequence[float]) -> list[str]:
     out = []
     n = len(losses)
     if n < MIN_STEPS:
-        out.append(f"barely trained: {n} steps (fewer than {MIN_STEPS}); give a larger --time-budget (the run resumes)")
+        out.append(
+            f"barely trained: {n} steps (fewer than {MIN_STEPS}); give a larger --time-budget (the run resumes)"
+        )
     if n >= 20:
         head = float(np.mean(losses[:10]))
-        tail = float(np.mean(losses[-max(10, n // 10):]))
+        tail = float(np.mean(losses[-max(10, n // 10) :]))
         if tail > MAX_LOSS_RATIO * head:
             out.append(
                 f"barely trained: the loss went only from {head:.3f} to {tail:.3f}; the embedding may carry "
@@ -208,7 +210,9 @@ def load_model(path: str | Path) -> tuple[SSLNet, dict[str, Any]]:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or damaged files
-        raise ValueError(f"{path} is not a readable corrclust self-supervised model ({type(exc).__name__})") from None
+        raise ValueError(
+            f"{path} is not a readable corrclust self-supervised model ({type(exc).__name__})"
+        ) from None
     if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path} is not a corrclust self-supervised model file")
     config = SSLConfig.from_dict(blob["config"])
@@ -241,16 +245,21 @@ def train(
     config = config or SSLConfig()
     config.validate()
     if inputs.dim() != 4 or inputs.shape[0] < 2:
-        raise ValueError(f"self-supervised training needs at least 2 crops as (N, C, S, S), got {tuple(inputs.shape)}")
+        raise ValueError(
+            f"self-supervised training needs at least 2 crops as (N, C, S, S), got {tuple(inputs.shape)}"
+        )
     if tuple(inputs.shape[-2:]) != (config.image_size, config.image_size):
-        raise ValueError(f"the crops were prepared at {tuple(inputs.shape[-2:])}, "
-                         f"the settings want {config.image_size}")
+        raise ValueError(
+            f"the crops were prepared at {tuple(inputs.shape[-2:])}, the settings want {config.image_size}"
+        )
     if len(ids) != inputs.shape[0]:
         raise ValueError(f"{len(ids)} ids for {inputs.shape[0]} crops")
     if time_budget is not None and not (time_budget > 0):
         raise ValueError(f"time budget must be positive, got {time_budget}")
-    ckpt_path = Path(checkpoint) if checkpoint is not None else (
-        Path(str(output) + ".ckpt") if output is not None else None
+    ckpt_path = (
+        Path(checkpoint)
+        if checkpoint is not None
+        else (Path(str(output) + ".ckpt") if output is not None else None)
     )
     previous_det = torch.are_deterministic_algorithms_enabled()
     previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -269,17 +278,35 @@ def train(
     finally:
         torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
     run.model.eval()
-    result = SSLResult(model=run.model, config=config, steps=run.step, stopped=stopped,
-                       losses=list(run.losses), elapsed_s=run.elapsed, checkpoint_path=ckpt_path,
-                       warnings=training_warnings(run.losses))
+    result = SSLResult(
+        model=run.model,
+        config=config,
+        steps=run.step,
+        stopped=stopped,
+        losses=list(run.losses),
+        elapsed_s=run.elapsed,
+        checkpoint_path=ckpt_path,
+        warnings=training_warnings(run.losses),
+    )
     if stopped != "interrupted" and output is not None:
-        result.model_path = save_model(output, run.model, {
-            "seed": run.seed, "steps": run.step, "planned_steps": config.steps, "stopped": stopped,
-            "elapsed_s": run.elapsed, "n_images": int(inputs.shape[0]), "ids": list(run.ids),
-            "loss_first": float(np.mean(run.losses[:10])) if run.losses else float("nan"),
-            "loss_last": float(np.mean(run.losses[-max(10, len(run.losses) // 10):])) if run.losses else float("nan"),
-            "warnings": list(result.warnings),
-        })
+        result.model_path = save_model(
+            output,
+            run.model,
+            {
+                "seed": run.seed,
+                "steps": run.step,
+                "planned_steps": config.steps,
+                "stopped": stopped,
+                "elapsed_s": run.elapsed,
+                "n_images": int(inputs.shape[0]),
+                "ids": list(run.ids),
+                "loss_first": float(np.mean(run.losses[:10])) if run.losses else float("nan"),
+                "loss_last": float(np.mean(run.losses[-max(10, len(run.losses) // 10) :]))
+                if run.losses
+                else float("nan"),
+                "warnings": list(result.warnings),
+            },
+        )
         if stopped == "completed" and ckpt_path is not None and ckpt_path.exists():
             ckpt_path.unlink()
             result.checkpoint_path = None
@@ -297,8 +324,15 @@ def _loop(
     from tqdm import tqdm
 
     total = run.config.steps
-    bar = tqdm(total=total, initial=min(run.step, total), desc=f"ssl ({run.config.method})", unit="step",
-               disable=not progress, dynamic_ncols=True, leave=False)
+    bar = tqdm(
+        total=total,
+        initial=min(run.step, total),
+        desc=f"ssl ({run.config.method})",
+        unit="step",
+        disable=not progress,
+        dynamic_ncols=True,
+        leave=False,
+    )
     clock = CheckpointClock(checkpoint_every, run.elapsed)
     step_times: list[float] = []
     stopped = "completed"

@@ -197,8 +197,10 @@ def from_arrays(
         by_count: dict[int, list[str]] = {}
         for c, i, p in zip(channels, ids, paths, strict=False):
             by_count.setdefault(c, []).append(Path(p).name if p else i)
-        detail = "; ".join(f"{c} channel(s): {', '.join(v[:3])}{' ...' if len(v) > 3 else ''}"
-                           for c, v in sorted(by_count.items()))
+        detail = "; ".join(
+            f"{c} channel(s): {', '.join(v[:3])}{' ...' if len(v) > 3 else ''}"
+            for c, v in sorted(by_count.items())
+        )
         raise ValueError(f"the images mix channel counts ({detail}); use images with the same channels")
     if input_kind == "image":
         inputs = torch.stack([preprocess_image(img, image_size) for img in images])

@@ -91,7 +91,9 @@ class ModelConfig:
 class Embedding(nn.Module):
     """ResNet-18 features (N, 512) followed by Linear(512, embedding_dim)."""
 
-    def __init__(self, in_channels: int, dims: int, embedding_dim: int = EMBEDDING_DIM, width: int = 64) -> None:
+    def __init__(
+        self, in_channels: int, dims: int, embedding_dim: int = EMBEDDING_DIM, width: int = 64
+    ) -> None:
         super().__init__()
         self.backbone = ResNet18(in_channels, dims=dims, width=width)
         self.fc = nn.Linear(self.backbone.out_features, embedding_dim)

@@ -29,7 +29,14 @@ if TYPE_CHECKING:
     from corrclust.images.io import ReadOptions
 
 __all__ = [
-    "LoadedModel", "load_model", "embed", "pair_probabilities", "predict", "Prediction", "to_problem", "cost_matrix"
+    "LoadedModel",
+    "load_model",
+    "embed",
+    "pair_probabilities",
+    "predict",
+    "Prediction",
+    "to_problem",
+    "cost_matrix",
 ]
 
 
@@ -60,7 +67,9 @@ def load_model(path: str | Path, device: str | None = None) -> LoadedModel:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or damaged files
-        raise ValueError(f"{path} is not a readable corrclust twin model ({type(exc).__name__}: {exc})") from None
+        raise ValueError(
+            f"{path} is not a readable corrclust twin model ({type(exc).__name__}: {exc})"
+        ) from None
     if not isinstance(blob, Mapping) or blob.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path} is not a corrclust twin model file")
     config = ModelConfig.from_dict(blob["model_config"])
@@ -86,7 +95,9 @@ def embed(model: TwinNetwork, inputs: torch.Tensor, batch_size: int = 64) -> tor
         raise ValueError(f"batch size must be positive, got {batch_size}")
     cfg = model.config
     if inputs.shape[1] != cfg.in_channels:
-        raise ValueError(f"the model expects {cfg.in_channels}-channel inputs, the images have {inputs.shape[1]}")
+        raise ValueError(
+            f"the model expects {cfg.in_channels}-channel inputs, the images have {inputs.shape[1]}"
+        )
     if inputs.shape[-1] != cfg.input_size:
         raise ValueError(f"the model expects inputs of size {cfg.input_size}, got {tuple(inputs.shape[2:])}")
     was_training = model.training
@@ -100,7 +111,9 @@ def embed(model: TwinNetwork, inputs: torch.Tensor, batch_size: int = 64) -> tor
 
 
 @torch.no_grad()
-def pair_probabilities(model: TwinNetwork, embeddings: torch.Tensor, rows_per_block: int | None = None) -> np.ndarray:
+def pair_probabilities(
+    model: TwinNetwork, embeddings: torch.Tensor, rows_per_block: int | None = None
+) -> np.ndarray:
     """The n x n matrix of p(same class) from precomputed embeddings; float32, diagonal 1."""
     n = embeddings.shape[0]
     P = np.empty((n, n), dtype=np.float32)
@@ -166,8 +179,14 @@ def predict(
         net.to(resolve_device(device))
     cfg = net.config
     if not isinstance(images, TwinData):
-        images = load_folder(images, input_kind=cfg.input, image_size=cfg.input_size,
-                             require_labels=False, progress=progress, read=read)
+        images = load_folder(
+            images,
+            input_kind=cfg.input,
+            image_size=cfg.input_size,
+            require_labels=False,
+            progress=progress,
+            read=read,
+        )
     if images.in_channels != cfg.in_channels:
         raise ValueError(
             f"the model was trained on {cfg.in_channels}-channel images, these have {images.in_channels}"

@@ -56,8 +56,15 @@ from corrclust.twin.data import (
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
 
-__all__ = ["train", "TrainResult", "training_check", "save_model", "resolve_device", "MODEL_FORMAT",
-           "CHECKPOINT_FORMAT"]
+__all__ = [
+    "train",
+    "TrainResult",
+    "training_check",
+    "save_model",
+    "resolve_device",
+    "MODEL_FORMAT",
+    "CHECKPOINT_FORMAT",
+]
 
 CHECKPOINT_FORMAT = "corrclust-twin-checkpoint"
 FORMAT_VERSION = 1
@@ -154,7 +161,11 @@ class _Run:
 
     # -- checkpoint ------------------------------------------------------------------------
     def fingerprint(self) -> dict[str, Any]:
-        return {"ids": list(self.data.ids), "labels": self.data.labels.tolist(), "classes": list(self.data.classes)}
+        return {
+            "ids": list(self.data.ids),
+            "labels": self.data.labels.tolist(),
+            "classes": list(self.data.classes),
+        }
 
     def state(self) -> dict[str, Any]:
         return {
@@ -305,8 +316,10 @@ def train(
     if time_budget is not None and not (time_budget > 0):
         raise ValueError(f"time budget must be positive, got {time_budget}")
     dev = resolve_device(device)
-    ckpt_path = Path(checkpoint) if checkpoint is not None else (
-        Path(str(output) + ".ckpt") if output is not None else None
+    ckpt_path = (
+        Path(checkpoint)
+        if checkpoint is not None
+        else (Path(str(output) + ".ckpt") if output is not None else None)
     )
     previous_det = torch.are_deterministic_algorithms_enabled()
     previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
@@ -375,7 +388,13 @@ MAX_SAME_FRACTION = 0.9  # share of training pairs the model calls "same class" 
 
 @torch.no_grad()
 def training_check(
-    model: TwinNetwork, data: TwinData, steps: int, planned_steps: int, *, seed: int = 0, max_images: int = 400
+    model: TwinNetwork,
+    data: TwinData,
+    steps: int,
+    planned_steps: int,
+    *,
+    seed: int = 0,
+    max_images: int = 400,
 ) -> dict[str, Any]:
     """How far training got, measured without any held-out data; and warnings when barely trained.
 
@@ -447,8 +466,15 @@ def _loop(
 
     r = run.recipe
     total = r.total_steps
-    bar = tqdm(total=total, initial=min(run.step, total), desc=r.name, unit="step",
-               disable=not progress, dynamic_ncols=True, leave=False)
+    bar = tqdm(
+        total=total,
+        initial=min(run.step, total),
+        desc=r.name,
+        unit="step",
+        disable=not progress,
+        dynamic_ncols=True,
+        leave=False,
+    )
     stopped = "completed"
     step_times: list[float] = []
     clock = CheckpointClock(checkpoint_every, run.elapsed)
@@ -477,8 +503,11 @@ def _loop(
             if run.step % r.steps_per_epoch == 0:
                 mean = run.end_epoch()
                 save()
-                bar.set_postfix(epoch=len(run.history), loss=f"{mean:.4f}",
-                                lr=f"{run.optimizer.param_groups[0]['lr']:.2g}")
+                bar.set_postfix(
+                    epoch=len(run.history),
+                    loss=f"{mean:.4f}",
+                    lr=f"{run.optimizer.param_groups[0]['lr']:.2g}",
+                )
             elif clock.due(run.elapsed):
                 save()
             if time_budget is not None and len(step_times) % 50 == 5:

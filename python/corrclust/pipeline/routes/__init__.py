@@ -86,7 +86,9 @@ class Route(Protocol):
     def check(self, options: ClusterOptions) -> None:
         """Reject options that do not fit this route (ValueError), before any work is done."""
 
-    def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
+    def correlate(
+        self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None
+    ) -> Correlations:
         """The correlations of ``images`` (ids in any order, a subset of ``images.ids``).
 
         ``checkpoint``: a file in the output folder where a long route may save finished work so

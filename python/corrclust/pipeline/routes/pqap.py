@@ -29,10 +29,14 @@ class PqapRoute:
         # --params and --pqap-mode are checked where they are read.
         channels = options.read.channels
         if channels is not None and len(channels) != 3 and options.correlations is None:
-            raise ValueError(f"--channels for PQAP names the blue, green and red planes of the key points "
-                             f"(three entries, '-' for none), got {len(channels)}")
+            raise ValueError(
+                f"--channels for PQAP names the blue, green and red planes of the key points "
+                f"(three entries, '-' for none), got {len(channels)}"
+            )
 
-    def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
+    def correlate(
+        self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None
+    ) -> Correlations:
         from corrclust import pqap
 
         try:
@@ -47,12 +51,18 @@ class PqapRoute:
         say(f"extracting key points from {len(images.records)} images")
         failures: list[tuple[Path, str]] = []
         if options.read.channels is None:
-            keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress,
-                                             read=options.read)
+            keypoints = extract_keypoint_set(
+                images.records, failures=failures, progress=options.progress, read=options.read
+            )
         else:
             blue, green, red = options.read.channels  # three entries: checked in validate()
-            keypoints = extract_keypoint_set(images.records, failures=failures, progress=options.progress,
-                                             read=options.read, channels=(blue, green, red))
+            keypoints = extract_keypoint_set(
+                images.records,
+                failures=failures,
+                progress=options.progress,
+                read=options.read,
+                channels=(blue, green, red),
+            )
         if len(keypoints.ids) < 2:
             example = f" (e.g. {failures[0][0].name}: {failures[0][1]})" if failures else ""
             raise ValueError(
@@ -64,10 +74,21 @@ class PqapRoute:
         for path, message in failures:
             say(f"no key points for {path}: {message}")
             images.failures.append((path, f"no key points: {message}"))
-        ids, S = pqap.similarity_matrix(keypoints, params, mode=options.pqap_mode, threads=options.threads,
-                                        checkpoint=checkpoint, progress=options.progress)
-        return Correlations(np.asarray(ids, dtype=np.int64), np.asarray(S, dtype=np.float64), "similarity",
-                            options.threshold, options.symmetrize)
+        ids, S = pqap.similarity_matrix(
+            keypoints,
+            params,
+            mode=options.pqap_mode,
+            threads=options.threads,
+            checkpoint=checkpoint,
+            progress=options.progress,
+        )
+        return Correlations(
+            np.asarray(ids, dtype=np.int64),
+            np.asarray(S, dtype=np.float64),
+            "similarity",
+            options.threshold,
+            options.symmetrize,
+        )
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
         return [

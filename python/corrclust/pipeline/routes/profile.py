@@ -50,18 +50,39 @@ class ProfileRoute:
     timing_label = "profile time"
 
     def add_arguments(self, group) -> None:
-        group.add_argument("--granularity", dest="profile_granularity", type=float, default=0.0, metavar="G",
-                           help="added to every pair cost: negative gives more, smaller clusters, positive fewer, "
-                                "larger ones (default 0, the label-free rule)")
-        group.add_argument("--calibrate", dest="profile_calibrate", type=Path, metavar="FILE",
-                           help="CSV of a few labelled images (file,class) or marked pairs (a,b,same): the "
-                                "granularity that best separates them is used instead of --granularity")
-        group.add_argument("--neighbours", dest="profile_neighbours", default="7", metavar="K|auto",
-                           help="neighbourhood size of the cost rule: clusters have about this size (default 7); "
-                                "'auto' picks the most stable of 7 ... 100 (slower; see docs/profiles.md)")
-        group.add_argument("--pca", dest="profile_pca", type=float, metavar="N",
-                           help="keep N principal components of the standardised profiles (0 < N < 1: the "
-                                "share of variance); default: all features")
+        group.add_argument(
+            "--granularity",
+            dest="profile_granularity",
+            type=float,
+            default=0.0,
+            metavar="G",
+            help="added to every pair cost: negative gives more, smaller clusters, positive fewer, "
+            "larger ones (default 0, the label-free rule)",
+        )
+        group.add_argument(
+            "--calibrate",
+            dest="profile_calibrate",
+            type=Path,
+            metavar="FILE",
+            help="CSV of a few labelled images (file,class) or marked pairs (a,b,same): the "
+            "granularity that best separates them is used instead of --granularity",
+        )
+        group.add_argument(
+            "--neighbours",
+            dest="profile_neighbours",
+            default="7",
+            metavar="K|auto",
+            help="neighbourhood size of the cost rule: clusters have about this size (default 7); "
+            "'auto' picks the most stable of 7 ... 100 (slower; see docs/profiles.md)",
+        )
+        group.add_argument(
+            "--pca",
+            dest="profile_pca",
+            type=float,
+            metavar="N",
+            help="keep N principal components of the standardised profiles (0 < N < 1: the "
+            "share of variance); default: all features",
+        )
 
     def check(self, options: ClusterOptions) -> None:
         g = _opt(options, "profile_granularity", 0.0)
@@ -81,9 +102,13 @@ class ProfileRoute:
         if options.params is not None:
             raise ValueError("--params is a PQAP parameter file; it does not apply to --method profile")
         if options.bias != 0.0:
-            raise ValueError("--bias is the twin network's; with --method profile move the cut with --granularity")
+            raise ValueError(
+                "--bias is the twin network's; with --method profile move the cut with --granularity"
+            )
 
-    def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
+    def correlate(
+        self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None
+    ) -> Correlations:
         from corrclust.profile_clustering import profile_costs
 
         pca = _opt(options, "profile_pca")
@@ -92,13 +117,23 @@ class ProfileRoute:
         say(f"computing morphology profiles of {len(images.records)} images")
         # its own file beside the pipeline's (whose format belongs to PQAP); gone once the profiles are
         ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
-        pc = profile_costs(images.records, granularity=_opt(options, "profile_granularity", 0.0),
-                           calibrate=_opt(options, "profile_calibrate"), pca=pca, solver=options.solver,
-                           seed=options.seed, progress=options.progress, checkpoint=ours,
-                           neighbours=_neighbours(options))
+        pc = profile_costs(
+            images.records,
+            granularity=_opt(options, "profile_granularity", 0.0),
+            calibrate=_opt(options, "profile_calibrate"),
+            pca=pca,
+            solver=options.solver,
+            seed=options.seed,
+            progress=options.progress,
+            checkpoint=ours,
+            neighbours=_neighbours(options),
+        )
         if "neighbours_stability" in pc.info:
-            say(f"--neighbours auto: k = {pc.k} (stability by k: " + ", ".join(
-                f"{k} {v:.2f}" for k, v in pc.info["neighbours_stability"].items()) + ")")
+            say(
+                f"--neighbours auto: k = {pc.k} (stability by k: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in pc.info["neighbours_stability"].items())
+                + ")"
+            )
         if ours is not None:
             ours.unlink(missing_ok=True)
         for path, reason in pc.skipped:
@@ -106,16 +141,19 @@ class ProfileRoute:
             images.failures.append((path, f"no profile: {reason}"))
         if "calibration" in pc.info:
             c = pc.info["calibration"]
-            say(f"calibrated from {c['pairs']} labelled pairs ({c['same_pairs']} of one class): granularity "
-                f"{c['granularity']:g} (balanced pair accuracy {c['pair_score']:.2f})")
+            say(
+                f"calibrated from {c['pairs']} labelled pairs ({c['same_pairs']} of one class): granularity "
+                f"{c['granularity']:g} (balanced pair accuracy {c['pair_score']:.2f})"
+            )
         # P = sigmoid(costs) so that the pipeline's logit(P) + bias gives back costs + granularity
         P = 1.0 / (1.0 + np.exp(-pc.costs))
         np.fill_diagonal(P, 0.5)
         return Correlations(pc.ids, P, "probability", pc.granularity, "mean", details=pc)
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
-        out: list[tuple[str, Any]] = [("cost rule", f"local scaling (k = {_neighbours(options)}), log-odds + 1; "
-                                                    "bias = granularity")]
+        out: list[tuple[str, Any]] = [
+            ("cost rule", f"local scaling (k = {_neighbours(options)}), log-odds + 1; bias = granularity")
+        ]
         if _opt(options, "profile_calibrate") is not None:
             out.append(("calibration", str(_opt(options, "profile_calibrate"))))
         if _opt(options, "profile_pca") is not None:

@@ -38,10 +38,15 @@ class SslRoute:
         self.last_training: dict[str, Any] = {}
 
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
-        group.add_argument("--time-budget", dest="ssl_time_budget", type=float, default=DEFAULT_TIME_BUDGET,
-                           metavar="SECONDS",
-                           help="seconds of self-supervised training on the folder's own crops (default 300; "
-                                "a rerun continues from OUT/ssl/model.pt.ckpt)")
+        group.add_argument(
+            "--time-budget",
+            dest="ssl_time_budget",
+            type=float,
+            default=DEFAULT_TIME_BUDGET,
+            metavar="SECONDS",
+            help="seconds of self-supervised training on the folder's own crops (default 300; "
+            "a rerun continues from OUT/ssl/model.pt.ckpt)",
+        )
 
     def _budget(self, options: ClusterOptions) -> float:
         value = options.route_options.get("ssl_time_budget", DEFAULT_TIME_BUDGET)
@@ -55,14 +60,18 @@ class SslRoute:
         if not (budget > 0) or budget == float("inf"):
             raise ValueError(f"--time-budget must be a positive number of seconds, got {budget}")
 
-    def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
+    def correlate(
+        self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None
+    ) -> Correlations:
         try:
             import corrclust.ssl as ssl
             from corrclust.twin.data import from_arrays
         except ImportError as exc:
             raise ValueError(f"--method ssl needs PyTorch: pip install 'corrclust[torch]' ({exc})") from None
         ids = [str(r.id) for r in images.records]
-        model_path = Path(options.model) if options.model is not None else Path(options.out_dir) / "ssl" / "model.pt"
+        model_path = (
+            Path(options.model) if options.model is not None else Path(options.out_dir) / "ssl" / "model.pt"
+        )
         reuse = options.model is not None
         if not reuse and model_path.is_file() and not Path(str(model_path) + ".ckpt").exists():
             try:
@@ -75,19 +84,34 @@ class SslRoute:
             net, training = ssl.load_model(model_path)
             config = net.config
         arrays = [read_image(r.path) for r in images.records]
-        data = from_arrays(arrays, None, ids, "image", config.image_size, [str(r.path) for r in images.records])
+        data = from_arrays(
+            arrays, None, ids, "image", config.image_size, [str(r.path) for r in images.records]
+        )
         if reuse:
             if data.in_channels != net.in_channels:
-                raise ValueError(f"the model {model_path} was trained on {net.in_channels}-channel crops, "
-                                 f"these have {data.in_channels}")
-            say(f"self-supervised model {model_path} ({training.get('steps', '?')} steps) embeds {len(ids)} images")
+                raise ValueError(
+                    f"the model {model_path} was trained on {net.in_channels}-channel crops, "
+                    f"these have {data.in_channels}"
+                )
+            say(
+                f"self-supervised model {model_path} ({training.get('steps', '?')} steps) embeds {len(ids)} images"
+            )
             warnings = [str(w) for w in training.get("warnings", [])]
         else:
             budget = self._budget(options)
-            say(f"training a self-supervised embedding on {len(ids)} images for up to {budget:g} s "
-                f"(checkpoint {model_path}.ckpt; a rerun continues)")
-            res = ssl.train(data.inputs, ids, config, seed=options.seed, output=model_path, time_budget=budget,
-                            progress=options.progress)
+            say(
+                f"training a self-supervised embedding on {len(ids)} images for up to {budget:g} s "
+                f"(checkpoint {model_path}.ckpt; a rerun continues)"
+            )
+            res = ssl.train(
+                data.inputs,
+                ids,
+                config,
+                seed=options.seed,
+                output=model_path,
+                time_budget=budget,
+                progress=options.progress,
+            )
             if res.stopped == "interrupted":
                 raise KeyboardInterrupt
             net = res.model
@@ -101,13 +125,20 @@ class SslRoute:
         with atomic_path(emb_path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, ids=np.array(ids), features=features)
         P = ssl.placeholder_probabilities(features)
-        return Correlations(np.array([int(i) for i in ids], dtype=np.int64), P, "probability", options.bias,
-                            options.symmetrize)
+        return Correlations(
+            np.array([int(i) for i in ids], dtype=np.int64),
+            P,
+            "probability",
+            options.bias,
+            options.symmetrize,
+        )
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = [
-            ("self-supervised model",
-             str(options.model) if options.model else "trained on these images (OUT/ssl/model.pt)"),
+            (
+                "self-supervised model",
+                str(options.model) if options.model else "trained on these images (OUT/ssl/model.pt)",
+            ),
             ("costs", "local scaling on embedding distances, logit(exp(-d^2 / (s_i s_j))) + bias"),
         ]
         if options.model is None:

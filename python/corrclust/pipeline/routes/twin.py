@@ -27,11 +27,15 @@ class TwinRoute:
     def check(self, options: ClusterOptions) -> None:
         self.warnings: list[str] = []  # filled by correlate; a fresh run starts without
         if options.model is None and options.correlations is None:
-            raise ValueError("--method twin needs a trained model: pass --model MODEL.pt (see 'corrclust twin')")
+            raise ValueError(
+                "--method twin needs a trained model: pass --model MODEL.pt (see 'corrclust twin')"
+            )
         if options.params is not None:
             raise ValueError("--params is a PQAP parameter file; it does not apply to --method twin")
 
-    def correlate(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None) -> Correlations:
+    def correlate(
+        self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None
+    ) -> Correlations:
         try:
             from corrclust.twin import from_arrays, load_model, predict
         except ImportError as exc:
@@ -46,12 +50,19 @@ class TwinRoute:
         say(f"computing twin-network probabilities for {len(images.records)} images")
         # The readable images only (unreadable files were skipped when the folder was loaded).
         arrays = [read_image(r.path, options.read) for r in images.records]
-        data = from_arrays(arrays, None, [str(r.id) for r in images.records], cfg.input, cfg.input_size,
-                           [str(r.path) for r in images.records])
+        data = from_arrays(
+            arrays,
+            None,
+            [str(r.id) for r in images.records],
+            cfg.input,
+            cfg.input_size,
+            [str(r.path) for r in images.records],
+        )
         pred = predict(model, data)
         ids = np.array([int(i) for i in pred.ids], dtype=np.int64)
-        return Correlations(ids, np.asarray(pred.P, dtype=np.float64), "probability", options.bias,
-                            options.symmetrize)
+        return Correlations(
+            ids, np.asarray(pred.P, dtype=np.float64), "probability", options.bias, options.symmetrize
+        )
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
         return [("twin model", str(options.model))] + [("warning", w) for w in getattr(self, "warnings", [])]
