@@ -3,8 +3,8 @@
 #   1. the property tests with many more examples (hypothesis profile "nightly");
 #   2. the manylinux wheel: built, repaired, installed into a fresh venv and tested there
 #      (tools/build_wheel.sh; about 10 minutes of two cores, since it runs the whole suite again);
-#   3. the sdist installed offline (tools/check_sdist.sh).
-# The sanitizer build (tools/run_sanitizers.sh) runs in .ci/run itself.
+#   3. the sdist installed offline (tools/check_sdist.sh);
+#   4. the C++ core under AddressSanitizer and UndefinedBehaviorSanitizer (tools/run_sanitizers.sh).
 #
 #   tools/nightly.sh [OUTDIR]     (default: build/nightly)
 set -euo pipefail
@@ -15,3 +15,4 @@ python=${PYTHON:-.venv/bin/python}
 HYPOTHESIS_PROFILE=nightly "$python" -m pytest -q tests/test_properties.py
 bash tools/build_wheel.sh "$out/wheel"
 bash tools/check_sdist.sh "$out/sdist"
+bash tools/run_sanitizers.sh "$out/asan-venv"
