@@ -38,6 +38,7 @@ from corrclust.twin.checkpoint import (
     CheckpointClock,
     SigintFlag,
     atomic_save,
+    check_resumable,
     rng_state_from_plain,
     rng_state_to_plain,
 )
@@ -107,20 +108,17 @@ class _Run:
         }
 
     def load(self, ckpt: dict[str, Any], path: Path) -> None:
-        if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a corrclust self-supervised checkpoint")
-        mine = {k: v for k, v in self.config.to_dict().items() if k != "steps"}
-        theirs = {k: v for k, v in dict(ckpt["config"]).items() if k != "steps"}
-        if mine != theirs:
-            diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-            raise ValueError(
-                f"checkpoint {path} was made with other training settings ({', '.join(diff)}); "
-                "delete it or start again with --restart"
-            )
-        if int(ckpt["seed"]) != self.seed:
-            raise ValueError(f"checkpoint {path} was made with seed {ckpt['seed']}, not {self.seed}")
-        if dict(ckpt["data"]) != self.fingerprint():
-            raise ValueError(f"checkpoint {path} was made on other images; delete it or use --restart")
+        check_resumable(
+            ckpt,
+            path,
+            kind=CHECKPOINT_FORMAT,
+            description="corrclust self-supervised checkpoint",
+            settings_key="config",
+            settings=self.config.to_dict(),
+            length_key="steps",
+            seed=self.seed,
+            fingerprint=self.fingerprint(),
+        )
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.np_rng.bit_generator.state = rng_state_from_plain(ckpt["numpy_rng"])

@@ -4,6 +4,8 @@
   is never half written (a crash leaves the previous one).
 * ``rng_state_to_plain`` / ``rng_state_from_plain``: a numpy bit-generator state with its 128-bit
   integers as strings, so ``torch.load(..., weights_only=True)`` can read it back.
+* ``check_resumable``: one rule for both trainers on whether a checkpoint may be resumed (same
+  settings but the length of training, same seed, same images), with the error a user sees.
 * ``SigintFlag``: the first Ctrl-C only sets a flag (the step finishes and a checkpoint is written),
   a second one aborts at once.
 * ``CheckpointClock``: decides when a time-based checkpoint is due. Per-epoch checkpoints alone
@@ -28,6 +30,7 @@ __all__ = [
     "atomic_save",
     "rng_state_to_plain",
     "rng_state_from_plain",
+    "check_resumable",
     "SigintFlag",
     "CheckpointClock",
     "DEFAULT_CHECKPOINT_EVERY",
@@ -66,6 +69,40 @@ def rng_state_from_plain(state: Mapping[str, Any]) -> dict[str, Any]:
         return v
 
     return {k: conv(k, v) for k, v in state.items()}
+
+
+def check_resumable(
+    ckpt: Mapping[str, Any],
+    path: Path,
+    *,
+    kind: str,
+    description: str,
+    settings_key: str,
+    settings: Mapping[str, Any],
+    length_key: str,
+    seed: int,
+    fingerprint: Mapping[str, Any],
+) -> None:
+    """Raise ValueError unless ``ckpt`` (read from ``path``) continues this run.
+
+    It must be a checkpoint of format ``kind`` (named ``description`` in the error) whose
+    ``settings_key`` settings equal ``settings`` except the training length ``length_key`` (a
+    longer budget trains on), made with the same seed on the same images.
+    """
+    if not isinstance(ckpt, Mapping) or ckpt.get("format") != kind:
+        raise ValueError(f"{path} is not a {description}")
+    mine = {k: v for k, v in settings.items() if k != length_key}
+    theirs = {k: v for k, v in dict(ckpt[settings_key]).items() if k != length_key}
+    if mine != theirs:
+        diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        raise ValueError(
+            f"checkpoint {path} was made with other training settings ({', '.join(diff)}); "
+            "delete it or start again with --restart"
+        )
+    if int(ckpt["seed"]) != seed:
+        raise ValueError(f"checkpoint {path} was made with seed {ckpt['seed']}, not {seed}")
+    if dict(ckpt["data"]) != dict(fingerprint):
+        raise ValueError(f"checkpoint {path} was made on other images; delete it or use --restart")
 
 
 class SigintFlag:

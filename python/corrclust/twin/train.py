@@ -42,6 +42,7 @@ from corrclust.twin.checkpoint import (
     CheckpointClock,
     SigintFlag,
     atomic_save,
+    check_resumable,
     rng_state_from_plain,
     rng_state_to_plain,
 )
@@ -188,20 +189,17 @@ class _Run:
         }
 
     def load(self, ckpt: Mapping[str, Any], path: Path) -> None:
-        if ckpt.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path} is not a corrclust twin checkpoint")
-        mine = {k: v for k, v in self.recipe.to_dict().items() if k != "epochs"}
-        theirs = {k: v for k, v in dict(ckpt["recipe"]).items() if k != "epochs"}
-        if mine != theirs:
-            diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-            raise ValueError(
-                f"checkpoint {path} was made with other training settings ({', '.join(diff)}); "
-                "delete it or start again with --restart"
-            )
-        if int(ckpt["seed"]) != self.seed:
-            raise ValueError(f"checkpoint {path} was made with seed {ckpt['seed']}, not {self.seed}")
-        if dict(ckpt["data"]) != self.fingerprint():
-            raise ValueError(f"checkpoint {path} was made on other images; delete it or use --restart")
+        check_resumable(
+            ckpt,
+            path,
+            kind=CHECKPOINT_FORMAT,
+            description="corrclust twin checkpoint",
+            settings_key="recipe",
+            settings=self.recipe.to_dict(),
+            length_key="epochs",
+            seed=self.seed,
+            fingerprint=self.fingerprint(),
+        )
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
