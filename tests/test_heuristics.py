@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import signal
 import subprocess
 import sys
@@ -20,6 +21,9 @@ import pytest
 import corrclust
 from corrclust._native import _core
 from corrclust.generators import planted_partition
+
+# tools/run_sanitizers.sh sets this: the core is built with ASan+UBSan, so CPU-time bounds do not hold.
+SANITIZED = os.environ.get("CORRCLUST_SANITIZED") == "1"
 
 METHODS = ("gaec", "kl", "anytime")
 
@@ -431,7 +435,8 @@ def test_sparse_time_limit_covers_building_the_graph():
             assert r["status"] == "time_limit", method
             # the 50 ms target plus 20 ms for first-touching the build's buffers; building the
             # whole graph before reading the clock took 70-90 ms of CPU here
-            assert cpu < limit + 0.07, (method, cpu)
+            if not SANITIZED:  # instrumented code runs several times slower: no CPU bound then
+                assert cpu < limit + 0.07, (method, cpu)
             expected = np.arange(n) if ws is None else np.unique(start, return_inverse=True)[1]
             np.testing.assert_array_equal(r["labels"], expected)
             assert r["objective"] == pytest.approx(

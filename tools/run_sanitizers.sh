@@ -17,7 +17,7 @@ venv=$(cd "$venv" && pwd)
 asan=$(${CXX:-g++} -print-file-name=libasan.so)
 ubsan=$(${CXX:-g++} -print-file-name=libubsan.so)
 cd tests  # import the installed (instrumented) package, not the source tree
-LD_PRELOAD="$asan:$ubsan" \
+CORRCLUST_SANITIZED=1 LD_PRELOAD="$asan:$ubsan" \
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider \
