@@ -214,3 +214,32 @@ def one_line_error(err: str) -> bool:
     return (
         bool(lines) and errors == [lines[-1]] and lines[-1].startswith("corrclust") and "Traceback" not in err
     )
+
+
+# The runs the fault tests and tools/reliability_report.py interrupt: a tiny synthetic set, and
+# each command (writing only under its output path, a folder or one file in a folder).
+SYNTH = ["--classes", "2", "--per-class", "3", "--size", "64", "--no-progress"]
+COMMANDS = {
+    "cluster": lambda root, out: [
+        "cluster",
+        str(root / "syn"),
+        "-o",
+        str(out),
+        "--truth",
+        "auto",
+        "--threads",
+        "1",
+        "--no-progress",
+    ],
+    "demo": lambda root, out: ["demo", "-o", str(out), *SYNTH, "--threads", "1"],
+    "pqap": lambda root, out: [
+        "pqap",
+        "similarities",
+        str(root / "kp.csv"),
+        "-o",
+        str(out / "S.npz"),
+        "--threads",
+        "1",
+        "--no-progress",
+    ],
+}

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fault_harness import (
+    COMMANDS,
+    SYNTH,
     check_outputs,
     file_size_limit,
     one_line_error,
@@ -27,7 +29,6 @@ from fault_harness import (
 )
 
 SEED = int(os.environ.get("CORRCLUST_FAULT_SEED", "16"))
-SYNTH = ["--classes", "2", "--per-class", "3", "--size", "64", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -47,31 +48,6 @@ def work(tmp_path_factory):
     return root
 
 
-# Each command writes only under its output path (a folder, or one file in a folder).
-COMMANDS = {
-    "cluster": lambda root, out: [
-        "cluster",
-        str(root / "syn"),
-        "-o",
-        str(out),
-        "--truth",
-        "auto",
-        "--threads",
-        "1",
-        "--no-progress",
-    ],
-    "demo": lambda root, out: ["demo", "-o", str(out), *SYNTH, "--threads", "1"],
-    "pqap": lambda root, out: [
-        "pqap",
-        "similarities",
-        str(root / "kp.csv"),
-        "-o",
-        str(out / "S.npz"),
-        "--threads",
-        "1",
-        "--no-progress",
-    ],
-}
 # Kill moments are drawn uniformly from (0.1, 1.1) x the reference run's wall time on this machine
 # (measured in the fixture, so it follows the load): most land in start-up or the work, a few after.
 SPAN: dict[str, float] = {}

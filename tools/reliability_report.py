@@ -342,37 +342,15 @@ def part_fuzz(profile: str) -> tuple[int, int, str]:
 def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
     import random
 
-    from fault_harness import check_outputs, file_size_limit, part_files, run_cli, tmpfs
+    from fault_harness import COMMANDS, SYNTH, check_outputs, file_size_limit, part_files, run_cli, tmpfs
 
     from corrclust.cli import main
 
     totals = {"runs": 0, "lost": 0, "bad_exit": 0}
     rows = []
-    synth = ["--classes", "2", "--per-class", "3", "--size", "64", "--no-progress"]
-    commands = {
-        "cluster": lambda root, out: [
-            "cluster",
-            str(root / "syn"),
-            "-o",
-            str(out),
-            "--truth",
-            "auto",
-            "--threads",
-            "1",
-            "--no-progress",
-        ],
-        "demo": lambda root, out: ["demo", "-o", str(out), *synth, "--threads", "1"],
-        "pqap similarities": lambda root, out: [
-            "pqap",
-            "similarities",
-            str(root / "kp.csv"),
-            "-o",
-            str(out / "S.npz"),
-            "--threads",
-            "1",
-            "--no-progress",
-        ],
-    }
+    synth = SYNTH
+    # the report's rows name the pqap run by its whole command
+    commands = {("pqap similarities" if k == "pqap" else k): v for k, v in COMMANDS.items()}
     span: dict[str, float] = {}  # the reference run's wall time: kill moments follow the load
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
