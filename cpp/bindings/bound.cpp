@@ -62,11 +62,11 @@ BoundResult trivial(const double* cost, Index m) {
 void init_bound(py::module_& m) {
     py::class_<BoundOptions> opt(m, "BoundOptions", "Settings of the dual lower bound.");
     opt.def_readwrite("max_cycle_length", &BoundOptions::max_cycle_length,
-                      "Longest cycle (in edges) the separation looks for (default 8, >= 3).")
+                      "Longest cycle (in edges) the separation looks for (default 12, >= 3).")
         .def_readwrite("max_rounds", &BoundOptions::max_rounds,
                        "Rounds of cycle packing + message passing (default 200).")
         .def_readwrite("passes_per_round", &BoundOptions::passes_per_round,
-                       "Message-passing sweeps over all triangles per round (default 5).")
+                       "Message-passing sweeps over all triangles per round (default 10).")
         .def_readwrite("min_relative_gain", &BoundOptions::min_relative_gain,
                        "A round gaining less than this share of |bound| counts as stalled (default 1e-6).")
         .def_readwrite("patience", &BoundOptions::patience, "Stop after this many stalled rounds (default 3).");
