@@ -160,7 +160,10 @@ def test_time_limit_zero_gives_trivial_bound_and_bad_arguments_fail():
 def test_cli_solve_bound(tmp_path, capsys):
     path = tmp_path / "g.txt"
     edges, costs, truth = supervoxel_multicut(200, seed=2)
-    path.write_text("MULTICUT\n" + "".join(f"{u} {v} {c!r}\n" for (u, v), c in zip(edges, costs, strict=True)))
+    path.write_text(
+        "MULTICUT\n"
+        + "".join(f"{u} {v} {c:.17g}\n" for (u, v), c in zip(edges.tolist(), costs.tolist(), strict=True))
+    )
     assert main(["solve", str(path), "--json", "--bound"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["lower_bound"] <= data["objective"] and data["gap"] >= 0

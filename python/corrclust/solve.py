@@ -269,7 +269,10 @@ def dual_bound(
         if problem.is_dense:
             raw = _core.bound.lower_bound_dense(problem.costs, limit, callback, options)
         else:
-            raw = _core.bound.lower_bound_sparse(problem.n, problem.edges, problem.costs, limit, callback, options)
+            assert problem.edges is not None  # a sparse Problem always has its edge array
+            raw = _core.bound.lower_bound_sparse(
+                problem.n, problem.edges, problem.costs, limit, callback, options
+            )
     finally:
         close()
     return dict(raw)
