@@ -173,3 +173,19 @@ def test_cli_solve_bound(tmp_path, capsys):
     assert "lower bound" in out and "gap" in out and "bound       converged" in out
     assert main(["solve", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["lower_bound"] is None
+
+
+def test_progress_reports_the_bound_and_an_exception_in_it_stops_the_bound():
+    edges, costs, truth = supervoxel_multicut(300, seed=4)
+    problem = Problem(len(truth), costs, edges)
+    seen: list[dict] = []
+    final = dual_bound(problem, progress=seen.append)
+    assert seen and all(d["phase"] == "bound" for d in seen)
+    bounds = [d["lower_bound"] for d in seen]
+    assert bounds == sorted(bounds) and bounds[-1] == pytest.approx(final["lower_bound"])
+
+    def fail(d: dict) -> None:
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        dual_bound(problem, progress=fail)
