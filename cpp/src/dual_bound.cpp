@@ -74,6 +74,10 @@ public:
         depth_.assign(n, 0);
         retry_at_.assign(cost_.size(), 0);
         fails_.assign(cost_.size(), 0);
+        // Rehashing a map of a million entries cannot be interrupted: with room reserved up front
+        // a 10 s limit on a 10^6-node grid overran by 1.2 s instead of 2.4 s (at load 17).
+        tri_index_.reserve(cost_.size() / 2);
+        chords_.reserve(cost_.size() / 4);
         double scale = 0.0;
         for (double c : cost_) scale = std::max(scale, std::abs(c));
         // Reduced costs below this are treated as zero by the separation (not by the bound).
@@ -141,7 +145,7 @@ private:
     void sweep() {
         const size_t T = tri_.size();
         for (size_t t = 0; t < T; ++t) {
-            if ((t & 0xFFFF) == 0 && t && control_.stop()) return;
+            if ((t & 0xFFF) == 0 && t && control_.stop()) return;
             Theta& th = theta_[t];
             const Tri& e = tri_[t];
             for (int i = 0; i < 3; ++i) {
@@ -245,7 +249,7 @@ private:
         std::int64_t packed = 0;
         const Index m = g_.num_edges();
         for (Index f = 0; f < m; ++f) {
-            if ((f & 0x3FFF) == 0 && f && control_.stop()) break;
+            if ((f & 0x3FF) == 0 && f && control_.stop()) break;  // a clock read per 1024 searches
             const size_t fi = static_cast<size_t>(f);
             if (cost_[fi] >= -tol_ || retry_at_[fi] > round_) continue;
             // A few cycles per edge and round: the next rounds find others once messages moved costs.
