@@ -189,3 +189,18 @@ def test_progress_reports_the_bound_and_an_exception_in_it_stops_the_bound():
 
     with pytest.raises(RuntimeError, match="stop here"):
         dual_bound(problem, progress=fail)
+
+
+def test_ctrl_c_raises_keyboard_interrupt():
+    import _thread
+
+    edges, costs, truth = supervoxel_multicut(300, seed=4)
+    problem = Problem(len(truth), costs, edges)
+
+    def interrupt_now(_: dict) -> None:
+        _thread.interrupt_main()
+
+    with pytest.raises(KeyboardInterrupt):
+        dual_bound(problem, progress=interrupt_now)
+    with pytest.raises(KeyboardInterrupt):
+        solve(problem, "gaec", bound=True, progress=interrupt_now)
