@@ -68,7 +68,7 @@ void init_bound(py::module_& m) {
         .def_readwrite("passes_per_round", &BoundOptions::passes_per_round,
                        "Message-passing sweeps over all triangles per round (default 10).")
         .def_readwrite("min_relative_gain", &BoundOptions::min_relative_gain,
-                       "A round gaining less than this share of |bound| counts as stalled (default 1e-6).")
+                       "A round gaining less than this share of the magnitude of the bound counts as stalled (default 1e-6).")
         .def_readwrite("patience", &BoundOptions::patience, "Stop after this many stalled rounds (default 3).");
     bind::options_protocol(opt, {"max_cycle_length", "max_rounds", "passes_per_round", "min_relative_gain", "patience"});
 
