@@ -91,8 +91,8 @@ public:
         int stalled = 0;
         // Short cycles first: packing a long cycle greedily spends attractive costs that shorter
         // cycles would use better (on a 60 x 60 grid, cycles of up to 13 edges from the start
-        // ended 0.9 % below the optimum after 200 rounds). The length grows by one whenever a
-        // round gains less than grow_gain of |bound|.
+        // ended 0.90 % below the optimum after 200 rounds, growing from 3 ended 0.69 % below).
+        // The length grows by one whenever a round gains less than grow_gain of |bound|.
         max_len_ = std::min(3, opt_.max_cycle_length);
         for (int round = 0; round < opt_.max_rounds && !control_.stop(); ++round) {
             round_ = round;
