@@ -244,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in rows:
         for r in run_row(name, limit, peer, args.seed):
             opt = "unknown" if r["optimum"] is None else f"{r['optimum']:.3f}"
-            gap = "-" if r["gap"] is None else f"{max(r['gap'], 0.0):.4f}"  # no "-0.0000" at the optimum
+            gap = (
+                "-" if r["gap"] is None else f"{r['gap'] if abs(r['gap']) >= 5e-5 else 0.0:.4f}"
+            )  # not "-0.0000"
             print(
                 f"| {r['instance']} | {r['n']} | {r['m']} | {opt} | {r['method']} | {r['seconds']:.1f} "
                 f"| {r['objective']:.3f} | {gap} |"

@@ -98,9 +98,22 @@ def test_exact_fusion_reaches_the_proven_optimum():
     problem = corrclust.Problem.from_edges(len(truth), edges, costs)
     opt = corrclust.solve(problem, method="exact", time_limit=120.0)
     assert opt.status == "optimal"
-    r = corrclust.solve(problem, method="anytime", time_limit=3.0, seed=0)
+    r = corrclust.solve(problem, method="anytime", time_limit=5.0, seed=0)
     assert r.objective == pytest.approx(opt.objective, abs=1e-6)
     assert r.objective == pytest.approx(objective(edges, costs, r.labels), abs=1e-7)
+
+
+@pytest.mark.parametrize("n, seed", [(400, 5), (600, 4)])
+def test_a_limit_never_ends_worse_than_the_no_limit_run_of_the_seed(n, seed):
+    # until the first stall the timed run repeats the no-limit run round for round (that run takes
+    # well under a second here), then it only adds improvements
+    edges, costs, truth = supervoxel_multicut(n, seed=seed, sigma=3.0)
+    problem = corrclust.Problem.from_edges(len(truth), edges, costs)
+    free = corrclust.solve(problem, method="anytime", seed=2)
+    timed = corrclust.solve(problem, method="anytime", seed=2, time_limit=3.0)
+    assert free.status == "heuristic" and timed.status == "time_limit"
+    assert timed.objective <= free.objective + 1e-9
+    assert timed.objective == pytest.approx(objective(edges, costs, timed.labels), abs=1e-7)
 
 
 def test_no_limit_is_deterministic_for_a_seed(supervoxel):

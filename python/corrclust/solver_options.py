@@ -11,7 +11,7 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
 * :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``,
   ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``. Without a time limit the
   two round counts stop the run (deterministic for a seed); with one it runs until the limit
-  (``until_time_limit=True``, the default) and switches on exact fusion once stalled;
+  (``until_time_limit=True``, the default) and adds exact fusion once stalled;
 * :class:`ExactOptions` (``"exact"``): first incumbent, reductions and branch-and-cut settings,
   documented one by one in ``docs/exact.md``.
 

@@ -22,8 +22,8 @@ struct KlOptions {
 
 // Settings of the anytime solver (defaults are what `anytime` uses).
 // Without a time limit the solver stops by the two round counts (deterministic for a seed); with a
-// time limit and `until_time_limit` it runs until the limit and the counts are not used, except that
-// `max_rounds_without_improvement` stalled rounds also switch on exact fusion (anytime.cpp).
+// time limit and `until_time_limit` it runs until the limit, and `max_rounds_without_improvement`
+// stalled rounds switch on exact fusion instead of stopping it (anytime.cpp).
 struct AnytimeOptions {
     int max_rounds_without_improvement = 12;  // no time limit: stop after this many rounds without a better solution
     int max_rounds = 10000;                   // no time limit: stop after this many rounds in all
