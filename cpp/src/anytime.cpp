@@ -26,8 +26,9 @@
 //     supervoxel graph ended at -21785 against -21757 (KL fusion) and -21749 (bioimage-cpp's fusion
 //     moves), all at 30 s. Exact fusion from the first round instead was mixed (4000-1 and 5000-1
 //     optimal, the noisy graph -21770) and worse on small noisy graphs with a 3 s limit (400 nodes:
-//     -2203.3 against -2204.3 for the stall rule without a limit): each exact fusion costs more than
-//     a KL round there. Until the stall the run is the no-limit run of the same seed. The number of
+//     -2203.3 against -2204.3 for the stall rule without a limit; behind the stall: -2204.8, the
+//     optimum): each exact fusion costs many KL rounds there. Until the stall the run is the
+//     no-limit run of the same seed. The number of
 //     proposals fused at once grows while the exact solver proves its subproblems and shrinks when
 //     it runs out of time. Results then depend on the machine's speed.
 // The control (time limit, Ctrl-C, progress callback) is polled inside every step.
