@@ -27,6 +27,7 @@ def test_defaults_are_the_documented_values():
     assert (KLOptions().patience, KLOptions().min_improvement) == (48, 1e-9)
     a = AnytimeOptions()
     assert (a.max_rounds_without_improvement, a.max_rounds, a.kl) == (12, 10000, KLOptions())
+    assert (a.until_time_limit, a.exact_fusion, a.exact_fusion_share) == (True, True, 0.25)
     e = ExactOptions()
     assert (e.heuristic, e.heuristic_time, e.reduce, e.root_method, e.tree_method, e.max_nodes) == (
         "anytime",

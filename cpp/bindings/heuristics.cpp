@@ -133,10 +133,21 @@ void init_heuristics(py::module_& m) {
 
     py::class_<AnytimeOptions> any(m, "AnytimeOptions", "Settings of the anytime solver (method 'anytime').");
     any.def_readwrite("max_rounds_without_improvement", &AnytimeOptions::max_rounds_without_improvement,
-                      "Stop after this many rounds without a better labelling (default 12).")
-        .def_readwrite("max_rounds", &AnytimeOptions::max_rounds, "Stop after this many rounds in all (default 10000).")
+                      "Without a time limit: stop after this many rounds without a better labelling (default\n"
+                      "12). With one (and until_time_limit): after this many such rounds exact fusion starts.")
+        .def_readwrite("max_rounds", &AnytimeOptions::max_rounds,
+                       "Without a time limit: stop after this many rounds in all (default 10000).")
+        .def_readwrite("until_time_limit", &AnytimeOptions::until_time_limit,
+                       "With a time limit, keep improving until it (default True); False: the round counts\n"
+                       "stop the run too, as without a limit.")
+        .def_readwrite("exact_fusion", &AnytimeOptions::exact_fusion,
+                       "With a time limit (and until_time_limit): once stalled, each round also fuses the incumbent with several\n"
+                       "recent proposals by the exact solver (default True).")
+        .def_readwrite("exact_fusion_share", &AnytimeOptions::exact_fusion_share,
+                       "Each exact fusion gets at most this share of the remaining time (default 0.25).")
         .def_readwrite("kl", &AnytimeOptions::kl, "KLOptions of the Kernighan-Lin runs inside.");
-    bind::options_protocol(any, {"max_rounds_without_improvement", "max_rounds", "kl"});
+    bind::options_protocol(any, {"max_rounds_without_improvement", "max_rounds", "until_time_limit", "exact_fusion",
+                                 "exact_fusion_share", "kl"});
 
     m.def(
         "solve_dense",

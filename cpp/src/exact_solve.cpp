@@ -238,6 +238,7 @@ Labels first_incumbent(const Problem& p, Control& parent, const ExactOptions& op
     if (options.heuristic == FirstIncumbent::anytime) {
         AnytimeOptions any;
         any.kl = options.kl;
+        any.until_time_limit = false;  // a quick incumbent: keep the stall rule under heuristic_time
         return anytime_ex(p, child, seed, warm, nullptr, any);
     }
     return gaec_kl(p, child, warm, options.kl);

@@ -35,6 +35,9 @@ class heuristics:
         _fields: tuple[str, ...]
         max_rounds_without_improvement: int
         max_rounds: int
+        until_time_limit: bool
+        exact_fusion: bool
+        exact_fusion_share: float
         kl: heuristics.KLOptions
         def __init__(self, **kwargs: Any) -> None: ...
 

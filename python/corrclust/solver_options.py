@@ -8,7 +8,10 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
     r = solve(costs, "exact", options=ExactOptions(heuristic="kl", max_nodes=1000))
 
 * :class:`KLOptions` (method ``"kl"``): ``patience``, ``min_improvement``;
-* :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``, ``kl``;
+* :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``,
+  ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``. Without a time limit the
+  two round counts stop the run (deterministic for a seed); with one it runs until the limit
+  (``until_time_limit=True``, the default) and adds exact fusion once stalled;
 * :class:`ExactOptions` (``"exact"``): first incumbent, reductions and branch-and-cut settings,
   documented one by one in ``docs/exact.md``;
 * :class:`BoundOptions` (the dual lower bound of ``bound=True``, docs/bound.md).

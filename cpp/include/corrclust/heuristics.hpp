@@ -21,9 +21,15 @@ struct KlOptions {
 };
 
 // Settings of the anytime solver (defaults are what `anytime` uses).
+// Without a time limit the solver stops by the two round counts (deterministic for a seed); with a
+// time limit and `until_time_limit` it runs until the limit, and `max_rounds_without_improvement`
+// stalled rounds switch on exact fusion instead of stopping it (anytime.cpp).
 struct AnytimeOptions {
-    int max_rounds_without_improvement = 12;  // stop after this many rounds without a better solution
-    int max_rounds = 10000;                   // stop after this many rounds in all
+    int max_rounds_without_improvement = 12;  // no time limit: stop after this many rounds without a better solution
+    int max_rounds = 10000;                   // no time limit: stop after this many rounds in all
+    bool until_time_limit = true;             // with a time limit, run until it (false: the counts stop it too)
+    bool exact_fusion = true;                 // with a time limit: fuse by the exact solver once stalled
+    double exact_fusion_share = 0.25;         // ... each exact fusion gets at most this share of the time left
     KlOptions kl;                             // the Kernighan-Lin runs inside
 };
 
