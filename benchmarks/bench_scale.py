@@ -41,7 +41,7 @@ def load(case: dict) -> tuple[np.ndarray, np.ndarray]:
     if case["data"] == "planted":
         from corrclust.generators import planted_embeddings
 
-        return planted_embeddings(case["n"], 32, seed=0)
+        return planted_embeddings(case["n"], case.get("d", 32), seed=0)
     from corrclust.profiles import feature_names, standardise
 
     with np.load(case["data"]) as z:
@@ -109,7 +109,11 @@ def main() -> None:
     ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
     ap.add_argument("--million", action="store_true", help="also n = 10^6 (sparse, k = 30)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--d", type=int, default=32, help="dimension of the planted embeddings (default 32)")
     ap.add_argument("--no-planted", action="store_true", help="only the RBC profiles")
+    ap.add_argument(
+        "--extra", metavar="N:K,...", default="", help="further sparse planted cases, e.g. 10000:60,30000:60"
+    )
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:
@@ -126,6 +130,9 @@ def main() -> None:
     ]
     if args.no_planted:
         cases = []
+    for item in filter(None, args.extra.split(",")):
+        n, k = item.split(":")
+        cases.append({"data": "planted", "n": int(n), "path": "sparse", "k": int(k)})
     if args.million:
         cases.append({"data": "planted", "n": 1_000_000, "path": "sparse", "k": 30})
     if args.rbc:
@@ -141,14 +148,18 @@ def main() -> None:
     dense_labels: dict[str, np.ndarray] = {}
     rss: list[tuple[int, float]] = []
     for case in cases:
-        case = case | {"threads": args.threads, "labels_out": f"/tmp/bench_scale_{os.getpid()}.npy"}
+        case = case | {
+            "threads": args.threads,
+            "d": args.d,
+            "labels_out": f"/tmp/bench_scale_{os.getpid()}.npy",
+        }
         out = subprocess.run(
             [sys.executable, __file__, "--case", json.dumps(case)],
             capture_output=True,
             text=True,
             check=False,
         )
-        name = "planted" if case["data"] == "planted" else "RBC profiles"
+        name = f"planted d={args.d}" if case["data"] == "planted" else "RBC profiles"
         if out.returncode != 0:
             print(
                 f"| {name} | {case['n']} | {case['path']} | failed: {out.stderr.strip().splitlines()[-1]} |"
