@@ -1,6 +1,6 @@
 // The single extension module corrclust._core, one submodule per area, each registered from its own
-// translation unit: problem (problem.cpp), heuristics (heuristics.cpp), exact (exact.cpp) and pqap
-// (pqap.cpp). python/corrclust/_core.pyi types them.
+// translation unit: problem (problem.cpp), heuristics (heuristics.cpp), exact (exact.cpp), pqap
+// (pqap.cpp) and bound (bound.cpp). python/corrclust/_core.pyi types them.
 #include <pybind11/pybind11.h>
 
 namespace py = pybind11;
@@ -9,6 +9,7 @@ void init_problem(py::module_& m);
 void init_heuristics(py::module_& m);
 void init_exact(py::module_& m);
 void init_pqap(py::module_& m);
+void init_bound(py::module_& m);
 
 #define CORRCLUST_STRINGIFY(x) #x
 #define CORRCLUST_MACRO_STRINGIFY(x) CORRCLUST_STRINGIFY(x)
@@ -28,4 +29,6 @@ PYBIND11_MODULE(_core, m) {
     init_exact(exact);
     py::module_ pqap = m.def_submodule("pqap", "PQAP key-point matching: cost model and all-pairs sweeps.");
     init_pqap(pqap);
+    py::module_ bound = m.def_submodule("bound", "Dual lower bound by cycle packing and message passing.");
+    init_bound(bound);
 }

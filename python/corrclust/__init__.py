@@ -23,7 +23,7 @@ except importlib.metadata.PackageNotFoundError:  # pragma: no cover - uninstalle
 
 # ``solve`` is imported eagerly: the function shares its name with the module ``corrclust.solve``,
 # and importing it here fixes the package attribute to the function once and for all.
-from corrclust.solve import SolveResult, solve
+from corrclust.solve import SolveResult, dual_bound, solve
 
 # Other public names, loaded on first use so that optional parts (torch, dask) are imported only by
 # the code that needs them.
@@ -35,6 +35,7 @@ _LAZY = {
     "KLOptions": "corrclust.solver_options",
     "AnytimeOptions": "corrclust.solver_options",
     "ExactOptions": "corrclust.solver_options",
+    "BoundOptions": "corrclust.solver_options",
 }
 _SUBMODULES = {
     "metrics",
@@ -65,4 +66,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
-__all__ = ["__version__", "solve", "SolveResult", *_LAZY]
+__all__ = ["__version__", "solve", "dual_bound", "SolveResult", *_LAZY]

@@ -128,6 +128,33 @@ class exact:
     @staticmethod
     def highs_version() -> str: ...
 
+class bound:
+    class BoundOptions:
+        _fields: tuple[str, ...]
+        max_cycle_length: int
+        max_rounds: int
+        passes_per_round: int
+        min_relative_gain: float
+        patience: int
+        def __init__(self, **kwargs: Any) -> None: ...
+
+    @staticmethod
+    def lower_bound_sparse(
+        n: int,
+        edges: npt.ArrayLike,
+        costs: npt.ArrayLike,
+        time_limit: float | None = None,
+        progress: _Progress = None,
+        options: bound.BoundOptions | None = None,
+    ) -> dict[str, Any]: ...
+    @staticmethod
+    def lower_bound_dense(
+        costs: npt.ArrayLike,
+        time_limit: float | None = None,
+        progress: _Progress = None,
+        options: bound.BoundOptions | None = None,
+    ) -> dict[str, Any]: ...
+
 class pqap:
     @staticmethod
     def e_opt(params: Sequence[float]) -> float: ...

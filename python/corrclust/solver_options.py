@@ -10,7 +10,8 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
 * :class:`KLOptions` (method ``"kl"``): ``patience``, ``min_improvement``;
 * :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``, ``kl``;
 * :class:`ExactOptions` (``"exact"``): first incumbent, reductions and branch-and-cut settings,
-  documented one by one in ``docs/exact.md``.
+  documented one by one in ``docs/exact.md``;
+* :class:`BoundOptions` (the dual lower bound of ``bound=True``, docs/bound.md).
 
 ``"gaec"`` has no settings. Each class has ``_fields`` (the names of its settings), a repr that
 shows them all, and equality by value.
@@ -23,6 +24,8 @@ from corrclust._native import _core
 KLOptions = _core.heuristics.KLOptions
 AnytimeOptions = _core.heuristics.AnytimeOptions
 ExactOptions = _core.exact.ExactOptions
+#: Settings of the dual lower bound (``solve(..., bound=True)``, :func:`corrclust.dual_bound`).
+BoundOptions = _core.bound.BoundOptions
 
 #: The options class of each method of :func:`corrclust.solve` (None: the method has no settings).
 OPTIONS_OF_METHOD: dict[str, type | None] = {
@@ -32,4 +35,4 @@ OPTIONS_OF_METHOD: dict[str, type | None] = {
     "exact": ExactOptions,
 }
 
-__all__ = ["OPTIONS_OF_METHOD", "AnytimeOptions", "ExactOptions", "KLOptions"]
+__all__ = ["OPTIONS_OF_METHOD", "AnytimeOptions", "BoundOptions", "ExactOptions", "KLOptions"]
