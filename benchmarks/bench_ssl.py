@@ -98,9 +98,9 @@ def rbc_split(per_class_train: int = 50, per_class_test: int = 50, seed: int = 0
 
 
 def cluster_costs(features: np.ndarray) -> np.ndarray:
-    from corrclust.ssl import placeholder_costs
+    from corrclust.ssl import embedding_costs
 
-    return placeholder_costs(features)
+    return embedding_costs(features)[0]
 
 
 def evaluate(name, features, labels, k, rows, extra_s=0.0, baselines=True):

@@ -17,8 +17,8 @@ from corrclust.ssl import (  # noqa: E402
     SSLConfig,
     augment,
     embed,
+    embedding_costs,
     load_model,
-    placeholder_costs,
     train,
 )
 
@@ -238,25 +238,32 @@ def test_saved_model_embeds_like_the_trained_one_and_is_orientation_invariant(tm
     assert training["steps"] == 8
 
 
-def test_placeholder_costs_join_a_planted_class_and_cut_between():
+def test_embedding_costs_are_the_label_free_rule_and_separate_a_planted_pair_of_classes():
+    from corrclust.feature_costs import costs_from_features
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
     rng = np.random.default_rng(0)
     a = rng.normal([5, 0, 0], 0.1, (10, 3))
     b = rng.normal([0, 5, 0], 0.1, (10, 3))
-    c = placeholder_costs(np.vstack([a, b]), k=3)
+    x = np.vstack([a, b])
+    c, info = embedding_costs(x, k=3)
+    # the profile route's rule, on the rows scaled to unit length (so the scale of x does not matter)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    np.testing.assert_allclose(c, costs_from_features(unit, k=3)[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(embedding_costs(7.0 * x, k=3)[0], c, rtol=0, atol=1e-12)
+    assert info["rule"] == "local-scaling" and info["k"] == 3
     same = np.zeros((20, 20), bool)
     same[:10, :10] = same[10:, 10:] = True
     np.fill_diagonal(same, False)
     between = ~same
     np.fill_diagonal(between, False)
-    assert c[between].max() < -5
+    assert c[between].max() == -20.0  # far beyond both neighbourhood scales: clipped repulsion
     assert c[same].min() > c[between].max()
-    assert (c[same] > 0).mean() > 0.1  # measured 0.14: only the nearest neighbours attract
-    from corrclust.problem import Problem
-    from corrclust.solve import solve
-
     labels = solve(Problem.from_dense(c), method="kl").labels
     assert not set(labels[:10]) & set(labels[10:])  # never joins the two classes
     assert np.allclose(c, c.T) and np.all(np.diag(c) == 0)
+    assert embedding_costs(x[:1])[0].shape == (1, 1)
 
 
 # -- command line ---------------------------------------------------------------------------------
@@ -290,6 +297,7 @@ def test_cli_train_then_embed(tmp_path, capsys):
     assert "warning: model" in capsys.readouterr().err
     z = np.load(out)
     assert z["features"].shape == (12, 32) and z["costs"].shape == (12, 12)
+    np.testing.assert_array_equal(z["costs"], embedding_costs(z["features"])[0])
     assert sorted(int(i) for i in z["ids"]) == list(range(12))  # the ids in the names (cell_<id>.tif)
 
 
@@ -320,6 +328,15 @@ def test_cluster_route_trains_on_the_folder_and_a_rerun_continues(tmp_path, caps
     assert len(rows) == 12 and set(rows[0]) >= {"id", "cluster", "file"}
     z = np.load(out / "ssl" / "embeddings.npz")
     assert z["features"].shape == (12, 256)
+    # the clusters are those of the label-free rule on these embeddings (the profile route's rule)
+    from corrclust.metrics import variation_of_information
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
+    costs, _ = embedding_costs(z["features"])
+    expected = solve(Problem.from_probabilities(1 / (1 + np.exp(-costs))), method="kl", seed=0).labels
+    got = {r["id"]: r["cluster"] for r in rows}
+    assert variation_of_information(expected, [got[str(i)] for i in z["ids"]])[0] == 0.0
     record = load_model(out / "ssl" / "model.pt")[1]
     assert (out / "ssl" / "model.pt.ckpt").is_file()  # stopped by the budget: kept for a rerun
     larger = 3 * record["elapsed_s"] + 1  # room for more steps of the speed just seen, even under load

@@ -166,7 +166,7 @@ def run_embed(args: argparse.Namespace) -> int:
     emb = ssl.embed_folder(args.images_dir, model=args.model, progress=args.progress)
     for w in emb.warnings:
         print(f"ssl embed: warning: model {args.model}: {w}", file=sys.stderr)
-    costs = ssl.placeholder_costs(emb.features)
+    costs, _ = ssl.embedding_costs(emb.features)
     from corrclust.atomic import atomic_path
 
     with atomic_path(args.output) as tmp, open(tmp, "wb") as fh:  # the name is kept as given

@@ -5,7 +5,7 @@ Together with ``corrclust.twin`` the only part of corrclust that imports torch.
 * ``corrclust.ssl.augment``: microscopy-safe augmentations (no channel mixing).
 * ``corrclust.ssl.model``: the embedding network, NT-Xent (SimCLR) and BYOL objectives.
 * ``corrclust.ssl.train``: training with a time budget, time-based checkpoints and resume, seeded.
-* ``corrclust.ssl.embed``: embeddings of a folder, and a placeholder distance-to-cost rule.
+* ``corrclust.ssl.embed``: embeddings of a folder, and their costs by the label-free rule.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from corrclust.ssl.embed import (
     FolderEmbedding,
     embed,
     embed_folder,
-    placeholder_costs,
-    placeholder_probabilities,
+    embedding_costs,
 )
 from corrclust.ssl.model import SSLConfig, SSLNet
 from corrclust.ssl.train import SSLResult, load_model, save_model, train
@@ -34,8 +33,7 @@ __all__ = [
     "FolderEmbedding",
     "embed",
     "embed_folder",
-    "placeholder_costs",
-    "placeholder_probabilities",
+    "embedding_costs",
     "SSLConfig",
     "SSLNet",
     "SSLResult",

@@ -9,11 +9,11 @@ by construction, whatever the network learnt.
 JPEG, 1 to 3 channels, square-padded and resized to the network's input), trains a network on
 those very crops (or loads ``model``), and returns ids, the n x d embedding and the training result.
 
-``placeholder_costs`` turns embeddings into correlation-clustering costs. It is a stand-in until the
-shared distance-to-cost rule of issue 13 (morphology profiles branch) lands: local scaling
-(Zelnik-Manor & Perona 2004) on Euclidean distances of the unit-length embeddings,
-p_ij = exp(-d_ij^2 / (s_i s_j)) with s_i the distance to the 7th nearest neighbour, and cost
-logit(p_ij) clipped to [1e-6, 1 - 1e-6] (positive = join). It was fixed before any measurement.
+``embedding_costs`` turns embeddings into correlation-clustering costs by the package's one
+label-free rule, ``corrclust.feature_costs.costs_from_features`` (the morphology profiles' rule):
+local scaling (Zelnik-Manor & Perona 2004) on Euclidean distances of the unit-length embeddings,
+s_ij = d_ij^2 / (sigma_i sigma_j) with sigma_i the distance to the 7th nearest neighbour, cost
+log-odds of exp(-s_ij) plus the rule's offset 1, clipped to +-20 (positive = join).
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from corrclust.feature_costs import K_NEIGHBOURS, costs_from_features
 from corrclust.ssl.model import SSLConfig, SSLNet
 from corrclust.ssl.train import SSLResult, load_model, train
 
-__all__ = ["embed", "embed_folder", "FolderEmbedding", "placeholder_costs", "placeholder_probabilities"]
+__all__ = ["embed", "embed_folder", "FolderEmbedding", "embedding_costs"]
 
 
 @torch.no_grad()
@@ -118,26 +119,16 @@ def embed_folder(
     )
 
 
-def placeholder_probabilities(features: np.ndarray, k: int = 7) -> np.ndarray:
-    """p_ij = exp(-d_ij^2 / (s_i s_j)) on unit-length embeddings (n x n, float64, diagonal 1): the
-    local-scaling rule of the module docstring, before the logit. A stand-in for issue 13's shared rule."""
+def embedding_costs(
+    features: np.ndarray, *, k: int = K_NEIGHBOURS, granularity: float = 0.0
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Correlation-clustering costs of embeddings (n x n, float64, diagonal 0, positive = join) and the
+    rule's diagnostics: :func:`corrclust.feature_costs.costs_from_features` on the rows scaled to unit
+    length (``embed`` already returns them so; other embeddings are scaled here)."""
     x = np.asarray(features, dtype=np.float64)
-    n = x.shape[0]
-    if n < 2:
-        return np.ones((n, n))
+    if x.ndim != 2:
+        raise ValueError(f"embeddings must be an (n, d) matrix, got shape {x.shape}")
+    if x.shape[0] < 2:
+        return np.zeros((x.shape[0], x.shape[0])), {"rule": "local-scaling", "k": 0}
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    sq = np.maximum(2.0 - 2.0 * (x @ x.T), 0.0)
-    kk = min(k, n - 1)
-    scale = np.maximum(np.sort(np.sqrt(sq), axis=1)[:, kk], 1e-12)  # column 0 is the point itself
-    p = np.exp(-sq / (scale[:, None] * scale[None, :]))
-    np.fill_diagonal(p, 1.0)
-    return p
-
-
-def placeholder_costs(features: np.ndarray, k: int = 7) -> np.ndarray:
-    """Correlation-clustering costs (n x n, float64, diagonal 0, positive = join): the logit of
-    ``placeholder_probabilities`` clipped to [1e-6, 1 - 1e-6]. A stand-in for issue 13's shared rule."""
-    p = np.clip(placeholder_probabilities(features, k), 1e-6, 1 - 1e-6)
-    c = np.log(p / (1 - p))
-    np.fill_diagonal(c, 0.0)
-    return c
+    return costs_from_features(x, k=k, granularity=granularity)

@@ -4,9 +4,11 @@
 The network trains for ``--time-budget`` seconds (default 300) and is kept in ``OUT/ssl/model.pt``;
 its checkpoint ``OUT/ssl/model.pt.ckpt`` lets a rerun continue (a larger budget trains on), and a
 finished model trained on the same images is reused. ``--model MODEL.pt`` (from ``corrclust ssl
-train``) skips the training. Embedding distances become probabilities by local scaling,
-p_ij = exp(-d_ij^2 / (s_i s_j)) (``corrclust.ssl.placeholder_probabilities``), so the costs are
-``logit(p_ij) + bias`` like the twin network's. The embeddings (n x d) go to ``OUT/ssl/embeddings.npz``.
+train``) skips the training. Embedding distances become costs c_ij by the package's label-free rule
+(``corrclust.ssl.embedding_costs``, i.e. ``feature_costs.costs_from_features``, as the profile route:
+local scaling with k = 7, log-odds + 1); the route hands the pipeline ``P = sigmoid(c_ij)``, so its
+costs ``logit(P) + bias`` are the rule's costs shifted by ``--bias``. The embeddings (n x d) go to
+``OUT/ssl/embeddings.npz``.
 """
 
 from __future__ import annotations
@@ -124,13 +126,16 @@ class SslRoute:
         emb_path = Path(options.out_dir) / "ssl" / "embeddings.npz"
         with atomic_path(emb_path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, ids=np.array(ids), features=features)
-        P = ssl.placeholder_probabilities(features)
+        costs, _ = ssl.embedding_costs(features)
+        # P = sigmoid(costs) so that the pipeline's logit(P) + bias gives back costs + bias
+        P = 1.0 / (1.0 + np.exp(-costs))
+        np.fill_diagonal(P, 0.5)
         return Correlations(
             np.array([int(i) for i in ids], dtype=np.int64),
             P,
             "probability",
             options.bias,
-            options.symmetrize,
+            "mean",
         )
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
@@ -139,7 +144,7 @@ class SslRoute:
                 "self-supervised model",
                 str(options.model) if options.model else "trained on these images (OUT/ssl/model.pt)",
             ),
-            ("costs", "local scaling on embedding distances, logit(exp(-d^2 / (s_i s_j))) + bias"),
+            ("costs", "local scaling (k = 7) on embedding distances, log-odds + 1 (as profiles); + bias"),
         ]
         if options.model is None:
             out.append(("training budget", f"{self._budget(options):g} s"))
