@@ -2,6 +2,7 @@
 clusterings a user would otherwise pick, on the same features, in one run.
 
     PYTHONPATH=python python benchmarks/bench_labelfree.py [--half report|dev] [--quick] [--out FILE.md]
+                                                           [--ssl [--ssl-budget SECONDS]]
 
 Methods (all on the same standardised profiles, ``corrclust.profiles``):
 
@@ -14,6 +15,12 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
 * ``KMeans (true k)`` and ``Ward (true k)``: scikit-learn, **given the true number of classes**
   (an advantage no label-free user has).
 * ``HDBSCAN``: scikit-learn's, default settings (noise points count as singletons).
+* ``--ssl`` (needs torch), RBC sets only: ``corrclust ssl``, as ``cluster --method ssl`` runs it: a
+  self-supervised network (the defaults of ``corrclust.ssl``) trained for ``--ssl-budget`` seconds
+  (default 300, the route's default) on the set's own crops, without labels, then the same label-free
+  rule (``ssl.embedding_costs`` = ``feature_costs.costs_from_features``) and GAEC + KL; KMeans and
+  Ward (true k) and HDBSCAN on the same embeddings beside it. The training time is in the row's
+  header, not in the time column.
 
 Sets (the split is fixed in ``labelfree_sets.py``; ``--half report`` gives the figures nothing was
 tuned on): RBC 10 classes x 10 and x 50 crops, synthetic organoids (4 classes x 10, 96 px, one row
@@ -123,6 +130,42 @@ def fmt_row(set_name, name, m, dt):
     )
 
 
+def ssl_rows(images, y, k, budget, seed=0):
+    """(header, rows) for the ssl route on these crops: train without labels, embed, cluster."""
+    import corrclust.ssl as ssl
+    from corrclust.twin.data import from_arrays
+
+    config = ssl.SSLConfig()
+    ids = [str(i) for i in range(len(images))]
+    data = from_arrays(images, None, ids, "image", config.image_size)
+    t0 = time.perf_counter()
+    res = ssl.train(data.inputs, ids, config, seed=seed, time_budget=budget, progress=False)
+    E = ssl.embed(res.model, data.inputs)
+    dt = time.perf_counter() - t0
+    loss = f"loss {res.losses[0]:.2f} -> {res.losses[-1]:.2f}" if res.losses else "no step"
+    header = f"ssl: {res.steps} steps in {res.elapsed_s:.0f} s, {loss}; train + embed {dt:.0f} s"
+    if res.warnings:
+        header += "; warning: " + "; ".join(res.warnings)
+
+    def ours_ssl():
+        C, _ = ssl.embedding_costs(E)
+        return solve(C, method="kl", seed=0).labels
+
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    rows = []
+    for name, fn in (
+        ("corrclust ssl (label-free)", ours_ssl),
+        ("KMeans on ssl (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(E)),
+        ("Ward on ssl (true k)", lambda: AgglomerativeClustering(k).fit_predict(E)),
+        ("HDBSCAN on ssl", lambda: hdbscan(E)),
+    ):
+        t1 = time.perf_counter()
+        lab = fn()
+        rows.append((name, compare(y, lab), time.perf_counter() - t1))
+    return header, rows
+
+
 def stability(Z, method, rng, subsets=5):
     from sklearn.metrics import adjusted_rand_score
 
@@ -139,9 +182,13 @@ def main(argv=None) -> int:
     ap.add_argument("--half", choices=("report", "dev"), default="report")
     ap.add_argument("--quick", action="store_true", help="RBC 10 x 10 and two synthetic seeds only")
     ap.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    ap.add_argument("--ssl", action="store_true", help="also the ssl route on the RBC sets (needs torch)")
+    ap.add_argument("--ssl-budget", type=float, default=300.0, metavar="S", help="ssl training seconds (300)")
     args = ap.parse_args(argv)
+    import os
+
     lines = [
-        f"half: {args.half}",
+        f"half: {args.half}; load average at start {os.getloadavg()[0]:.1f}",
         "",
         "| set | method | VI (false cuts, false joins) | clusters | time s |",
         "|---|---|---|---|---|",
@@ -161,6 +208,11 @@ def main(argv=None) -> int:
         name = f"RBC 10x{per} ({len(y)} crops, {skipped} without object; features {ft:.0f} s)"
         for method, m, dt in labelled_methods(Z, y, 10):
             emit(fmt_row(name, method, m, dt))
+        if args.ssl:
+            header, rows = ssl_rows(images, np.array(classes), 10, args.ssl_budget)
+            sname = f"RBC 10x{per} ({len(images)} crops; {header}; load {os.getloadavg()[0]:.1f})"
+            for method, m, dt in rows:
+                emit(fmt_row(sname, method, m, dt))
     seeds = (5, 6) if args.half == "report" else (0, 1)
     if not args.quick:
         seeds = tuple(range(5, 10)) if args.half == "report" else tuple(range(5))
