@@ -76,6 +76,35 @@ def test_vi_objective(kp):
     assert r.vi >= 0.0
 
 
+def test_improved_mode_learns_with_its_own_similarities(kp):
+    # Learning for the improved mode scores every vector with the improved solver's similarities
+    # (the reference solver plus local search), not the reference ones.
+    from corrclust.pqap import similarity_matrix
+
+    truth = {i: i // 100 for i in kp.ids}
+    ids = IDS[:4]
+    r = learn_parameters(
+        kp,
+        truth,
+        objective="vi",
+        organoids=ids,
+        iterations=2,
+        time_budget=None,
+        progress=False,
+        seed=3,
+        mode="improved",
+        start=PqapParameters.paper(),
+        threads=2,
+    )
+    off = ~np.eye(len(ids), dtype=bool)
+    for ev in (r.start, r.best):
+        _, improved = similarity_matrix(kp, ev.params, mode="improved", ids=ids, progress=False)
+        _, reference = similarity_matrix(kp, ev.params, mode="reference", ids=ids, progress=False)
+        np.testing.assert_array_equal(ev.similarity[off], improved[off])
+        assert (improved[off] >= reference[off]).all() and (improved[off] > reference[off]).any()
+    assert r.best.params == r.params and r.vi == r.best.vi <= r.start.vi
+
+
 def test_bad_arguments(kp):
     with pytest.raises(ValueError, match="objective must be"):
         learn_parameters(kp, dict.fromkeys(kp.ids, 0), objective="acc")
