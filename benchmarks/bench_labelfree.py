@@ -143,7 +143,12 @@ def ssl_rows(images, y, k, budget, seed=0):
     E = ssl.embed(res.model, data.inputs)
     dt = time.perf_counter() - t0
     loss = f"loss {res.losses[0]:.2f} -> {res.losses[-1]:.2f}" if res.losses else "no step"
-    header = f"ssl: {res.steps} steps in {res.elapsed_s:.0f} s, {loss}; train + embed {dt:.0f} s"
+    import torch
+
+    header = (
+        f"ssl: {res.steps} steps in {res.elapsed_s:.0f} s ({torch.get_num_threads()} torch threads), {loss}; "
+        f"train + embed {dt:.0f} s"
+    )
     if res.warnings:
         header += "; warning: " + "; ".join(res.warnings)
 
@@ -184,6 +189,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     ap.add_argument("--ssl", action="store_true", help="also the ssl route on the RBC sets (needs torch)")
     ap.add_argument("--ssl-budget", type=float, default=300.0, metavar="S", help="ssl training seconds (300)")
+    ap.add_argument(
+        "--ssl-threads", type=int, default=0, metavar="N", help="torch CPU threads (0: torch's default)"
+    )
     args = ap.parse_args(argv)
     import os
 
@@ -209,6 +217,10 @@ def main(argv=None) -> int:
         for method, m, dt in labelled_methods(Z, y, 10):
             emit(fmt_row(name, method, m, dt))
         if args.ssl:
+            if args.ssl_threads > 0:
+                import torch
+
+                torch.set_num_threads(args.ssl_threads)
             header, rows = ssl_rows(images, np.array(classes), 10, args.ssl_budget)
             sname = f"RBC 10x{per} ({len(images)} crops; {header}; load {os.getloadavg()[0]:.1f})"
             for method, m, dt in rows:
