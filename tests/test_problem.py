@@ -272,3 +272,41 @@ def test_from_sparse_leaves_the_input_alone():
     np.testing.assert_allclose(p.costs, [2.0, 4.5])
     for x, y in zip(before, (a.data, a.indices, a.indptr), strict=False):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("hub", [False, True])
+def test_from_edges_matches_a_numpy_reference_on_shuffled_parallel_edges(hub):
+    # the C++ construction against numpy.unique + bincount (the former implementation): same
+    # edges, and sums bit-identical (both add parallel edges in input order); `hub` gives node 0
+    # more than 32 entries, the branch that sorts a bucket with std::stable_sort
+    rng = np.random.default_rng(7)
+    n, m = 50, 2000
+    e = rng.integers(0, n, size=(m, 2))
+    if hub:
+        e[: m // 2, 0] = 0
+    e = e[e[:, 0] != e[:, 1]]
+    c = rng.normal(size=len(e))
+    p = Problem.from_edges(n, e, c)
+    lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
+    uniq, inverse = np.unique(lo * n + hi, return_inverse=True)
+    np.testing.assert_array_equal(p.edges, np.stack([uniq // n, uniq % n], axis=1))
+    np.testing.assert_array_equal(p.costs, np.bincount(inverse, weights=c))
+    assert p.edges.flags.c_contiguous and p.costs.flags.c_contiguous
+    # already canonical input comes back unchanged
+    q = Problem.from_edges(n, p.edges, p.costs)
+    np.testing.assert_array_equal(q.edges, p.edges)
+    np.testing.assert_array_equal(q.costs, p.costs)
+
+
+@pytest.mark.parametrize(
+    "edges, costs, match",
+    [
+        ([[0, 1], [1, 5]], [1.0, 2.0], r"^edge 1 = \(1, 5\) has a node index outside \[0, 4\)$"),
+        ([[0, 1], [2, 2]], [1.0, 2.0], r"^edge 1 is a self-loop on node 2$"),
+        ([[0, 1], [1, 2]], [1.0, np.inf], r"^costs\[1\] \(edge 1-2\) is not finite \(inf\)$"),
+    ],
+)
+def test_from_edges_bad_input_is_one_line(edges, costs, match):
+    with pytest.raises(ValueError, match=match) as info:
+        Problem.from_edges(4, edges, costs)
+    assert "\n" not in str(info.value)

@@ -23,6 +23,10 @@ class problem:
     def objective_sparse(
         n: int, edges: npt.ArrayLike, costs: npt.ArrayLike, labels: npt.ArrayLike
     ) -> float: ...
+    @staticmethod
+    def canonical_edges(
+        n: int, edges: npt.ArrayLike, costs: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
 
 class heuristics:
     class KLOptions:

@@ -216,13 +216,12 @@ class Problem:
         if loops.any():
             k = int(np.flatnonzero(loops)[0])
             raise ValueError(f"edge {k} is a self-loop on node {e[k, 0]}")
-        u = np.minimum(e[:, 0], e[:, 1])
-        v = np.maximum(e[:, 0], e[:, 1])
-        key = u * n + v  # n <= 2^31 keeps this inside int64
-        uniq, inverse = np.unique(key, return_inverse=True)
-        summed = np.bincount(inverse.reshape(-1), weights=c, minlength=uniq.shape[0])
-        new_edges = np.stack([uniq // n, uniq % n], axis=1).astype(np.int64)
-        return cls(n, np.ascontiguousarray(summed, dtype=np.float64), np.ascontiguousarray(new_edges))
+        from corrclust._native import _core
+
+        # Sorting and summing the parallel edges in C++ (two counting sorts, O(n + m)): numpy's
+        # unique took 1.2 s of a 2 M-edge grid; input already sorted with u < v is only copied.
+        new_edges, summed = _core.problem.canonical_edges(n, np.ascontiguousarray(e), np.ascontiguousarray(c))
+        return cls(n, summed, new_edges)
 
     @classmethod
     def from_sparse(cls, matrix: Any, *, triangles: str = "symmetric") -> Problem:
