@@ -23,6 +23,7 @@ from bench_cc import (
     SHARED,
     Bioimage,
     dense_to_edges,
+    generated_sparse,
     planted_complete,
     read_multicut,
     read_pace,
@@ -134,3 +135,17 @@ def test_bioimage_opengm_gaec_kl(benchmark, name):
     peer = Bioimage(n, uv, c)
     labels = benchmark(peer.gaec_kl)
     assert peer.energy(labels) >= OPENGM_OPT[name] - 1e-5
+
+
+GENERATED = list(generated_sparse(quick=True))
+
+
+@pytest.mark.parametrize("case", GENERATED, ids=[c[0] for c in GENERATED])
+def test_bioimage_generated_sparse_gaec_kl(benchmark, case):
+    # corrclust's GAEC + KL is not above bioimage-cpp's on the generated sparse set (quick form)
+    pytest.importorskip("bioimage_cpp")
+    name, n, edges, costs = case
+    uv, c = unique_edges(n, edges, costs)
+    peer = Bioimage(n, uv, c)
+    ours = benchmark(_core.heuristics.solve_sparse, n, edges, costs, "kl")
+    assert ours["objective"] <= peer.energy(peer.gaec_kl()) + 1e-9

@@ -124,3 +124,69 @@ def test_kl_leaves_no_improving_join(seed, start):
     if "warm_start" in kw:  # and never worse than its start
         start_obj = _core.problem.objective_sparse(n, edges, costs, kw["warm_start"])
         assert r["objective"] <= start_obj + 1e-9
+
+
+# ----------------------------------------------------------------------------------------------
+# GAEC + KL on sparse graphs: brute force, invariants, and the supervoxel graphs where the
+# border-only first phase closed the gap to bioimage-cpp's KL (docs/solvers.md)
+
+
+def brute_force_sparse(n, edges, costs) -> float:
+    """Optimum over all set partitions of n <= 9 nodes (restricted growth strings)."""
+    best = np.inf
+
+    def rec(i, labels, k):
+        nonlocal best
+        if i == n:
+            lab = np.array(labels)
+            best = min(best, float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum()))
+            return
+        for c in range(k + 1):
+            labels.append(c)
+            rec(i + 1, labels, max(k, c + 1))
+            labels.pop()
+
+    rec(0, [], 0)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sparse_gaec_kl_against_brute_force(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(4, 10))
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
+    edges = pairs[rng.random(len(pairs)) < 0.6].astype(np.int64)
+    costs = rng.normal(0.2, 1.0, len(edges))
+    opt = brute_force_sparse(n, edges, costs)
+    gaec = _core.heuristics.solve_sparse(n, edges, costs, "gaec")
+    r = _core.heuristics.solve_sparse(n, edges, costs, "kl")
+    lab = r["labels"]
+    recomputed = float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum())  # numpy, not the core
+    assert r["objective"] == pytest.approx(recomputed, abs=1e-12)
+    assert opt - 1e-9 <= r["objective"] <= gaec["objective"] + 1e-12
+    again = _core.heuristics.solve_sparse(n, edges, costs, "kl")
+    np.testing.assert_array_equal(again["labels"], lab)
+
+
+@pytest.mark.parametrize(
+    "n, seed, expected, before",
+    [
+        # bioimage-cpp 0.10's GAEC + KL reaches the same objectives on both
+        (1000, 1, -5943.934910215284, -5938.349),
+        (4000, 2, -26679.190952056684, -26674.527),
+    ],
+)
+def test_supervoxel_kl_reaches_the_border_only_optimum(n, seed, expected, before):
+    from corrclust.generators import supervoxel_multicut
+
+    edges, costs, truth = supervoxel_multicut(n, seed=seed)
+    m = len(truth)
+    gaec = _core.heuristics.solve_sparse(m, edges, costs, "gaec")
+    r = _core.heuristics.solve_sparse(m, edges, costs, "kl")
+    assert r["objective"] == pytest.approx(expected, abs=1e-6)
+    assert r["objective"] < before  # what the reached-node rule alone ended at
+    assert r["objective"] <= gaec["objective"]
+    lab = r["labels"]
+    assert r["objective"] == pytest.approx(float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum()), abs=1e-9)
+    start = _core.heuristics.solve_sparse(m, edges, costs, "kl", warm_start=lab)
+    assert start["objective"] <= r["objective"] + 1e-12  # KL never worsens its start

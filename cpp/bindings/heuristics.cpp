@@ -126,7 +126,8 @@ py::dict unbuilt_result(Index n, const Index* uv, const double* cost, Index m, C
 void init_heuristics(py::module_& m) {
     py::class_<KlOptions> kl(m, "KLOptions", "Settings of Kernighan-Lin (method 'kl'; also used inside 'anytime').");
     kl.def_readwrite("patience", &KlOptions::patience,
-                     "A move sequence stops after this many steps without a new best prefix (default 48).")
+                     "A move sequence stops after this many steps without a new best prefix (default 48; on\n"
+                     "sparse graphs only in the second phase, after border-only sequences run to their end).")
         .def_readwrite("min_improvement", &KlOptions::min_improvement,
                        "A move sequence, join or pass must gain more than this to be applied (default 1e-9).");
     bind::options_protocol(kl, {"patience", "min_improvement"});

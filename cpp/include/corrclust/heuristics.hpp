@@ -16,7 +16,9 @@ namespace corrclust {
 
 // Settings of Kernighan-Lin (the defaults are the values every measurement in docs/solvers.md used).
 struct KlOptions {
-    Index patience = 48;            // a move sequence stops after this many steps without a new best prefix
+    // a move sequence stops after this many steps without a new best prefix (sparse graphs: only in
+    // the second phase; the first follows border-only sequences to their end)
+    Index patience = 48;
     double min_improvement = 1e-9;  // a sequence, join or pass must gain more than this to count
 };
 
