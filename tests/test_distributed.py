@@ -1,0 +1,179 @@
+"""The distributed stages (corrclust.distributed): the same result as the one-process run, block-level
+resume, a scheduler that does not answer, and a worker that dies mid-run."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corrclust import distributed as D
+
+
+def planted(n_per: int = 60, classes: int = 5, d: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Well separated Gaussian classes (centres 6 apart on the diagonal), rows shuffled."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(6.0 * c, 1.0, (n_per, d)) for c in range(classes)])
+    truth = np.repeat(np.arange(classes), n_per)
+    order = rng.permutation(X.shape[0])
+    return X[order], truth[order]
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two single-threaded workers in this process (threads): fast to start, real scheduling."""
+    with D.connect(workers=2, processes=False) as c:
+        yield c
+
+
+def test_two_workers_give_the_one_process_result_bit_for_bit(client, tmp_path):
+    X, truth = planted()
+    score = D.DistanceCost(4.0)
+    one = D.cluster_embeddings(X, k=8, score=score, local=True, block_rows=23)
+    two = D.cluster_embeddings(X, k=8, score=score, client=client, block_rows=23, run_dir=tmp_path)
+    np.testing.assert_array_equal(two.labels, one.labels)
+    np.testing.assert_array_equal(two.edges, one.edges)
+    np.testing.assert_array_equal(two.costs, one.costs)
+    assert two.objective == one.objective
+    # The planted classes are found (threshold 4 lies between the within-class kNN distances,
+    # about 2-3 in 6 dimensions, and the 14.7 between class centres).
+    from corrclust.metrics import compare
+
+    assert compare(truth, one.labels)["vi"] == 0.0
+    assert one.n_clusters == 5
+    # 300 rows in blocks of 23 -> 14 kNN blocks, all stored; the pairs in one block.
+    assert len(list((tmp_path / "knn").glob("*.npz"))) == 14
+    assert len(list((tmp_path / "pairs").glob("*.npz"))) == 1
+    assert two.reused == 0
+    again = D.cluster_embeddings(X, k=8, score=score, client=client, block_rows=23, run_dir=tmp_path)
+    assert again.reused == 15
+    np.testing.assert_array_equal(again.labels, one.labels)
+
+
+def test_knn_blocks_are_exact_and_independent_of_the_block_size(client):
+    X, _ = planted(n_per=20, classes=3)
+    idx, dist = D.knn(X, 5, client=client, block_rows=7)
+    # Brute force: all distances, self excluded, ties by index.
+    full = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(full, np.inf)
+    want = np.argsort(full, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(idx, want)
+    np.testing.assert_allclose(dist, np.take_along_axis(full, want, 1), rtol=1e-12, atol=1e-9)
+    idx1, _ = D.knn(X, 5, block_rows=60)  # one block, here
+    np.testing.assert_array_equal(idx1, idx)
+
+
+def test_a_rerun_computes_only_the_missing_blocks(tmp_path, monkeypatch):
+    X, _ = planted(n_per=20, classes=3)
+    first = D.knn(X, 4, block_rows=10, run_dir=tmp_path)  # 6 blocks, here
+    stored = sorted((tmp_path / "knn").glob("*.npz"))
+    assert [p.name for p in stored] == [f"{s}-{s + 10}.npz" for s in range(0, 60, 10)]
+    for p in stored[1:3]:
+        p.unlink()  # as if the run had stopped before these two blocks
+    calls: list[tuple[int, int]] = []
+    task = D._knn_task
+    monkeypatch.setattr(D, "_knn_task", lambda X, k, s, e: calls.append((s, e)) or task(X, k, s, e))
+    again = D.knn(X, 4, block_rows=10, run_dir=tmp_path)
+    assert calls == [(10, 20), (20, 30)]
+    np.testing.assert_array_equal(again[0], first[0])
+    np.testing.assert_array_equal(again[1], first[1])
+    assert not [p for p in (tmp_path / "knn").iterdir() if p.name.endswith(".part")]
+
+
+def test_a_run_folder_of_another_input_is_refused(tmp_path):
+    X, _ = planted(n_per=10, classes=2)
+    D.knn(X, 3, block_rows=5, run_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"knn blocks of another run \(differs in: k\)"):
+        D.knn(X, 4, block_rows=5, run_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"differs in: input\)"):
+        D.knn(X + 1.0, 3, block_rows=5, run_dir=tmp_path)
+
+
+def test_nan_features_are_named():
+    X, _ = planted(n_per=10, classes=2)
+    X[3, 1] = np.nan
+    X[17, 0] = np.inf
+    with pytest.raises(ValueError, match=r"^features: 2 row\(s\) hold NaN or infinite values: 3, 17$"):
+        D.knn(X, 3)
+
+
+def test_bad_settings():
+    X, _ = planted(n_per=3, classes=2)
+    with pytest.raises(ValueError, match="k = 6 neighbours need more than 6 rows; the input has 6"):
+        D.knn(X, 6)
+    with pytest.raises(ValueError, match="block_rows must be a positive integer"):
+        D.knn(X, 2, block_rows=0)
+    with pytest.raises(ValueError, match="workers applies to the local cluster"):
+        with D.connect("tcp://127.0.0.1:1", workers=2):
+            pass
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds():
+    address = f"tcp://127.0.0.1:{_unused_port()}"
+    t = time.perf_counter()
+    with pytest.raises(D.SchedulerError) as info:
+        D.cluster_embeddings(planted(n_per=5, classes=2)[0], k=2, scheduler=address, timeout=1.0)
+    took = time.perf_counter() - t
+    assert str(info.value).startswith(f"scheduler {address} did not answer within 1 s")
+    assert "\n" not in str(info.value)
+    assert took < 10.0, took
+
+
+def test_cli_says_the_scheduler_does_not_answer(tmp_path, capsys):
+    from corrclust.cli import main
+
+    X, _ = planted(n_per=5, classes=2)
+    np.save(tmp_path / "E.npy", X)
+    address = f"tcp://127.0.0.1:{_unused_port()}"
+    code = main(
+        [
+            "cluster",
+            "--embeddings",
+            str(tmp_path / "E.npy"),
+            "-o",
+            str(tmp_path / "out"),
+            "--scheduler",
+            address,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"corrclust cluster: error: scheduler {address} did not answer within")
+    assert err.count("\n") == 1
+    assert not (tmp_path / "out" / "clusters.csv").exists()
+
+
+class DieOnce:
+    """A featurizer whose first call ends its worker process (as a crash or the OOM killer would);
+    later calls return each item's number twice as its features."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __call__(self, items: list[int]) -> np.ndarray:
+        if not os.path.exists(self.marker):
+            Path(self.marker).write_text(str(os.getpid()))
+            os._exit(1)
+        return np.array([[float(i), 2.0 * i] for i in items])
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_has_its_block_computed_again(tmp_path):
+    marker = tmp_path / "died"
+    items = list(range(40))
+    with D.connect(workers=2, processes=True) as c:
+        out = D.features(items, DieOnce(str(marker)), client=c, block=10, run_dir=tmp_path / "run")
+    assert marker.exists()  # a worker did die
+    assert int(marker.read_text()) != os.getpid()
+    np.testing.assert_array_equal(out, np.array([[float(i), 2.0 * i] for i in items]))
+    assert len(list((tmp_path / "run" / "features").glob("*.npz"))) == 4
