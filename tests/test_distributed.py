@@ -177,3 +177,15 @@ def test_a_worker_that_dies_has_its_block_computed_again(tmp_path):
     assert int(marker.read_text()) != os.getpid()
     np.testing.assert_array_equal(out, np.array([[float(i), 2.0 * i] for i in items]))
     assert len(list((tmp_path / "run" / "features").glob("*.npz"))) == 4
+
+
+def test_default_costs_are_the_dense_label_free_rule_on_the_knn_pairs():
+    from corrclust.feature_costs import costs_from_features
+
+    X, _ = planted(n_per=15, classes=4)
+    idx, dist = D.knn(X, 10)
+    uv, _ = D.candidates.candidate_edges(idx, dist)
+    costs = D.score_pairs(X, uv, D.LocalScalingCost.from_knn(dist))
+    dense, _ = costs_from_features(X)
+    np.testing.assert_allclose(costs, dense[uv[:, 0], uv[:, 1]], rtol=1e-9, atol=1e-9)
+    assert "LocalScalingCost(sigma=" in repr(D.LocalScalingCost.from_knn(dist))

@@ -53,6 +53,7 @@ __all__ = [
     "knn",
     "score_pairs",
     "DistanceCost",
+    "LocalScalingCost",
     "DistributedResult",
     "cluster_embeddings",
     "DEFAULT_WORKERS",
@@ -67,6 +68,8 @@ CONNECT_TIMEOUT = 5.0
 _PAIR_BLOCK = 200_000
 #: Times a block whose task raised is tried again before the run stops.
 RETRIES = 2
+#: Times the shared inputs are sent again after the workers lost them (a worker died with them).
+LOST_DATA_ROUNDS = 3
 
 
 class SchedulerError(ConnectionError):
@@ -227,30 +230,65 @@ def _run_blocks(
                 store.save(s, e, results[i])  # type: ignore[arg-type]
                 if bar is not None:
                     bar.update(1)
-        elif todo:
-            from dask.distributed import as_completed
-
-            # One future per shared input, under a fresh key (hash=False): a list is sent whole, and
-            # a key shared with an earlier stage's scatter could be released under this stage's tasks.
-            remote = tuple(client.scatter([x], broadcast=True, hash=False)[0] for x in shared)
-            futures = {
-                client.submit(task, *remote, spans[i][0], spans[i][1], retries=retries, pure=False): i
-                for i in todo
-            }
-            try:
-                for fut in as_completed(list(futures)):
-                    i = futures[fut]
-                    out = fut.result()  # a task that failed after its retries raises here
-                    store.save(*spans[i], out)
-                    results[i] = out
-                    if bar is not None:
-                        bar.update(1)
-            finally:
-                client.cancel(list(futures))
+        else:
+            for _ in range(LOST_DATA_ROUNDS):
+                todo = [i for i, r in enumerate(results) if r is None]
+                if not todo or not _submit_round(
+                    client, task, shared, spans, todo, results, store, bar, retries
+                ):
+                    break
+            if any(r is None for r in results):
+                raise RuntimeError(
+                    f"{desc}: the workers lost the shared input {LOST_DATA_ROUNDS} times (workers dying?); "
+                    "the finished blocks are kept, rerun to go on"
+                )
     finally:
         if bar is not None:
             bar.close()
     return results  # type: ignore[return-value]
+
+
+def _submit_round(
+    client: Any,
+    task: Callable[..., tuple[np.ndarray, ...]],
+    shared: tuple[Any, ...],
+    spans: list[tuple[int, int]],
+    todo: list[int],
+    results: list[tuple[np.ndarray, ...] | None],
+    store: _Store,
+    bar: Any,
+    retries: int,
+) -> bool:
+    """Send the shared inputs, submit the blocks ``todo`` and collect them as they finish.
+
+    Returns True when some blocks were cancelled because the shared inputs were lost (scattered
+    data lives only on workers: a worker that dies can take the last copy with it, and the scheduler
+    cannot recompute it), so the caller sends them again and submits what is left. A task that
+    raised (after ``retries``) raises here.
+    """
+    from dask.distributed import as_completed
+
+    # One future per shared input, under a fresh key (hash=False): a list is sent whole, and a key
+    # shared with an earlier stage's scatter could be released under this stage's tasks.
+    remote = tuple(client.scatter([x], broadcast=True, hash=False)[0] for x in shared)
+    futures = {
+        client.submit(task, *remote, spans[i][0], spans[i][1], retries=retries, pure=False): i for i in todo
+    }
+    lost = False
+    try:
+        for fut in as_completed(list(futures)):
+            if fut.status == "cancelled":  # its input went with a dead worker
+                lost = True
+                continue
+            i = futures[fut]
+            out = fut.result()  # a task that failed after its retries raises here
+            store.save(*spans[i], out)
+            results[i] = out
+            if bar is not None:
+                bar.update(1)
+    finally:
+        client.cancel(list(futures) + list(remote))
+    return lost
 
 
 # ----------------------------------------------------------------------------- stages
@@ -365,8 +403,8 @@ def score_pairs(
 ) -> np.ndarray:
     """The cost of every candidate pair ``uv`` (``(m, 2)``): ``score(data, uv_block)`` returns one
     float per pair and runs on the workers, ``block`` pairs per task. ``data`` (e.g. the embeddings,
-    or the key points) is sent to every worker once. ``score`` must be picklable and deterministic; ``reused["pairs"]``
-    counts the blocks loaded from ``run_dir``."""
+    or the key points) is sent to every worker once. ``score`` must be picklable and deterministic;
+    ``reused["pairs"]`` counts the blocks loaded from ``run_dir``."""
     uv = np.ascontiguousarray(uv, dtype=np.int64)
     if uv.ndim != 2 or uv.shape[1] != 2:
         raise ValueError(f"pairs must have shape (m, 2), got {uv.shape}")
@@ -407,6 +445,42 @@ class DistanceCost:
     def __call__(self, X: np.ndarray, uv: np.ndarray) -> np.ndarray:
         diff = X[uv[:, 0]] - X[uv[:, 1]]
         return self.threshold - np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
+
+class LocalScalingCost:
+    """The label-free rule of :mod:`corrclust.feature_costs` on candidate pairs only.
+
+    ``sigma_i`` is the distance from ``i`` to its ``K_NEIGHBOURS``-th nearest neighbour (read off the
+    kNN graph, so nothing n x n is built), ``s = d_uv^2 / (sigma_u sigma_v)`` and the cost is the
+    log-odds of ``exp(-s)`` plus ``OFFSET + granularity``, clipped to +-``COST_CLIP``: the dense
+    rule's value on every pair it scores. Pairs outside the kNN graph get no edge.
+    """
+
+    def __init__(self, sigma: np.ndarray, granularity: float = 0.0) -> None:
+        self.sigma = np.ascontiguousarray(sigma, dtype=np.float64)
+        self.granularity = float(granularity)
+
+    @classmethod
+    def from_knn(cls, distances: np.ndarray, granularity: float = 0.0) -> LocalScalingCost:
+        """The scales from kNN distances (``(n, k)``, ascending, self excluded)."""
+        from corrclust.feature_costs import K_NEIGHBOURS
+
+        kk = min(K_NEIGHBOURS, distances.shape[1])
+        sigma = np.asarray(distances[:, kk - 1], dtype=np.float64).copy()
+        positive = sigma[sigma > 0]
+        return cls(np.maximum(sigma, positive.min() if positive.size else 1.0), granularity)
+
+    def __call__(self, X: np.ndarray, uv: np.ndarray) -> np.ndarray:
+        from corrclust.feature_costs import COST_CLIP, OFFSET
+
+        u, v = uv[:, 0], uv[:, 1]
+        diff = X[u] - X[v]
+        s = np.einsum("ij,ij->i", diff, diff) / (self.sigma[u] * self.sigma[v])
+        costs = -s - np.log(-np.expm1(-np.maximum(s, 1e-12))) + OFFSET
+        return np.clip(costs + self.granularity, -COST_CLIP, COST_CLIP)
+
+    def __repr__(self) -> str:  # names the scales by their hash: part of a run folder's fingerprint
+        return f"LocalScalingCost(sigma={_fingerprint(self.sigma)[:16]}, granularity={self.granularity!r})"
 
 
 # ----------------------------------------------------------------------------- the whole route
@@ -454,8 +528,9 @@ def cluster_embeddings(
 
     The cluster: ``client`` when given, else ``scheduler`` (an address), else a LocalCluster of
     ``workers``; ``local=True`` runs every block in this process instead (the one-process run the
-    distributed one must equal). ``score`` (default :class:`DistanceCost` at the median kNN
-    distance) turns candidate pairs into costs; ``method`` and ``seed`` go to :func:`corrclust.solve`.
+    distributed one must equal). ``score`` (default :class:`LocalScalingCost`, the label-free
+    rule of :mod:`corrclust.feature_costs`) turns candidate pairs into costs; ``method`` and
+    ``seed`` go to :func:`corrclust.solve`.
     """
     X = check_features(X)
     if local and (client is not None or scheduler is not None or workers is not None):
@@ -491,9 +566,9 @@ def _cluster(
     )
     seconds["knn"] = time.perf_counter() - t
     t = time.perf_counter()
-    uv, pair_dist = candidates.candidate_edges(idx, dist)
+    uv, _ = candidates.candidate_edges(idx, dist)
     if score is None:
-        score = DistanceCost(float(np.median(pair_dist)))
+        score = LocalScalingCost.from_knn(dist)
     costs = score_pairs(X, uv, score, client=client, run_dir=run_dir, progress=progress, reused=reused)
     seconds["pairs"] = time.perf_counter() - t
     t = time.perf_counter()
