@@ -3,6 +3,7 @@ resume, a scheduler that does not answer, and a worker that dies mid-run."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -129,28 +130,80 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds():
     assert took < 10.0, took
 
 
-def test_cli_says_the_scheduler_does_not_answer(tmp_path, capsys):
-    from corrclust.cli import main
+def _cluster_args(tmp_path, X, **kw):
+    """The parsed arguments of ``corrclust cluster --embeddings E.npy -o OUT`` plus ``kw``."""
+    import argparse
 
-    X, _ = planted(n_per=5, classes=2)
     np.save(tmp_path / "E.npy", X)
-    address = f"tcp://127.0.0.1:{_unused_port()}"
-    code = main(
-        [
-            "cluster",
-            "--embeddings",
-            str(tmp_path / "E.npy"),
-            "-o",
-            str(tmp_path / "out"),
-            "--scheduler",
-            address,
-        ]
+    base = dict(
+        embeddings=tmp_path / "E.npy",
+        out=tmp_path / "out",
+        scheduler=None,
+        workers=None,
+        solver=None,
+        seed=0,
+        truth=None,
+        progress=False,
     )
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+@pytest.mark.slow
+def test_cli_run_on_two_local_workers_writes_the_clusters_and_resumes(tmp_path, capsys):
+    from corrclust.commands.cluster import run_distributed
+    from corrclust.formats.clusterings import write_clustering
+    from corrclust.metrics import compare
+
+    X, truth = planted(n_per=40, classes=3)
+    write_clustering(tmp_path / "truth.csv", [np.flatnonzero(truth == c).tolist() for c in range(3)])
+    args = _cluster_args(tmp_path, X, workers=2, truth=str(tmp_path / "truth.csv"))
+    assert run_distributed(args) == 0
+    one = D.cluster_embeddings(X, local=True)  # the one-process run, default settings
+    out = capsys.readouterr().out
+    assert out.startswith(f"120 rows -> {one.n_clusters} clusters (objective {one.objective:.6g}; knn ")
+    table = np.loadtxt(tmp_path / "out" / "clusters.csv", delimiter=",", skiprows=1, dtype=np.int64)
+    np.testing.assert_array_equal(table, np.stack([np.arange(120), one.labels + 1], axis=1))
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["vi"] == compare(truth, one.labels)["vi"] and metrics["n"] == 120
+    assert run_distributed(args) == 0  # again: every block from OUT/blocks
+    assert "blocks reused" in capsys.readouterr().out
+
+
+def test_cli_says_the_scheduler_does_not_answer(tmp_path, capsys):
+    from corrclust.cli import _run
+
+    address = f"tcp://127.0.0.1:{_unused_port()}"
+    args = _cluster_args(tmp_path, planted(n_per=5, classes=2)[0], scheduler=address)
+    from corrclust.commands.cluster import run
+
+    args.func = run
+    t = time.perf_counter()
+    code = _run(args, "corrclust cluster")
     err = capsys.readouterr().err
+    assert time.perf_counter() - t < 15.0
     assert code == 1
-    assert err.startswith(f"corrclust cluster: error: scheduler {address} did not answer within")
+    assert err.startswith(f"corrclust cluster: error: scheduler {address} did not answer within 5 s")
     assert err.count("\n") == 1
     assert not (tmp_path / "out" / "clusters.csv").exists()
+
+
+def test_cli_options_need_embeddings(tmp_path, capsys):
+    from corrclust.cli import main
+
+    assert main(["cluster", "--similarities", str(tmp_path / "S.npz"), "--workers", "2"]) == 2
+    assert capsys.readouterr().err == (
+        "corrclust cluster: error: --scheduler and --workers apply to --embeddings (feature vectors)\n"
+    )
+    args = _cluster_args(tmp_path, planted(n_per=5, classes=2)[0], scheduler="tcp://x:1", workers=2)
+    from corrclust.commands.cluster import run_distributed
+
+    with pytest.raises(Exception, match="--workers starts a local cluster; a --scheduler brings its own"):
+        run_distributed(args)
+    bad = planted(n_per=5, classes=2)[0]
+    bad[4, 2] = np.nan
+    with pytest.raises(Exception, match=r"E.npy: 1 row\(s\) hold NaN or infinite values: 4$"):
+        run_distributed(_cluster_args(tmp_path, bad, workers=2))
 
 
 class DieOnce:

@@ -36,7 +36,7 @@ import math
 import sys
 from pathlib import Path
 
-from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, read_options
+from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, positive_int, read_options
 from corrclust.jsonable import jsonable
 from corrclust.pipeline import METHODS, ClusterOptions, get_route
 from corrclust.pipeline.routes import AUTO
@@ -165,6 +165,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
     p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --embeddings: compute the kNN blocks and pair costs on this Dask scheduler "
+        "(tcp://host:8786); finished blocks are kept under OUT/blocks and a rerun skips them "
+        "(docs/distributed.md)",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="with --embeddings: the same on a local Dask cluster of N worker processes",
+    )
+    p.add_argument(
         "--feedback",
         type=Path,
         metavar="FEEDBACK.csv",
@@ -271,6 +284,10 @@ def print_summary(result, stream=None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.scheduler is not None or args.workers is not None:
+        if getattr(args, "embeddings", None) is None:
+            raise CliError("--scheduler and --workers apply to --embeddings (feature vectors)")
+        return run_distributed(args)
     if args.images is None:
         if args.similarities is None:
             raise CliError(
@@ -383,4 +400,62 @@ def run_matrix(args: argparse.Namespace) -> int:
         )
     if args.out:
         print(f"wrote {args.out}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ on a Dask cluster
+def run_distributed(args: argparse.Namespace) -> int:
+    """``--embeddings E.npy`` with ``--scheduler ADDRESS`` or ``--workers N``: the kNN blocks and
+    the pair costs on Dask (:mod:`corrclust.distributed`), the solve here; writes OUT/clusters.csv
+    (id, cluster; streamed) and, with ``--truth``, OUT/metrics.json. Finished blocks stay under
+    OUT/blocks, so a rerun after an interruption computes only the missing ones."""
+    import numpy as np
+
+    from corrclust import distributed
+    from corrclust.formats.cluster_table import write_cluster_table
+
+    if args.out is None:
+        raise CliError("the output folder is missing: pass -o OUT")
+    if args.scheduler is not None and args.workers is not None:
+        raise CliError("--workers starts a local cluster; a --scheduler brings its own workers: give one")
+    path = Path(args.embeddings)
+    try:
+        X = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise CliError(f"{path}: not a numpy .npy array ({exc})") from None
+    try:
+        X = distributed.check_features(X, name=str(path))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    ids = np.arange(X.shape[0], dtype=np.int64)  # the row numbers (an --ids table: see --embeddings)
+    res = distributed.cluster_embeddings(
+        X,
+        method=args.solver or "kl",
+        seed=args.seed,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        run_dir=Path(args.out) / "blocks",
+        progress=args.progress,
+    )
+    write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels + 1)
+    if args.truth:
+        from corrclust.formats.clusterings import read_clustering
+        from corrclust.formats.metrics_file import write_metrics
+        from corrclust.pipeline import truth_from_clusters
+
+        truth = truth_from_clusters(read_clustering(args.truth), ids, str(args.truth))
+        known = truth.known
+        write_metrics(
+            Path(args.out) / "metrics.json",
+            np.asarray([c for c in truth.classes if c is not None]),
+            res.labels[known] + 1,
+            {"truth": str(args.truth)},
+        )
+    print(
+        f"{X.shape[0]} rows -> {res.n_clusters} clusters (objective {res.objective:.6g}; "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
+        + (f"; {res.reused} blocks reused" if res.reused else "")
+        + ")"
+    )
+    print(f"clusters: {Path(args.out) / 'clusters.csv'}")
     return 0
