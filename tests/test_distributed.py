@@ -242,3 +242,25 @@ def test_default_costs_are_the_dense_label_free_rule_on_the_knn_pairs():
     dense, _ = costs_from_features(X)
     np.testing.assert_allclose(costs, dense[uv[:, 0], uv[:, 1]], rtol=1e-9, atol=1e-9)
     assert "LocalScalingCost(sigma=" in repr(D.LocalScalingCost.from_knn(dist))
+
+
+def test_image_profiles_on_the_workers_equal_the_profiles_here(client, tmp_path):
+    from corrclust.images import synthetic
+    from corrclust.images.io import read_image
+    from corrclust.profiles import profile
+
+    records = synthetic.generate(tmp_path / "img", classes=2, per_class=3, seed=2, size=64)
+    paths = [str(r.path) for r in records]
+    blank = tmp_path / "img" / "blank_999.tif"
+    import tifffile
+
+    tifffile.imwrite(blank, np.zeros((64, 64, 4), np.uint8))  # no object in it
+    paths.append(str(blank))
+    rows = D.features(paths, D.ImageProfiles(), client=client, block=2, run_dir=tmp_path / "run")
+    want = np.vstack([profile(read_image(p)) for p in paths[:-1]])
+    np.testing.assert_array_equal(rows[:-1], want)
+    assert np.isnan(rows[-1]).all() and rows.shape == (7, want.shape[1])
+    # A file changed since: its block is not reused.
+    tifffile.imwrite(paths[0], read_image(paths[1]))
+    with pytest.raises(ValueError, match="differs in: items"):
+        D.features(paths, D.ImageProfiles(), client=client, block=2, run_dir=tmp_path / "run")

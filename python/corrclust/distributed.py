@@ -33,6 +33,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import sys
 import time
 import zipfile
@@ -52,6 +53,7 @@ __all__ = [
     "features",
     "knn",
     "score_pairs",
+    "ImageProfiles",
     "DistanceCost",
     "LocalScalingCost",
     "DistributedResult",
@@ -199,6 +201,17 @@ class _Store:
                 np.savez(fh, *arrays)  # arr_0, arr_1, ...
 
 
+def _item_key(item: Any) -> str:
+    """An item as the run folder's fingerprint sees it: a file also by its size and time of change,
+    so that blocks of a file replaced since are not reused."""
+    text = str(item)
+    if isinstance(item, (str, os.PathLike)):
+        with contextlib.suppress(OSError):
+            st = os.stat(item)
+            text += f"|{st.st_size}|{st.st_mtime_ns}"
+    return text
+
+
 def _spans(n: int, size: int) -> list[tuple[int, int]]:
     return [(s, min(n, s + size)) for s in range(0, n, size)]
 
@@ -324,7 +337,7 @@ def features(
     name = f"{getattr(featurize, '__module__', '')}.{getattr(featurize, '__qualname__', repr(featurize))}"
     inputs = {
         "stage": "features",
-        "items": hashlib.sha1(json.dumps([str(x) for x in items]).encode()).hexdigest(),
+        "items": hashlib.sha1(json.dumps([_item_key(x) for x in items]).encode()).hexdigest(),
         "n": len(items),
         "featurize": name,
         "block": block,
@@ -343,6 +356,38 @@ def features(
     if len(widths) != 1:
         raise ValueError(f"features: blocks returned different numbers of features {sorted(widths)}")
     return np.vstack([p[0] for p in parts])
+
+
+class ImageProfiles:
+    """A featurizer for :func:`features`: the morphology profile (:func:`corrclust.profiles.profile`)
+    of each image file, read on the worker. A file whose image holds no object gets a row of NaN,
+    which the caller drops (and lists) before the rows are standardised and searched."""
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options  # corrclust.images.io.ReadOptions, or None for the defaults
+
+    def __call__(self, paths: list[Any]) -> np.ndarray:
+        from corrclust.images.io import read_image
+        from corrclust.profiles import NoObjectError, feature_names, profile
+
+        rows: list[np.ndarray | None] = []
+        width = None
+        for path in paths:
+            image = read_image(path, self.options)
+            try:
+                row = profile(image)
+            except NoObjectError:
+                rows.append(None)
+                if width is None:
+                    width = len(feature_names(1 if image.ndim == 2 else image.shape[2])[0])
+                continue
+            width = row.size
+            rows.append(row)
+        assert width is not None
+        return np.vstack([np.full(width, np.nan) if r is None else r for r in rows])
+
+    def __repr__(self) -> str:
+        return f"ImageProfiles({self.options!r})"
 
 
 def _knn_task(X: np.ndarray, k: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
