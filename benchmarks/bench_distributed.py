@@ -5,9 +5,10 @@ Run: python benchmarks/bench_distributed.py [--n 100000] [--k 15] [--workers 2] 
 Synthetic embeddings with planted classes (Gaussian clouds around random centres), clustered by
 :func:`corrclust.distributed.cluster_embeddings` twice in one run: every block in this process
 (``local=True``, the one-process result) and on a LocalCluster of ``--workers`` single-threaded
-worker processes. Reported per run: wall time by stage (exact blockwise kNN, pair scores, solve),
-peak memory (RSS of this process plus its worker processes, sampled every 0.2 s), the number of
-clusters, VI against the planted classes, and whether labels, edges and costs are bit-identical.
+worker processes. Reported per run: wall time, in total and by stage (exact blockwise kNN, pair
+scores, solve), CPU seconds and peak memory (RSS) of this process plus its worker processes
+(sampled every 0.2 s), the number of clusters, VI against the planted classes, and whether
+labels, edges and costs are bit-identical to the one-process run.
 Then the LocalCluster run is repeated on its run folder, which must load every block and compute
 none (resume). The machine's load average is printed with the table: timings on a shared machine
 move with it.
@@ -35,30 +36,40 @@ def planted(n: int, d: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np
     return X.astype(np.float64), truth
 
 
-class PeakRss:
-    """Largest RSS of this process and all its descendants, sampled in a thread."""
+class Usage:
+    """Peak RSS and CPU seconds of this process and all its descendants (the LocalCluster's worker
+    processes), sampled in a thread every ``every`` seconds. CPU seconds are the ones to compare on
+    a loaded machine: wall time there depends on what else runs."""
 
     def __init__(self, every: float = 0.2) -> None:
         self.every, self.peak, self._stop = every, 0, threading.Event()
+        self._cpu: dict[int, float] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> int:
         me = psutil.Process(os.getpid())
-        total = me.memory_info().rss
-        for child in me.children(recursive=True):
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
             try:
-                total += child.memory_info().rss
+                total += proc.memory_info().rss
+                t = proc.cpu_times()
+                self._cpu[proc.pid] = t.user + t.system
             except psutil.Error:
                 pass
         return total
+
+    @property
+    def cpu(self) -> float:
+        return sum(self._cpu.values()) - self._cpu0
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, self._sample())
             self._stop.wait(self.every)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> Usage:
         self.peak = self._sample()
+        self._cpu0 = sum(self._cpu.values())
         self._thread.start()
         return self
 
@@ -98,27 +109,28 @@ def main() -> None:
         ]
         for name, kw in runs:
             t0 = time.perf_counter()
-            with PeakRss() as mem:
+            with Usage() as mem:
                 res = distributed.cluster_embeddings(X, k=args.k, seed=0, **kw)
             wall = time.perf_counter() - t0
             results[name] = res
             vi = compare(truth, res.labels)["vi"]
-            rows.append((name, wall, res.seconds, mem.peak, res.n_clusters, vi, res.reused))
+            rows.append((name, wall, mem.cpu, res.seconds, mem.peak, res.n_clusters, vi, res.reused))
+            print(f"{name}: {wall:.1f} s", flush=True)
     ref = results[runs[0][0]]
     print()
     print(
-        "| run | wall s | kNN s | pairs s | solve s | peak RSS GB | clusters | VI (bits) | blocks reused "
-        "| same as one process |"
+        "| run | wall s | CPU s | kNN s | pairs s | solve s | peak RSS GB | clusters | VI (bits) "
+        "| blocks reused | same as one process |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for (name, wall, sec, peak, kc, vi, reused), res in zip(rows, results.values(), strict=True):
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (name, wall, cpu, sec, peak, kc, vi, reused), res in zip(rows, results.values(), strict=True):
         same = (
             np.array_equal(res.labels, ref.labels)
             and np.array_equal(res.edges, ref.edges)
             and np.array_equal(res.costs, ref.costs)
         )
         print(
-            f"| {name} | {wall:.1f} | {sec['knn']:.1f} | {sec['pairs']:.1f} | {sec['solve']:.1f} | "
+            f"| {name} | {wall:.1f} | {cpu:.1f} | {sec['knn']:.1f} | {sec['pairs']:.1f} | {sec['solve']:.1f} | "
             f"{peak / 1e9:.2f} | {kc} | {vi:.4f} | {reused} | {'yes' if same else 'NO'} |"
         )
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
