@@ -264,3 +264,14 @@ def test_image_profiles_on_the_workers_equal_the_profiles_here(client, tmp_path)
     tifffile.imwrite(paths[0], read_image(paths[1]))
     with pytest.raises(ValueError, match="differs in: items"):
         D.features(paths, D.ImageProfiles(), client=client, block=2, run_dir=tmp_path / "run")
+
+
+def test_a_scheduler_without_workers_is_one_line_not_a_hang():
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as empty:
+        t = time.perf_counter()
+        with pytest.raises(D.SchedulerError, match=r"^scheduler .+ has no workers after 1 s$"):
+            with D.connect(empty.scheduler_address, timeout=1.0):
+                pass
+        assert time.perf_counter() - t < 10.0
