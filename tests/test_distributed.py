@@ -98,7 +98,7 @@ def test_nan_features_are_named():
     X, _ = planted(n_per=10, classes=2)
     X[3, 1] = np.nan
     X[17, 0] = np.inf
-    with pytest.raises(ValueError, match=r"^features: 2 row\(s\) hold NaN or infinite values: 3, 17$"):
+    with pytest.raises(ValueError, match=r"^features: NaN or infinite features in 2 row\(s\): 3, 17$"):
         D.knn(X, 3)
 
 
@@ -130,80 +130,87 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds():
     assert took < 10.0, took
 
 
-def _cluster_args(tmp_path, X, **kw):
-    """The parsed arguments of ``corrclust cluster --embeddings E.npy -o OUT`` plus ``kw``."""
-    import argparse
+def _main(args: list[str], capsys) -> tuple[int, str, str]:
+    from corrclust.cli import main
 
-    np.save(tmp_path / "E.npy", X)
-    base = dict(
-        embeddings=tmp_path / "E.npy",
-        out=tmp_path / "out",
-        scheduler=None,
-        workers=None,
-        solver=None,
-        seed=0,
-        truth=None,
-        progress=False,
-    )
-    base.update(kw)
-    return argparse.Namespace(**base)
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_two_workers_give_the_one_process_sparse_path_bit_for_bit(client):
+    """The distributed run against corrclust.cluster_embeddings' own sparse path (exact kNN)."""
+    from corrclust.embedding_clustering import cluster_embeddings
+
+    X, _ = planted(n_per=50, classes=4)
+    one = cluster_embeddings(X, path="sparse", knn="exact", graph_k=12, seed=3)
+    two = D.cluster_embeddings(X, k=12, seed=3, client=client, block_rows=17)
+    np.testing.assert_array_equal(two.labels, one.labels)
+    assert two.objective == one.objective
+    assert two.edges.shape[0] == one.pairs
+    assert one.solve.objective == two.objective
 
 
 @pytest.mark.slow
 def test_cli_run_on_two_local_workers_writes_the_clusters_and_resumes(tmp_path, capsys):
-    from corrclust.commands.cluster import run_distributed
     from corrclust.formats.clusterings import write_clustering
     from corrclust.metrics import compare
 
     X, truth = planted(n_per=40, classes=3)
+    np.save(tmp_path / "E.npy", X)
     write_clustering(tmp_path / "truth.csv", [np.flatnonzero(truth == c).tolist() for c in range(3)])
-    args = _cluster_args(tmp_path, X, workers=2, truth=str(tmp_path / "truth.csv"))
-    assert run_distributed(args) == 0
-    one = D.cluster_embeddings(X, local=True)  # the one-process run, default settings
-    out = capsys.readouterr().out
+    args = ["cluster", "--embeddings", str(tmp_path / "E.npy"), "-o", str(tmp_path / "out"), "--workers", "2"]
+    args += ["--knn-k", "10", "--truth", str(tmp_path / "truth.csv"), "--no-progress"]
+    code, out, err = _main(args, capsys)
+    assert code == 0, err
+    one = D.cluster_embeddings(X, k=10, local=True)  # the one-process run
     assert out.startswith(f"120 rows -> {one.n_clusters} clusters (objective {one.objective:.6g}; knn ")
     table = np.loadtxt(tmp_path / "out" / "clusters.csv", delimiter=",", skiprows=1, dtype=np.int64)
-    np.testing.assert_array_equal(table, np.stack([np.arange(120), one.labels + 1], axis=1))
+    np.testing.assert_array_equal(table, np.stack([np.arange(120), one.labels], axis=1))
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["vi"] == compare(truth, one.labels)["vi"] and metrics["n"] == 120
-    assert run_distributed(args) == 0  # again: every block from OUT/blocks
-    assert "blocks reused" in capsys.readouterr().out
+    code, out, err = _main(args, capsys)  # again: every block from OUT/blocks
+    assert code == 0 and "blocks reused" in out
 
 
 def test_cli_says_the_scheduler_does_not_answer(tmp_path, capsys):
-    from corrclust.cli import _run
-
+    np.save(tmp_path / "E.npy", planted(n_per=5, classes=2)[0])
     address = f"tcp://127.0.0.1:{_unused_port()}"
-    args = _cluster_args(tmp_path, planted(n_per=5, classes=2)[0], scheduler=address)
-    from corrclust.commands.cluster import run
-
-    args.func = run
     t = time.perf_counter()
-    code = _run(args, "corrclust cluster")
-    err = capsys.readouterr().err
+    args = ["cluster", "--embeddings", str(tmp_path / "E.npy"), "-o", str(tmp_path / "out")]
+    code, out, err = _main(args + ["--scheduler", address], capsys)
     assert time.perf_counter() - t < 15.0
     assert code == 1
     assert err.startswith(f"corrclust cluster: error: scheduler {address} did not answer within 5 s")
-    assert err.count("\n") == 1
+    assert err.count("\n") == 1 and out == ""
     assert not (tmp_path / "out" / "clusters.csv").exists()
 
 
-def test_cli_options_need_embeddings(tmp_path, capsys):
-    from corrclust.cli import main
-
-    assert main(["cluster", "--similarities", str(tmp_path / "S.npz"), "--workers", "2"]) == 2
-    assert capsys.readouterr().err == (
-        "corrclust cluster: error: --scheduler and --workers apply to --embeddings (feature vectors)\n"
-    )
-    args = _cluster_args(tmp_path, planted(n_per=5, classes=2)[0], scheduler="tcp://x:1", workers=2)
-    from corrclust.commands.cluster import run_distributed
-
-    with pytest.raises(Exception, match="--workers starts a local cluster; a --scheduler brings its own"):
-        run_distributed(args)
+def test_cli_option_errors(tmp_path, capsys):
     bad = planted(n_per=5, classes=2)[0]
     bad[4, 2] = np.nan
-    with pytest.raises(Exception, match=r"E.npy: 1 row\(s\) hold NaN or infinite values: 4$"):
-        run_distributed(_cluster_args(tmp_path, bad, workers=2))
+    np.save(tmp_path / "E.npy", bad)
+    emb = ["cluster", "--embeddings", str(tmp_path / "E.npy"), "-o", str(tmp_path / "out")]
+    cases = [
+        (
+            ["cluster", "--similarities", str(tmp_path / "S.npz"), "--workers", "2"],
+            "--scheduler and --workers apply to --embeddings (feature vectors)",
+        ),
+        (
+            emb + ["--scheduler", "tcp://x:1", "--workers", "2"],
+            "--workers starts a local cluster; a --scheduler",
+        ),
+        (
+            emb + ["--workers", "2", "--knn", "faiss"],
+            "--scheduler and --workers run the kNN graph with the exact search",
+        ),
+        (emb + ["--workers", "2"], f"{tmp_path / 'E.npy'}: NaN or infinite features in 1 row(s): 4"),
+    ]
+    for args, message in cases:
+        code, out, err = _main(args, capsys)
+        assert code == 2 and err.startswith(f"corrclust cluster: error: {message}"), err
+        assert err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
 
 
 class DieOnce:

@@ -24,6 +24,10 @@ __all__ = [
     "exact_knn_block",
     "exact_knn",
     "candidate_edges",
+    "EXACT_MAX_N",
+    "KNN_METHODS",
+    "ann_available",
+    "knn_graph",
 ]
 
 #: Size of the distance block one exact search step holds (64 MiB of ``float64``); the rows of a
@@ -113,6 +117,94 @@ def exact_knn(
         if progress is not None:
             progress(stop, n)
     return idx, dist
+
+
+#: ``knn_graph(method="auto")`` searches exactly up to this many rows (seconds there, and
+#: deterministic); above it with the approximate library when it is installed.
+EXACT_MAX_N = 20_000
+KNN_METHODS = ("auto", "exact", "faiss")
+
+
+def ann_available() -> bool:
+    """Whether the approximate-neighbour library (faiss-cpu, the ``ann`` extra) can be imported."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _faiss_knn(X: np.ndarray, k: int, seed: int, threads: int | None) -> np.ndarray:
+    """Neighbour candidates (n, k + 1) from a faiss HNSW index (the row itself usually among them).
+
+    HNSW with M = 32, efConstruction = 80 and efSearch = max(2k, 64), fixed before measuring;
+    benchmarks/bench_knn.py compares it with pynndescent and hnswlib at n = 10^5.
+    """
+    import faiss
+
+    if threads is not None:
+        faiss.omp_set_num_threads(int(threads))
+    Xf = np.ascontiguousarray(X, dtype=np.float32)
+    index = faiss.IndexHNSWFlat(X.shape[1], 32)
+    index.hnsw.efConstruction = 80
+    index.add(Xf)
+    index.hnsw.efSearch = max(2 * k, 64)
+    _, idx = index.search(Xf, k + 1)
+    return np.asarray(idx, dtype=np.int64)
+
+
+def _refine(X: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of each row's candidates, re-measured in float64, ranked by (distance, index)."""
+    n = X.shape[0]
+    rows = np.arange(n)[:, None]
+    dist = np.empty(cand.shape, np.float64)
+    step = max(1, BLOCK_BYTES // (8 * X.shape[1] * cand.shape[1]))
+    for start in range(0, n, step):
+        c = cand[start : start + step]
+        diff = X[start : start + step, None, :] - X[np.maximum(c, 0)]
+        dist[start : start + step] = np.sqrt(np.einsum("qmd,qmd->qm", diff, diff, optimize=False))
+    dist[(cand < 0) | (cand == rows)] = np.inf
+    order = np.lexsort((cand, dist), axis=-1)[:, :k]
+    idx, dist = np.take_along_axis(cand, order, axis=1), np.take_along_axis(dist, order, axis=1)
+    idx[~np.isfinite(dist)] = -1
+    return idx, dist
+
+
+def knn_graph(
+    X: np.ndarray,
+    k: int,
+    *,
+    method: str = "auto",
+    seed: int = 0,
+    threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The ``k`` nearest neighbours of every row of ``X``: ``(indices, distances, method used)``.
+
+    ``method``: ``"exact"`` (:func:`exact_knn`), ``"faiss"`` (approximate, faiss-cpu's HNSW index)
+    or ``"auto"`` (exact up to :data:`EXACT_MAX_N` rows or where faiss is not installed, else
+    faiss). Approximate candidates are re-measured in ``float64`` and ranked like the exact ones,
+    so both give the same distances for the neighbours they agree on; a row the index found fewer
+    than ``k`` neighbours for has ``-1`` (distance ``inf``) in the rest.
+    """
+    X = _as_features(X, "features")
+    n = X.shape[0]
+    if method not in KNN_METHODS:
+        raise ValueError(f"knn method must be one of {', '.join(KNN_METHODS)}, got {method!r}")
+    if not 1 <= int(k) < n:
+        raise ValueError(f"k must be between 1 and {n - 1} for {n} rows, got {k}")
+    if method == "auto":
+        method = "faiss" if n > EXACT_MAX_N and ann_available() else "exact"
+    if method == "exact":
+        idx, dist = exact_knn(X, k, progress=progress)
+        return idx, dist, "exact"
+    if not ann_available():
+        raise ImportError("the faiss kNN search needs faiss-cpu: pip install 'corrclust[ann]'")
+    cand = _faiss_knn(X, min(int(k), n - 1), seed, threads)
+    idx, dist = _refine(X, cand, int(k))
+    if progress is not None:
+        progress(n, n)
+    return idx, dist, "faiss"
 
 
 def candidate_edges(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

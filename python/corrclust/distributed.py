@@ -412,7 +412,9 @@ def knn(
     so the graph equals the one-process result (``client=None``) bit for bit. ``reused["knn"]``
     is set to the number of blocks loaded from ``run_dir`` when a dict is passed.
     """
-    X = check_features(X)
+    from corrclust.embedding_clustering import check_features
+
+    X = np.ascontiguousarray(check_features(X))
     n = X.shape[0]
     k = _positive_int(k, "k")
     if k >= n:
@@ -427,9 +429,15 @@ def knn(
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
 
-def _score_task(data: Any, uv: np.ndarray, score: Callable, start: int, stop: int) -> tuple[np.ndarray]:
+def _score_task(
+    data: Any, uv: np.ndarray, values: np.ndarray | None, score: Callable, start: int, stop: int
+) -> tuple[np.ndarray]:
     part = uv[start:stop]
-    costs = np.asarray(score(data, part), dtype=np.float64)
+    if values is None:
+        costs = score(data, part)
+    else:
+        costs = score(data, part, values[start:stop])
+    costs = np.asarray(costs, dtype=np.float64)
     if costs.shape != (part.shape[0],):
         raise ValueError(f"the pair scorer returned shape {costs.shape} for {part.shape[0]} pairs")
     return (costs,)
@@ -438,8 +446,9 @@ def _score_task(data: Any, uv: np.ndarray, score: Callable, start: int, stop: in
 def score_pairs(
     data: Any,
     uv: np.ndarray,
-    score: Callable[[Any, np.ndarray], np.ndarray],
+    score: Callable[..., np.ndarray],
     *,
+    values: np.ndarray | None = None,
     client: Any = None,
     block: int = _PAIR_BLOCK,
     run_dir: str | Path | None = None,
@@ -447,17 +456,23 @@ def score_pairs(
     reused: dict[str, int] | None = None,
 ) -> np.ndarray:
     """The cost of every candidate pair ``uv`` (``(m, 2)``): ``score(data, uv_block)`` returns one
-    float per pair and runs on the workers, ``block`` pairs per task. ``data`` (e.g. the embeddings,
-    or the key points) is sent to every worker once. ``score`` must be picklable and deterministic;
-    ``reused["pairs"]`` counts the blocks loaded from ``run_dir``."""
+    float per pair and runs on the workers, ``block`` pairs per task; with ``values`` (one row per
+    pair, e.g. the pairs' kNN distances) it is ``score(data, uv_block, values_block)``. ``data``
+    (e.g. the embeddings, or the key points) is sent to every worker once. ``score`` must be
+    picklable and deterministic; ``reused["pairs"]`` counts the blocks loaded from ``run_dir``."""
     uv = np.ascontiguousarray(uv, dtype=np.int64)
     if uv.ndim != 2 or uv.shape[1] != 2:
         raise ValueError(f"pairs must have shape (m, 2), got {uv.shape}")
+    if values is not None:
+        values = np.ascontiguousarray(values)
+        if values.shape[:1] != uv.shape[:1]:
+            raise ValueError(f"values must have one row per pair ({uv.shape[0]}), got shape {values.shape}")
     block = _positive_int(block, "block")
     data_key = _fingerprint(data) if isinstance(data, np.ndarray) else repr(type(data))
     inputs = {
         "stage": "pairs",
         "pairs": _fingerprint(uv),
+        "values": None if values is None else _fingerprint(values),
         "data": data_key,
         "score": repr(score),
         "block": block,
@@ -466,7 +481,7 @@ def score_pairs(
     parts = _run_blocks(
         client,
         _score_task,
-        (data, uv, score),
+        (data, uv, values, score),
         _spans(uv.shape[0], block),
         store,
         desc="pair scores",
@@ -479,50 +494,47 @@ def score_pairs(
 
 @dataclass(frozen=True)
 class DistanceCost:
-    """Cost of a pair of feature rows: ``threshold - ||x_u - x_v||`` (positive joins, negative cuts).
-
-    Computed pair by pair from the rows (no matrix product), so a pair's cost does not depend on
-    the block it is scored in.
-    """
+    """Cost of a pair of feature rows: ``threshold - ||x_u - x_v||`` (positive joins, negative cuts),
+    the distance given (``d``) or computed pair by pair from the rows of ``X``."""
 
     threshold: float
 
-    def __call__(self, X: np.ndarray, uv: np.ndarray) -> np.ndarray:
-        diff = X[uv[:, 0]] - X[uv[:, 1]]
-        return self.threshold - np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    def __call__(self, X: np.ndarray, uv: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
+        if d is None:
+            diff = X[uv[:, 0]] - X[uv[:, 1]]
+            d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        return self.threshold - d
 
 
 class LocalScalingCost:
-    """The label-free rule of :mod:`corrclust.feature_costs` on candidate pairs only.
-
-    ``sigma_i`` is the distance from ``i`` to its ``K_NEIGHBOURS``-th nearest neighbour (read off the
-    kNN graph, so nothing n x n is built), ``s = d_uv^2 / (sigma_u sigma_v)`` and the cost is the
-    log-odds of ``exp(-s)`` plus ``OFFSET + granularity``, clipped to +-``COST_CLIP``: the dense
-    rule's value on every pair it scores. Pairs outside the kNN graph get no edge.
-    """
+    """The label-free rule of :mod:`corrclust.feature_costs` on candidate pairs:
+    :func:`corrclust.feature_costs.pair_costs` at the pairs' distances ``d`` with the local scales
+    ``sigma`` (:func:`corrclust.feature_costs.local_scales` of the kNN distances). Pair by pair, so
+    the costs of a block equal those of the one-process sparse path
+    (:func:`corrclust.embedding_clustering.cluster_embeddings`) bit for bit."""
 
     def __init__(self, sigma: np.ndarray, granularity: float = 0.0) -> None:
         self.sigma = np.ascontiguousarray(sigma, dtype=np.float64)
         self.granularity = float(granularity)
 
     @classmethod
-    def from_knn(cls, distances: np.ndarray, granularity: float = 0.0) -> LocalScalingCost:
-        """The scales from kNN distances (``(n, k)``, ascending, self excluded)."""
-        from corrclust.feature_costs import K_NEIGHBOURS
+    def from_knn(
+        cls, distances: np.ndarray, neighbours: int | None = None, granularity: float = 0.0
+    ) -> LocalScalingCost:
+        """The scales from kNN distances (``(n, k)``, ascending, self excluded) at the rule's
+        neighbourhood ``neighbours`` (default :data:`corrclust.feature_costs.K_NEIGHBOURS`)."""
+        from corrclust import feature_costs
 
-        kk = min(K_NEIGHBOURS, distances.shape[1])
-        sigma = np.asarray(distances[:, kk - 1], dtype=np.float64).copy()
-        positive = sigma[sigma > 0]
-        return cls(np.maximum(sigma, positive.min() if positive.size else 1.0), granularity)
+        k = feature_costs.K_NEIGHBOURS if neighbours is None else neighbours
+        return cls(feature_costs.local_scales(distances, k), granularity)
 
-    def __call__(self, X: np.ndarray, uv: np.ndarray) -> np.ndarray:
-        from corrclust.feature_costs import COST_CLIP, OFFSET
+    def __call__(self, X: np.ndarray | None, uv: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
+        from corrclust import feature_costs
 
-        u, v = uv[:, 0], uv[:, 1]
-        diff = X[u] - X[v]
-        s = np.einsum("ij,ij->i", diff, diff) / (self.sigma[u] * self.sigma[v])
-        costs = -s - np.log(-np.expm1(-np.maximum(s, 1e-12))) + OFFSET
-        return np.clip(costs + self.granularity, -COST_CLIP, COST_CLIP)
+        if d is None:
+            assert X is not None, "LocalScalingCost needs the rows or the pairs' distances"
+            d = np.linalg.norm(X[uv[:, 0]] - X[uv[:, 1]], axis=1)
+        return feature_costs.pair_costs(uv, d, self.sigma, granularity=self.granularity)
 
     def __repr__(self) -> str:  # names the scales by their hash: part of a run folder's fingerprint
         return f"LocalScalingCost(sigma={_fingerprint(self.sigma)[:16]}, granularity={self.granularity!r})"
@@ -554,8 +566,10 @@ class DistributedResult:
 def cluster_embeddings(
     X: Any,
     *,
-    k: int = 15,
-    score: Callable[[Any, np.ndarray], np.ndarray] | None = None,
+    k: int | None = None,
+    neighbours: int | None = None,
+    granularity: float = 0.0,
+    score: Callable[..., np.ndarray] | None = None,
     method: str = "kl",
     seed: int = 0,
     client: Any = None,
@@ -571,27 +585,45 @@ def cluster_embeddings(
     """Cluster the rows of ``X`` (n x d feature vectors) on the kNN candidate graph, the kNN blocks
     and the pair scores computed on a Dask cluster, the solve here.
 
+    The settings and the result are those of the one-process sparse path with the exact kNN,
+    :func:`corrclust.embedding_clustering.cluster_embeddings` with ``path="sparse", knn="exact"``:
+    ``k`` neighbours per row (default its ``GRAPH_K``, at least ``neighbours``), the label-free rule
+    at ``neighbours`` (default :data:`corrclust.feature_costs.K_NEIGHBOURS`) and ``granularity``;
+    ``method`` and ``seed`` go to :func:`corrclust.solve`. ``score(X, uv, d)`` replaces the rule
+    (``d``: the pairs' kNN distances).
+
     The cluster: ``client`` when given, else ``scheduler`` (an address), else a LocalCluster of
-    ``workers``; ``local=True`` runs every block in this process instead (the one-process run the
-    distributed one must equal). ``score`` (default :class:`LocalScalingCost`, the label-free
-    rule of :mod:`corrclust.feature_costs`) turns candidate pairs into costs; ``method`` and
-    ``seed`` go to :func:`corrclust.solve`.
+    ``workers``; ``local=True`` runs every block in this process instead.
     """
-    X = check_features(X)
+    from corrclust.embedding_clustering import GRAPH_K, check_features
+    from corrclust.feature_costs import K_NEIGHBOURS
+
+    X = np.ascontiguousarray(check_features(X))
+    n = X.shape[0]
     if local and (client is not None or scheduler is not None or workers is not None):
         raise ValueError("local=True runs in this process: give no client, scheduler or workers")
+    if not math.isfinite(granularity):
+        raise ValueError(f"granularity must be finite, got {granularity}")
+    neighbours = max(
+        1, min(_positive_int(K_NEIGHBOURS if neighbours is None else neighbours, "neighbours"), n - 1)
+    )
+    k = min(max(_positive_int(GRAPH_K if k is None else k, "k"), neighbours), n - 1)
     with contextlib.ExitStack() as stack:
         if client is None and not local:
             client = stack.enter_context(
                 connect(scheduler, workers=workers, processes=processes, timeout=timeout)
             )
-        return _cluster(X, k, score, method, seed, client, run_dir, block_rows, progress)
+        return _cluster(
+            X, k, neighbours, granularity, score, method, seed, client, run_dir, block_rows, progress
+        )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
 
 
 def _cluster(
     X: np.ndarray,
     k: int,
+    neighbours: int,
+    granularity: float,
     score: Callable | None,
     method: str,
     seed: int,
@@ -611,10 +643,13 @@ def _cluster(
     )
     seconds["knn"] = time.perf_counter() - t
     t = time.perf_counter()
-    uv, _ = candidates.candidate_edges(idx, dist)
-    if score is None:
-        score = LocalScalingCost.from_knn(dist)
-    costs = score_pairs(X, uv, score, client=client, run_dir=run_dir, progress=progress, reused=reused)
+    uv, d = candidates.candidate_edges(idx, dist)
+    if score is None:  # the rule's scales come from the kNN distances
+        score = LocalScalingCost.from_knn(dist, neighbours, granularity)
+    del idx, dist
+    costs = score_pairs(
+        X, uv, score, values=d, client=client, run_dir=run_dir, progress=progress, reused=reused
+    )
     seconds["pairs"] = time.perf_counter() - t
     t = time.perf_counter()
     problem = Problem.from_edges(X.shape[0], uv, costs)
@@ -632,27 +667,6 @@ def _cluster(
 
 
 # ----------------------------------------------------------------------------- checks
-def check_features(X: Any, name: str = "features") -> np.ndarray:
-    """``X`` as a C-contiguous (n, d) float64 array with n >= 2 and every value finite; otherwise
-    one line naming the first rows with a NaN or infinity."""
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be an (n, d) array, got shape {arr.shape}")
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if arr.shape[0] < 2 or arr.shape[1] < 1:
-        raise ValueError(f"{name} need at least 2 rows and 1 column, got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        more = f" and {rows.size - 5} more" if rows.size > 5 else ""
-        raise ValueError(
-            f"{name}: {rows.size} row(s) hold NaN or infinite values: {', '.join(map(str, rows[:5]))}{more}"
-        )
-    return arr
-
-
 def _positive_int(x: Any, name: str) -> int:
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
         raise ValueError(f"{name} must be a positive integer, got {x!r}")

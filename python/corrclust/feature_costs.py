@@ -44,6 +44,9 @@ __all__ = [
     "Calibration",
     "scaled_distances",
     "costs_from_features",
+    "costs_of_scaled",
+    "local_scales",
+    "pair_costs",
     "pair_score",
     "calibrate_granularity",
     "NEIGHBOUR_GRID",
@@ -207,9 +210,7 @@ def costs_from_features(
     if calibration is not None:
         granularity = calibration.granularity
         rule = "local-scaling, granularity calibrated"
-    # log-odds of p = exp(-s): -s - log(1 - exp(-s)), written stably
-    C = -s - np.log(-np.expm1(-np.maximum(s, 1e-12))) + OFFSET
-    C = np.clip(C + granularity, -COST_CLIP, COST_CLIP)
+    C = costs_of_scaled(s, granularity)
     np.fill_diagonal(C, 0.0)
     iu = np.triu_indices(C.shape[0], 1)
     info: dict[str, Any] = {
@@ -229,6 +230,45 @@ def costs_from_features(
             "scores": {f"{g:g}": sc for g, sc in calibration.scores.items()},
         }
     return C, info
+
+
+def costs_of_scaled(s: np.ndarray, granularity: float = 0.0) -> np.ndarray:
+    """Step 3 of the rule: the cost of pairs with locally scaled squared distances ``s``."""
+    # log-odds of p = exp(-s): -s - log(1 - exp(-s)), written stably
+    C = -s - np.log(-np.expm1(-np.maximum(s, 1e-12))) + OFFSET
+    return np.clip(C + granularity, -COST_CLIP, COST_CLIP)
+
+
+def local_scales(knn_distances: np.ndarray, k: int = K_NEIGHBOURS) -> np.ndarray:
+    """Step 2's ``sigma`` from each row's ascending neighbour distances (itself left out).
+
+    The same numbers :func:`scaled_distances` takes from the full distance matrix: the distance to
+    the ``k``-th neighbour (``k`` capped at the neighbours given), zeros raised to the smallest
+    positive scale. The kNN graph must hold at least ``k`` neighbours per row for them to agree.
+    """
+    D = np.asarray(knn_distances, dtype=np.float64)
+    if D.ndim != 2 or D.shape[1] < 1:
+        raise ValueError(f"knn_distances must be (n, k) with k >= 1, got shape {D.shape}")
+    kk = max(1, min(int(k), D.shape[1]))
+    sigma = D[:, kk - 1].copy()
+    positive = sigma[sigma > 0]
+    return np.maximum(sigma, positive.min() if positive.size else 1.0)
+
+
+def pair_costs(
+    uv: np.ndarray, distances: np.ndarray, sigma: np.ndarray, *, granularity: float = 0.0
+) -> np.ndarray:
+    """The rule's costs of the pairs ``uv`` (m, 2) at Euclidean ``distances``, with scales ``sigma``.
+
+    For the pairs of a kNN graph these are the entries :func:`costs_from_features` would put in
+    the dense matrix (same ``k``, same scales), without building it.
+    """
+    if not math.isfinite(granularity):
+        raise ValueError(f"granularity must be finite, got {granularity}")
+    uv = np.asarray(uv, dtype=np.int64)
+    d = np.asarray(distances, dtype=np.float64)
+    s = d**2 / (sigma[uv[:, 0]] * sigma[uv[:, 1]])
+    return costs_of_scaled(s, granularity)
 
 
 def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, int, bool]]:

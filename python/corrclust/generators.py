@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["planted_partition", "supervoxel_multicut"]
+__all__ = ["planted_partition", "planted_embeddings", "supervoxel_multicut"]
 
 
 def planted_partition(
@@ -37,6 +37,29 @@ def planted_partition(
     costs = np.log(p / (1 - p))
     np.fill_diagonal(costs, 0.0)
     return np.ascontiguousarray(costs), truth
+
+
+def planted_embeddings(
+    n: int, d: int = 32, class_size: int = 40, noise: float = 0.5, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature vectors with planted classes: ``(X, truth)``, X ``(n, d)`` float64.
+
+    ``round(n / class_size)`` class centres are drawn from N(0, I_d); the rows are spread over the
+    classes evenly (sizes differ by at most one, order shuffled) and each row is its centre plus
+    N(0, noise^2 I_d). With the defaults a row lies about ``noise * sqrt(2 d)`` = 4 from the rows of
+    its class and about ``sqrt(2 d)`` = 8 from other centres. ``class_size`` near the neighbourhood
+    of the label-free cost rule (tens) is what that rule recovers (it cuts larger classes into
+    neighbourhood-sized clusters; see :mod:`corrclust.feature_costs`).
+    """
+    if n < 1 or d < 1 or class_size < 1:
+        raise ValueError(f"n, d and class_size must be positive, got n={n}, d={d}, class_size={class_size}")
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite non-negative number, got {noise}")
+    rng = np.random.default_rng(seed)
+    classes = max(1, int(round(n / class_size)))
+    truth = rng.permutation(np.arange(n) % classes).astype(np.int64)
+    centres = rng.normal(size=(classes, d))
+    return centres[truth] + noise * rng.normal(size=(n, d)), truth
 
 
 def supervoxel_multicut(

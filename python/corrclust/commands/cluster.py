@@ -26,6 +26,18 @@ Two modes share this command:
   With ``--json`` one JSON object is printed (ids, labels, clusters, objective, status, and the
   metrics when ``--truth`` is given); ``-o`` writes the clustering in the paper's CSV format.
   Here ``--method`` names the solver (``--solver`` works too).
+
+* **Feature vectors** (no IMAGES_DIR)::
+
+      corrclust cluster --embeddings E.npy [--ids IDS.csv] -o OUT [--pairs auto|all|knn]
+                        [--dense-max-n N] [--knn-k 30] [--knn auto|exact|faiss]
+                        [--neighbours K] [--granularity G] [--solver kl|anytime|gaec] [--seed N]
+
+  ``E.npy`` is an ``(n, d)`` float array (any route's embeddings or profiles, or another tool's);
+  ``IDS.csv`` a CSV with an ``id`` column, one row per row of E (default: the row numbers 0..n-1).
+  :func:`corrclust.embedding_clustering.cluster_embeddings` clusters the rows by the label-free
+  rule, densely up to ``--dense-max-n`` rows (default 20,000) and on a k-nearest-neighbour graph
+  above it (said on stderr). Writes OUT/clusters.csv (``id,cluster``) and OUT/summary.json.
 """
 
 from __future__ import annotations
@@ -35,6 +47,8 @@ import json
 import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, positive_int, read_options
 from corrclust.jsonable import jsonable
@@ -145,6 +159,54 @@ def register(sub: argparse._SubParsersAction) -> None:
         "With IMAGES_DIR it replaces the matching (re-cluster in seconds); alone, it is clustered "
         "without a report",
     )
+    emb = p.add_argument_group("feature vectors (--embeddings, without IMAGES_DIR)")
+    emb.add_argument(
+        "--embeddings",
+        type=Path,
+        metavar="E.npy",
+        help="an (n, d) float array saved by numpy (embeddings, profiles, any features): cluster its "
+        "rows by the label-free rule; --ids names them (an id column), else they are 0..n-1",
+    )
+    emb.add_argument(
+        "--pairs",
+        choices=("auto", "all", "knn"),
+        default="auto",
+        help="pairs scored: all (dense n x n), knn (a k-nearest-neighbour graph) or auto (all up to "
+        "--dense-max-n rows when it fits in memory, else knn; default)",
+    )
+    emb.add_argument(
+        "--dense-max-n",
+        type=int,
+        metavar="N",
+        help="never build a dense n x n matrix above N rows (default 20,000, or CORRCLUST_DENSE_MAX_N)",
+    )
+    emb.add_argument(
+        "--knn-k",
+        type=int,
+        default=30,
+        metavar="K",
+        help="neighbours per row of the sparse graph (default 30)",
+    )
+    emb.add_argument(
+        "--knn",
+        choices=("auto", "exact", "faiss"),
+        default="auto",
+        help="kNN search: exact (blockwise), faiss (approximate, the ann extra) or auto (exact up to "
+        "20,000 rows or without faiss; default)",
+    )
+    emb.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --embeddings: compute the kNN blocks and pair costs on this Dask scheduler "
+        "(tcp://host:8786); finished blocks are kept under OUT/blocks and a rerun skips them "
+        "(docs/distributed.md)",
+    )
+    emb.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="with --embeddings: the same on a local Dask cluster of N worker processes",
+    )
     sw = p.add_mutually_exclusive_group()
     sw.add_argument(
         "--sweep",
@@ -164,19 +226,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="PQAP solver: the paper's heuristics (reference, default) or the improved local search",
     )
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="with --embeddings: compute the kNN blocks and pair costs on this Dask scheduler "
-        "(tcp://host:8786); finished blocks are kept under OUT/blocks and a rerun skips them "
-        "(docs/distributed.md)",
-    )
-    p.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        help="with --embeddings: the same on a local Dask cluster of N worker processes",
-    )
     p.add_argument(
         "--feedback",
         type=Path,
@@ -285,9 +334,11 @@ def print_summary(result, stream=None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.scheduler is not None or args.workers is not None:
-        if getattr(args, "embeddings", None) is None:
+        if args.embeddings is None:
             raise CliError("--scheduler and --workers apply to --embeddings (feature vectors)")
         return run_distributed(args)
+    if args.embeddings is not None:
+        return run_embeddings(args)
     if args.images is None:
         if args.similarities is None:
             raise CliError(
@@ -403,52 +454,190 @@ def run_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------ on a Dask cluster
-def run_distributed(args: argparse.Namespace) -> int:
-    """``--embeddings E.npy`` with ``--scheduler ADDRESS`` or ``--workers N``: the kNN blocks and
-    the pair costs on Dask (:mod:`corrclust.distributed`), the solve here; writes OUT/clusters.csv
-    (id, cluster; streamed) and, with ``--truth``, OUT/metrics.json. Finished blocks stay under
-    OUT/blocks, so a rerun after an interruption computes only the missing ones."""
-    import numpy as np
+# ------------------------------------------------------------------------------ feature vectors
+def read_ids(path: Path, n: int) -> list[str]:
+    """The ``id`` column of a CSV (one row per row of the features); one-line errors name the file."""
+    import csv
 
-    from corrclust import distributed
+    if not path.is_file():
+        raise CliError(f"{path}: ids file not found")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise CliError(f"{path}: empty ids file")
+    header = [h.strip().lower() for h in rows[0]]
+    if "id" not in header:
+        raise CliError(f"{path}:1: expected a header with an id column, got {','.join(rows[0])}")
+    col = header.index("id")
+    ids = []
+    for lineno, r in enumerate(rows[1:], start=2):
+        if len(r) <= col or not r[col].strip():
+            raise CliError(f"{path}:{lineno}: no id")
+        ids.append(r[col].strip())
+    if len(ids) != n:
+        raise CliError(f"{path}: {len(ids)} ids for {n} rows of features")
+    return ids
+
+
+def read_embeddings(path: Path) -> np.ndarray:
+    """An (n, d) array from a .npy file (or an .npz holding one array); one-line errors name the file."""
+    import zipfile
+
+    if not path.is_file():
+        raise CliError(f"{path}: embeddings file not found")
+    try:
+        with open(path, "rb") as fh:
+            loaded = np.load(fh, allow_pickle=False)
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                names = list(loaded.files)
+                if len(names) != 1:
+                    raise CliError(f"{path}: an .npz must hold one array, it holds {len(names)}")
+                arr = loaded[names[0]]
+            else:
+                arr = np.asarray(loaded)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise CliError(f"{path}: not a numpy array file ({str(exc).splitlines()[0]})") from None
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise CliError(f"{path}: expected numbers, got an array of {arr.dtype}")
+    return arr
+
+
+def run_embeddings(args: argparse.Namespace) -> int:
+    """Cluster the rows of ``--embeddings`` and write OUT/clusters.csv and OUT/summary.json."""
+    from corrclust.atomic import write_text
+    from corrclust.embedding_clustering import cluster_embeddings
     from corrclust.formats.cluster_table import write_cluster_table
 
+    if args.images is not None or args.similarities is not None:
+        raise CliError("--embeddings replaces IMAGES_DIR and --similarities: pass only one of them")
+    if args.out is None:
+        raise CliError("the output folder is missing: pass -o OUT")
+    for flag, given in (("--truth", args.truth), ("--feedback", args.feedback), ("--model", args.model)):
+        if given:
+            raise CliError(f"{flag} does not apply to --embeddings")
+    solver = args.solver or (args.method if args.method in MATRIX_SOLVERS else None) or "kl"
+    if args.method is not None and args.method not in MATRIX_SOLVERS + ("profile",):
+        raise CliError(f"--method {args.method} needs IMAGES_DIR; --embeddings uses the profile rule")
+    if solver == "exact":
+        raise CliError("--solver exact does not scale to feature collections; use kl, anytime or gaec")
+    neighbours = str(getattr(args, "profile_neighbours", "7"))
+    if not (neighbours.isdigit() and int(neighbours) >= 1):
+        raise CliError(
+            f"--neighbours must be a whole number of at least 1 with --embeddings, got {neighbours}"
+        )
+    if args.knn_k < 1:
+        raise CliError(f"--knn-k must be at least 1, got {args.knn_k}")
+    granularity = float(getattr(args, "profile_granularity", 0.0))
+    E = read_embeddings(args.embeddings)
+    try:
+        from corrclust.embedding_clustering import check_features
+
+        n = check_features(E, str(args.embeddings)).shape[0]
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    ids = read_ids(args.ids_table, n) if args.ids_table is not None else None
+    if ids is not None:
+        from corrclust.embedding_clustering import check_ids
+
+        check_ids(ids, n, str(args.ids_table))
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    result = cluster_embeddings(
+        E,
+        ids=ids,
+        path={"all": "dense", "knn": "sparse"}.get(args.pairs, "auto"),
+        neighbours=int(neighbours),
+        graph_k=args.knn_k,
+        granularity=granularity,
+        solver=solver,
+        seed=args.seed,
+        time_limit=args.time_limit,
+        knn=args.knn,
+        dense_max_n=args.dense_max_n,
+        threads=args.threads,
+        progress=say if args.progress else None,
+    )
+    for note in result.notes:  # the path taken automatically is said even without progress
+        if not args.progress:
+            say(note)
+    write_cluster_table(args.out / "clusters.csv", result.ids, result.labels)  # streamed, atomic
+    summary = result.summary() | {"embeddings": str(args.embeddings), "solver": solver, "seed": args.seed}
+    write_text(args.out / "summary.json", json.dumps(jsonable(summary), indent=2) + "\n")
+    print(
+        f"{n} rows -> {result.n_clusters} clusters ({result.path} path, {result.pairs} pairs scored, "
+        f"{result.seconds.get('total', 0.0):.1f} s); clusters: {args.out / 'clusters.csv'}"
+    )
+    return 0
+
+
+# ------------------------------------------------------------------------------ on a Dask cluster
+def run_distributed(args: argparse.Namespace) -> int:
+    """``--embeddings E.npy`` with ``--scheduler ADDRESS`` or ``--workers N``: the sparse path with
+    the exact kNN (as ``--pairs knn --knn exact``), its kNN blocks and pair costs on Dask
+    (:mod:`corrclust.distributed`), the solve here. Writes OUT/clusters.csv (id, cluster; streamed)
+    and, with ``--truth``, OUT/metrics.json. Finished blocks stay under OUT/blocks, so a rerun after
+    an interruption computes only the missing ones."""
+    from corrclust import distributed
+    from corrclust.embedding_clustering import check_features, check_ids
+    from corrclust.formats.cluster_table import write_cluster_table
+
+    if args.images is not None or args.similarities is not None:
+        raise CliError("--embeddings replaces IMAGES_DIR and --similarities: pass only one of them")
     if args.out is None:
         raise CliError("the output folder is missing: pass -o OUT")
     if args.scheduler is not None and args.workers is not None:
         raise CliError("--workers starts a local cluster; a --scheduler brings its own workers: give one")
-    path = Path(args.embeddings)
+    if args.pairs == "all" or args.knn == "faiss":
+        raise CliError(
+            "--scheduler and --workers run the kNN graph with the exact search (--pairs knn --knn exact)"
+        )
+    solver = args.solver or (args.method if args.method in MATRIX_SOLVERS else None) or "kl"
+    if solver == "exact":
+        raise CliError("--solver exact does not scale to feature collections; use kl, anytime or gaec")
+    neighbours = str(getattr(args, "profile_neighbours", "7"))
+    if not (neighbours.isdigit() and int(neighbours) >= 1):
+        raise CliError(
+            f"--neighbours must be a whole number of at least 1 with --embeddings, got {neighbours}"
+        )
+    if args.knn_k < 1:
+        raise CliError(f"--knn-k must be at least 1, got {args.knn_k}")
+    E = read_embeddings(args.embeddings)
     try:
-        X = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise CliError(f"{path}: not a numpy .npy array ({exc})") from None
-    try:
-        X = distributed.check_features(X, name=str(path))
+        X = check_features(E, str(args.embeddings))
+        ids = check_ids(
+            read_ids(args.ids_table, X.shape[0]) if args.ids_table is not None else None,
+            X.shape[0],
+            str(args.ids_table),
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    ids = np.arange(X.shape[0], dtype=np.int64)  # the row numbers (an --ids table: see --embeddings)
     res = distributed.cluster_embeddings(
         X,
-        method=args.solver or "kl",
+        k=args.knn_k,
+        neighbours=int(neighbours),
+        granularity=float(getattr(args, "profile_granularity", 0.0)),
+        method=solver,
         seed=args.seed,
         scheduler=args.scheduler,
         workers=args.workers,
         run_dir=Path(args.out) / "blocks",
         progress=args.progress,
     )
-    write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels + 1)
+    write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels)
     if args.truth:
         from corrclust.formats.clusterings import read_clustering
         from corrclust.formats.metrics_file import write_metrics
         from corrclust.pipeline import truth_from_clusters
 
+        if ids.dtype.kind not in "iu":
+            raise CliError("--truth names integer ids: give --ids with integer ids, or none (row numbers)")
         truth = truth_from_clusters(read_clustering(args.truth), ids, str(args.truth))
-        known = truth.known
         write_metrics(
             Path(args.out) / "metrics.json",
             np.asarray([c for c in truth.classes if c is not None]),
-            res.labels[known] + 1,
+            res.labels[truth.known],
             {"truth": str(args.truth)},
         )
     print(

@@ -36,8 +36,8 @@ def write_cluster_table(
 ) -> None:
     """Write ``id,cluster`` (then ``columns`` in order) with one row per id, ``block`` rows at a time.
 
-    ``ids`` and ``labels`` are 1-D integer arrays of one length (``labels`` as the clusters should be
-    numbered in the file); each of ``columns`` has one value per id (numbers, text or None for an
+    ``ids`` (integers or text) and ``labels`` (integers, as the clusters should be numbered in the
+    file) are 1-D arrays of one length; each of ``columns`` has one value per id (numbers, text or None for an
     empty cell).
     """
     id_arr = np.asarray(ids)
@@ -46,9 +46,10 @@ def write_cluster_table(
         raise ValueError(
             f"ids and labels must be 1-D of one length, got shapes {id_arr.shape} and {lab.shape}"
         )
-    for name, a in (("ids", id_arr), ("labels", lab)):
-        if a.size and a.dtype.kind not in "iu":
-            raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
+    if lab.size and lab.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers, got dtype {lab.dtype}")
+    if id_arr.size and id_arr.dtype.kind not in "iuUO":
+        raise ValueError(f"ids must be integers or text, got dtype {id_arr.dtype}")
     extra = dict(columns or {})
     for name, col in extra.items():
         if len(col) != id_arr.size:
