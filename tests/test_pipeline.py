@@ -668,3 +668,16 @@ def test_pqap_on_rgb_images_says_what_is_needed(tmp_path, organoids, capsys):
         and "--method twin" in err
     )
     assert "no key points for" not in err
+
+
+def test_error_images_above_the_dense_limit(tmp_path, organoids, capsys):
+    err = _cli_error(
+        capsys, "cluster", organoids, "-o", tmp_path / "out", "--no-progress", "--dense-max-n", "11"
+    )
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert (
+        len(errors) == 1
+        and "12 images are above the dense limit of 11 (their n x n matrices would need 4.5 KiB)" in err
+    )
+    assert "--embeddings" in errors[0]
+    assert not (tmp_path / "out").exists()  # refused before anything was written

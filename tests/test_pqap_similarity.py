@@ -188,3 +188,15 @@ def test_run_refuses_output_arrays_it_cannot_write(kp):
         solver.run(np.array([[0, 1]]), PqapParameters.paper(), similarity=np.zeros(1, np.float32))
     with pytest.raises(ValueError, match="done must be a writable contiguous uint8 array"):
         solver.run(np.array([[0, 1]]), PqapParameters.paper(), done=np.zeros(1, bool))
+
+
+def test_pair_list_equals_the_matrix_entries(kp, reference):
+    from corrclust.pqap.similarity import pair_similarities
+
+    ids, S = reference
+    pos = {i: k for k, i in enumerate(kp.ids)}
+    uv = np.array([[pos[1100], pos[1201]], [pos[1101], pos[1300]], [pos[1200], pos[1201]]])
+    s_uv, s_vu = pair_similarities(kp, uv, PqapParameters.paper(), threads=1)
+    at = {i: k for k, i in enumerate(ids)}
+    for (u, v), a, b in zip(uv, s_uv, s_vu, strict=True):
+        assert a == S[at[kp.ids[u]], at[kp.ids[v]]] and b == S[at[kp.ids[v]], at[kp.ids[u]]]

@@ -99,3 +99,19 @@ def test_model_config_validation():
         ModelConfig(head="cosine")
     with pytest.raises(ValueError, match="input"):
         ModelConfig(input="video")
+
+
+@pytest.mark.parametrize("head", ["paper", "symmetric"])
+def test_pair_list_probabilities_are_the_matrix_entries(head):
+    import numpy as np
+
+    from corrclust.twin.predict import pair_list_probabilities, pair_probabilities
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(in_channels=3, input_size=32, head=head))
+    e = torch.randn(12, model.config.embedding_dim)
+    P = pair_probabilities(model, e)
+    uv = np.array([[0, 1], [2, 7], [3, 11], [5, 6]])
+    got = pair_list_probabilities(model, e, uv, batch_size=3)
+    want = 0.5 * (P[uv[:, 0], uv[:, 1]] + P[uv[:, 1], uv[:, 0]])  # the mean symmetrisation
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)

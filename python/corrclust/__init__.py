@@ -31,6 +31,7 @@ _LAZY = {
     "Problem": "corrclust.problem",
     "CorrelationClustering": "corrclust.estimator",
     "read_instance": "corrclust.formats.instances",
+    "cluster_embeddings": "corrclust.embedding_clustering",
     "KLOptions": "corrclust.solver_options",
     "AnytimeOptions": "corrclust.solver_options",
     "ExactOptions": "corrclust.solver_options",
@@ -47,6 +48,8 @@ _SUBMODULES = {
     "generators",
     "pipeline",
     "solver_options",
+    "candidates",
+    "embedding_clustering",
 }
 
 

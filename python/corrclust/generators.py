@@ -40,7 +40,7 @@ def planted_partition(
 
 
 def planted_embeddings(
-    n: int, d: int = 32, class_size: int = 40, noise: float = 0.5, seed: int = 0
+    n: int, d: int = 32, class_size: int = 10, noise: float = 0.5, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Feature vectors with planted classes: ``(X, truth)``, X ``(n, d)`` float64.
 

@@ -178,7 +178,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--dense-max-n",
         type=int,
         metavar="N",
-        help="never build a dense n x n matrix above N rows (default 20,000, or CORRCLUST_DENSE_MAX_N)",
+        help="never build a dense n x n matrix above N rows or images (default 20,000, or "
+        "CORRCLUST_DENSE_MAX_N): --embeddings goes sparse above it, IMAGES_DIR is refused",
     )
     emb.add_argument(
         "--knn-k",
@@ -305,6 +306,7 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         },
         read=read_options(args),
         name_pattern=args.name_pattern,
+        dense_max_n=args.dense_max_n,
     )
 
 

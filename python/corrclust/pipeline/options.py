@@ -49,6 +49,8 @@ class ClusterOptions:
     read: ReadOptions = field(default_factory=ReadOptions)
     #: Regex for plate/well/site in the file names (None: the default schemes); see images.io.parse_name.
     name_pattern: str | None = None
+    # no dense n x n matrix above this many images (None: corrclust.memory.dense_max_n())
+    dense_max_n: int | None = None
 
     def validate(self) -> None:
         if self.method not in ROUTES and self.method != AUTO:

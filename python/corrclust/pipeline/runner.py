@@ -184,6 +184,25 @@ def _previous_labels(out_dir: Path, ids) -> np.ndarray | None:
     return np.array([rows[int(i)] for i in ids], dtype=np.int64)
 
 
+def check_dense_size(n: int, dense_max_n: int | None = None) -> None:
+    """Refuse, before anything is computed, an image collection whose n x n matrices are too large.
+
+    The image routes score every pair; above the dense limit (or beyond the memory available) the
+    collection's features must take the sparse path (``corrclust cluster --embeddings``).
+    """
+    from corrclust import memory
+
+    limit = memory.dense_max_n(dense_max_n)
+    need = memory.dense_feature_bytes(n)
+    if n > limit:
+        raise memory.DenseLimitError(
+            f"{n} images are above the dense limit of {limit} (their n x n matrices would need "
+            f"{memory.format_bytes(need)}): save their profiles or embeddings as an (n, d) .npy and run "
+            "'corrclust cluster --embeddings' (sparse path), or raise --dense-max-n"
+        )
+    memory.require(need, f"the n x n matrices of {n} images")
+
+
 def run(
     options: ClusterOptions,
     *,
@@ -239,6 +258,7 @@ def run(
             f"the key-point channels; choose with --method)"
         )
         get_route(options.method).check(options)
+    check_dense_size(len(images.records), options.dense_max_n)
     prepare_out_dir(out_dir)
     checkpoint = out_dir / PQAP_CHECKPOINT
     t0 = time.perf_counter()

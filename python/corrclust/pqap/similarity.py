@@ -35,6 +35,7 @@ __all__ = [
     "match_pair",
     "assignment_cost",
     "similarity_matrix",
+    "pair_similarities",
     "ordered_pairs",
     "PairSolver",
 ]
@@ -264,6 +265,35 @@ def _load_checkpoint(
             "lower_wrap); delete it or choose another path"
         )
     return sim.astype(np.float64), en.astype(np.float64), done.astype(np.uint8)
+
+
+def pair_similarities(
+    keypoints: KeypointSet,
+    uv: np.ndarray,
+    params: PqapParameters,
+    mode: str = "reference",
+    threads: int | None = None,
+    *,
+    lower_wrap: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """PQAP on a pair list only (the sparse path): ``(s_uv, s_vu)``, both ``(m,)``.
+
+    ``uv`` (m, 2) holds positions into ``keypoints.ids`` (e.g. a kNN graph's candidate pairs);
+    both orders are matched, as :func:`similarity_matrix` does for every pair, so the entries equal
+    its ``S[u, v]`` and ``S[v, u]`` and the usual symmetrisation (min) applies. The C++ sweep
+    already takes any list of ordered pairs; work and memory are linear in m.
+    """
+    uv = np.asarray(uv, dtype=np.int64).reshape(-1, 2)
+    n = len(keypoints.ids)
+    if uv.size and (uv.min() < 0 or uv.max() >= n or (uv[:, 0] == uv[:, 1]).any()):
+        raise ValueError(f"pairs must be two different positions in 0..{n - 1}")
+    solver = PairSolver(keypoints)
+    ordered = np.concatenate([uv, uv[:, ::-1]])
+    sim, _, done, _ = solver.run(ordered, params, mode=mode, lower_wrap=lower_wrap, threads=threads)
+    if not done.all():  # pragma: no cover - only an interrupt stops the sweep early
+        raise KeyboardInterrupt
+    m = uv.shape[0]
+    return sim[:m], sim[m:]
 
 
 def similarity_matrix(

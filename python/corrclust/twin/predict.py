@@ -33,6 +33,7 @@ __all__ = [
     "load_model",
     "embed",
     "pair_probabilities",
+    "pair_list_probabilities",
     "predict",
     "Prediction",
     "to_problem",
@@ -134,6 +135,29 @@ def pair_probabilities(
         P.T[iu] = P[iu]
     np.fill_diagonal(P, 1.0)
     return P
+
+
+@torch.no_grad()
+def pair_list_probabilities(
+    model: TwinNetwork, embeddings: torch.Tensor, uv: np.ndarray, batch_size: int = 65536
+) -> np.ndarray:
+    """p(same class) of the pairs ``uv`` (m, 2) only (the sparse path), float32 ``(m,)``.
+
+    The head runs on both orders and the probabilities are averaged (the mean symmetrisation of
+    :func:`to_problem`); a symmetric head gives both orders alike. Memory is one batch of pairs.
+    """
+    uv = np.asarray(uv, dtype=np.int64).reshape(-1, 2)
+    out = np.empty(uv.shape[0], dtype=np.float32)
+    dev = _device_of(model)
+    e = embeddings.to(dev)
+    for s in range(0, uv.shape[0], batch_size):
+        a = torch.as_tensor(uv[s : s + batch_size, 0], device=dev)
+        b = torch.as_tensor(uv[s : s + batch_size, 1], device=dev)
+        p = torch.sigmoid(model.head(e[a], e[b]))
+        if not getattr(model.head, "symmetric", False):
+            p = 0.5 * (p + torch.sigmoid(model.head(e[b], e[a])))
+        out[s : s + batch_size] = p.float().cpu().numpy()
+    return out
 
 
 @dataclass

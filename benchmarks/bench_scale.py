@@ -1,0 +1,196 @@
+"""Clustering feature vectors at scale: the sparse kNN path against the dense one (issue 18).
+
+Each case runs in a fresh process (its peak RSS is that process's VmHWM, data included):
+
+* synthetic embeddings with planted classes (:func:`corrclust.generators.planted_embeddings`,
+  d = 32, classes of 10 rows, the size the label-free rule's neighbourhood of 7 recovers) at
+  n = 10^4 (dense and sparse, k = 10 and 30, same run), 3 x 10^4 and 10^5 (sparse, k = 30), and
+  10^6 with ``--million``;
+* the standardised morphology profiles of the RBC cells (``rbc_profiles.py``'s cache; classes =
+  the dataset's 13 cell types), dense and sparse.
+
+Reported: wall time (kNN + costs + solve), peak RSS, VI (bits) against the planted classes,
+clusters, VI between the sparse and the dense labels where both ran, and the dense objective of
+the sparse labels next to the sparse path's estimate ``objective_all_pairs``. The operating point
+(neighbours 7, granularity 0, solver kl, seed 0, k = 10/30) was fixed before measuring.
+
+    python benchmarks/bench_scale.py [--rbc build/rbc-profiles.npz] [--million] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def hwm_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def load(case: dict) -> tuple[np.ndarray, np.ndarray]:
+    if case["data"] == "planted":
+        from corrclust.generators import planted_embeddings
+
+        return planted_embeddings(case["n"], case.get("d", 32), seed=0)
+    from corrclust.profiles import feature_names, standardise
+
+    with np.load(case["data"]) as z:
+        F, done = z["features"], z["done"]
+    classes = np.asarray(z_classes(case["shared"]))
+    keep = done & ~np.isnan(F).any(axis=1)
+    F, classes = F[keep], classes[keep]
+    _, groups = feature_names(3)
+    return standardise(F, groups), classes
+
+
+def z_classes(shared: str) -> list[int]:
+    from corrclust.images.rbc import read_points
+
+    return [p.class_id for p in read_points(os.path.join(shared, "data", "rbc-morphology", "points.csv"))]
+
+
+def child(case: dict) -> dict:
+    from corrclust.embedding_clustering import cluster_embeddings
+    from corrclust.metrics import variation_of_information
+
+    X, truth = load(case)
+    start = time.perf_counter()
+    r = cluster_embeddings(
+        X,
+        path=case["path"],
+        graph_k=case.get("k", 30),
+        knn="auto",
+        threads=case["threads"],
+        dense_max_n=10**7,
+    )
+    wall = time.perf_counter() - start
+    out = {
+        "n": int(X.shape[0]),
+        "path": r.path,
+        "k": r.graph_k,
+        "knn": r.knn,
+        "wall_s": wall,
+        "seconds": r.seconds,
+        "peak_rss_mib": hwm_mib(),
+        "vi": variation_of_information(truth, r.labels)[0],
+        "clusters": r.n_clusters,
+        "objective_all_pairs": r.objective_all_pairs,
+        "pairs": r.pairs,
+    }
+    np.save(case["labels_out"], r.labels)
+    return out
+
+
+def dense_objective(case: dict, labels: np.ndarray) -> float:
+    from corrclust.feature_costs import costs_from_features
+
+    X, _ = load(case)
+    C, _ = costs_from_features(X)
+    total = 0.0
+    for start in range(0, len(labels), 1000):
+        block = labels[start : start + 1000, None] != labels[None, :]
+        total += float(C[start : start + 1000][block].sum())
+    return total / 2
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rbc", help="rbc_profiles.py's cache (.npz); the cells profiled so far are used")
+    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+    ap.add_argument("--million", action="store_true", help="also n = 10^6 (sparse, k = 30)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--d", type=int, default=32, help="dimension of the planted embeddings (default 32)")
+    ap.add_argument("--no-planted", action="store_true", help="only the RBC profiles")
+    ap.add_argument(
+        "--extra", metavar="N:K,...", default="", help="further sparse planted cases, e.g. 10000:60,30000:60"
+    )
+    ap.add_argument("--case", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.case:
+        print(json.dumps(child(json.loads(args.case))))
+        return
+    from corrclust.metrics import variation_of_information
+
+    cases = [
+        {"data": "planted", "n": 10_000, "path": "dense"},
+        {"data": "planted", "n": 10_000, "path": "sparse", "k": 10},
+        {"data": "planted", "n": 10_000, "path": "sparse", "k": 30},
+        {"data": "planted", "n": 30_000, "path": "sparse", "k": 30},
+        {"data": "planted", "n": 100_000, "path": "sparse", "k": 30},
+    ]
+    if args.no_planted:
+        cases = []
+    for item in filter(None, args.extra.split(",")):
+        n, k = item.split(":")
+        cases.append({"data": "planted", "n": int(n), "path": "sparse", "k": int(k)})
+    if args.million:
+        cases.append({"data": "planted", "n": 1_000_000, "path": "sparse", "k": 30})
+    if args.rbc:
+        cases += [
+            {"data": args.rbc, "shared": args.shared, "n": 0, "path": "dense"},
+            {"data": args.rbc, "shared": args.shared, "n": 0, "path": "sparse", "k": 30},
+        ]
+    print(f"load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} cores, {args.threads} threads")
+    print(
+        "| data | n | path | k | kNN | wall s | peak RSS MiB | VI | clusters | VI vs dense | dense obj. | est. |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    dense_labels: dict[str, np.ndarray] = {}
+    rss: list[tuple[int, float]] = []
+    for case in cases:
+        case = case | {
+            "threads": args.threads,
+            "d": args.d,
+            "labels_out": f"/tmp/bench_scale_{os.getpid()}.npy",
+        }
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", json.dumps(case)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        name = f"planted d={args.d}" if case["data"] == "planted" else "RBC profiles"
+        if out.returncode != 0:
+            print(
+                f"| {name} | {case['n']} | {case['path']} | failed: {out.stderr.strip().splitlines()[-1]} |"
+            )
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        labels = np.load(case["labels_out"])
+        key = f"{name}-{r['n']}"
+        vs, dobj = "", ""
+        if r["path"] == "dense":
+            dense_labels[key] = labels
+        elif key in dense_labels:
+            vs = f"{variation_of_information(dense_labels[key], labels)[0]:.3f}"
+            dobj = f"{dense_objective(case, labels):.4g}"
+        if r["path"] == "sparse" and case["data"] == "planted" and r["k"] == 30:
+            rss.append((r["n"], r["peak_rss_mib"]))
+        print(
+            f"| {name} | {r['n']} | {r['path']} | {r['k'] or ''} | {r['knn'] or ''} | {r['wall_s']:.1f} "
+            f"| {r['peak_rss_mib']:.0f} | {r['vi']:.3f} | {r['clusters']} | {vs} | {dobj} "
+            f"| {r['objective_all_pairs']:.4g} |",
+            flush=True,
+        )
+    if len(rss) >= 2:
+        n, m = np.array(rss, dtype=float).T
+        slope, icpt = np.polyfit(n, m, 1)
+        print(
+            f"peak RSS fit (sparse, k = 30): {icpt:.0f} MiB + {slope * 1e3:.3f} MiB per 1,000 rows; "
+            f"residuals {np.round(m - (icpt + slope * n)).tolist()} MiB"
+        )
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()

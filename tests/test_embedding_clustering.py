@@ -1,0 +1,179 @@
+"""Feature vectors in, clusters out: the dense and sparse paths, the memory guard and --embeddings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corrclust import candidates, embedding_clustering, feature_costs, memory
+from corrclust.candidates import candidate_edges, exact_knn, knn_graph
+from corrclust.embedding_clustering import choose_path, cluster_embeddings
+from corrclust.generators import planted_embeddings
+from corrclust.metrics import variation_of_information
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def planted() -> tuple[np.ndarray, np.ndarray]:
+    return planted_embeddings(600, 16, seed=2)  # 60 classes of 10 rows
+
+
+def test_pair_costs_are_the_dense_entries(planted: tuple[np.ndarray, np.ndarray]) -> None:
+    X, _ = planted
+    C, _ = feature_costs.costs_from_features(X, k=7, granularity=0.5)
+    idx, dist = exact_knn(X, 30)
+    uv, d = candidate_edges(idx, dist)
+    got = feature_costs.pair_costs(uv, d, feature_costs.local_scales(dist, 7), granularity=0.5)
+    np.testing.assert_allclose(got, C[uv[:, 0], uv[:, 1]], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("path", ["dense", "sparse"])
+def test_planted_classes_are_recovered(planted: tuple[np.ndarray, np.ndarray], path: str) -> None:
+    X, truth = planted
+    r = cluster_embeddings(X, path=path)
+    assert r.path == path
+    assert variation_of_information(truth, r.labels)[0] < 0.1
+    assert r.ids.tolist() == list(range(600))
+
+
+def test_sparse_objective_estimate_tracks_the_dense_objective(planted: tuple[np.ndarray, np.ndarray]) -> None:
+    X, _ = planted
+    r = cluster_embeddings(X, path="sparse")
+    C, _ = feature_costs.costs_from_features(X)
+    cut = r.labels[:, None] != r.labels[None, :]
+    dense = C[cut].sum() / 2
+    assert r.left_out_cost is not None and r.left_out_cost < 0  # the left-out pairs repel
+    assert abs(r.objective_all_pairs - dense) < 0.01 * abs(dense)
+
+
+def test_faiss_recall_on_a_small_set() -> None:
+    pytest.importorskip("faiss")
+    X, _ = planted_embeddings(3000, 32, seed=4)
+    got, dist, used = knn_graph(X, 20, method="faiss", threads=1)
+    want, want_d = exact_knn(X, 20)
+    recall = np.mean([len(set(a) & set(b)) / 20 for a, b in zip(got, want, strict=True)])
+    assert used == "faiss" and recall >= 0.99
+    same = got == want  # where they agree, the distances are the exact ones
+    np.testing.assert_allclose(dist[same], want_d[same], rtol=0, atol=1e-12)
+
+
+def test_auto_knn_falls_back_to_exact_without_faiss(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, _ = planted_embeddings(300, 8, seed=1)
+    monkeypatch.setattr(candidates, "EXACT_MAX_N", 100)
+    monkeypatch.setattr(candidates, "ann_available", lambda: False)
+    idx, _, used = knn_graph(X, 5)
+    assert used == "exact" and (idx == exact_knn(X, 5)[0]).all()
+    with pytest.raises(ImportError, match=r"corrclust\[ann\]"):
+        knn_graph(X, 5, method="faiss")
+
+
+def test_memory_guard_switches_to_sparse_above_the_limit(
+    planted: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, _ = planted
+
+    def no_dense(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a dense matrix was built")
+
+    monkeypatch.setattr(feature_costs, "costs_from_features", no_dense)
+    r = cluster_embeddings(X, dense_max_n=500)
+    assert r.path == "sparse"
+    assert r.notes == ["600 rows are above the dense limit of 500: sparse path (k-nearest-neighbour graph)"]
+    monkeypatch.setenv("CORRCLUST_DENSE_MAX_N", "599")
+    assert choose_path(600)[0] == "sparse" and choose_path(599)[0] == "dense"
+
+
+def test_dense_requests_are_refused_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(
+        memory.DenseLimitError,
+        match=r"^30000 rows are above the dense limit of 20000 \(a dense run would need 26\.8 GiB\)",
+    ):
+        choose_path(30_000, "dense")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10 * 2**20)
+    with pytest.raises(
+        memory.InsufficientMemoryError, match=r"needs 30\.5 MiB of memory and 10\.0 MiB is available"
+    ):
+        choose_path(1000, "dense")
+    path, note = choose_path(1000, "auto")
+    assert path == "sparse" and note is not None and "30.5 MiB" in note
+
+
+def test_bad_features_and_ids_name_them() -> None:
+    X = np.zeros((5, 2))
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^features: NaN or infinite features in 1 row\(s\): 3$"):
+        cluster_embeddings(X)
+    with pytest.raises(ValueError, match=r"^ids: duplicate ids a$"):
+        cluster_embeddings(np.eye(3), ids=["a", "b", "a"])
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(ROOT / "python"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "corrclust", "cluster", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_embeddings_cli_round_trip(tmp_path: Path, planted: tuple[np.ndarray, np.ndarray]) -> None:
+    X, truth = planted
+    np.save(tmp_path / "E.npy", X)
+    with open(tmp_path / "ids.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "class"])
+        w.writerows([f"cell-{i}", c] for i, c in enumerate(truth))
+    out = run_cli(
+        "--embeddings", "E.npy", "--ids", "ids.csv", "-o", "out", "--dense-max-n", "100", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert "600 rows are above the dense limit of 100: sparse path" in out.stderr
+    with open(tmp_path / "out" / "clusters.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["id"] for r in rows] == [f"cell-{i}" for i in range(600)]
+    want = cluster_embeddings(X, path="sparse")
+    assert [int(r["cluster"]) for r in rows] == want.labels.tolist()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["path"] == "sparse" and summary["pairs_scored"] == want.pairs
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "message"),
+    [
+        ({"nan": True}, ["--embeddings", "E.npy", "-o", "o"], "E.npy: NaN or infinite features in 1 row(s): 7"),
+        ({"dup": True}, ["--embeddings", "E.npy", "--ids", "ids.csv", "-o", "o"], "ids.csv: duplicate ids x"),
+        ({}, ["--embeddings", "E.npy", "-o", "o", "--pairs", "all", "--dense-max-n", "10"],
+         "20 rows are above the dense limit of 10 (a dense run would need 12.5 KiB)"),
+        ({}, ["--embeddings", "missing.npy", "-o", "o"], "missing.npy: embeddings file not found"),
+    ],
+)  # fmt: skip
+def test_embeddings_cli_bad_input_is_one_line(
+    tmp_path: Path, files: dict, args: list[str], message: str
+) -> None:
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    if files.get("nan"):
+        X[7, 0] = np.nan
+    np.save(tmp_path / "E.npy", X)
+    ids = ["x" if files.get("dup") and i in (2, 5) else f"r{i}" for i in range(20)]
+    (tmp_path / "ids.csv").write_text("id\n" + "\n".join(ids) + "\n")
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("corrclust cluster: error: ") and message in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_left_out_cost_ignores_graph_pairs() -> None:
+    X = np.arange(8, dtype=float)[:, None]
+    idx, dist = exact_knn(X, 7)  # every pair is in the graph: nothing is left out
+    uv, _ = candidate_edges(idx, dist)
+    assert embedding_clustering._left_out_cost(X, np.ones(8), uv, 0.0, 0) == 0.0
