@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, read_options
+from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, positive_int, read_options
 from corrclust.jsonable import jsonable
 from corrclust.pipeline import METHODS, ClusterOptions, get_route
 from corrclust.pipeline.routes import AUTO
@@ -195,6 +195,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="kNN search: exact (blockwise), faiss (approximate, the ann extra) or auto (exact up to "
         "20,000 rows or without faiss; default)",
     )
+    emb.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --embeddings: compute the kNN blocks and pair costs on this Dask scheduler "
+        "(tcp://host:8786); finished blocks are kept under OUT/blocks and a rerun skips them "
+        "(docs/distributed.md)",
+    )
+    emb.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="with --embeddings: the same on a local Dask cluster of N worker processes",
+    )
     sw = p.add_mutually_exclusive_group()
     sw.add_argument(
         "--sweep",
@@ -322,6 +335,10 @@ def print_summary(result, stream=None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.scheduler is not None or args.workers is not None:
+        if args.embeddings is None:
+            raise CliError("--scheduler and --workers apply to --embeddings (feature vectors)")
+        return run_distributed(args)
     if args.embeddings is not None:
         return run_embeddings(args)
     if args.images is None:
@@ -489,12 +506,9 @@ def read_embeddings(path: Path) -> np.ndarray:
 
 def run_embeddings(args: argparse.Namespace) -> int:
     """Cluster the rows of ``--embeddings`` and write OUT/clusters.csv and OUT/summary.json."""
-    import csv
-    import io
-
     from corrclust.atomic import write_text
     from corrclust.embedding_clustering import cluster_embeddings
-    from corrclust.formats.spreadsheet import neutralise_row
+    from corrclust.formats.cluster_table import write_cluster_table
 
     if args.images is not None or args.similarities is not None:
         raise CliError("--embeddings replaces IMAGES_DIR and --similarities: pass only one of them")
@@ -550,17 +564,89 @@ def run_embeddings(args: argparse.Namespace) -> int:
     for note in result.notes:  # the path taken automatically is said even without progress
         if not args.progress:
             say(note)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "cluster"])
-    for i, lab in zip(result.ids.tolist(), result.labels.tolist(), strict=True):
-        w.writerow(neutralise_row([i, lab]))
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_text(args.out / "clusters.csv", buf.getvalue())
+    write_cluster_table(args.out / "clusters.csv", result.ids, result.labels)  # streamed, atomic
     summary = result.summary() | {"embeddings": str(args.embeddings), "solver": solver, "seed": args.seed}
     write_text(args.out / "summary.json", json.dumps(jsonable(summary), indent=2) + "\n")
     print(
         f"{n} rows -> {result.n_clusters} clusters ({result.path} path, {result.pairs} pairs scored, "
         f"{result.seconds.get('total', 0.0):.1f} s); clusters: {args.out / 'clusters.csv'}"
     )
+    return 0
+
+
+# ------------------------------------------------------------------------------ on a Dask cluster
+def run_distributed(args: argparse.Namespace) -> int:
+    """``--embeddings E.npy`` with ``--scheduler ADDRESS`` or ``--workers N``: the sparse path with
+    the exact kNN (as ``--pairs knn --knn exact``), its kNN blocks and pair costs on Dask
+    (:mod:`corrclust.distributed`), the solve here. Writes OUT/clusters.csv (id, cluster; streamed)
+    and, with ``--truth``, OUT/metrics.json. Finished blocks stay under OUT/blocks, so a rerun after
+    an interruption computes only the missing ones."""
+    from corrclust import distributed
+    from corrclust.embedding_clustering import check_features, check_ids
+    from corrclust.formats.cluster_table import write_cluster_table
+
+    if args.images is not None or args.similarities is not None:
+        raise CliError("--embeddings replaces IMAGES_DIR and --similarities: pass only one of them")
+    if args.out is None:
+        raise CliError("the output folder is missing: pass -o OUT")
+    if args.scheduler is not None and args.workers is not None:
+        raise CliError("--workers starts a local cluster; a --scheduler brings its own workers: give one")
+    if args.pairs == "all" or args.knn == "faiss":
+        raise CliError(
+            "--scheduler and --workers run the kNN graph with the exact search (--pairs knn --knn exact)"
+        )
+    solver = args.solver or (args.method if args.method in MATRIX_SOLVERS else None) or "kl"
+    if solver == "exact":
+        raise CliError("--solver exact does not scale to feature collections; use kl, anytime or gaec")
+    neighbours = str(getattr(args, "profile_neighbours", "7"))
+    if not (neighbours.isdigit() and int(neighbours) >= 1):
+        raise CliError(
+            f"--neighbours must be a whole number of at least 1 with --embeddings, got {neighbours}"
+        )
+    if args.knn_k < 1:
+        raise CliError(f"--knn-k must be at least 1, got {args.knn_k}")
+    E = read_embeddings(args.embeddings)
+    try:
+        X = check_features(E, str(args.embeddings))
+        ids = check_ids(
+            read_ids(args.ids_table, X.shape[0]) if args.ids_table is not None else None,
+            X.shape[0],
+            str(args.ids_table),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    res = distributed.cluster_embeddings(
+        X,
+        k=args.knn_k,
+        neighbours=int(neighbours),
+        granularity=float(getattr(args, "profile_granularity", 0.0)),
+        method=solver,
+        seed=args.seed,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        run_dir=Path(args.out) / "blocks",
+        progress=args.progress,
+    )
+    write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels)
+    if args.truth:
+        from corrclust.formats.clusterings import read_clustering
+        from corrclust.formats.metrics_file import write_metrics
+        from corrclust.pipeline import truth_from_clusters
+
+        if ids.dtype.kind not in "iu":
+            raise CliError("--truth names integer ids: give --ids with integer ids, or none (row numbers)")
+        truth = truth_from_clusters(read_clustering(args.truth), ids, str(args.truth))
+        write_metrics(
+            Path(args.out) / "metrics.json",
+            np.asarray([c for c in truth.classes if c is not None]),
+            res.labels[truth.known],
+            {"truth": str(args.truth)},
+        )
+    print(
+        f"{X.shape[0]} rows -> {res.n_clusters} clusters (objective {res.objective:.6g}; "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
+        + (f"; {res.reused} blocks reused" if res.reused else "")
+        + ")"
+    )
+    print(f"clusters: {Path(args.out) / 'clusters.csv'}")
     return 0

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from corrclust.atomic import atomic_path, write_text
-from corrclust.formats.spreadsheet import neutralise_row
 from corrclust.jsonable import jsonable
 from corrclust.pipeline.clustering import Clustering
 from corrclust.pipeline.correlations import Correlations
@@ -48,29 +47,28 @@ def _write_thumbnails(folder: Path, images: ImageSet) -> None:
 
 
 def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    """``id,cluster,file`` per image, streamed (:func:`corrclust.formats.cluster_table.write_cluster_table`)."""
+    from corrclust.formats.cluster_table import write_cluster_table
+
+    records = images.records
+
+    def relative(p: Path) -> str:
+        try:
+            return p.relative_to(images.root).as_posix()
+        except ValueError:
+            return str(p)
+
+    columns: dict[str, list[Any]] = {"file": [relative(r.path) for r in records]}
     # Plate, well and site (from the names or the ids table) when any image has a well, so the
     # clusters can be grouped by well; a crop's field is its source.
-    wells = any(r.well is not None for r in images.records)
-    sources = any(r.source is not None for r in images.records)
-    w.writerow(
-        ["id", "cluster", "file"]
-        + (["plate", "well", "site"] if wells else [])
-        + (["source"] if sources else [])
-    )
-    for rec, lab in zip(images.records, clustering.labels, strict=False):
-        try:
-            rel = rec.path.relative_to(images.root).as_posix()
-        except ValueError:
-            rel = str(rec.path)
-        row = [rec.id, int(lab), rel]
-        if wells:
-            row += [rec.plate or "", rec.well or "", rec.site or ""]
-        if sources:
-            row.append(rec.source or "")
-        w.writerow(neutralise_row(row))  # a file named "=..." stays text in a spreadsheet
-    write_text(path, buf.getvalue())
+    if any(r.well is not None for r in records):
+        columns["plate"] = [r.plate or "" for r in records]
+        columns["well"] = [r.well or "" for r in records]
+        columns["site"] = [r.site or "" for r in records]
+    if any(r.source is not None for r in records):
+        columns["source"] = [r.source or "" for r in records]
+    ids = np.array([r.id for r in records], dtype=np.int64)
+    write_cluster_table(path, ids, np.asarray(clustering.labels, dtype=np.int64), columns)
 
 
 def _write_paper_clustering(path: Path, images: ImageSet, corr: Correlations, clustering: Clustering) -> None:

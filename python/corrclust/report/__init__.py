@@ -3,6 +3,13 @@
 :func:`draw_figures` draws every figure of a run and :func:`render` composes the page; the pipeline
 (:mod:`corrclust.pipeline`) calls both and writes the page last. The objects passed in are the
 pipeline's (an image set, the correlations, the clustering and an optional evaluation).
+
+**Large runs.** Above :data:`DENSE_FIGURES_MAX` images the page holds nothing of size n x n and
+nothing that costs k x n: no correlation-matrix figure and no typicality table (both need every
+pair), the cluster sizes as a distribution (:func:`corrclust.report.figures.size_distribution`)
+with a table of its bins instead of one bar per cluster, each gallery a random sample of
+:data:`GALLERY_SIZE` members (seeded, so a rerun draws the same images), and the contingency table
+left to ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -19,7 +26,14 @@ import numpy as np
 from corrclust.report import figures as fig
 from corrclust.report import html as H
 
-__all__ = ["draw_figures", "render", "METRIC_LABELS"]
+__all__ = ["draw_figures", "render", "METRIC_LABELS", "DENSE_FIGURES_MAX", "GALLERY_SIZE", "GALLERY_SEED"]
+
+#: Above this many images the report draws no n x n figure (a 2,000 x 2,000 image is already
+#: more pixels than a screen shows) and switches to the large-run layout described above.
+DENSE_FIGURES_MAX = 2000
+#: Images drawn per cluster in a large run's galleries, and the seed of their sample.
+GALLERY_SIZE = 24
+GALLERY_SEED = 0
 
 #: Names and units of the metrics of :func:`corrclust.metrics.compare`, in the paper's table order.
 METRIC_LABELS: dict[str, tuple[str, str]] = {
@@ -47,15 +61,6 @@ def _fmt_metric(key: str, value: Any) -> str:
     return str(value)
 
 
-def _majority(classes: Sequence[str | None], labels: np.ndarray) -> dict[int, str]:
-    out = {}
-    for k in np.unique(labels):
-        names = [c for c, lab in zip(classes, labels, strict=False) if lab == k and c is not None]
-        if names:
-            out[int(k)] = Counter(names).most_common(1)[0][0]
-    return out
-
-
 def draw_figures(
     out_dir: Path,
     figdir: str,
@@ -68,11 +73,16 @@ def draw_figures(
     progress: bool = True,
     montage_max: int = 48,
     montages_max: int = 60,
+    dense_max: int = DENSE_FIGURES_MAX,
+    gallery: int = GALLERY_SIZE,
+    seed: int = GALLERY_SEED,
 ) -> dict[str, Path]:
     """Draw every figure into ``out_dir/figdir``; ``save(path, draw)`` writes one file (atomically).
 
     Returns a mapping of figure names to final paths: ``similarity``, ``sizes``, ``vi_split`` and
-    ``sweep`` (with a truth), and ``cluster_<k>`` for the montages.
+    ``sweep`` (with a truth), and ``cluster_<k>`` for the montages. Above ``dense_max`` images:
+    ``size_distribution`` instead of ``similarity`` and ``sizes``, and montages of ``gallery``
+    members per cluster drawn at random (``seed``).
     """
     root = Path(out_dir) / figdir
     root.mkdir(parents=True, exist_ok=True)
@@ -90,34 +100,41 @@ def draw_figures(
         save(path, draw)
         files[name] = path
 
-    matrix = corr.symmetric()
-    if corr.kind == "similarity":
-        value_label, vmin, vmax = f"similarity {corr.symmetrization}(s_ij, s_ji)", None, None
+    large = labels.size > dense_max
+    if large:
+        one("size_distribution", lambda p: fig.size_distribution(labels, p))
     else:
-        value_label, vmin, vmax = f"probability of the same class ({corr.symmetrization})", 0.0, 1.0
-    strip = truth_codes  # -1 (unknown class) is drawn light grey
-    one(
-        "similarity",
-        lambda p: fig.similarity_matrix(
-            matrix,
-            labels,
-            p,
-            value_label=value_label,
-            truth=strip,
-            vmin=vmin,
-            vmax=vmax,
-            title=f"{value_label}, ordered by cluster",
-        ),
-    )
-    sizes_truth = None
-    if truth_codes is not None and (truth_codes >= 0).all():
-        sizes_truth = truth_codes
-    one(
-        "sizes",
-        lambda p: fig.cluster_sizes(
-            labels, p, truth=sizes_truth, truth_names=evaluation.classes if sizes_truth is not None else None
-        ),
-    )
+        matrix = corr.symmetric()
+        if corr.kind == "similarity":
+            value_label, vmin, vmax = f"similarity {corr.symmetrization}(s_ij, s_ji)", None, None
+        else:
+            value_label, vmin, vmax = f"probability of the same class ({corr.symmetrization})", 0.0, 1.0
+        strip = truth_codes  # -1 (unknown class) is drawn light grey
+        one(
+            "similarity",
+            lambda p: fig.similarity_matrix(
+                matrix,
+                labels,
+                p,
+                value_label=value_label,
+                truth=strip,
+                vmin=vmin,
+                vmax=vmax,
+                title=f"{value_label}, ordered by cluster",
+            ),
+        )
+        sizes_truth = None
+        if truth_codes is not None and (truth_codes >= 0).all():
+            sizes_truth = truth_codes
+        one(
+            "sizes",
+            lambda p: fig.cluster_sizes(
+                labels,
+                p,
+                truth=sizes_truth,
+                truth_names=evaluation.classes if sizes_truth is not None else None,
+            ),
+        )
     if evaluation is not None:
         rows = [("all", float(evaluation.metrics["false_cuts"]), float(evaluation.metrics["false_joins"]))]
         for r in evaluation.subsets or []:
@@ -135,17 +152,27 @@ def draw_figures(
                 ),
             )
 
-    majority = _majority(truth_classes, labels) if truth_classes is not None else {}
     clusters = list(range(1, int(labels.max()) + 1))
     shown = clusters[:montages_max]
+    members_of = _members(labels, shown)
+    majority = {}
+    if truth_classes is not None:  # the shown clusters only: O(n), not O(k n)
+        for k in shown:
+            names = [truth_classes[i] for i in members_of[k] if truth_classes[i] is not None]
+            if names:
+                majority[k] = Counter(names).most_common(1)[0][0]
     it: Any = shown
     if progress:
         from tqdm.auto import tqdm
 
         it = tqdm(shown, desc="drawing montages", unit="cluster", file=sys.stderr)
     for k in it:
-        members = np.flatnonzero(labels == k)
-        take = members[:montage_max]
+        members = members_of[k]
+        if large and members.size > gallery:
+            rng = np.random.default_rng([seed, k])  # one stream per cluster: the same draw on a rerun
+            take = np.sort(rng.choice(members, gallery, replace=False))
+        else:
+            take = members[:montage_max]
         caps, colours = [], []
         for i in take:
             rec = images.records[i]
@@ -160,13 +187,25 @@ def draw_figures(
                 if len(counts) > 6:
                     title += ", ..."
         if members.size > take.size:
-            title += f" (first {take.size} shown)"
+            how = f"a random sample of {take.size}, seed {seed}" if large else f"first {take.size}"
+            title += f" ({how} shown)"
         thumbs = [images.thumbs[i] for i in take]
         one(
             f"cluster_{k:03d}",
             functools.partial(fig.montage, thumbs, caps, title=title, caption_colours=colours),
         )
     return files
+
+
+def _members(labels: np.ndarray, clusters: Sequence[int]) -> dict[int, np.ndarray]:
+    """Indices of the members of each of ``clusters`` (ascending), from one stable sort of the labels."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    out = {}
+    for k in clusters:
+        lo, hi = np.searchsorted(sorted_labels, [k, k + 1])
+        out[k] = order[lo:hi]
+    return out
 
 
 def typical_members(costs: np.ndarray, labels: np.ndarray, k: int, show: int = 3) -> tuple[list, list]:
@@ -271,8 +310,14 @@ def render(
     *,
     assessment: Any = None,
     review: dict | None = None,
+    dense_max: int = DENSE_FIGURES_MAX,
+    gallery: int = GALLERY_SIZE,
+    seed: int = GALLERY_SEED,
 ) -> str:
     """The report page for a run whose figures and data files are ``files`` (final paths).
+
+    Above ``dense_max`` images the page takes the large-run layout (module docstring); ``gallery``
+    and ``seed`` are those given to :func:`draw_figures`, for the text.
 
     ``assessment``: the route's informativeness verdict (:class:`corrclust.informativeness.Assessment`);
     its findings head the summary as a warning, its evidence is listed. ``review``: the summary of the
@@ -281,13 +326,15 @@ def render(
     out_dir = Path(out_dir)
     labels = np.asarray(clustering.labels)
     n = labels.size
+    large = n > dense_max
+    sizes = np.bincount(labels.astype(np.int64)) if n else np.zeros(0, np.int64)
     sections: list[H.Section] = []
 
     summary = H.Section("Summary", anchor="summary")
     facts: list[tuple[str, Any]] = [
         ("images clustered", n),
         ("clusters", clustering.n_clusters),
-        ("singletons", int(sum(1 for k in np.unique(labels) if (labels == k).sum() == 1))),
+        ("singletons", int((sizes == 1).sum())),
         ("objective", f"{clustering.objective:.6g}"),
     ]
     if clustering.lower_bound is not None:
@@ -375,7 +422,14 @@ def render(
                     "merged into one cluster.",
                 )
             )
-        table = np.asarray(evaluation.contingency)
+        if large:
+            ev.add(
+                H.paragraph(
+                    f"The contingency table ({len(evaluation.classes)} classes x {m['n_clusters_pred']} "
+                    "clusters) is too large for this page; it is in metrics.json."
+                )
+            )
+        table = np.asarray(evaluation.contingency if not large else np.zeros((0, 0)))
         header = ["true class \\ cluster"] + [str(k) for k in evaluation.contingency_clusters]
         body = [
             [f"class {c}"] + [int(v) for v in row] for c, row in zip(evaluation.classes, table, strict=False)
@@ -383,14 +437,15 @@ def render(
         hi = [
             [False] + list(row == row.max()) if row.max() > 0 else [False] * (len(row) + 1) for row in table
         ]
-        ev.add("<h3>Contingency table</h3>")
-        ev.add(
-            H.paragraph(
-                "Images of each true class (rows) in each cluster (columns); the largest entry of "
-                "each row is shaded."
+        if not large:
+            ev.add("<h3>Contingency table</h3>")
+            ev.add(
+                H.paragraph(
+                    "Images of each true class (rows) in each cluster (columns); the largest entry of "
+                    "each row is shaded."
+                )
             )
-        )
-        ev.add('<div style="overflow-x:auto">' + H.table(header, body, highlight=hi) + "</div>")
+            ev.add('<div style="overflow-x:auto">' + H.table(header, body, highlight=hi) + "</div>")
         if evaluation.subsets:
             ev.add("<h3>Subsets</h3>")
             ev.add(
@@ -444,22 +499,38 @@ def render(
             )
             sections.append(sw)
 
-    overview = H.Section("Similarities and cluster sizes", anchor="overview")
-    overview.add(
-        H.figure(
-            _rel(out_dir, files["similarity"]),
-            "correlation matrix ordered by cluster",
-            "Rows and columns ordered by cluster (1 = largest); white lines separate clusters."
-            + (" The coloured strips show the true classes." if evaluation is not None else ""),
+    if large:
+        overview = H.Section("Cluster sizes", anchor="overview")
+        overview.add(
+            H.paragraph(
+                f"{n} images: no figure of all pairs is drawn above {dense_max} images. How many clusters "
+                "(left) and how many images (right) there are of each size, in bins that double."
+            )
         )
-    )
-    overview.add(
-        H.figure(
-            _rel(out_dir, files["sizes"]),
-            "cluster sizes",
-            "Images per cluster" + (", coloured by true class." if evaluation is not None else "."),
+        overview.add(H.figure(_rel(out_dir, files["size_distribution"]), "distribution of the cluster sizes"))
+        overview.add(
+            H.table(
+                ["cluster size", "clusters", "images"],
+                [(f"{lo}" if lo == hi else f"{lo}-{hi}", c, i) for lo, hi, c, i in fig.size_bins(labels)],
+            )
         )
-    )
+    else:
+        overview = H.Section("Similarities and cluster sizes", anchor="overview")
+        overview.add(
+            H.figure(
+                _rel(out_dir, files["similarity"]),
+                "correlation matrix ordered by cluster",
+                "Rows and columns ordered by cluster (1 = largest); white lines separate clusters."
+                + (" The coloured strips show the true classes." if evaluation is not None else ""),
+            )
+        )
+        overview.add(
+            H.figure(
+                _rel(out_dir, files["sizes"]),
+                "cluster sizes",
+                "Images per cluster" + (", coloured by true class." if evaluation is not None else "."),
+            )
+        )
     sections.append(overview)
 
     wells = _wells_section(images, labels)
@@ -469,22 +540,31 @@ def render(
         sections.append(_review_section(review))
 
     cl = H.Section("Clusters", anchor="clusters")
-    cl.add("<h3>Most and least typical members</h3>")
-    cl.add(
-        H.paragraph(
-            "Typicality of an image: its mean cost to the other members of its cluster (positive: "
-            "it attracts them). A cluster whose least typical members are far below its most typical "
-            "ones, or below 0, deserves a look in the review page (corrclust review OUT)."
+    if large:
+        cl.add(
+            H.paragraph(
+                f"Each gallery shows at most {gallery} members of its cluster, drawn at random "
+                f"(seed {seed}, the same on every run); every member is in clusters.csv. "
+                "The typicality table is left out: it needs every pair within a cluster."
+            )
         )
-    )
-    cl.add(
-        '<div style="overflow-x:auto">'
-        + H.table(
-            ["cluster", "images", "most typical (mean cost)", "least typical (mean cost)"],
-            typical_rows(corr.problem().to_dense(), labels, images.ids),
+    else:
+        cl.add("<h3>Most and least typical members</h3>")
+        cl.add(
+            H.paragraph(
+                "Typicality of an image: its mean cost to the other members of its cluster (positive: "
+                "it attracts them). A cluster whose least typical members are far below its most typical "
+                "ones, or below 0, deserves a look in the review page (corrclust review OUT)."
+            )
         )
-        + "</div>"
-    )
+        cl.add(
+            '<div style="overflow-x:auto">'
+            + H.table(
+                ["cluster", "images", "most typical (mean cost)", "least typical (mean cost)"],
+                typical_rows(corr.problem().to_dense(), labels, images.ids),
+            )
+            + "</div>"
+        )
     if evaluation is not None:
         cl.add(
             H.paragraph(

@@ -28,6 +28,8 @@ __all__ = [
     "montage",
     "similarity_matrix",
     "cluster_sizes",
+    "size_bins",
+    "size_distribution",
     "vi_split",
     "sweep",
 ]
@@ -304,6 +306,46 @@ def cluster_sizes(
     ax.set_xlabel("cluster")
     ax.set_ylabel("images")
     ax.set_title(f"cluster sizes ({k} clusters)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def size_bins(labels: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Cluster sizes in bins that double: ``(low, high, clusters, images)`` for sizes low..high
+    (1, 2, 3-4, 5-8, ...), empty bins left out. O(n), from one ``bincount``."""
+    sizes = np.bincount(np.asarray(labels, dtype=np.int64).ravel())
+    sizes = sizes[sizes > 0]
+    if sizes.size == 0:
+        return []
+    top = int(np.ceil(np.log2(sizes.max()))) if sizes.max() > 1 else 0
+    edges = [0] + [2**j for j in range(top + 1)]  # bin j holds sizes (edges[j], edges[j + 1]]
+    which = np.searchsorted(edges, sizes, side="left") - 1
+    out = []
+    for j in range(len(edges) - 1):
+        inside = sizes[which == j]
+        if inside.size:
+            out.append((edges[j] + 1, edges[j + 1], int(inside.size), int(inside.sum())))
+    return out
+
+
+def size_distribution(labels: np.ndarray, path: str | Path) -> None:
+    """How many clusters, and how many images, have each size (bins that double): the cluster-size
+    figure of a large run, where one bar per cluster would be thousands of bars."""
+    plt = _pyplot()
+    bins = size_bins(labels)
+    names = [f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi, _, _ in bins]
+    x = np.arange(len(bins))
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.4))
+    for ax, col, what, colour in ((axes[0], 2, "clusters", "tab:blue"), (axes[1], 3, "images", "tab:orange")):
+        ax.bar(x, [b[col] for b in bins], color=colour)
+        ax.set_yscale("log")
+        ax.set_xticks(x)
+        ax.set_xticklabels(names, fontsize=7, rotation=45, ha="right")
+        ax.set_xlabel("cluster size (images)")
+        ax.set_ylabel(what)
+    n_clusters = sum(b[2] for b in bins)
+    axes[0].set_title(f"clusters by size ({n_clusters} clusters)", fontsize=10)
+    axes[1].set_title(f"images in clusters of each size ({sum(b[3] for b in bins)} images)", fontsize=10)
     fig.tight_layout()
     _save(fig, path)
 

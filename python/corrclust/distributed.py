@@ -1,0 +1,673 @@
+"""The blockwise stages of the sparse route on a Dask cluster (dask.distributed), resumable by block.
+
+Three stages scale with n and are cut into blocks that run as Dask tasks:
+
+* :func:`features`: feature vectors (profiles, embeddings) of blocks of items (e.g. image files);
+* :func:`knn`: exact k nearest neighbours, one block of query rows against all rows per task
+  (:func:`corrclust.candidates.exact_knn_block`);
+* :func:`score_pairs`: the costs of blocks of candidate pairs (any picklable scorer).
+
+:func:`cluster_embeddings` chains the kNN graph, the pair scores and the solve. The solve stays in
+this process: GAEC + Kernighan-Lin on the m ~ n k candidate edges takes seconds at n = 10^5 and is
+bounded by the memory of the edge list (docs/distributed.md).
+
+**Same result.** Each block is computed by the same function on the same rows whether it runs here
+(``client=None``), on a thread or on a remote worker, and the blocks are put together in block
+order, so the result does not depend on the number of workers or on which block finished first.
+
+**Resumable.** With ``run_dir`` every finished block is saved as ``<run_dir>/<stage>/<start>-<stop>.npz``
+(atomically, by this process as the results arrive, so the workers need no shared folder) next to
+``inputs.json``, the fingerprint of the stage's inputs and settings. A rerun with the same inputs
+loads the saved blocks and computes only the others; a folder holding another input's blocks is
+refused with one line rather than mixed in.
+
+**Failures.** A task that raises is retried (``retries``); a worker that dies (killed, out of
+memory) has its tasks moved to another worker by the scheduler, so the block is computed again and
+the result is the same. A scheduler address that does not answer within ``timeout`` seconds, or a
+scheduler without workers, is a :class:`SchedulerError` (one line), never a hang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corrclust import candidates
+from corrclust.atomic import atomic_path, write_text
+
+__all__ = [
+    "SchedulerError",
+    "connect",
+    "features",
+    "knn",
+    "score_pairs",
+    "ImageProfiles",
+    "DistanceCost",
+    "LocalScalingCost",
+    "DistributedResult",
+    "cluster_embeddings",
+    "DEFAULT_WORKERS",
+    "CONNECT_TIMEOUT",
+]
+
+#: Workers of the LocalCluster started when no scheduler address is given (one thread each).
+DEFAULT_WORKERS = 2
+#: Seconds to wait for a scheduler (and for its first worker) before giving up.
+CONNECT_TIMEOUT = 5.0
+#: Candidate pairs scored per task by default.
+_PAIR_BLOCK = 200_000
+#: Times a block whose task raised is tried again before the run stops.
+RETRIES = 2
+#: Times the shared inputs are sent again after the workers lost them (a worker died with them).
+LOST_DATA_ROUNDS = 3
+
+
+class SchedulerError(ConnectionError):
+    """The scheduler cannot be used: it did not answer, or it has no workers."""
+
+
+# ----------------------------------------------------------------------------- the cluster
+@contextlib.contextmanager
+def connect(
+    scheduler: str | None = None,
+    *,
+    workers: int | None = None,
+    processes: bool = True,
+    timeout: float = CONNECT_TIMEOUT,
+) -> Iterator[Any]:
+    """A ``distributed.Client`` for the duration of the block: on ``scheduler`` (an address such as
+    ``tcp://host:8786``) or, without one, on a LocalCluster of ``workers`` (default
+    :data:`DEFAULT_WORKERS`) single-threaded workers, processes unless ``processes=False``, which is
+    closed again on exit.
+
+    A scheduler that does not answer within ``timeout`` seconds, or that has no worker after that
+    long, raises :class:`SchedulerError`.
+    """
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers or DEFAULT_WORKERS,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+            # No dashboard, and its HTTP routes on a free port: the default 8787 may be taken by
+            # another cluster on the machine, which dask reports with a warning.
+            scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
+        )
+        try:
+            with Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    if workers is not None:
+        raise ValueError("workers applies to the local cluster; a scheduler brings its own workers")
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise ValueError(f"scheduler must be an address such as tcp://host:8786, got {scheduler!r}")
+    try:
+        client = Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchedulerError(
+            f"scheduler {scheduler} did not answer within {timeout:g} s ({reason[:120]})"
+        ) from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerError(f"scheduler {scheduler} has no workers after {timeout:g} s") from exc
+        yield client
+    finally:
+        client.close()
+
+
+# ----------------------------------------------------------------------------- blocks on disk
+def _fingerprint(*arrays: np.ndarray) -> str:
+    """SHA-1 of the arrays' shapes, types and bytes (which input a stage saw)."""
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype.str}".encode())
+        h.update(a.data.cast("B") if a.size else b"")
+    return h.hexdigest()
+
+
+class _Store:
+    """Finished blocks of one stage under ``run_dir/stage`` (nothing is kept when ``run_dir`` is None)."""
+
+    def __init__(self, run_dir: str | Path | None, stage: str, inputs: dict[str, Any]) -> None:
+        self.folder = None if run_dir is None else Path(run_dir) / stage
+        self.reused = 0
+        if self.folder is None:
+            return
+        manifest = self.folder / "inputs.json"
+        if manifest.is_file():
+            try:
+                held = json.loads(manifest.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                held = None
+            if held != inputs:
+                differ = (
+                    [k for k in inputs if held.get(k) != inputs[k]] if isinstance(held, dict) else ["all"]
+                )
+                raise ValueError(
+                    f"{self.folder} holds the {stage} blocks of another run (differs in: "
+                    f"{', '.join(differ)}); use a new run folder or delete this one"
+                )
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_text(manifest, json.dumps(inputs, indent=1, sort_keys=True) + "\n")
+
+    def _path(self, start: int, stop: int) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{start}-{stop}.npz"
+
+    def load(self, start: int, stop: int) -> tuple[np.ndarray, ...] | None:
+        if self.folder is None:
+            return None
+        path = self._path(start, stop)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                out = tuple(z[f"arr_{i}"] for i in range(len(z.files)))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            return None  # unreadable (e.g. a disk error): computed again and overwritten
+        self.reused += 1
+        return out
+
+    def save(self, start: int, stop: int, arrays: tuple[np.ndarray, ...]) -> None:
+        if self.folder is None:
+            return
+        with atomic_path(self._path(start, stop)) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, *arrays)  # arr_0, arr_1, ...
+
+
+def _item_key(item: Any) -> str:
+    """An item as the run folder's fingerprint sees it: a file also by its size and time of change,
+    so that blocks of a file replaced since are not reused."""
+    text = str(item)
+    if isinstance(item, (str, os.PathLike)):
+        with contextlib.suppress(OSError):
+            st = os.stat(item)
+            text += f"|{st.st_size}|{st.st_mtime_ns}"
+    return text
+
+
+def _spans(n: int, size: int) -> list[tuple[int, int]]:
+    return [(s, min(n, s + size)) for s in range(0, n, size)]
+
+
+def _run_blocks(
+    client: Any,
+    task: Callable[..., tuple[np.ndarray, ...]],
+    shared: tuple[Any, ...],
+    spans: list[tuple[int, int]],
+    store: _Store,
+    *,
+    desc: str,
+    progress: bool,
+    retries: int = RETRIES,
+) -> list[tuple[np.ndarray, ...]]:
+    """``task(*shared, start, stop)`` for every span not already in ``store``; results in span order."""
+    results: list[tuple[np.ndarray, ...] | None] = [store.load(s, e) for s, e in spans]
+    todo = [i for i, r in enumerate(results) if r is None]
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(spans), initial=len(spans) - len(todo), desc=desc, unit="block", file=sys.stderr)
+    try:
+        if client is None:
+            for i in todo:
+                s, e = spans[i]
+                results[i] = task(*shared, s, e)
+                store.save(s, e, results[i])  # type: ignore[arg-type]
+                if bar is not None:
+                    bar.update(1)
+        else:
+            for _ in range(LOST_DATA_ROUNDS):
+                todo = [i for i, r in enumerate(results) if r is None]
+                if not todo or not _submit_round(
+                    client, task, shared, spans, todo, results, store, bar, retries
+                ):
+                    break
+            if any(r is None for r in results):
+                raise RuntimeError(
+                    f"{desc}: the workers lost the shared input {LOST_DATA_ROUNDS} times (workers dying?); "
+                    "the finished blocks are kept, rerun to go on"
+                )
+    finally:
+        if bar is not None:
+            bar.close()
+    return results  # type: ignore[return-value]
+
+
+def _submit_round(
+    client: Any,
+    task: Callable[..., tuple[np.ndarray, ...]],
+    shared: tuple[Any, ...],
+    spans: list[tuple[int, int]],
+    todo: list[int],
+    results: list[tuple[np.ndarray, ...] | None],
+    store: _Store,
+    bar: Any,
+    retries: int,
+) -> bool:
+    """Send the shared inputs, submit the blocks ``todo`` and collect them as they finish.
+
+    Returns True when some blocks were cancelled because the shared inputs were lost (scattered
+    data lives only on workers: a worker that dies can take the last copy with it, and the scheduler
+    cannot recompute it), so the caller sends them again and submits what is left. A task that
+    raised (after ``retries``) raises here.
+    """
+    from dask.distributed import as_completed
+
+    # One future per shared input, under a fresh key (hash=False): a list is sent whole, and a key
+    # shared with an earlier stage's scatter could be released under this stage's tasks.
+    remote = tuple(client.scatter([x], broadcast=True, hash=False)[0] for x in shared)
+    futures = {
+        client.submit(task, *remote, spans[i][0], spans[i][1], retries=retries, pure=False): i for i in todo
+    }
+    lost = False
+    try:
+        for fut in as_completed(list(futures)):
+            if fut.status == "cancelled":  # its input went with a dead worker
+                lost = True
+                continue
+            i = futures[fut]
+            out = fut.result()  # a task that failed after its retries raises here
+            store.save(*spans[i], out)
+            results[i] = out
+            if bar is not None:
+                bar.update(1)
+    finally:
+        client.cancel(list(futures) + list(remote))
+    return lost
+
+
+# ----------------------------------------------------------------------------- stages
+def _feature_task(items: Sequence[Any], featurize: Callable, start: int, stop: int) -> tuple[np.ndarray]:
+    rows = np.asarray(featurize(list(items[start:stop])), dtype=np.float64)
+    if rows.ndim != 2 or rows.shape[0] != stop - start:
+        raise ValueError(
+            f"{getattr(featurize, '__name__', featurize)!s} returned shape {rows.shape} for "
+            f"{stop - start} items (expected one row per item)"
+        )
+    return (rows,)
+
+
+def features(
+    items: Sequence[Any],
+    featurize: Callable[[list[Any]], np.ndarray],
+    *,
+    client: Any = None,
+    block: int = 256,
+    run_dir: str | Path | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """``(n, d)`` float64 feature rows of ``items`` (e.g. image paths): ``featurize`` maps a list of
+    items to one row each and runs on the workers, ``block`` items per task.
+
+    ``featurize`` must be picklable (a module-level function or an instance of a module-level
+    class) and deterministic. ``client=None`` runs the blocks here, one after the other.
+    """
+    items = list(items)
+    if not items:
+        raise ValueError("features: no items")
+    block = _positive_int(block, "block")
+    name = f"{getattr(featurize, '__module__', '')}.{getattr(featurize, '__qualname__', repr(featurize))}"
+    inputs = {
+        "stage": "features",
+        "items": hashlib.sha1(json.dumps([_item_key(x) for x in items]).encode()).hexdigest(),
+        "n": len(items),
+        "featurize": name,
+        "block": block,
+    }
+    store = _Store(run_dir, "features", inputs)
+    parts = _run_blocks(
+        client,
+        _feature_task,
+        (items, featurize),
+        _spans(len(items), block),
+        store,
+        desc="features",
+        progress=progress,
+    )
+    widths = {p[0].shape[1] for p in parts}
+    if len(widths) != 1:
+        raise ValueError(f"features: blocks returned different numbers of features {sorted(widths)}")
+    return np.vstack([p[0] for p in parts])
+
+
+class ImageProfiles:
+    """A featurizer for :func:`features`: the morphology profile (:func:`corrclust.profiles.profile`)
+    of each image file, read on the worker. A file whose image holds no object gets a row of NaN,
+    which the caller drops (and lists) before the rows are standardised and searched."""
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options  # corrclust.images.io.ReadOptions, or None for the defaults
+
+    def __call__(self, paths: list[Any]) -> np.ndarray:
+        from corrclust.images.io import read_image
+        from corrclust.profiles import NoObjectError, feature_names, profile
+
+        rows: list[np.ndarray | None] = []
+        width = None
+        for path in paths:
+            image = read_image(path, self.options)
+            try:
+                row = profile(image)
+            except NoObjectError:
+                rows.append(None)
+                if width is None:
+                    width = len(feature_names(1 if image.ndim == 2 else image.shape[2])[0])
+                continue
+            width = row.size
+            rows.append(row)
+        assert width is not None
+        return np.vstack([np.full(width, np.nan) if r is None else r for r in rows])
+
+    def __repr__(self) -> str:
+        return f"ImageProfiles({self.options!r})"
+
+
+def _knn_task(X: np.ndarray, k: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    idx, dist = candidates.exact_knn_block(X[start:stop], X, k, start)
+    return np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=np.float64)
+
+
+def knn(
+    X: Any,
+    k: int,
+    *,
+    client: Any = None,
+    block_rows: int | None = None,
+    run_dir: str | Path | None = None,
+    progress: bool = False,
+    reused: dict[str, int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours of every row of ``X`` among the others: ``(indices, distances)``,
+    both ``(n, k)``, each block of ``block_rows`` query rows one task against all rows.
+
+    The rows of a block are compared with the full ``X`` by the same function whatever the worker,
+    so the graph equals the one-process result (``client=None``) bit for bit. ``reused["knn"]``
+    is set to the number of blocks loaded from ``run_dir`` when a dict is passed.
+    """
+    from corrclust.embedding_clustering import check_features
+
+    X = np.ascontiguousarray(check_features(X))
+    n = X.shape[0]
+    k = _positive_int(k, "k")
+    if k >= n:
+        raise ValueError(f"k = {k} neighbours need more than {k} rows; the input has {n}")
+    # Default block: the one-process search's (candidates.block_rows, a 64 MiB distance block).
+    rows = candidates.block_rows(n) if block_rows is None else _positive_int(block_rows, "block_rows")
+    inputs = {"stage": "knn", "input": _fingerprint(X), "k": k, "block_rows": rows}
+    store = _Store(run_dir, "knn", inputs)
+    parts = _run_blocks(client, _knn_task, (X, k), _spans(n, rows), store, desc="kNN", progress=progress)
+    if reused is not None:
+        reused["knn"] = store.reused
+    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+
+def _score_task(
+    data: Any, uv: np.ndarray, values: np.ndarray | None, score: Callable, start: int, stop: int
+) -> tuple[np.ndarray]:
+    part = uv[start:stop]
+    if values is None:
+        costs = score(data, part)
+    else:
+        costs = score(data, part, values[start:stop])
+    costs = np.asarray(costs, dtype=np.float64)
+    if costs.shape != (part.shape[0],):
+        raise ValueError(f"the pair scorer returned shape {costs.shape} for {part.shape[0]} pairs")
+    return (costs,)
+
+
+def score_pairs(
+    data: Any,
+    uv: np.ndarray,
+    score: Callable[..., np.ndarray],
+    *,
+    values: np.ndarray | None = None,
+    client: Any = None,
+    block: int = _PAIR_BLOCK,
+    run_dir: str | Path | None = None,
+    progress: bool = False,
+    reused: dict[str, int] | None = None,
+) -> np.ndarray:
+    """The cost of every candidate pair ``uv`` (``(m, 2)``): ``score(data, uv_block)`` returns one
+    float per pair and runs on the workers, ``block`` pairs per task; with ``values`` (one row per
+    pair, e.g. the pairs' kNN distances) it is ``score(data, uv_block, values_block)``. ``data``
+    (e.g. the embeddings, or the key points) is sent to every worker once. ``score`` must be
+    picklable and deterministic; ``reused["pairs"]`` counts the blocks loaded from ``run_dir``."""
+    uv = np.ascontiguousarray(uv, dtype=np.int64)
+    if uv.ndim != 2 or uv.shape[1] != 2:
+        raise ValueError(f"pairs must have shape (m, 2), got {uv.shape}")
+    if values is not None:
+        values = np.ascontiguousarray(values)
+        if values.shape[:1] != uv.shape[:1]:
+            raise ValueError(f"values must have one row per pair ({uv.shape[0]}), got shape {values.shape}")
+    block = _positive_int(block, "block")
+    data_key = _fingerprint(data) if isinstance(data, np.ndarray) else repr(type(data))
+    inputs = {
+        "stage": "pairs",
+        "pairs": _fingerprint(uv),
+        "values": None if values is None else _fingerprint(values),
+        "data": data_key,
+        "score": repr(score),
+        "block": block,
+    }
+    store = _Store(run_dir, "pairs", inputs)
+    parts = _run_blocks(
+        client,
+        _score_task,
+        (data, uv, values, score),
+        _spans(uv.shape[0], block),
+        store,
+        desc="pair scores",
+        progress=progress,
+    )
+    if reused is not None:
+        reused["pairs"] = store.reused
+    return np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
+
+
+@dataclass(frozen=True)
+class DistanceCost:
+    """Cost of a pair of feature rows: ``threshold - ||x_u - x_v||`` (positive joins, negative cuts),
+    the distance given (``d``) or computed pair by pair from the rows of ``X``."""
+
+    threshold: float
+
+    def __call__(self, X: np.ndarray, uv: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
+        if d is None:
+            diff = X[uv[:, 0]] - X[uv[:, 1]]
+            d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        return self.threshold - d
+
+
+class LocalScalingCost:
+    """The label-free rule of :mod:`corrclust.feature_costs` on candidate pairs:
+    :func:`corrclust.feature_costs.pair_costs` at the pairs' distances ``d`` with the local scales
+    ``sigma`` (:func:`corrclust.feature_costs.local_scales` of the kNN distances). Pair by pair, so
+    the costs of a block equal those of the one-process sparse path
+    (:func:`corrclust.embedding_clustering.cluster_embeddings`) bit for bit."""
+
+    def __init__(self, sigma: np.ndarray, granularity: float = 0.0) -> None:
+        self.sigma = np.ascontiguousarray(sigma, dtype=np.float64)
+        self.granularity = float(granularity)
+
+    @classmethod
+    def from_knn(
+        cls, distances: np.ndarray, neighbours: int | None = None, granularity: float = 0.0
+    ) -> LocalScalingCost:
+        """The scales from kNN distances (``(n, k)``, ascending, self excluded) at the rule's
+        neighbourhood ``neighbours`` (default :data:`corrclust.feature_costs.K_NEIGHBOURS`)."""
+        from corrclust import feature_costs
+
+        k = feature_costs.K_NEIGHBOURS if neighbours is None else neighbours
+        return cls(feature_costs.local_scales(distances, k), granularity)
+
+    def __call__(self, X: np.ndarray | None, uv: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
+        from corrclust import feature_costs
+
+        if d is None:
+            assert X is not None, "LocalScalingCost needs the rows or the pairs' distances"
+            d = np.linalg.norm(X[uv[:, 0]] - X[uv[:, 1]], axis=1)
+        return feature_costs.pair_costs(uv, d, self.sigma, granularity=self.granularity)
+
+    def __repr__(self) -> str:  # names the scales by their hash: part of a run folder's fingerprint
+        return f"LocalScalingCost(sigma={_fingerprint(self.sigma)[:16]}, granularity={self.granularity!r})"
+
+
+# ----------------------------------------------------------------------------- the whole route
+@dataclass
+class DistributedResult:
+    """The outcome of :func:`cluster_embeddings`.
+
+    ``labels`` (n,) int64 numbered 0..K-1 in order of first appearance; ``edges`` (m, 2) the
+    candidate pairs (u < v, sorted) and ``costs`` their costs; ``seconds`` per stage; ``reused``
+    the number of blocks loaded from ``run_dir`` instead of computed.
+    """
+
+    labels: np.ndarray
+    edges: np.ndarray
+    costs: np.ndarray
+    objective: float
+    status: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    reused: int = 0
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.labels.max()) + 1 if self.labels.size else 0
+
+
+def cluster_embeddings(
+    X: Any,
+    *,
+    k: int | None = None,
+    neighbours: int | None = None,
+    granularity: float = 0.0,
+    score: Callable[..., np.ndarray] | None = None,
+    method: str = "kl",
+    seed: int = 0,
+    client: Any = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    processes: bool = True,
+    local: bool = False,
+    run_dir: str | Path | None = None,
+    block_rows: int | None = None,
+    timeout: float = CONNECT_TIMEOUT,
+    progress: bool = False,
+) -> DistributedResult:
+    """Cluster the rows of ``X`` (n x d feature vectors) on the kNN candidate graph, the kNN blocks
+    and the pair scores computed on a Dask cluster, the solve here.
+
+    The settings and the result are those of the one-process sparse path with the exact kNN,
+    :func:`corrclust.embedding_clustering.cluster_embeddings` with ``path="sparse", knn="exact"``:
+    ``k`` neighbours per row (default its ``GRAPH_K``, at least ``neighbours``), the label-free rule
+    at ``neighbours`` (default :data:`corrclust.feature_costs.K_NEIGHBOURS`) and ``granularity``;
+    ``method`` and ``seed`` go to :func:`corrclust.solve`. ``score(X, uv, d)`` replaces the rule
+    (``d``: the pairs' kNN distances).
+
+    The cluster: ``client`` when given, else ``scheduler`` (an address), else a LocalCluster of
+    ``workers``; ``local=True`` runs every block in this process instead.
+    """
+    from corrclust.embedding_clustering import GRAPH_K, check_features
+    from corrclust.feature_costs import K_NEIGHBOURS
+
+    X = np.ascontiguousarray(check_features(X))
+    n = X.shape[0]
+    if local and (client is not None or scheduler is not None or workers is not None):
+        raise ValueError("local=True runs in this process: give no client, scheduler or workers")
+    if not math.isfinite(granularity):
+        raise ValueError(f"granularity must be finite, got {granularity}")
+    neighbours = max(
+        1, min(_positive_int(K_NEIGHBOURS if neighbours is None else neighbours, "neighbours"), n - 1)
+    )
+    k = min(max(_positive_int(GRAPH_K if k is None else k, "k"), neighbours), n - 1)
+    with contextlib.ExitStack() as stack:
+        if client is None and not local:
+            client = stack.enter_context(
+                connect(scheduler, workers=workers, processes=processes, timeout=timeout)
+            )
+        return _cluster(
+            X, k, neighbours, granularity, score, method, seed, client, run_dir, block_rows, progress
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
+
+
+def _cluster(
+    X: np.ndarray,
+    k: int,
+    neighbours: int,
+    granularity: float,
+    score: Callable | None,
+    method: str,
+    seed: int,
+    client: Any,
+    run_dir: str | Path | None,
+    block_rows: int | None,
+    progress: bool,
+) -> DistributedResult:
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+    reused: dict[str, int] = {}
+    idx, dist = knn(
+        X, k, client=client, block_rows=block_rows, run_dir=run_dir, progress=progress, reused=reused
+    )
+    seconds["knn"] = time.perf_counter() - t
+    t = time.perf_counter()
+    uv, d = candidates.candidate_edges(idx, dist)
+    if score is None:  # the rule's scales come from the kNN distances
+        score = LocalScalingCost.from_knn(dist, neighbours, granularity)
+    del idx, dist
+    costs = score_pairs(
+        X, uv, score, values=d, client=client, run_dir=run_dir, progress=progress, reused=reused
+    )
+    seconds["pairs"] = time.perf_counter() - t
+    t = time.perf_counter()
+    problem = Problem.from_edges(X.shape[0], uv, costs)
+    res = solve(problem, method=method, seed=seed)
+    seconds["solve"] = time.perf_counter() - t
+    return DistributedResult(
+        labels=res.labels,
+        edges=problem.edges,  # type: ignore[arg-type]
+        costs=problem.costs,
+        objective=res.objective,
+        status=res.status,
+        seconds=seconds,
+        reused=sum(reused.values()),
+    )
+
+
+# ----------------------------------------------------------------------------- checks
+def _positive_int(x: Any, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
+        raise ValueError(f"{name} must be a positive integer, got {x!r}")
+    return int(x)
