@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -173,16 +174,26 @@ def test_ctrl_c_stops_a_long_solve_with_exit_code_130(tmp_path):
             "--time-limit",
             "120",
             "--json",
+            "--progress",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        text=False,
     )
-    time.sleep(2.5)  # start-up, reading, and well into the solve
-    assert proc.poll() is None, "the solve ended before it could be interrupted"
+    # Interrupt once the progress line shows the solver at work (a fixed sleep raced the start-up on
+    # a loaded machine: the signal arrived before the handler was installed).
+    seen = b""
+    deadline = time.perf_counter() + 120
+    while b"phase=" not in seen and time.perf_counter() < deadline:
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.poll() is None and b"phase=" in seen, "the solve ended or never started"
     t0 = time.perf_counter()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out_b, err_b = proc.communicate(timeout=30)
+    out, err = out_b.decode(), (seen + err_b).decode()
     assert time.perf_counter() - t0 < 5.0
     assert proc.returncode == 130 and "interrupted" in err and out == ""
 
