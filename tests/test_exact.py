@@ -168,11 +168,41 @@ def test_sparse_equals_brute_force(seed):
     for (u, v), c in zip(edges, costs, strict=False):
         C[u, v] += c
         C[v, u] += c
-    r = _core.exact.solve_sparse(
-        n, edges, costs, options=_core.exact.ExactOptions(heuristic="kl" if seed % 2 else "none")
-    )
-    check_result(r, lambda lab: sparse_objective(edges, costs, lab))
-    assert_optimal(r, brute_force_dense(C), tol=1e-9)
+    for contract in (True, False):  # both cycle separations (cycle_separation.cpp and the plain one)
+        r = _core.exact.solve_sparse(
+            n,
+            edges,
+            costs,
+            options=_core.exact.ExactOptions(
+                heuristic="kl" if seed % 2 else "none", contract_cycles=contract, reduce=False
+            ),
+        )
+        check_result(r, lambda lab: sparse_objective(edges, costs, lab))
+        assert_optimal(r, brute_force_dense(C), tol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_contracted_cycle_separation_proves_the_same_optimum(seed):
+    # Noisy superpixel graphs with no reductions and no first heuristic, so that the LP does all the
+    # work: the separation on the contracted graph must reach the optimum of the plain one.
+    from corrclust.segmentation_graphs import superpixel_multicut
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:120, :150]
+    image = np.sin(xx / (7 + seed)) * np.cos(yy / 9) + 0.3 * rng.normal(size=xx.shape)
+    p = superpixel_multicut(image, 300, noise=1.5, seed=seed)
+    values = []
+    for contract in (True, False):
+        r = _core.exact.solve_sparse(
+            p.n,
+            p.edges,
+            p.costs,
+            options=_core.exact.ExactOptions(heuristic="none", reduce=False, contract_cycles=contract),
+        )
+        check_result(r, lambda lab: sparse_objective(p.edges, p.costs, lab))
+        assert r["status"] == "optimal" and r["cuts"] > 0
+        values.append(r["objective"])
+    assert values[0] == pytest.approx(values[1], abs=1e-7)
 
 
 @pytest.mark.parametrize("seed", range(3))

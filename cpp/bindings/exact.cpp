@@ -71,6 +71,8 @@ void bind_options(py::module_& m) {
            "Clusters larger than this are not tried by the subset rule (600).");
     nested(c, "triangle_cuts", &ExactOptions::bnc, &BncOptions::triangle_cuts, "Complete graphs: triangle cuts.");
     nested(c, "cycle_cuts", &ExactOptions::bnc, &BncOptions::cycle_cuts, "Sparse graphs: cycle cuts.");
+    nested(c, "contract_cycles", &ExactOptions::bnc, &BncOptions::contract_cycles,
+           "Sparse graphs: separate cycles with the y = 0 regions contracted (True).");
     nested(c, "star_cuts", &ExactOptions::bnc, &BncOptions::star_cuts, "Complete graphs: two-partition cuts, ``|S| = 1``.");
     nested(c, "max_star_size", &ExactOptions::bnc, &BncOptions::max_star_size, "Largest ``|T|`` of a star cut (8).");
     nested(c, "odd_wheel_cuts", &ExactOptions::bnc, &BncOptions::odd_wheel_cuts, "Odd-wheel cuts (False).");
@@ -126,6 +128,7 @@ void bind_options(py::module_& m) {
                                "max_subset_size",
                                "triangle_cuts",
                                "cycle_cuts",
+                               "contract_cycles",
                                "star_cuts",
                                "max_star_size",
                                "odd_wheel_cuts",

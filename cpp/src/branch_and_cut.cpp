@@ -1,10 +1,13 @@
 // Branch-and-cut for minimum-cost multicut; see branch_and_cut.hpp for the method.
 #include "corrclust/branch_and_cut.hpp"
 
+#include "corrclust/cycle_separation.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <queue>
 #include <stdexcept>
@@ -221,6 +224,13 @@ private:
     // ---- separation ----
     std::vector<Cut> separate_triangles(const std::vector<double>& y) const;
     std::vector<Cut> separate_cycles(const std::vector<double>& y);
+    std::vector<Cut> separate_contracted(const std::vector<double>& y) {
+        if (!cycles_) cycles_ = std::make_unique<CycleSeparator>(g_.n, g_.eu, g_.ev, g_.adj_off, g_.adj_node, g_.adj_edge);
+        std::vector<Cut> cuts;
+        for (ViolatedCycle& c : cycles_->separate(y, opt_.min_violation, 2 * static_cast<size_t>(cap_)))
+            cuts.push_back(cycle_cut(c.violation, c.edge, c.path));
+        return cuts;
+    }
     std::vector<Cut> separate_stars(const std::vector<double>& y) const;
     std::vector<Cut> separate_odd_wheels(const std::vector<double>& y) const;
     // Adds the most violated new cuts (at most the per-round cap); returns how many.
@@ -229,6 +239,7 @@ private:
     int separate_and_add() {
         const double t0 = control_.elapsed();
         std::vector<Cut> cuts = g_.complete && opt_.triangle_cuts ? separate_triangles(y_)
+                                : opt_.cycle_cuts && opt_.contract_cycles ? separate_contracted(y_)
                                 : opt_.cycle_cuts                ? separate_cycles(y_)
                                                                   : std::vector<Cut>{};
         // Stars only once the triangles are (nearly) exhausted: they are denser rows, and early
@@ -293,6 +304,7 @@ private:
     std::int64_t nodes_ = 0, cuts_ = 0, lp_solves_ = 0, lp_iterations_ = 0, max_rows_ = 0;
     double lp_time_ = 0, separation_time_ = 0, heuristic_time_ = 0;
 
+    std::unique_ptr<CycleSeparator> cycles_;  // contract_cycles
     // scratch for Dijkstra
     std::vector<double> dist_;
     std::vector<int> stamp_, pred_edge_, target_stamp_, hops_;

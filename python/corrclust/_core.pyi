@@ -77,6 +77,7 @@ class exact:
         max_subset_size: int
         triangle_cuts: bool
         cycle_cuts: bool
+        contract_cycles: bool
         star_cuts: bool
         max_star_size: int
         odd_wheel_cuts: bool

@@ -27,6 +27,7 @@ namespace corrclust {
 struct BncOptions {
     bool triangle_cuts = true;       // complete graphs: separate triangles
     bool cycle_cuts = true;          // sparse graphs: separate cycles by shortest paths
+    bool contract_cycles = true;     // ... on the graph with the y = 0 regions contracted (cycle_separation.hpp)
     bool star_cuts = true;           // complete graphs: two-partition inequalities with |S| = 1
     bool odd_wheel_cuts = false;     // complete graphs: odd-wheel inequalities with the star cuts
     int odd_wheels_per_hub = 2;      // at most this many per hub and round
