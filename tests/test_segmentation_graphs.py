@@ -168,3 +168,5 @@ def test_exact_solver_proves_the_optimum_of_a_small_image_instance():
     assert result.objective == pytest.approx(problem.objective(result.labels), abs=1e-9)
     assert result.objective == pytest.approx(cycle_milp_optimum(problem), abs=1e-6)
     assert result.lower_bound <= result.objective + 1e-9
+    for method in ("gaec", "kl", "anytime"):  # a proven optimum is never above a heuristic
+        assert result.objective <= corrclust.solve(problem, method=method, time_limit=2).objective + 1e-9

@@ -81,6 +81,7 @@ class exact:
         star_cuts: bool
         max_star_size: int
         odd_wheel_cuts: bool
+        sparse_wheel_cuts: bool
         odd_wheels_per_hub: int
         star_ipm: bool
         star_ipm_min_edges: int
