@@ -7,7 +7,7 @@ solvers can be measured on more than a handful of files.
 
 Construction, for an image and a requested node count ``n_nodes``:
 
-1. The image is converted to grey values in [0, 1] (``skimage.color.rgb2gray`` for colour).
+1. The image is converted to grey values (``skimage.color.rgb2gray`` for colour) stretched to [0, 1].
 2. **Superpixels**: ``skimage.segmentation.slic`` on the grey image (connected segments). SLIC
    seeds a grid with an integer step, so its count jumps between steps; when the count at the
    native size is not within ``tolerance * n_nodes`` of ``n_nodes``, the image is enlarged
@@ -35,10 +35,10 @@ Construction, for an image and a requested node count ``n_nodes``:
 Everything is deterministic for an image, ``seed`` and the parameters (SLIC has no randomness).
 From a folder, :func:`folder_multicut` picks the image with ``seed`` too.
 
-On the organoid fields and the RBC smears these instances are easy for the exact solver when
-noise-free (4,000 nodes, boundary_share 0.5: proven in 1-4 s at load 7, with 0-30 branch nodes):
-the costs vary smoothly along the image, and the cycle relaxation of the planar graph is nearly
-tight.
+How hard they are for the exact solver is measured in ``docs/exact.md`` ("Segmentation
+(superpixel) graphs"): at 4,000 nodes most are proven in seconds (the costs vary smoothly along the
+image, and the cycle relaxation of the planar graph is nearly tight), a few need a few hundred
+branch-and-bound nodes.
 """
 
 from __future__ import annotations
