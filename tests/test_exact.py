@@ -168,11 +168,74 @@ def test_sparse_equals_brute_force(seed):
     for (u, v), c in zip(edges, costs, strict=False):
         C[u, v] += c
         C[v, u] += c
-    r = _core.exact.solve_sparse(
-        n, edges, costs, options=_core.exact.ExactOptions(heuristic="kl" if seed % 2 else "none")
+    for contract in (True, False):  # both cycle separations (cycle_separation.cpp and the plain one)
+        r = _core.exact.solve_sparse(
+            n,
+            edges,
+            costs,
+            options=_core.exact.ExactOptions(
+                heuristic="kl" if seed % 2 else "none", contract_cycles=contract, reduce=False
+            ),
+        )
+        check_result(r, lambda lab: sparse_objective(edges, costs, lab))
+        assert_optimal(r, brute_force_dense(C), tol=1e-9)
+
+
+def test_sparse_wheel_cuts_close_the_odd_wheel_gap():
+    # Hub 0 attracts a 5-ring whose rim edges repel: the cycle relaxation stops at -2.5 (spokes
+    # y = 1/2, rim y = 1), the optimum is -2 (two ring nodes with the hub, floor(5 / 2)). The wheel
+    # inequality closes the gap at the root; without it the search branches.
+    k = 5
+    edges = np.array(
+        [(0, i) for i in range(1, k + 1)] + [(min(i, i % k + 1), max(i, i % k + 1)) for i in range(1, k + 1)]
     )
-    check_result(r, lambda lab: sparse_objective(edges, costs, lab))
-    assert_optimal(r, brute_force_dense(C), tol=1e-9)
+    costs = np.array([1.0] * k + [-1.0] * k)
+    opts = dict(heuristic="none", reduce=False)
+    on = _core.exact.solve_sparse(
+        k + 1, edges, costs, options=_core.exact.ExactOptions(sparse_wheel_cuts=True, **opts)
+    )
+    off = _core.exact.solve_sparse(
+        k + 1, edges, costs, options=_core.exact.ExactOptions(sparse_wheel_cuts=False, **opts)
+    )
+    assert_optimal(on, -2.0, tol=1e-9)
+    assert_optimal(off, -2.0, tol=1e-9)
+    assert on["nodes"] == 0 and off["nodes"] > 0
+    for seed in range(4):  # and never past the optimum on random sparse graphs (brute force)
+        rng = np.random.default_rng(300 + seed)
+        n = 9
+        pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < 0.6])
+        c = rng.normal(size=len(pairs))
+        C = np.zeros((n, n))
+        C[pairs[:, 0], pairs[:, 1]] = c
+        C = C + C.T
+        r = _core.exact.solve_sparse(
+            n, pairs, c, options=_core.exact.ExactOptions(sparse_wheel_cuts=True, **opts)
+        )
+        assert_optimal(r, brute_force_dense(C), tol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_contracted_cycle_separation_proves_the_same_optimum(seed):
+    # Noisy superpixel graphs with no reductions and no first heuristic, so that the LP does all the
+    # work: the separation on the contracted graph must reach the optimum of the plain one.
+    from corrclust.segmentation_graphs import superpixel_multicut
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:120, :150]
+    image = np.sin(xx / (7 + seed)) * np.cos(yy / 9) + 0.3 * rng.normal(size=xx.shape)
+    p = superpixel_multicut(image, 300, noise=1.5, seed=seed)
+    values = []
+    for contract in (True, False):
+        r = _core.exact.solve_sparse(
+            p.n,
+            p.edges,
+            p.costs,
+            options=_core.exact.ExactOptions(heuristic="none", reduce=False, contract_cycles=contract),
+        )
+        check_result(r, lambda lab: sparse_objective(p.edges, p.costs, lab))
+        assert r["status"] == "optimal" and r["cuts"] > 0
+        values.append(r["objective"])
+    assert values[0] == pytest.approx(values[1], abs=1e-7)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -406,8 +469,8 @@ def test_root_methods_agree():
 
 
 def test_reduced_cost_fixing_keeps_the_optimum():
-    # Off by default (no measured gain); when on, the children inherit fixings that must never cut
-    # off the optimum. A sparse instance that needs a few branch-and-bound nodes, checked against
+    # On by default (fewer LP iterations on superpixel graphs); the children inherit fixings that
+    # must never cut off the optimum. A sparse instance that needs a few branch-and-bound nodes, checked against
     # the run without fixings and against the proven optimum.
     n, edges, costs = read_multicut(require_shared("cc-instances/opengm-multicut/gm_knott_3d_032.txt"))
     on = _core.exact.solve_sparse(

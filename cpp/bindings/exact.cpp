@@ -71,9 +71,13 @@ void bind_options(py::module_& m) {
            "Clusters larger than this are not tried by the subset rule (600).");
     nested(c, "triangle_cuts", &ExactOptions::bnc, &BncOptions::triangle_cuts, "Complete graphs: triangle cuts.");
     nested(c, "cycle_cuts", &ExactOptions::bnc, &BncOptions::cycle_cuts, "Sparse graphs: cycle cuts.");
+    nested(c, "contract_cycles", &ExactOptions::bnc, &BncOptions::contract_cycles,
+           "Sparse graphs: separate cycles with the y = 0 regions contracted (True).");
     nested(c, "star_cuts", &ExactOptions::bnc, &BncOptions::star_cuts, "Complete graphs: two-partition cuts, ``|S| = 1``.");
     nested(c, "max_star_size", &ExactOptions::bnc, &BncOptions::max_star_size, "Largest ``|T|`` of a star cut (8).");
     nested(c, "odd_wheel_cuts", &ExactOptions::bnc, &BncOptions::odd_wheel_cuts, "Odd-wheel cuts (False).");
+    nested(c, "sparse_wheel_cuts", &ExactOptions::bnc, &BncOptions::sparse_wheel_cuts,
+           "Sparse graphs: odd-wheel cuts around each node once cycle cuts run low (False).");
     nested(c, "odd_wheels_per_hub", &ExactOptions::bnc, &BncOptions::odd_wheels_per_hub,
            "Odd wheels per hub and round at most (2).");
     nested(c, "star_ipm", &ExactOptions::bnc, &BncOptions::star_ipm,
@@ -102,7 +106,7 @@ void bind_options(py::module_& m) {
     nested(c, "purge_age", &ExactOptions::bnc, &BncOptions::purge_age, "Root: drop a cut slack this many solves (3).");
     nested(c, "tree_purge_age", &ExactOptions::bnc, &BncOptions::tree_purge_age, "Tree: the same (5).");
     nested(c, "reduced_cost_fixing", &ExactOptions::bnc, &BncOptions::reduced_cost_fixing,
-           "Fix edges by reduced costs in the children (False).");
+           "Fix edges by reduced costs in the children (True).");
     nested(c, "node_rounds", &ExactOptions::bnc, &BncOptions::node_rounds, "Cutting-plane rounds per tree node (8).");
     nested(c, "min_violation", &ExactOptions::bnc, &BncOptions::min_violation,
            "Separate only cuts violated by more than this (1e-6).");
@@ -126,9 +130,11 @@ void bind_options(py::module_& m) {
                                "max_subset_size",
                                "triangle_cuts",
                                "cycle_cuts",
+                               "contract_cycles",
                                "star_cuts",
                                "max_star_size",
                                "odd_wheel_cuts",
+                               "sparse_wheel_cuts",
                                "odd_wheels_per_hub",
                                "star_ipm",
                                "star_ipm_min_edges",

@@ -1,10 +1,13 @@
 // Branch-and-cut for minimum-cost multicut; see branch_and_cut.hpp for the method.
 #include "corrclust/branch_and_cut.hpp"
 
+#include "corrclust/cycle_separation.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <queue>
 #include <stdexcept>
@@ -221,14 +224,23 @@ private:
     // ---- separation ----
     std::vector<Cut> separate_triangles(const std::vector<double>& y) const;
     std::vector<Cut> separate_cycles(const std::vector<double>& y);
+    std::vector<Cut> separate_contracted(const std::vector<double>& y) {
+        if (!cycles_) cycles_ = std::make_unique<CycleSeparator>(g_.n, g_.eu, g_.ev, g_.adj_off, g_.adj_node, g_.adj_edge);
+        std::vector<Cut> cuts;
+        for (ViolatedCycle& c : cycles_->separate(y, opt_.min_violation, 2 * static_cast<size_t>(cap_)))
+            cuts.push_back(cycle_cut(c.violation, c.edge, c.path));
+        return cuts;
+    }
     std::vector<Cut> separate_stars(const std::vector<double>& y) const;
     std::vector<Cut> separate_odd_wheels(const std::vector<double>& y) const;
+    std::vector<Cut> separate_sparse_wheels(const std::vector<double>& y);
     // Adds the most violated new cuts (at most the per-round cap); returns how many.
     int add_cuts(std::vector<Cut> cuts);
     void purge(int max_age);
     int separate_and_add() {
         const double t0 = control_.elapsed();
         std::vector<Cut> cuts = g_.complete && opt_.triangle_cuts ? separate_triangles(y_)
+                                : opt_.cycle_cuts && opt_.contract_cycles ? separate_contracted(y_)
                                 : opt_.cycle_cuts                ? separate_cycles(y_)
                                                                   : std::vector<Cut>{};
         // Stars only once the triangles are (nearly) exhausted: they are denser rows, and early
@@ -240,6 +252,13 @@ private:
                 more.insert(more.end(), std::make_move_iterator(wheels.begin()), std::make_move_iterator(wheels.end()));
             }
             star_round_ = !more.empty();
+            cuts.insert(cuts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+            std::stable_sort(cuts.begin(), cuts.end(),
+                             [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
+        }
+        if (!g_.complete && opt_.cycle_cuts && opt_.sparse_wheel_cuts &&
+            static_cast<int>(cuts.size()) <= tree_cap_ / 20) {
+            std::vector<Cut> more = separate_sparse_wheels(y_);
             cuts.insert(cuts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
             std::stable_sort(cuts.begin(), cuts.end(),
                              [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
@@ -293,6 +312,7 @@ private:
     std::int64_t nodes_ = 0, cuts_ = 0, lp_solves_ = 0, lp_iterations_ = 0, max_rows_ = 0;
     double lp_time_ = 0, separation_time_ = 0, heuristic_time_ = 0;
 
+    std::unique_ptr<CycleSeparator> cycles_;  // contract_cycles
     // scratch for Dijkstra
     std::vector<double> dist_;
     std::vector<int> stamp_, pred_edge_, target_stamp_, hops_;
@@ -435,6 +455,123 @@ std::vector<Cut> Solver::separate_odd_wheels(const std::vector<double>& y) const
             cuts.push_back(std::move(c));
             ++found;
         }
+    }
+    return cuts;
+}
+
+// Odd-wheel inequalities on sparse graphs, the same inequality as above: a hub h and an odd cycle
+// c_1 .. c_k (k >= 3) of its neighbours whose rim edges c_i c_{i+1} exist. In a planar region
+// adjacency graph the neighbours of a node form such a ring, so wheels are everywhere, and the
+// cycle inequalities leave them fractional. The search is the dense one restricted to the
+// neighbourhood of h (a few to a few dozen nodes), rim weights w_ab = 1/2 + x_ab - (x_ha + x_hb)/2.
+std::vector<Cut> Solver::separate_sparse_wheels(const std::vector<double>& y) {
+    const int n = g_.n;
+    const double tol = opt_.min_violation;
+    std::vector<Cut> cuts;
+    std::vector<int> V, spoke, slot(static_cast<size_t>(n), -1), walk;
+    std::vector<double> w, dist;
+    std::vector<int> pred, rim;
+    std::vector<char> done;
+    for (int h = 0; h < n; ++h) {
+        V.clear();
+        spoke.clear();
+        for (int a = g_.adj_off[h]; a < g_.adj_off[h + 1]; ++a)
+            if (1.0 - y[g_.adj_edge[a]] > 1e-3 && slot[g_.adj_node[a]] < 0) {
+                slot[g_.adj_node[a]] = static_cast<int>(V.size());
+                V.push_back(g_.adj_node[a]);
+                spoke.push_back(g_.adj_edge[a]);
+            }
+        const int k = static_cast<int>(V.size());
+        if (k >= 3) {
+            // Rim edges among V: weight and edge index (-1: absent).
+            w.assign(static_cast<size_t>(k) * k, kInf);
+            rim.assign(static_cast<size_t>(k) * k, -1);
+            bool any = false;
+            for (int p = 0; p < k; ++p)
+                for (int a = g_.adj_off[V[p]]; a < g_.adj_off[V[p] + 1]; ++a) {
+                    const int q = slot[g_.adj_node[a]];
+                    if (q < 0 || q == p) continue;
+                    const int e = g_.adj_edge[a];
+                    const double wt = std::max(0.0, 0.5 + (1.0 - y[e]) - 0.5 * ((1.0 - y[spoke[p]]) + (1.0 - y[spoke[q]])));
+                    if (wt < w[static_cast<size_t>(p) * k + q]) {
+                        w[static_cast<size_t>(p) * k + q] = wt;
+                        rim[static_cast<size_t>(p) * k + q] = e;
+                        any = true;
+                    }
+                }
+            int found = 0;
+            for (int s = 0; any && s < k && found < opt_.odd_wheels_per_hub; ++s) {
+                dist.assign(2 * static_cast<size_t>(k), kInf);
+                pred.assign(2 * static_cast<size_t>(k), -1);
+                done.assign(2 * static_cast<size_t>(k), 0);
+                dist[2 * s] = 0.0;
+                const int goal = 2 * s + 1;
+                for (;;) {
+                    int cur = -1;
+                    for (int q = 0; q < 2 * k; ++q)
+                        if (!done[q] && dist[q] < kInf && (cur < 0 || dist[q] < dist[cur])) cur = q;
+                    if (cur < 0 || cur == goal || dist[cur] >= 0.5 - tol) break;
+                    done[cur] = 1;
+                    const int a = cur / 2, par = cur % 2;
+                    for (int b = 0; b < k; ++b) {
+                        const double wt = w[static_cast<size_t>(a) * k + b];
+                        if (wt == kInf) continue;
+                        const int nxt = 2 * b + (1 - par);
+                        if (!done[nxt] && dist[cur] + wt < dist[nxt]) {
+                            dist[nxt] = dist[cur] + wt;
+                            pred[nxt] = cur;
+                        }
+                    }
+                }
+                if (!(dist[goal] < 0.5 - tol)) continue;
+                walk.clear();
+                for (int q = goal; q != -1; q = pred[q]) walk.push_back(q / 2);
+                walk.pop_back();
+                // Reduce the closed odd walk to a simple odd cycle (weights >= 0: no heavier).
+                for (bool again = true; again;) {
+                    again = false;
+                    std::vector<int> seen_at(static_cast<size_t>(k), -1);
+                    for (int p = 0; p < static_cast<int>(walk.size()); ++p) {
+                        const int v = walk[p];
+                        if (seen_at[v] < 0) {
+                            seen_at[v] = p;
+                            continue;
+                        }
+                        const int a = seen_at[v];
+                        std::vector<int> inner(walk.begin() + a, walk.begin() + p);
+                        std::vector<int> outer(walk.begin(), walk.begin() + a);
+                        outer.insert(outer.end(), walk.begin() + p, walk.end());
+                        walk = inner.size() % 2 == 1 ? std::move(inner) : std::move(outer);
+                        again = true;
+                        break;
+                    }
+                }
+                const int len = static_cast<int>(walk.size());
+                if (len < 3 || len % 2 == 0) continue;
+                // In cut variables y = 1 - x: sum_i y_{c_i c_{i+1}} - sum_i y_{h c_i} <= floor(k/2).
+                Cut c{0.0, {}, {}, static_cast<double>(len / 2)};
+                double lhs = 0.0;
+                bool ok = true;
+                for (int p = 0; p < len && ok; ++p) {
+                    const int a = walk[p], b = walk[(p + 1) % len];
+                    const int e = rim[static_cast<size_t>(a) * k + b];
+                    if (e < 0) ok = false;
+                    else {
+                        lhs += (1.0 - y[spoke[a]]) - (1.0 - y[e]);
+                        c.idx.push_back(e);
+                        c.val.push_back(1.0);
+                        c.idx.push_back(spoke[a]);
+                        c.val.push_back(-1.0);
+                    }
+                }
+                if (!ok) continue;
+                c.violation = lhs - len / 2;
+                if (c.violation <= tol) continue;
+                cuts.push_back(std::move(c));
+                ++found;
+            }
+        }
+        for (int v : V) slot[v] = -1;
     }
     return cuts;
 }
@@ -828,7 +965,10 @@ BncResult Solver::run(const Labels* warm_start) {
         // Kernighan-Lin on the rounded point while the primal side has used < 10 % of the time.
         offer(round_lp(y_), heuristic_time_ < 0.1 * control_.elapsed());
         if (prunable(lb)) continue;
-        // Branch on the most fractional edge; ties by |cost|.
+        // Branch on the most fractional edge; ties by |cost|. Branching on the largest
+        // min(y, 1 - y) |c_e| instead explored the same nodes with the same LP iterations on three
+        // 4,000-node superpixel instances (273, 105, 61 nodes): most children are pruned by their
+        // first LP whichever fractional edge is chosen. Not kept.
         int best_e = -1;
         double best_score = -1.0;
         for (int e = 0; e < m; ++e) {

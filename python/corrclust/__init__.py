@@ -47,6 +47,7 @@ _SUBMODULES = {
     "problem",
     "estimator",
     "generators",
+    "segmentation_graphs",
     "pipeline",
     "solver_options",
     "candidates",

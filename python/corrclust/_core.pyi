@@ -81,9 +81,11 @@ class exact:
         max_subset_size: int
         triangle_cuts: bool
         cycle_cuts: bool
+        contract_cycles: bool
         star_cuts: bool
         max_star_size: int
         odd_wheel_cuts: bool
+        sparse_wheel_cuts: bool
         odd_wheels_per_hub: int
         star_ipm: bool
         star_ipm_min_edges: int

@@ -2,7 +2,8 @@
 
 * :mod:`corrclust.formats.clusterings`: the paper's clustering CSV (one cluster per line).
 * :mod:`corrclust.formats.instances`: correlation-clustering instances (PACE ``.gr``, MULTICUT
-  text, ``.npy``/``.npz`` cost matrices), read into a :class:`corrclust.Problem`.
+  text, ``.npy``/``.npz`` cost matrices), read into a :class:`corrclust.Problem`; MULTICUT text
+  written by :func:`corrclust.formats.instances.write_multicut`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from corrclust.formats.clusterings import (
     read_clustering,
     write_clustering,
 )
-from corrclust.formats.instances import read_instance
+from corrclust.formats.instances import read_instance, write_multicut
 
 __all__ = [
     "read_clustering",
@@ -21,4 +22,5 @@ __all__ = [
     "labels_from_clusters",
     "clusters_from_labels",
     "read_instance",
+    "write_multicut",
 ]

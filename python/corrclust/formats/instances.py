@@ -1,4 +1,4 @@
-"""Reading correlation-clustering instances into a :class:`corrclust.Problem`.
+"""Reading correlation-clustering instances into a :class:`corrclust.Problem`, and writing them.
 
 Text formats are recognised by their content, binary ones by their extension:
 
@@ -13,6 +13,9 @@ Text formats are recognised by their content, binary ones by their extension:
 * ``.npy``: a dense (n, n) cost matrix or a condensed vector. ``.npz``: arrays ``edges`` and
   ``costs`` (and optionally ``n``) for a sparse problem, an array ``costs`` (or the only array)
   for a dense one, or a file written by ``scipy.sparse.save_npz``.
+
+:func:`write_multicut` writes any problem as MULTICUT text (a dense one as all its pairs), with
+costs in shortest round-trip notation, so reading the file back gives the same costs bit for bit.
 
 Text files are read strictly: UTF-8 (a leading byte-order mark is ignored), integers and numbers
 in plain ASCII notation only (no ``1_0``, no non-ASCII digits), and the last line must end with a
@@ -33,7 +36,7 @@ import numpy as np
 from corrclust.memory import InsufficientMemoryError, dense_problem_bytes, require, sparse_problem_bytes
 from corrclust.problem import Problem
 
-__all__ = ["read_instance", "read_pace", "read_multicut", "pace_edits"]
+__all__ = ["read_instance", "read_pace", "read_multicut", "pace_edits", "write_multicut"]
 
 
 def read_instance(path: str | os.PathLike[str]) -> Problem:
@@ -173,6 +176,29 @@ def read_multicut(path: str | os.PathLike[str]) -> Problem:
     problem = Problem.from_edges(n, np.array([us, vs], dtype=np.int64).T, np.array(cs))
     problem.metadata.update({"format": "multicut", "path": path, "edge_lines": len(us)})
     return problem
+
+
+def write_multicut(path: str | os.PathLike[str], problem: Problem) -> None:
+    """Write ``problem`` as a MULTICUT text file (atomically: complete or not at all).
+
+    A node without any edge after the largest index cannot be expressed in the format (it does not
+    state n), so such a problem is refused rather than read back smaller.
+    """
+    from corrclust.atomic import write_text
+
+    edges, costs = problem.to_edges()
+    if edges.shape[0] == 0:
+        raise ValueError(f"{os.fspath(path)}: a problem without edges cannot be written as MULTICUT")
+    if int(edges.max()) + 1 != problem.n:
+        raise ValueError(
+            f"{os.fspath(path)}: node {problem.n - 1} has no edge, and MULTICUT files do not state n "
+            f"(write .npz with edges, costs and n instead)"
+        )
+    body = "".join(
+        f"{u} {v} {c!r}\n"
+        for u, v, c in zip(edges[:, 0].tolist(), edges[:, 1].tolist(), costs.tolist(), strict=True)
+    )
+    write_text(path, "MULTICUT\n" + body)
 
 
 _BOM = b"\xef\xbb\xbf"
