@@ -425,3 +425,25 @@ def test_default_checkpoint_of_another_run_is_replaced_not_refused(tmp_path, cap
         "--no-progress",
     )
     assert code == 2 and "not a readable PQAP checkpoint" in err
+
+
+def test_exact_dense_refuses_before_allocating_what_would_not_fit(monkeypatch):
+    from corrclust import memory
+    from corrclust.memory import InsufficientMemoryError
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
+    c = -np.ones((100, 100))
+    p = Problem.from_dense(c)
+    # 100 x 100 float64 is 78.1 KiB (the heuristics' check passes); the exact solver needs at
+    # least 128 bytes per pair to start: 4950 pairs, 618.8 KiB.
+    monkeypatch.setattr(memory, "available_bytes", lambda: 200_000)
+    assert solve(p, method="kl").objective == -4950.0
+    with pytest.raises(
+        InsufficientMemoryError,
+        match=r"^the exact solver on a dense problem of 100 nodes \(4950 pairs, before any cut\) needs 618.8 KiB "
+        r"of memory and 195.3 KiB is available$",
+    ):
+        solve(p, method="exact")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 700_000)
+    assert solve(p, method="exact").objective == -4950.0
