@@ -447,3 +447,96 @@ def test_exact_dense_refuses_before_allocating_what_would_not_fit(monkeypatch):
         solve(p, method="exact")
     monkeypatch.setattr(memory, "available_bytes", lambda: 700_000)
     assert solve(p, method="exact").objective == -4950.0
+
+
+_FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def test_keypoint_and_matching_selection_names_are_neutralised_and_read_back(tmp_path):
+    import csv
+
+    from corrclust.pqap.io import (
+        KeypointSet,
+        MatchingResults,
+        PqapParameters,
+        read_keypoints,
+        read_matching_results,
+        write_keypoints,
+        write_matching_results,
+    )
+
+    rows = np.arange(13, dtype=np.float64).reshape(1, 13)
+    selection = {"image_set": _FORMULA, "@name": "-cmd", "plain": "0.5"}
+    kp = KeypointSet([1, 2], {1: rows, 2: rows}, {1: rows, 2: rows}, selection=selection)
+    path = tmp_path / "kp.csv"
+    write_keypoints(path, kp)
+    cells = [c for row in csv.reader(path.open(newline="")) for c in row]
+    assert not any(c.startswith(("=", "@", "-")) for c in cells if not c[:1].isdigit())
+    assert '\'=HYPERLINK("http://x"' in cells and "'@name" in cells and "'-cmd" in cells
+    assert read_keypoints(path).selection == selection
+
+    block = np.array([[np.nan, 0.5], [0.25, np.nan]])
+    results = MatchingResults(
+        [1, 2],
+        {
+            k: block
+            for k in (
+                "quadratic_matching",
+                "linear_by_feature",
+                "linear_by_candidate",
+                "optimal_quadratic_matching",
+            )
+        },
+        {(1, 2): np.array([0]), (2, 1): np.array([-1])},
+        PqapParameters.paper(),
+        selection=selection,
+    )
+    mpath = tmp_path / "m.csv"
+    write_matching_results(mpath, results)
+    cells = [c for row in csv.reader(mpath.open(newline="")) for c in row]
+    assert '\'=HYPERLINK("http://x"' in cells
+    assert not any(c.startswith(("=", "@", "-")) for c in cells if c != "-1")  # -1: "unassigned"
+    # the matching-results reader keeps one cell per value (the paper's format has no quoting)
+    assert read_matching_results(mpath).selection == {**selection, "image_set": '=HYPERLINK("http://x"'}
+
+
+def test_feedback_source_and_time_are_neutralised_and_read_back(tmp_path):
+    from corrclust.feedback import append_answers, read_feedback
+
+    path = tmp_path / "feedback.csv"
+    append_answers(path, [(1, 2, "same", "+2026", _FORMULA)])
+    line = path.read_text().splitlines()[1]
+    assert line.split(",", 3)[3].startswith("'+2026,\"'=HYPERLINK")
+    answer = read_feedback(path).answers[0]
+    assert (answer.time, answer.source) == ("+2026", _FORMULA)
+
+
+def test_clustering_metadata_cells_are_neutralised(tmp_path):
+    import csv
+
+    from corrclust.formats.clusterings import read_clustering, write_clustering
+
+    path = tmp_path / "c.csv"
+    write_clustering(path, [[1, 2], [3]], metadata={"matching_results_file": "a.npz,=cmd()"})
+    rows = list(csv.reader(path.open(newline="")))
+    assert rows[-1] == ["matching_results_file:a.npz", "'=cmd()"]
+    assert read_clustering(path) == [[1, 2], [3]]
+
+
+def test_review_keeps_a_formula_file_name_quoted_once(tmp_path):
+    import csv
+
+    from test_review import make_run
+
+    from corrclust.review import ReviewState
+
+    images, _, out = make_run(tmp_path)
+    rows = list(csv.reader(open(out / "clusters.csv", newline="")))
+    rows[1][2] = "'" + _FORMULA + ".tif"  # as the pipeline writes a file named =HYPERLINK(...)
+    with open(out / "clusters.csv", "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    state = ReviewState(out)
+    assert state.files[int(rows[1][0])] == _FORMULA + ".tif"
+    state.recluster()
+    again = list(csv.reader(open(out / "clusters.csv", newline="")))
+    assert {r[0]: r[2] for r in again[1:]}[rows[1][0]] == "'" + _FORMULA + ".tif"

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from corrclust.atomic import write_text
+from corrclust.formats.spreadsheet import neutralise
 
 __all__ = [
     "PAPER_METADATA",
@@ -153,7 +154,10 @@ def write_clustering(
     for key, value in (metadata or {}).items():
         if ":" in str(key) or "\n" in f"{key}{value}" or not _METADATA.match(f"{key}:"):
             raise ValueError(f"invalid metadata entry {key!r}: {value!r}")
-        lines.append(f"{key}:{'' if value is None else value}")
+        # Metadata lines are ignored on read, but a value with commas spans several cells: those
+        # after the first (which starts with the key) are made spreadsheet-safe.
+        first, *rest = ("" if value is None else str(value)).split(",")
+        lines.append(",".join([f"{key}:{first}", *(neutralise(cell) for cell in rest)]))
     write_text(path, "\n".join(lines) + "\n")
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from corrclust.atomic import write_text
+from corrclust.formats.spreadsheet import neutralise_unquoted, restore_unquoted
 
 __all__ = [
     "FIELDS",
@@ -161,7 +162,7 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
             key, sep, value = head.partition(",")
             if not sep or not key:
                 raise err(lineno, f"expected 'name,value' in the selection block, got {line[:60]!r}")
-            selection[key] = value
+            selection[restore_unquoted(key)] = restore_unquoted(value)
             continue
         if state == "body":
             if not line.strip():
@@ -241,7 +242,8 @@ def write_keypoints(path: str | os.PathLike, keypoints: KeypointSet) -> None:
     """Write a :class:`KeypointSet` as a feature-vector CSV in the paper's format (``%g`` numbers)."""
     keypoints.validate()
     out = ["begin_selection_parameters"]
-    out += [f"{k},{v}" for k, v in keypoints.selection.items()]
+    # Selection names and values are text a user chose (the image-set name): spreadsheet-safe.
+    out += [f"{neutralise_unquoted(k)},{neutralise_unquoted(v)}" for k, v in keypoints.selection.items()]
     out.append("end_selection_parameters")
     for i in keypoints.ids:
         out.append(f"features_begin,{i}")
@@ -460,7 +462,7 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
             if key == "end_selection_parameters":
                 in_selection = False
                 continue
-            selection[key] = cells[1] if len(cells) > 1 else ""
+            selection[restore_unquoted(key)] = restore_unquoted(cells[1]) if len(cells) > 1 else ""
             continue
         if key == "assignment":
             if len(cells) < 3:
@@ -529,7 +531,7 @@ def write_matching_results(path: str | os.PathLike, results: MatchingResults) ->
     for k, v in results.parameters.as_dict().items():
         lines.append([k, format_number(v)])
     lines.append(["begin_selection_parameters"])
-    lines += [[k, v] for k, v in results.selection.items()]
+    lines += [[neutralise_unquoted(k), neutralise_unquoted(v)] for k, v in results.selection.items()]
     lines.append(["end_selection_parameters"])
     longest = max((len(v) for v in results.assignments.values()), default=0)
     width = max(3 + longest, max(len(cells) for cells in lines))
