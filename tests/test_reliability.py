@@ -456,6 +456,7 @@ def test_keypoint_and_matching_selection_names_are_neutralised_and_read_back(tmp
     import csv
 
     from corrclust.pqap.io import (
+        BLOCK_NAMES,
         KeypointSet,
         MatchingResults,
         PqapParameters,
@@ -478,15 +479,7 @@ def test_keypoint_and_matching_selection_names_are_neutralised_and_read_back(tmp
     block = np.array([[np.nan, 0.5], [0.25, np.nan]])
     results = MatchingResults(
         [1, 2],
-        {
-            k: block
-            for k in (
-                "quadratic_matching",
-                "linear_by_feature",
-                "linear_by_candidate",
-                "optimal_quadratic_matching",
-            )
-        },
+        dict.fromkeys(BLOCK_NAMES, block),
         {(1, 2): np.array([0]), (2, 1): np.array([-1])},
         PqapParameters.paper(),
         selection=selection,
