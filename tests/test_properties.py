@@ -15,7 +15,6 @@ chosen with ``HYPOTHESIS_PROFILE=nightly``.
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
@@ -23,18 +22,13 @@ import pytest
 from test_exact import brute_force_dense
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from fuzz_profiles import examples  # noqa: E402  (registers and loads the ci/nightly profiles)
+from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import corrclust  # noqa: E402
 from corrclust import read_instance  # noqa: E402
 from corrclust.problem import Problem  # noqa: E402
-
-settings.register_profile(
-    "ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile("nightly", max_examples=1500, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 HEURISTICS = ("gaec", "kl", "anytime")
 
@@ -153,7 +147,7 @@ def _multicut_bytes(n: int, edges: np.ndarray, costs: np.ndarray) -> bytes:
     return ("MULTICUT\n" + body).encode()
 
 
-@settings(max_examples=200 if os.environ.get("HYPOTHESIS_PROFILE") != "nightly" else 5000)
+@settings(max_examples=examples(ci=200, nightly=5000))
 @given(
     edge_lists(max_n=6),
     st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),

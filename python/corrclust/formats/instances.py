@@ -54,9 +54,9 @@ def read_instance(path: str | os.PathLike[str]) -> Problem:
         raise ValueError(f"{path}: binary file of unknown format (expected PACE .gr, MULTICUT, .npy or .npz)")
     for raw in head.decode("utf-8", errors="replace").splitlines():
         line = raw.strip()
-        if not line or line.startswith("c ") or line == "c":
+        if not line or line.startswith("c"):  # PACE: a line starting with 'c' is a comment
             continue
-        if line.startswith("p "):
+        if line.split()[0] == "p":
             return read_pace(path)
         if line.upper() == "MULTICUT":
             return read_multicut(path)

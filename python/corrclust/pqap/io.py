@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from corrclust.atomic import write_text
+from corrclust.formats.numbers import parse_float
 from corrclust.formats.spreadsheet import neutralise_unquoted, restore_unquoted
 
 __all__ = [
@@ -150,7 +151,7 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
         if state == "start":
             if not line.strip():
                 continue
-            if line.strip(",") != "begin_selection_parameters":
+            if line.rstrip(",") != "begin_selection_parameters":
                 raise err(lineno, f"expected 'begin_selection_parameters', got {line[:60]!r}")
             state = "selection"
             continue
@@ -162,7 +163,10 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
             key, sep, value = head.partition(",")
             if not sep or not key:
                 raise err(lineno, f"expected 'name,value' in the selection block, got {line[:60]!r}")
-            selection[restore_unquoted(key)] = restore_unquoted(value)
+            key = restore_unquoted(key)
+            if key in selection:
+                raise err(lineno, f"selection parameter {key[:40]!r} given twice")
+            selection[key] = restore_unquoted(value)
             continue
         if state == "body":
             if not line.strip():
@@ -173,10 +177,7 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
                     lineno, f"expected 'features_begin,<id>' or 'candidates_begin,<id>', got {line[:60]!r}"
                 )
             block_kind = key[: -len("_begin")]
-            try:
-                block_id = int(value)
-            except ValueError:
-                raise err(lineno, f"organoid id must be an integer, got {value!r}") from None
+            block_id = _organoid_id(value, err, lineno)
             table = features if block_kind == "features" else candidates
             if block_id in table:
                 raise err(lineno, f"second {block_kind} block for organoid {block_id}")
@@ -192,10 +193,7 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
             key, sep, value = line.partition(",")
             if key != block_kind + "_end":
                 raise err(lineno, f"expected '{block_kind}_end,{block_id}', got {line[:60]!r}")
-            try:
-                end_id = int(value)
-            except ValueError:
-                raise err(lineno, f"organoid id must be an integer, got {value!r}") from None
+            end_id = _organoid_id(value, err, lineno)
             if end_id != block_id:
                 raise err(
                     lineno, f"'{block_kind}_end,{end_id}' does not match '{block_kind}_begin,{block_id}'"
@@ -212,12 +210,12 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
         cells = line.split(",")
         if len(cells) != N_FIELDS:
             raise err(lineno, f"expected {N_FIELDS} comma-separated numbers, got {len(cells)}")
-        try:
-            row = [float(c) for c in cells]
-        except ValueError:
-            raise err(lineno, f"not a number in {line[:80]!r}") from None
-        if not all(math.isfinite(v) for v in row):
-            raise err(lineno, "NaN or infinite value in a key-point row")
+        row: list[float] = []
+        for column, cell in enumerate(cells, 1):
+            number = parse_float(cell)
+            if number is None:
+                raise err(lineno, f"not a number in column {column}: {cell[:40]!r} (plain finite notation)")
+            row.append(number)
         block_rows.append(row)
 
     if state in ("start", "selection"):
@@ -232,6 +230,13 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
         if i not in candidates:
             raise ValueError(f"{path}: organoid {i} has features but no candidates block")
     return KeypointSet(ids=ids, features=features, candidates=candidates, selection=selection)
+
+
+def _organoid_id(text: str, err: Callable[[int, str], ValueError], lineno: int) -> int:
+    """An organoid id: ASCII digits only (Python's int() would also take ' 1', '1_0' or '١')."""
+    if not text.isascii() or not text.isdigit():
+        raise err(lineno, f"organoid id must be an integer (ASCII digits), got {text[:40]!r}")
+    return int(text)
 
 
 def _format_rows(arr: np.ndarray) -> list[str]:
@@ -324,12 +329,11 @@ def read_parameters(path: str | os.PathLike) -> PqapParameters:
             )
         if key in values:
             raise ValueError(f"{path}: line {lineno}: parameter {key!r} given twice")
-        try:
-            v = float(value)
-        except ValueError:
-            raise ValueError(f"{path}: line {lineno}: {key} is not a number: {value.strip()!r}") from None
-        if not math.isfinite(v):
-            raise ValueError(f"{path}: line {lineno}: {key} must be finite, got {value.strip()!r}")
+        v = parse_float(value.strip())
+        if v is None:
+            raise ValueError(
+                f"{path}: line {lineno}: {key} is not a number (plain finite notation): {value.strip()[:40]!r}"
+            )
         values[key] = v
     missing = [n for n in names if n not in values]
     if missing:
