@@ -22,12 +22,14 @@ import pytest
 from fault_harness import (
     COMMANDS,
     SYNTH,
+    TWIN_TINY,
     check_outputs,
     file_size_limit,
     one_line_error,
     part_files,
     read_only_folder,
     run_cli,
+    same_model,
     tmpfs,
 )
 
@@ -127,39 +129,9 @@ def test_twin_train_sigkill_sigint_rerun(work, tmp_path):
     assert part_files(tmp_path / "m") == []
 
 
-# The smallest training that still checkpoints between two epochs, so that a kill can land before,
-# between or after them.
-TWIN_TINY = [
-    "--epochs",
-    "2",
-    "--steps-per-epoch",
-    "1",
-    "--image-size",
-    "16",
-    "--width",
-    "2",
-    "--batch-size",
-    "2",
-]
-
-
-def _same_model(path: Path, ref: Path) -> bool:
-    """The two model files hold the same network, bit for bit (timings in 'training' may differ)."""
-    import torch
-
-    a = torch.load(path, map_location="cpu", weights_only=True)
-    b = torch.load(ref, map_location="cpu", weights_only=True)
-    return (
-        a["classes"] == b["classes"]
-        and a["model_config"] == b["model_config"]
-        and a["state_dict"].keys() == b["state_dict"].keys()
-        and all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.torch
-def test_twin_train_killed_at_a_random_moment_reruns_to_the_same_model(work, tmp_path):
+def test_twin_train_killed_at_a_random_moment_reruns_to_thesame_model(work, tmp_path):
     pytest.importorskip("torch")
 
     def args(model: Path) -> list[str]:
@@ -173,10 +145,10 @@ def test_twin_train_killed_at_a_random_moment_reruns_to_the_same_model(work, tmp
     code, err, _ = run_cli(args(out), work, sig=signal.SIGKILL, delay=delay)
     where = f"seed {SEED}, SIGKILL after {delay:.2f} s of a {span:.2f} s run, exit {code}"
     assert code in (0, -signal.SIGKILL) and "Traceback" not in err, f"{where}: {err[-800:]}"
-    assert not out.exists() or _same_model(out, ref), f"{where}: a model file that is not the finished one"
+    assert not out.exists() or same_model(out, ref), f"{where}: a model file that is not the finished one"
     code, err, _ = run_cli(args(out), work)  # resumes from the checkpoint where one was written
     assert code == 0, f"{where}: {err[-800:]}"
-    assert _same_model(out, ref), f"{where}: the rerun trained another model"
+    assert same_model(out, ref), f"{where}: the rerun trained another model"
     assert part_files(out.parent) == [] and sorted(p.name for p in out.parent.iterdir()) == ["m.pt"], where
 
 

@@ -136,9 +136,10 @@ def reference_pace(data: bytes) -> tuple[str, object] | None:
     """("ok", dense costs) or ("too big", n) for a valid PACE file; None where it is not one.
 
     Comment lines start with 'c'; one 'p cep n m' line (n > 0, m >= 0) before the edges; m edge
-    lines 'u v', 1 <= u, v <= n, no self-loop, no pair twice; the file ends with a line break."""
+    lines 'u v', 1 <= u, v <= n, no self-loop, no pair twice; the file ends with a line break and
+    holds no NUL byte (not even in a comment)."""
     lines = _text(data, need_final_newline=True)
-    if lines is None:
+    if lines is None or "\0" in "".join(lines):
         return None
     n = m = -1
     edges: set[tuple[int, int]] = set()

@@ -52,7 +52,8 @@ def read_instance(path: str | os.PathLike[str]) -> Problem:
         head = fh.read(4096).removeprefix(_BOM)
     if b"\0" in head:
         raise ValueError(f"{path}: binary file of unknown format (expected PACE .gr, MULTICUT, .npy or .npz)")
-    for raw in head.decode("utf-8", errors="replace").splitlines():
+    # Lines end at LF only, as the readers split them (splitlines() would also split at \v, \f, ...).
+    for raw in head.decode("utf-8", errors="replace").split("\n"):
         line = raw.strip()
         if not line or line.startswith("c"):  # PACE: a line starting with 'c' is a comment
             continue
@@ -194,6 +195,8 @@ def _text_lines(path: str) -> Iterator[tuple[int, str]]:
             f"(add a newline at its end if it is complete)"
         )
     for lineno, raw in enumerate(lines[:-1], start=1):
+        if b"\0" in raw:
+            raise ValueError(f"{path}, line {lineno}: a NUL byte (column {raw.index(0) + 1}): not a text file")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
