@@ -533,3 +533,91 @@ def test_review_keeps_a_formula_file_name_quoted_once(tmp_path):
     state.recluster()
     again = list(csv.reader(open(out / "clusters.csv", newline="")))
     assert {r[0]: r[2] for r in again[1:]}[rows[1][0]] == "'" + _FORMULA + ".tif"
+
+
+# --- reader bugs found by tests/test_properties_readers.py ---------------------------------------
+
+_KP = (
+    "begin_selection_parameters\nimage_set,a\nend_selection_parameters\n"
+    "features_begin,{id}\n{row}\nfeatures_end,{id}\ncandidates_begin,{id}\ncandidates_end,{id}\n"
+)
+_ROW = ",".join(["0"] * 13)
+_PARAMS = (
+    "color_cost_offset=0.2\ndist_cost_offset=0.3\nangle_cost_offset=0.04\n"
+    "color_to_dist_weight=0.1\nunary_to_quadr_weight={last}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "kind, text, needle",
+    [
+        ("kp", _KP.format(id=1, row="1_0" + _ROW[1:]), "line 5: not a number in column 1: '1_0'"),
+        ("kp", _KP.format(id=1, row="\u0661" + _ROW[1:]), "line 5: not a number in column 1"),
+        ("kp", _KP.format(id=1, row=" 1" + _ROW[1:]), "line 5: not a number in column 1: ' 1'"),
+        ("kp", _KP.format(id="1_0", row=_ROW), "line 4: organoid id must be an integer"),
+        ("kp", _KP.format(id="\u0661", row=_ROW), "line 4: organoid id must be an integer"),
+        (
+            "kp",
+            _KP.replace("image_set,a\n", "image_set,a\nimage_set,b\n").format(id=1, row=_ROW),
+            "line 3: selection parameter 'image_set' given twice",
+        ),
+        ("kp", "," + _KP.format(id=1, row=_ROW), "line 1: expected 'begin_selection_parameters'"),
+        ("params", _PARAMS.format(last="0.\u0665"), "line 5: unary_to_quadr_weight is not a number"),
+        ("params", _PARAMS.format(last="1_0"), "line 5: unary_to_quadr_weight is not a number"),
+        ("clustering", "1,2\n3,1_0\n", "line 2: '1_0' is not an integer id"),
+        ("clustering", "1,2\n\u0663\n", "line 2: '\u0663' is not an integer id"),
+        ("table", "id,cluster\n1_0,1\n", "line 2: '1_0' is not an integer id"),
+        ("pace", "c \0\np cep 2 0\n", "binary file"),
+        ("pace", "c " + "x" * 5000 + "\nc \0\np cep 2 0\n", "line 2: a NUL byte"),
+    ],
+)
+def test_readers_refuse_what_int_and_float_would_take(tmp_path, kind, text, needle):
+    from corrclust.formats.clusterings import read_clustering
+    from corrclust.formats.instances import read_instance
+    from corrclust.pqap.io import read_keypoints, read_parameters
+
+    path = tmp_path / ("f.gr" if kind == "pace" else "f.csv")
+    path.write_bytes(text.encode())
+    reader = {"kp": read_keypoints, "params": read_parameters, "pace": read_instance}.get(
+        kind, read_clustering
+    )
+    with pytest.raises(ValueError) as exc:
+        reader(path)
+    message = str(exc.value)
+    assert str(path) in message and needle in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "c " + "x" * 5000 + "\np cep 2 1\n1 2\n",
+        "cX comment\np cep 2 1\n1 2\n",
+        "c\x0bcomment\np cep 2 1\n1 2\n",
+        "p\x1ccep 2 1\n1 2\n",
+    ],
+)
+def test_pace_comments_and_white_space_as_the_readers_split_them(tmp_path, text):
+    from corrclust.formats.instances import read_instance
+
+    path = tmp_path / "g.gr"
+    path.write_bytes(text.encode())
+    np.testing.assert_array_equal(read_instance(path).to_dense(), [[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_cluster_table_with_blank_lines_before_its_header(tmp_path):
+    from corrclust.formats.clusterings import read_clustering
+
+    path = tmp_path / "clusters.csv"
+    path.write_text("\n\nid,cluster,file\n1,a,x.tif\n2,b,y.tif\n3,a,z.tif\n")
+    assert read_clustering(path) == [[1, 3], [2]]
+
+
+def test_similarity_ids_as_text_are_integers_only_in_plain_digits(tmp_path):
+    from corrclust.pipeline.correlations import load_correlations
+
+    good, bad = tmp_path / "g.npz", tmp_path / "b.npz"
+    np.savez(good, ids=np.array(["10", "-2"]), S=np.zeros((2, 2)))
+    np.testing.assert_array_equal(load_correlations(good).ids, [10, -2])
+    np.savez(bad, ids=np.array(["1_0", "2"]), S=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"'ids' must be a 1-D integer array"):
+        load_correlations(bad)

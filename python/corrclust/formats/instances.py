@@ -49,19 +49,23 @@ def read_instance(path: str | os.PathLike[str]) -> Problem:
     if lower.endswith(".npz"):
         return _read_npz(path)
     with open(path, "rb") as fh:
-        head = fh.read(4096).removeprefix(_BOM)
-    if b"\0" in head:
-        raise ValueError(f"{path}: binary file of unknown format (expected PACE .gr, MULTICUT, .npy or .npz)")
-    # Lines end at LF only, as the readers split them (splitlines() would also split at \v, \f, ...).
-    for raw in head.decode("utf-8", errors="replace").split("\n"):
-        line = raw.strip()
-        if not line or line.startswith("c"):  # PACE: a line starting with 'c' is a comment
-            continue
-        if line.split()[0] == "p":
-            return read_pace(path)
-        if line.upper() == "MULTICUT":
-            return read_multicut(path)
-        break
+        if b"\0" in fh.read(4096):
+            raise ValueError(
+                f"{path}: binary file of unknown format (expected PACE .gr, MULTICUT, .npy or .npz)"
+            )
+        fh.seek(0)
+        # The first line that is not a comment decides, however long the comments before it (a
+        # fixed window refused a PACE file whose comments filled it). Lines end at LF only, as the
+        # readers split them (str.splitlines() would also split at \v, \f, ...).
+        for k, raw in enumerate(fh):
+            line = (raw.removeprefix(_BOM) if k == 0 else raw).decode("utf-8", errors="replace").strip()
+            if not line or line.startswith("c"):  # PACE: a line starting with 'c' is a comment
+                continue
+            if line.split()[0] == "p":
+                return read_pace(path)
+            if line.upper() == "MULTICUT":
+                return read_multicut(path)
+            break
     raise ValueError(
         f"{path}: unknown instance format (expected a PACE 'p cep n m' header, a MULTICUT header, .npy or .npz)"
     )
@@ -196,7 +200,9 @@ def _text_lines(path: str) -> Iterator[tuple[int, str]]:
         )
     for lineno, raw in enumerate(lines[:-1], start=1):
         if b"\0" in raw:
-            raise ValueError(f"{path}, line {lineno}: a NUL byte (column {raw.index(0) + 1}): not a text file")
+            raise ValueError(
+                f"{path}, line {lineno}: a NUL byte (column {raw.index(0) + 1}): not a text file"
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
