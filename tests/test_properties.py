@@ -25,6 +25,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from fuzz_profiles import examples  # noqa: E402  (registers and loads the ci/nightly profiles)
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from reference_text import text_lines  # noqa: E402
 
 import corrclust  # noqa: E402
 from corrclust import read_instance  # noqa: E402
@@ -115,15 +116,10 @@ _NUM = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 def reference_multicut(data: bytes):
     """A strict reading of the MULTICUT format, written independently of the package: the edge
     list (i, j, cost) with parallel edges summed, or None where the file is not a valid instance."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if not data.endswith(b"\n"):
+    lines = text_lines(data, need_final_newline=True)
+    if lines is None:
         return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    lines = [line.strip() for line in text.split("\n")]
+    lines = [line.strip() for line in lines]
     lines = [line for line in lines if line]
     if not lines or lines[0].upper() != "MULTICUT" or len(lines) == 1:
         return None

@@ -25,6 +25,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from fuzz_profiles import examples  # noqa: E402  (registers and loads the ci/nightly profiles)
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from reference_text import text_lines  # noqa: E402
 
 from corrclust import memory  # noqa: E402
 from corrclust.formats.clusterings import read_clustering  # noqa: E402
@@ -59,22 +60,6 @@ def _unquote(piece: str) -> str:
 
 def _unquote_unquoted(text: str) -> str:
     return ",".join(_unquote(p) for p in text.split(","))
-
-
-def _text(data: bytes, need_final_newline: bool) -> list[str] | None:
-    """The lines (split at LF) of UTF-8 text, a BOM dropped; None where the file is not text."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if need_final_newline and data and not data.endswith(b"\n"):
-        return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 # Text that Python's int() and float() take but the formats do not (and a few that both refuse).
@@ -129,6 +114,28 @@ def _refused_cleanly(exc: Exception, path: Path, text: bool) -> None:
         assert re.search(whole_file, message), message
 
 
+def read_as_reference(read, path: Path, expected: object, *, text: bool, shown: object) -> object:
+    """``read(path)`` where the reference read the input (``expected`` not None); else None, after
+    checking that the reader refused it with a one-line ValueError naming the file (and line)."""
+    try:
+        got = read(path)
+    except ValueError as exc:
+        _refused_cleanly(exc, path, text=text)
+        assert expected is None, f"a valid file was refused: {exc}"
+        return None
+    assert expected is not None, f"an invalid input was read: {shown!r}"
+    return got
+
+
+def read_mutated(tmp_path_factory, raw: bytes, changes, name: str, reference, read) -> tuple[object, object]:
+    """(what ``read`` makes of the mutated file, what ``reference`` makes of it); the first is None
+    where the reader refused the file (checked against the reference by read_as_reference)."""
+    data = mutate(raw, changes)
+    path = _write(tmp_path_factory, name, data)
+    expected = reference(data)
+    return read_as_reference(read, path, expected, text=True, shown=data), expected
+
+
 # --- PACE ----------------------------------------------------------------------------------------
 
 
@@ -138,7 +145,7 @@ def reference_pace(data: bytes) -> tuple[str, object] | None:
     Comment lines start with 'c'; one 'p cep n m' line (n > 0, m >= 0) before the edges; m edge
     lines 'u v', 1 <= u, v <= n, no self-loop, no pair twice; the file ends with a line break and
     holds no NUL byte (not even in a comment)."""
-    lines = _text(data, need_final_newline=True)
+    lines = text_lines(data, need_final_newline=True)
     if lines is None or "\0" in "".join(lines):
         return None
     n = m = -1
@@ -190,21 +197,19 @@ def pace_files(draw) -> bytes:
 @settings(max_examples=MUTATED)
 @given(pace_files(), mutations())
 def test_mutated_pace_files_are_read_exactly_or_refused(tmp_path_factory, monkeypatch_module, raw, changes):
-    data = mutate(raw, changes)
-    path = _write(tmp_path_factory, "instance.gr", data)
-    expected = reference_pace(data)
-    try:
-        problem = read_instance(path)
-    except memory.InsufficientMemoryError as exc:
-        assert expected is not None and expected[0] == "too big", (data, str(exc))
-        assert str(path) in str(exc) and "\n" not in str(exc)
+    def read(p: Path) -> object:
+        try:
+            return read_instance(p)
+        except memory.InsufficientMemoryError as exc:  # a header announcing more than LENT_MEMORY
+            assert str(p) in str(exc) and "\n" not in str(exc)
+            return "too big"
+
+    got, expected = read_mutated(tmp_path_factory, raw, changes, "instance.gr", reference_pace, read)
+    if got is None:
         return
-    except ValueError as exc:
-        _refused_cleanly(exc, path, text=True)
-        assert expected is None, f"a valid file was refused: {exc}"
-        return
-    assert expected is not None and expected[0] == "ok", f"an invalid file was read: {data!r}"
-    np.testing.assert_array_equal(problem.to_dense(), expected[1])
+    assert expected[0] == ("too big" if got == "too big" else "ok"), expected
+    if got != "too big":
+        np.testing.assert_array_equal(got.to_dense(), expected[1])
 
 
 # --- key points ----------------------------------------------------------------------------------
@@ -217,7 +222,7 @@ def reference_keypoints(data: bytes):
     value the rest of the line), 'end_selection_parameters' (trailing commas allowed on the two
     markers); then per organoid 'features_begin,<id>' ... 'features_end,<id>' and the same for
     candidates, each row 13 numbers; ids are non-negative integers; blank lines between blocks."""
-    lines = _text(data, need_final_newline=False)
+    lines = text_lines(data, need_final_newline=False)
     if lines is None:
         return None
     lines = [line.rstrip("\r") for line in lines]
@@ -306,16 +311,9 @@ def keypoint_files(draw) -> bytes:
 @settings(max_examples=MUTATED)
 @given(keypoint_files(), mutations())
 def test_mutated_keypoint_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
-    data = mutate(raw, changes)
-    path = _write(tmp_path_factory, "kp.csv", data)
-    expected = reference_keypoints(data)
-    try:
-        kp = read_keypoints(path)
-    except ValueError as exc:
-        _refused_cleanly(exc, path, text=True)
-        assert expected is None, f"a valid file was refused: {exc}"
+    kp, expected = read_mutated(tmp_path_factory, raw, changes, "kp.csv", reference_keypoints, read_keypoints)
+    if kp is None:
         return
-    assert expected is not None, f"an invalid file was read: {data!r}"
     ids, features, candidates, selection = expected
     assert kp.ids == ids and kp.selection == selection
     for i in ids:
@@ -337,7 +335,7 @@ _PARAMETERS = (
 def reference_parameters(data: bytes) -> dict[str, float] | None:
     """'name = value' lines (space around both allowed), each of the five names once; blank lines
     and lines starting with '#' ignored."""
-    lines = _text(data, need_final_newline=False)
+    lines = text_lines(data, need_final_newline=False)
     if lines is None:
         return None
     values: dict[str, float] = {}
@@ -365,16 +363,11 @@ def parameter_files(draw) -> bytes:
 @settings(max_examples=MUTATED)
 @given(parameter_files(), mutations())
 def test_mutated_parameter_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
-    data = mutate(raw, changes)
-    path = _write(tmp_path_factory, "params.txt", data)
-    expected = reference_parameters(data)
-    try:
-        params = read_parameters(path)
-    except ValueError as exc:
-        _refused_cleanly(exc, path, text=True)
-        assert expected is None, f"a valid file was refused: {exc}"
+    params, expected = read_mutated(
+        tmp_path_factory, raw, changes, "params.txt", reference_parameters, read_parameters
+    )
+    if params is None:
         return
-    assert expected is not None, f"an invalid file was read: {data!r}"
     assert params.as_dict() == expected
 
 
@@ -388,7 +381,7 @@ def reference_clustering(data: bytes) -> list[list[int]] | None:
     skipped, 'key:value' metadata lines ignored), or a clusters.csv table (CSV with the header
     'id,cluster,...' as its first non-blank line; rows grouped by the cluster cell). An id at most
     once; at least one cluster."""
-    lines = _text(data, need_final_newline=False)
+    lines = text_lines(data, need_final_newline=False)
     if lines is None:
         return None
     first = next((line for line in lines if line.strip()), "")
@@ -444,16 +437,11 @@ def clustering_files(draw) -> bytes:
 @settings(max_examples=MUTATED)
 @given(clustering_files(), mutations())
 def test_mutated_clustering_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
-    data = mutate(raw, changes)
-    path = _write(tmp_path_factory, "clustering.csv", data)
-    expected = reference_clustering(data)
-    try:
-        clusters = read_clustering(path)
-    except ValueError as exc:
-        _refused_cleanly(exc, path, text=True)
-        assert expected is None, f"a valid file was refused: {exc}"
+    clusters, expected = read_mutated(
+        tmp_path_factory, raw, changes, "clustering.csv", reference_clustering, read_clustering
+    )
+    if clusters is None:
         return
-    assert expected is not None, f"an invalid file was read: {data!r}"
     assert clusters == expected
 
 
@@ -544,13 +532,9 @@ def test_npz_instances_are_read_exactly_or_refused(tmp_path_factory, arrays):
     path = tmp_path_factory.mktemp("fuzz") / "instance.npz"
     np.savez(path, **arrays)
     expected = reference_npz_instance(arrays)
-    try:
-        problem = read_instance(path)
-    except ValueError as exc:
-        _refused_cleanly(exc, path, text=False)
-        assert expected is None, f"a valid file was refused: {exc}"
+    problem = read_as_reference(read_instance, path, expected, text=False, shown=arrays)
+    if problem is None:
         return
-    assert expected is not None, f"an invalid file was read: {arrays!r}"
     if expected[0] == "dense":
         np.testing.assert_array_equal(problem.to_dense(), expected[1])
     else:
@@ -588,13 +572,9 @@ def test_npz_similarities_are_read_exactly_or_refused(tmp_path_factory, arrays):
     path = tmp_path_factory.mktemp("fuzz") / "S.npz"
     np.savez(path, **arrays)
     expected = reference_similarities(arrays)
-    try:
-        corr = load_correlations(path)
-    except ValueError as exc:
-        _refused_cleanly(exc, path, text=False)
-        assert expected is None, f"a valid file was refused: {exc}"
+    corr = read_as_reference(load_correlations, path, expected, text=False, shown=arrays)
+    if corr is None:
         return
-    assert expected is not None, f"an invalid file was read: {arrays!r}"
     assert corr.kind == expected[0]
     np.testing.assert_array_equal(corr.ids, expected[1])
     np.testing.assert_array_equal(corr.matrix, expected[2])
