@@ -31,7 +31,7 @@ from corrclust import memory  # noqa: E402
 from corrclust.formats.clusterings import read_clustering  # noqa: E402
 from corrclust.formats.instances import read_instance  # noqa: E402
 from corrclust.pipeline.correlations import load_correlations  # noqa: E402
-from corrclust.pqap.io import FIELDS, read_keypoints, read_parameters  # noqa: E402
+from corrclust.pqap.io import FIELDS, read_keypoints, read_matching_results, read_parameters  # noqa: E402
 
 MUTATED = examples(ci=150, nightly=4000)
 # A mutated header may announce many nodes: the tests lend the readers this much memory, so that
@@ -369,6 +369,144 @@ def test_mutated_parameter_files_are_read_exactly_or_refused(tmp_path_factory, r
     if params is None:
         return
     assert params.as_dict() == expected
+
+
+# --- PQAP matching results ----------------------------------------------------------------------
+
+_BLOCKS = ("quadratic_matching", "linear_by_feature", "linear_by_candidate", "optimal_quadratic_matching")
+_CONSTANTS = ("cost_double_assignment", "cost_mismatching_channels")
+
+
+def reference_matching_results(data: bytes):
+    """(ids, blocks, assignments, parameters, constants, selection) of a valid matching-results
+    file, else None. Lines padded with trailing commas (no empty cell before the padding), blank
+    lines skipped; four blocks 'name,id,...' + one row 'id,v,...' per id with 'S' on the diagonal
+    (values: numbers, or nan, inf, -inf as the writer spells them); then in any order
+    'assignment,a,b,k...' (a != b among the ids, each pair once, k >= -1), the five parameters and
+    two constants 'name,number' (finite), and one selection block."""
+    lines = text_lines(data, need_final_newline=False)
+    if lines is None:
+        return None
+    rows = []
+    for line in lines:
+        cells = line.rstrip("\r").split(",")
+        while cells and cells[-1] == "":
+            cells.pop()
+        if "" in cells:
+            return None
+        if cells:
+            rows.append(cells)
+
+    def integers(texts):
+        return [int(t) for t in texts] if all(_INT.fullmatch(t) for t in texts) else None
+
+    def value(text):
+        return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.get(text, _number(text))
+
+    pos, ids, blocks = 0, None, {}
+    for name in _BLOCKS:
+        if pos >= len(rows) or rows[pos][0] != name or integers(rows[pos][1:]) is None:
+            return None
+        header = integers(rows[pos][1:])
+        if ids is None:
+            if not header or len(set(header)) != len(header):
+                return None
+            ids = header
+        elif header != ids:
+            return None
+        n = len(ids)
+        m = np.full((n, n), np.nan)
+        for a in range(n):
+            pos += 1
+            if pos >= len(rows) or len(rows[pos]) != n + 1 or integers(rows[pos][:1]) != [ids[a]]:
+                return None
+            for b, cell in enumerate(rows[pos][1:]):
+                if (cell == "S") != (a == b):
+                    return None
+                if a != b:
+                    if value(cell) is None:
+                        return None
+                    m[a, b] = value(cell)
+        blocks[name] = m
+        pos += 1
+    assignments, numbers, selection, in_selection, closed = {}, {}, {}, False, False
+    for cells in rows[pos:]:
+        key = cells[0]
+        if in_selection:
+            if key == "end_selection_parameters":
+                in_selection, closed = False, True
+            else:
+                selection[_unquote_unquoted(key)] = _unquote_unquoted(cells[1]) if len(cells) > 1 else ""
+            continue
+        if key == "assignment":
+            got = integers(cells[1:])
+            if got is None or len(got) < 2:
+                return None
+            a, b, *vec = got
+            if a not in ids or b not in ids or a == b or (a, b) in assignments or any(k < -1 for k in vec):
+                return None
+            assignments[(a, b)] = vec
+        elif key in _PARAMETERS or key in _CONSTANTS:
+            if len(cells) != 2 or _number(cells[1]) is None:
+                return None
+            numbers[key] = _number(cells[1])
+        elif key == "begin_selection_parameters":
+            in_selection = True
+        else:
+            return None
+    if in_selection or any(k not in numbers for k in _PARAMETERS):
+        return None
+    return ids, blocks, assignments, numbers, selection, closed
+
+
+@st.composite
+def matching_files(draw) -> bytes:
+    ids = draw(st.lists(st.integers(0, 1500), unique=True, min_size=1, max_size=3))
+    n = len(ids)
+    out = []
+    for name in _BLOCKS:
+        out.append([name, *map(str, ids)])
+        for a in range(n):
+            cells = [
+                draw(st.sampled_from(("0.5", "-1", "1e-05", "nan", "0"))) if a != b else "S" for b in range(n)
+            ]
+            out.append([str(ids[a]), *cells])
+    for a in ids:
+        for b in ids:
+            if a != b and draw(st.booleans()):
+                out.append(
+                    [
+                        "assignment",
+                        str(a),
+                        str(b),
+                        *draw(st.lists(st.sampled_from(("-1", "0", "2")), max_size=3)),
+                    ]
+                )
+    out += [[k, "10000"] for k in _CONSTANTS] + [[k, "0.25"] for k in _PARAMETERS]
+    out += [
+        ["begin_selection_parameters"],
+        ["image_set", draw(st.sampled_from(("a", "'=x")))],
+        ["end_selection_parameters"],
+    ]
+    width = max(len(c) for c in out) + draw(st.integers(0, 2))
+    return "".join(",".join(c + [""] * (width - len(c))) + "\n" for c in out).encode()
+
+
+@settings(max_examples=MUTATED)
+@given(matching_files(), mutations())
+def test_mutated_matching_results_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
+    got, expected = read_mutated(
+        tmp_path_factory, raw, changes, "matching.csv", reference_matching_results, read_matching_results
+    )
+    if got is None:
+        return
+    ids, blocks, assignments, numbers, selection, _ = expected
+    assert got.ids == ids and got.selection == selection
+    for name in _BLOCKS:
+        np.testing.assert_array_equal(got.blocks[name], blocks[name])
+    assert {k: v.tolist() for k, v in got.assignments.items()} == assignments
+    assert got.parameters.as_dict() == {k: numbers[k] for k in _PARAMETERS}
+    assert got.constants == {k: numbers[k] for k in _CONSTANTS if k in numbers}
 
 
 # --- clusterings ---------------------------------------------------------------------------------

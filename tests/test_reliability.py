@@ -621,3 +621,35 @@ def test_similarity_ids_as_text_are_integers_only_in_plain_digits(tmp_path):
     np.savez(bad, ids=np.array(["1_0", "2"]), S=np.zeros((2, 2)))
     with pytest.raises(ValueError, match=r"'ids' must be a 1-D integer array"):
         load_correlations(bad)
+
+
+@pytest.mark.parametrize(
+    "line, needle",
+    [
+        ("1,S,,0.5", "line 3: empty cell in column 3"),  # was dropped, shifting the values left
+        ("1,S,1_0", "line 3: not a number in column 2: '1_0'"),
+        ("1,S,NaN", "line 3: not a number in column 2: 'NaN'"),
+        ("1_0,S,0.5", "line 3: row ids must be integers"),
+    ],
+)
+def test_matching_results_refuse_shifted_or_lenient_cells(tmp_path, line, needle):
+    from corrclust.pqap.io import (
+        BLOCK_NAMES,
+        MatchingResults,
+        PqapParameters,
+        read_matching_results,
+        write_matching_results,
+    )
+
+    block = np.array([[np.nan, 0.5], [0.25, np.nan]])
+    path = tmp_path / "m.csv"
+    results = MatchingResults([1, 2], dict.fromkeys(BLOCK_NAMES, block), {}, PqapParameters.paper())
+    write_matching_results(path, results)
+    lines = path.read_text().splitlines()
+    assert lines[2].startswith("1,S,0.5")  # after a blank line and the header
+    read_matching_results(path)  # as written: fine
+    lines[2] = line
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError) as exc:
+        read_matching_results(path)
+    assert str(path) in str(exc.value) and needle in str(exc.value)

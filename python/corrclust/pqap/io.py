@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from corrclust.atomic import write_text
-from corrclust.formats.numbers import parse_float
+from corrclust.formats.numbers import parse_float, parse_int
 from corrclust.formats.spreadsheet import neutralise_unquoted, restore_unquoted
 
 __all__ = [
@@ -385,6 +385,9 @@ class MatchingResults:
 
 
 _CONSTANT_KEYS = ("cost_double_assignment", "cost_mismatching_channels")
+# How format_number writes values that are not finite (a matrix cell may be one); nothing else
+# that Python's float() would take ('NaN', 'Infinity', ' 1', '1_0') is read.
+_WRITTEN_NOT_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def read_matching_results(path: str | os.PathLike) -> MatchingResults:
@@ -396,9 +399,19 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
 
     rows: list[tuple[int, list[str]]] = []
     for lineno, line in _lines(path):
-        cells = [c for c in line.split(",") if c != ""]
+        cells = line.split(",")
+        while cells and cells[-1] == "":  # the padding
+            cells.pop()
+        if "" in cells:  # dropping it would shift every later value into the wrong column
+            raise err(lineno, f"empty cell in column {cells.index('') + 1}")
         if cells:
             rows.append((lineno, cells))
+
+    def ints(texts: list[str], lineno: int, what: str) -> list[int]:
+        values = [parse_int(t) for t in texts]
+        if any(v is None for v in values):
+            raise err(lineno, f"{what} must be integers, got {texts[values.index(None)][:20]!r}")
+        return [v for v in values if v is not None]
 
     pos = 0
     ids: list[int] | None = None
@@ -409,10 +422,7 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
         lineno, cells = rows[pos]
         if cells[0] != name:
             raise err(lineno, f"expected the '{name}' block header, got {cells[0][:40]!r}")
-        try:
-            header_ids = [int(c) for c in cells[1:]]
-        except ValueError:
-            raise err(lineno, "block header ids must be integers") from None
+        header_ids = ints(cells[1:], lineno, "block header ids")
         if ids is None:
             ids = header_ids
             if len(set(ids)) != len(ids) or not ids:
@@ -430,10 +440,7 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
                 raise err(
                     lineno, f"expected an id and {n} values in the '{name}' block, got {len(cells)} cells"
                 )
-            try:
-                row_id = int(cells[0])
-            except ValueError:
-                raise err(lineno, f"row id must be an integer, got {cells[0][:20]!r}") from None
+            row_id = ints(cells[:1], lineno, "row ids")[0]
             if row_id != ids[a]:
                 raise err(lineno, f"expected row {ids[a]} of the '{name}' block, got {row_id}")
             for b, c in enumerate(cells[1:]):
@@ -443,10 +450,10 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
                     continue
                 if a == b:
                     raise err(lineno, f"diagonal cell must be 'S', got {c!r}")
-                try:
-                    mat[a, b] = float(c)
-                except ValueError:
-                    raise err(lineno, f"not a number in column {ids[b]}: {c!r}") from None
+                value = _WRITTEN_NOT_FINITE.get(c, parse_float(c))
+                if value is None:
+                    raise err(lineno, f"not a number in column {ids[b]}: {c[:40]!r}")
+                mat[a, b] = value
         blocks[name] = mat
         pos += 1
     assert ids is not None
@@ -471,11 +478,8 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
         if key == "assignment":
             if len(cells) < 3:
                 raise err(lineno, "assignment line needs id_a, id_b and the assignment vector")
-            try:
-                a, b = int(cells[1]), int(cells[2])
-                vec = np.array([int(c) for c in cells[3:]], dtype=np.int64)
-            except ValueError:
-                raise err(lineno, "assignment ids and entries must be integers") from None
+            a, b, *entries = ints(cells[1:], lineno, "assignment ids and entries")
+            vec = np.array(entries, dtype=np.int64)
             if a not in id_set or b not in id_set or a == b:
                 raise err(
                     lineno, f"assignment {a} -> {b} does not name two different organoids of the blocks"
@@ -488,10 +492,9 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
         elif key in param_names or key in _CONSTANT_KEYS:
             if len(cells) != 2:
                 raise err(lineno, f"expected '{key},<value>'")
-            try:
-                v = float(cells[1])
-            except ValueError:
-                raise err(lineno, f"{key} is not a number: {cells[1]!r}") from None
+            v = parse_float(cells[1])
+            if v is None:
+                raise err(lineno, f"{key} is not a number (plain finite notation): {cells[1][:40]!r}")
             (values if key in param_names else constants)[key] = v
         elif key == "begin_selection_parameters":
             in_selection = True
