@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from corrclust.formats.numbers import INTEGER, NUMBER
 from corrclust.memory import InsufficientMemoryError, dense_problem_bytes, require, sparse_problem_bytes
 from corrclust.problem import Problem
 
@@ -181,10 +182,8 @@ def read_multicut(path: str | os.PathLike[str]) -> Problem:
 
 
 _BOM = b"\xef\xbb\xbf"
-# Python's int() and float() also take "1_0", surrounding spaces and non-ASCII digits ("١٢");
-# instance files are plain ASCII numbers, so anything else is an error, not a guess.
-_INT = re.compile(r"[+-]?[0-9]+\Z")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+# Numbers in plain ASCII notation only (corrclust.formats.numbers): Python's int() and float()
+# also take "1_0", surrounding spaces and non-ASCII digits ("١٢").
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)\Z", re.IGNORECASE)
 
 
@@ -213,7 +212,7 @@ def _text_lines(path: str) -> Iterator[tuple[int, str]]:
 
 
 def _ints(parts: list[str], path: str, lineno: int) -> list[int]:
-    if not all(_INT.match(p) for p in parts):
+    if not all(INTEGER.fullmatch(p) for p in parts):
         raise ValueError(f"{path}, line {lineno}: expected integers, got {' '.join(parts)!r}")
     return [int(p) for p in parts]
 
@@ -221,7 +220,7 @@ def _ints(parts: list[str], path: str, lineno: int) -> list[int]:
 def _float(text: str, path: str, lineno: int) -> float:
     if _NOT_FINITE.match(text):
         raise ValueError(f"{path}, line {lineno}: cost {text!r} is not finite")
-    if not _FLOAT.match(text):
+    if not NUMBER.fullmatch(text):
         raise ValueError(f"{path}, line {lineno}: cost {text!r} is not a number")
     value = float(text)
     if not np.isfinite(value):  # e.g. 1e999
