@@ -515,6 +515,7 @@ def _twin_faults(root: Path, seeds: int, totals: dict[str, int]) -> list[str]:
         rng = random.Random(f"{seed}-twin")
         out = root / f"twin-{seed}" / "m.pt"
         lost: list[str] = []
+        notes: list[str] = []
         exits = []
         for sig in (signal.SIGKILL, signal.SIGINT):
             delay = rng.uniform(0.1, 1.1) * span
@@ -524,9 +525,8 @@ def _twin_faults(root: Path, seeds: int, totals: dict[str, int]) -> list[str]:
             early = sig == signal.SIGINT and code == -2 and "corrclust/cli.py" not in err  # the known gap
             if (code not in ok and not early) or ("Traceback" in err and not early):
                 totals["bad_exit"] += 1
-                lost.append(
-                    f"unexpected exit {code}: {(err.strip().splitlines() or ['(no stderr)'])[-1][:100]}"
-                )
+                tail = (err.strip().splitlines() or ["(no stderr)"])[-1][:100]
+                notes.append(f"unexpected exit {code}: {tail}")
             if out.exists() and not same_model(out, ref):
                 lost.append("a model file that is not the finished one")
             totals["runs"] += 1
@@ -541,7 +541,7 @@ def _twin_faults(root: Path, seeds: int, totals: dict[str, int]) -> list[str]:
         totals["runs"] += 1
         totals["lost"] += len(lost)
         rows.append(
-            f"| twin train (CI size) | {seed} | {', '.join(exits)} | {len(lost)} | {'; '.join(lost) or '-'} |"
+            f"| twin train (CI size) | {seed} | {', '.join(exits)} | {len(lost)} | {'; '.join(lost + notes) or '-'} |"
         )
     return rows
 
