@@ -243,3 +243,32 @@ COMMANDS = {
         "--no-progress",
     ],
 }
+
+# The smallest training that still checkpoints between two epochs, so that a kill can land before,
+# between or after them.
+TWIN_TINY = [
+    "--epochs",
+    "2",
+    "--steps-per-epoch",
+    "1",
+    "--image-size",
+    "16",
+    "--width",
+    "2",
+    "--batch-size",
+    "2",
+]
+
+
+def same_model(path: Path, ref: Path) -> bool:
+    """The two model files hold the same network, bit for bit (timings in 'training' may differ)."""
+    import torch
+
+    a = torch.load(path, map_location="cpu", weights_only=True)
+    b = torch.load(ref, map_location="cpu", weights_only=True)
+    return (
+        a["classes"] == b["classes"]
+        and a["model_config"] == b["model_config"]
+        and a["state_dict"].keys() == b["state_dict"].keys()
+        and all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    )

@@ -1,6 +1,9 @@
 """Fault injection (issue 16 item 4): read-only and full output folders, SIGKILL and SIGINT at
-seeded random moments of ``cluster``, ``demo``, ``pqap similarities`` (and ``twin train`` with
-CORRCLUST_FAULTS_FULL=1: it needs torch and ~20 s a run).
+seeded random moments of ``cluster``, ``demo``, ``pqap similarities`` and ``twin train``.
+
+``twin train`` runs by default in a CI size (a 2-step training of a width-2 network on 16-pixel
+images: three runs of about 7 s CPU each, most of it importing torch), killed once; its longer
+form, killed and interrupted, needs CORRCLUST_FAULTS_FULL=1 (nightly: ~20 s a run).
 
 After every fault each output is complete or absent; a rerun finishes with results identical to an
 undisturbed run, and no temporary file remains. The moments come from CORRCLUST_FAULT_SEED
@@ -19,12 +22,14 @@ import pytest
 from fault_harness import (
     COMMANDS,
     SYNTH,
+    TWIN_TINY,
     check_outputs,
     file_size_limit,
     one_line_error,
     part_files,
     read_only_folder,
     run_cli,
+    same_model,
     tmpfs,
 )
 
@@ -122,6 +127,29 @@ def test_twin_train_sigkill_sigint_rerun(work, tmp_path):
     code, err, _ = run_cli(args, work)
     assert code == 0, err
     assert part_files(tmp_path / "m") == []
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_twin_train_killed_at_a_random_moment_reruns_to_thesame_model(work, tmp_path):
+    pytest.importorskip("torch")
+
+    def args(model: Path) -> list[str]:
+        return ["twin", "train", str(work / "syn"), "-o", str(model), *TWIN_TINY, "--no-progress"]
+
+    ref = tmp_path / "ref" / "m.pt"
+    code, err, span = run_cli(args(ref), work)
+    assert code == 0, err
+    out = tmp_path / "m" / "m.pt"
+    delay = random.Random(f"{SEED}-twin-ci").uniform(0.1, 1.1) * span
+    code, err, _ = run_cli(args(out), work, sig=signal.SIGKILL, delay=delay)
+    where = f"seed {SEED}, SIGKILL after {delay:.2f} s of a {span:.2f} s run, exit {code}"
+    assert code in (0, -signal.SIGKILL) and "Traceback" not in err, f"{where}: {err[-800:]}"
+    assert not out.exists() or same_model(out, ref), f"{where}: a model file that is not the finished one"
+    code, err, _ = run_cli(args(out), work)  # resumes from the checkpoint where one was written
+    assert code == 0, f"{where}: {err[-800:]}"
+    assert same_model(out, ref), f"{where}: the rerun trained another model"
+    assert part_files(out.parent) == [] and sorted(p.name for p in out.parent.iterdir()) == ["m.pt"], where
 
 
 # --- read-only and full folders ----------------------------------------------------------------

@@ -15,7 +15,6 @@ chosen with ``HYPOTHESIS_PROFILE=nightly``.
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
@@ -23,18 +22,14 @@ import pytest
 from test_exact import brute_force_dense
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from fuzz_profiles import examples  # noqa: E402  (registers and loads the ci/nightly profiles)
+from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from reference_text import text_lines  # noqa: E402
 
 import corrclust  # noqa: E402
 from corrclust import read_instance  # noqa: E402
 from corrclust.problem import Problem  # noqa: E402
-
-settings.register_profile(
-    "ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile("nightly", max_examples=1500, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 HEURISTICS = ("gaec", "kl", "anytime")
 
@@ -121,15 +116,10 @@ _NUM = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 def reference_multicut(data: bytes):
     """A strict reading of the MULTICUT format, written independently of the package: the edge
     list (i, j, cost) with parallel edges summed, or None where the file is not a valid instance."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if not data.endswith(b"\n"):
+    lines = text_lines(data, need_final_newline=True)
+    if lines is None:
         return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    lines = [line.strip() for line in text.split("\n")]
+    lines = [line.strip() for line in lines]
     lines = [line for line in lines if line]
     if not lines or lines[0].upper() != "MULTICUT" or len(lines) == 1:
         return None
@@ -153,7 +143,7 @@ def _multicut_bytes(n: int, edges: np.ndarray, costs: np.ndarray) -> bytes:
     return ("MULTICUT\n" + body).encode()
 
 
-@settings(max_examples=200 if os.environ.get("HYPOTHESIS_PROFILE") != "nightly" else 5000)
+@settings(max_examples=examples(ci=200, nightly=5000))
 @given(
     edge_lists(max_n=6),
     st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),

@@ -425,3 +425,231 @@ def test_default_checkpoint_of_another_run_is_replaced_not_refused(tmp_path, cap
         "--no-progress",
     )
     assert code == 2 and "not a readable PQAP checkpoint" in err
+
+
+def test_exact_dense_refuses_before_allocating_what_would_not_fit(monkeypatch):
+    from corrclust import memory
+    from corrclust.memory import InsufficientMemoryError
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
+    c = -np.ones((100, 100))
+    p = Problem.from_dense(c)
+    # 100 x 100 float64 is 78.1 KiB (the heuristics' check passes); the exact solver needs at
+    # least 128 bytes per pair to start: 4950 pairs, 618.8 KiB.
+    monkeypatch.setattr(memory, "available_bytes", lambda: 200_000)
+    assert solve(p, method="kl").objective == -4950.0
+    with pytest.raises(
+        InsufficientMemoryError,
+        match=r"^the exact solver on a dense problem of 100 nodes \(4950 pairs, before any cut\) needs 618.8 KiB "
+        r"of memory and 195.3 KiB is available$",
+    ):
+        solve(p, method="exact")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 700_000)
+    assert solve(p, method="exact").objective == -4950.0
+
+
+_FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def test_keypoint_and_matching_selection_names_are_neutralised_and_read_back(tmp_path):
+    import csv
+
+    from corrclust.pqap.io import (
+        BLOCK_NAMES,
+        KeypointSet,
+        MatchingResults,
+        PqapParameters,
+        read_keypoints,
+        read_matching_results,
+        write_keypoints,
+        write_matching_results,
+    )
+
+    rows = np.arange(13, dtype=np.float64).reshape(1, 13)
+    selection = {"image_set": _FORMULA, "@name": "-cmd", "plain": "0.5"}
+    kp = KeypointSet([1, 2], {1: rows, 2: rows}, {1: rows, 2: rows}, selection=selection)
+    path = tmp_path / "kp.csv"
+    write_keypoints(path, kp)
+    cells = [c for row in csv.reader(path.open(newline="")) for c in row]
+    assert not any(c.startswith(("=", "@", "-")) for c in cells if not c[:1].isdigit())
+    assert '\'=HYPERLINK("http://x"' in cells and "'@name" in cells and "'-cmd" in cells
+    assert read_keypoints(path).selection == selection
+
+    block = np.array([[np.nan, 0.5], [0.25, np.nan]])
+    results = MatchingResults(
+        [1, 2],
+        dict.fromkeys(BLOCK_NAMES, block),
+        {(1, 2): np.array([0]), (2, 1): np.array([-1])},
+        PqapParameters.paper(),
+        selection=selection,
+    )
+    mpath = tmp_path / "m.csv"
+    write_matching_results(mpath, results)
+    cells = [c for row in csv.reader(mpath.open(newline="")) for c in row]
+    assert '\'=HYPERLINK("http://x"' in cells
+    assert not any(c.startswith(("=", "@", "-")) for c in cells if c != "-1")  # -1: "unassigned"
+    # the matching-results reader keeps one cell per value (the paper's format has no quoting)
+    assert read_matching_results(mpath).selection == {**selection, "image_set": '=HYPERLINK("http://x"'}
+
+
+def test_feedback_source_and_time_are_neutralised_and_read_back(tmp_path):
+    from corrclust.feedback import append_answers, read_feedback
+
+    path = tmp_path / "feedback.csv"
+    append_answers(path, [(1, 2, "same", "+2026", _FORMULA)])
+    line = path.read_text().splitlines()[1]
+    assert line.split(",", 3)[3].startswith("'+2026,\"'=HYPERLINK")
+    answer = read_feedback(path).answers[0]
+    assert (answer.time, answer.source) == ("+2026", _FORMULA)
+
+
+def test_clustering_metadata_cells_are_neutralised(tmp_path):
+    import csv
+
+    from corrclust.formats.clusterings import read_clustering, write_clustering
+
+    path = tmp_path / "c.csv"
+    write_clustering(path, [[1, 2], [3]], metadata={"matching_results_file": "a.npz,=cmd()"})
+    rows = list(csv.reader(path.open(newline="")))
+    assert rows[-1] == ["matching_results_file:a.npz", "'=cmd()"]
+    assert read_clustering(path) == [[1, 2], [3]]
+
+
+def test_review_keeps_a_formula_file_name_quoted_once(tmp_path):
+    import csv
+
+    from test_review import make_run
+
+    from corrclust.review import ReviewState
+
+    images, _, out = make_run(tmp_path)
+    rows = list(csv.reader(open(out / "clusters.csv", newline="")))
+    rows[1][2] = "'" + _FORMULA + ".tif"  # as the pipeline writes a file named =HYPERLINK(...)
+    with open(out / "clusters.csv", "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    state = ReviewState(out)
+    assert state.files[int(rows[1][0])] == _FORMULA + ".tif"
+    state.recluster()
+    again = list(csv.reader(open(out / "clusters.csv", newline="")))
+    assert {r[0]: r[2] for r in again[1:]}[rows[1][0]] == "'" + _FORMULA + ".tif"
+
+
+# --- reader bugs found by tests/test_properties_readers.py ---------------------------------------
+
+_KP = (
+    "begin_selection_parameters\nimage_set,a\nend_selection_parameters\n"
+    "features_begin,{id}\n{row}\nfeatures_end,{id}\ncandidates_begin,{id}\ncandidates_end,{id}\n"
+)
+_ROW = ",".join(["0"] * 13)
+_PARAMS = (
+    "color_cost_offset=0.2\ndist_cost_offset=0.3\nangle_cost_offset=0.04\n"
+    "color_to_dist_weight=0.1\nunary_to_quadr_weight={last}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "kind, text, needle",
+    [
+        ("kp", _KP.format(id=1, row="1_0" + _ROW[1:]), "line 5: not a number in column 1: '1_0'"),
+        ("kp", _KP.format(id=1, row="\u0661" + _ROW[1:]), "line 5: not a number in column 1"),
+        ("kp", _KP.format(id=1, row=" 1" + _ROW[1:]), "line 5: not a number in column 1: ' 1'"),
+        ("kp", _KP.format(id="1_0", row=_ROW), "line 4: organoid id must be an integer"),
+        ("kp", _KP.format(id="\u0661", row=_ROW), "line 4: organoid id must be an integer"),
+        (
+            "kp",
+            _KP.replace("image_set,a\n", "image_set,a\nimage_set,b\n").format(id=1, row=_ROW),
+            "line 3: selection parameter 'image_set' given twice",
+        ),
+        ("kp", "," + _KP.format(id=1, row=_ROW), "line 1: expected 'begin_selection_parameters'"),
+        ("params", _PARAMS.format(last="0.\u0665"), "line 5: unary_to_quadr_weight is not a number"),
+        ("params", _PARAMS.format(last="1_0"), "line 5: unary_to_quadr_weight is not a number"),
+        ("clustering", "1,2\n3,1_0\n", "line 2: '1_0' is not an integer id"),
+        ("clustering", "1,2\n\u0663\n", "line 2: '\u0663' is not an integer id"),
+        ("table", "id,cluster\n1_0,1\n", "line 2: '1_0' is not an integer id"),
+        ("pace", "c \0\np cep 2 0\n", "binary file"),
+        ("pace", "c " + "x" * 5000 + "\nc \0\np cep 2 0\n", "line 2: a NUL byte"),
+    ],
+)
+def test_readers_refuse_what_int_and_float_would_take(tmp_path, kind, text, needle):
+    from corrclust.formats.clusterings import read_clustering
+    from corrclust.formats.instances import read_instance
+    from corrclust.pqap.io import read_keypoints, read_parameters
+
+    path = tmp_path / ("f.gr" if kind == "pace" else "f.csv")
+    path.write_bytes(text.encode())
+    reader = {"kp": read_keypoints, "params": read_parameters, "pace": read_instance}.get(
+        kind, read_clustering
+    )
+    with pytest.raises(ValueError) as exc:
+        reader(path)
+    message = str(exc.value)
+    assert str(path) in message and needle in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "c " + "x" * 5000 + "\np cep 2 1\n1 2\n",
+        "cX comment\np cep 2 1\n1 2\n",
+        "c\x0bcomment\np cep 2 1\n1 2\n",
+        "p\x1ccep 2 1\n1 2\n",
+    ],
+)
+def test_pace_comments_and_white_space_as_the_readers_split_them(tmp_path, text):
+    from corrclust.formats.instances import read_instance
+
+    path = tmp_path / "g.gr"
+    path.write_bytes(text.encode())
+    np.testing.assert_array_equal(read_instance(path).to_dense(), [[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_cluster_table_with_blank_lines_before_its_header(tmp_path):
+    from corrclust.formats.clusterings import read_clustering
+
+    path = tmp_path / "clusters.csv"
+    path.write_text("\n\nid,cluster,file\n1,a,x.tif\n2,b,y.tif\n3,a,z.tif\n")
+    assert read_clustering(path) == [[1, 3], [2]]
+
+
+def test_similarity_ids_as_text_are_integers_only_in_plain_digits(tmp_path):
+    from corrclust.pipeline.correlations import load_correlations
+
+    good, bad = tmp_path / "g.npz", tmp_path / "b.npz"
+    np.savez(good, ids=np.array(["10", "-2"]), S=np.zeros((2, 2)))
+    np.testing.assert_array_equal(load_correlations(good).ids, [10, -2])
+    np.savez(bad, ids=np.array(["1_0", "2"]), S=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"'ids' must be a 1-D integer array"):
+        load_correlations(bad)
+
+
+@pytest.mark.parametrize(
+    "line, needle",
+    [
+        ("1,S,,0.5", "line 3: empty cell in column 3"),  # was dropped, shifting the values left
+        ("1,S,1_0", "line 3: not a number in column 2: '1_0'"),
+        ("1,S,NaN", "line 3: not a number in column 2: 'NaN'"),
+        ("1_0,S,0.5", "line 3: row ids must be integers"),
+    ],
+)
+def test_matching_results_refuse_shifted_or_lenient_cells(tmp_path, line, needle):
+    from corrclust.pqap.io import (
+        BLOCK_NAMES,
+        MatchingResults,
+        PqapParameters,
+        read_matching_results,
+        write_matching_results,
+    )
+
+    block = np.array([[np.nan, 0.5], [0.25, np.nan]])
+    path = tmp_path / "m.csv"
+    results = MatchingResults([1, 2], dict.fromkeys(BLOCK_NAMES, block), {}, PqapParameters.paper())
+    write_matching_results(path, results)
+    lines = path.read_text().splitlines()
+    assert lines[2].startswith("1,S,0.5")  # after a blank line and the header
+    read_matching_results(path)  # as written: fine
+    lines[2] = line
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError) as exc:
+        read_matching_results(path)
+    assert str(path) in str(exc.value) and needle in str(exc.value)

@@ -199,7 +199,7 @@ def constrain(
             # O(n^2) (a dense indicator would cost O(k n^2))
             ind = scipy.sparse.csr_matrix((np.ones(n), (comp, np.arange(n))), shape=(k, n))
             c = np.asarray((ind @ (ind @ c).T).T)
-            c = np.ascontiguousarray((c + c.T) / 2.0)  # exact symmetry despite summation order
+            c = np.ascontiguousarray(c / 2.0 + c.T / 2.0)  # exact symmetry; halved first: no overflow
             np.fill_diagonal(c, 0.0)
         else:
             c = c.copy()

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from corrclust.formats.spreadsheet import neutralise, restore
+
 __all__ = ["HEADER", "ANSWERS", "Answer", "Feedback", "read_feedback", "append_answers", "now"]
 
 HEADER = ("a", "b", "answer", "time", "source")
@@ -145,8 +147,8 @@ def read_feedback(path: str | Path, ids: Iterable[int] | None = None) -> Feedbac
             out.skipped += 1
             out.skipped_ids.extend(i for i in (a, b) if i not in known)
             continue
-        time = cells[3].strip() if len(cells) > 3 else ""
-        source = cells[4].strip() if len(cells) > 4 else ""
+        time = restore(cells[3].strip()) if len(cells) > 3 else ""
+        source = restore(cells[4].strip()) if len(cells) > 4 else ""
         out.answers.append(Answer(a, b, answer, time, source, number))
     if not header_seen and text.strip():
         raise ValueError(f"{path}: no header line {','.join(HEADER)}")
@@ -155,7 +157,10 @@ def read_feedback(path: str | Path, ids: Iterable[int] | None = None) -> Feedbac
 
 def _line(a: int, b: int, answer: str, time: str, source: str) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([int(a), int(b), answer, time, source])
+    # time and source are free text (a source may be any name): spreadsheet-safe, restored on read
+    csv.writer(buf, lineterminator="\n").writerow(
+        [int(a), int(b), answer, neutralise(time), neutralise(source)]
+    )
     return buf.getvalue()
 
 

@@ -20,6 +20,8 @@ __all__ = [
     "SPARSE_BYTES_PER_EDGE",
     "available_bytes",
     "dense_problem_bytes",
+    "EXACT_DENSE_BYTES_PER_PAIR",
+    "exact_dense_bytes",
     "sparse_problem_bytes",
     "format_bytes",
     "require",
@@ -37,6 +39,12 @@ SPARSE_BYTES_PER_NODE = 320
 # Per edge: the (m, 2) int64 edge array and float64 costs in Python (24 B), their copy and the
 # CSR adjacency in both directions in the core (about 40 B).
 SPARSE_BYTES_PER_EDGE = 64
+# The exact solver on a complete graph: peak RSS growth per node pair (n(n-1)/2 pairs) by the time
+# the first LP is built, before any cut (the edge list, its adjacency, the first incumbent's
+# matrices and the LP's columns): 170 bytes at n = 1000 and 144 at n = 2000 (random normal costs,
+# 0.5 s time limit, Linux). Rounded down, so that nothing that would start is refused; the cuts
+# then add far more (2.6 to 4 KB per pair after 10 s at n = 300 to 1000).
+EXACT_DENSE_BYTES_PER_PAIR = 128
 
 
 #: Largest n for which a dense n x n matrix is built (``--dense-max-n``, or the environment variable
@@ -94,6 +102,11 @@ def available_bytes() -> int | None:
 def dense_problem_bytes(n: int) -> int:
     """Bytes of the ``float64`` ``n x n`` cost matrix of a dense problem."""
     return 8 * int(n) * int(n)
+
+
+def exact_dense_bytes(n: int) -> int:
+    """Bytes the exact solver needs at least to start on a complete graph of ``n`` nodes."""
+    return EXACT_DENSE_BYTES_PER_PAIR * (int(n) * (int(n) - 1) // 2)
 
 
 def sparse_problem_bytes(n: int, m: int) -> int:

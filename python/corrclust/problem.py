@@ -67,7 +67,9 @@ class Problem:
         nodes: list[Hashable] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        # Internal: arguments are assumed validated by the from_* constructors.
+        # Internal: arguments are assumed validated by the from_* constructors, but for the one
+        # check every constructor needs at its end: that no objective can overflow.
+        _check_cost_total(costs, n if edges is None else None)
         self.n = int(n)
         self.costs = costs
         self.edges = edges
@@ -361,7 +363,8 @@ class Problem:
         s = _symmetric_values(similarities, "similarities", symmetrize)
         np.fill_diagonal(s, t)
         _check_finite_matrix(s, "similarities")
-        c = s - t
+        with np.errstate(over="ignore"):  # an overflow is refused, with its reason, by the constructor
+            c = s - t
         np.fill_diagonal(c, 0.0)
         return cls(s.shape[0], np.ascontiguousarray(c))
 
@@ -412,6 +415,38 @@ def as_problem(x: Any) -> Problem:
 
 
 # ---------------------------------------------------------------------- validation helpers
+#: The largest sum of absolute edge costs (each pair once) a problem may have. Every objective is a
+#: sum of some of the costs, so it stays finite: the margin 2^-16 covers the rounding of a running
+#: sum (at most (m - 1) * 2^-53 relative, under 2^-16 for m < 2^37 edges). The solvers never see
+#: such costs: corrclust.solve scales them down first.
+MAX_TOTAL_COST = float(np.finfo(np.float64).max) * (1 - 2.0**-16)
+
+
+def _check_cost_total(costs: np.ndarray, dense_n: int | None) -> None:
+    """Refuse costs whose absolute sum (each pair once) could make an objective overflow to +-inf."""
+    if costs.size == 0:
+        return
+    largest = max(abs(float(costs.max())), abs(float(costs.min())))
+    pairs = dense_n * (dense_n - 1) // 2 if dense_n is not None else costs.size
+    if math.isfinite(largest) and largest * pairs <= MAX_TOTAL_COST:
+        return  # the usual case, decided without a pass that allocates
+    # Summed in blocks (no second n x n array) and scaled by 1/8, exactly, so that the sum of a
+    # dense matrix's two triangles cannot itself overflow before the comparison.
+    eighth = 0.0
+    flat = costs.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, flat.size, 1 << 20):
+            eighth += float(np.ldexp(np.abs(flat[start : start + (1 << 20)]), -3).sum())
+    if dense_n is not None:
+        eighth /= 2.0  # both triangles were summed
+    if not eighth <= MAX_TOTAL_COST / 8:
+        total = f"{eighth * 8:.3g}" if eighth * 8 < math.inf else "more than 1.8e308"
+        raise ValueError(
+            f"the absolute costs sum to {total}, beyond {MAX_TOTAL_COST:.3g}, so an objective "
+            "could overflow to infinity: divide the costs by a common factor"
+        )
+
+
 def _node_count(n: Any) -> int:
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise ValueError(f"n must be an integer, got {n!r}")

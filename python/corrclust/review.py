@@ -38,6 +38,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
+from corrclust.formats.spreadsheet import neutralise_row, restore
+
 __all__ = ["ReviewState", "make_server", "check_host"]
 
 FEEDBACK = "feedback.csv"
@@ -93,7 +95,10 @@ class ReviewState:
                 f"{path} not found: is {self.out} the output folder of 'corrclust cluster'?"
             )
         with open(path, newline="", encoding="utf-8") as fh:
-            return {int(r["id"]): (int(r["cluster"]), r.get("file") or "") for r in csv.DictReader(fh)}
+            # file names as the pipeline wrote them, spreadsheet quoting removed
+            return {
+                int(r["id"]): (int(r["cluster"]), restore(r.get("file") or "")) for r in csv.DictReader(fh)
+            }
 
     def _read_files(self) -> dict[int, str]:
         rows = self._read_clusters_csv()
@@ -225,7 +230,7 @@ class ReviewState:
             w = csv.writer(buf, lineterminator="\n")
             w.writerow(["id", "cluster", "file"])
             for i, lab in zip(self.ids, self.labels.tolist(), strict=False):
-                w.writerow([i, lab, self.files.get(i, "")])
+                w.writerow(neutralise_row([i, lab, self.files.get(i, "")]))
             write_text(self.out / "clusters.csv", buf.getvalue())
             write_text(self.out / "review.json", json.dumps(jsonable(summary), indent=2) + "\n")
             self.last_change = summary

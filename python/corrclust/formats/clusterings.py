@@ -31,6 +31,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from corrclust.atomic import write_text
+from corrclust.formats.numbers import parse_int
+from corrclust.formats.spreadsheet import neutralise
 
 __all__ = [
     "PAPER_METADATA",
@@ -85,10 +87,9 @@ def read_clustering(path: str | os.PathLike[str]) -> list[list[int]]:
                 cell = cell.strip()
                 if not cell:
                     continue
-                try:
-                    ident = int(cell)
-                except ValueError:
-                    raise ValueError(f"{path}, line {lineno}: {cell!r} is not an integer id") from None
+                ident = parse_int(cell)
+                if ident is None:  # int() would also take '1_0' or non-ASCII digits
+                    raise ValueError(f"{path}, line {lineno}: {cell[:40]!r} is not an integer id")
                 if ident in seen:
                     raise ValueError(
                         f"{path}, line {lineno}: id {ident} appears again (first on line {seen[ident]})"
@@ -108,17 +109,21 @@ def read_cluster_table(path: str | os.PathLike[str]) -> list[list[int]]:
     path = os.fspath(path)
     groups: dict[str, list[int]] = {}
     seen: dict[int, int] = {}
+    header = False
     with io.StringIO(_text(path), newline="") as fh:
         rows = csv.reader(fh)
-        for lineno, row in enumerate(rows, start=1):
-            if lineno == 1 or not any(c.strip() for c in row):
+        for row in rows:
+            lineno = rows.line_num  # the line a row ends on (a quoted cell may span lines)
+            if not any(c.strip() for c in row):
+                continue
+            if not header:  # the header is the first non-blank line
+                header = True
                 continue
             if len(row) < 2:
-                raise ValueError(f"{path}, line {lineno}: expected 'id,cluster', got {','.join(row)!r}")
-            try:
-                ident = int(row[0])
-            except ValueError:
-                raise ValueError(f"{path}, line {lineno}: {row[0]!r} is not an integer id") from None
+                raise ValueError(f"{path}, line {lineno}: expected 'id,cluster', got {','.join(row)[:60]!r}")
+            ident = parse_int(row[0].strip())
+            if ident is None:
+                raise ValueError(f"{path}, line {lineno}: {row[0][:40]!r} is not an integer id")
             if ident in seen:
                 raise ValueError(
                     f"{path}, line {lineno}: id {ident} appears again (first on line {seen[ident]})"
@@ -153,7 +158,10 @@ def write_clustering(
     for key, value in (metadata or {}).items():
         if ":" in str(key) or "\n" in f"{key}{value}" or not _METADATA.match(f"{key}:"):
             raise ValueError(f"invalid metadata entry {key!r}: {value!r}")
-        lines.append(f"{key}:{'' if value is None else value}")
+        # Metadata lines are ignored on read, but a value with commas spans several cells: those
+        # after the first (which starts with the key) are made spreadsheet-safe.
+        first, *rest = ("" if value is None else str(value)).split(",")
+        lines.append(",".join([f"{key}:{first}", *(neutralise(cell) for cell in rest)]))
     write_text(path, "\n".join(lines) + "\n")
 
 

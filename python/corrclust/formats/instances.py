@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from corrclust.formats.numbers import INTEGER, NUMBER
 from corrclust.memory import InsufficientMemoryError, dense_problem_bytes, require, sparse_problem_bytes
 from corrclust.problem import Problem
 
@@ -52,18 +53,23 @@ def read_instance(path: str | os.PathLike[str]) -> Problem:
     if lower.endswith(".npz"):
         return _read_npz(path)
     with open(path, "rb") as fh:
-        head = fh.read(4096).removeprefix(_BOM)
-    if b"\0" in head:
-        raise ValueError(f"{path}: binary file of unknown format (expected PACE .gr, MULTICUT, .npy or .npz)")
-    for raw in head.decode("utf-8", errors="replace").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("c ") or line == "c":
-            continue
-        if line.startswith("p "):
-            return read_pace(path)
-        if line.upper() == "MULTICUT":
-            return read_multicut(path)
-        break
+        if b"\0" in fh.read(4096):
+            raise ValueError(
+                f"{path}: binary file of unknown format (expected PACE .gr, MULTICUT, .npy or .npz)"
+            )
+        fh.seek(0)
+        # The first line that is not a comment decides, however long the comments before it (a
+        # fixed window refused a PACE file whose comments filled it). Lines end at LF only, as the
+        # readers split them (str.splitlines() would also split at \v, \f, ...).
+        for k, raw in enumerate(fh):
+            line = (raw.removeprefix(_BOM) if k == 0 else raw).decode("utf-8", errors="replace").strip()
+            if not line or line.startswith("c"):  # PACE: a line starting with 'c' is a comment
+                continue
+            if line.split()[0] == "p":
+                return read_pace(path)
+            if line.upper() == "MULTICUT":
+                return read_multicut(path)
+            break
     raise ValueError(
         f"{path}: unknown instance format (expected a PACE 'p cep n m' header, a MULTICUT header, .npy or .npz)"
     )
@@ -202,10 +208,8 @@ def write_multicut(path: str | os.PathLike[str], problem: Problem) -> None:
 
 
 _BOM = b"\xef\xbb\xbf"
-# Python's int() and float() also take "1_0", surrounding spaces and non-ASCII digits ("١٢");
-# instance files are plain ASCII numbers, so anything else is an error, not a guess.
-_INT = re.compile(r"[+-]?[0-9]+\Z")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+# Numbers in plain ASCII notation only (corrclust.formats.numbers): Python's int() and float()
+# also take "1_0", surrounding spaces and non-ASCII digits ("١٢").
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)\Z", re.IGNORECASE)
 
 
@@ -220,6 +224,10 @@ def _text_lines(path: str) -> Iterator[tuple[int, str]]:
             f"(add a newline at its end if it is complete)"
         )
     for lineno, raw in enumerate(lines[:-1], start=1):
+        if b"\0" in raw:
+            raise ValueError(
+                f"{path}, line {lineno}: a NUL byte (column {raw.index(0) + 1}): not a text file"
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -230,7 +238,7 @@ def _text_lines(path: str) -> Iterator[tuple[int, str]]:
 
 
 def _ints(parts: list[str], path: str, lineno: int) -> list[int]:
-    if not all(_INT.match(p) for p in parts):
+    if not all(INTEGER.fullmatch(p) for p in parts):
         raise ValueError(f"{path}, line {lineno}: expected integers, got {' '.join(parts)!r}")
     return [int(p) for p in parts]
 
@@ -238,7 +246,7 @@ def _ints(parts: list[str], path: str, lineno: int) -> list[int]:
 def _float(text: str, path: str, lineno: int) -> float:
     if _NOT_FINITE.match(text):
         raise ValueError(f"{path}, line {lineno}: cost {text!r} is not finite")
-    if not _FLOAT.match(text):
+    if not NUMBER.fullmatch(text):
         raise ValueError(f"{path}, line {lineno}: cost {text!r} is not a number")
     value = float(text)
     if not np.isfinite(value):  # e.g. 1e999

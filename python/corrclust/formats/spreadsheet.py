@@ -9,6 +9,9 @@ carriage return can start one too), so a file named ``=HYPERLINK(...).tif`` list
   more single quote in front (spreadsheets show a leading ``'`` as "this is text");
 * :func:`restore` removes that one leading quote again, so our own readers get the original text
   back exactly (a name that itself starts with ``'`` survives because it got a second one).
+
+The paper's PQAP files are comma-separated without CSV quoting, so a text with commas there spans
+several cells: :func:`neutralise_unquoted` and :func:`restore_unquoted` apply the rule to each piece.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["TRIGGERS", "neutralise", "neutralise_row", "restore"]
+__all__ = ["TRIGGERS", "neutralise", "neutralise_row", "restore", "neutralise_unquoted", "restore_unquoted"]
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 
@@ -36,3 +39,13 @@ def neutralise_row(row: Iterable[Any]) -> list[Any]:
 def restore(cell: str) -> str:
     """The original text of a cell written by :func:`neutralise`."""
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(TRIGGERS) else cell
+
+
+def neutralise_unquoted(text: str) -> str:
+    """``text`` for a comma-separated file without quoting: every comma-separated piece neutralised."""
+    return ",".join(neutralise(piece) for piece in text.split(","))
+
+
+def restore_unquoted(text: str) -> str:
+    """The original of a text written by :func:`neutralise_unquoted`."""
+    return ",".join(restore(piece) for piece in text.split(","))

@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from corrclust.formats.spreadsheet import restore
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "VENDOR_SUFFIXES",
@@ -858,6 +860,8 @@ def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
             if len(row) != len(header):
                 raise ValueError(f"{table}:{lineno}: expected {len(header)} fields, got {len(row)}")
             name = row[col["file"]].strip()
+            if restore(name) != name and not (folder / name).exists():
+                name = restore(name)  # a table corrclust wrote (clusters.csv) quotes "=..." names
             try:
                 ident = int(row[col["id"]].strip())
             except ValueError:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from corrclust.formats.numbers import parse_int
 from corrclust.pipeline.images import ImageSet
 from corrclust.pipeline.messages import say
 from corrclust.pipeline.options import ClusterOptions
@@ -141,11 +142,10 @@ def _integer_ids(ids: np.ndarray) -> np.ndarray:
     """Ids saved as text (``corrclust twin predict`` keeps the ids of the file names as strings) are
     read as integers when every one of them is an integer; anything else is returned unchanged."""
     if ids.ndim == 1 and ids.dtype.kind in "US":
-        text = [x.decode() if isinstance(x, bytes) else str(x) for x in ids.tolist()]
-        try:
-            return np.array([int(x) for x in text], dtype=np.int64)
-        except ValueError:
-            return ids
+        text = [x.decode(errors="replace") if isinstance(x, bytes) else str(x) for x in ids.tolist()]
+        values = [parse_int(x) for x in text]  # int() would also take ' 1', '1_0' or '١'
+        if all(v is not None for v in values):
+            return np.array(values, dtype=np.int64)
     return ids
 
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from corrclust.atomic import write_text
+from corrclust.formats.numbers import parse_float, parse_int
+from corrclust.formats.spreadsheet import neutralise_unquoted, restore_unquoted
 
 __all__ = [
     "FIELDS",
@@ -149,7 +151,7 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
         if state == "start":
             if not line.strip():
                 continue
-            if line.strip(",") != "begin_selection_parameters":
+            if line.rstrip(",") != "begin_selection_parameters":
                 raise err(lineno, f"expected 'begin_selection_parameters', got {line[:60]!r}")
             state = "selection"
             continue
@@ -161,7 +163,10 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
             key, sep, value = head.partition(",")
             if not sep or not key:
                 raise err(lineno, f"expected 'name,value' in the selection block, got {line[:60]!r}")
-            selection[key] = value
+            key = restore_unquoted(key)
+            if key in selection:
+                raise err(lineno, f"selection parameter {key[:40]!r} given twice")
+            selection[key] = restore_unquoted(value)
             continue
         if state == "body":
             if not line.strip():
@@ -172,10 +177,7 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
                     lineno, f"expected 'features_begin,<id>' or 'candidates_begin,<id>', got {line[:60]!r}"
                 )
             block_kind = key[: -len("_begin")]
-            try:
-                block_id = int(value)
-            except ValueError:
-                raise err(lineno, f"organoid id must be an integer, got {value!r}") from None
+            block_id = _organoid_id(value, err, lineno)
             table = features if block_kind == "features" else candidates
             if block_id in table:
                 raise err(lineno, f"second {block_kind} block for organoid {block_id}")
@@ -191,10 +193,7 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
             key, sep, value = line.partition(",")
             if key != block_kind + "_end":
                 raise err(lineno, f"expected '{block_kind}_end,{block_id}', got {line[:60]!r}")
-            try:
-                end_id = int(value)
-            except ValueError:
-                raise err(lineno, f"organoid id must be an integer, got {value!r}") from None
+            end_id = _organoid_id(value, err, lineno)
             if end_id != block_id:
                 raise err(
                     lineno, f"'{block_kind}_end,{end_id}' does not match '{block_kind}_begin,{block_id}'"
@@ -211,12 +210,12 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
         cells = line.split(",")
         if len(cells) != N_FIELDS:
             raise err(lineno, f"expected {N_FIELDS} comma-separated numbers, got {len(cells)}")
-        try:
-            row = [float(c) for c in cells]
-        except ValueError:
-            raise err(lineno, f"not a number in {line[:80]!r}") from None
-        if not all(math.isfinite(v) for v in row):
-            raise err(lineno, "NaN or infinite value in a key-point row")
+        row: list[float] = []
+        for column, cell in enumerate(cells, 1):
+            number = parse_float(cell)
+            if number is None:
+                raise err(lineno, f"not a number in column {column}: {cell[:40]!r} (plain finite notation)")
+            row.append(number)
         block_rows.append(row)
 
     if state in ("start", "selection"):
@@ -233,6 +232,13 @@ def read_keypoints(path: str | os.PathLike) -> KeypointSet:
     return KeypointSet(ids=ids, features=features, candidates=candidates, selection=selection)
 
 
+def _organoid_id(text: str, err: Callable[[int, str], ValueError], lineno: int) -> int:
+    """An organoid id: ASCII digits only (Python's int() would also take ' 1', '1_0' or '١')."""
+    if not text.isascii() or not text.isdigit():
+        raise err(lineno, f"organoid id must be an integer (ASCII digits), got {text[:40]!r}")
+    return int(text)
+
+
 def _format_rows(arr: np.ndarray) -> list[str]:
     return [",".join(format_number(v) for v in row) for row in np.asarray(arr, dtype=np.float64)]
 
@@ -241,7 +247,8 @@ def write_keypoints(path: str | os.PathLike, keypoints: KeypointSet) -> None:
     """Write a :class:`KeypointSet` as a feature-vector CSV in the paper's format (``%g`` numbers)."""
     keypoints.validate()
     out = ["begin_selection_parameters"]
-    out += [f"{k},{v}" for k, v in keypoints.selection.items()]
+    # Selection names and values are text a user chose (the image-set name): spreadsheet-safe.
+    out += [f"{neutralise_unquoted(k)},{neutralise_unquoted(v)}" for k, v in keypoints.selection.items()]
     out.append("end_selection_parameters")
     for i in keypoints.ids:
         out.append(f"features_begin,{i}")
@@ -322,12 +329,11 @@ def read_parameters(path: str | os.PathLike) -> PqapParameters:
             )
         if key in values:
             raise ValueError(f"{path}: line {lineno}: parameter {key!r} given twice")
-        try:
-            v = float(value)
-        except ValueError:
-            raise ValueError(f"{path}: line {lineno}: {key} is not a number: {value.strip()!r}") from None
-        if not math.isfinite(v):
-            raise ValueError(f"{path}: line {lineno}: {key} must be finite, got {value.strip()!r}")
+        v = parse_float(value.strip())
+        if v is None:
+            raise ValueError(
+                f"{path}: line {lineno}: {key} is not a number (plain finite notation): {value.strip()[:40]!r}"
+            )
         values[key] = v
     missing = [n for n in names if n not in values]
     if missing:
@@ -379,6 +385,9 @@ class MatchingResults:
 
 
 _CONSTANT_KEYS = ("cost_double_assignment", "cost_mismatching_channels")
+# How format_number writes values that are not finite (a matrix cell may be one); nothing else
+# that Python's float() would take ('NaN', 'Infinity', ' 1', '1_0') is read.
+_WRITTEN_NOT_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def read_matching_results(path: str | os.PathLike) -> MatchingResults:
@@ -390,9 +399,19 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
 
     rows: list[tuple[int, list[str]]] = []
     for lineno, line in _lines(path):
-        cells = [c for c in line.split(",") if c != ""]
+        cells = line.split(",")
+        while cells and cells[-1] == "":  # the padding
+            cells.pop()
+        if "" in cells:  # dropping it would shift every later value into the wrong column
+            raise err(lineno, f"empty cell in column {cells.index('') + 1}")
         if cells:
             rows.append((lineno, cells))
+
+    def ints(texts: list[str], lineno: int, what: str) -> list[int]:
+        values = [parse_int(t) for t in texts]
+        if any(v is None for v in values):
+            raise err(lineno, f"{what} must be integers, got {texts[values.index(None)][:20]!r}")
+        return [v for v in values if v is not None]
 
     pos = 0
     ids: list[int] | None = None
@@ -403,10 +422,7 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
         lineno, cells = rows[pos]
         if cells[0] != name:
             raise err(lineno, f"expected the '{name}' block header, got {cells[0][:40]!r}")
-        try:
-            header_ids = [int(c) for c in cells[1:]]
-        except ValueError:
-            raise err(lineno, "block header ids must be integers") from None
+        header_ids = ints(cells[1:], lineno, "block header ids")
         if ids is None:
             ids = header_ids
             if len(set(ids)) != len(ids) or not ids:
@@ -424,10 +440,7 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
                 raise err(
                     lineno, f"expected an id and {n} values in the '{name}' block, got {len(cells)} cells"
                 )
-            try:
-                row_id = int(cells[0])
-            except ValueError:
-                raise err(lineno, f"row id must be an integer, got {cells[0][:20]!r}") from None
+            row_id = ints(cells[:1], lineno, "row ids")[0]
             if row_id != ids[a]:
                 raise err(lineno, f"expected row {ids[a]} of the '{name}' block, got {row_id}")
             for b, c in enumerate(cells[1:]):
@@ -437,10 +450,10 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
                     continue
                 if a == b:
                     raise err(lineno, f"diagonal cell must be 'S', got {c!r}")
-                try:
-                    mat[a, b] = float(c)
-                except ValueError:
-                    raise err(lineno, f"not a number in column {ids[b]}: {c!r}") from None
+                value = _WRITTEN_NOT_FINITE.get(c, parse_float(c))
+                if value is None:
+                    raise err(lineno, f"not a number in column {ids[b]}: {c[:40]!r}")
+                mat[a, b] = value
         blocks[name] = mat
         pos += 1
     assert ids is not None
@@ -460,16 +473,13 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
             if key == "end_selection_parameters":
                 in_selection = False
                 continue
-            selection[key] = cells[1] if len(cells) > 1 else ""
+            selection[restore_unquoted(key)] = restore_unquoted(cells[1]) if len(cells) > 1 else ""
             continue
         if key == "assignment":
             if len(cells) < 3:
                 raise err(lineno, "assignment line needs id_a, id_b and the assignment vector")
-            try:
-                a, b = int(cells[1]), int(cells[2])
-                vec = np.array([int(c) for c in cells[3:]], dtype=np.int64)
-            except ValueError:
-                raise err(lineno, "assignment ids and entries must be integers") from None
+            a, b, *entries = ints(cells[1:], lineno, "assignment ids and entries")
+            vec = np.array(entries, dtype=np.int64)
             if a not in id_set or b not in id_set or a == b:
                 raise err(
                     lineno, f"assignment {a} -> {b} does not name two different organoids of the blocks"
@@ -482,10 +492,9 @@ def read_matching_results(path: str | os.PathLike) -> MatchingResults:
         elif key in param_names or key in _CONSTANT_KEYS:
             if len(cells) != 2:
                 raise err(lineno, f"expected '{key},<value>'")
-            try:
-                v = float(cells[1])
-            except ValueError:
-                raise err(lineno, f"{key} is not a number: {cells[1]!r}") from None
+            v = parse_float(cells[1])
+            if v is None:
+                raise err(lineno, f"{key} is not a number (plain finite notation): {cells[1][:40]!r}")
             (values if key in param_names else constants)[key] = v
         elif key == "begin_selection_parameters":
             in_selection = True
@@ -529,7 +538,7 @@ def write_matching_results(path: str | os.PathLike, results: MatchingResults) ->
     for k, v in results.parameters.as_dict().items():
         lines.append([k, format_number(v)])
     lines.append(["begin_selection_parameters"])
-    lines += [[k, v] for k, v in results.selection.items()]
+    lines += [[neutralise_unquoted(k), neutralise_unquoted(v)] for k, v in results.selection.items()]
     lines.append(["end_selection_parameters"])
     longest = max((len(v) for v in results.assignments.values()), default=0)
     width = max(3 + longest, max(len(cells) for cells in lines))

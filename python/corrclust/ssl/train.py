@@ -42,6 +42,7 @@ from corrclust.twin.checkpoint import (
     rng_state_from_plain,
     rng_state_to_plain,
 )
+from corrclust.twin.lr_schedule import warmup_cosine_lr
 
 __all__ = ["train", "SSLResult", "save_model", "load_model", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -129,17 +130,9 @@ class _Run:
 
     def _set_lr(self, time_budget: float | None) -> None:
         c = self.config
-        progress = self.step / max(1, c.steps)
-        if time_budget:
-            progress = max(progress, self.elapsed / time_budget)
-        progress = min(progress, 1.0)
-        if progress < c.warmup_fraction:
-            factor = (progress + 1.0 / max(1, c.steps)) / c.warmup_fraction
-        else:
-            rest = (progress - c.warmup_fraction) / max(1e-12, 1.0 - c.warmup_fraction)
-            factor = 0.5 * (1.0 + math.cos(math.pi * rest))
+        lr = warmup_cosine_lr(c.lr, self.step, c.steps, c.warmup_fraction, self.elapsed, time_budget)
         for g in self.optimizer.param_groups:
-            g["lr"] = c.lr * min(1.0, max(factor, 0.01))
+            g["lr"] = lr
 
     def train_step(self, time_budget: float | None) -> float:
         c = self.config

@@ -54,6 +54,7 @@ from corrclust.twin.data import (
     paper_augment,
     strong_augment,
 )
+from corrclust.twin.lr_schedule import warmup_cosine_lr
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
 
@@ -223,16 +224,7 @@ class _Run:
 
     def _set_cosine_lr(self, time_budget: float | None) -> None:
         r = self.recipe
-        progress = self.step / max(1, r.total_steps)
-        if time_budget:
-            progress = max(progress, self.elapsed / time_budget)
-        progress = min(progress, 1.0)
-        if progress < r.warmup_fraction:
-            factor = (progress + 1.0 / max(1, r.total_steps)) / r.warmup_fraction
-        else:
-            rest = (progress - r.warmup_fraction) / max(1e-12, 1.0 - r.warmup_fraction)
-            factor = 0.5 * (1.0 + math.cos(math.pi * rest))
-        lr = r.lr * min(1.0, max(factor, 0.01))
+        lr = warmup_cosine_lr(r.lr, self.step, r.total_steps, r.warmup_fraction, self.elapsed, time_budget)
         for g in self.optimizer.param_groups:
             g["lr"] = lr
 

@@ -1,0 +1,123 @@
+"""Costs near the float limit: no objective overflows to +-inf, no solver fails or cycles on them.
+
+A problem whose absolute costs sum beyond :data:`corrclust.problem.MAX_TOTAL_COST` is refused by
+every constructor (some objective would not be representable); a problem inside that range but with
+costs far beyond what the solvers' absolute tolerances and HiGHS's "infinite" cost (1e20) can take is
+solved scaled by a power of two (exact) and reported in its own units.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse
+from test_exact import brute_force_dense
+
+import corrclust
+from corrclust.problem import MAX_TOTAL_COST, Problem
+
+METHODS = ("gaec", "kl", "anytime", "exact")
+
+
+def _signs(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    c = np.triu(rng.normal(size=(n, n)), 1)
+    return c + c.T
+
+
+def _one_line_overflow(exc: pytest.ExceptionInfo) -> None:
+    message = str(exc.value)
+    assert "\n" not in message and "overflow to infinity" in message
+
+
+@pytest.mark.parametrize("value", [1e307, np.finfo(np.float64).max])
+def test_from_dense_refuses_costs_whose_sum_overflows(value):
+    c = np.full((20, 20), -value)  # before the check: kl's objective was -inf
+    np.fill_diagonal(c, 0.0)
+    with pytest.raises(ValueError) as exc:
+        Problem.from_dense(c)
+    _one_line_overflow(exc)
+    with pytest.raises(ValueError) as exc:
+        corrclust.solve(c, method="kl")
+    _one_line_overflow(exc)
+
+
+def test_every_constructor_refuses_an_overflowing_total():
+    big = np.finfo(np.float64).max / 2
+    with pytest.raises(ValueError) as exc:  # parallel edges whose sum is inf
+        Problem.from_edges(3, [[0, 1], [1, 0], [0, 1]], [big, big, big])
+    _one_line_overflow(exc)
+    with pytest.raises(ValueError) as exc:  # distinct edges, each finite
+        Problem.from_edges(4, [[0, 1], [1, 2], [2, 3]], [big, -big, big])
+    _one_line_overflow(exc)
+    with pytest.raises(ValueError) as exc:
+        Problem.from_condensed(np.array([big, big, -big]))
+    _one_line_overflow(exc)
+    with pytest.raises(ValueError) as exc:
+        Problem.from_sparse(
+            scipy.sparse.coo_matrix(([big, big, big, big], ([0, 1, 1, 2], [1, 0, 2, 1])), (3, 3))
+        )
+    _one_line_overflow(exc)
+    with pytest.raises(ValueError) as exc:  # s - threshold is inf
+        Problem.from_similarities(np.full((3, 3), np.finfo(np.float64).max), threshold=-1e308)
+    _one_line_overflow(exc)
+
+
+def test_a_total_just_under_the_limit_is_accepted():
+    per_edge = MAX_TOTAL_COST / 3 * (1 - 1e-9)
+    p = Problem.from_edges(3, [[0, 1], [1, 2], [0, 2]], [per_edge, -per_edge, per_edge])
+    assert math.isfinite(p.objective([0, 1, 2]))
+
+
+@pytest.mark.parametrize("dense", [True, False])
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_is_exact_on_costs_near_the_float_limit(method, dense):
+    base = _signs(7, seed=4)
+    scale = MAX_TOTAL_COST / np.abs(base[np.triu_indices(7, 1)]).sum() * 0.99
+    costs = base * scale
+    iu = np.triu_indices(7, 1)
+    problem = Problem.from_dense(costs) if dense else Problem.from_edges(7, np.stack(iu, 1), costs[iu])
+    result = corrclust.solve(problem, method=method, seed=0)
+    cut = result.labels[iu[0]] != result.labels[iu[1]]
+    recomputed = math.fsum(costs[iu][cut].tolist())
+    assert math.isfinite(result.objective)
+    assert result.objective == pytest.approx(recomputed, rel=1e-12)
+    assert result.objective == pytest.approx(problem.objective(result.labels), rel=1e-12)
+    optimum = brute_force_dense(base) * scale
+    assert result.objective >= optimum * (1 + 1e-12)  # optimum < 0: the bound, with rounding room
+    if method == "exact":
+        assert result.status == "optimal"
+        assert result.objective == pytest.approx(optimum, rel=1e-12)
+        assert result.lower_bound == pytest.approx(optimum, rel=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e15, 1e30, 1e100, 1e300])
+def test_large_costs_neither_cycle_nor_fail(scale):
+    # Before the scaling: kl and anytime ran to the time limit at 1e15 and 1e30 (their 1e-9
+    # improvement test met rounding noise) and the exact LP failed beyond 1e20.
+    base = _signs(7, seed=1)
+    optimum = brute_force_dense(base)
+    seen = []
+    for method in METHODS:
+        result = corrclust.solve(base * scale, method=method, time_limit=60, seed=0)
+        assert result.status in ("heuristic", "optimal"), (method, result.status)
+        assert result.objective / scale == pytest.approx(optimum, rel=1e-9), method
+        seen.append(result.extra.get("cost_scale"))
+    assert all(s is not None and s < scale for s in seen)
+
+
+def test_costs_in_the_usual_range_are_not_scaled():
+    result = corrclust.solve(_signs(6, seed=2) * 1e9, method="kl")
+    assert "cost_scale" not in result.extra
+
+
+def test_progress_reports_the_original_units():
+    base = _signs(7, seed=1)
+    reports = []
+    result = corrclust.solve(base * 1e30, method="exact", progress=reports.append)
+    objectives = [
+        d["objective"] for d in reports if d.get("objective") is not None and math.isfinite(d["objective"])
+    ]
+    assert objectives and objectives[-1] == pytest.approx(result.objective, rel=1e-12)
