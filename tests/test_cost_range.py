@@ -2,8 +2,9 @@
 
 A problem whose absolute costs sum beyond :data:`corrclust.problem.MAX_TOTAL_COST` is refused by
 every constructor (some objective would not be representable); a problem inside that range but with
-costs far beyond what the solvers' absolute tolerances and HiGHS's "infinite" cost (1e20) can take is
-solved scaled by a power of two (exact) and reported in its own units.
+costs far beyond what HiGHS's "infinite" cost (1e20) allows is solved scaled by a power of two
+(exact) and reported in its own units. The heuristics alone need no scaling: their improvement
+threshold is relative to the largest cost (checked on the raw bindings below).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import scipy.sparse
 from test_exact import brute_force_dense
 
 import corrclust
+from corrclust._native import _core
 from corrclust.problem import MAX_TOTAL_COST, Problem
 
 METHODS = ("gaec", "kl", "anytime", "exact")
@@ -108,6 +110,47 @@ def test_large_costs_neither_cycle_nor_fail(scale):
         assert result.objective / scale == pytest.approx(optimum, rel=1e-9), method
         seen.append(result.extra.get("cost_scale"))
     assert all(s is not None and s < scale for s in seen)
+
+
+@pytest.mark.parametrize("dense", [True, False])
+@pytest.mark.parametrize("scale", [1e15, 1e30])
+def test_raw_solvers_stop_by_their_own_rules_on_large_costs(scale, dense):
+    # The C++ solvers alone, without solve()'s scaling: KL's improvement threshold is relative to
+    # the largest |cost|, so rounding noise is never taken for a gain. With the absolute 1e-9 of
+    # before, both ran until this time limit (KL about 10^6 passes in 3 s).
+    h = _core.heuristics
+    base = _signs(7, seed=1)
+    optimum = brute_force_dense(base)
+    iu = np.triu_indices(7, 1)
+    for method, options in (("kl", None), ("anytime", h.AnytimeOptions(until_time_limit=False))):
+        if dense:
+            r = h.solve_dense(base * scale, method, time_limit=60, options=options)
+        else:
+            edges = np.stack(iu, 1).astype(np.int64)
+            r = h.solve_sparse(7, edges, base[iu] * scale, method, time_limit=60, options=options)
+        assert r["status"] == "heuristic", method  # stopped by its own rule, not the limit
+        assert r["objective"] / scale == pytest.approx(optimum, rel=1e-9), method
+        if method == "kl":
+            assert r["iterations"] <= 3  # passes of KL: the first finds the optimum, one more confirms
+
+
+@pytest.mark.parametrize("power", [50, 100])
+def test_kl_and_anytime_are_invariant_under_power_of_two_scaling(power):
+    # A power of two scales every sum and the threshold exactly, so the labels must be the same.
+    h = _core.heuristics
+    rng = np.random.default_rng(5)
+    n = 300
+    e = rng.integers(0, n, (1500, 2))
+    e = e[e[:, 0] < e[:, 1]]
+    edges = np.unique(e, axis=0).astype(np.int64)
+    costs = rng.normal(0.2, 2.0, len(edges))
+    # (exact fusion, on under a limit, is left out: HiGHS takes costs beyond 1e20 as infinite)
+    for method, options in (("kl", None), ("anytime", h.AnytimeOptions(until_time_limit=False))):
+        plain = h.solve_sparse(n, edges, costs, method, seed=0, options=options)
+        big = h.solve_sparse(n, edges, np.ldexp(costs, power), method, seed=0, time_limit=60, options=options)
+        assert big["status"] == "heuristic", method
+        np.testing.assert_array_equal(big["labels"], plain["labels"])
+        assert big["objective"] == np.ldexp(plain["objective"], power)
 
 
 def test_costs_in_the_usual_range_are_not_scaled():

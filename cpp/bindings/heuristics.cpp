@@ -129,8 +129,12 @@ void init_heuristics(py::module_& m) {
                      "A move sequence stops after this many steps without a new best prefix (default 48; on\n"
                      "sparse graphs only in the second phase, after border-only sequences run to their end).")
         .def_readwrite("min_improvement", &KlOptions::min_improvement,
-                       "A move sequence, join or pass must gain more than this to be applied (default 1e-9).");
-    bind::options_protocol(kl, {"patience", "min_improvement"});
+                       "A move sequence, join or pass must gain more than this times max(1, largest |cost|)\n"
+                       "to be applied (default 1e-9; relative, so rounding noise on huge costs never counts).")
+        .def_readwrite("revisit", &KlOptions::revisit,
+                       "Sparse graphs: after border-only sequences, revisit every pair with patience-limited\n"
+                       "sequences (default True; False: faster, usually a little worse).");
+    bind::options_protocol(kl, {"patience", "min_improvement", "revisit"});
 
     py::class_<AnytimeOptions> any(m, "AnytimeOptions", "Settings of the anytime solver (method 'anytime').");
     any.def_readwrite("max_rounds_without_improvement", &AnytimeOptions::max_rounds_without_improvement,

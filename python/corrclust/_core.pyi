@@ -33,6 +33,7 @@ class heuristics:
         _fields: tuple[str, ...]
         patience: int
         min_improvement: float
+        revisit: bool
         def __init__(self, **kwargs: Any) -> None: ...
 
     class AnytimeOptions:

@@ -328,9 +328,10 @@ def _add_bound(result: SolveResult, raw: dict[str, Any]) -> None:
 
 #: Largest absolute cost the solvers are given as is. Measured on a random n = 7 problem scaled by
 #: 1e9 to 1e100: every method returned the brute-force optimum up to 1e12; from 1e15 on
-#: Kernighan-Lin and anytime cycled until the time limit (their absolute 1e-9 improvement test
-#: meets rounding noise), and beyond 1e20 the exact solver's LP failed (HiGHS reads such costs as
-#: infinite).
+#: Kernighan-Lin and anytime cycled until the time limit (their then absolute 1e-9 improvement test
+#: met rounding noise; it is relative to the largest cost now, and tests/test_cost_range.py checks
+#: the raw solvers at 1e15 and 1e30), and beyond 1e20 the LPs of the exact solver and of anytime's
+#: exact fusion fail (HiGHS reads such costs as infinite): for those the scaling stays.
 SOLVER_COST_RANGE = 2.0**40
 
 
