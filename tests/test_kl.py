@@ -190,3 +190,47 @@ def test_supervoxel_kl_reaches_the_border_only_optimum(n, seed, expected, before
     assert r["objective"] == pytest.approx(float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum()), abs=1e-9)
     start = _core.heuristics.solve_sparse(m, edges, costs, "kl", warm_start=lab)
     assert start["objective"] <= r["objective"] + 1e-12  # KL never worsens its start
+
+
+def _revisit_cases():
+    from corrclust.generators import supervoxel_multicut
+
+    edges, costs, truth = supervoxel_multicut(1000, seed=1)
+    return [CASES[0], CASES[1], CASES[6], ("supervoxel-1000-1", (len(truth), edges, costs))]
+
+
+@pytest.mark.parametrize("name,case", _revisit_cases(), ids=lambda c: c if isinstance(c, str) else "")
+def test_revisit_false_stops_after_the_border_only_phase(name, case):
+    n, edges, costs = case
+    h = _core.heuristics
+    gaec = h.solve_sparse(n, edges, costs, "gaec")
+    first = h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(revisit=False))
+    both = h.solve_sparse(n, edges, costs, "kl")
+    lab = first["labels"]
+    assert first["objective"] == pytest.approx(
+        float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum()), abs=1e-9
+    )
+    assert first["objective"] <= gaec["objective"] + 1e-12
+    assert both["objective"] <= first["objective"] + 1e-12  # the second phase only improves
+    # phase 1 alone ends at its own fixed point, and phase 2 from there is where the default ends
+    again = h.solve_sparse(n, edges, costs, "kl", warm_start=lab, options=h.KLOptions(revisit=False))
+    np.testing.assert_array_equal(again["labels"], lab)
+    assert again["iterations"] == 1
+    resumed = h.solve_sparse(n, edges, costs, "kl", warm_start=lab)
+    assert resumed["objective"] == pytest.approx(both["objective"], abs=1e-9)
+    assert first["iterations"] < both["iterations"]
+
+
+def test_revisit_matters_on_a_grid_and_not_on_complete_graphs():
+    h = _core.heuristics
+    n, edges, costs = CASES[0][1]  # grid 40 x 40: the second phase gains 0.67
+    first = h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(revisit=False))
+    both = h.solve_sparse(n, edges, costs, "kl")
+    assert first["objective"] == pytest.approx(-664.074474, abs=1e-6)
+    assert both["objective"] == pytest.approx(-664.743740, abs=1e-6)
+    rng = np.random.default_rng(3)  # complete graphs run one phase: the setting changes nothing
+    c = np.triu(rng.normal(0.2, 1.0, (60, 60)), 1)
+    c = c + c.T
+    a = h.solve_dense(c, "kl", options=h.KLOptions(revisit=False))
+    b = h.solve_dense(c, "kl")
+    np.testing.assert_array_equal(a["labels"], b["labels"])

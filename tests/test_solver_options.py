@@ -24,7 +24,7 @@ def noisy():
 
 
 def test_defaults_are_the_documented_values():
-    assert (KLOptions().patience, KLOptions().min_improvement) == (48, 1e-9)
+    assert (KLOptions().patience, KLOptions().min_improvement, KLOptions().revisit) == (48, 1e-9, True)
     a = AnytimeOptions()
     assert (a.max_rounds_without_improvement, a.max_rounds, a.kl) == (12, 10000, KLOptions())
     assert (a.until_time_limit, a.exact_fusion, a.exact_fusion_share) == (True, True, 0.25)
@@ -81,6 +81,23 @@ def test_kl_settings_reach_the_solver(noisy):
         >= impatient.objective
         == pytest.approx(Problem.from_dense(noisy).objective(impatient.labels))
     )
+
+
+def test_kl_revisit_reaches_the_solver():
+    side = 40  # a grid where the second phase gains (tests/test_kl.py has the exact values)
+    idx = np.arange(side * side).reshape(side, side)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1),
+        ]
+    )
+    costs = np.random.default_rng(1).normal(0.3, 1.0, len(edges))
+    problem = Problem.from_edges(side * side, edges, costs)
+    first = solve(problem, "kl", options=KLOptions(revisit=False))
+    both = solve(problem, "kl")
+    assert both.objective < first.objective <= solve(problem, "gaec").objective
+    assert first.objective == pytest.approx(problem.objective(first.labels))
 
 
 def test_anytime_settings_reach_the_solver(noisy):
