@@ -153,6 +153,25 @@ def test_kl_and_anytime_are_invariant_under_power_of_two_scaling(power):
         assert big["objective"] == np.ldexp(plain["objective"], power)
 
 
+def test_raw_anytime_under_a_limit_skips_exact_fusion_on_huge_costs():
+    # Exact fusion solves LPs; HiGHS takes costs beyond 1e20 as infinite, and before this the raw
+    # binding raised "branch_and_cut: the LP solver failed" here. Above a sum of 1e15 the solver
+    # keeps to its KL fusion rounds until the limit.
+    h = _core.heuristics
+    rng = np.random.default_rng(5)
+    n = 60
+    e = rng.integers(0, n, (300, 2))
+    edges = np.unique(e[e[:, 0] < e[:, 1]], axis=0).astype(np.int64)
+    costs = rng.normal(0.2, 2.0, len(edges))
+    big_costs = np.ldexp(costs, 100)
+    kl = h.solve_sparse(n, edges, big_costs, "kl", seed=0)
+    big = h.solve_sparse(n, edges, big_costs, "anytime", seed=0, time_limit=1.0)
+    assert big["status"] == "time_limit"
+    cut = big["labels"][edges[:, 0]] != big["labels"][edges[:, 1]]
+    assert big["objective"] == pytest.approx(math.fsum(big_costs[cut].tolist()), rel=1e-12)
+    assert big["objective"] <= kl["objective"]  # never worse than its GAEC + KL start
+
+
 def test_costs_in_the_usual_range_are_not_scaled():
     result = corrclust.solve(_signs(6, seed=2) * 1e9, method="kl")
     assert "cost_scale" not in result.extra

@@ -147,6 +147,12 @@ public:
         const Index n = p_.n;
         if (n == 0) return {};
         scale_ = cost_scale(p_);
+        // Exact fusion solves LPs whose costs are sums of the problem's costs; HiGHS reads |c| >= 1e20
+        // as infinite and failed ("the LP solver failed") on costs scaled by 2^100. With the sum of all
+        // |costs| below 1e15 no contracted cost comes near that; above it the KL fusion rounds go on alone.
+        double pairs = 0.5 * static_cast<double>(n) * static_cast<double>(n - 1);
+        if constexpr (kSparse) pairs = static_cast<double>(p_.num_edges());
+        lp_safe_ = scale_ * pairs < 1e15;
         // starts
         if (start) offer(kl_from(*start));
         if (!control_.stop()) offer(kl_from(gaec_ex(p_, control_, nullptr, nullptr)));
@@ -174,7 +180,7 @@ public:
             remember(std::move(proposal.labels));
             // Exact fusion only once stalled: until then the run follows the no-limit run of the same seed
             // round for round, so a limit longer than that run never ends worse than it.
-            if (timed && settings_.exact_fusion && without + 1 >= settings_.max_rounds_without_improvement &&
+            if (timed && settings_.exact_fusion && lp_safe_ && without + 1 >= settings_.max_rounds_without_improvement &&
                 !control_.stop()) {
                 if (skip_ > 0) --skip_;
                 else improved = offer(exact_fuse()) || improved;
@@ -366,6 +372,7 @@ private:
     int skip_ = 0, backoff_ = 1;
     std::int64_t rounds_ = 0;
     std::int64_t exact_fusions_ = 0;
+    bool lp_safe_ = true;  // exact fusion allowed: the costs are far from the LP's infinity
     const Problem& p_;
     Control& control_;
     detail::Rng rng_;
