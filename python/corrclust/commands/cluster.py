@@ -315,7 +315,7 @@ def print_summary(result, stream=None) -> None:
     stream = sys.stdout if stream is None else stream
     c = result.clustering
     print(
-        f"{result.correlations.ids.size} images -> {c.n_clusters} cluster{'s' if c.n_clusters != 1 else ''} "
+        f"{c.labels.size} images -> {c.n_clusters} cluster{'s' if c.n_clusters != 1 else ''} "
         f"(objective {c.objective:.6g}, {result.seconds:.1f} s)",
         file=stream,
     )
