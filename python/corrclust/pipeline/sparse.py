@@ -99,7 +99,8 @@ def run_sparse(
     fv: FeatureVectors = route.features(images, options, checkpoint=checkpoint)
     where = {int(i): k for k, i in enumerate(images.ids)}
     images = images.subset([where[int(i)] for i in fv.ids])
-    settings = [*settings, *fv.settings, (route.timing_label, f"{time.perf_counter() - t0:.1f} s")]
+    head = [("images", str(options.images_dir)), ("method", route.label), ("solver", options.solver)]
+    settings = [*head, *settings, *fv.settings, (route.timing_label, f"{time.perf_counter() - t0:.1f} s")]
     say(f"clustering {fv.ids.size} images on the sparse path ({options.solver})")
     res = cluster_embeddings(
         fv.features,
