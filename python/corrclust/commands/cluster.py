@@ -179,7 +179,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         metavar="N",
         help="never build a dense n x n matrix above N rows or images (default 20,000, or "
-        "CORRCLUST_DENSE_MAX_N): --embeddings goes sparse above it, IMAGES_DIR is refused",
+        "CORRCLUST_DENSE_MAX_N): above it --embeddings and the profile and ssl routes go sparse, "
+        "pqap and twin are refused",
     )
     emb.add_argument(
         "--knn-k",
