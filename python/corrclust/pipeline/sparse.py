@@ -70,10 +70,17 @@ def decide(n: int, options: ClusterOptions, route: Any) -> str | None:
         check = getattr(route, "check_sparse", None)
         blocker = check(options) if check is not None else None
     if blocker is not None:
-        raise memory.DenseLimitError(
-            f"{why}; {blocker}: use --method profile (sparse path), or save features as an (n, d) "
-            "array for 'corrclust cluster --embeddings', or raise --dense-max-n"
-        )
+        if hasattr(route, "features") and options.correlations is None:
+            instead = f"leave it out and --method {route.name} takes the sparse path"
+        else:
+            instead = (
+                "use --method profile (sparse path), or save features as an (n, d) array for "
+                "'corrclust cluster --embeddings'"
+            )
+        if n > limit:
+            instead += ", or raise --dense-max-n"
+        error = memory.DenseLimitError if n > limit else memory.InsufficientMemoryError
+        raise error(f"{why}; {blocker}: {instead}")
     return f"{why}: sparse path (k-nearest-neighbour graph of the {route.name} features)"
 
 
