@@ -90,15 +90,13 @@ def run_sparse(
     route: Any,
     *,
     checkpoint: Path | None,
-    started: float,
     title: str,
     settings: list[tuple[str, Any]],
-) -> Any:
-    """Steps 2-5 on the sparse path; returns a :class:`corrclust.pipeline.runner.PipelineResult`
-    whose ``correlations`` is None (no matrix exists)."""
+) -> tuple[ImageSet, Clustering, dict[str, Path]]:
+    """Steps 2-5 on the sparse path: the images clustered (in the order of the clusters' ids), their
+    clustering and the files written."""
     from corrclust.embedding_clustering import cluster_embeddings
     from corrclust.pipeline.outputs import write_sparse_outputs
-    from corrclust.pipeline.runner import PipelineResult
     from corrclust.pipeline.truth import resolve_truth
 
     out_dir = Path(options.out_dir)
@@ -129,6 +127,7 @@ def run_sparse(
         solver=options.solver,
     )
     settings += [
+        ("granularity (added to every cost)", f"{fv.granularity:g}"),
         ("path", f"sparse: {res.graph_k} nearest neighbours ({res.knn}), {res.pairs} pairs scored"),
         ("pairs left out", f"uniform cost {res.left_out_cost:.4g} in the objective estimate"),
         ("objective over all pairs (estimate)", f"{res.objective_all_pairs:.6g}"),
@@ -138,4 +137,4 @@ def run_sparse(
     files = write_sparse_outputs(
         out_dir, images, clustering, truth, settings, progress=options.progress, title=title
     )
-    return PipelineResult(out_dir, images, None, clustering, None, files, time.perf_counter() - started)
+    return images, clustering, files
