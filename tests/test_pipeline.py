@@ -670,7 +670,7 @@ def test_pqap_on_rgb_images_says_what_is_needed(tmp_path, organoids, capsys):
     assert "no key points for" not in err
 
 
-def test_error_images_above_the_dense_limit(tmp_path, organoids, capsys):
+def test_error_pqap_above_the_dense_limit(tmp_path, organoids, capsys):
     err = _cli_error(
         capsys, "cluster", organoids, "-o", tmp_path / "out", "--no-progress", "--dense-max-n", "11"
     )
@@ -679,5 +679,7 @@ def test_error_images_above_the_dense_limit(tmp_path, organoids, capsys):
         len(errors) == 1
         and "12 images are above the dense limit of 11 (their n x n matrices would need 4.5 KiB)" in err
     )
+    # PQAP scores every pair: no sparse path, one line naming the alternatives
+    assert "--method pqap scores every pair: use --method profile (sparse path)" in errors[0]
     assert "--embeddings" in errors[0]
     assert not (tmp_path / "out").exists()  # refused before anything was written

@@ -252,3 +252,70 @@ def test_neighbours_option(brightfield, tmp_path, capsys):
         == 2
     )
     assert "--neighbours must be a whole number of at least 1 or 'auto', got 0" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ above the dense limit (issue 18)
+@pytest.fixture(scope="module")
+def forty(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forty")
+    rng = np.random.default_rng(1)
+    for cls, kind in ((1, "round"), (2, "long")):
+        for k in range(20):
+            tifffile.imwrite(folder / f"cell_{cls * 100 + k}.tif", _draw(kind, rng))
+    return folder
+
+
+def test_above_the_dense_limit_the_profile_route_goes_sparse(forty, tmp_path, capsys):
+    from corrclust.embedding_clustering import cluster_embeddings
+    from corrclust.pipeline.clustering import number_clusters
+    from corrclust.pipeline.images import load_images
+    from corrclust.profile_clustering import profile_features
+
+    out = tmp_path / "out"
+    argv = ["cluster", str(forty), "-o", str(out), "--no-progress", "--dense-max-n", "20", "--truth", "auto"]
+    assert cli_main(argv) == 0
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "dense limit" in line]
+    assert said == [
+        "corrclust: 40 images are above the dense limit of 20 (their n x n matrices would need 50.0 KiB): "
+        "sparse path (k-nearest-neighbour graph of the profile features)"
+    ]
+    rows = _clusters(out / "clusters.csv")
+    assert list(rows[0]) == ["id", "cluster", "file"] and len(rows) == 40
+    assert sorted(r["file"] for r in rows) == sorted(p.name for p in forty.glob("*.tif"))
+    # the same labels as the sparse path of cluster_embeddings on the same profiles (clusters 1..K by size)
+    pf = profile_features(load_images(forty, progress=False).records)
+    ref = cluster_embeddings(pf.features, ids=pf.ids, path="sparse", knn="exact", neighbours=7, seed=0)
+    want = dict(zip(pf.ids.tolist(), number_clusters(ref.labels).tolist(), strict=True))
+    assert {int(r["id"]): int(r["cluster"]) for r in rows} == want
+    assert ref.n_clusters >= 2
+    data = json.loads((out / "metrics.json").read_text())  # formats/metrics_file.py: contingency as cells
+    assert "contingency_cells" in data and sum(c[2] for c in data["contingency_cells"]) == 40
+    assert not (out / "similarities.npz").exists()  # no n x n matrix anywhere
+    page = (out / "report.html").read_text()
+    assert "size_distribution.png" in page and "similarity.png" not in page
+    assert not (out / "figures" / "similarity.png").exists()
+    assert "k-nearest-neighbour graph" in page
+
+
+def test_below_the_dense_limit_nothing_changes(forty, tmp_path, capsys):
+    outs = []
+    for limit in ([], ["--dense-max-n", "40"]):
+        out = tmp_path / f"out{len(limit)}"
+        assert cli_main(["cluster", str(forty), "-o", str(out), "--no-progress", *limit]) == 0
+        outs.append(out)
+    assert "sparse path" not in capsys.readouterr().err
+    for name in ("clusters.csv", "clustering.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+    assert (outs[1] / "similarities.npz").exists()
+
+
+def test_above_the_dense_limit_options_that_need_every_pair_are_refused(forty, tmp_path, capsys):
+    cal = tmp_path / "cal.csv"
+    cal.write_text("file,class\ncell_100.tif,1\ncell_200.tif,2\n")
+    out = tmp_path / "out"
+    argv = ["cluster", str(forty), "-o", str(out), "--no-progress", "--dense-max-n", "20"]
+    assert cli_main([*argv, "--calibrate", str(cal)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "--calibrate fits the granularity on every pair" in errors[0]
+    assert not out.exists()

@@ -344,6 +344,29 @@ def test_cluster_route_trains_on_the_folder_and_a_rerun_continues(tmp_path, caps
     assert load_model(out / "ssl" / "model.pt")[1]["steps"] > record["steps"]
 
 
+def test_cluster_route_above_the_dense_limit_goes_sparse(tmp_path, capsys):
+    import csv
+
+    from corrclust.cli import main
+    from corrclust.embedding_clustering import cluster_embeddings
+    from corrclust.pipeline.clustering import number_clusters
+
+    d = _folder(tmp_path / "crops")
+    out = tmp_path / "out"
+    args = ["cluster", str(d), "--method", "ssl", "--time-budget", "1", "-o", str(out), "--no-progress"]
+    assert main([*args, "--dense-max-n", "6"]) == 0
+    err = capsys.readouterr().err
+    assert "12 images are above the dense limit of 6" in err and "the ssl features" in err
+    with open(out / "clusters.csv", newline="") as fh:
+        got = {int(r["id"]): int(r["cluster"]) for r in csv.DictReader(fh)}
+    z = np.load(out / "ssl" / "embeddings.npz")
+    x = z["features"] / np.linalg.norm(z["features"], axis=1, keepdims=True)  # as embedding_costs scales
+    ids = z["ids"].astype(np.int64)
+    ref = cluster_embeddings(x, ids=ids, path="sparse", knn="exact", seed=0)
+    assert got == dict(zip(ids.tolist(), number_clusters(ref.labels).tolist(), strict=True))
+    assert not (out / "similarities.npz").exists()
+
+
 def test_cluster_route_refuses_pqap_parameters(tmp_path, capsys):
     from corrclust.cli import main
 

@@ -24,7 +24,7 @@ import numpy as np
 from corrclust import feature_costs
 from corrclust.images.io import ImageReadError, ImageRecord, read_image, read_mask
 
-__all__ = ["ProfileCosts", "profile_costs", "assess_clustering"]
+__all__ = ["ProfileCosts", "ProfileFeatures", "profile_costs", "profile_features", "assess_clustering"]
 
 
 @dataclass
@@ -39,6 +39,20 @@ class ProfileCosts:
     info: dict[str, Any]
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     k: int = feature_costs.K_NEIGHBOURS  # the neighbourhood of the cost rule
+
+
+@dataclass
+class ProfileFeatures:
+    """Standardised profiles (one row per kept record) and the records that could not be profiled."""
+
+    records: list[ImageRecord]
+    features: np.ndarray
+    n_profile_features: int  # before PCA
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.array([r.id for r in self.records], dtype=np.int64)
 
 
 def _load(records: Sequence[ImageRecord], progress: bool):
@@ -127,26 +141,15 @@ class _Saver:
         self.last = self.clock()
 
 
-def profile_costs(
+def profile_features(
     records: Sequence[ImageRecord],
     *,
-    granularity: float = 0.0,
-    calibrate: str | Path | None = None,
     pca: int | float | None = None,
-    solver: str = "kl",
-    seed: int = 0,
     progress: bool = False,
     checkpoint: str | Path | None = None,
-    neighbours: int | str = feature_costs.K_NEIGHBOURS,
-) -> ProfileCosts:
-    """Profiles and label-free costs of ``records`` (see the module doc).
-
-    ``calibrate``: a CSV of labelled images or marked pairs (:func:`corrclust.feature_costs.read_calibration`);
-    the granularity it selects replaces ``granularity``. ``checkpoint``: a file where the profiles
-    computed so far are saved every ``SAVE_EVERY`` seconds; a rerun takes them from it (an image
-    counts as the same when its path, size and modification time are). ``neighbours``: the
-    rule's ``k``, or ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
-    """
+) -> ProfileFeatures:
+    """The standardised profiles of ``records`` (no costs): what both the dense costs of
+    :func:`profile_costs` and the sparse path of a large collection start from."""
     from corrclust import profiles
 
     items, kept, skipped = _load(records, progress)
@@ -171,6 +174,31 @@ def profile_costs(
         skipped.append((kept[k].path, reason))
     recs = [kept[k] for k in prof.kept]
     Z = profiles.standardise(prof.features, prof.groups, pca=pca)
+    return ProfileFeatures(recs, Z, int(prof.features.shape[1]), skipped)
+
+
+def profile_costs(
+    records: Sequence[ImageRecord],
+    *,
+    granularity: float = 0.0,
+    calibrate: str | Path | None = None,
+    pca: int | float | None = None,
+    solver: str = "kl",
+    seed: int = 0,
+    progress: bool = False,
+    checkpoint: str | Path | None = None,
+    neighbours: int | str = feature_costs.K_NEIGHBOURS,
+) -> ProfileCosts:
+    """Profiles and label-free costs of ``records`` (see the module doc).
+
+    ``calibrate``: a CSV of labelled images or marked pairs (:func:`corrclust.feature_costs.read_calibration`);
+    the granularity it selects replaces ``granularity``. ``checkpoint``: a file where the profiles
+    computed so far are saved every ``SAVE_EVERY`` seconds; a rerun takes them from it (an image
+    counts as the same when its path, size and modification time are). ``neighbours``: the
+    rule's ``k``, or ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
+    """
+    pf = profile_features(records, pca=pca, progress=progress, checkpoint=checkpoint)
+    recs, Z, skipped = pf.records, pf.features, pf.skipped
     k_scores = None
     if neighbours == "auto":
         k, k_scores = feature_costs.choose_neighbours(Z, granularity=granularity, solver=solver, seed=seed)
@@ -199,7 +227,7 @@ def profile_costs(
         }
     info.update(
         {
-            "features": int(prof.features.shape[1]),
+            "features": pf.n_profile_features,
             "features_used": int(Z.shape[1]),
             "granularity": float(granularity),
         }

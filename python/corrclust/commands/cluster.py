@@ -179,7 +179,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         metavar="N",
         help="never build a dense n x n matrix above N rows or images (default 20,000, or "
-        "CORRCLUST_DENSE_MAX_N): --embeddings goes sparse above it, IMAGES_DIR is refused",
+        "CORRCLUST_DENSE_MAX_N): above it --embeddings and the profile and ssl routes go sparse, "
+        "pqap and twin are refused",
     )
     emb.add_argument(
         "--knn-k",
@@ -315,7 +316,7 @@ def print_summary(result, stream=None) -> None:
     stream = sys.stdout if stream is None else stream
     c = result.clustering
     print(
-        f"{result.correlations.ids.size} images -> {c.n_clusters} cluster{'s' if c.n_clusters != 1 else ''} "
+        f"{c.labels.size} images -> {c.n_clusters} cluster{'s' if c.n_clusters != 1 else ''} "
         f"(objective {c.objective:.6g}, {result.seconds:.1f} s)",
         file=stream,
     )

@@ -23,7 +23,7 @@ from corrclust.pipeline.correlations import Correlations
 from corrclust.pipeline.evaluation import Evaluation
 from corrclust.pipeline.images import ImageSet
 
-__all__ = ["FIGURES", "THUMBNAILS", "write_outputs", "prepare_out_dir"]
+__all__ = ["FIGURES", "THUMBNAILS", "write_outputs", "write_sparse_outputs", "prepare_out_dir"]
 
 FIGURES = "figures"
 #: One small PNG per image, ``<id>.png`` (the review page's gallery).
@@ -186,6 +186,44 @@ def write_outputs(
         assessment=assessment,
         review=review,
     )
+    write_text(files["report"], page)
+    return files
+
+
+def write_sparse_outputs(
+    out_dir: Path,
+    images: ImageSet,
+    clustering: Clustering,
+    truth: Any,
+    settings: list[tuple[str, Any]],
+    *,
+    progress: bool = True,
+    title: str = "corrclust report",
+) -> dict[str, Path]:
+    """The files of a sparse-path run (:mod:`corrclust.pipeline.sparse`), each streamed or atomic:
+    ``clusters.csv``, ``metrics.json`` (with a ``truth``; its VI joins ``settings``), the thumbnails
+    and the report in its large-run layout whatever n is (there is no matrix to draw)."""
+    from corrclust import report
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {"clusters": out_dir / "clusters.csv"}
+    _write_clusters_csv(files["clusters"], images, clustering)
+    if truth is not None:
+        from corrclust.formats.metrics_file import write_metrics
+
+        files["metrics"] = out_dir / "metrics.json"
+        known = [c for c in truth.classes if c is not None]
+        m = write_metrics(files["metrics"], known, clustering.labels[truth.known], {"truth": truth.source})
+        settings = [*settings, ("truth", truth.source), ("VI against the truth", f"{m['vi']:.4f} bits")]
+    _write_thumbnails(out_dir / THUMBNAILS, images)
+    files.update(
+        report.draw_figures(
+            out_dir, FIGURES, images, None, clustering, None, _figure, progress=progress, dense_max=0
+        )
+    )
+    files["report"] = out_dir / "report.html"
+    page = report.render(title, out_dir, images, None, clustering, None, settings, files, dense_max=0)
     write_text(files["report"], page)
     return files
 

@@ -18,6 +18,7 @@ from corrclust.pipeline.messages import say
 from corrclust.pipeline.options import SWEEP_AUTO_MAX, ClusterOptions
 from corrclust.pipeline.outputs import prepare_out_dir, write_outputs
 from corrclust.pipeline.routes import AUTO, default_route, get_route
+from corrclust.pipeline.sparse import decide, run_sparse
 from corrclust.pipeline.truth import resolve_truth
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ class PipelineResult:
 
     out_dir: Path
     images: ImageSet
-    correlations: Correlations
+    #: None on the sparse path (:mod:`corrclust.pipeline.sparse`): no matrix was built.
+    correlations: Correlations | None
     clustering: Clustering
     evaluation: Evaluation | None
     files: dict[str, Path]
@@ -184,25 +186,6 @@ def _previous_labels(out_dir: Path, ids) -> np.ndarray | None:
     return np.array([rows[int(i)] for i in ids], dtype=np.int64)
 
 
-def check_dense_size(n: int, dense_max_n: int | None = None) -> None:
-    """Refuse, before anything is computed, an image collection whose n x n matrices are too large.
-
-    The image routes score every pair; above the dense limit (or beyond the memory available) the
-    collection's features must take the sparse path (``corrclust cluster --embeddings``).
-    """
-    from corrclust import memory
-
-    limit = memory.dense_max_n(dense_max_n)
-    need = memory.dense_feature_bytes(n)
-    if n > limit:
-        raise memory.DenseLimitError(
-            f"{n} images are above the dense limit of {limit} (their n x n matrices would need "
-            f"{memory.format_bytes(need)}): save their profiles or embeddings as an (n, d) .npy and run "
-            "'corrclust cluster --embeddings' (sparse path), or raise --dense-max-n"
-        )
-    memory.require(need, f"the n x n matrices of {n} images")
-
-
 def run(
     options: ClusterOptions,
     *,
@@ -258,9 +241,19 @@ def run(
             f"the key-point channels; choose with --method)"
         )
         get_route(options.method).check(options)
-    check_dense_size(len(images.records), options.dense_max_n)
+    # above the dense limit: the sparse path when the route gives feature vectors, else a refusal
+    going_sparse = decide(len(images.records), options, get_route(options.method))
     prepare_out_dir(out_dir)
     checkpoint = out_dir / PQAP_CHECKPOINT
+    if going_sparse is not None:
+        say(going_sparse)
+        settings.extend(_read_settings(options))
+        images, clustering, files = run_sparse(
+            images, options, get_route(options.method), checkpoint=checkpoint, title=title, settings=settings
+        )
+        checkpoint.unlink(missing_ok=True)
+        seconds = time.perf_counter() - started
+        return PipelineResult(out_dir, images, None, clustering, None, files, seconds)
     t0 = time.perf_counter()
     images, corr = compute_correlations(images, options, checkpoint=checkpoint)
     correlation_seconds = time.perf_counter() - t0

@@ -386,7 +386,7 @@ def render(
             ("similarities", "ids, the correlation matrix, costs and labels (numpy .npz)"),
             ("metrics", "all metrics as JSON"),
             ("assessment", "whether the clusters are informative: findings and evidence (JSON)"),
-            ("sweep_csv", f"metrics against the {corr.parameter_name}"),
+            ("sweep_csv", f"metrics against the {getattr(corr, 'parameter_name', 'parameter')}"),
         )
         if k in files
     ]
@@ -583,9 +583,12 @@ def render(
 
     from corrclust import __version__
 
+    if corr is None:  # the sparse path (corrclust.pipeline.sparse): no matrix
+        source = "feature vectors on a k-nearest-neighbour graph"
+    else:
+        source = "PQAP similarities" if corr.kind == "similarity" else "twin-network probabilities"
     subtitle = (
         f"{n} images, {clustering.n_clusters} clusters; corrclust {__version__}; "
-        f"{'PQAP similarities' if corr.kind == 'similarity' else 'twin-network probabilities'}, "
-        f"solver {clustering.solver}"
+        f"{source}, solver {clustering.solver}"
     )
     return H.page(title, subtitle, sections)

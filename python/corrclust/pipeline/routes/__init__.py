@@ -99,6 +99,10 @@ class Route(Protocol):
         """Lines of the report's settings table that describe this route's inputs."""
 
     # Optional: ``def add_arguments(self, group: argparse._ArgumentGroup) -> None`` (see above).
+    # Optional: ``def features(self, images, options, *, checkpoint) -> FeatureVectors`` (one feature
+    # vector per image, :mod:`corrclust.pipeline.sparse`): a route that has it takes the sparse path
+    # above the dense limit instead of being refused; ``def check_sparse(self, options) -> str | None``
+    # says why its options need every pair (None: they do not).
 
 
 def get_route(name: str) -> Route:

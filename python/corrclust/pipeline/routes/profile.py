@@ -150,6 +150,38 @@ class ProfileRoute:
         np.fill_diagonal(P, 0.5)
         return Correlations(pc.ids, P, "probability", pc.granularity, "mean", details=pc)
 
+    def check_sparse(self, options: ClusterOptions) -> str | None:
+        """Why these options cannot take the sparse path (None when they can)."""
+        if _opt(options, "profile_calibrate") is not None:
+            return "--calibrate fits the granularity on every pair"
+        if _neighbours(options) == "auto":
+            return "--neighbours auto compares dense clusterings"
+        return None
+
+    def features(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None):
+        """The standardised profiles of ``images`` for the sparse path (:mod:`corrclust.pipeline.sparse`)."""
+        from corrclust.pipeline.sparse import FeatureVectors
+        from corrclust.profile_clustering import profile_features
+
+        pca = _opt(options, "profile_pca")
+        if pca is not None and pca >= 1:
+            pca = int(pca)
+        say(f"computing morphology profiles of {len(images.records)} images")
+        ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
+        pf = profile_features(images.records, pca=pca, progress=options.progress, checkpoint=ours)
+        if ours is not None:
+            ours.unlink(missing_ok=True)
+        for path, reason in pf.skipped:
+            say(f"no profile for {path}: {reason}")
+            images.failures.append((path, f"no profile: {reason}"))
+        return FeatureVectors(
+            pf.ids,
+            pf.features,
+            granularity=float(_opt(options, "profile_granularity", 0.0)),
+            neighbours=int(_neighbours(options)),
+            settings=self.settings(options),
+        )
+
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = [
             ("cost rule", f"local scaling (k = {_neighbours(options)}), log-odds + 1; bias = granularity")

@@ -62,9 +62,8 @@ class SslRoute:
         if not (budget > 0) or budget == float("inf"):
             raise ValueError(f"--time-budget must be a positive number of seconds, got {budget}")
 
-    def correlate(
-        self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None
-    ) -> Correlations:
+    def _embed(self, images: ImageSet, options: ClusterOptions) -> tuple[list[str], np.ndarray]:
+        """Train (or reuse) the network and embed the images: their ids and ``(n, d)`` embeddings."""
         try:
             import corrclust.ssl as ssl
             from corrclust.twin.data import from_arrays
@@ -126,6 +125,14 @@ class SslRoute:
         emb_path = Path(options.out_dir) / "ssl" / "embeddings.npz"
         with atomic_path(emb_path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, ids=np.array(ids), features=features)
+        return ids, features
+
+    def correlate(
+        self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None
+    ) -> Correlations:
+        import corrclust.ssl as ssl
+
+        ids, features = self._embed(images, options)
         costs, _ = ssl.embedding_costs(features)
         # P = sigmoid(costs) so that the pipeline's logit(P) + bias gives back costs + bias
         P = 1.0 / (1.0 + np.exp(-costs))
@@ -137,6 +144,17 @@ class SslRoute:
             options.bias,
             "mean",
         )
+
+    def features(self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None):
+        """The embeddings, scaled to unit length as ``embedding_costs`` scales them, for the sparse path
+        (:mod:`corrclust.pipeline.sparse`; the rule's granularity is ``--bias``)."""
+        from corrclust.pipeline.sparse import FeatureVectors
+
+        ids, x = self._embed(images, options)
+        x = np.asarray(x, dtype=np.float64)
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        ids_arr = np.array([int(i) for i in ids], dtype=np.int64)
+        return FeatureVectors(ids_arr, x, granularity=options.bias, settings=self.settings(options))
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = [
