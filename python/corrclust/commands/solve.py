@@ -22,6 +22,7 @@ import numpy as np
 
 from corrclust.atomic import atomic_path, write_text
 from corrclust.cli_support import CliError, add_progress_flag
+from corrclust.formats.numbers import parse_int
 from corrclust.jsonable import jsonable
 
 LABEL_SUFFIXES = (".npy", ".csv")
@@ -61,24 +62,27 @@ def read_labels(path: str) -> np.ndarray:
         except (ValueError, OSError) as exc:
             raise CliError(f"{path}: not a readable .npy file ({exc})") from None
     if path.lower().endswith(".csv"):
+        # ValueError (not CliError): the CLI prints both as one line, and callers outside it can catch it
+        try:
+            with open(path, "rb") as fh:
+                text = fh.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
         labels: dict[int, int] = {}
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                text = line.strip()
-                if not text or (lineno == 1 and text.replace(" ", "") == "node,label"):
-                    continue
-                parts = text.split(",")
-                try:
-                    node, label = int(parts[0]), int(parts[1])
-                    if len(parts) != 2:
-                        raise ValueError
-                except (ValueError, IndexError):
-                    raise CliError(
-                        f"{path}, line {lineno}: expected 'node,label' integers, got {text!r}"
-                    ) from None
-                labels[node] = label
+        for lineno, line in enumerate(text.split("\n"), start=1):
+            parts = [p.strip() for p in line.strip().split(",")]
+            if parts == [""] or (lineno == 1 and parts == ["node", "label"]):
+                continue
+            node, label = (parse_int(p) for p in parts) if len(parts) == 2 else (None, None)
+            if node is None or label is None:
+                raise ValueError(
+                    f"{path}, line {lineno}: expected 'node,label' integers, got {line.strip()!r}"
+                )
+            if node in labels:
+                raise ValueError(f"{path}, line {lineno}: node {node} is listed twice")
+            labels[node] = label
         if sorted(labels) != list(range(len(labels))):
-            raise CliError(f"{path}: nodes must be 0..n-1, each once")
+            raise ValueError(f"{path}: nodes must be 0..n-1, each once")
         return np.array([labels[i] for i in range(len(labels))], dtype=np.int64)
     raise CliError(f"labels file must end in .npy or .csv: {path}")
 
