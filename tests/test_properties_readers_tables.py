@@ -65,7 +65,7 @@ def _refused_cleanly(exc: Exception, path: Path) -> None:
     message = str(exc)
     assert str(path) in message and "\n" not in message, message
     if not re.search(re.escape(str(path)) + r"(:[0-9]+:|,? line [0-9]+)", message):
-        assert re.search(r"empty|no |lists no|header|nodes must|UTF-8", message), message
+        assert re.search(r"empty|no |lists no|header|nodes must|UTF-8|NUL", message), message
 
 
 def check(read, path: Path, data: bytes, expected: object) -> object:

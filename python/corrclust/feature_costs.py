@@ -28,6 +28,7 @@ The rule works on any matrix: :func:`costs_from_features` takes network embeddin
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -290,10 +291,23 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
     for idx, key in enumerate(keys):
         for alias in str(key).split("|"):
             where[alias] = idx
-    with open(path, newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r and any(x.strip() for x in r)]
-    if not rows:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
+    if "\0" in text:
+        raise ValueError(f"{path}: holds a NUL byte, not a CSV text file")
+    # (first line number, cells) of the non-blank rows: the numbers of the file, blank lines counted
+    numbered: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    for row in reader:
+        if any(x.strip() for x in row):
+            numbered.append((start, row))
+        start = reader.line_num + 1
+    if not numbered:
         raise ValueError(f"{path}: empty calibration file")
+    rows = [r for _, r in numbered]
     header = [h.strip().lower() for h in rows[0]]
 
     def find(name: str, lineno: int) -> int:
@@ -306,20 +320,28 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
 
     if header in (["file", "class"], ["id", "class"]):
         labelled: dict[int, str] = {}
-        for lineno, r in enumerate(rows[1:], start=2):
+        for lineno, r in numbered[1:]:
             if len(r) != 2:
                 raise ValueError(f"{path}:{lineno}: expected 2 fields (file,class), got {len(r)}")
-            labelled[find(r[0], lineno)] = r[1].strip()
+            k = find(r[0], lineno)
+            if k in labelled:  # the same image twice: which class counts would be a guess
+                raise ValueError(f"{path}:{lineno}: {r[0].strip()!r} is labelled a second time")
+            labelled[k] = r[1].strip()
         order = sorted(labelled)
         pairs = [(a, b, labelled[a] == labelled[b]) for n, a in enumerate(order) for b in order[n + 1 :]]
         return pairs
     if header == ["a", "b", "same"]:
         pairs = []
         truthy = {"1": True, "yes": True, "true": True, "0": False, "no": False, "false": False}
-        for lineno, r in enumerate(rows[1:], start=2):
+        for lineno, r in numbered[1:]:
             if len(r) != 3 or r[2].strip().lower() not in truthy:
                 raise ValueError(f"{path}:{lineno}: expected a,b,same with same = 1/0, yes/no or true/false")
-            pairs.append((find(r[0], lineno), find(r[1], lineno), truthy[r[2].strip().lower()]))
+            a, b = find(r[0], lineno), find(r[1], lineno)
+            if a == b:
+                raise ValueError(
+                    f"{path}:{lineno}: a pair needs two different images, got {r[0].strip()!r} twice"
+                )
+            pairs.append((a, b, truthy[r[2].strip().lower()]))
         return pairs
     raise ValueError(
         f"{path}:1: expected the header file,class (or id,class) or a,b,same, got {','.join(rows[0])}"

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corrclust.formats.numbers import parse_int
 from corrclust.formats.spreadsheet import neutralise, restore
 
 __all__ = ["HEADER", "ANSWERS", "Answer", "Feedback", "read_feedback", "append_answers", "now"]
@@ -98,10 +99,10 @@ def now() -> str:
 
 
 def _int_id(text: str, path: Path, line: int, column: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise ValueError(f"{path}:{line}: {column} {text.strip()!r} is not an integer image id") from None
+    value = parse_int(text.strip())
+    if value is None:
+        raise ValueError(f"{path}:{line}: {column} {text.strip()!r} is not an integer image id")
+    return value
 
 
 def read_feedback(path: str | Path, ids: Iterable[int] | None = None) -> Feedback:
@@ -113,19 +114,25 @@ def read_feedback(path: str | Path, ids: Iterable[int] | None = None) -> Feedbac
     if not path.is_file():
         raise FileNotFoundError(f"feedback file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (a spreadsheet's) dropped
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a UTF-8 text file") from None
     known = None if ids is None else {int(i) for i in ids}
     out = Feedback(path=path)
     header_seen = False
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # lines end at LF (CRLF too); str.splitlines would also split at form feeds, U+2028 and the like,
+    # and the line numbers in the errors would no longer be the editor's
+    for number, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.removesuffix("\r")
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
+        if "\r" in raw or "\0" in raw:
+            raise ValueError(f"{path}:{number}: a carriage return or NUL byte inside the line")
         cells = next(csv.reader([raw]))
         if not header_seen:
             names = [c.strip().lower() for c in cells]
-            if names[:3] != list(HEADER[:3]) or any(n not in HEADER for n in names) or len(names) > 5:
+            # time before source: a header 'a,b,answer,source' would read the sources as times
+            if names not in (list(HEADER[:3]), list(HEADER[:4]), list(HEADER)):
                 raise ValueError(
                     f"{path}:{number}: the first line must be the header "
                     f"{','.join(HEADER)} (time and source optional), got {raw.strip()!r}"

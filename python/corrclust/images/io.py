@@ -42,6 +42,7 @@ callers processing a folder can report the bad file and continue (:func:`iter_im
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 import string
@@ -52,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from corrclust.formats.numbers import parse_int
 from corrclust.formats.spreadsheet import restore
 
 __all__ = [
@@ -838,6 +840,23 @@ def _records_class_folders(folder: Path, class_dirs: list[Path]) -> list[ImageRe
 _TABLE_COLUMNS = ("file", "id", "class", "subset", "plate", "well", "site")
 
 
+def _table_rows(table: Path) -> list[tuple[int, list[str]]]:
+    """(line number where it starts, cells) of every row of a UTF-8 CSV file (a byte-order mark dropped)."""
+    try:
+        text = table.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{table}: not a UTF-8 text file (byte {exc.start})") from None
+    if "\0" in text:
+        raise ValueError(f"{table}: holds a NUL byte, not a CSV text file")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out = []
+    start = 1
+    for row in reader:
+        out.append((start, row))
+        start = reader.line_num + 1
+    return out
+
+
 def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
     table = Path(table)
     if not table.is_file():
@@ -845,48 +864,43 @@ def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
     records: list[ImageRecord] = []
     seen_ids: dict[int, int] = {}
     seen_files: dict[Path, int] = {}
-    with open(table, newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = [h.strip().lower() for h in next(reader)]
-        except StopIteration:
-            raise ValueError(f"{table}: empty ids table (expected header file,id[,class][,subset])") from None
-        if "file" not in header or "id" not in header:
-            raise ValueError(f"{table}:1: header must name columns file and id, got {','.join(header)}")
-        col = {name: header.index(name) for name in _TABLE_COLUMNS if name in header}
-        for lineno, row in enumerate(reader, start=2):
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != len(header):
-                raise ValueError(f"{table}:{lineno}: expected {len(header)} fields, got {len(row)}")
-            name = row[col["file"]].strip()
-            if restore(name) != name and not (folder / name).exists():
-                name = restore(name)  # a table corrclust wrote (clusters.csv) quotes "=..." names
-            try:
-                ident = int(row[col["id"]].strip())
-            except ValueError:
-                raise ValueError(f"{table}:{lineno}: id {row[col['id']]!r} is not an integer") from None
-            if ident < 0:
-                raise ValueError(f"{table}:{lineno}: negative id {ident}")
-            path = Path(name) if Path(name).is_absolute() else folder / name
-            if not path.exists():
-                raise ValueError(f"{table}:{lineno}: image file not found: {path}")
-            if ident in seen_ids:
-                raise ValueError(f"{table}:{lineno}: id {ident} already used on line {seen_ids[ident]}")
-            key = path.resolve()
-            if key in seen_files:
-                raise ValueError(f"{table}:{lineno}: file {name} already listed on line {seen_files[key]}")
-            seen_ids[ident] = lineno
-            seen_files[key] = lineno
+    rows = _table_rows(table)
+    if not rows:
+        raise ValueError(f"{table}: empty ids table (expected header file,id[,class][,subset])")
+    header = [h.strip().lower() for h in rows[0][1]]
+    if "file" not in header or "id" not in header:
+        raise ValueError(f"{table}:1: header must name columns file and id, got {','.join(header)}")
+    col = {name: header.index(name) for name in _TABLE_COLUMNS if name in header}
+    for lineno, row in rows[1:]:
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"{table}:{lineno}: expected {len(header)} fields, got {len(row)}")
+        name = row[col["file"]].strip()
+        if restore(name) != name and not (folder / name).exists():
+            name = restore(name)  # a table corrclust wrote (clusters.csv) quotes "=..." names
+        ident = parse_int(row[col["id"]].strip())
+        if ident is None:
+            raise ValueError(f"{table}:{lineno}: id {row[col['id']]!r} is not an integer")
+        if ident < 0:
+            raise ValueError(f"{table}:{lineno}: negative id {ident}")
+        path = Path(name) if Path(name).is_absolute() else folder / name
+        if not name or not path.is_file():  # an empty name would be the folder itself
+            raise ValueError(f"{table}:{lineno}: image file not found: {path}")
+        if ident in seen_ids:
+            raise ValueError(f"{table}:{lineno}: id {ident} already used on line {seen_ids[ident]}")
+        key = path.resolve()
+        if key in seen_files:
+            raise ValueError(f"{table}:{lineno}: file {name} already listed on line {seen_files[key]}")
+        seen_ids[ident] = lineno
+        seen_files[key] = lineno
 
-            def cell(name: str, row: list[str] = row) -> str | None:
-                return (row[col[name]].strip() or None) if name in col else None
+        def cell(name: str, row: list[str] = row) -> str | None:
+            return (row[col[name]].strip() or None) if name in col else None
 
-            records.append(
-                ImageRecord(
-                    path, ident, cell("class"), cell("subset"), cell("plate"), cell("well"), cell("site")
-                )
-            )
+        records.append(
+            ImageRecord(path, ident, cell("class"), cell("subset"), cell("plate"), cell("well"), cell("site"))
+        )
     if not records:
         raise ValueError(f"{table}: ids table lists no images")
     return records
