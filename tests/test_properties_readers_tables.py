@@ -17,7 +17,6 @@ import io
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")

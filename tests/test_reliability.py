@@ -3,6 +3,8 @@ silently wrong result) before its fix."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import tifffile
@@ -653,3 +655,78 @@ def test_matching_results_refuse_shifted_or_lenient_cells(tmp_path, line, needle
     with pytest.raises(ValueError) as exc:
         read_matching_results(path)
     assert str(path) in str(exc.value) and needle in str(exc.value)
+
+
+# --- the small CSV readers (found by tests/test_properties_readers_tables.py) ---------------------
+
+
+def test_warm_start_labels_csv_refuses_a_node_twice_and_lenient_integers(tmp_path):
+    from corrclust.commands.solve import read_labels
+
+    path = tmp_path / "labels.csv"
+    path.write_text("node,label\n0,1\n1,0\n0,0\n")  # node 0 twice: was read as 0 -> 0
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}, line 4: node 0 is listed twice$"):
+        read_labels(str(path))
+    path.write_text("node,label\n0,1_0\n")  # int() takes 1_0
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}, line 2: "):
+        read_labels(str(path))
+    path.write_bytes(b"node,label\n0,\xff\n")  # was a UnicodeDecodeError naming no file
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not a UTF-8 text file"):
+        read_labels(str(path))
+
+
+def test_feedback_reader_uses_the_number_rule_the_header_order_and_editor_line_numbers(tmp_path):
+    from corrclust.feedback import read_feedback
+
+    path = tmp_path / "feedback.csv"
+    path.write_text("a,b,answer\n1_0,2,same\n")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:2: a '1_0' is not an integer"):
+        read_feedback(path)
+    path.write_text("a,b,answer,source\n1,2,same,review\n")  # 'review' was read as the time
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:1: the first line must be the header"):
+        read_feedback(path)
+    path.write_text("a,b,answer\n# a note\x0cwith a form feed\n1,x,same\n")  # splitlines made it line 4
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:3: b 'x'"):
+        read_feedback(path)
+    path.write_bytes(b"\xef\xbb\xbfa,b,answer\n1,2,same\n")  # a spreadsheet's byte-order mark
+    assert [(x.a, x.b, x.answer) for x in read_feedback(path).answers] == [(1, 2, "same")]
+
+
+def test_calibration_reader_names_the_real_line_and_refuses_ambiguous_rows(tmp_path):
+    from corrclust.feature_costs import read_calibration
+
+    keys = [f"crop_{i}.tif|{i}" for i in range(100, 104)]
+    path = tmp_path / "calibration.csv"
+    path.write_text("id,class\n\n\n100,A\n999,B\n")  # blank lines were not counted: line 3
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:5: '999' is not an image"):
+        read_calibration(path, keys)
+    path.write_text("id,class\n100,A\n101,A\n100,B\n")  # 100 twice: the last class silently won
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:4: '100' is labelled a second time"):
+        read_calibration(path, keys)
+    path.write_text("a,b,same\n100,crop_100.tif,1\n")  # an image paired with itself
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:2: a pair needs two different images"):
+        read_calibration(path, keys)
+    path.write_bytes(b"id,class\n100,\xff\n")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not a UTF-8 text file"):
+        read_calibration(path, keys)
+
+
+def test_ids_table_refuses_an_empty_file_cell_lenient_ids_and_bad_bytes(tmp_path):
+    from corrclust.images.io import list_images
+
+    (tmp_path / "a.tif").write_bytes(b"")
+    table = tmp_path / "ids.csv"
+    table.write_text("file,id\n,7\n")  # the empty name was the folder itself, listed as an image
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(table))}:2: image file not found"):
+        list_images(tmp_path, table)
+    table.write_text("file,id\na.tif,1_0\n")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(table))}:2: id '1_0' is not an integer"):
+        list_images(tmp_path, table)
+    table.write_text("file,id\na\0.tif,1\n")  # was 'embedded null byte', naming no file
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(table))}: holds a NUL byte"):
+        list_images(tmp_path, table)
+    table.write_bytes(b"file,id\na.tif,\xff\n")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(table))}: not a UTF-8 text file"):
+        list_images(tmp_path, table)
+    table.write_bytes(b'\xef\xbb\xbffile,id\n\n"a.tif",3\n')  # a spreadsheet's byte-order mark
+    assert [(r.path.name, r.id) for r in list_images(tmp_path, table)] == [("a.tif", 3)]
