@@ -1,5 +1,6 @@
 """Property tests (hypothesis) for the small CSV readers: the image ids table (``--ids``), the
-feedback (answers) file, the ``solve --warm-start`` labels CSV and the calibration table.
+feature ids (``--embeddings E.npy --ids``), the feedback (answers) file, the ``solve --warm-start``
+labels CSV and the calibration table.
 
 Same method as test_properties_readers.py (whose mutation strategy this file shares): generated
 files, mutated byte by byte, are either read exactly as the strict reference parser of this file
@@ -25,6 +26,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from test_properties_readers import mutate, mutations  # noqa: E402
 
+from corrclust.commands.cluster import read_ids  # noqa: E402
 from corrclust.commands.solve import read_labels  # noqa: E402
 from corrclust.feature_costs import read_calibration  # noqa: E402
 from corrclust.feedback import read_feedback  # noqa: E402
@@ -64,7 +66,7 @@ def _refused_cleanly(exc: Exception, path: Path) -> None:
     message = str(exc)
     assert str(path) in message and "\n" not in message, message
     if not re.search(re.escape(str(path)) + r"(:[0-9]+:|,? line [0-9]+)", message):
-        assert re.search(r"empty|no |lists no|header|nodes must|UTF-8|NUL", message), message
+        assert re.search(r"empty|no |lists no|header|nodes must|UTF-8|NUL|ids for", message), message
 
 
 def check(read, path: Path, data: bytes, expected: object) -> object:
@@ -324,3 +326,40 @@ def test_mutated_ids_tables_are_read_exactly_or_refused(tmp_path_factory, raw, c
     got = check(lambda p: list_images(folder, p), path, data, expected)
     if got is not None:
         assert [(r.path, r.id, r.label) for r in got] == [(folder / n, i, c) for n, i, c in expected]
+
+
+# --- feature ids (cluster --embeddings E.npy --ids IDS.csv) ---------------------------------------
+
+
+def reference_feature_ids(data: bytes, n: int) -> list[str] | None:
+    """Header (first non-blank row) with an 'id' column; every further non-blank row has a
+    non-blank id cell (kept as text, stripped); exactly ``n`` of them."""
+    rows = rows_of(data)
+    if not rows:
+        return None
+    header = [h.strip().lower() for h in rows[0][1]]
+    if "id" not in header:
+        return None
+    col = header.index("id")
+    ids = [r[col].strip() if len(r) > col else "" for _, r in rows[1:]]
+    return ids if all(ids) and len(ids) == n else None
+
+
+@st.composite
+def feature_id_files(draw) -> tuple[bytes, int]:
+    ids = draw(st.lists(st.sampled_from(("7", "12", "a1", "'=x", "B 2")), min_size=1, max_size=6))
+    extra = draw(st.booleans())
+    lines = ["id,well" if extra else "id"] + [f"{i},w" if extra else i for i in ids]
+    return ("\n".join(lines) + "\n").encode(), len(ids)
+
+
+@settings(max_examples=MUTATED)
+@given(feature_id_files(), mutations())
+def test_mutated_feature_id_files_are_read_exactly_or_refused(tmp_path_factory, generated, changes):
+    raw, n = generated
+    data = mutate(raw, changes)
+    path = _file(tmp_path_factory, "ids.csv", data)
+    expected = reference_feature_ids(data, n)
+    got = check(lambda p: read_ids(p, n), path, data, expected)
+    if got is not None:
+        assert got == expected

@@ -730,3 +730,17 @@ def test_ids_table_refuses_an_empty_file_cell_lenient_ids_and_bad_bytes(tmp_path
         list_images(tmp_path, table)
     table.write_bytes(b'\xef\xbb\xbffile,id\n\n"a.tif",3\n')  # a spreadsheet's byte-order mark
     assert [(r.path.name, r.id) for r in list_images(tmp_path, table)] == [("a.tif", 3)]
+
+
+def test_feature_ids_reader_names_the_real_line_and_bad_bytes(tmp_path):
+    from corrclust.commands.cluster import read_ids
+
+    path = tmp_path / "ids.csv"
+    path.write_text("id,well\n\n\n7,a\n,b\n")  # blank lines were dropped before counting: line 3
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:5: no id$"):
+        read_ids(path, 2)
+    path.write_bytes(b"id\n7\xff\n")  # was a UnicodeDecodeError naming no file
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not a UTF-8 text file"):
+        read_ids(path, 1)
+    path.write_bytes(b"\xef\xbb\xbfid\n7\n")
+    assert read_ids(path, 1) == ["7"]

@@ -27,8 +27,6 @@ The rule works on any matrix: :func:`costs_from_features` takes network embeddin
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +35,8 @@ from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
+
+from corrclust.formats.csv_rows import read_rows
 
 __all__ = [
     "K_NEIGHBOURS",
@@ -291,20 +291,7 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
     for idx, key in enumerate(keys):
         for alias in str(key).split("|"):
             where[alias] = idx
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
-    if "\0" in text:
-        raise ValueError(f"{path}: holds a NUL byte, not a CSV text file")
-    # (first line number, cells) of the non-blank rows: the numbers of the file, blank lines counted
-    numbered: list[tuple[int, list[str]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    start = 1
-    for row in reader:
-        if any(x.strip() for x in row):
-            numbered.append((start, row))
-        start = reader.line_num + 1
+    numbered = [(n, r) for n, r in read_rows(path) if any(x.strip() for x in r)]
     if not numbered:
         raise ValueError(f"{path}: empty calibration file")
     rows = [r for _, r in numbered]

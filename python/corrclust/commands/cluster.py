@@ -459,26 +459,27 @@ def run_matrix(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ feature vectors
 def read_ids(path: Path, n: int) -> list[str]:
-    """The ``id`` column of a CSV (one row per row of the features); one-line errors name the file."""
-    import csv
+    """The ``id`` column of a CSV (one row per row of the features); one-line errors name the file
+    and the line (blank lines counted, as an editor shows them)."""
+    from corrclust.formats.csv_rows import read_rows
 
     if not path.is_file():
         raise CliError(f"{path}: ids file not found")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+    rows = [(k, r) for k, r in read_rows(path) if r and any(c.strip() for c in r)]
     if not rows:
-        raise CliError(f"{path}: empty ids file")
-    header = [h.strip().lower() for h in rows[0]]
+        raise ValueError(f"{path}: empty ids file")
+    first, names = rows[0]
+    header = [h.strip().lower() for h in names]
     if "id" not in header:
-        raise CliError(f"{path}:1: expected a header with an id column, got {','.join(rows[0])}")
+        raise ValueError(f"{path}:{first}: expected a header with an id column, got {','.join(names)}")
     col = header.index("id")
     ids = []
-    for lineno, r in enumerate(rows[1:], start=2):
+    for lineno, r in rows[1:]:
         if len(r) <= col or not r[col].strip():
-            raise CliError(f"{path}:{lineno}: no id")
+            raise ValueError(f"{path}:{lineno}: no id")
         ids.append(r[col].strip())
     if len(ids) != n:
-        raise CliError(f"{path}: {len(ids)} ids for {n} rows of features")
+        raise ValueError(f"{path}: {len(ids)} ids for {n} rows of features")
     return ids
 
 

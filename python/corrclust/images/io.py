@@ -41,8 +41,6 @@ callers processing a folder can report the bad file and continue (:func:`iter_im
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import string
@@ -53,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from corrclust.formats.csv_rows import read_rows
 from corrclust.formats.numbers import parse_int
 from corrclust.formats.spreadsheet import restore
 
@@ -840,23 +839,6 @@ def _records_class_folders(folder: Path, class_dirs: list[Path]) -> list[ImageRe
 _TABLE_COLUMNS = ("file", "id", "class", "subset", "plate", "well", "site")
 
 
-def _table_rows(table: Path) -> list[tuple[int, list[str]]]:
-    """(line number where it starts, cells) of every row of a UTF-8 CSV file (a byte-order mark dropped)."""
-    try:
-        text = table.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{table}: not a UTF-8 text file (byte {exc.start})") from None
-    if "\0" in text:
-        raise ValueError(f"{table}: holds a NUL byte, not a CSV text file")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    out = []
-    start = 1
-    for row in reader:
-        out.append((start, row))
-        start = reader.line_num + 1
-    return out
-
-
 def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
     table = Path(table)
     if not table.is_file():
@@ -864,7 +846,7 @@ def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
     records: list[ImageRecord] = []
     seen_ids: dict[int, int] = {}
     seen_files: dict[Path, int] = {}
-    rows = _table_rows(table)
+    rows = read_rows(table)
     if not rows:
         raise ValueError(f"{table}: empty ids table (expected header file,id[,class][,subset])")
     header = [h.strip().lower() for h in rows[0][1]]
