@@ -32,7 +32,7 @@ from corrclust.feature_costs import read_calibration  # noqa: E402
 from corrclust.feedback import read_feedback  # noqa: E402
 from corrclust.images.io import list_images  # noqa: E402
 
-MUTATED = examples(ci=60, nightly=3000)
+MUTATED = examples(ci=150, nightly=4000)
 _INT = re.compile(r"[+-]?[0-9]+")
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 

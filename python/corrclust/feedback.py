@@ -9,7 +9,8 @@ Format (one answer per line, append-only; written by ``corrclust review`` or by 
 
 * ``a``, ``b``: image ids (integers, as in ``clusters.csv``); ``answer``: ``same``, ``different``
   or ``unsure``; ``time`` (ISO 8601) and ``source`` (who or what answered) are optional, and so are
-  their commas. The header line is required; blank lines and lines starting with ``#`` are ignored.
+  their commas. The header line is required (``a,b,answer``, ``a,b,answer,time`` or all five, in
+  this order); blank lines and lines starting with ``#`` are ignored.
 * The **last** answer for a pair counts (an expert who changes their mind appends a new line);
   ``unsure`` counts as no answer, so it also withdraws an earlier one.
 * A malformed line is an error naming the file and the line. An answer that names an id which is
