@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 out=${1:-build/nightly}
 mkdir -p "$out"
 python=${PYTHON:-.venv/bin/python}
-HYPOTHESIS_PROFILE=nightly "$python" -m pytest -q tests/test_properties.py tests/test_properties_readers.py
+HYPOTHESIS_PROFILE=nightly "$python" -m pytest -q tests/test_properties.py tests/test_properties_readers.py \
+  tests/test_properties_readers_tables.py
 CORRCLUST_FAULTS_FULL=1 "$python" -m pytest -q tests/test_faults.py -k twin
 bash tools/build_wheel.sh "$out/wheel"
 bash tools/check_sdist.sh "$out/sdist"

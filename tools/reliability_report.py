@@ -8,7 +8,8 @@ Three parts, each run here and now:
    (an exception escaped or a traceback was printed), *hang* (the alarm fired), *wrong* (exit 0
    where the input is invalid, or an answer that differs from the known one).
 2. **Fuzz**: the hypothesis property tests (``tests/test_properties.py``: solvers and MULTICUT;
-   ``tests/test_properties_readers.py``: the other readers), with the profile in
+   ``tests/test_properties_readers.py`` and ``tests/test_properties_readers_tables.py``: the other
+   readers), with the profile in
    ``HYPOTHESIS_PROFILE`` (default ``ci``); examples counted from hypothesis' statistics.
 3. **Fault injection**: ``tests/fault_harness.py`` against ``cluster``, ``demo`` and ``pqap
    similarities`` (SIGKILL then SIGINT at seeded random moments, then a rerun; ``--seeds``), and
@@ -396,6 +397,7 @@ def part_fuzz(profile: str) -> tuple[int, int, str]:
             "no:cacheprovider",
             str(ROOT / "tests" / "test_properties.py"),
             str(ROOT / "tests" / "test_properties_readers.py"),
+            str(ROOT / "tests" / "test_properties_readers_tables.py"),
             "--hypothesis-show-statistics",
         ],
         cwd=ROOT,
@@ -601,7 +603,8 @@ def main() -> int:
         out += [
             "## Fuzz",
             "",
-            f"`pytest tests/test_properties.py tests/test_properties_readers.py` with "
+            f"`pytest tests/test_properties.py tests/test_properties_readers.py "
+            f"tests/test_properties_readers_tables.py` with "
             f"`HYPOTHESIS_PROFILE={profile}`: {fuzz[0]} passing "
             f"examples, {fuzz[1]} failing; {fuzz[2]}.",
             "",
