@@ -129,7 +129,7 @@ void init_heuristics(py::module_& m) {
                      "A move sequence stops after this many steps without a new best prefix (default 48; on\n"
                      "sparse graphs only in the second phase, after border-only sequences run to their end).")
         .def_readwrite("min_improvement", &KlOptions::min_improvement,
-                       "A move sequence, join or pass must gain more than this times max(1, largest |cost|)\n"
+                       "A move sequence, join or pass must gain more than this times max(1, largest absolute cost)\n"
                        "to be applied (default 1e-9; relative, so rounding noise on huge costs never counts).")
         .def_readwrite("revisit", &KlOptions::revisit,
                        "Sparse graphs: after border-only sequences, revisit every pair with patience-limited\n"
