@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -79,6 +80,17 @@ def run_cli(
     if code == -signal.SIGINT and err.strip().endswith(": interrupted") and "Traceback" not in err:
         code = 130
     return code, err, time.monotonic() - started
+
+
+def interrupted_before_main(err: str) -> bool:
+    """Whether a run killed by SIGINT was still starting up: Python's own KeyboardInterrupt traceback
+    from the imports (numpy, or corrclust.cli's own module-level imports), with no frame inside
+    corrclust's ``main``. Nothing has been written then (docs/reliability.md, the known gap)."""
+    return (
+        "Traceback" in err
+        and "KeyboardInterrupt" in err
+        and not re.search(r'corrclust/cli\.py", line \d+, in (?!<module>)', err)
+    )
 
 
 def part_files(folder: Path) -> list[Path]:

@@ -415,7 +415,16 @@ def part_fuzz(profile: str) -> tuple[int, int, str]:
 def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
     import random
 
-    from fault_harness import COMMANDS, SYNTH, check_outputs, file_size_limit, part_files, run_cli, tmpfs
+    from fault_harness import (
+        COMMANDS,
+        SYNTH,
+        check_outputs,
+        file_size_limit,
+        interrupted_before_main,
+        part_files,
+        run_cli,
+        tmpfs,
+    )
 
     from corrclust.cli import main
 
@@ -449,7 +458,7 @@ def part_faults(seeds: int) -> tuple[list[str], dict[str, int]]:
                     code, err, _ = run_cli(make(root, out), root, sig=sig, delay=delay)
                     exits.append(f"{signal.Signals(sig).name[3:]}@{delay:.1f}s->{code}")
                     ok_codes = (0, -9) if sig == signal.SIGKILL else (0, 130)
-                    early = sig == signal.SIGINT and code == -2 and "corrclust/cli.py" not in err
+                    early = sig == signal.SIGINT and code == -2 and interrupted_before_main(err)
                     if code not in ok_codes and not early:
                         totals["bad_exit"] += 1
                         tail = (err.strip().splitlines() or ["(no stderr)"])[-1][:100]
@@ -501,7 +510,7 @@ def _twin_faults(root: Path, seeds: int, totals: dict[str, int]) -> list[str]:
     import importlib.util
     import random
 
-    from fault_harness import TWIN_TINY, part_files, run_cli, same_model
+    from fault_harness import TWIN_TINY, interrupted_before_main, part_files, run_cli, same_model
 
     if importlib.util.find_spec("torch") is None:
         return ["| twin train | - | skipped: torch is not installed | - | - |"]
@@ -524,7 +533,7 @@ def _twin_faults(root: Path, seeds: int, totals: dict[str, int]) -> list[str]:
             code, err, _ = run_cli(args(out), root, sig=sig, delay=delay)
             exits.append(f"{signal.Signals(sig).name[3:]}@{delay:.1f}s->{code}")
             ok = (0, -9) if sig == signal.SIGKILL else (0, 130)
-            early = sig == signal.SIGINT and code == -2 and "corrclust/cli.py" not in err  # the known gap
+            early = sig == signal.SIGINT and code == -2 and interrupted_before_main(err)  # the known gap
             if (code not in ok and not early) or ("Traceback" in err and not early):
                 totals["bad_exit"] += 1
                 tail = (err.strip().splitlines() or ["(no stderr)"])[-1][:100]
