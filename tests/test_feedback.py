@@ -116,15 +116,15 @@ def test_fit_offset_stays_at_default_without_answers_and_moves_with_them():
 
 
 # ------------------------------------------------------------------ questions
-def _planted(seed=0, n=24, k=3):
+def _planted(seed=0, n=24, k=3, noise=0.6):
     rng = np.random.default_rng(seed)
     truth = np.repeat(np.arange(k), n // k)
-    C = np.where(truth[:, None] == truth[None, :], 0.5, -0.5) + rng.normal(scale=0.6, size=(n, n))
+    C = np.where(truth[:, None] == truth[None, :], 0.5, -0.5) + rng.normal(scale=noise, size=(n, n))
     C = np.triu(C, 1)
     return truth, C + C.T
 
 
-@pytest.mark.parametrize("strategy", ["active", "uncertain", "random"])
+@pytest.mark.parametrize("strategy", ["active", "committee", "uncertain", "random"])
 def test_questions_never_ask_implied_pairs(strategy):
     truth, C = _planted()
     must = np.array([[0, 1], [1, 2]])
@@ -139,6 +139,71 @@ def test_questions_never_ask_implied_pairs(strategy):
     assert select_pairs(C, labels, 30, must, cannot, strategy=strategy, seed=3) == pairs  # seeded
     with pytest.raises(ValueError, match="strategy"):
         select_pairs(C, labels, 1, strategy="best")
+
+
+def _implied(n, must, cannot):
+    """Pairs implied by the answers, by brute force: transitive closure of the must-links, and every
+    pair between two must-link groups that a cannot-link separates."""
+    group = list(range(n))
+    changed = True
+    while changed:  # relabel until every must-link pair shares the smallest label of its group
+        changed = False
+        for a, b in must:
+            lo = min(group[a], group[b])
+            for x in (a, b):
+                if group[x] != lo:
+                    group = [lo if g == group[x] else g for g in group]
+                    changed = True
+    out = set()
+    for i in range(n):
+        for j in range(i + 1, n):
+            if group[i] == group[j] or any({group[i], group[j]} == {group[a], group[b]} for a, b in cannot):
+                out.add((i, j))
+    return out
+
+
+def test_active_questions_reach_the_planted_clustering_and_never_repeat_themselves():
+    """One question at a time, answered from the planted classes, re-clustered exactly: the active
+    rule reaches the planted clustering after exactly 6 answers (random questions: 47), asks
+    no pair whose answer is implied, and asks the same pairs for the same seed."""
+    from corrclust.metrics import compare
+    from corrclust.solve import solve
+
+    truth, C = _planted(seed=1, n=24, k=3, noise=1.0)
+    steps = {}
+    for strategy in ("active", "random"):
+        must, cannot = [], []
+        for step in range(60):
+            m = np.array(must, np.int64).reshape(-1, 2)
+            c = np.array(cannot, np.int64).reshape(-1, 2)
+            labels = solve(
+                C, method="exact", must_link=m if m.size else None, cannot_link=c if c.size else None
+            ).labels
+            if compare(truth, labels)["vi"] == 0:
+                break
+            pair = select_pairs(C, labels, 1, m, c, strategy=strategy, seed=step)
+            assert pair == select_pairs(C, labels, 1, m, c, strategy=strategy, seed=step)
+            i, j = pair[0]
+            assert i < j and (i, j) not in _implied(24, must, cannot)
+            (must if truth[i] == truth[j] else cannot).append((i, j))
+        steps[strategy] = step
+    assert steps == {"active": 6, "random": 47}
+
+
+def test_active_batch_asks_each_candidate_once():
+    """A batch of the active rule on two planted clusters of 6: the two splits first, then the
+    merge, asked about the next most typical images (0 and 11) because the medoids (5 and 7) are
+    already in the batch; then the least certain open pairs fill it. All in one cluster, the first
+    question is the split into the two planted classes."""
+    truth, C = _planted(seed=0, n=12, k=2)
+    assert [int(i) for i in np.argsort(-C[:6, :6].sum(1))][0] == 5
+    assert 6 + [int(i) for i in np.argsort(-C[6:, 6:].sum(1))][0] == 7
+    pairs = select_pairs(C, truth.copy(), 12, strategy="active", seed=0)
+    assert pairs[:3] == [(1, 5), (7, 8), (0, 11)]
+    assert len(pairs) == 12 and len(set(pairs)) == 12
+    assert select_pairs(C, truth.copy(), 12, strategy="active", seed=5) == pairs  # no ties here
+    (i, j), *_ = select_pairs(C, np.zeros(12, dtype=int), 1, strategy="active")
+    assert truth[i] != truth[j]
 
 
 def test_no_question_left_when_everything_is_answered():

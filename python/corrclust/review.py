@@ -184,7 +184,8 @@ class ReviewState:
     def questions(self) -> list[tuple[int, int]]:
         """The pairs proposed now: a batch of :data:`PROPOSED` is kept until each of its pairs has
         an answer (or until a re-cluster), so the questions do not jump while the expert answers
-        them, and the committee (:mod:`corrclust.questions`; seconds at n = 1000) runs once per batch."""
+        them; the batch comes from the same rule as ``corrclust questions`` (:mod:`corrclust.questions`,
+        ``active``), after a solve under the answers so far."""
         from corrclust.feedback import read_feedback
         from corrclust.pipeline.answers import next_questions
 

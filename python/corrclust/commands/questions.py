@@ -36,10 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="QUESTIONS.csv", help="write here instead of stdout")
     p.add_argument(
         "--strategy",
-        choices=("active", "uncertain", "random"),
+        choices=("active", "committee", "uncertain", "random"),
         default="active",
-        help="active: where plausible clusterings disagree most (default); uncertain: smallest |cost|; "
-        "random",
+        help="active: merge/split questions about whole clusters, by expected change (default); "
+        "committee: where perturbed clusterings disagree most (the earlier default, slower); "
+        "uncertain: smallest |cost|; random",
     )
     p.add_argument(
         "--feedback-calibrate",
