@@ -23,8 +23,7 @@
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,14 +34,20 @@ import torch
 from corrclust.ssl.augment import augment
 from corrclust.ssl.model import SSLConfig, SSLNet
 from corrclust.twin.checkpoint import (
-    CheckpointClock,
-    SigintFlag,
     atomic_save,
     check_resumable,
+    cpu_state,
+    read_model_file,
     rng_state_from_plain,
     rng_state_to_plain,
 )
 from corrclust.twin.lr_schedule import warmup_cosine_lr
+from corrclust.twin.training_loop import (
+    check_time_budget,
+    checkpoint_path,
+    drop_finished_checkpoint,
+    run_training,
+)
 
 __all__ = ["train", "SSLResult", "save_model", "load_model", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -66,10 +71,6 @@ class SSLResult:
     warnings: list[str] = field(default_factory=list)
     model_path: Path | None = None
     checkpoint_path: Path | None = None
-
-
-def _state_cpu(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
 
 
 class _Run:
@@ -99,7 +100,7 @@ class _Run:
             "config": self.config.to_dict(),
             "seed": self.seed,
             "data": self.fingerprint(),
-            "model": _state_cpu(self.model),
+            "model": cpu_state(self.model.state_dict()),
             "optimizer": self.optimizer.state_dict(),
             "numpy_rng": rng_state_to_plain(self.np_rng.bit_generator.state),
             "torch_rng": self.aug_gen.get_state(),
@@ -108,7 +109,7 @@ class _Run:
             "losses": list(self.losses),
         }
 
-    def load(self, ckpt: dict[str, Any], path: Path) -> None:
+    def load(self, ckpt: Mapping[str, Any], path: Path) -> None:
         check_resumable(
             ckpt,
             path,
@@ -155,6 +156,11 @@ class _Run:
         self.losses.append(value)
         return value
 
+    def after_step(self, bar: Any) -> bool:
+        if self.step % 10 == 0:
+            bar.set_postfix(loss=f"{np.mean(self.losses[-10:]):.3f}")
+        return False  # checkpoints only by the clock
+
 
 def training_warnings(losses: Sequence[float]) -> list[str]:
     """Warnings when the run is too short or its loss has hardly moved (see the module docstring)."""
@@ -178,7 +184,9 @@ def training_warnings(losses: Sequence[float]) -> list[str]:
 def save_model(path: str | Path, model: SSLNet, training: dict[str, Any]) -> Path:
     """Write a model file atomically (a plain dict; ``torch.load(..., weights_only=True)`` reads it)."""
     path = Path(path)
-    state = {k: v for k, v in _state_cpu(model).items() if not k.startswith(("target.", "predictor."))}
+    state = {
+        k: v for k, v in cpu_state(model.state_dict()).items() if not k.startswith(("target.", "predictor."))
+    }
     atomic_save(
         {
             "format": MODEL_FORMAT,
@@ -195,17 +203,7 @@ def save_model(path: str | Path, model: SSLNet, training: dict[str, Any]) -> Pat
 
 def load_model(path: str | Path) -> tuple[SSLNet, dict[str, Any]]:
     """Read a model file written by ``save_model``: the network (eval mode) and its training record."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such model file: {path}")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for foreign or damaged files
-        raise ValueError(
-            f"{path} is not a readable corrclust self-supervised model ({type(exc).__name__})"
-        ) from None
-    if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not a corrclust self-supervised model file")
+    blob = read_model_file(Path(path), kind=MODEL_FORMAT, description="corrclust self-supervised model")
     config = SSLConfig.from_dict(blob["config"])
     # the projector is kept (small); the predictor and EMA target exist only during training
     model = SSLNet(int(blob["in_channels"]), SSLConfig.from_dict({**config.to_dict(), "method": "simclr"}))
@@ -245,29 +243,19 @@ def train(
         )
     if len(ids) != inputs.shape[0]:
         raise ValueError(f"{len(ids)} ids for {inputs.shape[0]} crops")
-    if time_budget is not None and not (time_budget > 0):
-        raise ValueError(f"time budget must be positive, got {time_budget}")
-    ckpt_path = (
-        Path(checkpoint)
-        if checkpoint is not None
-        else (Path(str(output) + ".ckpt") if output is not None else None)
+    check_time_budget(time_budget)
+    ckpt_path = checkpoint_path(checkpoint, output)
+    run, stopped = run_training(
+        lambda: _Run(inputs.float(), ids, config, seed),
+        total_steps=config.steps,
+        description=f"ssl ({config.method})",
+        checkpoint=ckpt_path,
+        resume=resume,
+        time_budget=time_budget,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+        on_step=on_step,
     )
-    previous_det = torch.are_deterministic_algorithms_enabled()
-    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        run = _Run(inputs.float(), ids, config, seed)
-        if resume and ckpt_path is not None and ckpt_path.exists():
-            try:
-                ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-            except Exception as exc:
-                raise ValueError(
-                    f"checkpoint {ckpt_path} is unreadable ({type(exc).__name__}); delete it or use --restart"
-                ) from None
-            run.load(ckpt, ckpt_path)
-        stopped = _loop(run, time_budget, ckpt_path, checkpoint_every, progress, on_step)
-    finally:
-        torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
     run.model.eval()
     result = SSLResult(
         model=run.model,
@@ -298,73 +286,5 @@ def train(
                 "warnings": list(result.warnings),
             },
         )
-        if stopped == "completed" and ckpt_path is not None and ckpt_path.exists():
-            ckpt_path.unlink()
-            result.checkpoint_path = None
+        result.checkpoint_path = drop_finished_checkpoint(stopped, ckpt_path)
     return result
-
-
-def _loop(
-    run: _Run,
-    time_budget: float | None,
-    ckpt_path: Path | None,
-    checkpoint_every: float | None,
-    progress: bool,
-    on_step: Callable[[int, float], None] | None,
-) -> str:
-    from tqdm import tqdm
-
-    total = run.config.steps
-    bar = tqdm(
-        total=total,
-        initial=min(run.step, total),
-        desc=f"ssl ({run.config.method})",
-        unit="step",
-        disable=not progress,
-        dynamic_ncols=True,
-        leave=False,
-    )
-    clock = CheckpointClock(checkpoint_every, run.elapsed)
-    step_times: list[float] = []
-    stopped = "completed"
-
-    def save() -> None:
-        if ckpt_path is not None:
-            t1 = time.perf_counter()
-            atomic_save(run.state(), ckpt_path)
-            run.elapsed += time.perf_counter() - t1
-            clock.saved(run.elapsed)
-
-    with SigintFlag() as sigint:
-        while run.step < total:
-            if time_budget is not None:
-                # a resumed run has no step times yet: use the earlier runs' mean, so the same
-                # budget again makes no further step
-                typical = float(np.median(step_times[-20:])) if step_times else run.elapsed / max(1, run.step)
-                if run.elapsed >= time_budget or run.elapsed + typical > time_budget:
-                    stopped = "time-budget"
-                    break
-            t0 = time.perf_counter()
-            loss = run.train_step(time_budget)
-            dt = time.perf_counter() - t0
-            run.elapsed += dt
-            step_times.append(dt)
-            if clock.due(run.elapsed):
-                save()
-            if time_budget is not None and len(step_times) % 50 == 5:
-                per_step = float(np.median(step_times[-50:]))
-                reachable = run.step + int(max(0.0, time_budget - run.elapsed) / max(per_step, 1e-9))
-                bar.total = min(total, max(reachable, run.step + 1))  # re-estimated every 50 steps
-                bar.refresh()
-            bar.update(1)
-            if run.step % 10 == 0:
-                bar.set_postfix(loss=f"{np.mean(run.losses[-10:]):.3f}")
-            if on_step is not None:
-                on_step(run.step, loss)
-            if sigint.requested:
-                stopped = "interrupted"
-                break
-    bar.close()
-    if stopped in ("interrupted", "time-budget") and ckpt_path is not None:
-        save()
-    return stopped

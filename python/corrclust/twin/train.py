@@ -28,7 +28,6 @@ Model files are plain dicts of strings, numbers, lists and tensors, readable wit
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +38,9 @@ import torch
 import torch.nn.functional as F
 
 from corrclust.twin.checkpoint import (
-    CheckpointClock,
-    SigintFlag,
     atomic_save,
     check_resumable,
+    cpu_state,
     rng_state_from_plain,
     rng_state_to_plain,
 )
@@ -57,6 +55,12 @@ from corrclust.twin.data import (
 from corrclust.twin.lr_schedule import warmup_cosine_lr
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
+from corrclust.twin.training_loop import (
+    check_time_budget,
+    checkpoint_path,
+    drop_finished_checkpoint,
+    run_training,
+)
 
 __all__ = [
     "train",
@@ -89,10 +93,6 @@ class TrainResult:
     check: dict[str, Any] = field(default_factory=dict)  # the figures behind them
 
 
-def _cpu_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu").clone() for k, v in state.items()}
-
-
 def save_model(
     path: str | Path,
     model: TwinNetwork,
@@ -110,7 +110,7 @@ def save_model(
             "model_config": model.config.to_dict(),
             "classes": list(classes or []),
             "training": dict(training or {}),
-            "state_dict": _cpu_state(model.state_dict()),
+            "state_dict": cpu_state(model.state_dict()),
         },
         path,
     )
@@ -177,7 +177,7 @@ class _Run:
             "model_config": self.config.to_dict(),
             "seed": self.seed,
             "data": self.fingerprint(),
-            "model": _cpu_state(self.model.state_dict()),
+            "model": cpu_state(self.model.state_dict()),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "numpy_rng": rng_state_to_plain(self.np_rng.bit_generator.state),
@@ -265,6 +265,18 @@ class _Run:
         self.epoch_loss_count = 0
         return mean
 
+    def after_step(self, bar: Any) -> bool:
+        """At the end of an epoch: its mean loss, the scheduler's step, and a checkpoint."""
+        if self.step % self.recipe.steps_per_epoch != 0:
+            return False
+        mean = self.end_epoch()
+        bar.set_postfix(
+            epoch=len(self.history),
+            loss=f"{mean:.4f}",
+            lr=f"{self.optimizer.param_groups[0]['lr']:.2g}",
+        )
+        return True
+
 
 def train(
     data: TwinData,
@@ -303,32 +315,20 @@ def train(
         recipe = get_recipe(recipe)
     recipe.validate()
     data.check_trainable()
-    if time_budget is not None and not (time_budget > 0):
-        raise ValueError(f"time budget must be positive, got {time_budget}")
+    check_time_budget(time_budget)
     dev = resolve_device(device)
-    ckpt_path = (
-        Path(checkpoint)
-        if checkpoint is not None
-        else (Path(str(output) + ".ckpt") if output is not None else None)
+    ckpt_path = checkpoint_path(checkpoint, output)
+    run, stopped = run_training(
+        lambda: _Run(data, recipe, seed, dev),
+        total_steps=recipe.total_steps,
+        description=recipe.name,
+        checkpoint=ckpt_path,
+        resume=resume,
+        time_budget=time_budget,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+        on_step=on_step,
     )
-    previous_det = torch.are_deterministic_algorithms_enabled()
-    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        run = _Run(data, recipe, seed, dev)
-        if resume and ckpt_path is not None and ckpt_path.exists():
-            try:
-                ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-            except Exception as exc:  # damaged or foreign file: torch raises several types
-                raise ValueError(
-                    f"checkpoint {ckpt_path} is unreadable ({type(exc).__name__}); delete it or use --restart"
-                ) from None
-            if not isinstance(ckpt, dict):
-                raise ValueError(f"{ckpt_path} is not a corrclust twin checkpoint")
-            run.load(ckpt, ckpt_path)
-        stopped = _loop(run, time_budget, ckpt_path, progress, on_step, checkpoint_every)
-    finally:
-        torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
 
     result = TrainResult(
         model=run.model,
@@ -364,9 +364,7 @@ def train(
                     "warnings": list(result.warnings),
                 },
             )
-        if stopped == "completed" and ckpt_path is not None and ckpt_path.exists() and output is not None:
-            ckpt_path.unlink()
-            result.checkpoint_path = None
+            result.checkpoint_path = drop_finished_checkpoint(stopped, ckpt_path)
     return result
 
 
@@ -442,77 +440,3 @@ def training_check(
         "check_images": int(idx.size),
         "warnings": warnings,
     }
-
-
-def _loop(
-    run: _Run,
-    time_budget: float | None,
-    ckpt_path: Path | None,
-    progress: bool,
-    on_step: Callable[[int, float], None] | None,
-    checkpoint_every: float | None = None,
-) -> str:
-    from tqdm import tqdm
-
-    r = run.recipe
-    total = r.total_steps
-    bar = tqdm(
-        total=total,
-        initial=min(run.step, total),
-        desc=r.name,
-        unit="step",
-        disable=not progress,
-        dynamic_ncols=True,
-        leave=False,
-    )
-    stopped = "completed"
-    step_times: list[float] = []
-    clock = CheckpointClock(checkpoint_every, run.elapsed)
-
-    def save() -> None:
-        if ckpt_path is not None:
-            t1 = time.perf_counter()
-            atomic_save(run.state(), ckpt_path)
-            run.elapsed += time.perf_counter() - t1  # the budget is wall time, saves included
-            clock.saved(run.elapsed)
-
-    with SigintFlag() as sigint:
-        while run.step < total:
-            if time_budget is not None:
-                # a resumed run has no step times yet: use the earlier runs' mean, so the same
-                # budget again makes no further step
-                typical = float(np.median(step_times[-20:])) if step_times else run.elapsed / max(1, run.step)
-                if run.elapsed + typical > time_budget or run.elapsed >= time_budget:
-                    stopped = "time-budget"
-                    break
-            t0 = time.perf_counter()
-            loss = run.train_step(time_budget)
-            dt = time.perf_counter() - t0
-            run.elapsed += dt
-            step_times.append(dt)
-            if run.step % r.steps_per_epoch == 0:
-                mean = run.end_epoch()
-                save()
-                bar.set_postfix(
-                    epoch=len(run.history),
-                    loss=f"{mean:.4f}",
-                    lr=f"{run.optimizer.param_groups[0]['lr']:.2g}",
-                )
-            elif clock.due(run.elapsed):
-                save()
-            if time_budget is not None and len(step_times) % 50 == 5:
-                # the bar's end is where the budget stops the run, not the recipe's last step
-                per_step = float(np.median(step_times[-50:]))
-                reachable = run.step + int(max(0.0, time_budget - run.elapsed) / max(per_step, 1e-9))
-                bar.total = min(total, max(reachable, run.step + 1))  # re-estimated every 50 steps
-                bar.refresh()
-            bar.update(1)
-            if on_step is not None:
-                on_step(run.step, loss)
-            if sigint.requested:
-                stopped = "interrupted"
-                break
-    bar.close()
-    if stopped in ("interrupted", "time-budget") and ckpt_path is not None:
-        save()
-    return stopped

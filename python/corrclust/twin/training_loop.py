@@ -1,0 +1,187 @@
+"""The training loop of the torch trainers (twin networks and self-supervised embeddings).
+
+Each trainer (``corrclust.twin.train``, ``corrclust.ssl.train``) defines its run: the model, the
+optimiser, the random states, one training step and the checkpoint's contents. ``run_training``
+does the rest, the same for both:
+
+* **Resume.** An existing checkpoint (default ``<output>.ckpt``) is read and handed to the run,
+  which checks that it continues this run (``check_resumable``) and takes over its state.
+* **Time budget.** Seconds of training in total over resumed runs, checkpoint writes included; the
+  loop stops before a step that would overrun it. A resumed run has no step times yet and takes the
+  earlier runs' mean, so the same budget again makes no further step. The progress bar's end is
+  re-estimated every 50 steps to where the budget will stop the run.
+* **Checkpoints.** Every ``checkpoint_every`` seconds of training (``CheckpointClock``), after a
+  step at which the run asks for one (the twin trainer: the end of an epoch), and at a Ctrl-C or
+  time-budget stop; always before ``on_step`` sees the step.
+* **Interruption.** The first Ctrl-C finishes the step, writes the checkpoint and returns
+  "interrupted"; a second one aborts at once (``SigintFlag``).
+* **Determinism.** torch's deterministic algorithms are on (``warn_only``) while the run is made
+  and trained, and set back as they were afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import torch
+
+from corrclust.twin.checkpoint import CheckpointClock, SigintFlag, atomic_save, read_checkpoint
+
+__all__ = [
+    "TrainingRun",
+    "check_time_budget",
+    "checkpoint_path",
+    "run_training",
+    "drop_finished_checkpoint",
+]
+
+
+class TrainingRun(Protocol):
+    """What ``run_training`` needs of a trainer's run."""
+
+    step: int  # steps done, over resumed runs
+    elapsed: float  # seconds of training, over resumed runs
+
+    def train_step(self, time_budget: float | None) -> float:
+        """One step; returns its loss and counts it in ``step``."""
+        ...
+
+    def after_step(self, bar: Any) -> bool:
+        """The run's own bookkeeping after a step (the progress bar's postfix); True asks for a
+        checkpoint now."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """The checkpoint's contents."""
+        ...
+
+    def load(self, ckpt: Mapping[str, Any], path: Path) -> None:
+        """Continue from the checkpoint ``ckpt`` read from ``path`` (ValueError when it may not)."""
+        ...
+
+
+RunT = TypeVar("RunT", bound=TrainingRun)
+
+
+def check_time_budget(time_budget: float | None) -> None:
+    """Raise ValueError unless ``time_budget`` is None or positive."""
+    if time_budget is not None and not (time_budget > 0):
+        raise ValueError(f"time budget must be positive, got {time_budget}")
+
+
+def checkpoint_path(checkpoint: str | Path | None, output: str | Path | None) -> Path | None:
+    """The checkpoint file: ``checkpoint`` when given, else ``<output>.ckpt``, else none."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    return Path(str(output) + ".ckpt") if output is not None else None
+
+
+def drop_finished_checkpoint(stopped: str, checkpoint: Path | None) -> Path | None:
+    """Remove the checkpoint of a run whose planned steps are all done; the checkpoint path that
+    remains (None once removed). One kept after a time-budget stop lets a larger budget train on."""
+    if stopped == "completed" and checkpoint is not None and checkpoint.exists():
+        checkpoint.unlink()
+        return None
+    return checkpoint
+
+
+def run_training(
+    make_run: Callable[[], RunT],
+    *,
+    total_steps: int,
+    description: str,
+    checkpoint: Path | None,
+    resume: bool,
+    time_budget: float | None,
+    checkpoint_every: float | None,
+    progress: bool,
+    on_step: Callable[[int, float], None] | None,
+) -> tuple[RunT, str]:
+    """Make the run, resume it from ``checkpoint`` (when ``resume`` and the file exists) and train it
+    up to ``total_steps``; the run and how it stopped: "completed", "time-budget" or "interrupted".
+
+    ``description`` labels the progress bar; ``on_step(step, loss)`` is called after every step.
+    """
+    previous_det = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        run = make_run()
+        if resume and checkpoint is not None and checkpoint.exists():
+            run.load(read_checkpoint(checkpoint), checkpoint)
+        stopped = _loop(
+            run, total_steps, description, time_budget, checkpoint, checkpoint_every, progress, on_step
+        )
+    finally:
+        torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
+    return run, stopped
+
+
+def _loop(
+    run: TrainingRun,
+    total: int,
+    description: str,
+    time_budget: float | None,
+    ckpt_path: Path | None,
+    checkpoint_every: float | None,
+    progress: bool,
+    on_step: Callable[[int, float], None] | None,
+) -> str:
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        initial=min(run.step, total),
+        desc=description,
+        unit="step",
+        disable=not progress,
+        dynamic_ncols=True,
+        leave=False,
+    )
+    clock = CheckpointClock(checkpoint_every, run.elapsed)
+    step_times: list[float] = []
+    stopped = "completed"
+
+    def save() -> None:
+        if ckpt_path is not None:
+            t1 = time.perf_counter()
+            atomic_save(run.state(), ckpt_path)
+            run.elapsed += time.perf_counter() - t1  # the budget is wall time, saves included
+            clock.saved(run.elapsed)
+
+    with SigintFlag() as sigint:
+        while run.step < total:
+            if time_budget is not None:
+                # a resumed run has no step times yet: use the earlier runs' mean, so the same
+                # budget again makes no further step
+                typical = float(np.median(step_times[-20:])) if step_times else run.elapsed / max(1, run.step)
+                if run.elapsed >= time_budget or run.elapsed + typical > time_budget:
+                    stopped = "time-budget"
+                    break
+            t0 = time.perf_counter()
+            loss = run.train_step(time_budget)
+            dt = time.perf_counter() - t0
+            run.elapsed += dt
+            step_times.append(dt)
+            if run.after_step(bar) or clock.due(run.elapsed):
+                save()
+            if time_budget is not None and len(step_times) % 50 == 5:
+                # the bar's end is where the budget stops the run, not the planned last step
+                per_step = float(np.median(step_times[-50:]))
+                reachable = run.step + int(max(0.0, time_budget - run.elapsed) / max(per_step, 1e-9))
+                bar.total = min(total, max(reachable, run.step + 1))  # re-estimated every 50 steps
+                bar.refresh()
+            bar.update(1)
+            if on_step is not None:
+                on_step(run.step, loss)
+            if sigint.requested:
+                stopped = "interrupted"
+                break
+    bar.close()
+    if stopped in ("interrupted", "time-budget") and ckpt_path is not None:
+        save()
+    return stopped
