@@ -38,11 +38,10 @@ from corrclust.twin.checkpoint import (
     check_resumable,
     cpu_state,
     read_model_file,
-    rng_state_from_plain,
-    rng_state_to_plain,
 )
-from corrclust.twin.lr_schedule import warmup_cosine_lr
 from corrclust.twin.training_loop import (
+    LoopSettings,
+    TrainingRun,
     check_time_budget,
     checkpoint_path,
     drop_finished_checkpoint,
@@ -73,21 +72,19 @@ class SSLResult:
     checkpoint_path: Path | None = None
 
 
-class _Run:
+class _Run(TrainingRun):
+    model: SSLNet
+
     def __init__(self, inputs: torch.Tensor, ids: Sequence[str], config: SSLConfig, seed: int) -> None:
+        super().__init__(seed)
         self.inputs = inputs
         self.ids = [str(i) for i in ids]
         self.config = config
-        self.seed = int(seed)
         torch.manual_seed(self.seed)
         self.model = SSLNet(inputs.shape[1], config)
         self.model.set_normalisation(inputs)
         trainable = [p for n, p in self.model.named_parameters() if not n.startswith("target.")]
         self.optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
-        self.np_rng = np.random.default_rng(self.seed)
-        self.aug_gen = torch.Generator().manual_seed(self.seed + 1)
-        self.step = 0
-        self.elapsed = 0.0
         self.losses: list[float] = []
 
     def fingerprint(self) -> dict[str, Any]:
@@ -100,12 +97,7 @@ class _Run:
             "config": self.config.to_dict(),
             "seed": self.seed,
             "data": self.fingerprint(),
-            "model": cpu_state(self.model.state_dict()),
-            "optimizer": self.optimizer.state_dict(),
-            "numpy_rng": rng_state_to_plain(self.np_rng.bit_generator.state),
-            "torch_rng": self.aug_gen.get_state(),
-            "step": self.step,
-            "elapsed": self.elapsed,
+            **self.training_state(),
             "losses": list(self.losses),
         }
 
@@ -121,24 +113,13 @@ class _Run:
             seed=self.seed,
             fingerprint=self.fingerprint(),
         )
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.np_rng.bit_generator.state = rng_state_from_plain(ckpt["numpy_rng"])
-        self.aug_gen.set_state(ckpt["torch_rng"])
-        self.step = int(ckpt["step"])
-        self.elapsed = float(ckpt["elapsed"])
+        self.load_training_state(ckpt)
         self.losses = [float(x) for x in ckpt["losses"]]
-
-    def _set_lr(self, time_budget: float | None) -> None:
-        c = self.config
-        lr = warmup_cosine_lr(c.lr, self.step, c.steps, c.warmup_fraction, self.elapsed, time_budget)
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
 
     def train_step(self, time_budget: float | None) -> float:
         c = self.config
         self.model.train()
-        self._set_lr(time_budget)
+        self.set_warmup_cosine_lr(c.lr, c.steps, c.warmup_fraction, time_budget)
         n = self.inputs.shape[0]
         idx = self.np_rng.choice(n, size=min(c.batch_size, n), replace=False)
         x = self.inputs[torch.from_numpy(idx)]
@@ -245,16 +226,9 @@ def train(
         raise ValueError(f"{len(ids)} ids for {inputs.shape[0]} crops")
     check_time_budget(time_budget)
     ckpt_path = checkpoint_path(checkpoint, output)
+    loop = LoopSettings(ckpt_path, resume, time_budget, checkpoint_every, progress, on_step)
     run, stopped = run_training(
-        lambda: _Run(inputs.float(), ids, config, seed),
-        total_steps=config.steps,
-        description=f"ssl ({config.method})",
-        checkpoint=ckpt_path,
-        resume=resume,
-        time_budget=time_budget,
-        checkpoint_every=checkpoint_every,
-        progress=progress,
-        on_step=on_step,
+        lambda: _Run(inputs.float(), ids, config, seed), config.steps, f"ssl ({config.method})", loop
     )
     run.model.eval()
     result = SSLResult(

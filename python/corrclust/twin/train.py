@@ -41,8 +41,6 @@ from corrclust.twin.checkpoint import (
     atomic_save,
     check_resumable,
     cpu_state,
-    rng_state_from_plain,
-    rng_state_to_plain,
 )
 from corrclust.twin.data import (
     PairSampler,
@@ -52,10 +50,11 @@ from corrclust.twin.data import (
     paper_augment,
     strong_augment,
 )
-from corrclust.twin.lr_schedule import warmup_cosine_lr
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
 from corrclust.twin.training_loop import (
+    LoopSettings,
+    TrainingRun,
     check_time_budget,
     checkpoint_path,
     drop_finished_checkpoint,
@@ -117,13 +116,15 @@ def save_model(
     return path
 
 
-class _Run:
+class _Run(TrainingRun):
     """The mutable state of one training run."""
 
+    model: TwinNetwork
+
     def __init__(self, data: TwinData, recipe: Recipe, seed: int, device: torch.device) -> None:
+        super().__init__(seed)
         self.data = data
         self.recipe = recipe
-        self.seed = int(seed)
         self.device = device
         size = recipe.image_size if recipe.input == "image" else int(data.inputs.shape[-1])
         if recipe.input == "image" and tuple(data.inputs.shape[-2:]) != (size, size):
@@ -147,13 +148,9 @@ class _Run:
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, mode="min", factor=recipe.plateau_factor, patience=recipe.plateau_patience
             )
-        self.np_rng = np.random.default_rng(self.seed)
-        self.aug_gen = torch.Generator().manual_seed(self.seed + 1)
-        self.step = 0
         self.epoch_loss_sum = 0.0
         self.epoch_loss_count = 0
         self.history: list[float] = []
-        self.elapsed = 0.0
         self.inputs = data.inputs.to(device)
         self.labels = torch.from_numpy(data.labels).to(device)
         if recipe.sampler == "pairs":
@@ -177,16 +174,11 @@ class _Run:
             "model_config": self.config.to_dict(),
             "seed": self.seed,
             "data": self.fingerprint(),
-            "model": cpu_state(self.model.state_dict()),
-            "optimizer": self.optimizer.state_dict(),
+            **self.training_state(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "numpy_rng": rng_state_to_plain(self.np_rng.bit_generator.state),
-            "torch_rng": self.aug_gen.get_state(),
-            "step": self.step,
             "epoch_loss_sum": self.epoch_loss_sum,
             "epoch_loss_count": self.epoch_loss_count,
             "history": list(self.history),
-            "elapsed": self.elapsed,
         }
 
     def load(self, ckpt: Mapping[str, Any], path: Path) -> None:
@@ -201,17 +193,12 @@ class _Run:
             seed=self.seed,
             fingerprint=self.fingerprint(),
         )
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.load_training_state(ckpt)
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
-        self.np_rng.bit_generator.state = rng_state_from_plain(ckpt["numpy_rng"])
-        self.aug_gen.set_state(ckpt["torch_rng"])
-        self.step = int(ckpt["step"])
         self.epoch_loss_sum = float(ckpt["epoch_loss_sum"])
         self.epoch_loss_count = int(ckpt["epoch_loss_count"])
         self.history = [float(x) for x in ckpt["history"]]
-        self.elapsed = float(ckpt["elapsed"])
 
     # -- one step --------------------------------------------------------------------------
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
@@ -222,17 +209,11 @@ class _Run:
             return paper_augment(x, r.aug_p, self.aug_gen)
         return strong_augment(x, self.aug_gen, small_rotation=r.small_rotation, gain=r.jitter_gain)
 
-    def _set_cosine_lr(self, time_budget: float | None) -> None:
-        r = self.recipe
-        lr = warmup_cosine_lr(r.lr, self.step, r.total_steps, r.warmup_fraction, self.elapsed, time_budget)
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
-
     def train_step(self, time_budget: float | None) -> float:
         r = self.recipe
         self.model.train()
         if r.schedule == "cosine":
-            self._set_cosine_lr(time_budget)
+            self.set_warmup_cosine_lr(r.lr, r.total_steps, r.warmup_fraction, time_budget)
         if isinstance(self.sampler, PairSampler):
             i, j, t = self.sampler.sample(self.np_rng)
             x1 = self._augment(self.inputs[torch.from_numpy(i).to(self.device)])
@@ -318,17 +299,8 @@ def train(
     check_time_budget(time_budget)
     dev = resolve_device(device)
     ckpt_path = checkpoint_path(checkpoint, output)
-    run, stopped = run_training(
-        lambda: _Run(data, recipe, seed, dev),
-        total_steps=recipe.total_steps,
-        description=recipe.name,
-        checkpoint=ckpt_path,
-        resume=resume,
-        time_budget=time_budget,
-        checkpoint_every=checkpoint_every,
-        progress=progress,
-        on_step=on_step,
-    )
+    loop = LoopSettings(ckpt_path, resume, time_budget, checkpoint_every, progress, on_step)
+    run, stopped = run_training(lambda: _Run(data, recipe, seed, dev), recipe.total_steps, recipe.name, loop)
 
     result = TrainResult(
         model=run.model,

@@ -1,8 +1,10 @@
 """The training loop of the torch trainers (twin networks and self-supervised embeddings).
 
-Each trainer (``corrclust.twin.train``, ``corrclust.ssl.train``) defines its run: the model, the
-optimiser, the random states, one training step and the checkpoint's contents. ``run_training``
-does the rest, the same for both:
+Each trainer (``corrclust.twin.train``, ``corrclust.ssl.train``) defines its run, a ``TrainingRun``:
+the model and optimiser, one training step and the checkpoint's own entries. The base class holds
+what every run has (seed, the numpy random stream of the batches and the torch one of the
+augmentations, steps and seconds) and its checkpoint entries. ``run_training`` does the rest,
+the same for both:
 
 * **Resume.** An existing checkpoint (default ``<output>.ckpt``) is read and handed to the run,
   which checks that it continues this run (``check_resumable``) and takes over its state.
@@ -22,17 +24,29 @@ does the rest, the same for both:
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
-from corrclust.twin.checkpoint import CheckpointClock, SigintFlag, atomic_save, read_checkpoint
+from corrclust.twin.checkpoint import (
+    CheckpointClock,
+    SigintFlag,
+    atomic_save,
+    cpu_state,
+    read_checkpoint,
+    rng_state_from_plain,
+    rng_state_to_plain,
+)
+from corrclust.twin.lr_schedule import warmup_cosine_lr
 
 __all__ = [
     "TrainingRun",
+    "LoopSettings",
     "check_time_budget",
     "checkpoint_path",
     "run_training",
@@ -40,31 +54,85 @@ __all__ = [
 ]
 
 
-class TrainingRun(Protocol):
-    """What ``run_training`` needs of a trainer's run."""
+class TrainingRun(ABC):
+    """One trainer's run, as ``run_training`` trains it.
 
-    step: int  # steps done, over resumed runs
-    elapsed: float  # seconds of training, over resumed runs
+    ``__init__(seed)`` seeds the numpy Generator that draws the batches with ``seed`` and the
+    ``torch.Generator`` of the augmentations with ``seed + 1``; a subclass then makes ``model``
+    and ``optimizer`` (after ``torch.manual_seed(seed)``, which initialises the weights).
+    """
 
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+        self.np_rng = np.random.default_rng(self.seed)
+        self.aug_gen = torch.Generator().manual_seed(self.seed + 1)
+        self.step = 0  # steps done, over resumed runs
+        self.elapsed = 0.0  # seconds of training, over resumed runs
+
+    def training_state(self) -> dict[str, Any]:
+        """The checkpoint entries every run has: weights, optimiser, both random states, the step
+        and the seconds of training."""
+        return {
+            "model": cpu_state(self.model.state_dict()),
+            "optimizer": self.optimizer.state_dict(),
+            "numpy_rng": rng_state_to_plain(self.np_rng.bit_generator.state),
+            "torch_rng": self.aug_gen.get_state(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+        }
+
+    def load_training_state(self, ckpt: Mapping[str, Any]) -> None:
+        """Take over the entries of ``training_state`` from a checkpoint."""
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.np_rng.bit_generator.state = rng_state_from_plain(ckpt["numpy_rng"])
+        self.aug_gen.set_state(ckpt["torch_rng"])
+        self.step = int(ckpt["step"])
+        self.elapsed = float(ckpt["elapsed"])
+
+    def set_warmup_cosine_lr(
+        self, base_lr: float, total_steps: int, warmup_fraction: float, time_budget: float | None
+    ) -> None:
+        """The learning rate of the next step (``warmup_cosine_lr``) into every parameter group."""
+        lr = warmup_cosine_lr(base_lr, self.step, total_steps, warmup_fraction, self.elapsed, time_budget)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+
+    @abstractmethod
     def train_step(self, time_budget: float | None) -> float:
         """One step; returns its loss and counts it in ``step``."""
-        ...
 
+    @abstractmethod
     def after_step(self, bar: Any) -> bool:
         """The run's own bookkeeping after a step (the progress bar's postfix); True asks for a
         checkpoint now."""
-        ...
 
+    @abstractmethod
     def state(self) -> dict[str, Any]:
         """The checkpoint's contents."""
-        ...
 
+    @abstractmethod
     def load(self, ckpt: Mapping[str, Any], path: Path) -> None:
         """Continue from the checkpoint ``ckpt`` read from ``path`` (ValueError when it may not)."""
-        ...
 
 
 RunT = TypeVar("RunT", bound=TrainingRun)
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """How ``run_training`` runs: the trainers' ``train`` parameters of the same names, with
+    ``checkpoint`` the file itself (``checkpoint_path``)."""
+
+    checkpoint: Path | None
+    resume: bool
+    time_budget: float | None
+    checkpoint_every: float | None
+    progress: bool
+    on_step: Callable[[int, float], None] | None
 
 
 def check_time_budget(time_budget: float | None) -> None:
@@ -90,59 +158,43 @@ def drop_finished_checkpoint(stopped: str, checkpoint: Path | None) -> Path | No
 
 
 def run_training(
-    make_run: Callable[[], RunT],
-    *,
-    total_steps: int,
-    description: str,
-    checkpoint: Path | None,
-    resume: bool,
-    time_budget: float | None,
-    checkpoint_every: float | None,
-    progress: bool,
-    on_step: Callable[[int, float], None] | None,
+    make_run: Callable[[], RunT], total_steps: int, description: str, settings: LoopSettings
 ) -> tuple[RunT, str]:
-    """Make the run, resume it from ``checkpoint`` (when ``resume`` and the file exists) and train it
-    up to ``total_steps``; the run and how it stopped: "completed", "time-budget" or "interrupted".
+    """Make the run, resume it from the settings' checkpoint (when ``resume`` and the file exists)
+    and train it up to ``total_steps``; the run and how it stopped: "completed", "time-budget" or
+    "interrupted".
 
     ``description`` labels the progress bar; ``on_step(step, loss)`` is called after every step.
     """
+    checkpoint = settings.checkpoint
     previous_det = torch.are_deterministic_algorithms_enabled()
     previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         run = make_run()
-        if resume and checkpoint is not None and checkpoint.exists():
+        if settings.resume and checkpoint is not None and checkpoint.exists():
             run.load(read_checkpoint(checkpoint), checkpoint)
-        stopped = _loop(
-            run, total_steps, description, time_budget, checkpoint, checkpoint_every, progress, on_step
-        )
+        stopped = _loop(run, total_steps, description, settings)
     finally:
         torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
     return run, stopped
 
 
-def _loop(
-    run: TrainingRun,
-    total: int,
-    description: str,
-    time_budget: float | None,
-    ckpt_path: Path | None,
-    checkpoint_every: float | None,
-    progress: bool,
-    on_step: Callable[[int, float], None] | None,
-) -> str:
+def _loop(run: TrainingRun, total: int, description: str, settings: LoopSettings) -> str:
     from tqdm import tqdm
+
+    ckpt_path, time_budget, on_step = settings.checkpoint, settings.time_budget, settings.on_step
 
     bar = tqdm(
         total=total,
         initial=min(run.step, total),
         desc=description,
         unit="step",
-        disable=not progress,
+        disable=not settings.progress,
         dynamic_ncols=True,
         leave=False,
     )
-    clock = CheckpointClock(checkpoint_every, run.elapsed)
+    clock = CheckpointClock(settings.checkpoint_every, run.elapsed)
     step_times: list[float] = []
     stopped = "completed"
 
