@@ -39,14 +39,7 @@ from corrclust.twin.checkpoint import (
     cpu_state,
     read_model_file,
 )
-from corrclust.twin.training_loop import (
-    LoopSettings,
-    TrainingRun,
-    check_time_budget,
-    checkpoint_path,
-    drop_finished_checkpoint,
-    run_training,
-)
+from corrclust.twin.training_loop import LoopSettings, TrainingRun, run_training
 
 __all__ = ["train", "SSLResult", "save_model", "load_model", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -224,9 +217,7 @@ def train(
         )
     if len(ids) != inputs.shape[0]:
         raise ValueError(f"{len(ids)} ids for {inputs.shape[0]} crops")
-    check_time_budget(time_budget)
-    ckpt_path = checkpoint_path(checkpoint, output)
-    loop = LoopSettings(ckpt_path, resume, time_budget, checkpoint_every, progress, on_step)
+    loop = LoopSettings(output, checkpoint, resume, time_budget, checkpoint_every, progress, on_step)
     run, stopped = run_training(
         lambda: _Run(inputs.float(), ids, config, seed), config.steps, f"ssl ({config.method})", loop
     )
@@ -238,7 +229,7 @@ def train(
         stopped=stopped,
         losses=list(run.losses),
         elapsed_s=run.elapsed,
-        checkpoint_path=ckpt_path,
+        checkpoint_path=loop.checkpoint_file,
         warnings=training_warnings(run.losses),
     )
     if stopped != "interrupted" and output is not None:
@@ -260,5 +251,5 @@ def train(
                 "warnings": list(result.warnings),
             },
         )
-        result.checkpoint_path = drop_finished_checkpoint(stopped, ckpt_path)
+        result.checkpoint_path = loop.drop_finished_checkpoint(stopped)
     return result

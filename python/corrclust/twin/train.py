@@ -52,14 +52,7 @@ from corrclust.twin.data import (
 )
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
-from corrclust.twin.training_loop import (
-    LoopSettings,
-    TrainingRun,
-    check_time_budget,
-    checkpoint_path,
-    drop_finished_checkpoint,
-    run_training,
-)
+from corrclust.twin.training_loop import LoopSettings, TrainingRun, run_training
 
 __all__ = [
     "train",
@@ -296,10 +289,8 @@ def train(
         recipe = get_recipe(recipe)
     recipe.validate()
     data.check_trainable()
-    check_time_budget(time_budget)
+    loop = LoopSettings(output, checkpoint, resume, time_budget, checkpoint_every, progress, on_step)
     dev = resolve_device(device)
-    ckpt_path = checkpoint_path(checkpoint, output)
-    loop = LoopSettings(ckpt_path, resume, time_budget, checkpoint_every, progress, on_step)
     run, stopped = run_training(lambda: _Run(data, recipe, seed, dev), recipe.total_steps, recipe.name, loop)
 
     result = TrainResult(
@@ -310,7 +301,7 @@ def train(
         stopped=stopped,
         history=list(run.history),
         elapsed_s=run.elapsed,
-        checkpoint_path=ckpt_path,
+        checkpoint_path=loop.checkpoint_file,
     )
     if stopped != "interrupted":
         check = training_check(run.model, data, run.step, recipe.total_steps, seed=run.seed)
@@ -336,7 +327,7 @@ def train(
                     "warnings": list(result.warnings),
                 },
             )
-            result.checkpoint_path = drop_finished_checkpoint(stopped, ckpt_path)
+            result.checkpoint_path = loop.drop_finished_checkpoint(stopped)
     return result
 
 

@@ -47,10 +47,7 @@ from corrclust.twin.lr_schedule import warmup_cosine_lr
 __all__ = [
     "TrainingRun",
     "LoopSettings",
-    "check_time_budget",
-    "checkpoint_path",
     "run_training",
-    "drop_finished_checkpoint",
 ]
 
 
@@ -124,37 +121,37 @@ RunT = TypeVar("RunT", bound=TrainingRun)
 
 @dataclass(frozen=True)
 class LoopSettings:
-    """How ``run_training`` runs: the trainers' ``train`` parameters of the same names, with
-    ``checkpoint`` the file itself (``checkpoint_path``)."""
+    """How ``run_training`` runs: the trainers' ``train`` parameters of the same names, in the
+    order of their signatures. A time budget that is not positive raises ValueError."""
 
-    checkpoint: Path | None
+    output: str | Path | None
+    checkpoint: str | Path | None
     resume: bool
     time_budget: float | None
     checkpoint_every: float | None
     progress: bool
     on_step: Callable[[int, float], None] | None
 
+    def __post_init__(self) -> None:
+        if self.time_budget is not None and not (self.time_budget > 0):
+            raise ValueError(f"time budget must be positive, got {self.time_budget}")
 
-def check_time_budget(time_budget: float | None) -> None:
-    """Raise ValueError unless ``time_budget`` is None or positive."""
-    if time_budget is not None and not (time_budget > 0):
-        raise ValueError(f"time budget must be positive, got {time_budget}")
+    @property
+    def checkpoint_file(self) -> Path | None:
+        """The checkpoint file: ``checkpoint`` when given, else ``<output>.ckpt``, else none."""
+        if self.checkpoint is not None:
+            return Path(self.checkpoint)
+        return Path(str(self.output) + ".ckpt") if self.output is not None else None
 
-
-def checkpoint_path(checkpoint: str | Path | None, output: str | Path | None) -> Path | None:
-    """The checkpoint file: ``checkpoint`` when given, else ``<output>.ckpt``, else none."""
-    if checkpoint is not None:
-        return Path(checkpoint)
-    return Path(str(output) + ".ckpt") if output is not None else None
-
-
-def drop_finished_checkpoint(stopped: str, checkpoint: Path | None) -> Path | None:
-    """Remove the checkpoint of a run whose planned steps are all done; the checkpoint path that
-    remains (None once removed). One kept after a time-budget stop lets a larger budget train on."""
-    if stopped == "completed" and checkpoint is not None and checkpoint.exists():
-        checkpoint.unlink()
-        return None
-    return checkpoint
+    def drop_finished_checkpoint(self, stopped: str) -> Path | None:
+        """Remove the checkpoint of a run whose planned steps are all done; the checkpoint file
+        that remains (None once removed). One kept after a time-budget stop lets a larger budget
+        train on."""
+        checkpoint = self.checkpoint_file
+        if stopped == "completed" and checkpoint is not None and checkpoint.exists():
+            checkpoint.unlink()
+            return None
+        return checkpoint
 
 
 def run_training(
@@ -166,7 +163,7 @@ def run_training(
 
     ``description`` labels the progress bar; ``on_step(step, loss)`` is called after every step.
     """
-    checkpoint = settings.checkpoint
+    checkpoint = settings.checkpoint_file
     previous_det = torch.are_deterministic_algorithms_enabled()
     previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -183,7 +180,7 @@ def run_training(
 def _loop(run: TrainingRun, total: int, description: str, settings: LoopSettings) -> str:
     from tqdm import tqdm
 
-    ckpt_path, time_budget, on_step = settings.checkpoint, settings.time_budget, settings.on_step
+    ckpt_path, time_budget, on_step = settings.checkpoint_file, settings.time_budget, settings.on_step
 
     bar = tqdm(
         total=total,
