@@ -18,6 +18,9 @@
 * **Barely trained.** When the loss has hardly moved (the mean of the last tenth of the steps above
   90 % of the first steps' mean) or fewer than 50 steps were made, a warning is returned and
   stored with the model.
+
+The loop (budget, checkpoints, resume, Ctrl-C) is ``corrclust.twin.training_loop``, shared with the
+twin-network trainer; this module defines the run, its checkpoint entries and the model file.
 """
 
 from __future__ import annotations

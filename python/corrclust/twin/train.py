@@ -22,7 +22,8 @@
   are returned, stored in the model file and printed by ``corrclust twin``.
 
 Model files are plain dicts of strings, numbers, lists and tensors, readable with
-``torch.load(..., weights_only=True)``.
+``torch.load(..., weights_only=True)``. The loop itself (budget, checkpoints, resume, Ctrl-C) is
+``corrclust.twin.training_loop``, shared with the self-supervised trainer (``corrclust.ssl.train``).
 """
 
 from __future__ import annotations
