@@ -84,7 +84,13 @@ def read_model_file(
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or damaged files
-        reason = f"{type(exc).__name__}: {exc}" if show_reason else type(exc).__name__
+        reason = type(exc).__name__
+        if show_reason:
+            # torch's messages run to several lines of advice about weights_only; the first
+            # sentence says what is wrong, and an error must stay on one line.
+            first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+            first = first.split(". ")[0].rstrip(".")[:160]
+            reason = f"{reason}: {first}" if first else reason
         raise ValueError(f"{path} is not a readable {description} ({reason})") from None
     if not isinstance(blob, Mapping) or blob.get("format") != kind:
         raise ValueError(f"{path} is not a {description} file")
