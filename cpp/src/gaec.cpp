@@ -393,8 +393,13 @@ public:
         detail::SpinBarrier barrier(team);
         barrier_ = &barrier;
         detail::run_team(team, [&](int t, int size) {
-            if (t == 0) drive(size, stats);
-            else serve(t, size);
+            if (t != 0) return serve(t, size);
+            try {
+                drive(size, stats);
+            } catch (...) {  // (the progress callback may throw) the helpers are let go before it leaves
+                finish();
+                throw;
+            }
         });
         return final_labels(cluster_of_, k_, log_);
     }
@@ -514,7 +519,8 @@ private:
                 for (;;) {
                     const size_t r0 = next_row_.fetch_add(64, std::memory_order_relaxed);
                     if (r0 >= K_) return;
-                    if (stopped_ || control_.stop()) {
+                    // thread 0 reads the clock and polls Ctrl-C (Python sees signals on its main thread only)
+                    if (stopped_ || (t == 0 ? control_.stop() : control_.stopped())) {
                         stopped_ = true;
                         return;
                     }

@@ -72,7 +72,8 @@ private:
 
 // Runs body(t, size) on `threads` threads (t = 0 is the calling thread) and joins them. When the
 // system refuses a thread, the team is smaller: body learns the actual size, which is final before
-// any body starts. body must not throw.
+// any body starts. Only thread 0's body may throw, and only after releasing the others; the
+// exception leaves run_team once they are joined.
 template <class Body>
 void run_team(int threads, Body&& body) {
     if (threads <= 1) {
@@ -95,7 +96,12 @@ void run_team(int threads, Body&& body) {
         }
     }
     size.store(static_cast<int>(workers.size()) + 1, std::memory_order_release);
-    body(0, static_cast<int>(workers.size()) + 1);
+    try {
+        body(0, static_cast<int>(workers.size()) + 1);
+    } catch (...) {
+        for (auto& w : workers) w.join();
+        throw;
+    }
     for (auto& w : workers) w.join();
 }
 
