@@ -133,8 +133,11 @@ void init_heuristics(py::module_& m) {
                        "to be applied (default 1e-9; relative, so rounding noise on huge costs never counts).")
         .def_readwrite("revisit", &KlOptions::revisit,
                        "Sparse graphs: after border-only sequences, revisit every pair with patience-limited\n"
-                       "sequences (default True; False: faster, usually a little worse).");
-    bind::options_protocol(kl, {"patience", "min_improvement", "revisit"});
+                       "sequences (default True; False: faster, usually a little worse).")
+        .def_readwrite("threads", &KlOptions::threads,
+                       "Complete graphs: threads of GAEC (default 0: as many as the hardware has, at most 2). The\n"
+                       "labels are the same for every value; sparse graphs ignore it.");
+    bind::options_protocol(kl, {"patience", "min_improvement", "revisit", "threads"});
 
     py::class_<AnytimeOptions> any(m, "AnytimeOptions", "Settings of the anytime solver (method 'anytime').");
     any.def_readwrite("max_rounds_without_improvement", &AnytimeOptions::max_rounds_without_improvement,
