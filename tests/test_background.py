@@ -4,7 +4,12 @@ GAEC on the filled matrix, the local search against brute force, b = 0, Ctrl-C a
 from __future__ import annotations
 
 import _thread
+import csv
 import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +182,32 @@ def test_background_needs_a_solver_that_knows_it() -> None:
     assert (
         parse_background("auto") == "auto" and parse_background("-2") == -2.0 and parse_background(0) == 0.0
     )
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    # the environment is inherited: the corrclust under test is the one this interpreter imports
+    return subprocess.run(
+        [sys.executable, "-m", "corrclust", "cluster", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_cli_background_option(tmp_path: Path) -> None:
+    X, _ = planted_embeddings(300, 8, seed=4)
+    np.save(tmp_path / "E.npy", X)
+    out = run_cli(
+        "--embeddings", "E.npy", "-o", "out", "--pairs", "knn", "--background", "-1.5", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    want = cluster_embeddings(X, path="sparse", background=-1.5)
+    assert summary["background"] == -1.5 and summary["clusters"] == want.n_clusters
+    with open(tmp_path / "out" / "clusters.csv", newline="") as fh:
+        assert [int(r["cluster"]) for r in csv.DictReader(fh)] == want.labels.tolist()
+    for args, message in (
+        (["--background", "2"], "--background must be 'auto' or a finite number <= 0 (repulsive), got '2'"),
+        (["--solver", "anytime"], "--solver anytime cannot solve the sparse path with a background cost"),
+    ):
+        bad = run_cli("--embeddings", "E.npy", "-o", "o2", "--pairs", "knn", *args, cwd=tmp_path)
+        lines = bad.stderr.strip().splitlines()
+        assert bad.returncode == 2 and len(lines) == 1 and message in lines[0], bad.stderr
+    assert not (tmp_path / "o2").exists()

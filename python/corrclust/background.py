@@ -41,18 +41,19 @@ def parse_background(value: Any, name: str = "background") -> str | float:
 
     Anything else raises one ValueError line naming ``name`` (e.g. ``"--background"``).
     """
+    given = value
     if isinstance(value, str):
         if value.strip().lower() == "auto":
             return "auto"
         try:
             value = float(value)
         except ValueError:
-            raise ValueError(f"{name} must be 'auto' or a number <= 0, got {value!r}") from None
+            raise ValueError(f"{name} must be 'auto' or a number <= 0, got {given!r}") from None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be 'auto' or a number <= 0, got {value!r}")
     b = float(value)
     if not math.isfinite(b) or b > 0:
-        raise ValueError(f"{name} must be 'auto' or a finite number <= 0 (repulsive), got {value!r}")
+        raise ValueError(f"{name} must be 'auto' or a finite number <= 0 (repulsive), got {given!r}")
     return b
 
 
