@@ -69,6 +69,17 @@ class heuristics:
         progress: _Progress = None,
         options: heuristics.KLOptions | heuristics.AnytimeOptions | None = None,
     ) -> dict[str, Any]: ...
+    @staticmethod
+    def solve_background(
+        n: int,
+        edges: npt.ArrayLike,
+        costs: npt.ArrayLike,
+        background: float,
+        method: str = "moves",
+        time_limit: float | None = None,
+        warm_start: _Labels = None,
+        progress: _Progress = None,
+    ) -> dict[str, Any]: ...
 
 class exact:
     class ExactOptions:

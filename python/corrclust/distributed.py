@@ -557,6 +557,7 @@ class DistributedResult:
     status: str
     seconds: dict[str, float] = field(default_factory=dict)
     reused: int = 0
+    background: float = 0.0
 
     @property
     def n_clusters(self) -> int:
@@ -581,6 +582,7 @@ def cluster_embeddings(
     block_rows: int | None = None,
     timeout: float = CONNECT_TIMEOUT,
     progress: bool = False,
+    background: str | float = "auto",
 ) -> DistributedResult:
     """Cluster the rows of ``X`` (n x d feature vectors) on the kNN candidate graph, the kNN blocks
     and the pair scores computed on a Dask cluster, the solve here.
@@ -590,12 +592,15 @@ def cluster_embeddings(
     ``k`` neighbours per row (default its ``GRAPH_K``, at least ``neighbours``), the label-free rule
     at ``neighbours`` (default :data:`corrclust.feature_costs.K_NEIGHBOURS`) and ``granularity``;
     ``method`` and ``seed`` go to :func:`corrclust.solve`. ``score(X, uv, d)`` replaces the rule
-    (``d``: the pairs' kNN distances).
+    (``d``: the pairs' kNN distances). ``background``: the cost of the pairs outside the graph in
+    the solve, as there (``"auto"``: the mean score of the same seeded random pairs; ``0``: none;
+    a number <= 0), here with ``method`` ``"kl"`` or ``"gaec"``.
 
     The cluster: ``client`` when given, else ``scheduler`` (an address), else a LocalCluster of
     ``workers``; ``local=True`` runs every block in this process instead.
     """
-    from corrclust.embedding_clustering import GRAPH_K, check_features
+    from corrclust.background import parse_background
+    from corrclust.embedding_clustering import BACKGROUND_SOLVERS, GRAPH_K, check_features
     from corrclust.feature_costs import K_NEIGHBOURS
 
     X = np.ascontiguousarray(check_features(X))
@@ -604,6 +609,12 @@ def cluster_embeddings(
         raise ValueError("local=True runs in this process: give no client, scheduler or workers")
     if not math.isfinite(granularity):
         raise ValueError(f"granularity must be finite, got {granularity}")
+    wanted = parse_background(background)
+    if wanted != 0 and method not in BACKGROUND_SOLVERS:
+        raise ValueError(
+            f"method {method!r} cannot solve with a background cost: use "
+            f"{' or '.join(map(repr, BACKGROUND_SOLVERS))}, or background=0"
+        )
     neighbours = max(
         1, min(_positive_int(K_NEIGHBOURS if neighbours is None else neighbours, "neighbours"), n - 1)
     )
@@ -614,7 +625,7 @@ def cluster_embeddings(
                 connect(scheduler, workers=workers, processes=processes, timeout=timeout)
             )
         return _cluster(
-            X, k, neighbours, granularity, score, method, seed, client, run_dir, block_rows, progress
+            X, k, neighbours, granularity, score, method, seed, client, run_dir, block_rows, progress, wanted
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
 
@@ -631,7 +642,10 @@ def _cluster(
     run_dir: str | Path | None,
     block_rows: int | None,
     progress: bool,
+    background: str | float,
 ) -> DistributedResult:
+    from corrclust.background import solve_background
+    from corrclust.embedding_clustering import BACKGROUND_SOLVERS, left_out_sample
     from corrclust.problem import Problem
     from corrclust.solve import solve
 
@@ -652,8 +666,17 @@ def _cluster(
     )
     seconds["pairs"] = time.perf_counter() - t
     t = time.perf_counter()
+    b = 0.0
+    if background == "auto":  # the mean score of the one-process path's random pairs
+        pairs, d_out = left_out_sample(X, uv, seed)
+        b = min(float(np.mean(score(X, pairs, d_out))), 0.0) if pairs.size else 0.0
+    elif background != 0:
+        b = float(background)
     problem = Problem.from_edges(X.shape[0], uv, costs)
-    res = solve(problem, method=method, seed=seed)
+    if b == 0:
+        res = solve(problem, method=method, seed=seed)
+    else:
+        res = solve_background(problem.n, problem.edges, problem.costs, b, method=BACKGROUND_SOLVERS[method])
     seconds["solve"] = time.perf_counter() - t
     return DistributedResult(
         labels=res.labels,
@@ -663,6 +686,7 @@ def _cluster(
         status=res.status,
         seconds=seconds,
         reused=sum(reused.values()),
+        background=b,
     )
 
 
