@@ -57,16 +57,19 @@ AUTO = "auto"
 KEYPOINT_CHANNELS = 4
 
 
-def default_route(paths) -> str:
+def default_route(records, read=None) -> str:
     """``pqap`` when every image has the paper's key-point channels (at least ``KEYPOINT_CHANNELS``),
     else ``profile`` (brightfield, RGB and other fluorescence crops: morphology profiles, no labels).
-    Unreadable files do not vote (the pipeline has set them aside already)."""
-    from corrclust.images.io import read_image
+    Unreadable files do not vote (the pipeline has set them aside already). ``records``: the
+    images' :class:`corrclust.images.io.ImageRecord` s, read with ``read`` (ReadOptions) but all
+    their planes (``--channels`` picks the key points' planes, not whether they exist)."""
+    from corrclust.images.io import ReadOptions, read_record
 
+    options = (read or ReadOptions()).without_channels()
     channels = []
-    for path in paths:
+    for rec in records:
         try:
-            img = read_image(path)
+            img = read_record(rec, options).pixels
         except ValueError:
             continue
         channels.append(1 if img.ndim == 2 else img.shape[2])
