@@ -475,13 +475,13 @@ def _read_tiff(path: Path, pixels: bool = True) -> _Raw:
             try:
                 ome = tifffile.xml2dict(tif.ome_metadata)["OME"]
                 image = ome["Image"][0] if isinstance(ome["Image"], list) else ome["Image"]
-                pixels = image["Pixels"]
-                chans = pixels.get("Channel", [])
+                ome_pixels = image["Pixels"]
+                chans = ome_pixels.get("Channel", [])
                 chans = chans if isinstance(chans, list) else [chans]
                 if chans and any(c.get("Name") for c in chans):
                     names = [str(c["Name"]) if c.get("Name") is not None else None for c in chans]
-                if "PhysicalSizeX" in pixels:
-                    size = _to_um(pixels["PhysicalSizeX"], pixels.get("PhysicalSizeXUnit", "µm"))
+                if "PhysicalSizeX" in ome_pixels:
+                    size = _to_um(ome_pixels["PhysicalSizeX"], ome_pixels.get("PhysicalSizeXUnit", "µm"))
             except (KeyError, TypeError, ValueError, IndexError):
                 pass  # an OME-XML we cannot parse: the pixels are still good
         if size is None:
