@@ -277,3 +277,15 @@ def test_cluster_split_time_series_end_to_end(tmp_path):
     assert sorted(int(r["id"]) for r in rows) == [1000, 1001, 1002, 2000, 2001, 2002]
     assert {int(r["id"]) // 10 + int(r["id"]) % 10: int(r["cluster"]) for r in rows} == a
     assert {r["name"]: r["t"] for r in rows} == {f"ts_{c}00__t{k}": str(k) for c in (1, 2) for k in range(3)}
+    # images keypoints --t split: the key points of each time point are those of its flat image
+    from corrclust.cli import main
+    from corrclust.pqap.io import read_keypoints
+
+    kp_flat, kp_split = tmp_path / "flat.csv", tmp_path / "split.csv"
+    assert main(["images", "keypoints", str(flat), "-o", str(kp_flat), "--no-progress"]) == 0
+    args = ["images", "keypoints", str(series), "-o", str(kp_split), "--no-progress", "--t", "split"]
+    assert main(args + ["--channels", "DAPI,GFP,membrane"]) == 0
+    a, b = read_keypoints(kp_flat), read_keypoints(kp_split)
+    assert b.ids == [1000, 1001, 1002, 2000, 2001, 2002]
+    for i in b.ids:
+        np.testing.assert_array_equal(b.features[i], a.features[i // 10 + i % 10])
