@@ -53,20 +53,34 @@ struct DensePolicy {
 };
 
 struct SparsePolicy {
+    // The adjacency as (neighbour, cost) records in CSR order, copied once per call: the graph's
+    // own layout reaches the cost through the edge index (adj_edge, then edge_cost), a second
+    // random read per entry on the path that dominates sparse KL. Measured in thread CPU time
+    // (min of 5, load 10): 1.06-1.24x faster KL on supervoxel-8000-0, grid-200, knott-032,
+    // geometric-10000-0, supervoxel-2000-0; labels identical on all 23 sparse bench_cc instances
+    struct Entry {
+        Index node;
+        double cost;
+    };
+    explicit SparsePolicy(const SparseGraph& graph) : g(graph), adj(static_cast<size_t>(graph.adj_node.size())) {
+        for (size_t k = 0; k < adj.size(); ++k) adj[k] = Entry{g.adj_node[k], g.edge_cost[g.adj_edge[k]]};
+    }
     const SparseGraph& g;
+    std::vector<Entry> adj;
     Index n() const { return g.n; }
     template <class F>
     void for_range(Index v, const std::vector<Index>& /*nodes*/, const std::vector<Index>& loc, Index /*self*/,
                    Index lo, Index hi, F&& f) const {
-        for (Index k = g.adj_offset[v]; k < g.adj_offset[v + 1]; ++k) {
-            const Index j = loc[g.adj_node[k]];
-            if (j >= lo && j < hi) f(j, g.edge_cost[g.adj_edge[k]]);
+        for (const Entry* e = adj.data() + g.adj_offset[v], *end = adj.data() + g.adj_offset[v + 1]; e != end; ++e) {
+            const Index j = loc[e->node];
+            if (j >= lo && j < hi) f(j, e->cost);
         }
     }
     Index degree(Index v) const { return g.adj_offset[v + 1] - g.adj_offset[v]; }
     template <class F>
     void for_neighbors(Index v, F&& f) const {
-        for (Index k = g.adj_offset[v]; k < g.adj_offset[v + 1]; ++k) f(g.adj_node[k], g.edge_cost[g.adj_edge[k]]);
+        for (const Entry* e = adj.data() + g.adj_offset[v], *end = adj.data() + g.adj_offset[v + 1]; e != end; ++e)
+            f(e->node, e->cost);
     }
     static constexpr bool complete = false;
 };
