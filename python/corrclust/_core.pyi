@@ -34,6 +34,7 @@ class heuristics:
         patience: int
         min_improvement: float
         revisit: bool
+        revisit_patience: int
         def __init__(self, **kwargs: Any) -> None: ...
 
     class AnytimeOptions:
