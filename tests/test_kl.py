@@ -268,3 +268,36 @@ def test_revisit_patience_is_checked():
     n, edges, costs = CASES[2][1]
     with pytest.raises(ValueError, match="revisit_patience must be >= 0"):
         h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(revisit_patience=-1))
+
+
+def _thread_cases():
+    from corrclust.generators import supervoxel_multicut
+
+    edges, costs, truth = supervoxel_multicut(2000, seed=4)
+    return [
+        CASES[0],
+        CASES[1],
+        ("supervoxel-2000-4", (len(truth), edges, costs)),
+        ("grid-70", grid(70, 0.1, 9)),
+    ]
+
+
+@pytest.mark.parametrize("name,case", _thread_cases(), ids=lambda c: c if isinstance(c, str) else "")
+def test_threads_do_not_change_the_labels(name, case):
+    # pairs evaluated ahead by other threads are skipped only when the serial pass would have
+    # found them unchanged, so every thread count gives the serial labels
+    n, edges, costs = case
+    h = _core.heuristics
+    serial = h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(threads=1))
+    for threads in (2, 3, 0):
+        for revisit in (True, False):
+            r = h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(threads=threads, revisit=revisit))
+            if revisit:
+                np.testing.assert_array_equal(r["labels"], serial["labels"])
+                assert r["objective"] == serial["objective"]
+                assert r["iterations"] == serial["iterations"]
+            else:
+                one = h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(threads=1, revisit=False))
+                np.testing.assert_array_equal(r["labels"], one["labels"])
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(threads=-1))

@@ -35,6 +35,7 @@ class heuristics:
         min_improvement: float
         revisit: bool
         revisit_patience: int
+        threads: int
         def __init__(self, **kwargs: Any) -> None: ...
 
     class AnytimeOptions:

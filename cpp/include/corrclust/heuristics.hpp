@@ -33,6 +33,9 @@ struct KlOptions {
     // GAEC + KL stays <= bioimage-cpp's on all 10 held-out generated instances (3 failed at 2) and
     // on the 22 of 23 bench_cc sparse instances where 48 was (docs/solvers.md).
     Index revisit_patience = 4;
+    // Sparse graphs: threads that evaluate the pairs of a pass ahead of it (0: up to 4, as many as
+    // the machine has). The labels do not depend on it.
+    int threads = 0;
 };
 
 // Settings of the anytime solver (defaults are what `anytime` uses).
