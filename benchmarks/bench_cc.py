@@ -20,6 +20,7 @@ both libraries score the same labelling identically.
     python benchmarks/bench_cc.py            # n = 100, 300, 1000, 3000 + shared instances
     python benchmarks/bench_cc.py --quick    # n <= 1000, one repetition
     python benchmarks/bench_cc.py --sparse-only --repeat 5   # the GAEC + KL speed target (#17)
+    python benchmarks/bench_cc.py --sparse-only --repeat 5 --kl-threads 2   # the same, two threads
 
 --sparse-only runs every sparse instance (OpenGM, the generated set, the 300 x 300 grid) with GAEC
 and GAEC + KL only (no anytime rows), and ends with the instances where GAEC + KL is slower than
@@ -254,6 +255,12 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", type=int, default=300, help="side of the sparse grid instance (0: none)")
     ap.add_argument("--anytime-limit", type=float, default=None, help="time limit of the anytime runs")
     ap.add_argument(
+        "--kl-threads",
+        type=int,
+        default=None,
+        help="KLOptions.threads of corrclust's sparse GAEC + KL (default: the option's default)",
+    )
+    ap.add_argument(
         "--sparse-only",
         action="store_true",
         help="only the sparse instances, GAEC and GAEC + KL (the #17 speed target)",
@@ -306,6 +313,11 @@ def main(argv=None) -> int:
             methods,
         )
 
+    def kl_options(method: str) -> dict:
+        if method != "kl" or args.kl_threads is None:
+            return {}
+        return {"options": _core.heuristics.KLOptions(threads=args.kl_threads)}
+
     def sparse_case(name, n, edges, costs):
         peer = None
         if peer_ok:
@@ -318,7 +330,7 @@ def main(argv=None) -> int:
         run_instance(
             name,
             n,
-            lambda m, **kw: _core.heuristics.solve_sparse(n, edges, costs, m, **kw),
+            lambda m, **kw: _core.heuristics.solve_sparse(n, edges, costs, m, **kw, **kl_options(m)),
             peer,
             repeat,
             rows,

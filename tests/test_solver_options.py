@@ -25,7 +25,7 @@ def noisy():
 
 def test_defaults_are_the_documented_values():
     k = KLOptions()
-    assert (k.patience, k.min_improvement, k.revisit, k.revisit_patience, k.threads) == (48, 1e-9, True, 4, 0)
+    assert (k.patience, k.min_improvement, k.revisit, k.revisit_patience, k.threads) == (48, 1e-9, True, 4, 1)
     a = AnytimeOptions()
     assert (a.max_rounds_without_improvement, a.max_rounds, a.kl) == (12, 10000, KLOptions())
     assert (a.until_time_limit, a.exact_fusion, a.exact_fusion_share) == (True, True, 0.25)

@@ -138,8 +138,8 @@ void init_heuristics(py::module_& m) {
                        "Sparse graphs, second phase: a sequence stops after this many steps without a new best\n"
                        "prefix (default 4).")
         .def_readwrite("threads", &KlOptions::threads,
-                       "Sparse graphs: threads that evaluate the pairs of a pass ahead of it (default 0: up to 4,\n"
-                       "as many as the machine has); the labels do not depend on it.");
+                       "Sparse graphs: threads that evaluate the pairs of a pass ahead of it (default 1; 0: up to\n"
+                       "4, as many as the machine has); the labels do not depend on it.");
     bind::options_protocol(kl, {"patience", "min_improvement", "revisit", "revisit_patience", "threads"});
 
     py::class_<AnytimeOptions> any(m, "AnytimeOptions", "Settings of the anytime solver (method 'anytime').");

@@ -10,7 +10,7 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
 * :class:`KLOptions` (method ``"kl"``): ``patience``, ``min_improvement`` (relative to the largest
   absolute cost), ``revisit`` (False: sparse graphs skip the second phase, faster, a little worse),
   ``revisit_patience`` (the patience of that second phase, default 4), ``threads`` (sparse graphs:
-  threads that evaluate pairs ahead, default 0 = up to 4; the labels do not depend on it);
+  threads that evaluate pairs ahead, default 1, 0 = up to 4; the labels do not depend on it);
 * :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``,
   ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``. Without a time limit the
   two round counts stop the run (deterministic for a seed); with one it runs until the limit

@@ -34,8 +34,11 @@ struct KlOptions {
     // on the 22 of 23 bench_cc sparse instances where 48 was (docs/solvers.md).
     Index revisit_patience = 4;
     // Sparse graphs: threads that evaluate the pairs of a pass ahead of it (0: up to 4, as many as
-    // the machine has). The labels do not depend on it.
-    int threads = 0;
+    // the machine has). The labels do not depend on it. Default 1: on the shared 2-core machine at
+    // load 14 a second thread made GAEC + KL 1.1-1.75x slower in wall time (it waits for a core),
+    // while the main thread's CPU time fell 1.1-1.6x; whether it pays on a quiet machine is for
+    // `benchmarks/bench_cc.py --sparse-only --kl-threads 2` to show (docs/solvers.md).
+    int threads = 1;
 };
 
 // Settings of the anytime solver (defaults are what `anytime` uses).
