@@ -27,7 +27,11 @@ def test_defaults_are_the_documented_values():
     k = KLOptions()
     assert (k.patience, k.min_improvement, k.revisit, k.revisit_patience, k.threads) == (48, 1e-9, True, 4, 1)
     a = AnytimeOptions()
-    assert (a.max_rounds_without_improvement, a.max_rounds, a.kl) == (12, 10000, KLOptions(revisit_patience=48))
+    assert (a.max_rounds_without_improvement, a.max_rounds, a.kl) == (
+        12,
+        10000,
+        KLOptions(revisit_patience=48),
+    )
     assert (a.until_time_limit, a.exact_fusion, a.exact_fusion_share) == (True, True, 0.25)
     e = ExactOptions()
     assert (e.heuristic, e.heuristic_time, e.reduce, e.root_method, e.tree_method, e.max_nodes) == (
