@@ -26,6 +26,13 @@ with KLOptions(threads=1) and threads=2, wall-clock and process CPU seconds (bot
 median of --repeat calls, and prints the load average before and after; bioimage-cpp's GAEC + KL
 runs on the same costs up to --peer-max-n nodes (its complete edge list at n = 10,000 has 5 * 10^7
 edges: minutes and gigabytes).
+
+    python benchmarks/bench_cc.py --sparse-only --repeat 5   # the GAEC + KL speed target (#17)
+    python benchmarks/bench_cc.py --sparse-only --repeat 5 --sparse-threads 2   # the same, two threads
+
+--sparse-only runs every sparse instance (OpenGM, the generated set, the 300 x 300 grid) with GAEC
+and GAEC + KL only (no anytime rows), and ends with the instances where GAEC + KL is slower than
+1.5x bioimage-cpp's time including the graph build, or worse.
 """
 
 from __future__ import annotations
@@ -182,9 +189,14 @@ def timed_pair(fn, peer_fn, repeat: int):
 # --------------------------------------------------------------------------- benchmark
 
 
-def run_instance(name: str, n: int, solve, peer: Bioimage | None, repeat: int, rows: list, anytime_limit):
+METHODS = (("gaec", "gaec"), ("kl", "gaec_kl"), ("anytime", "gaec_kl"))
+
+
+def run_instance(
+    name: str, n: int, solve, peer: Bioimage | None, repeat: int, rows: list, anytime_limit, methods=METHODS
+):
     """solve(method, **kw) -> result dict of corrclust; peer on the same costs."""
-    for method, peer_fn in (("gaec", "gaec"), ("kl", "gaec_kl"), ("anytime", "gaec_kl")):
+    for method, peer_fn in methods:
         kw = {"time_limit": anytime_limit} if method == "anytime" else {}
         reps = 1 if method == "anytime" else repeat
         row = {
@@ -297,6 +309,17 @@ def main(argv=None) -> int:
     ap.add_argument("--grid", type=int, default=300, help="side of the sparse grid instance (0: none)")
     ap.add_argument("--anytime-limit", type=float, default=None, help="time limit of the anytime runs")
     ap.add_argument(
+        "--sparse-threads",
+        type=int,
+        default=None,
+        help="KLOptions.sparse_threads of corrclust's sparse GAEC + KL (default: the option's default)",
+    )
+    ap.add_argument(
+        "--sparse-only",
+        action="store_true",
+        help="only the sparse instances, GAEC and GAEC + KL (the #17 speed target)",
+    )
+    ap.add_argument(
         "--no-generated",
         action="store_true",
         help="skip the generated sparse set (supervoxel, grid, geometric)",
@@ -314,7 +337,10 @@ def main(argv=None) -> int:
     sizes = (
         args.sizes if args.sizes is not None else ([100, 300, 1000] if args.quick else [100, 300, 1000, 3000])
     )
+    if args.sparse_only:
+        sizes = []
     repeat = 1 if args.quick else args.repeat
+    methods = METHODS[:2] if args.sparse_only else METHODS
     peer_ok = not args.no_peer
     if peer_ok:
         try:
@@ -327,6 +353,7 @@ def main(argv=None) -> int:
         dense_sizes = args.sizes if args.sizes else [3000, 10000]
         dense_threads(dense_sizes, args.threads, args.repeat, peer_ok, args.peer_max_n)
         return 0
+    print("# load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(HEADER)
     print(SEP)
     rows: list = []
@@ -350,7 +377,13 @@ def main(argv=None) -> int:
             repeat,
             rows,
             args.anytime_limit,
+            methods,
         )
+
+    def kl_options(method: str) -> dict:
+        if method != "kl" or args.sparse_threads is None:
+            return {}
+        return {"options": _core.heuristics.KLOptions(sparse_threads=args.sparse_threads)}
 
     def sparse_case(name, n, edges, costs):
         peer = None
@@ -364,18 +397,19 @@ def main(argv=None) -> int:
         run_instance(
             name,
             n,
-            lambda m, **kw: _core.heuristics.solve_sparse(n, edges, costs, m, **kw),
+            lambda m, **kw: _core.heuristics.solve_sparse(n, edges, costs, m, **kw, **kl_options(m)),
             peer,
             repeat,
             rows,
             args.anytime_limit,
+            methods,
         )
 
     for n in sizes:
         for sigma, tag in ((1.5, "clean"), (3.0, "noisy")):
             dense_case(f"planted-{tag}", planted_complete(n, sigma, seed=n))
     if not args.no_shared and SHARED.exists():
-        for path in sorted((SHARED / "pace2021").glob("*.gr")):
+        for path in sorted((SHARED / "pace2021").glob("*.gr")) if not args.sparse_only else []:
             dense_case(path.stem, read_pace(path))
         for path in sorted((SHARED / "opengm-multicut").glob("*.txt")):
             sparse_case(path.stem, *read_multicut(path))
@@ -394,6 +428,14 @@ def main(argv=None) -> int:
     print(
         f"\nGAEC + KL above bioimage-cpp's on {len(worse)} instance(s){': ' + ', '.join(worse) if worse else ''}"
     )
+    if args.sparse_only:
+        slow = [
+            f"{r['instance']} {r['pgt'] / r['t']:.2f}x"
+            for r in rows
+            if r["method"] == "gaec+kl" and r.get("pgt") is not None and r["pgt"] < 1.5 * r["t"]
+        ]
+        print(f"GAEC + KL under 1.5x bioimage-cpp's speed (graph included) on {len(slow)}: {', '.join(slow)}")
+    print("# load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 
 

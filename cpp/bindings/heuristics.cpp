@@ -127,18 +127,25 @@ py::dict unbuilt_result(Index n, const Index* uv, const double* cost, Index m, C
 void init_heuristics(py::module_& m) {
     py::class_<KlOptions> kl(m, "KLOptions", "Settings of Kernighan-Lin (method 'kl'; also used inside 'anytime').");
     kl.def_readwrite("patience", &KlOptions::patience,
-                     "A move sequence stops after this many steps without a new best prefix (default 48; on\n"
-                     "sparse graphs only in the second phase, after border-only sequences run to their end).")
+                     "A move sequence stops after this many steps without a new best prefix (default 48;\n"
+                     "complete graphs: sparse graphs use revisit_patience).")
         .def_readwrite("min_improvement", &KlOptions::min_improvement,
                        "A move sequence, join or pass must gain more than this times max(1, largest absolute cost)\n"
                        "to be applied (default 1e-9; relative, so rounding noise on huge costs never counts).")
         .def_readwrite("revisit", &KlOptions::revisit,
-                       "Sparse graphs: after border-only sequences, revisit every pair with patience-limited\n"
-                       "sequences (default True; False: faster, usually a little worse).")
+                       "Sparse graphs: after border-only sequences, revisit every pair with sequences limited by\n"
+                       "revisit_patience (default True; False: faster, usually a little worse).")
+        .def_readwrite("revisit_patience", &KlOptions::revisit_patience,
+                       "Sparse graphs, second phase: a sequence stops after this many steps without a new best\n"
+                       "prefix (default 4).")
         .def_readwrite("threads", &KlOptions::threads,
                        "Complete graphs: threads of GAEC (default 0: as many as the hardware has, at most 2). The\n"
-                       "labels are the same for every value; sparse graphs ignore it.");
-    bind::options_protocol(kl, {"patience", "min_improvement", "revisit", "threads"});
+                       "labels are the same for every value; sparse graphs ignore it.")
+        .def_readwrite("sparse_threads", &KlOptions::sparse_threads,
+                       "Sparse graphs: threads that evaluate the pairs of a pass ahead of it (default 1; 0: up to\n"
+                       "4, as many as the machine has); the labels do not depend on it.");
+    bind::options_protocol(kl, {"patience", "min_improvement", "revisit", "revisit_patience", "threads",
+                                "sparse_threads"});
 
     py::class_<AnytimeOptions> any(m, "AnytimeOptions", "Settings of the anytime solver (method 'anytime').");
     any.def_readwrite("max_rounds_without_improvement", &AnytimeOptions::max_rounds_without_improvement,

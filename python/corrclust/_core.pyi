@@ -34,7 +34,9 @@ class heuristics:
         patience: int
         min_improvement: float
         revisit: bool
+        revisit_patience: int
         threads: int
+        sparse_threads: int
         def __init__(self, **kwargs: Any) -> None: ...
 
     class AnytimeOptions:

@@ -9,8 +9,9 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
 
 * :class:`KLOptions` (method ``"kl"``): ``patience``, ``min_improvement`` (relative to the largest
   absolute cost), ``revisit`` (False: sparse graphs skip the second phase, faster, a little worse),
-  ``threads`` (complete graphs: threads of GAEC, 0 = as many as the hardware has, at most 2; the
-  labels are the same for every value);
+  ``revisit_patience`` (the patience of that second phase, default 4), ``threads`` (complete
+  graphs: threads of GAEC, 0 = as many as the hardware has, at most 2), ``sparse_threads`` (sparse
+  graphs: threads that evaluate pairs ahead, default 1, 0 = up to 4); the labels depend on neither;
 * :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``,
   ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``. Without a time limit the
   two round counts stop the run (deterministic for a seed); with one it runs until the limit

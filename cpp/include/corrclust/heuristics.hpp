@@ -16,8 +16,9 @@ namespace corrclust {
 
 // Settings of Kernighan-Lin (the defaults are the values every measurement in docs/solvers.md used).
 struct KlOptions {
-    // a move sequence stops after this many steps without a new best prefix (sparse graphs: only in
-    // the second phase; the first follows border-only sequences to their end)
+    // a move sequence stops after this many steps without a new best prefix (complete graphs; sparse
+    // graphs use revisit_patience in their second phase and follow border-only sequences to their
+    // end in the first)
     Index patience = 48;
     // A sequence, join or pass must gain more than min_improvement * max(1, largest |cost|) to count:
     // relative to the costs, because the rounding noise of a gain grows with them (with an absolute
@@ -30,6 +31,17 @@ struct KlOptions {
     // Complete graphs: threads of GAEC inside "kl" (0: as many as the hardware has, at most 2).
     // The labels are the same for every value (docs/solvers.md); sparse graphs ignore it.
     int threads = 0;
+    // Sparse graphs, second phase: a sequence stops after this many steps without a new best prefix.
+    // 4 instead of the 48 of `patience`: the phase then costs about a third of what it did, and
+    // GAEC + KL stays <= bioimage-cpp's on all 10 held-out generated instances (3 failed at 2) and
+    // on the 22 of 23 bench_cc sparse instances where 48 was (docs/solvers.md).
+    Index revisit_patience = 4;
+    // Sparse graphs: threads that evaluate the pairs of a pass ahead of it (0: up to 4, as many as
+    // the machine has). The labels do not depend on it. Default 1: on the shared 2-core machine at
+    // load 14 a second thread made GAEC + KL 1.1-1.75x slower in wall time (it waits for a core),
+    // while the main thread's CPU time fell 1.1-1.6x; whether it pays on a quiet machine is for
+    // `benchmarks/bench_cc.py --sparse-only --sparse-threads 2` to show (docs/solvers.md).
+    int sparse_threads = 1;
 };
 
 // Settings of the anytime solver (defaults are what `anytime` uses).
@@ -42,7 +54,15 @@ struct AnytimeOptions {
     bool until_time_limit = true;             // with a time limit, run until it (false: the counts stop it too)
     bool exact_fusion = true;                 // with a time limit: fuse by the exact solver once stalled
     double exact_fusion_share = 0.25;         // ... each exact fusion gets at most this share of the time left
-    KlOptions kl;                             // the Kernighan-Lin runs inside
+    // The Kernighan-Lin runs inside. They keep revisit_patience 48, with which the anytime solver was
+    // measured (docs/solvers.md): the "kl" method's 4 trades a little quality for speed in one run,
+    // and with it a 5 s anytime run missed the proven optimum of a 400-node supervoxel graph at load
+    // 13-14 in 2 of 4 runs (tests/test_anytime.py; it always reached it before).
+    KlOptions kl = [] {
+        KlOptions k;
+        k.revisit_patience = 48;
+        return k;
+    }();
 };
 
 // Throw std::invalid_argument naming the first setting out of range.
