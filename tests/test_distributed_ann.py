@@ -136,3 +136,24 @@ def test_without_faiss_one_line_names_the_extra(X, tmp_path, monkeypatch, capsys
         == "corrclust cluster: error: the faiss kNN search needs faiss-cpu: pip install 'corrclust[ann]'\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_cli_faiss_on_two_worker_processes_equals_the_one_process_command_and_resumes(X, tmp_path, capsys):
+    from corrclust.cli import main
+
+    np.save(tmp_path / "E.npy", X)
+    common = ["cluster", "--embeddings", str(tmp_path / "E.npy"), "--knn", "faiss", "--threads", "1"]
+    common += ["--knn-k", "12", "--no-progress"]
+    assert main(common + ["-o", str(tmp_path / "one"), "--pairs", "knn"]) == 0
+    dask = common + ["-o", str(tmp_path / "two"), "--workers", "2"]
+    assert main(dask) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-2].endswith("; faiss kNN search)"), out
+    one = (tmp_path / "one" / "clusters.csv").read_text()
+    assert (tmp_path / "two" / "clusters.csv").read_text() == one
+    assert (tmp_path / "two" / "blocks" / "knn" / "index.npz").is_file()
+    assert main(dask) == 0  # again: the one kNN block and the pairs' block from OUT/blocks
+    out, err = capsys.readouterr()
+    assert "; 2 blocks reused; faiss kNN search)" in out, out
+    assert (tmp_path / "two" / "clusters.csv").read_text() == one

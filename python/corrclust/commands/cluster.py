@@ -631,6 +631,7 @@ def run_distributed(args: argparse.Namespace) -> int:
         run_dir=Path(args.out) / "blocks",
         progress=args.progress,
         knn=args.knn,
+        threads=args.threads,  # of the faiss index build, in this process
     )
     write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels)
     if args.truth:
