@@ -25,7 +25,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from fuzz_profiles import examples  # noqa: E402  (registers and loads the ci/nightly profiles)
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from reference_text import text_lines  # noqa: E402
+from mutated_files import Refusal, mutations, read_as_reference, read_mutated  # noqa: E402
+from reference_text import INTEGER, text_lines, unquote  # noqa: E402
 
 from corrclust import memory  # noqa: E402
 from corrclust.formats.clusterings import read_clustering  # noqa: E402
@@ -40,10 +41,7 @@ LENT_MEMORY = 32 * 2**20
 
 # --- shared pieces -------------------------------------------------------------------------------
 
-_INT = re.compile(r"[+-]?[0-9]+")
-_ID = re.compile(r"[+-]?[0-9]+")
 _NUM = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def _number(text: str) -> float | None:
@@ -53,87 +51,17 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _unquote(piece: str) -> str:
-    """The spreadsheet rule of the writers: one leading quote before a trigger is not part of the text."""
-    return piece[1:] if piece.startswith("'") and piece[1:].startswith(_TRIGGERS) else piece
-
-
 def _unquote_unquoted(text: str) -> str:
-    return ",".join(_unquote(p) for p in text.split(","))
+    return ",".join(unquote(p) for p in text.split(","))
 
 
-# Text that Python's int() and float() take but the formats do not (and a few that both refuse).
-_SNIPPETS = ("_", "\u0661", " ", "nan", "inf", "1e999", "\ufeff", "\xa0", "'=", ",,", "\r\n", "0x1")
-
-
-@st.composite
-def mutations(draw) -> list[tuple[str, int, bytes]]:
-    count = draw(st.integers(0, 3))
-    return [
-        (
-            draw(st.sampled_from(("replace", "insert", "delete"))),
-            draw(st.integers(0, 10**6)),
-            draw(
-                st.one_of(
-                    st.sampled_from(b"0123456789,.-+e \n\r\tcp_#=:'").map(lambda b: bytes([b])),
-                    st.integers(0, 255).map(lambda b: bytes([b])),
-                    st.sampled_from(_SNIPPETS).map(str.encode),
-                )
-            ),
-        )
-        for _ in range(count)
-    ]
-
-
-def mutate(raw: bytes, changes: list[tuple[str, int, bytes]]) -> bytes:
-    out = bytearray(raw)
-    for action, pos, text in changes:
-        k = pos % (len(out) + 1)
-        if action == "insert":
-            out[k:k] = text
-        elif k < len(out):
-            if action == "replace":
-                out[k : k + 1] = text
-            else:
-                del out[k]
-    return bytes(out)
-
-
-def _write(tmp_path_factory, name: str, data: bytes) -> Path:
-    path = tmp_path_factory.mktemp("fuzz") / name
-    path.write_bytes(data)
-    return path
-
-
-def _refused_cleanly(exc: Exception, path: Path, text: bool) -> None:
-    message = str(exc)
-    assert str(path) in message and "\n" not in message, message
-    if text and str(path) + ": line" not in message and str(path) + ", line" not in message:
-        # errors about the whole file (a missing block, a count) need no line
-        whole_file = r"missing|no |ends|announces|header|empty|closed|has (features|candidates)|format"
-        assert re.search(whole_file, message), message
-
-
-def read_as_reference(read, path: Path, expected: object, *, text: bool, shown: object) -> object:
-    """``read(path)`` where the reference read the input (``expected`` not None); else None, after
-    checking that the reader refused it with a one-line ValueError naming the file (and line)."""
-    try:
-        got = read(path)
-    except ValueError as exc:
-        _refused_cleanly(exc, path, text=text)
-        assert expected is None, f"a valid file was refused: {exc}"
-        return None
-    assert expected is not None, f"an invalid input was read: {shown!r}"
-    return got
-
-
-def read_mutated(tmp_path_factory, raw: bytes, changes, name: str, reference, read) -> tuple[object, object]:
-    """(what ``read`` makes of the mutated file, what ``reference`` makes of it); the first is None
-    where the reader refused the file (checked against the reference by read_as_reference)."""
-    data = mutate(raw, changes)
-    path = _write(tmp_path_factory, name, data)
-    expected = reference(data)
-    return read_as_reference(read, path, expected, text=True, shown=data), expected
+# A text reader names the line (``FILE: line N`` or ``FILE, line N``); errors about the whole file
+# (a missing block, a count) need none. An .npz reader names the file only.
+TEXT = Refusal(
+    line=r"[:,] line",
+    whole_file=r"missing|no |ends|announces|header|empty|closed|has (features|candidates)|format",
+)
+BINARY = Refusal()
 
 
 # --- PACE ----------------------------------------------------------------------------------------
@@ -158,7 +86,7 @@ def reference_pace(data: bytes) -> tuple[str, object] | None:
         if parts[0] == "p":
             if n >= 0 or len(parts) != 4 or parts[1] != "cep":
                 return None
-            if not (_INT.fullmatch(parts[2]) and _INT.fullmatch(parts[3])):
+            if not (INTEGER.fullmatch(parts[2]) and INTEGER.fullmatch(parts[3])):
                 return None
             n, m = int(parts[2]), int(parts[3])
             if n <= 0 or m < 0:
@@ -166,7 +94,7 @@ def reference_pace(data: bytes) -> tuple[str, object] | None:
             if 8 * n * n > LENT_MEMORY:
                 return ("too big", n)
             continue
-        if n < 0 or len(parts) != 2 or not all(_INT.fullmatch(p) for p in parts):
+        if n < 0 or len(parts) != 2 or not all(INTEGER.fullmatch(p) for p in parts):
             return None
         u, v = int(parts[0]), int(parts[1])
         if not (1 <= u <= n and 1 <= v <= n) or u == v:
@@ -204,7 +132,7 @@ def test_mutated_pace_files_are_read_exactly_or_refused(tmp_path_factory, monkey
             assert str(p) in str(exc) and "\n" not in str(exc)
             return "too big"
 
-    got, expected = read_mutated(tmp_path_factory, raw, changes, "instance.gr", reference_pace, read)
+    got, expected = read_mutated(tmp_path_factory, raw, changes, "instance.gr", reference_pace, read, TEXT)
     if got is None:
         return
     assert expected[0] == ("too big" if got == "too big" else "ok"), expected
@@ -311,7 +239,9 @@ def keypoint_files(draw) -> bytes:
 @settings(max_examples=MUTATED)
 @given(keypoint_files(), mutations())
 def test_mutated_keypoint_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
-    kp, expected = read_mutated(tmp_path_factory, raw, changes, "kp.csv", reference_keypoints, read_keypoints)
+    kp, expected = read_mutated(
+        tmp_path_factory, raw, changes, "kp.csv", reference_keypoints, read_keypoints, TEXT
+    )
     if kp is None:
         return
     ids, features, candidates, selection = expected
@@ -364,7 +294,7 @@ def parameter_files(draw) -> bytes:
 @given(parameter_files(), mutations())
 def test_mutated_parameter_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
     params, expected = read_mutated(
-        tmp_path_factory, raw, changes, "params.txt", reference_parameters, read_parameters
+        tmp_path_factory, raw, changes, "params.txt", reference_parameters, read_parameters, TEXT
     )
     if params is None:
         return
@@ -398,7 +328,7 @@ def reference_matching_results(data: bytes):
             rows.append(cells)
 
     def integers(texts):
-        return [int(t) for t in texts] if all(_INT.fullmatch(t) for t in texts) else None
+        return [int(t) for t in texts] if all(INTEGER.fullmatch(t) for t in texts) else None
 
     def value(text):
         return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.get(text, _number(text))
@@ -496,7 +426,13 @@ def matching_files(draw) -> bytes:
 @given(matching_files(), mutations())
 def test_mutated_matching_results_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
     got, expected = read_mutated(
-        tmp_path_factory, raw, changes, "matching.csv", reference_matching_results, read_matching_results
+        tmp_path_factory,
+        raw,
+        changes,
+        "matching.csv",
+        reference_matching_results,
+        read_matching_results,
+        TEXT,
     )
     if got is None:
         return
@@ -531,7 +467,7 @@ def reference_clustering(data: bytes) -> list[list[int]] | None:
         for row in rows[header + 1 :]:
             if not any(c.strip() for c in row):
                 continue
-            if len(row) < 2 or not _ID.fullmatch(row[0].strip()):
+            if len(row) < 2 or not INTEGER.fullmatch(row[0].strip()):
                 return None
             ident = int(row[0])
             if ident in seen:
@@ -548,7 +484,7 @@ def reference_clustering(data: bytes) -> list[list[int]] | None:
         for cell in (c.strip() for c in line.split(",")):
             if not cell:
                 continue
-            if not _ID.fullmatch(cell) or int(cell) in seen:
+            if not INTEGER.fullmatch(cell) or int(cell) in seen:
                 return None
             seen.add(int(cell))
             cluster.append(int(cell))
@@ -576,7 +512,7 @@ def clustering_files(draw) -> bytes:
 @given(clustering_files(), mutations())
 def test_mutated_clustering_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
     clusters, expected = read_mutated(
-        tmp_path_factory, raw, changes, "clustering.csv", reference_clustering, read_clustering
+        tmp_path_factory, raw, changes, "clustering.csv", reference_clustering, read_clustering, TEXT
     )
     if clusters is None:
         return
@@ -670,7 +606,7 @@ def test_npz_instances_are_read_exactly_or_refused(tmp_path_factory, arrays):
     path = tmp_path_factory.mktemp("fuzz") / "instance.npz"
     np.savez(path, **arrays)
     expected = reference_npz_instance(arrays)
-    problem = read_as_reference(read_instance, path, expected, text=False, shown=arrays)
+    problem = read_as_reference(read_instance, path, expected, refusal=BINARY, shown=arrays)
     if problem is None:
         return
     if expected[0] == "dense":
@@ -689,7 +625,7 @@ def reference_similarities(arrays: dict[str, np.ndarray]):
         return None
     ids = arrays["ids"]
     if ids.ndim == 1 and ids.dtype.kind == "U":  # ids kept as text (twin predict): integers spelt out
-        if not all(_ID.fullmatch(x) for x in ids.tolist()):
+        if not all(INTEGER.fullmatch(x) for x in ids.tolist()):
             return None
         ids = np.array([int(x) for x in ids.tolist()], dtype=np.int64)
     if ids.ndim != 1 or ids.dtype.kind not in "iu" or np.unique(ids).size != ids.size:
@@ -710,7 +646,7 @@ def test_npz_similarities_are_read_exactly_or_refused(tmp_path_factory, arrays):
     path = tmp_path_factory.mktemp("fuzz") / "S.npz"
     np.savez(path, **arrays)
     expected = reference_similarities(arrays)
-    corr = read_as_reference(load_correlations, path, expected, text=False, shown=arrays)
+    corr = read_as_reference(load_correlations, path, expected, refusal=BINARY, shown=arrays)
     if corr is None:
         return
     assert corr.kind == expected[0]

@@ -2,7 +2,7 @@
 feature ids (``--embeddings E.npy --ids``), the feedback (answers) file, the ``solve --warm-start``
 labels CSV and the calibration table.
 
-Same method as test_properties_readers.py (whose mutation strategy this file shares): generated
+Same method as test_properties_readers.py (the scaffold of both is mutated_files.py): generated
 files, mutated byte by byte, are either read exactly as the strict reference parser of this file
 reads them, or refused with a one-line ``ValueError`` naming the file and the line (or, for an
 error about the whole file, saying what is missing). The references decode UTF-8 (a byte-order mark
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from fuzz_profiles import examples  # noqa: E402  (registers and loads the ci/nightly profiles)
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from test_properties_readers import mutate, mutations  # noqa: E402
+from mutated_files import Refusal, mutations, read_mutated  # noqa: E402
+from reference_text import INTEGER, decoded, unquote  # noqa: E402
 
 from corrclust.commands.cluster import read_ids  # noqa: E402
 from corrclust.commands.solve import read_labels  # noqa: E402
@@ -33,20 +33,19 @@ from corrclust.feedback import read_feedback  # noqa: E402
 from corrclust.images.io import list_images  # noqa: E402
 
 MUTATED = examples(ci=150, nightly=4000)
-_INT = re.compile(r"[+-]?[0-9]+")
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
+# The readers name the line as ``FILE:N:`` or ``FILE, line N``; an error about the whole file says
+# what is wrong with it.
+TABLE = Refusal(
+    line=r"(:[0-9]+:|,? line [0-9]+)",
+    whole_file=r"empty|no |lists no|header|nodes must|UTF-8|NUL|ids for",
+)
 
 
 def rows_of(data: bytes) -> list[tuple[int, list[str]]] | None:
     """(line number, cells) of every row holding a non-blank cell, or None where ``data`` is not
     UTF-8 or holds a NUL byte."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if "\0" in text:
+    text = decoded(data)
+    if text is None or "\0" in text:
         return None
     reader = csv.reader(io.StringIO(text, newline=""))
     out = []
@@ -58,53 +57,20 @@ def rows_of(data: bytes) -> list[tuple[int, list[str]]] | None:
     return out
 
 
-def _unquote(cell: str) -> str:
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_TRIGGERS) else cell
-
-
-def _refused_cleanly(exc: Exception, path: Path) -> None:
-    message = str(exc)
-    assert str(path) in message and "\n" not in message, message
-    if not re.search(re.escape(str(path)) + r"(:[0-9]+:|,? line [0-9]+)", message):
-        assert re.search(r"empty|no |lists no|header|nodes must|UTF-8|NUL|ids for", message), message
-
-
-def check(read, path: Path, data: bytes, expected: object) -> object:
-    """``read(path)`` where the reference read the file (``expected`` not None), else None after
-    checking that the reader refused it cleanly."""
-    try:
-        got = read(path)
-    except ValueError as exc:
-        _refused_cleanly(exc, path)
-        assert expected is None, f"a valid file was refused: {exc}"
-        return None
-    assert expected is not None, f"an invalid file was read: {data!r}"
-    return got
-
-
-def _file(tmp_path_factory, name: str, data: bytes) -> Path:
-    path = tmp_path_factory.mktemp("fuzz") / name
-    path.write_bytes(data)
-    return path
-
-
 # --- warm-start labels (node,label) ---------------------------------------------------------------
 
 
 def reference_labels(data: bytes) -> list[int] | None:
     """Optional header 'node,label' (first line), then 'node,label' integer rows; nodes 0..n-1 each once."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    text = decoded(data)
+    if text is None:
         return None
     labels: dict[int, int] = {}
     for number, line in enumerate(text.split("\n"), start=1):
         cells = [c.strip() for c in line.strip().split(",")]
         if cells == [""] or (number == 1 and cells == ["node", "label"]):
             continue
-        if len(cells) != 2 or not all(_INT.fullmatch(c) for c in cells) or int(cells[0]) in labels:
+        if len(cells) != 2 or not all(INTEGER.fullmatch(c) for c in cells) or int(cells[0]) in labels:
             return None
         labels[int(cells[0])] = int(cells[1])
     if sorted(labels) != list(range(len(labels))):
@@ -123,10 +89,9 @@ def label_files(draw) -> bytes:
 @settings(max_examples=MUTATED)
 @given(label_files(), mutations())
 def test_mutated_label_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
-    data = mutate(raw, changes)
-    path = _file(tmp_path_factory, "labels.csv", data)
-    expected = reference_labels(data)
-    got = check(lambda p: read_labels(str(p)), path, data, expected)
+    got, expected = read_mutated(
+        tmp_path_factory, raw, changes, "labels.csv", reference_labels, lambda p: read_labels(str(p)), TABLE
+    )
     if got is not None:
         assert got.tolist() == expected
 
@@ -140,11 +105,8 @@ def reference_feedback(data: bytes) -> list[tuple[int, int, str, str, str]] | No
     """Header 'a,b,answer' (+ ',time' (+ ',source')) first; rows a,b,answer[,time[,source]] with a != b
     integer ids and answer same/different/unsure (any case); lines starting with '#' ignored; an
     empty file is no answers."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    text = decoded(data)
+    if text is None:
         return None
     out: list[tuple[int, int, str, str, str]] = []
     header = None
@@ -160,12 +122,12 @@ def reference_feedback(data: bytes) -> list[tuple[int, int, str, str, str]] | No
             if header not in (_HEADER[:3], _HEADER[:4], _HEADER):
                 return None
             continue
-        if not 3 <= len(cells) <= 5 or not all(_INT.fullmatch(c.strip()) for c in cells[:2]):
+        if not 3 <= len(cells) <= 5 or not all(INTEGER.fullmatch(c.strip()) for c in cells[:2]):
             return None
         a, b, answer = int(cells[0]), int(cells[1]), cells[2].strip().lower()
         if a == b or answer not in ("same", "different", "unsure"):
             return None
-        extra = [_unquote(c.strip()) for c in cells[3:]] + ["", ""]
+        extra = [unquote(c.strip()) for c in cells[3:]] + ["", ""]
         out.append((a, b, answer, extra[0], extra[1]))
     if header is None and text.strip():
         return None
@@ -192,10 +154,9 @@ def feedback_files(draw) -> bytes:
 @settings(max_examples=MUTATED)
 @given(feedback_files(), mutations())
 def test_mutated_feedback_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
-    data = mutate(raw, changes)
-    path = _file(tmp_path_factory, "feedback.csv", data)
-    expected = reference_feedback(data)
-    got = check(read_feedback, path, data, expected)
+    got, expected = read_mutated(
+        tmp_path_factory, raw, changes, "feedback.csv", reference_feedback, read_feedback, TABLE
+    )
     if got is not None:
         assert [(x.a, x.b, x.answer, x.time, x.source) for x in got.answers] == expected
 
@@ -259,10 +220,15 @@ def calibration_files(draw) -> bytes:
 @settings(max_examples=MUTATED)
 @given(calibration_files(), mutations())
 def test_mutated_calibration_files_are_read_exactly_or_refused(tmp_path_factory, raw, changes):
-    data = mutate(raw, changes)
-    path = _file(tmp_path_factory, "calibration.csv", data)
-    expected = reference_calibration(data)
-    got = check(lambda p: read_calibration(p, _KEYS), path, data, expected)
+    got, expected = read_mutated(
+        tmp_path_factory,
+        raw,
+        changes,
+        "calibration.csv",
+        reference_calibration,
+        lambda p: read_calibration(p, _KEYS),
+        TABLE,
+    )
     if got is not None:
         assert got == expected
 
@@ -288,10 +254,10 @@ def reference_ids_table(data: bytes, folder: Path) -> list[tuple[str, int, str |
         if len(r) != len(header):
             return None
         name = r[fcol].strip()
-        if _unquote(name) != name and not (folder / name).exists():
-            name = _unquote(name)
+        if unquote(name) != name and not (folder / name).exists():
+            name = unquote(name)
         text = r[icol].strip()
-        if not _INT.fullmatch(text) or int(text) < 0:
+        if not INTEGER.fullmatch(text) or int(text) < 0:
             return None
         if not name or "\0" in name or not (folder / name).is_file():
             return None
@@ -320,10 +286,15 @@ def test_mutated_ids_tables_are_read_exactly_or_refused(tmp_path_factory, raw, c
     folder = tmp_path_factory.mktemp("images")
     for k in range(6):
         (folder / f"img_{k}.tif").write_bytes(b"")
-    data = mutate(raw, changes)
-    path = _file(tmp_path_factory, "ids.csv", data)
-    expected = reference_ids_table(data, folder)
-    got = check(lambda p: list_images(folder, p), path, data, expected)
+    got, expected = read_mutated(
+        tmp_path_factory,
+        raw,
+        changes,
+        "ids.csv",
+        lambda data: reference_ids_table(data, folder),
+        lambda p: list_images(folder, p),
+        TABLE,
+    )
     if got is not None:
         assert [(r.path, r.id, r.label) for r in got] == [(folder / n, i, c) for n, i, c in expected]
 
@@ -357,9 +328,14 @@ def feature_id_files(draw) -> tuple[bytes, int]:
 @given(feature_id_files(), mutations())
 def test_mutated_feature_id_files_are_read_exactly_or_refused(tmp_path_factory, generated, changes):
     raw, n = generated
-    data = mutate(raw, changes)
-    path = _file(tmp_path_factory, "ids.csv", data)
-    expected = reference_feature_ids(data, n)
-    got = check(lambda p: read_ids(p, n), path, data, expected)
+    got, expected = read_mutated(
+        tmp_path_factory,
+        raw,
+        changes,
+        "ids.csv",
+        lambda data: reference_feature_ids(data, n),
+        lambda p: read_ids(p, n),
+        TABLE,
+    )
     if got is not None:
         assert got == expected

@@ -211,6 +211,31 @@ def test_time_budget_keeps_the_checkpoint_and_a_rerun_continues(tmp_path):
     assert load_model(out)[1]["steps"] == more.steps
 
 
+def test_checkpoint_and_model_files_keep_the_version_1_entries(tmp_path):
+    # Files written by earlier releases hold exactly these entries; the resume tests above read
+    # files of the current writer, so this pins the writer to what those old files hold.
+    x = shapes()
+    ids = [str(i) for i in range(x.shape[0])]
+    out = tmp_path / "m.pt"
+    res = train(x, ids, tiny(), seed=0, progress=False, output=out, time_budget=1e-9)
+    assert res.stopped == "time-budget" and res.steps == 1  # one step, then the budget is spent
+    ckpt = torch.load(tmp_path / "m.pt.ckpt", weights_only=True)
+    assert set(ckpt) == {
+        "format", "version", "config", "seed", "data", "model", "optimizer",
+        "numpy_rng", "torch_rng", "step", "elapsed", "losses",
+    }  # fmt: skip
+    assert (ckpt["format"], ckpt["version"], ckpt["step"], ckpt["seed"]) == (
+        "corrclust-ssl-checkpoint",
+        1,
+        1,
+        0,
+    )
+    assert set(ckpt["data"]) == {"ids", "shape"} and set(ckpt["numpy_rng"]) >= {"bit_generator", "state"}
+    model = torch.load(out, weights_only=True)
+    assert set(model) == {"format", "version", "config", "in_channels", "training", "state_dict"}
+    assert (model["format"], model["version"]) == ("corrclust-ssl-model", 1)
+
+
 def test_checkpoint_of_other_settings_or_data_is_refused(tmp_path):
     x = shapes()
     ids = [str(i) for i in range(x.shape[0])]

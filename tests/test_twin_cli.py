@@ -203,6 +203,18 @@ def test_damaged_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert main(["twin", "train", str(data), "-o", str(tmp_path / "m.pt"), "--restart", *TINY]) == 0
 
 
+@pytest.mark.parametrize("content", [bytes(range(256)) * 20, b"PK\x03\x04 not a zip"])
+def test_damaged_model_file_is_a_one_line_error(tmp_path, capsys, content):
+    # torch's own message for a foreign pickle is a page of advice; the command keeps its first line
+    data = paper_layout(tmp_path / "d")
+    (tmp_path / "bad.pt").write_bytes(content)
+    assert main(["twin", "predict", str(tmp_path / "bad.pt"), str(data), "-o", str(tmp_path / "p.npz")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and "bad.pt is not a readable corrclust twin model" in errors[0]
+    assert "weights_only" not in errors[0] and len(errors[0]) < 400
+    assert not (tmp_path / "p.npz").exists()
+
+
 def test_paper_tnh_on_histograms(tmp_path):
     pytest.importorskip("corrclust.images.histograms")
     data = paper_layout(tmp_path / "d", n_classes=2, per_class=3)

@@ -157,6 +157,31 @@ def test_sigint_saves_checkpoint_and_resume_matches_uninterrupted(tmp_path):
     assert out.is_file() and not ckpt.exists()
 
 
+def test_checkpoint_and_model_files_keep_the_version_1_entries(tmp_path):
+    # Files written by earlier releases hold exactly these entries; the resume tests here read
+    # files of the current writer, so this pins the writer to what those old files hold.
+    data = easy_data()
+    out = tmp_path / "m.pt"
+    res = train(data, tiny("paper-tnia"), seed=0, progress=False, output=out, time_budget=1e-9)
+    assert res.stopped == "time-budget" and res.steps == 1  # one step, then the budget is spent
+    ckpt = torch.load(tmp_path / "m.pt.ckpt", weights_only=True)
+    assert set(ckpt) == {
+        "format", "version", "recipe", "model_config", "seed", "data", "model", "optimizer",
+        "scheduler", "numpy_rng", "torch_rng", "step", "epoch_loss_sum", "epoch_loss_count",
+        "history", "elapsed",
+    }  # fmt: skip
+    assert (ckpt["format"], ckpt["version"], ckpt["step"], ckpt["seed"]) == (
+        "corrclust-twin-checkpoint",
+        1,
+        1,
+        0,
+    )
+    assert set(ckpt["data"]) == {"ids", "labels", "classes"} and ckpt["scheduler"] is not None
+    model = torch.load(out, weights_only=True)
+    assert set(model) == {"format", "version", "recipe", "model_config", "classes", "training", "state_dict"}
+    assert (model["format"], model["version"]) == ("corrclust-twin-model", 1)
+
+
 def test_resume_refuses_a_checkpoint_of_other_settings(tmp_path):
     data = easy_data()
     r = tiny("paper-tni", steps_per_epoch=2, epochs=3)

@@ -13,20 +13,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from corrclust.cli_support import CliError, add_progress_flag, help_of, positive_float, positive_int
+from corrclust.cli_support import add_progress_flag, help_of, positive_int
+from corrclust.training_cli import (
+    add_training_arguments,
+    check_output_file,
+    import_torch_package,
+    report_training,
+    say_start,
+)
 
 
 def _ssl() -> Any:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise CliError(
-            "self-supervised embeddings need PyTorch: install corrclust[torch] "
-            "(pip install 'corrclust[torch]')"
-        ) from None
-    import corrclust.ssl as ssl
-
-    return ssl
+    return import_torch_package("corrclust.ssl", "self-supervised embeddings")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,13 +47,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     t.add_argument("images_dir", metavar="IMAGES_DIR", type=Path)
-    t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt")
-    t.add_argument(
-        "--time-budget",
-        type=positive_float,
-        default=300.0,
-        metavar="SECONDS",
-        help="seconds of training in total over resumed runs (default 300)",
+    add_training_arguments(
+        t,
+        output_help=None,
+        time_budget_default=300.0,
+        time_budget_help="seconds of training in total over resumed runs (default 300)",
+        checkpoint_every_help=(
+            "write the checkpoint after this many seconds of training (default 120; 0: only at the end)"
+        ),
+        seed_help=None,
     )
     t.add_argument(
         "--method", choices=("simclr", "byol"), default="simclr", help="objective (default simclr)"
@@ -66,14 +66,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--image-size", type=positive_int, help="network input side in pixels (default 64)")
     t.add_argument("--width", type=positive_int, help="ResNet-18 base width (default 32)")
     t.add_argument("--batch-size", type=positive_int, help="crops per step (default 64)")
-    t.add_argument(
-        "--checkpoint-every",
-        type=float,
-        default=120.0,
-        metavar="SECONDS",
-        help="write the checkpoint after this many seconds of training (default 120; 0: only at the end)",
-    )
-    t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
     t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start afresh")
     add_progress_flag(t)
@@ -97,8 +89,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.output.is_dir():
-        raise CliError(f"output {args.output} is a folder; give a file name such as model.pt")
+    check_output_file(args.output)
     fields = {
         "method": args.method,
         "steps": args.steps,
@@ -115,11 +106,12 @@ def run_train(args: argparse.Namespace) -> int:
     )
     ckpt = Path(str(args.output) + ".ckpt")
     if args.progress:
-        what = f"resuming from {ckpt}" if ckpt.is_file() and not args.restart else "starting"
-        print(
-            f"ssl train: {len(data)} crops, {data.in_channels} channel(s); {config.method}, "
-            f"{config.image_size} px, width {config.width}; {what}",
-            file=sys.stderr,
+        say_start(
+            "ssl train",
+            f"{len(data)} crops, {data.in_channels} channel(s); {config.method}, "
+            f"{config.image_size} px, width {config.width}",
+            ckpt,
+            args.restart,
         )
     res = ssl.train(
         data.inputs,
@@ -133,30 +125,18 @@ def run_train(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         progress=args.progress,
     )
-    if res.stopped == "interrupted":
-        print(
-            f"ssl train: interrupted after step {res.steps}; checkpoint saved to {ckpt}; "
-            "run the same command again to resume",
-            file=sys.stderr,
-        )
-        return 130
     loss = ""
     if res.losses:
         first, last = res.losses[:10], res.losses[-10:]
         loss = f", loss {sum(first) / len(first):.3f} -> {sum(last) / len(last):.3f}"
-    print(
-        f"ssl train: {res.stopped} after {res.steps} steps ({res.elapsed_s:.0f} s{loss}); "
+    return report_training(
+        "ssl train",
+        res,
+        ckpt,
+        summary=f"{res.stopped} after {res.steps} steps ({res.elapsed_s:.0f} s{loss}); "
         f"model written to {res.model_path}",
-        file=sys.stderr,
+        kept=f"{ckpt} is kept: the same command with a larger --time-budget trains on",
     )
-    if res.stopped == "time-budget":
-        print(
-            f"ssl train: {ckpt} is kept: the same command with a larger --time-budget trains on",
-            file=sys.stderr,
-        )
-    for w in res.warnings:
-        print(f"ssl train: warning: {w}", file=sys.stderr)
-    return 0
 
 
 def run_embed(args: argparse.Namespace) -> int:

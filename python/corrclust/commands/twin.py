@@ -19,24 +19,22 @@ from corrclust.cli_support import (
     add_progress_flag,
     add_read_arguments,
     help_of,
-    positive_float,
     positive_int,
     read_options,
+)
+from corrclust.training_cli import (
+    add_training_arguments,
+    check_output_file,
+    import_torch_package,
+    report_training,
+    say_start,
 )
 
 RECIPE_NAMES = ("paper-tni", "paper-tnia", "paper-tnh", "fast", "cpu")
 
 
 def _twin() -> Any:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise CliError(
-            "twin networks need PyTorch: install corrclust[torch] (pip install 'corrclust[torch]')"
-        ) from None
-    import corrclust.twin as twin
-
-    return twin
+    return import_torch_package("corrclust.twin", "twin networks")
 
 
 def _say_torch(args: argparse.Namespace) -> None:
@@ -77,21 +75,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="training recipe (default: cpu without a GPU, fast with one)",
     )
-    t.add_argument("-o", "--output", type=Path, required=True, metavar="MODEL.pt", help="model file to write")
-    t.add_argument(
-        "--time-budget",
-        type=positive_float,
-        metavar="SECONDS",
-        help="stop training after this many seconds (in total over resumed runs) and save the model",
+    add_training_arguments(
+        t,
+        output_help="model file to write",
+        time_budget_default=None,
+        time_budget_help="stop training after this many seconds (in total over resumed runs) and save the model",
+        checkpoint_every_help=(
+            "also write the checkpoint after this many seconds of training (default 120; 0: per epoch only)"
+        ),
+        seed_help="random seed (default 0)",
     )
-    t.add_argument(
-        "--checkpoint-every",
-        type=float,
-        default=120.0,
-        metavar="SECONDS",
-        help="also write the checkpoint after this many seconds of training (default 120; 0: per epoch only)",
-    )
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
     t.add_argument("--steps-per-epoch", type=positive_int, help="override the recipe's steps per epoch")
     t.add_argument("--image-size", type=positive_int, help="override the recipe's input size (pixels)")
@@ -162,8 +155,7 @@ def run_train(args: argparse.Namespace) -> int:
     checkpoint = Path(args.resume) if args.resume else Path(str(args.output) + ".ckpt")
     if args.resume is not None and not checkpoint.is_file():
         raise CliError(f"no checkpoint to resume from: {checkpoint}")
-    if args.output.is_dir():
-        raise CliError(f"output {args.output} is a folder; give a file name such as model.pt")
+    check_output_file(args.output)
     data = twin.load_folder(
         args.data_dir,
         input_kind=recipe.input,
@@ -173,13 +165,13 @@ def run_train(args: argparse.Namespace) -> int:
         read=read_options(args),
     )
     data.check_trainable()
-    resuming = checkpoint.is_file() and not args.restart
     if args.progress:
-        what = f"resuming from {checkpoint}" if resuming else "starting"
-        print(
-            f"twin train: {len(data)} images, {len(data.classes)} classes, {data.in_channels} channel(s); "
-            f"recipe {recipe.name}; {what}",
-            file=sys.stderr,
+        say_start(
+            "twin train",
+            f"{len(data)} images, {len(data.classes)} classes, {data.in_channels} channel(s); "
+            f"recipe {recipe.name}",
+            checkpoint,
+            args.restart,
         )
     result = twin.train(
         data,
@@ -193,29 +185,22 @@ def run_train(args: argparse.Namespace) -> int:
         progress=args.progress,
         checkpoint_every=args.checkpoint_every,
     )
-    if result.stopped == "interrupted":
-        print(
-            f"twin train: interrupted after step {result.steps}; checkpoint saved to {checkpoint}; "
-            "run the same command again to resume",
-            file=sys.stderr,
-        )
-        return 130
     last = f", last epoch loss {result.history[-1]:.4f}" if result.history else ""
-    print(
-        f"twin train: {result.stopped} after {result.steps} of {recipe.total_steps} steps "
+    kept = None
+    if result.checkpoint_path is not None:
+        kept = (
+            f"the time budget is used up; {result.checkpoint_path} is kept: the same command "
+            "with a larger --time-budget trains on from it (--restart starts afresh)"
+        )
+    return report_training(
+        "twin train",
+        result,
+        checkpoint,
+        summary=f"{result.stopped} after {result.steps} of {recipe.total_steps} steps "
         f"({result.epochs_completed} epochs, {result.elapsed_s:.1f} s{last}, training pair AUC "
         f"{result.check.get('train_pair_auc', float('nan')):.2f}); model written to {result.model_path}",
-        file=sys.stderr,
+        kept=kept,
     )
-    if result.stopped == "time-budget" and result.checkpoint_path is not None:
-        print(
-            f"twin train: the time budget is used up; {result.checkpoint_path} is kept: the same command "
-            "with a larger --time-budget trains on from it (--restart starts afresh)",
-            file=sys.stderr,
-        )
-    for w in result.warnings:
-        print(f"twin train: warning: {w}", file=sys.stderr)
-    return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -18,13 +18,15 @@
 * **Barely trained.** When the loss has hardly moved (the mean of the last tenth of the steps above
   90 % of the first steps' mean) or fewer than 50 steps were made, a warning is returned and
   stored with the model.
+
+The loop (budget, checkpoints, resume, Ctrl-C) is ``corrclust.twin.training_loop``, shared with the
+twin-network trainer; this module defines the run, its checkpoint entries and the model file.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,14 +37,12 @@ import torch
 from corrclust.ssl.augment import augment
 from corrclust.ssl.model import SSLConfig, SSLNet
 from corrclust.twin.checkpoint import (
-    CheckpointClock,
-    SigintFlag,
     atomic_save,
     check_resumable,
-    rng_state_from_plain,
-    rng_state_to_plain,
+    cpu_state,
+    read_model_file,
 )
-from corrclust.twin.lr_schedule import warmup_cosine_lr
+from corrclust.twin.training_loop import LoopSettings, TrainingRun, run_training
 
 __all__ = ["train", "SSLResult", "save_model", "load_model", "MODEL_FORMAT", "CHECKPOINT_FORMAT"]
 
@@ -68,25 +68,19 @@ class SSLResult:
     checkpoint_path: Path | None = None
 
 
-def _state_cpu(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+class _Run(TrainingRun):
+    model: SSLNet
 
-
-class _Run:
     def __init__(self, inputs: torch.Tensor, ids: Sequence[str], config: SSLConfig, seed: int) -> None:
+        super().__init__(seed)
         self.inputs = inputs
         self.ids = [str(i) for i in ids]
         self.config = config
-        self.seed = int(seed)
         torch.manual_seed(self.seed)
         self.model = SSLNet(inputs.shape[1], config)
         self.model.set_normalisation(inputs)
         trainable = [p for n, p in self.model.named_parameters() if not n.startswith("target.")]
         self.optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
-        self.np_rng = np.random.default_rng(self.seed)
-        self.aug_gen = torch.Generator().manual_seed(self.seed + 1)
-        self.step = 0
-        self.elapsed = 0.0
         self.losses: list[float] = []
 
     def fingerprint(self) -> dict[str, Any]:
@@ -99,16 +93,11 @@ class _Run:
             "config": self.config.to_dict(),
             "seed": self.seed,
             "data": self.fingerprint(),
-            "model": _state_cpu(self.model),
-            "optimizer": self.optimizer.state_dict(),
-            "numpy_rng": rng_state_to_plain(self.np_rng.bit_generator.state),
-            "torch_rng": self.aug_gen.get_state(),
-            "step": self.step,
-            "elapsed": self.elapsed,
+            **self.training_state(),
             "losses": list(self.losses),
         }
 
-    def load(self, ckpt: dict[str, Any], path: Path) -> None:
+    def load(self, ckpt: Mapping[str, Any], path: Path) -> None:
         check_resumable(
             ckpt,
             path,
@@ -120,24 +109,13 @@ class _Run:
             seed=self.seed,
             fingerprint=self.fingerprint(),
         )
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.np_rng.bit_generator.state = rng_state_from_plain(ckpt["numpy_rng"])
-        self.aug_gen.set_state(ckpt["torch_rng"])
-        self.step = int(ckpt["step"])
-        self.elapsed = float(ckpt["elapsed"])
+        self.load_training_state(ckpt)
         self.losses = [float(x) for x in ckpt["losses"]]
-
-    def _set_lr(self, time_budget: float | None) -> None:
-        c = self.config
-        lr = warmup_cosine_lr(c.lr, self.step, c.steps, c.warmup_fraction, self.elapsed, time_budget)
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
 
     def train_step(self, time_budget: float | None) -> float:
         c = self.config
         self.model.train()
-        self._set_lr(time_budget)
+        self.set_warmup_cosine_lr(c.lr, c.steps, c.warmup_fraction, time_budget)
         n = self.inputs.shape[0]
         idx = self.np_rng.choice(n, size=min(c.batch_size, n), replace=False)
         x = self.inputs[torch.from_numpy(idx)]
@@ -154,6 +132,11 @@ class _Run:
         self.step += 1
         self.losses.append(value)
         return value
+
+    def after_step(self, bar: Any) -> bool:
+        if self.step % 10 == 0:
+            bar.set_postfix(loss=f"{np.mean(self.losses[-10:]):.3f}")
+        return False  # checkpoints only by the clock
 
 
 def training_warnings(losses: Sequence[float]) -> list[str]:
@@ -178,7 +161,9 @@ def training_warnings(losses: Sequence[float]) -> list[str]:
 def save_model(path: str | Path, model: SSLNet, training: dict[str, Any]) -> Path:
     """Write a model file atomically (a plain dict; ``torch.load(..., weights_only=True)`` reads it)."""
     path = Path(path)
-    state = {k: v for k, v in _state_cpu(model).items() if not k.startswith(("target.", "predictor."))}
+    state = {
+        k: v for k, v in cpu_state(model.state_dict()).items() if not k.startswith(("target.", "predictor."))
+    }
     atomic_save(
         {
             "format": MODEL_FORMAT,
@@ -195,17 +180,7 @@ def save_model(path: str | Path, model: SSLNet, training: dict[str, Any]) -> Pat
 
 def load_model(path: str | Path) -> tuple[SSLNet, dict[str, Any]]:
     """Read a model file written by ``save_model``: the network (eval mode) and its training record."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such model file: {path}")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for foreign or damaged files
-        raise ValueError(
-            f"{path} is not a readable corrclust self-supervised model ({type(exc).__name__})"
-        ) from None
-    if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not a corrclust self-supervised model file")
+    blob = read_model_file(Path(path), kind=MODEL_FORMAT, description="corrclust self-supervised model")
     config = SSLConfig.from_dict(blob["config"])
     # the projector is kept (small); the predictor and EMA target exist only during training
     model = SSLNet(int(blob["in_channels"]), SSLConfig.from_dict({**config.to_dict(), "method": "simclr"}))
@@ -245,29 +220,10 @@ def train(
         )
     if len(ids) != inputs.shape[0]:
         raise ValueError(f"{len(ids)} ids for {inputs.shape[0]} crops")
-    if time_budget is not None and not (time_budget > 0):
-        raise ValueError(f"time budget must be positive, got {time_budget}")
-    ckpt_path = (
-        Path(checkpoint)
-        if checkpoint is not None
-        else (Path(str(output) + ".ckpt") if output is not None else None)
+    loop = LoopSettings(output, checkpoint, resume, time_budget, checkpoint_every, progress, on_step)
+    run, stopped = run_training(
+        lambda: _Run(inputs.float(), ids, config, seed), config.steps, f"ssl ({config.method})", loop
     )
-    previous_det = torch.are_deterministic_algorithms_enabled()
-    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        run = _Run(inputs.float(), ids, config, seed)
-        if resume and ckpt_path is not None and ckpt_path.exists():
-            try:
-                ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-            except Exception as exc:
-                raise ValueError(
-                    f"checkpoint {ckpt_path} is unreadable ({type(exc).__name__}); delete it or use --restart"
-                ) from None
-            run.load(ckpt, ckpt_path)
-        stopped = _loop(run, time_budget, ckpt_path, checkpoint_every, progress, on_step)
-    finally:
-        torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
     run.model.eval()
     result = SSLResult(
         model=run.model,
@@ -276,7 +232,7 @@ def train(
         stopped=stopped,
         losses=list(run.losses),
         elapsed_s=run.elapsed,
-        checkpoint_path=ckpt_path,
+        checkpoint_path=loop.checkpoint_file,
         warnings=training_warnings(run.losses),
     )
     if stopped != "interrupted" and output is not None:
@@ -298,73 +254,5 @@ def train(
                 "warnings": list(result.warnings),
             },
         )
-        if stopped == "completed" and ckpt_path is not None and ckpt_path.exists():
-            ckpt_path.unlink()
-            result.checkpoint_path = None
+        result.checkpoint_path = loop.drop_finished_checkpoint(stopped)
     return result
-
-
-def _loop(
-    run: _Run,
-    time_budget: float | None,
-    ckpt_path: Path | None,
-    checkpoint_every: float | None,
-    progress: bool,
-    on_step: Callable[[int, float], None] | None,
-) -> str:
-    from tqdm import tqdm
-
-    total = run.config.steps
-    bar = tqdm(
-        total=total,
-        initial=min(run.step, total),
-        desc=f"ssl ({run.config.method})",
-        unit="step",
-        disable=not progress,
-        dynamic_ncols=True,
-        leave=False,
-    )
-    clock = CheckpointClock(checkpoint_every, run.elapsed)
-    step_times: list[float] = []
-    stopped = "completed"
-
-    def save() -> None:
-        if ckpt_path is not None:
-            t1 = time.perf_counter()
-            atomic_save(run.state(), ckpt_path)
-            run.elapsed += time.perf_counter() - t1
-            clock.saved(run.elapsed)
-
-    with SigintFlag() as sigint:
-        while run.step < total:
-            if time_budget is not None:
-                # a resumed run has no step times yet: use the earlier runs' mean, so the same
-                # budget again makes no further step
-                typical = float(np.median(step_times[-20:])) if step_times else run.elapsed / max(1, run.step)
-                if run.elapsed >= time_budget or run.elapsed + typical > time_budget:
-                    stopped = "time-budget"
-                    break
-            t0 = time.perf_counter()
-            loss = run.train_step(time_budget)
-            dt = time.perf_counter() - t0
-            run.elapsed += dt
-            step_times.append(dt)
-            if clock.due(run.elapsed):
-                save()
-            if time_budget is not None and len(step_times) % 50 == 5:
-                per_step = float(np.median(step_times[-50:]))
-                reachable = run.step + int(max(0.0, time_budget - run.elapsed) / max(per_step, 1e-9))
-                bar.total = min(total, max(reachable, run.step + 1))  # re-estimated every 50 steps
-                bar.refresh()
-            bar.update(1)
-            if run.step % 10 == 0:
-                bar.set_postfix(loss=f"{np.mean(run.losses[-10:]):.3f}")
-            if on_step is not None:
-                on_step(run.step, loss)
-            if sigint.requested:
-                stopped = "interrupted"
-                break
-    bar.close()
-    if stopped in ("interrupted", "time-budget") and ckpt_path is not None:
-        save()
-    return stopped

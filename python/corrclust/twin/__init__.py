@@ -7,6 +7,8 @@ This sub-package is the only part of corrclust that imports torch (``pip install
 * ``corrclust.twin.data``: preprocessing, datasets, pair sampling, augmentation.
 * ``corrclust.twin.recipes``: named training configurations (paper-tni, paper-tnia, paper-tnh, fast, cpu).
 * ``corrclust.twin.train``: training with checkpoints, resume, time budget, seeded determinism.
+* ``corrclust.twin.training_loop``, ``corrclust.twin.checkpoint``, ``corrclust.twin.lr_schedule``: the
+  training loop, checkpoint files and learning-rate schedule that ``corrclust.ssl`` shares.
 * ``corrclust.twin.predict``: embeddings once per image, then all pairs; probabilities and costs.
 """
 

@@ -2,6 +2,9 @@
 
 * ``atomic_save``: ``torch.save`` to a temporary file, then rename, so a checkpoint or model file
   is never half written (a crash leaves the previous one).
+* ``cpu_state``: a detached CPU copy of a state dict, what both files store.
+* ``read_checkpoint`` / ``read_model_file``: ``torch.load(..., weights_only=True)`` of a checkpoint or
+  a model file, with the one-line error a user sees for a damaged or foreign file.
 * ``rng_state_to_plain`` / ``rng_state_from_plain``: a numpy bit-generator state with its 128-bit
   integers as strings, so ``torch.load(..., weights_only=True)`` can read it back.
 * ``check_resumable``: one rule for both trainers on whether a checkpoint may be resumed (same
@@ -28,6 +31,9 @@ from corrclust.atomic import atomic_path
 
 __all__ = [
     "atomic_save",
+    "cpu_state",
+    "read_checkpoint",
+    "read_model_file",
     "rng_state_to_plain",
     "rng_state_from_plain",
     "check_resumable",
@@ -43,6 +49,52 @@ def atomic_save(obj: Any, path: str | Path) -> None:
     """``torch.save(obj)`` to ``path`` through ``corrclust.atomic`` (a temporary file, then a rename)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         torch.save(obj, fh)
+
+
+def cpu_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A copy of the state dict ``state`` on the CPU, detached from autograd."""
+    return {k: v.detach().to("cpu").clone() for k, v in state.items()}
+
+
+def read_checkpoint(path: Path) -> Any:
+    """What ``torch.load`` (weights only, onto the CPU) reads from the checkpoint ``path``.
+
+    A file torch cannot read raises a ValueError naming it; whether it is a checkpoint of this
+    run is ``check_resumable``'s question.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # damaged or foreign file: torch raises several types
+        raise ValueError(
+            f"checkpoint {path} is unreadable ({type(exc).__name__}); delete it or use --restart"
+        ) from None
+
+
+def read_model_file(
+    path: Path, *, kind: str, description: str, show_reason: bool = False
+) -> Mapping[str, Any]:
+    """The contents of the model file ``path`` of format ``kind`` (a plain dict, read weights only).
+
+    A missing file raises FileNotFoundError; one that torch cannot read, or of another format, a
+    ValueError calling it not a readable ``description`` (with torch's message when
+    ``show_reason``) or not a ``description`` file.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no such model file: {path}")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for foreign or damaged files
+        reason = type(exc).__name__
+        if show_reason:
+            # torch's messages run to several lines of advice about weights_only; the first
+            # sentence says what is wrong, and an error must stay on one line.
+            first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+            first = first.split(". ")[0].rstrip(".")[:160]
+            reason = f"{reason}: {first}" if first else reason
+        raise ValueError(f"{path} is not a readable {description} ({reason})") from None
+    if not isinstance(blob, Mapping) or blob.get("format") != kind:
+        raise ValueError(f"{path} is not a {description} file")
+    return blob
 
 
 def rng_state_to_plain(state: Mapping[str, Any]) -> dict[str, Any]:

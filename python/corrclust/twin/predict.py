@@ -13,7 +13,6 @@ paper's convention: mean of the two directions, clamp to [1e-6, 1 - 1e-6], logit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from corrclust.twin.checkpoint import read_model_file
 from corrclust.twin.data import TwinData, load_folder
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe
@@ -62,17 +62,9 @@ class LoadedModel:
 
 def load_model(path: str | Path, device: str | None = None) -> LoadedModel:
     """Read a model file written by ``corrclust twin train`` (``weights_only`` safe loading)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such model file: {path}")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for foreign or damaged files
-        raise ValueError(
-            f"{path} is not a readable corrclust twin model ({type(exc).__name__}: {exc})"
-        ) from None
-    if not isinstance(blob, Mapping) or blob.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not a corrclust twin model file")
+    blob = read_model_file(
+        Path(path), kind=MODEL_FORMAT, description="corrclust twin model", show_reason=True
+    )
     config = ModelConfig.from_dict(blob["model_config"])
     model = build_model(config)
     model.load_state_dict(blob["state_dict"])

@@ -22,13 +22,13 @@
   are returned, stored in the model file and printed by ``corrclust twin``.
 
 Model files are plain dicts of strings, numbers, lists and tensors, readable with
-``torch.load(..., weights_only=True)``.
+``torch.load(..., weights_only=True)``. The loop itself (budget, checkpoints, resume, Ctrl-C) is
+``corrclust.twin.training_loop``, shared with the self-supervised trainer (``corrclust.ssl.train``).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +39,9 @@ import torch
 import torch.nn.functional as F
 
 from corrclust.twin.checkpoint import (
-    CheckpointClock,
-    SigintFlag,
     atomic_save,
     check_resumable,
-    rng_state_from_plain,
-    rng_state_to_plain,
+    cpu_state,
 )
 from corrclust.twin.data import (
     PairSampler,
@@ -54,9 +51,9 @@ from corrclust.twin.data import (
     paper_augment,
     strong_augment,
 )
-from corrclust.twin.lr_schedule import warmup_cosine_lr
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
 from corrclust.twin.recipes import Recipe, get_recipe
+from corrclust.twin.training_loop import LoopSettings, TrainingRun, run_training
 
 __all__ = [
     "train",
@@ -89,10 +86,6 @@ class TrainResult:
     check: dict[str, Any] = field(default_factory=dict)  # the figures behind them
 
 
-def _cpu_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu").clone() for k, v in state.items()}
-
-
 def save_model(
     path: str | Path,
     model: TwinNetwork,
@@ -110,20 +103,22 @@ def save_model(
             "model_config": model.config.to_dict(),
             "classes": list(classes or []),
             "training": dict(training or {}),
-            "state_dict": _cpu_state(model.state_dict()),
+            "state_dict": cpu_state(model.state_dict()),
         },
         path,
     )
     return path
 
 
-class _Run:
+class _Run(TrainingRun):
     """The mutable state of one training run."""
 
+    model: TwinNetwork
+
     def __init__(self, data: TwinData, recipe: Recipe, seed: int, device: torch.device) -> None:
+        super().__init__(seed)
         self.data = data
         self.recipe = recipe
-        self.seed = int(seed)
         self.device = device
         size = recipe.image_size if recipe.input == "image" else int(data.inputs.shape[-1])
         if recipe.input == "image" and tuple(data.inputs.shape[-2:]) != (size, size):
@@ -147,13 +142,9 @@ class _Run:
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, mode="min", factor=recipe.plateau_factor, patience=recipe.plateau_patience
             )
-        self.np_rng = np.random.default_rng(self.seed)
-        self.aug_gen = torch.Generator().manual_seed(self.seed + 1)
-        self.step = 0
         self.epoch_loss_sum = 0.0
         self.epoch_loss_count = 0
         self.history: list[float] = []
-        self.elapsed = 0.0
         self.inputs = data.inputs.to(device)
         self.labels = torch.from_numpy(data.labels).to(device)
         if recipe.sampler == "pairs":
@@ -177,16 +168,11 @@ class _Run:
             "model_config": self.config.to_dict(),
             "seed": self.seed,
             "data": self.fingerprint(),
-            "model": _cpu_state(self.model.state_dict()),
-            "optimizer": self.optimizer.state_dict(),
+            **self.training_state(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "numpy_rng": rng_state_to_plain(self.np_rng.bit_generator.state),
-            "torch_rng": self.aug_gen.get_state(),
-            "step": self.step,
             "epoch_loss_sum": self.epoch_loss_sum,
             "epoch_loss_count": self.epoch_loss_count,
             "history": list(self.history),
-            "elapsed": self.elapsed,
         }
 
     def load(self, ckpt: Mapping[str, Any], path: Path) -> None:
@@ -201,17 +187,12 @@ class _Run:
             seed=self.seed,
             fingerprint=self.fingerprint(),
         )
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.load_training_state(ckpt)
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
-        self.np_rng.bit_generator.state = rng_state_from_plain(ckpt["numpy_rng"])
-        self.aug_gen.set_state(ckpt["torch_rng"])
-        self.step = int(ckpt["step"])
         self.epoch_loss_sum = float(ckpt["epoch_loss_sum"])
         self.epoch_loss_count = int(ckpt["epoch_loss_count"])
         self.history = [float(x) for x in ckpt["history"]]
-        self.elapsed = float(ckpt["elapsed"])
 
     # -- one step --------------------------------------------------------------------------
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
@@ -222,17 +203,11 @@ class _Run:
             return paper_augment(x, r.aug_p, self.aug_gen)
         return strong_augment(x, self.aug_gen, small_rotation=r.small_rotation, gain=r.jitter_gain)
 
-    def _set_cosine_lr(self, time_budget: float | None) -> None:
-        r = self.recipe
-        lr = warmup_cosine_lr(r.lr, self.step, r.total_steps, r.warmup_fraction, self.elapsed, time_budget)
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
-
     def train_step(self, time_budget: float | None) -> float:
         r = self.recipe
         self.model.train()
         if r.schedule == "cosine":
-            self._set_cosine_lr(time_budget)
+            self.set_warmup_cosine_lr(r.lr, r.total_steps, r.warmup_fraction, time_budget)
         if isinstance(self.sampler, PairSampler):
             i, j, t = self.sampler.sample(self.np_rng)
             x1 = self._augment(self.inputs[torch.from_numpy(i).to(self.device)])
@@ -264,6 +239,18 @@ class _Run:
         self.epoch_loss_sum = 0.0
         self.epoch_loss_count = 0
         return mean
+
+    def after_step(self, bar: Any) -> bool:
+        """At the end of an epoch: its mean loss, the scheduler's step, and a checkpoint."""
+        if self.step % self.recipe.steps_per_epoch != 0:
+            return False
+        mean = self.end_epoch()
+        bar.set_postfix(
+            epoch=len(self.history),
+            loss=f"{mean:.4f}",
+            lr=f"{self.optimizer.param_groups[0]['lr']:.2g}",
+        )
+        return True
 
 
 def train(
@@ -303,32 +290,9 @@ def train(
         recipe = get_recipe(recipe)
     recipe.validate()
     data.check_trainable()
-    if time_budget is not None and not (time_budget > 0):
-        raise ValueError(f"time budget must be positive, got {time_budget}")
+    loop = LoopSettings(output, checkpoint, resume, time_budget, checkpoint_every, progress, on_step)
     dev = resolve_device(device)
-    ckpt_path = (
-        Path(checkpoint)
-        if checkpoint is not None
-        else (Path(str(output) + ".ckpt") if output is not None else None)
-    )
-    previous_det = torch.are_deterministic_algorithms_enabled()
-    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        run = _Run(data, recipe, seed, dev)
-        if resume and ckpt_path is not None and ckpt_path.exists():
-            try:
-                ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-            except Exception as exc:  # damaged or foreign file: torch raises several types
-                raise ValueError(
-                    f"checkpoint {ckpt_path} is unreadable ({type(exc).__name__}); delete it or use --restart"
-                ) from None
-            if not isinstance(ckpt, dict):
-                raise ValueError(f"{ckpt_path} is not a corrclust twin checkpoint")
-            run.load(ckpt, ckpt_path)
-        stopped = _loop(run, time_budget, ckpt_path, progress, on_step, checkpoint_every)
-    finally:
-        torch.use_deterministic_algorithms(previous_det, warn_only=previous_warn)
+    run, stopped = run_training(lambda: _Run(data, recipe, seed, dev), recipe.total_steps, recipe.name, loop)
 
     result = TrainResult(
         model=run.model,
@@ -338,7 +302,7 @@ def train(
         stopped=stopped,
         history=list(run.history),
         elapsed_s=run.elapsed,
-        checkpoint_path=ckpt_path,
+        checkpoint_path=loop.checkpoint_file,
     )
     if stopped != "interrupted":
         check = training_check(run.model, data, run.step, recipe.total_steps, seed=run.seed)
@@ -364,9 +328,7 @@ def train(
                     "warnings": list(result.warnings),
                 },
             )
-        if stopped == "completed" and ckpt_path is not None and ckpt_path.exists() and output is not None:
-            ckpt_path.unlink()
-            result.checkpoint_path = None
+            result.checkpoint_path = loop.drop_finished_checkpoint(stopped)
     return result
 
 
@@ -442,77 +404,3 @@ def training_check(
         "check_images": int(idx.size),
         "warnings": warnings,
     }
-
-
-def _loop(
-    run: _Run,
-    time_budget: float | None,
-    ckpt_path: Path | None,
-    progress: bool,
-    on_step: Callable[[int, float], None] | None,
-    checkpoint_every: float | None = None,
-) -> str:
-    from tqdm import tqdm
-
-    r = run.recipe
-    total = r.total_steps
-    bar = tqdm(
-        total=total,
-        initial=min(run.step, total),
-        desc=r.name,
-        unit="step",
-        disable=not progress,
-        dynamic_ncols=True,
-        leave=False,
-    )
-    stopped = "completed"
-    step_times: list[float] = []
-    clock = CheckpointClock(checkpoint_every, run.elapsed)
-
-    def save() -> None:
-        if ckpt_path is not None:
-            t1 = time.perf_counter()
-            atomic_save(run.state(), ckpt_path)
-            run.elapsed += time.perf_counter() - t1  # the budget is wall time, saves included
-            clock.saved(run.elapsed)
-
-    with SigintFlag() as sigint:
-        while run.step < total:
-            if time_budget is not None:
-                # a resumed run has no step times yet: use the earlier runs' mean, so the same
-                # budget again makes no further step
-                typical = float(np.median(step_times[-20:])) if step_times else run.elapsed / max(1, run.step)
-                if run.elapsed + typical > time_budget or run.elapsed >= time_budget:
-                    stopped = "time-budget"
-                    break
-            t0 = time.perf_counter()
-            loss = run.train_step(time_budget)
-            dt = time.perf_counter() - t0
-            run.elapsed += dt
-            step_times.append(dt)
-            if run.step % r.steps_per_epoch == 0:
-                mean = run.end_epoch()
-                save()
-                bar.set_postfix(
-                    epoch=len(run.history),
-                    loss=f"{mean:.4f}",
-                    lr=f"{run.optimizer.param_groups[0]['lr']:.2g}",
-                )
-            elif clock.due(run.elapsed):
-                save()
-            if time_budget is not None and len(step_times) % 50 == 5:
-                # the bar's end is where the budget stops the run, not the recipe's last step
-                per_step = float(np.median(step_times[-50:]))
-                reachable = run.step + int(max(0.0, time_budget - run.elapsed) / max(per_step, 1e-9))
-                bar.total = min(total, max(reachable, run.step + 1))  # re-estimated every 50 steps
-                bar.refresh()
-            bar.update(1)
-            if on_step is not None:
-                on_step(run.step, loss)
-            if sigint.requested:
-                stopped = "interrupted"
-                break
-    bar.close()
-    if stopped in ("interrupted", "time-budget") and ckpt_path is not None:
-        save()
-    return stopped
