@@ -151,6 +151,13 @@ def _fingerprint(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def _differing(held: Any, inputs: dict[str, Any]) -> list[str]:
+    """The names of the settings in which a saved fingerprint ``held`` differs from ``inputs``."""
+    if not isinstance(held, dict):
+        return ["all"]
+    return [k for k in [*inputs, *(k for k in held if k not in inputs)] if held.get(k) != inputs.get(k)]
+
+
 class _Store:
     """Finished blocks of one stage under ``run_dir/stage`` (nothing is kept when ``run_dir`` is None)."""
 
@@ -166,15 +173,7 @@ class _Store:
             except (OSError, ValueError):
                 held = None
             if held != inputs:
-                differ = (
-                    [
-                        k
-                        for k in [*inputs, *(k for k in held if k not in inputs)]
-                        if held.get(k) != inputs.get(k)
-                    ]
-                    if isinstance(held, dict)
-                    else ["all"]
-                )
+                differ = _differing(held, inputs)
                 raise ValueError(
                     f"{self.folder} holds the {stage} blocks of another run (differs in: "
                     f"{', '.join(differ)}); use a new run folder or delete this one"
@@ -450,9 +449,8 @@ def _faiss_index_blob(
                 f"{path}: not a readable kNN index of this package; use a new run folder or delete this one"
             ) from None
         if held != inputs:
-            differ = [k for k in inputs if not isinstance(held, dict) or held.get(k) != inputs[k]]
             raise ValueError(
-                f"{path} is the kNN index of another run (differs in: {', '.join(differ)}); "
+                f"{path} is the kNN index of another run (differs in: {', '.join(_differing(held, inputs))}); "
                 "use a new run folder or delete this one"
             )
         return blob
@@ -477,7 +475,7 @@ def knn(
     X: Any,
     k: int,
     *,
-    method: str = "exact",
+    method: str = "auto",
     client: Any = None,
     block_rows: int | None = None,
     threads: int | None = None,
