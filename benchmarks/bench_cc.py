@@ -19,11 +19,19 @@ both libraries score the same labelling identically.
 
     python benchmarks/bench_cc.py            # n = 100, 300, 1000, 3000 + shared instances
     python benchmarks/bench_cc.py --quick    # n <= 1000, one repetition
+    python benchmarks/bench_cc.py --dense-only   # dense GAEC + KL at n = 3000, 10000 on 1 and 2 threads
+
+--dense-only (issue 17, dense scaling) times corrclust's GAEC + KL on the planted complete graphs
+with KLOptions(threads=1) and threads=2, wall-clock and process CPU seconds (both threads), the
+median of --repeat calls, and prints the load average before and after; bioimage-cpp's GAEC + KL
+runs on the same costs up to --peer-max-n nodes (its complete edge list at n = 10,000 has 5 * 10^7
+edges: minutes and gigabytes).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -203,6 +211,52 @@ def run_instance(name: str, n: int, solve, peer: Bioimage | None, repeat: int, r
         print(format_row(row), flush=True)
 
 
+def dense_threads(sizes, threads, repeat: int, peer_ok: bool, peer_max_n: int) -> None:
+    """GAEC + KL on the planted complete graphs at each team size: wall and CPU seconds (median of
+    `repeat`), objective, whether the labels equal those of the first team size, and bioimage-cpp's
+    GAEC + KL beside it (alternating with the first team size's calls) up to peer_max_n."""
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+    print(
+        "| instance | n | threads | wall s | CPU s | objective | same labels | bioimage-cpp GAEC+KL s "
+        "| bioimage obj | wall ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        for sigma, tag in ((1.5, "clean"), (3.0, "noisy")):
+            costs = planted_complete(n, sigma, seed=n)
+            peer = None
+            if peer_ok and n <= peer_max_n:
+                uv, c = dense_to_edges(costs)
+                peer = Bioimage(n, uv, c)
+            first = None
+            for t in threads:
+                options = _core.heuristics.KLOptions(threads=t)
+                walls, cpus, peer_times, r, pobj = [], [], [], None, None
+                for _ in range(repeat):
+                    w0, c0 = time.perf_counter(), time.process_time()
+                    r = _core.heuristics.solve_dense(costs, "kl", options=options)
+                    walls.append(time.perf_counter() - w0)
+                    cpus.append(time.process_time() - c0)
+                    if peer is not None and t == threads[0]:
+                        p0 = time.perf_counter()
+                        pobj = peer.energy(peer.gaec_kl())
+                        peer_times.append(time.perf_counter() - p0)
+                assert r is not None
+                if first is None:
+                    first = r["labels"]
+                wall = float(np.median(walls))
+                same = "yes" if np.array_equal(first, r["labels"]) else "NO"
+                pt = f"{np.median(peer_times):.3f}" if peer_times else "-"
+                ratio = f"{np.median(peer_times) / wall:.1f}x" if peer_times else "-"
+                pob = f"{pobj:.3f}" if pobj is not None else "-"
+                print(
+                    f"| planted-{tag} | {n} | {t} | {wall:.3f} | {float(np.median(cpus)):.3f} | "
+                    f"{r['objective']:.3f} | {same} | {pt} | {pob} | {ratio} |",
+                    flush=True,
+                )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 HEADER = (
     "| instance | n | method | corrclust s | corrclust obj | bioimage-cpp | bioimage s | bioimage obj "
     "| time ratio | bioimage s incl. graph | ratio incl. graph | obj diff |"
@@ -247,6 +301,15 @@ def main(argv=None) -> int:
         action="store_true",
         help="skip the generated sparse set (supervoxel, grid, geometric)",
     )
+    ap.add_argument(
+        "--dense-only",
+        action="store_true",
+        help="only GAEC + KL on the planted complete graphs (default n = 3000 10000), per --threads",
+    )
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="team sizes of --dense-only")
+    ap.add_argument(
+        "--peer-max-n", type=int, default=3000, help="--dense-only: bioimage-cpp up to this n (default 3000)"
+    )
     args = ap.parse_args(argv)
     sizes = (
         args.sizes if args.sizes is not None else ([100, 300, 1000] if args.quick else [100, 300, 1000, 3000])
@@ -260,6 +323,10 @@ def main(argv=None) -> int:
             print("bioimage-cpp not installed: corrclust only")
             peer_ok = False
     print(f"# {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}")
+    if args.dense_only:
+        dense_sizes = args.sizes if args.sizes else [3000, 10000]
+        dense_threads(dense_sizes, args.threads, args.repeat, peer_ok, args.peer_max_n)
+        return 0
     print(HEADER)
     print(SEP)
     rows: list = []

@@ -9,12 +9,16 @@ Each case runs in a fresh process (its peak RSS is that process's VmHWM, data in
 * the standardised morphology profiles of the RBC cells (``rbc_profiles.py``'s cache; classes =
   the dataset's 13 cell types), dense and sparse.
 
-Reported: wall time (kNN + costs + solve), peak RSS, VI (bits) against the planted classes,
-clusters, VI between the sparse and the dense labels where both ran, and the dense objective of
-the sparse labels next to the sparse path's estimate ``objective_all_pairs``. The operating point
-(neighbours 7, granularity 0, solver kl, seed 0, k = 10/30) was fixed before measuring.
+Reported: wall time (kNN + costs + solve) and the solve's share, peak RSS, VI (bits) against the
+planted classes, clusters, VI between the sparse and the dense labels where both ran, and the dense
+objective of the sparse labels next to the sparse path's ``objective_all_pairs``. The sparse cases
+at n = 10^4 and on RBC run once per ``--background`` value (default ``auto,0``: the pairs outside
+the graph at their estimated mean cost in the solve, and at 0 as before it), the larger ones with
+the first value. The operating point (neighbours 7, granularity 0, solver kl, seed 0, k = 10/30)
+was fixed before measuring.
 
     python benchmarks/bench_scale.py [--rbc build/rbc-profiles.npz] [--million] [--threads 2]
+        [--background auto,0] [--no-large] [--no-planted] [--extra N:K,...]
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ def child(case: dict) -> dict:
         knn="auto",
         threads=case["threads"],
         dense_max_n=10**7,
+        background=case.get("background", "auto"),
     )
     wall = time.perf_counter() - start
     out = {
@@ -86,20 +91,29 @@ def child(case: dict) -> dict:
         "clusters": r.n_clusters,
         "objective_all_pairs": r.objective_all_pairs,
         "pairs": r.pairs,
+        "background": r.background,
     }
     np.save(case["labels_out"], r.labels)
     return out
 
 
-def dense_objective(case: dict, labels: np.ndarray) -> float:
-    from corrclust.feature_costs import costs_from_features
+def dense_objective(case: dict, labels: np.ndarray, block: int = 500) -> float:
+    """The dense rule's objective of ``labels``, computed block of rows by block of rows (the n x n
+    matrices of 22,106 RBC cells would take 15.6 GB): the same scales (the 7th neighbour's distance)
+    and the same cost formula as :func:`corrclust.feature_costs.costs_from_features`."""
+    from scipy.spatial.distance import cdist
+
+    from corrclust.candidates import exact_knn
+    from corrclust.feature_costs import K_NEIGHBOURS, costs_of_scaled, local_scales
 
     X, _ = load(case)
-    C, _ = costs_from_features(X)
+    sigma = local_scales(exact_knn(X, K_NEIGHBOURS)[1], K_NEIGHBOURS)
     total = 0.0
-    for start in range(0, len(labels), 1000):
-        block = labels[start : start + 1000, None] != labels[None, :]
-        total += float(C[start : start + 1000][block].sum())
+    for start in range(0, len(labels), block):
+        stop = min(start + block, len(labels))
+        S = cdist(X[start:stop], X) ** 2 / np.outer(sigma[start:stop], sigma)
+        C = costs_of_scaled(S)
+        total += float(C[labels[start:stop, None] != labels[None, :]].sum())
     return total / 2
 
 
@@ -111,6 +125,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--d", type=int, default=32, help="dimension of the planted embeddings (default 32)")
     ap.add_argument("--no-planted", action="store_true", help="only the RBC profiles")
+    ap.add_argument("--no-large", action="store_true", help="planted: only n = 10^4 (no 3 x 10^4, 10^5)")
+    ap.add_argument(
+        "--background", default="auto,0", help="background values of the sparse cases (default auto,0)"
+    )
     ap.add_argument(
         "--extra", metavar="N:K,...", default="", help="further sparse planted cases, e.g. 10000:60,30000:60"
     )
@@ -121,30 +139,38 @@ def main() -> None:
         return
     from corrclust.metrics import variation_of_information
 
-    cases = [
-        {"data": "planted", "n": 10_000, "path": "dense"},
-        {"data": "planted", "n": 10_000, "path": "sparse", "k": 10},
-        {"data": "planted", "n": 10_000, "path": "sparse", "k": 30},
-        {"data": "planted", "n": 30_000, "path": "sparse", "k": 30},
-        {"data": "planted", "n": 100_000, "path": "sparse", "k": 30},
+    backgrounds = [b.strip() for b in args.background.split(",") if b.strip()]
+    first = backgrounds[0]
+    cases: list[dict] = [{"data": "planted", "n": 10_000, "path": "dense"}]
+    cases += [
+        {"data": "planted", "n": 10_000, "path": "sparse", "k": k, "background": b}
+        for k in (10, 30)
+        for b in backgrounds
     ]
+    if not args.no_large:
+        cases += [
+            {"data": "planted", "n": n, "path": "sparse", "k": 30, "background": first}
+            for n in (30_000, 100_000)
+        ]
     if args.no_planted:
         cases = []
     for item in filter(None, args.extra.split(",")):
         n, k = item.split(":")
-        cases.append({"data": "planted", "n": int(n), "path": "sparse", "k": int(k)})
+        cases.append({"data": "planted", "n": int(n), "path": "sparse", "k": int(k), "background": first})
     if args.million:
-        cases.append({"data": "planted", "n": 1_000_000, "path": "sparse", "k": 30})
+        cases.append({"data": "planted", "n": 1_000_000, "path": "sparse", "k": 30, "background": first})
     if args.rbc:
+        cases.append({"data": args.rbc, "shared": args.shared, "n": 0, "path": "dense"})
         cases += [
-            {"data": args.rbc, "shared": args.shared, "n": 0, "path": "dense"},
-            {"data": args.rbc, "shared": args.shared, "n": 0, "path": "sparse", "k": 30},
+            {"data": args.rbc, "shared": args.shared, "n": 0, "path": "sparse", "k": 30, "background": b}
+            for b in backgrounds
         ]
     print(f"load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} cores, {args.threads} threads")
     print(
-        "| data | n | path | k | kNN | wall s | peak RSS MiB | VI | clusters | VI vs dense | dense obj. | est. |"
+        "| data | n | path | k | background | kNN | wall s | solve s | peak RSS MiB | VI | clusters "
+        "| VI vs dense | dense obj. | objective_all_pairs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     dense_labels: dict[str, np.ndarray] = {}
     rss: list[tuple[int, float]] = []
     for case in cases:
@@ -174,10 +200,17 @@ def main() -> None:
         elif key in dense_labels:
             vs = f"{variation_of_information(dense_labels[key], labels)[0]:.3f}"
             dobj = f"{dense_objective(case, labels):.4g}"
-        if r["path"] == "sparse" and case["data"] == "planted" and r["k"] == 30:
+        if (
+            r["path"] == "sparse"
+            and case["data"] == "planted"
+            and r["k"] == 30
+            and case["background"] == first
+        ):
             rss.append((r["n"], r["peak_rss_mib"]))
+        b = "" if r["background"] is None else f"{case['background']} ({r['background']:.3g})"
         print(
-            f"| {name} | {r['n']} | {r['path']} | {r['k'] or ''} | {r['knn'] or ''} | {r['wall_s']:.1f} "
+            f"| {name} | {r['n']} | {r['path']} | {r['k'] or ''} | {b} | {r['knn'] or ''} | {r['wall_s']:.1f} "
+            f"| {r['seconds'].get('solve', float('nan')):.1f} "
             f"| {r['peak_rss_mib']:.0f} | {r['vi']:.3f} | {r['clusters']} | {vs} | {dobj} "
             f"| {r['objective_all_pairs']:.4g} |",
             flush=True,

@@ -6,6 +6,11 @@ repeating the edge pixels, so that every labelled cell is kept) and profiled by
 ``.npz`` (resumed after an interruption) that ``bench_scale.py`` reads.
 
     python benchmarks/rbc_profiles.py [--shared ../shared] [--cache build/rbc-profiles.npz]
+        [--start I] [--stop J] [--merge OTHER.npz]
+
+``--start``/``--stop`` profile only the cells ``I <= i < J`` (points.csv order), so that two
+processes can share the work, each with its own ``--cache``; ``--merge OTHER.npz`` then copies the
+cells done in OTHER into ``--cache`` (both caches hold all rows; a cell done in both must agree).
 """
 
 from __future__ import annotations
@@ -30,8 +35,11 @@ def crop(image: np.ndarray, x: int, y: int, size: int = SIZE) -> np.ndarray:
     return padded[y : y + size, x : x + size]
 
 
-def rbc_profiles(shared: Path, cache: Path, *, save_every: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """``(features, classes)`` of all labelled cells, rows in the order of ``points.csv``."""
+def rbc_profiles(
+    shared: Path, cache: Path, *, save_every: int = 500, start_at: int = 0, stop_at: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(features, classes)`` of all labelled cells, rows in the order of ``points.csv`` (those of
+    ``start_at <= i < stop_at`` profiled, the others as the cache has them)."""
     root = shared / "data" / "rbc-morphology"
     points = read_points(root / "points.csv")
     n = len(points)
@@ -44,8 +52,9 @@ def rbc_profiles(shared: Path, cache: Path, *, save_every: int = 500) -> tuple[n
         return feats, np.array([p.class_id for p in points])
     cache.parent.mkdir(parents=True, exist_ok=True)
     start, last_image, image = time.time(), None, None
+    stop_at = n if stop_at is None else min(stop_at, n)
     for i, p in enumerate(points):
-        if done[i]:
+        if done[i] or not start_at <= i < stop_at:
             continue
         if p.image != last_image:
             image = read_image(root / "images" / p.image)
@@ -61,7 +70,7 @@ def rbc_profiles(shared: Path, cache: Path, *, save_every: int = 500) -> tuple[n
         if row is not None:
             feats[i] = row
         done[i] = True
-        if (i + 1) % save_every == 0 or i + 1 == n:
+        if (i + 1) % save_every == 0 or i + 1 == stop_at:
             np.savez(cache.with_suffix(".part.npz"), features=feats, done=done)
             cache.with_suffix(".part.npz").replace(cache)
             print(f"{i + 1}/{n} cells, {time.time() - start:.0f} s", file=sys.stderr, flush=True)
@@ -73,8 +82,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared")
     ap.add_argument("--cache", type=Path, default=Path("build/rbc-profiles.npz"))
+    ap.add_argument("--start", type=int, default=0, help="first cell to profile (points.csv order)")
+    ap.add_argument("--stop", type=int, help="profile the cells before this one only")
+    ap.add_argument("--merge", type=Path, help="copy the cells done in this cache into --cache, then stop")
     args = ap.parse_args()
-    feats, classes = rbc_profiles(args.shared, args.cache)
+    if args.merge:
+        with np.load(args.cache) as a, np.load(args.merge) as b:
+            feats, done, other, other_done = a["features"], a["done"], b["features"], b["done"]
+        both = done & other_done
+        if not np.array_equal(feats[both], other[both], equal_nan=True):
+            raise SystemExit(f"{args.merge}: cells done in both caches differ")
+        feats[other_done] = other[other_done]
+        done |= other_done
+        np.savez(args.cache.with_suffix(".part.npz"), features=feats, done=done)
+        args.cache.with_suffix(".part.npz").replace(args.cache)
+        print(f"{args.cache}: {int(done.sum())} of {done.size} cells done")
+        return
+    feats, classes = rbc_profiles(args.shared, args.cache, start_at=args.start, stop_at=args.stop)
     print(
         f"{feats.shape[0]} cells, {feats.shape[1]} features, {np.isnan(feats).any(axis=1).sum()} without an object"
     )

@@ -1,5 +1,5 @@
-// Bindings for the primal heuristics: corrclust._core.heuristics (solve_dense, solve_sparse and the
-// option structs KLOptions, AnytimeOptions).
+// Bindings for the primal heuristics: corrclust._core.heuristics (solve_dense, solve_sparse,
+// solve_background and the option structs KLOptions, AnytimeOptions).
 //
 // Arguments are converted and checked (without copying a C-contiguous float64 cost matrix) while
 // the GIL is held; the solve runs with the GIL released and polls Ctrl-C, the time limit and the
@@ -13,6 +13,7 @@
 
 #include "bind_common.hpp"
 #include "control_binding.hpp"
+#include "corrclust/background.hpp"
 #include "corrclust/heuristics.hpp"
 #include "corrclust/heuristics_detail.hpp"
 #include "corrclust/problem.hpp"
@@ -133,8 +134,11 @@ void init_heuristics(py::module_& m) {
                        "to be applied (default 1e-9; relative, so rounding noise on huge costs never counts).")
         .def_readwrite("revisit", &KlOptions::revisit,
                        "Sparse graphs: after border-only sequences, revisit every pair with patience-limited\n"
-                       "sequences (default True; False: faster, usually a little worse).");
-    bind::options_protocol(kl, {"patience", "min_improvement", "revisit"});
+                       "sequences (default True; False: faster, usually a little worse).")
+        .def_readwrite("threads", &KlOptions::threads,
+                       "Complete graphs: threads of GAEC (default 0: as many as the hardware has, at most 2). The\n"
+                       "labels are the same for every value; sparse graphs ignore it.");
+    bind::options_protocol(kl, {"patience", "min_improvement", "revisit", "threads"});
 
     py::class_<AnytimeOptions> any(m, "AnytimeOptions", "Settings of the anytime solver (method 'anytime').");
     any.def_readwrite("max_rounds_without_improvement", &AnytimeOptions::max_rounds_without_improvement,
@@ -201,4 +205,56 @@ void init_heuristics(py::module_& m) {
         py::arg("options") = py::none(),
         "Correlation clustering of a sparse graph: n nodes, int64 edges (m, 2), float64 costs (m,),\n"
         "parallel edges summed. Methods, options and result as solve_dense.");
+
+    m.def(
+        "solve_background",
+        [](Index n, const I64Array& edges, const F64Array& costs, double background, const std::string& method,
+           const py::object& time_limit, const py::object& warm_start, const py::object& progress) {
+            bind::check_n(n);
+            if (!(background <= 0.0))
+                throw py::value_error("background must be a number <= 0 (a repulsive cost), got " +
+                                      std::to_string(background));
+            if (method != "gaec" && method != "moves")
+                throw py::value_error("unknown background method '" + method + "' (expected 'gaec' or 'moves')");
+            Labels start;
+            const bool has_start = bind::read_labels(warm_start, n, start, "warm_start");
+            auto control = bind::make_control(time_limit, progress);
+            const Index mm = bind::check_edges(n, edges, costs);
+            Labels labels;
+            double obj = 0.0;
+            HeuristicStats stats;
+            {
+                py::gil_scoped_release release;
+                const SparseGraph g = SparseGraph::from_edge_pairs(n, edges.data(), costs.data(), mm, control.get());
+                if (control->stopped()) {  // stopped while building: the start, or singletons
+                    labels = start;
+                    if (!has_start) {
+                        labels.resize(static_cast<size_t>(n));
+                        for (Index v = 0; v < n; ++v) labels[static_cast<size_t>(v)] = v;
+                    }
+                    detail::relabel(labels);
+                    const SparseGraph h = SparseGraph::from_edge_pairs(n, edges.data(), costs.data(), mm);
+                    obj = background_objective(h, background, labels);
+                } else {
+                    if (method == "gaec" || !has_start)
+                        labels = gaec_background(g, background, *control, has_start ? &start : nullptr, &stats);
+                    else
+                        labels = start;
+                    const std::int64_t joins = stats.iterations;
+                    if (method == "moves") {
+                        obj = background_moves(g, background, labels, *control, &stats);
+                        if (!has_start) stats.iterations += joins;
+                    } else {
+                        obj = background_objective(g, background, labels);
+                    }
+                }
+            }
+            return result(labels, obj, *control, stats.iterations);
+        },
+        py::arg("n"), py::arg("edges"), py::arg("costs"), py::arg("background"), py::arg("method") = "moves",
+        py::arg("time_limit") = py::none(), py::arg("warm_start") = py::none(), py::arg("progress") = py::none(),
+        "Correlation clustering of a sparse graph in which every pair that is not an edge costs\n"
+        "`background` (<= 0): 'gaec' (GAEC under that model, from warm_start's clusters when given) or\n"
+        "'moves' (GAEC, or warm_start, then node moves alternating with joins). The objective is the\n"
+        "model's: cut edges + background x (cut pairs - cut edges). Result as solve_sparse.");
 }

@@ -124,6 +124,31 @@ Cut cycle_cut(double violation, int cut_edge, const std::vector<int>& path) {
     return c;
 }
 
+// Reduces a closed odd walk over nodes 0..k-1 (the start not repeated at the end) to a simple odd
+// cycle, in place: at a repeated node the walk splits into two closed walks, one of them odd, and
+// the odd one is kept until no node repeats. With weights >= 0 the cycle is no heavier than the
+// walk. Shared by the dense and the sparse odd-wheel separators.
+static void reduce_to_odd_cycle(std::vector<int>& walk, int k) {
+    for (bool again = true; again;) {
+        again = false;
+        std::vector<int> seen_at(static_cast<size_t>(k), -1);
+        for (int p = 0; p < static_cast<int>(walk.size()); ++p) {
+            const int v = walk[p];
+            if (seen_at[v] < 0) {
+                seen_at[v] = p;
+                continue;
+            }
+            const int a = seen_at[v];
+            std::vector<int> inner(walk.begin() + a, walk.begin() + p);
+            std::vector<int> outer(walk.begin(), walk.begin() + a);
+            outer.insert(outer.end(), walk.begin() + p, walk.end());
+            walk = inner.size() % 2 == 1 ? std::move(inner) : std::move(outer);
+            again = true;
+            break;
+        }
+    }
+}
+
 std::uint64_t hash_cut(const Cut& c) {
     std::vector<std::pair<int, double>> terms(c.idx.size());
     for (size_t k = 0; k < c.idx.size(); ++k) terms[k] = {c.idx[k], c.val[k]};
@@ -416,28 +441,11 @@ std::vector<Cut> Solver::separate_odd_wheels(const std::vector<double>& y) const
                 }
             }
             if (!(dist[goal] < 0.5 - tol)) continue;
-            // The closed odd walk; reduce it to a simple odd cycle (no heavier, weights are >= 0).
+            // The closed odd walk, reduced to a simple odd cycle.
             std::vector<int> walk;
             for (int q = goal; q != -1; q = pred[q]) walk.push_back(q / 2);
             walk.pop_back();  // the start appears at both ends
-            for (bool again = true; again;) {
-                again = false;
-                std::vector<int> seen_at(static_cast<size_t>(k), -1);
-                for (int p = 0; p < static_cast<int>(walk.size()); ++p) {
-                    const int v = walk[p];
-                    if (seen_at[v] < 0) {
-                        seen_at[v] = p;
-                        continue;
-                    }
-                    const int a = seen_at[v];
-                    std::vector<int> inner(walk.begin() + a, walk.begin() + p);
-                    std::vector<int> outer(walk.begin(), walk.begin() + a);
-                    outer.insert(outer.end(), walk.begin() + p, walk.end());
-                    walk = inner.size() % 2 == 1 ? std::move(inner) : std::move(outer);
-                    again = true;
-                    break;
-                }
-            }
+            reduce_to_odd_cycle(walk, k);
             const int len = static_cast<int>(walk.size());
             if (len < 5 || len % 2 == 0) continue;
             double lhs = 0.0;
@@ -527,25 +535,8 @@ std::vector<Cut> Solver::separate_sparse_wheels(const std::vector<double>& y) {
                 walk.clear();
                 for (int q = goal; q != -1; q = pred[q]) walk.push_back(q / 2);
                 walk.pop_back();
-                // Reduce the closed odd walk to a simple odd cycle (weights >= 0: no heavier).
-                for (bool again = true; again;) {
-                    again = false;
-                    std::vector<int> seen_at(static_cast<size_t>(k), -1);
-                    for (int p = 0; p < static_cast<int>(walk.size()); ++p) {
-                        const int v = walk[p];
-                        if (seen_at[v] < 0) {
-                            seen_at[v] = p;
-                            continue;
-                        }
-                        const int a = seen_at[v];
-                        std::vector<int> inner(walk.begin() + a, walk.begin() + p);
-                        std::vector<int> outer(walk.begin(), walk.begin() + a);
-                        outer.insert(outer.end(), walk.begin() + p, walk.end());
-                        walk = inner.size() % 2 == 1 ? std::move(inner) : std::move(outer);
-                        again = true;
-                        break;
-                    }
-                }
+                // The closed odd walk, reduced to a simple odd cycle.
+                reduce_to_odd_cycle(walk, k);
                 const int len = static_cast<int>(walk.size());
                 if (len < 3 || len % 2 == 0) continue;
                 // In cut variables y = 1 - x: sum_i y_{c_i c_{i+1}} - sum_i y_{h c_i} <= floor(k/2).

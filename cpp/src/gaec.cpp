@@ -6,6 +6,8 @@
 // clusters have equally many neighbours, so on a complete graph the dense and the sparse variant
 // produce the same partition.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -16,6 +18,8 @@
 
 #include "corrclust/heuristics.hpp"
 #include "corrclust/heuristics_detail.hpp"
+#include "corrclust/thread_team.hpp"
+
 
 namespace corrclust {
 namespace {
@@ -332,134 +336,323 @@ Labels final_labels(const Labels& cluster_of, Index k, const std::vector<std::pa
 
 }  // namespace
 
-// Dense: one k x k working matrix of cluster-to-cluster costs (k = number of initial clusters), and
-// for every active row a cache of its best partner, so a step costs O(k) except for the rows whose
-// cached partner changed.
-Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, HeuristicStats* stats) {
-    const Index n = p.n;
-    if (n == 0) return {};
-    Labels cluster_of;
-    const Index k = initial_clusters(n, start, cluster_of);
-    const size_t K = static_cast<size_t>(k);
-    std::vector<std::pair<Index, Index>> log;  // contractions (survivor, disappearing)
-    // The working matrix is filled row block by row block with a clock check in between: at
-    // n = 3000 it is 72 MB, and touching it for the first time is the slowest part of the setup.
-    std::unique_ptr<double[]> w_owner(new double[K * K]);  // uninitialised; every entry is written
-    double* const w = w_owner.get();
-    if (start) {
-        std::fill(w, w + K * K, 0.0);
-        for (Index i = 0; i < n; ++i) {
-            if ((i & 63) == 0 && control.stop()) return final_labels(cluster_of, k, log);
-            const double* row = p.data + i * n;
-            double* wrow = w + static_cast<size_t>(cluster_of[i]) * K;
-            for (Index j = 0; j < n; ++j) wrow[cluster_of[j]] += row[j];
-        }
-        for (size_t c = 0; c < K; ++c) w[c * K + c] = 0.0;
-    } else {
-        for (size_t r0 = 0; r0 < K; r0 += 64) {
-            if (control.stop()) return final_labels(cluster_of, k, log);
-            const size_t r1 = std::min(K, r0 + 64);
-            std::copy(p.data + r0 * K, p.data + r1 * K, w + r0 * K);
-        }
-    }
+namespace {
 
-    std::vector<Index> active(K), pos(K), best(K, -1);
-    log.reserve(K);
-    std::iota(active.begin(), active.end(), Index{0});
-    std::iota(pos.begin(), pos.end(), Index{0});
-    std::vector<double> best_val(K, -std::numeric_limits<double>::infinity());
-    // stale[i]: best_val[i] is only an upper bound of row i's maximum (its best partner lost value
-    // or disappeared); such a row is rescanned only when it becomes the candidate of a step.
-    std::vector<char> stale(K, 0);
+// Dense GAEC: one k x k working matrix of cluster-to-cluster costs (k = number of initial
+// clusters), and for every active row a cache of its best partner, so a step costs O(k) except
+// for the rows whose cached partner changed. A step adds row b into row a and writes each sum into
+// row j as well (column a, so that every row stays complete), then finds a's new best partner,
+// updates j's cached partner and finds the pair to contract next. At n = 10,000 (bench_cc's noisy
+// planted instance, 1.4 s of CPU for GAEC) the column write, one cache miss per active row, was
+// 40 % of the time (perf). The passes are split over the active list between the threads; every
+// choice is an arg-maximum with ties to the lower id, which does not depend on how the list is
+// split or ordered, so every team size gives the same contractions.
+class DenseGaec {
+public:
+    DenseGaec(const DenseView& p, Control& control, int threads)
+        : p_(p), control_(control), threads_(detail::team_size(threads)) {}
 
-    auto recompute = [&](Index i) {
-        const double* row = w + static_cast<size_t>(i) * K;
-        Index b = -1;
-        double bv = -std::numeric_limits<double>::infinity();
-        for (const Index j : active) {
-            if (j == i) continue;
-            const double x = row[j];
-            if (x > bv || (x == bv && j < b)) {
-                bv = x;
-                b = j;
+    Labels run(const Labels* start, HeuristicStats* stats) {
+        const Index n = p_.n;
+        k_ = initial_clusters(n, start, cluster_of_);
+        K_ = static_cast<size_t>(k_);
+        // Uninitialised; every entry read is written first. (2 MB pages, asked for by madvise, made
+        // GAEC 0.4-0.7 s slower on the shared machine: the kernel compacts memory to find them.)
+        std::unique_ptr<double[]> owner(new double[K_ * K_]);
+        w_ = owner.get();
+        if (start) {  // rows summed into their clusters' rows (rare: a warm start of GAEC alone)
+            std::fill(w_, w_ + K_ * K_, 0.0);
+            for (Index i = 0; i < n; ++i) {
+                if ((i & 63) == 0 && control_.stop()) return final_labels(cluster_of_, k_, log_);
+                const double* row = p_.data + i * n;
+                double* wrow = w_ + static_cast<size_t>(cluster_of_[i]) * K_;
+                for (Index j = 0; j < n; ++j) wrow[cluster_of_[j]] += row[j];
+            }
+            for (size_t c = 0; c < K_; ++c) w_[c * K_ + c] = 0.0;
+        } else {
+            // Row block by row block with a clock check in between: first touching 800 MB (n =
+            // 10,000) is page faults above all, and split over 2 threads it was slower on the
+            // shared machine (the kernel's page lists are one lock).
+            for (size_t r0 = 0; r0 < K_; r0 += 64) {
+                if (control_.stop()) return final_labels(cluster_of_, k_, log_);
+                const size_t r1 = std::min(K_, r0 + 64);
+                std::copy(p_.data + r0 * K_, p_.data + r1 * K_, w_ + r0 * K_);
             }
         }
-        best[i] = b;
-        best_val[i] = bv;
-        stale[i] = 0;
-    };
-    for (Index i = 0; i < k; ++i) {
-        if ((i & 63) == 0 && control.stop()) {  // stopped before the first contraction: the start
-            return final_labels(cluster_of, k, log);
-        }
-        recompute(i);
+        active_.resize(K_);
+        std::iota(active_.begin(), active_.end(), Index{0});
+        pos_ = active_;
+        best_.assign(K_, -1);
+        best_val_.assign(K_, -std::numeric_limits<double>::infinity());
+        stale_.assign(K_, 0);
+        log_.reserve(K_);
+        // Small problems run on one thread: a step over m clusters is about 3 m ns of work, and
+        // below kMinShared the two barriers of a step cost more than the half it saves.
+        const int team = K_ >= kMinShared ? threads_ : 1;
+        args_.assign(static_cast<size_t>(std::max(team, 1)), Args{});
+        detail::SpinBarrier barrier(team);
+        barrier_ = &barrier;
+        detail::run_team(team, [&](int t, int size) {
+            if (t != 0) return serve(t, size);
+            try {
+                drive(size, stats);
+            } catch (...) {  // (the progress callback may throw) the helpers are let go before it leaves
+                finish();
+                throw;
+            }
+        });
+        return final_labels(cluster_of_, k_, log_);
     }
 
-    detail::ProgressThrottle progress(control, "gaec");
-    std::int64_t contractions = 0;
-    while (active.size() > 1) {
-        if (control.stop()) break;
-        // the row with the largest (upper bound of its) maximum, ties to the lower id; a stale
-        // winner is rescanned and the choice repeated
-        Index a = -1;
-        for (;;) {
-            a = -1;
-            double av = -std::numeric_limits<double>::infinity();
-            for (const Index i : active)
-                if (best_val[i] > av || (best_val[i] == av && i < a)) {
-                    av = best_val[i];
-                    a = i;
-                }
-            if (a < 0 || !stale[a]) break;
-            recompute(a);
+private:
+    static constexpr size_t kMinShared = 2048;
+    struct Arg {  // an arg-maximum: the largest value, ties to the lower id
+        double v = -std::numeric_limits<double>::infinity();
+        Index i = -1;
+        void consider(double x, Index j) {
+            if (x > v || (x == v && j < i)) {
+                v = x;
+                i = j;
+            }
         }
-        if (a < 0 || !(best_val[a] >= 0.0)) break;
-        Index b = best[a];
-        if (b < a) std::swap(a, b);  // survivor a (lower id), b disappears
-        // remove b from the active set
-        const Index pb = pos[b];
-        active[pb] = active.back();
-        pos[active[pb]] = pb;
-        active.pop_back();
-        log.emplace_back(a, b);
-        double* ra = w + static_cast<size_t>(a) * K;
-        const double* rb = w + static_cast<size_t>(b) * K;
-        for (const Index j : active) {
-            if (j == a) continue;
+        void consider(const Arg& o) { consider(o.v, o.i); }
+    };
+    struct alignas(64) Args {  // one thread's results of a command; a cache line each
+        Arg first, second;
+    };
+    enum class Cmd { init, contract, rescan, select, exit };
+
+    // Thread 0: runs the algorithm and hands each parallel pass to the team.
+    void drive(int size, HeuristicStats* stats) {
+        size_ = size;
+        if (issue(Cmd::init), stopped_) return finish();  // stopped before the first contraction: the start
+        issue(Cmd::select);
+        Arg next = gather_second();
+        detail::ProgressThrottle progress(control_, "gaec");
+        std::int64_t contractions = 0;
+        while (active_.size() > 1) {
+            if (control_.stop()) break;
+            // a stale winner (its cached value only bounds its row) is rescanned, the choice repeated
+            while (next.i >= 0 && stale_[next.i]) {
+                a_ = next.i;
+                issue(Cmd::rescan);
+                const Arg r = gather_first();
+                best_[a_] = r.i;
+                best_val_[a_] = r.v;
+                stale_[a_] = 0;
+                issue(Cmd::select);
+                next = gather_second();
+            }
+            if (next.i < 0 || !(best_val_[next.i] >= 0.0)) break;
+            a_ = next.i;
+            b_ = best_[a_];
+            if (b_ < a_) std::swap(a_, b_);  // survivor a (lower id), b disappears
+            const Index pb = pos_[b_];  // b leaves the active list
+            active_[pb] = active_.back();
+            pos_[active_[pb]] = pb;
+            active_.pop_back();
+            log_.emplace_back(a_, b_);
+            if (size_ > 1 && (active_.size() < kMinShared || !team_pays())) leave_team();
+            issue(Cmd::contract);
+            const Arg ra = gather_first();
+            best_[a_] = ra.i;
+            best_val_[a_] = ra.v;
+            stale_[a_] = 0;
+            next = gather_second();
+            next.consider(best_val_[a_], a_);
+            ++contractions;
+            progress.maybe(std::numeric_limits<double>::quiet_NaN(), contractions, k_ - 1);
+        }
+        if (stats) stats->iterations = contractions;
+        finish();
+    }
+    void finish() {
+        if (size_ > 1) leave_team();
+    }
+    void leave_team() {
+        cmd_ = Cmd::exit;
+        barrier_->wait();
+        size_ = 1;
+    }
+    // Threads 1..: wait for a command, do their share, report.
+    void serve(int t, int size) {
+        for (;;) {
+            barrier_->wait();
+            if (cmd_ == Cmd::exit) return;
+            work(cmd_, t, size);
+            barrier_->wait();
+        }
+    }
+    void issue(Cmd cmd) {
+        if (size_ == 1) return work(cmd, 0, 1);
+        cmd_ = cmd;
+        barrier_->wait();
+        work(cmd, 0, size_);
+        const auto t = Clock::now();
+        barrier_->wait();
+        if (Clock::now() - t > std::chrono::microseconds(200)) ++long_waits_;
+    }
+    // A step at n = 10,000 is a few microseconds of work, and thread 0 waits at the barrier for a
+    // fraction of a microsecond when both threads run. A wait of 200 microseconds means the partner
+    // lost its core: on the shared 2-core machine at load 8-12 such waits came every few steps
+    // and 2 threads took 1.5-2.4x the time of one. After a few of them thread 0 goes on alone (the
+    // contractions are the same either way).
+    bool team_pays() const { return long_waits_ < 8; }
+    Arg gather_first() const {
+        Arg r = args_[0].first;
+        for (int t = 1; t < size_; ++t) r.consider(args_[t].first);
+        return r;
+    }
+    Arg gather_second() const {
+        Arg r = args_[0].second;
+        for (int t = 1; t < size_; ++t) r.consider(args_[t].second);
+        return r;
+    }
+
+    // The share of thread t of one command.
+    void work(Cmd cmd, int t, int size) {
+        Args& out = args_[t];
+        out = Args{};
+        size_t lo, hi;
+        switch (cmd) {
+            case Cmd::init:  // every row's best partner; blocks of 64 rows to whichever thread is free
+                for (;;) {
+                    const size_t r0 = next_row_.fetch_add(64, std::memory_order_relaxed);
+                    if (r0 >= K_) return;
+                    // thread 0 reads the clock and polls Ctrl-C (Python sees signals on its main thread only)
+                    if (stopped_ || (t == 0 ? control_.stop() : control_.stopped())) {
+                        stopped_ = true;
+                        return;
+                    }
+                    for (size_t i = r0, r1 = std::min(K_, r0 + 64); i < r1; ++i) {
+                        const Arg r = row_max(static_cast<Index>(i), 0, K_);
+                        best_[i] = r.i;
+                        best_val_[i] = r.v;
+                    }
+                }
+            case Cmd::rescan:
+                detail::share(active_.size(), t, size, lo, hi);
+                out.first = row_max(a_, lo, hi);
+                return;
+            case Cmd::select:
+                detail::share(active_.size(), t, size, lo, hi);
+                out.second = select(lo, hi);
+                return;
+            case Cmd::contract:
+                detail::share(active_.size(), t, size, lo, hi);
+                contract(lo, hi, out);
+                return;
+            case Cmd::exit:
+                return;
+        }
+    }
+
+    // Row i's largest entry over the active positions [lo, hi), i itself excluded.
+    Arg row_max(Index i, size_t lo, size_t hi) const {
+        const double* row = w_ + static_cast<size_t>(i) * K_;
+        const Index* const act = active_.data();
+        Arg r;
+        for (size_t q = lo; q < hi; ++q) {
+            const Index j = act[q];
+            if (j != i) r.consider(row[j], j);
+        }
+        return r;
+    }
+
+    // The largest cached value among the active positions [lo, hi).
+    Arg select(size_t lo, size_t hi) const {
+        const Index* const act = active_.data();
+        const double* const best_val = best_val_.data();
+        Arg r;
+        for (size_t q = lo; q < hi; ++q) r.consider(best_val[act[q]], act[q]);
+        return r;
+    }
+
+    // Active positions [lo, hi) of the contraction of b into a: out.first = a's best partner
+    // among them, out.second = the largest cached value among them (a excluded).
+    void contract(size_t lo, size_t hi, Args& out) {
+        const Index a = a_, b = b_;
+        double* const w = w_;
+        const size_t K = K_;
+        double* const ra = w + static_cast<size_t>(a) * K;
+        const double* const rb = w + static_cast<size_t>(b) * K;
+        const Index* const act = active_.data();
+        Index* const best = best_.data();
+        double* const best_val = best_val_.data();
+        char* const stale = stale_.data();
+        // Two loops over the share: the first only adds and writes (a tight loop keeps many of the
+        // column writes, one cache miss each, in flight: fused with the second it measured 15 %
+        // slower), the second reads row a back from the cache. (j = a only writes the diagonal,
+        // which is never read.)
+        for (size_t q = lo; q < hi; ++q) {
+            const Index j = act[q];
             const double x = ra[j] + rb[j];
             ra[j] = x;
             w[static_cast<size_t>(j) * K + a] = x;
         }
-        ++contractions;
-        recompute(a);
-        for (const Index j : active) {
+        Arg first, second;
+        for (size_t q = lo; q < hi; ++q) {
+            const Index j = act[q];
             if (j == a) continue;
             const double x = ra[j];
+            first.consider(x, j);
+            double bv = best_val[j];
             if (stale[j]) {
-                if (x > best_val[j]) {  // exceeds the bound of every other entry: exact again
+                if (x > bv) {  // exceeds the bound of every other entry: exact again
                     best[j] = a;
-                    best_val[j] = x;
+                    bv = x;
                     stale[j] = 0;
                 }
             } else if (best[j] == b) {
-                if (x > best_val[j] || (x == best_val[j] && a < b)) {
+                if (x > bv || (x == bv && a < b)) {
                     best[j] = a;  // a now holds the maximum (b's old value was the maximum)
-                    best_val[j] = x;
+                    bv = x;
                 } else {
                     stale[j] = 1;  // bound: b's old value
                 }
             } else if (best[j] == a) {
-                if (x >= best_val[j]) best_val[j] = x;
+                if (x >= bv) bv = x;
                 else stale[j] = 1;  // bound: a's old value
-            } else if (x > best_val[j] || (x == best_val[j] && a < best[j])) {
+            } else if (x > bv || (x == bv && a < best[j])) {
                 best[j] = a;
-                best_val[j] = x;
+                bv = x;
             }
+            best_val[j] = bv;
+            second.consider(bv, j);
         }
-        progress.maybe(std::numeric_limits<double>::quiet_NaN(), contractions, k - 1);
+        out.first = first;
+        out.second = second;
     }
-    if (stats) stats->iterations = contractions;
-    return final_labels(cluster_of, k, log);
+
+    const DenseView& p_;
+    Control& control_;
+    const int threads_;
+    Index k_ = 0;
+    size_t K_ = 0;
+    double* w_ = nullptr;
+    Labels cluster_of_;
+    std::vector<std::pair<Index, Index>> log_;  // contractions (survivor, disappearing)
+    std::vector<Index> active_, pos_, best_;  // pos_: index of each active cluster in active_
+    std::vector<double> best_val_;
+    // stale_[i]: best_val_[i] is only an upper bound of row i's maximum (its best partner lost value
+    // or disappeared); such a row is rescanned only when it becomes the candidate of a step.
+    std::vector<char> stale_;
+    std::vector<Args> args_;
+    detail::SpinBarrier* barrier_ = nullptr;
+    int size_ = 1;      // threads in the team now (thread 0's view)
+    Cmd cmd_ = Cmd::exit;  // written by thread 0 before a barrier, read after it
+    Index a_ = -1, b_ = -1;
+    using Clock = std::chrono::steady_clock;
+    int long_waits_ = 0;  // waits of thread 0 at the barrier after its share longer than 200 us
+    std::atomic<bool> stopped_{false};  // the set-up was cut short by the control
+    std::atomic<size_t> next_row_{0};   // Cmd::init: the next block of rows to take
+};
+
+}  // namespace
+
+Labels gaec_ex(const DenseView& p, Control& control, const Labels* start, HeuristicStats* stats, int threads) {
+    if (p.n == 0) return {};
+    return DenseGaec(p, control, threads).run(start, stats);
 }
 
 // Sparse: the contraction graph above. Each step contracts the top pair of the heap; the

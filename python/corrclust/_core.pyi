@@ -34,6 +34,7 @@ class heuristics:
         patience: int
         min_improvement: float
         revisit: bool
+        threads: int
         def __init__(self, **kwargs: Any) -> None: ...
 
     class AnytimeOptions:
@@ -67,6 +68,17 @@ class heuristics:
         warm_start: _Labels = None,
         progress: _Progress = None,
         options: heuristics.KLOptions | heuristics.AnytimeOptions | None = None,
+    ) -> dict[str, Any]: ...
+    @staticmethod
+    def solve_background(
+        n: int,
+        edges: npt.ArrayLike,
+        costs: npt.ArrayLike,
+        background: float,
+        method: str = "moves",
+        time_limit: float | None = None,
+        warm_start: _Labels = None,
+        progress: _Progress = None,
     ) -> dict[str, Any]: ...
 
 class exact:

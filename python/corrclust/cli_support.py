@@ -118,13 +118,19 @@ def _channel_list(text: str) -> tuple:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _time_point(text: str) -> int:
+def _time_point(text: str) -> int | str:
+    """A ``--t`` value: ``refuse``, ``split`` or a time-point index >= 0."""
+    word = text.strip().lower()
+    if word in ("refuse", "split"):
+        return word
     try:
-        value = int(text)
+        value = int(word)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a time-point index >= 0, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected refuse, split or a time-point index >= 0, got {text!r}"
+        ) from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a time-point index >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected refuse, split or a time-point index >= 0, got {text!r}")
     return value
 
 
@@ -165,9 +171,10 @@ def add_read_arguments(
     g.add_argument(
         "--t",
         type=_time_point,
-        default=None,
-        metavar="INDEX",
-        help="the time point to read from time series (without it, time series are refused)",
+        default="refuse",
+        metavar="refuse|split|INDEX",
+        help="time series: refuse them (default), split them (each time point its own image, "
+        "named <file>__t<k>), or read only time point INDEX (0 = first)",
     )
     if pixel_size:
         g.add_argument(

@@ -699,6 +699,7 @@ class DistributedResult:
     seconds: dict[str, float] = field(default_factory=dict)
     reused: int = 0
     knn: str = "exact"  # the kNN search used: "exact" or "faiss"
+    background: float = 0.0
 
     @property
     def n_clusters(self) -> int:
@@ -725,6 +726,7 @@ def cluster_embeddings(
     progress: bool = False,
     knn: str = "auto",
     threads: int | None = None,
+    background: str | float = "auto",
 ) -> DistributedResult:
     """Cluster the rows of ``X`` (n x d feature vectors) on the kNN candidate graph, the kNN blocks
     and the pair scores computed on a Dask cluster, the solve here.
@@ -737,11 +739,15 @@ def cluster_embeddings(
     (``d``: the pairs' kNN distances). ``knn`` (``"auto"``, ``"exact"``, ``"faiss"``) and
     ``threads`` (of the faiss index build, here) choose the search as in :func:`knn`; with
     ``"faiss"`` the result is that of the one-process path with ``knn="faiss"`` on the same index.
+    ``background``: the cost of the pairs outside the graph in
+    the solve, as there (``"auto"``: the mean score of the same seeded random pairs; ``0``: none;
+    a number <= 0), here with ``method`` ``"kl"`` or ``"gaec"``.
 
     The cluster: ``client`` when given, else ``scheduler`` (an address), else a LocalCluster of
     ``workers``; ``local=True`` runs every block in this process instead.
     """
-    from corrclust.embedding_clustering import GRAPH_K, check_features
+    from corrclust.background import parse_background
+    from corrclust.embedding_clustering import BACKGROUND_SOLVERS, GRAPH_K, check_features
     from corrclust.feature_costs import K_NEIGHBOURS
 
     X = np.ascontiguousarray(check_features(X))
@@ -750,6 +756,12 @@ def cluster_embeddings(
         raise ValueError("local=True runs in this process: give no client, scheduler or workers")
     if not math.isfinite(granularity):
         raise ValueError(f"granularity must be finite, got {granularity}")
+    wanted = parse_background(background)
+    if wanted != 0 and method not in BACKGROUND_SOLVERS:
+        raise ValueError(
+            f"method {method!r} cannot solve with a background cost: use "
+            f"{' or '.join(map(repr, BACKGROUND_SOLVERS))}, or background=0"
+        )
     neighbours = max(
         1, min(_positive_int(K_NEIGHBOURS if neighbours is None else neighbours, "neighbours"), n - 1)
     )
@@ -772,6 +784,7 @@ def cluster_embeddings(
             run_dir,
             block_rows,
             progress,
+            wanted,
             knn_options,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
@@ -789,8 +802,11 @@ def _cluster(
     run_dir: str | Path | None,
     block_rows: int | None,
     progress: bool,
+    background: str | float,
     knn_options: dict[str, Any],
 ) -> DistributedResult:
+    from corrclust.background import solve_background
+    from corrclust.embedding_clustering import BACKGROUND_SOLVERS, left_out_sample
     from corrclust.problem import Problem
     from corrclust.solve import solve
 
@@ -818,8 +834,17 @@ def _cluster(
     )
     seconds["pairs"] = time.perf_counter() - t
     t = time.perf_counter()
+    b = 0.0
+    if background == "auto":  # the mean score of the one-process path's random pairs
+        pairs, d_out = left_out_sample(X, uv, seed)
+        b = min(float(np.mean(score(X, pairs, d_out))), 0.0) if pairs.size else 0.0
+    elif background != 0:
+        b = float(background)
     problem = Problem.from_edges(X.shape[0], uv, costs)
-    res = solve(problem, method=method, seed=seed)
+    if b == 0:
+        res = solve(problem, method=method, seed=seed)
+    else:
+        res = solve_background(problem.n, problem.edges, problem.costs, b, method=BACKGROUND_SOLVERS[method])
     seconds["solve"] = time.perf_counter() - t
     return DistributedResult(
         labels=res.labels,
@@ -830,6 +855,7 @@ def _cluster(
         seconds=seconds,
         reused=sum(reused.values()),
         knn=knn_options["method"],
+        background=b,
     )
 
 

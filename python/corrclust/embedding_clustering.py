@@ -10,14 +10,16 @@ are clustered by the label-free rule of :mod:`corrclust.feature_costs` on one of
   rule and the same local scales, so that each scored pair gets exactly its dense cost, and the
   sparse solvers cluster that graph.
 
-**Pairs left out of the graph.** In the solve they cost 0 (the solvers see no edge). For the
-objective, so that it stays comparable with the dense one, each is given one uniform cost
-``c_out``: the mean cost the rule gives to random pairs of rows that are not graph neighbours
+**Pairs left out of the graph.** Each gets one uniform cost ``c_out`` (``left_out_cost``): the
+mean cost the rule gives to random pairs of rows that are not graph neighbours
 (:data:`REPULSION_SAMPLES` pairs, drawn with the seed). With the rule's scales these are repulsive
-(they lie beyond every scored neighbour), so ``objective_all_pairs`` = (cut graph edges) +
-``c_out`` x (cut pairs outside the graph), counted in closed form from the cluster sizes, estimates
-the dense objective of the same labels. ``benchmarks/bench_scale.py`` measures both against the
-dense path at n = 10^4.
+(they lie beyond every scored neighbour). With ``background="auto"`` (the default) the solve uses
+it: the graph plus ``c_out`` on every other pair (:mod:`corrclust.background`), so a cluster pays
+for each of its pairs the graph does not hold. With ``background=0`` they cost 0 in the solve (the
+graph alone, the solvers of :func:`corrclust.solve`). ``objective_all_pairs`` = (cut graph edges)
++ ``c_out`` x (cut pairs outside the graph), counted in closed form from the cluster sizes,
+estimates the dense objective of the same labels; with ``background="auto"`` it is exactly the
+objective the solver minimised. ``benchmarks/bench_scale.py`` measures both against the dense path.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from typing import Any
 import numpy as np
 
 from corrclust import feature_costs, memory
+from corrclust.background import parse_background, solve_background
 from corrclust.candidates import KNN_METHODS, candidate_edges, knn_graph
 
 __all__ = [
     "GRAPH_K",
     "REPULSION_SAMPLES",
     "PATHS",
+    "BACKGROUND_SOLVERS",
     "EmbeddingClustering",
     "check_features",
     "check_ids",
@@ -49,14 +53,20 @@ GRAPH_K = 30
 #: Random pairs whose mean cost is the uniform cost of the pairs left out of the graph.
 REPULSION_SAMPLES = 100_000
 PATHS = ("auto", "dense", "sparse")
+#: The solvers of the sparse path with a background cost: ``solver`` -> the method of
+#: :func:`corrclust.background.solve_background`.
+BACKGROUND_SOLVERS = {"kl": "moves", "gaec": "gaec"}
 
 
 @dataclass
 class EmbeddingClustering:
     """The clusters of feature vectors and how they were found.
 
-    ``objective`` is the solver's (sum of the cut pairs it saw); ``objective_all_pairs`` adds the
-    pairs left out of a sparse graph at ``left_out_cost`` (equal to ``objective`` on the dense path).
+    ``objective`` is what the solver minimised: the cut pairs it saw, and with a ``background``
+    (the sparse path's uniform cost of the pairs outside the graph, :mod:`corrclust.background`)
+    that cost times the cut pairs outside the graph. ``objective_all_pairs`` adds the pairs left
+    out of a sparse graph at ``left_out_cost`` (equal to ``objective`` on the dense path and with
+    ``background == left_out_cost``).
     """
 
     ids: np.ndarray
@@ -73,6 +83,7 @@ class EmbeddingClustering:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     solve: Any = field(default=None, repr=False)
+    background: float | None = None
 
     @property
     def n_clusters(self) -> int:
@@ -92,6 +103,7 @@ class EmbeddingClustering:
             "objective": self.objective,
             "objective_all_pairs": self.objective_all_pairs,
             "left_out_cost": self.left_out_cost,
+            "background": self.background,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "notes": list(self.notes),
         }
@@ -168,8 +180,9 @@ def choose_path(n: int, path: str = "auto", dense_max_n: int | None = None) -> t
     return "dense", None
 
 
-def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity: float, seed: int) -> float:
-    """Mean rule cost of random pairs that are not graph edges (the uniform cost of the left-out pairs)."""
+def left_out_sample(X: np.ndarray, uv: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(pairs, distances)``: the random pairs (drawn with the seed, :data:`REPULSION_SAMPLES` of
+    them before the graph's own and the self pairs are dropped) whose mean cost is ``c_out``."""
     n = X.shape[0]
     rng = np.random.default_rng([seed, 18])
     a = rng.integers(0, n, REPULSION_SAMPLES)
@@ -179,10 +192,15 @@ def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity
     k = lo * n + hi
     pos = np.minimum(np.searchsorted(keys, k), max(keys.size - 1, 0))
     out = (lo != hi) & ((keys.size == 0) | (keys[pos] != k))
-    if not out.any():
-        return 0.0
     pairs = np.stack([lo[out], hi[out]], axis=1)
-    d = np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
+    return pairs, np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
+
+
+def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity: float, seed: int) -> float:
+    """Mean rule cost of random pairs that are not graph edges (the uniform cost of the left-out pairs)."""
+    pairs, d = left_out_sample(X, uv, seed)
+    if not pairs.size:
+        return 0.0
     return float(feature_costs.pair_costs(pairs, d, sigma, granularity=granularity).mean())
 
 
@@ -205,6 +223,7 @@ def cluster_embeddings(
     seed: int = 0,
     time_limit: float | None = None,
     knn: str = "auto",
+    background: str | float = "auto",
     dense_max_n: int | None = None,
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
@@ -215,7 +234,11 @@ def cluster_embeddings(
     to the limit ``dense_max_n`` when it fits in memory, else sparse), ``"dense"`` or ``"sparse"``.
     ``neighbours``: the rule's neighbourhood (local scale); ``graph_k``: neighbours per row of the
     sparse graph (at least ``neighbours``); ``knn``: ``"auto"``, ``"exact"`` or ``"faiss"`` (see
-    :func:`corrclust.candidates.knn_graph`). ``progress(message)`` is told of each step.
+    :func:`corrclust.candidates.knn_graph`). ``background`` (sparse path): the cost of the pairs
+    outside the graph in the solve, ``"auto"`` (their estimated mean cost ``left_out_cost``), ``0``
+    (none: the graph alone, any ``solver``) or a number <= 0; with one, ``solver`` ``"kl"`` runs
+    GAEC then node moves and joins under that cost, ``"gaec"`` GAEC alone
+    (:func:`corrclust.background.solve_background`). ``progress(message)`` is told of each step.
     NaN features or duplicate ids raise one ValueError line naming them.
     """
     X = check_features(E)
@@ -223,8 +246,14 @@ def cluster_embeddings(
     ids = check_ids(ids, n)
     if knn not in KNN_METHODS:
         raise ValueError(f"knn must be one of {', '.join(KNN_METHODS)}, got {knn!r}")
+    wanted = parse_background(background)
     neighbours = max(1, min(int(neighbours), n - 1))
     chosen, note = choose_path(n, path, dense_max_n)
+    if chosen == "sparse" and wanted != 0 and solver not in BACKGROUND_SOLVERS:
+        raise ValueError(
+            f"solver {solver!r} cannot solve with a background cost: use "
+            f"{' or '.join(map(repr, BACKGROUND_SOLVERS))}, or background=0"
+        )
     notes = [note] if note else []
     say = progress or (lambda message: None)
     if note:
@@ -260,15 +289,24 @@ def cluster_embeddings(
     costs = feature_costs.pair_costs(uv, d, sigma, granularity=granularity)
     c_out = _left_out_cost(X, sigma, uv, granularity, seed)
     seconds["costs"] = time.perf_counter() - t1
-    say(f"sparse path: solving {uv.shape[0]} pairs ({solver})")
+    b = min(c_out, 0.0) if wanted == "auto" else float(wanted)
+    if wanted == "auto" and c_out > 0:
+        notes.append(
+            f"the pairs outside the graph attract on average ({c_out:.4g}): solved without a background"
+        )
+        say(notes[-1])
+    say(f"sparse path: solving {uv.shape[0]} pairs ({solver}, background {b:.4g})")
     t2 = time.perf_counter()
-    res = solve((n, uv, costs), method=solver, seed=seed, time_limit=time_limit)
+    if b == 0:
+        res = solve((n, uv, costs), method=solver, seed=seed, time_limit=time_limit)
+    else:
+        res = solve_background(n, uv, costs, b, method=BACKGROUND_SOLVERS[solver], time_limit=time_limit)
     seconds["solve"] = time.perf_counter() - t2
     seconds["total"] = time.perf_counter() - t0
     lab = res.labels
-    cut_in_graph = int(np.count_nonzero(lab[uv[:, 0]] != lab[uv[:, 1]]))
-    all_pairs = res.objective + c_out * (cut_pairs(lab) - cut_in_graph)
+    cut = lab[uv[:, 0]] != lab[uv[:, 1]]
+    all_pairs = float(costs[cut].sum()) + c_out * (cut_pairs(lab) - int(np.count_nonzero(cut)))
     return EmbeddingClustering(
-        ids, lab, "sparse", res.objective, float(all_pairs), int(uv.shape[0]), c_out, used,
-        neighbours, k, granularity, seconds, notes, res,
+        ids, lab, "sparse", res.objective, all_pairs, int(uv.shape[0]), c_out, used,
+        neighbours, k, granularity, seconds, notes, res, b,
     )  # fmt: skip

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from corrclust import feature_costs
-from corrclust.images.io import ImageReadError, ImageRecord, read_image, read_mask
+from corrclust.images.io import ImageReadError, ImageRecord, ReadOptions, read_mask, read_record
 
 __all__ = ["ProfileCosts", "ProfileFeatures", "profile_costs", "profile_features", "assess_clustering"]
 
@@ -55,7 +55,7 @@ class ProfileFeatures:
         return np.array([r.id for r in self.records], dtype=np.int64)
 
 
-def _load(records: Sequence[ImageRecord], progress: bool):
+def _load(records: Sequence[ImageRecord], progress: bool, read: ReadOptions | None = None):
     items, kept, skipped = [], [], []
     iterable: Any = records
     if progress:
@@ -64,8 +64,8 @@ def _load(records: Sequence[ImageRecord], progress: bool):
         iterable = tqdm(records, desc="profiles: reading", unit="img", file=sys.stderr)
     for rec in iterable:
         try:
-            img = read_image(rec.path)
-            mask = read_mask(rec.mask) if rec.mask.is_file() else None
+            img = read_record(rec, read).pixels
+            mask = read_mask(rec.mask, (read or ReadOptions()).at_time(rec.t)) if rec.mask.is_file() else None
             if mask is not None and mask.shape != img.shape[:2]:
                 raise ImageReadError(
                     rec.mask,
@@ -75,7 +75,7 @@ def _load(records: Sequence[ImageRecord], progress: bool):
         except (ImageReadError, ValueError) as exc:
             skipped.append((rec.path, getattr(exc, "reason", str(exc))))
             continue
-        items.append((rec.path.name, img, mask))
+        items.append((rec.path.name if rec.t is None else rec.name, img, mask))
         kept.append(rec)
     return items, kept, skipped
 
@@ -84,9 +84,10 @@ def _load(records: Sequence[ImageRecord], progress: bool):
 SAVE_EVERY = 30.0
 
 
-def _cache_key(path: Path) -> str:
-    st = Path(path).stat()
-    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+def _cache_key(rec: ImageRecord) -> str:
+    st = Path(rec.path).stat()
+    key = f"{Path(rec.path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    return key if rec.t is None else f"{key}|t{rec.t}"  # the time points of one file differ
 
 
 def _read_cache(path: str | Path) -> dict[str, np.ndarray | str]:
@@ -147,18 +148,20 @@ def profile_features(
     pca: int | float | None = None,
     progress: bool = False,
     checkpoint: str | Path | None = None,
+    read: ReadOptions | None = None,
 ) -> ProfileFeatures:
     """The standardised profiles of ``records`` (no costs): what both the dense costs of
-    :func:`profile_costs` and the sparse path of a large collection start from."""
+    :func:`profile_costs` and the sparse path of a large collection start from. ``read``: how the
+    files become images (channels, Z projection, time point, pixel size; defaults when ``None``)."""
     from corrclust import profiles
 
-    items, kept, skipped = _load(records, progress)
+    items, kept, skipped = _load(records, progress, read)
     it = None
     if progress:
         from tqdm.auto import tqdm
 
         it = lambda x: tqdm(list(x), desc="profiles", unit="img", file=sys.stderr)  # noqa: E731
-    keys = [_cache_key(r.path) for r in kept]
+    keys = [_cache_key(r) for r in kept]
     cache = _read_cache(checkpoint) if checkpoint is not None else None
     saver = _Saver(checkpoint, cache) if checkpoint is not None and cache is not None else None
     prof = profiles.profile_collection(
@@ -188,6 +191,7 @@ def profile_costs(
     progress: bool = False,
     checkpoint: str | Path | None = None,
     neighbours: int | str = feature_costs.K_NEIGHBOURS,
+    read: ReadOptions | None = None,
 ) -> ProfileCosts:
     """Profiles and label-free costs of ``records`` (see the module doc).
 
@@ -197,7 +201,7 @@ def profile_costs(
     counts as the same when its path, size and modification time are). ``neighbours``: the
     rule's ``k``, or ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
     """
-    pf = profile_features(records, pca=pca, progress=progress, checkpoint=checkpoint)
+    pf = profile_features(records, pca=pca, progress=progress, checkpoint=checkpoint, read=read)
     recs, Z, skipped = pf.records, pf.features, pf.skipped
     k_scores = None
     if neighbours == "auto":

@@ -8,7 +8,9 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
     r = solve(costs, "exact", options=ExactOptions(heuristic="kl", max_nodes=1000))
 
 * :class:`KLOptions` (method ``"kl"``): ``patience``, ``min_improvement`` (relative to the largest
-  absolute cost), ``revisit`` (False: sparse graphs skip the second phase, faster, a little worse);
+  absolute cost), ``revisit`` (False: sparse graphs skip the second phase, faster, a little worse),
+  ``threads`` (complete graphs: threads of GAEC, 0 = as many as the hardware has, at most 2; the
+  labels are the same for every value);
 * :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``,
   ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``. Without a time limit the
   two round counts stop the run (deterministic for a seed); with one it runs until the limit

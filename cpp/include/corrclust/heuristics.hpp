@@ -27,6 +27,9 @@ struct KlOptions {
     // (0.002-0.06 % better on 10 of 22 sparse instances, equal on the rest, at 1.25-2.9x the CPU
     // time: docs/solvers.md). False: stop after the first phase. Complete graphs ignore it.
     bool revisit = true;
+    // Complete graphs: threads of GAEC inside "kl" (0: as many as the hardware has, at most 2).
+    // The labels are the same for every value (docs/solvers.md); sparse graphs ignore it.
+    int threads = 0;
 };
 
 // Settings of the anytime solver (defaults are what `anytime` uses).

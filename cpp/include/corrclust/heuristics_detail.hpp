@@ -23,7 +23,10 @@ struct HeuristicStats {
     double objective = std::numeric_limits<double>::quiet_NaN();
 };
 
-Labels gaec_ex(const DenseView& problem, Control& control, const Labels* start, HeuristicStats* stats);
+// threads: the dense GAEC's team size (0: as many as the hardware has, at most 2); the labels do not
+// depend on it.
+Labels gaec_ex(const DenseView& problem, Control& control, const Labels* start, HeuristicStats* stats,
+               int threads = 0);
 Labels gaec_ex(const SparseGraph& problem, Control& control, const Labels* start, HeuristicStats* stats);
 double kernighan_lin_ex(const DenseView& problem, Labels& labels, Control& control, HeuristicStats* stats,
                         const KlOptions& options = {});

@@ -31,13 +31,16 @@ Two modes share this command:
 
       corrclust cluster --embeddings E.npy [--ids IDS.csv] -o OUT [--pairs auto|all|knn]
                         [--dense-max-n N] [--knn-k 30] [--knn auto|exact|faiss]
+                        [--background auto|0|B]
                         [--neighbours K] [--granularity G] [--solver kl|anytime|gaec] [--seed N]
 
   ``E.npy`` is an ``(n, d)`` float array (any route's embeddings or profiles, or another tool's);
   ``IDS.csv`` a CSV with an ``id`` column, one row per row of E (default: the row numbers 0..n-1).
   :func:`corrclust.embedding_clustering.cluster_embeddings` clusters the rows by the label-free
   rule, densely up to ``--dense-max-n`` rows (default 20,000) and on a k-nearest-neighbour graph
-  above it (said on stderr). Writes OUT/clusters.csv (``id,cluster``) and OUT/summary.json.
+  above it (said on stderr); there the pairs outside the graph cost ``--background`` in the solve
+  (default auto: their estimated mean cost; docs/sparse.md). Writes OUT/clusters.csv
+  (``id,cluster``) and OUT/summary.json.
 """
 
 from __future__ import annotations
@@ -195,6 +198,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="kNN search: exact (blockwise), faiss (approximate, the ann extra) or auto (exact up to "
         "20,000 rows or without faiss; default); with --scheduler/--workers too",
+    )
+    emb.add_argument(
+        "--background",
+        default="auto",
+        metavar="auto|0|B",
+        help="sparse path: the cost of every pair outside the kNN graph in the solve: auto (their "
+        "estimated mean cost under the rule; default), 0 (none: the graph alone) or a number <= 0 "
+        "(with --solver kl or gaec unless 0; docs/sparse.md)",
     )
     emb.add_argument(
         "--scheduler",
@@ -531,6 +542,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
         )
     if args.knn_k < 1:
         raise CliError(f"--knn-k must be at least 1, got {args.knn_k}")
+    background = _background_option(args, solver)
     granularity = float(getattr(args, "profile_granularity", 0.0))
     E = read_embeddings(args.embeddings)
     try:
@@ -562,6 +574,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
         dense_max_n=args.dense_max_n,
         threads=args.threads,
         progress=say if args.progress else None,
+        background=background,
     )
     for note in result.notes:  # the path taken automatically is said even without progress
         if not args.progress:
@@ -574,6 +587,28 @@ def run_embeddings(args: argparse.Namespace) -> int:
         f"{result.seconds.get('total', 0.0):.1f} s); clusters: {args.out / 'clusters.csv'}"
     )
     return 0
+
+
+def _background_option(args: argparse.Namespace, solver: str) -> str | float:
+    """``--background`` read and checked against the solver (one CliError line)."""
+    from corrclust.background import parse_background
+    from corrclust.embedding_clustering import BACKGROUND_SOLVERS
+
+    try:
+        background = parse_background(getattr(args, "background", "auto"), "--background")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    # --pairs auto decides later (cluster_embeddings then names the problem in one line)
+    if (
+        background != 0
+        and solver not in BACKGROUND_SOLVERS
+        and (args.pairs == "knn" or args.scheduler or args.workers)
+    ):
+        raise CliError(
+            f"--solver {solver} cannot solve the sparse path with a background cost: use "
+            f"{' or '.join(BACKGROUND_SOLVERS)}, or --background 0"
+        )
+    return background
 
 
 # ------------------------------------------------------------------------------ on a Dask cluster
@@ -609,6 +644,7 @@ def run_distributed(args: argparse.Namespace) -> int:
         )
     if args.knn_k < 1:
         raise CliError(f"--knn-k must be at least 1, got {args.knn_k}")
+    background = _background_option(args, solver)
     E = read_embeddings(args.embeddings)
     try:
         X = check_features(E, str(args.embeddings))
@@ -632,6 +668,7 @@ def run_distributed(args: argparse.Namespace) -> int:
         progress=args.progress,
         knn=args.knn,
         threads=args.threads,  # of the faiss index build, in this process
+        background=background,
     )
     write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels)
     if args.truth:

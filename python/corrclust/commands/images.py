@@ -173,7 +173,8 @@ def run_keypoints(args: argparse.Namespace) -> int:
         raise CliError(
             f"--channels needs three comma-separated entries (blue,green,red), got {len(channels)}"
         )
-    records = list_images(args.crops, args.ids)
+    read = read_options(args, channels=False)
+    records = list_images(args.crops, args.ids, read=read)
     failures: list = []
     ks = extract_keypoint_set(
         records,
@@ -181,7 +182,7 @@ def run_keypoints(args: argparse.Namespace) -> int:
         image_set=args.image_set or Path(args.crops).resolve().name,
         failures=failures,
         progress=args.progress,
-        read=read_options(args, channels=False),
+        read=read,
     )
     if not ks.ids:
         _report_failures(failures)

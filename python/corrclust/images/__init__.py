@@ -17,6 +17,8 @@ _LAZY = {
     "ReadOptions": "io",
     "parse_name": "io",
     "read_mask": "io",
+    "read_time_points": "io",
+    "split_time_points": "io",
     "list_images": "io",
     "scan_images": "io",
     "ImageRecord": "io",

@@ -52,10 +52,10 @@ from corrclust.images.io import (
     ImageRecord,
     ReadOptions,
     compile_name_pattern,
-    image_stem,
     is_image_path,
     iter_images,
     parse_name,
+    split_time_points,
 )
 from corrclust.images.organoid_score import ScoreModel, load_score_model
 
@@ -717,7 +717,9 @@ def crop_fields(
 ) -> CropResult:
     """Detect organoids in every image of ``fields_dir``; write crops, masks and ``crops.csv``.
 
-    Crops are ``<field>__<k>.tif`` (``<field>`` the source's name without its image suffixes) with
+    Crops are ``<field>__<k>.tif`` (``<field>`` the source's name without its image suffixes; a time
+    point of a field split by ``read.t == "split"`` is ``<stem>__t<j>``, so its crops are
+    ``<stem>__t<j>__<k>.tif`` and ``crops.csv`` gets a ``t`` column) with
     ``k`` = 0, 1, ... numbered across all sources (so it is a unique organoid id in the paper's
     sense), with masks ``<field>__<k>_mask.tif`` (uint8 0/255). ``crops.csv`` lists
     ``source,crop,x1,y1,x2,y2`` (box in source pixels) and the field's ``pixel_size_um``, ``plate``,
@@ -746,13 +748,16 @@ def crop_fields(
     failures: list[tuple[Path, str]] = []
     k = 0
     records = [ImageRecord(path, n) for n, path in enumerate(paths)]
+    if read is not None and read.t == "split":
+        records = split_time_points(records)
+    times: list[str] = []
     for rec, data, err in iter_images(records, read, progress=progress, desc="detecting organoids"):
         path = rec.path
         if data is None:
             failures.append((path, err or "unreadable"))
             continue
         img = data.pixels
-        field = image_stem(path)
+        field = rec.name
         size = data.pixel_size
         tiff_kw: dict[str, Any] = (
             {} if size is None else {"resolution": (1e4 / size, 1e4 / size), "resolutionunit": "CENTIMETER"}
@@ -769,6 +774,7 @@ def crop_fields(
             with atomic_path(out / f"{field}{CROP_SEPARATOR}{k}_mask.tif") as tmp:
                 tifffile.imwrite(tmp, det.mask.astype(np.uint8) * 255, photometric="minisblack", **tiff_kw)
             rows.append((path.name, name, x1, y1, x2, y2))
+            times.append("" if rec.t is None else str(rec.t))
             extra.append(
                 (
                     "" if size is None else f"{size:.6g}",
@@ -781,7 +787,13 @@ def crop_fields(
     table = out / "crops.csv"
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["source", "crop", "x1", "y1", "x2", "y2", "pixel_size_um", "plate", "well", "site"])
-    w.writerows(neutralise_row(r + e) for r, e in zip(rows, extra, strict=False))
+    split = any(times)  # a "t" column only where a field was split into time points
+    w.writerow(
+        ["source", "crop", "x1", "y1", "x2", "y2", "pixel_size_um", "plate", "well", "site"]
+        + (["t"] if split else [])
+    )
+    w.writerows(
+        neutralise_row(r + e + ((t,) if split else ())) for r, e, t in zip(rows, extra, times, strict=False)
+    )
     write_text(table, buf.getvalue())
     return CropResult(rows, failures, table)

@@ -21,7 +21,12 @@ Dimensions (``paper-model.md`` §1: images are ``(H, W, C)``, channel-last, uint
   with larger trailing dimensions is a channel axis.
 * A Z-stack is reduced by :attr:`ReadOptions.z_project`: ``max`` (default), ``mean`` (rounded, in
   the file's dtype), ``sum`` (as uint16, saturating at 65535) or ``middle`` (the plane ``Z // 2``).
-* A time series (T > 1) is refused unless :attr:`ReadOptions.t` picks one time point.
+* A time series (T > 1) is refused (:attr:`ReadOptions.t` ``"refuse"``, the default), split
+  (``"split"``: each time point becomes an image of its own, listed by :func:`list_images` /
+  :func:`split_time_points` as a record with its ``t`` and named ``<stem>__t<k>``; read all of a
+  file's time points at once with :func:`read_time_points`) or read at one index (an int). T comes
+  from the axes of the metadata; a file without axes and with more than one plane has no known T,
+  so ``split`` and an index refuse it rather than guess.
 * :attr:`ReadOptions.channels` picks and orders planes by index or by channel name; ``None`` entries
   become blank (zero) planes.
 * :attr:`ReadOptions.pixel_size` (µm per pixel) resamples every image whose metadata gives a pixel
@@ -41,6 +46,7 @@ callers processing a folder can report the bad file and continue (:func:`iter_im
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import string
@@ -59,6 +65,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "VENDOR_SUFFIXES",
     "Z_PROJECTIONS",
+    "T_MODES",
     "ImageReadError",
     "ImageData",
     "ReadOptions",
@@ -67,6 +74,10 @@ __all__ = [
     "PixelSizeCheck",
     "read_image",
     "read_image_data",
+    "read_record",
+    "read_time_points",
+    "time_points",
+    "split_time_points",
     "read_mask",
     "mask_path",
     "is_mask_file",
@@ -94,6 +105,10 @@ _MASK_SUFFIX = "_mask"
 #: Separator between a field's stem and the crop number in crop names (``<field>__<k>.tif``).
 CROP_SEPARATOR = "__"
 Z_PROJECTIONS = ("max", "mean", "sum", "middle")
+#: What :attr:`ReadOptions.t` may be besides a time-point index.
+T_MODES = ("refuse", "split")
+#: Between a file's stem and the time point in the name of one time point (``<stem>__t<k>``).
+TIME_SEPARATOR = CROP_SEPARATOR + "t"
 #: Relative difference of pixel sizes that counts as "the same size".
 PIXEL_SIZE_TOLERANCE = 0.01
 _FORMATS_HINT = "pip install 'corrclust[formats]'"
@@ -114,13 +129,15 @@ class ReadOptions:
 
     ``channels``: planes by index (int) or channel name (str), ``None`` for a blank plane; ``None``
     (the default) keeps every plane in the file's order. ``z_project``: one of :data:`Z_PROJECTIONS`.
-    ``t``: the time point of a time series (``None``: time series are refused). ``pixel_size``: µm per
-    pixel to resample to (``None``: no resampling; mixed sizes are refused by :class:`PixelSizeCheck`).
+    ``t``: what a time series becomes: ``"refuse"`` (the default; ``None`` means the same),
+    ``"split"`` (every time point an image of its own) or an index (that time point only).
+    ``pixel_size``: µm per pixel to resample to (``None``: no resampling; mixed sizes are refused by
+    :class:`PixelSizeCheck`).
     """
 
     channels: tuple[int | str | None, ...] | None = None
     z_project: str = "max"
-    t: int | None = None
+    t: int | str | None = "refuse"
     pixel_size: float | None = None
 
     def __post_init__(self) -> None:
@@ -128,8 +145,14 @@ class ReadOptions:
             raise ValueError(
                 f"unknown Z projection {self.z_project!r} (choose one of {', '.join(Z_PROJECTIONS)})"
             )
-        if self.t is not None and (not isinstance(self.t, (int, np.integer)) or self.t < 0):
-            raise ValueError(f"the time point must be an integer >= 0, got {self.t!r}")
+        if self.t is None:
+            object.__setattr__(self, "t", "refuse")
+        elif isinstance(self.t, (int, np.integer)) and not isinstance(self.t, bool):
+            if self.t < 0:
+                raise ValueError(f"the time point must be an integer >= 0, got {self.t!r}")
+            object.__setattr__(self, "t", int(self.t))
+        elif self.t not in T_MODES:
+            raise ValueError(f"--t takes refuse, split or a time-point index >= 0, got {self.t!r}")
         if self.pixel_size is not None and not (self.pixel_size > 0 and math.isfinite(self.pixel_size)):
             raise ValueError(f"the pixel size must be a positive number of µm, got {self.pixel_size!r}")
         if self.channels is not None:
@@ -145,6 +168,10 @@ class ReadOptions:
         """The same options keeping every plane (masks, and fields whose crops are selected later)."""
         return ReadOptions(None, self.z_project, self.t, self.pixel_size)
 
+    def at_time(self, t: int | str | None) -> ReadOptions:
+        """The same options reading time point ``t`` (a record's; ``None`` keeps these options)."""
+        return self if t is None else ReadOptions(self.channels, self.z_project, t, self.pixel_size)
+
 
 DEFAULT_OPTIONS = ReadOptions()
 
@@ -155,7 +182,8 @@ class ImageData:
 
     ``channel_names`` has one name per plane of ``pixels`` (``None`` when the file names none);
     ``pixel_size`` is µm per pixel in X (``None`` when unknown; after resampling, the target);
-    ``axes`` the file's axes as read (e.g. ``TCZYX``); ``z_planes`` how many Z planes were projected.
+    ``axes`` the file's axes as read (e.g. ``TCZYX``); ``z_planes`` how many Z planes were projected;
+    ``t`` the time point read from a time series (``None`` when the file has none).
     """
 
     path: Path
@@ -164,6 +192,7 @@ class ImageData:
     pixel_size: float | None = None
     axes: str = ""
     z_planes: int = 1
+    t: int | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +203,8 @@ class ImageRecord:
     the class-folder layout, a table's ``class`` column) or ``None`` when unknown; ``subset`` is a
     free tag (e.g. ``train``/``test``/``unseen``) or ``None``. ``plate``, ``well`` and ``site`` come
     from the file name (:func:`parse_name`) or an ids table; ``source`` is the field a crop was cut from.
+    ``t`` is the time point of a file split by ``--t split`` (``None`` for the whole file) and
+    ``frames`` the file's number of time points; :attr:`name` is then ``<stem>__t<k>``.
     """
 
     path: Path
@@ -184,6 +215,17 @@ class ImageRecord:
     well: str | None = None
     site: str | None = None
     source: str | None = None
+    t: int | None = None
+    frames: int = 1
+
+    @property
+    def name(self) -> str:
+        """The image's name: the file's stem, and for one time point ``<stem>__t<k>``, ``k`` zero-padded
+        to the width of the file's last time point (``__t07`` of 12) so names sort in time order."""
+        stem = image_stem(self.path)
+        if self.t is None:
+            return stem
+        return f"{stem}{TIME_SEPARATOR}{self.t:0{len(str(max(self.frames - 1, 0)))}d}"
 
     @property
     def mask(self) -> Path:
@@ -331,10 +373,15 @@ def parse_name(path: str | Path, pattern: str | re.Pattern | None = None) -> dic
 
 @dataclass
 class _Raw:
-    array: Any  # numpy or dask array
+    array: Any  # numpy or dask array; None when only the metadata was read
     axes: str | None  # one letter per dimension, or None when the file does not say
     channel_names: list[str | None] | None = None
     pixel_size: float | None = None  # µm
+    stored_shape: tuple[int, ...] | None = None  # the shape when ``array`` is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape) if self.array is not None else tuple(self.stored_shape or ())
 
 
 _UNIT_TO_UM = {
@@ -405,7 +452,7 @@ def _tiff_pixel_size(tif: Any, page: Any) -> float | None:
     return None
 
 
-def _read_tiff(path: Path) -> _Raw:
+def _read_tiff(path: Path, pixels: bool = True) -> _Raw:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
@@ -420,29 +467,30 @@ def _read_tiff(path: Path) -> _Raw:
         series = tif.series[0]
         _check_tiff_complete(tif, series, path)
         axes = series.axes
-        arr = series.asarray()
+        shape = tuple(series.shape)
+        arr = series.asarray() if pixels else None
         names: list[str | None] | None = None
         size: float | None = None
         if tif.is_ome and tif.ome_metadata:
             try:
                 ome = tifffile.xml2dict(tif.ome_metadata)["OME"]
                 image = ome["Image"][0] if isinstance(ome["Image"], list) else ome["Image"]
-                pixels = image["Pixels"]
-                chans = pixels.get("Channel", [])
+                ome_pixels = image["Pixels"]
+                chans = ome_pixels.get("Channel", [])
                 chans = chans if isinstance(chans, list) else [chans]
                 if chans and any(c.get("Name") for c in chans):
                     names = [str(c["Name"]) if c.get("Name") is not None else None for c in chans]
-                if "PhysicalSizeX" in pixels:
-                    size = _to_um(pixels["PhysicalSizeX"], pixels.get("PhysicalSizeXUnit", "µm"))
+                if "PhysicalSizeX" in ome_pixels:
+                    size = _to_um(ome_pixels["PhysicalSizeX"], ome_pixels.get("PhysicalSizeXUnit", "µm"))
             except (KeyError, TypeError, ValueError, IndexError):
                 pass  # an OME-XML we cannot parse: the pixels are still good
         if size is None:
             size = _tiff_pixel_size(tif, series.pages[0] if series.pages else tif.pages[0])
     # tifffile names an axis the file does not describe 'Q' (or 'I' for a plain page sequence):
     # with such an axis longer than 1 the layout is unknown and left to the shape rule.
-    if any(a in "QI" and n > 1 for a, n in zip(axes, arr.shape, strict=False)):
-        return _Raw(arr, None, names, size)
-    return _Raw(arr, axes, names, size)
+    if any(a in "QI" and n > 1 for a, n in zip(axes, shape, strict=False)):
+        return _Raw(arr, None, names, size, shape)
+    return _Raw(arr, axes, names, size, shape)
 
 
 def _read_pil(path: Path) -> _Raw:
@@ -485,7 +533,7 @@ def _read_zarr(path: Path) -> _Raw:
     return _Raw(data, axes, [str(n) for n in names] if names else None, size)
 
 
-def _read_vendor(path: Path, suffix: str) -> _Raw:
+def _read_vendor(path: Path, suffix: str, pixels: bool = True) -> _Raw:
     plugin = VENDOR_SUFFIXES[suffix]
     try:
         import importlib
@@ -512,13 +560,15 @@ def _read_vendor(path: Path, suffix: str) -> _Raw:
             "(export each scene to its own file)",
         )
     order = "".join(img.dims.order)
-    arr = img.data  # numpy, axes = order (TCZYX, plus S for RGB)
+    arr = np.asarray(img.data) if pixels else None  # axes = order (TCZYX, plus S for RGB)
     pps = img.physical_pixel_sizes
     names: list[str | None] | None = [str(c) for c in img.channel_names] if img.channel_names else None
-    return _Raw(np.asarray(arr), order, names, _to_um(pps.X, "µm") if pps and pps.X else None)
+    size = _to_um(pps.X, "µm") if pps and pps.X else None
+    return _Raw(arr, order, names, size, tuple(int(n) for n in img.shape))
 
 
-def _read_raw(path: Path) -> _Raw:
+def _read_raw(path: Path, pixels: bool = True) -> _Raw:
+    """The file's array (``pixels=False``: its shape only, where the format can say it unread)."""
     suffix = _suffix(path)
     if suffix == _ZARR_SUFFIX:
         if not path.is_dir():
@@ -533,9 +583,9 @@ def _read_raw(path: Path) -> _Raw:
             path, f"unsupported file type {path.suffix!r} (expected one of {', '.join(IMAGE_SUFFIXES)})"
         )
     if suffix in _TIFF_SUFFIXES:
-        return _read_tiff(path)
+        return _read_tiff(path, pixels)
     if suffix in VENDOR_SUFFIXES:
-        return _read_vendor(path, suffix)
+        return _read_vendor(path, suffix, pixels)
     return _read_pil(path)
 
 
@@ -543,14 +593,29 @@ def _read_raw(path: Path) -> _Raw:
 # dimensions
 
 
+def _channel_guess(shape: tuple[int, ...]) -> str | None:
+    """Where the shape rule puts the channels of a squeezed array without axes: ``"none"`` (2-D),
+    ``"first"``, ``"last"``, or ``None`` when it cannot tell (so Z or T may hide in it)."""
+    if len(shape) == 2:
+        return "none"
+    if len(shape) != 3:
+        return None
+    a, b, c = shape
+    if a <= 4 and b > 4 and c > 4:  # small leading dimension: channel-first
+        return "first"
+    if c <= 4 or c < min(a, b):
+        return "last"
+    return None
+
+
 def _guess_channel_last(arr: np.ndarray, path: Path) -> np.ndarray:
     """(H, W, C) from a 2-D or 3-D array whose file gave no axes: decided by the shape."""
-    if arr.ndim == 2:
+    where = _channel_guess(arr.shape)
+    if where == "none":
         return arr[:, :, None]
-    a, b, c = arr.shape
-    if a <= 4 and b > 4 and c > 4:  # small leading dimension: channel-first
+    if where == "first":
         return np.moveaxis(arr, 0, -1)
-    if c <= 4 or c < min(a, b):
+    if where == "last":
         return arr
     raise ImageReadError(
         path,
@@ -579,8 +644,49 @@ def _project_z(arr: Any, axis: int, how: str, path: Path) -> Any:
     return np.minimum(total, 65535).astype(np.uint16)
 
 
+def _time_count(raw: _Raw) -> int | None:
+    """The number of time points by the file's axes (1 without a T axis). A file without axes has
+    none when the shape rule reads it as an image with or without channels; otherwise (``None``)
+    its T is unknown."""
+    shape = raw.shape
+    if raw.axes is not None and len(raw.axes) == len(shape):
+        axes = raw.axes.upper()
+        return int(shape[axes.index("T")]) if "T" in axes else 1
+    return 1 if _channel_guess(tuple(n for n in shape if n != 1)) is not None else None
+
+
+def _check_time(raw: _Raw, path: Path, t: int | str) -> None:
+    """Apply the ``--t`` rule: refuse what it refuses (a file without a time series is always read)."""
+    n = _time_count(raw)
+    if n is None:
+        if t == "refuse":
+            return  # no axes: the shape rule decides, as it always has
+        raise ImageReadError(
+            path,
+            f"--t {t}: the file names no axes, so whether its {len(raw.shape)}-D shape "
+            f"{tuple(raw.shape)} holds time points is unknown; save it as OME-TIFF with axes "
+            "(e.g. tifffile.imwrite(..., metadata={'axes': 'TCYX'}))",
+        )
+    if n > 1:
+        if t == "refuse":
+            raise ImageReadError(
+                path,
+                f"time series of {n} time points (axes {raw.axes}); pass --t split to read every time "
+                "point as an image of its own, or --t INDEX for one",
+            )
+        if t == "split":
+            raise ImageReadError(
+                path,
+                f"time series of {n} time points: with --t split read it with read_time_points, "
+                "or list it with list_images(..., read=...) / split_time_points",
+            )
+        if isinstance(t, int) and t >= n:
+            raise ImageReadError(path, f"--t {t} is past the last time point ({n - 1})")
+
+
 def _arrange(raw: _Raw, path: Path, options: ReadOptions) -> tuple[np.ndarray, int]:
     """(H, W, C) from the raw array: time point picked, Z projected, channel axis last."""
+    _check_time(raw, path, options.t if options.t is not None else "refuse")
     arr = raw.array
     axes = raw.axes
     if axes is None or len(axes) != arr.ndim:
@@ -599,15 +705,8 @@ def _arrange(raw: _Raw, path: Path, options: ReadOptions) -> tuple[np.ndarray, i
     if len(keep) != arr.ndim:
         arr = arr.reshape(tuple(arr.shape[k] for k in keep))
         axes = "".join(axes[k] for k in keep)
-    if "T" in axes:
-        n = arr.shape[axes.index("T")]
-        if options.t is None:
-            raise ImageReadError(
-                path, f"time series of {n} time points (axes {axes}); pick one with --t INDEX"
-            )
-        if options.t >= n:
-            raise ImageReadError(path, f"--t {options.t} is past the last time point ({n - 1})")
-        arr = np.take(arr, options.t, axis=axes.index("T"))
+    if "T" in axes:  # more than one time point (checked above), and options.t is an index
+        arr = np.take(arr, int(options.t or 0), axis=axes.index("T"))
         axes = axes.replace("T", "")
     z_planes = 1
     if "Z" in axes:
@@ -682,26 +781,33 @@ def _resample(arr: np.ndarray, size: float, target: float, order: int) -> np.nda
     return np.clip(np.rint(out), info.min, info.max).astype(arr.dtype)
 
 
-def read_image_data(path: str | Path, options: ReadOptions | None = None, *, mask: bool = False) -> ImageData:
-    """Read any supported file as :class:`ImageData` (pixels ``(H, W, C)`` plus metadata).
+def _unreadable(p: Path, exc: BaseException) -> ImageReadError:
+    """The one-line error for a decoder failure (any exception means "this file is not readable")."""
+    if isinstance(exc, ImageReadError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return ImageReadError(p, "too large to read into memory")
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return ImageReadError(p, f"corrupt or unreadable ({type(exc).__name__}: {message[:200]})")
 
-    ``options`` pick the time point, Z projection, channels and pixel size (:class:`ReadOptions`).
-    ``mask=True`` ignores the channel selection and resamples with nearest neighbours. Raises
-    :class:`ImageReadError` naming the file when it is missing, truncated, corrupt, or of a layout
-    corrclust cannot use.
-    """
-    p = Path(path)
-    options = options or DEFAULT_OPTIONS
+
+def _load_raw(p: Path, pixels: bool = True) -> _Raw:
     try:
-        raw = _read_raw(p)
+        return _read_raw(p, pixels)
+    except ImageReadError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from exc
+
+
+def _finish(raw: _Raw, p: Path, options: ReadOptions, mask: bool) -> ImageData:
+    """:class:`ImageData` from a file's raw array under ``options`` (one time point at most)."""
+    try:
         arr, z_planes = _arrange(raw, p, options)
     except ImageReadError:
         raise
-    except MemoryError:
-        raise ImageReadError(p, "too large to read into memory") from None
-    except Exception as exc:  # any decoder failure means "this file is not readable"
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        raise ImageReadError(p, f"corrupt or unreadable ({type(exc).__name__}: {message[:200]})") from exc
+    except Exception as exc:
+        raise _unreadable(p, exc) from exc
     if arr.size == 0:
         raise ImageReadError(p, f"empty image of shape {arr.shape}")
     arr = _check_dtype(arr, p)
@@ -718,7 +824,49 @@ def read_image_data(path: str | Path, options: ReadOptions | None = None, *, mas
             )
         arr = _resample(arr, size, options.pixel_size, 0 if mask else 1)
         size = options.pixel_size
-    return ImageData(p, np.ascontiguousarray(arr), names, size, raw.axes or "", z_planes)
+    n_t = _time_count(raw)
+    t = options.t if isinstance(options.t, int) and n_t is not None and n_t > 1 else None
+    return ImageData(p, np.ascontiguousarray(arr), names, size, raw.axes or "", z_planes, t)
+
+
+def read_image_data(path: str | Path, options: ReadOptions | None = None, *, mask: bool = False) -> ImageData:
+    """Read any supported file as :class:`ImageData` (pixels ``(H, W, C)`` plus metadata).
+
+    ``options`` pick the time point, Z projection, channels and pixel size (:class:`ReadOptions`).
+    ``mask=True`` ignores the channel selection and resamples with nearest neighbours. Raises
+    :class:`ImageReadError` naming the file when it is missing, truncated, corrupt, or of a layout
+    corrclust cannot use.
+    """
+    p = Path(path)
+    return _finish(_load_raw(p), p, options or DEFAULT_OPTIONS, mask)
+
+
+def time_points(path: str | Path) -> int | None:
+    """How many time points the file holds by its metadata (1 when it has no T axis), reading the
+    pixels only where the format cannot tell the shape without them; ``None`` when the file names no
+    axes and has more than one plane, so its T is unknown."""
+    p = Path(path)
+    return _time_count(_load_raw(p, pixels=False))
+
+
+def read_time_points(path: str | Path, options: ReadOptions | None = None) -> list[ImageData]:
+    """Every time point of a file as its own :class:`ImageData` (``t`` = 0, 1, ...), the file read
+    once; a file without a time series gives one image (``t`` None). ``options.t`` is ignored; the
+    other options apply to every time point. A file whose T is unknown (no axes) is refused."""
+    p = Path(path)
+    options = options or DEFAULT_OPTIONS
+    raw = _load_raw(p)
+    n = _time_count(raw)
+    if n is None:
+        _check_time(raw, p, "split")  # raises: T unknown
+    if n is None or n <= 1:
+        return [_finish(raw, p, options.at_time("split"), False)]
+    return [_finish(raw, p, options.at_time(k), False) for k in range(n)]
+
+
+def read_record(record: ImageRecord, options: ReadOptions | None = None) -> ImageData:
+    """Read the image of a record: its file, at its time point when it is one of a split series."""
+    return read_image_data(record.path, (options or DEFAULT_OPTIONS).at_time(record.t))
 
 
 def read_image(path: str | Path, options: ReadOptions | None = None) -> np.ndarray:
@@ -889,7 +1037,11 @@ def _read_ids_table(folder: Path, table: Path) -> list[ImageRecord]:
 
 
 def list_images(
-    folder: str | Path, ids_table: str | Path | None = None, *, name_pattern: str | re.Pattern | None = None
+    folder: str | Path,
+    ids_table: str | Path | None = None,
+    *,
+    name_pattern: str | re.Pattern | None = None,
+    read: ReadOptions | None = None,
 ) -> list[ImageRecord]:
     """List the images of a folder as :class:`ImageRecord` s, in a deterministic order.
 
@@ -907,8 +1059,16 @@ def list_images(
        than 100 if a class has more than 100 images).
 
     Plate, well and site come from the names (:func:`parse_name` with ``name_pattern``) where the
-    table does not give them. ``*_mask.*`` files are never listed as images.
+    table does not give them. ``*_mask.*`` files are never listed as images. With ``read.t ==
+    "split"`` every time point of a time series becomes a record of its own (:func:`split_time_points`).
     """
+    records = _list_images(folder, ids_table, name_pattern)
+    return split_time_points(records) if read is not None and read.t == "split" else records
+
+
+def _list_images(
+    folder: str | Path, ids_table: str | Path | None, name_pattern: str | re.Pattern | None
+) -> list[ImageRecord]:
     folder = Path(folder)
     if not folder.is_dir():
         raise NotADirectoryError(f"image folder not found: {folder}")
@@ -927,6 +1087,38 @@ def list_images(
     raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {folder} or its class folders")
 
 
+def split_time_points(records: Sequence[ImageRecord]) -> list[ImageRecord]:
+    """``--t split``: every time point of a time series becomes a record of its own.
+
+    The number of time points comes from each file's metadata (:func:`time_points`). A record of a
+    file with T time points becomes T records with ``t`` = 0..T-1 (named ``<stem>__t<k>``, see
+    :attr:`ImageRecord.name`), in file order and then time order. When any file is split, the ids
+    of the whole set become ``file id * stride + t`` (``t`` = 0 for files without a time series),
+    ``stride`` the smallest power of ten above the largest T, so they stay unique integers and
+    ``id // stride`` is the file's id; labels (classes), subsets, plates and wells stay the file's.
+    A file whose T cannot be read or is unknown stays one record; reading it reports why.
+    """
+    counts: list[int] = []
+    for rec in records:
+        try:
+            n = time_points(rec.path) if rec.t is None else 1
+        except ImageReadError:
+            n = None
+        counts.append(n or 1)
+    largest = max(counts, default=1)
+    if largest <= 1:
+        return list(records)
+    stride = 10 ** len(str(largest - 1))
+    out: list[ImageRecord] = []
+    for rec, n in zip(records, counts, strict=True):
+        if n == 1:
+            out.append(dataclasses.replace(rec, id=rec.id * stride))
+            continue
+        for k in range(n):
+            out.append(dataclasses.replace(rec, id=rec.id * stride + k, t=k, frames=n))
+    return out
+
+
 def iter_images(
     records: Iterable[ImageRecord],
     options: ReadOptions | None = None,
@@ -938,7 +1130,9 @@ def iter_images(
     """Yield ``(record, image data, None)`` for readable images and ``(record, None, message)`` otherwise.
 
     The one loop over image files: a progress bar on stderr (``progress``), a bad file reported and
-    skipped, and mixed pixel sizes refused (:class:`PixelSizeCheck`, a ``ValueError``).
+    skipped, and mixed pixel sizes refused (:class:`PixelSizeCheck`, a ``ValueError``). Records of
+    one time point (:func:`split_time_points`) are read at it; the time points of one file, listed
+    together, are read from it once.
     """
     records = list(records)
     iterable: Iterable[ImageRecord] = records
@@ -949,9 +1143,23 @@ def iter_images(
 
         iterable = tqdm(records, desc=desc, unit="img", file=sys.stderr)
     sizes = PixelSizeCheck(options)
+    series: tuple[Path, list[ImageData] | ImageReadError] | None = None  # the last split file read
     for rec in iterable:
         try:
-            data = read_image_data(rec.path, options)
+            if rec.t is None:
+                data = read_image_data(rec.path, options)
+            else:
+                if series is None or series[0] != rec.path:
+                    try:
+                        series = (rec.path, read_time_points(rec.path, options))
+                    except ImageReadError as exc:
+                        series = (rec.path, exc)
+                found = series[1]
+                if isinstance(found, ImageReadError):
+                    raise found
+                if rec.t >= len(found):
+                    raise ImageReadError(rec.path, f"time point {rec.t} is past the last ({len(found) - 1})")
+                data = found[rec.t]
         except ImageReadError as exc:
             yield rec, None, str(exc)
             continue

@@ -446,10 +446,10 @@ def extract_keypoint_set(
     candidates: dict[int, np.ndarray] = {}
     for rec in it:
         try:
-            data = read_image_data(rec.path, options)
+            data = read_image_data(rec.path, options.at_time(rec.t))
             img = data.pixels
             planes = resolve_channels(channels, img.shape[2], data.channel_names, rec.path)
-            mask = read_mask(rec.mask, options) if rec.mask.exists() else None
+            mask = read_mask(rec.mask, options.at_time(rec.t)) if rec.mask.exists() else None
             if mask is not None and mask.shape != img.shape[:2]:
                 raise ImageReadError(
                     rec.mask, f"mask shape {mask.shape} differs from the image {img.shape[:2]}"

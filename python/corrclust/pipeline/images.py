@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from corrclust.images.io import ImageReadError, ImageRecord, ReadOptions, iter_images, list_images
+from corrclust.images.io import (
+    ImageReadError,
+    ImageRecord,
+    ReadOptions,
+    iter_images,
+    list_images,
+    split_time_points,
+)
 from corrclust.pipeline.messages import say
 
 __all__ = [
@@ -128,7 +135,9 @@ def load_images(
     try:
         records = None if ids_table is not None else subset_folder_records(folder, name_pattern)
         if records is None:
-            records = list_images(folder, ids_table, name_pattern=name_pattern)
+            records = list_images(folder, ids_table, name_pattern=name_pattern, read=read)
+        elif read is not None and read.t == "split":
+            records = split_time_points(records)
     except ValueError as exc:
         if str(exc).startswith("no images"):
             raise ValueError(f"{exc}; clustering needs at least {min_images} images") from None

@@ -67,6 +67,9 @@ def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) ->
         columns["site"] = [r.site or "" for r in records]
     if any(r.source is not None for r in records):
         columns["source"] = [r.source or "" for r in records]
+    if any(r.t is not None for r in records):  # --t split: <stem>__t<k> and the time point (0-based)
+        columns["name"] = [r.name for r in records]
+        columns["t"] = ["" if r.t is None else r.t for r in records]
     ids = np.array([r.id for r in records], dtype=np.int64)
     write_cluster_table(path, ids, np.asarray(clustering.labels, dtype=np.int64), columns)
 

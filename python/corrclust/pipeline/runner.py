@@ -234,7 +234,7 @@ def run(
     )
     if options.method == AUTO:
         options.method = (
-            "pqap" if options.correlations is not None else default_route(r.path for r in images.records)
+            "pqap" if options.correlations is not None else default_route(images.records, options.read)
         )
         say(
             f"method: {options.method} ({'the images have' if options.method == 'pqap' else 'the images lack'} "

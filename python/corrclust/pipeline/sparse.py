@@ -95,7 +95,7 @@ def run_sparse(
 ) -> tuple[ImageSet, Clustering, dict[str, Path]]:
     """Steps 2-5 on the sparse path: the images clustered (in the order of the clusters' ids), their
     clustering and the files written."""
-    from corrclust.embedding_clustering import cluster_embeddings
+    from corrclust.embedding_clustering import BACKGROUND_SOLVERS, cluster_embeddings
     from corrclust.pipeline.outputs import write_sparse_outputs
     from corrclust.pipeline.truth import resolve_truth
 
@@ -118,6 +118,8 @@ def run_sparse(
         time_limit=options.time_limit,
         threads=options.threads,
         progress=say if options.progress else None,
+        # the background model has GAEC and moves only: anytime keeps the graph alone
+        background="auto" if options.solver in BACKGROUND_SOLVERS else 0,
     )
     clustering = Clustering(
         labels=number_clusters(res.labels),
@@ -129,7 +131,11 @@ def run_sparse(
     settings += [
         ("granularity (added to every cost)", f"{fv.granularity:g}"),
         ("path", f"sparse: {res.graph_k} nearest neighbours ({res.knn}), {res.pairs} pairs scored"),
-        ("pairs left out", f"uniform cost {res.left_out_cost:.4g} in the objective estimate"),
+        (
+            "pairs left out",
+            f"uniform cost {res.left_out_cost:.4g} in the objective estimate; "
+            + (f"{res.background:.4g} in the solve" if res.background else "not in the solve"),
+        ),
         ("objective over all pairs (estimate)", f"{res.objective_all_pairs:.6g}"),
         ("seed", options.seed),
     ]

@@ -250,7 +250,7 @@ def load_folder(
         raise FileNotFoundError(f"no such folder: {folder}")
     if not folder.is_dir():
         raise NotADirectoryError(f"not a folder: {folder}")
-    records = list(list_images(folder))
+    records = list(list_images(folder, read=read))
     if not records:
         raise ValueError(f"no images found in {folder}")
     images, labels, ids, paths = [], [], [], []

@@ -57,16 +57,23 @@ AUTO = "auto"
 KEYPOINT_CHANNELS = 4
 
 
-def default_route(paths) -> str:
+def default_route(images, read=None) -> str:
     """``pqap`` when every image has the paper's key-point channels (at least ``KEYPOINT_CHANNELS``),
     else ``profile`` (brightfield, RGB and other fluorescence crops: morphology profiles, no labels).
-    Unreadable files do not vote (the pipeline has set them aside already)."""
-    from corrclust.images.io import read_image
+    Unreadable files do not vote (the pipeline has set them aside already). ``images``: paths or
+    :class:`corrclust.images.io.ImageRecord` s (a record of one time point is read at it), read with
+    ``read`` (ReadOptions) but all their planes (``--channels`` picks the key points' planes, not
+    whether they exist)."""
+    from corrclust.images.io import ImageRecord, ReadOptions, read_image_data, read_record
 
+    options = (read or ReadOptions()).without_channels()
     channels = []
-    for path in paths:
+    for item in images:
         try:
-            img = read_image(path)
+            if isinstance(item, ImageRecord):
+                img = read_record(item, options).pixels
+            else:
+                img = read_image_data(item, options).pixels
         except ValueError:
             continue
         channels.append(1 if img.ndim == 2 else img.shape[2])

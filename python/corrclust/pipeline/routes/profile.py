@@ -127,6 +127,7 @@ class ProfileRoute:
             progress=options.progress,
             checkpoint=ours,
             neighbours=_neighbours(options),
+            read=options.read,
         )
         if "neighbours_stability" in pc.info:
             say(
@@ -168,7 +169,9 @@ class ProfileRoute:
             pca = int(pca)
         say(f"computing morphology profiles of {len(images.records)} images")
         ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
-        pf = profile_features(images.records, pca=pca, progress=options.progress, checkpoint=ours)
+        pf = profile_features(
+            images.records, pca=pca, progress=options.progress, checkpoint=ours, read=options.read
+        )
         if ours is not None:
             ours.unlink(missing_ok=True)
         for path, reason in pf.skipped:

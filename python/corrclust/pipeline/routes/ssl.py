@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from corrclust.atomic import atomic_path
-from corrclust.images.io import read_image
+from corrclust.images.io import read_record
 from corrclust.pipeline.correlations import Correlations
 from corrclust.pipeline.images import ImageSet
 from corrclust.pipeline.messages import say
@@ -84,7 +84,7 @@ class SslRoute:
         if reuse:
             net, training = ssl.load_model(model_path)
             config = net.config
-        arrays = [read_image(r.path) for r in images.records]
+        arrays = [read_record(r, options.read).pixels for r in images.records]
         data = from_arrays(
             arrays, None, ids, "image", config.image_size, [str(r.path) for r in images.records]
         )

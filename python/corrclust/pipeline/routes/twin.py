@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from corrclust.images.io import read_image
+from corrclust.images.io import read_record
 from corrclust.pipeline.correlations import Correlations
 from corrclust.pipeline.images import ImageSet
 from corrclust.pipeline.messages import say
@@ -49,7 +49,7 @@ class TwinRoute:
         cfg = model.config
         say(f"computing twin-network probabilities for {len(images.records)} images")
         # The readable images only (unreadable files were skipped when the folder was loaded).
-        arrays = [read_image(r.path, options.read) for r in images.records]
+        arrays = [read_record(r, options.read).pixels for r in images.records]
         data = from_arrays(
             arrays,
             None,
