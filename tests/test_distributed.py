@@ -208,8 +208,8 @@ def test_cli_option_errors(tmp_path, capsys):
             "--workers starts a local cluster; a --scheduler",
         ),
         (
-            emb + ["--workers", "2", "--knn", "faiss"],
-            "--scheduler and --workers run the kNN graph with the exact search",
+            emb + ["--workers", "2", "--pairs", "all"],
+            "--scheduler and --workers run the sparse path on the kNN graph (--pairs knn)",
         ),
         (emb + ["--workers", "2"], f"{tmp_path / 'E.npy'}: NaN or infinite features in 1 row(s): 4"),
     ]

@@ -15,6 +15,7 @@ so the rounding of the product, which depends on the block's shape, does not dec
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,13 @@ __all__ = [
     "KNN_METHODS",
     "ann_available",
     "knn_graph",
+    "FAISS_M",
+    "FAISS_EF_CONSTRUCTION",
+    "ANN_MISSING",
+    "faiss_ef_search",
+    "faiss_index",
+    "faiss_candidates",
+    "refine_candidates",
 ]
 
 #: Size of the distance block one exact search step holds (64 MiB of ``float64``); the rows of a
@@ -134,34 +142,71 @@ def ann_available() -> bool:
     return True
 
 
-def _faiss_knn(X: np.ndarray, k: int, seed: int, threads: int | None) -> np.ndarray:
-    """Neighbour candidates (n, k + 1) from a faiss HNSW index (the row itself usually among them).
+#: The HNSW settings of the faiss search (M, efConstruction; efSearch is :func:`faiss_ef_search`),
+#: fixed before measuring: benchmarks/bench_knn.py compares them with pynndescent and hnswlib.
+FAISS_M = 32
+FAISS_EF_CONSTRUCTION = 80
+#: The one line a missing faiss gives.
+ANN_MISSING = "the faiss kNN search needs faiss-cpu: pip install 'corrclust[ann]'"
 
-    HNSW with M = 32, efConstruction = 80 and efSearch = max(2k, 64), fixed before measuring;
-    benchmarks/bench_knn.py compares it with pynndescent and hnswlib at n = 10^5.
+
+def faiss_ef_search(k: int) -> int:
+    """The HNSW search breadth for ``k`` neighbours: ``max(2 k, 64)``."""
+    return max(2 * int(k), 64)
+
+
+def faiss_index(X: np.ndarray, threads: int | None = None) -> Any:
+    """A faiss HNSW index (:data:`FAISS_M`, :data:`FAISS_EF_CONSTRUCTION`) of the rows of ``X``
+    (as ``float32``), built with ``threads`` OpenMP threads (default: faiss's, all cores).
+
+    With one thread the build is deterministic. With more, faiss inserts rows concurrently and the
+    graph may depend on their timing (faiss does not promise otherwise, although repeated 2-thread
+    builds at n = 20,000 gave identical indexes); searching a given index is deterministic.
+    """
+    if not ann_available():
+        raise ImportError(ANN_MISSING)
+    import faiss
+
+    if threads is not None:
+        faiss.omp_set_num_threads(int(threads))
+    index = faiss.IndexHNSWFlat(X.shape[1], FAISS_M)
+    index.hnsw.efConstruction = FAISS_EF_CONSTRUCTION
+    index.add(np.ascontiguousarray(X, dtype=np.float32))
+    return index
+
+
+def faiss_candidates(index: Any, queries: np.ndarray, k: int, threads: int | None = None) -> np.ndarray:
+    """Neighbour candidates ``(q, k + 1)`` int64 of each query row in ``index`` (a query that is a
+    row of the index usually finds itself among them; ``-1`` where fewer were found).
+
+    A query's candidates depend only on the index and the query, not on the other queries or the
+    number of threads (each query is one graph walk; checked in tests/test_distributed.py), so a
+    search split into row blocks gives the candidates of one search of all rows.
     """
     import faiss
 
     if threads is not None:
         faiss.omp_set_num_threads(int(threads))
-    Xf = np.ascontiguousarray(X, dtype=np.float32)
-    index = faiss.IndexHNSWFlat(X.shape[1], 32)
-    index.hnsw.efConstruction = 80
-    index.add(Xf)
-    index.hnsw.efSearch = max(2 * k, 64)
-    _, idx = index.search(Xf, k + 1)
+    params = faiss.SearchParametersHNSW(efSearch=faiss_ef_search(k))  # type: ignore[attr-defined]
+    _, idx = index.search(np.ascontiguousarray(queries, dtype=np.float32), int(k) + 1, params=params)
     return np.asarray(idx, dtype=np.int64)
 
 
-def _refine(X: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best of each row's candidates, re-measured in float64, ranked by (distance, index)."""
-    n = X.shape[0]
-    rows = np.arange(n)[:, None]
+def refine_candidates(
+    X: np.ndarray, cand: np.ndarray, k: int, query_offset: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best candidates of query rows ``X[query_offset : query_offset + len(cand)]``
+    (``cand`` indexes rows of ``X``), re-measured in float64 one row at a time and ranked by
+    (distance, index), the row itself left out. Returns ``(indices, distances)``; ``-1`` and
+    ``inf`` where a row has fewer than ``k`` candidates."""
+    q = cand.shape[0]
+    rows = int(query_offset) + np.arange(q)[:, None]
     dist = np.empty(cand.shape, np.float64)
-    step = max(1, BLOCK_BYTES // (8 * X.shape[1] * cand.shape[1]))
-    for start in range(0, n, step):
+    step = max(1, BLOCK_BYTES // (8 * X.shape[1] * max(1, cand.shape[1])))
+    for start in range(0, q, step):
         c = cand[start : start + step]
-        diff = X[start : start + step, None, :] - X[np.maximum(c, 0)]
+        first = int(query_offset) + start
+        diff = X[first : first + c.shape[0], None, :] - X[np.maximum(c, 0)]
         dist[start : start + step] = np.sqrt(np.einsum("qmd,qmd->qm", diff, diff, optimize=False))
     dist[(cand < 0) | (cand == rows)] = np.inf
     order = np.lexsort((cand, dist), axis=-1)[:, :k]
@@ -199,9 +244,11 @@ def knn_graph(
         idx, dist = exact_knn(X, k, progress=progress)
         return idx, dist, "exact"
     if not ann_available():
-        raise ImportError("the faiss kNN search needs faiss-cpu: pip install 'corrclust[ann]'")
-    cand = _faiss_knn(X, min(int(k), n - 1), seed, threads)
-    idx, dist = _refine(X, cand, int(k))
+        raise ImportError(ANN_MISSING)
+    index = faiss_index(X, threads)
+    cand = faiss_candidates(index, X, min(int(k), n - 1), threads)
+    del index
+    idx, dist = refine_candidates(X, cand, int(k))
     if progress is not None:
         progress(n, n)
     return idx, dist, "faiss"

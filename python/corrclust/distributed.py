@@ -3,8 +3,9 @@
 Three stages scale with n and are cut into blocks that run as Dask tasks:
 
 * :func:`features`: feature vectors (profiles, embeddings) of blocks of items (e.g. image files);
-* :func:`knn`: exact k nearest neighbours, one block of query rows against all rows per task
-  (:func:`corrclust.candidates.exact_knn_block`);
+* :func:`knn`: k nearest neighbours, one block of query rows per task: exact, against all rows
+  (:func:`corrclust.candidates.exact_knn_block`), or approximate, in a faiss HNSW index built once
+  and sent to every worker once;
 * :func:`score_pairs`: the costs of blocks of candidate pairs (any picklable scorer).
 
 :func:`cluster_embeddings` chains the kNN graph, the pair scores and the solve. The solve stays in
@@ -35,6 +36,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -149,6 +151,13 @@ def _fingerprint(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def _differing(held: Any, inputs: dict[str, Any]) -> list[str]:
+    """The names of the settings in which a saved fingerprint ``held`` differs from ``inputs``."""
+    if not isinstance(held, dict):
+        return ["all"]
+    return [k for k in [*inputs, *(k for k in held if k not in inputs)] if held.get(k) != inputs.get(k)]
+
+
 class _Store:
     """Finished blocks of one stage under ``run_dir/stage`` (nothing is kept when ``run_dir`` is None)."""
 
@@ -164,9 +173,7 @@ class _Store:
             except (OSError, ValueError):
                 held = None
             if held != inputs:
-                differ = (
-                    [k for k in inputs if held.get(k) != inputs[k]] if isinstance(held, dict) else ["all"]
-                )
+                differ = _differing(held, inputs)
                 raise ValueError(
                     f"{self.folder} holds the {stage} blocks of another run (differs in: "
                     f"{', '.join(differ)}); use a new run folder or delete this one"
@@ -395,22 +402,103 @@ def _knn_task(X: np.ndarray, k: int, start: int, stop: int) -> tuple[np.ndarray,
     return np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=np.float64)
 
 
+#: Query rows per task of the approximate (faiss) search: a few seconds of graph walks per task at
+#: d = 64, and 100 tasks at n = 10^6.
+ANN_BLOCK_ROWS = 10_000
+# The deserialized index of the current run, per process, by the SHA-1 of its bytes: every task of
+# a worker searches the one copy. A lock, as the workers of a threaded cluster share the module.
+_INDEXES: dict[str, Any] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def _searchable(blob: np.ndarray, key: str) -> Any:
+    with _INDEX_LOCK:
+        index = _INDEXES.get(key)
+        if index is None:
+            import faiss
+
+            _INDEXES.clear()  # one run's index at a time
+            index = _INDEXES[key] = faiss.deserialize_index(blob)
+    return index
+
+
+def _faiss_knn_task(
+    X: np.ndarray, blob: np.ndarray, key: str, k: int, threads: int | None, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    cand = candidates.faiss_candidates(_searchable(blob, key), X[start:stop], k, threads)
+    idx, dist = candidates.refine_candidates(X, cand, k, start)
+    return np.asarray(idx, dtype=np.int64), np.asarray(dist, dtype=np.float64)
+
+
+def _faiss_index_blob(
+    X: np.ndarray, inputs: dict[str, Any], store: _Store, threads: int | None, progress: bool
+) -> np.ndarray:
+    """The serialized HNSW index the query blocks search: built here and, with a run folder, kept
+    there as ``knn/index.npz`` (the index bytes and the fingerprint of the inputs it was built for),
+    part of the resume state. A saved index is checked against ``inputs`` and reused (a rebuild with
+    several threads may give another graph, which the saved blocks were not searched in); one of
+    other inputs, or a folder with blocks but no index, is refused in one line."""
+    path = None if store.folder is None else store.folder / "index.npz"
+    if path is not None and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                held = json.loads(str(z["inputs"]))
+                blob = np.asarray(z["index"], dtype=np.uint8)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile):
+            raise ValueError(
+                f"{path}: not a readable kNN index of this package; use a new run folder or delete this one"
+            ) from None
+        if held != inputs:
+            raise ValueError(
+                f"{path} is the kNN index of another run (differs in: {', '.join(_differing(held, inputs))}); "
+                "use a new run folder or delete this one"
+            )
+        return blob
+    if store.folder is not None and any(p.name != "index.npz" for p in store.folder.glob("*.npz")):
+        raise ValueError(
+            f"{store.folder} holds kNN blocks but not the index they were searched in (index.npz); "
+            "use a new run folder or delete this one"
+        )
+    import faiss
+
+    if progress:
+        print(f"kNN: building the HNSW index of {X.shape[0]} rows here", file=sys.stderr, flush=True)
+    blob = np.asarray(faiss.serialize_index(candidates.faiss_index(X, threads)), dtype=np.uint8)
+    if path is not None:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, index=blob, inputs=np.array(json.dumps(inputs, sort_keys=True)))
+    return blob
+
+
 def knn(
     X: Any,
     k: int,
     *,
+    method: str = "auto",
     client: Any = None,
     block_rows: int | None = None,
+    threads: int | None = None,
     run_dir: str | Path | None = None,
     progress: bool = False,
     reused: dict[str, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k nearest neighbours of every row of ``X`` among the others: ``(indices, distances)``,
-    both ``(n, k)``, each block of ``block_rows`` query rows one task against all rows.
+    """The k nearest neighbours of every row of ``X`` among the others: ``(indices, distances)``,
+    both ``(n, k)``, each block of ``block_rows`` query rows one task.
 
-    The rows of a block are compared with the full ``X`` by the same function whatever the worker,
-    so the graph equals the one-process result (``client=None``) bit for bit. ``reused["knn"]``
-    is set to the number of blocks loaded from ``run_dir`` when a dict is passed.
+    ``method`` as :func:`corrclust.candidates.knn_graph`'s: ``"exact"``: each block against all
+    rows (:func:`corrclust.candidates.exact_knn_block`); the rows of a block are compared with the
+    full ``X`` by the same function whatever the worker, so the graph equals the one-process result
+    (``client=None``) bit for bit. ``"faiss"``: an HNSW index (the ``ann`` extra) built once here
+    with ``threads`` threads (default all cores: the build is one step every block waits for, and
+    here it can use the whole machine while the single-threaded workers would give it one core),
+    sent to every worker once (serialized) and kept in the run folder; each task searches its rows
+    in it (:data:`ANN_BLOCK_ROWS` by default) and re-measures the candidates in float64, so the graph
+    equals :func:`corrclust.candidates.knn_graph` ``(method="faiss")`` on the same index (with
+    ``threads=1`` the index, and so the graph, is the same on every run). ``"auto"``: exact up to
+    :data:`corrclust.candidates.EXACT_MAX_N` rows or without faiss, else faiss.
+
+    ``reused["knn"]`` is set to the number of blocks loaded from ``run_dir`` when a dict is passed.
     """
     from corrclust.embedding_clustering import check_features
 
@@ -419,11 +507,64 @@ def knn(
     k = _positive_int(k, "k")
     if k >= n:
         raise ValueError(f"k = {k} neighbours need more than {k} rows; the input has {n}")
+    method = _knn_method(method, n)
+    if method == "faiss":
+        rows = _positive_int(ANN_BLOCK_ROWS if block_rows is None else block_rows, "block_rows")
+        return _faiss_knn(X, k, client, rows, threads, run_dir, progress, reused)
     # Default block: the one-process search's (candidates.block_rows, a 64 MiB distance block).
     rows = candidates.block_rows(n) if block_rows is None else _positive_int(block_rows, "block_rows")
     inputs = {"stage": "knn", "input": _fingerprint(X), "k": k, "block_rows": rows}
     store = _Store(run_dir, "knn", inputs)
     parts = _run_blocks(client, _knn_task, (X, k), _spans(n, rows), store, desc="kNN", progress=progress)
+    if reused is not None:
+        reused["knn"] = store.reused
+    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+
+def _knn_method(method: str, n: int) -> str:
+    if method not in candidates.KNN_METHODS:
+        raise ValueError(f"knn method must be one of {', '.join(candidates.KNN_METHODS)}, got {method!r}")
+    if method == "auto":
+        return "faiss" if n > candidates.EXACT_MAX_N and candidates.ann_available() else "exact"
+    if method == "faiss" and not candidates.ann_available():
+        raise ImportError(candidates.ANN_MISSING)
+    return method
+
+
+def _faiss_knn(
+    X: np.ndarray,
+    k: int,
+    client: Any,
+    rows: int,
+    threads: int | None,
+    run_dir: str | Path | None,
+    progress: bool,
+    reused: dict[str, int] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    n = X.shape[0]
+    inputs = {
+        "stage": "knn",
+        "method": "faiss",
+        "input": _fingerprint(X),
+        "k": k,
+        "block_rows": rows,
+        "hnsw": [candidates.FAISS_M, candidates.FAISS_EF_CONSTRUCTION, candidates.faiss_ef_search(k)],
+        "faiss": faiss.__version__,
+    }
+    store = _Store(run_dir, "knn", inputs)
+    blob = _faiss_index_blob(X, inputs, store, threads, progress)
+    key = _fingerprint(blob)
+    # Workers are single-threaded: one faiss thread per task; here, the caller's threads.
+    shared = (X, blob, key, k, threads if client is None else 1)
+    try:
+        parts = _run_blocks(
+            client, _faiss_knn_task, shared, _spans(n, rows), store, desc="kNN", progress=progress
+        )
+    finally:
+        with _INDEX_LOCK:
+            _INDEXES.clear()  # this process's copy (client=None); the workers drop theirs with the next run
     if reused is not None:
         reused["knn"] = store.reused
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
@@ -547,7 +688,7 @@ class DistributedResult:
 
     ``labels`` (n,) int64 numbered 0..K-1 in order of first appearance; ``edges`` (m, 2) the
     candidate pairs (u < v, sorted) and ``costs`` their costs; ``seconds`` per stage; ``reused``
-    the number of blocks loaded from ``run_dir`` instead of computed.
+    the number of blocks loaded from ``run_dir`` instead of computed; ``knn`` the search used.
     """
 
     labels: np.ndarray
@@ -557,6 +698,7 @@ class DistributedResult:
     status: str
     seconds: dict[str, float] = field(default_factory=dict)
     reused: int = 0
+    knn: str = "exact"  # the kNN search used: "exact" or "faiss"
     background: float = 0.0
 
     @property
@@ -582,6 +724,8 @@ def cluster_embeddings(
     block_rows: int | None = None,
     timeout: float = CONNECT_TIMEOUT,
     progress: bool = False,
+    knn: str = "auto",
+    threads: int | None = None,
     background: str | float = "auto",
 ) -> DistributedResult:
     """Cluster the rows of ``X`` (n x d feature vectors) on the kNN candidate graph, the kNN blocks
@@ -592,7 +736,10 @@ def cluster_embeddings(
     ``k`` neighbours per row (default its ``GRAPH_K``, at least ``neighbours``), the label-free rule
     at ``neighbours`` (default :data:`corrclust.feature_costs.K_NEIGHBOURS`) and ``granularity``;
     ``method`` and ``seed`` go to :func:`corrclust.solve`. ``score(X, uv, d)`` replaces the rule
-    (``d``: the pairs' kNN distances). ``background``: the cost of the pairs outside the graph in
+    (``d``: the pairs' kNN distances). ``knn`` (``"auto"``, ``"exact"``, ``"faiss"``) and
+    ``threads`` (of the faiss index build, here) choose the search as in :func:`knn`; with
+    ``"faiss"`` the result is that of the one-process path with ``knn="faiss"`` on the same index.
+    ``background``: the cost of the pairs outside the graph in
     the solve, as there (``"auto"``: the mean score of the same seeded random pairs; ``0``: none;
     a number <= 0), here with ``method`` ``"kl"`` or ``"gaec"``.
 
@@ -624,8 +771,21 @@ def cluster_embeddings(
             client = stack.enter_context(
                 connect(scheduler, workers=workers, processes=processes, timeout=timeout)
             )
+        knn_options = {"method": _knn_method(knn, n), "threads": threads}
         return _cluster(
-            X, k, neighbours, granularity, score, method, seed, client, run_dir, block_rows, progress, wanted
+            X,
+            k,
+            neighbours,
+            granularity,
+            score,
+            method,
+            seed,
+            client,
+            run_dir,
+            block_rows,
+            progress,
+            wanted,
+            knn_options,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
 
@@ -643,6 +803,7 @@ def _cluster(
     block_rows: int | None,
     progress: bool,
     background: str | float,
+    knn_options: dict[str, Any],
 ) -> DistributedResult:
     from corrclust.background import solve_background
     from corrclust.embedding_clustering import BACKGROUND_SOLVERS, left_out_sample
@@ -653,7 +814,14 @@ def _cluster(
     t = time.perf_counter()
     reused: dict[str, int] = {}
     idx, dist = knn(
-        X, k, client=client, block_rows=block_rows, run_dir=run_dir, progress=progress, reused=reused
+        X,
+        k,
+        client=client,
+        block_rows=block_rows,
+        run_dir=run_dir,
+        progress=progress,
+        reused=reused,
+        **knn_options,
     )
     seconds["knn"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -686,6 +854,7 @@ def _cluster(
         status=res.status,
         seconds=seconds,
         reused=sum(reused.values()),
+        knn=knn_options["method"],
         background=b,
     )
 

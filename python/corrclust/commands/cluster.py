@@ -197,7 +197,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("auto", "exact", "faiss"),
         default="auto",
         help="kNN search: exact (blockwise), faiss (approximate, the ann extra) or auto (exact up to "
-        "20,000 rows or without faiss; default)",
+        "20,000 rows or without faiss; default); with --scheduler/--workers too",
     )
     emb.add_argument(
         "--background",
@@ -613,8 +613,8 @@ def _background_option(args: argparse.Namespace, solver: str) -> str | float:
 
 # ------------------------------------------------------------------------------ on a Dask cluster
 def run_distributed(args: argparse.Namespace) -> int:
-    """``--embeddings E.npy`` with ``--scheduler ADDRESS`` or ``--workers N``: the sparse path with
-    the exact kNN (as ``--pairs knn --knn exact``), its kNN blocks and pair costs on Dask
+    """``--embeddings E.npy`` with ``--scheduler ADDRESS`` or ``--workers N``: the sparse path
+    (as ``--pairs knn``, with ``--knn`` auto, exact or faiss), its kNN blocks and pair costs on Dask
     (:mod:`corrclust.distributed`), the solve here. Writes OUT/clusters.csv (id, cluster; streamed)
     and, with ``--truth``, OUT/metrics.json. Finished blocks stay under OUT/blocks, so a rerun after
     an interruption computes only the missing ones."""
@@ -628,10 +628,12 @@ def run_distributed(args: argparse.Namespace) -> int:
         raise CliError("the output folder is missing: pass -o OUT")
     if args.scheduler is not None and args.workers is not None:
         raise CliError("--workers starts a local cluster; a --scheduler brings its own workers: give one")
-    if args.pairs == "all" or args.knn == "faiss":
-        raise CliError(
-            "--scheduler and --workers run the kNN graph with the exact search (--pairs knn --knn exact)"
-        )
+    if args.pairs == "all":
+        raise CliError("--scheduler and --workers run the sparse path on the kNN graph (--pairs knn)")
+    from corrclust.candidates import ANN_MISSING, ann_available
+
+    if args.knn == "faiss" and not ann_available():
+        raise CliError(ANN_MISSING)
     solver = args.solver or (args.method if args.method in MATRIX_SOLVERS else None) or "kl"
     if solver == "exact":
         raise CliError("--solver exact does not scale to feature collections; use kl, anytime or gaec")
@@ -664,6 +666,8 @@ def run_distributed(args: argparse.Namespace) -> int:
         workers=args.workers,
         run_dir=Path(args.out) / "blocks",
         progress=args.progress,
+        knn=args.knn,
+        threads=args.threads,  # of the faiss index build, in this process
         background=background,
     )
     write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels)
@@ -685,7 +689,7 @@ def run_distributed(args: argparse.Namespace) -> int:
         f"{X.shape[0]} rows -> {res.n_clusters} clusters (objective {res.objective:.6g}; "
         + ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
         + (f"; {res.reused} blocks reused" if res.reused else "")
-        + ")"
+        + f"; {res.knn} kNN search)"
     )
     print(f"clusters: {Path(args.out) / 'clusters.csv'}")
     return 0
