@@ -18,7 +18,7 @@ from corrclust import feature_costs
 from corrclust._native import _core
 from corrclust.background import background_objective, parse_background, solve_background
 from corrclust.candidates import candidate_edges, exact_knn
-from corrclust.embedding_clustering import cluster_embeddings
+from corrclust.embedding_clustering import REPULSION_SAMPLES, cluster_embeddings, two_hop_sample
 from corrclust.generators import planted_embeddings
 from corrclust.solve import _renumber, solve
 
@@ -125,16 +125,37 @@ def test_zero_background_keeps_the_sparse_path_labels() -> None:
     assert r.objective == want.objective
 
 
+def test_two_hop_sample_holds_only_non_edges_two_steps_apart() -> None:
+    # the path 0-1-2-3-4 and the edge 5-6: two-hop non-edges are (0,2), (1,3), (2,4) only
+    uv = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [5, 6]], dtype=np.int64)
+    X = np.arange(7, dtype=float)[:, None] ** 2
+    pairs, d = two_hop_sample(X, uv, 5000, 3)
+    got = {tuple(p) for p in pairs.tolist()}
+    assert got == {(0, 2), (1, 3), (2, 4)}
+    np.testing.assert_array_equal(d, np.abs(X[pairs[:, 0], 0] - X[pairs[:, 1], 0]))
+    # the same seed draws the same pairs; a complete graph has none to draw
+    again, _ = two_hop_sample(X, uv, 5000, 3)
+    np.testing.assert_array_equal(pairs, again)
+    full = np.array([[0, 1], [0, 2], [1, 2]], dtype=np.int64)
+    assert two_hop_sample(X[:3], full, 1000, 0)[0].shape == (0, 2)
+
+
 def test_auto_background_solves_the_all_pairs_objective() -> None:
     X, _ = planted_embeddings(600, 16, seed=2)
     r = cluster_embeddings(X, path="sparse")
-    assert r.background is not None and r.background == r.left_out_cost < 0
     idx, dist = exact_knn(X, 30)
     uv, d = candidate_edges(idx, dist)
-    costs = feature_costs.pair_costs(uv, d, feature_costs.local_scales(dist, 7))
+    sigma = feature_costs.local_scales(dist, 7)
+    costs = feature_costs.pair_costs(uv, d, sigma)
+    # "auto" is the mean cost of the two-hop pairs outside the graph, nearer (less repulsive) than
+    # the random pairs whose mean estimates the dense objective
+    pairs, dd = two_hop_sample(X, uv, REPULSION_SAMPLES, 0)
+    assert r.background == feature_costs.pair_costs(pairs, dd, sigma).mean()
+    assert r.left_out_cost is not None and r.left_out_cost < r.background < 0
     want = background_objective(600, uv, costs, r.background, r.labels)
     assert r.objective == pytest.approx(want, rel=1e-12)
-    assert r.objective_all_pairs == pytest.approx(want, rel=1e-12)
+    estimate = background_objective(600, uv, costs, r.left_out_cost, r.labels)
+    assert r.objective_all_pairs == pytest.approx(estimate, rel=1e-12)
     # GAEC alone does no better than GAEC with moves and joins
     g = cluster_embeddings(X, path="sparse", solver="gaec")
     assert r.objective <= g.objective

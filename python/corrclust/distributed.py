@@ -806,7 +806,7 @@ def _cluster(
     knn_options: dict[str, Any],
 ) -> DistributedResult:
     from corrclust.background import solve_background
-    from corrclust.embedding_clustering import BACKGROUND_SOLVERS, left_out_sample
+    from corrclust.embedding_clustering import BACKGROUND_SOLVERS, REPULSION_SAMPLES, two_hop_sample
     from corrclust.problem import Problem
     from corrclust.solve import solve
 
@@ -835,8 +835,8 @@ def _cluster(
     seconds["pairs"] = time.perf_counter() - t
     t = time.perf_counter()
     b = 0.0
-    if background == "auto":  # the mean score of the one-process path's random pairs
-        pairs, d_out = left_out_sample(X, uv, seed)
+    if background == "auto":  # the mean score of the one-process path's two-hop pairs
+        pairs, d_out = two_hop_sample(X, uv, REPULSION_SAMPLES, seed)
         b = min(float(np.mean(score(X, pairs, d_out))), 0.0) if pairs.size else 0.0
     elif background != 0:
         b = float(background)

@@ -10,16 +10,16 @@ are clustered by the label-free rule of :mod:`corrclust.feature_costs` on one of
   rule and the same local scales, so that each scored pair gets exactly its dense cost, and the
   sparse solvers cluster that graph.
 
-**Pairs left out of the graph.** Each gets one uniform cost ``c_out`` (``left_out_cost``): the
-mean cost the rule gives to random pairs of rows that are not graph neighbours
-(:data:`REPULSION_SAMPLES` pairs, drawn with the seed). With the rule's scales these are repulsive
-(they lie beyond every scored neighbour). With ``background="auto"`` (the default) the solve uses
-it: the graph plus ``c_out`` on every other pair (:mod:`corrclust.background`), so a cluster pays
-for each of its pairs the graph does not hold. With ``background=0`` they cost 0 in the solve (the
-graph alone, the solvers of :func:`corrclust.solve`). ``objective_all_pairs`` = (cut graph edges)
-+ ``c_out`` x (cut pairs outside the graph), counted in closed form from the cluster sizes,
-estimates the dense objective of the same labels; with ``background="auto"`` it is exactly the
-objective the solver minimised. ``benchmarks/bench_scale.py`` measures both against the dense path.
+**Pairs left out of the graph.** ``left_out_cost`` (``c_out``) is the mean cost the rule gives to
+random pairs of rows that are not graph neighbours (:data:`REPULSION_SAMPLES` pairs, drawn with the
+seed). With ``background="auto"`` (the default) the solve charges every pair outside the graph one
+uniform cost ``b``: the mean rule cost of the two-hop pairs outside the graph
+(:func:`two_hop_sample`), the range at which a join actually adds unseen pairs, so a cluster pays for
+each of its pairs the graph does not hold (:mod:`corrclust.background`). With ``background=0`` they
+cost 0 in the solve (the graph alone, the solvers of :func:`corrclust.solve`).
+``objective_all_pairs`` = (cut graph edges) + ``c_out`` x (cut pairs outside the graph), counted in
+closed form from the cluster sizes, estimates the dense objective of the same labels.
+``benchmarks/bench_scale.py`` measures both against the dense path; docs/sparse.md says why two hops.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from corrclust.candidates import KNN_METHODS, candidate_edges, knn_graph
 __all__ = [
     "GRAPH_K",
     "REPULSION_SAMPLES",
+    "two_hop_sample",
     "PATHS",
     "BACKGROUND_SOLVERS",
     "EmbeddingClustering",
@@ -196,6 +197,48 @@ def left_out_sample(X: np.ndarray, uv: np.ndarray, seed: int) -> tuple[np.ndarra
     return pairs, np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
 
 
+def two_hop_sample(X: np.ndarray, uv: np.ndarray, n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(pairs, distances)``: pairs ``(i, l)`` at two hops in the graph ``uv`` (``l`` a neighbour of a
+    neighbour of ``i``) that are not graph edges themselves, drawn with the seed (``n_samples`` walks
+    from uniformly drawn rows before the self pairs and edges are dropped).
+
+    These are the left-out pairs that matter to a solve: a join is only ever weighed between two
+    clusters that share an edge, and the pairs it adds outside the graph sit at about this range,
+    not at the range of two random rows (which is what ``left_out_cost`` averages)."""
+    n = X.shape[0]
+    if uv.size == 0 or n_samples < 1:
+        return np.empty((0, 2), np.int64), np.empty(0)
+    ends = np.concatenate([uv[:, 0], uv[:, 1]])
+    other = np.concatenate([uv[:, 1], uv[:, 0]])
+    order = np.argsort(ends, kind="stable")
+    nbr = other[order]
+    start = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=n))])
+    deg = np.diff(start)
+    rng = np.random.default_rng([seed, 18, 2])
+    i = rng.integers(0, n, n_samples)
+    i = i[deg[i] > 0]
+    j = nbr[start[i] + (rng.random(i.size) * deg[i]).astype(np.int64)]
+    l_ = nbr[start[j] + (rng.random(j.size) * deg[j]).astype(np.int64)]
+    lo, hi = np.minimum(i, l_), np.maximum(i, l_)
+    keys = uv[:, 0] * n + uv[:, 1]
+    k = lo * n + hi
+    pos = np.minimum(np.searchsorted(keys, k), keys.size - 1)
+    out = (lo != hi) & (keys[pos] != k)
+    pairs = np.stack([lo[out], hi[out]], axis=1)
+    return pairs, np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
+
+
+def _background_auto(
+    X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity: float, seed: int
+) -> float:
+    """``background="auto"``: the mean rule cost of the two-hop pairs outside the graph
+    (:func:`two_hop_sample`, :data:`REPULSION_SAMPLES` walks), 0 when there are none."""
+    pairs, d = two_hop_sample(X, uv, REPULSION_SAMPLES, seed)
+    if not pairs.size:
+        return 0.0
+    return float(feature_costs.pair_costs(pairs, d, sigma, granularity=granularity).mean())
+
+
 def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity: float, seed: int) -> float:
     """Mean rule cost of random pairs that are not graph edges (the uniform cost of the left-out pairs)."""
     pairs, d = left_out_sample(X, uv, seed)
@@ -235,7 +278,8 @@ def cluster_embeddings(
     ``neighbours``: the rule's neighbourhood (local scale); ``graph_k``: neighbours per row of the
     sparse graph (at least ``neighbours``); ``knn``: ``"auto"``, ``"exact"`` or ``"faiss"`` (see
     :func:`corrclust.candidates.knn_graph`). ``background`` (sparse path): the cost of the pairs
-    outside the graph in the solve, ``"auto"`` (their estimated mean cost ``left_out_cost``), ``0``
+    outside the graph in the solve, ``"auto"`` (the mean cost of the two-hop pairs outside the
+    graph, :func:`two_hop_sample`), ``0``
     (none: the graph alone, any ``solver``) or a number <= 0; with one, ``solver`` ``"kl"`` runs
     GAEC then node moves and joins under that cost, ``"gaec"`` GAEC alone
     (:func:`corrclust.background.solve_background`). ``progress(message)`` is told of each step.
@@ -288,11 +332,12 @@ def cluster_embeddings(
     del idx, dist
     costs = feature_costs.pair_costs(uv, d, sigma, granularity=granularity)
     c_out = _left_out_cost(X, sigma, uv, granularity, seed)
+    b_auto = _background_auto(X, sigma, uv, granularity, seed) if wanted == "auto" else 0.0
     seconds["costs"] = time.perf_counter() - t1
-    b = min(c_out, 0.0) if wanted == "auto" else float(wanted)
-    if wanted == "auto" and c_out > 0:
+    b = min(b_auto, 0.0) if wanted == "auto" else float(wanted)
+    if wanted == "auto" and b_auto > 0:
         notes.append(
-            f"the pairs outside the graph attract on average ({c_out:.4g}): solved without a background"
+            f"the two-hop pairs outside the graph attract on average ({b_auto:.4g}): solved without a background"
         )
         say(notes[-1])
     say(f"sparse path: solving {uv.shape[0]} pairs ({solver}, background {b:.4g})")
