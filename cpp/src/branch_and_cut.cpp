@@ -392,6 +392,44 @@ std::vector<Cut> Solver::separate_triangles(const std::vector<double>& y) const 
 //     sum_i x_{h c_i} - sum_i x_{c_i c_{i+1}} <= floor(k / 2)
 // (in a partition, the cycle nodes in h's cluster form paths of the cycle, or the whole cycle; each
 // path contributes its node count minus its edge count, 1, and at most floor(k/2) paths fit).
+// The lightest closed odd walk through node s of the k nodes whose pair weights are w (k x k, row
+// major, >= 0; kInf: no edge; the diagonal is never used), if it weighs less than `limit`: Dijkstra
+// from (s, even) to (s, odd) in the double cover over (node, parity), stopped once the nearest open
+// label reaches the limit. The walk is returned in `walk` as a simple odd cycle of node indices
+// (reduce_to_odd_cycle). dist, pred and done are the caller's scratch space. Shared by the dense and
+// the sparse odd-wheel separators.
+static bool shortest_odd_cycle(const std::vector<double>& w, int k, int s, double limit, std::vector<double>& dist,
+                               std::vector<int>& pred, std::vector<char>& done, std::vector<int>& walk) {
+    dist.assign(2 * static_cast<size_t>(k), kInf);
+    pred.assign(2 * static_cast<size_t>(k), -1);
+    done.assign(2 * static_cast<size_t>(k), 0);
+    dist[2 * s] = 0.0;
+    const int goal = 2 * s + 1;
+    for (;;) {
+        int cur = -1;
+        for (int q = 0; q < 2 * k; ++q)
+            if (!done[q] && dist[q] < kInf && (cur < 0 || dist[q] < dist[cur])) cur = q;
+        if (cur < 0 || cur == goal || dist[cur] >= limit) break;
+        done[cur] = 1;
+        const int a = cur / 2, par = cur % 2;
+        for (int b = 0; b < k; ++b) {
+            const double wt = w[static_cast<size_t>(a) * k + b];
+            if (b == a || wt == kInf) continue;
+            const int nxt = 2 * b + (1 - par);
+            if (!done[nxt] && dist[cur] + wt < dist[nxt]) {
+                dist[nxt] = dist[cur] + wt;
+                pred[nxt] = cur;
+            }
+        }
+    }
+    if (!(dist[goal] < limit)) return false;
+    walk.clear();
+    for (int q = goal; q != -1; q = pred[q]) walk.push_back(q / 2);
+    walk.pop_back();  // the start appears at both ends
+    reduce_to_odd_cycle(walk, k);
+    return true;
+}
+
 // Rewritten per cycle edge as sum_i w_{c_i c_{i+1}} < 1/2 with w_ij = 1/2 + x_ij - (x_hi + x_hj)/2,
 // which is >= 0 under the triangle inequalities; so a most violated wheel at hub h is a shortest odd
 // cycle, found by Dijkstra in the bipartite double cover of the nodes with x_hi > 0.
@@ -417,35 +455,8 @@ std::vector<Cut> Solver::separate_odd_wheels(const std::vector<double>& y) const
                     std::max(0.0, 0.5 + X(V[a], V[b]) - 0.5 * (X(h, V[a]) + X(h, V[b])));
         int found = 0;
         for (int s = 0; s < k && found < opt_.odd_wheels_per_hub; ++s) {
-            // Dense Dijkstra over (node, parity) from (s, 0) to (s, 1).
-            dist.assign(2 * static_cast<size_t>(k), kInf);
-            pred.assign(2 * static_cast<size_t>(k), -1);
-            done.assign(2 * static_cast<size_t>(k), 0);
-            dist[2 * s] = 0.0;
-            const int goal = 2 * s + 1;
-            for (;;) {
-                int cur = -1;
-                for (int q = 0; q < 2 * k; ++q)
-                    if (!done[q] && dist[q] < kInf && (cur < 0 || dist[q] < dist[cur])) cur = q;
-                if (cur < 0 || cur == goal || dist[cur] >= 0.5 - tol) break;
-                done[cur] = 1;
-                const int a = cur / 2, par = cur % 2;
-                for (int b = 0; b < k; ++b) {
-                    if (b == a) continue;
-                    const int nxt = 2 * b + (1 - par);
-                    const double nd = dist[cur] + w[static_cast<size_t>(a) * k + b];
-                    if (!done[nxt] && nd < dist[nxt]) {
-                        dist[nxt] = nd;
-                        pred[nxt] = cur;
-                    }
-                }
-            }
-            if (!(dist[goal] < 0.5 - tol)) continue;
-            // The closed odd walk, reduced to a simple odd cycle.
             std::vector<int> walk;
-            for (int q = goal; q != -1; q = pred[q]) walk.push_back(q / 2);
-            walk.pop_back();  // the start appears at both ends
-            reduce_to_odd_cycle(walk, k);
+            if (!shortest_odd_cycle(w, k, s, 0.5 - tol, dist, pred, done, walk)) continue;
             const int len = static_cast<int>(walk.size());
             if (len < 5 || len % 2 == 0) continue;
             double lhs = 0.0;
@@ -509,34 +520,7 @@ std::vector<Cut> Solver::separate_sparse_wheels(const std::vector<double>& y) {
                 }
             int found = 0;
             for (int s = 0; any && s < k && found < opt_.odd_wheels_per_hub; ++s) {
-                dist.assign(2 * static_cast<size_t>(k), kInf);
-                pred.assign(2 * static_cast<size_t>(k), -1);
-                done.assign(2 * static_cast<size_t>(k), 0);
-                dist[2 * s] = 0.0;
-                const int goal = 2 * s + 1;
-                for (;;) {
-                    int cur = -1;
-                    for (int q = 0; q < 2 * k; ++q)
-                        if (!done[q] && dist[q] < kInf && (cur < 0 || dist[q] < dist[cur])) cur = q;
-                    if (cur < 0 || cur == goal || dist[cur] >= 0.5 - tol) break;
-                    done[cur] = 1;
-                    const int a = cur / 2, par = cur % 2;
-                    for (int b = 0; b < k; ++b) {
-                        const double wt = w[static_cast<size_t>(a) * k + b];
-                        if (wt == kInf) continue;
-                        const int nxt = 2 * b + (1 - par);
-                        if (!done[nxt] && dist[cur] + wt < dist[nxt]) {
-                            dist[nxt] = dist[cur] + wt;
-                            pred[nxt] = cur;
-                        }
-                    }
-                }
-                if (!(dist[goal] < 0.5 - tol)) continue;
-                walk.clear();
-                for (int q = goal; q != -1; q = pred[q]) walk.push_back(q / 2);
-                walk.pop_back();
-                // The closed odd walk, reduced to a simple odd cycle.
-                reduce_to_odd_cycle(walk, k);
+                if (!shortest_odd_cycle(w, k, s, 0.5 - tol, dist, pred, done, walk)) continue;
                 const int len = static_cast<int>(walk.size());
                 if (len < 3 || len % 2 == 0) continue;
                 // In cut variables y = 1 - x: sum_i y_{c_i c_{i+1}} - sum_i y_{h c_i} <= floor(k/2).
