@@ -9,14 +9,11 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 
 import numpy as np
 import pytest
+from interrupts import interrupt_delay
 
 import corrclust
 from corrclust._native import _core
@@ -488,33 +485,13 @@ def test_progress_exception_propagates():
 
 
 def test_ctrl_c_raises_keyboard_interrupt_promptly(tmp_path):
-    script = textwrap.dedent(
-        """
-        import sys, time
+    setup = """
         import numpy as np
         from corrclust._native import _core
         rng = np.random.default_rng(0)
         n = 1500
         c = rng.normal(size=(n, n)); c = np.triu(c, 1); c = c + c.T
         c = np.ascontiguousarray(c)
-        print("ready", flush=True)
-        t0 = time.perf_counter()
-        try:
-            _core.heuristics.solve_dense(c, "anytime", time_limit=60)
-        except KeyboardInterrupt:
-            print("interrupted", time.time(), flush=True)
-            sys.exit(0)
-        print("finished", flush=True)
-        sys.exit(1)
         """
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(0.3)
-    t_sig = time.time()
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0, out
-    assert out.startswith("interrupted"), out
-    delay = float(out.split()[1]) - t_sig
+    delay = interrupt_delay(setup, '_core.heuristics.solve_dense(c, "anytime", time_limit=60)', wait=0.3)
     assert delay < 0.5, delay
