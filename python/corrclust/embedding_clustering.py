@@ -188,6 +188,13 @@ def left_out_sample(X: np.ndarray, uv: np.ndarray, seed: int) -> tuple[np.ndarra
     rng = np.random.default_rng([seed, 18])
     a = rng.integers(0, n, REPULSION_SAMPLES)
     b = rng.integers(0, n, REPULSION_SAMPLES)
+    return _non_edges(X, uv, a, b)
+
+
+def _non_edges(X: np.ndarray, uv: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(pairs, distances)``: the pairs ``(a, b)``, each as (lower, higher), without the self pairs
+    and the edges of ``uv`` (sorted rows ``u < v``)."""
+    n = X.shape[0]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keys = uv[:, 0] * n + uv[:, 1]
     k = lo * n + hi
@@ -219,13 +226,7 @@ def two_hop_sample(X: np.ndarray, uv: np.ndarray, n_samples: int, seed: int) -> 
     i = i[deg[i] > 0]
     j = nbr[start[i] + (rng.random(i.size) * deg[i]).astype(np.int64)]
     l_ = nbr[start[j] + (rng.random(j.size) * deg[j]).astype(np.int64)]
-    lo, hi = np.minimum(i, l_), np.maximum(i, l_)
-    keys = uv[:, 0] * n + uv[:, 1]
-    k = lo * n + hi
-    pos = np.minimum(np.searchsorted(keys, k), keys.size - 1)
-    out = (lo != hi) & (keys[pos] != k)
-    pairs = np.stack([lo[out], hi[out]], axis=1)
-    return pairs, np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
+    return _non_edges(X, uv, i, l_)
 
 
 def _background_auto(
