@@ -210,3 +210,21 @@ def test_standardise_is_robust_and_balances_groups():
     # group b (3 columns) adds as much to squared distances as group a (1 column)
     assert np.sum(Z[:, 1:4] ** 2) / np.sum(Z[1:, 0] ** 2) == pytest.approx(1.0, rel=0.5)
     assert P.standardise(X, None, pca=2).shape == (50, 2)
+
+
+def test_mask_of_a_crowded_crop_whose_frame_is_mostly_cells():
+    # a central cell among neighbours that cover most of the border frame: the frame's median is
+    # cell colour, so the object must be told from the background by the centre, not by the frame
+    centre = _disc(size=64, r=14)
+    img = np.full((64, 64, 3), 205, np.uint8)
+    neighbours = np.zeros((64, 64), bool)
+    for cy in (2.0, 31.5, 61.0):
+        for cx in (2.0, 31.5, 61.0):
+            if (cy, cx) != (31.5, 31.5):
+                neighbours |= _disc(size=64, r=10, cy=cy, cx=cx)
+    neighbours &= ~_disc(size=64, r=19)  # a gap of background around the central cell
+    frame = P._border_frame((64, 64))
+    assert neighbours[frame].mean() > 0.5
+    img[centre | neighbours] = (160, 95, 125)
+    m = P.object_mask(img)
+    assert (m & centre).sum() / (m | centre).sum() > 0.9

@@ -6,11 +6,15 @@ centre, with scikit-image and SciPy, and compares images by distances between th
 
 **Object mask** (:func:`object_mask`). A ``<stem>_mask.tif`` beside the image wins. Otherwise:
 
-1. Per channel, the background level is the median of a 2-pixel frame along the image border and
-   the channel's contrast is ``|I - background|`` divided by its 99th percentile (so dim and bright
-   channels count alike, and dark objects on a bright field (brightfield, RGB stains) are found as
-   well as bright ones on a dark field (fluorescence)). The foreground map is the largest of the
-   channel contrasts, smoothed by a Gaussian of ``sigma = 1`` pixel.
+1. The channels are standardised (each by its standard deviation over the image) and projected on
+   their first principal axis (the colour direction of largest variance: object against background
+   for a stain, brightfield or any fluorescence mix), smoothed by a Gaussian of ``sigma = 1`` pixel.
+   Its sign is chosen so that the object is high: of the two sides of Otsu's split, the object's is
+   the one that covers more of the central disc (radius a quarter of the shorter side) than of the
+   2-pixel border frame. (An earlier rule, the contrast to the median of the border frame, took
+   the cells for the background in crowded RBC crops whose frame is mostly cells; measured on the
+   development RBC crops: 1-NN class accuracy 0.51-0.63 -> 0.54-0.69, label-free VI of four
+   10 x 10 draws 2.87 -> 2.78 on average.)
 2. Otsu's threshold of that map; a closing with a disc of radius 2 (thin gaps in outlines, such as a
    red cell's pale centre reaching its rim); holes filled; an opening with a disc of radius 1.
 3. The object is the connected component (of at least ``MIN_OBJECT_PIXELS``) nearest to the image
@@ -102,20 +106,36 @@ def _border_frame(shape: tuple[int, int], width: int = 2) -> np.ndarray:
     return frame
 
 
+def _central_disc(shape: tuple[int, int]) -> np.ndarray:
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    return (yy - (h - 1) / 2.0) ** 2 + (xx - (w - 1) / 2.0) ** 2 <= (min(h, w) / 4.0) ** 2
+
+
 def foreground_map(image: np.ndarray) -> np.ndarray:
-    """Per-pixel contrast to the background, the largest over channels (step 1 of the module doc)."""
+    """Per-pixel objectness, high on the object (step 1 of the module doc)."""
+    from skimage.filters import threshold_otsu
+
     img = np.asarray(image, dtype=np.float64)
     if img.ndim == 2:
         img = img[:, :, None]
-    frame = _border_frame(img.shape[:2])
-    out = np.zeros(img.shape[:2])
-    for c in range(img.shape[2]):
-        plane = img[:, :, c]
-        dev = np.abs(plane - np.median(plane[frame]))
-        top = np.percentile(dev, 99)
-        if top > 0:
-            out = np.maximum(out, dev / top)
-    return ndi.gaussian_filter(out, 1.0)
+    h, w, channels = img.shape
+    pix = img.reshape(-1, channels)
+    spread = pix.std(axis=0)
+    used = spread > 0
+    if not used.any():
+        return np.zeros((h, w))
+    pix = (pix[:, used] - pix[:, used].mean(axis=0)) / spread[used]
+    # the colour axis of largest variance: object against background in any stain or channel mix
+    _, _, vt = np.linalg.svd(pix, full_matrices=False)
+    proj = ndi.gaussian_filter((pix @ vt[0]).reshape(h, w), 1.0)
+    if np.ptp(proj) <= 1e-12:
+        return np.zeros((h, w))
+    high = proj > threshold_otsu(proj)
+    # polarity: the side of the split that covers more of the centre than of the border frame
+    enrich = high[_central_disc((h, w))].mean() - high[_border_frame((h, w))].mean()
+    proj = proj if enrich >= 0 else -proj
+    return proj - proj.min()
 
 
 def object_mask(image: np.ndarray) -> np.ndarray:
@@ -271,7 +291,10 @@ def _shape_features(mask: np.ndarray) -> list[float]:
     (rp,) = regionprops(mask.astype(np.uint8))
     perim = max(float(rp.perimeter), 1e-12)
     hu = np.asarray(rp.moments_hu, float)
-    hu = -np.sign(hu) * np.log10(np.abs(hu) + 1e-30)  # the usual log scale; sign kept
+    # the usual log scale, sign kept; except for the 7th moment, whose sign flips with a mirror
+    # image (the mask finder of an earlier version happened to give it exactly 0 on the test shapes)
+    hu[6] = abs(hu[6])
+    hu = -np.sign(hu) * np.log10(np.abs(hu) + 1e-30)
     hu = np.clip(hu, -30, 30)
     return (
         [
