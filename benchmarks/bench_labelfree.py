@@ -10,8 +10,9 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
   fixed offset), GAEC + Kernighan-Lin; the number of clusters is an output.
 * ``corrclust profile --neighbours auto``: the neighbourhood size chosen by stability
   (``feature_costs.choose_neighbours``; added after the first report run, chosen on the development half).
-* ``corrclust profile --calibrate``: the same, granularity chosen from 2 labelled images per class
-  (3 random draws of those images; mean and range).
+* ``corrclust profile --calibrate``: 2 labelled images per class (3 random draws of those images;
+  mean and range) weight the features, choose the granularity and are pinned
+  (``feature_costs.calibrate``). The labelled images are among those clustered and scored.
 * ``KMeans (true k)`` and ``Ward (true k)``: scikit-learn, **given the true number of classes**
   (an advantage no label-free user has).
 * ``HDBSCAN``: scikit-learn's, default settings (noise points count as singletons).
@@ -62,8 +63,8 @@ def features(images, masks=None):
     return Z, pr.kept, len(pr.skipped), time.perf_counter() - t0
 
 
-def ours(Z, granularity=0.0):
-    C, _ = feature_costs.costs_from_features(Z, granularity=granularity)
+def ours(Z, granularity=0.0, calibration=None):
+    C, _ = feature_costs.costs_from_features(Z, granularity=granularity, calibration=calibration)
     return solve(C, method="kl", seed=0).labels
 
 
@@ -97,7 +98,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
         t0 = time.perf_counter()
         lab = fn()
         rows.append((name, compare(y, lab), time.perf_counter() - t0))
-    # few-shot: 2 labelled images per class choose the granularity
+    # few-shot: 2 labelled images per class weight the features, choose the granularity, are pinned
     cal = []
     t0 = time.perf_counter()
     for draw in range(seed_draws):
@@ -106,8 +107,8 @@ def labelled_methods(Z, y, k, seed_draws=3):
             int(i) for c in sorted(set(y)) for i in rng.choice(np.flatnonzero(y == c), 2, replace=False)
         ]
         pairs = [(a, b, y[a] == y[b]) for n, a in enumerate(picked) for b in picked[n + 1 :]]
-        c = feature_costs.calibrate_granularity(Z, pairs)
-        cal.append((c.granularity, compare(y, ours(Z, c.granularity))))
+        c = feature_costs.calibrate(Z, pairs)
+        cal.append((c.granularity, compare(y, ours(Z, calibration=c))))
     dt = (time.perf_counter() - t0) / seed_draws
     mean = {
         key: float(np.mean([m[key] for _, m in cal]))

@@ -99,6 +99,51 @@ def test_calibration_picks_the_granularity_that_separates_labelled_pairs():
         F.calibrate_granularity(X, [(0, 1, True)])
 
 
+def test_feature_weights_by_hand():
+    X = np.array([[0.0, 0.0, 5.0], [0.0, 2.0, 5.0], [4.0, 0.0, 5.0], [4.0, 2.0, 5.0]])
+    pairs = [(0, 1, True), (2, 3, True), (0, 2, False)]
+    w = F.feature_weights(X, pairs)
+    # column 0: same pairs equal (W = 0), T = 4 -> 1; column 1: W = 0.5 * 4 = 2, T = 1 -> 0 (clipped
+    # from -1); column 2 is constant -> 0
+    np.testing.assert_allclose(w, [1.0, 0.0, 0.0])
+    # a column that varies half as much inside the labelled pairs as overall keeps 1 - W / T
+    Y = np.array([[0.0], [1.0], [3.0], [4.0]])
+    assert F.feature_weights(Y, [(0, 1, True)])[0] == pytest.approx(1 - 0.5 / Y.var())
+    # labels that say nothing (every column varies inside the classes as much as overall): unweighted
+    np.testing.assert_array_equal(F.feature_weights(X[:, 1:2], [(0, 1, True)]), [1.0])
+    with pytest.raises(ValueError, match="same class"):
+        F.feature_weights(X, [(0, 2, False)])
+
+
+def _hidden_classes(seed=0, n_per=8):
+    """Two planted classes told apart by column 0 only; three wide noise columns hide them."""
+    rng = np.random.default_rng(seed)
+    X = np.hstack([rng.normal(0, 0.3, (2 * n_per, 1)), rng.normal(0, 2.0, (2 * n_per, 3))])
+    X[n_per:, 0] += 3.0
+    return X, np.repeat([0, 1], n_per)
+
+
+def test_calibrate_weights_features_and_pins_pairs_on_a_planted_two_class_set():
+    X, truth = _hidden_classes()
+    free = solve(F.costs_from_features(X)[0], method="kl", seed=0).labels
+    assert compare(truth, free)["vi"] > 1.0  # the noise columns dominate the label-free metric
+    picked = [0, 1, 8, 9]
+    pairs = [(a, b, bool(truth[a] == truth[b])) for i, a in enumerate(picked) for b in picked[i + 1 :]]
+    cal = F.calibrate(X, pairs)
+    assert cal.weights is not None and cal.weights[0] > 0.9 and cal.weights[1:].mean() < 0.5
+    C, info = F.costs_from_features(X, calibration=cal)
+    assert info["rule"].endswith("features weighted, labelled pairs pinned")
+    assert C[0, 1] == F.COST_CLIP and C[0, 8] == -F.COST_CLIP and C[9, 1] == -F.COST_CLIP
+    labels = solve(C, method="kl", seed=0).labels
+    assert compare(truth, labels)["vi"] == 0.0
+    again = F.calibrate(X, pairs)  # deterministic
+    assert again.granularity == cal.granularity and np.array_equal(again.weights, cal.weights)
+    with pytest.raises(ValueError, match="same class and of different"):
+        F.calibrate(X, [(0, 8, False)])
+    with pytest.raises(ValueError, match="outside the 16 rows"):
+        F.calibrate(X, [(0, 16, True), (0, 8, False)])
+
+
 def test_read_calibration_layouts(tmp_path):
     keys = ["a_101.tif|101", "b_102.tif|102", "c_201.tif|201"]
     f = tmp_path / "cal.csv"

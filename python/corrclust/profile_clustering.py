@@ -196,7 +196,8 @@ def profile_costs(
     """Profiles and label-free costs of ``records`` (see the module doc).
 
     ``calibrate``: a CSV of labelled images or marked pairs (:func:`corrclust.feature_costs.read_calibration`);
-    the granularity it selects replaces ``granularity``. ``checkpoint``: a file where the profiles
+    :func:`corrclust.feature_costs.calibrate` fits feature weights and the granularity (which replaces
+    ``granularity``) from them, and the labelled pairs are pinned. ``checkpoint``: a file where the profiles
     computed so far are saved every ``SAVE_EVERY`` seconds; a rerun takes them from it (an image
     counts as the same when its path, size and modification time are). ``neighbours``: the
     rule's ``k``, or ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
@@ -214,11 +215,13 @@ def profile_costs(
     if calibrate is not None:
         keys = [f"{r.path.name}|{r.id}|{r.path}" for r in recs]
         pairs = feature_costs.read_calibration(calibrate, keys)
-        calibration = feature_costs.calibrate_granularity(
-            Z, pairs, k=k, solver=solver, seed=seed, source=str(calibrate)
-        )
+        calibration = feature_costs.calibrate(Z, pairs, k=k, solver=solver, seed=seed, source=str(calibrate))
         granularity = calibration.granularity
+        Z = calibration.weighted(Z)  # the report's stability checks see the calibrated metric too
+    # at granularity 0: the pipeline adds the granularity as the bias of every pair
     C, info = feature_costs.costs_from_features(Z, k=k, granularity=0.0)
+    if calibration is not None:
+        feature_costs.pin_pairs(C, calibration.pairs)
     if k_scores is not None:
         info["neighbours_stability"] = {str(key): v for key, v in k_scores.items()}
     if calibration is not None:
@@ -228,6 +231,9 @@ def profile_costs(
             "pair_score": calibration.score,
             "pairs": calibration.n_pairs,
             "same_pairs": calibration.n_same,
+            "features_weighted": int(np.sum(calibration.weights > 0))
+            if calibration.weights is not None
+            else None,
         }
     info.update(
         {

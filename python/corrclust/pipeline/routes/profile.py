@@ -7,10 +7,10 @@ route hands the pipeline probabilities ``P = sigmoid(c_ij)`` with ``bias = granu
 pipeline's costs ``logit(P) + bias`` are the rule's costs and the sweep moves the granularity.
 
 Options: ``--granularity G`` (added to every cost; negative: more, smaller clusters),
-``--calibrate FILE`` (a few labelled images ``file,class`` or marked pairs ``a,b,same``: the
-granularity that best separates them is used), ``--pca N`` (keep N principal components, or the
-share of variance for 0 < N < 1). The default route of ``corrclust cluster`` when the images lack
-the paper's key-point channels (fewer than 4 channels).
+``--calibrate FILE`` (a few labelled images ``file,class`` or marked pairs ``a,b,same``: they
+weight the features, choose the granularity and are pinned, :func:`corrclust.feature_costs.calibrate`),
+``--pca N`` (keep N principal components, or the share of variance for 0 < N < 1). The default
+route of ``corrclust cluster`` when the images lack the paper's key-point channels (fewer than 4 channels).
 
 After clustering, :meth:`ProfileRoute.assess` says whether the result is informative
 (:mod:`corrclust.informativeness`); the report and the command print its findings.
@@ -64,8 +64,9 @@ class ProfileRoute:
             dest="profile_calibrate",
             type=Path,
             metavar="FILE",
-            help="CSV of a few labelled images (file,class) or marked pairs (a,b,same): the "
-            "granularity that best separates them is used instead of --granularity",
+            help="CSV of a few labelled images (file,class) or marked pairs (a,b,same): they weight "
+            "the features, choose the granularity (instead of --granularity) and are kept together "
+            "or apart",
         )
         group.add_argument(
             "--neighbours",
@@ -143,7 +144,8 @@ class ProfileRoute:
         if "calibration" in pc.info:
             c = pc.info["calibration"]
             say(
-                f"calibrated from {c['pairs']} labelled pairs ({c['same_pairs']} of one class): granularity "
+                f"calibrated from {c['pairs']} labelled pairs ({c['same_pairs']} of one class): "
+                f"{c['features_weighted']} features kept a weight, granularity "
                 f"{c['granularity']:g} (balanced pair accuracy {c['pair_score']:.2f})"
             )
         # P = sigmoid(costs) so that the pipeline's logit(P) + bias gives back costs + granularity
