@@ -14,7 +14,7 @@ centre, with scikit-image and SciPy, and compares images by distances between th
    2-pixel border frame. (An earlier rule, the contrast to the median of the border frame, took
    the cells for the background in crowded RBC crops whose frame is mostly cells; measured on the
    development RBC crops: 1-NN class accuracy 0.51-0.63 -> 0.54-0.69, label-free VI of four
-   10 x 10 draws 2.87 -> 2.78 on average.)
+   10 x 10 draws 2.87 -> 2.79 on average.)
 2. Otsu's threshold of that map; a closing with a disc of radius 2 (thin gaps in outlines, such as a
    red cell's pale centre reaching its rim); holes filled; an opening with a disc of radius 1.
 3. The object is the connected component (of at least ``MIN_OBJECT_PIXELS``) nearest to the image
