@@ -93,7 +93,9 @@ def test_granularity_and_calibration(brightfield, tmp_path, capsys):
         )
         == 0
     )
-    assert "calibrated from 6 labelled pairs (2 of one class)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "calibrated from 6 labelled pairs (2 of one class): " in err
+    assert " features kept a weight, granularity " in err
     assert json.loads((out / "metrics.json").read_text())["vi"] == 0.0
     bad = tmp_path / "bad.csv"
     bad.write_text("file,class\nnope.tif,round\n")
@@ -104,6 +106,31 @@ def test_granularity_and_calibration(brightfield, tmp_path, capsys):
         != 0
     )
     assert "'nope.tif' is not an image of the clustered collection" in capsys.readouterr().err
+
+
+def test_profile_costs_with_a_calibration_pin_the_labelled_pairs_and_weight_the_features(
+    brightfield, tmp_path
+):
+    from corrclust import feature_costs, profile_clustering
+    from corrclust.images.io import list_images
+
+    records = list_images(brightfield)
+    cal = tmp_path / "cal.csv"
+    cal.write_text(
+        "file,class\ncell_100.tif,round\ncell_101.tif,round\ncell_200.tif,long\ncell_201.tif,long\n"
+    )
+    plain = profile_clustering.profile_costs(records)
+    pc = profile_clustering.profile_costs(records, calibrate=cal)
+    at = {r.path.name: i for i, r in enumerate(pc.records)}
+    a, b, c, d = (at[f"cell_{k}.tif"] for k in (100, 101, 200, 201))
+    clip = feature_costs.COST_CLIP
+    assert pc.costs[a, b] == clip and pc.costs[c, d] == clip
+    assert pc.costs[a, c] == -clip and pc.costs[b, d] == -clip
+    assert 0 < pc.info["calibration"]["features_weighted"] <= plain.features.shape[1]
+    assert pc.features.shape == plain.features.shape and not np.array_equal(pc.features, plain.features)
+    again = profile_clustering.profile_costs(records, calibrate=cal)  # deterministic
+    np.testing.assert_array_equal(again.costs, pc.costs)
+    assert again.granularity == pc.granularity
 
 
 def test_constant_images_are_skipped_and_listed(brightfield, tmp_path, capsys):
