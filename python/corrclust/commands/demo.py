@@ -55,8 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--calibrate",
         type=int,
         metavar="N",
-        help="profile: label the first N images of each class (OUT/calibration.csv) and let them choose "
-        "the granularity, as 'corrclust cluster --calibrate' does with a user's labels",
+        help="profile: label the first N images of each class (OUT/calibration.csv) and let them "
+        "calibrate the run, as 'corrclust cluster --calibrate' does with a user's labels",
     )
     p.add_argument("--threads", type=int, help="threads for PQAP matching (default: all cores)")
     p.add_argument(
