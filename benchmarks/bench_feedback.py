@@ -119,44 +119,29 @@ TEST30 = KEYPOINTS / "matching_results/matching_results_organoid_dataset_unseen_
 TRAIN100 = KEYPOINTS / "feature_vectors/feature_vectors_organoid_dataset_100_split_1_12_1_16_20.csv"
 REPORT_SETS = "test30,rbc,synthetic"
 DEV_SETS = "train-a,train-b,synthetic-dev,rbc-dev"
+TRIPLES = ",".join(
+    f"tri-{h}-" + "-".join(map(str, t))
+    for h, cls in (("a", range(1, 6)), ("b", range(6, 11)))
+    for t in __import__("itertools").combinations(cls, 3)
+)
 STRATEGY_SEEDS = {"active": 5, "committee": 1, "uncertain": 1, "random": 10}
 
 
-def propagated(costs: np.ndarray, must: np.ndarray, cannot: np.ndarray, strength: float) -> np.ndarray:
-    """The ``--propagate`` experiment (module docstring): every answer also shifts the costs between
-    the images attracted to its two ends."""
-    from corrclust.calibration import cost_scale
+def recluster(corr, must, cannot, calibrate: bool, solver: str, seed: int = 0, propagate: bool = True):
+    """Labels and the problem used, given the answers as index pairs (what `cluster --feedback` does:
+    the calibrated offset when asked, the answers' cost shift unless --no-feedback-propagate)."""
+    from dataclasses import replace
 
-    n = costs.shape[0]
-    step = strength * cost_scale(costs[np.triu_indices(n, 1)])
-    shift = np.zeros_like(costs)
-    for pairs, sign in ((must, 1.0), (cannot, -1.0)):
-        for a, b in pairs.tolist():
-            near_a, near_b = costs[:, a] > 0, costs[:, b] > 0
-            if sign < 0:  # a 'different': each side keeps the images closer to its own end
-                near_a &= costs[:, a] > costs[:, b]
-                near_b &= costs[:, b] > costs[:, a]
-            near_a[a], near_b[b] = True, True
-            near_a[b], near_b[a] = False, False
-            shift[np.ix_(near_a, near_b)] += sign * step
-            shift[np.ix_(near_b, near_a)] += sign * step
-    out = costs + shift
-    np.fill_diagonal(out, 0.0)
-    return out
-
-
-def recluster(corr, must, cannot, calibrate: bool, solver: str, seed: int = 0, propagate: float = 0.0):
-    """Labels and the problem used, given the answers as index pairs (what `cluster --feedback` does)."""
     from corrclust.calibration import calibrate as fit
-    from corrclust.problem import Problem
+    from corrclust.propagation import answer_shift
     from corrclust.solve import solve
 
-    parameter = corr.parameter
-    if calibrate and (len(must) or len(cannot)):
-        parameter = fit(corr, must, cannot).parameter
-    problem = corr.problem(parameter)
-    if propagate and (len(must) or len(cannot)):
-        problem = Problem.from_dense(propagated(problem.to_dense(), must, cannot, propagate))
+    answered = len(must) or len(cannot)
+    if calibrate and answered:
+        corr = replace(corr, parameter=fit(corr, must, cannot).parameter)
+    if propagate and answered:
+        corr = replace(corr, cost_shift=answer_shift(corr.problem().to_dense(), must, cannot))
+    problem = corr.problem()
     res = solve(
         problem,
         method=solver,
@@ -174,7 +159,7 @@ def simulate(
     calibrate: bool,
     seed: int,
     budgets=BUDGETS,
-    propagate: float = 0.0,
+    propagate: bool = True,
 ):
     """VI at every budget, and the mean seconds of a re-cluster."""
     from corrclust.metrics import compare
@@ -271,6 +256,16 @@ def _train(part: str, cache: Path | None):
     return Correlations(np.asarray(ids), S, "similarity", 0.64), np.asarray(ids) // 100
 
 
+def _triple(name: str, cache: Path | None):
+    """``tri-a-1-2-3``: three classes of a Train-100 half (development data, 30 images like Test-30)."""
+    from dataclasses import replace
+
+    _, half, *classes = name.split("-")
+    corr, truth = _train(half, cache)
+    keep = np.isin(truth, [int(c) for c in classes])
+    return replace(corr, ids=corr.ids[keep], matrix=corr.matrix[np.ix_(keep, keep)]), truth[keep]
+
+
 def load_set(name: str, cache: Path | None = None):
     from corrclust.pipeline import load_correlations
 
@@ -285,6 +280,8 @@ def load_set(name: str, cache: Path | None = None):
         return _rbc("report" if name == "rbc" else "dev")
     if name in ("train-a", "train-b"):
         return _train(name[-1], cache)
+    if name.startswith("tri-"):
+        return _triple(name, cache)
     raise SystemExit(f"unknown set {name!r}")
 
 
@@ -326,34 +323,46 @@ def timing(sizes=(250, 500, 1000), answers: int = 20, repeats: int = 3) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default=REPORT_SETS, help=f"comma-separated; 'dev' = {DEV_SETS}")
+    ap.add_argument(
+        "--sets",
+        default=REPORT_SETS,
+        help=f"comma-separated; 'dev' = {DEV_SETS}; 'triples' = the 20 3-class subsets of the Train-100 halves",
+    )
     ap.add_argument("--strategies", default=",".join(STRATEGY_SEEDS))
     ap.add_argument("--random-seeds", type=int, default=STRATEGY_SEEDS["random"])
     ap.add_argument("--active-seeds", type=int, default=STRATEGY_SEEDS["active"])
     ap.add_argument("--cache", type=Path, help="keep the development sets' PQAP matrices here")
     ap.add_argument("--calibration", default="no,yes", help="no, yes or no,yes")
-    ap.add_argument("--propagate", type=float, default=0.0, metavar="B", help="the experiment (docstring)")
+    ap.add_argument(
+        "--propagation",
+        default="yes,no",
+        help="yes (the answers' cost shift, the default of --feedback), no (constraints only) or yes,no",
+    )
     ap.add_argument("--timing", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
     seeds_of = dict(STRATEGY_SEEDS, random=args.random_seeds, active=args.active_seeds)
-    sets = DEV_SETS if args.sets == "dev" else args.sets
+    sets = {"dev": DEV_SETS, "triples": TRIPLES}.get(args.sets, args.sets)
     if args.cache is not None:
         args.cache.mkdir(parents=True, exist_ok=True)
     head = (
-        "set            n  strategy   calib "
+        "set            n  strategy   calib prop "
         + " ".join(f"{'VI@' + str(b):>16}" for b in BUDGETS)
         + "  recluster s"
     )
-    print(f"load {os.getloadavg()[0]:.1f}" + (f"; --propagate {args.propagate:g}" if args.propagate else ""))
+    print(f"load {os.getloadavg()[0]:.1f}")
     print(head)
     print("-" * len(head))
     for name in [s for s in sets.split(",") if s]:
         corr, truth = load_set(name, args.cache)
-        for calibrate in [c == "yes" for c in args.calibration.split(",")]:
+        for propagate, calibrate in [
+            (p == "yes", c == "yes") for p in args.propagation.split(",") for c in args.calibration.split(",")
+        ]:
             for strategy in [s for s in args.strategies.split(",") if s]:
+                if strategy == "committee" and propagate:
+                    continue  # the earlier default, kept as it was measured: constraints only
                 runs, secs = [], []
                 for s in range(seeds_of[strategy]):
-                    vi, t = simulate(corr, truth, strategy, calibrate, s, propagate=args.propagate)
+                    vi, t = simulate(corr, truth, strategy, calibrate, s, propagate=propagate)
                     runs.append([vi[b] for b in BUDGETS])
                     secs.append(t)
                 arr = np.array(runs)
@@ -367,6 +376,7 @@ def main() -> None:
                     )
                 print(
                     f"{name:13s} {truth.size:3d}  {strategy:9s} {'yes' if calibrate else 'no':5s} "
+                    + f"{'yes' if propagate else 'no':4s} "
                     + " ".join(f"{c:>16}" for c in cells)
                     + f"  {np.mean(secs):.3f}",
                     flush=True,
