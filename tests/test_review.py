@@ -79,7 +79,7 @@ def test_image_mode_feedback_separates_the_merged_classes_and_reports_it(run_dir
     review = json.loads((out / "review.json").read_text())
     assert review["same"] == 2 and review["different"] == 1 and review["answers_skipped_unknown_ids"] == 1
     assert review["agreement_before"] == pytest.approx(2 / 3) and review["agreement_after"] == 1.0
-    assert review["images_moved"] == 4 and review["pairs_changed"] == 16
+    assert review["images_moved"] == 4 and review["pairs_changed"] == 16 and review["answers_spread"] is True
     # constraints only: the exact optimum under these answers (checked with the exact solver): 302 and
     # 303 join the larger group {200..203} (8 pairs at ~0.075) rather than {300, 301} (4 pairs at ~0.135)
     only = tmp_path / "only"
@@ -93,9 +93,11 @@ def test_image_mode_feedback_separates_the_merged_classes_and_reports_it(run_dir
     groups = sorted(sorted(i for i in after if after[i] == k) for k in set(after.values()))
     assert groups == [[100, 101, 102, 103], [200, 201, 202, 203, 302, 303], [300, 301]]
     assert result.clustering.objective == pytest.approx(-0.9153372695103937, abs=1e-9)
-    assert json.loads((only / "review.json").read_text())["images_moved"] == 2
+    review = json.loads((only / "review.json").read_text())
+    assert review["images_moved"] == 2 and review["answers_spread"] is False
     page = (out / "report.html").read_text()
     assert "Review by the expert" in page and "Most and least typical members" in page
+    assert "answers spread to the pairs they imply" in page
     assert sorted(p.name for p in (out / "thumbnails").iterdir())[:2] == ["100.png", "101.png"]
 
 

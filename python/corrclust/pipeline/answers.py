@@ -98,6 +98,7 @@ def answer_summary(use: FeedbackUse, before: np.ndarray | None, after: np.ndarra
         "agreement_after": agreement(after),
         "pairs_changed": None,
         "images_moved": None,
+        "answers_spread": use.propagated,  # the answers' cost shift (corrclust.propagation) was used
     }
     if before is not None:
         jb = before[:, None] == before[None, :]
