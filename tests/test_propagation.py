@@ -94,3 +94,16 @@ def test_answers_to_reach_the_planted_24_node_clustering():
     truth, C = _planted(seed=1, n=24, k=3, noise=1.0)
     assert _answers_to_truth(truth, C, "active", True)[0] == 3
     assert _answers_to_truth(truth, C, "random", True)[0] == 10
+
+
+def test_shift_checks_memory_before_allocating(monkeypatch):
+    from corrclust import memory
+
+    truth, C = _merged()
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1000)
+    with pytest.raises(
+        memory.InsufficientMemoryError,
+        match=r"^the answers' cost shift of 18 images needs 5.1 KiB of memory and 1000 B is available$",
+    ):
+        answer_shift(C, NONE, np.array([[5, 6]]))
+    assert not answer_shift(C, NONE, NONE).any()  # no answers: the zero shift, no check

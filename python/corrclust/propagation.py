@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
+from corrclust import memory
 from corrclust.calibration import cost_scale
 
 __all__ = ["answer_shift", "TARGET", "RIDGE"]
@@ -64,6 +65,8 @@ def answer_shift(costs: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarr
     m = pairs.shape[0]
     if m == 0 or n < 2:
         return np.zeros((n, n))
+    # two n x n matrices (the half shift and the shift) besides the costs, checked before allocation
+    memory.require(2 * memory.dense_problem_bytes(n), f"the answers' cost shift of {n} images")
     y = np.concatenate([np.ones(len(must)), -np.ones(len(cannot))])
     s = cost_scale(costs[np.triu_indices(n, 1)])
     # must-link components (the answers were checked for contradictions by whoever made them)
