@@ -229,6 +229,7 @@ def test_cluster_feedback_matrix_mode(tmp_path, capsys):
                 "exact",
                 "--feedback",
                 str(fb),
+                "--no-feedback-propagate",  # the answers as constraints only: the optimum under them
                 "--truth",
                 str(truth),
                 "--json",

@@ -70,18 +70,34 @@ def test_image_mode_feedback_separates_the_merged_classes_and_reports_it(run_dir
         pipeline.ClusterOptions(images, out, correlations=npz, truth="auto", progress=False, feedback=fb)
     )
     after = clusters_of(out)
-    assert after[200] != after[300] and after[200] == after[201] and after[300] == after[301]
-    # the exact optimum under these answers (checked with the exact solver): 302 and 303 join the larger
-    # group {200..203} (8 pairs at ~0.075) rather than {300, 301} (4 pairs at ~0.135)
+    # the answers spread to the pairs they imply (corrclust.propagation, the default): 'different'
+    # between 200 and 300 pushes the images like 200 away from those like 300, so the two merged
+    # classes come apart whole (constraints alone: below)
     groups = sorted(sorted(i for i in after if after[i] == k) for k in set(after.values()))
-    assert groups == [[100, 101, 102, 103], [200, 201, 202, 203, 302, 303], [300, 301]]
-    assert result.clustering.objective == pytest.approx(-0.9153372695103937, abs=1e-9)
+    assert groups == [[100, 101, 102, 103], [200, 201, 202, 203], [300, 301, 302, 303]]
+    assert result.clustering.objective == pytest.approx(-2.311586177431356, abs=1e-9)  # shifted costs
     review = json.loads((out / "review.json").read_text())
     assert review["same"] == 2 and review["different"] == 1 and review["answers_skipped_unknown_ids"] == 1
     assert review["agreement_before"] == pytest.approx(2 / 3) and review["agreement_after"] == 1.0
-    assert review["images_moved"] == 2 and review["pairs_changed"] == 12
+    assert review["images_moved"] == 4 and review["pairs_changed"] == 16 and review["answers_spread"] is True
+    # constraints only: the exact optimum under these answers (checked with the exact solver): 302 and
+    # 303 join the larger group {200..203} (8 pairs at ~0.075) rather than {300, 301} (4 pairs at ~0.135)
+    only = tmp_path / "only"
+    shutil.copytree(out0, only)
+    result = pipeline.run(
+        pipeline.ClusterOptions(
+            images, only, correlations=npz, truth="auto", progress=False, feedback=fb, propagate=False
+        )
+    )
+    after = clusters_of(only)
+    groups = sorted(sorted(i for i in after if after[i] == k) for k in set(after.values()))
+    assert groups == [[100, 101, 102, 103], [200, 201, 202, 203, 302, 303], [300, 301]]
+    assert result.clustering.objective == pytest.approx(-0.9153372695103937, abs=1e-9)
+    review = json.loads((only / "review.json").read_text())
+    assert review["images_moved"] == 2 and review["answers_spread"] is False
     page = (out / "report.html").read_text()
     assert "Review by the expert" in page and "Most and least typical members" in page
+    assert "answers spread to the pairs they imply" in page
     assert sorted(p.name for p in (out / "thumbnails").iterdir())[:2] == ["100.png", "101.png"]
 
 

@@ -59,6 +59,21 @@ def add_progress_flag(parser: argparse.ArgumentParser, *, default: bool = True) 
     parser.add_argument("--quiet", dest="progress", action="store_false", help=argparse.SUPPRESS)
 
 
+def add_feedback_propagate_flag(parser: argparse.ArgumentParser) -> None:
+    """``--feedback-propagate`` / ``--no-feedback-propagate`` (dest ``propagate``, default on), the
+    one spelling of ``cluster``, ``questions`` and ``review``: spread each answer to the pairs it
+    implies (:mod:`corrclust.propagation`)."""
+    parser.add_argument(
+        "--feedback-propagate",
+        dest="propagate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with answers: spread each answer to the pairs it implies (the images like one end "
+        "against those like the other; corrclust.propagation), so that one answer moves whole groups; "
+        "--no-feedback-propagate: each answer constrains its own pair only (default: on)",
+    )
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     try:

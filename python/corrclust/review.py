@@ -67,7 +67,13 @@ class ReviewState:
     """The run in OUT and the answers so far; every method is safe to call from several threads."""
 
     def __init__(
-        self, out_dir: str | Path, *, solver: str = "kl", calibrate: bool = False, seed: int = 0
+        self,
+        out_dir: str | Path,
+        *,
+        solver: str = "kl",
+        calibrate: bool = False,
+        propagate: bool = True,
+        seed: int = 0,
     ) -> None:
         from corrclust.pipeline.answers import load_run
 
@@ -78,7 +84,7 @@ class ReviewState:
         self.files = self._read_files()
         self.labels = self._read_labels()
         self.costs = self.corr.problem().to_dense()
-        self.solver, self.calibrate, self.seed = solver, calibrate, seed
+        self.solver, self.calibrate, self.propagate, self.seed = solver, calibrate, propagate, seed
         self.lock = threading.Lock()
         self._questions: list[tuple[int, int]] | None = None
         self.last_change: dict | None = None
@@ -202,7 +208,7 @@ class ReviewState:
                     return left
             fb = self.feedback_path if self.feedback_path.is_file() else None
             self._questions = next_questions(
-                self.corr, fb, PROPOSED, calibrate=self.calibrate, seed=self.seed
+                self.corr, fb, PROPOSED, calibrate=self.calibrate, propagate=self.propagate, seed=self.seed
             )
             return list(self._questions)
 
@@ -216,7 +222,9 @@ class ReviewState:
         with self.lock:
             before = self.labels.copy()
             if self.feedback_path.is_file():
-                use = use_feedback(self.corr, self.feedback_path, calibrate=self.calibrate)
+                use = use_feedback(
+                    self.corr, self.feedback_path, calibrate=self.calibrate, propagate=self.propagate
+                )
             else:
                 from corrclust.pipeline.answers import FeedbackUse
 
@@ -409,11 +417,12 @@ def make_server(
     allow_remote: bool = False,
     solver: str = "kl",
     calibrate: bool = False,
+    propagate: bool = True,
     seed: int = 0,
 ) -> ReviewServer:
     """A server for the review page of ``out_dir`` (not started: call ``serve_forever``)."""
     check_host(host, allow_remote)
-    state = ReviewState(out_dir, solver=solver, calibrate=calibrate, seed=seed)
+    state = ReviewState(out_dir, solver=solver, calibrate=calibrate, propagate=propagate, seed=seed)
     server = ReviewServer((host, port), _handler(state))
     server.state = state
     return server

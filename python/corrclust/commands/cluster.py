@@ -53,7 +53,14 @@ from pathlib import Path
 
 import numpy as np
 
-from corrclust.cli_support import CliError, add_progress_flag, add_read_arguments, positive_int, read_options
+from corrclust.cli_support import (
+    CliError,
+    add_feedback_propagate_flag,
+    add_progress_flag,
+    add_read_arguments,
+    positive_int,
+    read_options,
+)
 from corrclust.jsonable import jsonable
 from corrclust.pipeline import METHODS, ClusterOptions, get_route
 from corrclust.pipeline.routes import AUTO
@@ -254,6 +261,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --feedback: fit the threshold (similarities) or bias (probabilities) to the "
         "answers, so that each answer also moves the other pairs (default: off)",
     )
+    add_feedback_propagate_flag(p)
     add_read_arguments(
         p,
         channels_help="PQAP: B,G,R, the planes of the key points' blue nuclei, green nuclei and red "
@@ -311,6 +319,7 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         progress=args.progress,
         feedback=args.feedback,
         calibrate=args.calibrate,
+        propagate=args.propagate,
         route_options={
             dest: getattr(args, dest)
             for name in ((method,) if method != AUTO else METHODS)
@@ -394,7 +403,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     if args.feedback is not None:
         from corrclust.pipeline.answers import use_feedback
 
-        use = use_feedback(corr, args.feedback, calibrate=args.calibrate)
+        use = use_feedback(corr, args.feedback, calibrate=args.calibrate, propagate=args.propagate)
         corr, must, cannot = use.corr, use.must_link, use.cannot_link
         if use.n_skipped:
             print(

@@ -13,7 +13,7 @@ import io
 import sys
 from pathlib import Path
 
-from corrclust.cli_support import positive_int
+from corrclust.cli_support import add_feedback_propagate_flag, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=False,
         help="fit the threshold/bias to the answers first (as cluster --feedback-calibrate)",
     )
+    add_feedback_propagate_flag(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=run)
 
@@ -62,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
     if feedback is None and (args.out / "feedback.csv").is_file():
         feedback = args.out / "feedback.csv"
     pairs = next_questions(
-        corr, feedback, args.number, strategy=args.strategy, calibrate=args.calibrate, seed=args.seed
+        corr,
+        feedback,
+        args.number,
+        strategy=args.strategy,
+        calibrate=args.calibrate,
+        propagate=args.propagate,
+        seed=args.seed,
     )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from corrclust.cli_support import add_feedback_propagate_flag
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -40,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=False,
         help="re-cluster with the threshold/bias fitted to the answers (as cluster --feedback-calibrate)",
     )
+    add_feedback_propagate_flag(p)
     p.add_argument(
         "--browser",
         action=argparse.BooleanOptionalAction,
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         allow_remote=args.allow_remote,
         solver=args.solver,
         calibrate=args.calibrate,
+        propagate=args.propagate,
     )
     host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"

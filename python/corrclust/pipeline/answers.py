@@ -3,8 +3,10 @@
 :func:`use_feedback` reads the feedback file (:mod:`corrclust.feedback`) for the ids of the
 correlations, turns the last answer of every pair into a must-link (``same``) or cannot-link
 (``different``), checks that they do not contradict each other (the error names the ids and the
-file), and, with ``calibrate``, fits the offset of the cost rule to them
-(:mod:`corrclust.calibration`): the threshold of PQAP similarities, the bias of twin probabilities.
+file), with ``calibrate`` fits the offset of the cost rule to them (:mod:`corrclust.calibration`):
+the threshold of PQAP similarities, the bias of twin probabilities, and with ``propagate`` (the
+default) spreads them to the pairs they imply (:mod:`corrclust.propagation`), as a cost shift the
+returned correlations carry (``Correlations.cost_shift``).
 :func:`answer_summary` compares a clustering before and after the answers.
 """
 
@@ -35,13 +37,16 @@ class FeedbackUse:
     n_lines: int  # answers read (unsure included)
     n_skipped: int  # answers naming ids that are not in the set
     calibration: Calibration | None = None
+    propagated: bool = False  # corr carries the answers' cost shift (corrclust.propagation)
 
     @property
     def n_constraints(self) -> int:
         return int(self.must_link.shape[0] + self.cannot_link.shape[0])
 
 
-def use_feedback(corr: Correlations, path: str | Path, *, calibrate: bool = False) -> FeedbackUse:
+def use_feedback(
+    corr: Correlations, path: str | Path, *, calibrate: bool = False, propagate: bool = True
+) -> FeedbackUse:
     from corrclust.calibration import calibrate as fit
     from corrclust.constraints import ConstraintError, constrain
     from corrclust.feedback import read_feedback
@@ -58,7 +63,15 @@ def use_feedback(corr: Correlations, path: str | Path, *, calibrate: bool = Fals
     if calibrate and must.size + cannot.size:
         calibration = fit(corr, must, cannot)
         corr = replace(corr, parameter=calibration.parameter)
-    return FeedbackUse(path, corr, must, cannot, len(fb), fb.skipped, calibration)
+    propagated = False
+    if propagate and must.size + cannot.size:
+        from corrclust.propagation import answer_shift
+
+        corr = replace(
+            corr, cost_shift=answer_shift(replace(corr, cost_shift=None).problem().to_dense(), must, cannot)
+        )
+        propagated = True
+    return FeedbackUse(path, corr, must, cannot, len(fb), fb.skipped, calibration, propagated)
 
 
 def answer_summary(use: FeedbackUse, before: np.ndarray | None, after: np.ndarray) -> dict:
@@ -85,6 +98,7 @@ def answer_summary(use: FeedbackUse, before: np.ndarray | None, after: np.ndarra
         "agreement_after": agreement(after),
         "pairs_changed": None,
         "images_moved": None,
+        "answers_spread": use.propagated,  # the answers' cost shift (corrclust.propagation) was used
     }
     if before is not None:
         jb = before[:, None] == before[None, :]
@@ -139,6 +153,7 @@ def next_questions(
     *,
     strategy: str = "active",
     calibrate: bool = False,
+    propagate: bool = True,
     seed: int = 0,
 ) -> list[tuple[int, int]]:
     """The next ``k`` pairs of ids to ask (:mod:`corrclust.questions`), given the answers in ``feedback``."""
@@ -147,7 +162,7 @@ def next_questions(
 
     must = cannot = np.zeros((0, 2), np.int64)
     if feedback is not None:
-        use = use_feedback(corr, feedback, calibrate=calibrate)
+        use = use_feedback(corr, feedback, calibrate=calibrate, propagate=propagate)
         corr, must, cannot = use.corr, use.must_link, use.cannot_link
     costs = corr.problem().to_dense()
     labels = solve(

@@ -42,6 +42,9 @@ class Correlations:
     #: What the route knows beyond the matrix (e.g. the profile route's features, for its informativeness
     #: check); not saved with the matrix.
     details: Any = field(default=None, repr=False, compare=False)
+    #: A dense (n, n) shift added to the costs: the expert's answers spread to the pairs they imply
+    #: (:mod:`corrclust.propagation`, set by :func:`corrclust.pipeline.answers.use_feedback`); not saved.
+    cost_shift: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def parameter_name(self) -> str:
@@ -73,10 +76,14 @@ class Correlations:
 
         value = self.parameter if parameter is None else float(parameter)
         if self.kind == "similarity":
-            return Problem.from_similarities(self.matrix, threshold=value, symmetrize=self.symmetrization)
-        if self.kind == "probability":
-            return Problem.from_probabilities(self.matrix, bias=value, symmetrize=self.symmetrization)
-        raise ValueError(f"unknown correlation kind {self.kind!r}")
+            problem = Problem.from_similarities(self.matrix, threshold=value, symmetrize=self.symmetrization)
+        elif self.kind == "probability":
+            problem = Problem.from_probabilities(self.matrix, bias=value, symmetrize=self.symmetrization)
+        else:
+            raise ValueError(f"unknown correlation kind {self.kind!r}")
+        if self.cost_shift is None:
+            return problem
+        return Problem.from_dense(problem.to_dense() + self.cost_shift)
 
     def sweep_values(self, points: int = SWEEP_POINTS) -> np.ndarray:
         """Parameter values from "everything joined" to "everything cut", plus the chosen value."""

@@ -78,7 +78,7 @@ def run_on_correlations(
     use = None
     before = _previous_labels(out_dir, corr.ids)
     if options.feedback is not None:
-        use = use_feedback(corr, options.feedback, calibrate=options.calibrate)
+        use = use_feedback(corr, options.feedback, calibrate=options.calibrate, propagate=options.propagate)
         corr = use.corr
         say(
             f"feedback {options.feedback}: {use.must_link.shape[0]} same, {use.cannot_link.shape[0]} different"

@@ -251,13 +251,16 @@ def _review_section(review: dict) -> H.Section:
             ("image pairs joined or cut differently", review["pairs_changed"]),
             ("images moved to another cluster", review["images_moved"]),
         ]
+    if review.get("answers_spread") is not None:
+        facts.append(("answers spread to the pairs they imply", "yes" if review["answers_spread"] else "no"))
     cal = review.get("calibration")
     if cal:
         facts.append((f"{cal['parameter']} calibrated", f"{cal['default']:g} -> {cal['fitted']:.4g}"))
     sec.add(
         H.paragraph(
             "The expert's answers are hard constraints: 'same' pairs share a cluster, 'different' "
-            "pairs are apart; 'before' is the previous run's clusters.csv in this folder."
+            "pairs are apart; spread (the default), each also moves the pairs between the images like "
+            "its two ends; 'before' is the previous run's clusters.csv in this folder."
         )
     )
     sec.add(H.definition_list(facts))

@@ -1,0 +1,109 @@
+"""corrclust.propagation: the answers' cost shift, on planted instances re-clustered exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_feedback import _implied, _planted
+
+from corrclust.metrics import compare
+from corrclust.propagation import answer_shift
+from corrclust.questions import select_pairs
+from corrclust.solve import solve
+
+NONE = np.zeros((0, 2), np.int64)
+
+
+def _merged(seed=0):
+    """Three planted classes of 6; classes 0 and 1 look alike (cross costs +0.4), so the optimum
+    without answers merges them."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat([0, 1, 2], 6)
+    C = np.where(truth[:, None] == truth[None, :], 1.0, -1.0)
+    ab = np.isin(truth, [0, 1])
+    C[np.ix_(ab, ab)] = np.where(truth[ab][:, None] == truth[ab][None, :], 1.0, 0.4)
+    C = np.triu(C + rng.normal(scale=0.3, size=C.shape), 1)
+    return truth, C + C.T
+
+
+def _answers_to_truth(truth, C, strategy, propagate, limit=100):
+    """One question at a time, answered from ``truth``, re-clustered exactly: the number of answers
+    until the clustering is the truth, and the answers (checked never to be implied)."""
+    must, cannot = [], []
+    for step in range(limit):
+        m = np.array(must, np.int64).reshape(-1, 2)
+        c = np.array(cannot, np.int64).reshape(-1, 2)
+        costs = C + answer_shift(C, m, c) if propagate else C
+        labels = solve(
+            costs, method="exact", must_link=m if m.size else None, cannot_link=c if c.size else None
+        ).labels
+        if compare(truth, labels)["vi"] == 0:
+            return step, must, cannot
+        pair = select_pairs(costs, labels, 1, m, c, strategy=strategy, seed=step)
+        i, j = pair[0]
+        assert (i, j) not in _implied(truth.size, must, cannot)
+        (must if truth[i] == truth[j] else cannot).append((i, j))
+    raise AssertionError("the truth was not reached")
+
+
+def test_no_shift_without_answers_or_for_answers_the_costs_already_agree_with():
+    truth, C = _merged()
+    assert not answer_shift(C, NONE, NONE).any()
+    assert C[0, 12] < -1.0  # different classes, by more than a spread (about 1 here)
+    assert not answer_shift(C, NONE, np.array([[0, 12]])).any()
+
+
+def test_shift_is_symmetric_moves_the_groups_and_shares_repeated_answers():
+    truth, C = _merged()
+    one = answer_shift(C, NONE, np.array([[5, 6]]))  # 5 and 6: the medoids of classes 0 and 1
+    assert np.array_equal(one, one.T) and not np.diag(one).any()
+    # every pair across the two merged classes is pushed apart, by 0.29 on average; the soft groups
+    # also reach the pairs within them (0.19, 0.16: each image is a little like both ends) and,
+    # barely, class 2 (0.04)
+    assert (one[np.ix_(range(6), range(6, 12))] < 0).all()
+    assert one[:6, 6:12].mean() == pytest.approx(-0.2874928532262049, abs=1e-9)
+    iu = np.triu_indices(6, 1)
+    within = [one[k * 6 : (k + 1) * 6, k * 6 : (k + 1) * 6][iu].mean() for k in range(3)]
+    assert within == pytest.approx(
+        [-0.1937933565829919, -0.16272903852194784, -0.04467888540561009], abs=1e-9
+    )
+    assert one[5, 6] == pytest.approx(-0.8902619999746502, abs=1e-12)
+    # the same answer twice: one shared fit (ridge), more than once but less than twice the shift
+    two = answer_shift(C, NONE, np.array([[5, 6], [5, 6]]))
+    assert two[5, 6] == pytest.approx(-1.1870159999662002, abs=1e-12)
+    assert answer_shift(C, NONE, np.array([[5, 6]])).tobytes() == one.tobytes()  # deterministic
+
+
+def test_answers_to_reach_the_planted_merged_classes():
+    """Classes 0 and 1 merged: with the shift the active questions reach the truth after 3 answers
+    (constraints only: 5), random questions after 5 (constraints only: 17)."""
+    truth, C = _merged()
+    assert solve(C, method="exact").labels.tolist() == [0] * 12 + [1] * 6
+    got = {
+        (strategy, propagate): _answers_to_truth(truth, C, strategy, propagate)[0]
+        for strategy in ("active", "random")
+        for propagate in (True, False)
+    }
+    assert got == {("active", True): 3, ("active", False): 5, ("random", True): 5, ("random", False): 17}
+    steps, must, cannot = _answers_to_truth(truth, C, "active", True)
+    assert (must, cannot) == ([(2, 4), (2, 3)], [(2, 6)])
+
+
+def test_answers_to_reach_the_planted_24_node_clustering():
+    """The instance of test_feedback's active test (constraints only: 6 active, 47 random answers)."""
+    truth, C = _planted(seed=1, n=24, k=3, noise=1.0)
+    assert _answers_to_truth(truth, C, "active", True)[0] == 3
+    assert _answers_to_truth(truth, C, "random", True)[0] == 10
+
+
+def test_shift_checks_memory_before_allocating(monkeypatch):
+    from corrclust import memory
+
+    truth, C = _merged()
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1000)
+    with pytest.raises(
+        memory.InsufficientMemoryError,
+        match=r"^the answers' cost shift of 18 images needs 5.1 KiB of memory and 1000 B is available$",
+    ):
+        answer_shift(C, NONE, np.array([[5, 6]]))
+    assert not answer_shift(C, NONE, NONE).any()  # no answers: the zero shift, no check
