@@ -38,6 +38,7 @@ import numpy as np
 
 from corrclust.metrics import variation_of_information
 from corrclust.pqap import PqapParameters, read_keypoints
+from corrclust.pqap.recipe import recipe_scores
 from corrclust.pqap.similarity import PairSolver, ordered_pairs
 from corrclust.problem import Problem
 from corrclust.solve import solve
@@ -104,20 +105,7 @@ def pair_set(path: Path, mode: str, threads: int, cache: Path | None) -> PairSet
 
 # ------------------------------------------------------------------------------------- recipes
 def symmetric(S: np.ndarray, how: str) -> np.ndarray:
-    A = np.array(S, dtype=np.float64)
-    np.fill_diagonal(A, np.nan)
-    Z = np.fmin(A, A.T) if how == "min" else (A + A.T) / 2
-    np.fill_diagonal(Z, 0.0)
-    return Z
-
-
-def row_centred(Z: np.ndarray) -> np.ndarray:
-    """Z_ij minus the mean of the two organoids' mean scores (label-free, within the set)."""
-    n = Z.shape[0]
-    mu = (Z.sum(axis=1) - np.diag(Z)) / (n - 1)
-    out = Z - (mu[:, None] + mu[None, :]) / 2
-    np.fill_diagonal(out, 0.0)
-    return out
+    return recipe_scores(S, how)
 
 
 def pair_features(ps: PairSet) -> np.ndarray:
@@ -159,7 +147,7 @@ class RowCentred(Recipe):
         self.name = f"{how}-centred"
 
     def scores(self, ps: PairSet) -> np.ndarray:
-        return row_centred(symmetric(ps.S, self.how))
+        return recipe_scores(ps.S, self.how, centred=True)
 
 
 class Logistic(Recipe):
