@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from corrclust.pqap.recipe import IMPROVED, PAPER, PqapRecipe, learn_threshold, recipe_scores, triple_vi_table
+from corrclust.pqap.recipe import PAPER, PqapRecipe, learn_threshold, recipe_scores, triple_vi_table
 
 NAN = np.nan
 S3 = np.array([[NAN, 0.6, 0.8], [0.4, NAN, 0.7], [0.6, 0.5, NAN]])
@@ -39,7 +39,6 @@ def test_recipe_costs_and_problem():
     assert r.problem(S3).n == 3
     np.testing.assert_allclose(PAPER.costs(S3)[0, 1], 0.4 - 0.64)
     assert (PAPER.mode, PAPER.symmetrize, PAPER.centred, PAPER.threshold) == ("reference", "min", False, 0.64)
-    assert (IMPROVED.mode, IMPROVED.symmetrize, IMPROVED.centred) == ("improved", "mean", True)
 
 
 @pytest.mark.parametrize(
