@@ -22,7 +22,7 @@ rule plus its bias). The protocol is fixed here, before anything is measured on 
   0.788 and 0.667; the improved mode loses (docs/pqap.md).
 
 Similarity matrices are cached in ``--cache`` (one .npz per set and mode); computing Train-100
-takes about 180 CPU-s (reference) and 300 CPU-s (improved). The load average is printed: the
+takes about 250 CPU-s (reference) and 410 CPU-s (improved). The load average is printed: the
 machine is shared.
 """
 
