@@ -217,6 +217,8 @@ def main() -> None:
     ap.add_argument("--fold-seeds", type=int, nargs="+", default=[1], metavar="SEED")
     ap.add_argument("--fields", type=int, default=None, help="only the first N even fields (a quick check)")
     args = ap.parse_args()
+    if args.fields is not None and args.fields < 8:
+        ap.error("--fields must be at least 8 (the second stage cuts each training set of 3 folds in 4)")
     root = SHARED / "data" / "organoid-fields"
     if not root.is_dir():
         print(f"(skipping: {root} not found)")
