@@ -164,6 +164,8 @@ public:
                 border_only_ = false;
                 patience_ = revisit_patience_;
                 for (auto& s : stamp_) s = pass + 1;  // every pair is looked at again
+                std::fill(batch_start_.begin(), batch_start_.end(), -1);
+                std::fill(split_start_.begin(), split_start_.end(), -1);
             }
             while (!control_.stop()) {
                 ++pass;
@@ -196,6 +198,9 @@ private:
             m.push_back(v);
         }
         stamp_.assign(static_cast<size_t>(k), 0);
+        version_.assign(static_cast<size_t>(k), 0);
+        batch_start_.assign(static_cast<size_t>(k), -1);
+        split_start_.assign(static_cast<size_t>(k), -1);
         in_sum_.assign(static_cast<size_t>(n_), 0.0);
         start_objective_ = 0.0;
         double largest = 0.0;
@@ -239,6 +244,9 @@ private:
             members_.emplace_back();
             stamp_.push_back(pass);
             seen_.push_back(-1);
+            version_.push_back(0);
+            batch_start_.push_back(-1);
+            split_start_.push_back(-1);
         }
         stamp_[id] = pass;
         return id;
@@ -259,18 +267,32 @@ private:
             } else {
                 higher_neighbours(a, nbrs);
             }
+            // Sparse graphs: a pair is skipped when neither cluster changed since the start of a's
+            // previous visit in this phase (the pair was then evaluated without gain, or skipped for
+            // the same reason, and its outcome depends only on the two clusters). The pass-level
+            // stamps re-ran such pairs whenever one side had changed in the pass before, even
+            // before that visit: on supervoxel-8000-0, 2,316 of the 4,923 second-phase pair runs
+            // and 316 of the 3,170 first-phase ones repeated an unchanged pair. Same labels.
+            const std::int64_t since = batch_start_[a];
+            batch_start_[a] = ++clock_;
             for (const Index b : nbrs) {
                 if (members_[a].empty()) break;
                 if (members_[b].empty()) continue;
                 if (stamp_[a] < pass - 1 && stamp_[b] < pass - 1) continue;
-                if constexpr (!Policy::complete)
+                if constexpr (!Policy::complete) {
+                    if (version_[a] < since && version_[b] < since) continue;
                     if (known_unchanged(a, b)) continue;
+                }
                 total += two_cut(a, b, pass);
                 if (poll(pair_work_)) break;
                 progress.maybe(obj - total, pass);
             }
             if (members_[a].empty() || poll(0)) continue;
             if (stamp_[a] >= pass - 1 && members_[a].size() > 1) {
+                if constexpr (!Policy::complete) {  // a split of a depends on a alone
+                    if (version_[a] < split_start_[a]) continue;
+                    split_start_[a] = ++clock_;
+                }
                 const Index b = new_cluster(pass);
                 const double g = !Policy::complete && known_unchanged(a, -1) ? 0.0 : two_cut(a, b, pass);
                 if (g <= 0.0) free_.push_back(b);  // nothing moved: the new cluster stays unused
@@ -349,6 +371,9 @@ private:
             sh->label_of_ = label_of_;
             sh->members_ = members_;
             sh->stamp_ = stamp_;
+            sh->version_ = version_;
+            sh->batch_start_ = batch_start_;
+            sh->split_start_ = split_start_;
             sh->seen_.assign(members_.size(), -1);
             sh->free_ = free_;
             sh->border_only_ = border_only_;
@@ -458,7 +483,8 @@ private:
             });
             in_sum_[v] = to_target;
             move_node(v, target);
-            stamp_[a] = stamp_[target] = pass;
+            changed(a, pass);
+            changed(target, pass);
             if (members_[a].empty()) free_.push_back(a);
             total += best;
         }
@@ -633,7 +659,8 @@ private:
                 members_[c].push_back(v);
                 if (!join) in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
             }
-            stamp_[a] = stamp_[b] = pass;
+            changed(a, pass);
+            changed(b, pass);
             if (members_[a].empty()) free_.push_back(a);
             if (members_[b].empty()) free_.push_back(b);
         }
@@ -770,14 +797,16 @@ private:
             }
             ms.clear();
             free_.push_back(small);
-            stamp_[a] = stamp_[b] = pass;
+            changed(a, pass);
+            changed(b, pass);
         } else if (applied > 0.0) {
             for (Index j = 0; j < N; ++j) in_sum_[nodes_[j]] = side_[j] == 0 ? ca_[j] : cb_[j];
             for (Index r = 0; r < nseq_; ++r) {  // the moves of the best prefix
                 const Index j = seq_[r];
                 move_node(nodes_[j], side_[j] == 0 ? a : b);
             }
-            stamp_[a] = stamp_[b] = pass;
+            changed(a, pass);
+            changed(b, pass);
             if (members_[a].empty()) free_.push_back(a);
             if (members_[b].empty()) free_.push_back(b);
         }
@@ -841,6 +870,12 @@ private:
         }
     }
 
+    // Cluster c gained or lost members in this pass.
+    void changed(Index c, std::int64_t pass) {
+        stamp_[c] = pass;
+        version_[c] = ++clock_;
+    }
+
     void mark_candidate(Index i) {
         if (Policy::complete || is_cand_[i]) return;
         is_cand_[i] = 1;
@@ -855,6 +890,11 @@ private:
     Labels label_of_;
     std::vector<std::vector<Index>> members_;
     std::vector<std::int64_t> stamp_;
+    // Sparse graphs: clock_ counts events; version_[c] is the event at which cluster c last changed,
+    // batch_start_[c] / split_start_[c] the event at which c's pairs / c's split were last started
+    // in this phase (-1: not yet)
+    std::vector<std::int64_t> version_, batch_start_, split_start_;
+    std::int64_t clock_ = 0;
     std::vector<double> in_sum_;
     std::vector<Index> loc_, free_;
     std::vector<std::int64_t> seen_;  // turn_ at which a cluster was last listed as a neighbour
