@@ -183,6 +183,12 @@ public:
     double start_objective() const { return start_objective_; }
 
 private:
+    struct BoundaryEdge {  // an edge between the clusters a < b of a pair: v in a, u in b
+        Index v, u;
+        double c;
+        Index b;
+    };
+
     void setup() {
         label_of_ = label_;
         const Index k = detail::relabel(label_of_);
@@ -374,6 +380,8 @@ private:
             sh->version_ = version_;
             sh->batch_start_ = batch_start_;
             sh->split_start_ = split_start_;
+            sh->clock_ = clock_;
+            sh->boundary_of_ = -1;
             sh->seen_.assign(members_.size(), -1);
             sh->free_ = free_;
             sh->border_only_ = border_only_;
@@ -684,10 +692,8 @@ private:
             const Index c = label_of_[w];
             return c == a ? 0 : (c == b ? 1 : -1);
         };
-        // Adds u to the pair with its sums. With collect (nodes of the smaller cluster), the
-        // not-yet-listed neighbours in the larger cluster are queued in pending_ (loc_ -2) in the
-        // order they are first met, to be included right after the smaller cluster.
-        auto include = [&](Index u, auto collect) {
+        // Adds u (a node of a or b touched by a move) to the pair with its sums at this moment.
+        auto include = [&](Index u) {
             const Index j = nn_++;
             const int su = label_of_[u] == a ? 0 : 1;
             double sa = 0.0, sb = 0.0;
@@ -697,12 +703,6 @@ private:
                 if (sw == 0) sa += c;
                 else if (sw == 1) sb += c;
                 cross += sw >= 0 && sw != su;
-                if constexpr (decltype(collect)::value) {
-                    if (loc_[w] == -1 && label_of_[w] == large) {
-                        loc_[w] = -2;
-                        pending_.push_back(w);
-                    }
-                }
             });
             loc_[u] = j;
             nodes_[j] = u;
@@ -713,12 +713,27 @@ private:
             is_cand_[j] = cross > 0 ? 1 : 0;
             if (cross > 0) cand_[su][ncand_[su]++] = j;
         };
-        pending_.clear();
-        for (const Index u : members_[small]) include(u, std::true_type());
-        const Index ns = nn_;
+        // The pair starts with the nodes that have a neighbour across, read from the edges between
+        // a and b listed by boundary() and the kept within-cluster sums in_sum_: O(edges between a
+        // and b) instead of the adjacency of the whole smaller cluster and the border of the larger
+        // one. Every other node of a or b is included when a move first touches it (it cannot be a
+        // candidate before). Before, the adjacency scans of this set-up were 85 % of the second
+        // phase's work on supervoxel-8000-0 (2.0 M of 2.3 M adjacency entries, 5 moves a pair).
         double join_gain = 0.0;  // summed cost between the clusters
-        for (Index j = 0; j < ns; ++j) join_gain += side_[j] == 0 ? cb_[j] : ca_[j];
-        for (const Index w : pending_) include(w, std::false_type());
+        {
+            const BoundaryEdge* e = boundary(a, b);
+            for (const BoundaryEdge* end = e + boundary_count_[b]; e != end; ++e) {
+                Index jv = loc_[e->v], ju = loc_[e->u];
+                if (jv < 0) jv = start_node(e->v, 0);
+                if (ju < 0) ju = start_node(e->u, 1);
+                cb_[jv] += e->c;
+                ca_[ju] += e->c;
+                ++cross_[jv];
+                ++cross_[ju];
+                join_gain += e->c;
+            }
+            for (Index j = 0; j < nn_; ++j) push_candidate(j);
+        }
 
         // cross_[j]: how many neighbours of node j lie on the other side now. Only nodes with one
         // are offered as moves (a node deep inside its side only cuts edges when it moves): on
@@ -750,7 +765,7 @@ private:
                         push_candidate(l);
                     }
                 } else if (label_of_[w] == a || label_of_[w] == b) {
-                    include(w, std::false_type());  // sums computed with v already flipped
+                    include(w);  // sums computed with v already flipped
                     cross += side_[nn_ - 1] != now;
                     if (!is_cand_[nn_ - 1]) {
                         is_cand_[nn_ - 1] = 1;
@@ -812,6 +827,66 @@ private:
         }
         for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
         return applied;
+    }
+
+    // Adds node v (of side s, untouched by the pair so far) with its within-cluster sum; the edges
+    // across are added by the caller. Returns its index in the pair.
+    Index start_node(Index v, int s) {
+        const Index j = nn_++;
+        loc_[v] = j;
+        nodes_[j] = v;
+        side_[j] = static_cast<char>(s);
+        ca_[j] = s == 0 ? in_sum_[v] : 0.0;
+        cb_[j] = s == 0 ? 0.0 : in_sum_[v];
+        cross_[j] = 0;
+        is_cand_[j] = 1;
+        return j;
+    }
+
+    // The edges (v in a, u in b, cost) between cluster a and cluster b > a, in the order of a's
+    // members and adjacency; boundary_count_[b] of them. One scan of a's adjacency lists them for
+    // all b > a at once, and serves every pair of a's turn in the pass while a and the b in
+    // question are unchanged (boundary_at_ is the event of the scan).
+    const BoundaryEdge* boundary(Index a, Index b) {
+        if (boundary_mark_.size() < members_.size()) {
+            boundary_mark_.resize(members_.size(), -1);
+            boundary_count_.resize(members_.size(), 0);
+            boundary_first_.resize(members_.size(), 0);
+        }
+        if (boundary_of_ != a || version_[a] > boundary_at_ || version_[b] > boundary_at_) {
+            boundary_of_ = a;
+            boundary_at_ = ++clock_;
+            const std::int64_t turn = ++boundary_turn_;
+            scratch_.clear();
+            listed_.clear();
+            for (const Index v : members_[a])
+                P.for_neighbors(v, [&](Index u, double c) {
+                    const Index t = label_of_[u];
+                    if (t <= a) return;
+                    if (boundary_mark_[t] != turn) {
+                        boundary_mark_[t] = turn;
+                        boundary_count_[t] = 0;
+                        listed_.push_back(t);
+                    }
+                    ++boundary_count_[t];
+                    scratch_.push_back(BoundaryEdge{v, u, c, t});
+                });
+            // stable counting sort by b; boundary_first_[t] is first the fill point, then the start
+            Index next = 0;
+            for (const Index t : listed_) {
+                boundary_first_[t] = next;
+                next += boundary_count_[t];
+            }
+            edges_ab_.resize(scratch_.size());
+            for (const BoundaryEdge& e : scratch_) edges_ab_[boundary_first_[e.b]++] = e;
+            for (const Index t : listed_) boundary_first_[t] -= boundary_count_[t];
+        }
+        if (boundary_mark_[b] != boundary_turn_) {  // no edge between a and b
+            boundary_mark_[b] = boundary_turn_;
+            boundary_count_[b] = 0;
+            boundary_first_[b] = 0;
+        }
+        return edges_ab_.data() + boundary_first_[b];
     }
 
     // Flips node j of the current pair to the other side and updates the sums of all nodes.
@@ -931,6 +1006,12 @@ private:
     std::vector<std::unique_ptr<KernighanLin>> shadows_;
     std::vector<std::unique_ptr<Labels>> shadow_labels_;
     std::vector<std::unique_ptr<Control>> shadow_controls_;
+    std::vector<Index> listed_;                 // boundary(): the clusters b met, in order
+    std::vector<BoundaryEdge> scratch_, edges_ab_;     // boundary(): the listed edges, unsorted and sorted
+    std::vector<Index> boundary_count_, boundary_first_;  // by cluster b
+    std::vector<std::int64_t> boundary_mark_;           // by cluster b: boundary_turn_ when listed
+    Index boundary_of_ = -1;                    // the cluster a whose edges edges_ab_ holds
+    std::int64_t boundary_at_ = -1, boundary_turn_ = -1;
     std::vector<Index> pending_;  // two_cut_sparse: larger-cluster nodes next to the smaller one  // sparse: nodes the next vertex sweep must evaluate
 };
 
