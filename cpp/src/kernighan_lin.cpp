@@ -566,24 +566,25 @@ private:
         cpos_[j] = r;
     }
     Index best_keyed(double& pg) {
+        // one pass with branches, taken rarely once a large key is found (a branch-free maximum
+        // waits for the previous comparison on every entry)
         double top = -std::numeric_limits<double>::infinity();
-        for (int s = 0; s < 2; ++s) {
-            const double* k = keys_[s].data();
-            for (Index r = 0, end = ncand_[s]; r < end; ++r) top = k[r] > top ? k[r] : top;
-        }
-        if (top == -std::numeric_limits<double>::infinity()) return -1;
         Index pick = -1, pick_pos = 0;
         int pick_side = 0;
         for (int s = 0; s < 2; ++s) {
             const double* k = keys_[s].data();
             const Index* c = cand_[s].data();
-            for (Index r = 0, end = ncand_[s]; r < end; ++r)
-                if (k[r] == top && (pick < 0 || c[r] < pick)) {
+            for (Index r = 0, end = ncand_[s]; r < end; ++r) {
+                if (k[r] < top) continue;
+                if (k[r] > top || c[r] < pick) {
+                    top = k[r];
                     pick = c[r];
                     pick_side = s;
                     pick_pos = r;
                 }
+            }
         }
+        if (top == -std::numeric_limits<double>::infinity()) return -1;
         pg = top;
         const Index last = --ncand_[pick_side];
         cand_[pick_side][pick_pos] = cand_[pick_side][last];
@@ -765,27 +766,38 @@ private:
         // supervoxel graphs, offering every node ever touched let a sequence wander through
         // interior nodes and miss moves the border-only rule finds (sv-1000-1: +5.59 above
         // bioimage-cpp's KL, equal with this rule).
+        // the arrays of the pair in locals: the compiler cannot tell that the stores below leave the
+        // vectors' own pointers alone and would reload them for every neighbour
+        const Index* const loc = loc_.data();
+        double* const ca = ca_.data();
+        double* const cb = cb_.data();
+        Index* const xs = cross_.data();
+        char* const side = side_.data();
+        const Index* const cpos = cpos_.data();
+        double* const keys[2] = {keys_[0].data(), keys_[1].data()};
+        const bool border = border_only_;
         auto flip = [&](Index j) {
             const Index v = nodes_[j];
-            const bool to_b = side_[j] == 0;
+            const bool to_b = side[j] == 0;
             const char now = to_b ? 1 : 0;
-            side_[j] = now;
+            side[j] = now;
             Index cross = 0;
+            const double sign = to_b ? 1.0 : -1.0;  // exact: c and -c
             P.for_neighbors(v, [&](Index w, double c) {
-                const Index l = loc_[w];
+                const Index l = loc[w];
                 if (l >= 0) {
-                    if (to_b) {
-                        ca_[l] -= c;
-                        cb_[l] += c;
-                    } else {
-                        ca_[l] += c;
-                        cb_[l] -= c;
-                    }
+                    const double d = sign * c;
+                    ca[l] -= d;
+                    cb[l] += d;
                     // v left l's side (l now sees one more node across) or joined it (one less)
-                    if (side_[l] == now) --cross_[l];
-                    else ++cross_[l];
-                    cross += side_[l] != now;
-                    if (cpos_[l] >= 0) keys_[side_[l] != 0][cpos_[l]] = key(l);  // l has not moved yet
+                    const bool across = side[l] != now;
+                    xs[l] += across ? 1 : -1;
+                    cross += across;
+                    if (cpos[l] >= 0) {  // l has not moved yet: its key (as key())
+                        const double g = side[l] == 0 ? cb[l] - ca[l] : ca[l] - cb[l];
+                        keys[side[l] != 0][cpos[l]] =
+                            border && xs[l] == 0 ? -std::numeric_limits<double>::infinity() : g;
+                    }
                 } else if (label_of_[w] == a || label_of_[w] == b) {
                     // w enters the pair. It had no neighbour in the other cluster (or boundary()
                     // would have listed it) and no moved neighbour (each move includes all its
