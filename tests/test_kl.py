@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from interrupts import interrupt_delay
 
 from corrclust._native import _core
 
@@ -305,3 +306,41 @@ def test_threads_do_not_change_the_labels(name, case):
                 np.testing.assert_array_equal(r["labels"], one["labels"])
     with pytest.raises(ValueError, match="sparse_threads must be >= 0"):
         h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(sparse_threads=-1))
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_sparse_kl_with_tied_integer_costs_against_brute_force(seed):
+    # integer costs tie gains and pairs often: the pairs start from their boundary edges and skip
+    # unchanged pairs, which must neither lose an improvement nor make the labels depend on the run
+    rng = np.random.default_rng(900 + seed)
+    n = int(rng.integers(6, 10))
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
+    edges = pairs[rng.random(len(pairs)) < 0.5].astype(np.int64)
+    costs = rng.integers(-2, 3, len(edges)).astype(float)
+    opt = brute_force_sparse(n, edges, costs)
+    h = _core.heuristics
+    gaec = h.solve_sparse(n, edges, costs, "gaec")
+    for options in (None, h.KLOptions(revisit=False), h.KLOptions(revisit_patience=0)):
+        r = h.solve_sparse(n, edges, costs, "kl", options=options)
+        lab = r["labels"]
+        assert r["objective"] == float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum())  # exact: integers
+        assert opt <= r["objective"] <= gaec["objective"]
+        assert best_single_move_gain(n, edges, costs, lab) <= 0.0
+        np.testing.assert_array_equal(h.solve_sparse(n, edges, costs, "kl", options=options)["labels"], lab)
+
+
+def test_ctrl_c_stops_sparse_kl_promptly():
+    """Ctrl-C inside a long sparse KL (a 200 x 200 grid started from one cluster, so no GAEC: tens
+    of seconds) raises KeyboardInterrupt within half a second."""
+    setup = """
+        import numpy as np
+        from corrclust._native import _core
+        side = 200
+        idx = np.arange(side * side).reshape(side, side)
+        e = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
+        c = np.random.default_rng(1).normal(0.0, 1.0, len(e))
+        start = np.zeros(side * side, dtype=np.int64)
+        """
+    call = '_core.heuristics.solve_sparse(side * side, e, c, "kl", warm_start=start)'
+    assert interrupt_delay(setup, call, wait=0.5, timeout=60) < 0.5
