@@ -237,8 +237,8 @@ private:
         cand_[0].resize(static_cast<size_t>(n_));
         cand_[1].resize(static_cast<size_t>(n_));
         if constexpr (!Policy::complete) {
-            keys_[0].resize(static_cast<size_t>(n_));
-            keys_[1].resize(static_cast<size_t>(n_));
+            keys_[0].resize(static_cast<size_t>(n_) + 1);  // slot 0: see keys()
+            keys_[1].resize(static_cast<size_t>(n_) + 1);
             cpos_.resize(static_cast<size_t>(n_));
         }
         seq_.resize(static_cast<size_t>(n_));
@@ -558,11 +558,13 @@ private:
         if (border_only_ && cross_[j] == 0) return -std::numeric_limits<double>::infinity();
         return side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
     }
+    // The keys of side s's list; entry -1 is a spare slot that a move writes for a moved node.
+    double* keys(int s) { return keys_[s].data() + 1; }
     void push_keyed(Index j) {
         const int s = side_[j] != 0;
         const Index r = ncand_[s]++;
         cand_[s][r] = j;
-        keys_[s][r] = key(j);
+        keys(s)[r] = key(j);
         cpos_[j] = r;
     }
     Index best_keyed(double& pg) {
@@ -572,7 +574,7 @@ private:
         Index pick = -1, pick_pos = 0;
         int pick_side = 0;
         for (int s = 0; s < 2; ++s) {
-            const double* k = keys_[s].data();
+            const double* k = keys(s);
             const Index* c = cand_[s].data();
             for (Index r = 0, end = ncand_[s]; r < end; ++r) {
                 if (k[r] < top) continue;
@@ -588,7 +590,7 @@ private:
         pg = top;
         const Index last = --ncand_[pick_side];
         cand_[pick_side][pick_pos] = cand_[pick_side][last];
-        keys_[pick_side][pick_pos] = keys_[pick_side][last];
+        keys(pick_side)[pick_pos] = keys(pick_side)[last];
         cpos_[cand_[pick_side][pick_pos]] = pick_pos;
         cpos_[pick] = -1;
         return pick;
@@ -774,7 +776,8 @@ private:
         Index* const xs = cross_.data();
         char* const side = side_.data();
         const Index* const cpos = cpos_.data();
-        double* const keys[2] = {keys_[0].data(), keys_[1].data()};
+        double* const keys[2] = {this->keys(0), this->keys(1)};
+        constexpr double kNoKey = -std::numeric_limits<double>::infinity();
         const bool border = border_only_;
         auto flip = [&](Index j) {
             const Index v = nodes_[j];
@@ -793,11 +796,10 @@ private:
                     const bool across = side[l] != now;
                     xs[l] += across ? 1 : -1;
                     cross += across;
-                    if (cpos[l] >= 0) {  // l has not moved yet: its key (as key())
-                        const double g = side[l] == 0 ? cb[l] - ca[l] : ca[l] - cb[l];
-                        keys[side[l] != 0][cpos[l]] =
-                            border && xs[l] == 0 ? -std::numeric_limits<double>::infinity() : g;
-                    }
+                    // l's key (as key()), without branches: a moved l (cpos -1) writes to the
+                    // spare slot before the list
+                    const double g = (cb[l] - ca[l]) * (1.0 - 2.0 * side[l]);
+                    keys[side[l] != 0][cpos[l]] = border && xs[l] == 0 ? kNoKey : g;
                 } else if (label_of_[w] == a || label_of_[w] == b) {
                     // w enters the pair. It had no neighbour in the other cluster (or boundary()
                     // would have listed it) and no moved neighbour (each move includes all its
