@@ -8,8 +8,10 @@
 // until one changes nothing. Every applied change strictly lowers the objective, so the result is
 // never worse than the start (checked exactly at the end).
 //
-// Costs per pair: O(|A| |B|) (dense) or O(deg(A u B)) (sparse) to set up the gains from cached
-// within-cluster sums, then O(|A| + |B|) per step. On sparse graphs two phases run (see run()):
+// Costs per pair: O(|A| |B|) (dense) to set up the gains from cached within-cluster sums, then
+// O(|A| + |B|) per step; sparse: O(edges between A and B) to set up (A's boundary edges are listed
+// once per turn of A), then O(degree of the moved node + candidates) per step, nodes joining the
+// pair as moves reach them. On sparse graphs two phases run (see run()):
 // border-only sequences followed to their end, then sequences that stop once they have gone
 // `KlOptions::revisit_patience` steps without a new best prefix (on complete graphs only the
 // latter, with `KlOptions::patience`).

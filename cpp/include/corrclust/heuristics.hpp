@@ -25,8 +25,9 @@ struct KlOptions {
     // 1e-9, costs of 1e15 and above made noise look like gains and KL cycled until the time limit).
     double min_improvement = 1e-9;
     // Sparse graphs: after the border-only phase, revisit every pair with `patience` sequences
-    // (0.002-0.06 % better on 10 of 22 sparse instances, equal on the rest, at 1.25-2.9x the CPU
-    // time: docs/solvers.md). False: stop after the first phase. Complete graphs ignore it.
+    // (0.002-0.06 % better on 10 of 22 sparse instances, equal on the rest, at 1.0-1.8x the CPU
+    // time, median 1.1x: docs/solvers.md). False: stop after the first phase. Complete graphs
+    // ignore it.
     bool revisit = true;
     // Complete graphs: threads of GAEC inside "kl" (0: as many as the hardware has, at most 2).
     // The labels are the same for every value (docs/solvers.md); sparse graphs ignore it.
