@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import require_shared
 
 from corrclust import profiles as P
 
@@ -228,3 +229,36 @@ def test_mask_of_a_crowded_crop_whose_frame_is_mostly_cells():
     img[centre | neighbours] = (160, 95, 125)
     m = P.object_mask(img)
     assert (m & centre).sum() / (m | centre).sum() > 0.9
+
+
+@pytest.mark.parametrize("sigma", P.SIGMAS)
+def test_hessian_is_scikit_images_gaussian_derivative_hessian(sigma):
+    # the same entries as scikit-image's call, whose kernels at sigma <= 1 reach 100 deviations
+    from skimage.feature import hessian_matrix
+
+    plane = _textured(_ellipse(size=64, a=24, b=15, theta=0.3), 5) / 77.0
+    want = hessian_matrix(plane, sigma=sigma, order="rc", use_gaussian_derivatives=True)
+    got = P.hessian(plane, sigma)
+    for g, w in zip(got, want, strict=True):
+        if sigma > 1:
+            np.testing.assert_array_equal(g, w)  # the same kernels
+        else:
+            np.testing.assert_allclose(g, w, rtol=0, atol=1e-12)
+
+
+def test_profiles_of_red_cells_equal_those_with_scikit_images_hessian(monkeypatch):
+    from skimage.feature import hessian_matrix
+
+    from corrclust.images.io import read_image
+
+    smear = read_image(require_shared("data/rbc-morphology/images") / "1.jpg")
+    cells = ((95, 594), (151, 601), (153, 556))  # (y, x) of the first cells in points.csv
+    crops = [np.ascontiguousarray(smear[y - 32 : y + 32, x - 32 : x + 32]) for y, x in cells]
+    fast = [P.profile(c) for c in crops]
+    monkeypatch.setattr(
+        P,
+        "hessian",
+        lambda plane, s: hessian_matrix(plane, sigma=s, order="rc", use_gaussian_derivatives=True),
+    )
+    for c, row in zip(crops, fast, strict=True):
+        np.testing.assert_allclose(row, P.profile(c), rtol=1e-9, atol=0)
