@@ -14,9 +14,10 @@ missing entries are filled with ``b``, solved without building it (``cpp/src/gae
 between them), so a cluster pays ``b`` for each of its pairs that the graph does not hold.
 
 How ``b`` is chosen for feature vectors (:func:`parse_background`, ``--background``): ``"auto"``
-is the mean cost the rule gives to random pairs that are not graph edges (the ``left_out_cost`` of
-:func:`corrclust.embedding_clustering.cluster_embeddings`, estimated with the seed); ``0`` is the
-sparse graph alone (the solvers of :func:`corrclust.solve`, as before this model existed); a
+is the mean cost the rule gives to the two-hop pairs outside the graph
+(:func:`corrclust.embedding_clustering.two_hop_sample`, drawn with the seed; until session 6 it was
+the mean over random non-edge pairs, the ``left_out_cost``, which split classes larger than k, see
+docs/sparse.md); ``0`` is the sparse graph alone (the solvers of :func:`corrclust.solve`, as before this model existed); a
 number ``<= 0`` is used as given.
 """
 
