@@ -75,6 +75,8 @@ __all__ = [
     "NoObjectError",
     "object_mask",
     "profile",
+    "hessian",
+    "HESSIAN_TRUNCATE",
     "feature_names",
     "Profiles",
     "profile_collection",
