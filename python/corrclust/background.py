@@ -17,8 +17,8 @@ How ``b`` is chosen for feature vectors (:func:`parse_background`, ``--backgroun
 is the mean cost the rule gives to the two-hop pairs outside the graph
 (:func:`corrclust.embedding_clustering.two_hop_sample`, drawn with the seed; until session 6 it was
 the mean over random non-edge pairs, the ``left_out_cost``, which split classes larger than k, see
-docs/sparse.md); ``0`` is the sparse graph alone (the solvers of :func:`corrclust.solve`, as before this model existed); a
-number ``<= 0`` is used as given.
+docs/sparse.md); ``0`` is the sparse graph alone (the solvers of :func:`corrclust.solve`, as
+before this model existed); a number ``<= 0`` is used as given.
 """
 
 from __future__ import annotations
