@@ -160,29 +160,31 @@ def calibrate_granularity(
     """
     from corrclust.solve import solve
 
-    pairs = [(int(i), int(j), bool(t)) for i, j, t in pairs if int(i) != int(j)]
-    n_same = sum(t for _, _, t in pairs)
-    if n_same == 0 or n_same == len(pairs):
-        raise ValueError(
-            f"{source or 'calibration'}: needs pairs of the same class and of different classes "
-            f"(got {n_same} same and {len(pairs) - n_same} different)"
-        )
+    pairs = _checked_pairs(pairs, len(X), source)
     scores: dict[float, float] = {}
     for g in grid:
         C, _ = costs_from_features(X, k=k, granularity=float(g))
         scores[float(g)] = pair_score(solve(C, method=solver, seed=seed).labels, pairs)
     best = max(scores.values())
     g = min((v for v, sc in scores.items() if sc >= best - 1e-12), key=lambda v: (abs(v), v))
-    return Calibration(g, best, len(pairs), n_same, scores, source)
+    return Calibration(g, best, len(pairs), sum(t for _, _, t in pairs), scores, source)
 
 
 def _checked_pairs(
     pairs: Sequence[tuple[int, int, bool]], n: int, source: str
 ) -> list[tuple[int, int, bool]]:
+    """The labelled pairs as ``(i, j, same)`` ints, self pairs dropped; refused (one line) when a pair
+    is outside the ``n`` rows or when either kind, same class or different classes, is missing."""
     out = [(int(i), int(j), bool(t)) for i, j, t in pairs if int(i) != int(j)]
     bad = [(i, j) for i, j, _ in out if not (0 <= i < n and 0 <= j < n)]
     if bad:
         raise ValueError(f"{source or 'calibration'}: pair {bad[0]} is outside the {n} rows")
+    n_same = sum(t for _, _, t in out)
+    if n_same == 0 or n_same == len(out):
+        raise ValueError(
+            f"{source or 'calibration'}: needs pairs of the same class and of different classes "
+            f"(got {n_same} same and {len(out) - n_same} different)"
+        )
     return out
 
 
@@ -221,11 +223,6 @@ def calibrate(
     features, and the labelled pairs kept to be pinned by :func:`costs_from_features`."""
     X = np.asarray(X, dtype=np.float64)
     checked = _checked_pairs(pairs, X.shape[0], source)
-    if not any(t for _, _, t in checked):
-        raise ValueError(
-            f"{source or 'calibration'}: needs pairs of the same class and of different classes "
-            f"(got 0 same and {len(checked)} different)"
-        )
     w = feature_weights(X, checked)
     cal = calibrate_granularity(
         X * np.sqrt(w), checked, k=k, solver=solver, seed=seed, grid=grid, source=source
