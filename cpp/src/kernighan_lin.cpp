@@ -513,7 +513,6 @@ private:
     // this sequence). Candidates have not moved, so each stays on the side it started on: one list
     // per side, so the gain needs no branch on the side, and the order within a list does not
     // matter for the choice (swap removal).
-    template <bool Boundary = false>
     Index best_candidate(double& pg) {
         Index pick = -1;
         pg = -std::numeric_limits<double>::infinity();
@@ -523,7 +522,6 @@ private:
             const Index* c = cand_[0].data();
             for (Index r = 0, end = ncand_[0]; r < end; ++r) {
                 const Index j = c[r];
-                if (Boundary && cross_[j] == 0) continue;
                 const double gj = cb_[j] - ca_[j];
                 if (gj > pg || (gj == pg && j < pick)) {
                     pg = gj;
@@ -536,7 +534,6 @@ private:
             const Index* c = cand_[1].data();
             for (Index r = 0, end = ncand_[1]; r < end; ++r) {
                 const Index j = c[r];
-                if (Boundary && cross_[j] == 0) continue;
                 const double gj = ca_[j] - cb_[j];
                 if (gj > pg || (gj == pg && j < pick)) {
                     pg = gj;
@@ -883,7 +880,6 @@ private:
         ca_[j] = s == 0 ? in_sum_[v] : 0.0;
         cb_[j] = s == 0 ? 0.0 : in_sum_[v];
         cross_[j] = 0;
-        is_cand_[j] = 1;
         cpos_[j] = -1;
         return j;
     }
@@ -1028,9 +1024,9 @@ private:
     // The current pair: its first nn_ entries (sparse path) or N (two_cut); all sized n in setup().
     std::vector<Index> nodes_, seq_, cross_;
     bool border_only_ = false;  // sparse sequences offer only nodes with a neighbour across (cross_ > 0)
-    std::vector<Index> cand_[2];
+    std::vector<Index> cand_[2];  // unmoved candidates of the current sequence, by side
     std::vector<double> keys_[2];  // two_cut_sparse: the key of each listed candidate (key())
-    std::vector<Index> cpos_;      // two_cut_sparse: a candidate's place in its list, -1 once moved  // unmoved candidates of the current sequence, by side
+    std::vector<Index> cpos_;      // two_cut_sparse: a candidate's place in its list, -1 once moved
     std::vector<char> side_, is_cand_;  // is_cand_: is or was a candidate (moved nodes stay marked)
     Index nn_ = 0, nseq_ = 0, ncand_[2] = {0, 0};
     Index pair_work_ = 0;  // set-up work of the last pair, for poll()
@@ -1039,7 +1035,7 @@ private:
     std::vector<double> ca_, cb_, acc_;
     std::vector<Index> touched_;
     std::vector<char> touched_flag_;
-    std::vector<char> sweep_dirty_;
+    std::vector<char> sweep_dirty_;  // sparse: nodes the next vertex sweep must evaluate
     Index patience_;                // KlOptions::patience (sparse second phase: revisit_patience)
     const double min_improvement_;  // KlOptions::min_improvement
     const bool revisit_;            // KlOptions::revisit
@@ -1064,7 +1060,6 @@ private:
     std::vector<std::int64_t> boundary_mark_;           // by cluster b: boundary_turn_ when listed
     Index boundary_of_ = -1;                    // the cluster a whose edges edges_ab_ holds
     std::int64_t boundary_at_ = -1, boundary_turn_ = -1;
-    std::vector<Index> pending_;  // two_cut_sparse: larger-cluster nodes next to the smaller one  // sparse: nodes the next vertex sweep must evaluate
 };
 
 template <class Problem, class Policy>

@@ -42,9 +42,8 @@ class ClusterOptions:
     progress: bool = True
     feedback: Path | None = None  # the expert's answers (corrclust.feedback): must-/cannot-links
     calibrate: bool = False  # with feedback: fit the threshold/bias to the answers (corrclust.calibration)
-    propagate: bool = (
-        True  # with feedback: spread the answers to the pairs they imply (corrclust.propagation)
-    )
+    #: With feedback: spread the answers to the pairs they imply (corrclust.propagation).
+    propagate: bool = True
     route_options: dict[str, Any] = field(default_factory=dict)  # the route's own options (routes docstring)
     #: How files become images (Z projection, time point, pixel size, channels): corrclust.images.io.
     #: For PQAP the channels are the key points' blue, green and red planes; for the twin network
