@@ -164,7 +164,8 @@ def _implied(n, must, cannot):
 
 def test_active_questions_reach_the_planted_clustering_and_never_repeat_themselves():
     """One question at a time, answered from the planted classes, re-clustered exactly: the active
-    rule reaches the planted clustering after exactly 6 answers (random questions: 47), asks
+    rule reaches the planted clustering after exactly 3 answers (6 before the split weight and the
+    retiring of answered clusters; random questions: 47), asks
     no pair whose answer is implied, and asks the same pairs for the same seed."""
     from corrclust.metrics import compare
     from corrclust.solve import solve
@@ -187,23 +188,46 @@ def test_active_questions_reach_the_planted_clustering_and_never_repeat_themselv
             assert i < j and (i, j) not in _implied(24, must, cannot)
             (must if truth[i] == truth[j] else cannot).append((i, j))
         steps[strategy] = step
-    assert steps == {"active": 6, "random": 47}
+    assert steps == {"active": 3, "random": 47}
 
 
 def test_active_batch_asks_each_candidate_once():
-    """A batch of the active rule on two planted clusters of 6: the two splits first, then the
-    merge, asked about the next most typical images (0 and 11) because the medoids (5 and 7) are
-    already in the batch; then the least certain open pairs fill it. All in one cluster, the first
-    question is the split into the two planted classes."""
+    """A batch of the active rule on two planted clusters of 6: the split of the first cluster, the
+    merge, the split of the second (scores 0.900, 0.653, 0.566: a split counts half,
+    questions.SPLIT_WEIGHT); the merge is asked about the next most typical image of the first
+    cluster (0) because its medoid 5 is already in the batch, and the second split about 8 and 11
+    because the medoid 7 is; then the least certain open pairs fill it. All in one cluster, the
+    first question is the split into the two planted classes."""
+    from corrclust.calibration import cost_scale
+    from corrclust.questions import _candidates
+
     truth, C = _planted(seed=0, n=12, k=2)
     assert [int(i) for i in np.argsort(-C[:6, :6].sum(1))][0] == 5
     assert 6 + [int(i) for i in np.argsort(-C[6:, 6:].sum(1))][0] == 7
+    scale = cost_scale(C[np.triu_indices(12, 1)])
+    cands = _candidates(C, truth.copy(), np.arange(12), set(), scale)
+    assert [round(c[0], 9) for c in cands] == [0.652784736, 0.899630097, 0.566212483]
+    assert [c[2].tolist() for c in cands] == [list(range(6, 12)), [1], [8]]
     pairs = select_pairs(C, truth.copy(), 12, strategy="active", seed=0)
-    assert pairs[:3] == [(1, 5), (7, 8), (0, 11)]
+    assert pairs[:3] == [(1, 5), (0, 7), (8, 11)]
     assert len(pairs) == 12 and len(set(pairs)) == 12
     assert select_pairs(C, truth.copy(), 12, strategy="active", seed=5) == pairs  # no ties here
     (i, j), *_ = select_pairs(C, np.zeros(12, dtype=int), 1, strategy="active")
     assert truth[i] != truth[j]
+
+
+def test_split_score_exact_values():
+    """A split's score: half its pairs (SPLIT_WEIGHT) times the chance of a ``different``, whose
+    odds are halved by every ``same`` already inside the cluster (RETIRE): p(same) = 0.8, 5 x 5
+    pairs: 0.5 * 25 * 0.2 = 2.5; one same inside: odds 0.2/0.8 -> 0.1/0.8, chance 1/9, 12.5/9;
+    two: 0.05/0.85."""
+    from corrclust.questions import RETIRE, SPLIT_WEIGHT, _split_change
+
+    assert (SPLIT_WEIGHT, RETIRE) == (0.5, 0.5)
+    assert _split_change(0.8, 25.0, 0) == pytest.approx(2.5, abs=1e-12)
+    assert _split_change(0.8, 25.0, 1) == pytest.approx(12.5 / 9, abs=1e-12)
+    assert _split_change(0.8, 25.0, 2) == pytest.approx(12.5 * 0.05 / 0.85, abs=1e-12)
+    assert _split_change(1.0, 25.0, 0) == 0.0
 
 
 def test_no_question_left_when_everything_is_answered():

@@ -75,8 +75,11 @@ def test_shift_is_symmetric_moves_the_groups_and_shares_repeated_answers():
 
 
 def test_answers_to_reach_the_planted_merged_classes():
-    """Classes 0 and 1 merged: with the shift the active questions reach the truth after 3 answers
-    (constraints only: 5), random questions after 5 (constraints only: 17)."""
+    """Classes 0 and 1 merged: with the shift the active questions reach the truth after 5 answers
+    (constraints only: 5), random questions after 5 (constraints only: 17). The first split question
+    of the merged cluster (2, 4) is answered ``same``, so its split is retired by half
+    (questions.RETIRE) and a question about the coherent class 2 (12, 14) comes before the second
+    split (2, 6): two answers more than without the retiring (3)."""
     truth, C = _merged()
     assert solve(C, method="exact").labels.tolist() == [0] * 12 + [1] * 6
     got = {
@@ -84,9 +87,37 @@ def test_answers_to_reach_the_planted_merged_classes():
         for strategy in ("active", "random")
         for propagate in (True, False)
     }
-    assert got == {("active", True): 3, ("active", False): 5, ("random", True): 5, ("random", False): 17}
+    assert got == {("active", True): 5, ("active", False): 5, ("random", True): 5, ("random", False): 17}
     steps, must, cannot = _answers_to_truth(truth, C, "active", True)
-    assert (must, cannot) == ([(2, 4), (2, 3)], [(2, 6)])
+    assert (must, cannot) == ([(2, 4), (12, 14), (2, 3)], [(2, 6), (6, 12)])
+
+
+def _weak_class(seed=0):
+    """Classes 0 and 1 look alike (cross costs +0.5) and class 2 is coherent but weak (+0.15 inside):
+    the shape of Test-30's failure in session 7 (split questions kept going to the weak class)."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat([0, 1, 2], 6)
+    C = np.where(truth[:, None] == truth[None, :], 1.0, -1.0)
+    C[12:, 12:] = 0.15
+    C[:12, :12] = np.where(truth[:12, None] == truth[None, :12], 1.0, 0.5)
+    C = np.triu(C + rng.normal(scale=0.3, size=C.shape), 1)
+    return truth, C + C.T
+
+
+def test_answered_cluster_is_retired_from_split_questions(monkeypatch):
+    """With a split counting half and a cluster's split odds halved per ``same`` inside it, the
+    active questions leave the weak class 2 after two ``same`` answers and reach the truth after 6
+    answers; without (both factors 1), five ``same`` answers go to class 2 first: 9 answers."""
+    import corrclust.questions as questions
+
+    truth, C = _weak_class()
+    assert solve(C, method="exact").labels.tolist() == [0] * 12 + [1, 1, 2, 2, 1, 1]
+    steps, must, cannot = _answers_to_truth(truth, C, "active", True)
+    assert (steps, must, cannot) == (6, [(12, 14), (12, 15), (2, 4)], [(2, 12), (2, 6), (2, 7)])
+    monkeypatch.setattr(questions, "SPLIT_WEIGHT", 1.0)
+    monkeypatch.setattr(questions, "RETIRE", 1.0)
+    steps, must, cannot = _answers_to_truth(truth, C, "active", True)
+    assert steps == 9 and must[:4] == [(12, 14), (12, 15), (12, 13), (12, 16)]
 
 
 def test_answers_to_reach_the_planted_24_node_clustering():
