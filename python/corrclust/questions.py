@@ -42,13 +42,13 @@ one. When no candidate is left, the least certain open pair is asked (``uncertai
 seeded random order.
 
 How the rule was chosen (out of sample): the candidates' weighting ``sqrt(n_A n_B)`` (exponent 0.5
-among 0, 0.25, 0.5, 0.75, 1), the split at the level of must-link components rather than of
-images, and calibration off (checked again in session 8) were fixed on development sets only (PQAP matrices of Train-100
-classes 1-5 and 6-10, the synthetic organoids of seed 1, the RBC development half), before the
-rule was run on the reported sets; the split weight and the retiring likewise (session 8), on those
-four sets, the 20 three-class subsets of the Train-100 halves and 20 three-class subsets of the RBC
-development half (``--sets rbc-triples``); ``benchmarks/bench_feedback.py`` gives the protocol and
-the figures.
+among 0, 0.25, 0.5, 0.75, 1), the split at the level of must-link components rather than of images,
+and calibration off (checked again in session 8) were fixed on development sets only (PQAP matrices
+of Train-100 classes 1-5 and 6-10, the synthetic organoids of seed 1, the RBC development half),
+before the rule was run on the reported sets; the split weight and the retiring likewise (session
+8), on those four sets, the 20 three-class subsets of the Train-100 halves and 20 three-class
+subsets of the RBC development half (``--sets rbc-triples``); ``benchmarks/bench_feedback.py`` gives
+the protocol and the figures.
 
 In a batch (``k > 1``) the candidates are taken in score order; an image already in the batch is
 replaced by the next most typical image of its side where one is left; then the least certain open
