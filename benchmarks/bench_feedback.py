@@ -126,6 +126,8 @@ development features cached in session 7 (before the principal-axis mask; this b
 them, so ``--sets rbc-triples`` gives other figures). Mean VI over answers 1-20 (rule before ->
 chosen): four sets 0.793 -> 0.849, RBC triples 1.315 -> 1.198, Train-100 triples 0.039 -> 0.040;
 cells (set x budget 5/10/20/50, 44 sets) where active was not below random (10 seeds): 4 -> 3.
+Picked by the mean over all 44 development sets (0.688 -> 0.640); on the four sets alone it is
+worse (train-a stays at 0.436 from 5 to 10 answers, synthetic-dev 0.550 at 10).
 Tried and not taken (same harness): the expected change by look-ahead (re-solve with the question
 forced ``same`` and ``different`` with the cost shift, weighted by the answer's chance from the
 group's ``z`` or the pair's cost; best variant 0.853 / 1.344 / 0.057), the chance from the answers'
