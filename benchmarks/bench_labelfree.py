@@ -2,12 +2,15 @@
 clusterings a user would otherwise pick, on the same features, in one run.
 
     PYTHONPATH=python python benchmarks/bench_labelfree.py [--half report|dev] [--quick] [--out FILE.md]
-                                                           [--ssl [--ssl-budget SECONDS]]
+                                   [--draws 10] [--draws-large 3] [--ssl [--ssl-budget SECONDS]]
 
 Methods (all on the same standardised profiles, ``corrclust.profiles``):
 
-* ``corrclust profile``: costs by the label-free rule of ``corrclust.feature_costs`` (local scaling,
-  fixed offset), GAEC + Kernighan-Lin; the number of clusters is an output.
+* ``corrclust profile``: costs by the label-free rule of ``corrclust.feature_costs`` (local scaling
+  with the route's default neighbourhood ``scaled_neighbours(n)`` = max(7, n / 15), fixed offset),
+  GAEC + Kernighan-Lin; the number of clusters is an output.
+* ``corrclust profile --neighbours 7``: the same with the fixed neighbourhood of 7, the default
+  until session 8 (the scaled default was chosen on the development half, then scored once).
 * ``corrclust profile --neighbours auto``: the neighbourhood size chosen by stability
   (``feature_costs.choose_neighbours``; added after the first report run, chosen on the development half).
 * ``corrclust profile --calibrate``: 2 labelled images per class (3 random draws of those images;
@@ -24,9 +27,12 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
   header, not in the time column.
 
 Sets (the split is fixed in ``labelfree_sets.py``; ``--half report`` gives the figures nothing was
-tuned on): RBC 10 classes x 10 and x 50 crops, synthetic organoids (4 classes x 10, 96 px, one row
-per seed), OrgaQuant brightfield crops (no classes: stability, the mean adjusted Rand index between
-the clustering of all crops and of five random 80 % subsets).
+tuned on): RBC 10 classes x 10 and x 50 crops (draw 0, the crops of every earlier report, shown
+alone; then the mean over ``--draws`` 10 x 10 and ``--draws-large`` 10 x 50 draws of crops of the
+same half, because one draw of 100 crops varies by about 0.3 bits: development draws 2.46-3.36),
+synthetic organoids (4 classes x 10, 96 px, one row per seed), OrgaQuant brightfield crops (no
+classes: stability, the mean adjusted Rand index between the clustering of all crops and of five
+random 80 % subsets).
 
 Columns: VI in bits (false cuts, false joins), number of clusters, time in seconds (clustering only;
 the feature time of a set is in its header line). The machine is shared: times are indicative.
@@ -63,8 +69,10 @@ def features(images, masks=None):
     return Z, pr.kept, len(pr.skipped), time.perf_counter() - t0
 
 
-def ours(Z, granularity=0.0, calibration=None):
-    C, _ = feature_costs.costs_from_features(Z, granularity=granularity, calibration=calibration)
+def ours(Z, granularity=0.0, calibration=None, k=None):
+    """The profile route's default: neighbourhood ``feature_costs.scaled_neighbours(n)`` unless ``k``."""
+    k = feature_costs.scaled_neighbours(len(Z)) if k is None else k
+    C, _ = feature_costs.costs_from_features(Z, k=k, granularity=granularity, calibration=calibration)
     return solve(C, method="kl", seed=0).labels
 
 
@@ -90,6 +98,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
     rows = []
     for name, fn in (
         ("corrclust profile (label-free)", lambda: ours(Z)),
+        ("corrclust profile --neighbours 7 (session 7 default)", lambda: ours(Z, k=7)),
         ("corrclust profile --neighbours auto", lambda: ours_auto(Z)),
         ("KMeans (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(Z)),
         ("Ward (true k)", lambda: AgglomerativeClustering(k).fit_predict(Z)),
@@ -107,7 +116,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
             int(i) for c in sorted(set(y)) for i in rng.choice(np.flatnonzero(y == c), 2, replace=False)
         ]
         pairs = [(a, b, y[a] == y[b]) for n, a in enumerate(picked) for b in picked[n + 1 :]]
-        c = feature_costs.calibrate(Z, pairs)
+        c = feature_costs.calibrate(Z, pairs, k=feature_costs.scaled_neighbours(len(Z)))
         cal.append((c.granularity, compare(y, ours(Z, calibration=c))))
     dt = (time.perf_counter() - t0) / seed_draws
     mean = {
@@ -188,6 +197,14 @@ def main(argv=None) -> int:
     ap.add_argument("--half", choices=("report", "dev"), default="report")
     ap.add_argument("--quick", action="store_true", help="RBC 10 x 10 and two synthetic seeds only")
     ap.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    ap.add_argument(
+        "--draws",
+        type=int,
+        default=10,
+        metavar="N",
+        help="RBC 10 x 10 draws of crops (10; draw 0 shown alone too)",
+    )
+    ap.add_argument("--draws-large", type=int, default=3, metavar="N", help="RBC 10 x 50 draws of crops (3)")
     ap.add_argument("--ssl", action="store_true", help="also the ssl route on the RBC sets (needs torch)")
     ap.add_argument("--ssl-budget", type=float, default=300.0, metavar="S", help="ssl training seconds (300)")
     ap.add_argument(
@@ -209,23 +226,47 @@ def main(argv=None) -> int:
 
     for line in lines:
         print(line)
-    rbc_sizes = (10,) if args.quick else (10, 50)
-    for per in rbc_sizes:
-        images, classes, _ = sets.rbc_set(args.half, per)
-        Z, kept, skipped, ft = features(images)
-        y = np.array(classes)[kept]
-        name = f"RBC 10x{per} ({len(y)} crops, {skipped} without object; features {ft:.0f} s)"
-        for method, m, dt in labelled_methods(Z, y, 10):
-            emit(fmt_row(name, method, m, dt))
-        if args.ssl:
-            if args.ssl_threads > 0:
-                import torch
 
-                torch.set_num_threads(args.ssl_threads)
-            header, rows = ssl_rows(images, np.array(classes), 10, args.ssl_budget)
-            sname = f"RBC 10x{per} ({len(images)} crops; {header}; load {os.getloadavg()[0]:.1f})"
+    def emit_mean(name: str, per_method: dict[str, list], unit: str) -> None:
+        """One row per method: the mean over draws (or seeds), its standard deviation and every VI."""
+        for method, ms in per_method.items():
+            mean = {
+                k: float(np.mean([m[k] for m, _ in ms]))
+                for k in ("vi", "false_cuts", "false_joins", "n_clusters_pred")
+            }
+            vis = [m["vi"] for m, _ in ms]
+            emit(
+                fmt_row(name, method, mean, float(np.mean([dt for _, dt in ms])))
+                + f" sd {np.std(vis):.2f}; per {unit} VI "
+                + " ".join(f"{v:.2f}" for v in vis)
+            )
+
+    rbc_sizes = ((10, 1),) if args.quick else ((10, args.draws), (50, args.draws_large))
+    for per, n_draws in rbc_sizes:
+        per_draw: dict[str, list] = {}
+        for draw in range(n_draws):
+            images, classes, _ = sets.rbc_set(args.half, per, seed=draw)
+            Z, kept, skipped, ft = features(images)
+            y = np.array(classes)[kept]
+            rows = labelled_methods(Z, y, 10)
             for method, m, dt in rows:
-                emit(fmt_row(sname, method, m, dt))
+                per_draw.setdefault(method, []).append((m, dt))
+            if draw > 0:
+                continue
+            name = f"RBC 10x{per} draw 0 ({len(y)} crops, {skipped} without object; features {ft:.0f} s)"
+            for method, m, dt in rows:
+                emit(fmt_row(name, method, m, dt))
+            if args.ssl:
+                if args.ssl_threads > 0:
+                    import torch
+
+                    torch.set_num_threads(args.ssl_threads)
+                header, srows = ssl_rows(images, np.array(classes), 10, args.ssl_budget)
+                sname = f"RBC 10x{per} draw 0 ({len(images)} crops; {header}; load {os.getloadavg()[0]:.1f})"
+                for method, m, dt in srows:
+                    emit(fmt_row(sname, method, m, dt))
+        if n_draws > 1:
+            emit_mean(f"RBC 10x{per}, draws 0-{n_draws - 1} (mean of {n_draws})", per_draw, "draw")
     seeds = (5, 6) if args.half == "report" else (0, 1)
     if not args.quick:
         seeds = tuple(range(5, 10)) if args.half == "report" else tuple(range(5))
@@ -236,17 +277,7 @@ def main(argv=None) -> int:
         y = np.array(classes)[kept]
         for method, m, dt in labelled_methods(Z, y, 4):
             per_method.setdefault(method, []).append((m, dt))
-    name = f"synthetic 4x10, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})"
-    for method, ms in per_method.items():
-        mean = {
-            k: float(np.mean([m[k] for m, _ in ms]))
-            for k in ("vi", "false_cuts", "false_joins", "n_clusters_pred")
-        }
-        emit(
-            fmt_row(name, method, mean, float(np.mean([dt for _, dt in ms])))
-            + " per seed VI "
-            + " ".join(f"{m['vi']:.2f}" for m, _ in ms)
-        )
+    emit_mean(f"synthetic 4x10, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})", per_method, "seed")
     if not args.quick:
         images, _ = sets.orgaquant_crops(args.half, 150)
         Z, kept, skipped, ft = features(images)
@@ -259,6 +290,8 @@ def main(argv=None) -> int:
         )
         s, k = stability(Z, ours, np.random.default_rng(0))
         emit(f"| OrgaQuant | corrclust profile | stability {s:.2f} | {k} | |")
+        s7, k7 = stability(Z, lambda X: ours(X, k=7), np.random.default_rng(0))
+        emit(f"| OrgaQuant | corrclust profile --neighbours 7 | stability {s7:.2f} | {k7} | |")
         sa, ka = stability(Z, ours_auto, np.random.default_rng(0))
         emit(f"| OrgaQuant | corrclust profile --neighbours auto | stability {sa:.2f} | {ka} | |")
         s2, k2 = stability(Z, hdbscan, np.random.default_rng(0))

@@ -188,6 +188,28 @@ def test_assess_tells_structure_from_noise():
     assert any(f.startswith("no clear structure") for f in a.findings)
 
 
+def test_scaled_neighbours_values():
+    """max(7, round(n / 15)), at most n - 1: k = 7 up to 112 rows, 8 from 113."""
+    got = [F.scaled_neighbours(n) for n in (2, 3, 8, 40, 100, 112, 113, 240, 500, 1000)]
+    assert got == [1, 2, 7, 7, 7, 7, 8, 16, 33, 67]
+    assert F.NEIGHBOUR_SHARE == 15
+    with pytest.raises(ValueError, match="at least 2 rows, got 1"):
+        F.scaled_neighbours(1)
+
+
+def test_scaled_neighbours_split_large_classes_less():
+    """Two planted classes of 120 in 10 dimensions: k = 7 gives 56 clusters (VI 4.58), the scaled
+    neighbourhood (k = 16) 31 (VI 3.52)."""
+    X, y = _planted(n_per=120, d=10, gap=6.0, seed=4)
+    fixed = compare(y, solve(F.costs_from_features(X, k=7)[0], method="kl").labels)
+    k = F.scaled_neighbours(len(X))
+    scaled = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)
+    assert k == 16
+    assert (fixed["n_clusters_pred"], scaled["n_clusters_pred"]) == (56, 31)
+    assert fixed["vi"] == pytest.approx(4.5806, abs=1e-4)
+    assert scaled["vi"] == pytest.approx(3.5194, abs=1e-4)
+
+
 def test_auto_neighbours_follow_large_classes():
     """Two classes of 120: the default neighbourhood (7) splits them into many clusters; the most
     stable neighbourhood is larger and its clustering is closer to the truth."""

@@ -278,7 +278,13 @@ def test_neighbours_option(brightfield, tmp_path, capsys):
         )
         == 2
     )
-    assert "--neighbours must be a whole number of at least 1 or 'auto', got 0" in capsys.readouterr().err
+    assert (
+        "--neighbours must be a whole number of at least 1, 'scaled' or 'auto', got 0"
+        in capsys.readouterr().err
+    )
+    # the default: one image in 15, at least 7
+    assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "s"), "--no-progress"]) == 0
+    assert "cost rule neighbourhood: k = 7 (one image in 15, at least 7)" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ above the dense limit (issue 18)

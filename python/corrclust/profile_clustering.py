@@ -190,7 +190,7 @@ def profile_costs(
     seed: int = 0,
     progress: bool = False,
     checkpoint: str | Path | None = None,
-    neighbours: int | str = feature_costs.K_NEIGHBOURS,
+    neighbours: int | str = "scaled",
     read: ReadOptions | None = None,
 ) -> ProfileCosts:
     """Profiles and label-free costs of ``records`` (see the module doc).
@@ -200,13 +200,16 @@ def profile_costs(
     ``granularity``) from them, and the labelled pairs are pinned. ``checkpoint``: a file where the profiles
     computed so far are saved every ``SAVE_EVERY`` seconds; a rerun takes them from it (an image
     counts as the same when its path, size and modification time are). ``neighbours``: the
-    rule's ``k``, or ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
+    rule's ``k``; ``"scaled"`` (the default) for :func:`corrclust.feature_costs.scaled_neighbours` of
+    the number of profiled images, ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
     """
     pf = profile_features(records, pca=pca, progress=progress, checkpoint=checkpoint, read=read)
     recs, Z, skipped = pf.records, pf.features, pf.skipped
     k_scores = None
     if neighbours == "auto":
         k, k_scores = feature_costs.choose_neighbours(Z, granularity=granularity, solver=solver, seed=seed)
+    elif neighbours == "scaled":
+        k = feature_costs.scaled_neighbours(Z.shape[0])
     else:
         k = int(neighbours)
         if k < 1:

@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seed", type=int, default=0, help="seed of the synthetic images and the solver (default 0)"
     )
     p.add_argument("--classes", type=int, default=4, help="number of synthetic classes (default 4)")
-    # 10 per class: the profile route's cost rule has a neighbourhood of 7 images (feature_costs.K_NEIGHBOURS),
+    # 10 per class: the profile route's cost rule has a neighbourhood of at least 7 images
+    # (feature_costs.scaled_neighbours),
     # and classes much smaller than that are joined
     p.add_argument("--per-class", type=int, default=10, help="images per class (default 10)")
     p.add_argument(

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from corrclust import feature_costs
 from corrclust.pipeline.correlations import Correlations
 from corrclust.pipeline.images import ImageSet
 from corrclust.pipeline.messages import say
@@ -40,8 +41,8 @@ def _opt(options: ClusterOptions, name: str, default: Any = None) -> Any:
 
 
 def _neighbours(options: ClusterOptions) -> int | str:
-    nb = str(_opt(options, "profile_neighbours", "7"))
-    return nb if nb == "auto" else int(nb)
+    nb = str(_opt(options, "profile_neighbours", "scaled"))
+    return nb if nb in ("auto", "scaled") else int(nb)
 
 
 class ProfileRoute:
@@ -71,10 +72,11 @@ class ProfileRoute:
         group.add_argument(
             "--neighbours",
             dest="profile_neighbours",
-            default="7",
-            metavar="K|auto",
-            help="neighbourhood size of the cost rule: clusters have about this size (default 7); "
-            "'auto' picks the most stable of 7 ... 100 (slower; see docs/profiles.md)",
+            default="scaled",
+            metavar="K|scaled|auto",
+            help="neighbourhood size of the cost rule: clusters have about this size; 'scaled' "
+            "(default): one image in 15, at least 7 (7 on the sparse path); 'auto' picks the most "
+            "stable of 7 ... 100 (slower; see docs/profiles.md)",
         )
         group.add_argument(
             "--pca",
@@ -92,9 +94,11 @@ class ProfileRoute:
         cal = _opt(options, "profile_calibrate")
         if cal is not None and not Path(cal).is_file():
             raise FileNotFoundError(f"calibration file not found: {cal}")
-        nb = str(_opt(options, "profile_neighbours", "7"))
-        if nb != "auto" and not (nb.isdigit() and int(nb) >= 1):
-            raise ValueError(f"--neighbours must be a whole number of at least 1 or 'auto', got {nb}")
+        nb = str(_opt(options, "profile_neighbours", "scaled"))
+        if nb not in ("auto", "scaled") and not (nb.isdigit() and int(nb) >= 1):
+            raise ValueError(
+                f"--neighbours must be a whole number of at least 1, 'scaled' or 'auto', got {nb}"
+            )
         pca = _opt(options, "profile_pca")
         if pca is not None and not (0 < pca < 1 or (pca >= 1 and float(pca).is_integer())):
             raise ValueError(f"--pca must be a whole number of components or a share in (0, 1), got {pca}")
@@ -130,6 +134,10 @@ class ProfileRoute:
             neighbours=_neighbours(options),
             read=options.read,
         )
+        if _neighbours(options) == "scaled":
+            say(
+                f"cost rule neighbourhood: k = {pc.k} (one image in {feature_costs.NEIGHBOUR_SHARE}, at least 7)"
+            )
         if "neighbours_stability" in pc.info:
             say(
                 f"--neighbours auto: k = {pc.k} (stability by k: "
@@ -179,17 +187,22 @@ class ProfileRoute:
         for path, reason in pf.skipped:
             say(f"no profile for {path}: {reason}")
             images.failures.append((path, f"no profile: {reason}"))
+        nb = _neighbours(options)
         return FeatureVectors(
             pf.ids,
             pf.features,
             granularity=float(_opt(options, "profile_granularity", 0.0)),
-            neighbours=int(_neighbours(options)),
+            # 'scaled' would ask for thousands of neighbours per row above the dense limit: the
+            # sparse path's kNN graph keeps the rule's fixed 7
+            neighbours=feature_costs.K_NEIGHBOURS if nb == "scaled" else int(nb),
             settings=self.settings(options),
         )
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
+        nb = _neighbours(options)
+        k = "max(7, n / 15) dense, 7 sparse" if nb == "scaled" else nb
         out: list[tuple[str, Any]] = [
-            ("cost rule", f"local scaling (k = {_neighbours(options)}), log-odds + 1; bias = granularity")
+            ("cost rule", f"local scaling (k = {k}), log-odds + 1; bias = granularity")
         ]
         if _opt(options, "profile_calibrate") is not None:
             out.append(("calibration", str(_opt(options, "profile_calibrate"))))
