@@ -207,6 +207,8 @@ private:
         }
         stamp_.assign(static_cast<size_t>(k), 0);
         version_.assign(static_cast<size_t>(k), 0);
+        near_.assign(static_cast<size_t>(k), 0);
+        nbrs_of_.assign(static_cast<size_t>(k), {});
         batch_start_.assign(static_cast<size_t>(k), -1);
         split_start_.assign(static_cast<size_t>(k), -1);
         in_sum_.assign(static_cast<size_t>(n_), 0.0);
@@ -258,6 +260,8 @@ private:
             stamp_.push_back(pass);
             seen_.push_back(-1);
             version_.push_back(0);
+            near_.push_back(0);
+            nbrs_of_.emplace_back();
             batch_start_.push_back(-1);
             split_start_.push_back(-1);
         }
@@ -277,10 +281,18 @@ private:
             if (Policy::complete) {
                 for (Index b = a + 1; b < static_cast<Index>(members_.size()); ++b)
                     if (!members_[b].empty()) nbrs.push_back(b);
+            } else if (version_[a] < batch_start_[a] && near_[a] < batch_start_[a]) {
+                // Neither a nor a node next to it changed cluster since a's previous turn in this
+                // phase: its neighbouring clusters are those listed then, and the edges between a
+                // and each of them are the same. Most such turns skip every pair, so a's
+                // adjacency is scanned only when a pair is due (boundary() lists it then).
+                // On grid-100x100-mean0.3 these listings were 13 % of KL's samples.
+                nbrs.assign(nbrs_of_[a].begin(), nbrs_of_[a].end());
             } else {  // the clusters listed with a's boundary edges (one adjacency scan for both)
                 list_boundary(a);
                 nbrs.assign(listed_.begin(), listed_.end());
                 std::sort(nbrs.begin(), nbrs.end());
+                nbrs_of_[a].assign(nbrs.begin(), nbrs.end());
             }
             // Sparse graphs: a pair is skipped when neither cluster changed since the start of a's
             // previous visit in this phase (the pair was then evaluated without gain, or skipped for
@@ -987,7 +999,10 @@ private:
                 changed_[spec_label_[v]] = spec_round_;
             }
             sweep_dirty_[v] = 1;
-            P.for_neighbors(v, [&](Index u, double) { sweep_dirty_[u] = 1; });
+            P.for_neighbors(v, [&](Index u, double) {
+                sweep_dirty_[u] = 1;
+                near_[label_of_[u]] = clock_;
+            });
         }
     }
 
@@ -1015,6 +1030,10 @@ private:
     // batch_start_[c] / split_start_[c] the event at which c's pairs / c's split were last started
     // in this phase (-1: not yet)
     std::vector<std::int64_t> version_, batch_start_, split_start_;
+    // Sparse graphs: near_[c] is (at least) the event of the last cluster change of a node next to
+    // a member of c; nbrs_of_[c] the neighbouring clusters b > c listed at c's last listing turn
+    std::vector<std::int64_t> near_;
+    std::vector<std::vector<Index>> nbrs_of_;
     std::int64_t clock_ = 0;
     std::vector<double> in_sum_;
     std::vector<Index> loc_, free_;
