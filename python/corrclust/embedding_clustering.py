@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from corrclust import feature_costs, memory
+from corrclust import cluster_refinement, feature_costs, memory
 from corrclust.background import parse_background, solve_background
 from corrclust.candidates import KNN_METHODS, candidate_edges, knn_graph
 
@@ -85,6 +85,7 @@ class EmbeddingClustering:
     notes: list[str] = field(default_factory=list)
     solve: Any = field(default=None, repr=False)
     background: float | None = None
+    refinement: Any = field(default=None, repr=False)
 
     @property
     def n_clusters(self) -> int:
@@ -105,6 +106,7 @@ class EmbeddingClustering:
             "objective_all_pairs": self.objective_all_pairs,
             "left_out_cost": self.left_out_cost,
             "background": self.background,
+            "refined_pairs": None if self.refinement is None else list(self.refinement.pairs),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "notes": list(self.notes),
         }
@@ -248,6 +250,13 @@ def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity
     return float(feature_costs.pair_costs(pairs, d, sigma, granularity=granularity).mean())
 
 
+def _rule_costs(X: np.ndarray, sigma: np.ndarray, pairs: np.ndarray, granularity: float) -> np.ndarray:
+    """The rule's costs of row ``pairs``, their distances measured here (as
+    :class:`corrclust.distributed.LocalScalingCost` measures them, so both paths agree bit for bit)."""
+    d = np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
+    return feature_costs.pair_costs(pairs, d, sigma, granularity=granularity)
+
+
 def cut_pairs(labels: np.ndarray) -> int:
     """Pairs of rows in different clusters, from the cluster sizes."""
     sizes = np.bincount(labels).astype(np.int64)
@@ -270,6 +279,7 @@ def cluster_embeddings(
     background: str | float = "auto",
     dense_max_n: int | None = None,
     threads: int | None = None,
+    refine: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> EmbeddingClustering:
     """Cluster the rows of ``E`` (an ``(n, d)`` float array) by the label-free rule.
@@ -283,7 +293,10 @@ def cluster_embeddings(
     graph, :func:`two_hop_sample`), ``0``
     (none: the graph alone, any ``solver``) or a number <= 0; with one, ``solver`` ``"kl"`` runs
     GAEC then node moves and joins under that cost, ``"gaec"`` GAEC alone
-    (:func:`corrclust.background.solve_background`). ``progress(message)`` is told of each step.
+    (:func:`corrclust.background.solve_background`). ``refine`` (sparse path, ``"kl"`` with a
+    background): then move nodes and join clusters on the exact costs of the pairs inside each
+    cluster and between clusters that share an attractive edge
+    (:func:`corrclust.cluster_refinement.refine`). ``progress(message)`` is told of each step.
     NaN features or duplicate ids raise one ValueError line naming them.
     """
     X = check_features(E)
@@ -341,18 +354,37 @@ def cluster_embeddings(
             f"the two-hop pairs outside the graph attract on average ({b_auto:.4g}): solved without a background"
         )
         say(notes[-1])
-    say(f"sparse path: solving {uv.shape[0]} pairs ({solver}, background {b:.4g})")
+    pairs = int(uv.shape[0])
+    say(f"sparse path: solving {pairs} pairs ({solver}, background {b:.4g})")
     t2 = time.perf_counter()
     if b == 0:
         res = solve((n, uv, costs), method=solver, seed=seed, time_limit=time_limit)
     else:
         res = solve_background(n, uv, costs, b, method=BACKGROUND_SOLVERS[solver], time_limit=time_limit)
     seconds["solve"] = time.perf_counter() - t2
+    lab, objective, refined = res.labels, res.objective, None
+    if refine and b != 0 and solver == "kl":
+        t3 = time.perf_counter()
+        refined = cluster_refinement.refine(
+            n,
+            uv,
+            costs,
+            lab,
+            b,
+            lambda pairs: _rule_costs(X, sigma, pairs, granularity),
+            chunk=cluster_refinement.score_chunk(X.shape[1]),
+        )
+        if refined.skipped:
+            notes.append(refined.skipped)
+            say(refined.skipped)
+        if refined.pairs:  # the left-out pairs are now those outside the refined graph
+            lab, objective, uv, costs = refined.labels, refined.objective, refined.edges, refined.costs
+            c_out = _left_out_cost(X, sigma, uv, granularity, seed)
+        seconds["refine"] = time.perf_counter() - t3
     seconds["total"] = time.perf_counter() - t0
-    lab = res.labels
     cut = lab[uv[:, 0]] != lab[uv[:, 1]]
     all_pairs = float(costs[cut].sum()) + c_out * (cut_pairs(lab) - int(np.count_nonzero(cut)))
     return EmbeddingClustering(
-        ids, lab, "sparse", res.objective, all_pairs, int(uv.shape[0]), c_out, used,
-        neighbours, k, granularity, seconds, notes, res, b,
+        ids, lab, "sparse", objective, all_pairs, pairs, c_out, used,
+        neighbours, k, granularity, seconds, notes, res, b, refined,
     )  # fmt: skip
