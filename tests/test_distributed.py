@@ -155,7 +155,10 @@ def test_two_workers_give_the_one_process_sparse_path_bit_for_bit(client):
     np.testing.assert_array_equal(two.labels, one.labels)
     assert two.objective == one.objective
     assert two.edges.shape[0] == one.pairs
-    assert one.solve.objective == two.objective
+    # both refine the solve on the exact pairs around its clusters, on the same pairs
+    assert one.refinement is not None and two.refinement is not None
+    assert two.refinement.pairs == one.refinement.pairs and len(one.refinement.pairs) >= 1
+    np.testing.assert_array_equal(two.refinement.costs, one.refinement.costs)
 
 
 @pytest.mark.slow

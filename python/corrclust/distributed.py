@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from corrclust import candidates
+from corrclust import candidates, cluster_refinement
 from corrclust.atomic import atomic_path, write_text
 
 __all__ = [
@@ -700,6 +700,7 @@ class DistributedResult:
     reused: int = 0
     knn: str = "exact"  # the kNN search used: "exact" or "faiss"
     background: float = 0.0
+    refinement: Any = None  # corrclust.cluster_refinement.Refinement when the solve was refined
 
     @property
     def n_clusters(self) -> int:
@@ -727,6 +728,7 @@ def cluster_embeddings(
     knn: str = "auto",
     threads: int | None = None,
     background: str | float = "auto",
+    refine: bool = True,
 ) -> DistributedResult:
     """Cluster the rows of ``X`` (n x d feature vectors) on the kNN candidate graph, the kNN blocks
     and the pair scores computed on a Dask cluster, the solve here.
@@ -741,7 +743,9 @@ def cluster_embeddings(
     ``"faiss"`` the result is that of the one-process path with ``knn="faiss"`` on the same index.
     ``background``: the cost of the pairs outside the graph in
     the solve, as there (``"auto"``: the mean score of the same seeded random pairs; ``0``: none;
-    a number <= 0), here with ``method`` ``"kl"`` or ``"gaec"``.
+    a number <= 0), here with ``method`` ``"kl"`` or ``"gaec"``. ``refine``: as there, the
+    refinement on the exact pairs around the clusters (:mod:`corrclust.cluster_refinement`), run
+    here after the solve, which calls ``score(X, pairs, None)`` for those pairs.
 
     The cluster: ``client`` when given, else ``scheduler`` (an address), else a LocalCluster of
     ``workers``; ``local=True`` runs every block in this process instead.
@@ -786,6 +790,7 @@ def cluster_embeddings(
             progress,
             wanted,
             knn_options,
+            refine,
         )
     raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
 
@@ -804,6 +809,7 @@ def _cluster(
     progress: bool,
     background: str | float,
     knn_options: dict[str, Any],
+    refine: bool = True,
 ) -> DistributedResult:
     from corrclust.background import solve_background
     from corrclust.embedding_clustering import BACKGROUND_SOLVERS, REPULSION_SAMPLES, two_hop_sample
@@ -846,16 +852,31 @@ def _cluster(
     else:
         res = solve_background(problem.n, problem.edges, problem.costs, b, method=BACKGROUND_SOLVERS[method])
     seconds["solve"] = time.perf_counter() - t
+    labels, objective, refined = res.labels, res.objective, None
+    if refine and b != 0 and method == "kl":  # as the one-process path, in this process
+        t = time.perf_counter()
+        refined = cluster_refinement.refine(
+            problem.n,
+            problem.edges,
+            problem.costs,
+            labels,
+            b,
+            lambda pairs: np.asarray(score(X, pairs, None), dtype=np.float64),
+            chunk=cluster_refinement.score_chunk(X.shape[1]),
+        )
+        labels, objective = refined.labels, refined.objective
+        seconds["refine"] = time.perf_counter() - t
     return DistributedResult(
-        labels=res.labels,
+        labels=labels,
         edges=problem.edges,  # type: ignore[arg-type]
         costs=problem.costs,
-        objective=res.objective,
+        objective=objective,
         status=res.status,
         seconds=seconds,
         reused=sum(reused.values()),
         knn=knn_options["method"],
         background=b,
+        refinement=refined,
     )
 
 

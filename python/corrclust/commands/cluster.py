@@ -31,7 +31,7 @@ Two modes share this command:
 
       corrclust cluster --embeddings E.npy [--ids IDS.csv] -o OUT [--pairs auto|all|knn]
                         [--dense-max-n N] [--knn-k 30] [--knn auto|exact|faiss]
-                        [--background auto|0|B]
+                        [--background auto|0|B] [--no-refine]
                         [--neighbours K] [--granularity G] [--solver kl|anytime|gaec] [--seed N]
 
   ``E.npy`` is an ``(n, d)`` float array (any route's embeddings or profiles, or another tool's);
@@ -39,7 +39,8 @@ Two modes share this command:
   :func:`corrclust.embedding_clustering.cluster_embeddings` clusters the rows by the label-free
   rule, densely up to ``--dense-max-n`` rows (default 20,000) and on a k-nearest-neighbour graph
   above it (said on stderr); there the pairs outside the graph cost ``--background`` in the solve
-  (default auto: their estimated mean cost; docs/sparse.md). Writes OUT/clusters.csv
+  (default auto: their estimated mean cost; docs/sparse.md), and the solve is then refined on the
+  exact costs of the pairs inside and between neighbouring clusters (``--no-refine``: not). Writes OUT/clusters.csv
   (``id,cluster``) and OUT/summary.json.
 """
 
@@ -213,6 +214,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="sparse path: the cost of every pair outside the kNN graph in the solve: auto (their "
         "estimated mean cost under the rule; default), 0 (none: the graph alone) or a number <= 0 "
         "(with --solver kl or gaec unless 0; docs/sparse.md)",
+    )
+    emb.add_argument(
+        "--no-refine",
+        dest="refine",
+        action="store_false",
+        help="sparse path: keep the solve's labels, without the node moves and joins on the exact "
+        "costs of the pairs inside and between neighbouring clusters that follow it by default "
+        "(docs/sparse.md)",
     )
     emb.add_argument(
         "--scheduler",
@@ -584,6 +593,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
         threads=args.threads,
         progress=say if args.progress else None,
         background=background,
+        refine=getattr(args, "refine", True),
     )
     for note in result.notes:  # the path taken automatically is said even without progress
         if not args.progress:
@@ -678,6 +688,7 @@ def run_distributed(args: argparse.Namespace) -> int:
         knn=args.knn,
         threads=args.threads,  # of the faiss index build, in this process
         background=background,
+        refine=getattr(args, "refine", True),
     )
     write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels)
     if args.truth:
