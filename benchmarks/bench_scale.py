@@ -16,15 +16,18 @@ Reported: wall time (kNN + costs + solve) and the solve's share, peak RSS, VI (b
 planted classes, clusters, VI between the sparse and the dense labels where both ran, the sparse
 path's VI to the truth minus the dense path's (the comparable quality figure: two dense solvers
 already differ by VI 1.3 from each other on the RBC profiles), and the dense objective of the sparse
-labels next to the sparse path's ``objective_all_pairs``. The sparse cases
+labels next to the sparse path's ``objective_all_pairs``. Each sparse case at n = 10^4 and on RBC
+runs with and without the refinement on the exact pairs around the clusters
+(:mod:`corrclust.cluster_refinement`, ``--refine on,off``; the larger ones with the first value);
+``--rbc-seed`` draws other RBC subsets. The sparse cases
 at n = 10^4 and on RBC run once per ``--background`` value (default ``auto,0``: the pairs outside
 the graph at their estimated mean cost in the solve, and at 0 as before it), the larger ones with
 the first value. The operating point (neighbours 7, granularity 0, solver kl, seed 0, k = 10/30)
 was fixed before measuring.
 
     python benchmarks/bench_scale.py [--rbc build/rbc-profiles.npz] [--rbc-n 5000,10000,all]
-        [--dense-budget-gib 6] [--million] [--threads 2] [--background auto,0] [--no-large]
-        [--no-planted] [--extra N:K,...]
+        [--rbc-seed 0] [--dense-budget-gib 6] [--million] [--threads 2] [--background auto,0]
+        [--refine on,off] [--no-large] [--no-planted] [--extra N:K,...]
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def load(case: dict) -> tuple[np.ndarray, np.ndarray]:
     keep = done & ~np.isnan(F).any(axis=1)
     F, classes = F[keep], classes[keep]
     if case.get("subset") and case["subset"] < len(F):
-        pick = np.sort(np.random.default_rng(0).choice(len(F), case["subset"], replace=False))
+        rng = np.random.default_rng(case.get("subset_seed", 0))
+        pick = np.sort(rng.choice(len(F), case["subset"], replace=False))
         F, classes = F[pick], classes[pick]
     _, groups = feature_names(3)
     return standardise(F, groups), classes
@@ -114,6 +118,7 @@ def child(case: dict) -> dict:
         threads=case["threads"],
         dense_max_n=10**7,
         background=case.get("background", "auto"),
+        refine=case.get("refine", True),
     )
     wall = time.perf_counter() - start
     out = {
@@ -129,6 +134,7 @@ def child(case: dict) -> dict:
         "objective_all_pairs": r.objective_all_pairs,
         "pairs": r.pairs,
         "background": r.background,
+        "refined": r.refinement is not None and bool(r.refinement.pairs),
     }
     np.save(case["labels_out"], r.labels)
     return out
@@ -178,6 +184,13 @@ def main() -> None:
         "--background", default="auto,0", help="background values of the sparse cases (default auto,0)"
     )
     ap.add_argument(
+        "--refine",
+        default="on,off",
+        help="sparse cases at n = 10^4 and on RBC: with the refinement on the exact pairs around the "
+        "clusters (on), without (off), or both (default on,off); larger cases: the first",
+    )
+    ap.add_argument("--rbc-seed", type=int, default=0, help="RBC: the seed of the random subsets (default 0)")
+    ap.add_argument(
         "--extra", metavar="N:K,...", default="", help="further sparse planted cases, e.g. 10000:60,30000:60"
     )
     ap.add_argument("--case", help=argparse.SUPPRESS)
@@ -189,42 +202,67 @@ def main() -> None:
 
     backgrounds = [b.strip() for b in args.background.split(",") if b.strip()]
     first = backgrounds[0]
+    refines = [{"on": True, "off": False}[v.strip()] for v in args.refine.split(",") if v.strip()]
+    ref0 = refines[0]
     cases: list[dict] = [{"data": "planted", "n": 10_000, "path": "dense"}]
     cases += [
-        {"data": "planted", "n": 10_000, "path": "sparse", "k": k, "background": b}
+        {"data": "planted", "n": 10_000, "path": "sparse", "k": k, "background": b, "refine": r}
         for k in (10, 30)
         for b in backgrounds
+        for r in refines
     ]
     if not args.no_large:
         cases += [
-            {"data": "planted", "n": n, "path": "sparse", "k": 30, "background": first}
+            {"data": "planted", "n": n, "path": "sparse", "k": 30, "background": first, "refine": ref0}
             for n in (30_000, 100_000)
         ]
     if args.no_planted:
         cases = []
     for item in filter(None, args.extra.split(",")):
         n, k = item.split(":")
-        cases.append({"data": "planted", "n": int(n), "path": "sparse", "k": int(k), "background": first})
+        cases.append(
+            {
+                "data": "planted",
+                "n": int(n),
+                "path": "sparse",
+                "k": int(k),
+                "background": first,
+                "refine": ref0,
+            }
+        )
     if args.million:
-        cases.append({"data": "planted", "n": 1_000_000, "path": "sparse", "k": 30, "background": first})
+        cases.append(
+            {
+                "data": "planted",
+                "n": 1_000_000,
+                "path": "sparse",
+                "k": 30,
+                "background": first,
+                "refine": ref0,
+            }
+        )
     if args.rbc:
         with np.load(args.rbc) as z:
             profiled = int((z["done"] & ~np.isnan(z["features"]).any(axis=1)).sum())
         for item in filter(None, (s.strip() for s in args.rbc_n.split(","))):
             m = profiled if item == "all" else min(int(item), profiled)
-            rbc = {"data": args.rbc, "shared": args.shared, "n": m, "subset": m}
+            rbc = {"data": args.rbc, "shared": args.shared, "n": m, "subset": m, "subset_seed": args.rbc_seed}
             if 32 * m * m <= args.dense_budget_gib * 2**30:
                 cases.append(rbc | {"path": "dense"})
             else:
                 print(f"RBC, {m} cells: no dense case (32 n^2 bytes = {32 * m * m / 2**30:.1f} GiB)")
-            cases += [rbc | {"path": "sparse", "k": 30, "background": b} for b in backgrounds]
+            cases += [
+                rbc | {"path": "sparse", "k": 30, "background": b, "refine": r}
+                for b in backgrounds
+                for r in refines
+            ]
             cases.append(rbc | {"path": "kmeans"})
     print(f"load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} cores, {args.threads} threads")
     print(
-        "| data | n | path | k | background | kNN | wall s | solve s | peak RSS MiB | VI | clusters "
-        "| VI vs dense | VI - dense VI | dense obj. | objective_all_pairs |"
+        "| data | n | path | k | background | refined | kNN | wall s | solve s | refine s | peak RSS MiB | VI "
+        "| clusters | VI vs dense | VI - dense VI | dense obj. | objective_all_pairs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     dense_labels: dict[str, np.ndarray] = {}
     dense_vi: dict[str, float] = {}
     rss: list[tuple[int, float]] = []
@@ -262,12 +300,16 @@ def main() -> None:
             and case["data"] == "planted"
             and r["k"] == 30
             and case["background"] == first
+            and case["refine"] == ref0
         ):
             rss.append((r["n"], r["peak_rss_mib"]))
         b = "" if r["background"] is None else f"{case['background']} ({r['background']:.3g})"
+        refined = "" if r["path"] != "sparse" else ("yes" if r.get("refined") else "no")
+        sec = r["seconds"]
         print(
-            f"| {name} | {r['n']} | {r['path']} | {r['k'] or ''} | {b} | {r['knn'] or ''} | {r['wall_s']:.1f} "
-            f"| {'' if 'solve' not in r['seconds'] else format(r['seconds']['solve'], '.1f')} "
+            f"| {name} | {r['n']} | {r['path']} | {r['k'] or ''} | {b} | {refined} | {r['knn'] or ''} "
+            f"| {r['wall_s']:.1f} | {'' if 'solve' not in sec else format(sec['solve'], '.1f')} "
+            f"| {'' if 'refine' not in sec else format(sec['refine'], '.1f')} "
             f"| {r['peak_rss_mib']:.0f} | {r['vi']:.3f} | {r['clusters']} | {vs} | {gap} | {dobj} "
             f"| {'' if r['path'] == 'kmeans' else format(r['objective_all_pairs'], '.4g')} |",
             flush=True,
