@@ -129,23 +129,30 @@ def _graph(
     neighbours: np.ndarray,
     score: Callable[[np.ndarray], np.ndarray],
     chunk: int,
+    listed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The listed pairs with their scores, and the graph edges outside them with their costs."""
-    parts, scored = [], []
-    for pairs in block_pairs(labels, neighbours, chunk):
-        parts.append(pairs)
-        scored.append(np.asarray(score(pairs), dtype=np.float64))
+    """The ``listed`` pairs with their scores, then the graph edges outside them with their costs,
+    written into arrays of the final size (no second copy while they are gathered)."""
     a, b = labels[uv[:, 0]], labels[uv[:, 1]]
     k = int(labels.max()) + 1
-    listed = a == b
+    inside = a == b
     if neighbours.size:
         keys = neighbours[:, 0] * k + neighbours[:, 1]
         edge_keys = np.minimum(a, b) * k + np.maximum(a, b)
         pos = np.minimum(np.searchsorted(keys, edge_keys), keys.size - 1)
-        listed |= keys[pos] == edge_keys
-    parts.append(uv[~listed])
-    scored.append(costs[~listed])
-    return np.concatenate(parts), np.concatenate(scored)
+        inside |= keys[pos] == edge_keys
+    rest = np.flatnonzero(~inside)
+    del a, b, inside
+    edges = np.empty((listed + rest.size, 2), np.int64)
+    scored = np.empty(listed + rest.size)
+    at = 0
+    for pairs in block_pairs(labels, neighbours, chunk):
+        edges[at : at + len(pairs)] = pairs
+        scored[at : at + len(pairs)] = score(pairs)
+        at += len(pairs)
+    assert at == listed, "the pairs listed must be those counted"
+    edges[at:], scored[at:] = uv[rest], costs[rest]
+    return edges, scored
 
 
 def refine(
@@ -195,7 +202,8 @@ def refine(
                     f"{memory.format_bytes(available or 0)} is available: not refined"
                 )
             break
-        edges, scored = _graph(lab, uv, costs, neighbours, score, chunk)
+        out.edges = out.costs = np.empty(0)  # the previous round's graph is not needed any more
+        edges, scored = _graph(lab, uv, costs, neighbours, score, chunk, listed)
         out.pairs.append(int(edges.shape[0]))
         res = solve_background(n, edges, scored, background, method="moves", warm_start=lab)
         new = _relabel(res.labels)
