@@ -855,6 +855,7 @@ def _cluster(
     labels, objective, refined = res.labels, res.objective, None
     if refine and b != 0 and method == "kl":  # as the one-process path, in this process
         t = time.perf_counter()
+        assert problem.edges is not None and problem.costs is not None  # a sparse problem
         refined = cluster_refinement.refine(
             problem.n,
             problem.edges,
