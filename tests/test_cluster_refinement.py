@@ -138,3 +138,25 @@ def test_on_planted_classes_the_refined_labels_are_the_dense_paths() -> None:
     assert (dense.n_clusters, plain.n_clusters, refined.n_clusters) == (60, 61, 60)
     assert variation_of_information(dense.labels, refined.labels)[0] == 0.0
     assert variation_of_information(dense.labels, plain.labels)[0] > 0.005
+
+
+def test_cli_no_refine_keeps_the_solve(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    X = np.random.default_rng(0).normal(size=(400, 6))
+    np.save(tmp_path / "E.npy", X)
+    for flag, out in (([], "on"), (["--no-refine"], "off")):
+        args = ["--embeddings", "E.npy", "-o", out, "--pairs", "knn", "--knn-k", "10", *flag]
+        done = subprocess.run(
+            [sys.executable, "-m", "corrclust", "cluster", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+    on = json.loads((tmp_path / "on" / "summary.json").read_text())
+    off = json.loads((tmp_path / "off" / "summary.json").read_text())
+    assert (on["clusters"], off["clusters"]) == (97, 118)
+    assert on["refined_pairs"] == [12520, 15424, 15533] and off["refined_pairs"] is None
