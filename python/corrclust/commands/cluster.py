@@ -553,11 +553,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
         raise CliError(f"--method {args.method} needs IMAGES_DIR; --embeddings uses the profile rule")
     if solver == "exact":
         raise CliError("--solver exact does not scale to feature collections; use kl, anytime or gaec")
-    neighbours = str(getattr(args, "profile_neighbours", "7"))
-    if not (neighbours.isdigit() and int(neighbours) >= 1):
-        raise CliError(
-            f"--neighbours must be a whole number of at least 1 with --embeddings, got {neighbours}"
-        )
+    neighbours = _embedding_neighbours(args)
     if args.knn_k < 1:
         raise CliError(f"--knn-k must be at least 1, got {args.knn_k}")
     background = _background_option(args, solver)
@@ -582,7 +578,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
         E,
         ids=ids,
         path={"all": "dense", "knn": "sparse"}.get(args.pairs, "auto"),
-        neighbours=int(neighbours),
+        neighbours=neighbours,
         graph_k=args.knn_k,
         granularity=granularity,
         solver=solver,
@@ -606,6 +602,21 @@ def run_embeddings(args: argparse.Namespace) -> int:
         f"{result.seconds.get('total', 0.0):.1f} s); clusters: {args.out / 'clusters.csv'}"
     )
     return 0
+
+
+def _embedding_neighbours(args: argparse.Namespace) -> int:
+    """``--neighbours`` with ``--embeddings``: a whole number, or the default ``scaled``, which is
+    the rule's fixed 7 there (as on the sparse path of an image folder; one CliError line else)."""
+    from corrclust.feature_costs import K_NEIGHBOURS
+
+    neighbours = str(getattr(args, "profile_neighbours", K_NEIGHBOURS))
+    if neighbours == "scaled":
+        return K_NEIGHBOURS
+    if not (neighbours.isdigit() and int(neighbours) >= 1):
+        raise CliError(
+            f"--neighbours must be a whole number of at least 1 or scaled with --embeddings, got {neighbours}"
+        )
+    return int(neighbours)
 
 
 def _background_option(args: argparse.Namespace, solver: str) -> str | float:
@@ -656,11 +667,7 @@ def run_distributed(args: argparse.Namespace) -> int:
     solver = args.solver or (args.method if args.method in MATRIX_SOLVERS else None) or "kl"
     if solver == "exact":
         raise CliError("--solver exact does not scale to feature collections; use kl, anytime or gaec")
-    neighbours = str(getattr(args, "profile_neighbours", "7"))
-    if not (neighbours.isdigit() and int(neighbours) >= 1):
-        raise CliError(
-            f"--neighbours must be a whole number of at least 1 with --embeddings, got {neighbours}"
-        )
+    neighbours = _embedding_neighbours(args)
     if args.knn_k < 1:
         raise CliError(f"--knn-k must be at least 1, got {args.knn_k}")
     background = _background_option(args, solver)
@@ -677,7 +684,7 @@ def run_distributed(args: argparse.Namespace) -> int:
     res = distributed.cluster_embeddings(
         X,
         k=args.knn_k,
-        neighbours=int(neighbours),
+        neighbours=neighbours,
         granularity=float(getattr(args, "profile_granularity", 0.0)),
         method=solver,
         seed=args.seed,
