@@ -39,7 +39,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -59,6 +59,9 @@ from corrclust.images.io import (
 )
 from corrclust.images.organoid_score import ScoreModel, load_score_model
 
+if TYPE_CHECKING:
+    from corrclust.images.organoid_cnn import CropScoreModel
+
 __all__ = [
     "DetectionParams",
     "Detection",
@@ -74,6 +77,8 @@ __all__ = [
     "RING_EDGES",
     "score_model",
     "score_candidates",
+    "cnn_model",
+    "resolve_scorer",
 ]
 
 
@@ -104,8 +109,14 @@ class DetectionParams:
     # the candidate score: a file written by corrclust.images.detection_model (None: the model
     # shipped with the package, fitted on the 112 OrgaQuant fields)
     score_model: str | None = None
+    # which score decides: "trees" (the boosted trees alone), "trees+cnn" (trees and the crop CNN
+    # of corrclust.images.organoid_cnn, their log-odds averaged; needs torch) or "auto" (trees+cnn
+    # when torch can be imported, else the trees, with a one-line warning)
+    scorer: str = "auto"
+    # the CNN file (None: the one shipped with the package, fitted on the same 112 fields)
+    cnn_model: str | None = None
     # keep candidates scoring at least this; None: the operating point stored in the model file
-    # (chosen by cross-validation when it was fitted)
+    # (the CNN's file for trees+cnn; chosen by cross-validation when it was fitted)
     min_score: float | None = None
     # greedy non-maximum suppression in score order: a candidate is dropped when its box has
     # IoU > nms_iou with a kept box, or when their intersection exceeds nms_overlap x the
@@ -279,10 +290,15 @@ class Candidates:
     boxes: np.ndarray
     masks: list[np.ndarray]
     features: np.ndarray
+    # (N, 3, S, S) crops for the CNN score (corrclust.images.organoid_cnn), when asked for
+    crops: np.ndarray | None = None
 
 
-def brightfield_candidates(image: np.ndarray, params: DetectionParams | None = None) -> Candidates:
-    """All candidate organoids of a brightfield field, with their :data:`FEATURES`.
+def brightfield_candidates(
+    image: np.ndarray, params: DetectionParams | None = None, *, crops: bool = False
+) -> Candidates:
+    """All candidate organoids of a brightfield field, with their :data:`FEATURES` (and with
+    ``crops`` their crops for the CNN score, :func:`corrclust.images.organoid_cnn.candidate_crops`).
 
     Candidates are the filled, split objects and the grown rim insides at every threshold of the
     fine and the coarse contrast map; identical boxes of the same kind are kept once.
@@ -294,6 +310,10 @@ def brightfield_candidates(image: np.ndarray, params: DetectionParams | None = N
     cmap = contrast_map(image, p, flat=flat)
     H, W = cmap.shape
     empty = Candidates(np.zeros((0, 4), int), [], np.zeros((0, len(FEATURES))))
+    if crops:
+        from corrclust.images.organoid_cnn import CROP_SIZE
+
+        empty.crops = np.zeros((0, 3, CROP_SIZE, CROP_SIZE), np.float32)
     if np.ptp(cmap) == 0:
         return empty
     grey = _gray(image)
@@ -347,7 +367,12 @@ def brightfield_candidates(image: np.ndarray, params: DetectionParams | None = N
         ) / (2.0 * len(v))
         X[:, FEATURES.index(name + "_rel_p90")] = v / max(float(np.percentile(v, 90)), 1e-12)
     X[:, FEATURES.index("log_candidates")] = np.log(len(v))
-    return Candidates(boxes.astype(int), masks, X)
+    out = Candidates(boxes.astype(int), masks, X)
+    if crops:
+        from corrclust.images.organoid_cnn import candidate_crops
+
+        out.crops = candidate_crops(flat, cmap, otsu, out.boxes, masks)
+    return out
 
 
 def _regions(labels: np.ndarray, min_area: int, max_area: float, kind: int):
@@ -508,11 +533,13 @@ def detect_organoids(
     if p.modality == "fluorescence":
         return _detect_fluorescence(image, p)
     model = score_model(p.score_model)
-    cands = brightfield_candidates(image, p)
+    cnn = cnn_model(p.cnn_model) if resolve_scorer(p.scorer) == "trees+cnn" else None
+    cands = brightfield_candidates(image, p, crops=cnn is not None)
     if len(cands.boxes) == 0:
         return []
-    scores = score_candidates(model, cands)
-    min_score = model.min_score if p.min_score is None else p.min_score
+    scores = score_candidates(model, cands, cnn)
+    own = model.min_score if cnn is None else cnn.min_score
+    min_score = own if p.min_score is None else p.min_score
     kept = non_maximum_suppression(cands.boxes, scores, min_score, p.nms_iou, p.nms_overlap)
     H, W = np.shape(image)[:2]
     out = []
@@ -529,11 +556,21 @@ def detect_organoids(
     return out
 
 
-def score_candidates(model: ScoreModel, cands: Candidates) -> np.ndarray:
-    """The model's score of every candidate of a field (an empty array for no candidates)."""
+def score_candidates(model: ScoreModel, cands: Candidates, cnn: CropScoreModel | None = None) -> np.ndarray:
+    """The model's score of every candidate of a field (an empty array for no candidates); with
+    ``cnn`` (the candidates need their ``crops``), the combined score of trees and CNN
+    (:func:`corrclust.images.organoid_cnn.combined_scores`)."""
     if len(cands.boxes) == 0:
         return np.zeros(0)
-    return model.predict(cands.features)
+    if cnn is None:
+        return model.predict(cands.features)
+    if cands.crops is None:
+        raise ValueError(
+            "the CNN score needs the candidates' crops (brightfield_candidates(..., crops=True))"
+        )
+    from corrclust.images.organoid_cnn import combined_scores
+
+    return combined_scores(model.decision(cands.features), cnn.decision(cands.crops, cands.features))
 
 
 def score_model(path: str | None = None) -> ScoreModel:
@@ -544,6 +581,46 @@ def score_model(path: str | None = None) -> ScoreModel:
         raise ValueError(
             f"score model {path or '(packaged)'} was fitted on other features than this version's"
         )
+    return model
+
+
+_warned_no_torch = False
+
+
+def resolve_scorer(scorer: str) -> str:
+    """``"trees"`` or ``"trees+cnn"`` for :attr:`DetectionParams.scorer` (``"auto"``: the CNN too
+    when torch can be imported; without it one warning, once per process, and the trees)."""
+    global _warned_no_torch
+    if scorer not in ("auto", "trees", "trees+cnn"):
+        raise ValueError(f"scorer must be 'auto', 'trees' or 'trees+cnn', got {scorer!r}")
+    if scorer != "auto":
+        return scorer
+    from corrclust.images.organoid_cnn import torch_available
+
+    if torch_available():
+        return "trees+cnn"
+    if not _warned_no_torch:
+        import warnings
+
+        warnings.warn(
+            "torch is not installed: organoid detection scores candidates with the boosted trees alone "
+            "(pip install 'corrclust[torch]' adds the crop CNN)",
+            stacklevel=3,
+        )
+        _warned_no_torch = True
+    return "trees"
+
+
+def cnn_model(path: str | None = None) -> CropScoreModel:
+    """The crop CNN in ``path`` (None: the packaged one), checked to use this version's
+    :data:`FEATURES`; errors (no torch, unreadable file, other features) name the problem."""
+    from corrclust.images.organoid_cnn import load_crop_score, torch_available
+
+    if not torch_available():
+        raise ValueError("the 'trees+cnn' organoid score needs torch: pip install 'corrclust[torch]'")
+    model = load_crop_score(path)
+    if model.features != FEATURES:
+        raise ValueError(f"CNN score {path or '(packaged)'} was fitted on other features than this version's")
     return model
 
 

@@ -32,6 +32,7 @@ from corrclust.images.organoid_score import ScoreModel, save_score_model
 
 if TYPE_CHECKING:
     from corrclust.images.detection import Candidates
+    from corrclust.images.organoid_cnn import CropScoreModel
 
 __all__ = [
     "fit_score_model",
@@ -42,6 +43,7 @@ __all__ = [
     "operating_curve",
     "choose_min_score",
     "fit_detector",
+    "fit_cnn_detector",
     "read_boxes",
 ]
 
@@ -184,19 +186,45 @@ def cross_validated_scores(
     folds: Sequence[Sequence[str]],
     *,
     label_iou: float = TRAIN_IOU,
+    cnn: bool = False,
+    cnn_seed: int = 0,
     **fit_kw,
 ) -> dict[str, np.ndarray]:
-    """Score of every candidate of every field in ``folds`` by a model fitted on the other folds."""
-    from corrclust.images.detection import FEATURES
+    """Score of every candidate of every field in ``folds`` by a model fitted on the other folds:
+    the boosted trees, or with ``cnn`` the trees and the crop CNN together (the candidates need
+    their ``crops``; :func:`corrclust.images.organoid_cnn.combined_scores`)."""
+    return _cross_validated(candidates, truth, folds, label_iou, cnn, cnn_seed, fit_kw)[1 if cnn else 0]
+
+
+def _cross_validated(candidates, truth, folds, label_iou, cnn, cnn_seed, fit_kw):
+    """(scores of the trees, scores of trees and CNN or None) by cross-validation over ``folds``."""
+    from corrclust.images.detection import FEATURES, score_candidates
 
     names = [n for f in folds for n in f]
-    scores = {}
+    trees: dict[str, np.ndarray] = {}
+    both: dict[str, np.ndarray] | None = {} if cnn else None
     for test in folds:
-        X, y = _training_set(candidates, truth, [n for n in names if n not in set(test)], label_iou)
+        train = [n for n in names if n not in set(test)]
+        X, y = _training_set(candidates, truth, train, label_iou)
         model = fit_score_model(X, y, FEATURES, **fit_kw)
+        net = _fit_cnn(candidates, train, y, cnn_seed) if cnn else None
         for n in test:
-            scores[n] = model.predict(candidates[n].features) if len(candidates[n].boxes) else np.zeros(0)
-    return scores
+            trees[n] = score_candidates(model, candidates[n])
+            if both is not None:
+                both[n] = score_candidates(model, candidates[n], net)
+    return trees, both
+
+
+def _fit_cnn(candidates, names, y, seed, min_score=0.5):
+    from corrclust.images.detection import FEATURES
+    from corrclust.images.organoid_cnn import fit_crop_score
+
+    missing = [n for n in names if candidates[n].crops is None]
+    if missing:
+        raise ValueError(f"the CNN score needs the candidates' crops (none for {missing[0]})")
+    crops = np.concatenate([candidates[n].crops for n in names])
+    X = np.concatenate([candidates[n].features for n in names])
+    return fit_crop_score(crops, X, y, FEATURES, seed=seed, min_score=min_score)
 
 
 def operating_curve(
@@ -252,15 +280,50 @@ def fit_detector(
     """The score model fitted on ``names`` with its operating point: ``min_score`` chosen by
     ``folds``-fold cross-validation over ``names`` (folds from ``seed``) by :func:`choose_min_score`.
     Returns the model and the cross-validated operating point."""
+    model, _, point, _ = _fit_detector(
+        candidates, truth, names, min_precision, folds, seed, label_iou, False, 0, fit_kw
+    )
+    return model, point
+
+
+def fit_cnn_detector(
+    candidates: Mapping[str, Candidates],
+    truth: Mapping[str, np.ndarray],
+    names: Sequence[str],
+    *,
+    min_precision: float = MIN_PRECISION,
+    folds: int = 4,
+    seed: int = 1,
+    label_iou: float = TRAIN_IOU,
+    cnn_seed: int = 0,
+    **fit_kw,
+) -> tuple[ScoreModel, CropScoreModel, OperatingPoint, OperatingPoint]:
+    """:func:`fit_detector` for the trees and the crop CNN together (the candidates need their
+    ``crops``): the same cross-validation scores both the trees alone and the combined score, so
+    the tree model is the one :func:`fit_detector` returns (with its own operating point) and the
+    CNN model carries the operating point of the combined score. Returns the tree model, the CNN
+    model, the trees' and the combined cross-validated operating points."""
+    model, net, point, combined = _fit_detector(
+        candidates, truth, names, min_precision, folds, seed, label_iou, True, cnn_seed, fit_kw
+    )
+    assert net is not None and combined is not None
+    return model, net, point, combined
+
+
+def _fit_detector(candidates, truth, names, min_precision, folds, seed, label_iou, cnn, cnn_seed, fit_kw):
     from corrclust.images.detection import FEATURES
 
     names = list(names)
-    cv = cross_validated_scores(
-        candidates, truth, field_folds(names, folds, seed), label_iou=label_iou, **fit_kw
+    trees, both = _cross_validated(
+        candidates, truth, field_folds(names, folds, seed), label_iou, cnn, cnn_seed, fit_kw
     )
-    point = choose_min_score(operating_curve(candidates, cv, truth), min_precision)
+    point = choose_min_score(operating_curve(candidates, trees, truth), min_precision)
     X, y = _training_set(candidates, truth, names, label_iou)
-    return fit_score_model(X, y, FEATURES, min_score=point.min_score, **fit_kw), point
+    model = fit_score_model(X, y, FEATURES, min_score=point.min_score, **fit_kw)
+    if both is None:
+        return model, None, point, None
+    combined = choose_min_score(operating_curve(candidates, both, truth), min_precision)
+    return model, _fit_cnn(candidates, names, y, cnn_seed, combined.min_score), point, combined
 
 
 def field_candidates(fields_dir: Path, names: Sequence[str], *, progress: bool = True) -> dict:

@@ -1,0 +1,123 @@
+"""The crop CNN of organoid detection: crops, seeded training, files, and the no-torch fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corrclust.images.organoid_cnn import CROP_MARGIN, CROP_SIZE, candidate_crops
+
+
+def test_candidate_crops_exact_values():
+    """On a field whose contrast map is the column index, the contrast channel of a crop is the
+    column of each crop pixel centre over Otsu; the flat-field channel is flat - 1; the mask
+    channel is the candidate's mask where the crop pixel falls in the box, else 0."""
+    H, W = 40, 50
+    flat = np.full((H, W), 1.25)
+    cmap = np.tile(np.arange(W, dtype=float), (H, 1))
+    box = np.array([[16, 10, 24, 26]])  # x1, y1, x2, y2: 8 wide, 16 high
+    mask = np.zeros((16, 8), bool)
+    mask[:, :4] = True  # the left half of the box
+    crops = candidate_crops(flat, cmap, 2.0, box, [mask])
+    assert crops.shape == (1, 3, CROP_SIZE, CROP_SIZE) and crops.dtype == np.float32
+    u = (np.arange(CROP_SIZE) + 0.5) / CROP_SIZE * (1 + 2 * CROP_MARGIN) - CROP_MARGIN
+    xs = 16 + u * 8 - 0.5  # column of each crop pixel centre (all inside the field here)
+    np.testing.assert_allclose(crops[0, 0], 0.25)
+    np.testing.assert_allclose(crops[0, 1], np.tile(xs / 2.0, (CROP_SIZE, 1)), rtol=1e-6)
+    # nearest box pixel of each crop pixel centre; centres outside [0, n - 1] of the box get 0
+    cx, cy = xs - 16, 10 + u * 16 - 0.5 - 10
+    in_x = (cx >= 0) & (cx <= 7) & (np.floor(cx + 0.5) < 4)
+    in_y = (cy >= 0) & (cy <= 15)
+    assert crops[0, 2].sum() == in_x.sum() * in_y.sum() == 9 * 20
+    np.testing.assert_array_equal(crops[0, 2], (in_y[:, None] & in_x[None, :]).astype(np.float32))
+    assert candidate_crops(flat, cmap, 2.0, np.zeros((0, 4)), []).shape == (0, 3, CROP_SIZE, CROP_SIZE)
+
+
+def _toy(n=192, seed=0):
+    """Crops with a bright centre (label 1) or a bright corner (label 0), and two features."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 0.1, (n, 3, CROP_SIZE, CROP_SIZE)).astype(np.float32)
+    y = np.arange(n) % 2 == 0
+    X[y, :, 12:20, 12:20] += 1.0
+    X[~y, :, :8, :8] += 1.0
+    F = rng.normal(0, 1, (n, 2))
+    return X, F, y
+
+
+def test_fit_is_seeded_and_learns_a_toy_problem(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    from corrclust.images.organoid_cnn import fit_crop_score, load_crop_score, save_crop_score
+
+    torch.set_num_threads(1)
+    X, F, y = _toy()
+    a = fit_crop_score(X, F, y, ("f0", "f1"), seed=3, epochs=12, batch=16)
+    b = fit_crop_score(X, F, y, ("f0", "f1"), seed=3, epochs=12, batch=16)
+    c = fit_crop_score(X, F, y, ("f0", "f1"), seed=4, epochs=12, batch=16)
+    assert a.weights.keys() == b.weights.keys()
+    for k in a.weights:
+        np.testing.assert_array_equal(a.weights[k], b.weights[k])
+    assert any(not np.array_equal(a.weights[k], c.weights[k]) for k in a.weights)
+    Xt, Ft, yt = _toy(seed=1)
+    d = a.decision(Xt, Ft)
+    np.testing.assert_array_equal(d, b.decision(Xt, Ft))
+    assert ((d > 0) == yt).mean() >= 0.95  # held-out toy crops
+    save_crop_score(a, tmp_path / "cnn.npz")
+    back = load_crop_score(str(tmp_path / "cnn.npz"))
+    assert back.features == ("f0", "f1") and back.min_score == a.min_score
+    np.testing.assert_array_equal(back.decision(Xt, Ft), d)
+    with pytest.raises(ValueError, match="expects"):
+        a.decision(Xt[:, :2], Ft)
+    with pytest.raises(ValueError, match="both labels"):
+        fit_crop_score(X, F, np.zeros(len(X), bool), ("f0", "f1"))
+
+
+def test_unreadable_cnn_file_is_one_line_error(tmp_path):
+    from corrclust.images.organoid_cnn import load_crop_score
+
+    bad = tmp_path / "cnn.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="cannot read the detection CNN score .*cnn.npz"):
+        load_crop_score(str(bad))
+
+
+def test_combined_score_is_the_mean_of_log_odds():
+    from corrclust.images.organoid_cnn import combined_scores
+
+    s = combined_scores(np.array([0.0, 2.0, -4.0]), np.array([0.0, 0.0, 2.0]))
+    np.testing.assert_allclose(s, 1 / (1 + np.exp(-np.array([0.0, 1.0, -1.0]))))
+
+
+def test_without_torch_detection_falls_back_to_the_trees(monkeypatch):
+    """scorer='auto' without torch: one warning, then the same detections as scorer='trees'."""
+    import corrclust.images.detection as detection
+    import corrclust.images.organoid_cnn as organoid_cnn
+    from test_images_detection import _field
+
+    img, _ = _field()
+    trees = detection.detect_organoids(img, scorer="trees")
+    monkeypatch.setattr(organoid_cnn, "torch_available", lambda: False)
+    monkeypatch.setattr(detection, "_warned_no_torch", False)
+    with pytest.warns(UserWarning, match="torch is not installed"):
+        auto = detection.detect_organoids(img)
+    assert [d.box for d in auto] == [d.box for d in trees]
+    assert [d.score for d in auto] == [d.score for d in trees]
+    with pytest.raises(ValueError, match="needs torch"):
+        detection.detect_organoids(img, scorer="trees+cnn")
+    with pytest.raises(ValueError, match="scorer must be"):
+        detection.detect_organoids(img, scorer="cnn")
+
+
+def test_packaged_cnn_detects_the_drawn_organoids():
+    pytest.importorskip("torch")
+    from test_images_detection import _field
+
+    from corrclust.images.detection import FEATURES, cnn_model, detect_organoids, match_boxes
+
+    model = cnn_model(None)
+    assert model.features == FEATURES and 0 < model.min_score < 1
+    img, truth = _field()
+    dets = detect_organoids(img, scorer="trees+cnn")
+    tp, fp, fn, _ = match_boxes([d.box for d in dets], truth)
+    assert tp == len(truth) and fp == 0, [d.box for d in dets]
