@@ -93,8 +93,8 @@ def test_model_operating_point_is_saved_loaded_and_used(tmp_path):
     from test_images_detection import _field
 
     img, truth = _field()
-    boxes = [d.box for d in detect_organoids(img)]
-    assert boxes == [d.box for d in detect_organoids(img, min_score=packaged.min_score)]
+    boxes = [d.box for d in detect_organoids(img, scorer="trees")]
+    assert boxes == [d.box for d in detect_organoids(img, scorer="trees", min_score=packaged.min_score)]
     assert match_boxes(boxes, truth)[:3] == (len(truth), 0, 0)
     strict = tmp_path / "strict.npz"
     save_score_model(dataclasses.replace(packaged, min_score=1.01), strict)

@@ -1,6 +1,7 @@
 """``corrclust images``: from microscopy images to organoid crops and key points.
 
-    corrclust images crop FIELDS_DIR -o CROPS_DIR [--fluorescence] [--min-score S] [--score-model FILE] [--no-progress]
+    corrclust images crop FIELDS_DIR -o CROPS_DIR [--fluorescence] [--min-score S] [--scorer auto|trees|trees+cnn]
+        [--score-model FILE] [--cnn-model FILE] [--no-progress]
     corrclust images keypoints CROPS_DIR -o KEYPOINTS.csv [--ids IDS.csv] [--image-set NAME] [--no-progress]
 
 The commands that read images also take --channels, --z-project, --t, --pixel-size and
@@ -48,8 +49,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="detection score threshold in [0, 1] (default: the score model's operating point, "
-        "0.27 for the shipped model; higher = fewer, surer)",
+        help="detection score threshold in [0, 1] (default: the operating point stored with the "
+        "score; higher = fewer, surer)",
+    )
+    c.add_argument(
+        "--scorer",
+        choices=("auto", "trees", "trees+cnn"),
+        default="auto",
+        help="brightfield candidate score: boosted trees alone, or trees and the crop CNN (needs "
+        "torch); auto (default): trees+cnn when torch is installed",
+    )
+    c.add_argument(
+        "--cnn-model",
+        default=None,
+        metavar="FILE",
+        help="crop CNN written by `python -m corrclust.images.detection_model ... --cnn-output FILE` "
+        "(default: the shipped one)",
     )
     c.add_argument(
         "--score-model",
@@ -136,7 +151,13 @@ def _report_failures(failures) -> int:
 
 
 def run_crop(args: argparse.Namespace) -> int:
-    from corrclust.images.detection import DetectionParams, crop_fields, score_model
+    from corrclust.images.detection import (
+        DetectionParams,
+        cnn_model,
+        crop_fields,
+        resolve_scorer,
+        score_model,
+    )
 
     kw: dict[str, Any] = {}
     if args.fluorescence:
@@ -150,6 +171,16 @@ def run_crop(args: argparse.Namespace) -> int:
             raise CliError("--score-model applies to brightfield fields; fluorescence detection has no score")
         score_model(str(args.score_model))  # an unreadable or foreign file fails here, before any field
         kw["score_model"] = str(args.score_model)
+    if not args.fluorescence:
+        kw["scorer"] = resolve_scorer(args.scorer)  # the no-torch warning once, here
+        if kw["scorer"] == "trees+cnn":
+            try:
+                cnn_model(None if args.cnn_model is None else str(args.cnn_model))  # fails before any field
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
+            kw["cnn_model"] = None if args.cnn_model is None else str(args.cnn_model)
+        elif args.cnn_model is not None:
+            raise CliError("--cnn-model needs --scorer trees+cnn (or auto with torch installed)")
     res = crop_fields(
         args.fields,
         args.output,

@@ -17,11 +17,13 @@ cross-validation that gives its out-of-sample scores):
    origin, relations to the other candidates, rank within the field, radial profile around the
    box centre), and the score model of :mod:`corrclust.images.organoid_score` (boosted trees)
    gives the probability that it is a manually boxed organoid; specks, debris, out-of-focus
-   organoids and merged blobs score low;
-5. candidates below the model's operating point (``min_score``, stored in the model file)
-   are dropped; greedy non-maximum suppression in score order keeps the best of overlapping candidates
-   (box IoU, and overlap as a fraction of the smaller box so a merged blob does not survive
-   next to its better part).
+   organoids and merged blobs score low. With torch installed (``scorer="auto"``), a small CNN on
+   a crop of every candidate (:mod:`corrclust.images.organoid_cnn`, the features in its head)
+   gives its own log-odds, and the score is the probability of the mean of both log-odds;
+5. candidates below the operating point (``min_score``, stored in the model file: the CNN's
+   file when the CNN takes part) are dropped; greedy non-maximum suppression in score order
+   keeps the best of overlapping candidates (box IoU, and overlap as a fraction of the smaller
+   box so a merged blob does not survive next to its better part).
 
 Fluorescence fields (``modality="fluorescence"``: bright organoids on a dark background) take a
 simpler path: Gaussian smoothing, Otsu threshold, closing, hole filling, opening and a size
@@ -111,7 +113,8 @@ class DetectionParams:
     score_model: str | None = None
     # which score decides: "trees" (the boosted trees alone), "trees+cnn" (trees and the crop CNN
     # of corrclust.images.organoid_cnn, their log-odds averaged; needs torch) or "auto" (trees+cnn
-    # when torch can be imported, else the trees, with a one-line warning)
+    # when torch can be imported, else the trees, with a one-line warning; the trees alone when
+    # score_model names a file and cnn_model does not)
     scorer: str = "auto"
     # the CNN file (None: the one shipped with the package, fitted on the same 112 fields)
     cnn_model: str | None = None
@@ -533,7 +536,10 @@ def detect_organoids(
     if p.modality == "fluorescence":
         return _detect_fluorescence(image, p)
     model = score_model(p.score_model)
-    cnn = cnn_model(p.cnn_model) if resolve_scorer(p.scorer) == "trees+cnn" else None
+    scorer = p.scorer
+    if scorer == "auto" and p.score_model is not None and p.cnn_model is None:
+        scorer = "trees"  # the packaged CNN and its operating point belong with the packaged trees
+    cnn = cnn_model(p.cnn_model) if resolve_scorer(scorer) == "trees+cnn" else None
     cands = brightfield_candidates(image, p, crops=cnn is not None)
     if len(cands.boxes) == 0:
         return []

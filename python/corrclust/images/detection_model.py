@@ -326,8 +326,11 @@ def _fit_detector(candidates, truth, names, min_precision, folds, seed, label_io
     return model, _fit_cnn(candidates, names, y, cnn_seed, combined.min_score), point, combined
 
 
-def field_candidates(fields_dir: Path, names: Sequence[str], *, progress: bool = True) -> dict:
-    """The brightfield candidates of the named fields (default parameters), with a progress bar."""
+def field_candidates(
+    fields_dir: Path, names: Sequence[str], *, progress: bool = True, crops: bool = False
+) -> dict:
+    """The brightfield candidates of the named fields (default parameters; with ``crops``, their
+    crops for the CNN score too), with a progress bar."""
     from corrclust.images.detection import DetectionParams, brightfield_candidates
     from corrclust.images.io import read_image
 
@@ -337,7 +340,7 @@ def field_candidates(fields_dir: Path, names: Sequence[str], *, progress: bool =
 
         it = tqdm(names, desc="candidates", unit="field")
     p = DetectionParams()
-    return {n: brightfield_candidates(read_image(Path(fields_dir) / n), p) for n in it}
+    return {n: brightfield_candidates(read_image(Path(fields_dir) / n), p, crops=crops) for n in it}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -359,6 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=TRAIN_IOU,
         help=f"IoU with a true box that makes a candidate positive (default {TRAIN_IOU})",
     )
+    ap.add_argument(
+        "--cnn-output",
+        type=Path,
+        help="also fit the crop CNN (needs torch) and write it here, with the operating point of "
+        "trees and CNN together (the trees written to -o are the same as without this option)",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     if not 0.0 < args.min_precision <= 1.0 or not 0.0 < args.label_iou <= 1.0:
@@ -368,10 +377,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"fields folder not found: {args.fields}")
         truth = read_boxes(args.boxes)
         names = sorted(truth)
-        cands = field_candidates(args.fields, names, progress=not args.quiet)
-        model, point = fit_detector(
-            cands, truth, names, min_precision=args.min_precision, label_iou=args.label_iou
+        cands = field_candidates(
+            args.fields, names, progress=not args.quiet, crops=args.cnn_output is not None
         )
+        combined = None
+        if args.cnn_output is None:
+            model, point = fit_detector(
+                cands, truth, names, min_precision=args.min_precision, label_iou=args.label_iou
+            )
+        else:
+            from corrclust.images.organoid_cnn import save_crop_score, torch_available
+
+            if not torch_available():
+                raise ValueError("--cnn-output needs torch: pip install 'corrclust[torch]'")
+            model, net, point, combined = fit_cnn_detector(
+                cands, truth, names, min_precision=args.min_precision, label_iou=args.label_iou
+            )
+            save_crop_score(net, args.cnn_output)
         save_score_model(model, args.output)
     except (OSError, ValueError) as exc:  # unreadable table or image, too few fields: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
@@ -383,6 +405,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"operating point min_score {point.min_score:.2f}: cross-validated precision {point.precision:.3f}, "
         f"recall {point.recall:.3f}"
     )
+    if combined is not None:
+        print(
+            f"trees + CNN -> {args.cnn_output}: operating point min_score {combined.min_score:.2f}, "
+            f"cross-validated precision {combined.precision:.3f}, recall {combined.recall:.3f}"
+        )
     return 0
 
 
