@@ -91,9 +91,10 @@ def test_combined_score_is_the_mean_of_log_odds():
 
 def test_without_torch_detection_falls_back_to_the_trees(monkeypatch):
     """scorer='auto' without torch: one warning, then the same detections as scorer='trees'."""
+    from test_images_detection import _field
+
     import corrclust.images.detection as detection
     import corrclust.images.organoid_cnn as organoid_cnn
-    from test_images_detection import _field
 
     img, _ = _field()
     trees = detection.detect_organoids(img, scorer="trees")
