@@ -55,16 +55,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--scorer",
         choices=("auto", "trees", "trees+cnn"),
-        default="auto",
-        help="brightfield candidate score: boosted trees alone, or trees and the crop CNN (needs "
-        "torch); auto (default): trees+cnn when torch is installed",
+        default="trees",
+        help="brightfield candidate score: boosted trees alone (default), or trees and the crop CNN "
+        "(needs torch and --cnn-model); auto: trees+cnn when torch is installed",
     )
     c.add_argument(
         "--cnn-model",
         default=None,
         metavar="FILE",
         help="crop CNN written by `python -m corrclust.images.detection_model ... --cnn-output FILE` "
-        "(default: the shipped one)",
+        "(with --score-model: the trees fitted beside it)",
     )
     c.add_argument(
         "--score-model",

@@ -17,7 +17,7 @@ cross-validation that gives its out-of-sample scores):
    origin, relations to the other candidates, rank within the field, radial profile around the
    box centre), and the score model of :mod:`corrclust.images.organoid_score` (boosted trees)
    gives the probability that it is a manually boxed organoid; specks, debris, out-of-focus
-   organoids and merged blobs score low. With torch installed (``scorer="auto"``), a small CNN on
+   organoids and merged blobs score low. With ``scorer="trees+cnn"`` (torch), a small CNN on
    a crop of every candidate (:mod:`corrclust.images.organoid_cnn`, the features in its head)
    gives its own log-odds, and the score is the probability of the mean of both log-odds;
 5. candidates below the operating point (``min_score``, stored in the model file: the CNN's
@@ -112,11 +112,11 @@ class DetectionParams:
     # shipped with the package, fitted on the 112 OrgaQuant fields)
     score_model: str | None = None
     # which score decides: "trees" (the boosted trees alone), "trees+cnn" (trees and the crop CNN
-    # of corrclust.images.organoid_cnn, their log-odds averaged; needs torch) or "auto" (trees+cnn
-    # when torch can be imported, else the trees, with a one-line warning; the trees alone when
-    # score_model names a file and cnn_model does not)
-    scorer: str = "auto"
-    # the CNN file (None: the one shipped with the package, fitted on the same 112 fields)
+    # of corrclust.images.organoid_cnn, their log-odds averaged; needs torch and a CNN file) or
+    # "auto" (trees+cnn when torch can be imported, else the trees, with a one-line warning; the
+    # trees alone when cnn_model is None and score_model names a file or no CNN is packaged)
+    scorer: str = "trees"
+    # the CNN file (None: the packaged one, images/organoid_cnn.npz, where the package has one)
     cnn_model: str | None = None
     # keep candidates scoring at least this; None: the operating point stored in the model file
     # (the CNN's file for trees+cnn; chosen by cross-validation when it was fitted)
@@ -537,8 +537,8 @@ def detect_organoids(
         return _detect_fluorescence(image, p)
     model = score_model(p.score_model)
     scorer = p.scorer
-    if scorer == "auto" and p.score_model is not None and p.cnn_model is None:
-        scorer = "trees"  # the packaged CNN and its operating point belong with the packaged trees
+    if scorer == "auto" and p.cnn_model is None and (p.score_model is not None or not _packaged_cnn()):
+        scorer = "trees"  # a packaged CNN and its operating point belong with the packaged trees
     cnn = cnn_model(p.cnn_model) if resolve_scorer(scorer) == "trees+cnn" else None
     cands = brightfield_candidates(image, p, crops=cnn is not None)
     if len(cands.boxes) == 0:
@@ -593,6 +593,12 @@ def score_model(path: str | None = None) -> ScoreModel:
 _warned_no_torch = False
 
 
+def _packaged_cnn() -> bool:
+    from corrclust.images.organoid_cnn import PACKAGED
+
+    return PACKAGED.is_file()
+
+
 def resolve_scorer(scorer: str) -> str:
     """``"trees"`` or ``"trees+cnn"`` for :attr:`DetectionParams.scorer` (``"auto"``: the CNN too
     when torch can be imported; without it one warning, once per process, and the trees)."""
@@ -624,6 +630,11 @@ def cnn_model(path: str | None = None) -> CropScoreModel:
 
     if not torch_available():
         raise ValueError("the 'trees+cnn' organoid score needs torch: pip install 'corrclust[torch]'")
+    if path is None and not _packaged_cnn():
+        raise ValueError(
+            "this version ships no crop CNN: fit one with python -m corrclust.images.detection_model "
+            "FIELDS BOXES -o trees.npz --cnn-output cnn.npz and pass both files"
+        )
     model = load_crop_score(path)
     if model.features != FEATURES:
         raise ValueError(f"CNN score {path or '(packaged)'} was fitted on other features than this version's")
