@@ -57,6 +57,7 @@ def test_crop_command(tmp_path, capsys):
     # another score model: its operating point applies; a missing or foreign file is a clear error
     import dataclasses
 
+    from corrclust.images import organoid_cnn
     from corrclust.images.organoid_score import load_score_model, save_score_model
 
     save_score_model(dataclasses.replace(load_score_model(None), min_score=1.01), tmp_path / "strict.npz")
@@ -69,6 +70,15 @@ def test_crop_command(tmp_path, capsys):
     save_score_model(dataclasses.replace(m, features=m.features[:-1] + ("other",)), tmp_path / "foreign.npz")
     assert main(args + [str(tmp_path / "foreign.npz")]) == 2
     assert "other features" in capsys.readouterr().err
+    # the crop CNN: a file only with --scorer trees+cnn (or auto); an unreadable one named in one line
+    crop = ["images", "crop", str(tmp_path / "f"), "-o", str(tmp_path / "c"), "--quiet"]
+    assert main(crop + ["--cnn-model", str(tmp_path / "strict.npz")]) == 2
+    assert "--cnn-model needs --scorer trees+cnn" in capsys.readouterr().err
+    if organoid_cnn.torch_available():
+        assert main(crop + ["--scorer", "trees+cnn", "--cnn-model", str(tmp_path / "nope.npz")]) == 2
+        assert "nope.npz" in capsys.readouterr().err
+        assert main(crop + ["--scorer", "trees+cnn"]) == 2
+        assert "ships no crop CNN" in capsys.readouterr().err
 
 
 def test_errors_are_one_line(tmp_path, capsys):
