@@ -77,8 +77,8 @@ def test_crop_command(tmp_path, capsys):
     if organoid_cnn.torch_available():
         assert main(crop + ["--scorer", "trees+cnn", "--cnn-model", str(tmp_path / "nope.npz")]) == 2
         assert "nope.npz" in capsys.readouterr().err
-        assert main(crop + ["--scorer", "trees+cnn"]) == 2
-        assert "ships no crop CNN" in capsys.readouterr().err
+        assert main(crop + ["--scorer", "trees+cnn"]) == 0  # the packaged CNN
+        assert f"{len(truth)} organoid crops" in capsys.readouterr().out
 
 
 def test_errors_are_one_line(tmp_path, capsys):

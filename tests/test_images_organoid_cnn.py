@@ -153,3 +153,20 @@ def test_without_torch_detection_falls_back_to_the_trees(monkeypatch, tmp_path):
         detection.detect_organoids(img, scorer="trees+cnn")
     with pytest.raises(ValueError, match="scorer must be"):
         detection.detect_organoids(img, scorer="cnn")
+
+
+def test_packaged_cnn_goes_with_the_packaged_trees():
+    """The packaged CNN: this version's features, its operating point (0.32, chosen by 4-fold
+    cross-validation over the 112 OrgaQuant fields), and the drawn organoids found under
+    trees+cnn and under auto (torch installed)."""
+    pytest.importorskip("torch")
+    from test_images_detection import _field
+
+    from corrclust.images.detection import FEATURES, cnn_model, detect_organoids, match_boxes
+
+    model = cnn_model(None)
+    assert model.features == FEATURES and model.min_score == 0.32
+    img, truth = _field()
+    for scorer in ("trees+cnn", "auto"):
+        dets = detect_organoids(img, scorer=scorer)
+        assert match_boxes([d.box for d in dets], truth)[:3] == (len(truth), 0, 0), scorer

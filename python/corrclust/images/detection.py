@@ -116,7 +116,7 @@ class DetectionParams:
     # "auto" (trees+cnn when torch can be imported, else the trees, with a one-line warning; the
     # trees alone when cnn_model is None and score_model names a file or no CNN is packaged)
     scorer: str = "trees"
-    # the CNN file (None: the packaged one, images/organoid_cnn.npz, where the package has one)
+    # the CNN file (None: the packaged one, images/organoid_cnn.npz, fitted beside the packaged trees)
     cnn_model: str | None = None
     # keep candidates scoring at least this; None: the operating point stored in the model file
     # (the CNN's file for trees+cnn; chosen by cross-validation when it was fitted)
