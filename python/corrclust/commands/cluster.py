@@ -697,6 +697,8 @@ def run_distributed(args: argparse.Namespace) -> int:
         background=background,
         refine=getattr(args, "refine", True),
     )
+    if res.refinement is not None and res.refinement.skipped:  # said as without --workers
+        print(res.refinement.skipped, file=sys.stderr, flush=True)
     write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels)
     if args.truth:
         from corrclust.formats.clusterings import read_clustering
