@@ -250,6 +250,13 @@ def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity
     return float(feature_costs.pair_costs(pairs, d, sigma, granularity=granularity).mean())
 
 
+def _rule_costs(X: np.ndarray, sigma: np.ndarray, pairs: np.ndarray, granularity: float) -> np.ndarray:
+    """The rule's costs of row ``pairs``, their distances measured here (as
+    :class:`corrclust.distributed.LocalScalingCost` measures them, so both paths agree bit for bit)."""
+    d = np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
+    return feature_costs.pair_costs(pairs, d, sigma, granularity=granularity)
+
+
 def cut_pairs(labels: np.ndarray) -> int:
     """Pairs of rows in different clusters, from the cluster sizes."""
     sizes = np.bincount(labels).astype(np.int64)
@@ -357,10 +364,6 @@ def cluster_embeddings(
     seconds["solve"] = time.perf_counter() - t2
     lab, objective, refined = res.labels, res.objective, None
     if refine and b != 0 and solver == "kl":
-        # the rule on row pairs as the distributed path scores them, so both agree bit for bit
-        from corrclust.distributed import LocalScalingCost
-
-        rule = LocalScalingCost(sigma, granularity)
         t3 = time.perf_counter()
         refined = cluster_refinement.refine(
             n,
@@ -368,7 +371,7 @@ def cluster_embeddings(
             costs,
             lab,
             b,
-            lambda row_pairs: rule(X, row_pairs),
+            lambda pairs: _rule_costs(X, sigma, pairs, granularity),
             chunk=cluster_refinement.score_chunk(X.shape[1]),
         )
         if refined.skipped:
