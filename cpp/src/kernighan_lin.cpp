@@ -25,7 +25,9 @@
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
-#if defined(__SSE2__)
+// SSE2 is part of every x86-64 target (MSVC says so by _M_X64, GCC and Clang by __SSE2__)
+#if defined(__SSE2__) || defined(_M_X64)
+#define CORRCLUST_KL_SSE2 1
 #include <emmintrin.h>
 #endif
 
@@ -48,7 +50,7 @@ constexpr Index kWideScan = 16;
 double largest(const double* k, Index n) {
     double top = -std::numeric_limits<double>::infinity();
     Index r = 0;
-#if defined(__SSE2__)
+#if defined(CORRCLUST_KL_SSE2)
     __m128d m0 = _mm_set1_pd(top), m1 = m0;
     for (; r + 4 <= n; r += 4) {
         m0 = _mm_max_pd(m0, _mm_loadu_pd(k + r));
@@ -641,7 +643,7 @@ private:
             };
             Index r = 0;
             const Index end = ncand_[s];
-#if defined(__SSE2__)
+#if defined(CORRCLUST_KL_SSE2)
             const __m128d t = _mm_set1_pd(top);
             for (; r + 4 <= end; r += 4) {
                 const __m128d e = _mm_or_pd(_mm_cmpeq_pd(_mm_loadu_pd(k + r), t),
