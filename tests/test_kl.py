@@ -370,3 +370,45 @@ def test_reused_neighbour_lists_give_the_full_listing_result(seed, which, expect
     starts = [rng.integers(0, groups, n).astype(np.int64) for groups in (2, max(2, n // 10), max(2, n // 3))]
     r = _core.heuristics.solve_sparse(n, edges, costs, "kl", warm_start=starts[which])
     assert r["objective"] == pytest.approx(expected, abs=1e-9)
+
+
+def quadrant_grid(seed, side=30):
+    """side x side grid with integer costs in [-2, 3] (many tied gains) and a warm start of four
+    quadrants, whose pairs list far more than 16 candidates."""
+    idx = np.arange(side * side).reshape(side, side)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1),
+        ]
+    ).astype(np.int64)
+    costs = np.random.default_rng(seed).integers(-2, 4, len(edges)).astype(float)
+    rows, cols = np.divmod(np.arange(side * side), side)
+    start = (rows >= side // 2).astype(np.int64) * 2 + (cols >= side // 2)
+    return side * side, edges, costs, start
+
+
+# (seed, warm start?, objective, clusters, CRC-32 of the int64 labels) of main at 355fbad, whose
+# candidate choice was a one-pass scan; this branch scans lists of 16 or more candidates in two
+# vector passes (largest key, then the lowest index holding it), which must pick the same nodes.
+WIDE_SCAN_CASES = [
+    (0, False, -628.0, 100, 3096948593),
+    (0, True, -604.0, 72, 3091471890),
+    (1, False, -703.0, 120, 478399129),
+    (1, True, -672.0, 77, 4229197105),
+    (2, True, -694.0, 70, 941674368),
+    (3, True, -733.0, 86, 682694187),
+]
+
+
+@pytest.mark.parametrize("seed,warm,objective,clusters,crc", WIDE_SCAN_CASES)
+def test_long_candidate_lists_pick_as_the_one_pass_scan(seed, warm, objective, clusters, crc):
+    import zlib
+
+    n, edges, costs, start = quadrant_grid(seed)
+    r = _core.heuristics.solve_sparse(n, edges, costs, "kl", warm_start=start if warm else None)
+    lab = np.asarray(r["labels"], dtype=np.int64)
+    assert r["objective"] == objective == float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum())
+    assert int(lab.max()) + 1 == clusters
+    assert zlib.crc32(lab.tobytes()) == crc  # the same labels, not only the same objective
+    assert best_single_move_gain(n, edges, costs, lab) <= 0.0

@@ -25,6 +25,11 @@
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
+// SSE2 is part of every x86-64 target (MSVC says so by _M_X64, GCC and Clang by __SSE2__)
+#if defined(__SSE2__) || defined(_M_X64)
+#define CORRCLUST_KL_SSE2 1
+#include <emmintrin.h>
+#endif
 
 #include "corrclust/heuristics.hpp"
 #include "corrclust/heuristics_detail.hpp"
@@ -36,6 +41,27 @@ namespace {
 // since the last read: tens of microseconds, far below the 50 ms promised for a time limit, while a
 // pair of small clusters no longer pays a clock read of its own (2 % of a KL call on 3096).
 constexpr Index kPollWork = Index(1) << 15;
+// The sign of a move's gain from side 0 / 1: (cb - ca) times this is the gain, exactly.
+constexpr double kSideSign[2] = {1.0, -1.0};
+// best_keyed scans lists of at least this many candidates in two vector passes
+constexpr Index kWideScan = 16;
+
+// The largest of k[0..n) (-infinity when n = 0).
+double largest(const double* k, Index n) {
+    double top = -std::numeric_limits<double>::infinity();
+    Index r = 0;
+#if defined(CORRCLUST_KL_SSE2)
+    __m128d m0 = _mm_set1_pd(top), m1 = m0;
+    for (; r + 4 <= n; r += 4) {
+        m0 = _mm_max_pd(m0, _mm_loadu_pd(k + r));
+        m1 = _mm_max_pd(m1, _mm_loadu_pd(k + r + 2));
+    }
+    m0 = _mm_max_pd(m0, m1);
+    top = std::max(_mm_cvtsd_f64(m0), _mm_cvtsd_f64(_mm_unpackhi_pd(m0, m0)));
+#endif
+    for (; r < n; ++r) top = k[r] > top ? k[r] : top;
+    return top;
+}
 
 struct DensePolicy {
     const DenseView& p;
@@ -578,9 +604,8 @@ private:
         keys(s)[r] = key(j);
         cpos_[j] = r;
     }
-    Index best_keyed(double& pg) {
-        // one pass with branches, taken rarely once a large key is found (a branch-free maximum
-        // waits for the previous comparison on every entry)
+    // best_keyed on a short list: one pass with branches, taken rarely once a large key is found.
+    Index best_keyed_narrow(double& pg) {
         double top = -std::numeric_limits<double>::infinity();
         Index pick = -1, pick_pos = 0;
         int pick_side = 0;
@@ -598,6 +623,41 @@ private:
             }
         }
         if (top == -std::numeric_limits<double>::infinity()) return -1;
+        return take(pg, top, pick, pick_side, pick_pos);
+    }
+    Index best_keyed(double& pg) {
+        if (ncand_[0] + ncand_[1] < kWideScan) return best_keyed_narrow(pg);
+        const double top = std::max(largest(keys(0), ncand_[0]), largest(keys(1), ncand_[1]));
+        if (top == -std::numeric_limits<double>::infinity()) return -1;
+        Index pick = std::numeric_limits<Index>::max(), pick_pos = 0;
+        int pick_side = 0;
+        for (int s = 0; s < 2; ++s) {
+            const double* k = keys(s);
+            const Index* c = cand_[s].data();
+            auto consider = [&](Index r) {
+                if (k[r] == top && c[r] < pick) {
+                    pick = c[r];
+                    pick_side = s;
+                    pick_pos = r;
+                }
+            };
+            Index r = 0;
+            const Index end = ncand_[s];
+#if defined(CORRCLUST_KL_SSE2)
+            const __m128d t = _mm_set1_pd(top);
+            for (; r + 4 <= end; r += 4) {
+                const __m128d e = _mm_or_pd(_mm_cmpeq_pd(_mm_loadu_pd(k + r), t),
+                                            _mm_cmpeq_pd(_mm_loadu_pd(k + r + 2), t));
+                if (_mm_movemask_pd(e))
+                    for (Index q = r; q < r + 4; ++q) consider(q);
+            }
+#endif
+            for (; r < end; ++r) consider(r);
+        }
+        return take(pg, top, pick, pick_side, pick_pos);
+    }
+    // Removes the pick from its list (swap with the last) and returns it, with its gain in pg.
+    Index take(double& pg, double top, Index pick, int pick_side, Index pick_pos) {
         pg = top;
         const Index last = --ncand_[pick_side];
         cand_[pick_side][pick_pos] = cand_[pick_side][last];
@@ -779,55 +839,6 @@ private:
         // supervoxel graphs, offering every node ever touched let a sequence wander through
         // interior nodes and miss moves the border-only rule finds (sv-1000-1: +5.59 above
         // bioimage-cpp's KL, equal with this rule).
-        // the arrays of the pair in locals: the compiler cannot tell that the stores below leave the
-        // vectors' own pointers alone and would reload them for every neighbour
-        const Index* const loc = loc_.data();
-        double* const ca = ca_.data();
-        double* const cb = cb_.data();
-        Index* const xs = cross_.data();
-        char* const side = side_.data();
-        const Index* const cpos = cpos_.data();
-        double* const keys[2] = {this->keys(0), this->keys(1)};
-        constexpr double kNoKey = -std::numeric_limits<double>::infinity();
-        const bool border = border_only_;
-        auto flip = [&](Index j) {
-            const Index v = nodes_[j];
-            const bool to_b = side[j] == 0;
-            const char now = to_b ? 1 : 0;
-            side[j] = now;
-            Index cross = 0;
-            const double sign = to_b ? 1.0 : -1.0;  // exact: c and -c
-            P.for_neighbors(v, [&](Index w, double c) {
-                const Index l = loc[w];
-                if (l >= 0) {
-                    const double d = sign * c;
-                    ca[l] -= d;
-                    cb[l] += d;
-                    // v left l's side (l now sees one more node across) or joined it (one less)
-                    const bool across = side[l] != now;
-                    xs[l] += across ? 1 : -1;
-                    cross += across;
-                    // l's key (as key()), without branches: a moved l (cpos -1) writes to the
-                    // spare slot before the list
-                    const double g = (cb[l] - ca[l]) * (1.0 - 2.0 * side[l]);
-                    keys[side[l] != 0][cpos[l]] = border && xs[l] == 0 ? kNoKey : g;
-                } else if (label_of_[w] == a || label_of_[w] == b) {
-                    // w enters the pair. It had no neighbour in the other cluster (or boundary()
-                    // would have listed it) and no moved neighbour (each move includes all its
-                    // neighbours in a and b) until v, of w's own cluster, moved across now: so
-                    // its sums are its within-cluster sum less c on its side and c across,
-                    // without a scan of its adjacency (on supervoxel-8000-0 these scans were 1.4 M
-                    // of the first phase's 4.7 M adjacency entries).
-                    const Index l = start_node(w, now == 0 ? 1 : 0);
-                    (now == 0 ? cb_ : ca_)[l] -= c;
-                    (now == 0 ? ca_ : cb_)[l] += c;
-                    cross_[l] = 1;
-                    ++cross;
-                    push_keyed(l);
-                }
-            });
-            cross_[j] = cross;
-        };
 
         nseq_ = 0;
         double cum = 0.0, best = 0.0;
@@ -836,7 +847,7 @@ private:
             double pg;
             const Index pick = best_keyed(pg);
             if (pick < 0) break;
-            flip(pick);
+            flip(pick, a, b);
             seq_[nseq_++] = pick;
             if (!record_step(pg, cum, best, best_len)) break;
             if (poll(8 + P.degree(nodes_[pick]))) break;
@@ -852,7 +863,7 @@ private:
         }
         // The roll-back also runs before a join: in_sum_ is set from ca_ + cb_ of the start state
         // (the same sum, but rounded as in the start state).
-        while (nseq_ > best_len) flip(seq_[--nseq_]);
+        while (nseq_ > best_len) flip(seq_[--nseq_], a, b);
         if (join) {  // the smaller cluster moves into the larger one
             for (Index j = 0; j < N; ++j) in_sum_[nodes_[j]] = ca_[j] + cb_[j];
             auto& ms = members_[small];
@@ -880,6 +891,78 @@ private:
         }
         for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
         return applied;
+    }
+
+    // Flips node j of the pair (a, b) of two_cut_sparse to the other side: updates the sums, the
+    // counts of neighbours across and the keys of its neighbours in the pair, and brings in its
+    // neighbours of a or b not in the pair yet. The arrays sit in __restrict locals and every write
+    // goes through them: as a lambda that captured them by reference, the flip was not inlined and
+    // reloaded each array pointer through its capture for every neighbour (objdump), and a char
+    // store (side_) could alias anything. On gm_knott_3d_032 the flips are 58 % of KL's
+    // instructions.
+    void flip(Index j, Index a, Index b) {
+        Index* const __restrict nodes = nodes_.data();
+        const Index* const __restrict label = label_of_.data();
+        Index* const __restrict loc = loc_.data();
+        double* const __restrict ca = ca_.data();
+        double* const __restrict cb = cb_.data();
+        Index* const __restrict xs = cross_.data();
+        char* const __restrict side = side_.data();
+        Index* const __restrict cpos = cpos_.data();
+        double* const keys[2] = {this->keys(0), this->keys(1)};
+        Index* const cand[2] = {cand_[0].data(), cand_[1].data()};
+        const double* const __restrict in_sum = in_sum_.data();
+        constexpr double kNoKey = -std::numeric_limits<double>::infinity();
+        const bool border = border_only_;
+        const Index v = nodes[j];
+        const bool to_b = side[j] == 0;
+        const char now = to_b ? 1 : 0;
+        side[j] = now;
+        Index cross = 0;
+        const double sign = to_b ? 1.0 : -1.0;  // exact: c and -c
+        P.for_neighbors(v, [&](Index w, double c) {
+            const Index l = loc[w];
+            if (l >= 0) {
+                const double d = sign * c;
+                const double na = ca[l] - d, nb = cb[l] + d;
+                ca[l] = na;
+                cb[l] = nb;
+                // v left l's side (l now sees one more node across) or joined it (one less)
+                const char sl = side[l];
+                const bool across = sl != now;
+                const Index x = xs[l] + (across ? 1 : -1);
+                xs[l] = x;
+                cross += across;
+                // l's key (as key(), exactly: times -1 is a negation): a moved l (cpos -1) writes
+                // to the spare entry before the list
+                const double g = (nb - na) * kSideSign[static_cast<int>(sl)];
+                keys[static_cast<int>(sl)][cpos[l]] = border && x == 0 ? kNoKey : g;
+                return;
+            }
+            if (label[w] == a || label[w] == b) {
+                // w enters the pair. It had no neighbour in the other cluster (or boundary()
+                // would have listed it) and no moved neighbour (each move includes all its
+                // neighbours in a and b) until v, of w's own cluster, moved across now: so
+                // its sums are its within-cluster sum less c on its side and c across,
+                // without a scan of its adjacency (on supervoxel-8000-0 these scans were 1.4 M
+                // of the first phase's 4.7 M adjacency entries). As start_node + push_keyed.
+                const Index k = nn_++;
+                const int sk = now == 0 ? 1 : 0;
+                loc[w] = k;
+                nodes[k] = w;
+                side[k] = static_cast<char>(sk);
+                const double own = in_sum[w] - c;
+                ca[k] = sk == 0 ? own : c;
+                cb[k] = sk == 0 ? c : own;
+                xs[k] = 1;
+                ++cross;
+                const Index r = ncand_[sk]++;
+                cand[sk][r] = k;
+                keys[sk][r] = sk == 0 ? cb[k] - ca[k] : ca[k] - cb[k];
+                cpos[k] = r;
+            }
+        });
+        xs[j] = cross;
     }
 
     // Adds node v (of side s, untouched by the pair so far) with its within-cluster sum; the edges
