@@ -11,9 +11,11 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -305,9 +307,10 @@ private:
             if ((j & 0x3FF) == 0 && j && control_.stop()) break;  // a clock read per 1024 edges
             const Index f = listed ? edges[static_cast<size_t>(j)] : j;
             const size_t fi = static_cast<size_t>(f);
-            if (cost_[fi] >= -tol_ || retry_at_[fi] > round_) continue;
             const Index u = g_.edge_u[fi], v = g_.edge_v[fi];
+            // the part first: the other part's costs may be changing in the other thread
             if (!listed && (u < s.lo || u >= s.hi || v < s.lo || v >= s.hi)) continue;
+            if (cost_[fi] >= -tol_ || retry_at_[fi] > round_) continue;
             // A few cycles per edge and round: the next rounds find others once messages moved costs.
             for (int attempt = 0; attempt < 3 && cost_[fi] < -tol_; ++attempt) {
                 if (!find_path(s, u, v, f)) {
@@ -436,9 +439,30 @@ private:
             for (int p = 0; p < parts_; ++p) fn(p);
             return;
         }
-        std::thread other([&fn] { fn(1); });
-        fn(0);
+        // An exception in the other thread (out of memory) is rethrown here, after both ended.
+        std::exception_ptr failed;
+        std::thread other;
+        try {
+            other = std::thread([&fn, &failed] {
+                try {
+                    fn(1);
+                } catch (...) {
+                    failed = std::current_exception();
+                }
+            });
+        } catch (const std::system_error&) {  // no thread to be had: one after the other
+            fn(0);
+            fn(1);
+            return;
+        }
+        try {
+            fn(0);
+        } catch (...) {
+            other.join();
+            throw;
+        }
         other.join();
+        if (failed) std::rethrow_exception(failed);
     }
 
     const SparseGraph& g_;
