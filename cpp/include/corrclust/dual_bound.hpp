@@ -12,6 +12,8 @@
 //     bound (the scheme of RAMA, Abbas & Swoboda, CVPR 2022, run sequentially on the CPU).
 // Rounds of both repeat until the bound stalls, `max_rounds` or the control says stop. Every value
 // the solver ever holds is a valid bound, so stopping early (time limit, Ctrl-C) returns a valid one.
+// Large graphs that split well by node number (grids, volumes numbered row by row) are searched and
+// swept in two parts side by side, with the same result for one thread as for two (docs/bound.md).
 #pragma once
 
 #include <cstdint>
