@@ -16,13 +16,16 @@ instances) the table shows it too.
     python benchmarks/bench_bound.py                       # every row
     python benchmarks/bench_bound.py --rows supervoxel-15000-1 --bound-limits 10 60
 
-``t_bound`` is wall-clock seconds, ``cpu`` the CPU seconds of the bound (one thread): on a shared,
-loaded machine the second is what a quiet machine would take.
+``t_bound`` is wall-clock seconds, ``cpu`` the CPU seconds of the bound (all threads), ``thr`` the
+threads it was given and ``parts`` how many parts it searched side by side (two on the grids, which
+split well by node number; one elsewhere): on a shared, loaded machine ``cpu`` / ``thr`` is about
+what a quiet machine would take. ``--bound-threads 1 2`` gives a row for each.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -85,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[10.0],
         help="time limits of the bound (s), a row each",
     )
+    ap.add_argument(
+        "--bound-threads",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="BoundOptions.threads, a row each (0: up to 2)",
+    )
     ap.add_argument("--anytime-limit", type=float, default=30.0, help="time limit of anytime (s)")
     ap.add_argument("--anytime-max-n", type=int, default=20000, help="run anytime up to this many nodes")
     args = ap.parse_args(argv)
@@ -92,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# load average at start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     head = (
         f"{'instance':20} {'n':>8} {'m':>8} {'primal':>14} {'by':>8} {'t_primal':>8} {'trivial':>14} "
-        f"{'bound':>14} {'t_bound':>7} {'cpu':>5} {'rounds':>6} {'gap %':>7} {'opt':>12} {'load':>4}"
+        f"{'bound':>14} {'t_bound':>7} {'cpu':>5} {'thr':>3} {'parts':>5} {'rounds':>6} {'gap %':>7} "
+        f"{'opt':>12} {'load':>4}"
     )
     print(head)
     for name in args.rows:
@@ -106,15 +117,18 @@ def main(argv: list[str] | None = None) -> int:
             t_primal += time.perf_counter() - t0
             if r.objective < best.objective:
                 best, by = r, "anytime"
-        for limit in args.bound_limits:
+        for limit, threads in itertools.product(args.bound_limits, args.bound_threads):
             t0, c0 = time.perf_counter(), time.process_time()
-            b = corrclust.dual_bound(problem, time_limit=limit)
+            b = corrclust.dual_bound(
+                problem, time_limit=limit, options=corrclust.BoundOptions(threads=threads)
+            )
             t_bound, cpu = time.perf_counter() - t0, time.process_time() - c0
             lb = b["lower_bound"]
             gap = (best.objective - lb) / abs(best.objective)
             print(
                 f"{name:20} {problem.n:8d} {problem.num_edges:8d} {best.objective:14.6f} {by:>8} {t_primal:8.1f} "
-                f"{b['trivial_bound']:14.6f} {lb:14.6f} {t_bound:7.2f} {cpu:5.1f} {b['rounds']:6d} {100 * gap:7.3f} "
+                f"{b['trivial_bound']:14.6f} {lb:14.6f} {t_bound:7.2f} {cpu:5.1f} {threads:3d} {b.get('parts', 1):5d} "
+                f"{b['rounds']:6d} {100 * gap:7.3f} "
                 f"{'' if opt is None else f'{opt:.6f}':>12} {os.getloadavg()[0]:4.1f}",
                 flush=True,
             )

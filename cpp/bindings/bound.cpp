@@ -46,6 +46,7 @@ py::dict result(const BoundResult& r, Control& control) {
     d["cycles"] = r.cycles;
     d["triangles"] = r.triangles;
     d["chords"] = r.chords;
+    d["parts"] = r.parts;
     return d;
 }
 
@@ -69,8 +70,14 @@ void init_bound(py::module_& m) {
                        "Message-passing sweeps over all triangles per round (default 10).")
         .def_readwrite("min_relative_gain", &BoundOptions::min_relative_gain,
                        "A round gaining less than this share of the magnitude of the bound counts as stalled (default 1e-6).")
-        .def_readwrite("patience", &BoundOptions::patience, "Stop after this many stalled rounds (default 3).");
-    bind::options_protocol(opt, {"max_cycle_length", "max_rounds", "passes_per_round", "min_relative_gain", "patience"});
+        .def_readwrite("patience", &BoundOptions::patience, "Stop after this many stalled rounds (default 3).")
+        .def_readwrite("threads", &BoundOptions::threads,
+                       "Threads (0: as many as the hardware has, at most 2); the bound does not depend on it.")
+        .def_readwrite("parts", &BoundOptions::parts,
+                       "Parts searched and swept side by side: 0 (default) two on large graphs that split well by\n"
+                       "node number (>= 200,000 edges, <= 1 % across the middle), else one; 1 or 2 force it.");
+    bind::options_protocol(opt, {"max_cycle_length", "max_rounds", "passes_per_round", "min_relative_gain", "patience",
+                                 "threads", "parts"});
 
     m.def(
         "lower_bound_sparse",

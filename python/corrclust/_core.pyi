@@ -160,6 +160,8 @@ class bound:
         passes_per_round: int
         min_relative_gain: float
         patience: int
+        threads: int
+        parts: int
         def __init__(self, **kwargs: Any) -> None: ...
 
     @staticmethod

@@ -12,6 +12,8 @@
 //     bound (the scheme of RAMA, Abbas & Swoboda, CVPR 2022, run sequentially on the CPU).
 // Rounds of both repeat until the bound stalls, `max_rounds` or the control says stop. Every value
 // the solver ever holds is a valid bound, so stopping early (time limit, Ctrl-C) returns a valid one.
+// Large graphs that split well by node number (grids, volumes numbered row by row) are searched and
+// swept in two parts side by side, with the same result for one thread as for two (docs/bound.md).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,14 @@ struct BoundOptions {
     int passes_per_round = 10;          // message-passing sweeps over all triangles per round
     double min_relative_gain = 1e-6;    // a round that gains less than this share of |bound| stalls
     int patience = 3;                   // stop after this many stalled rounds in a row
+    // Threads (0: as many as the hardware has, at most 2). The bound does not depend on it: large
+    // graphs that split well by node number (grids, volumes) are searched and swept in two
+    // parts, one after the other with one thread, side by side with two.
+    int threads = 0;
+    // 0: two parts when the graph has >= 200,000 edges and <= 1 % of them join the lower and the
+    // upper half of the node numbers, else one; 1 or 2: that many (two work on any graph, only
+    // slower where many cycles cross the split; the tests use it on small graphs).
+    int parts = 0;
 };
 
 void validate(const BoundOptions& options);  // std::invalid_argument naming the first bad setting
@@ -38,6 +48,7 @@ struct BoundResult {
     std::int64_t cycles = 0;     // cycles packed in all rounds
     std::int64_t triangles = 0;  // triangles of the relaxation at the end
     std::int64_t chords = 0;     // zero-cost edges added to triangulate cycles
+    int parts = 1;               // parts searched and swept side by side (BoundOptions::parts)
 };
 
 // The bound of `graph` (edge costs as given, parallel edges already summed). Polls `control`
