@@ -89,15 +89,11 @@ def feature_sets(Z: np.ndarray, E: np.ndarray) -> dict[str, np.ndarray]:
     """The four feature sets of the module docstring, rows aligned."""
     E = E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
     Es = profiles.standardise(E)
-
-    def unit(A: np.ndarray) -> np.ndarray:
-        return A / np.sqrt((A**2).sum(1).mean())
-
     return {
         "profile": Z,
         "ssl": E,
         "profile + ssl (one group)": np.hstack([Z, Es / np.sqrt(Es.shape[1])]),
-        "profile + ssl (half each)": np.hstack([unit(Z), unit(Es)]),
+        "profile + ssl (half each)": feature_costs.join_blocks([Z, Es]),  # = cluster --ssl-model
     }
 
 
