@@ -495,6 +495,14 @@ def test_cli_ssl_train_on_a_pool_then_cluster_with_ssl_model(tmp_path, capsys):
     assert variation_of_information(expected, [got[int(i)] for i in pf.ids])[0] == 0.0
     assert "self-supervised embedding joined" in (outs[0] / "report.html").read_text()
 
+    # above the dense limit the joined features take the sparse path
+    sparse = tmp_path / "sparse"
+    args = ["cluster", str(crops), "--ssl-model", str(a), "--dense-max-n", "6", "-o", str(sparse)]
+    assert main([*args, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "above the dense limit of 6" in err and "profiles joined with the 32-dimensional" in err
+    assert len(list(csv.DictReader(open(sparse / "clusters.csv", newline="")))) == 12
+
     # bad input: a missing model, one line
     assert (
         main(["cluster", str(crops), "--ssl-model", str(tmp_path / "none.pt"), "-o", str(tmp_path / "x")])
