@@ -509,3 +509,9 @@ def test_cli_ssl_train_on_a_pool_then_cluster_with_ssl_model(tmp_path, capsys):
         == 2
     )
     assert "self-supervised model not found" in capsys.readouterr().err
+    for wrong, says in (
+        (["--method", "ssl"], "give the network as --model"),
+        (["--method", "pqap"], "--method pqap"),
+    ):
+        assert main(["cluster", str(crops), *wrong, "--ssl-model", str(a), "-o", str(tmp_path / "y")]) == 2
+        assert says in capsys.readouterr().err  # refused, not silently ignored (ssl would train afresh)
