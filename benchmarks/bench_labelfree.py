@@ -3,6 +3,7 @@ clusterings a user would otherwise pick, on the same features, in one run.
 
     PYTHONPATH=python python benchmarks/bench_labelfree.py [--half report|dev] [--quick] [--out FILE.md]
                                    [--draws 10] [--draws-large 3] [--ssl [--ssl-budget SECONDS]]
+                                   [--ssl-model POOL.pt]
 
 Methods (all on the same standardised profiles, ``corrclust.profiles``):
 
@@ -25,6 +26,11 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
   rule (``ssl.embedding_costs`` = ``feature_costs.costs_from_features``) and GAEC + KL; KMeans and
   Ward (true k) and HDBSCAN on the same embeddings beside it. The training time is in the row's
   header, not in the time column.
+* ``--ssl-model POOL.pt`` (needs torch), RBC sets only: ``corrclust profile --ssl-model``, the
+  profiles joined with equal weight to the embedding of a network trained beforehand, without labels,
+  on a large pool of crops (``feature_costs.join_blocks``; docs/ssl.md: the network of session 9 was
+  trained on the ~9,800 crops of the development images, so on ``--half report`` it has never seen
+  the crops it embeds); KMeans and Ward (true k) on the same joined features beside it.
 
 Sets (the split is fixed in ``labelfree_sets.py``; ``--half report`` gives the figures nothing was
 tuned on): RBC 10 classes x 10 and x 50 crops (draw 0, the crops of every earlier report, shown
@@ -181,6 +187,27 @@ def ssl_rows(images, y, k, budget, seed=0):
     return header, rows
 
 
+def joined_rows(Z, images, y, k, net):
+    """Rows of ``corrclust profile --ssl-model``: profiles and the network's embedding, equal weight."""
+    import corrclust.ssl as ssl
+    from corrclust.twin.data import from_arrays
+
+    data = from_arrays(images, None, None, "image", net.config.image_size)
+    X = feature_costs.join_blocks([Z, profiles.standardise(ssl.embed(net, data.inputs))])
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    rows = []
+    for name, fn in (
+        ("corrclust profile --ssl-model (label-free)", lambda: ours(X)),
+        ("KMeans on profile+ssl (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(X)),
+        ("Ward on profile+ssl (true k)", lambda: AgglomerativeClustering(k).fit_predict(X)),
+    ):
+        t0 = time.perf_counter()
+        lab = fn()
+        rows.append((name, compare(y, lab), time.perf_counter() - t0))
+    return rows
+
+
 def stability(Z, method, rng, subsets=5):
     from sklearn.metrics import adjusted_rand_score
 
@@ -210,8 +237,28 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--ssl-threads", type=int, default=0, metavar="N", help="torch CPU threads (0: torch's default)"
     )
+    ap.add_argument(
+        "--ssl-model",
+        type=Path,
+        metavar="POOL.pt",
+        help="also profiles joined with this network's embedding on the RBC sets (needs torch)",
+    )
     args = ap.parse_args(argv)
     import os
+
+    net = None
+    if args.ssl_model is not None:
+        import torch
+
+        import corrclust.ssl as ssl
+
+        torch.set_num_threads(max(1, args.ssl_threads))
+        net, record = ssl.load_model(args.ssl_model)
+        print(
+            f"ssl model {args.ssl_model}: {record.get('steps')} steps, {record.get('elapsed_s', 0):.0f} s, "
+            f"on {record.get('n_images')} crops",
+            flush=True,
+        )
 
     lines = [
         f"half: {args.half}; load average at start {os.getloadavg()[0]:.1f}",
@@ -249,6 +296,8 @@ def main(argv=None) -> int:
             Z, kept, skipped, ft = features(images)
             y = np.array(classes)[kept]
             rows = labelled_methods(Z, y, 10)
+            if net is not None:
+                rows += joined_rows(Z, [images[i] for i in kept], y, 10, net)
             for method, m, dt in rows:
                 per_draw.setdefault(method, []).append((m, dt))
             if draw > 0:

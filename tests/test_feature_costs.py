@@ -220,3 +220,20 @@ def test_auto_neighbours_follow_large_classes():
     vi_default = compare(y, solve(F.costs_from_features(X)[0], method="kl").labels)["vi"]
     vi_auto = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)["vi"]
     assert vi_auto < vi_default and vi_auto == 0.0
+
+
+def test_join_blocks_gives_each_block_the_same_weight():
+    a = np.array([[3.0, 4.0], [0.0, 0.0]])  # squared row norms 25 and 0: mean 12.5
+    b = np.array([[1.0], [1.0]])  # mean squared norm 1: unchanged
+    j = F.join_blocks([a, b])
+    np.testing.assert_allclose(j, [[3 / np.sqrt(12.5), 4 / np.sqrt(12.5), 1.0], [0.0, 0.0, 1.0]])
+    for block in (j[:, :2], j[:, 2:]):
+        assert np.isclose((block**2).sum(1).mean(), 1.0)
+    # a 100-column block weighs no more than a 1-column one; a zero block stays zero
+    wide = np.ones((2, 100))
+    assert np.isclose((F.join_blocks([wide, b])[:, :100] ** 2).sum(1).mean(), 1.0)
+    np.testing.assert_array_equal(F.join_blocks([np.zeros((2, 3)), b])[:, :3], 0.0)
+    with pytest.raises(ValueError, match="same rows"):
+        F.join_blocks([a, np.ones((3, 1))])
+    with pytest.raises(ValueError, match="no feature blocks"):
+        F.join_blocks([])

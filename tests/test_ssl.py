@@ -409,3 +409,109 @@ def test_cluster_route_refuses_pqap_parameters(tmp_path, capsys):
     ]
     assert main(args) == 2
     assert "does not apply to --method ssl" in capsys.readouterr().err
+
+
+# -- a pool-trained network joined to the profiles (cluster --ssl-model) -----------------------------
+
+
+def _shapes_folder(path, n=8):
+    """Brightfield-like crops of two shapes (the profile route's test objects), class = id // 100."""
+    import tifffile
+    from test_profile_route import _draw
+
+    path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    for cls, kind in ((1, "round"), (2, "long")):
+        for k in range(n):
+            tifffile.imwrite(path / f"cell_{cls * 100 + k}.tif", _draw(kind, rng, size=32))
+    return path
+
+
+def test_embed_records_embeds_like_the_trained_network(tmp_path):
+    from corrclust.images.io import list_images, read_record
+    from corrclust.ssl import embed_records
+    from corrclust.twin.data import from_arrays
+
+    d = _shapes_folder(tmp_path / "crops")
+    model = tmp_path / "m.pt"
+    res = train(
+        from_arrays([read_record(r).pixels for r in list_images(d)], None, None, "image", 16).inputs,
+        [str(i) for i in range(16)],
+        tiny(steps=3),
+        seed=0,
+        output=model,
+        progress=False,
+    )
+    records = list(list_images(d))
+    E, record = embed_records(model, records)
+    data = from_arrays([read_record(r).pixels for r in records], None, None, "image", 16)
+    np.testing.assert_array_equal(E, embed(res.model, data.inputs))
+    assert record["steps"] == 3 and E.shape == (16, 32)
+    rgb = tmp_path / "rgb"
+    _folder(rgb, n=2)
+    with pytest.raises(ValueError, match="trained on 1-channel crops, these have 3"):
+        embed_records(model, list(list_images(rgb)))
+
+
+def test_cli_ssl_train_on_a_pool_then_cluster_with_ssl_model(tmp_path, capsys):
+    import csv
+
+    from corrclust import feature_costs, profiles
+    from corrclust.cli import main
+    from corrclust.images.io import list_images
+    from corrclust.profile_clustering import profile_features
+    from corrclust.ssl import embed_records
+
+    pool = _shapes_folder(tmp_path / "pool", n=10)
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    for m in (a, b):  # the same seed twice: the same network (no time budget reached in 4 steps)
+        assert main(["ssl", "train", str(pool), "-o", str(m), *SSL_TINY[:-3], "--steps", "4", "--quiet"]) == 0
+    wa, wb = (load_model(m)[0] for m in (a, b))
+    assert _same_weights(wa, wb)
+    capsys.readouterr()
+
+    crops = _shapes_folder(tmp_path / "crops", n=6)
+    outs = [tmp_path / "o1", tmp_path / "o2"]
+    for out in outs:
+        args = ["cluster", str(crops), "--ssl-model", str(a), "--truth", "auto", "-o", str(out)]
+        assert main([*args, "--no-progress", "--no-sweep"]) == 0
+    err = capsys.readouterr().err
+    assert "profiles joined with the 32-dimensional embedding" in err
+    assert "warning: self-supervised model: barely trained" in err  # 4 steps
+    rows = [list(csv.DictReader(open(o / "clusters.csv", newline=""))) for o in outs]
+    assert rows[0] == rows[1] and len(rows[0]) == 12  # deterministic for a seed
+    # the clusters are the label-free rule's on [profiles | standardised embedding], equal weight
+    records = list(list_images(crops))
+    pf = profile_features(records)
+    E, _ = embed_records(a, pf.records)
+    X = feature_costs.join_blocks([pf.features, profiles.standardise(E)])
+    C, _ = feature_costs.costs_from_features(X, k=feature_costs.scaled_neighbours(len(X)))
+    from corrclust.metrics import variation_of_information
+    from corrclust.problem import Problem
+    from corrclust.solve import solve
+
+    expected = solve(Problem.from_probabilities(1 / (1 + np.exp(-C))), method="kl", seed=0).labels
+    got = {int(r["id"]): r["cluster"] for r in rows[0]}
+    assert variation_of_information(expected, [got[int(i)] for i in pf.ids])[0] == 0.0
+    assert "self-supervised embedding joined" in (outs[0] / "report.html").read_text()
+
+    # above the dense limit the joined features take the sparse path
+    sparse = tmp_path / "sparse"
+    args = ["cluster", str(crops), "--ssl-model", str(a), "--dense-max-n", "6", "-o", str(sparse)]
+    assert main([*args, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "above the dense limit of 6" in err and "profiles joined with the 32-dimensional" in err
+    assert len(list(csv.DictReader(open(sparse / "clusters.csv", newline="")))) == 12
+
+    # bad input: a missing model, one line
+    assert (
+        main(["cluster", str(crops), "--ssl-model", str(tmp_path / "none.pt"), "-o", str(tmp_path / "x")])
+        == 2
+    )
+    assert "self-supervised model not found" in capsys.readouterr().err
+    for wrong, says in (
+        (["--method", "ssl"], "give the network as --model"),
+        (["--method", "pqap"], "--method pqap"),
+    ):
+        assert main(["cluster", str(crops), *wrong, "--ssl-model", str(a), "-o", str(tmp_path / "y")]) == 2
+        assert says in capsys.readouterr().err  # refused, not silently ignored (ssl would train afresh)

@@ -49,6 +49,7 @@ class ProfileFeatures:
     features: np.ndarray
     n_profile_features: int  # before PCA
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    ssl: dict[str, Any] = field(default_factory=dict)  # model, dimensions, training record (--ssl-model)
 
     @property
     def ids(self) -> np.ndarray:
@@ -149,10 +150,16 @@ def profile_features(
     progress: bool = False,
     checkpoint: str | Path | None = None,
     read: ReadOptions | None = None,
+    ssl_model: str | Path | None = None,
 ) -> ProfileFeatures:
     """The standardised profiles of ``records`` (no costs): what both the dense costs of
     :func:`profile_costs` and the sparse path of a large collection start from. ``read``: how the
-    files become images (channels, Z projection, time point, pixel size; defaults when ``None``)."""
+    files become images (channels, Z projection, time point, pixel size; defaults when ``None``).
+
+    ``ssl_model``: a model file of ``corrclust ssl train`` (trained, without labels, on a large pool
+    of the lab's crops): its embeddings of the profiled images, standardised like the profiles
+    (robustly, per column), are joined to them with equal weight (:func:`corrclust.feature_costs.join_blocks`).
+    Measured on the development half in docs/ssl.md; needs PyTorch."""
     from corrclust import profiles
 
     items, kept, skipped = _load(records, progress, read)
@@ -177,7 +184,22 @@ def profile_features(
         skipped.append((kept[k].path, reason))
     recs = [kept[k] for k in prof.kept]
     Z = profiles.standardise(prof.features, prof.groups, pca=pca)
-    return ProfileFeatures(recs, Z, int(prof.features.shape[1]), skipped)
+    ssl_info: dict[str, Any] = {}
+    if ssl_model is not None and recs:
+        try:
+            from corrclust.ssl import embed_records
+        except ImportError as exc:
+            raise ValueError(f"--ssl-model needs PyTorch: pip install 'corrclust[torch]' ({exc})") from None
+        E, training = embed_records(ssl_model, recs, read)
+        ssl_info = {
+            "model": str(ssl_model),
+            "dimensions": int(E.shape[1]),
+            "steps": training.get("steps"),
+            "images": training.get("n_images"),
+            "warnings": [str(w) for w in training.get("warnings", [])],
+        }
+        Z = feature_costs.join_blocks([Z, profiles.standardise(E)])
+    return ProfileFeatures(recs, Z, int(prof.features.shape[1]), skipped, ssl_info)
 
 
 def profile_costs(
@@ -192,6 +214,7 @@ def profile_costs(
     checkpoint: str | Path | None = None,
     neighbours: int | str = "scaled",
     read: ReadOptions | None = None,
+    ssl_model: str | Path | None = None,
 ) -> ProfileCosts:
     """Profiles and label-free costs of ``records`` (see the module doc).
 
@@ -202,8 +225,11 @@ def profile_costs(
     counts as the same when its path, size and modification time are). ``neighbours``: the
     rule's ``k``; ``"scaled"`` (the default) for :func:`corrclust.feature_costs.scaled_neighbours` of
     the number of profiled images, ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
+    ``ssl_model``: join a self-supervised embedding to the profiles (:func:`profile_features`).
     """
-    pf = profile_features(records, pca=pca, progress=progress, checkpoint=checkpoint, read=read)
+    pf = profile_features(
+        records, pca=pca, progress=progress, checkpoint=checkpoint, read=read, ssl_model=ssl_model
+    )
     recs, Z, skipped = pf.records, pf.features, pf.skipped
     k_scores = None
     if neighbours == "auto":
@@ -245,6 +271,8 @@ def profile_costs(
             "granularity": float(granularity),
         }
     )
+    if pf.ssl:
+        info["ssl"] = pf.ssl
     ids = np.array([r.id for r in recs], dtype=np.int64)
     return ProfileCosts(ids, recs, C, float(granularity), Z, info, skipped, int(info["k"]))
 

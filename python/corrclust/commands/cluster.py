@@ -306,6 +306,13 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
         ]
         # a profile option or a model names the route; otherwise the images choose (pipeline.routes.default_route)
         method = "twin" if args.model is not None else "profile" if given else AUTO
+    if method not in ("profile", AUTO) and getattr(args, "profile_ssl_model", None) is not None:
+        why = {"ssl": "; with --method ssl give the network as --model"}.get(
+            method,
+            f"; it does not apply to --method {method}"
+            + (" (chosen by --model)" if args.method is None else ""),
+        )
+        raise CliError("--ssl-model joins a self-supervised network to the morphology profiles" + why)
     return ClusterOptions(
         images_dir=args.images,
         out_dir=args.out,

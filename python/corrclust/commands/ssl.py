@@ -2,6 +2,7 @@
 
     corrclust ssl train IMAGES_DIR -o MODEL.pt [--time-budget 300] [--seed 0] ...
     corrclust ssl embed MODEL.pt IMAGES_DIR -o OUT.npz
+    corrclust cluster CROPS_DIR --ssl-model MODEL.pt -o OUT   # profiles + the embedding (docs/ssl.md)
 
 torch is imported only when a sub-command runs, so the rest of the CLI works without it.
 """
@@ -43,7 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Train an embedding network on the crops of IMAGES_DIR without labels (SimCLR by default: "
             "two augmented views of a crop must embed alike). A checkpoint MODEL.pt.ckpt is written every "
             "--checkpoint-every seconds and on Ctrl-C; running the same command again continues from it, "
-            "and after a --time-budget stop a larger budget trains on."
+            "and after a --time-budget stop a larger budget trains on. Best trained once on a large pool "
+            "(thousands of the lab's crops), then joined to the profiles of each folder with "
+            "'corrclust cluster FOLDER --ssl-model MODEL.pt' (docs/ssl.md)."
         ),
     )
     t.add_argument("images_dir", metavar="IMAGES_DIR", type=Path)

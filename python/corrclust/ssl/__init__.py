@@ -22,6 +22,7 @@ from corrclust.ssl.embed import (
     FolderEmbedding,
     embed,
     embed_folder,
+    embed_records,
     embedding_costs,
 )
 from corrclust.ssl.model import SSLConfig, SSLNet
@@ -33,6 +34,7 @@ __all__ = [
     "FolderEmbedding",
     "embed",
     "embed_folder",
+    "embed_records",
     "embedding_costs",
     "SSLConfig",
     "SSLNet",

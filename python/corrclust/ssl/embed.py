@@ -18,9 +18,10 @@ log-odds of exp(-s_ij) plus the rule's offset 1, clipped to +-20 (positive = joi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,7 +30,10 @@ from corrclust.feature_costs import K_NEIGHBOURS, costs_from_features
 from corrclust.ssl.model import SSLConfig, SSLNet
 from corrclust.ssl.train import SSLResult, load_model, train
 
-__all__ = ["embed", "embed_folder", "FolderEmbedding", "embedding_costs"]
+if TYPE_CHECKING:
+    from corrclust.images.io import ImageRecord, ReadOptions
+
+__all__ = ["embed", "embed_folder", "embed_records", "FolderEmbedding", "embedding_costs"]
 
 
 @torch.no_grad()
@@ -117,6 +121,26 @@ def embed_folder(
         training=training,
         warnings=warnings,
     )
+
+
+def embed_records(
+    model: str | Path, records: Sequence[ImageRecord], read: ReadOptions | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Embeddings (n, d), unit rows, of image records (``corrclust.images.io``) by a model file of
+    ``corrclust ssl train``, and the model's training record (steps, warnings, ...). The images are
+    prepared as for training (square padding, resize to the model's input side)."""
+    from corrclust.images.io import read_record
+    from corrclust.twin.data import from_arrays
+
+    net, training = load_model(model)
+    arrays = [read_record(r, read).pixels for r in records]
+    paths = [str(r.path) for r in records]
+    data = from_arrays(arrays, None, [str(r.id) for r in records], "image", net.config.image_size, paths)
+    if data.in_channels != net.in_channels:
+        raise ValueError(
+            f"the model {model} was trained on {net.in_channels}-channel crops, these have {data.in_channels}"
+        )
+    return embed(net, data.inputs), training
 
 
 def embedding_costs(

@@ -9,7 +9,9 @@ pipeline's costs ``logit(P) + bias`` are the rule's costs and the sweep moves th
 Options: ``--granularity G`` (added to every cost; negative: more, smaller clusters),
 ``--calibrate FILE`` (a few labelled images ``file,class`` or marked pairs ``a,b,same``: they
 weight the features, choose the granularity and are pinned, :func:`corrclust.feature_costs.calibrate`),
-``--pca N`` (keep N principal components, or the share of variance for 0 < N < 1). The default
+``--pca N`` (keep N principal components, or the share of variance for 0 < N < 1), ``--ssl-model
+M.pt`` (join the embedding of a network from ``corrclust ssl train`` on a large unlabelled pool to
+the profiles, equal weight; needs PyTorch; docs/ssl.md). The default
 route of ``corrclust cluster`` when the images lack the paper's key-point channels (fewer than 4 channels).
 
 After clustering, :meth:`ProfileRoute.assess` says whether the result is informative
@@ -87,6 +89,15 @@ class ProfileRoute:
             "share of variance); default: all features",
         )
 
+        group.add_argument(
+            "--ssl-model",
+            dest="profile_ssl_model",
+            type=Path,
+            metavar="M.pt",
+            help="a network from 'corrclust ssl train' on many unlabelled crops of this kind: its "
+            "embeddings are joined to the profiles with equal weight (needs PyTorch; docs/ssl.md)",
+        )
+
     def check(self, options: ClusterOptions) -> None:
         g = _opt(options, "profile_granularity", 0.0)
         if not math.isfinite(g):
@@ -102,8 +113,14 @@ class ProfileRoute:
         pca = _opt(options, "profile_pca")
         if pca is not None and not (0 < pca < 1 or (pca >= 1 and float(pca).is_integer())):
             raise ValueError(f"--pca must be a whole number of components or a share in (0, 1), got {pca}")
+        ssl_model = _opt(options, "profile_ssl_model")
+        if ssl_model is not None and not Path(ssl_model).is_file():
+            raise FileNotFoundError(f"self-supervised model not found: {ssl_model}")
         if options.model is not None:
-            raise ValueError("--model is a twin-network model; it does not apply to --method profile")
+            raise ValueError(
+                "--model is a twin-network model; it does not apply to --method profile "
+                "(a self-supervised network joins the profiles with --ssl-model)"
+            )
         if options.params is not None:
             raise ValueError("--params is a PQAP parameter file; it does not apply to --method profile")
         if options.bias != 0.0:
@@ -133,7 +150,9 @@ class ProfileRoute:
             checkpoint=ours,
             neighbours=_neighbours(options),
             read=options.read,
+            ssl_model=_opt(options, "profile_ssl_model"),
         )
+        self._say_ssl(pc.info.get("ssl"))
         if _neighbours(options) == "scaled":
             say(
                 f"cost rule neighbourhood: k = {pc.k} (one image in {feature_costs.NEIGHBOUR_SHARE}, at least 7)"
@@ -161,6 +180,17 @@ class ProfileRoute:
         np.fill_diagonal(P, 0.5)
         return Correlations(pc.ids, P, "probability", pc.granularity, "mean", details=pc)
 
+    @staticmethod
+    def _say_ssl(info: dict[str, Any] | None) -> None:
+        if not info:
+            return
+        say(
+            f"profiles joined with the {info['dimensions']}-dimensional embedding of {info['model']} "
+            f"({info.get('steps', '?')} training steps on {info.get('images', '?')} crops), equal weight"
+        )
+        for w in info.get("warnings", []):
+            say(f"warning: self-supervised model: {w}")
+
     def check_sparse(self, options: ClusterOptions) -> str | None:
         """Why these options cannot take the sparse path (None when they can)."""
         if _opt(options, "profile_calibrate") is not None:
@@ -180,8 +210,14 @@ class ProfileRoute:
         say(f"computing morphology profiles of {len(images.records)} images")
         ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
         pf = profile_features(
-            images.records, pca=pca, progress=options.progress, checkpoint=ours, read=options.read
+            images.records,
+            pca=pca,
+            progress=options.progress,
+            checkpoint=ours,
+            read=options.read,
+            ssl_model=_opt(options, "profile_ssl_model"),
         )
+        self._say_ssl(pf.ssl)
         if ours is not None:
             ours.unlink(missing_ok=True)
         for path, reason in pf.skipped:
@@ -208,6 +244,8 @@ class ProfileRoute:
             out.append(("calibration", str(_opt(options, "profile_calibrate"))))
         if _opt(options, "profile_pca") is not None:
             out.append(("PCA", f"{_opt(options, 'profile_pca'):g}"))
+        if _opt(options, "profile_ssl_model") is not None:
+            out.append(("self-supervised embedding joined", str(_opt(options, "profile_ssl_model"))))
         return out
 
     def assess(self, corr: Correlations, labels: np.ndarray, options: ClusterOptions):
