@@ -831,6 +831,7 @@ def _cluster(
             b,
             lambda pairs: np.asarray(score(X, pairs, None), dtype=np.float64),
             chunk=cluster_refinement.score_chunk(X.shape[1]),
+            restart=True,
         )
         labels, objective = refined.labels, refined.objective
         seconds["refine"] = time.perf_counter() - t

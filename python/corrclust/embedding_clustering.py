@@ -287,9 +287,9 @@ def cluster_embeddings(
     (none: the graph alone, any ``solver``) or a number <= 0; with one, ``solver`` ``"kl"`` runs
     GAEC then node moves and joins under that cost, ``"gaec"`` GAEC alone
     (:func:`corrclust.background.solve_background`). ``refine`` (sparse path, ``"kl"`` with a
-    background): then move nodes and join clusters on the exact costs of the pairs inside each
-    cluster and between clusters that share an attractive edge
-    (:func:`corrclust.cluster_refinement.refine`). ``progress(message)`` is told of each step.
+    background): then solve again (GAEC from single rows, node moves and joins) with the exact
+    costs of the pairs inside each cluster and between clusters that share an attractive edge
+    (:func:`corrclust.cluster_refinement.refine` with ``restart``). ``progress(message)`` is told of each step.
     NaN features or duplicate ids raise one ValueError line naming them.
     """
     X = check_features(E)
@@ -367,6 +367,7 @@ def cluster_embeddings(
             b,
             lambda pairs: score(X, pairs),
             chunk=cluster_refinement.score_chunk(X.shape[1]),
+            restart=True,
         )
         if refined.skipped:
             notes.append(refined.skipped)
