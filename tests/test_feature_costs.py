@@ -237,3 +237,29 @@ def test_join_blocks_gives_each_block_the_same_weight():
         F.join_blocks([a, np.ones((3, 1))])
     with pytest.raises(ValueError, match="no feature blocks"):
         F.join_blocks([])
+
+
+def test_local_scaling_cost_is_the_dense_rule_on_any_pair_and_one_scorer_for_both_paths():
+    import hashlib
+    import pickle
+
+    from corrclust import distributed
+    from corrclust.candidates import exact_knn
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 3))
+    _, dist = exact_knn(X, 10)
+    score = F.LocalScalingCost.from_knn(dist, granularity=0.5)
+    dense, _ = F.costs_from_features(X, granularity=0.5)
+    pairs = np.array([[0, 1], [3, 39], [7, 20], [12, 13], [5, 38]])  # not kNN pairs only
+    measured = score(X, pairs)
+    np.testing.assert_allclose(measured, dense[pairs[:, 0], pairs[:, 1]], rtol=1e-12, atol=1e-12)
+    d = np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
+    np.testing.assert_array_equal(score(None, pairs, d), measured)  # given distances, same bits
+    # the distributed path scores with this same class
+    assert distributed.LocalScalingCost is F.LocalScalingCost
+    # the name in run-folder fingerprints: SHA-1 of the scales' shape, type and bytes
+    sigma = F.local_scales(dist)
+    h = hashlib.sha1(f"{sigma.shape}{sigma.dtype.str}".encode() + sigma.tobytes()).hexdigest()[:16]
+    assert repr(score) == f"LocalScalingCost(sigma={h}, granularity=0.5)"
+    assert repr(pickle.loads(pickle.dumps(score))) == repr(score)

@@ -11,16 +11,25 @@ dense path keeps together: 1,008 clusters for the dense path's 762 on 5,000 cell
 * every pair of rows inside one cluster, and
 * every pair of rows between two clusters that share an attractive graph edge (a cost > 0),
 
-scores them with the rule (``score``), adds the graph edges not among them, and lets the background
-solver's node moves and joins (``solve_background(method="moves")``) start from the labels on that
-graph, the other pairs still at ``b``. Clusters that change make new pairs: this repeats until the
-labels stay the same or ``rounds`` are done. Nothing of size n^2 is built: the pairs are those of
-the clusters and their attractive neighbours, counted in closed form before they are listed
-(:func:`count_block_pairs`) and refused above ``max_pairs`` (a note says so and the labels stay).
+scores them with the rule (``score``), adds the graph edges not among them, and solves again on
+that graph, the other pairs still at ``b``: with ``restart`` (what both sparse paths use) GAEC from
+single rows and then node moves and joins (``solve_background(method="moves")``), as the dense path
+solves all pairs; without it the moves and joins start from the labels. Clusters that change make
+new pairs: this repeats until the labels stay the same or ``rounds`` are done. Nothing of size n^2
+is built: the pairs are those of the clusters and their attractive neighbours, counted in closed
+form before they are listed (:func:`count_block_pairs`) and refused above ``max_pairs`` (a note
+says so and the labels stay).
 
 Why only attractive neighbours: on the development draw of RBC cells (docs/sparse.md) the gap to the
 dense path was the same with every neighbouring cluster (+0.028) as with the attractive ones
-(+0.032), with 1.5 times the pairs.
+(+0.032), with 1.5 times the pairs; on a 10,000-cell development draw (session 9, moves from the
+labels) every neighbouring cluster gave +0.080 and the clusters up to two attractive hops apart
++0.082 (38-50 times the graph's pairs) against +0.079.
+
+Why ``restart``: at 10,000 RBC cells the moves from the first solve's labels converge to another
+local optimum than the dense path's (+0.079 and +0.067 in VI to the cell types on two development
+draws, docs/sparse.md), while GAEC from single rows on the same exact pairs follows the dense
+path's own route (+0.003 and +0.014), at about the same cost.
 """
 
 from __future__ import annotations
@@ -166,15 +175,17 @@ def refine(
     rounds: int = REFINE_ROUNDS,
     max_pairs: int | None = None,
     chunk: int = SCORE_CHUNK,
+    restart: bool = False,
 ) -> Refinement:
-    """Move nodes and join clusters of ``labels`` on the exact pairs around its clusters.
+    """Solve again on the exact pairs around the clusters of ``labels``.
 
     ``uv`` (m, 2), ``costs``: the graph (each pair once) the labels were solved on, with every other
     pair at ``background`` (<= 0); ``score(pairs)`` gives the costs of ``(p, 2)`` row pairs (the
     rule), called on at most about ``chunk`` pairs at a time. ``max_pairs`` (default
     :data:`REFINE_PAIRS_FACTOR` x m): a round that would list more pairs, or whose graph would not
     fit in the memory available, stops the refinement, with the reason in ``skipped`` when it is
-    the first. Each round's moves start from the labels before it, so on that round's graph its
+    the first. ``restart``: each round runs GAEC from single rows, then node moves and joins, on its
+    graph; else the moves start from the labels before it, so that on the round's graph its
     objective is never above theirs.
     """
     from corrclust import memory
@@ -205,7 +216,9 @@ def refine(
         out.edges = out.costs = np.empty(0)  # the previous round's graph is not needed any more
         edges, scored = _graph(lab, uv, costs, neighbours, score, chunk, listed)
         out.pairs.append(int(edges.shape[0]))
-        res = solve_background(n, edges, scored, background, method="moves", warm_start=lab)
+        res = solve_background(
+            n, edges, scored, background, method="moves", warm_start=None if restart else lab
+        )
         new = _relabel(res.labels)
         out.labels, out.edges, out.costs, out.objective = new, edges, scored, float(res.objective)
         if np.array_equal(new, lab):

@@ -48,6 +48,7 @@ import numpy as np
 
 from corrclust import candidates, cluster_refinement
 from corrclust.atomic import atomic_path, write_text
+from corrclust.feature_costs import LocalScalingCost
 
 __all__ = [
     "SchedulerError",
@@ -647,40 +648,6 @@ class DistanceCost:
         return self.threshold - d
 
 
-class LocalScalingCost:
-    """The label-free rule of :mod:`corrclust.feature_costs` on candidate pairs:
-    :func:`corrclust.feature_costs.pair_costs` at the pairs' distances ``d`` with the local scales
-    ``sigma`` (:func:`corrclust.feature_costs.local_scales` of the kNN distances). Pair by pair, so
-    the costs of a block equal those of the one-process sparse path
-    (:func:`corrclust.embedding_clustering.cluster_embeddings`) bit for bit."""
-
-    def __init__(self, sigma: np.ndarray, granularity: float = 0.0) -> None:
-        self.sigma = np.ascontiguousarray(sigma, dtype=np.float64)
-        self.granularity = float(granularity)
-
-    @classmethod
-    def from_knn(
-        cls, distances: np.ndarray, neighbours: int | None = None, granularity: float = 0.0
-    ) -> LocalScalingCost:
-        """The scales from kNN distances (``(n, k)``, ascending, self excluded) at the rule's
-        neighbourhood ``neighbours`` (default :data:`corrclust.feature_costs.K_NEIGHBOURS`)."""
-        from corrclust import feature_costs
-
-        k = feature_costs.K_NEIGHBOURS if neighbours is None else neighbours
-        return cls(feature_costs.local_scales(distances, k), granularity)
-
-    def __call__(self, X: np.ndarray | None, uv: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
-        from corrclust import feature_costs
-
-        if d is None:
-            assert X is not None, "LocalScalingCost needs the rows or the pairs' distances"
-            d = np.linalg.norm(X[uv[:, 0]] - X[uv[:, 1]], axis=1)
-        return feature_costs.pair_costs(uv, d, self.sigma, granularity=self.granularity)
-
-    def __repr__(self) -> str:  # names the scales by their hash: part of a run folder's fingerprint
-        return f"LocalScalingCost(sigma={_fingerprint(self.sigma)[:16]}, granularity={self.granularity!r})"
-
-
 # ----------------------------------------------------------------------------- the whole route
 @dataclass
 class DistributedResult:
@@ -864,6 +831,7 @@ def _cluster(
             b,
             lambda pairs: np.asarray(score(X, pairs, None), dtype=np.float64),
             chunk=cluster_refinement.score_chunk(X.shape[1]),
+            restart=True,
         )
         labels, objective = refined.labels, refined.objective
         seconds["refine"] = time.perf_counter() - t

@@ -239,7 +239,7 @@ def _background_auto(
     pairs, d = two_hop_sample(X, uv, REPULSION_SAMPLES, seed)
     if not pairs.size:
         return 0.0
-    return float(feature_costs.pair_costs(pairs, d, sigma, granularity=granularity).mean())
+    return float(feature_costs.LocalScalingCost(sigma, granularity)(X, pairs, d).mean())
 
 
 def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity: float, seed: int) -> float:
@@ -247,14 +247,7 @@ def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity
     pairs, d = left_out_sample(X, uv, seed)
     if not pairs.size:
         return 0.0
-    return float(feature_costs.pair_costs(pairs, d, sigma, granularity=granularity).mean())
-
-
-def _rule_costs(X: np.ndarray, sigma: np.ndarray, pairs: np.ndarray, granularity: float) -> np.ndarray:
-    """The rule's costs of row ``pairs``, their distances measured here (as
-    :class:`corrclust.distributed.LocalScalingCost` measures them, so both paths agree bit for bit)."""
-    d = np.linalg.norm(X[pairs[:, 0]] - X[pairs[:, 1]], axis=1)
-    return feature_costs.pair_costs(pairs, d, sigma, granularity=granularity)
+    return float(feature_costs.LocalScalingCost(sigma, granularity)(X, pairs, d).mean())
 
 
 def cut_pairs(labels: np.ndarray) -> int:
@@ -294,9 +287,9 @@ def cluster_embeddings(
     (none: the graph alone, any ``solver``) or a number <= 0; with one, ``solver`` ``"kl"`` runs
     GAEC then node moves and joins under that cost, ``"gaec"`` GAEC alone
     (:func:`corrclust.background.solve_background`). ``refine`` (sparse path, ``"kl"`` with a
-    background): then move nodes and join clusters on the exact costs of the pairs inside each
-    cluster and between clusters that share an attractive edge
-    (:func:`corrclust.cluster_refinement.refine`). ``progress(message)`` is told of each step.
+    background): then solve again (GAEC from single rows, node moves and joins) with the exact
+    costs of the pairs inside each cluster and between clusters that share an attractive edge
+    (:func:`corrclust.cluster_refinement.refine` with ``restart``). ``progress(message)`` is told of each step.
     NaN features or duplicate ids raise one ValueError line naming them.
     """
     X = check_features(E)
@@ -344,7 +337,8 @@ def cluster_embeddings(
     sigma = feature_costs.local_scales(dist, neighbours)
     uv, d = candidate_edges(idx, dist)
     del idx, dist
-    costs = feature_costs.pair_costs(uv, d, sigma, granularity=granularity)
+    score = feature_costs.LocalScalingCost(sigma, granularity)  # as distributed.cluster_embeddings
+    costs = score(X, uv, d)
     c_out = _left_out_cost(X, sigma, uv, granularity, seed)
     b_auto = _background_auto(X, sigma, uv, granularity, seed) if wanted == "auto" else 0.0
     seconds["costs"] = time.perf_counter() - t1
@@ -371,8 +365,9 @@ def cluster_embeddings(
             costs,
             lab,
             b,
-            lambda pairs: _rule_costs(X, sigma, pairs, granularity),
+            lambda pairs: score(X, pairs),
             chunk=cluster_refinement.score_chunk(X.shape[1]),
+            restart=True,
         )
         if refined.skipped:
             notes.append(refined.skipped)

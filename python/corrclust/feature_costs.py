@@ -43,6 +43,7 @@ The rule works on any matrix: :func:`costs_from_features` takes network embeddin
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ __all__ = [
     "costs_of_scaled",
     "local_scales",
     "pair_costs",
+    "LocalScalingCost",
     "pair_score",
     "calibrate_granularity",
     "calibrate",
@@ -434,6 +436,42 @@ def pair_costs(
     d = np.asarray(distances, dtype=np.float64)
     s = d**2 / (sigma[uv[:, 0]] * sigma[uv[:, 1]])
     return costs_of_scaled(s, granularity)
+
+
+class LocalScalingCost:
+    """The pair scorer of the sparse paths: :func:`pair_costs` with the local scales ``sigma``
+    (:func:`local_scales` of the kNN distances), pair by pair. The one-process path
+    (:func:`corrclust.embedding_clustering.cluster_embeddings`), the distributed one
+    (:func:`corrclust.distributed.cluster_embeddings`) and the refinement of both
+    (:mod:`corrclust.cluster_refinement`) score with it, so their costs agree bit for bit.
+    Picklable (Dask ships it to the workers)."""
+
+    def __init__(self, sigma: np.ndarray, granularity: float = 0.0) -> None:
+        self.sigma = np.ascontiguousarray(sigma, dtype=np.float64)
+        self.granularity = float(granularity)
+
+    @classmethod
+    def from_knn(
+        cls, distances: np.ndarray, neighbours: int | None = None, granularity: float = 0.0
+    ) -> LocalScalingCost:
+        """The scales from kNN distances (``(n, k)``, ascending, self excluded) at the rule's
+        neighbourhood ``neighbours`` (default :data:`K_NEIGHBOURS`)."""
+        return cls(local_scales(distances, K_NEIGHBOURS if neighbours is None else neighbours), granularity)
+
+    def __call__(self, X: np.ndarray | None, uv: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
+        """Costs of the row pairs ``uv`` (m, 2): at the distances ``d`` when given, else measured
+        between the rows of ``X``."""
+        if d is None:
+            assert X is not None, "LocalScalingCost needs the rows or the pairs' distances"
+            d = np.linalg.norm(X[uv[:, 0]] - X[uv[:, 1]], axis=1)
+        return pair_costs(uv, d, self.sigma, granularity=self.granularity)
+
+    def __repr__(self) -> str:
+        # names the scales by their hash (SHA-1 of shape, type and bytes, as the distributed run
+        # folders fingerprint their inputs): part of a run folder's fingerprint
+        h = hashlib.sha1(f"{self.sigma.shape}{self.sigma.dtype.str}".encode())
+        h.update(self.sigma.data.cast("B") if self.sigma.size else b"")
+        return f"LocalScalingCost(sigma={h.hexdigest()[:16]}, granularity={self.granularity!r})"
 
 
 def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, int, bool]]:

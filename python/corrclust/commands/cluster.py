@@ -39,9 +39,9 @@ Two modes share this command:
   :func:`corrclust.embedding_clustering.cluster_embeddings` clusters the rows by the label-free
   rule, densely up to ``--dense-max-n`` rows (default 20,000) and on a k-nearest-neighbour graph
   above it (said on stderr); there the pairs outside the graph cost ``--background`` in the solve
-  (default auto: their estimated mean cost; docs/sparse.md), and the solve is then refined on the
-  exact costs of the pairs inside and between neighbouring clusters (``--no-refine``: not). Writes OUT/clusters.csv
-  (``id,cluster``) and OUT/summary.json.
+  (default auto: their estimated mean cost; docs/sparse.md), and the rows are then solved again
+  (GAEC, node moves and joins) with the exact costs of the pairs inside and between neighbouring
+  clusters (``--no-refine``: not). Writes OUT/clusters.csv (``id,cluster``) and OUT/summary.json.
 """
 
 from __future__ import annotations
@@ -219,9 +219,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-refine",
         dest="refine",
         action="store_false",
-        help="sparse path: keep the solve's labels, without the node moves and joins on the exact "
-        "costs of the pairs inside and between neighbouring clusters that follow it by default "
-        "(docs/sparse.md)",
+        help="sparse path: keep the solve's labels, without the second solve (GAEC, node moves and "
+        "joins) on the exact costs of the pairs inside and between neighbouring clusters that "
+        "follows it by default (docs/sparse.md)",
     )
     emb.add_argument(
         "--scheduler",
