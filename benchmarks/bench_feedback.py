@@ -326,20 +326,9 @@ def train_draws(count: int = 5) -> str:
     return ",".join(f"tdraw-{h}-{s}" for h in "ab" for s in range(count))
 
 
-def recluster(
-    corr,
-    must,
-    cannot,
-    calibrate: bool,
-    solver: str,
-    seed: int = 0,
-    propagate: bool = True,
-    asked_on=None,
-):
+def recluster(corr, must, cannot, calibrate: bool, solver: str, seed: int = 0, propagate: bool = True):
     """Labels and the problem used, given the answers as index pairs (what `cluster --feedback` does:
-    the calibrated offset when asked, the answers' cost shift unless --no-feedback-propagate).
-    ``asked_on``: the clustering each answer was given on (rows: must-links, then cannot-links);
-    when given, only the answers it disagrees with spread (``answer_shift(..., labels=)``)."""
+    the calibrated offset when asked, the answers' cost shift unless --no-feedback-propagate)."""
     from dataclasses import replace
 
     from corrclust.calibration import calibrate as fit
@@ -350,8 +339,7 @@ def recluster(
     if calibrate and answered:
         corr = replace(corr, parameter=fit(corr, must, cannot).parameter)
     if propagate and answered:
-        shift = answer_shift(corr.problem().to_dense(), must, cannot, labels=asked_on)
-        corr = replace(corr, cost_shift=shift)
+        corr = replace(corr, cost_shift=answer_shift(corr.problem().to_dense(), must, cannot))
     problem = corr.problem()
     res = solve(
         problem,
@@ -370,18 +358,15 @@ def simulate(
     calibrate: bool,
     seed: int,
     budgets=BUDGETS,
-    propagate: bool | str = True,
+    propagate: bool = True,
 ):
-    """VI at every budget, and the mean seconds of a re-cluster. ``propagate="disagree"``: spread
-    only the answers the clustering they were given on disagrees with."""
+    """VI at every budget, and the mean seconds of a re-cluster."""
     from corrclust.metrics import compare
     from corrclust.questions import select_pairs
 
     solver = "exact" if truth.size <= 60 else "kl"
     must: list = []
     cannot: list = []
-    on_must: list = []  # the clustering each answer was given on
-    on_cannot: list = []
     out = {}
     times = []
     for step in range(max(budgets) + 1):
@@ -393,10 +378,7 @@ def simulate(
             calibrate,
             solver,
             seed,
-            bool(propagate),
-            np.array(on_must + on_cannot).reshape(len(must) + len(cannot), truth.size)
-            if propagate == "disagree"
-            else None,
+            propagate,
         )
         times.append(time.perf_counter() - t0)
         if step in budgets:
@@ -419,7 +401,6 @@ def simulate(
             break
         i, j = pair[0]
         (must if truth[i] == truth[j] else cannot).append((i, j))
-        (on_must if truth[i] == truth[j] else on_cannot).append(labels)
     return out, float(np.mean(times[1:])) if len(times) > 1 else float("nan")
 
 
@@ -585,8 +566,7 @@ def main() -> None:
     ap.add_argument(
         "--propagation",
         default="yes,no",
-        help="yes (the answers' cost shift, the default of --feedback), no (constraints only), disagree "
-        "(spread only the answers the clustering they were given on disagrees with), comma-separated",
+        help="yes (the answers' cost shift, the default of --feedback), no (constraints only) or yes,no",
     )
     ap.add_argument("--timing", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
@@ -611,9 +591,7 @@ def main() -> None:
     for name in [s for s in sets.split(",") if s]:
         corr, truth = load_set(name, args.cache)
         for propagate, calibrate in [
-            ({"yes": True, "no": False}.get(p, p), c == "yes")
-            for p in args.propagation.split(",")
-            for c in args.calibration.split(",")
+            (p == "yes", c == "yes") for p in args.propagation.split(",") for c in args.calibration.split(",")
         ]:
             for strategy in [s for s in args.strategies.split(",") if s]:
                 if strategy == "committee" and propagate:
@@ -634,7 +612,7 @@ def main() -> None:
                     )
                 print(
                     f"{name:13s} {truth.size:3d}  {strategy:9s} {'yes' if calibrate else 'no':5s} "
-                    + f"{'yes' if propagate is True else propagate or 'no':4s} "
+                    + f"{'yes' if propagate else 'no':4s} "
                     + " ".join(f"{c:>16}" for c in cells)
                     + f"  {np.mean(secs):.3f}",
                     flush=True,

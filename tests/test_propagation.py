@@ -7,7 +7,7 @@ import pytest
 from test_feedback import _implied, _planted
 
 from corrclust.metrics import compare
-from corrclust.propagation import answer_shift, disagreeing
+from corrclust.propagation import answer_shift
 from corrclust.questions import select_pairs
 from corrclust.solve import solve
 
@@ -138,33 +138,3 @@ def test_shift_checks_memory_before_allocating(monkeypatch):
     ):
         answer_shift(C, NONE, np.array([[5, 6]]))
     assert not answer_shift(C, NONE, NONE).any()  # no answers: the zero shift, no check
-
-
-def test_with_labels_only_the_answers_the_clustering_disagrees_with_spread():
-    """``labels``: an answer the clustering already agrees with stays a constraint only (spreads
-    nothing), one it disagrees with spreads exactly as without ``labels``."""
-    truth, C = _merged()
-    labels = solve(C, method="exact").labels  # classes 0 and 1 merged: [0] * 12 + [1] * 6
-    assert labels.tolist() == [0] * 12 + [1] * 6
-    same_56 = np.array([[5, 6]])  # inside one cluster: agreeing with a ``same``
-    assert C[5, 6] == pytest.approx(
-        0.4483028730146034, abs=1e-12
-    )  # below a spread: without labels it spreads
-    assert answer_shift(C, same_56, NONE)[5, 6] == pytest.approx(0.5892788359467289, abs=1e-12)
-    assert not answer_shift(C, same_56, NONE, labels=labels).any()
-    # a ``different`` inside the merged cluster: disagreeing, the shift of the test above, bit for bit
-    one = answer_shift(C, NONE, np.array([[5, 6]]))
-    assert answer_shift(C, NONE, np.array([[5, 6]]), labels=labels).tobytes() == one.tobytes()
-    assert one[5, 6] == pytest.approx(-0.8902619999746502, abs=1e-12)
-    # both kinds at once: the agreeing cannot-link (5, 12) between two clusters drops out of the fit
-    both = np.array([[5, 6], [5, 12]])
-    assert answer_shift(C, NONE, both, labels=labels).tobytes() == one.tobytes()
-    assert answer_shift(C, NONE, both)[5, 6] == pytest.approx(-0.8930011078920541, abs=1e-12)
-    # one clustering per answer (the one it was given on): (5, 6) asked when they were apart
-    apart = np.where(np.arange(18) < 6, 3, labels)
-    per_answer = np.stack([apart, labels])
-    assert not answer_shift(C, NONE, both, labels=per_answer).any()
-    assert disagreeing(per_answer, NONE, both).tolist() == [False, False]
-    assert disagreeing(labels, same_56, both).tolist() == [False, True, False]
-    with pytest.raises(ValueError, match=r"^labels: 2 rows for 3 answers$"):
-        disagreeing(per_answer, same_56, both)

@@ -29,13 +29,6 @@ Chosen on development sets only (``benchmarks/bench_feedback.py``: Train-100 hal
 up answer by answer without the fit (the first try, which overshot on Train-100 classes 1-5), then
 frozen before the reported run. The choice keeps every constant at one spread or one.
 
-Option ``labels`` (off by default; session 9, issue 15): spread only the answers the clustering
-disagrees with. Most questions between clusters are answered ``different`` while the clustering
-already keeps the two apart; spreading such an answer still takes its pair to ``-s`` and moves the
-groups around it. With ``labels`` (the clustering each answer was given on), an answer that
-clustering already agrees with (``same`` inside one cluster, ``different`` between two) stays a
-constraint only and takes no part in the fit; a disagreeing answer spreads as before.
-
 Cost: ``O(n^2 m)`` for ``m`` answers (a few milliseconds at n = 1,000, m = 50).
 """
 
@@ -48,7 +41,7 @@ from scipy.sparse.csgraph import connected_components
 from corrclust import memory
 from corrclust.calibration import cost_scale
 
-__all__ = ["answer_shift", "disagreeing", "TARGET", "RIDGE"]
+__all__ = ["answer_shift", "TARGET", "RIDGE"]
 
 #: The confident cost an answered pair is taken towards, in spreads.
 TARGET = 1.0
@@ -60,48 +53,21 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def disagreeing(labels: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarray) -> np.ndarray:
-    """Which answers (``must_link`` rows, then ``cannot_link`` rows) the clustering ``labels``
-    disagrees with: a ``same`` across two clusters or a ``different`` inside one. ``labels`` is one
-    clustering (n,) for all answers, or one row per answer (m, n): the clustering each was given on."""
-    must = np.asarray(must_link, dtype=np.int64).reshape(-1, 2)
-    cannot = np.asarray(cannot_link, dtype=np.int64).reshape(-1, 2)
-    pairs = np.concatenate([must, cannot])
-    lab = np.asarray(labels)
-    if lab.ndim == 1:
-        lab = np.broadcast_to(lab, (pairs.shape[0], lab.size))
-    if lab.shape[0] != pairs.shape[0]:
-        raise ValueError(f"labels: {lab.shape[0]} rows for {pairs.shape[0]} answers")
-    rows = np.arange(pairs.shape[0])
-    together = lab[rows, pairs[:, 0]] == lab[rows, pairs[:, 1]]
-    same = np.arange(pairs.shape[0]) < must.shape[0]
-    return together != same
-
-
-def answer_shift(
-    costs: np.ndarray,
-    must_link: np.ndarray,
-    cannot_link: np.ndarray,
-    labels: np.ndarray | None = None,
-) -> np.ndarray:
+def answer_shift(costs: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarray) -> np.ndarray:
     """The symmetric (n, n) shift of the dense ``costs`` (zero diagonal) that spreads the answers,
     index pairs ``must_link`` (same) and ``cannot_link`` (different), to the pairs they imply
-    (module docstring). With ``labels`` (see :func:`disagreeing`), only the answers that clustering
-    disagrees with spread. All zeros without answers. Deterministic."""
+    (module docstring). All zeros without answers. Deterministic."""
     costs = np.asarray(costs, dtype=np.float64)
     n = costs.shape[0]
     must = np.asarray(must_link, dtype=np.int64).reshape(-1, 2)
     cannot = np.asarray(cannot_link, dtype=np.int64).reshape(-1, 2)
     pairs = np.concatenate([must, cannot])
-    y = np.concatenate([np.ones(len(must)), -np.ones(len(cannot))])
-    if labels is not None and pairs.shape[0]:  # the agreeing answers stay constraints only
-        spread = disagreeing(labels, must, cannot)
-        pairs, y = pairs[spread], y[spread]
     m = pairs.shape[0]
     if m == 0 or n < 2:
         return np.zeros((n, n))
     # two n x n matrices (the half shift and the shift) besides the costs, checked before allocation
     memory.require(2 * memory.dense_problem_bytes(n), f"the answers' cost shift of {n} images")
+    y = np.concatenate([np.ones(len(must)), -np.ones(len(cannot))])
     s = cost_scale(costs[np.triu_indices(n, 1)])
     # must-link components (the answers were checked for contradictions by whoever made them)
     graph = scipy.sparse.coo_matrix((np.ones(len(must)), (must[:, 0], must[:, 1])), shape=(n, n))
