@@ -129,7 +129,7 @@ public:
     // Contracts the top pair: cluster d disappears into s (both its endpoints). Returns the
     // work done (about the table entries visited), which paces the clock checks of the caller.
     size_t contract(std::uint32_t s, std::uint32_t d) {
-        heap_erase(heap_[0].pair);
+        heap_pop();
         erase(s, d);
         erase(d, s);
         size_t work = tables_[d].size + 1;
@@ -245,6 +245,17 @@ private:
     bool higher(const Item& x, const Item& y) const {
         return x.w != y.w ? x.w > y.w : tie_key(pairs_[x.pair]) < tie_key(pairs_[y.pair]);
     }
+    // The highest of the siblings first..end-1. Which of two siblings is higher is unpredictable
+    // (costs come in no order), so the pick is an arithmetic select instead of a branch; only equal
+    // costs (rare) branch to the ids.
+    size_t higher_child(size_t first, size_t end) const {
+        size_t child = first;
+        for (size_t c = first + 1; c < end; ++c) {
+            const size_t take = higher(heap_[c], heap_[child]);
+            child += (c - child) & (size_t{0} - take);
+        }
+        return child;
+    }
     void place(size_t i, const Item& it) {
         heap_[i] = it;
         hpos_[it.pair] = static_cast<std::uint32_t>(i);
@@ -267,10 +278,7 @@ private:
         for (;;) {
             const size_t first = kArity * i + 1;
             if (first >= n) break;
-            size_t child = first;
-            const size_t last = std::min(n, first + kArity);
-            for (size_t c = first + 1; c < last; ++c)
-                if (higher(heap_[c], heap_[child])) child = c;
+            const size_t child = higher_child(first, std::min(n, first + kArity));
             if (!higher(heap_[child], it)) break;
             if (Track) place(i, heap_[child]);
             else heap_[i] = heap_[child];
@@ -292,6 +300,28 @@ private:
             place(i, last);
             heap_fix(i);
         }
+    }
+    // Removes the top item (the pair being contracted). The hole at the root moves down along the
+    // higher child to a leaf, where the last item goes and rises (bottom-up pop): the last item
+    // comes from the bottom and mostly stays there, so this skips the comparison with it on every
+    // level that heap_erase's sift_down makes. Same top afterwards: the order is total (ties by
+    // ids), so every valid heap holds the same items in the same order of removal.
+    void heap_pop() {
+        hpos_[heap_[0].pair] = kNone;
+        const Item last = heap_.back();
+        heap_.pop_back();
+        const size_t n = heap_.size();
+        if (n == 0) return;
+        size_t i = 0;
+        for (;;) {
+            const size_t first = kArity * i + 1;
+            if (first >= n) break;
+            const size_t child = higher_child(first, std::min(n, first + kArity));
+            place(i, heap_[child]);
+            i = child;
+        }
+        heap_[i] = last;
+        sift_up(i);
     }
     // The cost of p changed: it enters, moves in or leaves the heap.
     void heap_update(std::uint32_t p) {
