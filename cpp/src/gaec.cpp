@@ -248,12 +248,15 @@ private:
     // The highest of the siblings first..end-1. Which of two siblings is higher is unpredictable
     // (costs come in no order), so the pick is an arithmetic select instead of a branch; only equal
     // costs (rare) branch to the ids.
+    size_t higher_of(size_t x, size_t y) const {
+        const size_t take = higher(heap_[y], heap_[x]);
+        return x + ((y - x) & (size_t{0} - take));
+    }
     size_t higher_child(size_t first, size_t end) const {
+        if (end - first == kArity)  // two independent comparisons, then their winners
+            return higher_of(higher_of(first, first + 1), higher_of(first + 2, first + 3));
         size_t child = first;
-        for (size_t c = first + 1; c < end; ++c) {
-            const size_t take = higher(heap_[c], heap_[child]);
-            child += (c - child) & (size_t{0} - take);
-        }
+        for (size_t c = first + 1; c < end; ++c) child = higher_of(child, c);
         return child;
     }
     void place(size_t i, const Item& it) {
