@@ -176,4 +176,5 @@ def test_left_out_cost_ignores_graph_pairs() -> None:
     X = np.arange(8, dtype=float)[:, None]
     idx, dist = exact_knn(X, 7)  # every pair is in the graph: nothing is left out
     uv, _ = candidate_edges(idx, dist)
-    assert embedding_clustering._left_out_cost(X, np.ones(8), uv, 0.0, 0) == 0.0
+    score = feature_costs.LocalScalingCost(np.ones(8))
+    assert embedding_clustering._left_out_cost(X, score, uv, 0) == 0.0

@@ -49,6 +49,7 @@ import numpy as np
 from corrclust import candidates, cluster_refinement
 from corrclust.atomic import atomic_path, write_text
 from corrclust.feature_costs import LocalScalingCost
+from corrclust.fingerprint import of_arrays
 
 __all__ = [
     "SchedulerError",
@@ -142,16 +143,6 @@ def connect(
 
 
 # ----------------------------------------------------------------------------- blocks on disk
-def _fingerprint(*arrays: np.ndarray) -> str:
-    """SHA-1 of the arrays' shapes, types and bytes (which input a stage saw)."""
-    h = hashlib.sha1()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.shape}{a.dtype.str}".encode())
-        h.update(a.data.cast("B") if a.size else b"")
-    return h.hexdigest()
-
-
 def _differing(held: Any, inputs: dict[str, Any]) -> list[str]:
     """The names of the settings in which a saved fingerprint ``held`` differs from ``inputs``."""
     if not isinstance(held, dict):
@@ -514,7 +505,7 @@ def knn(
         return _faiss_knn(X, k, client, rows, threads, run_dir, progress, reused)
     # Default block: the one-process search's (candidates.block_rows, a 64 MiB distance block).
     rows = candidates.block_rows(n) if block_rows is None else _positive_int(block_rows, "block_rows")
-    inputs = {"stage": "knn", "input": _fingerprint(X), "k": k, "block_rows": rows}
+    inputs = {"stage": "knn", "input": of_arrays(X), "k": k, "block_rows": rows}
     store = _Store(run_dir, "knn", inputs)
     parts = _run_blocks(client, _knn_task, (X, k), _spans(n, rows), store, desc="kNN", progress=progress)
     if reused is not None:
@@ -548,7 +539,7 @@ def _faiss_knn(
     inputs = {
         "stage": "knn",
         "method": "faiss",
-        "input": _fingerprint(X),
+        "input": of_arrays(X),
         "k": k,
         "block_rows": rows,
         "hnsw": [candidates.FAISS_M, candidates.FAISS_EF_CONSTRUCTION, candidates.faiss_ef_search(k)],
@@ -556,7 +547,7 @@ def _faiss_knn(
     }
     store = _Store(run_dir, "knn", inputs)
     blob = _faiss_index_blob(X, inputs, store, threads, progress)
-    key = _fingerprint(blob)
+    key = of_arrays(blob)
     # Workers are single-threaded: one faiss thread per task; here, the caller's threads.
     shared = (X, blob, key, k, threads if client is None else 1)
     try:
@@ -610,11 +601,11 @@ def score_pairs(
         if values.shape[:1] != uv.shape[:1]:
             raise ValueError(f"values must have one row per pair ({uv.shape[0]}), got shape {values.shape}")
     block = _positive_int(block, "block")
-    data_key = _fingerprint(data) if isinstance(data, np.ndarray) else repr(type(data))
+    data_key = of_arrays(data) if isinstance(data, np.ndarray) else repr(type(data))
     inputs = {
         "stage": "pairs",
-        "pairs": _fingerprint(uv),
-        "values": None if values is None else _fingerprint(values),
+        "pairs": of_arrays(uv),
+        "values": None if values is None else of_arrays(values),
         "data": data_key,
         "score": repr(score),
         "block": block,

@@ -232,22 +232,22 @@ def two_hop_sample(X: np.ndarray, uv: np.ndarray, n_samples: int, seed: int) -> 
 
 
 def _background_auto(
-    X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity: float, seed: int
+    X: np.ndarray, score: feature_costs.LocalScalingCost, uv: np.ndarray, seed: int
 ) -> float:
     """``background="auto"``: the mean rule cost of the two-hop pairs outside the graph
     (:func:`two_hop_sample`, :data:`REPULSION_SAMPLES` walks), 0 when there are none."""
     pairs, d = two_hop_sample(X, uv, REPULSION_SAMPLES, seed)
     if not pairs.size:
         return 0.0
-    return float(feature_costs.LocalScalingCost(sigma, granularity)(X, pairs, d).mean())
+    return float(score(X, pairs, d).mean())
 
 
-def _left_out_cost(X: np.ndarray, sigma: np.ndarray, uv: np.ndarray, granularity: float, seed: int) -> float:
+def _left_out_cost(X: np.ndarray, score: feature_costs.LocalScalingCost, uv: np.ndarray, seed: int) -> float:
     """Mean rule cost of random pairs that are not graph edges (the uniform cost of the left-out pairs)."""
     pairs, d = left_out_sample(X, uv, seed)
     if not pairs.size:
         return 0.0
-    return float(feature_costs.LocalScalingCost(sigma, granularity)(X, pairs, d).mean())
+    return float(score(X, pairs, d).mean())
 
 
 def cut_pairs(labels: np.ndarray) -> int:
@@ -334,13 +334,12 @@ def cluster_embeddings(
     idx, dist, used = knn_graph(X, k, method=knn, seed=seed, threads=threads)
     seconds["knn"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    sigma = feature_costs.local_scales(dist, neighbours)
+    score = feature_costs.LocalScalingCost.from_knn(dist, neighbours, granularity)  # as the Dask path
     uv, d = candidate_edges(idx, dist)
     del idx, dist
-    score = feature_costs.LocalScalingCost(sigma, granularity)  # as distributed.cluster_embeddings
     costs = score(X, uv, d)
-    c_out = _left_out_cost(X, sigma, uv, granularity, seed)
-    b_auto = _background_auto(X, sigma, uv, granularity, seed) if wanted == "auto" else 0.0
+    c_out = _left_out_cost(X, score, uv, seed)
+    b_auto = _background_auto(X, score, uv, seed) if wanted == "auto" else 0.0
     seconds["costs"] = time.perf_counter() - t1
     b = min(b_auto, 0.0) if wanted == "auto" else float(wanted)
     if wanted == "auto" and b_auto > 0:
@@ -374,7 +373,7 @@ def cluster_embeddings(
             say(refined.skipped)
         if refined.pairs:  # the left-out pairs are now those outside the refined graph
             lab, objective, uv, costs = refined.labels, refined.objective, refined.edges, refined.costs
-            c_out = _left_out_cost(X, sigma, uv, granularity, seed)
+            c_out = _left_out_cost(X, score, uv, seed)
         seconds["refine"] = time.perf_counter() - t3
     seconds["total"] = time.perf_counter() - t0
     cut = lab[uv[:, 0]] != lab[uv[:, 1]]

@@ -43,7 +43,6 @@ The rule works on any matrix: :func:`costs_from_features` takes network embeddin
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
+from corrclust.fingerprint import of_arrays
 from corrclust.formats.csv_rows import read_rows
 
 __all__ = [
@@ -466,12 +466,8 @@ class LocalScalingCost:
             d = np.linalg.norm(X[uv[:, 0]] - X[uv[:, 1]], axis=1)
         return pair_costs(uv, d, self.sigma, granularity=self.granularity)
 
-    def __repr__(self) -> str:
-        # names the scales by their hash (SHA-1 of shape, type and bytes, as the distributed run
-        # folders fingerprint their inputs): part of a run folder's fingerprint
-        h = hashlib.sha1(f"{self.sigma.shape}{self.sigma.dtype.str}".encode())
-        h.update(self.sigma.data.cast("B") if self.sigma.size else b"")
-        return f"LocalScalingCost(sigma={h.hexdigest()[:16]}, granularity={self.granularity!r})"
+    def __repr__(self) -> str:  # names the scales by their hash: part of a run folder's fingerprint
+        return f"LocalScalingCost(sigma={of_arrays(self.sigma)[:16]}, granularity={self.granularity!r})"
 
 
 def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, int, bool]]:
