@@ -945,7 +945,9 @@ private:
                 // neighbours in a and b) until v, of w's own cluster, moved across now: so
                 // its sums are its within-cluster sum less c on its side and c across,
                 // without a scan of its adjacency (on supervoxel-8000-0 these scans were 1.4 M
-                // of the first phase's 4.7 M adjacency entries). As start_node + push_keyed.
+                // of the first phase's 4.7 M adjacency entries). What start_node + push_keyed
+                // do, written out: their writes through the vectors would alias the __restrict
+                // locals above.
                 const Index k = nn_++;
                 const int sk = now == 0 ? 1 : 0;
                 loc[w] = k;
