@@ -11,12 +11,9 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <exception>
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <system_error>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -438,37 +435,23 @@ private:
         searches_[1].stamp = 1;
     }
 
-    // Runs fn(p) for every part, in parallel when there are two parts and two threads.
+    // Runs fn(p) for every part, in parallel when there are two parts and two threads (both parts
+    // on the calling thread when the system refuses the second); an exception in either thread
+    // (out of memory) leaves once both have ended.
     template <class Fn>
     void run_parts(Fn fn) {
         if (parts_ == 1 || threads_ < 2) {
             for (int p = 0; p < parts_; ++p) fn(p);
             return;
         }
-        // An exception in the other thread (out of memory) is rethrown here, after both ended.
-        std::exception_ptr failed;
-        std::thread other;
-        try {
-            other = std::thread([&fn, &failed] {
-                try {
-                    fn(1);
-                } catch (...) {
-                    failed = std::current_exception();
-                }
-            });
-        } catch (const std::system_error&) {  // no thread to be had: one after the other
+        detail::run_team(2, [&fn](int t, int size) {
+            if (size == 2) {
+                fn(t);
+                return;
+            }
             fn(0);
             fn(1);
-            return;
-        }
-        try {
-            fn(0);
-        } catch (...) {
-            other.join();
-            throw;
-        }
-        other.join();
-        if (failed) std::rethrow_exception(failed);
+        });
     }
 
     const SparseGraph& g_;

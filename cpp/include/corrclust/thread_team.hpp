@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -72,8 +73,9 @@ private:
 
 // Runs body(t, size) on `threads` threads (t = 0 is the calling thread) and joins them. When the
 // system refuses a thread, the team is smaller: body learns the actual size, which is final before
-// any body starts. Only thread 0's body may throw, and only after releasing the others; the
-// exception leaves run_team once they are joined.
+// any body starts. A body may throw only where no other thread waits for it (a body that meets
+// the others at a barrier throws after releasing them); the exception leaves run_team once every
+// thread is joined, thread 0's first, else the lowest worker's.
 template <class Body>
 void run_team(int threads, Body&& body) {
     if (threads <= 1) {
@@ -83,10 +85,16 @@ void run_team(int threads, Body&& body) {
     std::atomic<int> size{0};  // 0 until every thread that could be started is started
     std::vector<std::thread> workers;
     workers.reserve(static_cast<size_t>(threads - 1));
+    std::vector<std::exception_ptr> failed(static_cast<size_t>(threads));
     auto worker = [&](int t) {
         int s;
         while ((s = size.load(std::memory_order_acquire)) == 0) std::this_thread::yield();
-        if (t < s) body(t, s);
+        if (t >= s) return;
+        try {
+            body(t, s);
+        } catch (...) {  // out of memory in a worker: rethrown by the calling thread, after the join
+            failed[static_cast<size_t>(t)] = std::current_exception();
+        }
     };
     for (int t = 1; t < threads; ++t) {
         try {
@@ -103,6 +111,8 @@ void run_team(int threads, Body&& body) {
         throw;
     }
     for (auto& w : workers) w.join();
+    for (const auto& e : failed)
+        if (e) std::rethrow_exception(e);
 }
 
 // The share [lo, hi) of thread t of `size` in [0, m).
