@@ -85,11 +85,7 @@ def embed_folder(
         net, training = load_model(model)
         size = net.config.image_size
         data = load_folder(folder, image_size=size, require_labels=False, progress=progress)
-        if data.in_channels != net.in_channels:
-            raise ValueError(
-                f"the model {model} was trained on {net.in_channels}-channel crops, "
-                f"these have {data.in_channels}"
-            )
+        _check_channels(model, net, data.in_channels)
         warnings = [str(w) for w in training.get("warnings", [])]
     else:
         config = config or SSLConfig()
@@ -136,11 +132,16 @@ def embed_records(
     arrays = [read_record(r, read).pixels for r in records]
     paths = [str(r.path) for r in records]
     data = from_arrays(arrays, None, [str(r.id) for r in records], "image", net.config.image_size, paths)
-    if data.in_channels != net.in_channels:
-        raise ValueError(
-            f"the model {model} was trained on {net.in_channels}-channel crops, these have {data.in_channels}"
-        )
+    _check_channels(model, net, data.in_channels)
     return embed(net, data.inputs), training
+
+
+def _check_channels(model: str | Path, net: SSLNet, channels: int) -> None:
+    """One line when the crops have another number of channels than the model was trained on."""
+    if channels != net.in_channels:
+        raise ValueError(
+            f"the model {model} was trained on {net.in_channels}-channel crops, these have {channels}"
+        )
 
 
 def embedding_costs(
