@@ -199,15 +199,89 @@ def test_scaled_neighbours_values():
 
 def test_scaled_neighbours_split_large_classes_less():
     """Two planted classes of 120 in 10 dimensions: k = 7 gives 56 clusters (VI 4.58), the scaled
-    neighbourhood (k = 16) 31 (VI 3.52)."""
+    neighbourhood (k = 16, with its offset) 14 (VI 1.96; at offset 1: 31, VI 3.52). Classes this much larger than the
+    neighbourhood are still split (the rule's known limit, docs/profiles.md)."""
     X, y = _planted(n_per=120, d=10, gap=6.0, seed=4)
     fixed = compare(y, solve(F.costs_from_features(X, k=7)[0], method="kl").labels)
     k = F.scaled_neighbours(len(X))
     scaled = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)
     assert k == 16
-    assert (fixed["n_clusters_pred"], scaled["n_clusters_pred"]) == (56, 31)
+    assert (fixed["n_clusters_pred"], scaled["n_clusters_pred"]) == (56, 14)
     assert fixed["vi"] == pytest.approx(4.5806, abs=1e-4)
-    assert scaled["vi"] == pytest.approx(3.5194, abs=1e-4)
+    assert scaled["vi"] == pytest.approx(1.9553, abs=1e-4)
+
+
+def _planted_many(classes: int, n_per: int, gap: float = 6.0, seed: int = 0):
+    """``classes`` unit Gaussians in ``classes`` dimensions, class j shifted by ``gap`` along axis j."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(classes * n_per, classes))
+    for j in range(classes):
+        X[j * n_per : (j + 1) * n_per, j] += gap
+    return X, np.repeat(np.arange(classes), n_per)
+
+
+def test_rule_offset_values():
+    """OFFSET up to k = 7, then OFFSET + 0.5 ln(k / 7)."""
+    assert F.OFFSET_SLOPE == 0.5
+    for k in (1, 2, 6, 7):
+        assert F.rule_offset(k) == F.OFFSET
+    assert F.rule_offset(14) == pytest.approx(1 + 0.5 * math.log(2), abs=1e-15)
+    assert F.rule_offset(33) == pytest.approx(1.7752, abs=1e-4)  # 10 x 50 images
+    assert F.rule_offset(67) == pytest.approx(2.1294, abs=1e-4)  # 10 x 100 images
+    # the dense rule adds it: a pair's cost at k = 14 is the k = 7 formula plus 0.5 ln 2
+    X = np.arange(30, dtype=np.float64)[:, None]
+    s, _ = F.scaled_distances(X, 14)
+    C, info = F.costs_from_features(X, k=14)
+    assert info["offset"] == F.rule_offset(14)
+    np.testing.assert_allclose(C[0, 5], F.costs_of_scaled(s, 0.0)[0, 5] + 0.5 * math.log(2), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("classes", "n_per", "old", "new"),
+    [(8, 25, (12, 14), (8, 8)), (6, 40, (24, 23), (7, 8))],
+)
+def test_offset_keeps_planted_classes_whole_as_the_collection_grows(monkeypatch, classes, n_per, old, new):
+    """Classes of two to three neighbourhoods (200 and 240 images, k = 13 and 16): at the fixed
+    offset 1 the rule split them (12-24 clusters); with the offset of their neighbourhood it finds
+    the planted count (8 classes) or one or two more (6 classes)."""
+    for seed in (0, 1):
+        X, y = _planted_many(classes, n_per, seed=seed)
+        k = F.scaled_neighbours(len(X))
+        got = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)
+        assert got["n_clusters_pred"] == new[seed]
+        with monkeypatch.context() as m:
+            m.setattr(F, "OFFSET_SLOPE", 0.0)
+            fixed = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)
+        assert fixed["n_clusters_pred"] == old[seed]
+        assert got["vi"] < fixed["vi"]
+        if classes == 8:
+            assert got["vi"] == 0.0
+
+
+def test_offset_does_not_join_planted_classes_of_the_neighbourhood_size():
+    """Ten classes of 50 (k = 33, offset 1.78): still exactly ten clusters."""
+    X, y = _planted_many(10, 50)
+    C, info = F.costs_from_features(X, k=F.scaled_neighbours(len(X)))
+    assert info["k"] == 33 and info["offset"] == pytest.approx(1.7752, abs=1e-4)
+    labels = solve(C, method="kl", seed=0).labels
+    assert compare(y, labels)["vi"] == 0.0
+    np.testing.assert_array_equal(labels, solve(C.copy(), method="kl", seed=0).labels)  # deterministic
+
+
+def test_granularity_moves_the_cut_monotonically_with_a_scaled_neighbourhood():
+    """Above 112 images (k > 7, offset above 1) the granularity still shifts every cost, and the
+    number of clusters falls with it."""
+    X, _ = _planted_many(6, 40, gap=3.0, seed=2)
+    k = F.scaled_neighbours(len(X))
+    C0, _ = F.costs_from_features(X, k=k)
+    C1, _ = F.costs_from_features(X, k=k, granularity=0.75)
+    off = ~np.eye(len(X), dtype=bool)
+    np.testing.assert_allclose(C1[off], np.clip(C0[off] + 0.75, -F.COST_CLIP, F.COST_CLIP))
+    counts = [
+        solve(F.costs_from_features(X, k=k, granularity=g)[0], method="kl").n_clusters
+        for g in (-1.5, -0.75, 0, 0.75, 1.5)
+    ]
+    assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1]
 
 
 def test_auto_neighbours_follow_large_classes():

@@ -9,10 +9,11 @@ even-numbered source images, synthetic organoids of seeds 0-4; see ``docs/profil
    Dense regions and sparse regions of feature space get the same scale, so one rule fits data
    sets whose spread differs.
 3. ``p_ij = exp(-s_ij)`` is read as the affinity of ``i`` and ``j``, and the cost is its log-odds
-   plus a fixed offset, ``c_ij = log(p_ij / (1 - p_ij)) + OFFSET + granularity``: pairs closer than
-   about their neighbourhood scale attract, farther pairs repel. ``OFFSET`` (1) was fixed on the
-   development sets; the ``granularity`` knob (default 0) shifts every cost (negative: more,
-   smaller clusters; positive: fewer, larger ones).
+   plus an offset, ``c_ij = log(p_ij / (1 - p_ij)) + rule_offset(k) + granularity``: pairs closer
+   than about their neighbourhood scale attract, farther pairs repel. The offset is ``OFFSET`` (1)
+   for ``k <= 7`` and grows with the log of the neighbourhood above it (:func:`rule_offset`); both
+   were fixed on the development sets. The ``granularity`` knob (default 0) shifts every cost
+   (negative: more, smaller clusters; positive: fewer, larger ones).
 
 The number of clusters is never an input: it is what the solver returns for these costs.
 
@@ -58,6 +59,8 @@ from corrclust.formats.csv_rows import read_rows
 __all__ = [
     "K_NEIGHBOURS",
     "OFFSET",
+    "OFFSET_SLOPE",
+    "rule_offset",
     "CALIBRATION_GRID",
     "Calibration",
     "scaled_distances",
@@ -112,8 +115,39 @@ K_NEIGHBOURS = 7
 #: on the development sets (k = 7 with offsets 0, 0.5, 1, 1.5, 2 on synthetic seeds 0-4 and even-image
 #: RBC 10 x 10: VI 2.15/0.81/0.00/0.30/0.91 and 2.79/2.51/2.64/3.21/3.61), before any report figure.
 OFFSET = 1.0
+#: The offset's growth per unit of ``ln(k / K_NEIGHBOURS)`` above ``K_NEIGHBOURS``: :func:`rule_offset`.
+OFFSET_SLOPE = 0.5
 #: Costs are clipped to +-COST_CLIP (a pair at distance 0 would otherwise have infinite attraction).
 COST_CLIP = 20.0
+
+
+def rule_offset(k: int) -> float:
+    """The rule's zero point for the neighbourhood ``k``:
+    ``OFFSET + OFFSET_SLOPE * ln(k / K_NEIGHBOURS)`` above ``K_NEIGHBOURS``, ``OFFSET`` up to it.
+
+    Why: at a fixed offset the rule cut large classes into more and more clusters as the collection
+    grew, although the neighbourhood grew with it (:func:`scaled_neighbours`). On the development
+    half (even-numbered RBC images, profiles joined with the pool network's embedding, 10 classes)
+    the clusters numbered 15.5, 19.7, 20.3 and 22.5 for 100, 200, 300 and 500 crops, most of the
+    growth in false cuts (VI 2.07 cuts + 1.52 joins at 500), and two planted Gaussian classes of 250
+    gave 39 clusters. The odds of "same cluster" that a pair needs fall as the neighbourhood, and so
+    the clusters the rule can hold, grow: the offset adds ``ln((k / 7) ** OFFSET_SLOPE)``.
+    The slope was chosen on the development half (slopes 0, 0.2, 0.25, 0.35, 0.5, 0.65, 0.75, 1;
+    mean VI of six 10 x 50 draws and three subsampled 10 x 20 and 10 x 30 draws each):
+
+    ===========================  =====  =====  =====  =====  ======================
+    slope                        0      0.2    0.5    0.65   Ward (true k)
+    ===========================  =====  =====  =====  =====  ======================
+    profiles + ssl, 10 x 50      3.591  3.310  3.177  3.251  3.432
+    profiles + ssl, 10 x 20      3.227  3.230  3.118  3.165  3.152
+    profiles + ssl, 10 x 30      3.432  3.319  3.289  3.215  3.261
+    profiles, 10 x 50            3.764  3.749  3.747  3.837  3.678
+    ===========================  =====  =====  =====  =====  ======================
+
+    ``k <= 7`` (collections up to 112 images with the scaled neighbourhood, the sparse path, the
+    synthetic sets and the demo) keeps the offset of 1 that was chosen there.
+    """
+    return OFFSET + OFFSET_SLOPE * math.log(max(int(k), K_NEIGHBOURS) / K_NEIGHBOURS)
 
 
 def scaled_distances(X: np.ndarray, k: int = K_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
@@ -361,20 +395,23 @@ def costs_from_features(
     if calibration is not None:
         X = calibration.weighted(X)
     s, sigma = scaled_distances(X, k)
+    kk = int(min(k, s.shape[0] - 1))
+    offset = rule_offset(kk)
     rule = "local-scaling"
     if calibration is not None:
         granularity = calibration.granularity
         rule = "local-scaling, granularity calibrated"
         if calibration.weights is not None:
             rule += ", features weighted, labelled pairs pinned"
-    C = costs_of_scaled(s, granularity)
+    C = costs_of_scaled(s, granularity, offset)
     if calibration is not None:
         pin_pairs(C, calibration.pairs)
     np.fill_diagonal(C, 0.0)
     iu = np.triu_indices(C.shape[0], 1)
     info: dict[str, Any] = {
         "rule": rule,
-        "k": int(min(k, C.shape[0] - 1)),
+        "k": kk,
+        "offset": offset,
         "granularity": float(granularity),
         "attractive_share": float(np.mean(C[iu] > 0)),
         "median_scale": float(np.median(sigma)),
@@ -399,10 +436,11 @@ def pin_pairs(C: np.ndarray, pairs: Sequence[tuple[int, int, bool]]) -> np.ndarr
     return C
 
 
-def costs_of_scaled(s: np.ndarray, granularity: float = 0.0) -> np.ndarray:
-    """Step 3 of the rule: the cost of pairs with locally scaled squared distances ``s``."""
+def costs_of_scaled(s: np.ndarray, granularity: float = 0.0, offset: float = OFFSET) -> np.ndarray:
+    """Step 3 of the rule: the cost of pairs with locally scaled squared distances ``s`` (``offset``:
+    :func:`rule_offset` of the neighbourhood the scales were taken at)."""
     # log-odds of p = exp(-s): -s - log(1 - exp(-s)), written stably
-    C = -s - np.log(-np.expm1(-np.maximum(s, 1e-12))) + OFFSET
+    C = -s - np.log(-np.expm1(-np.maximum(s, 1e-12))) + offset
     return np.clip(C + granularity, -COST_CLIP, COST_CLIP)
 
 
@@ -423,9 +461,15 @@ def local_scales(knn_distances: np.ndarray, k: int = K_NEIGHBOURS) -> np.ndarray
 
 
 def pair_costs(
-    uv: np.ndarray, distances: np.ndarray, sigma: np.ndarray, *, granularity: float = 0.0
+    uv: np.ndarray,
+    distances: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    granularity: float = 0.0,
+    offset: float = OFFSET,
 ) -> np.ndarray:
-    """The rule's costs of the pairs ``uv`` (m, 2) at Euclidean ``distances``, with scales ``sigma``.
+    """The rule's costs of the pairs ``uv`` (m, 2) at Euclidean ``distances``, with scales ``sigma``
+    (``offset``: :func:`rule_offset` of their neighbourhood).
 
     For the pairs of a kNN graph these are the entries :func:`costs_from_features` would put in
     the dense matrix (same ``k``, same scales), without building it.
@@ -435,7 +479,7 @@ def pair_costs(
     uv = np.asarray(uv, dtype=np.int64)
     d = np.asarray(distances, dtype=np.float64)
     s = d**2 / (sigma[uv[:, 0]] * sigma[uv[:, 1]])
-    return costs_of_scaled(s, granularity)
+    return costs_of_scaled(s, granularity, offset)
 
 
 class LocalScalingCost:
@@ -446,17 +490,20 @@ class LocalScalingCost:
     (:mod:`corrclust.cluster_refinement`) score with it, so their costs agree bit for bit.
     Picklable (Dask ships it to the workers)."""
 
-    def __init__(self, sigma: np.ndarray, granularity: float = 0.0) -> None:
+    def __init__(self, sigma: np.ndarray, granularity: float = 0.0, offset: float = OFFSET) -> None:
         self.sigma = np.ascontiguousarray(sigma, dtype=np.float64)
         self.granularity = float(granularity)
+        self.offset = float(offset)
 
     @classmethod
     def from_knn(
         cls, distances: np.ndarray, neighbours: int | None = None, granularity: float = 0.0
     ) -> LocalScalingCost:
         """The scales from kNN distances (``(n, k)``, ascending, self excluded) at the rule's
-        neighbourhood ``neighbours`` (default :data:`K_NEIGHBOURS`)."""
-        return cls(local_scales(distances, K_NEIGHBOURS if neighbours is None else neighbours), granularity)
+        neighbourhood ``neighbours`` (default :data:`K_NEIGHBOURS`), with that neighbourhood's offset."""
+        k = K_NEIGHBOURS if neighbours is None else int(neighbours)
+        kk = max(1, min(k, np.shape(distances)[1])) if np.ndim(distances) == 2 else k
+        return cls(local_scales(distances, k), granularity, rule_offset(kk))
 
     def __call__(self, X: np.ndarray | None, uv: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
         """Costs of the row pairs ``uv`` (m, 2): at the distances ``d`` when given, else measured
@@ -464,10 +511,12 @@ class LocalScalingCost:
         if d is None:
             assert X is not None, "LocalScalingCost needs the rows or the pairs' distances"
             d = np.linalg.norm(X[uv[:, 0]] - X[uv[:, 1]], axis=1)
-        return pair_costs(uv, d, self.sigma, granularity=self.granularity)
+        return pair_costs(uv, d, self.sigma, granularity=self.granularity, offset=self.offset)
 
     def __repr__(self) -> str:  # names the scales by their hash: part of a run folder's fingerprint
-        return f"LocalScalingCost(sigma={of_arrays(self.sigma)[:16]}, granularity={self.granularity!r})"
+        # the offset only when it is not the k <= 7 one, so that earlier run folders keep their names
+        extra = "" if self.offset == OFFSET else f", offset={self.offset!r}"
+        return f"LocalScalingCost(sigma={of_arrays(self.sigma)[:16]}, granularity={self.granularity!r}{extra})"
 
 
 def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, int, bool]]:
