@@ -516,7 +516,9 @@ class LocalScalingCost:
     def __repr__(self) -> str:  # names the scales by their hash: part of a run folder's fingerprint
         # the offset only when it is not the k <= 7 one, so that earlier run folders keep their names
         extra = "" if self.offset == OFFSET else f", offset={self.offset!r}"
-        return f"LocalScalingCost(sigma={of_arrays(self.sigma)[:16]}, granularity={self.granularity!r}{extra})"
+        return (
+            f"LocalScalingCost(sigma={of_arrays(self.sigma)[:16]}, granularity={self.granularity!r}{extra})"
+        )
 
 
 def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, int, bool]]:

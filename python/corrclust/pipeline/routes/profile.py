@@ -155,7 +155,8 @@ class ProfileRoute:
         self._say_ssl(pc.info.get("ssl"))
         if _neighbours(options) == "scaled":
             say(
-                f"cost rule neighbourhood: k = {pc.k} (one image in {feature_costs.NEIGHBOUR_SHARE}, at least 7)"
+                f"cost rule neighbourhood: k = {pc.k} (one image in {feature_costs.NEIGHBOUR_SHARE}, at least 7), "
+                f"offset {feature_costs.rule_offset(pc.k):.2f}"
             )
         if "neighbours_stability" in pc.info:
             say(
