@@ -337,3 +337,19 @@ def test_local_scaling_cost_is_the_dense_rule_on_any_pair_and_one_scorer_for_bot
     h = hashlib.sha1(f"{sigma.shape}{sigma.dtype.str}".encode() + sigma.tobytes()).hexdigest()[:16]
     assert repr(score) == f"LocalScalingCost(sigma={h}, granularity=0.5)"
     assert repr(pickle.loads(pickle.dumps(score))) == repr(score)
+
+
+def test_sparse_scorer_takes_the_offset_of_its_neighbourhood():
+    """LocalScalingCost.from_knn at k = 16 gives the dense rule's costs at k = 16 (offset included);
+    its name says the offset, and at k <= 7 the name is the one of earlier run folders."""
+    from corrclust.candidates import exact_knn
+
+    X = np.random.default_rng(5).normal(size=(60, 4))
+    _, dist = exact_knn(X, 20)
+    score = F.LocalScalingCost.from_knn(dist, 16)
+    assert score.offset == F.rule_offset(16)
+    dense, _ = F.costs_from_features(X, k=16)
+    pairs = np.array([[0, 1], [2, 59], [10, 30], [44, 45]])
+    np.testing.assert_allclose(score(X, pairs), dense[pairs[:, 0], pairs[:, 1]], rtol=1e-12, atol=1e-12)
+    assert repr(score).endswith(f", granularity=0.0, offset={F.rule_offset(16)!r})")
+    assert "offset" not in repr(F.LocalScalingCost.from_knn(dist, 7))
