@@ -352,7 +352,9 @@ def choose_neighbours(
     after the default had been measured (RBC 10 x 50: VI 4.76 -> 4.05, k = 47; RBC 10 x 10 and
     synthetic unchanged, k = 7). It costs about 5 solves per grid value, and it makes the
     informativeness check's stability optimistic (it was maximised): a Gaussian cloud of 200
-    points got k = 22 with stability 0.90.
+    points got k = 22 with stability 0.90. Since session 10 every ``k`` of the grid is scored with
+    its own offset (:func:`rule_offset`), so larger ``k`` also join more (held-out RBC 10 x 50:
+    3-8 clusters, VI 3.75; 10 x 10 3.35; docs/profiles.md).
     """
     from corrclust.informativeness import stability
     from corrclust.solve import solve
