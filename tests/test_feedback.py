@@ -275,3 +275,54 @@ def test_cluster_feedback_matrix_mode(tmp_path, capsys):
     assert "cannot-link (1100, 1300)" in err and "(1100, 1305) + (1305, 1300)" in err
     assert main(["cluster", "--similarities", str(m), "--feedback-calibrate"]) == 2
     assert "--feedback-calibrate needs --feedback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("method", "n"), [("kl", 30), ("exact", 15)])
+def test_answers_written_to_the_file_are_never_contradicted_by_the_re_clustering(tmp_path, method, n):
+    """The loop of the review page on a noisy planted instance (n images, 3 classes): ask one
+    active question, append the simulated expert's answer to a feedback file, re-cluster as
+    ``cluster --feedback`` does (``use_feedback``: answers spread to the pairs they imply, then
+    solved under the answers as constraints). After every one of 12 answers every ``same`` pair
+    shares a cluster and every ``different`` pair is apart, the next question is never one the
+    answers imply, and the same seed gives the same questions."""
+    from corrclust.constraints import violations
+    from corrclust.pipeline import Correlations
+    from corrclust.pipeline.answers import use_feedback
+    from corrclust.solve import solve
+
+    truth, C = _planted(seed=4, n=n, k=3, noise=1.5)
+    P = 1.0 / (1.0 + np.exp(-C))  # a probability matrix whose costs (bias 0) are C
+    np.fill_diagonal(P, 0.5)
+    corr = Correlations(np.arange(100, 100 + n, dtype=np.int64), P, "probability", 0.0, "mean")
+    runs = []
+    for _ in range(2):
+        path = tmp_path / f"feedback-{len(runs)}.csv"
+        asked = []
+        labels = solve(corr.problem(), method=method).labels
+        must = cannot = np.zeros((0, 2), np.int64)
+        for step in range(12):
+            pair = select_pairs(
+                corr.problem().to_dense() if step == 0 else costs, labels, 1, must, cannot, seed=step
+            )
+            (i, j), *_ = pair
+            assert (i, j) not in _implied(n, must.tolist(), cannot.tolist())
+            asked.append((i, j))
+            answer = "same" if truth[i] == truth[j] else "different"
+            append_answers(path, [(100 + i, 100 + j, answer)])
+            use = use_feedback(corr, path)
+            must, cannot = use.must_link, use.cannot_link
+            problem = use.corr.problem()
+            costs = problem.to_dense()
+            labels = solve(
+                problem,
+                method=method,
+                must_link=must if must.size else None,
+                cannot_link=cannot if cannot.size else None,
+            ).labels
+            assert use.propagated and len(must) + len(cannot) == step + 1
+            assert violations(labels, must, cannot) == []
+            assert all(labels[a] == labels[b] for a, b in must)
+            assert all(labels[a] != labels[b] for a, b in cannot)
+        assert len(must) and len(cannot)  # both kinds of answer were given
+        runs.append(asked)
+    assert runs[0] == runs[1]
