@@ -300,10 +300,9 @@ def test_answers_written_to_the_file_are_never_contradicted_by_the_re_clustering
         asked = []
         labels = solve(corr.problem(), method=method).labels
         must = cannot = np.zeros((0, 2), np.int64)
+        costs = corr.problem().to_dense()
         for step in range(12):
-            pair = select_pairs(
-                corr.problem().to_dense() if step == 0 else costs, labels, 1, must, cannot, seed=step
-            )
+            pair = select_pairs(costs, labels, 1, must, cannot, seed=step)
             (i, j), *_ = pair
             assert (i, j) not in _implied(n, must.tolist(), cannot.tolist())
             asked.append((i, j))
