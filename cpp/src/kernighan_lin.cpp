@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <thread>
 #include <limits>
@@ -43,24 +45,27 @@ namespace {
 constexpr Index kPollWork = Index(1) << 15;
 // The sign of a move's gain from side 0 / 1: (cb - ca) times this is the gain, exactly.
 constexpr double kSideSign[2] = {1.0, -1.0};
-// best_keyed scans lists of at least this many candidates in two vector passes
-constexpr Index kWideScan = 16;
+// Entries of -infinity kept after each keyed candidate list of two_cut_sparse, so that
+// best_keyed reads whole vectors of four and has no scalar tail (see push_keyed).
+constexpr Index kPad = 4;
+// the lowest set bit of a 4-bit mask (entry 0 unused)
+constexpr int kLowestBit[16] = {0, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0};
 
-// The largest of k[0..n) (-infinity when n = 0).
+// The largest of k[0..n) (-infinity when n = 0), where k[n..n + kPad) are -infinity.
 double largest(const double* k, Index n) {
-    double top = -std::numeric_limits<double>::infinity();
-    Index r = 0;
 #if defined(CORRCLUST_KL_SSE2)
-    __m128d m0 = _mm_set1_pd(top), m1 = m0;
-    for (; r + 4 <= n; r += 4) {
+    __m128d m0 = _mm_set1_pd(-std::numeric_limits<double>::infinity()), m1 = m0;
+    for (Index r = 0; r < n; r += 4) {
         m0 = _mm_max_pd(m0, _mm_loadu_pd(k + r));
         m1 = _mm_max_pd(m1, _mm_loadu_pd(k + r + 2));
     }
     m0 = _mm_max_pd(m0, m1);
-    top = std::max(_mm_cvtsd_f64(m0), _mm_cvtsd_f64(_mm_unpackhi_pd(m0, m0)));
-#endif
-    for (; r < n; ++r) top = k[r] > top ? k[r] : top;
+    return std::max(_mm_cvtsd_f64(m0), _mm_cvtsd_f64(_mm_unpackhi_pd(m0, m0)));
+#else
+    double top = -std::numeric_limits<double>::infinity();
+    for (Index r = 0; r < n; ++r) top = k[r] > top ? k[r] : top;
     return top;
+#endif
 }
 
 struct DensePolicy {
@@ -267,8 +272,9 @@ private:
         cand_[0].resize(static_cast<size_t>(n_));
         cand_[1].resize(static_cast<size_t>(n_));
         if constexpr (!Policy::complete) {
-            keys_[0].resize(static_cast<size_t>(n_) + 1);  // slot 0: see keys()
-            keys_[1].resize(static_cast<size_t>(n_) + 1);
+            // slot 0: see keys(); kPad entries after the last possible candidate: see push_keyed()
+            keys_[0].assign(static_cast<size_t>(n_) + 1 + kPad, -std::numeric_limits<double>::infinity());
+            keys_[1].assign(static_cast<size_t>(n_) + 1 + kPad, -std::numeric_limits<double>::infinity());
             cpos_.resize(static_cast<size_t>(n_));
         }
         seq_.resize(static_cast<size_t>(n_));
@@ -597,36 +603,29 @@ private:
     }
     // The keys of side s's list; entry -1 is a spare slot that a move writes for a moved node.
     double* keys(int s) { return keys_[s].data() + 1; }
+    // The kPad keys after the last of a list are -infinity, so that best_keyed reads whole
+    // vectors without a scalar tail: a push writes the one that enters that window, a take
+    // the one it leaves, and a pair starts with kPad of them (start_keys).
     void push_keyed(Index j) {
         const int s = side_[j] != 0;
         const Index r = ncand_[s]++;
         cand_[s][r] = j;
         keys(s)[r] = key(j);
+        keys(s)[r + kPad] = -std::numeric_limits<double>::infinity();
         cpos_[j] = r;
     }
-    // best_keyed on a short list: one pass with branches, taken rarely once a large key is found.
-    Index best_keyed_narrow(double& pg) {
-        double top = -std::numeric_limits<double>::infinity();
-        Index pick = -1, pick_pos = 0;
-        int pick_side = 0;
-        for (int s = 0; s < 2; ++s) {
-            const double* k = keys(s);
-            const Index* c = cand_[s].data();
-            for (Index r = 0, end = ncand_[s]; r < end; ++r) {
-                if (k[r] < top) continue;
-                if (k[r] > top || c[r] < pick) {
-                    top = k[r];
-                    pick = c[r];
-                    pick_side = s;
-                    pick_pos = r;
-                }
-            }
-        }
-        if (top == -std::numeric_limits<double>::infinity()) return -1;
-        return take(pg, top, pick, pick_side, pick_pos);
+    void start_keys() {
+        clear_candidates();
+        for (int s = 0; s < 2; ++s)
+            for (Index r = 0; r < kPad; ++r) keys(s)[r] = -std::numeric_limits<double>::infinity();
     }
+    // Two vector passes over the padded lists: the largest key, then the lowest index among the
+    // candidates with that key. Before, lists of fewer than 16 candidates were scanned in one
+    // scalar pass with branches, and longer ones had scalar tails of up to 3 keys per list:
+    // with the padding and no scalar path, thread CPU of GAEC + KL side by side (7 rounds, min
+    // of 20, load 9-11) gm_knott_3d_032 1.05x, grid-100x100-mean0.3 1.05x, grid-100x100-mean0.0
+    // 1.03x, supervoxel-4000-2 1.02x; labels identical on the 23 bench_cc sparse instances.
     Index best_keyed(double& pg) {
-        if (ncand_[0] + ncand_[1] < kWideScan) return best_keyed_narrow(pg);
         const double top = std::max(largest(keys(0), ncand_[0]), largest(keys(1), ncand_[1]));
         if (top == -std::numeric_limits<double>::infinity()) return -1;
         Index pick = std::numeric_limits<Index>::max(), pick_pos = 0;
@@ -645,11 +644,23 @@ private:
             const Index end = ncand_[s];
 #if defined(CORRCLUST_KL_SSE2)
             const __m128d t = _mm_set1_pd(top);
-            for (; r + 4 <= end; r += 4) {
-                const __m128d e = _mm_or_pd(_mm_cmpeq_pd(_mm_loadu_pd(k + r), t),
-                                            _mm_cmpeq_pd(_mm_loadu_pd(k + r + 2), t));
-                if (_mm_movemask_pd(e))
-                    for (Index q = r; q < r + 4; ++q) consider(q);
+            for (; r < end; r += 4) {  // the -infinity after the list never equals top
+                // one bit per key equal to top; only the keys behind the bits are read (usually
+                // one). The loop over all four keys of the block, with a branch on each, was a
+                // quarter of two_cut_sparse's samples on gm_knott_3d_032 (perf); without it,
+                // thread CPU of GAEC + KL side by side (7 rounds, min of 20, load 7-8) knott-032
+                // 1.06x, grid-100x100-mean0.3 1.10x, grid-100x100-mean0.0 1.05x,
+                // supervoxel-4000-2 1.04x; same picks, labels identical on the 23 instances.
+                int bits = _mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(k + r), t)) |
+                           (_mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(k + r + 2), t)) << 2);
+                for (; bits != 0; bits &= bits - 1) {
+                    const Index q = r + kLowestBit[bits];
+                    if (c[q] < pick) {
+                        pick = c[q];
+                        pick_side = s;
+                        pick_pos = q;
+                    }
+                }
             }
 #endif
             for (; r < end; ++r) consider(r);
@@ -664,6 +675,7 @@ private:
         keys(pick_side)[pick_pos] = keys(pick_side)[last];
         cpos_[cand_[pick_side][pick_pos]] = pick_pos;
         cpos_[pick] = -1;
+        keys(pick_side)[last] = -std::numeric_limits<double>::infinity();
         return pick;
     }
     void push_candidate(Index j) {
@@ -811,7 +823,7 @@ private:
         const Index small = members_[a].size() <= members_[b].size() ? a : b;
         const Index large = small == a ? b : a;
         nn_ = 0;
-        clear_candidates();
+        start_keys();
         // The pair starts with the nodes that have a neighbour across, read from the edges between
         // a and b listed by boundary() and the kept within-cluster sums in_sum_: O(edges between a
         // and b) instead of the adjacency of the whole smaller cluster and the border of the larger
@@ -913,6 +925,7 @@ private:
         Index* const cand[2] = {cand_[0].data(), cand_[1].data()};
         const double* const __restrict in_sum = in_sum_.data();
         constexpr double kNoKey = -std::numeric_limits<double>::infinity();
+        constexpr std::uint64_t kNoKeyBits = 0xFFF0000000000000ULL;  // kNoKey's bits
         const bool border = border_only_;
         const Index v = nodes[j];
         const bool to_b = side[j] == 0;
@@ -936,7 +949,18 @@ private:
                 // l's key (as key(), exactly: times -1 is a negation): a moved l (cpos -1) writes
                 // to the spare entry before the list
                 const double g = (nb - na) * kSideSign[static_cast<int>(sl)];
-                keys[static_cast<int>(sl)][cpos[l]] = border && x == 0 ? kNoKey : g;
+                // -infinity without a branch: whether x just fell to 0 follows no pattern. Thread
+                // CPU side by side against the conditional (7 rounds, min of 20, load 5-6):
+                // knott-032 1.03x, grid-100x100-mean0.3 1.06x, grid-100x100-mean0.0 1.05x,
+                // supervoxel-4000-2 1.04x, supervoxel-8000-0 1.04x, grid-300x300 1.03x, the
+                // geometric graphs, knott-034 and 3096 1.00-1.01x; labels identical (23 instances).
+                const std::uint64_t none = std::uint64_t{0} - static_cast<std::uint64_t>(border & (x == 0));
+                std::uint64_t bits;
+                std::memcpy(&bits, &g, sizeof bits);
+                bits = (bits & ~none) | (kNoKeyBits & none);
+                double key;
+                std::memcpy(&key, &bits, sizeof key);
+                keys[static_cast<int>(sl)][cpos[l]] = key;
                 return;
             }
             if (label[w] == a || label[w] == b) {
@@ -961,6 +985,7 @@ private:
                 const Index r = ncand_[sk]++;
                 cand[sk][r] = k;
                 keys[sk][r] = sk == 0 ? cb[k] - ca[k] : ca[k] - cb[k];
+                keys[sk][r + kPad] = kNoKey;
                 cpos[k] = r;
             }
         });
