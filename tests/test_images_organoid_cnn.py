@@ -170,3 +170,45 @@ def test_packaged_cnn_goes_with_the_packaged_trees():
     for scorer in ("trees+cnn", "auto"):
         dets = detect_organoids(img, scorer=scorer)
         assert match_boxes([d.box for d in dets], truth)[:3] == (len(truth), 0, 0), scorer
+
+
+def test_eight_view_score_is_invariant_to_flips_and_transposes(tmp_path):
+    """With views=8 the log-odds are the mean over the 8 symmetries of the square, so a crop
+    flipped, rotated or transposed gets the same score; views=1 does not have that property, and
+    the views count survives a file round trip (files without it read as 1)."""
+    pytest.importorskip("torch")
+    import dataclasses
+
+    import torch
+
+    from corrclust.images.organoid_cnn import fit_crop_score, load_crop_score, save_crop_score
+
+    torch.set_num_threads(1)
+    X, F, y = _toy(64)
+    one = fit_crop_score(X, F, y, ("f0", "f1"), seed=0, epochs=2, batch=16)
+    eight = dataclasses.replace(one, views=8)
+    base = eight.decision(X, F)
+    for t in (
+        X[:, :, ::-1, :],
+        X[:, :, :, ::-1],
+        X.transpose(0, 1, 3, 2),
+        np.rot90(X, 1, axes=(2, 3)),
+        np.rot90(X, 2, axes=(2, 3)),
+        np.rot90(X, 3, axes=(2, 3)),
+    ):
+        np.testing.assert_allclose(eight.decision(np.ascontiguousarray(t), F), base, atol=1e-5)
+    plain = one.decision(X, F)
+    assert np.abs(one.decision(np.ascontiguousarray(X[:, :, ::-1, :]), F) - plain).max() > 1e-3
+    # the 8-view score is the mean of the single-view scores of the 8 transformed crops
+    views = [np.rot90(X, k, axes=(2, 3)) for k in range(4)]
+    views += [v.transpose(0, 1, 3, 2) for v in views]
+    mean = np.mean([one.decision(np.ascontiguousarray(v), F) for v in views], axis=0)
+    np.testing.assert_allclose(base, mean, atol=1e-5)
+    save_crop_score(eight, tmp_path / "cnn8.npz")
+    back = load_crop_score(str(tmp_path / "cnn8.npz"))
+    assert back.views == 8
+    np.testing.assert_allclose(back.decision(X, F), base, atol=1e-6)
+    with pytest.raises(ValueError, match="views must be 1 or 8"):
+        dataclasses.replace(one, views=4).decision(X, F)
+    with pytest.raises(ValueError, match="views must be 1 or 8"):
+        fit_crop_score(X, F, y, ("f0", "f1"), views=2)

@@ -24,7 +24,7 @@ arrays in an ``.npz`` file (read with ``allow_pickle=False``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,9 @@ class CropScoreModel:
     width: tuple[int, ...] = WIDTH
     crop_size: int = CROP_SIZE
     min_score: float = 0.5
+    # 1: the crop as it is; 8: the log-odds averaged over the 8 symmetries of the square
+    # (test-time augmentation; the network is trained on all 8, so either is a valid score)
+    views: int = 1
 
     def _standardised(self, features: np.ndarray) -> np.ndarray:
         F = np.asarray(features, float)
@@ -146,11 +149,26 @@ class CropScoreModel:
             )
         if len(crops) == 0:
             return np.zeros(0)
-        F = self._standardised(features)
+        F = torch.from_numpy(self._standardised(features))
+        net = _net_cached(self)
         with torch.no_grad():
-            return (
-                _net_cached(self).forward(torch.from_numpy(crops), torch.from_numpy(F)).numpy().astype(float)
+            return np.mean(
+                [
+                    net.forward(v, F).numpy().astype(float)
+                    for v in _views(torch.from_numpy(crops), self.views)
+                ],
+                axis=0,
             )
+
+
+def _views(x: Any, n: int) -> list[Any]:
+    """``x`` (N, C, S, S) under the first ``n`` (1 or 8) symmetries of the square: identity,
+    flips and transposes, in a fixed order."""
+    if n not in (1, 8):
+        raise ValueError(f"CNN score views must be 1 or 8, got {n}")
+    if n == 1:
+        return [x]
+    return [v for t in (x, x.transpose(2, 3)) for v in (t, t.flip(2), t.flip(3), t.flip(2).flip(3))]
 
 
 _NETS: dict[int, tuple[CropScoreModel, Any]] = {}
@@ -177,6 +195,7 @@ def fit_crop_score(
     learning_rate: float = 3e-3,
     width: Sequence[int] = WIDTH,
     min_score: float = 0.5,
+    views: int = 1,
 ) -> CropScoreModel:
     """Fit the crop network to candidates labelled 1 (matches a manual box) or 0.
 
@@ -195,6 +214,8 @@ def fit_crop_score(
         raise ValueError(f"need as many crops, feature rows and labels (got {len(X)}, {len(F)}, {len(y)})")
     if y.min() == y.max():
         raise ValueError("the CNN score needs candidates of both labels")
+    if views not in (1, 8):
+        raise ValueError(f"CNN score views must be 1 or 8, got {views}")
     mean, std = F.mean(axis=0), F.std(axis=0) + 1e-9
     model = CropScoreModel(tuple(feature_names), mean, std, {}, tuple(width), X.shape[-1], float(min_score))
     torch.manual_seed(seed)
@@ -221,20 +242,14 @@ def fit_crop_score(
             opt.step()
             sched.step()
     weights = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-    return CropScoreModel(model.features, mean, std, weights, tuple(width), X.shape[-1], float(min_score))
+    return CropScoreModel(
+        model.features, mean, std, weights, tuple(width), X.shape[-1], float(min_score), int(views)
+    )
 
 
 def with_min_score(model: CropScoreModel, min_score: float) -> CropScoreModel:
     """The same network with another operating point."""
-    return CropScoreModel(
-        model.features,
-        model.feature_mean,
-        model.feature_std,
-        model.weights,
-        model.width,
-        model.crop_size,
-        min_score,
-    )
+    return replace(model, min_score=float(min_score))
 
 
 def save_crop_score(model: CropScoreModel, path: str | Path) -> None:
@@ -248,6 +263,7 @@ def save_crop_score(model: CropScoreModel, path: str | Path) -> None:
         width=np.array(model.width, np.int64),
         crop_size=np.array(model.crop_size),
         min_score=np.array(model.min_score),
+        views=np.array(model.views),
     )
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # no half-written model on a full disk
         np.savez_compressed(fh, **arrays)
@@ -267,6 +283,7 @@ def load_crop_score(path: str | None = None) -> CropScoreModel:
                 tuple(int(v) for v in z["width"]),
                 int(z["crop_size"]),
                 float(z["min_score"]),
+                int(z["views"]) if "views" in z.files else 1,  # files of version 0.x before views: 1
             )
     except (OSError, KeyError, ValueError) as exc:
         raise ValueError(f"cannot read the detection CNN score {p}: {exc}") from exc
