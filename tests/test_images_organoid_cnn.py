@@ -166,6 +166,7 @@ def test_packaged_cnn_goes_with_the_packaged_trees():
 
     model = cnn_model(None)
     assert model.features == FEATURES and model.min_score == 0.32
+    assert model.views == 1  # written before the views option: read as one view
     img, truth = _field()
     for scorer in ("trees+cnn", "auto"):
         dets = detect_organoids(img, scorer=scorer)
