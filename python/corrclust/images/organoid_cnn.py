@@ -16,6 +16,11 @@ reaches the ``min_score`` stored in the CNN's file (chosen by cross-validation o
 score when it was fitted, :func:`corrclust.images.detection_model.fit_detector`). Measured on
 the OrgaQuant fields (``benchmarks/bench_detection_cnn.py``, ``docs/images.md``).
 
+A model with ``views = 8`` averages the network's log-odds over the 8 symmetries of the square
+(flips and transposes; the network is trained under all 8), so its score does not depend on the
+crop's orientation; measured on the OrgaQuant fields it changes nothing beyond the spread
+between training seeds, so fitted models use one view unless ``fit_crop_score(views=8)``.
+
 Crops need only NumPy and SciPy; fitting and evaluating the network need PyTorch (``pip install
 'corrclust[torch]'``). Without it detection uses the trees alone. Weights are stored as plain
 arrays in an ``.npz`` file (read with ``allow_pickle=False``).
@@ -202,7 +207,8 @@ def fit_crop_score(
     AdamW (weight decay 1e-3) with a one-cycle learning rate over ``epochs`` passes of shuffled
     mini-batches, each batch flipped / transposed by one of the 8 symmetries of the square;
     binary cross-entropy. Seeded: the same inputs, seed and torch thread count give the same
-    weights. Takes about 40 CPU seconds for 18,000 candidates on one thread.
+    weights. ``views`` (1 or 8) is stored in the model: how many symmetries its score averages.
+    Takes about 40 CPU seconds for 18,000 candidates on one thread.
     """
     import torch
     from torch import nn
