@@ -178,8 +178,8 @@ def prove(names: list[str], cap: float) -> None:
     for name in names:
         n, edges, costs = load(name)
         # odd wheels around each node: on the noisy supervoxel graphs the cycle relaxation is 0.3-0.4 %
-        # below the optimum at the root and the default solver proved neither noisy row in 500 s;
-        # with the wheels a 400-node development graph is proven in 4.5 CPU s (docs/exact.md)
+        # below the optimum at the root and the solver without them proved neither noisy row in 500 s;
+        # with them (the default since session 10) a 400-node development graph is proven in 4.5 CPU s
         r = corrclust.solve(
             corrclust.Problem.from_edges(n, edges, costs),
             method="exact",

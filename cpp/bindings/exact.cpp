@@ -77,7 +77,8 @@ void bind_options(py::module_& m) {
     nested(c, "max_star_size", &ExactOptions::bnc, &BncOptions::max_star_size, "Largest ``|T|`` of a star cut (8).");
     nested(c, "odd_wheel_cuts", &ExactOptions::bnc, &BncOptions::odd_wheel_cuts, "Odd-wheel cuts (False).");
     nested(c, "sparse_wheel_cuts", &ExactOptions::bnc, &BncOptions::sparse_wheel_cuts,
-           "Sparse graphs: odd-wheel cuts around each node once cycle cuts run low (False).");
+           "Sparse graphs: odd-wheel cuts around each node once cycle cuts run low, backing off while\n"
+           "none is found (True).");
     nested(c, "odd_wheels_per_hub", &ExactOptions::bnc, &BncOptions::odd_wheels_per_hub,
            "Odd wheels per hub and round at most (2).");
     nested(c, "star_ipm", &ExactOptions::bnc, &BncOptions::star_ipm,
