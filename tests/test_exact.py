@@ -216,7 +216,7 @@ def test_sparse_wheel_cuts_close_the_odd_wheel_gap():
 
 def test_sparse_wheel_cuts_prove_a_noisy_supervoxel_graph():
     # A noisy supervoxel graph (sigma 3): the cycle relaxation's root bound is -2241.70, 0.37 % below
-    # the optimum, and without wheels the default solver is not done after 60 s (444 nodes); with
+    # the optimum, and without wheels the solver is not done after 60 s (444 nodes); with
     # them the root bound is -2236.58 and the proof takes 47 nodes (docs/exact.md). The optimum was
     # proven a second time without wheels, warm-started from the anytime solver (729 nodes).
     from corrclust.generators import supervoxel_multicut
