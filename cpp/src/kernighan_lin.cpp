@@ -48,7 +48,7 @@ constexpr double kSideSign[2] = {1.0, -1.0};
 // Entries of -infinity kept after each keyed candidate list of two_cut_sparse, so that
 // best_keyed reads whole vectors of four and has no scalar tail (see push_keyed).
 constexpr Index kPad = 4;
-// Sparse graphs: the final split pass (see run) tries clusters of 2 to this many nodes. Scanning all
+// Sparse graphs: the final split pass (see run) tries clusters of 4 to this many nodes. Scanning all
 // of A at every step costs O(|A|^2) per split, at most 64^2 / 2 = 2,048 gain reads here.
 constexpr Index kFreeSplitMax = 64;
 // the lowest set bit of a 4-bit mask (entry 0 unused)
@@ -211,7 +211,7 @@ public:
                 progress.maybe(obj, pass);
                 if (gain <= eps_) break;
             }
-            // Sparse graphs, after the last phase: every cluster of 2 to kFreeSplitMax nodes is
+            // Sparse graphs, after the last phase: every cluster of 4 to kFreeSplitMax nodes is
             // offered a split in which all of its nodes stay candidates for the whole sequence
             // (followed to its end), not only the neighbours of the part moved out; whatever
             // improves is kept and the second phase's passes resume from there, so the result is
@@ -232,7 +232,9 @@ public:
                 offered.resize(static_cast<size_t>(k), -1);
                 for (Index a = 0; a < k && !control_.stop(); ++a) {
                     const Index size = static_cast<Index>(members_[a].size());
-                    if (size < 2 || size > kFreeSplitMax || version_[a] < offered[a]) continue;
+                    // Up to 3 nodes every split isolates one node, which the second phase's own
+                    // split turn of the cluster already evaluated (its first move may be any node).
+                    if (size < 4 || size > kFreeSplitMax || version_[a] < offered[a]) continue;
                     offered[a] = ++clock_;
                     const Index b = new_cluster(pass);
                     const double g = two_cut(a, b, pass);
