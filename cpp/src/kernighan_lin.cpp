@@ -203,14 +203,7 @@ public:
                 std::fill(batch_start_.begin(), batch_start_.end(), -1);
                 std::fill(split_start_.begin(), split_start_.end(), -1);
             }
-            while (!control_.stop()) {
-                ++pass;
-                double gain = one_pass(pass, progress, obj);
-                if (!control_.stop()) gain += vertex_sweep(pass);
-                obj -= gain;
-                progress.maybe(obj, pass);
-                if (gain <= eps_) break;
-            }
+            passes_until_no_gain(pass, progress, obj);
             // Sparse graphs, after the last phase: every cluster of 4 to kFreeSplitMax nodes is
             // offered a split in which all of its nodes stay candidates for the whole sequence
             // (followed to its end), not only the neighbours of the part moved out; whatever
@@ -244,18 +237,23 @@ public:
                 border_only_ = free_split_ = false;
                 if (gain <= eps_) break;
                 obj -= gain;
-                while (!control_.stop()) {
-                    ++pass;
-                    double g = one_pass(pass, progress, obj);
-                    if (!control_.stop()) g += vertex_sweep(pass);
-                    obj -= g;
-                    progress.maybe(obj, pass);
-                    if (g <= eps_) break;
-                }
+                passes_until_no_gain(pass, progress, obj);
             }
         }
         for (Index v = 0; v < n_; ++v) label_[v] = label_of_[v];
         return pass;
+    }
+    // Passes (pairs and splits, then a vertex sweep) until one gains nothing; counts them in pass
+    // and lowers obj by their gains.
+    void passes_until_no_gain(std::int64_t& pass, detail::ProgressThrottle& progress, double& obj) {
+        while (!control_.stop()) {
+            ++pass;
+            double gain = one_pass(pass, progress, obj);
+            if (!control_.stop()) gain += vertex_sweep(pass);
+            obj -= gain;
+            progress.maybe(obj, pass);
+            if (gain <= eps_) break;
+        }
     }
     // Objective of the start labelling, summed in the same order as objective() (exact).
     double start_objective() const { return start_objective_; }
