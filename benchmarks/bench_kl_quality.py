@@ -58,6 +58,9 @@ def main(argv=None) -> int:
     ap.add_argument("--first-seed", type=int, default=0, help="start the seeds here (default 0)")
     ap.add_argument("--half", choices=("dev", "count", "all"), default="all", help="even / odd / all seeds")
     ap.add_argument("--no-cross", action="store_true", help="skip the cross starts (diagnosis)")
+    ap.add_argument(
+        "--final-split", action="store_true", help="our KL with KLOptions(final_split=True) (off by default)"
+    )
     args = ap.parse_args(argv)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.half != "all":
@@ -68,12 +71,13 @@ def main(argv=None) -> int:
         "| their KL from our GAEC | ours s | bioimage s |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    kl_options = _core.heuristics.KLOptions(final_split=args.final_split)
     diffs, names = [], []
     for name, seed, n, edges, costs in instances(seeds):
         uv, c = unique_edges(n, edges, costs)
         peer = Bioimage(n, uv, c)
         t0 = time.perf_counter()
-        ours = _core.heuristics.solve_sparse(n, edges, costs, "kl")
+        ours = _core.heuristics.solve_sparse(n, edges, costs, "kl", options=kl_options)
         t1 = time.perf_counter()
         theirs = peer.gaec_kl()
         t2 = time.perf_counter()

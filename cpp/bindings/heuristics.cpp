@@ -143,9 +143,12 @@ void init_heuristics(py::module_& m) {
                        "labels are the same for every value; sparse graphs ignore it.")
         .def_readwrite("sparse_threads", &KlOptions::sparse_threads,
                        "Sparse graphs: threads that evaluate the pairs of a pass ahead of it (default 1; 0: up to\n"
-                       "4, as many as the machine has); the labels do not depend on it.");
+                       "4, as many as the machine has); the labels do not depend on it.")
+        .def_readwrite("final_split", &KlOptions::final_split,
+                       "Sparse graphs: after the second phase, offer every cluster of 4-64 nodes a split in which all\n"
+                       "of its nodes stay candidates (default False; True: never worse, ~3.5 % more CPU).");
     bind::options_protocol(kl, {"patience", "min_improvement", "revisit", "revisit_patience", "threads",
-                                "sparse_threads"});
+                                "sparse_threads", "final_split"});
 
     py::class_<AnytimeOptions> any(m, "AnytimeOptions", "Settings of the anytime solver (method 'anytime').");
     any.def_readwrite("max_rounds_without_improvement", &AnytimeOptions::max_rounds_without_improvement,

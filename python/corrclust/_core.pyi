@@ -37,6 +37,7 @@ class heuristics:
         revisit_patience: int
         threads: int
         sparse_threads: int
+        final_split: bool
         def __init__(self, **kwargs: Any) -> None: ...
 
     class AnytimeOptions:
