@@ -158,7 +158,7 @@ def profile_features(
 
     ``ssl_model``: a model file of ``corrclust ssl train`` (trained, without labels, on a large pool
     of the lab's crops): its embeddings of the profiled images, standardised like the profiles
-    (robustly, per column), are joined to them with equal weight (:func:`corrclust.feature_costs.join_blocks`).
+    (robustly, per column), are joined to them with equal weight (:func:`join_embedding`).
     Measured on the development half in docs/ssl.md; needs PyTorch."""
     from corrclust import profiles
 
@@ -190,7 +190,8 @@ def profile_features(
             from corrclust.ssl import embed_records
         except ImportError as exc:
             raise ValueError(f"--ssl-model needs PyTorch: pip install 'corrclust[torch]' ({exc})") from None
-        E, training = embed_records(ssl_model, recs, read)
+        # the pixels _load read for the profiles: each file is read once
+        E, training = embed_records(ssl_model, recs, read, pixels=[items[k][1] for k in prof.kept])
         ssl_info = {
             "model": str(ssl_model),
             "dimensions": int(E.shape[1]),
@@ -198,8 +199,17 @@ def profile_features(
             "images": training.get("n_images"),
             "warnings": [str(w) for w in training.get("warnings", [])],
         }
-        Z = feature_costs.join_blocks([Z, profiles.standardise(E)])
+        Z = join_embedding(Z, E)
     return ProfileFeatures(recs, Z, int(prof.features.shape[1]), skipped, ssl_info)
+
+
+def join_embedding(Z: np.ndarray, E: np.ndarray) -> np.ndarray:
+    """Standardised profiles ``Z`` joined with an embedding ``E`` of the same rows, as ``cluster
+    --ssl-model`` joins them: ``E`` standardised like the profiles (robustly, per column), the two
+    blocks with equal weight (:func:`corrclust.feature_costs.join_blocks`)."""
+    from corrclust import profiles
+
+    return feature_costs.join_blocks([Z, profiles.standardise(E)])
 
 
 def profile_costs(

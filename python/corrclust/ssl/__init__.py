@@ -21,6 +21,7 @@ from corrclust.ssl.augment import Augmentation, augment
 from corrclust.ssl.embed import (
     FolderEmbedding,
     embed,
+    embed_arrays,
     embed_folder,
     embed_records,
     embedding_costs,
@@ -33,6 +34,7 @@ __all__ = [
     "augment",
     "FolderEmbedding",
     "embed",
+    "embed_arrays",
     "embed_folder",
     "embed_records",
     "embedding_costs",

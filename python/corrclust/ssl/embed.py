@@ -33,7 +33,7 @@ from corrclust.ssl.train import SSLResult, load_model, train
 if TYPE_CHECKING:
     from corrclust.images.io import ImageRecord, ReadOptions
 
-__all__ = ["embed", "embed_folder", "embed_records", "FolderEmbedding", "embedding_costs"]
+__all__ = ["embed", "embed_arrays", "embed_folder", "embed_records", "FolderEmbedding", "embedding_costs"]
 
 
 @torch.no_grad()
@@ -119,21 +119,43 @@ def embed_folder(
     )
 
 
-def embed_records(
-    model: str | Path, records: Sequence[ImageRecord], read: ReadOptions | None = None
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Embeddings (n, d), unit rows, of image records (``corrclust.images.io``) by a model file of
-    ``corrclust ssl train``, and the model's training record (steps, warnings, ...). The images are
-    prepared as for training (square padding, resize to the model's input side)."""
-    from corrclust.images.io import read_record
+def embed_arrays(
+    net: SSLNet,
+    arrays: Sequence[np.ndarray],
+    *,
+    ids: Sequence[str] | None = None,
+    paths: Sequence[str] | None = None,
+    model: str | Path = "the network",
+) -> np.ndarray:
+    """Embeddings (n, d), unit rows, of images already in memory (as ``read_record(...).pixels``
+    gives them) by ``net``, prepared as for training (square padding, resize to the network's input
+    side). ``model`` names the network in the one-line error for a channel count it was not trained on."""
     from corrclust.twin.data import from_arrays
 
-    net, training = load_model(model)
-    arrays = [read_record(r, read).pixels for r in records]
-    paths = [str(r.path) for r in records]
-    data = from_arrays(arrays, None, [str(r.id) for r in records], "image", net.config.image_size, paths)
+    data = from_arrays(arrays, None, ids, "image", net.config.image_size, paths)
     _check_channels(model, net, data.in_channels)
-    return embed(net, data.inputs), training
+    return embed(net, data.inputs)
+
+
+def embed_records(
+    model: str | Path,
+    records: Sequence[ImageRecord],
+    read: ReadOptions | None = None,
+    *,
+    pixels: Sequence[np.ndarray] | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Embeddings (n, d), unit rows, of image records (``corrclust.images.io``) by a model file of
+    ``corrclust ssl train``, and the model's training record (steps, warnings, ...). ``pixels``: the
+    records' images when the caller has read them already (with the same ``read``), so no file is
+    read twice; otherwise they are read here."""
+    from corrclust.images.io import read_record
+
+    net, training = load_model(model)
+    if pixels is None:
+        pixels = [read_record(r, read).pixels for r in records]
+    ids = [str(r.id) for r in records]
+    E = embed_arrays(net, pixels, ids=ids, paths=[str(r.path) for r in records], model=model)
+    return E, training
 
 
 def _check_channels(model: str | Path, net: SSLNet, channels: int) -> None:
