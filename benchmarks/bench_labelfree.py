@@ -29,7 +29,9 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
 * ``--ssl`` (needs torch), RBC sets only: ``corrclust ssl``, as ``cluster --method ssl`` runs it: a
   self-supervised network (the defaults of ``corrclust.ssl``) trained for ``--ssl-budget`` seconds
   (default 300, the route's default) on the set's own crops, without labels, then the same label-free
-  rule (``ssl.embedding_costs`` = ``feature_costs.costs_from_features``) and GAEC + KL; KMeans and
+  rule (``ssl.embedding_costs`` = ``feature_costs.costs_from_features``, with the route's
+  neighbourhood ``scaled_neighbours(n)``; until session 10 this row used k = 7 while the route had
+  moved to the scaled one in session 9) and GAEC + KL; KMeans and
   Ward (true k) and HDBSCAN on the same embeddings beside it. The training time is in the row's
   header, not in the time column.
 * ``--ssl-model POOL.pt`` (needs torch), RBC sets only: ``corrclust profile --ssl-model``, the
@@ -112,23 +114,40 @@ def hdbscan(Z):
     return lab
 
 
-def labelled_methods(Z, y, k, seed_draws=3):
+def baselines(X, k, on=""):
+    """(name, labelling function) of what a user would pick instead, on the features ``X``:
+    KMeans and Ward given the true ``k``, HDBSCAN (``on`` names the features in the row names)."""
     from sklearn.cluster import AgglomerativeClustering, KMeans
 
+    return (
+        (f"KMeans{on} (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(X)),
+        (f"Ward{on} (true k)", lambda: AgglomerativeClustering(k).fit_predict(X)),
+        (f"HDBSCAN{on}", lambda: hdbscan(X)),
+    )
+
+
+def timed_rows(y, methods):
+    """``(name, compare(y, labels), seconds)`` for each ``(name, labelling function)``."""
     rows = []
-    for name, fn in (
-        ("corrclust profile (label-free)", lambda: ours(Z)),
-        ("corrclust profile, offset 1 (session 9 rule)", lambda: ours_fixed_offset(Z)),
-        ("corrclust profile --neighbours 7 (session 7 default)", lambda: ours(Z, k=7)),
-        ("corrclust profile --neighbours auto", lambda: ours_auto(Z)),
-        ("KMeans (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(Z)),
-        ("Ward (true k)", lambda: AgglomerativeClustering(k).fit_predict(Z)),
-        ("HDBSCAN", lambda: hdbscan(Z)),
-        ("one cluster (reference)", lambda: np.zeros(len(Z), dtype=np.int64)),
-    ):
+    for name, fn in methods:
         t0 = time.perf_counter()
         lab = fn()
         rows.append((name, compare(y, lab), time.perf_counter() - t0))
+    return rows
+
+
+def labelled_methods(Z, y, k, seed_draws=3):
+    rows = timed_rows(
+        y,
+        (
+            ("corrclust profile (label-free)", lambda: ours(Z)),
+            ("corrclust profile, offset 1 (session 9 rule)", lambda: ours_fixed_offset(Z)),
+            ("corrclust profile --neighbours 7 (session 7 default)", lambda: ours(Z, k=7)),
+            ("corrclust profile --neighbours auto", lambda: ours_auto(Z)),
+            *baselines(Z, k),
+            ("one cluster (reference)", lambda: np.zeros(len(Z), dtype=np.int64)),
+        ),
+    )
     # few-shot: 2 labelled images per class weight the features, choose the granularity, are pinned
     cal = []
     t0 = time.perf_counter()
@@ -185,45 +204,27 @@ def ssl_rows(images, y, k, budget, seed=0):
         header += "; warning: " + "; ".join(res.warnings)
 
     def ours_ssl():
-        C, _ = ssl.embedding_costs(E)
+        # the ssl route's neighbourhood (pipeline.routes.ssl): 7 up to 112 crops, n / 15 above
+        C, _ = ssl.embedding_costs(E, k=feature_costs.scaled_neighbours(len(E)))
         return solve(C, method="kl", seed=0).labels
 
-    from sklearn.cluster import AgglomerativeClustering, KMeans
-
-    rows = []
-    for name, fn in (
-        ("corrclust ssl (label-free)", ours_ssl),
-        ("KMeans on ssl (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(E)),
-        ("Ward on ssl (true k)", lambda: AgglomerativeClustering(k).fit_predict(E)),
-        ("HDBSCAN on ssl", lambda: hdbscan(E)),
-    ):
-        t1 = time.perf_counter()
-        lab = fn()
-        rows.append((name, compare(y, lab), time.perf_counter() - t1))
-    return header, rows
+    return header, timed_rows(y, (("corrclust ssl (label-free)", ours_ssl), *baselines(E, k, " on ssl")))
 
 
 def joined_rows(Z, images, y, k, net):
     """Rows of ``corrclust profile --ssl-model``: profiles and the network's embedding, equal weight."""
     import corrclust.ssl as ssl
-    from corrclust.twin.data import from_arrays
+    from corrclust.profile_clustering import join_embedding
 
-    data = from_arrays(images, None, None, "image", net.config.image_size)
-    X = feature_costs.join_blocks([Z, profiles.standardise(ssl.embed(net, data.inputs))])
-    from sklearn.cluster import AgglomerativeClustering, KMeans
-
-    rows = []
-    for name, fn in (
-        ("corrclust profile --ssl-model (label-free)", lambda: ours(X)),
-        ("corrclust profile --ssl-model, offset 1 (session 9 rule)", lambda: ours_fixed_offset(X)),
-        ("KMeans on profile+ssl (true k)", lambda: KMeans(k, n_init=10, random_state=0).fit_predict(X)),
-        ("Ward on profile+ssl (true k)", lambda: AgglomerativeClustering(k).fit_predict(X)),
-        ("HDBSCAN on profile+ssl", lambda: hdbscan(X)),
-    ):
-        t0 = time.perf_counter()
-        lab = fn()
-        rows.append((name, compare(y, lab), time.perf_counter() - t0))
-    return rows
+    X = join_embedding(Z, ssl.embed_arrays(net, images))
+    return timed_rows(
+        y,
+        (
+            ("corrclust profile --ssl-model (label-free)", lambda: ours(X)),
+            ("corrclust profile --ssl-model, offset 1 (session 9 rule)", lambda: ours_fixed_offset(X)),
+            *baselines(X, k, " on profile+ssl"),
+        ),
+    )
 
 
 def stability(Z, method, rng, subsets=5):

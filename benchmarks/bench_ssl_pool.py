@@ -45,6 +45,7 @@ from bench_labelfree import features
 
 from corrclust import feature_costs, profiles
 from corrclust.metrics import compare
+from corrclust.profile_clustering import join_embedding
 from corrclust.solve import solve
 
 
@@ -93,7 +94,7 @@ def feature_sets(Z: np.ndarray, E: np.ndarray) -> dict[str, np.ndarray]:
         "profile": Z,
         "ssl": E,
         "profile + ssl (one group)": np.hstack([Z, Es / np.sqrt(Es.shape[1])]),
-        "profile + ssl (half each)": feature_costs.join_blocks([Z, Es]),  # = cluster --ssl-model
+        "profile + ssl (half each)": join_embedding(Z, E),  # = cluster --ssl-model
     }
 
 
@@ -112,7 +113,6 @@ def main(argv=None) -> int:
     from sklearn.cluster import AgglomerativeClustering, KMeans
 
     import corrclust.ssl as ssl
-    from corrclust.twin.data import from_arrays
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -131,8 +131,7 @@ def main(argv=None) -> int:
             images, classes, _ = sets.rbc_set(args.half, per, seed=draw)
             Z, kept, _, _ = features(images)
             y = np.array(classes)[kept]
-            data = from_arrays([images[i] for i in kept], None, None, "image", net.config.image_size)
-            E = ssl.embed(net, data.inputs).astype(np.float64)
+            E = ssl.embed_arrays(net, [images[i] for i in kept]).astype(np.float64)
             k = feature_costs.scaled_neighbours(len(y))
             for name, M in feature_sets(Z, E).items():
                 C, _ = feature_costs.costs_from_features(M, k=k)
