@@ -48,7 +48,7 @@ constexpr double kSideSign[2] = {1.0, -1.0};
 // Entries of -infinity kept after each keyed candidate list of two_cut_sparse, so that
 // best_keyed reads whole vectors of four and has no scalar tail (see push_keyed).
 constexpr Index kPad = 4;
-// Sparse graphs: the final split pass (see run) tries clusters of 4 to this many nodes. Scanning all
+// Sparse graphs: the final split pass (final_split_pass) tries clusters of 4 to this many nodes. Scanning all
 // of A at every step costs O(|A|^2) per split, at most 64^2 / 2 = 2,048 gain reads here.
 constexpr Index kFreeSplitMax = 64;
 // the lowest set bit of a 4-bit mask (entry 0 unused)
@@ -204,45 +204,46 @@ public:
                 std::fill(split_start_.begin(), split_start_.end(), -1);
             }
             passes_until_no_gain(pass, progress, obj);
-            // Sparse graphs, after the last phase, when KlOptions::final_split asks (off by default:
-            // it costs about 3.5 % more CPU, docs/solvers.md): every cluster of 4 to kFreeSplitMax nodes is
-            // offered a split in which all of its nodes stay candidates for the whole sequence
-            // (followed to its end), not only the neighbours of the part moved out; whatever
-            // improves is kept and the second phase's passes resume from there, so the result is
-            // never worse than without this pass. On the generated sparse graphs of
-            // benchmarks/bench_kl_quality.py (development seeds) the two instances where GAEC + KL
-            // ended above bioimage-cpp's differed from it by exactly such a split (20 nodes into
-            // 3 + 17; 28 into 26 + 2) that the neighbour-limited sequence does not reach. Using the
-            // free sequence in every split turn instead also removed both losses but changed 5
-            // other trajectories, 0.41 worse in sum on the counting seeds.
-            // A cluster is offered again only if it changed since its previous offer.
-            if (Policy::complete || !final_split_ || phase != phases - 1 || phases < 2) continue;
-            std::vector<std::int64_t> offered;  // clock_ at a cluster's last offer (-1: never)
-            while (!control_.stop()) {
-                ++pass;
-                border_only_ = free_split_ = true;
-                double gain = 0.0;
-                const Index k = static_cast<Index>(members_.size());
-                offered.resize(static_cast<size_t>(k), -1);
-                for (Index a = 0; a < k && !control_.stop(); ++a) {
-                    const Index size = static_cast<Index>(members_[a].size());
-                    // Up to 3 nodes every split isolates one node, which the second phase's own
-                    // split turn of the cluster already evaluated (its first move may be any node).
-                    if (size < 4 || size > kFreeSplitMax || version_[a] < offered[a]) continue;
-                    offered[a] = ++clock_;
-                    const Index b = new_cluster(pass);
-                    const double g = two_cut(a, b, pass);
-                    if (g <= 0.0) free_.push_back(b);
-                    gain += g;
-                }
-                border_only_ = free_split_ = false;
-                if (gain <= eps_) break;
-                obj -= gain;
-                passes_until_no_gain(pass, progress, obj);
-            }
         }
+        if (!Policy::complete && final_split_ && phases == 2) final_split_pass(pass, progress, obj);
         for (Index v = 0; v < n_; ++v) label_[v] = label_of_[v];
         return pass;
+    }
+    // Sparse graphs, after the second phase, when KlOptions::final_split asks (off by default: it
+    // costs about 3.5 % more CPU, docs/solvers.md): every cluster of 4 to kFreeSplitMax nodes is
+    // offered a split in which all of its nodes stay candidates for the whole sequence (followed to
+    // its end), not only the neighbours of the part moved out; whatever improves is kept and the
+    // second phase's passes resume from there, so the result is never worse than without this
+    // pass. On the generated sparse graphs of benchmarks/bench_kl_quality.py (development seeds)
+    // the two instances where GAEC + KL ended above bioimage-cpp's differed from it by exactly such
+    // a split (20 nodes into 3 + 17; 28 into 26 + 2) that the neighbour-limited sequence does not
+    // reach. Using the free sequence in every split turn instead also removed both losses but
+    // changed 5 other trajectories, 0.41 worse in sum on the counting seeds. A cluster is offered
+    // again only if it changed since its previous offer.
+    void final_split_pass(std::int64_t& pass, detail::ProgressThrottle& progress, double& obj) {
+        std::vector<std::int64_t> offered;  // clock_ at a cluster's last offer (-1: never)
+        while (!control_.stop()) {
+            ++pass;
+            border_only_ = free_split_ = true;
+            double gain = 0.0;
+            const Index k = static_cast<Index>(members_.size());
+            offered.resize(static_cast<size_t>(k), -1);
+            for (Index a = 0; a < k && !control_.stop(); ++a) {
+                const Index size = static_cast<Index>(members_[a].size());
+                // Up to 3 nodes every split isolates one node, which the second phase's own split
+                // turn of the cluster already evaluated (its first move may be any node).
+                if (size < 4 || size > kFreeSplitMax || version_[a] < offered[a]) continue;
+                offered[a] = ++clock_;
+                const Index b = new_cluster(pass);
+                const double g = two_cut(a, b, pass);
+                if (g <= 0.0) free_.push_back(b);
+                gain += g;
+            }
+            border_only_ = free_split_ = false;
+            if (gain <= eps_) break;
+            obj -= gain;
+            passes_until_no_gain(pass, progress, obj);
+        }
     }
     // Passes (pairs and splits, then a vertex sweep) until one gains nothing; counts them in pass
     // and lowers obj by their gains.
@@ -812,7 +813,7 @@ private:
                 // B is new: any node of A may open it, but later moves are limited to the
                 // neighbours of B (marked by move below), as for any other pair
                 // (the pick itself stays marked, so it is never listed again); the final split
-                // pass (free_split_, see run) keeps all of A as candidates
+                // pass (free_split_, final_split_pass) keeps all of A as candidates
                 for (int s = 0; s < 2; ++s)
                     for (Index r = 0; r < ncand_[s]; ++r) is_cand_[cand_[s][r]] = 0;
                 clear_candidates();
