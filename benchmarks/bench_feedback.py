@@ -408,7 +408,10 @@ Train-100 draws 0.081 at 5, 0 after; rule 0.086) but rbc-dev 2.868 2.381 2.044 1
 2.318 2.344 2.211 1.733 (mean of the four at 5 +0.138, a new cell at 5); width 0.5 gives train-a
 0.436 0 0 0, train-b 0 0 0 0, synthetic-dev 0.885 0.136 0 0 (better at 10) but rbc-dev 2.599 2.445
 2.415 1.944 against its random 2.491 2.506 2.490 2.394 (mean at 5 +0.038, a new cell). So nothing
-changed and the reported sets were not scored.
+changed and the reported sets were not scored. Width 0.5 is the one lead left: on the ten Train-100
+draws it gives 0.025 at 5 answers and 0 after (rule 0.086; random 0.393 0.344 0.242 0.060), better
+on every PQAP development set at 5-10 answers, so it may matter for Test-30's 0.3 at 20 answers;
+scoring that needs a PQAP set not yet seen (Test-30 is used up).
 
 Why (diagnosis, draws 0-19): every answer the rule could ask is a coin flip. Along the rule's own
 path (first 6 answers of each draw), each of the top 40 candidates was asked (its medoid pair,
