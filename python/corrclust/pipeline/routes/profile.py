@@ -154,9 +154,15 @@ class ProfileRoute:
         )
         self._say_ssl(pc.info.get("ssl"))
         if _neighbours(options) == "scaled":
+            offset = feature_costs.rule_offset(pc.k)
+            where = (
+                f" on the neighbour pairs ({feature_costs.OFFSET:g} on the others)"
+                if offset > feature_costs.OFFSET
+                else ""
+            )
             say(
                 f"cost rule neighbourhood: k = {pc.k} (one image in {feature_costs.NEIGHBOUR_SHARE}, at least 7), "
-                f"offset {feature_costs.rule_offset(pc.k):.2f}"
+                f"offset {offset:.2f}{where}"
             )
         if "neighbours_stability" in pc.info:
             say(
