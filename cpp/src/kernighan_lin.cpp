@@ -267,8 +267,11 @@ public:
     // (session 10: two_cut with all of a kept as candidates, chosen by a scalar scan through the
     // indices, ca_ and cb_); here the keys sit in the padded lists of two_cut_sparse, read by
     // best_keyed, and flip updates them. Labels identical on the 23 bench_cc rows and 126
-    // generated development instances (CRC-32); in-process thread CPU of the whole pass about a
-    // third to a half of the first version's (docs/solvers.md).
+    // generated development instances (CRC-32). Thread CPU of the whole pass (in-process, min of
+    // 120 calls, load 2-4): on the grids 0.4-0.55x the first version's (grid-200x200-mean0.1
+    // 7.4 -> 2.8 ms, grid-300x300 10.5 -> 5.7 ms), elsewhere the same within noise: there the
+    // flips, not the choice, take the time (a flip without the border bookkeeping measured no
+    // better).
     double free_split(Index a, Index b, std::int64_t pass) {
         if constexpr (Policy::complete) {
             return 0.0;

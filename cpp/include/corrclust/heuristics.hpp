@@ -48,8 +48,9 @@ struct KlOptions {
     // worse than without. On by default since session 11: on the development seeds of
     // benchmarks/bench_kl_quality.py it leaves 1 of 720 generated sparse graphs above
     // bioimage-cpp's GAEC + KL instead of 10, and with the sequence's keys in the padded candidate
-    // lists and clusters without a negative edge skipped it costs about 1-4 % more CPU (the first
-    // version, off by default: about 3.5-9 %) (docs/solvers.md).
+    // lists and clusters without a negative edge skipped it costs about 2-5 % more thread CPU per
+    // call (median about 3.5 %; the first version, off by default, the same on supervoxel graphs
+    // and up to twice that on grids) (docs/solvers.md).
     bool final_split = true;
 };
 
