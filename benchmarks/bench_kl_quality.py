@@ -59,7 +59,9 @@ def main(argv=None) -> int:
     ap.add_argument("--half", choices=("dev", "count", "all"), default="all", help="even / odd / all seeds")
     ap.add_argument("--no-cross", action="store_true", help="skip the cross starts (diagnosis)")
     ap.add_argument(
-        "--final-split", action="store_true", help="our KL with KLOptions(final_split=True) (off by default)"
+        "--no-final-split",
+        action="store_true",
+        help="our KL with KLOptions(final_split=False) (the pass is on by default since session 11)",
     )
     args = ap.parse_args(argv)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
@@ -71,7 +73,7 @@ def main(argv=None) -> int:
         "| their KL from our GAEC | ours s | bioimage s |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    kl_options = _core.heuristics.KLOptions(final_split=args.final_split)
+    kl_options = _core.heuristics.KLOptions(final_split=not args.no_final_split)
     diffs, names = [], []
     for name, seed, n, edges, costs in instances(seeds):
         uv, c = unique_edges(n, edges, costs)

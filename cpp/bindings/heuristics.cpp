@@ -146,7 +146,8 @@ void init_heuristics(py::module_& m) {
                        "4, as many as the machine has); the labels do not depend on it.")
         .def_readwrite("final_split", &KlOptions::final_split,
                        "Sparse graphs: after the second phase, offer every cluster of 4-64 nodes a split in which all\n"
-                       "of its nodes stay candidates (default False; True: never worse, ~3.5 % more CPU).");
+                       "of its nodes stay candidates (default True: never worse, a few % more CPU; False: the\n"
+                       "labels of versions before session 11).");
     bind::options_protocol(kl, {"patience", "min_improvement", "revisit", "revisit_patience", "threads",
                                 "sparse_threads", "final_split"});
 

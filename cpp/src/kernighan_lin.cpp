@@ -209,8 +209,8 @@ public:
         for (Index v = 0; v < n_; ++v) label_[v] = label_of_[v];
         return pass;
     }
-    // Sparse graphs, after the second phase, when KlOptions::final_split asks (off by default: it
-    // costs about 3.5 % more CPU, docs/solvers.md): every cluster of 4 to kFreeSplitMax nodes is
+    // Sparse graphs, after the second phase, when KlOptions::final_split asks (the default since
+    // session 11, docs/solvers.md): every cluster of 4 to kFreeSplitMax nodes is
     // offered a split in which all of its nodes stay candidates for the whole sequence (followed to
     // its end), not only the neighbours of the part moved out; whatever improves is kept and the
     // second phase's passes resume from there, so the result is never worse than without this
@@ -219,12 +219,14 @@ public:
     // a split (20 nodes into 3 + 17; 28 into 26 + 2) that the neighbour-limited sequence does not
     // reach. Using the free sequence in every split turn instead also removed both losses but
     // changed 5 other trajectories, 0.41 worse in sum on the counting seeds. A cluster is offered
-    // again only if it changed since its previous offer.
+    // again only if it changed since its previous offer. The first version (session 10) ran the
+    // sequence through two_cut's scalar scan and offered every such cluster; it cost about 3.5 %
+    // more CPU, too much for the default. free_split and has_negative_inside make the same picks
+    // for less (docs/solvers.md, session 11).
     void final_split_pass(std::int64_t& pass, detail::ProgressThrottle& progress, double& obj) {
         std::vector<std::int64_t> offered;  // clock_ at a cluster's last offer (-1: never)
         while (!control_.stop()) {
             ++pass;
-            border_only_ = free_split_ = true;
             double gain = 0.0;
             const Index k = static_cast<Index>(members_.size());
             offered.resize(static_cast<size_t>(k), -1);
@@ -234,15 +236,93 @@ public:
                 // turn of the cluster already evaluated (its first move may be any node).
                 if (size < 4 || size > kFreeSplitMax || version_[a] < offered[a]) continue;
                 offered[a] = ++clock_;
+                // A split gains only the negated cost of the edges it cuts inside a: without a
+                // negative edge inside, none gains, and the sequence is not run (same labels).
+                if (!has_negative_inside(a)) continue;
                 const Index b = new_cluster(pass);
-                const double g = two_cut(a, b, pass);
+                const double g = free_split(a, b, pass);
                 if (g <= 0.0) free_.push_back(b);
                 gain += g;
             }
-            border_only_ = free_split_ = false;
             if (gain <= eps_) break;
             obj -= gain;
             passes_until_no_gain(pass, progress, obj);
+        }
+    }
+    // Whether an edge of negative cost joins two members of cluster a (sparse graphs).
+    bool has_negative_inside(Index a) const {
+        if constexpr (Policy::complete) {
+            return true;
+        } else {
+            for (const Index v : members_[a])
+                for (const auto *e = P.adj.data() + P.g.adj_offset[v], *end = P.adj.data() + P.g.adj_offset[v + 1];
+                     e != end; ++e)
+                    if (e->cost < 0.0 && label_of_[e->node] == a) return true;
+            return false;
+        }
+    }
+    // The split sequence of the final split pass: a against the new empty cluster b, with every
+    // unmoved node of a a candidate at every step, followed to its end; applies the best prefix if
+    // it gains. The picks, sums and resulting member order are those of the first version
+    // (session 10: two_cut with all of a kept as candidates, chosen by a scalar scan through the
+    // indices, ca_ and cb_); here the keys sit in the padded lists of two_cut_sparse, read by
+    // best_keyed, and flip updates them. Labels identical on the 23 bench_cc rows and 126
+    // generated development instances (CRC-32). Thread CPU of the whole pass (in-process, min of
+    // 120 calls, load 2-4): on the grids 0.4-0.55x the first version's (grid-200x200-mean0.1
+    // 7.4 -> 2.8 ms, grid-300x300 10.5 -> 5.7 ms), elsewhere the same within noise: there the
+    // flips, not the choice, take the time (a flip without the border bookkeeping measured no
+    // better).
+    double free_split(Index a, Index b, std::int64_t pass) {
+        if constexpr (Policy::complete) {
+            return 0.0;
+        } else {
+            const Index saved_patience = patience_;
+            const bool saved_border = border_only_;
+            border_only_ = false;  // every node keeps its key (no -infinity for "none across")
+            patience_ = n_;        // record_step never stops the sequence
+            nn_ = 0;
+            start_keys();
+            for (const Index v : members_[a]) push_keyed(start_node(v, 0));
+            const Index N = nn_;
+            nseq_ = 0;
+            double cum = 0.0, best = 0.0;
+            Index best_len = 0;
+            for (;;) {
+                double pg;
+                const Index pick = best_keyed(pg);
+                if (pick < 0) break;
+                flip(pick, a, b);
+                seq_[nseq_++] = pick;
+                record_step(pg, cum, best, best_len);
+                if (poll(8 + P.degree(nodes_[pick]))) break;
+            }
+            patience_ = saved_patience;
+            border_only_ = saved_border;
+            pair_work_ = N;
+            double applied = best > eps_ ? best : 0.0;
+            if (applied > 0.0 && !evaluate_only_) {
+                while (nseq_ > best_len) flip(seq_[--nseq_], a, b);
+                members_[a].clear();
+                members_[b].clear();
+                for (Index j = 0; j < N; ++j) {  // member order as two_cut leaves it (pair order)
+                    const Index v = nodes_[j];
+                    const Index c = side_[j] == 0 ? a : b;
+                    if (label_of_[v] != c) {
+                        label_of_[v] = c;
+                        relabelled(v);
+                    }
+                    mpos_[v] = static_cast<Index>(members_[c].size());
+                    members_[c].push_back(v);
+                    in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
+                }
+                changed(a, pass);
+                changed(b, pass);
+                if (members_[a].empty()) free_.push_back(a);
+            } else {
+                applied = 0.0;
+            }
+            for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
+            return applied;
         }
     }
     // Passes (pairs and splits, then a vertex sweep) until one gains nothing; counts them in pass
@@ -809,11 +889,11 @@ private:
             double pg;
             const Index pick = best_candidate(pg);
             if (pick < 0) break;
-            if (step == 0 && !Policy::complete && na == N && !free_split_) {
+            if (step == 0 && !Policy::complete && na == N) {
                 // B is new: any node of A may open it, but later moves are limited to the
                 // neighbours of B (marked by move below), as for any other pair
                 // (the pick itself stays marked, so it is never listed again); the final split
-                // pass (free_split_, final_split_pass) keeps all of A as candidates
+                // pass (free_split) keeps all of A as candidates
                 for (int s = 0; s < 2; ++s)
                     for (Index r = 0; r < ncand_[s]; ++r) is_cand_[cand_[s][r]] = 0;
                 clear_candidates();
@@ -1198,7 +1278,6 @@ private:
     std::vector<Index> mpos_;  // position of each node in its cluster's member list
     // The current pair: its first nn_ entries (sparse path) or N (two_cut); all sized n in setup().
     std::vector<Index> nodes_, seq_, cross_;
-    bool free_split_ = false;  // sparse splits keep all of A as candidates (the final split pass)
     bool border_only_ = false;  // sparse sequences offer only nodes with a neighbour across (cross_ > 0)
     std::vector<Index> cand_[2];  // unmoved candidates of the current sequence, by side
     std::vector<double> keys_[2];  // two_cut_sparse: the key of each listed candidate (key())

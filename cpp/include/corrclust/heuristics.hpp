@@ -43,12 +43,15 @@ struct KlOptions {
     // while the main thread's CPU time fell 1.1-1.6x; whether it pays on a quiet machine is for
     // `benchmarks/bench_cc.py --sparse-only --sparse-threads 2` to show (docs/solvers.md).
     int sparse_threads = 1;
-    // Sparse graphs, after the second phase: offer every cluster of 4-64 nodes one split in which
-    // all of its nodes stay candidates (kernighan_lin.cpp, `run`). Off by default: on 324 fresh
-    // generated sparse graphs it halved the instances where GAEC + KL ends above bioimage-cpp's
-    // (10 -> 5) for about 3.5 % more CPU, which brought the slowest bench_cc row (grid-100x100-mean0.0)
-    // from 1.51-1.64x to 1.50-1.54x bioimage-cpp's speed on a quiet machine (docs/solvers.md).
-    bool final_split = false;
+    // Sparse graphs, after the second phase: offer every cluster of 4-64 nodes with a negative edge
+    // inside one split in which all of its nodes stay candidates (kernighan_lin.cpp, `run`); never
+    // worse than without. On by default since session 11: on the development seeds of
+    // benchmarks/bench_kl_quality.py it leaves 1 of 720 generated sparse graphs above
+    // bioimage-cpp's GAEC + KL instead of 10, and with the sequence's keys in the padded candidate
+    // lists and clusters without a negative edge skipped it costs about 2-5 % more thread CPU per
+    // call (median about 3.5 %; the first version, off by default, the same on supervoxel graphs
+    // and up to twice that on grids) (docs/solvers.md).
+    bool final_split = true;
 };
 
 // Settings of the anytime solver (defaults are what `anytime` uses).
