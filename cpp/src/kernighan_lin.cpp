@@ -49,8 +49,13 @@ constexpr double kSideSign[2] = {1.0, -1.0};
 // best_keyed reads whole vectors of four and has no scalar tail (see push_keyed).
 constexpr Index kPad = 4;
 // Sparse graphs: the final split pass (final_split_pass) tries clusters of 4 to this many nodes. Scanning all
-// of A at every step costs O(|A|^2) per split, at most 64^2 / 2 = 2,048 gain reads here.
-constexpr Index kFreeSplitMax = 64;
+// of A at every step costs O(|A|^2) per split, at most 256^2 / 2 = 32,768 gain reads here. Session 12
+// (docs/solvers.md), against 64: 128 and 256 changed 0 + 2 and 1 + 3 of 216 + 450 development instances
+// of bench_kl_quality.py (seeds 48-95 / 132-231 even), all lower, losses 0 + 1 as before; no cap gave the
+// same results as 256 there and on bench_cc's 23 rows (supervoxel-8000-1's +0.368 is not a free split),
+// but cost gm_knott_3d_034 6 % thread CPU in two runs (0.94x); with 256, main / this
+// median 1.00 over the 23 rows, lowest 0.97x (bench_kl_cpu.py, load 0.9).
+constexpr Index kFreeSplitMax = 256;
 // the lowest set bit of a 4-bit mask (entry 0 unused)
 constexpr int kLowestBit[16] = {0, 0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0};
 

@@ -12,7 +12,7 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
   ``revisit_patience`` (the patience of that second phase, default 4), ``threads`` (complete
   graphs: threads of GAEC, 0 = as many as the hardware has, at most 2), ``sparse_threads`` (sparse
   graphs: threads that evaluate pairs ahead, default 1, 0 = up to 4); the labels depend on neither;
-  ``final_split`` (sparse graphs: a last split pass over clusters of 4-64 nodes, default True);
+  ``final_split`` (sparse graphs: a last split pass over clusters of 4-256 nodes, default True);
 * :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``,
   ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``. Without a time limit the
   two round counts stop the run (deterministic for a seed); with one it runs until the limit

@@ -43,7 +43,7 @@ struct KlOptions {
     // while the main thread's CPU time fell 1.1-1.6x; whether it pays on a quiet machine is for
     // `benchmarks/bench_cc.py --sparse-only --sparse-threads 2` to show (docs/solvers.md).
     int sparse_threads = 1;
-    // Sparse graphs, after the second phase: offer every cluster of 4-64 nodes with a negative edge
+    // Sparse graphs, after the second phase: offer every cluster of 4-256 nodes with a negative edge
     // inside one split in which all of its nodes stay candidates (kernighan_lin.cpp, `run`); never
     // worse than without. On by default since session 11: on the development seeds of
     // benchmarks/bench_kl_quality.py it leaves 1 of 720 generated sparse graphs above
