@@ -394,7 +394,7 @@ def quadrant_grid(seed, side=30):
 # (seed, warm start?, objective, clusters, CRC-32 of the int64 labels) of main at 355fbad, whose
 # candidate choice was a one-pass scan; this branch scans lists of 16 or more candidates in two
 # vector passes (largest key, then the lowest index holding it), which must pick the same nodes.
-# Session 12 raised the final split pass's cap from 64 to 256 nodes (kernighan_lin.cpp,
+# Session 11 raised the final split pass's cap from 64 to 256 nodes (kernighan_lin.cpp,
 # kFreeSplitMax): (1, True) went -672 -> -674 (77 -> 78 clusters, was CRC 4229197105) and
 # (3, True) -733 -> -737 (86 -> 87, was 682694187), both lower; the other four are unchanged.
 WIDE_SCAN_CASES = [

@@ -49,7 +49,7 @@ constexpr double kSideSign[2] = {1.0, -1.0};
 // best_keyed reads whole vectors of four and has no scalar tail (see push_keyed).
 constexpr Index kPad = 4;
 // Sparse graphs: the final split pass (final_split_pass) tries clusters of 4 to this many nodes. Scanning all
-// of A at every step costs O(|A|^2) per split, at most 256^2 / 2 = 32,768 gain reads here. Session 12
+// of A at every step costs O(|A|^2) per split, at most 256^2 / 2 = 32,768 gain reads here. Session 11
 // (docs/solvers.md), against 64: 128 and 256 changed 0 + 2 and 1 + 3 of 216 + 450 development instances
 // of bench_kl_quality.py (seeds 48-95 / 132-231 even), all lower, losses 0 + 1 as before; no cap gave the
 // same results as 256 there and on bench_cc's 23 rows (supervoxel-8000-1's +0.368 is not a free split),
