@@ -307,22 +307,7 @@ public:
             double applied = best > eps_ ? best : 0.0;
             if (applied > 0.0 && !evaluate_only_) {
                 while (nseq_ > best_len) flip(seq_[--nseq_], a, b);
-                members_[a].clear();
-                members_[b].clear();
-                for (Index j = 0; j < N; ++j) {  // member order as two_cut leaves it (pair order)
-                    const Index v = nodes_[j];
-                    const Index c = side_[j] == 0 ? a : b;
-                    if (label_of_[v] != c) {
-                        label_of_[v] = c;
-                        relabelled(v);
-                    }
-                    mpos_[v] = static_cast<Index>(members_[c].size());
-                    members_[c].push_back(v);
-                    in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
-                }
-                changed(a, pass);
-                changed(b, pass);
-                if (members_[a].empty()) free_.push_back(a);
+                write_back_pair(a, b, N, false, pass);  // member order as two_cut leaves it
             } else {
                 applied = 0.0;
             }
@@ -898,7 +883,7 @@ private:
                 // B is new: any node of A may open it, but later moves are limited to the
                 // neighbours of B (marked by move below), as for any other pair
                 // (the pick itself stays marked, so it is never listed again); the final split
-                // pass (free_split) keeps all of A as candidates
+                // pass does not come here (free_split keeps all of A as candidates)
                 for (int s = 0; s < 2; ++s)
                     for (Index r = 0; r < ncand_[s]; ++r) is_cand_[cand_[s][r]] = 0;
                 clear_candidates();
@@ -922,27 +907,32 @@ private:
                 side_[j] = 0;
             }
         }
-        if (applied > 0.0) {
-            members_[a].clear();
-            members_[b].clear();
-            for (Index j = 0; j < N; ++j) {
-                const Index v = nodes_[j];
-                const Index c = side_[j] == 0 ? a : b;
-                if (label_of_[v] != c) {
-                    label_of_[v] = c;
-                    relabelled(v);
-                }
-                mpos_[v] = static_cast<Index>(members_[c].size());
-                members_[c].push_back(v);
-                if (!join) in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
-            }
-            changed(a, pass);
-            changed(b, pass);
-            if (members_[a].empty()) free_.push_back(a);
-            if (members_[b].empty()) free_.push_back(b);
-        }
+        if (applied > 0.0) write_back_pair(a, b, N, join, pass);
         for (Index j = 0; j < N; ++j) loc_[nodes_[j]] = -1;
         return applied;
+    }
+    // Rebuilds the member lists of clusters a and b from the pair's sides (side_ of its N nodes, in
+    // pair order), relabels the nodes that changed side and marks both clusters changed; an empty
+    // one goes back to the free list. Unless join (in_sum_ then already holds the whole-cluster
+    // sums), each node's in_sum_ becomes its sum towards its own side. two_cut and free_split.
+    void write_back_pair(Index a, Index b, Index N, bool join, std::int64_t pass) {
+        members_[a].clear();
+        members_[b].clear();
+        for (Index j = 0; j < N; ++j) {
+            const Index v = nodes_[j];
+            const Index c = side_[j] == 0 ? a : b;
+            if (label_of_[v] != c) {
+                label_of_[v] = c;
+                relabelled(v);
+            }
+            mpos_[v] = static_cast<Index>(members_[c].size());
+            members_[c].push_back(v);
+            if (!join) in_sum_[v] = side_[j] == 0 ? ca_[j] : cb_[j];
+        }
+        changed(a, pass);
+        changed(b, pass);
+        if (members_[a].empty()) free_.push_back(a);
+        if (members_[b].empty()) free_.push_back(b);
     }
 
     // Sparse variant of two_cut for two non-empty clusters. Only the nodes of the smaller cluster and
