@@ -360,18 +360,24 @@ REUSE_CASES = [
 ]
 
 
+def reuse_case(seed, which):
+    """The graph of a REUSE_CASES row and its warm start (2, n / 10 or n / 3 random groups)."""
+    n, edges, costs = random_graph(seed)
+    rng = np.random.default_rng(seed - 2000)
+    starts = [rng.integers(0, groups, n).astype(np.int64) for groups in (2, max(2, n // 10), max(2, n // 3))]
+    return n, edges, costs, starts[which]
+
+
 @pytest.mark.parametrize("seed,which,expected", REUSE_CASES)
 def test_reused_neighbour_lists_give_the_full_listing_result(seed, which, expected):
     # A cluster's turn reuses the neighbouring clusters listed at its previous turn while neither it
     # nor a node next to it changed cluster: a node next to it that moves from b to c makes (a, c)
     # a new pair without changing a. Same result as listing them at every turn.
-    n, edges, costs = random_graph(seed)
-    rng = np.random.default_rng(seed - 2000)
-    starts = [rng.integers(0, groups, n).astype(np.int64) for groups in (2, max(2, n // 10), max(2, n // 3))]
+    n, edges, costs, start = reuse_case(seed, which)
     # these objectives are those without the final split pass (KLOptions.final_split, on by
     # default since session 11; test_final_split_pass_is_never_worse has them with it)
     options = _core.heuristics.KLOptions(final_split=False)
-    r = _core.heuristics.solve_sparse(n, edges, costs, "kl", warm_start=starts[which], options=options)
+    r = _core.heuristics.solve_sparse(n, edges, costs, "kl", warm_start=start, options=options)
     assert r["objective"] == pytest.approx(expected, abs=1e-9)
 
 
@@ -474,11 +480,9 @@ def test_final_split_pass_reaches_the_split_of_a_small_cluster():
 def test_final_split_pass_is_never_worse(seed, which, expected):
     # The pass only applies improving sequences, so with it the objective is at most the one
     # without it (on two of these graphs it is lower: -354 -> -358, -169 -> -171).
-    n, edges, costs = random_graph(seed)
-    rng = np.random.default_rng(seed - 2000)
-    starts = [rng.integers(0, groups, n).astype(np.int64) for groups in (2, max(2, n // 10), max(2, n // 3))]
+    n, edges, costs, start = reuse_case(seed, which)
     options = _core.heuristics.KLOptions(final_split=True)
-    on = _core.heuristics.solve_sparse(n, edges, costs, "kl", warm_start=starts[which], options=options)
+    on = _core.heuristics.solve_sparse(n, edges, costs, "kl", warm_start=start, options=options)
     assert on["objective"] <= expected + 1e-9
     # lower on two graphs, equal on the others
     assert on["objective"] == pytest.approx({2039: -358.0, 2155: -171.0}.get(seed, expected), abs=1e-9)
