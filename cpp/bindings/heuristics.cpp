@@ -145,7 +145,7 @@ void init_heuristics(py::module_& m) {
                        "Sparse graphs: threads that evaluate the pairs of a pass ahead of it (default 1; 0: up to\n"
                        "4, as many as the machine has); the labels do not depend on it.")
         .def_readwrite("final_split", &KlOptions::final_split,
-                       "Sparse graphs: after the second phase, offer every cluster of 4-64 nodes a split in which all\n"
+                       "Sparse graphs: after the second phase, offer every cluster of 4-256 nodes a split in which all\n"
                        "of its nodes stay candidates (default True: never worse, a few % more CPU; False: the\n"
                        "labels of versions before session 11).");
     bind::options_protocol(kl, {"patience", "min_improvement", "revisit", "revisit_patience", "threads",
