@@ -92,11 +92,20 @@ def features(images, masks=None):
     return Z, pr.kept, len(pr.skipped), time.perf_counter() - t0
 
 
-def ours(Z, granularity=0.0, calibration=None, k=None):
-    """The profile route's default: neighbourhood ``feature_costs.scaled_neighbours(n)`` unless ``k``."""
+def ours(Z, granularity=0.0, calibration=None, k=None, join=True):
+    """The profile route's default: neighbourhood ``feature_costs.scaled_neighbours(n)`` unless ``k``,
+    then the singletons that attract a cluster joined to it (``feature_costs.join_singletons``,
+    since session 12; ``join=False``: the solver's labels)."""
     k = feature_costs.scaled_neighbours(len(Z)) if k is None else k
     C, _ = feature_costs.costs_from_features(Z, k=k, granularity=granularity, calibration=calibration)
-    return solve(C, method="kl", seed=0).labels
+    if not join:
+        return solve(C, method="kl", seed=0).labels
+    return feature_costs.join_singletons(C, solve(C, method="kl", seed=0).labels)
+
+
+def ours_singletons_kept(Z):
+    """The route's default before session 12: the solver's labels, singletons left alone."""
+    return ours(Z, join=False)
 
 
 def ours_fixed_offset(Z):
@@ -119,7 +128,7 @@ def ours_session10(Z):
 def ours_auto(Z):
     k, _ = feature_costs.choose_neighbours(Z)
     C, _ = feature_costs.costs_from_features(Z, k=k)
-    return solve(C, method="kl", seed=0).labels
+    return feature_costs.join_singletons(C, solve(C, method="kl", seed=0).labels)
 
 
 def hdbscan(Z):
@@ -159,6 +168,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
         y,
         (
             ("corrclust profile (label-free)", lambda: ours(Z)),
+            ("corrclust profile, singletons kept (session 11)", lambda: ours_singletons_kept(Z)),
             ("corrclust profile, offset 1 (session 9 rule)", lambda: ours_fixed_offset(Z)),
             ("corrclust profile, offset grown on all pairs (session 10 rule)", lambda: ours_session10(Z)),
             ("corrclust profile --neighbours 7 (session 7 default)", lambda: ours(Z, k=7)),
