@@ -101,3 +101,49 @@ def test_an_unknown_method_names_the_routes():
         ValueError, match="unknown method 'nope' \\(choose one of pqap, twin, profile, ssl\\)"
     ):
         routes.get_route("nope")
+
+
+def test_a_route_refine_step_gives_the_labels_that_are_written(const_route, organoids, tmp_path, monkeypatch):
+    # a route's ``refine`` (the profile route joins singletons there) replaces the solver's clustering
+    import dataclasses
+
+    calls = []
+
+    def refine(corr, clustering, options):
+        calls.append(clustering.labels.copy())
+        return dataclasses.replace(clustering, labels=np.ones_like(clustering.labels))
+
+    monkeypatch.setattr(const_route, "refine", refine, raising=False)
+    out = tmp_path / "out"
+    res = pipeline.run(pipeline.ClusterOptions(organoids, out, method="const", sweep=False, progress=False))
+    assert len(calls) == 1 and calls[0].tolist() == [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3]
+    assert res.clustering.n_clusters == 1
+    assert {row.split(",")[1] for row in (out / "clusters.csv").read_text().splitlines()[1:]} == {"1"}
+
+
+def test_the_profile_route_joins_a_singleton_that_attracts_its_class():
+    from corrclust import feature_costs
+    from corrclust.pipeline.clustering import cluster
+    from corrclust.pipeline.routes.profile import ROUTE
+
+    # the planted set of test_feature_costs: a tight class and its off member, two wider classes
+    rng = np.random.default_rng(0)
+    A = rng.normal(0, 0.5, (10, 6))
+    B = rng.normal(0, 1.0, (10, 6))
+    B[:, 0] += 6
+    D = rng.normal(0, 1.0, (10, 6))
+    D[:, 1] += 6
+    off = np.zeros(6)
+    off[0], off[2] = 2.2, 1.0
+    C, _ = feature_costs.costs_from_features(np.vstack([A, off, B, D]), k=7)
+    P = 1.0 / (1.0 + np.exp(-C))
+    np.fill_diagonal(P, 0.5)
+    corr = pipeline.Correlations(np.arange(31), P, "probability", 0.0, "mean")
+    solved = cluster(corr, "kl")
+    assert solved.n_clusters == 4 and solved.labels[10] == 4  # the off member alone
+    options = pipeline.ClusterOptions(Path("."), Path("out"), method="profile")
+    refined = ROUTE.refine(corr, solved, options)
+    assert refined.labels.tolist() == [1] * 11 + [2] * 10 + [3] * 10
+    assert refined.objective == pytest.approx(corr.problem().objective(refined.labels))
+    assert refined.objective > solved.objective  # against the costs: the step is a prior, not the optimum
+    assert ROUTE.refine(corr, refined, options) is refined  # nothing alone that attracts: unchanged
