@@ -17,7 +17,9 @@ even-numbered source images, synthetic organoids of seeds 0-4; see ``docs/profil
    were fixed on the development sets. The ``granularity`` knob (default 0) shifts every cost
    (negative: more, smaller clusters; positive: fewer, larger ones).
 
-The number of clusters is never an input: it is what the solver returns for these costs.
+The number of clusters is never an input: it is what the solver returns for these costs, except
+that the profile route then joins each image the solver left alone to the cluster it attracts most,
+when it attracts any member of one (:func:`join_singletons`, session 12).
 
 **Calibrated** (:func:`calibrate`, ``--calibrate FILE``): a few labelled images (or marked pairs)
 change three things, each measured on the development sets before any report figure
