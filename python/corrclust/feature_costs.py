@@ -17,9 +17,7 @@ even-numbered source images, synthetic organoids of seeds 0-4; see ``docs/profil
    were fixed on the development sets. The ``granularity`` knob (default 0) shifts every cost
    (negative: more, smaller clusters; positive: fewer, larger ones).
 
-The number of clusters is never an input: it is what the solver returns for these costs, except
-that the profile route then joins each image the solver left alone to the cluster it attracts most,
-when it attracts any member of one (:func:`join_singletons`, session 12).
+The number of clusters is never an input: it is what the solver returns for these costs.
 
 **Calibrated** (:func:`calibrate`, ``--calibrate FILE``): a few labelled images (or marked pairs)
 change three things, each measured on the development sets before any report figure
@@ -490,7 +488,9 @@ def costs_from_features(
 
 def join_singletons(C: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """``labels`` with every image that is alone in its cluster moved into the cluster it attracts
-    most typically, when it attracts any member of one (the profile route's last step).
+    most typically, when it attracts any member of one. Measured as the profile route's last step
+    in session 12 and **not adopted** (the route's labels are the solver's); kept so that later
+    rules can be measured against it (``benchmarks/bench_labelfree.py`` shows it as its own row).
 
     ``C``: the costs the labels were solved on (positive = attract). For each singleton ``i``
     (all judged against the same clustering), the candidates are the clusters of two or more
@@ -509,8 +509,14 @@ def join_singletons(C: np.ndarray, labels: np.ndarray) -> np.ndarray:
     them into the wrong class (VI 0.238); the median cost, the cost to the cluster's typical member,
     does not. RBC development half, mean VI before -> after: 10 x 10 (draws 0-9) 2.838 -> 2.810,
     16.9 -> 14.3 clusters; 10 x 50 (draws 0-2) 3.605 -> 3.603, 7.3 -> 6.3 clusters (within the
-    draws' spread). Moving clusters of two as well (the third seed's error) raised RBC 10 x 10 to
-    2.86-2.89, so only singletons move.
+    draws' spread; draws 10-19: 2.999 -> 3.017). Moving clusters of two as well (the third seed's
+    error) raised RBC 10 x 10 to 2.83-2.89 by the way they join, so only singletons move.
+
+    Why not adopted (counted once after the rule was fixed): fresh synthetic seeds 100-139 gained
+    (mean VI 0.019 -> 0.0105, 5 -> 2 seeds with errors; KMeans given k 0.006, Ward 0.000), but the
+    held-out RBC 10 x 10 lost (3.179 -> 3.222, worse on 6 of 10 draws; 10 x 50 3.562 -> 3.559). On
+    RBC the moved singletons land in a cluster whose majority is their class 23 times of 54
+    (development 10 x 10, 20 draws), at about the clusters' ordinary purity: the step moves noise.
     """
     C = np.asarray(C, dtype=np.float64)
     lab = np.asarray(labels).copy()

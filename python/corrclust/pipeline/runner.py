@@ -100,11 +100,6 @@ def run_on_correlations(
         must_link=None if use is None else use.must_link,
         cannot_link=None if use is None else use.cannot_link,
     )
-    # a route's own last step on its labels (the profile route joins singletons that attract a
-    # cluster); not under feedback, whose answers the solver alone keeps
-    refine = getattr(get_route(options.method), "refine", None) if options.correlations is None else None
-    if refine is not None and use is None:
-        clustering = refine(corr, clustering, options)
     assessment = None
     assess = getattr(get_route(options.method), "assess", None) if options.correlations is None else None
     if assess is not None:

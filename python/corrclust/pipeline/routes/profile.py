@@ -14,9 +14,7 @@ M.pt`` (join the embedding of a network from ``corrclust ssl train`` on a large 
 the profiles, equal weight; needs PyTorch; docs/ssl.md). The default
 route of ``corrclust cluster`` when the images lack the paper's key-point channels (fewer than 4 channels).
 
-After clustering, :meth:`ProfileRoute.refine` joins the images left alone in their cluster to the
-cluster they attract most (:func:`corrclust.feature_costs.join_singletons`; not under ``--feedback``),
-and :meth:`ProfileRoute.assess` says whether the result is informative
+After clustering, :meth:`ProfileRoute.assess` says whether the result is informative
 (:mod:`corrclust.informativeness`); the report and the command print its findings.
 """
 
@@ -256,23 +254,6 @@ class ProfileRoute:
         if _opt(options, "profile_ssl_model") is not None:
             out.append(("self-supervised embedding joined", str(_opt(options, "profile_ssl_model"))))
         return out
-
-    def refine(self, corr: Correlations, clustering: Any, options: ClusterOptions) -> Any:
-        """The clustering with its singletons that attract a cluster joined to it
-        (:func:`corrclust.feature_costs.join_singletons`, on the costs it was solved on)."""
-        import dataclasses
-
-        from corrclust.pipeline.clustering import number_clusters
-
-        problem = corr.problem()
-        labels = feature_costs.join_singletons(problem.to_dense(), clustering.labels)
-        moved = int(np.sum(labels != clustering.labels))
-        if moved == 0:
-            return clustering
-        say(f"{moved} image(s) alone in their cluster joined the cluster they attract most (median cost)")
-        return dataclasses.replace(
-            clustering, labels=number_clusters(labels), objective=problem.objective(labels)
-        )
 
     def assess(self, corr: Correlations, labels: np.ndarray, options: ClusterOptions):
         """Informativeness of a clustering of ``corr`` (None when the route's details are gone)."""
