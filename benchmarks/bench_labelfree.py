@@ -12,6 +12,9 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
   pairs of the k-nearest-neighbour graph get the offset ``rule_offset(k)`` = 1 + 4 ln(k / 7) and
   the others 1, ``pair_offsets``, since session 11), GAEC + Kernighan-Lin; the number of clusters
   is an output.
+* ``... singletons joined (session 12, not adopted)``: the same labels, then every image alone in its
+  cluster that attracts a member of a cluster joined to the one it attracts most by median cost
+  (``feature_costs.join_singletons``); measured, not the route's default (docs/profiles.md).
 * ``... offset 1 (session 9 rule)``: the same neighbourhood with the offset fixed at 1, the rule
   until session 10 (only differs above 112 images).
 * ``... offset grown on all pairs (session 10 rule)``: the offset 1 + 0.5 ln(k / 7) on every pair,
@@ -92,11 +95,15 @@ def features(images, masks=None):
     return Z, pr.kept, len(pr.skipped), time.perf_counter() - t0
 
 
-def ours(Z, granularity=0.0, calibration=None, k=None):
-    """The profile route's default: neighbourhood ``feature_costs.scaled_neighbours(n)`` unless ``k``."""
+def ours(Z, granularity=0.0, calibration=None, k=None, join=False):
+    """The profile route's default: neighbourhood ``feature_costs.scaled_neighbours(n)`` unless ``k``;
+    ``join``: then the singletons that attract a cluster joined to it (``feature_costs.join_singletons``,
+    measured in session 12, not the route's default)."""
     k = feature_costs.scaled_neighbours(len(Z)) if k is None else k
     C, _ = feature_costs.costs_from_features(Z, k=k, granularity=granularity, calibration=calibration)
-    return solve(C, method="kl", seed=0).labels
+    if not join:
+        return solve(C, method="kl", seed=0).labels
+    return feature_costs.join_singletons(C, solve(C, method="kl", seed=0).labels)
 
 
 def ours_fixed_offset(Z):
@@ -159,6 +166,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
         y,
         (
             ("corrclust profile (label-free)", lambda: ours(Z)),
+            ("corrclust profile, singletons joined (session 12, not adopted)", lambda: ours(Z, join=True)),
             ("corrclust profile, offset 1 (session 9 rule)", lambda: ours_fixed_offset(Z)),
             ("corrclust profile, offset grown on all pairs (session 10 rule)", lambda: ours_session10(Z)),
             ("corrclust profile --neighbours 7 (session 7 default)", lambda: ours(Z, k=7)),

@@ -414,3 +414,50 @@ def test_sparse_scorer_takes_the_offset_of_its_neighbourhood():
     np.testing.assert_allclose(score(X, pairs), dense[pairs[:, 0], pairs[:, 1]], rtol=1e-12, atol=1e-12)
     assert repr(score).endswith(f", granularity=0.0, offset={F.rule_offset(16)!r})")
     assert "offset" not in repr(F.LocalScalingCost.from_knn(dist, 7))
+
+
+def test_join_singletons_by_hand():
+    # clusters 0 = {0..4}, 1 = {5, 6, 7}; item 8 alone attracts three of cluster 0 and is repelled
+    # hard by its two far members (sum -14, median 2) and attracts all of cluster 1 (sum 3, median 1):
+    # the median joins it to cluster 0 where the sum would pick cluster 1. Item 9 attracts no one.
+    C = np.full((10, 10), -1.0)
+    C[8, :5] = C[:5, 8] = [2.0, 2.0, 2.0, -10.0, -10.0]
+    C[8, 5:8] = C[5:8, 8] = 1.0
+    C[8, 9] = C[9, 8] = 5.0  # a singleton is no candidate cluster for another
+    np.fill_diagonal(C, 0.0)
+    labels = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 3])
+    out = F.join_singletons(C, labels)
+    assert out.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 0, 3]
+    assert labels.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 2, 3]  # the input is not changed
+    # ties go to the first cluster; no cluster of two or more: nothing moves
+    C[8, 5:8] = C[5:8, 8] = 2.0
+    assert F.join_singletons(C, labels)[8] == 0
+    assert F.join_singletons(C, np.arange(10)).tolist() == list(range(10))
+    with pytest.raises(ValueError, match="costs of shape"):
+        F.join_singletons(C[:9, :9], labels)
+
+
+def test_join_singletons_returns_a_planted_outlier_to_its_class_and_keeps_a_true_outlier_alone():
+    # a tight class (sd 0.5), one of its members off to the side, and two wider classes: the solver's
+    # optimum cuts the off member away (its three nearest class mates attract it, the far ones of
+    # the tight class repel it more in sum), as on synthetic organoid seeds 11 and 19
+    rng = np.random.default_rng(0)
+    A = rng.normal(0, 0.5, (10, 6))
+    B = rng.normal(0, 1.0, (10, 6))
+    B[:, 0] += 6
+    D = rng.normal(0, 1.0, (10, 6))
+    D[:, 1] += 6
+    off = np.zeros(6)
+    off[0], off[2] = 2.2, 1.0
+    far = np.zeros(6)
+    far[3] = 40.0
+    X = np.vstack([A, off, B, D, far])
+    y = np.r_[np.zeros(11), np.ones(10), np.full(10, 2), 3]
+    C, _ = F.costs_from_features(X, k=7)
+    labels = solve(C, method="kl", seed=0).labels
+    alone = [i for i in range(len(y)) if np.sum(labels == labels[i]) == 1]
+    assert alone == [10, 31]
+    assert (C[10, :10] > 0).sum() == 3 and C[10, :10].sum() < 0 and not (C[31, :31] > 0).any()
+    joined = F.join_singletons(C, labels)
+    assert compare(y, joined)["vi"] == 0.0 and compare(y, labels)["vi"] > 0
+    assert np.sum(joined == joined[31]) == 1  # attracts no one: stays alone
