@@ -56,7 +56,8 @@ struct KlOptions {
     // passes once more over pairs of neighbouring clusters with at most this many nodes together,
     // with `patience` instead of revisit_patience (kernighan_lin.cpp, `polish`). Never worse than
     // without. On the development seeds of benchmarks/bench_kl_quality.py a cap of 200 removed every
-    // loss against bioimage-cpp's GAEC + KL, at about 1.1-1.7x KL's thread CPU (docs/solvers.md).
+    // loss against bioimage-cpp's GAEC + KL (5 -> 0; on the count seeds 3 -> 3, 137 of 324 lower), at
+    // 1.15-1.58x the thread CPU of GAEC + KL (docs/solvers.md).
     Index polish_max_nodes = 0;
 };
 
