@@ -15,7 +15,8 @@ and checks that both cores return the same labels. Usage (a copy of main's core 
     python benchmarks/bench_kl_cpu.py --core-a /path/to/main/_core.so --core-b python/corrclust/_core*.so
     python benchmarks/bench_kl_cpu.py --core-b python/corrclust/_core*.so --only gm_knott_3d_032
 
-Without --core-a only core B and bioimage-cpp are timed.
+Without --core-a only core B and bioimage-cpp are timed. --b-option NAME=INT gives core B's calls a
+KLOptions setting (e.g. the opt-in ``polish_max_nodes=200`` against a copy of the same core as A).
 """
 
 from __future__ import annotations
@@ -73,13 +74,16 @@ def smallest_cpu(fn, reps: int):
     return best, out
 
 
-def worker(core_path: str, reps: int, only: list[str]) -> None:
+def worker(core_path: str, reps: int, only: list[str], settings: dict[str, int]) -> None:
     """One JSON line per instance: core and bioimage-cpp CPU seconds, objectives, label checksum."""
     core = load_core(core_path)
     from bench_cc import Bioimage, unique_edges
 
+    options = core.heuristics.KLOptions(**settings)
     for name, n, edges, costs in instances(only):
-        t, r = smallest_cpu(lambda: core.heuristics.solve_sparse(n, edges, costs, "kl"), reps)
+        t, r = smallest_cpu(
+            lambda: core.heuristics.solve_sparse(n, edges, costs, "kl", options=options), reps
+        )
         uv, c = unique_edges(n, edges, costs)
 
         def peer_call():
@@ -100,10 +104,14 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="alternating processes per core (default 3)")
     ap.add_argument("--reps", type=int, default=5, help="calls per instance in each process (default 5)")
     ap.add_argument("--only", nargs="*", default=[], help="instance names (default: all 23)")
+    ap.add_argument(
+        "--b-option", action="append", default=[], help="NAME=INT: a KLOptions setting of core B's calls"
+    )
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.reps, args.only)
+        settings = {k: int(v) for k, v in (o.split("=", 1) for o in args.b_option)}
+        worker(args.worker, args.reps, args.only, settings)
         return 0
     if not args.core_b:
         ap.error("--core-b is required")
@@ -117,7 +125,10 @@ def main(argv=None) -> int:
     print(f"# load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     for _ in range(args.rounds):
         for core in cores:
-            cmd = [sys.executable, __file__, "--worker", core, "--reps", str(args.reps), "--only", *args.only]
+            cmd = [sys.executable, __file__, "--worker", core, "--reps", str(args.reps)]
+            if core == args.core_b:
+                cmd += [f"--b-option={o}" for o in args.b_option]
+            cmd += ["--only", *args.only]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 print(f"bench_kl_cpu: the worker for {core} failed:\n{proc.stderr}", file=sys.stderr)

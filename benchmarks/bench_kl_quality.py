@@ -63,6 +63,12 @@ def main(argv=None) -> int:
         action="store_true",
         help="our KL with KLOptions(final_split=False) (the pass is on by default since session 11)",
     )
+    ap.add_argument(
+        "--polish-max-nodes",
+        type=int,
+        default=0,
+        help="our KL with KLOptions(polish_max_nodes=N) (the opt-in polish phase; default 0: off)",
+    )
     args = ap.parse_args(argv)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.half != "all":
@@ -73,7 +79,9 @@ def main(argv=None) -> int:
         "| their KL from our GAEC | ours s | bioimage s |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    kl_options = _core.heuristics.KLOptions(final_split=not args.no_final_split)
+    kl_options = _core.heuristics.KLOptions(
+        final_split=not args.no_final_split, polish_max_nodes=args.polish_max_nodes
+    )
     diffs, names = [], []
     for name, seed, n, edges, costs in instances(seeds):
         uv, c = unique_edges(n, edges, costs)

@@ -27,6 +27,7 @@ def test_defaults_are_the_documented_values():
     k = KLOptions()
     assert (k.patience, k.min_improvement, k.revisit, k.revisit_patience) == (48, 1e-9, True, 4)
     assert (k.threads, k.sparse_threads) == (0, 1)
+    assert (k.final_split, k.polish_max_nodes) == (True, 0)
     a = AnytimeOptions()
     assert (a.max_rounds_without_improvement, a.max_rounds, a.kl) == (
         12,

@@ -38,6 +38,7 @@ class heuristics:
         threads: int
         sparse_threads: int
         final_split: bool
+        polish_max_nodes: int
         def __init__(self, **kwargs: Any) -> None: ...
 
     class AnytimeOptions:

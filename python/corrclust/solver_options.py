@@ -13,6 +13,9 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
   graphs: threads of GAEC, 0 = as many as the hardware has, at most 2), ``sparse_threads`` (sparse
   graphs: threads that evaluate pairs ahead, default 1, 0 = up to 4); the labels depend on neither;
   ``final_split`` (sparse graphs: a last split pass over clusters of 4-256 nodes, default True);
+  ``polish_max_nodes`` (sparse graphs, opt-in: after that, the second phase's passes once more over
+  pairs of clusters with at most this many nodes together, sequences limited by ``patience``;
+  default 0: off; a little better for more time, docs/solvers.md);
 * :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``,
   ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``. Without a time limit the
   two round counts stop the run (deterministic for a seed); with one it runs until the limit
