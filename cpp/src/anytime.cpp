@@ -167,6 +167,12 @@ public:
         const bool timed = settings_.until_time_limit && std::isfinite(control_.time_limit());
         std::int64_t& rounds = rounds_;
         int without = 0;
+        if constexpr (kSparse) {
+            if (settings_.window_nodes > 0 && n > 2 * settings_.window_nodes) {
+                window_rounds(timed);
+                return finish(stats);
+            }
+        }
         while (!control_.stop()) {
             if (!timed && (without >= settings_.max_rounds_without_improvement || rounds >= settings_.max_rounds))
                 break;
@@ -188,20 +194,55 @@ public:
             without = improved ? 0 : without + 1;
             progress_.maybe(best_obj_, rounds);
         }
+        return finish(stats);
+    }
+
+private:
+    Labels finish(HeuristicStats* stats) {
+        const Index n = p_.n;
         if (best_.empty()) {  // stopped before the first start finished: all singletons
             Labels singletons(static_cast<size_t>(n));
             std::iota(singletons.begin(), singletons.end(), Index{0});
             offer(Candidate{std::move(singletons)});
         }
         if (stats) {
-            stats->iterations = rounds;
+            stats->iterations = rounds_;
             stats->objective = best_obj_;
         }
-        progress_.now(best_obj_, rounds);
+        progress_.now(best_obj_, rounds_);
         return best_;
     }
 
-private:
+    // Window rounds (AnytimeOptions::window_nodes): each round re-solves the window around a random
+    // node by a nested anytime run under the stall rule (no windows, no exact fusion inside), so a
+    // round costs about a 12-round anytime run of `window_nodes` nodes instead of a global round.
+    // Without a time limit: stop after max_rounds_without_improvement x (n / window_nodes) windows in a
+    // row without improvement (each node about that many times in a window), or max_rounds x that.
+    void window_rounds(bool timed) {
+        if constexpr (kSparse) {
+            if (best_.empty()) return;
+            AnytimeOptions sub = settings_;
+            sub.window_nodes = 0;
+            sub.until_time_limit = false;
+            sub.exact_fusion = false;
+            const std::int64_t per_cover = std::max<std::int64_t>(1, p_.n / settings_.window_nodes);
+            const std::int64_t stall = static_cast<std::int64_t>(settings_.max_rounds_without_improvement) * per_cover;
+            const std::int64_t cap = static_cast<std::int64_t>(settings_.max_rounds) * per_cover;
+            std::int64_t without = 0;
+            while (!control_.stop()) {
+                if (!timed && (without >= stall || rounds_ >= cap)) break;
+                ++rounds_;
+                Labels labels = best_;
+                const Index start = static_cast<Index>(rng_.below(static_cast<std::uint64_t>(p_.n)));
+                const double gain =
+                    detail::improve_window(p_, labels, start, settings_.window_nodes, control_, rng_.next(), sub);
+                const bool improved = gain > 0.0 && offer(Candidate{std::move(labels)});
+                without = improved ? 0 : without + 1;
+                progress_.maybe(best_obj_, rounds_);
+            }
+        }
+    }
+
     struct Candidate {
         Labels labels;
         double objective = std::numeric_limits<double>::quiet_NaN();  // exact, or NaN if unknown
@@ -394,6 +435,7 @@ void validate(const AnytimeOptions& o) {
         throw std::invalid_argument("max_rounds_without_improvement must be >= 0");
     if (!(o.exact_fusion_share > 0.0 && o.exact_fusion_share <= 1.0))
         throw std::invalid_argument("exact_fusion_share must be in (0, 1]");
+    if (o.window_nodes < 0) throw std::invalid_argument("window_nodes must be >= 0");
     validate(o.kl);
 }
 

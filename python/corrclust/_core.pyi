@@ -48,6 +48,7 @@ class heuristics:
         exact_fusion: bool
         exact_fusion_share: float
         kl: heuristics.KLOptions
+        window_nodes: int
         def __init__(self, **kwargs: Any) -> None: ...
 
     @staticmethod

@@ -85,6 +85,13 @@ inline Index relabel(Labels& labels) {
     return k;
 }
 
+// Window search (window_search.cpp): re-solves the breadth-first window of up to `window_nodes` nodes
+// around `start`, with the clusters of `labels` next to it, by anytime_ex(sub_options) warm-started
+// from `labels`; the rest keeps its labels. Applies the result to `labels` when strictly better and
+// returns the decrease of the objective (0 when nothing changed).
+double improve_window(const SparseGraph& g, Labels& labels, Index start, Index window_nodes, Control& control,
+                      std::uint64_t seed, const AnytimeOptions& sub_options);
+
 // SplitMix64: tiny, fast, and identical on every platform (unlike std:: distributions).
 class Rng {
 public:
