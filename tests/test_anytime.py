@@ -210,6 +210,34 @@ def test_window_rounds_against_brute_force(seed):
         assert r.iterations > 0  # window rounds ran (n > 2 x window)
 
 
+def test_window_rounds_on_a_graph_of_several_components():
+    # the regions of a sweep grow from random seeds; the components no seed reaches (two grids, a
+    # path and isolated nodes) seed regions of their own, so every node is still re-solved
+    parts, offset = [], 0
+    for side, seed in ((12, 1), (9, 2)):
+        m, e, c = noisy_grid(side, seed)
+        parts.append((e + offset, c))
+        offset += m
+    path = np.stack([np.arange(offset, offset + 5), np.arange(offset + 1, offset + 6)], axis=1)
+    parts.append((path, np.array([1.0, -2.0, 0.5, 3.0, -0.1])))
+    n = offset + 6 + 4  # four isolated nodes
+    edges = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    costs = np.concatenate([p[1] for p in parts])
+    problem = corrclust.Problem.from_edges(n, edges, costs)
+    start = np.zeros(n, dtype=np.int64)
+    options = corrclust.AnytimeOptions(window_nodes=40)
+    a = corrclust.solve(problem, method="anytime", seed=3, warm_start=start, options=options)
+    b = corrclust.solve(problem, method="anytime", seed=3, warm_start=start, options=options)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert a.objective == pytest.approx(objective(edges, costs, a.labels), abs=1e-9)
+    assert a.objective < objective(edges, costs, start)
+    assert a.iterations > 0
+    # the path's optimum (cut exactly its negative edges) is found by the regions that hold it
+    lab = np.asarray(a.labels)
+    cut = lab[path[:, 0]] != lab[path[:, 1]]
+    np.testing.assert_array_equal(cut, [False, True, False, False, True])
+
+
 def test_window_rounds_run_until_the_limit_and_never_lose_the_start():
     n, edges, costs = noisy_grid(40, seed=1)
     problem = corrclust.Problem.from_edges(n, edges, costs)
@@ -243,4 +271,44 @@ def test_window_rounds_without_a_limit_are_deterministic_and_can_be_turned_off()
     plain = corrclust.solve(problem, method="anytime", seed=5)
     np.testing.assert_array_equal(half.labels, plain.labels)
     with pytest.raises(ValueError, match="window_nodes"):
-        corrclust.AnytimeOptions(window_nodes=-1)
+        corrclust.AnytimeOptions(window_nodes=-2)
+    with pytest.raises(ValueError, match="window_seconds"):
+        corrclust.AnytimeOptions(window_seconds=0.0)
+    o = corrclust.AnytimeOptions()
+    assert (o.window_nodes, o.window_seconds) == (-1, 1.0)
+    # automatic (the default) on a graph of fewer than 200,000 nodes: the global run, also with a limit
+    # (its rounds are the no-limit run's until the stall)
+    auto = corrclust.solve(problem, method="anytime", seed=5)
+    off = corrclust.solve(problem, method="anytime", seed=5, options=corrclust.AnytimeOptions(window_nodes=0))
+    np.testing.assert_array_equal(auto.labels, off.labels)
+
+
+def test_automatic_windows_on_a_large_grid_run_until_the_limit_from_the_warm_start():
+    # over 200,000 nodes: the default turns window rounds on under a limit (windows of 10,000 nodes, 1 s
+    # each); the warm start is the only global start, so the windows start within a second or two
+    from scipy.spatial import cKDTree
+
+    side = 448  # 200,704 nodes; segments of about 400 nodes, as in benchmarks/bench_bound.py
+    n = side * side
+    rng = np.random.default_rng(3)
+    ys, xs = np.divmod(np.arange(n), side)
+    truth = cKDTree(rng.uniform(0, side, size=(n // 400, 2))).query(np.stack([ys, xs], axis=1) + 0.5)[1]
+    idx = np.arange(n).reshape(side, side)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], axis=1),
+            np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], axis=1),
+        ]
+    ).astype(np.int64)
+    costs = np.where(truth[edges[:, 0]] == truth[edges[:, 1]], 1.0, -1.0) + rng.normal(size=len(edges))
+    problem = corrclust.Problem.from_edges(n, edges, costs)
+    # from KL's labelling, so that the warm start's KL ends at once and the windows get the time
+    start = corrclust.solve(problem, method="kl")
+    limit = 6.0
+    t0 = time.perf_counter()
+    r = corrclust.solve(problem, method="anytime", time_limit=limit, seed=1, warm_start=start.labels)
+    wall = time.perf_counter() - t0
+    assert r.status == "time_limit" and r.runtime >= limit and wall < limit + LATE
+    assert r.objective == pytest.approx(objective(edges, costs, r.labels), rel=1e-9)
+    assert r.objective < start.objective
+    assert r.iterations > 0

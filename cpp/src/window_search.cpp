@@ -28,27 +28,38 @@ namespace corrclust {
 namespace detail {
 
 double improve_window(const SparseGraph& g, Labels& labels, Index start, Index window_nodes, Control& control,
-                      std::uint64_t seed, const AnytimeOptions& sub_options) {
+                      std::uint64_t seed, const AnytimeOptions& sub_options, double budget,
+                      std::vector<Index>* window_out) {
     const Index n = g.n;
     if (n == 0) return 0.0;
-    // 1. the window: breadth-first from `start`
-    std::vector<Index> local(static_cast<size_t>(n), -1);  // node -> subproblem node (window nodes)
+    // the window: breadth-first from `start`
+    std::vector<char> in(static_cast<size_t>(n), 0);
     std::vector<Index> window;
     window.reserve(static_cast<size_t>(std::min(window_nodes, n)));
     window.push_back(start);
-    local[start] = 0;
+    in[start] = 1;
     for (size_t head = 0; head < window.size() && static_cast<Index>(window.size()) < window_nodes; ++head) {
         const Index v = window[head];
         for (Index a = g.adj_offset[v]; a < g.adj_offset[v + 1]; ++a) {
             const Index w = g.adj_node[a];
-            if (local[w] >= 0) continue;
-            local[w] = static_cast<Index>(window.size());
+            if (in[w]) continue;
+            in[w] = 1;
             window.push_back(w);
             if (static_cast<Index>(window.size()) >= window_nodes) break;
         }
     }
+    if (window_out) *window_out = window;
+    return improve_region(g, labels, window, control, seed, sub_options, budget);
+}
+
+double improve_region(const SparseGraph& g, Labels& labels, const std::vector<Index>& window, Control& control,
+                      std::uint64_t seed, const AnytimeOptions& sub_options, double budget) {
+    const Index n = g.n;
+    if (n == 0 || window.empty()) return 0.0;
+    std::vector<Index> local(static_cast<size_t>(n), -1);  // node -> subproblem node (window nodes)
+    for (size_t i = 0; i < window.size(); ++i) local[window[i]] = static_cast<Index>(i);
     const Index wn = static_cast<Index>(window.size());
-    // 2. the clusters next to the window, one subproblem node each
+    // 1. the clusters next to the window, one subproblem node each
     Index k = 0;
     for (Index l : labels) k = std::max(k, l + 1);
     std::vector<Index> cluster_node(static_cast<size_t>(k), -1);
@@ -66,7 +77,7 @@ double improve_window(const SparseGraph& g, Labels& labels, Index start, Index w
     for (Index v = 0; v < n; ++v)
         if (local[v] < 0 && cluster_node[labels[v]] >= 0) outside.push_back(v);
     if (control.stop()) return 0.0;
-    // 3. the subproblem's edges, each edge of the graph once (from its endpoint edge_u)
+    // 2. the subproblem's edges, each edge of the graph once (from its endpoint edge_u)
     std::vector<Index> su, sv;
     std::vector<double> sc;
     auto add_edges_of = [&](Index v) {
@@ -91,14 +102,14 @@ double improve_window(const SparseGraph& g, Labels& labels, Index start, Index w
     for (size_t c = 0; c < clusters.size(); ++c) warm[wn + static_cast<Index>(c)] = clusters[c];
     detail::relabel(warm);
     const double before = objective(sub, warm);
-    // 4. solve it, warm-started; the caller's stop (limit, Ctrl-C) stops the child at its next poll
-    Control child(control.remaining(), [&control] { return control.stop(); });
+    // 3. solve it, warm-started; the caller's stop (limit, Ctrl-C) stops the child at its next poll
+    Control child(std::min(budget, control.remaining()), [&control] { return control.stop(); });
     HeuristicStats st;
     Labels best = anytime_ex(sub, child, seed, &warm, &st, sub_options);
     if (best.size() != static_cast<size_t>(sn)) return 0.0;
     const double after = objective(sub, best);
     if (!(after < before - 1e-9 * std::max(1.0, std::abs(before)))) return 0.0;
-    // 5. apply: the subproblem's clusters get fresh labels
+    // 4. apply: the subproblem's clusters get fresh labels
     for (Index i = 0; i < wn; ++i) labels[window[i]] = k + best[i];
     for (Index v : outside) labels[v] = k + best[cluster_node[labels[v]]];
     return before - after;
