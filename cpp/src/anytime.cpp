@@ -154,13 +154,14 @@ public:
         if constexpr (kSparse) pairs = static_cast<double>(p_.num_edges());
         lp_safe_ = scale_ * pairs < 1e15;
         const bool timed = settings_.until_time_limit && std::isfinite(control_.time_limit());
-        // Window rounds: automatic (window_nodes -1) only on large sparse graphs under a time limit, where a
-        // global round costs seconds (10^6-node noisy grid, docs/solvers.md: 240 s from KL gave -162,9xx
-        // with windows against -162,307 for 300 s of global rounds); without a limit the run stays the
-        // deterministic global one.
+        // Window rounds: automatic (window_nodes -1) only on large sparse graphs under a time limit, where
+        // a global round costs about 10 CPU s (10^6-node noisy grid from KL, docs/solvers.md: the
+        // defaults gave -162,771 at 101 CPU s, global rounds -162,517 at 93; 250,000 nodes at 60 s:
+        // -40,065 / -40,091 against -40,051); without a limit the run stays the deterministic global one.
         window_ = settings_.window_nodes;
         if (window_ < 0)
-            window_ = (kSparse && timed && n >= AnytimeOptions::kAutoWindowGraph) ? AnytimeOptions::kAutoWindowNodes : 0;
+            window_ = (kSparse && timed && n >= AnytimeOptions::kAutoWindowGraph) ? AnytimeOptions::kAutoWindowNodes
+                                                                                   : 0;
         const bool windows = kSparse && window_ > 0 && n > 2 * window_;
         // starts
         if (start) offer(kl_from(*start));
@@ -225,12 +226,12 @@ private:
     // `window_` nodes by a nested anytime run, the rest held fixed (window_search.cpp). Each sweep cuts
     // the graph into regions by a breadth-first search from n / window_ random seeds at once (the
     // regions of a sweep do not overlap, and the next sweep's boundaries lie elsewhere) and visits
-    // them in turn. Random breadth-first windows from uncovered nodes instead overlapped, and 240 s on
-    // the 10^6-node grid ended at -162,744 against -162,893 for square tiles in the same CPU time
-    // (session 12). With a time limit the nested run gets `window_seconds` (or what is left) and uses
-    // it (until_time_limit, exact fusion); without one it runs under the stall rule, and the windows
-    // stop after max_rounds_without_improvement x (n / window_nodes) windows in a row without
-    // improvement, or max_rounds x that.
+    // them in turn. Random breadth-first windows from uncovered nodes instead overlapped (118 windows
+    // for one cover of the 10^6-node grid): -162,054 at 60 CPU s against -162,392 for the regions, at
+    // loads 4-9 (session 12). With a time limit the nested run gets `window_seconds` (or what is
+    // left) and uses it (until_time_limit, exact fusion); without one it runs under the stall rule,
+    // and the windows stop after max_rounds_without_improvement x (n / window_nodes) windows in a row
+    // without improvement, or max_rounds x that.
     void window_rounds(bool timed) {
         if constexpr (kSparse) {
             if (best_.empty()) return;
