@@ -148,3 +148,167 @@ def test_ctrl_c_stops_a_timed_run_promptly_also_inside_exact_fusion():
     call = 'corrclust.solve(p, method="anytime", time_limit=120)'
     # 3 s: past the starts and the first stalled rounds, exact fusion is running
     assert interrupt_delay(setup, call, wait=3.0, timeout=60) < 1.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Window rounds (AnytimeOptions.window_nodes): each round re-solves one breadth-first window with the
+# rest held fixed (cpp/src/window_search.cpp)
+
+
+def noisy_grid(side: int, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """A side x side grid with +-1 costs of two planted halves plus unit Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    idx = np.arange(side * side).reshape(side, side)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], axis=1),
+            np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], axis=1),
+        ]
+    ).astype(np.int64)
+    half = (idx % side) < side // 2
+    same = np.where(half.ravel()[edges[:, 0]] == half.ravel()[edges[:, 1]], 1.0, -1.0)
+    return side * side, edges, same + rng.normal(size=len(edges))
+
+
+def brute_force_sparse(n: int, edges: np.ndarray, costs: np.ndarray) -> float:
+    """Optimum over all set partitions of n <= 9 nodes (restricted growth strings)."""
+    best = np.inf
+
+    def rec(i: int, labels: list[int], k: int) -> None:
+        nonlocal best
+        if i == n:
+            lab = np.array(labels)
+            best = min(best, float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum()))
+            return
+        for c in range(k + 1):
+            labels.append(c)
+            rec(i + 1, labels, max(k, c + 1))
+            labels.pop()
+
+    rec(0, [], 0)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_window_rounds_against_brute_force(seed):
+    # nine nodes, windows of three or four: every round re-solves a part of the graph with the rest
+    # fixed; the result is a valid labelling, never worse than its (random) start, never below the
+    # optimum, and its objective is the recomputed one
+    rng = np.random.default_rng(300 + seed)
+    n = 9
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
+    edges = pairs[rng.random(len(pairs)) < 0.5].astype(np.int64)
+    costs = rng.normal(0.3, 1.0, len(edges))
+    problem = corrclust.Problem.from_edges(n, edges, costs)
+    start = rng.integers(0, 4, n)
+    opt = brute_force_sparse(n, edges, costs)
+    for window in (3, 4):
+        options = corrclust.AnytimeOptions(window_nodes=window)
+        r = corrclust.solve(problem, method="anytime", seed=seed, warm_start=start, options=options)
+        assert r.objective == pytest.approx(objective(edges, costs, r.labels), abs=1e-9)
+        assert opt - 1e-9 <= r.objective <= objective(edges, costs, start) + 1e-9
+        assert r.iterations > 0  # window rounds ran (n > 2 x window)
+
+
+def test_window_rounds_on_a_graph_of_several_components():
+    # the regions of a sweep grow from random seeds; the components no seed reaches (two grids, a
+    # path and isolated nodes) seed regions of their own, so every node is still re-solved
+    parts, offset = [], 0
+    for side, seed in ((12, 1), (9, 2)):
+        m, e, c = noisy_grid(side, seed)
+        parts.append((e + offset, c))
+        offset += m
+    path = np.stack([np.arange(offset, offset + 5), np.arange(offset + 1, offset + 6)], axis=1)
+    parts.append((path, np.array([1.0, -2.0, 0.5, 3.0, -0.1])))
+    n = offset + 6 + 4  # four isolated nodes
+    edges = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    costs = np.concatenate([p[1] for p in parts])
+    problem = corrclust.Problem.from_edges(n, edges, costs)
+    start = np.zeros(n, dtype=np.int64)
+    options = corrclust.AnytimeOptions(window_nodes=40)
+    a = corrclust.solve(problem, method="anytime", seed=3, warm_start=start, options=options)
+    b = corrclust.solve(problem, method="anytime", seed=3, warm_start=start, options=options)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert a.objective == pytest.approx(objective(edges, costs, a.labels), abs=1e-9)
+    assert a.objective < objective(edges, costs, start)
+    assert a.iterations > 0
+    # the path's optimum (cut exactly its negative edges) is found by the regions that hold it
+    lab = np.asarray(a.labels)
+    cut = lab[path[:, 0]] != lab[path[:, 1]]
+    np.testing.assert_array_equal(cut, [False, True, False, False, True])
+
+
+def test_window_rounds_run_until_the_limit_and_never_lose_the_start():
+    n, edges, costs = noisy_grid(40, seed=1)
+    problem = corrclust.Problem.from_edges(n, edges, costs)
+    start = corrclust.solve(problem, method="kl")
+    options = corrclust.AnytimeOptions(window_nodes=300)
+    limit = 1.5
+    t0 = time.perf_counter()
+    r = corrclust.solve(
+        problem, method="anytime", time_limit=limit, seed=4, warm_start=start.labels, options=options
+    )
+    wall = time.perf_counter() - t0
+    assert r.status == "time_limit" and r.runtime >= limit and wall < limit + LATE
+    assert r.objective == pytest.approx(objective(edges, costs, r.labels), abs=1e-7)
+    assert r.objective < start.objective  # the noisy grid leaves KL room to improve
+    assert r.iterations > 0
+
+
+def test_window_rounds_without_a_limit_are_deterministic_and_can_be_turned_off():
+    n, edges, costs = noisy_grid(30, seed=2)
+    problem = corrclust.Problem.from_edges(n, edges, costs)
+    options = corrclust.AnytimeOptions(window_nodes=200)
+    a = corrclust.solve(problem, method="anytime", seed=5, options=options)
+    b = corrclust.solve(problem, method="anytime", seed=5, options=options)
+    assert a.status == b.status == "heuristic"
+    np.testing.assert_array_equal(a.labels, b.labels)
+    assert a.objective == pytest.approx(objective(edges, costs, a.labels), abs=1e-7)
+    # a window of half the graph or more: global rounds, the same run as without windows
+    half = corrclust.solve(
+        problem, method="anytime", seed=5, options=corrclust.AnytimeOptions(window_nodes=450)
+    )
+    plain = corrclust.solve(problem, method="anytime", seed=5)
+    np.testing.assert_array_equal(half.labels, plain.labels)
+    with pytest.raises(ValueError, match="window_nodes"):
+        corrclust.AnytimeOptions(window_nodes=-2)
+    with pytest.raises(ValueError, match="window_seconds"):
+        corrclust.AnytimeOptions(window_seconds=0.0)
+    o = corrclust.AnytimeOptions()
+    assert (o.window_nodes, o.window_seconds) == (-1, 1.0)
+    # automatic (the default) on a graph of fewer than 200,000 nodes: the global run, also with a limit
+    # (its rounds are the no-limit run's until the stall)
+    auto = corrclust.solve(problem, method="anytime", seed=5)
+    off = corrclust.solve(problem, method="anytime", seed=5, options=corrclust.AnytimeOptions(window_nodes=0))
+    np.testing.assert_array_equal(auto.labels, off.labels)
+
+
+def test_automatic_windows_on_a_large_grid_run_until_the_limit_from_the_warm_start():
+    # over 200,000 nodes: the default turns window rounds on under a limit (windows of 10,000 nodes, 1 s
+    # each); the warm start is the only global start, so the windows start within a second or two
+    from scipy.spatial import cKDTree
+
+    side = 448  # 200,704 nodes; segments of about 400 nodes, as in benchmarks/bench_bound.py
+    n = side * side
+    rng = np.random.default_rng(3)
+    ys, xs = np.divmod(np.arange(n), side)
+    truth = cKDTree(rng.uniform(0, side, size=(n // 400, 2))).query(np.stack([ys, xs], axis=1) + 0.5)[1]
+    idx = np.arange(n).reshape(side, side)
+    edges = np.concatenate(
+        [
+            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], axis=1),
+            np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], axis=1),
+        ]
+    ).astype(np.int64)
+    costs = np.where(truth[edges[:, 0]] == truth[edges[:, 1]], 1.0, -1.0) + rng.normal(size=len(edges))
+    problem = corrclust.Problem.from_edges(n, edges, costs)
+    # from KL's labelling, so that the warm start's KL ends at once and the windows get the time
+    start = corrclust.solve(problem, method="kl")
+    limit = 6.0
+    t0 = time.perf_counter()
+    r = corrclust.solve(problem, method="anytime", time_limit=limit, seed=1, warm_start=start.labels)
+    wall = time.perf_counter() - t0
+    assert r.status == "time_limit" and r.runtime >= limit and wall < limit + LATE
+    assert r.objective == pytest.approx(objective(edges, costs, r.labels), rel=1e-9)
+    assert r.objective < start.objective
+    assert r.iterations > 0

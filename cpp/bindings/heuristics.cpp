@@ -170,9 +170,26 @@ void init_heuristics(py::module_& m) {
                        "recent proposals by the exact solver (default True).")
         .def_readwrite("exact_fusion_share", &AnytimeOptions::exact_fusion_share,
                        "Each exact fusion gets at most this share of the remaining time (default 0.25).")
-        .def_readwrite("kl", &AnytimeOptions::kl, "KLOptions of the Kernighan-Lin runs inside.");
+        .def_readwrite("kl", &AnytimeOptions::kl, "KLOptions of the Kernighan-Lin runs inside.")
+        .def_property(
+            "window_nodes", [](const AnytimeOptions& o) { return o.window_nodes; },
+            [](AnytimeOptions& o, Index w) {
+                if (w < -1) throw py::value_error("window_nodes must be >= -1 (-1: automatic)");
+                o.window_nodes = w;
+            },
+            "Sparse graphs of more than 2 x this many nodes: every round re-solves one breadth-first\n"
+            "window of this many nodes (with the clusters next to it) by a nested anytime run, the rest\n"
+            "held fixed. -1 (default): windows of 10,000 nodes on sparse graphs of at least 200,000 nodes\n"
+            "under a time limit; 0: global rounds only (docs/solvers.md).")
+        .def_property(
+            "window_seconds", [](const AnytimeOptions& o) { return o.window_seconds; },
+            [](AnytimeOptions& o, double s) {
+                if (!(s > 0.0)) throw py::value_error("window_seconds must be > 0");
+                o.window_seconds = s;
+            },
+            "With a time limit, each window's nested anytime run gets this many seconds (default 1.0).");
     bind::options_protocol(any, {"max_rounds_without_improvement", "max_rounds", "until_time_limit", "exact_fusion",
-                                 "exact_fusion_share", "kl"});
+                                 "exact_fusion_share", "kl", "window_nodes", "window_seconds"});
 
     m.def(
         "solve_dense",

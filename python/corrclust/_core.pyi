@@ -49,6 +49,8 @@ class heuristics:
         exact_fusion: bool
         exact_fusion_share: float
         kl: heuristics.KLOptions
+        window_nodes: int
+        window_seconds: float
         def __init__(self, **kwargs: Any) -> None: ...
 
     @staticmethod

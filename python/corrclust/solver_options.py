@@ -17,9 +17,11 @@ unknown name raises TypeError, a value out of range ValueError when the solver s
   pairs of clusters with at most this many nodes together, sequences limited by ``patience``;
   default 0: off; a little better for more time, docs/solvers.md);
 * :class:`AnytimeOptions` (``"anytime"``): ``max_rounds_without_improvement``, ``max_rounds``,
-  ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``. Without a time limit the
-  two round counts stop the run (deterministic for a seed); with one it runs until the limit
-  (``until_time_limit=True``, the default) and adds exact fusion once stalled;
+  ``until_time_limit``, ``exact_fusion``, ``exact_fusion_share``, ``kl``, ``window_nodes``,
+  ``window_seconds``. Without a time limit the two round counts stop the run (deterministic for a
+  seed); with one it runs until the limit (``until_time_limit=True``, the default) and adds exact
+  fusion once stalled; on sparse graphs of at least 200,000 nodes under a limit its rounds re-solve
+  regions of ``window_nodes`` (-1: 10,000) nodes, ``window_seconds`` each (docs/solvers.md);
 * :class:`ExactOptions` (``"exact"``): first incumbent, reductions and branch-and-cut settings,
   documented one by one in ``docs/exact.md``;
 * :class:`BoundOptions` (the dual lower bound of ``bound=True``, docs/bound.md).

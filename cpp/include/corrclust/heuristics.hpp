@@ -71,6 +71,15 @@ struct AnytimeOptions {
     bool until_time_limit = true;             // with a time limit, run until it (false: the counts stop it too)
     bool exact_fusion = true;                 // with a time limit: fuse by the exact solver once stalled
     double exact_fusion_share = 0.25;         // ... each exact fusion gets at most this share of the time left
+    // Window rounds (cpp/src/window_search.cpp): on sparse graphs of more than 2 x this many nodes every
+    // round re-solves one breadth-first window of this many nodes (and the clusters next to it) by a
+    // nested anytime run, the rest held fixed. -1 (default): automatic, windows of kAutoWindowNodes on
+    // sparse graphs of at least kAutoWindowGraph nodes under a time limit; 0: global rounds only.
+    Index window_nodes = -1;
+    // ... with a time limit, each window's nested run gets this many seconds (or what is left)
+    double window_seconds = 1.0;
+    static constexpr Index kAutoWindowNodes = 10000;
+    static constexpr Index kAutoWindowGraph = 200000;
     // The Kernighan-Lin runs inside. They keep revisit_patience 48, with which the anytime solver was
     // measured (docs/solvers.md): the "kl" method's 4 trades a little quality for speed in one run,
     // and with it a 5 s anytime run missed the proven optimum of a 400-node supervoxel graph at load
