@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from interrupts import interrupt_delay
+from partitions import brute_force_sparse, random_edges
 
 import corrclust
 from corrclust.generators import planted_partition, supervoxel_multicut
@@ -170,25 +171,6 @@ def noisy_grid(side: int, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
     return side * side, edges, same + rng.normal(size=len(edges))
 
 
-def brute_force_sparse(n: int, edges: np.ndarray, costs: np.ndarray) -> float:
-    """Optimum over all set partitions of n <= 9 nodes (restricted growth strings)."""
-    best = np.inf
-
-    def rec(i: int, labels: list[int], k: int) -> None:
-        nonlocal best
-        if i == n:
-            lab = np.array(labels)
-            best = min(best, float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum()))
-            return
-        for c in range(k + 1):
-            labels.append(c)
-            rec(i + 1, labels, max(k, c + 1))
-            labels.pop()
-
-    rec(0, [], 0)
-    return best
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_window_rounds_against_brute_force(seed):
     # nine nodes, windows of three or four: every round re-solves a part of the graph with the rest
@@ -196,8 +178,7 @@ def test_window_rounds_against_brute_force(seed):
     # optimum, and its objective is the recomputed one
     rng = np.random.default_rng(300 + seed)
     n = 9
-    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
-    edges = pairs[rng.random(len(pairs)) < 0.5].astype(np.int64)
+    edges = random_edges(rng, n, 0.5)
     costs = rng.normal(0.3, 1.0, len(edges))
     problem = corrclust.Problem.from_edges(n, edges, costs)
     start = rng.integers(0, 4, n)

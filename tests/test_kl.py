@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from interrupts import interrupt_delay
+from partitions import brute_force_sparse, random_edges
 
 from corrclust._native import _core
 
@@ -132,31 +133,11 @@ def test_kl_leaves_no_improving_join(seed, start):
 # border-only first phase closed the gap to bioimage-cpp's KL (docs/solvers.md)
 
 
-def brute_force_sparse(n, edges, costs) -> float:
-    """Optimum over all set partitions of n <= 9 nodes (restricted growth strings)."""
-    best = np.inf
-
-    def rec(i, labels, k):
-        nonlocal best
-        if i == n:
-            lab = np.array(labels)
-            best = min(best, float(costs[lab[edges[:, 0]] != lab[edges[:, 1]]].sum()))
-            return
-        for c in range(k + 1):
-            labels.append(c)
-            rec(i + 1, labels, max(k, c + 1))
-            labels.pop()
-
-    rec(0, [], 0)
-    return best
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_sparse_gaec_kl_against_brute_force(seed):
     rng = np.random.default_rng(100 + seed)
     n = int(rng.integers(4, 10))
-    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
-    edges = pairs[rng.random(len(pairs)) < 0.6].astype(np.int64)
+    edges = random_edges(rng, n, 0.6)
     costs = rng.normal(0.2, 1.0, len(edges))
     opt = brute_force_sparse(n, edges, costs)
     gaec = _core.heuristics.solve_sparse(n, edges, costs, "gaec")
@@ -248,8 +229,7 @@ def test_revisit_matters_on_a_grid_and_not_on_complete_graphs():
 def test_revisit_patience_against_brute_force(seed, revisit_patience):
     rng = np.random.default_rng(300 + seed)
     n = int(rng.integers(5, 10))
-    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
-    edges = pairs[rng.random(len(pairs)) < 0.5].astype(np.int64)
+    edges = random_edges(rng, n, 0.5)
     costs = rng.normal(0.1, 1.0, len(edges))
     opt = brute_force_sparse(n, edges, costs)
     h = _core.heuristics
@@ -314,8 +294,7 @@ def test_sparse_kl_with_tied_integer_costs_against_brute_force(seed):
     # unchanged pairs, which must neither lose an improvement nor make the labels depend on the run
     rng = np.random.default_rng(900 + seed)
     n = int(rng.integers(6, 10))
-    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
-    edges = pairs[rng.random(len(pairs)) < 0.5].astype(np.int64)
+    edges = random_edges(rng, n, 0.5)
     costs = rng.integers(-2, 3, len(edges)).astype(float)
     opt = brute_force_sparse(n, edges, costs)
     h = _core.heuristics
@@ -329,20 +308,24 @@ def test_sparse_kl_with_tied_integer_costs_against_brute_force(seed):
         np.testing.assert_array_equal(h.solve_sparse(n, edges, costs, "kl", options=options)["labels"], lab)
 
 
-def test_ctrl_c_stops_sparse_kl_promptly():
-    """Ctrl-C inside a long sparse KL (a 200 x 200 grid started from one cluster, so no GAEC: tens
-    of seconds) raises KeyboardInterrupt within half a second."""
-    setup = """
+@pytest.mark.parametrize("options", ["None", "_core.heuristics.KLOptions(polish_max_nodes=side * side)"])
+def test_ctrl_c_stops_sparse_kl_promptly(options):
+    """Ctrl-C inside a long sparse KL (a 300 x 300 grid started from one cluster, so no GAEC: about
+    10 s; 200 x 200 took tens of seconds before the first phase's sequences were capped, 1 s since)
+    raises KeyboardInterrupt within half a second, also with the polish phase on and no cap (its
+    passes poll the same Control)."""
+    setup = f"""
         import numpy as np
         from corrclust._native import _core
-        side = 200
+        side = 300
         idx = np.arange(side * side).reshape(side, side)
         e = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
                             np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
         c = np.random.default_rng(1).normal(0.0, 1.0, len(e))
         start = np.zeros(side * side, dtype=np.int64)
+        options = {options}
         """
-    call = '_core.heuristics.solve_sparse(side * side, e, c, "kl", warm_start=start)'
+    call = '_core.heuristics.solve_sparse(side * side, e, c, "kl", warm_start=start, options=options)'
     assert interrupt_delay(setup, call, wait=0.5, timeout=60) < 0.5
 
 
@@ -508,28 +491,35 @@ FREE_SPLIT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,off_objective,off_crc,on_objective,on_crc", FREE_SPLIT_CASES)
-def test_keyed_final_split_pass_keeps_the_labels(name, off_objective, off_crc, on_objective, on_crc):
-    import zlib
-
+def pinned_graph(name):
+    """(n, edges, costs) of a development instance of bench_kl_quality.py named in the pins below."""
     from corrclust.generators import supervoxel_multicut
 
     if name == "grid-60-mean0.0":
-        n, edges, costs = sorted_grid(60, 0.0, 1062)
-    elif name == "grid-90-mean0.1":
-        n, edges, costs = sorted_grid(90, 0.1, 1074)
-    else:
-        edges, costs, truth = supervoxel_multicut(8000, seed=1078)
-        n = len(truth)
+        return sorted_grid(60, 0.0, 1062)
+    if name == "grid-90-mean0.1":
+        return sorted_grid(90, 0.1, 1074)
+    assert name == "supervoxel-8000"
+    edges, costs, truth = supervoxel_multicut(8000, seed=1078)
+    return len(truth), edges, costs
+
+
+def assert_pinned(graph, options, objective, crc):
+    """KL under ``options`` on ``graph`` ends at exactly ``objective`` with labels of CRC-32 ``crc``."""
+    import zlib
+
     h = _core.heuristics
-    for options, objective, crc in (
-        (h.KLOptions(final_split=False), off_objective, off_crc),
-        (h.KLOptions(final_split=True), on_objective, on_crc),
-    ):
-        r = h.solve_sparse(n, edges, costs, "kl", options=options)
-        lab = np.asarray(r["labels"], dtype=np.int64)
-        assert r["objective"] == objective
-        assert zlib.crc32(lab.tobytes()) == crc
+    r = h.solve_sparse(*graph, "kl", options=options)
+    assert r["objective"] == objective
+    assert zlib.crc32(np.asarray(r["labels"], dtype=np.int64).tobytes()) == crc
+
+
+@pytest.mark.parametrize("name,off_objective,off_crc,on_objective,on_crc", FREE_SPLIT_CASES)
+def test_keyed_final_split_pass_keeps_the_labels(name, off_objective, off_crc, on_objective, on_crc):
+    graph = pinned_graph(name)
+    KLOptions = _core.heuristics.KLOptions
+    assert_pinned(graph, KLOptions(final_split=False), off_objective, off_crc)
+    assert_pinned(graph, KLOptions(final_split=True), on_objective, on_crc)
     assert on_objective < off_objective
 
 
@@ -581,24 +571,6 @@ def test_polish_is_off_by_default_and_checked():
     np.testing.assert_array_equal(a["labels"], h.solve_dense(c, "kl")["labels"])
 
 
-def test_ctrl_c_stops_sparse_kl_with_polish_promptly():
-    """As test_ctrl_c_stops_sparse_kl_promptly, with the polish phase on and no cap: the phase
-    runs the passes of the second phase, which poll the same Control."""
-    setup = """
-        import numpy as np
-        from corrclust._native import _core
-        side = 200
-        idx = np.arange(side * side).reshape(side, side)
-        e = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
-                            np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
-        c = np.random.default_rng(1).normal(0.0, 1.0, len(e))
-        start = np.zeros(side * side, dtype=np.int64)
-        options = _core.heuristics.KLOptions(polish_max_nodes=side * side)
-        """
-    call = '_core.heuristics.solve_sparse(side * side, e, c, "kl", warm_start=start, options=options)'
-    assert interrupt_delay(setup, call, wait=0.5, timeout=60) < 0.5
-
-
 # (graph, objective and CRC-32 of the int64 labels with polish_max_nodes = 0 (main 988e69d's, as
 # in FREE_SPLIT_CASES), the same with 64 and with 200, computed by this branch (i17x))
 POLISH_CASES = [
@@ -611,26 +583,14 @@ POLISH_CASES = [
 def test_polish_off_keeps_the_labels_and_on_pins_them(name, off_objective, off_crc, on_objective, on_crc):
     # 0 must leave the labels bit-identical to main's; a cap of 1 admits no pair (two clusters
     # hold at least 2 nodes) and no split, so it too; 64 and 200 find the same lower labelling.
-    import zlib
-
-    from corrclust.generators import supervoxel_multicut
-
-    if name == "grid-90-mean0.1":
-        n, edges, costs = sorted_grid(90, 0.1, 1074)
-    else:
-        edges, costs, truth = supervoxel_multicut(8000, seed=1078)
-        n = len(truth)
-    h = _core.heuristics
+    graph = pinned_graph(name)
     for cap, objective, crc in (
         (0, off_objective, off_crc),
         (1, off_objective, off_crc),
         (64, on_objective, on_crc),
         (200, on_objective, on_crc),
     ):
-        r = h.solve_sparse(n, edges, costs, "kl", options=h.KLOptions(polish_max_nodes=cap))
-        lab = np.asarray(r["labels"], dtype=np.int64)
-        assert r["objective"] == objective
-        assert zlib.crc32(lab.tobytes()) == crc
+        assert_pinned(graph, _core.heuristics.KLOptions(polish_max_nodes=cap), objective, crc)
     assert on_objective < off_objective
 
 
@@ -670,8 +630,7 @@ def test_polish_against_brute_force(seed):
     # without the phase, from GAEC and from a single cluster.
     rng = np.random.default_rng(500 + seed)
     n = int(rng.integers(5, 10))
-    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
-    edges = pairs[rng.random(len(pairs)) < 0.5].astype(np.int64)
+    edges = random_edges(rng, n, 0.5)
     costs = rng.normal(0.1, 1.0, len(edges)) if seed % 2 else rng.integers(-2, 3, len(edges)).astype(float)
     opt = brute_force_sparse(n, edges, costs)
     h = _core.heuristics
@@ -720,17 +679,10 @@ def test_first_phase_sequences_do_not_walk_through_a_giant_cluster():
     import corrclust
 
     side = 300
-    rng = np.random.default_rng(0)
-    idx = np.arange(side * side).reshape(side, side)
-    edges = np.concatenate(
-        [
-            np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], axis=1),
-            np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], axis=1),
-        ]
-    ).astype(np.int64)
-    half = ((idx % side) < side // 2).ravel()
-    costs = np.where(half[edges[:, 0]] == half[edges[:, 1]], 1.0, -1.0) + rng.normal(size=len(edges))
-    problem = corrclust.Problem.from_edges(side * side, edges, costs)
+    n, edges, noise = grid(side, 0.0, 0)
+    half = np.arange(n) % side < side // 2
+    costs = np.where(half[edges[:, 0]] == half[edges[:, 1]], 1.0, -1.0) + noise
+    problem = corrclust.Problem.from_edges(n, edges, costs)
     gaec = corrclust.solve(problem, method="gaec")
     assert np.bincount(np.unique(gaec.labels, return_inverse=True)[1]).max() > 40_000
     r = corrclust.solve(problem, method="kl", time_limit=30)
