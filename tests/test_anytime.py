@@ -152,7 +152,7 @@ def test_ctrl_c_stops_a_timed_run_promptly_also_inside_exact_fusion():
 
 
 # ----------------------------------------------------------------------------------------------
-# Window rounds (AnytimeOptions.window_nodes): each round re-solves one breadth-first window with the
+# Window rounds (AnytimeOptions.window_nodes): each round re-solves one region of the graph with the
 # rest held fixed (cpp/src/window_search.cpp)
 
 

@@ -1,4 +1,4 @@
-// Window search: re-solve one connected window of a sparse graph with the rest held fixed.
+// Window search: re-solve one region of a sparse graph with the rest held fixed.
 //
 // Why: on noisy sparse graphs every anytime round is global (GAEC on the whole graph, KL on the
 // whole graph, fusion), so on 10^4-10^6 nodes a round costs seconds and the solver stops far from
@@ -8,8 +8,9 @@
 // nodes, load 10): 30 CPU s gave -6220.5 against -6206.7 for 32 CPU s of plain anytime (converged
 // dual bound -6260.8: 0.64 % against 0.86 % above it).
 //
-// The move: a breadth-first window W of up to `window_nodes` nodes around a start node; every node
-// of W is a node of the subproblem, and so is every cluster of the incumbent that has a node next
+// The move: a region W of nodes (anytime.cpp's window rounds cut the graph into regions of about
+// `window_nodes` nodes by breadth-first search from random seeds); every node of W is a node of the
+// subproblem, and so is every cluster of the incumbent that has a node next
 // to W (its nodes outside W contracted into one). The subproblem holds every edge between two of its
 // nodes: the edges at W, and the edges between two such clusters (summed). The clusters that touch
 // neither W nor its neighbouring clusters keep their labels; every edge from them to the subproblem
@@ -26,31 +27,6 @@
 
 namespace corrclust {
 namespace detail {
-
-double improve_window(const SparseGraph& g, Labels& labels, Index start, Index window_nodes, Control& control,
-                      std::uint64_t seed, const AnytimeOptions& sub_options, double budget,
-                      std::vector<Index>* window_out) {
-    const Index n = g.n;
-    if (n == 0) return 0.0;
-    // the window: breadth-first from `start`
-    std::vector<char> in(static_cast<size_t>(n), 0);
-    std::vector<Index> window;
-    window.reserve(static_cast<size_t>(std::min(window_nodes, n)));
-    window.push_back(start);
-    in[start] = 1;
-    for (size_t head = 0; head < window.size() && static_cast<Index>(window.size()) < window_nodes; ++head) {
-        const Index v = window[head];
-        for (Index a = g.adj_offset[v]; a < g.adj_offset[v + 1]; ++a) {
-            const Index w = g.adj_node[a];
-            if (in[w]) continue;
-            in[w] = 1;
-            window.push_back(w);
-            if (static_cast<Index>(window.size()) >= window_nodes) break;
-        }
-    }
-    if (window_out) *window_out = window;
-    return improve_region(g, labels, window, control, seed, sub_options, budget);
-}
 
 double improve_region(const SparseGraph& g, Labels& labels, const std::vector<Index>& window, Control& control,
                       std::uint64_t seed, const AnytimeOptions& sub_options, double budget) {

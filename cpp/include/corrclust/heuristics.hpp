@@ -72,7 +72,8 @@ struct AnytimeOptions {
     bool exact_fusion = true;                 // with a time limit: fuse by the exact solver once stalled
     double exact_fusion_share = 0.25;         // ... each exact fusion gets at most this share of the time left
     // Window rounds (cpp/src/window_search.cpp): on sparse graphs of more than 2 x this many nodes every
-    // round re-solves one breadth-first window of this many nodes (and the clusters next to it) by a
+    // round re-solves one region of about this many nodes (regions that tile the graph, grown by
+    // breadth-first search from random seeds; and the clusters next to it) by a
     // nested anytime run, the rest held fixed. -1 (default): automatic, windows of kAutoWindowNodes on
     // sparse graphs of at least kAutoWindowGraph nodes under a time limit; 0: global rounds only.
     Index window_nodes = -1;

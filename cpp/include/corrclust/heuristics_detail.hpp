@@ -85,16 +85,10 @@ inline Index relabel(Labels& labels) {
     return k;
 }
 
-// Window search (window_search.cpp): re-solves the breadth-first window of up to `window_nodes` nodes
-// around `start`, with the clusters of `labels` next to it, by anytime_ex(sub_options) warm-started
-// from `labels`; the rest keeps its labels. Applies the result to `labels` when strictly better and
-// returns the decrease of the objective (0 when nothing changed).
-// The nested run gets at most `budget` seconds; `window_out` (if given) receives the window's nodes.
-double improve_window(const SparseGraph& g, Labels& labels, Index start, Index window_nodes, Control& control,
-                      std::uint64_t seed, const AnytimeOptions& sub_options,
-                      double budget = std::numeric_limits<double>::infinity(),
-                      std::vector<Index>* window_out = nullptr);
-// The same for a given set of nodes (distinct; any shape) instead of a breadth-first window.
+// Window search (window_search.cpp): re-solves the nodes of `region` (distinct; any shape), with the
+// clusters of `labels` next to it, by anytime_ex(sub_options) warm-started from `labels`; the rest keeps
+// its labels. Applies the result to `labels` when strictly better and returns the decrease of the
+// objective (0 when nothing changed). The nested run gets at most `budget` seconds.
 double improve_region(const SparseGraph& g, Labels& labels, const std::vector<Index>& region, Control& control,
                       std::uint64_t seed, const AnytimeOptions& sub_options,
                       double budget = std::numeric_limits<double>::infinity());
