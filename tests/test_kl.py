@@ -310,14 +310,14 @@ def test_sparse_kl_with_tied_integer_costs_against_brute_force(seed):
 
 @pytest.mark.parametrize("options", ["None", "_core.heuristics.KLOptions(polish_max_nodes=side * side)"])
 def test_ctrl_c_stops_sparse_kl_promptly(options):
-    """Ctrl-C inside a long sparse KL (a 300 x 300 grid started from one cluster, so no GAEC: about
-    10 s; 200 x 200 took tens of seconds before the first phase's sequences were capped, 1 s since)
-    raises KeyboardInterrupt within half a second, also with the polish phase on and no cap (its
-    passes poll the same Control)."""
+    """Ctrl-C inside a long sparse KL (a 700 x 700 grid started from one cluster, so no GAEC: about
+    8 s; 300 x 300 took 10 s until the giant cluster's split stopped scanning every candidate at
+    every step, 0.7 s since) raises KeyboardInterrupt within half a second, also with the polish
+    phase on and no cap (its passes poll the same Control)."""
     setup = f"""
         import numpy as np
         from corrclust._native import _core
-        side = 300
+        side = 700
         idx = np.arange(side * side).reshape(side, side)
         e = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
                             np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)]).astype(np.int64)
@@ -690,3 +690,26 @@ def test_first_phase_sequences_do_not_walk_through_a_giant_cluster():
     assert r.objective <= gaec.objective
     cut = r.labels[edges[:, 0]] != r.labels[edges[:, 1]]
     assert r.objective == pytest.approx(float(costs[cut].sum()), rel=1e-9)
+
+
+def test_kl_from_one_cluster_splits_a_giant_cluster_quickly():
+    # KL warm-started from one cluster on a 400 x 400 grid with unit noise (no GAEC first). Two
+    # costs grew with the giant cluster: every pair that changed it made the next pair of its turn
+    # list all of its boundary again, and its first split's sequence (tens of thousands of steps)
+    # scanned every candidate at every step. 53 s before, about 1.2 s now; the limit below is 25x
+    # that. The labels are those of main before the change on 48 one-cluster, two-halves, random
+    # and striped starts (docs/solvers.md, session 13). Threads must not change them: the helper
+    # threads' copies order a pair's edges by the same member positions.
+    h = _core.heuristics
+    side = 400
+    n, edges, costs = grid(side, 0.0, 1)
+    start = np.zeros(n, dtype=np.int64)
+    r = h.solve_sparse(n, edges, costs, "kl", warm_start=start, time_limit=30)
+    assert r["status"] != "time_limit"
+    lab = np.asarray(r["labels"])
+    cut = lab[edges[:, 0]] != lab[edges[:, 1]]
+    assert r["objective"] == pytest.approx(float(costs[cut].sum()), rel=1e-9)
+    assert r["objective"] < 0.95 * h.solve_sparse(n, edges, costs, "kl")["objective"]  # 0.985 of GAEC + KL's
+    one = h.solve_sparse(n, edges, costs, "kl", warm_start=start, options=h.KLOptions(sparse_threads=1))
+    np.testing.assert_array_equal(one["labels"], lab)
+    assert one["objective"] == r["objective"]
