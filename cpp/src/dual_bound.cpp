@@ -45,7 +45,8 @@ struct Slot {
 // min over allowed y with y_i = 1, minus min with y_i = 0 (the other two: equal when y_i = 0, at
 // least one cut when y_i = 1).
 // Written with a two-way minimum that compiles to one instruction: the sweeps spend most of their
-// time here, and std::min over a list compiled to branches on the data.
+// time here, and std::min over a list compiled to branches on the data (sweeps of 20 rounds on the
+// 500 x 500 grid: 0.49 CPU s against 0.69).
 inline double min2(double x, double y) { return y < x ? y : x; }
 inline double min_marginal(double a, double b, double c) {
     return a + min2(min2(b, c), b + c) - min2(0.0, b + c);
@@ -552,8 +553,9 @@ private:
     // Orders the triangles by part (all nodes inside part 0, inside part 1, across the split) and,
     // inside a part, by their smallest node in blocks of 1024 nodes (stable), for this round's sweeps.
     // The order matters for speed, not validity: in the order of creation a sweep read the edge
-    // costs of each round's triangles across the whole graph again (memory-bound);
-    // in node order it reads them nearly once, in sequence.
+    // costs of each round's triangles across the whole graph again (memory-bound); in node order
+    // it reads them nearly once, in sequence (sweeps of 20 rounds at 10^6 nodes: 3.2 CPU s
+    // against 4.2).
     // The threads take a part each (the first also the triangles across): each reads every
     // triangle's nodes, counts and then moves its own.
     void classify_triangles() {
