@@ -169,7 +169,13 @@ public:
             const std::int64_t found = separate();
             r.cycles += found;
             classify_triangles();
-            sweeps(opt_.passes_per_round);
+            // Twice the sweeps once the cycles have their full length: the rounds after that find
+            // fewer new cycles, and the bound then gains more from the messages (measured at equal
+            // time on the longer thread: 300 x 300 after 1.0 s -14482.7 against -14488.0, 500 x 500
+            // after 2.0 s -40569.2 against -40578.2, 10^6 nodes 1 % of the best primal after 6.2
+            // s against 6.6; 1.5 times did less, twice from the start was worse early).
+            const int late = max_len_ < opt_.max_cycle_length ? 1 : 2;
+            sweeps(late * opt_.passes_per_round);
             const double lb = bound();
             r.rounds = round + 1;
             Progress pr;
