@@ -374,15 +374,23 @@ private:
             const int side = waiting1 < waiting0 ? 1 : 0;
             std::vector<Index>& q = *queue[side];
             const size_t end = q.size();
+            // plain pointers: through the vectors the compiler reloaded them at every edge, as
+            // the stores to the stamps might have changed them
+            const Index *offset = g_.adj_offset.data(), *adj_edge = g_.adj_edge.data(), *adj_node = g_.adj_node.data();
+            const double* cost = cost_.data();
+            std::uint32_t* stamp = stamp_.data();
+            const std::uint32_t mine = mark[side], theirs = mark[1 - side];
+            const Index lo = s.lo, hi = s.hi;
+            const double tol = tol_;
             for (; head[side] < end; ++head[side]) {
                 const Index x = q[head[side]];
-                for (Index k = g_.adj_offset[x]; k < g_.adj_offset[x + 1]; ++k) {
+                for (Index k = offset[x]; k < offset[x + 1]; ++k) {
                     if (--budget < 0) return false;
-                    const Index e = g_.adj_edge[static_cast<size_t>(k)];
-                    if (e == f || cost_[static_cast<size_t>(e)] <= tol_) continue;
-                    const Index y = g_.adj_node[static_cast<size_t>(k)];
-                    if (y < s.lo || y >= s.hi || stamp_[y] == mark[side]) continue;
-                    if (stamp_[y] == mark[1 - side]) {
+                    const Index e = adj_edge[k];
+                    if (e == f || cost[e] <= tol) continue;
+                    const Index y = adj_node[k];
+                    if (y < lo || y >= hi || stamp[y] == mine) continue;
+                    if (stamp[y] == theirs) {
                         // met: u .. (x or y) from the side of u, then the rest from the side of v
                         const Index a = side == 0 ? x : y, b = side == 0 ? y : x;
                         s.path_nodes.clear();
@@ -402,7 +410,7 @@ private:
                         s.path_nodes.push_back(v);
                         return true;
                     }
-                    stamp_[y] = mark[side];
+                    stamp[y] = mine;
                     parent_node_[y] = x;
                     parent_edge_[y] = e;
                     q.push_back(y);
