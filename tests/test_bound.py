@@ -112,6 +112,16 @@ def test_large_grid_splits_in_two_parts_and_the_bound_is_the_same_for_any_thread
     assert closed > 0.8
     single = dual_bound(problem, options=BoundOptions(max_rounds=12, parts=1))
     assert single["parts"] == 1 and single["lower_bound"] <= kl.objective
+    # cycles of at most 4 edges reach their full length within a few rounds, after which each
+    # round sweeps twice as often: the same for any thread count there too
+    short = [
+        dual_bound(problem, options=BoundOptions(max_rounds=10, max_cycle_length=4, threads=t))
+        for t in (1, 2)
+    ]
+    assert (
+        short[0]["lower_bound"] == short[1]["lower_bound"] and short[0]["triangles"] == short[1]["triangles"]
+    )
+    assert short[0]["trivial_bound"] < short[0]["lower_bound"] <= kl.objective
 
 
 def test_all_attractive_bound_is_zero():
