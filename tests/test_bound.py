@@ -112,6 +112,16 @@ def test_large_grid_splits_in_two_parts_and_the_bound_is_the_same_for_any_thread
     assert closed > 0.8
     single = dual_bound(problem, options=BoundOptions(max_rounds=12, parts=1))
     assert single["parts"] == 1 and single["lower_bound"] <= kl.objective
+    # cycles of at most 4 edges reach their full length within a few rounds, after which each
+    # round sweeps twice as often: the same for any thread count there too
+    short = [
+        dual_bound(problem, options=BoundOptions(max_rounds=10, max_cycle_length=4, threads=t))
+        for t in (1, 2)
+    ]
+    assert (
+        short[0]["lower_bound"] == short[1]["lower_bound"] and short[0]["triangles"] == short[1]["triangles"]
+    )
+    assert short[0]["trivial_bound"] < short[0]["lower_bound"] <= kl.objective
 
 
 def test_all_attractive_bound_is_zero():
@@ -129,6 +139,36 @@ def test_single_negative_cycle_is_exact(w, expected):
     b = dual_bound(Problem(6, costs, edges))
     assert b["lower_bound"] == pytest.approx(expected, abs=1e-12)
     assert b["cycles"] >= 1 and b["triangles"] == 4 and b["chords"] == 3
+
+
+def test_cycle_of_the_longest_length_is_found_and_no_longer_one():
+    # One repulsive edge closing a ring of L nodes, at every place of the node numbering: the
+    # search from both ends of the repulsive edge must find the path of L - 1 edges when
+    # max_cycle_length >= L, whichever side meets the other, and none when it is L - 1.
+    # (At L >= 11 the triangles and chords outgrow the hash maps' first size: a rehash is tested.)
+    for length in range(3, 13):
+        for at in range(length):
+            ring = np.array([[i, (i + 1) % length] for i in range(length)], dtype=np.int64)
+            ring = np.sort(np.roll(ring, -at, axis=0), axis=1)
+            costs = np.full(length, 2.0)
+            costs[0] = -5.0  # the repulsive edge: the optimum cuts it and one attractive edge
+            problem = Problem(length, costs, ring)
+            fits = dual_bound(problem, options=BoundOptions(max_cycle_length=max(3, length)))
+            assert fits["lower_bound"] == pytest.approx(-3.0, abs=1e-12), (length, at)
+            assert fits["triangles"] == length - 2 and fits["chords"] == length - 3
+            if length > 3:
+                short = dual_bound(problem, options=BoundOptions(max_cycle_length=length - 1))
+                assert short["lower_bound"] == -5.0 and short["cycles"] == 0, (length, at)
+            # Two parts forced: a ring always crosses the split, so only a repulsive edge across
+            # it (0 - L-1) is searched over the whole graph and finds its cycle; a repulsive edge
+            # inside a part finds none there (as before this search: the parts are for grids).
+            two = [
+                dual_bound(problem, options=BoundOptions(max_cycle_length=max(3, length), parts=2, threads=t))
+                for t in (1, 2)
+            ]
+            assert two[0]["lower_bound"] == two[1]["lower_bound"] <= -3.0
+            if at == length - 1:
+                assert two[0]["lower_bound"] == pytest.approx(-3.0, abs=1e-12), length
 
 
 @pytest.mark.parametrize(

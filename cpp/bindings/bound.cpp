@@ -67,7 +67,8 @@ void init_bound(py::module_& m) {
         .def_readwrite("max_rounds", &BoundOptions::max_rounds,
                        "Rounds of cycle packing + message passing (default 200).")
         .def_readwrite("passes_per_round", &BoundOptions::passes_per_round,
-                       "Message-passing sweeps over all triangles per round (default 10).")
+                       "Message-passing sweeps over all triangles per round, twice that once cycles reach "
+                       "max_cycle_length (default 10).")
         .def_readwrite("min_relative_gain", &BoundOptions::min_relative_gain,
                        "A round gaining less than this share of the magnitude of the bound counts as stalled (default 1e-6).")
         .def_readwrite("patience", &BoundOptions::patience, "Stop after this many stalled rounds (default 3).")

@@ -14,7 +14,6 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "corrclust/thread_team.hpp"
@@ -37,34 +36,101 @@ namespace {
 using Tri = std::array<Index, 3>;     // edge ids
 using Theta = std::array<double, 3>;  // costs of those edges inside the triangle
 
+// A triangle: its edges and their costs inside it, together as the sweeps read both.
+struct Slot {
+    Tri e;
+    Theta th;
+};
+
+// The sweeps spend most of their time in min_marginal, so it is written without branches on the
+// data: a two-way minimum compiles to one instruction, where std::min over a list compiled to
+// branches (sweeps of 20 rounds on the 500 x 500 grid: 0.49 CPU s against 0.69); min(0, s) is
+// 0.5 (s - |s|), exact, as the compiler turned the subtraction of a minimum into a branch on the
+// sign of s (30 rounds of 500 x 500: 1.78 CPU s in all against 2.16).
+inline double min2(double x, double y) { return y < x ? y : x; }
+inline double min0(double s) { return 0.5 * (s - std::abs(s)); }
+
+// The min-marginal of the edge of cost a in a triangle of costs (a, b, c): min over allowed y with
+// y_a = 1, minus min with y_a = 0 (the other two: equal when y_a = 0, at least one cut when y_a = 1).
+inline double min_marginal(double a, double b, double c) { return a + min2(min2(b, c), b + c) - min0(b + c); }
+
 double triangle_min(const Theta& t) {
     const double a = t[0], b = t[1], c = t[2];
-    return std::min({0.0, a + b, a + c, b + c, a + b + c});
+    return min2(min2(min2(0.0, a + b), min2(a + c, b + c)), a + b + c);
 }
 
-// min over allowed y with y_i = 1, minus min with y_i = 0 (the other two: equal when y_i = 0, at
-// least one cut when y_i = 1).
-double min_marginal(const Theta& t, int i) {
-    const double a = t[i], b = t[(i + 1) % 3], c = t[(i + 2) % 3];
-    const double one = a + std::min({b, c, b + c});
-    const double zero = std::min(0.0, b + c);
-    return one - zero;
-}
-
-struct PairHash {
-    size_t operator()(std::uint64_t k) const { return static_cast<size_t>(k * 0x9E3779B97F4A7C15ull >> 17); }
-};
 struct TriKey {
     Index a, b, c;  // sorted edge ids
     bool operator==(const TriKey& o) const { return a == o.a && b == o.b && c == o.c; }
 };
-struct TriHash {
-    size_t operator()(const TriKey& k) const {
-        std::uint64_t h = static_cast<std::uint64_t>(k.a) * 0x9E3779B97F4A7C15ull;
-        h ^= static_cast<std::uint64_t>(k.b) + 0x7F4A7C159E3779B9ull + (h << 6) + (h >> 2);
-        h ^= static_cast<std::uint64_t>(k.c) + 0x94D049BB133111EBull + (h << 6) + (h >> 2);
-        return static_cast<size_t>(h);
+inline std::uint64_t mix(std::uint64_t k) { return k * 0x9E3779B97F4A7C15ull; }
+inline std::uint64_t key_hash(std::uint64_t k) { return mix(k ^ (k >> 29)); }
+inline std::uint64_t key_hash(const TriKey& k) {
+    const auto a = static_cast<std::uint64_t>(k.a), b = static_cast<std::uint64_t>(k.b);
+    return mix(a ^ mix(b ^ mix(static_cast<std::uint64_t>(k.c))));
+}
+
+// A hash map from Key to an id >= 0, open addressing with linear probing in one array of entries.
+// Making the triangles runs on one thread while the other waits; with std::unordered_map (a node
+// per entry) it took 0.26 CPU s of 1.7 in 20 rounds on the 500 x 500 grid, with this 0.15.
+template <class Key>
+class FlatMap {
+public:
+    void reserve(size_t n) {
+        size_t cap = 16;
+        while (cap < 2 * n) cap *= 2;
+        if (cap > slots_.size()) rehash(cap);
     }
+    // The id of `k`, inserting `id` when absent; `fresh` says which.
+    Index emplace(const Key& k, Index id, bool& fresh) {
+        if (2 * (size_ + 1) > slots_.size()) rehash(std::max<size_t>(16, 2 * slots_.size()));
+        size_t i = home(k);
+        for (;; i = (i + 1) & mask_) {
+            Entry& e = slots_[i];
+            if (e.id < 0) {
+                e.key = k;
+                e.id = id;
+                ++size_;
+                fresh = true;
+                return id;
+            }
+            if (e.key == k) {
+                fresh = false;
+                return e.id;
+            }
+        }
+    }
+
+    void prefetch(const Key& k) const {
+#if defined(__GNUC__)
+        if (!slots_.empty()) __builtin_prefetch(&slots_[home(k)]);
+#else
+        (void)k;
+#endif
+    }
+
+private:
+    struct Entry {
+        Key key{};
+        Index id = -1;
+    };
+    size_t home(const Key& k) const { return static_cast<size_t>(key_hash(k) >> shift_); }
+    void rehash(size_t cap) {
+        std::vector<Entry> old(cap);
+        old.swap(slots_);
+        mask_ = cap - 1;
+        shift_ = 64;
+        for (size_t c = cap; c > 1; c /= 2) --shift_;
+        for (const Entry& e : old) {
+            if (e.id < 0) continue;
+            size_t i = home(e.key);
+            while (slots_[i].id >= 0) i = (i + 1) & mask_;
+            slots_[i] = e;
+        }
+    }
+    std::vector<Entry> slots_;
+    size_t size_ = 0, mask_ = 0;
+    int shift_ = 64;
 };
 
 class Solver {
@@ -75,7 +141,6 @@ public:
         stamp_.assign(n, 0);
         parent_node_.assign(n, -1);
         parent_edge_.assign(n, -1);
-        depth_.assign(n, 0);
         retry_at_.assign(cost_.size(), 0);
         fails_.assign(cost_.size(), 0);
         threads_ = detail::team_size(o.threads);
@@ -106,7 +171,13 @@ public:
             const std::int64_t found = separate();
             r.cycles += found;
             classify_triangles();
-            sweeps(opt_.passes_per_round);
+            // Twice the sweeps once the cycles have their full length: the rounds after that find
+            // fewer new cycles, and the bound then gains more from the messages (measured at equal
+            // time on the longer thread: 300 x 300 after 1.0 s -14482.7 against -14488.0, 500 x 500
+            // after 2.0 s -40569.2 against -40578.2, 10^6 nodes 1 % of the best primal after 6.2
+            // s against 6.6; 1.5 times did less, twice from the start was worse early).
+            const int late = max_len_ < opt_.max_cycle_length ? 1 : 2;
+            sweeps(late * opt_.passes_per_round);
             const double lb = bound();
             r.rounds = round + 1;
             Progress pr;
@@ -137,11 +208,20 @@ public:
 
 private:
     // The bound of the current reparametrisation.
-    double bound() const {
-        double s = 0.0;
-        for (double c : cost_) s += std::min(0.0, c);
-        for (const Theta& t : theta_) s += triangle_min(t);
-        return s;
+    // With two parts, each half of the arrays is summed by one thread (the same halves for any
+    // number of threads, so the same sum).
+    double bound() {
+        const size_t C = cost_.size(), T = tri_.size();
+        double part[2] = {0.0, 0.0};
+        auto sum = [&](int p) {
+            const int of = parts_;
+            double s = 0.0;
+            for (size_t k = C * p / of; k < C * (p + 1) / of; ++k) s += std::min(0.0, cost_[k]);
+            for (size_t t = T * p / of; t < T * (p + 1) / of; ++t) s += triangle_min(tri_[t].th);
+            part[p] = s;
+        };
+        run_parts(sum);
+        return part[0] + part[1];
     }
 
     // One Gauss-Seidel sweep over the triangles: each takes all of its edges' current costs and
@@ -156,30 +236,41 @@ private:
     // 2-core machine left a thread waiting for its descheduled partner at every sweep.
     void sweeps(int passes) {
         run_parts([this, passes](int p) {
-            for (int k = 0; k < passes && !control_.stop(); ++k) sweep_list(part_tris_[static_cast<size_t>(p)]);
+            for (int k = 0; k < passes && !control_.stop(); ++k) sweep_range(part_begin_[p], part_begin_[p + 1]);
         });
-        for (int k = 0; k < passes && !part_tris_[2].empty() && !control_.stop(); ++k) sweep_list(part_tris_[2]);
+        for (int k = 0; k < passes && part_begin_[2] < part_begin_[3] && !control_.stop(); ++k)
+            sweep_range(part_begin_[2], part_begin_[3]);
     }
 
-    void sweep_list(const std::vector<Index>& list) {
-        const size_t T = list.size();
-        for (size_t j = 0; j < T; ++j) {
-            if ((j & 0xFFF) == 0 && j && control_.stop()) return;
-            const size_t t = static_cast<size_t>(list[j]);
-            Theta& th = theta_[t];
-            const Tri& e = tri_[t];
-            for (int i = 0; i < 3; ++i) {
-                const size_t k = static_cast<size_t>(e[i]);
-                th[i] += cost_[k];
-                cost_[k] = 0.0;
-            }
-            static constexpr double share[3] = {1.0 / 3.0, 0.5, 1.0};
-            for (int i = 0; i < 3; ++i) {
-                const double m = share[i] * min_marginal(th, i);
-                th[i] -= m;
-                cost_[static_cast<size_t>(e[i])] += m;
-            }
+    // The triangles of tri_[begin, end) in two interleaved streams, the first and the second half:
+    // consecutive triangles of a cycle share a chord, so one update waits for the last; two
+    // independent chains at a time overlap (sweeps on 500 x 500, 20 rounds: 0.49 CPU s against
+    // 0.53).
+    void sweep_range(size_t begin, size_t end) {
+        const size_t half = (end - begin + 1) / 2;
+        for (size_t j = 0; j < half; ++j) {
+            if ((j & 0x7FF) == 0 && j && control_.stop()) return;
+            update(tri_[begin + j]);
+            if (begin + half + j < end) update(tri_[begin + half + j]);
         }
+    }
+
+    // The update of one triangle (see sweeps), unrolled.
+    void update(Slot& sl) {
+        double* c0 = &cost_[static_cast<size_t>(sl.e[0])];
+        double* c1 = &cost_[static_cast<size_t>(sl.e[1])];
+        double* c2 = &cost_[static_cast<size_t>(sl.e[2])];
+        double a = sl.th[0] + *c0, b = sl.th[1] + *c1, c = sl.th[2] + *c2;
+        const double m0 = (1.0 / 3.0) * min_marginal(a, b, c);
+        a -= m0;
+        const double m1 = 0.5 * min_marginal(b, c, a);
+        b -= m1;
+        const double m2 = min_marginal(c, a, b);
+        c -= m2;
+        *c0 = m0;
+        *c1 = m1;
+        *c2 = m2;
+        sl.th = {a, b, c};
     }
 
     // The id of the edge {a, b}: an edge of the graph (binary search in the sorted neighbours of the
@@ -191,35 +282,61 @@ private:
         const auto it = std::lower_bound(first, last, y);
         if (it != last && *it == y) return g_.adj_edge[static_cast<size_t>(it - g_.adj_node.begin())];
         const std::uint64_t key = (static_cast<std::uint64_t>(std::min(a, b)) << 32) | static_cast<std::uint64_t>(std::max(a, b));
-        const auto found = chords_.find(key);
-        if (found != chords_.end()) return found->second;
-        const Index id = static_cast<Index>(cost_.size());
-        cost_.push_back(0.0);
-        chords_.emplace(key, id);
+        bool fresh = false;
+        const Index id = chords_.emplace(key, static_cast<Index>(cost_.size()), fresh);
+        if (fresh) cost_.push_back(0.0);
         return id;
     }
 
     // Adds theta (given for edges e0, e1, e2) to the triangle of those edges, creating it if new.
+    // Queued and done in batches, in the same order: the look-up of a triangle missed the cache
+    // (half of making the triangles at 500 x 500, which one thread does while the other waits), so
+    // a batch first asks for the places of all its triangles, then uses them.
     void add_triangle(Index e0, Index e1, Index e2, double t0, double t1, double t2, Index lo, Index hi) {
         std::array<std::pair<Index, double>, 3> v{{{e0, t0}, {e1, t1}, {e2, t2}}};
         std::sort(v.begin(), v.end(), [](const auto& p, const auto& q) { return p.first < q.first; });
-        const TriKey key{v[0].first, v[1].first, v[2].first};
-        auto [it, fresh] = tri_index_.emplace(key, static_cast<Index>(tri_.size()));
-        if (fresh) {
-            tri_.push_back({v[0].first, v[1].first, v[2].first});
-            theta_.push_back({0.0, 0.0, 0.0});
-            tri_nodes_.push_back({lo, hi});
-        }
-        Theta& th = theta_[static_cast<size_t>(it->second)];
-        for (int i = 0; i < 3; ++i) th[i] += v[i].second;
+        Pending q{{v[0].first, v[1].first, v[2].first}, {v[0].second, v[1].second, v[2].second}, lo, hi, 0};
+        tri_index_.prefetch(q.key);
+        pending_.push_back(q);
+        if (pending_.size() >= kBatch) flush_triangles();
     }
+
+    void flush_triangles() {
+        for (Pending& q : pending_) {
+            bool fresh = false;
+            const Index id = tri_index_.emplace(q.key, static_cast<Index>(pos_.size()), fresh);
+            if (fresh) {
+                pos_.push_back(static_cast<Index>(tri_.size()));
+                tri_.push_back({{q.key.a, q.key.b, q.key.c}, {0.0, 0.0, 0.0}});
+                tri_nodes_.push_back({q.lo, q.hi});
+                tri_id_.push_back(id);
+            }
+            q.at = pos_[static_cast<size_t>(id)];
+#if defined(__GNUC__)
+            __builtin_prefetch(&tri_[static_cast<size_t>(q.at)]);
+#endif
+        }
+        for (const Pending& q : pending_) {
+            Theta& th = tri_[static_cast<size_t>(q.at)].th;
+            for (int i = 0; i < 3; ++i) th[i] += q.th[i];
+        }
+        pending_.clear();
+    }
+
+    struct Pending {
+        TriKey key;
+        Theta th;
+        Index lo, hi, at;
+    };
+    std::vector<Pending> pending_;
+    static constexpr size_t kBatch = 32;
 
     // Breadth-first search state of one thread; the per-node arrays are shared, as the threads
     // search disjoint node ranges.
     struct Search {
-        std::uint32_t stamp = 0;  // grows by 2 a search (see fresh_stamps)
+        std::uint32_t stamp = 0;  // grows by 4 a search (see find_path, fresh_stamps)
         Index lo = 0, hi = 0;  // the nodes this search may visit: [lo, hi)
-        std::vector<Index> queue, path_nodes, path_edges;
+        std::vector<Index> queue, queue_back, path_nodes, path_edges;
         // cycles found, to be turned into triangles after the parallel phase: per cycle its edge
         // f, lambda and the offset of its path in nodes / edges
         std::vector<Index> found_f, found_offset, nodes, edges;
@@ -230,44 +347,78 @@ private:
     // Shortest path (fewest edges, at most max_cycle_length - 1) from u to v over edges of reduced
     // cost > tol inside [s.lo, s.hi), not using edge f. Fills s.path_nodes (u .. v) and
     // s.path_edges; false if none.
+    // Searched breadth-first from both ends, a whole level of the side with fewer nodes waiting at
+    // a time, until the two meet: most searches fail (the edge is cut in the optimum), and a failed
+    // search from one end visited every node within max_cycle_length - 1 edges of u; from both
+    // ends two balls of about half that radius. Grid 500 x 500, 20 rounds: 0.37 CPU s of search
+    // against 0.54 (same bound to 6 digits).
     bool find_path(Search& s, Index u, Index v, Index f) {
-        s.stamp += 2;  // search p stamps with numbers of parity p: the two never mistake each other's
+        // search p stamps with numbers of parity p: the two never mistake each other's
+        const std::uint32_t mark[2] = {s.stamp + 2, s.stamp + 4};  // from u, from v
+        s.stamp += 4;
         const int max_depth = max_len_ - 1;
-        s.queue.clear();
-        s.queue.push_back(u);
-        stamp_[u] = s.stamp;
-        depth_[u] = 0;
-        parent_node_[u] = -1;
+        std::vector<Index>* queue[2] = {&s.queue, &s.queue_back};
+        size_t head[2] = {0, 0};
+        int level[2] = {0, 0};
+        for (int side = 0; side < 2; ++side) {
+            const Index r = side == 0 ? u : v;
+            queue[side]->clear();
+            queue[side]->push_back(r);
+            stamp_[r] = mark[side];
+            parent_node_[r] = -1;
+        }
         // Bounds the work on dense or high-degree graphs (a dense problem's graph of nonzero costs):
         // the search gives up after this many edges looked at.
         std::int64_t budget = 1 << 16;
-        for (size_t head = 0; head < s.queue.size(); ++head) {
-            const Index x = s.queue[head];
-            if (depth_[x] >= max_depth) break;  // BFS order: every later node is as deep
-            for (Index k = g_.adj_offset[x]; k < g_.adj_offset[x + 1]; ++k) {
-                if (--budget < 0) return false;
-                const Index e = g_.adj_edge[static_cast<size_t>(k)];
-                if (e == f || cost_[static_cast<size_t>(e)] <= tol_) continue;
-                const Index y = g_.adj_node[static_cast<size_t>(k)];
-                if (y < s.lo || y >= s.hi || stamp_[y] == s.stamp) continue;
-                stamp_[y] = s.stamp;
-                parent_node_[y] = x;
-                parent_edge_[y] = e;
-                depth_[y] = depth_[x] + 1;
-                if (y == v) {
-                    s.path_nodes.clear();
-                    s.path_edges.clear();
-                    for (Index z = v; z != u; z = parent_node_[z]) {
-                        s.path_nodes.push_back(z);
-                        s.path_edges.push_back(parent_edge_[z]);
+        while (level[0] + level[1] < max_depth) {
+            const size_t waiting0 = queue[0]->size() - head[0], waiting1 = queue[1]->size() - head[1];
+            if (waiting0 == 0 || waiting1 == 0) return false;
+            const int side = waiting1 < waiting0 ? 1 : 0;
+            std::vector<Index>& q = *queue[side];
+            const size_t end = q.size();
+            // plain pointers: through the vectors the compiler reloaded them at every edge, as
+            // the stores to the stamps might have changed them
+            const Index *offset = g_.adj_offset.data(), *adj_edge = g_.adj_edge.data(), *adj_node = g_.adj_node.data();
+            const double* cost = cost_.data();
+            std::uint32_t* stamp = stamp_.data();
+            const std::uint32_t mine = mark[side], theirs = mark[1 - side];
+            const Index lo = s.lo, hi = s.hi;
+            const double tol = tol_;
+            for (; head[side] < end; ++head[side]) {
+                const Index x = q[head[side]];
+                for (Index k = offset[x]; k < offset[x + 1]; ++k) {
+                    if (--budget < 0) return false;
+                    const Index e = adj_edge[k];
+                    if (e == f || cost[e] <= tol) continue;
+                    const Index y = adj_node[k];
+                    if (y < lo || y >= hi || stamp[y] == mine) continue;
+                    if (stamp[y] == theirs) {
+                        // met: u .. (x or y) from the side of u, then the rest from the side of v
+                        const Index a = side == 0 ? x : y, b = side == 0 ? y : x;
+                        s.path_nodes.clear();
+                        s.path_edges.clear();
+                        for (Index z = a; z != u; z = parent_node_[z]) {
+                            s.path_nodes.push_back(z);
+                            s.path_edges.push_back(parent_edge_[z]);
+                        }
+                        s.path_nodes.push_back(u);
+                        std::reverse(s.path_nodes.begin(), s.path_nodes.end());
+                        std::reverse(s.path_edges.begin(), s.path_edges.end());
+                        s.path_edges.push_back(e);
+                        for (Index z = b; z != v; z = parent_node_[z]) {
+                            s.path_nodes.push_back(z);
+                            s.path_edges.push_back(parent_edge_[z]);
+                        }
+                        s.path_nodes.push_back(v);
+                        return true;
                     }
-                    s.path_nodes.push_back(u);
-                    std::reverse(s.path_nodes.begin(), s.path_nodes.end());
-                    std::reverse(s.path_edges.begin(), s.path_edges.end());
-                    return true;
+                    stamp[y] = mine;
+                    parent_node_[y] = x;
+                    parent_edge_[y] = e;
+                    q.push_back(y);
                 }
-                s.queue.push_back(y);
             }
+            ++level[side];
         }
         return false;
     }
@@ -369,6 +520,7 @@ private:
                 prev = next;
             }
         }
+        flush_triangles();
         return static_cast<std::int64_t>(cycles);
     }
 
@@ -414,21 +566,55 @@ private:
             if ((g_.edge_u[static_cast<size_t>(e)] < split_) != (g_.edge_v[static_cast<size_t>(e)] < split_)) cross_edges_.push_back(e);
     }
 
-    // The triangles of each part (all nodes inside it) and the rest, for this round's sweeps.
+    // Orders the triangles by part (all nodes inside part 0, inside part 1, across the split) and,
+    // inside a part, by their smallest node in blocks of 1024 nodes (stable), for this round's sweeps.
+    // The order matters for speed, not validity: in the order of creation a sweep read the edge
+    // costs of each round's triangles across the whole graph again (memory-bound); in node order
+    // it reads them nearly once, in sequence (sweeps of 20 rounds at 10^6 nodes: 3.2 CPU s
+    // against 4.2).
+    // The threads take a part each (the first also the triangles across): each reads every
+    // triangle's nodes, counts and then moves its own.
     void classify_triangles() {
-        for (auto& l : part_tris_) l.clear();
         const size_t T = tri_.size();
-        for (size_t t = 0; t < T; ++t) {
+        const size_t blocks = static_cast<size_t>(g_.n >> kBlockShift) + 1;
+        auto part_of = [&](size_t t) -> size_t {
             const auto& nd = tri_nodes_[t];
-            const int p = parts_ == 1 ? 0 : nd[1] < split_ ? 0 : nd[0] >= split_ ? 1 : 2;
-            part_tris_[static_cast<size_t>(p)].push_back(static_cast<Index>(t));
-        }
+            return parts_ == 1 ? 0 : nd[1] < split_ ? 0 : nd[0] >= split_ ? 1 : 2;
+        };
+        auto mine = [&](int p, size_t q) { return q == static_cast<size_t>(p) || (p == 0 && q == 2); };
+        auto block_of = [&](size_t t) { return static_cast<size_t>(tri_nodes_[t][0] >> kBlockShift); };
+        count_.assign(3 * blocks + 1, 0);
+        run_parts([&](int p) {
+            for (size_t t = 0; t < T; ++t) {
+                const size_t q = part_of(t);
+                if (mine(p, q)) ++count_[q * blocks + block_of(t) + 1];
+            }
+        });
+        for (size_t k = 0; k < 3 * blocks; ++k) count_[k + 1] += count_[k];
+        for (size_t p = 0; p <= 3; ++p) part_begin_[p] = static_cast<size_t>(count_[p * blocks]);
+        new_tri_.resize(T);
+        new_nodes_.resize(T);
+        new_id_.resize(T);
+        run_parts([&](int p) {
+            for (size_t t = 0; t < T; ++t) {
+                const size_t q = part_of(t);
+                if (!mine(p, q)) continue;
+                const size_t at = static_cast<size_t>(count_[q * blocks + block_of(t)]++);
+                new_tri_[at] = tri_[t];
+                new_nodes_[at] = tri_nodes_[t];
+                new_id_[at] = tri_id_[t];
+                pos_[static_cast<size_t>(tri_id_[t])] = static_cast<Index>(at);
+            }
+        });
+        tri_.swap(new_tri_);
+        tri_nodes_.swap(new_nodes_);
+        tri_id_.swap(new_id_);
     }
 
     // Starts the stamps of the searches afresh before they could wrap (between rounds, as the
     // threads share the array): a round makes at most 3 searches per graph edge.
     void fresh_stamps() {
-        const std::uint64_t most = 3 * static_cast<std::uint64_t>(g_.num_edges()) * 2 + 4;
+        const std::uint64_t most = 3 * static_cast<std::uint64_t>(g_.num_edges()) * 4 + 8;
         if (searches_[0].stamp + most < std::uint64_t{1} << 32 && searches_[1].stamp + most < std::uint64_t{1} << 32) return;
         std::fill(stamp_.begin(), stamp_.end(), 0u);
         searches_[0].stamp = 0;
@@ -458,10 +644,12 @@ private:
     Control& control_;
     BoundOptions opt_;
     std::vector<double> cost_;           // reduced edge costs; graph edges first, then chords
-    std::vector<Tri> tri_;
-    std::vector<Theta> theta_;
-    std::unordered_map<TriKey, Index, TriHash> tri_index_;
-    std::unordered_map<std::uint64_t, Index, PairHash> chords_;
+    // The triangles, in the order of classify_triangles; tri_index_ gives a triangle's id, pos_
+    // its place in tri_ now, tri_id_ the id of each place.
+    std::vector<Slot> tri_, new_tri_;
+    std::vector<Index> pos_, tri_id_, new_id_, count_;
+    FlatMap<TriKey> tri_index_;
+    FlatMap<std::uint64_t> chords_;
     double tol_ = 0.0;
     int round_ = 0;
     std::vector<int> retry_at_;          // per graph edge: the first round to search it again
@@ -471,15 +659,15 @@ private:
     // breadth-first search state, per node (the searches of the parts visit disjoint nodes)
     std::vector<std::uint32_t> stamp_;
     std::vector<Index> parent_node_, parent_edge_;
-    std::vector<int> depth_;
     std::vector<Search> searches_;
     // parts (choose_parts)
     static constexpr Index min_parallel_edges_ = 200000;
     int threads_ = 1, parts_ = 1;
     Index split_ = 0;
     std::vector<Index> cross_edges_, no_edges_;
-    std::vector<std::array<Index, 2>> tri_nodes_;  // smallest and largest node of each triangle
-    std::array<std::vector<Index>, 3> part_tris_;  // triangles of part 0, part 1, across
+    std::vector<std::array<Index, 2>> tri_nodes_, new_nodes_;  // smallest and largest node of each triangle
+    std::array<size_t, 4> part_begin_{};  // tri_[part_begin_[p], part_begin_[p + 1]): part p's (2: across)
+    static constexpr int kBlockShift = 10;
 };
 
 }  // namespace

@@ -26,7 +26,8 @@ namespace corrclust {
 struct BoundOptions {
     int max_cycle_length = 12;          // longest cycle (edges) the separation looks for (from 3 up)
     int max_rounds = 200;               // rounds of separation + message passing
-    int passes_per_round = 10;          // message-passing sweeps over all triangles per round
+    int passes_per_round = 10;          // message-passing sweeps over all triangles per round, twice
+                                        // that once cycles reach max_cycle_length
     double min_relative_gain = 1e-6;    // a round that gains less than this share of |bound| stalls
     int patience = 3;                   // stop after this many stalled rounds in a row
     // Threads (0: as many as the hardware has, at most 2). The bound does not depend on it: large
