@@ -24,4 +24,4 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   test_problem.py test_solve.py test_heuristics.py test_gaec_reference.py test_exact.py \
   test_exact_reduce.py test_kl.py test_pqap_cost.py test_pqap_reference.py test_pqap_similarity.py \
   test_properties.py test_estimator.py test_solver_options.py test_constraints.py test_cost_range.py \
-  test_background.py
+  test_background.py test_bound.py
