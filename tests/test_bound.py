@@ -9,12 +9,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import require_shared
 
 import corrclust
 from corrclust import BoundOptions, Problem, dual_bound, solve
 from corrclust.cli import main
 from corrclust.generators import supervoxel_multicut
-from tests.conftest import require_shared
 
 METHODS = ("gaec", "kl", "anytime", "exact")
 
