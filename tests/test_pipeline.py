@@ -302,6 +302,42 @@ def test_bad_image_is_reported_and_skipped(tmp_path, organoids, capsys):
     assert not (tmp_path / "out" / "metrics.json").exists()  # no truth, no metrics
 
 
+def test_rerun_into_an_earlier_runs_folder_removes_its_stale_outputs(tmp_path, organoids, capsys):
+    """A run without a truth on 8 images into the folder of a run with a truth on 12 leaves none of the
+    first run's metrics, sweep, figures or thumbnails behind (they described the other clustering)."""
+    ids = _ids(organoids)
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "notes.png").write_bytes(b"mine")  # not a corrclust name: kept
+    (out / "feedback.csv").write_text("a,b,answer\n")  # the expert's answers: kept
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids, confuse=(2, 3)))
+    args = ["cluster", str(organoids), "--similarities", str(npz), "-o", str(out), "--no-progress"]
+    assert cli_main([*args, "--truth", "auto"]) == 0
+    first = sorted(p.name for p in (out / "figures").iterdir())
+    assert {"cluster_002.png", "sweep.png", "vi_split.png"} <= set(first)
+    assert (out / "metrics.json").is_file() and (out / "sweep.csv").is_file()
+    assert len(list((out / "thumbnails").iterdir())) == 12
+
+    few = tmp_path / "few"
+    few.mkdir()
+    for f in sorted(organoids.glob("organoid_*.tif"))[:16]:  # 8 images and their masks
+        (few / f.name).write_bytes(f.read_bytes())
+    keep = _ids(few)
+    npz2 = _save_s(tmp_path / "S2.npz", keep, np.ones((8, 8)))  # all alike: one cluster
+    assert cli_main(["cluster", str(few), "--similarities", str(npz2), "-o", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert not (out / "metrics.json").exists() and not (out / "sweep.csv").exists()
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "cluster_001.png",
+        "notes.png",
+        "similarity.png",
+        "sizes.png",
+    ]
+    assert sorted(p.name for p in (out / "thumbnails").iterdir()) == sorted(f"{i}.png" for i in keep)
+    assert (out / "feedback.csv").read_text() == "a,b,answer\n"
+    assert "metrics.json" not in (out / "report.html").read_text()
+
+
 def test_probabilities_give_logit_costs_and_a_bias_sweep(tmp_path, organoids):
     ids = _ids(organoids)
     rng = np.random.default_rng(5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,39 @@ def _write_thumbnails(folder: Path, images: ImageSet) -> None:
             continue
         with atomic_path(path) as tmp:
             Path(tmp).write_bytes(data)
+
+
+#: Files a run may write at the top of OUT. Those this run does not write are removed before its
+#: report: a rerun into the folder of an earlier run (say with a truth, now without) otherwise left
+#: that run's metrics.json, sweep.csv and figures beside the new clusters, looking current.
+_RUN_FILES = (
+    "clustering.csv",
+    "similarities.npz",
+    "metrics.json",
+    "sweep.csv",
+    "assessment.json",
+    "review.json",
+)
+_FIGURE_NAME = re.compile(r"(similarity|sizes|vi_split|sweep|size_distribution|cluster_\d+)\.png")
+_THUMBNAIL_NAME = re.compile(r"\d+\.png")
+
+
+def _remove_stale(out_dir: Path, files: dict[str, Path], ids: Sequence[int]) -> None:
+    """Remove the outputs of an earlier run in ``out_dir`` that this run (``files``) did not write."""
+    written = {Path(p).resolve() for p in files.values()}
+    candidates = [out_dir / name for name in _RUN_FILES]
+    if (out_dir / FIGURES).is_dir():
+        candidates += [p for p in (out_dir / FIGURES).iterdir() if _FIGURE_NAME.fullmatch(p.name)]
+    if (out_dir / THUMBNAILS).is_dir():
+        current = {f"{int(i)}.png" for i in ids}
+        candidates += [
+            p
+            for p in (out_dir / THUMBNAILS).iterdir()
+            if _THUMBNAIL_NAME.fullmatch(p.name) and p.name not in current
+        ]
+    for path in candidates:
+        if path.is_file() and path.resolve() not in written:
+            path.unlink()
 
 
 def _write_clusters_csv(path: Path, images: ImageSet, clustering: Clustering) -> None:
@@ -176,6 +210,7 @@ def write_outputs(
         out_dir, FIGURES, images, corr, clustering, evaluation, _figure, progress=progress
     )
     files.update(figures)
+    _remove_stale(out_dir, files, [r.id for r in images.records])
     files["report"] = out_dir / "report.html"
     page = report.render(
         title,
@@ -225,6 +260,7 @@ def write_sparse_outputs(
             out_dir, FIGURES, images, None, clustering, None, _figure, progress=progress, dense_max=0
         )
     )
+    _remove_stale(out_dir, files, [r.id for r in images.records])
     files["report"] = out_dir / "report.html"
     page = report.render(title, out_dir, images, None, clustering, None, settings, files, dense_max=0)
     write_text(files["report"], page)
