@@ -89,6 +89,7 @@ __all__ = [
     "parse_name",
     "NAME_PATTERNS",
     "list_images",
+    "missing_folder_message",
     "scan_images",
     "iter_images",
 ]
@@ -1066,12 +1067,20 @@ def list_images(
     return split_time_points(records) if read is not None and read.t == "split" else records
 
 
+def missing_folder_message(folder: str | Path) -> str:
+    """Why ``folder`` cannot be read as an image folder: absent, or a file (say one image of it)."""
+    folder = Path(folder)
+    if folder.is_file():
+        return f"{folder} is a file, not a folder: pass the folder that holds the images ({folder.parent})"
+    return f"image folder not found: {folder}"
+
+
 def _list_images(
     folder: str | Path, ids_table: str | Path | None, name_pattern: str | re.Pattern | None
 ) -> list[ImageRecord]:
     folder = Path(folder)
     if not folder.is_dir():
-        raise NotADirectoryError(f"image folder not found: {folder}")
+        raise NotADirectoryError(missing_folder_message(folder))
     if isinstance(name_pattern, str):
         name_pattern = compile_name_pattern(name_pattern)
     if ids_table is not None:

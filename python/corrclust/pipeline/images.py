@@ -15,6 +15,7 @@ from corrclust.images.io import (
     ReadOptions,
     iter_images,
     list_images,
+    missing_folder_message,
     split_time_points,
 )
 from corrclust.pipeline.messages import say
@@ -131,7 +132,7 @@ def load_images(
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise NotADirectoryError(f"image folder not found: {folder}")
+        raise NotADirectoryError(missing_folder_message(folder))
     try:
         records = None if ids_table is not None else subset_folder_records(folder, name_pattern)
         if records is None:

@@ -80,7 +80,9 @@ class ClusterOptions:
         if self.model is not None and not Path(self.model).is_file():
             raise FileNotFoundError(f"model file not found: {self.model}")
         if not Path(self.images_dir).is_dir():
-            raise NotADirectoryError(f"image folder not found: {self.images_dir}")
+            from corrclust.images.io import missing_folder_message
+
+            raise NotADirectoryError(missing_folder_message(self.images_dir))
         if self.name_pattern is not None:
             from corrclust.images.io import compile_name_pattern
 
