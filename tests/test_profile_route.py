@@ -285,6 +285,13 @@ def test_neighbours_option(brightfield, tmp_path, capsys):
     # the default: one image in 15, at least 7
     assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "s"), "--no-progress"]) == 0
     assert "cost rule neighbourhood: k = 7 (one image in 15, at least 7)" in capsys.readouterr().err
+    # five images: k is every other image, and the message says so (it said "k = 4 ... at least 7")
+    few = tmp_path / "few"
+    few.mkdir()
+    for f in sorted(p for p in brightfield.iterdir() if p.suffix == ".tif")[:5]:
+        (few / f.name).write_bytes(f.read_bytes())
+    assert cli_main(["cluster", str(few), "-o", str(tmp_path / "f"), "--no-progress"]) == 0
+    assert "cost rule neighbourhood: k = 4 (one image in 15, at most the other 4)" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ above the dense limit (issue 18)
