@@ -357,8 +357,12 @@ def print_summary(result, stream=None) -> None:
         file=stream,
     )
     ev = result.evaluation
-    if ev is not None:
-        m = ev.metrics
+    m = ev.metrics if ev is not None else None
+    if m is None and "metrics" in result.files:
+        # The sparse path keeps no Evaluation; its metrics.json holds the same keys, and a run with a
+        # truth printed no VI line at all there.
+        m = json.loads(Path(result.files["metrics"]).read_text())
+    if m is not None:
         print(
             f"VI {m['vi']:.4f} bits (false cuts {m['false_cuts']:.4f}, false joins {m['false_joins']:.4f}), "
             f"Rand index {100 * m['rand_index']:.2f} %, {m['n_clusters_true']} true classes",
