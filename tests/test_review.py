@@ -125,6 +125,17 @@ def test_questions_command(run_dir, tmp_path, capsys):
     assert len(pairs) == 40 and (200, 300) not in pairs and (300, 200) not in pairs
     assert main(["questions", str(tmp_path), "-n", "1"]) == 2
     assert "similarities.npz not found" in capsys.readouterr().err
+    # the folder of a run that kept no matrix (sparse path, --embeddings): said so, not "is it an output folder?"
+    sparse = tmp_path / "sparse"
+    sparse.mkdir()
+    (sparse / "clusters.csv").write_text("id,cluster\n1,1\n2,1\n")
+    assert main(["questions", str(sparse), "-n", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"corrclust questions: error: {sparse} holds clusters.csv but no similarities.npz: that run (the "
+        "sparse path above --dense-max-n, or --embeddings) kept no matrix of every pair, which questions "
+        "and the review page need; rerun 'corrclust cluster IMAGES_DIR' (with a higher --dense-max-n if it "
+        "was above)"
+    )
 
 
 # ------------------------------------------------------------------ the server
