@@ -145,6 +145,23 @@ def test_list_images_class_folders(tmp_path):
     ]
 
 
+def test_list_images_beside_class_folders_warns(tmp_path):
+    """Images at the top and a class folder beneath: the folder is not read, and that is said."""
+    _write(tmp_path / "org_100.tif")
+    _write(tmp_path / "org_101.tif")
+    (tmp_path / "more").mkdir()
+    _write(tmp_path / "more" / "org_200.tif")
+    (tmp_path / "masks").mkdir()
+    _write(tmp_path / "masks" / "org_100_mask.tif")  # masks only: not a folder of images
+    with pytest.warns(UserWarning) as caught:
+        recs = list_images(tmp_path)
+    assert [r.id for r in recs] == [100, 101]
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path} holds images and also sub-folders with images (more); only the 2 image(s) directly "
+        "in it are read (put every image in a class folder, or pass an ids table)"
+    ]
+
+
 def test_ids_table_overrides(tmp_path):
     _write(tmp_path / "x.tif")
     _write(tmp_path / "y.tif")

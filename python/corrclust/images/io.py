@@ -1086,11 +1086,23 @@ def _list_images(
     if ids_table is not None:
         return _with_names(_read_ids_table(folder, Path(ids_table)), name_pattern)
     files = _image_files(folder)
-    if files:
-        return _with_names(_records_paper_layout(files), name_pattern)
     class_dirs = sorted(
         d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".") and not is_image_path(d)
     )
+    if files:
+        nested = [d.name for d in class_dirs if _image_files(d)]
+        if nested:
+            # Images beside class folders: the folders were left out without a word, so a class
+            # could vanish from the clustering unnoticed.
+            import warnings
+
+            warnings.warn(
+                f"{folder} holds images and also sub-folders with images ({', '.join(nested[:3])}"
+                f"{', ...' if len(nested) > 3 else ''}); only the {len(files)} image(s) directly in it are "
+                "read (put every image in a class folder, or pass an ids table)",
+                stacklevel=3,
+            )
+        return _with_names(_records_paper_layout(files), name_pattern)
     if any(_image_files(d) for d in class_dirs):
         return _with_names(_records_class_folders(folder, class_dirs), name_pattern)
     raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {folder} or its class folders")
