@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,22 @@ FIGURES = "figures"
 THUMBNAILS = "thumbnails"
 
 
-def _write_thumbnails(folder: Path, images: ImageSet) -> None:
+#: From this many images on, writing the thumbnails shows a progress bar: at 2.4 ms of CPU per PNG
+#: (measured here) 1,000 take 2-3 s, and the sparse path's 10^5 took minutes without a word.
+THUMBNAILS_BAR_MIN = 1000
+
+
+def _write_thumbnails(folder: Path, images: ImageSet, progress: bool = False) -> None:
     """``folder/<id>.png`` for every image (96 x 96 RGB; skipped when the file is already current)."""
     from matplotlib.image import imsave  # matplotlib is a dependency already (it writes PNGs via pillow)
 
     folder.mkdir(parents=True, exist_ok=True)
-    for rec, thumb in zip(images.records, images.thumbs, strict=False):
+    pairs: Any = zip(images.records, images.thumbs, strict=False)
+    if progress and len(images.records) >= THUMBNAILS_BAR_MIN:
+        from tqdm.auto import tqdm
+
+        pairs = tqdm(pairs, total=len(images.records), desc="thumbnails", unit="img", file=sys.stderr)
+    for rec, thumb in pairs:
         path = folder / f"{int(rec.id)}.png"
         buf = io.BytesIO()
         imsave(buf, np.asarray(thumb, dtype=np.uint8), format="png")
@@ -196,7 +207,7 @@ def write_outputs(
             files["sweep_csv"] = out_dir / "sweep.csv"
             _write_sweep_csv(files["sweep_csv"], evaluation.sweep)
 
-    _write_thumbnails(out_dir / THUMBNAILS, images)
+    _write_thumbnails(out_dir / THUMBNAILS, images, progress)
 
     if review is not None:
         files["review"] = out_dir / "review.json"
@@ -254,7 +265,7 @@ def write_sparse_outputs(
         known = [c for c in truth.classes if c is not None]
         m = write_metrics(files["metrics"], known, clustering.labels[truth.known], {"truth": truth.source})
         settings = [*settings, ("truth", truth.source), ("VI against the truth", f"{m['vi']:.4f} bits")]
-    _write_thumbnails(out_dir / THUMBNAILS, images)
+    _write_thumbnails(out_dir / THUMBNAILS, images, progress)
     files.update(
         report.draw_figures(
             out_dir, FIGURES, images, None, clustering, None, _figure, progress=progress, dense_max=0
