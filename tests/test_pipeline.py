@@ -338,6 +338,44 @@ def test_rerun_into_an_earlier_runs_folder_removes_its_stale_outputs(tmp_path, o
     assert "metrics.json" not in (out / "report.html").read_text()
 
 
+def test_thumbnails_show_a_bar_on_large_sets_only(tmp_path, organoids, capsys, monkeypatch):
+    from corrclust.pipeline import outputs
+
+    ids = _ids(organoids)
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    opts = pipeline.ClusterOptions(organoids, tmp_path / "a", correlations=npz, progress=True)
+    pipeline.run(opts)
+    assert "thumbnails:" not in capsys.readouterr().err  # 12 images: below THUMBNAILS_BAR_MIN
+    monkeypatch.setattr(outputs, "THUMBNAILS_BAR_MIN", 12)
+    pipeline.run(pipeline.ClusterOptions(organoids, tmp_path / "b", correlations=npz, progress=True))
+    err = capsys.readouterr().err
+    assert "thumbnails: 100%" in err and "12/12" in err
+    assert len(list((tmp_path / "b" / "thumbnails").iterdir())) == 12
+
+
+def test_stored_correlations_do_not_claim_a_route_from_the_channels(tmp_path, capsys):
+    """Grey images with --similarities: the matrix is used, and no 'method: pqap (the images have the
+    key-point channels ...)' line says otherwise."""
+    import tifffile
+
+    folder = tmp_path / "grey"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in (1, 2, 3, 4):
+        tifffile.imwrite(folder / f"cell_{i}.tif", rng.integers(0, 255, (32, 32), dtype=np.uint8))
+    ids = np.array([1, 2, 3, 4])
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    assert (
+        cli_main(
+            ["cluster", str(folder), "--similarities", str(npz), "-o", str(tmp_path / "o"), "--no-progress"]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "method:" not in err and "key-point channels" not in err
+    assert f"corrclust: using the similarity matrix of {npz} (4 images)" in err
+
+
 def test_probabilities_give_logit_costs_and_a_bias_sweep(tmp_path, organoids):
     ids = _ids(organoids)
     rng = np.random.default_rng(5)
