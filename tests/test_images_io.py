@@ -69,6 +69,24 @@ def test_png_16bit_and_rgb_jpeg(tmp_path):
     assert abs(int(out[8, 12, 0]) - 200) <= 3 and out[8, 12, 1] < 10
 
 
+def test_alpha_and_cmyk_are_not_channels(tmp_path):
+    """RGBA and LA PNGs lose their alpha plane and CMYK JPEGs become RGB: as 4 planes they made the
+    default route PQAP, with the alpha as the membrane channel."""
+    from corrclust.pipeline.routes import default_route
+
+    rgb = _planes(c=3, dtype=np.uint8)
+    Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])).save(tmp_path / "a_1.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a_1.png"), rgb)
+    grey = rgb[:, :, 0]
+    Image.fromarray(grey).convert("LA").save(tmp_path / "a_2.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a_2.png")[:, :, 0], grey)
+    assert read_image(tmp_path / "a_2.png").shape == (20, 30, 1)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "a_3.jpg", quality=100)
+    out = read_image(tmp_path / "a_3.jpg")
+    assert out.shape == (20, 30, 3) and np.abs(out.astype(int) - rgb).max() <= 8  # JPEG loss (1 here)
+    assert default_route([tmp_path / "a_1.png", tmp_path / "a_3.jpg"]) == "profile"
+
+
 def test_corrupt_and_missing_files_name_the_file(tmp_path):
     bad = tmp_path / "broken_3.tif"
     bad.write_bytes(b"II*\x00garbage")

@@ -494,10 +494,23 @@ def _read_tiff(path: Path, pixels: bool = True) -> _Raw:
     return _Raw(arr, axes, names, size, shape)
 
 
+#: Pillow modes whose last plane is transparency, not intensity.
+_PIL_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+
+
 def _read_pil(path: Path) -> _Raw:
     import imageio.v3 as iio
+    from PIL import Image
 
-    arr = np.asarray(iio.imread(path, plugin="pillow"))
+    with Image.open(path) as im:
+        mode, transparent = im.mode, "transparency" in im.info
+    # CMYK JPEGs came back as 4 planes and RGBA/LA PNGs (as Fiji and screenshots save them) with
+    # their alpha as one more channel: four planes made the default route PQAP, alpha its membrane.
+    arr = np.asarray(iio.imread(path, plugin="pillow", mode="RGB" if mode == "CMYK" else None))
+    if arr.ndim == 3 and arr.shape[2] in (2, 4) and (mode in _PIL_ALPHA_MODES or transparent):
+        arr = arr[:, :, :-1]
+        if arr.shape[2] == 1:
+            arr = arr[:, :, 0]
     return _Raw(arr, "YX" if arr.ndim == 2 else "YXS" if arr.ndim == 3 else None)
 
 
