@@ -70,8 +70,9 @@ def test_png_16bit_and_rgb_jpeg(tmp_path):
 
 
 def test_alpha_and_cmyk_are_not_channels(tmp_path):
-    """RGBA and LA PNGs lose their alpha plane and CMYK JPEGs become RGB: as 4 planes they made the
-    default route PQAP, with the alpha as the membrane channel."""
+    """Opaque RGBA and LA PNGs and TIFFs lose their alpha plane and CMYK JPEGs become RGB: as 4 planes
+    they made the default route PQAP, with the alpha as the membrane channel. An alpha that varies
+    stays a channel (Pillow, imageio and tifffile save any 4-plane array as RGBA)."""
     from corrclust.pipeline.routes import default_route
 
     rgb = _planes(c=3, dtype=np.uint8)
@@ -84,7 +85,23 @@ def test_alpha_and_cmyk_are_not_channels(tmp_path):
     Image.fromarray(rgb).convert("CMYK").save(tmp_path / "a_3.jpg", quality=100)
     out = read_image(tmp_path / "a_3.jpg")
     assert out.shape == (20, 30, 3) and np.abs(out.astype(int) - rgb).max() <= 8  # JPEG loss (1 here)
-    assert default_route([tmp_path / "a_1.png", tmp_path / "a_3.jpg"]) == "profile"
+    # TIFF: extra samples marked as alpha are dropped (interleaved or planar); unspecified ones stay
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    tifffile.imwrite(tmp_path / "a_4.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(read_image(tmp_path / "a_4.tif"), rgb)
+    planar = np.moveaxis(rgba, -1, 0)
+    tifffile.imwrite(
+        tmp_path / "a_5.tif", planar, photometric="rgb", planarconfig="separate", extrasamples=["assocalpha"]
+    )
+    np.testing.assert_array_equal(read_image(tmp_path / "a_5.tif"), rgb)
+    tifffile.imwrite(tmp_path / "a_6.tif", rgba, photometric="rgb", extrasamples=["unspecified"])
+    np.testing.assert_array_equal(read_image(tmp_path / "a_6.tif"), rgba)
+    assert default_route([tmp_path / "a_1.png", tmp_path / "a_3.jpg", tmp_path / "a_4.tif"]) == "profile"
+    four = _planes(c=4, dtype=np.uint8)  # four channels of data, the 4th saved as "alpha"
+    Image.fromarray(four).save(tmp_path / "a_7.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a_7.png"), four)
+    tifffile.imwrite(tmp_path / "a_8.tif", four, photometric="rgb", extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(read_image(tmp_path / "a_8.tif"), four)
 
 
 def test_corrupt_and_missing_files_name_the_file(tmp_path):

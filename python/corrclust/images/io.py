@@ -487,6 +487,22 @@ def _read_tiff(path: Path, pixels: bool = True) -> _Raw:
                 pass  # an OME-XML we cannot parse: the pixels are still good
         if size is None:
             size = _tiff_pixel_size(tif, series.pages[0] if series.pages else tif.pages[0])
+        # A fully opaque alpha plane (an extra sample marked as alpha, all at the maximum) is no
+        # channel: an RGBA TIFF read as 4 channels went to PQAP, alpha as its membrane plane. An
+        # alpha that varies is kept: tifffile marks the 4th plane of any (y, x, 4) array as alpha.
+        page = series.pages[0] if series.pages else tif.pages[0]
+        extra = tuple(int(e) for e in (getattr(page, "extrasamples", None) or ()))
+        if (
+            arr is not None
+            and len(extra) == 1
+            and extra[0] in (1, 2)
+            and "S" in axes
+            and shape[axes.index("S")] > 1
+        ):
+            at = axes.index("S")
+            if _opaque(np.take(arr, shape[at] - 1, axis=at)):
+                shape = shape[:at] + (shape[at] - 1,) + shape[at + 1 :]
+                arr = np.take(arr, range(shape[at]), axis=at)
     # tifffile names an axis the file does not describe 'Q' (or 'I' for a plain page sequence):
     # with such an axis longer than 1 the layout is unknown and left to the shape rule.
     if any(a in "QI" and n > 1 for a, n in zip(axes, shape, strict=False)):
@@ -498,19 +514,26 @@ def _read_tiff(path: Path, pixels: bool = True) -> _Raw:
 _PIL_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
+def _opaque(plane: np.ndarray) -> bool:
+    """Whether an alpha plane is fully opaque (every value the dtype's maximum): no information."""
+    return plane.size > 0 and plane.dtype.kind == "u" and bool((plane == np.iinfo(plane.dtype).max).all())
+
+
 def _read_pil(path: Path) -> _Raw:
     import imageio.v3 as iio
     from PIL import Image
 
     with Image.open(path) as im:
         mode, transparent = im.mode, "transparency" in im.info
-    # CMYK JPEGs came back as 4 planes and RGBA/LA PNGs (as Fiji and screenshots save them) with
-    # their alpha as one more channel: four planes made the default route PQAP, alpha its membrane.
+    # CMYK JPEGs came back as 4 planes and opaque RGBA/LA PNGs (screenshots, exports) with their
+    # alpha as one more channel: four planes made the default route PQAP, alpha its membrane plane.
+    # An alpha that varies is kept: Pillow and imageio save any 4-plane uint8 array as RGBA.
     arr = np.asarray(iio.imread(path, plugin="pillow", mode="RGB" if mode == "CMYK" else None))
     if arr.ndim == 3 and arr.shape[2] in (2, 4) and (mode in _PIL_ALPHA_MODES or transparent):
-        arr = arr[:, :, :-1]
-        if arr.shape[2] == 1:
-            arr = arr[:, :, 0]
+        if _opaque(arr[:, :, -1]):
+            arr = arr[:, :, :-1]
+            if arr.shape[2] == 1:
+                arr = arr[:, :, 0]
     return _Raw(arr, "YX" if arr.ndim == 2 else "YXS" if arr.ndim == 3 else None)
 
 
