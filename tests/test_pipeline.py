@@ -596,6 +596,15 @@ def test_subset_folders_give_subset_tags(tmp_path, organoids):
     assert [r.subset for r in images.records].count("unseen") == 4
 
 
+def test_crop_with_truth_auto_is_refused_before_any_work(tmp_path, organoids, capsys):
+    err = _cli_error(capsys, "cluster", organoids, "--crop", "--truth", "auto", "-o", tmp_path / "out")
+    assert err.strip() == (
+        "corrclust cluster: error: --truth auto with --crop: the crops carry no classes; pass a truth "
+        "file of crop ids (one line of ids per class) instead"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_crop_real_fields_then_cluster(tmp_path):
     """--crop on two real OrgaQuant fields: organoids are detected, cropped into OUT/crops and clustered."""
     from conftest import require_shared

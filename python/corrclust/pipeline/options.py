@@ -69,6 +69,12 @@ class ClusterOptions:
         from corrclust.solve import check_time_limit
 
         self.time_limit = check_time_limit(self.time_limit, "--time-limit")  # the one rule of corrclust
+        if self.crop and self.truth == "auto" and self.ids_table is None:
+            # found only after detection and profiles before, minutes on a folder of fields
+            raise ValueError(
+                "--truth auto with --crop: the crops carry no classes; pass a truth file of crop ids "
+                "(one line of ids per class) instead"
+            )
         if self.truth is not None and self.truth != "auto" and not Path(self.truth).is_file():
             raise FileNotFoundError(f"truth file not found: {self.truth}")
         if self.params is not None and not Path(self.params).is_file():
