@@ -412,6 +412,16 @@ def run_matrix(args: argparse.Namespace) -> int:
         raise CliError(
             f"--method {args.method} needs IMAGES_DIR; to cluster a matrix, pick a solver with --solver"
         )
+    if args.truth == "auto":  # it was read as a truth file named "auto"
+        raise CliError(
+            "--truth auto needs IMAGES_DIR (the classes come from the images); without it pass a truth "
+            "file (one line of ids per class)"
+        )
+    if args.out and Path(args.out).is_dir():  # was "results: Is a directory", after the solve
+        raise CliError(
+            f"-o {args.out}: without IMAGES_DIR, -o names the clustering CSV to write, not a folder "
+            "(e.g. -o clusters.csv)"
+        )
     method = args.solver or args.method or "kl"
     corr = load_correlations(
         str(args.similarities), threshold=args.threshold, bias=args.bias, symmetrize=args.symmetrize
