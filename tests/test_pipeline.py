@@ -376,6 +376,30 @@ def test_stored_correlations_do_not_claim_a_route_from_the_channels(tmp_path, ca
     assert f"corrclust: using the similarity matrix of {npz} (4 images)" in err
 
 
+def test_many_unreadable_files_are_named_up_to_a_limit_and_the_error_gives_the_first_reason(
+    tmp_path, organoids, capsys, monkeypatch
+):
+    from corrclust.pipeline import images as pipeline_images
+
+    monkeypatch.setattr(pipeline_images, "SKIP_LINES_MAX", 2)
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for k in range(5):
+        (folder / f"organoid_{100 + k}.tif").write_bytes(b"not a TIFF")
+    err = _cli_error(capsys, "cluster", folder, "-o", tmp_path / "out", "--no-progress")
+    lines = err.strip().splitlines()
+    assert [line.split(": cannot read")[0] for line in lines[:2]] == [
+        f"corrclust: skipping {folder}/organoid_100.tif",
+        f"corrclust: skipping {folder}/organoid_101.tif",
+    ]
+    assert lines[2:] == [
+        "corrclust: skipping 3 more unreadable file(s), not named here (the report lists all)",
+        f"corrclust cluster: error: no readable image in {folder} (5 unreadable file(s) skipped; the first: "
+        f"cannot read image {folder}/organoid_100.tif: corrupt or unreadable (TiffFileError: not a TIFF file: "
+        "header=b'not ')); clustering needs at least 2 images",
+    ]
+
+
 def test_probabilities_give_logit_costs_and_a_bias_sweep(tmp_path, organoids):
     ids = _ids(organoids)
     rng = np.random.default_rng(5)
