@@ -168,6 +168,25 @@ def _post(url: str, data: str) -> str:
         return r.read().decode()
 
 
+def test_review_port_in_use_or_out_of_range_is_one_line(run_dir, capsys):
+    import socket
+
+    _, _, out = run_dir
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["review", str(out), "--port", str(port), "--no-browser"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"corrclust review: error: port {port} on 127.0.0.1 is in use (another review page?); pick another "
+        "with --port, or --port 0 for a free one"
+    )
+    with pytest.raises(SystemExit) as stop:  # argparse's exit; a traceback from bind() before
+        main(["review", str(out), "--port", "99999", "--no-browser"])
+    assert stop.value.code == 2
+    assert "argument --port: expected a port number 0-65535, got '99999'" in capsys.readouterr().err
+
+
 def test_server_refuses_non_loopback_binds(run_dir):
     from corrclust.review import make_server
 
