@@ -276,6 +276,15 @@ def test_error_correlations_for_other_images(tmp_path, organoids, capsys):
     assert "not in the folder" in err
 
 
+def test_gaec_with_images_names_the_option_given(tmp_path, organoids, capsys):
+    for option in ("--method", "--solver"):
+        err = _cli_error(capsys, "cluster", organoids, option, "gaec", "-o", tmp_path / "out")
+        assert err.strip() == (
+            f"corrclust cluster: error: {option} gaec is for the matrix-only mode; with images use kl, "
+            "anytime or exact"
+        )
+
+
 def test_twin_needs_a_model(tmp_path, organoids, capsys):
     err = _cli_error(capsys, "cluster", organoids, "--method", "twin", "-o", tmp_path / "out")
     assert "--model" in err

@@ -299,7 +299,8 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
             raise CliError(f"--method {method} and --solver {solver} disagree; use --solver alone")
         method, solver = None, method
     if solver == "gaec":
-        raise CliError("--solver gaec is for the matrix-only mode; with images use kl, anytime or exact")
+        given = "--solver" if args.solver == "gaec" else "--method"  # name the option the user typed
+        raise CliError(f"{given} gaec is for the matrix-only mode; with images use kl, anytime or exact")
     if method is None:
         given = [
             d for d in _ROUTE_DESTS.get("profile", ()) if getattr(args, d, None) != _ROUTE_DEFAULTS.get(d)
