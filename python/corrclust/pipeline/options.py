@@ -23,7 +23,9 @@ class ClusterOptions:
 
     images_dir: Path
     out_dir: Path
-    method: str = "pqap"  # a similarity route (corrclust.pipeline.routes)
+    # A similarity route (corrclust.pipeline.routes), or AUTO: the images choose, as `corrclust cluster`
+    # without --method does. The default was "pqap", so the API refused RGB crops the CLI clustered.
+    method: str = AUTO
     model: Path | None = None
     solver: str = "kl"
     params: Path | None = None
