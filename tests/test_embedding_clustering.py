@@ -146,6 +146,25 @@ def test_embeddings_cli_round_trip(tmp_path: Path, planted: tuple[np.ndarray, np
     assert summary["path"] == "sparse" and summary["pairs_scored"] == want.pairs
 
 
+def test_embeddings_cli_reads_the_archive_of_ssl_embed(tmp_path: Path) -> None:
+    """``ssl embed``'s .npz (ids, features, costs): its features are clustered under its ids; it was
+    refused as "an .npz must hold one array, it holds 3"."""
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    ids = np.array([str(100 + 7 * i) for i in range(20)])
+    np.savez(tmp_path / "emb.npz", ids=ids, features=X, costs=np.zeros((20, 20)))
+    np.save(tmp_path / "E.npy", X)
+    out = run_cli("--embeddings", "emb.npz", "-o", "a", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    ref = run_cli("--embeddings", "E.npy", "-o", "b", cwd=tmp_path)
+    assert ref.returncode == 0, ref.stderr
+    with open(tmp_path / "a" / "clusters.csv", newline="") as fh:
+        got = list(csv.DictReader(fh))
+    with open(tmp_path / "b" / "clusters.csv", newline="") as fh:
+        want = list(csv.DictReader(fh))
+    assert [r["id"] for r in got] == ids.tolist()
+    assert [r["cluster"] for r in got] == [r["cluster"] for r in want]
+
+
 @pytest.mark.parametrize(
     ("files", "args", "message"),
     [

@@ -23,6 +23,24 @@ from corrclust.images import synthetic
 from corrclust.images.io import list_images
 
 
+def test_matrix_only_truth_auto_and_a_folder_for_o_are_one_clear_error(tmp_path, capsys):
+    np.savez(tmp_path / "P.npz", ids=np.array([1, 2, 3]), P=np.full((3, 3), 0.7))
+    base = ["cluster", "--similarities", str(tmp_path / "P.npz")]
+    assert cli_main([*base, "--truth", "auto"]) == 2  # was "clustering file not found: auto"
+    assert capsys.readouterr().err.strip() == (
+        "corrclust cluster: error: --truth auto needs IMAGES_DIR (the classes come from the images); "
+        "without it pass a truth file (one line of ids per class)"
+    )
+    (tmp_path / "results").mkdir()
+    assert cli_main([*base, "-o", str(tmp_path / "results")]) == 2  # was "results: Is a directory"
+    assert capsys.readouterr().err.strip() == (
+        f"corrclust cluster: error: -o {tmp_path / 'results'}: without IMAGES_DIR, -o names the clustering "
+        "CSV to write, not a folder (e.g. -o clusters.csv)"
+    )
+    assert cli_main([*base, "-o", str(tmp_path / "c.csv")]) == 0
+    assert (tmp_path / "c.csv").read_text().splitlines()[0] == "1,2,3"
+
+
 @pytest.fixture(scope="module")
 def organoids(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("organoids")

@@ -84,6 +84,18 @@ def test_crop_command(tmp_path, capsys):
 def test_errors_are_one_line(tmp_path, capsys):
     assert main(["images", "keypoints", str(tmp_path / "nope"), "-o", str(tmp_path / "k.csv")]) == 2
     assert "image folder not found" in capsys.readouterr().err
+    # one image given instead of its folder: said so, with the folder to pass
+    image = tmp_path / "imgs" / "organoid_100.tif"
+    image.parent.mkdir()
+    image.write_bytes(b"II*\x00")
+    assert main(["images", "keypoints", str(image), "-o", str(tmp_path / "k.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"corrclust images keypoints: error: {image} is a file, not a folder: pass the folder that "
+        f"holds the images ({image.parent})"
+    )
+    assert main(["cluster", str(image), "-o", str(tmp_path / "out"), "--no-progress"]) == 2
+    assert f"error: {image} is a file, not a folder" in capsys.readouterr().err
     assert main(["images", "synth", "-o", str(tmp_path / "s"), "--classes", "99"]) == 2
     assert "classes must be between" in capsys.readouterr().err
     assert main(["images"]) == 2

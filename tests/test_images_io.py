@@ -69,6 +69,41 @@ def test_png_16bit_and_rgb_jpeg(tmp_path):
     assert abs(int(out[8, 12, 0]) - 200) <= 3 and out[8, 12, 1] < 10
 
 
+def test_alpha_and_cmyk_are_not_channels(tmp_path):
+    """Opaque RGBA and LA PNGs and TIFFs lose their alpha plane and CMYK JPEGs become RGB: as 4 planes
+    they made the default route PQAP, with the alpha as the membrane channel. An alpha that varies
+    stays a channel (Pillow, imageio and tifffile save any 4-plane array as RGBA)."""
+    from corrclust.pipeline.routes import default_route
+
+    rgb = _planes(c=3, dtype=np.uint8)
+    Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])).save(tmp_path / "a_1.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a_1.png"), rgb)
+    grey = rgb[:, :, 0]
+    Image.fromarray(grey).convert("LA").save(tmp_path / "a_2.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a_2.png")[:, :, 0], grey)
+    assert read_image(tmp_path / "a_2.png").shape == (20, 30, 1)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "a_3.jpg", quality=100)
+    out = read_image(tmp_path / "a_3.jpg")
+    assert out.shape == (20, 30, 3) and np.abs(out.astype(int) - rgb).max() <= 8  # JPEG loss (1 here)
+    # TIFF: extra samples marked as alpha are dropped (interleaved or planar); unspecified ones stay
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    tifffile.imwrite(tmp_path / "a_4.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(read_image(tmp_path / "a_4.tif"), rgb)
+    planar = np.moveaxis(rgba, -1, 0)
+    tifffile.imwrite(
+        tmp_path / "a_5.tif", planar, photometric="rgb", planarconfig="separate", extrasamples=["assocalpha"]
+    )
+    np.testing.assert_array_equal(read_image(tmp_path / "a_5.tif"), rgb)
+    tifffile.imwrite(tmp_path / "a_6.tif", rgba, photometric="rgb", extrasamples=["unspecified"])
+    np.testing.assert_array_equal(read_image(tmp_path / "a_6.tif"), rgba)
+    assert default_route([tmp_path / "a_1.png", tmp_path / "a_3.jpg", tmp_path / "a_4.tif"]) == "profile"
+    four = _planes(c=4, dtype=np.uint8)  # four channels of data, the 4th saved as "alpha"
+    Image.fromarray(four).save(tmp_path / "a_7.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a_7.png"), four)
+    tifffile.imwrite(tmp_path / "a_8.tif", four, photometric="rgb", extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(read_image(tmp_path / "a_8.tif"), four)
+
+
 def test_corrupt_and_missing_files_name_the_file(tmp_path):
     bad = tmp_path / "broken_3.tif"
     bad.write_bytes(b"II*\x00garbage")
@@ -142,6 +177,23 @@ def test_list_images_class_folders(tmp_path):
         (102, "round", "c2.png"),
         (200, "spiky", "c0.png"),
         (201, "spiky", "c1.png"),
+    ]
+
+
+def test_list_images_beside_class_folders_warns(tmp_path):
+    """Images at the top and a class folder beneath: the folder is not read, and that is said."""
+    _write(tmp_path / "org_100.tif")
+    _write(tmp_path / "org_101.tif")
+    (tmp_path / "more").mkdir()
+    _write(tmp_path / "more" / "org_200.tif")
+    (tmp_path / "masks").mkdir()
+    _write(tmp_path / "masks" / "org_100_mask.tif")  # masks only: not a folder of images
+    with pytest.warns(UserWarning) as caught:
+        recs = list_images(tmp_path)
+    assert [r.id for r in recs] == [100, 101]
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path} holds images and also sub-folders with images (more); only the 2 image(s) directly "
+        "in it are read (put every image in a class folder, or pass an ids table)"
     ]
 
 

@@ -276,6 +276,15 @@ def test_error_correlations_for_other_images(tmp_path, organoids, capsys):
     assert "not in the folder" in err
 
 
+def test_gaec_with_images_names_the_option_given(tmp_path, organoids, capsys):
+    for option in ("--method", "--solver"):
+        err = _cli_error(capsys, "cluster", organoids, option, "gaec", "-o", tmp_path / "out")
+        assert err.strip() == (
+            f"corrclust cluster: error: {option} gaec is for the matrix-only mode; with images use kl, "
+            "anytime or exact"
+        )
+
+
 def test_twin_needs_a_model(tmp_path, organoids, capsys):
     err = _cli_error(capsys, "cluster", organoids, "--method", "twin", "-o", tmp_path / "out")
     assert "--model" in err
@@ -300,6 +309,104 @@ def test_bad_image_is_reported_and_skipped(tmp_path, organoids, capsys):
     page = (tmp_path / "out" / "report.html").read_text()
     assert "1 unreadable file(s) skipped" in page and "organoid_199.tif" in page
     assert not (tmp_path / "out" / "metrics.json").exists()  # no truth, no metrics
+
+
+def test_rerun_into_an_earlier_runs_folder_removes_its_stale_outputs(tmp_path, organoids, capsys):
+    """A run without a truth on 8 images into the folder of a run with a truth on 12 leaves none of the
+    first run's metrics, sweep, figures or thumbnails behind (they described the other clustering)."""
+    ids = _ids(organoids)
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "notes.png").write_bytes(b"mine")  # not a corrclust name: kept
+    (out / "feedback.csv").write_text("a,b,answer\n")  # the expert's answers: kept
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids, confuse=(2, 3)))
+    args = ["cluster", str(organoids), "--similarities", str(npz), "-o", str(out), "--no-progress"]
+    assert cli_main([*args, "--truth", "auto"]) == 0
+    first = sorted(p.name for p in (out / "figures").iterdir())
+    assert {"cluster_002.png", "sweep.png", "vi_split.png"} <= set(first)
+    assert (out / "metrics.json").is_file() and (out / "sweep.csv").is_file()
+    assert len(list((out / "thumbnails").iterdir())) == 12
+
+    few = tmp_path / "few"
+    few.mkdir()
+    for f in sorted(organoids.glob("organoid_*.tif"))[:16]:  # 8 images and their masks
+        (few / f.name).write_bytes(f.read_bytes())
+    keep = _ids(few)
+    npz2 = _save_s(tmp_path / "S2.npz", keep, np.ones((8, 8)))  # all alike: one cluster
+    assert cli_main(["cluster", str(few), "--similarities", str(npz2), "-o", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert not (out / "metrics.json").exists() and not (out / "sweep.csv").exists()
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "cluster_001.png",
+        "notes.png",
+        "similarity.png",
+        "sizes.png",
+    ]
+    assert sorted(p.name for p in (out / "thumbnails").iterdir()) == sorted(f"{i}.png" for i in keep)
+    assert (out / "feedback.csv").read_text() == "a,b,answer\n"
+    assert "metrics.json" not in (out / "report.html").read_text()
+
+
+def test_thumbnails_show_a_bar_on_large_sets_only(tmp_path, organoids, capsys, monkeypatch):
+    from corrclust.pipeline import outputs
+
+    ids = _ids(organoids)
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    opts = pipeline.ClusterOptions(organoids, tmp_path / "a", correlations=npz, progress=True)
+    pipeline.run(opts)
+    assert "thumbnails:" not in capsys.readouterr().err  # 12 images: below THUMBNAILS_BAR_MIN
+    monkeypatch.setattr(outputs, "THUMBNAILS_BAR_MIN", 12)
+    pipeline.run(pipeline.ClusterOptions(organoids, tmp_path / "b", correlations=npz, progress=True))
+    err = capsys.readouterr().err
+    assert "thumbnails: 100%" in err and "12/12" in err
+    assert len(list((tmp_path / "b" / "thumbnails").iterdir())) == 12
+
+
+def test_stored_correlations_do_not_claim_a_route_from_the_channels(tmp_path, capsys):
+    """Grey images with --similarities: the matrix is used, and no 'method: pqap (the images have the
+    key-point channels ...)' line says otherwise."""
+    import tifffile
+
+    folder = tmp_path / "grey"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in (1, 2, 3, 4):
+        tifffile.imwrite(folder / f"cell_{i}.tif", rng.integers(0, 255, (32, 32), dtype=np.uint8))
+    ids = np.array([1, 2, 3, 4])
+    npz = _save_s(tmp_path / "S.npz", ids, _similarities(ids))
+    assert (
+        cli_main(
+            ["cluster", str(folder), "--similarities", str(npz), "-o", str(tmp_path / "o"), "--no-progress"]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "method:" not in err and "key-point channels" not in err
+    assert f"corrclust: using the similarity matrix of {npz} (4 images)" in err
+
+
+def test_many_unreadable_files_are_named_up_to_a_limit_and_the_error_gives_the_first_reason(
+    tmp_path, organoids, capsys, monkeypatch
+):
+    from corrclust.pipeline import images as pipeline_images
+
+    monkeypatch.setattr(pipeline_images, "SKIP_LINES_MAX", 2)
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for k in range(5):
+        (folder / f"organoid_{100 + k}.tif").write_bytes(b"not a TIFF")
+    err = _cli_error(capsys, "cluster", folder, "-o", tmp_path / "out", "--no-progress")
+    lines = err.strip().splitlines()
+    assert [line.split(": cannot read")[0] for line in lines[:2]] == [
+        f"corrclust: skipping {folder}/organoid_100.tif",
+        f"corrclust: skipping {folder}/organoid_101.tif",
+    ]
+    assert lines[2:] == [
+        "corrclust: skipping 3 more unreadable file(s), not named here (the report lists all)",
+        f"corrclust cluster: error: no readable image in {folder} (5 unreadable file(s) skipped; the first: "
+        f"cannot read image {folder}/organoid_100.tif: corrupt or unreadable (TiffFileError: not a TIFF file: "
+        "header=b'not ')); clustering needs at least 2 images",
+    ]
 
 
 def test_probabilities_give_logit_costs_and_a_bias_sweep(tmp_path, organoids):
@@ -520,6 +627,15 @@ def test_subset_folders_give_subset_tags(tmp_path, organoids):
     assert pipeline.subset_folder_records(cls_root) is None
     images = pipeline.load_images(root, progress=False)
     assert [r.subset for r in images.records].count("unseen") == 4
+
+
+def test_crop_with_truth_auto_is_refused_before_any_work(tmp_path, organoids, capsys):
+    err = _cli_error(capsys, "cluster", organoids, "--crop", "--truth", "auto", "-o", tmp_path / "out")
+    assert err.strip() == (
+        "corrclust cluster: error: --truth auto with --crop: the crops carry no classes; pass a truth "
+        "file of crop ids (one line of ids per class) instead"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_crop_real_fields_then_cluster(tmp_path):

@@ -101,3 +101,21 @@ def test_an_unknown_method_names_the_routes():
         ValueError, match="unknown method 'nope' \\(choose one of pqap, twin, profile, ssl\\)"
     ):
         routes.get_route("nope")
+
+
+def test_the_api_default_lets_the_images_choose_the_route_as_the_cli_does(tmp_path, capsys):
+    """ClusterOptions without a method: grey crops take the profile route, as `corrclust cluster`
+    without --method; the default was "pqap", which refused them ("key points were found in 0 of 8")."""
+    import tifffile
+
+    assert pipeline.ClusterOptions(tmp_path, tmp_path / "o").method == routes.AUTO
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:48, :48]
+    for k in range(8):
+        r = 8 + 2 * k
+        disc = ((yy - 24) ** 2 + (xx - 24) ** 2 < r * r) * 200 + rng.integers(0, 20, (48, 48))
+        tifffile.imwrite(tmp_path / f"cell_{100 + k}.tif", disc.astype(np.uint8))
+    res = pipeline.run(pipeline.ClusterOptions(tmp_path, tmp_path / "out", progress=False))
+    assert res.clustering.labels.size == 8
+    err = capsys.readouterr().err
+    assert "corrclust: method: profile (the images lack the key-point channels; choose with --method)" in err

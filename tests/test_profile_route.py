@@ -285,6 +285,13 @@ def test_neighbours_option(brightfield, tmp_path, capsys):
     # the default: one image in 15, at least 7
     assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "s"), "--no-progress"]) == 0
     assert "cost rule neighbourhood: k = 7 (one image in 15, at least 7)" in capsys.readouterr().err
+    # five images: k is every other image, and the message says so (it said "k = 4 ... at least 7")
+    few = tmp_path / "few"
+    few.mkdir()
+    for f in sorted(p for p in brightfield.iterdir() if p.suffix == ".tif")[:5]:
+        (few / f.name).write_bytes(f.read_bytes())
+    assert cli_main(["cluster", str(few), "-o", str(tmp_path / "f"), "--no-progress"]) == 0
+    assert "cost rule neighbourhood: k = 4 (one image in 15, at most the other 4)" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ above the dense limit (issue 18)
@@ -307,7 +314,8 @@ def test_above_the_dense_limit_the_profile_route_goes_sparse(forty, tmp_path, ca
     out = tmp_path / "out"
     argv = ["cluster", str(forty), "-o", str(out), "--no-progress", "--dense-max-n", "20", "--truth", "auto"]
     assert cli_main(argv) == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     said = [line for line in err.splitlines() if "dense limit" in line]
     assert said == [
         "corrclust: 40 images are above the dense limit of 20 (their n x n matrices would need 50.0 KiB): "
@@ -324,6 +332,12 @@ def test_above_the_dense_limit_the_profile_route_goes_sparse(forty, tmp_path, ca
     assert ref.n_clusters >= 2
     data = json.loads((out / "metrics.json").read_text())  # formats/metrics_file.py: contingency as cells
     assert "contingency_cells" in data and sum(c[2] for c in data["contingency_cells"]) == 40
+    # the headline numbers on stdout, as on the dense path (the sparse path printed none)
+    vi_line = [line for line in captured.out.splitlines() if line.startswith("VI ")]
+    assert vi_line == [
+        f"VI {data['vi']:.4f} bits (false cuts {data['false_cuts']:.4f}, false joins {data['false_joins']:.4f}), "
+        f"Rand index {100 * data['rand_index']:.2f} %, 2 true classes"
+    ]
     assert not (out / "similarities.npz").exists()  # no n x n matrix anywhere
     page = (out / "report.html").read_text()
     assert "size_distribution.png" in page and "similarity.png" not in page

@@ -125,6 +125,17 @@ def test_questions_command(run_dir, tmp_path, capsys):
     assert len(pairs) == 40 and (200, 300) not in pairs and (300, 200) not in pairs
     assert main(["questions", str(tmp_path), "-n", "1"]) == 2
     assert "similarities.npz not found" in capsys.readouterr().err
+    # the folder of a run that kept no matrix (sparse path, --embeddings): said so, not "is it an output folder?"
+    sparse = tmp_path / "sparse"
+    sparse.mkdir()
+    (sparse / "clusters.csv").write_text("id,cluster\n1,1\n2,1\n")
+    assert main(["questions", str(sparse), "-n", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"corrclust questions: error: {sparse} holds clusters.csv but no similarities.npz: that run (the "
+        "sparse path above --dense-max-n, or --embeddings) kept no matrix of every pair, which questions "
+        "and the review page need; rerun 'corrclust cluster IMAGES_DIR' (with a higher --dense-max-n if it "
+        "was above)"
+    )
 
 
 # ------------------------------------------------------------------ the server
@@ -155,6 +166,25 @@ def _get(url: str) -> tuple[int, bytes]:
 def _post(url: str, data: str) -> str:
     with urllib.request.urlopen(urllib.request.Request(url, data=data.encode())) as r:
         return r.read().decode()
+
+
+def test_review_port_in_use_or_out_of_range_is_one_line(run_dir, capsys):
+    import socket
+
+    _, _, out = run_dir
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["review", str(out), "--port", str(port), "--no-browser"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"corrclust review: error: port {port} on 127.0.0.1 is in use (another review page?); pick another "
+        "with --port, or --port 0 for a free one"
+    )
+    with pytest.raises(SystemExit) as stop:  # argparse's exit; a traceback from bind() before
+        main(["review", str(out), "--port", "99999", "--no-browser"])
+    assert stop.value.code == 2
+    assert "argument --port: expected a port number 0-65535, got '99999'" in capsys.readouterr().err
 
 
 def test_server_refuses_non_loopback_binds(run_dir):

@@ -335,6 +335,14 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "bad.pt").write_bytes(b"not a model")
     assert main(["ssl", "embed", str(tmp_path / "bad.pt"), str(d), "-o", str(tmp_path / "e.npz")]) == 2
     assert "not a readable corrclust self-supervised model" in capsys.readouterr().err
+    one = tmp_path / "one"
+    one.mkdir()
+    first = next(p for p in sorted(d.iterdir()) if p.suffix == ".tif")
+    (one / first.name).write_bytes(first.read_bytes())
+    assert main(["ssl", "train", str(one), "-o", str(tmp_path / "o.pt"), *SSL_TINY]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"corrclust ssl train: error: self-supervised training needs at least 2 images, {one} has 1 readable"
+    )
 
 
 def test_cluster_route_trains_on_the_folder_and_a_rerun_continues(tmp_path, capsys):

@@ -299,7 +299,8 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
             raise CliError(f"--method {method} and --solver {solver} disagree; use --solver alone")
         method, solver = None, method
     if solver == "gaec":
-        raise CliError("--solver gaec is for the matrix-only mode; with images use kl, anytime or exact")
+        typed = "--solver" if args.solver == "gaec" else "--method"  # name the option the user typed
+        raise CliError(f"{typed} gaec is for the matrix-only mode; with images use kl, anytime or exact")
     if method is None:
         given = [
             d for d in _ROUTE_DESTS.get("profile", ()) if getattr(args, d, None) != _ROUTE_DEFAULTS.get(d)
@@ -357,8 +358,12 @@ def print_summary(result, stream=None) -> None:
         file=stream,
     )
     ev = result.evaluation
-    if ev is not None:
-        m = ev.metrics
+    m = ev.metrics if ev is not None else None
+    if m is None and "metrics" in result.files:
+        # The sparse path keeps no Evaluation; its metrics.json holds the same keys, and a run with a
+        # truth printed no VI line at all there.
+        m = json.loads(Path(result.files["metrics"]).read_text())
+    if m is not None:
         print(
             f"VI {m['vi']:.4f} bits (false cuts {m['false_cuts']:.4f}, false joins {m['false_joins']:.4f}), "
             f"Rand index {100 * m['rand_index']:.2f} %, {m['n_clusters_true']} true classes",
@@ -407,6 +412,16 @@ def run_matrix(args: argparse.Namespace) -> int:
     if args.method in METHODS:
         raise CliError(
             f"--method {args.method} needs IMAGES_DIR; to cluster a matrix, pick a solver with --solver"
+        )
+    if args.truth == "auto":  # it was read as a truth file named "auto"
+        raise CliError(
+            "--truth auto needs IMAGES_DIR (the classes come from the images); without it pass a truth "
+            "file (one line of ids per class)"
+        )
+    if args.out and Path(args.out).is_dir():  # was "results: Is a directory", after the solve
+        raise CliError(
+            f"-o {args.out}: without IMAGES_DIR, -o names the clustering CSV to write, not a folder "
+            "(e.g. -o clusters.csv)"
         )
     method = args.solver or args.method or "kl"
     corr = load_correlations(
@@ -520,7 +535,8 @@ def read_ids(path: Path, n: int) -> list[str]:
 
 
 def read_embeddings(path: Path) -> np.ndarray:
-    """An (n, d) array from a .npy file (or an .npz holding one array); one-line errors name the file."""
+    """An (n, d) array from a .npy file, an .npz holding one array, or the ``features`` of an .npz
+    of ``corrclust ssl embed`` (``OUT/ssl/embeddings.npz``); one-line errors name the file."""
     import zipfile
 
     if not path.is_file():
@@ -530,8 +546,12 @@ def read_embeddings(path: Path) -> np.ndarray:
             loaded = np.load(fh, allow_pickle=False)
             if isinstance(loaded, np.lib.npyio.NpzFile):
                 names = list(loaded.files)
+                if "features" in names:  # ssl embed's archive was refused as "holds 3 arrays"
+                    names = ["features"]
                 if len(names) != 1:
-                    raise CliError(f"{path}: an .npz must hold one array, it holds {len(names)}")
+                    raise CliError(
+                        f"{path}: an .npz must hold one array (or 'features' and 'ids'), it holds {len(names)}"
+                    )
                 arr = loaded[names[0]]
             else:
                 arr = np.asarray(loaded)
@@ -540,6 +560,17 @@ def read_embeddings(path: Path) -> np.ndarray:
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise CliError(f"{path}: expected numbers, got an array of {arr.dtype}")
     return arr
+
+
+def embedding_ids(path: Path) -> list[str] | None:
+    """The ``ids`` stored beside ``features`` in an .npz of ``corrclust ssl embed``, else None (so the
+    rows keep the image ids rather than becoming 0..n-1)."""
+    if path.suffix.lower() != ".npz":
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        if "features" in z.files and "ids" in z.files:
+            return [str(i) for i in z["ids"].tolist()]
+    return None
 
 
 def run_embeddings(args: argparse.Namespace) -> int:
@@ -572,11 +603,11 @@ def run_embeddings(args: argparse.Namespace) -> int:
         n = check_features(E, str(args.embeddings)).shape[0]
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    ids = read_ids(args.ids_table, n) if args.ids_table is not None else None
+    ids = read_ids(args.ids_table, n) if args.ids_table is not None else embedding_ids(args.embeddings)
     if ids is not None:
         from corrclust.embedding_clustering import check_ids
 
-        check_ids(ids, n, str(args.ids_table))
+        check_ids(ids, n, str(args.ids_table or args.embeddings))
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -682,9 +713,11 @@ def run_distributed(args: argparse.Namespace) -> int:
     try:
         X = check_features(E, str(args.embeddings))
         ids = check_ids(
-            read_ids(args.ids_table, X.shape[0]) if args.ids_table is not None else None,
+            read_ids(args.ids_table, X.shape[0])
+            if args.ids_table is not None
+            else embedding_ids(args.embeddings),
             X.shape[0],
-            str(args.ids_table),
+            str(args.ids_table or args.embeddings),
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None

@@ -75,7 +75,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ln.add_argument(
         "--objective", choices=("f1", "vi"), default="f1", help="pairwise F1 (paper) or clustering VI"
     )
-    ln.add_argument("--time-budget", type=float, default=180.0, metavar="S", help="seconds (default: 180)")
+    ln.add_argument(
+        "--time-budget",
+        type=float,
+        default=180.0,
+        metavar="S",
+        help="seconds of annealing (default: 180), checked between steps: the start vector's all-pairs "
+        "evaluation always runs to its end (on 18 synthetic organoids 15 s, over a budget of 5)",
+    )
     ln.add_argument(
         "--iterations", type=int, default=3000, metavar="N", help="annealing steps (default: 3000)"
     )

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("out", type=Path, metavar="OUT", help="output folder of 'corrclust cluster'")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument(
         "--allow-remote",
         action="store_true",
@@ -52,18 +52,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _port(text: str) -> int:
+    """argparse type: a TCP port, 0-65535 (99999 ended in a traceback from bind())."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
+    import errno
+
+    from corrclust.cli_support import CliError
     from corrclust.review import make_server
 
-    server = make_server(
-        args.out,
-        args.host,
-        args.port,
-        allow_remote=args.allow_remote,
-        solver=args.solver,
-        calibrate=args.calibrate,
-        propagate=args.propagate,
-    )
+    try:
+        server = make_server(
+            args.out,
+            args.host,
+            args.port,
+            allow_remote=args.allow_remote,
+            solver=args.solver,
+            calibrate=args.calibrate,
+            propagate=args.propagate,
+        )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        # was "error: Address already in use", naming neither the port nor the way out
+        raise CliError(
+            f"port {args.port} on {args.host} is in use (another review page?); pick another with --port, "
+            "or --port 0 for a free one"
+        ) from None
     host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host if ':' not in host else '[' + host + ']'}:{port}/"
     print(f"review page: {url}  (answers go to {server.state.feedback_path}; Ctrl-C stops)", file=sys.stderr)

@@ -107,6 +107,10 @@ def run_train(args: argparse.Namespace) -> int:
     data = load_folder(
         args.images_dir, image_size=config.image_size, require_labels=False, progress=args.progress
     )
+    if len(data) < 2:  # said as the array shape "(1, 1, 64, 64)" by the trainer before
+        raise ValueError(
+            f"self-supervised training needs at least 2 images, {args.images_dir} has {len(data)} readable"
+        )
     ckpt = Path(str(args.output) + ".ckpt")
     if args.progress:
         say_start(

@@ -89,6 +89,7 @@ __all__ = [
     "parse_name",
     "NAME_PATTERNS",
     "list_images",
+    "missing_folder_message",
     "scan_images",
     "iter_images",
 ]
@@ -486,6 +487,22 @@ def _read_tiff(path: Path, pixels: bool = True) -> _Raw:
                 pass  # an OME-XML we cannot parse: the pixels are still good
         if size is None:
             size = _tiff_pixel_size(tif, series.pages[0] if series.pages else tif.pages[0])
+        # A fully opaque alpha plane (an extra sample marked as alpha, all at the maximum) is no
+        # channel: an RGBA TIFF read as 4 channels went to PQAP, alpha as its membrane plane. An
+        # alpha that varies is kept: tifffile marks the 4th plane of any (y, x, 4) array as alpha.
+        page = series.pages[0] if series.pages else tif.pages[0]
+        extra = tuple(int(e) for e in (getattr(page, "extrasamples", None) or ()))
+        if (
+            arr is not None
+            and len(extra) == 1
+            and extra[0] in (1, 2)
+            and "S" in axes
+            and shape[axes.index("S")] > 1
+        ):
+            at = axes.index("S")
+            if _opaque(np.take(arr, shape[at] - 1, axis=at)):
+                shape = shape[:at] + (shape[at] - 1,) + shape[at + 1 :]
+                arr = np.take(arr, range(shape[at]), axis=at)
     # tifffile names an axis the file does not describe 'Q' (or 'I' for a plain page sequence):
     # with such an axis longer than 1 the layout is unknown and left to the shape rule.
     if any(a in "QI" and n > 1 for a, n in zip(axes, shape, strict=False)):
@@ -493,10 +510,30 @@ def _read_tiff(path: Path, pixels: bool = True) -> _Raw:
     return _Raw(arr, axes, names, size, shape)
 
 
+#: Pillow modes whose last plane is transparency, not intensity.
+_PIL_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+
+
+def _opaque(plane: np.ndarray) -> bool:
+    """Whether an alpha plane is fully opaque (every value the dtype's maximum): no information."""
+    return plane.size > 0 and plane.dtype.kind == "u" and bool((plane == np.iinfo(plane.dtype).max).all())
+
+
 def _read_pil(path: Path) -> _Raw:
     import imageio.v3 as iio
+    from PIL import Image
 
-    arr = np.asarray(iio.imread(path, plugin="pillow"))
+    with Image.open(path) as im:
+        mode, transparent = im.mode, "transparency" in im.info
+    # CMYK JPEGs came back as 4 planes and opaque RGBA/LA PNGs (screenshots, exports) with their
+    # alpha as one more channel: four planes made the default route PQAP, alpha its membrane plane.
+    # An alpha that varies is kept: Pillow and imageio save any 4-plane uint8 array as RGBA.
+    arr = np.asarray(iio.imread(path, plugin="pillow", mode="RGB" if mode == "CMYK" else None))
+    if arr.ndim == 3 and arr.shape[2] in (2, 4) and (mode in _PIL_ALPHA_MODES or transparent):
+        if _opaque(arr[:, :, -1]):
+            arr = arr[:, :, :-1]
+            if arr.shape[2] == 1:
+                arr = arr[:, :, 0]
     return _Raw(arr, "YX" if arr.ndim == 2 else "YXS" if arr.ndim == 3 else None)
 
 
@@ -1066,22 +1103,42 @@ def list_images(
     return split_time_points(records) if read is not None and read.t == "split" else records
 
 
+def missing_folder_message(folder: str | Path) -> str:
+    """Why ``folder`` cannot be read as an image folder: absent, or a file (say one image of it)."""
+    folder = Path(folder)
+    if folder.is_file():
+        return f"{folder} is a file, not a folder: pass the folder that holds the images ({folder.parent})"
+    return f"image folder not found: {folder}"
+
+
 def _list_images(
     folder: str | Path, ids_table: str | Path | None, name_pattern: str | re.Pattern | None
 ) -> list[ImageRecord]:
     folder = Path(folder)
     if not folder.is_dir():
-        raise NotADirectoryError(f"image folder not found: {folder}")
+        raise NotADirectoryError(missing_folder_message(folder))
     if isinstance(name_pattern, str):
         name_pattern = compile_name_pattern(name_pattern)
     if ids_table is not None:
         return _with_names(_read_ids_table(folder, Path(ids_table)), name_pattern)
     files = _image_files(folder)
-    if files:
-        return _with_names(_records_paper_layout(files), name_pattern)
     class_dirs = sorted(
         d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".") and not is_image_path(d)
     )
+    if files:
+        nested = [d.name for d in class_dirs if _image_files(d)]
+        if nested:
+            # Images beside class folders: the folders were left out without a word, so a class
+            # could vanish from the clustering unnoticed.
+            import warnings
+
+            warnings.warn(
+                f"{folder} holds images and also sub-folders with images ({', '.join(nested[:3])}"
+                f"{', ...' if len(nested) > 3 else ''}); only the {len(files)} image(s) directly in it are "
+                "read (put every image in a class folder, or pass an ids table)",
+                stacklevel=3,
+            )
+        return _with_names(_records_paper_layout(files), name_pattern)
     if any(_image_files(d) for d in class_dirs):
         return _with_names(_records_class_folders(folder, class_dirs), name_pattern)
     raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {folder} or its class folders")

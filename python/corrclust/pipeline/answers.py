@@ -139,6 +139,14 @@ def load_run(out_dir: str | Path) -> Correlations:
         raise NotADirectoryError(f"output folder not found: {out_dir}")
     path = out_dir / "similarities.npz"
     if not path.is_file():
+        if (out_dir / "clusters.csv").is_file():
+            # A run on the sparse path (above --dense-max-n) or of --embeddings keeps no n x n matrix;
+            # asking whether such a folder is an output folder confused (it is one).
+            raise FileNotFoundError(
+                f"{out_dir} holds clusters.csv but no similarities.npz: that run (the sparse path above "
+                "--dense-max-n, or --embeddings) kept no matrix of every pair, which questions and the review "
+                "page need; rerun 'corrclust cluster IMAGES_DIR' (with a higher --dense-max-n if it was above)"
+            )
         raise FileNotFoundError(f"{path} not found: is {out_dir} the output folder of 'corrclust cluster'?")
     with np.load(path, allow_pickle=False) as data:
         threshold = float(data["threshold"]) if "threshold" in data.files else 0.64

@@ -15,9 +15,14 @@ from corrclust.images.io import (
     ReadOptions,
     iter_images,
     list_images,
+    missing_folder_message,
     split_time_points,
 )
 from corrclust.pipeline.messages import say
+
+#: Skipped files named one per line on stderr; the rest are counted in one line (a wrong
+#: --channels skipped each of 250 RBC crops in a line of its own, and 20,000 would flood the screen).
+SKIP_LINES_MAX = 20
 
 __all__ = [
     "THUMB_SIZE",
@@ -131,7 +136,7 @@ def load_images(
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise NotADirectoryError(f"image folder not found: {folder}")
+        raise NotADirectoryError(missing_folder_message(folder))
     try:
         records = None if ids_table is not None else subset_folder_records(folder, name_pattern)
         if records is None:
@@ -145,10 +150,15 @@ def load_images(
     good: list[ImageRecord] = []
     thumbs: list[np.ndarray] = []
     failures: list[tuple[Path, str]] = []
+
+    def skip(path: Path, why: str) -> None:
+        failures.append((path, why))
+        if len(failures) <= SKIP_LINES_MAX:
+            say(f"skipping {path}: {why}")
+
     for rec, data, err in iter_images(records, read, progress=progress):
         if data is None:
-            failures.append((rec.path, err or "unreadable"))
-            say(f"skipping {rec.path}: {err}")
+            skip(rec.path, err or "unreadable")
             continue
         try:
             bad = degenerate_reason(data.pixels.shape)
@@ -156,12 +166,18 @@ def load_images(
                 raise ImageReadError(rec.path, bad)
             thumbs.append(thumbnail(data.pixels, THUMB_SIZE))
         except ValueError as exc:  # an image the report cannot draw is skipped like an unreadable one
-            failures.append((rec.path, str(exc)))
-            say(f"skipping {rec.path}: {exc}")
+            skip(rec.path, str(exc))
             continue
         good.append(rec)
+    if len(failures) > SKIP_LINES_MAX:
+        say(
+            f"skipping {len(failures) - SKIP_LINES_MAX} more unreadable file(s), not named here (the report lists all)"
+        )
     if len(good) < min_images:
         found = "no readable image" if not good else f"only {len(good)} readable image ({good[0].path.name})"
-        skipped = f" ({len(failures)} unreadable file(s) skipped)" if failures else ""
+        # the first reason in the last line too: it is the line that stays on screen
+        skipped = (
+            f" ({len(failures)} unreadable file(s) skipped; the first: {failures[0][1]})" if failures else ""
+        )
         raise ValueError(f"{found} in {folder}{skipped}; clustering needs at least {min_images} images")
     return ImageSet(folder, good, thumbs, failures)

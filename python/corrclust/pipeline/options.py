@@ -23,7 +23,9 @@ class ClusterOptions:
 
     images_dir: Path
     out_dir: Path
-    method: str = "pqap"  # a similarity route (corrclust.pipeline.routes)
+    # A similarity route (corrclust.pipeline.routes), or AUTO: the images choose, as `corrclust cluster`
+    # without --method does. The default was "pqap", so the API refused RGB crops the CLI clustered.
+    method: str = AUTO
     model: Path | None = None
     solver: str = "kl"
     params: Path | None = None
@@ -69,6 +71,12 @@ class ClusterOptions:
         from corrclust.solve import check_time_limit
 
         self.time_limit = check_time_limit(self.time_limit, "--time-limit")  # the one rule of corrclust
+        if self.crop and self.truth == "auto" and self.ids_table is None:
+            # found only after detection and profiles before, minutes on a folder of fields
+            raise ValueError(
+                "--truth auto with --crop: the crops carry no classes; pass a truth file of crop ids "
+                "(one line of ids per class) instead"
+            )
         if self.truth is not None and self.truth != "auto" and not Path(self.truth).is_file():
             raise FileNotFoundError(f"truth file not found: {self.truth}")
         if self.params is not None and not Path(self.params).is_file():
@@ -80,7 +88,9 @@ class ClusterOptions:
         if self.model is not None and not Path(self.model).is_file():
             raise FileNotFoundError(f"model file not found: {self.model}")
         if not Path(self.images_dir).is_dir():
-            raise NotADirectoryError(f"image folder not found: {self.images_dir}")
+            from corrclust.images.io import missing_folder_message
+
+            raise NotADirectoryError(missing_folder_message(self.images_dir))
         if self.name_pattern is not None:
             from corrclust.images.io import compile_name_pattern
 

@@ -236,10 +236,11 @@ def run(
         options.method = (
             "pqap" if options.correlations is not None else default_route(images.records, options.read)
         )
-        say(
-            f"method: {options.method} ({'the images have' if options.method == 'pqap' else 'the images lack'} "
-            f"the key-point channels; choose with --method)"
-        )
+        if options.correlations is None:  # else the stored matrix is used, whatever the channels
+            say(
+                f"method: {options.method} ({'the images have' if options.method == 'pqap' else 'the images lack'} "
+                f"the key-point channels; choose with --method)"
+            )
         get_route(options.method).check(options)
     # above the dense limit: the sparse path when the route gives feature vectors, else a refusal
     going_sparse = decide(len(images.records), options, get_route(options.method))

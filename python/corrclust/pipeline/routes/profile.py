@@ -160,8 +160,13 @@ class ProfileRoute:
                 if offset > feature_costs.OFFSET
                 else ""
             )
+            n = len(pc.ids)
+            # Below 8 images k is every other image; "at least 7" beside k = 2 read as a bug.
+            bound = (
+                f"at most the other {n - 1}" if pc.k == n - 1 < feature_costs.K_NEIGHBOURS else "at least 7"
+            )
             say(
-                f"cost rule neighbourhood: k = {pc.k} (one image in {feature_costs.NEIGHBOUR_SHARE}, at least 7), "
+                f"cost rule neighbourhood: k = {pc.k} (one image in {feature_costs.NEIGHBOUR_SHARE}, {bound}), "
                 f"offset {offset:.2f}{where}"
             )
         if "neighbours_stability" in pc.info:
