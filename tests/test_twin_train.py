@@ -309,3 +309,9 @@ def test_training_check_flags_pairs_at_chance():
     assert abs(check["train_pair_auc"] - 0.5) < 0.1
     assert any("near chance" in w for w in check["warnings"])
     assert not any("planned steps" in w for w in check["warnings"])
+    # few steps: the advice is twin train's unless the caller names its own (corrclust demo has
+    # --twin-budget, no --time-budget and no recipes)
+    few = training_check(model, data, steps=10, planned_steps=100)["warnings"]
+    assert "barely trained: 10 of 100 planned steps (10%); give a larger --time-budget" in few[0]
+    own = training_check(model, data, steps=10, planned_steps=100, longer_hint="give more")["warnings"]
+    assert own[0] == "barely trained: 10 of 100 planned steps (10%); give more"

@@ -200,6 +200,7 @@ def _run_twin(args: argparse.Namespace, out: Path, images_dir: Path):
         resume=False,
         time_budget=args.twin_budget,
         progress=args.progress,
+        longer_hint="give the demo a larger --twin-budget (it trains from the start each time)",
     )
     options = pipeline.ClusterOptions(
         images_dir=images_dir,

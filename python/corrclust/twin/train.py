@@ -253,6 +253,10 @@ class _Run(TrainingRun):
         return True
 
 
+# the "barely trained" warning's advice, in the words of `corrclust twin train`
+LONGER_HINT = "give a larger --time-budget (the run resumes) or use the cpu recipe"
+
+
 def train(
     data: TwinData,
     recipe: Recipe | str = "fast",
@@ -266,6 +270,7 @@ def train(
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
     checkpoint_every: float | None = None,
+    longer_hint: str = LONGER_HINT,
 ) -> TrainResult:
     """Train a twin network on ``data`` with ``recipe`` (a ``Recipe`` or a recipe name).
 
@@ -285,6 +290,9 @@ def train(
         120, 0 turns them off.
     on_step
         Called as ``on_step(step, loss)`` after every step (used by tests and tools).
+    longer_hint
+        What the "barely trained" warning tells the user to do (a caller with other options than
+        ``twin train``'s, such as ``corrclust demo``, names its own).
     """
     if isinstance(recipe, str):
         recipe = get_recipe(recipe)
@@ -305,7 +313,9 @@ def train(
         checkpoint_path=loop.checkpoint_file,
     )
     if stopped != "interrupted":
-        check = training_check(run.model, data, run.step, recipe.total_steps, seed=run.seed)
+        check = training_check(
+            run.model, data, run.step, recipe.total_steps, seed=run.seed, longer_hint=longer_hint
+        )
         result.warnings = check.pop("warnings")
         result.check = check
         if output is not None:
@@ -347,6 +357,7 @@ def training_check(
     *,
     seed: int = 0,
     max_images: int = 400,
+    longer_hint: str = LONGER_HINT,
 ) -> dict[str, Any]:
     """How far training got, measured without any held-out data; and warnings when barely trained.
 
@@ -384,8 +395,7 @@ def training_check(
     warnings = []
     if fraction < MIN_STEP_FRACTION:
         warnings.append(
-            f"barely trained: {steps} of {planned_steps} planned steps ({100 * fraction:.0f}%); "
-            "give a larger --time-budget (the run resumes) or use the cpu recipe"
+            f"barely trained: {steps} of {planned_steps} planned steps ({100 * fraction:.0f}%); {longer_hint}"
         )
     if auc == auc and auc < MIN_TRAIN_PAIR_AUC:
         warnings.append(
