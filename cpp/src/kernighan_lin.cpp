@@ -817,6 +817,7 @@ private:
         Index j;
     };
     static bool heap_less(const HeapEntry& x, const HeapEntry& y) { return x.g < y.g || (x.g == y.g && x.j > y.j); }
+    // The gain of moving node j of the pair to the other side (key() adds the border rule).
     double gain_of(Index j) const { return side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j]; }
     void heap_push(Index j) {
         heap_.push_back(HeapEntry{gain_of(j), j});
@@ -861,7 +862,7 @@ private:
     // key -infinity and is never picked.
     double key(Index j) const {
         if (border_only_ && cross_[j] == 0) return -std::numeric_limits<double>::infinity();
-        return side_[j] == 0 ? cb_[j] - ca_[j] : ca_[j] - cb_[j];
+        return gain_of(j);
     }
     // The keys of side s's list; entry -1 is a spare slot that a move writes for a moved node.
     double* keys(int s) { return keys_[s].data() + 1; }
