@@ -110,3 +110,71 @@ def test_bad_arguments(kp):
         learn_parameters(kp, dict.fromkeys(kp.ids, 0), objective="acc")
     with pytest.raises(ValueError, match="iterations must be"):
         learn_parameters(kp, dict.fromkeys(kp.ids, 0), iterations=-1)
+
+
+class _FakeClock:
+    """time.monotonic for learn.py in which every all-pairs evaluation takes 10 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def _ten_second_evaluations(monkeypatch) -> _FakeClock:
+    import corrclust.pqap.learn as learn_module
+
+    clock = _FakeClock()
+    monkeypatch.setattr(learn_module, "time", clock)
+    real_call = learn_module._Evaluator.__call__
+
+    def slow_call(self, params):
+        clock.now += 10.0
+        return real_call(self, params)
+
+    monkeypatch.setattr(learn_module._Evaluator, "__call__", slow_call)
+    return clock
+
+
+def test_time_budget_is_not_overrun_by_a_step(kp, monkeypatch):
+    # Start at 0, every evaluation 10 s, budget 35: the start and two steps end at 30; a third
+    # step would end at 40, so it is not started (checking only between steps ran it).
+    clock = _ten_second_evaluations(monkeypatch)
+    truth = {i: i // 100 for i in kp.ids}
+    r = learn_parameters(kp, truth, organoids=IDS[:4], iterations=50, time_budget=35, progress=False, seed=2)
+    assert r.evaluations == 3 and r.iterations == 2
+    assert clock.now == 30.0 and r.elapsed == 30.0
+
+
+def test_cli_says_when_the_budget_is_shorter_than_one_evaluation(kp, monkeypatch, tmp_path, capsys):
+    from corrclust.cli import main
+
+    _ten_second_evaluations(monkeypatch)
+    truth = tmp_path / "truth.csv"
+    by_class: dict[int, list[int]] = {}
+    for i in kp.ids:
+        by_class.setdefault(i // 100, []).append(i)
+    truth.write_text("".join(",".join(map(str, c)) + "\n" for c in by_class.values()))
+    out = tmp_path / "p.txt"
+    rc = main(
+        [
+            "pqap",
+            "learn",
+            str(require_shared(TEST30)),
+            "--truth",
+            str(truth),
+            "--time-budget",
+            "5",
+            "--iterations",
+            "10",
+            "--per-class",
+            "2",
+            "-o",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert rc == 0 and out.is_file()
+    err = capsys.readouterr().err
+    assert "--time-budget 5: the start parameters' evaluation alone took 10 s, so no step was run" in err

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +195,13 @@ def run_learn(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     write_parameters(args.output, res.params)
+    if args.time_budget is not None and res.iterations == 0 and res.elapsed > args.time_budget:
+        print(
+            f"warning: --time-budget {args.time_budget:g}: the start parameters' evaluation alone took "
+            f"{res.elapsed:.0f} s, so no step was run and {args.output} holds the start parameters; "
+            "give a longer budget (or fewer organoids, --per-class) to learn",
+            file=sys.stderr,
+        )
     if args.json:
         print(
             json.dumps(
