@@ -16,6 +16,7 @@ from corrclust.candidates import candidate_edges, exact_knn, knn_graph
 from corrclust.embedding_clustering import choose_path, cluster_embeddings
 from corrclust.generators import planted_embeddings
 from corrclust.metrics import variation_of_information
+from corrclust.pipeline import number_clusters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,7 +142,10 @@ def test_embeddings_cli_round_trip(tmp_path: Path, planted: tuple[np.ndarray, np
         rows = list(csv.DictReader(fh))
     assert [r["id"] for r in rows] == [f"cell-{i}" for i in range(600)]
     want = cluster_embeddings(X, path="sparse")
-    assert [int(r["cluster"]) for r in rows] == want.labels.tolist()
+    # numbered 1..K by decreasing size, as an image folder's clusters.csv (was 0..K-1 here)
+    assert [int(r["cluster"]) for r in rows] == number_clusters(want.labels).tolist()
+    sizes = np.bincount([int(r["cluster"]) for r in rows])
+    assert sizes[0] == 0 and (np.diff(sizes[1:]) <= 0).all()
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["path"] == "sparse" and summary["pairs_scored"] == want.pairs
 

@@ -39,6 +39,26 @@ def test_matrix_only_truth_auto_and_a_folder_for_o_are_one_clear_error(tmp_path,
     )
     assert cli_main([*base, "-o", str(tmp_path / "c.csv")]) == 0
     assert (tmp_path / "c.csv").read_text().splitlines()[0] == "1,2,3"
+    capsys.readouterr()
+    # "-o new/" names a folder that does not exist yet: it wrote a file "new" (Path drops the slash)
+    assert cli_main([*base, "-o", str(tmp_path / "new") + "/"]) == 2
+    assert "without IMAGES_DIR, -o names the clustering CSV to write, not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_matrix_only_clusters_are_numbered_as_in_clusters_csv(tmp_path, capsys):
+    """Clusters 1..K by decreasing size, as an image folder's clusters.csv numbers them (the printout
+    said "cluster 0" and listed them by first member)."""
+    ids = np.array([5, 6, 7, 8, 9, 10])
+    cls = np.array([0, 1, 1, 1, 2, 2])  # sizes 1, 3, 2: the first member's cluster is the smallest
+    P = np.where(cls[:, None] == cls[None, :], 0.95, 0.05)
+    np.savez(tmp_path / "P.npz", ids=ids, P=P)
+    assert (
+        cli_main(["cluster", "--similarities", str(tmp_path / "P.npz"), "-o", str(tmp_path / "c.csv")]) == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:4] == ["  cluster 1: 6, 7, 8", "  cluster 2: 9, 10", "  cluster 3: 5"]
+    assert (tmp_path / "c.csv").read_text().splitlines()[:3] == ["6,7,8", "9,10", "5"]
 
 
 @pytest.fixture(scope="module")

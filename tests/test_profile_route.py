@@ -292,6 +292,16 @@ def test_neighbours_option(brightfield, tmp_path, capsys):
         (few / f.name).write_bytes(f.read_bytes())
     assert cli_main(["cluster", str(few), "-o", str(tmp_path / "f"), "--no-progress"]) == 0
     assert "cost rule neighbourhood: k = 4 (one image in 15, at most the other 4)" in capsys.readouterr().err
+    # requests the five images cannot honour are said, not capped silently; the wording of a VI
+    # line for one true class is singular (was "1 true classes")
+    truth = tmp_path / "one-class.csv"
+    truth.write_text(",".join(str(int(f.stem.split("_")[1])) for f in sorted(few.iterdir())) + "\n")
+    args = ["cluster", str(few), "-o", str(tmp_path / "g"), "--neighbours", "9", "--pca", "30"]
+    assert cli_main([*args, "--truth", str(truth), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: --neighbours 9: only 4 other images; k = 4 used" in captured.err
+    assert "warning: --pca 30: the profiles of 5 images span only 5 components; all 5 kept" in captured.err
+    assert "1 true class\n" in captured.out + captured.err
 
 
 # ------------------------------------------------------------------ above the dense limit (issue 18)

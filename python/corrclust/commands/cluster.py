@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -63,7 +64,7 @@ from corrclust.cli_support import (
     read_options,
 )
 from corrclust.jsonable import jsonable
-from corrclust.pipeline import METHODS, ClusterOptions, get_route
+from corrclust.pipeline import METHODS, ClusterOptions, get_route, number_clusters
 from corrclust.pipeline.routes import AUTO
 
 #: The ``dest`` of every option a route added to this command (pipeline/routes/__init__.py).
@@ -98,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out",
         "--output",
         dest="out",
-        type=Path,
+        type=str,  # made a Path in run(), after noting a trailing slash (Path drops it)
         metavar="OUT",
         help="output folder (with IMAGES_DIR); the clustering CSV to write (matrix-only mode)",
     )
@@ -364,9 +365,10 @@ def print_summary(result, stream=None) -> None:
         # truth printed no VI line at all there.
         m = json.loads(Path(result.files["metrics"]).read_text())
     if m is not None:
+        n_true = m["n_clusters_true"]
         print(
             f"VI {m['vi']:.4f} bits (false cuts {m['false_cuts']:.4f}, false joins {m['false_joins']:.4f}), "
-            f"Rand index {100 * m['rand_index']:.2f} %, {m['n_clusters_true']} true classes",
+            f"Rand index {100 * m['rand_index']:.2f} %, {n_true} true class{'' if n_true == 1 else 'es'}",
             file=stream,
         )
     assessment = getattr(result, "assessment", None)
@@ -377,6 +379,10 @@ def print_summary(result, stream=None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out_text = args.out
+    # "-o results/" names a folder even before it exists; matrix-only mode writes a file at -o
+    args.out_names_folder = out_text is not None and str(out_text).endswith(("/", os.sep))
+    args.out = Path(out_text) if out_text is not None else None
     if args.scheduler is not None or args.workers is not None:
         if args.embeddings is None:
             raise CliError("--scheduler and --workers apply to --embeddings (feature vectors)")
@@ -404,7 +410,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     twin predict`` output) the costs ``logit(sym(p_ij, p_ji)) + bias``. A truth that covers only some
     ids is handled by the rule of :mod:`corrclust.pipeline.truth`.
     """
-    from corrclust.formats.clusterings import clusters_from_labels, read_clustering, write_clustering
+    from corrclust.formats.clusterings import read_clustering, write_clustering
     from corrclust.metrics import compare
     from corrclust.pipeline import load_correlations, truth_from_clusters
     from corrclust.solve import solve
@@ -418,9 +424,11 @@ def run_matrix(args: argparse.Namespace) -> int:
             "--truth auto needs IMAGES_DIR (the classes come from the images); without it pass a truth "
             "file (one line of ids per class)"
         )
-    if args.out and Path(args.out).is_dir():  # was "results: Is a directory", after the solve
+    if args.out and (Path(args.out).is_dir() or getattr(args, "out_names_folder", False)):
+        # was "results: Is a directory" after the solve, and "-o results/" wrote a file "results"
+        shown = f"{args.out}{os.sep}" if getattr(args, "out_names_folder", False) else str(args.out)
         raise CliError(
-            f"-o {args.out}: without IMAGES_DIR, -o names the clustering CSV to write, not a folder "
+            f"-o {shown}: without IMAGES_DIR, -o names the clustering CSV to write, not a folder "
             "(e.g. -o clusters.csv)"
         )
     method = args.solver or args.method or "kl"
@@ -455,7 +463,12 @@ def run_matrix(args: argparse.Namespace) -> int:
         )
     except NotImplementedError as exc:
         raise CliError(str(exc)) from None
-    clusters = clusters_from_labels(ids, res.labels)
+    # clusters in the order of their numbers 1..K (by decreasing size), the numbering of an image
+    # folder's clusters.csv, so that "cluster 1" means the same in every mode
+    numbers = number_clusters(res.labels)
+    clusters: list[list[int]] = [[] for _ in range(int(numbers.max(initial=0)))]
+    for ident, k in zip(ids, numbers.tolist(), strict=True):
+        clusters[k - 1].append(ident)
     metrics = None
     if args.truth:
         truth = truth_from_clusters(read_clustering(args.truth), ids, str(args.truth))
@@ -495,7 +508,7 @@ def run_matrix(args: argparse.Namespace) -> int:
         f"{len(ids)} organoids -> {res.n_clusters} clusters ({res.method}, {res.status}); "
         f"objective {res.objective:.6f}{bound}"
     )
-    for k, c in enumerate(clusters):
+    for k, c in enumerate(clusters, start=1):
         print(f"  cluster {k}: {', '.join(map(str, c))}")
     if metrics is not None:
         print(
@@ -632,7 +645,8 @@ def run_embeddings(args: argparse.Namespace) -> int:
     for note in result.notes:  # the path taken automatically is said even without progress
         if not args.progress:
             say(note)
-    write_cluster_table(args.out / "clusters.csv", result.ids, result.labels)  # streamed, atomic
+    # numbered 1..K by decreasing size, as an image folder's clusters.csv (it was 0..K-1 here)
+    write_cluster_table(args.out / "clusters.csv", result.ids, number_clusters(result.labels))  # atomic
     summary = result.summary() | {"embeddings": str(args.embeddings), "solver": solver, "seed": args.seed}
     write_text(args.out / "summary.json", json.dumps(jsonable(summary), indent=2) + "\n")
     print(
@@ -739,7 +753,7 @@ def run_distributed(args: argparse.Namespace) -> int:
     )
     if res.refinement is not None and res.refinement.skipped:  # said as without --workers
         print(res.refinement.skipped, file=sys.stderr, flush=True)
-    write_cluster_table(Path(args.out) / "clusters.csv", ids, res.labels)
+    write_cluster_table(Path(args.out) / "clusters.csv", ids, number_clusters(res.labels))  # 1..K
     if args.truth:
         from corrclust.formats.clusterings import read_clustering
         from corrclust.formats.metrics_file import write_metrics

@@ -153,7 +153,17 @@ class ProfileRoute:
             ssl_model=_opt(options, "profile_ssl_model"),
         )
         self._say_ssl(pc.info.get("ssl"))
-        if _neighbours(options) == "scaled":
+        # a request the data cannot honour is said, not capped silently
+        asked_k = _neighbours(options)
+        if isinstance(asked_k, int) and pc.k < asked_k:
+            say(f"warning: --neighbours {asked_k}: only {len(pc.ids) - 1} other images; k = {pc.k} used")
+        used = pc.info.get("features_used")
+        if isinstance(pca, int) and used is not None and used < pca:
+            say(
+                f"warning: --pca {pca}: the profiles of {len(pc.ids)} images span only {used} "
+                f"components; all {used} kept"
+            )
+        if asked_k == "scaled":
             offset = feature_costs.rule_offset(pc.k)
             where = (
                 f" on the neighbour pairs ({feature_costs.OFFSET:g} on the others)"
