@@ -20,6 +20,7 @@ from corrclust.background import background_objective, parse_background, solve_b
 from corrclust.candidates import candidate_edges, exact_knn
 from corrclust.embedding_clustering import REPULSION_SAMPLES, cluster_embeddings, two_hop_sample
 from corrclust.generators import planted_embeddings
+from corrclust.pipeline import number_clusters
 from corrclust.solve import _renumber, solve
 
 
@@ -223,7 +224,8 @@ def test_cli_background_option(tmp_path: Path) -> None:
     want = cluster_embeddings(X, path="sparse", background=-1.5)
     assert summary["background"] == -1.5 and summary["clusters"] == want.n_clusters
     with open(tmp_path / "out" / "clusters.csv", newline="") as fh:
-        assert [int(r["cluster"]) for r in csv.DictReader(fh)] == want.labels.tolist()
+        # numbered 1..K by decreasing size, as an image folder's clusters.csv
+        assert [int(r["cluster"]) for r in csv.DictReader(fh)] == number_clusters(want.labels).tolist()
     for args, message in (
         (["--background", "2"], "--background must be 'auto' or a finite number <= 0 (repulsive), got '2'"),
         (["--solver", "anytime"], "--solver anytime cannot solve the sparse path with a background cost"),
