@@ -29,6 +29,17 @@ the load average (printed) with every figure.
     python benchmarks/bench_anytime.py --quick         # two rows, 3 s per method (about 30 s)
     python benchmarks/bench_anytime.py --rows supervoxel-4000-1 --limit 10
     python benchmarks/bench_anytime.py --prove         # prove the optima again, with odd wheels (minutes)
+
+``--fresh`` counts instead on instances no one has run before (nothing was tuned on them): each row
+not in ``PROVEN`` is first proven by the exact solver (``--prove-cap`` seconds; a row it cannot prove
+is reported as unproven, not dropped), then ``anytime`` and ``bioimage-fm`` run as above
+(``--methods`` picks the corrclust methods), and the last lines count the rows within 0.05 % of the
+optimum and those at or below bioimage-cpp. Superpixel rows accept any shared image:
+``superpixel-organoid-NNN`` (OrgaQuant field ``Subset_1_450x450_NNN.jpg``) and ``superpixel-rbc-K``
+(RBC smear ``K.jpg``)::
+
+    python benchmarks/bench_anytime.py --fresh --methods anytime --rows supervoxel-3000-11 \\
+        supervoxel-4000-11 superpixel-organoid-010 superpixel-rbc-10
 """
 
 from __future__ import annotations
@@ -84,7 +95,10 @@ def load(name: str) -> tuple[int, np.ndarray, np.ndarray]:
         noisy = parts[1] == "noisy"
         image = "-".join(parts[2:] if noisy else parts[1:])
         problem = superpixel_multicut(
-            read_image(SHARED / IMAGES[image]), SUPERPIXELS, noise=SUPERPIXEL_NOISE if noisy else 0.0, seed=0
+            read_image(SHARED / image_path(image)),
+            SUPERPIXELS,
+            noise=SUPERPIXEL_NOISE if noisy else 0.0,
+            seed=0,
         )
         return (
             problem.n,
@@ -92,6 +106,18 @@ def load(name: str) -> tuple[int, np.ndarray, np.ndarray]:
             np.asarray(problem.costs, dtype=np.float64),
         )
     raise SystemExit(f"bench_anytime: unknown row {name!r}")
+
+
+def image_path(image: str) -> str:
+    """The shared image of a superpixel row: the named ones above, or any OrgaQuant field / RBC smear."""
+    if image in IMAGES:
+        return IMAGES[image]
+    kind, _, number = image.partition("-")
+    if kind == "organoid" and number.isdigit():
+        return f"organoid-fields/images/Subset_1_450x450_{int(number):03d}.jpg"
+    if kind == "rbc" and number.isdigit():
+        return f"rbc-morphology/images/{int(number)}.jpg"
+    raise SystemExit(f"bench_anytime: unknown image {image!r} (organoid-NNN or rbc-K)")
 
 
 ROWS = [
@@ -144,7 +170,14 @@ METHODS = {
 }
 
 
-def run_row(name: str, limit: float, peer: bool, seed: int) -> list[dict]:
+def run_row(
+    name: str,
+    limit: float,
+    peer: bool,
+    seed: int,
+    methods: list[str] | None = None,
+    prove_cap: float | None = None,
+) -> list[dict]:
     n, edges, costs = load(name)
     known = PROVEN.get(name)
     opt = None
@@ -156,8 +189,16 @@ def run_row(name: str, limit: float, peer: bool, seed: int) -> list[dict]:
     ):
         opt = known[3]
     problem = corrclust.Problem.from_edges(n, edges, costs)
+    proof = None
+    if opt is None and prove_cap is not None:
+        r = corrclust.solve(problem, method="exact", time_limit=prove_cap)
+        proof = f"{r.status} in {r.runtime:.1f} s" + ("" if r.status == "optimal" else f", gap {r.gap:.4%}")
+        if r.status == "optimal":
+            opt = r.objective
     out = []
     for method, opts in METHODS.items():
+        if methods is not None and method not in methods:
+            continue
         options = corrclust.AnytimeOptions(**opts) if opts else None
         t0 = time.perf_counter()
         r = corrclust.solve(problem, method="anytime", time_limit=limit, seed=seed, options=options)
@@ -168,7 +209,7 @@ def run_row(name: str, limit: float, peer: bool, seed: int) -> list[dict]:
         labels, wall = bioimage_fm(n, edges, costs, limit, seed)
         out.append(dict(method="bioimage-fm", seconds=wall, objective=objective(edges, costs, labels)))
     for row in out:
-        row.update(instance=name, n=n, m=len(edges), optimum=opt)
+        row.update(instance=name, n=n, m=len(edges), optimum=opt, proof=proof)
         row["gap"] = None if opt is None else 100.0 * (row["objective"] - opt) / abs(opt)
     return out
 
@@ -205,6 +246,14 @@ def main(argv: list[str] | None = None) -> int:
         "--prove", action="store_true", help="prove the optima with the exact solver and print PROVEN"
     )
     ap.add_argument("--prove-cap", type=float, default=600.0)
+    ap.add_argument(
+        "--fresh",
+        action="store_true",
+        help="prove rows not in PROVEN first (--prove-cap), then count the rows within 0.05 %% and below bioimage-cpp",
+    )
+    ap.add_argument(
+        "--methods", nargs="+", choices=list(METHODS), default=None, help="corrclust methods to run"
+    )
     args = ap.parse_args(argv)
     rows = args.rows or (QUICK_ROWS if args.quick else ROWS)
     if args.prove:
@@ -221,8 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"time limit {limit:g} s per method, seed {args.seed}, load average at start {os.getloadavg()}")
     print("| instance | n | edges | optimum | method | seconds | objective | gap % |")
     print("|---|---|---|---|---|---|---|---|")
+    counted: list[list[dict]] = []
     for name in rows:
-        for r in run_row(name, limit, peer, args.seed):
+        result = run_row(name, limit, peer, args.seed, args.methods, args.prove_cap if args.fresh else None)
+        counted.append(result)
+        if result and result[0]["proof"]:
+            print(f"| {name} | proof: {result[0]['proof']} | | | | | | |")
+        for r in result:
             opt = "unknown" if r["optimum"] is None else f"{r['optimum']:.3f}"
             gap = (
                 "-" if r["gap"] is None else f"{r['gap'] if abs(r['gap']) >= 5e-5 else 0.0:.4f}"
@@ -232,6 +286,35 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {r['objective']:.3f} | {gap} |"
             )
             sys.stdout.flush()
+    if args.fresh:
+        for method in [m for m in METHODS if args.methods is None or m in args.methods]:
+            proven = [
+                [r for r in res if r["method"] == method][0]
+                for res in counted
+                if res[0]["optimum"] is not None
+            ]
+            close = [r["instance"] for r in proven if r["gap"] < 0.05]
+            print(
+                f"{method}: within 0.05 % of the optimum on {len(close)} of {len(proven)} proven rows"
+                f" ({len(counted) - len(proven)} unproven)"
+            )
+            if peer:
+                at_or_below = [
+                    res[0]["instance"]
+                    for res in counted
+                    if [r for r in res if r["method"] == method][0]["objective"]
+                    <= [r for r in res if r["method"] == "bioimage-fm"][0]["objective"] + 1e-9
+                ]
+                below = [
+                    res[0]["instance"]
+                    for res in counted
+                    if [r for r in res if r["method"] == method][0]["objective"]
+                    < [r for r in res if r["method"] == "bioimage-fm"][0]["objective"] - 1e-9
+                ]
+                print(
+                    f"{method}: at or below bioimage-cpp's fusion moves on {len(at_or_below)} of {len(counted)} rows"
+                    f" (strictly below on {len(below)})"
+                )
     print(f"load average at end {os.getloadavg()}")
     return 0
 
