@@ -113,10 +113,15 @@ def image_path(image: str) -> str:
     if image in IMAGES:
         return IMAGES[image]
     kind, _, number = image.partition("-")
+    path = None
     if kind == "organoid" and number.isdigit():
-        return f"organoid-fields/images/Subset_1_450x450_{int(number):03d}.jpg"
+        path = f"organoid-fields/images/Subset_1_450x450_{int(number):03d}.jpg"
     if kind == "rbc" and number.isdigit():
-        return f"rbc-morphology/images/{int(number)}.jpg"
+        path = f"rbc-morphology/images/{int(number)}.jpg"  # numbered with gaps: 400 is missing
+    if path is not None:
+        if not (SHARED / path).is_file():
+            raise SystemExit(f"bench_anytime: row image {image!r}: {SHARED / path} does not exist")
+        return path
     raise SystemExit(f"bench_anytime: unknown image {image!r} (organoid-NNN or rbc-K)")
 
 
