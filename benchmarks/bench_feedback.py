@@ -535,20 +535,31 @@ def train_draws(count: int = 5) -> str:
     return ",".join(f"tdraw-{h}-{s}" for h in "ab" for s in range(count))
 
 
-def recluster(corr, must, cannot, calibrate: bool, solver: str, seed: int = 0, propagate: bool = True):
+def recluster(
+    corr,
+    must,
+    cannot,
+    calibrate: bool,
+    solver: str,
+    seed: int = 0,
+    propagate: bool = True,
+    width: float | None = None,
+):
     """Labels and the problem used, given the answers as index pairs (what `cluster --feedback` does:
-    the calibrated offset when asked, the answers' cost shift unless --no-feedback-propagate)."""
+    the calibrated offset when asked, the answers' cost shift unless --no-feedback-propagate, its
+    groups' width by the kind of correlations unless ``width`` is given)."""
     from dataclasses import replace
 
     from corrclust.calibration import calibrate as fit
-    from corrclust.propagation import answer_shift
+    from corrclust.propagation import answer_shift, group_width
     from corrclust.solve import solve
 
     answered = len(must) or len(cannot)
     if calibrate and answered:
         corr = replace(corr, parameter=fit(corr, must, cannot).parameter)
     if propagate and answered:
-        corr = replace(corr, cost_shift=answer_shift(corr.problem().to_dense(), must, cannot))
+        w = group_width(corr.kind) if width is None else width
+        corr = replace(corr, cost_shift=answer_shift(corr.problem().to_dense(), must, cannot, width=w))
     problem = corr.problem()
     res = solve(
         problem,
@@ -568,8 +579,10 @@ def simulate(
     seed: int,
     budgets=BUDGETS,
     propagate: bool = True,
+    width: float | None = None,
 ):
-    """VI at every budget, and the mean seconds of a re-cluster."""
+    """VI at every budget, and the mean seconds of a re-cluster (``width``: of the answer groups,
+    default by the kind of correlations, :func:`corrclust.propagation.group_width`)."""
     from corrclust.metrics import compare
     from corrclust.questions import select_pairs
 
@@ -588,6 +601,7 @@ def simulate(
             solver,
             seed,
             propagate,
+            width,
         )
         times.append(time.perf_counter() - t0)
         if step in budgets:
@@ -783,6 +797,12 @@ def main() -> None:
         default="yes,no",
         help="yes (the answers' cost shift, the default of --feedback), no (constraints only) or yes,no",
     )
+    ap.add_argument(
+        "--group-width",
+        type=float,
+        help="the width of the answers' groups, in spreads, for every set (default: by the kind of "
+        "correlations, corrclust.propagation.group_width)",
+    )
     ap.add_argument("--timing", action=argparse.BooleanOptionalAction, default=True)
     args = ap.parse_args()
     seeds_of = dict(STRATEGY_SEEDS, random=args.random_seeds, active=args.active_seeds)
@@ -814,7 +834,9 @@ def main() -> None:
                     continue  # the earlier default, kept as it was measured: constraints only
                 runs, secs = [], []
                 for s in range(seeds_of[strategy]):
-                    vi, t = simulate(corr, truth, strategy, calibrate, s, propagate=propagate)
+                    vi, t = simulate(
+                        corr, truth, strategy, calibrate, s, propagate=propagate, width=args.group_width
+                    )
                     runs.append([vi[b] for b in BUDGETS])
                     secs.append(t)
                 arr = np.array(runs)

@@ -41,22 +41,36 @@ from scipy.sparse.csgraph import connected_components
 from corrclust import memory
 from corrclust.calibration import cost_scale
 
-__all__ = ["answer_shift", "TARGET", "RIDGE"]
+__all__ = ["answer_shift", "group_width", "TARGET", "RIDGE", "WIDTH"]
 
 #: The confident cost an answered pair is taken towards, in spreads.
 TARGET = 1.0
 #: The ridge weight of the fit of the answers' strengths.
 RIDGE = 1.0
+#: The width of the answer groups, in spreads, per kind of correlations (``Correlations.kind``).
+WIDTH = {"similarity": 1.0, "probability": 1.0}
+
+
+def group_width(kind: str | None) -> float:
+    """The width of the answer groups for correlations of ``kind`` (``"similarity"``: PQAP;
+    ``"probability"``: twin, profile and ssl routes); 1 for anything else (e.g. bare costs)."""
+    return WIDTH.get(kind or "", 1.0)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def answer_shift(costs: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarray) -> np.ndarray:
+def answer_shift(
+    costs: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarray, *, width: float = 1.0
+) -> np.ndarray:
     """The symmetric (n, n) shift of the dense ``costs`` (zero diagonal) that spreads the answers,
     index pairs ``must_link`` (same) and ``cannot_link`` (different), to the pairs they imply
-    (module docstring). All zeros without answers. Deterministic."""
+    (module docstring). ``width``: of the answer groups ``sigmoid(c / (width s))``, in spreads
+    (:func:`group_width` gives the one for a kind of correlations). All zeros without answers.
+    Deterministic."""
+    if not width > 0.0:
+        raise ValueError(f"width must be positive, got {width}")
     costs = np.asarray(costs, dtype=np.float64)
     n = costs.shape[0]
     must = np.asarray(must_link, dtype=np.int64).reshape(-1, 2)
@@ -76,7 +90,7 @@ def answer_shift(costs: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarr
     gb = np.empty((n, m))
     for k, (a, b) in enumerate(pairs.tolist()):
         side_a, side_b = comp == comp[a], comp == comp[b]
-        wa, wb = _sigmoid(costs[:, a] / s), _sigmoid(costs[:, b] / s)
+        wa, wb = _sigmoid(costs[:, a] / (width * s)), _sigmoid(costs[:, b] / (width * s))
         if y[k] < 0:  # each side keeps the images nearer its own end
             nearer_a = _sigmoid((costs[:, a] - costs[:, b]) / s)
             wa, wb = wa * nearer_a, wb * (1.0 - nearer_a)
