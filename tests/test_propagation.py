@@ -12,6 +12,8 @@ from corrclust.questions import select_pairs
 from corrclust.solve import solve
 
 NONE = np.zeros((0, 2), np.int64)
+#: The groups' width of PQAP similarities (session 14, corrclust.propagation).
+SIMILARITY_WIDTH = 0.5
 
 
 def _merged(seed=0):
@@ -162,3 +164,39 @@ def test_narrower_groups_push_the_answered_classes_apart_and_spare_the_bystander
     steps, must, cannot = _answers_to_truth(truth, C, "active", True, width=0.5)
     assert (steps, must, cannot) == (3, [(2, 4), (12, 14)], [(2, 6)])
     assert _answers_to_truth(truth, C, "active", True)[0] == 5
+
+
+def test_the_width_follows_the_kind_of_correlations(tmp_path):
+    """``cluster --feedback`` (and ``questions``, the review page: all through ``use_feedback``)
+    spreads the answers with the groups' width of the correlations' kind: PQAP similarities get
+    ``WIDTH["similarity"]``, probabilities (twin, profile, ssl routes) 1, bare costs 1."""
+    from corrclust.feedback import append_answers
+    from corrclust.pipeline import Correlations
+    from corrclust.pipeline.answers import use_feedback
+    from corrclust.propagation import WIDTH, group_width
+
+    assert WIDTH == {"similarity": SIMILARITY_WIDTH, "probability": 1.0}
+    assert [group_width(k) for k in ("similarity", "probability", None, "costs")] == [
+        SIMILARITY_WIDTH,
+        1.0,
+        1.0,
+        1.0,
+    ]
+    truth, C = _merged()
+    ids = np.arange(100, 118, dtype=np.int64)
+    path = tmp_path / "feedback.csv"
+    append_answers(path, [(105, 106, "different"), (112, 114, "same")])
+    must, cannot = np.array([[12, 14]]), np.array([[5, 6]])
+    S = C / 4 + 0.64  # similarities whose costs at the threshold 0.64 are C / 4
+    P = 1.0 / (1.0 + np.exp(-C))  # probabilities whose costs at the bias 0 are C
+    np.fill_diagonal(P, 0.5)
+    for corr, width in (
+        (Correlations(ids, S, "similarity", 0.64), SIMILARITY_WIDTH),
+        (Correlations(ids, P, "probability", 0.0, "mean"), 1.0),
+    ):
+        use = use_feedback(corr, path)
+        costs = corr.problem().to_dense()
+        assert use.propagated and use.must_link.tolist() == must.tolist()
+        assert np.array_equal(use.corr.cost_shift, answer_shift(costs, must, cannot, width=width))
+        if width != 1.0:
+            assert not np.allclose(use.corr.cost_shift, answer_shift(costs, must, cannot))

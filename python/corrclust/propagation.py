@@ -48,7 +48,7 @@ TARGET = 1.0
 #: The ridge weight of the fit of the answers' strengths.
 RIDGE = 1.0
 #: The width of the answer groups, in spreads, per kind of correlations (``Correlations.kind``).
-WIDTH = {"similarity": 1.0, "probability": 1.0}
+WIDTH = {"similarity": 0.5, "probability": 1.0}
 
 
 def group_width(kind: str | None) -> float:
