@@ -29,6 +29,21 @@ Chosen on development sets only (``benchmarks/bench_feedback.py``: Train-100 hal
 up answer by answer without the fit (the first try, which overshot on Train-100 classes 1-5), then
 frozen before the reported run. The choice keeps every constant at one spread or one.
 
+The width of the groups (session 14): ``g_x(i) = sigmoid(c_xi / (w s))``, with ``w`` by the kind
+of correlations (:data:`WIDTH`, :func:`group_width`; ``use_feedback`` passes it, so ``cluster
+--feedback``, ``questions`` and the review page all use it): PQAP similarities ``w = 0.5``,
+probabilities (twin, profile and ssl routes) and bare costs ``w = 1``. Narrower groups put more of
+an answer's pull on the images that are clearly like its ends; on PQAP similarities (strong,
+well separated costs) that is what moves a merged class apart, while on the label-free profile costs
+(weak: same-class pairs a fraction of a spread above other-class ones) width 0.5 did worse on the
+RBC development draws (``bench_feedback.py``, session 11), so the probability routes keep 1 and
+are unchanged by construction. Chosen on the PQAP development sets only, among 1, 0.75, 0.5 and
+0.25 (active, mean VI at 5/10/20 answers over the three groups train-a/train-b/synthetic-dev, ten
+Train-100 draws and twenty Train-100 triples: 0.110, 0.089, 0.066, 0.092 or more), then confirmed
+on 20 fresh synthetic PQAP sets (seeds 3000-3009 at 4 classes x 8, 3100-3109 at 3 x 10), mean VI
+at 5/10/20/50 answers: active 0.751 0.398 0.107 0 (width 1: 0.768 0.448 0.100 0), random 0.969
+0.877 0.669 0.331. So the gain is early (5-10 answers); at 20 answers the two widths are level.
+
 Cost: ``O(n^2 m)`` for ``m`` answers (a few milliseconds at n = 1,000, m = 50).
 """
 
@@ -47,7 +62,9 @@ __all__ = ["answer_shift", "group_width", "TARGET", "RIDGE", "WIDTH"]
 TARGET = 1.0
 #: The ridge weight of the fit of the answers' strengths.
 RIDGE = 1.0
-#: The width of the answer groups, in spreads, per kind of correlations (``Correlations.kind``).
+#: The width of the answer groups, in spreads, per kind of correlations (``Correlations.kind``):
+#: narrower for PQAP similarities (module docstring: chosen on the PQAP development sets, confirmed
+#: on fresh synthetic sets); the probability routes' weak costs keep 1.
 WIDTH = {"similarity": 0.5, "probability": 1.0}
 
 
