@@ -12,6 +12,8 @@ from corrclust.questions import select_pairs
 from corrclust.solve import solve
 
 NONE = np.zeros((0, 2), np.int64)
+#: The groups' width of PQAP similarities (session 14, corrclust.propagation).
+SIMILARITY_WIDTH = 0.5
 
 
 def _merged(seed=0):
@@ -26,14 +28,15 @@ def _merged(seed=0):
     return truth, C + C.T
 
 
-def _answers_to_truth(truth, C, strategy, propagate, limit=100):
+def _answers_to_truth(truth, C, strategy, propagate, limit=100, width=1.0):
     """One question at a time, answered from ``truth``, re-clustered exactly: the number of answers
-    until the clustering is the truth, and the answers (checked never to be implied)."""
+    until the clustering is the truth, and the answers (checked never to be implied); ``width``: of
+    the answers' groups."""
     must, cannot = [], []
     for step in range(limit):
         m = np.array(must, np.int64).reshape(-1, 2)
         c = np.array(cannot, np.int64).reshape(-1, 2)
-        costs = C + answer_shift(C, m, c) if propagate else C
+        costs = C + answer_shift(C, m, c, width=width) if propagate else C
         labels = solve(
             costs, method="exact", must_link=m if m.size else None, cannot_link=c if c.size else None
         ).labels
@@ -138,3 +141,62 @@ def test_shift_checks_memory_before_allocating(monkeypatch):
     ):
         answer_shift(C, NONE, np.array([[5, 6]]))
     assert not answer_shift(C, NONE, NONE).any()  # no answers: the zero shift, no check
+
+
+def test_narrower_groups_push_the_answered_classes_apart_and_spare_the_bystanders():
+    """The groups' width (session 14): at width 0.5 the ``different`` between the medoids of the
+    two merged classes pushes their cross pairs further apart (mean -0.373 against -0.287 at the
+    width 1) and the bystander class 2 less (its pairs with the merged classes -0.065 against
+    -0.101); the answered pair itself is fitted to the same value at any width. Re-clustered
+    exactly, the active questions then reach the truth after 3 answers instead of 5."""
+    truth, C = _merged()
+    wide = answer_shift(C, NONE, np.array([[5, 6]]))
+    assert answer_shift(C, NONE, np.array([[5, 6]]), width=1.0).tobytes() == wide.tobytes()
+    narrow = answer_shift(C, NONE, np.array([[5, 6]]), width=0.5)
+    assert np.array_equal(narrow, narrow.T) and not np.diag(narrow).any()
+    assert narrow[:6, 6:12].mean() == pytest.approx(-0.37260674789056725, abs=1e-9)
+    assert wide[:6, 6:12].mean() == pytest.approx(-0.2874928532262049, abs=1e-9)
+    assert narrow[:12, 12:].mean() == pytest.approx(-0.06546832831102228, abs=1e-9)
+    assert wide[:12, 12:].mean() == pytest.approx(-0.10097636989583303, abs=1e-9)
+    assert narrow[5, 6] == wide[5, 6] == pytest.approx(-0.8902619999746502, abs=1e-12)
+    with pytest.raises(ValueError, match="width must be positive"):
+        answer_shift(C, NONE, np.array([[5, 6]]), width=0.0)
+    steps, must, cannot = _answers_to_truth(truth, C, "active", True, width=0.5)
+    assert (steps, must, cannot) == (3, [(2, 4), (12, 14)], [(2, 6)])
+    assert _answers_to_truth(truth, C, "active", True)[0] == 5
+
+
+def test_the_width_follows_the_kind_of_correlations(tmp_path):
+    """``cluster --feedback`` (and ``questions``, the review page: all through ``use_feedback``)
+    spreads the answers with the groups' width of the correlations' kind: PQAP similarities get
+    ``WIDTH["similarity"]``, probabilities (twin, profile, ssl routes) 1, bare costs 1."""
+    from corrclust.feedback import append_answers
+    from corrclust.pipeline import Correlations
+    from corrclust.pipeline.answers import use_feedback
+    from corrclust.propagation import WIDTH, group_width
+
+    assert WIDTH == {"similarity": SIMILARITY_WIDTH, "probability": 1.0}
+    assert [group_width(k) for k in ("similarity", "probability", None, "costs")] == [
+        SIMILARITY_WIDTH,
+        1.0,
+        1.0,
+        1.0,
+    ]
+    truth, C = _merged()
+    ids = np.arange(100, 118, dtype=np.int64)
+    path = tmp_path / "feedback.csv"
+    append_answers(path, [(105, 106, "different"), (112, 114, "same")])
+    must, cannot = np.array([[12, 14]]), np.array([[5, 6]])
+    S = C / 4 + 0.64  # similarities whose costs at the threshold 0.64 are C / 4
+    P = 1.0 / (1.0 + np.exp(-C))  # probabilities whose costs at the bias 0 are C
+    np.fill_diagonal(P, 0.5)
+    for corr, width in (
+        (Correlations(ids, S, "similarity", 0.64), SIMILARITY_WIDTH),
+        (Correlations(ids, P, "probability", 0.0, "mean"), 1.0),
+    ):
+        use = use_feedback(corr, path)
+        costs = corr.problem().to_dense()
+        assert use.propagated and use.must_link.tolist() == must.tolist()
+        assert np.array_equal(use.corr.cost_shift, answer_shift(costs, must, cannot, width=width))
+        if width != 1.0:
+            assert not np.allclose(use.corr.cost_shift, answer_shift(costs, must, cannot))

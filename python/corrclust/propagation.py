@@ -29,6 +29,21 @@ Chosen on development sets only (``benchmarks/bench_feedback.py``: Train-100 hal
 up answer by answer without the fit (the first try, which overshot on Train-100 classes 1-5), then
 frozen before the reported run. The choice keeps every constant at one spread or one.
 
+The width of the groups (session 14): ``g_x(i) = sigmoid(c_xi / (w s))``, with ``w`` by the kind
+of correlations (:data:`WIDTH`, :func:`group_width`; ``use_feedback`` passes it, so ``cluster
+--feedback``, ``questions`` and the review page all use it): PQAP similarities ``w = 0.5``,
+probabilities (twin, profile and ssl routes) and bare costs ``w = 1``. Narrower groups put more of
+an answer's pull on the images that are clearly like its ends; on PQAP similarities (strong,
+well separated costs) that is what moves a merged class apart, while on the label-free profile costs
+(weak: same-class pairs a fraction of a spread above other-class ones) width 0.5 did worse on the
+RBC development draws (``bench_feedback.py``, session 11), so the probability routes keep 1 and
+are unchanged by construction. Chosen on the PQAP development sets only, among 1, 0.75, 0.5 and
+0.25 (active, mean VI at 5/10/20 answers over the three groups train-a/train-b/synthetic-dev, ten
+Train-100 draws and twenty Train-100 triples: 0.110, 0.089, 0.066, 0.092 or more), then confirmed
+on 20 fresh synthetic PQAP sets (seeds 3000-3009 at 4 classes x 8, 3100-3109 at 3 x 10), mean VI
+at 5/10/20/50 answers: active 0.751 0.398 0.107 0 (width 1: 0.768 0.448 0.100 0), random 0.969
+0.877 0.669 0.331. So the gain is early (5-10 answers); at 20 answers the two widths are level.
+
 Cost: ``O(n^2 m)`` for ``m`` answers (a few milliseconds at n = 1,000, m = 50).
 """
 
@@ -41,22 +56,38 @@ from scipy.sparse.csgraph import connected_components
 from corrclust import memory
 from corrclust.calibration import cost_scale
 
-__all__ = ["answer_shift", "TARGET", "RIDGE"]
+__all__ = ["answer_shift", "group_width", "TARGET", "RIDGE", "WIDTH"]
 
 #: The confident cost an answered pair is taken towards, in spreads.
 TARGET = 1.0
 #: The ridge weight of the fit of the answers' strengths.
 RIDGE = 1.0
+#: The width of the answer groups, in spreads, per kind of correlations (``Correlations.kind``):
+#: narrower for PQAP similarities (module docstring: chosen on the PQAP development sets, confirmed
+#: on fresh synthetic sets); the probability routes' weak costs keep 1.
+WIDTH = {"similarity": 0.5, "probability": 1.0}
+
+
+def group_width(kind: str | None) -> float:
+    """The width of the answer groups for correlations of ``kind`` (``"similarity"``: PQAP;
+    ``"probability"``: twin, profile and ssl routes); 1 for anything else (e.g. bare costs)."""
+    return WIDTH.get(kind or "", 1.0)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def answer_shift(costs: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarray) -> np.ndarray:
+def answer_shift(
+    costs: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarray, *, width: float = 1.0
+) -> np.ndarray:
     """The symmetric (n, n) shift of the dense ``costs`` (zero diagonal) that spreads the answers,
     index pairs ``must_link`` (same) and ``cannot_link`` (different), to the pairs they imply
-    (module docstring). All zeros without answers. Deterministic."""
+    (module docstring). ``width``: of the answer groups ``sigmoid(c / (width s))``, in spreads
+    (:func:`group_width` gives the one for a kind of correlations). All zeros without answers.
+    Deterministic."""
+    if not width > 0.0:
+        raise ValueError(f"width must be positive, got {width}")
     costs = np.asarray(costs, dtype=np.float64)
     n = costs.shape[0]
     must = np.asarray(must_link, dtype=np.int64).reshape(-1, 2)
@@ -76,7 +107,7 @@ def answer_shift(costs: np.ndarray, must_link: np.ndarray, cannot_link: np.ndarr
     gb = np.empty((n, m))
     for k, (a, b) in enumerate(pairs.tolist()):
         side_a, side_b = comp == comp[a], comp == comp[b]
-        wa, wb = _sigmoid(costs[:, a] / s), _sigmoid(costs[:, b] / s)
+        wa, wb = _sigmoid(costs[:, a] / (width * s)), _sigmoid(costs[:, b] / (width * s))
         if y[k] < 0:  # each side keeps the images nearer its own end
             nearer_a = _sigmoid((costs[:, a] - costs[:, b]) / s)
             wa, wb = wa * nearer_a, wb * (1.0 - nearer_a)

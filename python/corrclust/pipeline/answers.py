@@ -65,11 +65,11 @@ def use_feedback(
         corr = replace(corr, parameter=calibration.parameter)
     propagated = False
     if propagate and must.size + cannot.size:
-        from corrclust.propagation import answer_shift
+        from corrclust.propagation import answer_shift, group_width
 
-        corr = replace(
-            corr, cost_shift=answer_shift(replace(corr, cost_shift=None).problem().to_dense(), must, cannot)
-        )
+        costs = replace(corr, cost_shift=None).problem().to_dense()
+        # the groups' width by the kind of correlations (PQAP similarities and probabilities differ)
+        corr = replace(corr, cost_shift=answer_shift(costs, must, cannot, width=group_width(corr.kind)))
         propagated = True
     return FeedbackUse(path, corr, must, cannot, len(fb), fb.skipped, calibration, propagated)
 
