@@ -39,7 +39,7 @@ well separated costs) that is what moves a merged class apart, while on the labe
 RBC development draws (``bench_feedback.py``, session 11), so the probability routes keep 1 and
 are unchanged by construction. Chosen on the PQAP development sets only, among 1, 0.75, 0.5 and
 0.25 (active, mean VI at 5/10/20 answers over the three groups train-a/train-b/synthetic-dev, ten
-Train-100 draws and twenty Train-100 triples: 0.110, 0.089, 0.066, 0.092 or more), then confirmed
+Train-100 draws and twenty Train-100 triples: 0.110, 0.089, 0.066, 0.082), then confirmed
 on 20 fresh synthetic PQAP sets (seeds 3000-3009 at 4 classes x 8, 3100-3109 at 3 x 10), mean VI
 at 5/10/20/50 answers: active 0.751 0.398 0.107 0 (width 1: 0.768 0.448 0.100 0), random 0.969
 0.877 0.669 0.331. So the gain is early (5-10 answers); at 20 answers the two widths are level.
