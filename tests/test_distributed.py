@@ -314,3 +314,13 @@ def test_the_example_pasted_into_a_script_names_the_main_guard(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
     line = next(x for x in done.stdout.splitlines() if x.startswith("ERROR"))
     assert 'if __name__ == "__main__":' in line and "local=True" in line, line
+
+
+def test_local_workers_leave_ctrl_c_to_this_process():
+    # A terminal's Ctrl-C reaches every process of the group: the workers of a LocalCluster
+    # printed a KeyboardInterrupt traceback each before 'corrclust cluster: interrupted' (qa14).
+    import signal
+
+    with D.connect(workers=1) as client:
+        handlers = client.run(lambda: int(signal.getsignal(signal.SIGINT)))
+    assert list(handlers.values()) == [int(signal.SIG_IGN)]

@@ -83,6 +83,17 @@ class SchedulerError(ConnectionError):
 
 
 # ----------------------------------------------------------------------------- the cluster
+def _ignore_sigint() -> None:
+    """Run in each worker process of a LocalCluster: Ctrl-C in a terminal reaches the whole process
+    group, and each worker printed a 35-line KeyboardInterrupt traceback before the command's
+    'interrupted' (found by qa14). The calling process owns the cluster and closes it on its way out."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def connect(
     scheduler: str | None = None,
@@ -129,6 +140,7 @@ def connect(
             ) from exc
         try:
             with Client(cluster) as client:
+                client.run(_ignore_sigint)
                 yield client
         finally:
             cluster.close()
