@@ -481,7 +481,7 @@ def test_time_limit_during_the_reductions_of_a_large_sparse_graph():
 def test_the_first_triangle_separation_of_a_large_complete_graph_keeps_its_time_limit_and_memory():
     # At the first LP of a complete graph about 3/8 of the n^3/6 triangles are violated; all were
     # listed before the most violated were kept: n = 1000 took 10.0 s under time_limit=1 with a peak
-    # RSS of 1.8 GB, and n = 2500 ended in std::bad_alloc (qa14). Now 2.1 s and 0.54 GB (load 2.4).
+    # RSS of 1.8 GB, and n = 2500 ended in std::bad_alloc (qa14). Now 1.1 s and 0.25 GB (load 3).
     import subprocess
     import sys
 
