@@ -294,3 +294,35 @@ def test_a_scheduler_without_workers_is_one_line_not_a_hang():
             with D.connect(empty.scheduler_address, timeout=1.0):
                 pass
         assert time.perf_counter() - t < 10.0
+
+
+def test_the_example_pasted_into_a_script_names_the_main_guard(tmp_path):
+    # docs/distributed.md's example at the top level of a script: the spawned workers import the
+    # script again and fail, which dask reports only as "Nanny failed to start." (found by qa14).
+    import subprocess
+    import sys
+
+    script = tmp_path / "example.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from corrclust import distributed\n"
+        "E = np.random.default_rng(0).normal(size=(40, 4))\n"
+        "try:\n"
+        "    distributed.cluster_embeddings(E, k=3, workers=1)\n"
+        "except RuntimeError as exc:\n"
+        "    print('ERROR', exc)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(D.__file__).parents[1])}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("ERROR"))
+    assert 'if __name__ == "__main__":' in line and "local=True" in line, line
+
+
+def test_local_workers_leave_ctrl_c_to_this_process():
+    # A terminal's Ctrl-C reaches every process of the group: the workers of a LocalCluster
+    # printed a KeyboardInterrupt traceback each before 'corrclust cluster: interrupted' (qa14).
+    import signal
+
+    with D.connect(workers=1) as client:
+        handlers = client.run(lambda: int(signal.getsignal(signal.SIGINT)))
+    assert list(handlers.values()) == [int(signal.SIG_IGN)]

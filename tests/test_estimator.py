@@ -118,8 +118,11 @@ def test_init_labels_start_the_solver():
     start = np.repeat([3, 1, 2], 5)
     est = CorrelationClustering(input="costs", method="kl", init=start).fit(costs)
     assert est.objective_ <= Problem.from_dense(costs).objective(start) + 1e-12
-    with pytest.raises(ValueError, match="one label per node"):
+    # named as the estimator's parameter, not as solve's warm_start (found by qa14)
+    with pytest.raises(ValueError, match=r"^init must hold one label per node \(15\), got shape \(2,\)$"):
         CorrelationClustering(input="costs", init=[0, 1]).fit(costs)
+    with pytest.raises(ValueError, match="^init must hold integer labels"):
+        CorrelationClustering(input="costs", init=np.full(15, 0.5)).fit(costs)
 
 
 def test_works_without_scikit_learn():

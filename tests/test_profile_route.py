@@ -233,6 +233,42 @@ def test_profiles_resume_from_a_checkpoint(brightfield, tmp_path, monkeypatch):
     np.testing.assert_array_equal(resumed.costs, fresh.costs)
 
 
+def test_a_rerun_of_cluster_says_how_many_profiles_come_from_the_checkpoint(
+    brightfield, tmp_path, monkeypatch, capsys
+):
+    # The rerun after Ctrl-C took the checkpoint's profiles without a word (found by qa14).
+    from corrclust import profile_clustering, profiles
+    from corrclust.cli import main
+    from corrclust.images.io import list_images
+    from corrclust.pipeline.routes.profile import PROFILE_CHECKPOINT
+
+    records = list_images(brightfield)
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 0.0)
+    real = profiles.profile
+    calls = []
+
+    def interrupted(image, mask=None):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(image, mask)
+
+    monkeypatch.setattr(profiles, "profile", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        profile_clustering.profile_costs(records, checkpoint=out / PROFILE_CHECKPOINT)
+    monkeypatch.setattr(profiles, "profile", real)
+    assert profile_clustering.checkpoint_done(out / PROFILE_CHECKPOINT, records) == 3
+    capsys.readouterr()
+    assert main(["cluster", str(brightfield), "-o", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"computing morphology profiles of {len(records)} images (3 of them from the checkpoint" in err
+    assert not (out / PROFILE_CHECKPOINT).exists()
+    assert main(["cluster", str(brightfield), "-o", str(out), "--no-progress"]) == 0
+    assert f"computing morphology profiles of {len(records)} images\n" in capsys.readouterr().err
+
+
 def test_real_brightfield_organoid_crops_end_to_end(tmp_path, capsys):
     """OrgaQuant brightfield organoids (no classes), cropped around their manual boxes: the default
     route runs, every crop is clustered or listed as skipped, and the verdict is written."""

@@ -88,7 +88,9 @@ BncResult solve_exact_impl(const Problem& problem, bool dense, Control& control,
         res.reduce_time = reduce_time;
         return res;
     };
-    if (red.n == n && red.num_components == 1) {  // nothing to gain: solve the input as it is
+    // Nothing to gain, or stopped during the reductions (their result is then the identity, with
+    // no edge list): solve the input as it is, which returns the incumbent at once when stopped.
+    if ((red.n == n && red.num_components == 1) || control.stopped()) {
         return with_stats(branch_and_cut(problem, control, options.bnc, warm_start,
                                          improver_for(problem, options)),
                           n);

@@ -83,6 +83,17 @@ class SchedulerError(ConnectionError):
 
 
 # ----------------------------------------------------------------------------- the cluster
+def _ignore_sigint() -> None:
+    """Run in each worker process of a LocalCluster: Ctrl-C in a terminal reaches the whole process
+    group, and each worker printed a 35-line KeyboardInterrupt traceback before the command's
+    'interrupted' (found by qa14). The calling process owns the cluster and closes it on its way out."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def connect(
     scheduler: str | None = None,
@@ -106,17 +117,30 @@ def connect(
     from dask.distributed import Client, LocalCluster
 
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers or DEFAULT_WORKERS,
-            threads_per_worker=1,
-            processes=processes,
-            dashboard_address=None,
-            # No dashboard, and its HTTP routes on a free port: the default 8787 may be taken by
-            # another cluster on the machine, which dask reports with a warning.
-            scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
-        )
+        try:
+            cluster = LocalCluster(
+                n_workers=workers or DEFAULT_WORKERS,
+                threads_per_worker=1,
+                processes=processes,
+                dashboard_address=None,
+                # No dashboard, and its HTTP routes on a free port: the default 8787 may be taken by
+                # another cluster on the machine, which dask reports with a warning.
+                scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
+            )
+        except RuntimeError as exc:
+            # The worker processes are spawned, which imports the calling script again: a script
+            # that calls this at its top level (as docs/distributed.md's example reads when pasted
+            # into a file) gets dask's bare "Nanny failed to start." (found by qa14).
+            if "failed to start" not in str(exc):
+                raise
+            raise RuntimeError(
+                f"the local Dask cluster could not start its worker processes ({exc}); Dask starts "
+                "them by importing the main script again, so in a script call this under "
+                "'if __name__ == \"__main__\":', or pass local=True to run every block in this process"
+            ) from exc
         try:
             with Client(cluster) as client:
+                client.run(_ignore_sigint)
                 yield client
         finally:
             cluster.close()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from corrclust.problem import Problem, as_problem
-from corrclust.solve import SolveResult, solve
+from corrclust.solve import SolveResult, _check_warm_start, solve
 
 __all__ = ["CorrelationClustering"]
 
@@ -145,6 +145,8 @@ class CorrelationClustering(_Mixin, _Base):
         (see :mod:`corrclust.constraints`).
         """
         problem = self._problem(X)
+        # checked here so that a wrong init is named as the user wrote it, not as solve's warm_start
+        _check_warm_start(self.init, problem.n, name="init")
         result: SolveResult = solve(
             problem,
             method=self.method,

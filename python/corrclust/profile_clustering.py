@@ -106,6 +106,20 @@ def _read_cache(path: str | Path) -> dict[str, np.ndarray | str]:
     }
 
 
+def checkpoint_done(path: str | Path, records: Sequence[ImageRecord]) -> int:
+    """How many of ``records`` the checkpoint ``path`` of an interrupted run already holds."""
+    cache = _read_cache(path)
+    if not cache:
+        return 0
+    done = 0
+    for rec in records:
+        try:
+            done += _cache_key(rec) in cache
+        except OSError:  # a file gone since the listing: it is reported when it is read
+            pass
+    return done
+
+
 class _Saver:
     def __init__(self, path: str | Path, cache: dict[str, np.ndarray | str]) -> None:
         import time

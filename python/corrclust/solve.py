@@ -432,17 +432,18 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
-def _check_warm_start(warm_start: Any, n: int) -> np.ndarray | None:
+def _check_warm_start(warm_start: Any, n: int, name: str = "warm_start") -> np.ndarray | None:
+    """``name``: the argument the caller knows (the estimator's is ``init``)."""
     if warm_start is None:
         return None
     ws = np.asarray(warm_start)
     if ws.ndim != 1 or ws.shape[0] != n:
-        raise ValueError(f"warm_start must hold one label per node ({n}), got shape {ws.shape}")
+        raise ValueError(f"{name} must hold one label per node ({n}), got shape {ws.shape}")
     if ws.dtype.kind == "f":
         if not np.isfinite(ws).all() or np.any(ws != np.round(ws)):
-            raise ValueError("warm_start must hold integer labels, got non-integral values")
+            raise ValueError(f"{name} must hold integer labels, got non-integral values")
     elif ws.dtype.kind not in "iu":
-        raise ValueError(f"warm_start must hold integer labels, got dtype {ws.dtype}")
+        raise ValueError(f"{name} must hold integer labels, got dtype {ws.dtype}")
     return np.ascontiguousarray(_renumber(ws.astype(np.int64)))
 
 

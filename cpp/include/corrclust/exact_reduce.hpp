@@ -47,7 +47,9 @@ struct ReducedProblem {
 };
 
 // `u, v, cost`: m edges of a graph on n nodes (u != v; parallel edges are summed). `clusters`
-// (size n, optional) proposes the node sets for the subset rule.
+// (size n, optional) proposes the node sets for the subset rule. Once `control` says stop the
+// result is the identity (n nodes, node_of[i] = i, one component, no edges listed): callers check
+// control.stopped() and solve the input as it is.
 ReducedProblem reduce_multicut(int n, const std::vector<int>& u, const std::vector<int>& v,
                                const std::vector<double>& cost, const Labels* clusters,
                                const ReduceOptions& options, Control& control);

@@ -47,6 +47,17 @@ def _neighbours(options: ClusterOptions) -> int | str:
     return nb if nb in ("auto", "scaled") else int(nb)
 
 
+def _computing(images: ImageSet, checkpoint: Path | None) -> str:
+    """The line that starts the profiles, saying how many an interrupted run left in its checkpoint
+    (a rerun took them silently: the bar just jumped, found by qa14)."""
+    from corrclust.profile_clustering import checkpoint_done
+
+    n = len(images.records)
+    done = 0 if checkpoint is None else checkpoint_done(checkpoint, images.records)
+    resumed = f" ({done} of them from the checkpoint of an interrupted run, {checkpoint})" if done else ""
+    return f"computing morphology profiles of {n} images{resumed}"
+
+
 class ProfileRoute:
     name = "profile"
     label = "morphology profiles (label-free)"
@@ -136,9 +147,9 @@ class ProfileRoute:
         pca = _opt(options, "profile_pca")
         if pca is not None and pca >= 1:
             pca = int(pca)
-        say(f"computing morphology profiles of {len(images.records)} images")
         # its own file beside the pipeline's (whose format belongs to PQAP); gone once the profiles are
         ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
+        say(_computing(images, ours))
         pc = profile_costs(
             images.records,
             granularity=_opt(options, "profile_granularity", 0.0),
@@ -229,8 +240,8 @@ class ProfileRoute:
         pca = _opt(options, "profile_pca")
         if pca is not None and pca >= 1:
             pca = int(pca)
-        say(f"computing morphology profiles of {len(images.records)} images")
         ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
+        say(_computing(images, ours))
         pf = profile_features(
             images.records,
             pca=pca,
