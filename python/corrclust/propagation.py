@@ -66,9 +66,6 @@ RIDGE = 1.0
 #: narrower for PQAP similarities (module docstring: chosen on the PQAP development sets, confirmed
 #: on fresh synthetic sets); the probability routes' weak costs keep 1.
 WIDTH = {"similarity": 0.5, "probability": 1.0}
-#: Whether answers the costs already agree with by the target (residual 0) stay in the fit, where
-#: they hold the shift at their own pair near 0 (session 14 second try).
-FIT_AGREEING = True
 
 
 def group_width(kind: str | None) -> float:
@@ -121,12 +118,6 @@ def answer_shift(
     kernel = ga[a_idx] * gb[b_idx] + gb[a_idx] * ga[b_idx]  # [k, l]: the shape of answer l at pair k
     answered = costs[a_idx, b_idx]
     residual = y * np.maximum(0.0, TARGET * s - y * answered)
-    if not FIT_AGREEING:
-        keep = residual != 0.0
-        if not keep.any():
-            return np.zeros((n, n))
-        kernel, residual, ga, gb = kernel[np.ix_(keep, keep)], residual[keep], ga[:, keep], gb[:, keep]
-        m = int(keep.sum())
     alpha = np.linalg.solve(kernel + RIDGE * np.eye(m), residual)
     half = (ga * alpha) @ gb.T
     shift = half + half.T

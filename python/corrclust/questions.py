@@ -80,15 +80,6 @@ GAMMA = 0.5
 SPLIT_WEIGHT = 0.5
 #: The odds factor of a cluster's split per ``same`` answer inside it (module docstring, *retire*).
 RETIRE = 0.5
-#: How a cluster is cut into the two sides of its split candidate: ``"medoids"`` (the two-medoid
-#: split seeded by the most and least typical component) or ``"spectral"`` (the sign of the leading
-#: eigenvector of the cluster's centred costs, session 14 second try).
-SPLIT_CUT = "medoids"
-#: A split whose smaller side holds fewer images than this share of its cluster is not asked
-#: (0: every split is asked; session 14 second try).
-MIN_SIDE_SHARE = 0.0
-#: A split whose smaller side holds fewer images than this is not asked (0: every split).
-MIN_SIDE_IMAGES = 0
 
 
 def _open_pairs(n: int, component: np.ndarray, cannot_comp: set) -> tuple[np.ndarray, np.ndarray]:
@@ -134,22 +125,6 @@ def _two_medoids(sub: np.ndarray, w: np.ndarray) -> np.ndarray:
         if (nm, nu) == (m, u):
             break
         m, u = nm, nu
-    return part
-
-
-def _spectral(sub: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The spectral split of a cluster's components: True for the side where the leading
-    eigenvector of the size-weighted, centred costs is negative (the side without the most
-    typical component). ``sub``: summed costs between the components, ``w``: their sizes."""
-    mean = sub.sum() / (w.sum() ** 2)
-    root = np.sqrt(w)
-    centred = (sub - mean * np.outer(w, w)) / np.outer(root, root)
-    vec = np.linalg.eigh(centred)[1][:, -1] / root
-    part = vec < 0
-    if part.all() or not part.any():
-        return _two_medoids(sub, w)
-    if part[int(np.argmax(sub.sum(1) / w))]:
-        part = ~part
     return part
 
 
@@ -202,12 +177,8 @@ def _candidates(
         comps = np.flatnonzero(comp_cluster == c)
         if comps.size < 2:
             continue
-        cut = _spectral if SPLIT_CUT == "spectral" else _two_medoids
-        part = cut(summed[np.ix_(comps, comps)], size[comps])
+        part = _two_medoids(summed[np.ix_(comps, comps)], size[comps])
         p, q = comps[~part], comps[part]
-        small = min(size[p].sum(), size[q].sum())
-        if small < MIN_SIDE_IMAGES or small < MIN_SIDE_SHARE * size[comps].sum():
-            continue
         npq = size[p].sum() * size[q].sum()
         zs = summed[np.ix_(p, q)].sum() / npq * npq**GAMMA / scale
         side_p = np.flatnonzero(np.isin(comp, p))
