@@ -57,6 +57,7 @@ def test_matrix_only_clusters_are_numbered_as_in_clusters_csv(tmp_path, capsys):
         cli_main(["cluster", "--similarities", str(tmp_path / "P.npz"), "-o", str(tmp_path / "c.csv")]) == 0
     )
     out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("6 images -> 3 clusters (kl, heuristic)")  # "images", as in image mode
     assert out[1:4] == ["  cluster 1: 6, 7, 8", "  cluster 2: 9, 10", "  cluster 3: 5"]
     assert (tmp_path / "c.csv").read_text().splitlines()[:3] == ["6,7,8", "9,10", "5"]
 

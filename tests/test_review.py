@@ -124,6 +124,20 @@ def test_questions_command(run_dir, tmp_path, capsys):
     assert main(["questions", str(out), "-n", "40", "--feedback", str(fb), "-o", str(q)]) == 0
     pairs = [tuple(map(int, line.split(","))) for line in q.read_text().splitlines()[1:]]
     assert len(pairs) == 40 and (200, 300) not in pairs and (300, 200) not in pairs
+    # pairs answered 'unsure' are not proposed again (they came back after every answer), and an
+    # answer naming an id outside the run is counted on stderr, as cluster --feedback does
+    capsys.readouterr()
+    assert main(["questions", str(out), "-n", "5", "-o", str(q)]) == 0
+    first = [tuple(map(int, line.split(","))) for line in q.read_text().splitlines()[1:]]
+    fb.write_text("a,b,answer\n" + "".join(f"{a},{b},unsure\n" for a, b in first) + "100,777,same\n")
+    assert main(["questions", str(out), "-n", "5", "--feedback", str(fb), "-o", str(q)]) == 0
+    second = [tuple(map(int, line.split(","))) for line in q.read_text().splitlines()[1:]]
+    assert len(second) == 5 and not {(min(p), max(p)) for p in first} & {(min(p), max(p)) for p in second}
+    assert f"{fb}: 1 answer(s) naming ids not in the run skipped" in capsys.readouterr().err
+    # the active rule's next five after the unsure ones are the ones it ranked 6-10 without them
+    assert main(["questions", str(out), "-n", "10", "-o", str(q)]) == 0
+    ten = [tuple(map(int, line.split(","))) for line in q.read_text().splitlines()[1:]]
+    assert ten[:5] == first and ten[5:] == second
     assert main(["questions", str(tmp_path), "-n", "1"]) == 2
     assert "similarities.npz not found" in capsys.readouterr().err
     # the folder of a run that kept no matrix (sparse path, --embeddings): said so, not "is it an output folder?"

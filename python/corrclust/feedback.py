@@ -76,6 +76,14 @@ class Feedback:
                 out[key] = ans
         return out
 
+    def unsure(self) -> set[tuple[int, int]]:
+        """The pairs (``(min id, max id)``) whose last answer is ``unsure``: asked, and not to be
+        proposed again."""
+        last: dict[tuple[int, int], str] = {}
+        for ans in self.answers:
+            last[(min(ans.a, ans.b), max(ans.a, ans.b))] = ans.answer
+        return {key for key, answer in last.items() if answer == "unsure"}
+
     def pairs(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """``(must_link, cannot_link)`` as index pairs into ``ids`` (the last answer of each pair)."""
         where = {int(i): k for k, i in enumerate(ids)}

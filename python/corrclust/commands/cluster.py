@@ -505,7 +505,7 @@ def run_matrix(args: argparse.Namespace) -> int:
         return 0
     bound = f", lower bound {res.lower_bound:.6f}" if res.lower_bound is not None else ""
     print(
-        f"{len(ids)} organoids -> {res.n_clusters} clusters ({res.method}, {res.status}); "
+        f"{len(ids)} images -> {res.n_clusters} clusters ({res.method}, {res.status}); "
         f"objective {res.objective:.6f}{bound}"
     )
     for k, c in enumerate(clusters, start=1):

@@ -62,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
     feedback = args.feedback
     if feedback is None and (args.out / "feedback.csv").is_file():
         feedback = args.out / "feedback.csv"
+    if feedback is not None and Path(feedback).is_file():
+        from corrclust.feedback import read_feedback
+
+        skipped = read_feedback(feedback, [int(i) for i in corr.ids]).skipped
+        if skipped:  # said as cluster --feedback says it (it was silent here)
+            print(f"{feedback}: {skipped} answer(s) naming ids not in the run skipped", file=sys.stderr)
     pairs = next_questions(
         corr,
         feedback,

@@ -38,6 +38,7 @@ class FeedbackUse:
     n_skipped: int  # answers naming ids that are not in the set
     calibration: Calibration | None = None
     propagated: bool = False  # corr carries the answers' cost shift (corrclust.propagation)
+    unsure: frozenset[tuple[int, int]] = frozenset()  # id pairs (min, max) last answered unsure
 
     @property
     def n_constraints(self) -> int:
@@ -71,7 +72,9 @@ def use_feedback(
         # the groups' width by the kind of correlations (PQAP similarities and probabilities differ)
         corr = replace(corr, cost_shift=answer_shift(costs, must, cannot, width=group_width(corr.kind)))
         propagated = True
-    return FeedbackUse(path, corr, must, cannot, len(fb), fb.skipped, calibration, propagated)
+    return FeedbackUse(
+        path, corr, must, cannot, len(fb), fb.skipped, calibration, propagated, frozenset(fb.unsure())
+    )
 
 
 def answer_summary(use: FeedbackUse, before: np.ndarray | None, after: np.ndarray) -> dict:
@@ -164,14 +167,17 @@ def next_questions(
     propagate: bool = True,
     seed: int = 0,
 ) -> list[tuple[int, int]]:
-    """The next ``k`` pairs of ids to ask (:mod:`corrclust.questions`), given the answers in ``feedback``."""
+    """The next ``k`` pairs of ids to ask (:mod:`corrclust.questions`), given the answers in ``feedback``.
+    A pair last answered ``unsure`` is not proposed again (it was, after every answer: an expert who
+    answered all of them ``unsure`` got the same pairs back)."""
     from corrclust.questions import select_pairs
     from corrclust.solve import solve
 
     must = cannot = np.zeros((0, 2), np.int64)
+    unsure: frozenset[tuple[int, int]] = frozenset()
     if feedback is not None:
         use = use_feedback(corr, feedback, calibrate=calibrate, propagate=propagate)
-        corr, must, cannot = use.corr, use.must_link, use.cannot_link
+        corr, must, cannot, unsure = use.corr, use.must_link, use.cannot_link, use.unsure
     costs = corr.problem().to_dense()
     labels = solve(
         costs,
@@ -180,6 +186,8 @@ def next_questions(
         must_link=must if must.size else None,
         cannot_link=cannot if cannot.size else None,
     ).labels
-    pairs = select_pairs(costs, labels, k, must, cannot, strategy=strategy, seed=seed)
+    # the unsure pairs are still open to the selection: ask for as many more, then leave them out
+    pairs = select_pairs(costs, labels, k + len(unsure), must, cannot, strategy=strategy, seed=seed)
     ids = corr.ids
-    return [(int(ids[i]), int(ids[j])) for i, j in pairs]
+    out = [(int(ids[i]), int(ids[j])) for i, j in pairs]
+    return [p for p in out if (min(p), max(p)) not in unsure][:k]
