@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _thread
 import itertools
+import os
 import threading
 import time
 
@@ -498,7 +499,8 @@ def test_the_first_triangle_separation_of_a_large_complete_graph_keeps_its_time_
     status, wall, maxrss_kb = done.stdout.split()
     assert status == "time_limit"
     assert float(wall) < 1.0 + 3.0, wall
-    assert int(maxrss_kb) < 1_200_000, maxrss_kb
+    if os.environ.get("CORRCLUST_SANITIZED") != "1":  # AddressSanitizer's shadow memory: 1.5 GB there
+        assert int(maxrss_kb) < 1_200_000, maxrss_kb
 
 
 def test_interrupt_from_the_first_progress_report_raises():

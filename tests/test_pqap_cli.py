@@ -139,7 +139,7 @@ def test_cluster_from_similarities_npz(small_csv, tmp_path, capsys):
     capsys.readouterr()
     assert main(["cluster", "--similarities", str(npz), "--threshold", "0.7", "--method", "gaec"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("4 organoids ->")
+    assert text.startswith("4 images ->")
 
 
 def test_learn_command(small_csv, tmp_path, capsys):
