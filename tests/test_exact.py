@@ -482,7 +482,10 @@ def test_time_limit_during_the_reductions_of_a_large_sparse_graph():
 def test_the_first_triangle_separation_of_a_large_complete_graph_keeps_its_time_limit_and_memory():
     # At the first LP of a complete graph about 3/8 of the n^3/6 triangles are violated; all were
     # listed before the most violated were kept: n = 1000 took 10.0 s under time_limit=1 with a peak
-    # RSS of 1.8 GB, and n = 2500 ended in std::bad_alloc (qa14). Now 1.1 s and 0.25 GB (load 3).
+    # RSS of 1.8 GB, and n = 2500 ended in std::bad_alloc (qa14). Now 1.1-1.2 s, and 0.25 GB when
+    # the limit ends the separation, up to 1.2 GB (seen in CI) when the separation ends first and its
+    # 2 * 10^6 most violated triangles start going into the LP (time_limit=2: 0.55 GB, 3: 0.79 GB).
+    # The time bound is what fails on the old code first (10 s); the memory bound stays below 1.8 GB.
     import subprocess
     import sys
 
@@ -500,7 +503,7 @@ def test_the_first_triangle_separation_of_a_large_complete_graph_keeps_its_time_
     assert status == "time_limit"
     assert float(wall) < 1.0 + 3.0, wall
     if os.environ.get("CORRCLUST_SANITIZED") != "1":  # AddressSanitizer's shadow memory: 1.5 GB there
-        assert int(maxrss_kb) < 1_200_000, maxrss_kb
+        assert int(maxrss_kb) < 1_600_000, maxrss_kb
 
 
 def test_interrupt_from_the_first_progress_report_raises():
