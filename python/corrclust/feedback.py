@@ -79,10 +79,9 @@ class Feedback:
     def unsure(self) -> set[tuple[int, int]]:
         """The pairs (``(min id, max id)``) whose last answer is ``unsure``: asked, and not to be
         proposed again."""
-        last: dict[tuple[int, int], str] = {}
-        for ans in self.answers:
-            last[(min(ans.a, ans.b), max(ans.a, ans.b))] = ans.answer
-        return {key for key, answer in last.items() if answer == "unsure"}
+        # latest() drops a pair whose last answer is unsure, so these are the asked pairs it lacks
+        asked = {(min(ans.a, ans.b), max(ans.a, ans.b)) for ans in self.answers}
+        return asked - self.latest().keys()
 
     def pairs(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """``(must_link, cannot_link)`` as index pairs into ``ids`` (the last answer of each pair)."""

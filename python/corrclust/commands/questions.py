@@ -62,12 +62,10 @@ def run(args: argparse.Namespace) -> int:
     feedback = args.feedback
     if feedback is None and (args.out / "feedback.csv").is_file():
         feedback = args.out / "feedback.csv"
-    if feedback is not None and Path(feedback).is_file():
-        from corrclust.feedback import read_feedback
 
-        skipped = read_feedback(feedback, [int(i) for i in corr.ids]).skipped
-        if skipped:  # said as cluster --feedback says it (it was silent here)
-            print(f"{feedback}: {skipped} answer(s) naming ids not in the run skipped", file=sys.stderr)
+    def said_skipped(n: int) -> None:  # said as cluster --feedback says it (it was silent here)
+        print(f"{feedback}: {n} answer(s) naming ids not in the run skipped", file=sys.stderr)
+
     pairs = next_questions(
         corr,
         feedback,
@@ -76,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         calibrate=args.calibrate,
         propagate=args.propagate,
         seed=args.seed,
+        on_skipped=said_skipped,
     )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -12,6 +12,7 @@ returned correlations carry (``Correlations.cost_shift``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -166,10 +167,12 @@ def next_questions(
     calibrate: bool = False,
     propagate: bool = True,
     seed: int = 0,
+    on_skipped: Callable[[int], None] | None = None,
 ) -> list[tuple[int, int]]:
     """The next ``k`` pairs of ids to ask (:mod:`corrclust.questions`), given the answers in ``feedback``.
     A pair last answered ``unsure`` is not proposed again (it was, after every answer: an expert who
-    answered all of them ``unsure`` got the same pairs back)."""
+    answered all of them ``unsure`` got the same pairs back). ``on_skipped`` is told how many answers
+    name ids outside ``corr`` (when any), so a command can say so as ``cluster --feedback`` does."""
     from corrclust.questions import select_pairs
     from corrclust.solve import solve
 
@@ -178,6 +181,8 @@ def next_questions(
     if feedback is not None:
         use = use_feedback(corr, feedback, calibrate=calibrate, propagate=propagate)
         corr, must, cannot, unsure = use.corr, use.must_link, use.cannot_link, use.unsure
+        if use.n_skipped and on_skipped is not None:
+            on_skipped(use.n_skipped)
     costs = corr.problem().to_dense()
     labels = solve(
         costs,
