@@ -424,9 +424,10 @@ def run_matrix(args: argparse.Namespace) -> int:
             "--truth auto needs IMAGES_DIR (the classes come from the images); without it pass a truth "
             "file (one line of ids per class)"
         )
-    if args.out and (Path(args.out).is_dir() or getattr(args, "out_names_folder", False)):
+    names_folder = getattr(args, "out_names_folder", False)  # set by run()
+    if args.out and (Path(args.out).is_dir() or names_folder):
         # was "results: Is a directory" after the solve, and "-o results/" wrote a file "results"
-        shown = f"{args.out}{os.sep}" if getattr(args, "out_names_folder", False) else str(args.out)
+        shown = f"{args.out}{os.sep}" if names_folder else str(args.out)
         raise CliError(
             f"-o {shown}: without IMAGES_DIR, -o names the clustering CSV to write, not a folder "
             "(e.g. -o clusters.csv)"

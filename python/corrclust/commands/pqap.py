@@ -81,8 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=180.0,
         metavar="S",
-        help="seconds of annealing (default: 180), checked between steps: the start vector's all-pairs "
-        "evaluation always runs to its end (on 18 synthetic organoids 15 s, over a budget of 5)",
+        help="seconds of annealing (default: 180): a step whose evaluation would end past it is not started, "
+        "but the start vector's all-pairs evaluation always runs (on 18 synthetic organoids 15 s, over a "
+        "budget of 5; then a warning says so)",
     )
     ln.add_argument(
         "--iterations", type=int, default=3000, metavar="N", help="annealing steps (default: 3000)"
