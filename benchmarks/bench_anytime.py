@@ -292,33 +292,19 @@ def main(argv: list[str] | None = None) -> int:
             )
             sys.stdout.flush()
     if args.fresh:
+        rows_by_method = [{r["method"]: r for r in res} for res in counted]  # one dict per instance
         for method in [m for m in METHODS if args.methods is None or m in args.methods]:
-            proven = [
-                [r for r in res if r["method"] == method][0]
-                for res in counted
-                if res[0]["optimum"] is not None
-            ]
-            close = [r["instance"] for r in proven if r["gap"] < 0.05]
+            proven = [row[method] for row in rows_by_method if row[method]["optimum"] is not None]
+            close = [r for r in proven if r["gap"] < 0.05]
             print(
                 f"{method}: within 0.05 % of the optimum on {len(close)} of {len(proven)} proven rows"
                 f" ({len(counted) - len(proven)} unproven)"
             )
             if peer:
-                at_or_below = [
-                    res[0]["instance"]
-                    for res in counted
-                    if [r for r in res if r["method"] == method][0]["objective"]
-                    <= [r for r in res if r["method"] == "bioimage-fm"][0]["objective"] + 1e-9
-                ]
-                below = [
-                    res[0]["instance"]
-                    for res in counted
-                    if [r for r in res if r["method"] == method][0]["objective"]
-                    < [r for r in res if r["method"] == "bioimage-fm"][0]["objective"] - 1e-9
-                ]
+                diffs = [row[method]["objective"] - row["bioimage-fm"]["objective"] for row in rows_by_method]
                 print(
-                    f"{method}: at or below bioimage-cpp's fusion moves on {len(at_or_below)} of {len(counted)} rows"
-                    f" (strictly below on {len(below)})"
+                    f"{method}: at or below bioimage-cpp's fusion moves on {sum(d <= 1e-9 for d in diffs)} of "
+                    f"{len(counted)} rows (strictly below on {sum(d < -1e-9 for d in diffs)})"
                 )
     print(f"load average at end {os.getloadavg()}")
     return 0

@@ -205,27 +205,37 @@ def test_default_route_follows_the_channels(brightfield, tmp_path):
     assert default_route(mixed) == "profile"  # key points need every image to have the channels
 
 
-def test_profiles_resume_from_a_checkpoint(brightfield, tmp_path, monkeypatch):
+def _interrupt_profiles_after(done: int, records, checkpoint, monkeypatch) -> None:
+    """Profile ``records`` into ``checkpoint`` (saved after every image) and stop with Ctrl-C once
+    ``done`` are profiled, as a user's interrupt would; ``profiles.profile`` is restored after."""
     from corrclust import profile_clustering, profiles
-    from corrclust.images.io import list_images
 
-    records = list_images(brightfield)
-    ck = tmp_path / "ck.npz"
-    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 0.0)  # save after every image
-    calls = []
+    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 0.0)
     real = profiles.profile
+    calls = []
 
     def interrupted(image, mask=None):
-        if len(calls) == 5:
+        if len(calls) == done:
             raise KeyboardInterrupt
         calls.append(1)
         return real(image, mask)
 
     monkeypatch.setattr(profiles, "profile", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        profile_clustering.profile_costs(records, checkpoint=ck)
+        profile_clustering.profile_costs(records, checkpoint=checkpoint)
+    monkeypatch.setattr(profiles, "profile", real)
+
+
+def test_profiles_resume_from_a_checkpoint(brightfield, tmp_path, monkeypatch):
+    from corrclust import profile_clustering, profiles
+    from corrclust.images.io import list_images
+
+    records = list_images(brightfield)
+    ck = tmp_path / "ck.npz"
+    real = profiles.profile
+    _interrupt_profiles_after(5, records, ck, monkeypatch)
     assert ck.is_file()
-    calls.clear()
+    calls: list[int] = []
     monkeypatch.setattr(profiles, "profile", lambda image, mask=None: (calls.append(1), real(image, mask))[1])
     resumed = profile_clustering.profile_costs(records, checkpoint=ck)
     assert len(calls) == len(records) - 5  # the first five came from the checkpoint
@@ -237,7 +247,7 @@ def test_a_rerun_of_cluster_says_how_many_profiles_come_from_the_checkpoint(
     brightfield, tmp_path, monkeypatch, capsys
 ):
     # The rerun after Ctrl-C took the checkpoint's profiles without a word (found by qa14).
-    from corrclust import profile_clustering, profiles
+    from corrclust import profile_clustering
     from corrclust.cli import main
     from corrclust.images.io import list_images
     from corrclust.pipeline.routes.profile import PROFILE_CHECKPOINT
@@ -245,20 +255,7 @@ def test_a_rerun_of_cluster_says_how_many_profiles_come_from_the_checkpoint(
     records = list_images(brightfield)
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 0.0)
-    real = profiles.profile
-    calls = []
-
-    def interrupted(image, mask=None):
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        calls.append(1)
-        return real(image, mask)
-
-    monkeypatch.setattr(profiles, "profile", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        profile_clustering.profile_costs(records, checkpoint=out / PROFILE_CHECKPOINT)
-    monkeypatch.setattr(profiles, "profile", real)
+    _interrupt_profiles_after(3, records, out / PROFILE_CHECKPOINT, monkeypatch)
     assert profile_clustering.checkpoint_done(out / PROFILE_CHECKPOINT, records) == 3
     capsys.readouterr()
     assert main(["cluster", str(brightfield), "-o", str(out), "--no-progress"]) == 0
