@@ -230,3 +230,26 @@ def test_full_disk_leaves_no_partial_file(work, tmp_path, name):
                 assert path.name == "truth.csv" or path.stat().st_size > 0
         if name == "solve":
             assert not (small / "l.npy").exists()
+
+
+# Python's own traceback when SIGINT lands while corrclust.cli's module body is still running: the
+# innermost frame is a class body, named after the class (CI stop 29, seed 16, 0.12 s). Against it,
+# one with a frame inside main(), which main() itself must turn into exit code 130.
+_IN_CLASS_BODY = """Traceback (most recent call last):
+  File "<frozen runpy>", line 198, in _run_module_as_main
+  File "/v/lib/python3.11/site-packages/corrclust/__main__.py", line 5, in <module>
+    from corrclust.cli import main
+  File "/v/lib/python3.11/site-packages/corrclust/cli.py", line 77, in <module>
+    class _Interrupts:
+  File "/v/lib/python3.11/site-packages/corrclust/cli.py", line 77, in _Interrupts
+    class _Interrupts:
+KeyboardInterrupt
+"""
+
+
+def test_interrupted_before_main_reads_the_start_up_traceback():
+    assert interrupted_before_main(_IN_CLASS_BODY)
+    assert interrupted_before_main(_IN_CLASS_BODY.replace("_Interrupts", "<module>"))
+    inside = _IN_CLASS_BODY.replace(", in _Interrupts", ", in main")
+    assert not interrupted_before_main(inside)
+    assert not interrupted_before_main("corrclust: interrupted\n")
