@@ -106,9 +106,11 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main(argv: Sequence[str] | None = None) -> int:
     interrupts = _Interrupts()
-    installed = interrupts.install()  # before the commands are imported: Ctrl-C there is 130 too
     command = "corrclust"
+    installed = False
     try:
+        # Inside the try: a Ctrl-C that lands just after the handler is set is already ours (130).
+        installed = interrupts.install()  # before the commands are imported: Ctrl-C there is 130 too
         parser = build_parser()
         args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
         if not getattr(args, "func", None):
