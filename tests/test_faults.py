@@ -78,7 +78,13 @@ def test_sigkill_then_sigint_then_rerun(work, tmp_path, name):
             # Ctrl-C while the interpreter still imports the package (numpy, before corrclust's
             # main() runs): Python's own traceback and death by SIGINT (status 130 in a shell).
             # Nothing has been written yet; see docs/reliability.md.
-            assert interrupted_before_main(err), f"{where}: {err[-800:]}"
+            # Or Ctrl-C after main() returned, while the interpreter shuts down: CPython has put the
+            # default SIGINT action back by then, so the process dies by the signal without a word,
+            # but the work is done (seed 17, demo, 2.32 s): every output must be complete.
+            if not interrupted_before_main(err):
+                assert "Traceback" not in err, f"{where}: {err[-800:]}"
+                assert check_outputs(out, ref, finished=True) == [], f"{where}: died by SIGINT, unfinished"
+                finished = True
         else:
             assert code in (0, -signal.SIGKILL if sig == signal.SIGKILL else 130), f"{where}: {err[-800:]}"
             assert "Traceback" not in err, where
