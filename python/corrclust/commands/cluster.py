@@ -483,7 +483,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     if args.json:
         out = {
             "ids": ids,
-            "labels": res.labels.tolist(),
+            "labels": numbers.tolist(),  # 1..K, the numbers of "clusters" and of clusters.csv
             "clusters": clusters,
             "n_clusters": res.n_clusters,
             "objective": res.objective,
