@@ -257,7 +257,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sw.add_argument("--no-sweep", dest="sweep", action="store_false", help="never sweep")
     p.add_argument("--seed", type=int, default=0, help="random seed of the solver (default 0)")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="time limit of each solve")
-    p.add_argument("--threads", type=int, help="threads for PQAP matching (default: all cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="threads for PQAP matching, or of the faiss kNN search with --embeddings (default: all cores)",
+    )
     p.add_argument(
         "--pqap-mode",
         choices=("reference", "improved"),
