@@ -60,6 +60,11 @@ def test_matrix_only_clusters_are_numbered_as_in_clusters_csv(tmp_path, capsys):
     assert out[0].startswith("6 images -> 3 clusters (kl, heuristic)")  # "images", as in image mode
     assert out[1:4] == ["  cluster 1: 6, 7, 8", "  cluster 2: 9, 10", "  cluster 3: 5"]
     assert (tmp_path / "c.csv").read_text().splitlines()[:3] == ["6,7,8", "9,10", "5"]
+    # --json: "labels" are those numbers too (they were the solver's 0-based first-appearance labels,
+    # so labels[i] - 1 did not index "clusters")
+    data = _json_of(capsys, ["cluster", "--similarities", tmp_path / "P.npz", "--json"])
+    assert data["labels"] == [3, 1, 1, 1, 2, 2]
+    assert data["clusters"] == [[6, 7, 8], [9, 10], [5]]
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """corrclust: find the morphological classes in a collection of organoid images.
 
-Correlate every pair of images (PQAP key-point matching or a twin network), cluster by
-correlation clustering (minimum-cost multicut; GAEC, Kernighan-Lin, an anytime solver and an exact
-branch-and-cut solver), and evaluate against a manual classification.
+Correlate every pair of images (label-free morphology profiles, PQAP key-point matching, a twin
+network or a self-supervised embedding), cluster by correlation clustering (minimum-cost multicut;
+GAEC, Kernighan-Lin, an anytime solver and an exact branch-and-cut solver), and evaluate against a
+manual classification.
 
 Convention: minimise the sum of the costs of the cut edges; a positive cost is attractive.
 """

@@ -715,8 +715,9 @@ def cluster_embeddings(
     """Cluster the rows of ``X`` (n x d feature vectors) on the kNN candidate graph, the kNN blocks
     and the pair scores computed on a Dask cluster, the solve here.
 
-    The settings and the result are those of the one-process sparse path with the exact kNN,
-    :func:`corrclust.embedding_clustering.cluster_embeddings` with ``path="sparse", knn="exact"``:
+    The settings and the result are those of the one-process sparse path,
+    :func:`corrclust.embedding_clustering.cluster_embeddings` with ``path="sparse"`` and the same
+    ``knn``:
     ``k`` neighbours per row (default its ``GRAPH_K``, at least ``neighbours``), the label-free rule
     at ``neighbours`` (default :data:`corrclust.feature_costs.K_NEIGHBOURS`) and ``granularity``;
     ``method`` and ``seed`` go to :func:`corrclust.solve`. ``score(X, uv, d)`` replaces the rule
@@ -724,13 +725,17 @@ def cluster_embeddings(
     ``threads`` (of the faiss index build, here) choose the search as in :func:`knn`; with
     ``"faiss"`` the result is that of the one-process path with ``knn="faiss"`` on the same index.
     ``background``: the cost of the pairs outside the graph in
-    the solve, as there (``"auto"``: the mean score of the same seeded random pairs; ``0``: none;
+    the solve, as there (``"auto"``: the mean score of the same seeded two-hop pairs; ``0``: none;
     a number <= 0), here with ``method`` ``"kl"`` or ``"gaec"``. ``refine``: as there, the
     refinement on the exact pairs around the clusters (:mod:`corrclust.cluster_refinement`), run
     here after the solve, which calls ``score(X, pairs, None)`` for those pairs.
 
     The cluster: ``client`` when given, else ``scheduler`` (an address), else a LocalCluster of
-    ``workers``; ``local=True`` runs every block in this process instead.
+    ``workers`` (worker processes, threads with ``processes=False``); ``local=True`` runs every
+    block in this process instead; a scheduler that does not answer within ``timeout`` seconds
+    raises :class:`SchedulerError` (:func:`connect`). ``run_dir`` keeps the finished blocks, which a
+    rerun skips; ``block_rows``: rows per kNN task (default as in :func:`knn`); ``progress``: a
+    progress bar per stage on stderr.
     """
     from corrclust.background import parse_background
     from corrclust.embedding_clustering import BACKGROUND_SOLVERS, GRAPH_K, check_features

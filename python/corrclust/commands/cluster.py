@@ -81,7 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "cluster",
         help="cluster a folder of organoid images (or a similarity matrix) and write a report",
         description=(
-            "Correlate every pair of images (PQAP key-point matching or a trained twin network), "
+            "Correlate every pair of images (label-free morphology profiles, PQAP key-point matching, "
+            "a trained twin network or a self-supervised embedding), "
             "cluster them by correlation clustering, and write OUT/clusters.csv, OUT/similarities.npz, "
             "PNG figures and OUT/report.html (with --truth also OUT/metrics.json and a sweep). "
             "Without IMAGES_DIR, cluster the matrix of --similarities only (no report). See docs/cli.md."
@@ -92,7 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="IMAGES_DIR",
         nargs="?",
-        help="folder of images: <name>_<id>.tif (class = id // 100), or class sub-folders",
+        help="folder of images: <name>_<id>.tif (class = id // 100), class sub-folders, or subset "
+        "sub-folders (docs/cli.md)",
     )
     p.add_argument(
         "-o",
@@ -108,11 +110,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=METHODS + MATRIX_SOLVERS,
         default=None,
         help="pair correlations: profile (morphology profiles, no labels), pqap (the paper's key "
-        "points) or twin (needs --model). Default: pqap when every image has the key-point "
-        "channels (4 or more), else profile. In the matrix-only mode: the solver (gaec, kl, "
-        "anytime, exact)",
+        "points), twin (needs --model) or ssl (a self-supervised network trained on the folder's "
+        "own crops). Default: twin with --model, profile with a profile option, else pqap when "
+        "every image has the key-point channels (4 or more), else profile. In the matrix-only mode: "
+        "the solver (gaec, kl, anytime, exact)",
     )
-    p.add_argument("--model", type=Path, help="trained twin-network model (for --method twin)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="trained twin-network model (for --method twin), or a model from 'corrclust ssl train' "
+        "(for --method ssl: its training is skipped)",
+    )
     p.add_argument(
         "--solver",
         choices=MATRIX_SOLVERS,
@@ -158,7 +166,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="TABLE.csv",
         dest="ids_table",
-        help="CSV with header file,id[,class][,subset] listing the images (subsets give per-subset metrics)",
+        help="CSV with header file,id[,class][,subset][,plate][,well][,site] listing the images "
+        "(subsets give per-subset metrics)",
     )
     p.add_argument(
         "--similarities",
@@ -248,7 +257,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sw.add_argument("--no-sweep", dest="sweep", action="store_false", help="never sweep")
     p.add_argument("--seed", type=int, default=0, help="random seed of the solver (default 0)")
     p.add_argument("--time-limit", type=float, metavar="SECONDS", help="time limit of each solve")
-    p.add_argument("--threads", type=int, help="threads for PQAP matching (default: all cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="threads for PQAP matching, or of the faiss kNN search with --embeddings (default: all cores)",
+    )
     p.add_argument(
         "--pqap-mode",
         choices=("reference", "improved"),
@@ -483,7 +496,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     if args.json:
         out = {
             "ids": ids,
-            "labels": res.labels.tolist(),
+            "labels": numbers.tolist(),  # 1..K, the numbers of "clusters" and of clusters.csv
             "clusters": clusters,
             "n_clusters": res.n_clusters,
             "objective": res.objective,

@@ -131,9 +131,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("rbc", metavar="RBC_DIR")
     r.add_argument("-o", "--output", required=True, metavar="DIR")
     r.add_argument("--size", type=int, default=64, metavar="PX", help="crop side (default 64)")
-    r.add_argument("--train", type=int, default=10, metavar="N", help="training crops per seen class")
-    r.add_argument("--test", type=int, default=10, metavar="N", help="test crops per seen class")
-    r.add_argument("--unseen", type=int, default=10, metavar="N", help="crops per unseen class")
+    r.add_argument(
+        "--train", type=int, default=10, metavar="N", help="training crops per seen class (default 10)"
+    )
+    r.add_argument("--test", type=int, default=10, metavar="N", help="test crops per seen class (default 10)")
+    r.add_argument("--unseen", type=int, default=10, metavar="N", help="crops per unseen class (default 10)")
     r.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     add_read_arguments(r, pixel_size=False, name_pattern=False)
     add_progress_flag(r)

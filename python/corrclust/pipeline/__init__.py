@@ -11,8 +11,9 @@ module                      what it holds
                             (:func:`corrclust.images.io.list_images`), read every image once, keep
                             a thumbnail for the report, set unreadable files aside (reported)
 ``pipeline.routes``         step 2, the similarity *routes* behind one interface (:class:`Route`):
-                            ``pqap`` (key points + PQAP matching) and ``twin`` (a twin network);
-                            :data:`METHODS` lists them
+                            ``profile`` (label-free morphology profiles), ``pqap`` (key points +
+                            PQAP matching), ``twin`` (a twin network) and ``ssl`` (a
+                            self-supervised embedding); :data:`METHODS` lists them
 ``pipeline.correlations``   :class:`Correlations` (ids and an n x n matrix S or P),
                             :func:`compute_correlations` (runs the route, or reads a saved matrix
                             with :func:`load_correlations`), :func:`align_images`
@@ -33,10 +34,11 @@ Every file is written to a temporary name in its final folder and renamed into p
 (:mod:`corrclust.atomic`), and a previous run's ``report.html`` is removed when a run starts, so an
 interrupted or failed run never leaves a report that looks complete.
 
-**Adding a similarity route** (e.g. ``profile``): write ``pipeline/routes/profile.py`` with a class
-that has the members of :class:`~corrclust.pipeline.routes.Route` (``name``, ``label``,
-``timing_label``, ``check(options)``, ``correlate(images, options, *, checkpoint)`` returning
-:class:`Correlations`, ``settings(options)``) and ``ROUTE = ProfileRoute()``, then add the line
+**Adding a similarity route** (e.g. ``profile``, added this way): write
+``pipeline/routes/profile.py`` with a class that has the members of
+:class:`~corrclust.pipeline.routes.Route` (``name``, ``label``, ``timing_label``,
+``check(options)``, ``correlate(images, options, *, checkpoint)`` returning :class:`Correlations`,
+``settings(options)``) and ``ROUTE = ProfileRoute()``, then add the line
 ``"profile": "corrclust.pipeline.routes.profile"`` to ``ROUTES`` in ``pipeline/routes/__init__.py``.
 ``--method profile`` then works. A route with options of its own adds them to ``corrclust cluster``
 in an optional ``add_arguments(group)`` and reads them from ``options.route_options``; see

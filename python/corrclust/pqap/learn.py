@@ -269,6 +269,8 @@ def learn_parameters(
 
     Parameters
     ----------
+    keypoints
+        The labelled organoids' key points (:func:`corrclust.pqap.read_keypoints`).
     truth
         The true classes: a clustering CSV path (one class per line), a list of clusters of ids,
         or a mapping id -> label.
@@ -279,10 +281,25 @@ def learn_parameters(
         The first vector (default: the paper's ``model_parameters.txt``, 0.3/0.3/0.3/0.5/0.5).
     iterations, time_budget
         Stop after this many annealing steps or seconds (None: no time limit), whichever is first.
-        The start is always evaluated.
+        A step whose all-pairs evaluation would, at the mean time of the evaluations so far, end
+        past ``time_budget`` is not started. The start is always evaluated, so a budget shorter
+        than one evaluation is exceeded by it.
+    seed
+        Seed of the steps and of the ``organoids`` subset; the same seed gives the same result for
+        a fixed number of iterations.
     organoids
         Train on a subset: ``k`` organoids per class (seeded), or an explicit list of ids. A full
         Train-100 evaluation solves 9,900 pairs.
+    mode, threads, lower_wrap
+        As in :func:`corrclust.pqap.similarity_matrix`.
+    cc_method
+        The correlation-clustering solver of the ``"vi"`` objective (:func:`corrclust.solve`).
+    init_temp, cooling_rate, restart_after
+        The annealing: Metropolis temperature at the start, its factor per step, and the number of
+        steps without a new best after which the walk returns to the best vector.
+    progress
+        True: a tqdm bar on stderr; False: silent; or a callable receiving one dict per step
+        (``step``, ``params``, ``metric``, ``accepted``, ``best``, ``temperature``).
     """
     _check_objective(objective)
     mode = _check_mode(mode)

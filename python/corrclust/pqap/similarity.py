@@ -316,17 +316,23 @@ def similarity_matrix(
 
     Parameters
     ----------
+    keypoints
+        The organoids' key points (:func:`corrclust.pqap.read_keypoints`).
+    params
+        The cost parameters (:class:`PqapParameters`, e.g. :func:`corrclust.pqap.read_parameters`).
     mode
         ``"reference"`` (the paper's solver, bit-exact) or ``"improved"`` (reference + local search).
     threads
         Worker threads (None: all cores). The result does not depend on it.
     lower_wrap
         Use the corrected pair term with the lower angle wrap (False reproduces the paper's data).
-    checkpoint
+    checkpoint, checkpoint_interval
         Path of an ``.npz`` file: finished pairs are saved there every ``checkpoint_interval``
         seconds and when the run ends or is interrupted; a later call with the same inputs resumes.
     progress
         True: a tqdm bar on stderr; False: silent; or a callable ``progress(done, total)``.
+    ids
+        Only these organoids (a subset of ``keypoints.ids``), in this order.
     foreign_checkpoint
         What a ``checkpoint`` file of another run (other inputs) or an unreadable one does:
         ``"error"`` raises ValueError; ``"restart"`` replaces it, starting afresh (for a default

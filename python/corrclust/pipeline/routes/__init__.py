@@ -47,11 +47,12 @@ ROUTES: dict[str, str] = {
     "profile": "corrclust.pipeline.routes.profile",
     "ssl": "corrclust.pipeline.routes.ssl",
 }
-#: The route names, in the order of ``--method``'s choices (the first is the default).
+#: The route names, in the order of ``--method``'s choices (none is the default: :data:`AUTO`).
 METHODS: tuple[str, ...] = tuple(ROUTES)
 
 
-#: ``--method auto`` (the command's default): :func:`default_route` picks the route from the images.
+#: ``ClusterOptions(method=AUTO)``, what ``corrclust cluster`` runs without ``--method`` (there is no
+#: ``--method auto``): :func:`default_route` picks the route from the images.
 AUTO = "auto"
 #: The paper's key points need planes 0 (nuclei), 1 (PDX1-GFP) and 3 (membranes): at least 4 channels.
 KEYPOINT_CHANNELS = 4
