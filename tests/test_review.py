@@ -301,3 +301,34 @@ def test_proposed_pairs_stay_until_answered(server):
         _post(base + "/answer", f"a={b}&b={a}&answer=unsure")  # either order counts as answered
     fresh = srv.state.questions()
     assert fresh and not {(min(p), max(p)) for p in fresh} & {(min(p), max(p)) for p in first[:1]}
+
+
+def _raw(base: str, request: bytes) -> bytes:
+    """Send ``request`` as it is (urllib would refuse or fix these) and return the whole answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base)
+    with socket.create_connection((host.hostname, host.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_server_answers_malformed_requests_without_a_traceback(server, capfd):
+    """A NUL byte or a too-long name in a file path, a Content-Length that is not a number or is
+    negative: each had no answer and a traceback on the terminal (or, negative, held its thread until
+    the client hung up). Now 403 / 400 and nothing on stderr (audit qa15)."""
+    srv, out, base = server
+    for path in ("/file/%00", "/file/" + "a" * 300, "/file/" + "a/" * 3000):
+        status = _raw(base, f"GET {path} HTTP/1.0\r\n\r\n".encode()).split(b"\r\n", 1)[0]
+        assert status == b"HTTP/1.0 403 Forbidden", path[:20]
+    for length in (b"abc", b"-1"):
+        reply = _raw(base, b"POST /answer HTTP/1.0\r\nContent-Length: " + length + b"\r\n\r\na=1")
+        assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.0 400 Bad Request" and reply.endswith(
+            b"bad Content-Length"
+        )
+    assert capfd.readouterr().err == ""
+    assert not (out / "feedback.csv").exists()

@@ -320,9 +320,12 @@ class ReviewState:
         return f"<span title='{e(name, quote=True)}'>[{i}]</span>"
 
     def resolve(self, rel: str) -> Path | None:
-        """The file ``rel`` inside OUT, or None when it is outside OUT or absent."""
-        target = (self.out / unquote(rel)).resolve()
-        if not target.is_relative_to(self.out) or not target.is_file():
+        """The file ``rel`` inside OUT, or None when it is outside OUT, absent or no file name at all."""
+        try:
+            target = (self.out / unquote(rel)).resolve()
+            if not target.is_relative_to(self.out) or not target.is_file():
+                return None
+        except (OSError, ValueError):  # a NUL byte, a name too long: a traceback and no answer before
             return None
         return target
 
@@ -366,7 +369,13 @@ def _handler(state: ReviewState):
             if origin and origin != "null" and urlsplit(origin).netloc != self.headers.get("Host"):
                 self._send(HTTPStatus.FORBIDDEN, b"cross-origin request refused", "text/plain")
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:  # was a traceback (not a number) or a read until the client hung up (negative)
+                self._send(HTTPStatus.BAD_REQUEST, b"bad Content-Length", "text/plain")
+                return
             if length > 100_000:
                 self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"too large", "text/plain")
                 return
