@@ -332,3 +332,42 @@ def test_server_answers_malformed_requests_without_a_traceback(server, capfd):
         )
     assert capfd.readouterr().err == ""
     assert not (out / "feedback.csv").exists()
+
+
+def test_server_refuses_other_sites_forms_and_rebound_host_names(server):
+    """A form POST from a sandboxed frame of any site (Origin: null) and a page reached through DNS
+    rebinding (Host and Origin both evil.example) wrote answers and the latter could read the page
+    (audit qa15). Now 403 and nothing written; the page's own requests still work."""
+    srv, out, base = server
+    port = srv.server_address[1]
+    body = b"a=100&b=101&answer=same"
+
+    def post(headers: str) -> bytes:
+        head = f"POST /answer HTTP/1.0\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode()
+        return _raw(base, head + body).split(b"\r\n", 1)[0]
+
+    refused = b"HTTP/1.0 403 Forbidden"
+    assert post(f"Host: 127.0.0.1:{port}\r\nOrigin: null\r\n") == refused
+    assert post(f"Host: 127.0.0.1:{port}\r\nOrigin: http://evil.example\r\n") == refused
+    assert post(f"Host: evil.example:{port}\r\nOrigin: http://evil.example:{port}\r\n") == refused
+    get = _raw(base, f"GET / HTTP/1.0\r\nHost: evil.example:{port}\r\n\r\n".encode())
+    assert get.split(b"\r\n", 1)[0] == refused and b"Review of" not in get
+    assert not (out / "feedback.csv").exists()
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+        assert post(f"Host: {host}\r\nOrigin: http://{host}\r\n") == b"HTTP/1.0 303 See Other", host
+    assert len(read_feedback(out / "feedback.csv").answers) == 3
+
+
+def test_a_remote_bind_accepts_any_host_name(run_dir, tmp_path):
+    from corrclust.review import make_server
+
+    srv = make_server(run_dir[2], "127.0.0.1", 0, allow_remote=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        reply = _raw(base, b"GET / HTTP/1.0\r\nHost: lab-pc.example:8765\r\n\r\n")
+        assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.0 200 OK" and b"Review of" in reply
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -19,7 +19,8 @@ What the expert can do, and which answers each action appends to ``OUT/feedback.
 
 Safety: the server binds to a loopback address unless ``allow_remote`` is set; files are served
 only from inside OUT (anything that resolves outside is a 403); every id, file name and text shown
-is HTML-escaped; a POST whose ``Origin`` names another host is refused.
+is HTML-escaped; a POST whose ``Origin`` names another host (or is ``null``) is refused, and so is,
+on a loopback bind, any request whose ``Host`` is not a loopback name (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -330,9 +331,36 @@ class ReviewState:
         return target
 
 
-def _handler(state: ReviewState):
+def _loopback_name(host_header: str) -> bool:
+    """Whether an HTTP Host header names this machine's loopback (localhost, 127.x, [::1]), any port."""
+    name = urlsplit("//" + host_header).hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _handler(state: ReviewState, allow_remote: bool = False):
     class Handler(BaseHTTPRequestHandler):
         server_version = "corrclust-review"
+
+        def _foreign(self) -> bool:
+            """A request a page of another site made the browser send (403 sent): on a loopback bind,
+            a Host that is not a loopback name (a DNS-rebinding page: its Origin matches its own
+            Host, and it could read the page and write answers), or a POST whose Origin is another
+            host or ``null`` (a sandboxed frame of any site; the page's own forms send their origin).
+            Both were accepted before (audit qa15)."""
+            host = self.headers.get("Host")
+            if not allow_remote and host is not None and not _loopback_name(host):
+                self._send(HTTPStatus.FORBIDDEN, b"unexpected Host header", "text/plain")
+                return True
+            origin = self.headers.get("Origin")
+            if self.command == "POST" and origin and urlsplit(origin).netloc != host:
+                self._send(HTTPStatus.FORBIDDEN, b"cross-origin request refused", "text/plain")
+                return True
+            return False
 
         def log_message(self, fmt: str, *args) -> None:  # quiet: the terminal shows the URL only
             pass
@@ -347,6 +375,8 @@ def _handler(state: ReviewState):
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            if self._foreign():
+                return
             path = urlsplit(self.path).path
             if path == "/":
                 query = parse_qs(urlsplit(self.path).query)
@@ -365,9 +395,7 @@ def _handler(state: ReviewState):
                 self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
 
         def do_POST(self) -> None:
-            origin = self.headers.get("Origin")
-            if origin and origin != "null" and urlsplit(origin).netloc != self.headers.get("Host"):
-                self._send(HTTPStatus.FORBIDDEN, b"cross-origin request refused", "text/plain")
+            if self._foreign():
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -432,6 +460,6 @@ def make_server(
     """A server for the review page of ``out_dir`` (not started: call ``serve_forever``)."""
     check_host(host, allow_remote)
     state = ReviewState(out_dir, solver=solver, calibrate=calibrate, propagate=propagate, seed=seed)
-    server = ReviewServer((host, port), _handler(state))
+    server = ReviewServer((host, port), _handler(state, allow_remote))
     server.state = state
     return server
