@@ -11,7 +11,7 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # modules that other scripts import, not commands
-LIBRARIES = {"labelfree_sets.py"}
+LIBRARIES = {"labelfree_sets.py", "shared_data.py"}
 SCRIPTS = sorted(
     p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("test_") and p.name not in LIBRARIES
 )
@@ -32,3 +32,44 @@ def test_help_prints_the_usage_and_runs_nothing(script):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"usage: {script}"), out.stdout[:200]
     assert out.stderr == ""
+
+
+# the scripts that read ../shared, with the cheapest arguments that reach their data
+NEEDS_SHARED = [
+    ["bench_anytime.py", "--quick", "--no-peer"],
+    ["bench_bound.py"],
+    ["bench_exact.py", "--no-baseline"],
+    ["bench_labelfree.py", "--quick", "--half", "dev"],
+    ["bench_pqap.py"],
+    ["bench_pqap_learn.py"],
+    ["bench_pqap_recipes.py", "cv"],
+    ["bench_ssl_pool.py", "--half", "dev", "--budget", "5"],
+    ["rbc_profiles.py"],
+]
+
+
+@pytest.mark.parametrize("command", NEEDS_SHARED, ids=[c[0] for c in NEEDS_SHARED])
+def test_without_shared_the_script_ends_with_one_line(command, tmp_path):
+    """A checkout with no ../shared beside it: exit 1 and one line naming the folder. Each of these
+    ended in a traceback from the first file it opened (audit qa15)."""
+    import shutil
+
+    import corrclust
+
+    bench = tmp_path / "checkout" / "benchmarks"
+    shutil.copytree(BENCHMARKS, bench, ignore=shutil.ignore_patterns("data", "__pycache__", ".benchmarks"))
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(corrclust.__file__).parents[1])}
+    out = subprocess.run(
+        [sys.executable, str(bench / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        f"{command[0]}: {tmp_path / 'shared'} not found: this benchmark reads its data from ../shared "
+        "beside the checkout (a copy of the project's shared folder)"
+    )
