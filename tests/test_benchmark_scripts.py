@@ -73,3 +73,32 @@ def test_without_shared_the_script_ends_with_one_line(command, tmp_path):
         f"{command[0]}: {tmp_path / 'shared'} not found: this benchmark reads its data from ../shared "
         "beside the checkout (a copy of the project's shared folder)"
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["bench_kl_regions.py", "supervoxel-8000-310"], ["bench_kl_quality.py", "--seeds", "1"]],
+    ids=lambda c: c[0],
+)
+def test_a_comparison_without_bioimage_cpp_ends_with_one_line(command, tmp_path):
+    """bench_kl_regions and bench_kl_quality only compare with bioimage-cpp: without it they ended in an
+    ImportError traceback (audit qa15). A package that fails to import stands in for the missing one."""
+    import corrclust
+
+    stub = tmp_path / "hide" / "bioimage_cpp"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('bioimage_cpp hidden by the test')\n")
+    path = os.pathsep.join([str(tmp_path / "hide"), str(Path(corrclust.__file__).parents[1])])
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path},
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1 and out.stdout == "", (out.stdout, out.stderr)
+    assert out.stderr == (
+        f"{command[0]}: needs bioimage-cpp, the peer it compares with: pip install bioimage-cpp "
+        "(or corrclust[bench])\n"
+    )
