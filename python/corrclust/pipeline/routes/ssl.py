@@ -104,9 +104,11 @@ class SslRoute:
             warnings = [str(w) for w in training.get("warnings", [])]
         else:
             budget = self._budget(options)
+            ckpt = Path(f"{model_path}.ckpt")
+            # the rerun said the same as the first run, so whether it resumed was not told (audit qa15)
+            how = f"resuming from {ckpt}" if ckpt.is_file() else f"checkpoint {ckpt}; a rerun continues"
             say(
-                f"training a self-supervised embedding on {len(ids)} images for up to {budget:g} s "
-                f"(checkpoint {model_path}.ckpt; a rerun continues)"
+                f"training a self-supervised embedding on {len(ids)} images for up to {budget:g} s in all ({how})"
             )
             res = ssl.train(
                 data.inputs,
