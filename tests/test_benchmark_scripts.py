@@ -102,3 +102,36 @@ def test_a_comparison_without_bioimage_cpp_ends_with_one_line(command, tmp_path)
         f"{command[0]}: needs bioimage-cpp, the peer it compares with: pip install bioimage-cpp "
         "(or corrclust[bench])\n"
     )
+
+
+def test_bench_distributed_fails_when_a_run_differs_from_one_process(monkeypatch, capsys):
+    """The table's last column said NO and the script still exited 0 (audit qa15); a distributed
+    result with one label changed (in place of the LocalCluster run) now ends it with 1 and a line."""
+    import importlib.util
+
+    from corrclust import distributed
+    from corrclust.embedding_clustering import cluster_embeddings
+
+    spec = importlib.util.spec_from_file_location("bench_distributed", BENCHMARKS / "bench_distributed.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def one_label_moved(X, *, k, seed, workers, run_dir, knn, **kw):
+        res = cluster_embeddings(X, path="sparse", knn=knn, graph_k=k, seed=seed, **kw)
+        res.labels[0] = res.labels.max() + 1
+        return res
+
+    monkeypatch.setattr(distributed, "cluster_embeddings", one_label_moved)
+    argv = ["--n", "400", "--arms", "one,cluster"]
+    assert bench.main(argv) == 1
+    captured = capsys.readouterr()
+    assert "| NO |" in captured.out
+    assert captured.err == (
+        "bench_distributed.py: not the one-process result: LocalCluster, 2 worker processes, knn='exact'\n"
+    )
+
+    def one_process(X, *, k, seed, workers, run_dir, knn, **kw):
+        return cluster_embeddings(X, path="sparse", knn=knn, graph_k=k, seed=seed, **kw)
+
+    monkeypatch.setattr(distributed, "cluster_embeddings", one_process)
+    assert bench.main(argv) == 0 and "| NO |" not in capsys.readouterr().out
