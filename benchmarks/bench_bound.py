@@ -161,6 +161,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from shared_data import run_main
+    from needs import run_main
 
     raise SystemExit(run_main(main))

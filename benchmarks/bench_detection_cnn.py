@@ -270,6 +270,9 @@ def main() -> None:
     args = ap.parse_args()
     if not (args.design or args.protocol):
         ap.error("give --design, --protocol or both")
+    from needs import require_torch
+
+    require_torch("bench_detection_cnn.py")
     root = SHARED / "data" / "organoid-fields"
     if not root.is_dir():
         print(f"(skipping: {root} not found)")

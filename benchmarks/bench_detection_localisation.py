@@ -267,6 +267,9 @@ def main() -> None:
     ap.add_argument("--fold-seeds", type=int, nargs="+", default=[1], metavar="SEED")
     ap.add_argument("--fields", type=int, default=None, help="only the first N sorted fields (a quick check)")
     args = ap.parse_args()
+    from needs import require_torch
+
+    require_torch("bench_detection_localisation.py")
     root = SHARED / "data" / "organoid-fields"
     if not root.is_dir():
         print(f"(skipping: {root} not found)")

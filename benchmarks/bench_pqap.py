@@ -112,6 +112,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from shared_data import run_main
+    from needs import run_main
 
     raise SystemExit(run_main(main))

@@ -11,7 +11,7 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # modules that other scripts import, not commands
-LIBRARIES = {"labelfree_sets.py", "shared_data.py"}
+LIBRARIES = {"labelfree_sets.py", "needs.py"}
 SCRIPTS = sorted(
     p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("test_") and p.name not in LIBRARIES
 )
@@ -135,3 +135,34 @@ def test_bench_distributed_fails_when_a_run_differs_from_one_process(monkeypatch
 
     monkeypatch.setattr(distributed, "cluster_embeddings", one_process)
     assert bench.main(argv) == 0 and "| NO |" not in capsys.readouterr().out
+
+
+NEEDS_TORCH = [
+    ["bench_detection_cnn.py", "--design", "--fields", "2"],
+    ["bench_detection_localisation.py", "--fields", "2"],
+    ["bench_ssl.py", "--budget", "5"],
+    ["bench_ssl_pool.py", "--half", "dev", "--budget", "5"],
+    ["bench_twin.py", "--budget", "5"],
+]
+
+
+@pytest.mark.parametrize("command", NEEDS_TORCH, ids=[c[0] for c in NEEDS_TORCH])
+def test_without_torch_the_script_ends_with_one_line(command, tmp_path):
+    """In the README's test venv (no torch) each of these ended in a ModuleNotFoundError traceback
+    (audit qa15). A package that fails to import stands in for the missing torch."""
+    import corrclust
+
+    stub = tmp_path / "hide" / "torch"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('torch hidden by the test')\n")
+    path = os.pathsep.join([str(tmp_path / "hide"), str(Path(corrclust.__file__).parents[1])])
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path},
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1 and out.stdout == "", (out.stdout, out.stderr)
+    assert out.stderr == f"{command[0]}: needs PyTorch: pip install 'corrclust[torch]'\n"
