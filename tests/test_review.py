@@ -371,3 +371,29 @@ def test_a_remote_bind_accepts_any_host_name(run_dir, tmp_path):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_a_bad_hand_written_feedback_line_is_one_line_at_start_and_a_plain_answer_later(server, capfd):
+    """feedback.csv may be written by hand; a bad line made every page load a traceback on the terminal
+    and an empty answer in the browser (audit qa15). At start: the command's one line; while serving:
+    500 with the line, nothing on stderr."""
+    from corrclust.review import make_server
+
+    srv, out, base = server
+    _post(base + "/answer", "a=100&b=101&answer=same")
+    with open(out / "feedback.csv", "a") as fh:
+        fh.write("100,102,maybe\n")
+    reply = _raw(base, f"GET / HTTP/1.0\r\nHost: 127.0.0.1:{srv.server_address[1]}\r\n\r\n".encode())
+    assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.0 500 Internal Server Error"
+    assert reply.endswith(
+        f"cannot show the review page: {out / 'feedback.csv'}:3: answer 'maybe' is not one of same, "
+        "different, unsure; correct or remove that line, then reload".encode()
+    )
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ValueError, match=r"feedback\.csv:3: answer 'maybe'"):
+        make_server(out, "127.0.0.1", 0)
+    assert main(["review", str(out), "--port", "0", "--no-browser"]) == 2
+    assert capfd.readouterr().err == (
+        f"corrclust review: error: {out / 'feedback.csv'}:3: answer 'maybe' is not one of same, different, "
+        "unsure\n"
+    )

@@ -89,6 +89,9 @@ class ReviewState:
         self.lock = threading.Lock()
         self._questions: list[tuple[int, int]] | None = None
         self.last_change: dict | None = None
+        # a hand-written feedback.csv with a bad line: one line at start (FILE:LINE: problem), not a
+        # traceback and an empty answer for every page load (audit qa15)
+        self.n_answers()
 
     @property
     def feedback_path(self) -> Path:
@@ -380,7 +383,15 @@ def _handler(state: ReviewState, allow_remote: bool = False):
             path = urlsplit(self.path).path
             if path == "/":
                 query = parse_qs(urlsplit(self.path).query)
-                self._send(200, state.page(query.get("msg", [""])[0]).encode("utf-8"))
+                try:
+                    page = state.page(query.get("msg", [""])[0])
+                except ValueError as exc:  # feedback.csv broken by hand while the server runs
+                    text = f"cannot show the review page: {exc}; correct or remove that line, then reload"
+                    self._send(
+                        HTTPStatus.INTERNAL_SERVER_ERROR, text.encode("utf-8"), "text/plain; charset=utf-8"
+                    )
+                    return
+                self._send(200, page.encode("utf-8"))
             elif path == "/favicon.ico":  # browsers ask for it; no icon, no console error
                 self.send_response(HTTPStatus.NO_CONTENT)
                 self.end_headers()
