@@ -397,3 +397,13 @@ def test_a_bad_hand_written_feedback_line_is_one_line_at_start_and_a_plain_answe
         f"corrclust review: error: {out / 'feedback.csv'}:3: answer 'maybe' is not one of same, different, "
         "unsure\n"
     )
+
+
+def test_an_answer_that_cannot_be_written_says_so_on_the_page(server, capfd):
+    """Writing feedback.csv failing (here it is a folder; a read-only share or a full disk alike) was a
+    traceback on the terminal and no answer to the click (audit qa15); now the page says 'not saved'."""
+    srv, out, base = server
+    (out / "feedback.csv").mkdir()
+    page = _post(base + "/answer", "a=100&b=101&answer=same")
+    assert "not saved: [Errno 21] Is a directory: " in page
+    assert capfd.readouterr().err == ""

@@ -439,7 +439,8 @@ def _handler(state: ReviewState, allow_remote: bool = False):
                 else:
                     self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
                     return
-            except ValueError as exc:
+            except (ValueError, OSError) as exc:
+                # OSError: OUT not writable, a full disk (a traceback and no answer before; audit qa15)
                 msg = f"not saved: {exc}"
             from urllib.parse import quote
 
