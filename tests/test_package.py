@@ -83,3 +83,29 @@ def test_the_license_text_is_there_and_is_the_declared_one():
     text = (root / "LICENSE").read_text()
     assert text.startswith("MIT License\n\nCopyright (c) ")
     assert "Permission is hereby granted, free of charge, to any person obtaining a copy" in text
+
+
+def test_a_source_tree_without_the_compiled_core_says_so(tmp_path):
+    """A fresh clone's python/ on PYTHONPATH (as some benchmark docstrings run it) shadows the installed
+    package; the import ended in "cannot import name '_core' from 'corrclust'" (audit qa15)."""
+    import shutil
+
+    src = Path(corrclust.__file__).parent
+    shutil.copytree(
+        src, tmp_path / "corrclust", ignore=shutil.ignore_patterns("__pycache__", "_core.*.so", "*.pyd")
+    )
+    assert (tmp_path / "corrclust" / "_core.pyi").is_file()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", "import numpy as np, corrclust; corrclust.solve(np.zeros((2, 2)))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1] == (
+        f"ImportError: corrclust's compiled core is not in {tmp_path / 'corrclust'}, a source tree that was not "
+        "built: use the installed corrclust (pip install .; leave this folder off PYTHONPATH)"
+    )
