@@ -407,3 +407,20 @@ def test_an_answer_that_cannot_be_written_says_so_on_the_page(server, capfd):
     page = _post(base + "/answer", "a=100&b=101&answer=same")
     assert "not saved: [Errno 21] Is a directory: " in page
     assert capfd.readouterr().err == ""
+
+
+def test_the_ipv6_loopback_can_be_bound(run_dir):
+    """--host ::1 passed the loopback check and then failed to bind ("Address family for hostname not
+    supported"; audit qa15)."""
+    from corrclust.review import make_server
+
+    srv = make_server(run_dir[2], "::1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = srv.server_address[1]
+        with urllib.request.urlopen(f"http://[::1]:{port}/") as r:
+            assert r.status == 200 and b"Review of" in r.read()
+    finally:
+        srv.shutdown()
+        srv.server_close()

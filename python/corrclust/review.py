@@ -31,6 +31,7 @@ import io
 import ipaddress
 import json
 import mimetypes
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -458,6 +459,13 @@ class ReviewServer(ThreadingHTTPServer):
     state: ReviewState
 
 
+class _ReviewServer6(ReviewServer):
+    """On an IPv6 address (``--host ::1``): the default IPv4 socket ended in "Address family for
+    hostname not supported" (audit qa15)."""
+
+    address_family = socket.AF_INET6
+
+
 def make_server(
     out_dir: str | Path,
     host: str = "127.0.0.1",
@@ -472,6 +480,7 @@ def make_server(
     """A server for the review page of ``out_dir`` (not started: call ``serve_forever``)."""
     check_host(host, allow_remote)
     state = ReviewState(out_dir, solver=solver, calibrate=calibrate, propagate=propagate, seed=seed)
-    server = ReviewServer((host, port), _handler(state, allow_remote))
+    cls = _ReviewServer6 if ":" in host else ReviewServer
+    server = cls((host, port), _handler(state, allow_remote))
     server.state = state
     return server
