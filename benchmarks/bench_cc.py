@@ -132,6 +132,18 @@ def dense_to_edges(costs: np.ndarray):
 # --------------------------------------------------------------------------- peers
 
 
+def require_peer(script: str) -> None:
+    """SystemExit with one line when bioimage-cpp is missing, for a script that only compares with it
+    (bench_kl_quality, bench_kl_regions ended in an ImportError traceback from Bioimage; audit qa15)."""
+    try:
+        import bioimage_cpp  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            f"{script}: needs bioimage-cpp, the peer it compares with: pip install bioimage-cpp "
+            "(or corrclust[bench])"
+        ) from None
+
+
 class Bioimage:
     """bioimage-cpp's multicut GAEC and KL (GAEC warm start) on a prebuilt graph."""
 

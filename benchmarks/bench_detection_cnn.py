@@ -270,10 +270,15 @@ def main() -> None:
     args = ap.parse_args()
     if not (args.design or args.protocol):
         ap.error("give --design, --protocol or both")
+    from needs import require_torch
+
+    require_torch("bench_detection_cnn.py")
     root = SHARED / "data" / "organoid-fields"
-    if not root.is_dir():
-        print(f"(skipping: {root} not found)")
-        return
+    if not root.is_dir():  # was "(skipping: ...)" and exit 0, read as a success (audit qa15)
+        raise SystemExit(
+            f"bench_detection_cnn.py: {root} not found: this benchmark reads its data from ../shared "
+            "beside the checkout"
+        )
     _torch_one_thread()
     truth = read_boxes(root / "bboxes.csv")
     if args.fields is not None:

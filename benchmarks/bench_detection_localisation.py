@@ -267,10 +267,15 @@ def main() -> None:
     ap.add_argument("--fold-seeds", type=int, nargs="+", default=[1], metavar="SEED")
     ap.add_argument("--fields", type=int, default=None, help="only the first N sorted fields (a quick check)")
     args = ap.parse_args()
+    from needs import require_torch
+
+    require_torch("bench_detection_localisation.py")
     root = SHARED / "data" / "organoid-fields"
-    if not root.is_dir():
-        print(f"(skipping: {root} not found)")
-        return
+    if not root.is_dir():  # was "(skipping: ...)" and exit 0, read as a success (audit qa15)
+        raise SystemExit(
+            f"bench_detection_localisation.py: {root} not found: this benchmark reads its data from ../shared "
+            "beside the checkout"
+        )
     import torch
 
     from corrclust.images.detection_model import read_boxes

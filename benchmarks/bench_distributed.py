@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -78,7 +79,7 @@ class Usage:
         self.peak = max(self.peak, self._sample())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--d", type=int, default=32)
@@ -89,7 +90,7 @@ def main() -> None:
     ap.add_argument("--arms", default="one,cluster,resume", help="comma-separated: one, cluster, resume")
     ap.add_argument("--threads", type=int, default=None, help="threads of the faiss index build")
     ap.add_argument("--quick", action="store_true", help="n = 5,000 (a check that the script runs)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.quick:
         args.n = 5000
 
@@ -144,6 +145,7 @@ def main() -> None:
         "| same labels and objective as one process |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    differ = []
     for knn, name, wall, cpu, res, peak in rows:
         ref = next((r[4] for r in rows if r[0] == knn and r[1].startswith("one process")), None)
         pairs = getattr(res, "pairs", None) or res.edges.shape[0]
@@ -155,6 +157,8 @@ def main() -> None:
                 and pairs == ref.pairs
             )
             same = "yes" if equal else "NO"
+            if not equal:
+                differ.append(name.strip())
         vi = compare(truth, res.labels)["vi"]
         print(
             f"| {name} | {wall:.1f} | {cpu:.1f} | {res.seconds['knn']:.1f} | {res.seconds['solve']:.1f} | "
@@ -162,7 +166,11 @@ def main() -> None:
             f"{same} |"
         )
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if differ:  # the table said NO and the script exited 0 (audit qa15)
+        print(f"bench_distributed.py: not the one-process result: {'; '.join(differ)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -28,7 +28,6 @@ not only the hard ones.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -306,4 +305,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from needs import run_main
+
+    raise SystemExit(run_main(main))

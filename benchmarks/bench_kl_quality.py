@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cc import Bioimage, geometric_graph, grid_graph, unique_edges
+from bench_cc import Bioimage, geometric_graph, grid_graph, require_peer, unique_edges
 
 from corrclust._native import _core
 from corrclust.generators import supervoxel_multicut
@@ -70,6 +70,7 @@ def main(argv=None) -> int:
         help="our KL with KLOptions(polish_max_nodes=N) (the opt-in polish phase; default 0: off)",
     )
     args = ap.parse_args(argv)
+    require_peer("bench_kl_quality.py")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.half != "all":
         seeds = seeds[(args.first_seed + (args.half == "count")) % 2 :: 2]

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_cc import Bioimage, geometric_graph, grid_graph, unique_edges
+from bench_cc import Bioimage, geometric_graph, grid_graph, require_peer, unique_edges
 
 from corrclust._native import _core
 from corrclust.generators import supervoxel_multicut
@@ -86,6 +86,7 @@ def main(argv=None) -> int:
         "--nodes", action="store_true", help="list the nodes that changed cluster, with their edges"
     )
     args = ap.parse_args(argv)
+    require_peer("bench_kl_regions.py")
     for spec in args.instances:
         n, edges, costs = make(spec)
         uv, c = unique_edges(n, edges, costs)

@@ -453,4 +453,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from needs import run_main
+
+    raise SystemExit(run_main(main))

@@ -204,4 +204,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from needs import run_main
+
+    raise SystemExit(run_main(main))

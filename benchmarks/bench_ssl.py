@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    from needs import require_torch
+
+    require_torch("bench_ssl.py")
 
     import os
 

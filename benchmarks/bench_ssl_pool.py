@@ -109,6 +109,9 @@ def main(argv=None) -> int:
     ap.add_argument("--draws-large", type=int, default=3, help="RBC 10 x 50 draws (3)")
     ap.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     args = ap.parse_args(argv)
+    from needs import require_torch
+
+    require_torch("bench_ssl_pool.py")
     import torch
     from sklearn.cluster import AgglomerativeClustering, KMeans
 
@@ -158,4 +161,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from needs import run_main
+
+    raise SystemExit(run_main(main))

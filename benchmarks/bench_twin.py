@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
+    from needs import require_torch
+
+    require_torch("bench_twin.py")
 
     import torch
 

@@ -179,3 +179,24 @@ def test_demo_calibrate_writes_the_labelled_images(tmp_path):
         _profile_options(
             argparse.Namespace(granularity=0.0, calibrate=11, classes=3, per_class=10), tmp_path, tmp_path
         )
+
+
+@pytest.mark.parametrize(
+    "extra, line",
+    [
+        ([], "--twin needs PyTorch: pip install 'corrclust[torch]'"),
+        (["--twin-budget", "0"], "--twin-budget must be positive, got 0.0"),
+    ],
+)
+def test_demo_twin_refuses_before_the_demo_runs(extra, line, tmp_path, capsys, monkeypatch):
+    """demo --twin without torch (or with no budget): one line and exit 2 before anything is written.
+    It ran the whole demo first and failed after printing its report (audit qa15)."""
+    from corrclust.cli import main as cli_main
+
+    if not extra:
+        monkeypatch.setitem(sys.modules, "torch", None)
+    out = tmp_path / "d"
+    assert cli_main(["demo", "-o", str(out), "--twin", "--no-progress", *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"corrclust demo: error: {line}\n"
+    assert not out.exists()

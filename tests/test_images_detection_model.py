@@ -163,3 +163,22 @@ def test_fit_command_reports_bad_input_in_one_line(tmp_path, capsys):
     assert main([str(tmp_path / "fields"), str(table), "-o", str(tmp_path / "m.npz"), "--quiet"]) == 2
     assert "line 2" in capsys.readouterr().err
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_fit_command_without_torch_refuses_cnn_output_before_reading_fields(tmp_path, capsys, monkeypatch):
+    """--cnn-output without torch: the line came after the candidates of every field (159 s on the 112
+    OrgaQuant fields; audit qa15); now before any field is read."""
+    import corrclust.images.detection_model as detection_model
+    import corrclust.images.organoid_cnn as organoid_cnn
+
+    def no_fields(*args, **kwargs):
+        raise AssertionError("fields read before the torch check")
+
+    monkeypatch.setattr(organoid_cnn, "torch_available", lambda: False)
+    monkeypatch.setattr(detection_model, "field_candidates", no_fields)
+    table = tmp_path / "boxes.csv"
+    table.write_text("filename,x1,y1,x2,y2\nfield.png,0,0,10,10\n")
+    (tmp_path / "fields").mkdir()
+    args = [str(tmp_path / "fields"), str(table), "-o", str(tmp_path / "m.npz"), "--quiet"]
+    assert main([*args, "--cnn-output", str(tmp_path / "cnn.npz")]) == 2
+    assert capsys.readouterr().err == "error: --cnn-output needs torch: pip install 'corrclust[torch]'\n"

@@ -119,3 +119,61 @@ def test_the_api_default_lets_the_images_choose_the_route_as_the_cli_does(tmp_pa
     assert res.clustering.labels.size == 8
     err = capsys.readouterr().err
     assert "corrclust: method: profile (the images lack the key-point channels; choose with --method)" in err
+
+
+@pytest.mark.parametrize(
+    "extra, what",
+    [
+        (["--method", "ssl", "--time-budget", "5"], "--method ssl"),
+        (["--method", "twin", "--model", "MODEL"], "--method twin"),
+        (["--method", "profile", "--ssl-model", "MODEL"], "--ssl-model"),
+    ],
+)
+def test_a_route_that_needs_torch_says_so_in_one_line_before_any_work(
+    extra, what, organoids, tmp_path, monkeypatch, capsys
+):
+    """Without PyTorch (a None entry in sys.modules fails its import): one line naming the extra, exit 2,
+    and nothing read or written. --method ssl ended in an ImportError traceback (audit qa15); twin and
+    --ssl-model failed only after every image had been read (and, for profiles, profiled)."""
+    model = tmp_path / "model.pt"
+    model.write_bytes(b"not read")
+    extra = [str(model) if a == "MODEL" else a for a in extra]
+    for name in ("torch", "corrclust.ssl", "corrclust.twin"):
+        monkeypatch.setitem(sys.modules, name, None)
+    out = tmp_path / "out"
+    assert cli_main(["cluster", str(organoids), "-o", str(out), "--no-progress", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err == f"corrclust cluster: error: {what} needs PyTorch: pip install 'corrclust[torch]'\n"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "extra, line",
+    [
+        (
+            ["--method", "twin", "--model", "MODEL", "--calibrate", "CAL"],
+            "--calibrate is an option of --method profile; it does not apply to --method twin",
+        ),
+        (
+            ["--model", "MODEL", "--granularity", "2"],
+            "--granularity is an option of --method profile; it does not apply to --method twin (chosen by --model)",
+        ),
+        (
+            ["--method", "profile", "--time-budget", "5"],
+            "--time-budget is an option of --method ssl; it does not apply to --method profile",
+        ),
+        (["--time-budget", "5"], "--time-budget is an option of --method ssl; give --method ssl with it"),
+    ],
+)
+def test_an_option_of_another_route_is_refused_not_dropped(extra, line, organoids, tmp_path, capsys):
+    """`--method twin --model M --calibrate labels.csv` ran the twin network and never read the labels,
+    without a word in the messages or the report (audit qa15); so did --time-budget when the images
+    chose the route."""
+    (tmp_path / "model.pt").write_bytes(b"not read")
+    (tmp_path / "cal.csv").write_text("file,class\n")
+    names = {"MODEL": str(tmp_path / "model.pt"), "CAL": str(tmp_path / "cal.csv")}
+    out = tmp_path / "out"
+    args = ["cluster", str(organoids), "-o", str(out), "--no-progress", *(names.get(a, a) for a in extra)]
+    assert cli_main(args) == 2
+    assert capsys.readouterr().err == f"corrclust cluster: error: {line}\n"
+    assert not out.exists()

@@ -147,7 +147,20 @@ def test_time_budget_is_not_overrun_by_a_step(kp, monkeypatch):
     assert clock.now == 30.0 and r.elapsed == 30.0
 
 
-def test_cli_says_when_the_budget_is_shorter_than_one_evaluation(kp, monkeypatch, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "budget, why",
+    [
+        ("5", "the start parameters' evaluation alone took 10 s, so no step was run"),
+        # the start fits, the first step (ending at 20 s) does not: nothing was said (audit qa15)
+        (
+            "15",
+            "the start parameters' evaluation took 10 s and a step takes about as long, so no step was run",
+        ),
+    ],
+)
+def test_cli_says_when_the_budget_is_shorter_than_one_evaluation(
+    budget, why, kp, monkeypatch, tmp_path, capsys
+):
     from corrclust.cli import main
 
     _ten_second_evaluations(monkeypatch)
@@ -165,7 +178,7 @@ def test_cli_says_when_the_budget_is_shorter_than_one_evaluation(kp, monkeypatch
             "--truth",
             str(truth),
             "--time-budget",
-            "5",
+            budget,
             "--iterations",
             "10",
             "--per-class",
@@ -177,4 +190,4 @@ def test_cli_says_when_the_budget_is_shorter_than_one_evaluation(kp, monkeypatch
     )
     assert rc == 0 and out.is_file()
     err = capsys.readouterr().err
-    assert "--time-budget 5: the start parameters' evaluation alone took 10 s, so no step was run" in err
+    assert f"warning: --time-budget {budget}: {why} and {out} holds the start parameters; give a" in err

@@ -301,3 +301,126 @@ def test_proposed_pairs_stay_until_answered(server):
         _post(base + "/answer", f"a={b}&b={a}&answer=unsure")  # either order counts as answered
     fresh = srv.state.questions()
     assert fresh and not {(min(p), max(p)) for p in fresh} & {(min(p), max(p)) for p in first[:1]}
+
+
+def _raw(base: str, request: bytes) -> bytes:
+    """Send ``request`` as it is (urllib would refuse or fix these) and return the whole answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base)
+    with socket.create_connection((host.hostname, host.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_server_answers_malformed_requests_without_a_traceback(server, capfd):
+    """A NUL byte or a too-long name in a file path, a Content-Length that is not a number or is
+    negative: each had no answer and a traceback on the terminal (or, negative, held its thread until
+    the client hung up). Now 403 / 400 and nothing on stderr (audit qa15)."""
+    srv, out, base = server
+    for path in ("/file/%00", "/file/" + "a" * 300, "/file/" + "a/" * 3000):
+        status = _raw(base, f"GET {path} HTTP/1.0\r\n\r\n".encode()).split(b"\r\n", 1)[0]
+        assert status == b"HTTP/1.0 403 Forbidden", path[:20]
+    for length in (b"abc", b"-1"):
+        reply = _raw(base, b"POST /answer HTTP/1.0\r\nContent-Length: " + length + b"\r\n\r\na=1")
+        assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.0 400 Bad Request" and reply.endswith(
+            b"bad Content-Length"
+        )
+    assert capfd.readouterr().err == ""
+    assert not (out / "feedback.csv").exists()
+
+
+def test_server_refuses_other_sites_forms_and_rebound_host_names(server):
+    """A form POST from a sandboxed frame of any site (Origin: null) and a page reached through DNS
+    rebinding (Host and Origin both evil.example) wrote answers and the latter could read the page
+    (audit qa15). Now 403 and nothing written; the page's own requests still work."""
+    srv, out, base = server
+    port = srv.server_address[1]
+    body = b"a=100&b=101&answer=same"
+
+    def post(headers: str) -> bytes:
+        head = f"POST /answer HTTP/1.0\r\n{headers}Content-Length: {len(body)}\r\n\r\n".encode()
+        return _raw(base, head + body).split(b"\r\n", 1)[0]
+
+    refused = b"HTTP/1.0 403 Forbidden"
+    assert post(f"Host: 127.0.0.1:{port}\r\nOrigin: null\r\n") == refused
+    assert post(f"Host: 127.0.0.1:{port}\r\nOrigin: http://evil.example\r\n") == refused
+    assert post(f"Host: evil.example:{port}\r\nOrigin: http://evil.example:{port}\r\n") == refused
+    get = _raw(base, f"GET / HTTP/1.0\r\nHost: evil.example:{port}\r\n\r\n".encode())
+    assert get.split(b"\r\n", 1)[0] == refused and b"Review of" not in get
+    assert not (out / "feedback.csv").exists()
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+        assert post(f"Host: {host}\r\nOrigin: http://{host}\r\n") == b"HTTP/1.0 303 See Other", host
+    assert len(read_feedback(out / "feedback.csv").answers) == 3
+
+
+def test_a_remote_bind_accepts_any_host_name(run_dir, tmp_path):
+    from corrclust.review import make_server
+
+    srv = make_server(run_dir[2], "127.0.0.1", 0, allow_remote=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        reply = _raw(base, b"GET / HTTP/1.0\r\nHost: lab-pc.example:8765\r\n\r\n")
+        assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.0 200 OK" and b"Review of" in reply
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_bad_hand_written_feedback_line_is_one_line_at_start_and_a_plain_answer_later(server, capfd):
+    """feedback.csv may be written by hand; a bad line made every page load a traceback on the terminal
+    and an empty answer in the browser (audit qa15). At start: the command's one line; while serving:
+    500 with the line, nothing on stderr."""
+    from corrclust.review import make_server
+
+    srv, out, base = server
+    _post(base + "/answer", "a=100&b=101&answer=same")
+    with open(out / "feedback.csv", "a") as fh:
+        fh.write("100,102,maybe\n")
+    reply = _raw(base, f"GET / HTTP/1.0\r\nHost: 127.0.0.1:{srv.server_address[1]}\r\n\r\n".encode())
+    assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.0 500 Internal Server Error"
+    assert reply.endswith(
+        f"cannot show the review page: {out / 'feedback.csv'}:3: answer 'maybe' is not one of same, "
+        "different, unsure; correct or remove that line, then reload".encode()
+    )
+    assert capfd.readouterr().err == ""
+    with pytest.raises(ValueError, match=r"feedback\.csv:3: answer 'maybe'"):
+        make_server(out, "127.0.0.1", 0)
+    assert main(["review", str(out), "--port", "0", "--no-browser"]) == 2
+    assert capfd.readouterr().err == (
+        f"corrclust review: error: {out / 'feedback.csv'}:3: answer 'maybe' is not one of same, different, "
+        "unsure\n"
+    )
+
+
+def test_an_answer_that_cannot_be_written_says_so_on_the_page(server, capfd):
+    """Writing feedback.csv failing (here it is a folder; a read-only share or a full disk alike) was a
+    traceback on the terminal and no answer to the click (audit qa15); now the page says 'not saved'."""
+    srv, out, base = server
+    (out / "feedback.csv").mkdir()
+    page = _post(base + "/answer", "a=100&b=101&answer=same")
+    assert "not saved: [Errno 21] Is a directory: " in page
+    assert capfd.readouterr().err == ""
+
+
+def test_the_ipv6_loopback_can_be_bound(run_dir):
+    """--host ::1 passed the loopback check and then failed to bind ("Address family for hostname not
+    supported"; audit qa15)."""
+    from corrclust.review import make_server
+
+    srv = make_server(run_dir[2], "::1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = srv.server_address[1]
+        with urllib.request.urlopen(f"http://[::1]:{port}/") as r:
+            assert r.status == 200 and b"Review of" in r.read()
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -356,6 +356,7 @@ def test_cluster_route_trains_on_the_folder_and_a_rerun_continues(tmp_path, caps
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "training a self-supervised embedding on 12 images" in err and "barely trained" in err
+    assert f"(checkpoint {out / 'ssl' / 'model.pt.ckpt'}; a rerun continues)" in err
     with open(out / "clusters.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 12 and set(rows[0]) >= {"id", "cluster", "file"}
@@ -374,6 +375,10 @@ def test_cluster_route_trains_on_the_folder_and_a_rerun_continues(tmp_path, caps
     assert (out / "ssl" / "model.pt.ckpt").is_file()  # stopped by the budget: kept for a rerun
     larger = 3 * record["elapsed_s"] + 1  # room for more steps of the speed just seen, even under load
     assert main(args[:5] + [f"{larger:.2f}"] + args[6:]) == 0  # a larger budget trains on
+    assert (
+        f"images for up to {float(f'{larger:.2f}'):g} s in all (resuming from {out / 'ssl' / 'model.pt.ckpt'})"
+        in (capsys.readouterr().err)
+    )
     assert load_model(out / "ssl" / "model.pt")[1]["steps"] > record["steps"]
 
 

@@ -273,7 +273,11 @@ def test_a_barely_trained_model_is_flagged_by_train_predict_and_cluster(tmp_path
         == 0
     )
     err = capsys.readouterr().err
-    assert "warning: barely trained" in err and "of 100000 planned steps" in err
+    # the default recipe here is cpu: the advice is a larger budget, not the recipe that ran
+    (line,) = [x for x in err.splitlines() if "of 100000 planned steps" in x]
+    assert line.startswith("twin train: warning: barely trained: ") and line.endswith(
+        "planned steps (0%); give a larger --time-budget (the run resumes)"
+    ), line
     assert (
         main(
             [
@@ -300,3 +304,13 @@ def test_default_recipe_without_a_gpu_is_cpu(tmp_path):
     assert default_recipe("cpu") == "cpu" and default_recipe("cuda") == "fast"
     r = get_recipe("cpu")
     assert (r.image_size, r.width, r.total_steps) == (64, 32, 600)
+
+
+def test_the_barely_trained_advice_names_the_cpu_recipe_only_after_another_one():
+    from corrclust.commands.twin import longer_hint
+
+    assert longer_hint("cpu") == "give a larger --time-budget (the run resumes)"
+    assert (
+        longer_hint("fast")
+        == "give a larger --time-budget (the run resumes) or use the cpu recipe (--recipe cpu)"
+    )

@@ -33,9 +33,23 @@ def _preload_highs() -> None:
     ctypes.CDLL(os.path.join(dist, "lib", name), mode=ctypes.RTLD_GLOBAL)
 
 
+def _built() -> bool:
+    """Whether a compiled ``_core`` sits beside this module (a source tree that was never built has
+    only the stub ``_core.pyi``)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return any(n.startswith("_core.") and n.endswith((".so", ".pyd")) for n in os.listdir(here))
+
+
 try:
     from . import _core
 except ImportError:
+    if not _built():
+        # PYTHONPATH=python in a fresh clone (as some benchmark docstrings run it) shadowed the installed
+        # package and ended in "cannot import name '_core'" (audit qa15)
+        raise ImportError(
+            f"corrclust's compiled core is not in {os.path.dirname(os.path.abspath(__file__))}, a source tree "
+            "that was not built: use the installed corrclust (pip install .; leave this folder off PYTHONPATH)"
+        ) from None
     _preload_highs()
     preloaded = True
     from . import _core

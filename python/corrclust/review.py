@@ -19,7 +19,8 @@ What the expert can do, and which answers each action appends to ``OUT/feedback.
 
 Safety: the server binds to a loopback address unless ``allow_remote`` is set; files are served
 only from inside OUT (anything that resolves outside is a 403); every id, file name and text shown
-is HTML-escaped; a POST whose ``Origin`` names another host is refused.
+is HTML-escaped; a POST whose ``Origin`` names another host (or is ``null``) is refused, and so is,
+on a loopback bind, any request whose ``Host`` is not a loopback name (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import io
 import ipaddress
 import json
 import mimetypes
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +90,9 @@ class ReviewState:
         self.lock = threading.Lock()
         self._questions: list[tuple[int, int]] | None = None
         self.last_change: dict | None = None
+        # a hand-written feedback.csv with a bad line: one line at start (FILE:LINE: problem), not a
+        # traceback and an empty answer for every page load (audit qa15)
+        self.n_answers()
 
     @property
     def feedback_path(self) -> Path:
@@ -320,16 +325,46 @@ class ReviewState:
         return f"<span title='{e(name, quote=True)}'>[{i}]</span>"
 
     def resolve(self, rel: str) -> Path | None:
-        """The file ``rel`` inside OUT, or None when it is outside OUT or absent."""
-        target = (self.out / unquote(rel)).resolve()
-        if not target.is_relative_to(self.out) or not target.is_file():
+        """The file ``rel`` inside OUT, or None when it is outside OUT, absent or no file name at all."""
+        try:
+            target = (self.out / unquote(rel)).resolve()
+            if not target.is_relative_to(self.out) or not target.is_file():
+                return None
+        except (OSError, ValueError):  # a NUL byte, a name too long: a traceback and no answer before
             return None
         return target
 
 
-def _handler(state: ReviewState):
+def _loopback_name(host_header: str) -> bool:
+    """Whether an HTTP Host header names this machine's loopback (localhost, 127.x, [::1]), any port."""
+    name = urlsplit("//" + host_header).hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _handler(state: ReviewState, allow_remote: bool = False):
     class Handler(BaseHTTPRequestHandler):
         server_version = "corrclust-review"
+
+        def _foreign(self) -> bool:
+            """A request a page of another site made the browser send (403 sent): on a loopback bind,
+            a Host that is not a loopback name (a DNS-rebinding page: its Origin matches its own
+            Host, and it could read the page and write answers), or a POST whose Origin is another
+            host or ``null`` (a sandboxed frame of any site; the page's own forms send their origin).
+            Both were accepted before (audit qa15)."""
+            host = self.headers.get("Host")
+            if not allow_remote and host is not None and not _loopback_name(host):
+                self._send(HTTPStatus.FORBIDDEN, b"unexpected Host header", "text/plain")
+                return True
+            origin = self.headers.get("Origin")
+            if self.command == "POST" and origin and urlsplit(origin).netloc != host:
+                self._send(HTTPStatus.FORBIDDEN, b"cross-origin request refused", "text/plain")
+                return True
+            return False
 
         def log_message(self, fmt: str, *args) -> None:  # quiet: the terminal shows the URL only
             pass
@@ -344,10 +379,20 @@ def _handler(state: ReviewState):
             self.wfile.write(body)
 
         def do_GET(self) -> None:
+            if self._foreign():
+                return
             path = urlsplit(self.path).path
             if path == "/":
                 query = parse_qs(urlsplit(self.path).query)
-                self._send(200, state.page(query.get("msg", [""])[0]).encode("utf-8"))
+                try:
+                    page = state.page(query.get("msg", [""])[0])
+                except ValueError as exc:  # feedback.csv broken by hand while the server runs
+                    text = f"cannot show the review page: {exc}; correct or remove that line, then reload"
+                    self._send(
+                        HTTPStatus.INTERNAL_SERVER_ERROR, text.encode("utf-8"), "text/plain; charset=utf-8"
+                    )
+                    return
+                self._send(200, page.encode("utf-8"))
             elif path == "/favicon.ico":  # browsers ask for it; no icon, no console error
                 self.send_response(HTTPStatus.NO_CONTENT)
                 self.end_headers()
@@ -362,11 +407,15 @@ def _handler(state: ReviewState):
                 self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
 
         def do_POST(self) -> None:
-            origin = self.headers.get("Origin")
-            if origin and origin != "null" and urlsplit(origin).netloc != self.headers.get("Host"):
-                self._send(HTTPStatus.FORBIDDEN, b"cross-origin request refused", "text/plain")
+            if self._foreign():
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:  # was a traceback (not a number) or a read until the client hung up (negative)
+                self._send(HTTPStatus.BAD_REQUEST, b"bad Content-Length", "text/plain")
+                return
             if length > 100_000:
                 self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"too large", "text/plain")
                 return
@@ -391,7 +440,8 @@ def _handler(state: ReviewState):
                 else:
                     self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
                     return
-            except ValueError as exc:
+            except (ValueError, OSError) as exc:
+                # OSError: OUT not writable, a full disk (a traceback and no answer before; audit qa15)
                 msg = f"not saved: {exc}"
             from urllib.parse import quote
 
@@ -409,6 +459,13 @@ class ReviewServer(ThreadingHTTPServer):
     state: ReviewState
 
 
+class _ReviewServer6(ReviewServer):
+    """On an IPv6 address (``--host ::1``): the default IPv4 socket ended in "Address family for
+    hostname not supported" (audit qa15)."""
+
+    address_family = socket.AF_INET6
+
+
 def make_server(
     out_dir: str | Path,
     host: str = "127.0.0.1",
@@ -423,6 +480,7 @@ def make_server(
     """A server for the review page of ``out_dir`` (not started: call ``serve_forever``)."""
     check_host(host, allow_remote)
     state = ReviewState(out_dir, solver=solver, calibrate=calibrate, propagate=propagate, seed=seed)
-    server = ReviewServer((host, port), _handler(state))
+    cls = _ReviewServer6 if ":" in host else ReviewServer
+    server = cls((host, port), _handler(state, allow_remote))
     server.state = state
     return server

@@ -71,6 +71,8 @@ from corrclust.pipeline.routes import AUTO
 _ROUTE_DESTS: dict[str, list[str]] = {}
 #: The parser defaults of the routes' own options (an option that differs names its route when --method is not given).
 _ROUTE_DEFAULTS: dict[str, object] = {}
+#: The flag of each of those options, as the user types it (for the message that names it).
+_ROUTE_FLAGS: dict[str, str] = {}
 
 # Solvers accepted in the matrix-only mode (gaec is a fast heuristic without a report-worthy quality).
 MATRIX_SOLVERS = ("gaec", "kl", "anytime", "exact")
@@ -299,6 +301,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             add(group)
             _ROUTE_DESTS[name] = [action.dest for action in group._group_actions]
             _ROUTE_DEFAULTS.update({action.dest: action.default for action in group._group_actions})
+            _ROUTE_FLAGS.update({action.dest: action.option_strings[0] for action in group._group_actions})
     p.set_defaults(func=run)
 
 
@@ -328,6 +331,23 @@ def options_from_args(args: argparse.Namespace) -> ClusterOptions:
             + (" (chosen by --model)" if args.method is None else ""),
         )
         raise CliError("--ssl-model joins a self-supervised network to the morphology profiles" + why)
+    # Another route's option was dropped without a word (--calibrate with twin, --time-budget when the
+    # images chose profiles; audit qa15). The images choose pqap or profile only, so under auto an
+    # option of any other route can never apply.
+    for other, dests in _ROUTE_DESTS.items():
+        if other == method or (method == AUTO and other in ("pqap", "profile")):
+            continue
+        for dest in dests:
+            default = _ROUTE_DEFAULTS.get(dest)
+            if getattr(args, dest, default) == default:  # absent: a route this parser was built without
+                continue
+            flag = _ROUTE_FLAGS[dest]
+            if method == AUTO:
+                raise CliError(f"{flag} is an option of --method {other}; give --method {other} with it")
+            raise CliError(
+                f"{flag} is an option of --method {other}; it does not apply to --method {method}"
+                + (" (chosen by --model)" if args.method is None else "")
+            )
     return ClusterOptions(
         images_dir=args.images,
         out_dir=args.out,

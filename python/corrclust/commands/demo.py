@@ -86,6 +86,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--classes must be at least 2, got {args.classes}")
     if args.per_class < 2:
         raise ValueError(f"--per-class must be at least 2, got {args.per_class}")
+    if args.twin:  # before the demo's minute of work, not after it (audit qa15)
+        from corrclust.pipeline.routes import require_torch
+
+        require_torch("--twin")
+        if not args.twin_budget > 0:
+            raise ValueError(f"--twin-budget must be positive, got {args.twin_budget}")
     out = Path(args.out)
     images_dir = out / "images"
     _clear_generated(images_dir)
@@ -173,8 +179,6 @@ def _run_twin(args: argparse.Namespace, out: Path, images_dir: Path):
         from corrclust import twin
     except ImportError as exc:
         raise ValueError(f"--twin needs PyTorch ({exc})") from None
-    if not args.twin_budget > 0:
-        raise ValueError(f"--twin-budget must be positive, got {args.twin_budget}")
     train_dir = out / "twin" / "train-images"
     _clear_generated(train_dir)
     # Training images are new draws of the same classes (another seed), never the images clustered.

@@ -38,7 +38,16 @@ if TYPE_CHECKING:  # types only: the route modules import the options, not the o
     from corrclust.pipeline.images import ImageSet
     from corrclust.pipeline.options import ClusterOptions
 
-__all__ = ["AUTO", "ROUTES", "METHODS", "KEYPOINT_CHANNELS", "Route", "get_route", "default_route"]
+__all__ = [
+    "AUTO",
+    "ROUTES",
+    "METHODS",
+    "KEYPOINT_CHANNELS",
+    "Route",
+    "get_route",
+    "default_route",
+    "require_torch",
+]
 
 #: Route name -> the module that defines its ``ROUTE`` object (imported on first use).
 ROUTES: dict[str, str] = {
@@ -111,6 +120,20 @@ class Route(Protocol):
     # vector per image, :mod:`corrclust.pipeline.sparse`): a route that has it takes the sparse path
     # above the dense limit instead of being refused; ``def check_sparse(self, options) -> str | None``
     # says why its options need every pair (None: they do not).
+
+
+def require_torch(what: str) -> None:
+    """ValueError naming the extra when PyTorch is not installed, for a route's ``check``: without it
+    ``--method ssl`` ended in a traceback, and ``--method twin`` and ``--ssl-model`` failed only
+    after every image had been read (and profiled). Looks torch up without importing it."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # ValueError: a None entry in sys.modules
+        found = False
+    if not found:
+        raise ValueError(f"{what} needs PyTorch: pip install 'corrclust[torch]'")
 
 
 def get_route(name: str) -> Route:

@@ -31,6 +31,7 @@ from corrclust.pipeline.correlations import Correlations
 from corrclust.pipeline.images import ImageSet
 from corrclust.pipeline.messages import say
 from corrclust.pipeline.options import ClusterOptions
+from corrclust.pipeline.routes import require_torch
 
 __all__ = ["ROUTE", "PROFILE_CHECKPOINT", "ProfileRoute"]
 
@@ -127,6 +128,8 @@ class ProfileRoute:
         ssl_model = _opt(options, "profile_ssl_model")
         if ssl_model is not None and not Path(ssl_model).is_file():
             raise FileNotFoundError(f"self-supervised model not found: {ssl_model}")
+        if ssl_model is not None and options.correlations is None:
+            require_torch("--ssl-model")
         if options.model is not None:
             raise ValueError(
                 "--model is a twin-network model; it does not apply to --method profile "

@@ -26,6 +26,7 @@ from corrclust.pipeline.correlations import Correlations
 from corrclust.pipeline.images import ImageSet
 from corrclust.pipeline.messages import say
 from corrclust.pipeline.options import ClusterOptions
+from corrclust.pipeline.routes import require_torch
 
 __all__ = ["ROUTE", "SslRoute", "DEFAULT_TIME_BUDGET"]
 
@@ -62,6 +63,8 @@ class SslRoute:
         budget = self._budget(options)
         if not (budget > 0) or budget == float("inf"):
             raise ValueError(f"--time-budget must be a positive number of seconds, got {budget}")
+        if options.correlations is None:  # a stored matrix needs no network
+            require_torch("--method ssl")
 
     def _embed(self, images: ImageSet, options: ClusterOptions) -> tuple[list[str], np.ndarray]:
         """Train (or reuse) the network and embed the images: their ids and ``(n, d)`` embeddings."""
@@ -101,9 +104,11 @@ class SslRoute:
             warnings = [str(w) for w in training.get("warnings", [])]
         else:
             budget = self._budget(options)
+            ckpt = Path(f"{model_path}.ckpt")
+            # the rerun said the same as the first run, so whether it resumed was not told (audit qa15)
+            how = f"resuming from {ckpt}" if ckpt.is_file() else f"checkpoint {ckpt}; a rerun continues"
             say(
-                f"training a self-supervised embedding on {len(ids)} images for up to {budget:g} s "
-                f"(checkpoint {model_path}.ckpt; a rerun continues)"
+                f"training a self-supervised embedding on {len(ids)} images for up to {budget:g} s in all ({how})"
             )
             res = ssl.train(
                 data.inputs,

@@ -15,6 +15,7 @@ from corrclust.pipeline.correlations import Correlations
 from corrclust.pipeline.images import ImageSet
 from corrclust.pipeline.messages import say
 from corrclust.pipeline.options import ClusterOptions
+from corrclust.pipeline.routes import require_torch
 
 __all__ = ["ROUTE", "TwinRoute"]
 
@@ -32,6 +33,8 @@ class TwinRoute:
             )
         if options.params is not None:
             raise ValueError("--params is a PQAP parameter file; it does not apply to --method twin")
+        if options.correlations is None:  # a stored matrix needs no network
+            require_torch("--method twin")
 
     def correlate(
         self, images: ImageSet, options: ClusterOptions, *, checkpoint: Path | None

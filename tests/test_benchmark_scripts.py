@@ -1,0 +1,191 @@
+"""Every benchmark script answers --help with its usage, at once and without running anything."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+# modules that other scripts import, not commands
+LIBRARIES = {"labelfree_sets.py", "needs.py"}
+SCRIPTS = sorted(
+    p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("test_") and p.name not in LIBRARIES
+)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_prints_the_usage_and_runs_nothing(script):
+    """bench_api.py had no argument parser: --help ran both of its tables (12 s; audit qa15)."""
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=BENCHMARKS,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"usage: {script}"), out.stdout[:200]
+    assert out.stderr == ""
+
+
+# the scripts that need PyTorch (checked before their data)
+TORCH_SCRIPTS = {
+    "bench_detection_cnn.py",
+    "bench_detection_localisation.py",
+    "bench_ssl.py",
+    "bench_ssl_pool.py",
+    "bench_twin.py",
+}
+# the scripts that read ../shared, with the cheapest arguments that reach their data
+NEEDS_SHARED = [
+    ["bench_anytime.py", "--quick", "--no-peer"],
+    ["bench_bound.py"],
+    ["bench_exact.py", "--no-baseline"],
+    ["bench_labelfree.py", "--quick", "--half", "dev"],
+    ["bench_pqap.py"],
+    ["bench_pqap_learn.py"],
+    ["bench_pqap_recipes.py", "cv"],
+    ["bench_ssl_pool.py", "--half", "dev", "--budget", "5"],
+    ["rbc_profiles.py"],
+    ["bench_detection_ceiling.py"],
+    ["bench_detection_cnn.py", "--design", "--fields", "2"],
+    ["bench_detection_localisation.py", "--fields", "2"],
+    ["bench_detection_variants.py"],
+]
+
+
+@pytest.mark.parametrize("command", NEEDS_SHARED, ids=[c[0] for c in NEEDS_SHARED])
+def test_without_shared_the_script_ends_with_one_line(command, tmp_path):
+    """A checkout with no ../shared beside it: exit 1 and one line naming the folder. Each of these
+    ended in a traceback from the first file it opened, or (bench_detection_*) printed "(skipping: ...)"
+    and exited 0 (audit qa15)."""
+    if command[0] in TORCH_SCRIPTS:  # without torch they say that first
+        pytest.importorskip("torch")
+    import shutil
+
+    import corrclust
+
+    bench = tmp_path / "checkout" / "benchmarks"
+    shutil.copytree(BENCHMARKS, bench, ignore=shutil.ignore_patterns("data", "__pycache__", ".benchmarks"))
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(corrclust.__file__).parents[1])}
+    out = subprocess.run(
+        [sys.executable, str(bench / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    if command[0].startswith(
+        "bench_detection"
+    ):  # they name the folder of fields; they said "(skipping: ...)"
+        fields = tmp_path / "shared" / "data" / "organoid-fields"
+        expected = f"{fields} not found: this benchmark reads its data from ../shared beside the checkout"
+    else:
+        expected = (
+            f"{tmp_path / 'shared'} not found: this benchmark reads its data from ../shared "
+            "beside the checkout (a copy of the project's shared folder)"
+        )
+    assert last == f"{command[0]}: {expected}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["bench_kl_regions.py", "supervoxel-8000-310"], ["bench_kl_quality.py", "--seeds", "1"]],
+    ids=lambda c: c[0],
+)
+def test_a_comparison_without_bioimage_cpp_ends_with_one_line(command, tmp_path):
+    """bench_kl_regions and bench_kl_quality only compare with bioimage-cpp: without it they ended in an
+    ImportError traceback (audit qa15). A package that fails to import stands in for the missing one."""
+    import corrclust
+
+    stub = tmp_path / "hide" / "bioimage_cpp"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('bioimage_cpp hidden by the test')\n")
+    path = os.pathsep.join([str(tmp_path / "hide"), str(Path(corrclust.__file__).parents[1])])
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path},
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1 and out.stdout == "", (out.stdout, out.stderr)
+    assert out.stderr == (
+        f"{command[0]}: needs bioimage-cpp, the peer it compares with: pip install bioimage-cpp "
+        "(or corrclust[bench])\n"
+    )
+
+
+def test_bench_distributed_fails_when_a_run_differs_from_one_process(monkeypatch, capsys):
+    """The table's last column said NO and the script still exited 0 (audit qa15); a distributed
+    result with one label changed (in place of the LocalCluster run) now ends it with 1 and a line."""
+    import importlib.util
+
+    from corrclust import distributed
+    from corrclust.embedding_clustering import cluster_embeddings
+
+    spec = importlib.util.spec_from_file_location("bench_distributed", BENCHMARKS / "bench_distributed.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def one_label_moved(X, *, k, seed, workers, run_dir, knn, **kw):
+        res = cluster_embeddings(X, path="sparse", knn=knn, graph_k=k, seed=seed, **kw)
+        res.labels[0] = res.labels.max() + 1
+        return res
+
+    monkeypatch.setattr(distributed, "cluster_embeddings", one_label_moved)
+    argv = ["--n", "400", "--arms", "one,cluster"]
+    assert bench.main(argv) == 1
+    captured = capsys.readouterr()
+    assert "| NO |" in captured.out
+    assert captured.err == (
+        "bench_distributed.py: not the one-process result: LocalCluster, 2 worker processes, knn='exact'\n"
+    )
+
+    def one_process(X, *, k, seed, workers, run_dir, knn, **kw):
+        return cluster_embeddings(X, path="sparse", knn=knn, graph_k=k, seed=seed, **kw)
+
+    monkeypatch.setattr(distributed, "cluster_embeddings", one_process)
+    assert bench.main(argv) == 0 and "| NO |" not in capsys.readouterr().out
+
+
+NEEDS_TORCH = [
+    ["bench_detection_cnn.py", "--design", "--fields", "2"],
+    ["bench_detection_localisation.py", "--fields", "2"],
+    ["bench_ssl.py", "--budget", "5"],
+    ["bench_ssl_pool.py", "--half", "dev", "--budget", "5"],
+    ["bench_twin.py", "--budget", "5"],
+]
+
+
+@pytest.mark.parametrize("command", NEEDS_TORCH, ids=[c[0] for c in NEEDS_TORCH])
+def test_without_torch_the_script_ends_with_one_line(command, tmp_path):
+    """In the README's test venv (no torch) each of these ended in a ModuleNotFoundError traceback
+    (audit qa15). A package that fails to import stands in for the missing torch."""
+    import corrclust
+
+    stub = tmp_path / "hide" / "torch"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('torch hidden by the test')\n")
+    path = os.pathsep.join([str(tmp_path / "hide"), str(Path(corrclust.__file__).parents[1])])
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path},
+        cwd=tmp_path,
+    )
+    assert out.returncode == 1 and out.stdout == "", (out.stdout, out.stderr)
+    assert out.stderr == f"{command[0]}: needs PyTorch: pip install 'corrclust[torch]'\n"
