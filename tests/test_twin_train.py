@@ -315,3 +315,11 @@ def test_training_check_flags_pairs_at_chance():
     assert "barely trained: 10 of 100 planned steps (10%); give a larger --time-budget" in few[0]
     own = training_check(model, data, steps=10, planned_steps=100, longer_hint="give more")["warnings"]
     assert own[0] == "barely trained: 10 of 100 planned steps (10%); give more"
+
+
+def test_default_recipe_follows_the_device_as_the_command_does():
+    # The API's default was ``fast`` everywhere: 2000 steps at 128 px, hours on a CPU. Without a GPU
+    # it is now ``cpu``, as ``corrclust twin train`` has picked since session 5.
+    data = easy_data(image_size=64)  # the cpu recipe's input size (fast: 128)
+    res = train(data, seed=0, progress=False, device="cpu", time_budget=1e-9)
+    assert res.recipe.name == "cpu" and res.steps == 1
