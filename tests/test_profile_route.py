@@ -409,3 +409,33 @@ def test_above_the_dense_limit_options_that_need_every_pair_are_refused(forty, t
     errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(errors) == 1 and "--calibrate fits the granularity on every pair" in errors[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "file,class\nnope.tif,round\ncell_100.tif,round\n",
+            "'nope.tif' is not an image of the clustered collection",
+        ),
+        (
+            "file,class\ncell_100.tif,round\ncell_101.tif,round\n",
+            "needs pairs of the same class and of different classes",
+        ),
+    ],
+)
+def test_a_bad_calibration_is_refused_before_any_profile_is_computed(
+    brightfield, tmp_path, monkeypatch, text, message
+):
+    # qa15: these were found only after every profile had been computed (minutes on a large folder)
+    from corrclust import profile_clustering
+    from corrclust.images.io import list_images
+
+    def no_profiles(*args, **kwargs):
+        raise AssertionError("profiles computed before the calibration file was checked")
+
+    monkeypatch.setattr(profile_clustering, "profile_features", no_profiles)
+    cal = tmp_path / "cal.csv"
+    cal.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        profile_clustering.profile_costs(list_images(brightfield), calibrate=cal)

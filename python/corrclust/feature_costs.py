@@ -82,6 +82,7 @@ __all__ = [
     "scaled_neighbours",
     "choose_neighbours",
     "read_calibration",
+    "check_calibration",
     "join_blocks",
 ]
 
@@ -287,6 +288,13 @@ def calibrate_granularity(
     best = max(scores.values())
     g = min((v for v, sc in scores.items() if sc >= best - 1e-12), key=lambda v: (abs(v), v))
     return Calibration(g, best, len(pairs), sum(t for _, _, t in pairs), scores, source)
+
+
+def check_calibration(path: str | Path, keys: Sequence[str]) -> None:
+    """Refuse (one line) a calibration file that :func:`calibrate` would refuse, from the names alone:
+    bad lines, names of no image in ``keys`` (as :func:`read_calibration`), or labelled pairs of one
+    kind only. For callers that can check before computing the features (minutes on a large folder)."""
+    _checked_pairs(read_calibration(path, keys), len(keys), str(path))
 
 
 def _checked_pairs(

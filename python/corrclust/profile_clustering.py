@@ -226,6 +226,11 @@ def join_embedding(Z: np.ndarray, E: np.ndarray) -> np.ndarray:
     return feature_costs.join_blocks([Z, profiles.standardise(E)])
 
 
+def _calibration_key(record: Any) -> str:
+    """The names a calibration file may use for an image: file name, id or path."""
+    return f"{record.path.name}|{record.id}|{record.path}"
+
+
 def profile_costs(
     records: Sequence[ImageRecord],
     *,
@@ -251,6 +256,10 @@ def profile_costs(
     the number of profiled images, ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
     ``ssl_model``: join a self-supervised embedding to the profiles (:func:`profile_features`).
     """
+    if calibrate is not None:
+        # A typo or a file of one class was found only after every profile had been computed (audit
+        # qa15); the names are known now. An image the profiles then skip is named again below.
+        feature_costs.check_calibration(calibrate, [_calibration_key(r) for r in records])
     pf = profile_features(
         records, pca=pca, progress=progress, checkpoint=checkpoint, read=read, ssl_model=ssl_model
     )
@@ -266,8 +275,7 @@ def profile_costs(
             raise ValueError(f"the neighbourhood size must be at least 1, got {k}")
     calibration = None
     if calibrate is not None:
-        keys = [f"{r.path.name}|{r.id}|{r.path}" for r in recs]
-        pairs = feature_costs.read_calibration(calibrate, keys)
+        pairs = feature_costs.read_calibration(calibrate, [_calibration_key(r) for r in recs])
         calibration = feature_costs.calibrate(Z, pairs, k=k, solver=solver, seed=seed, source=str(calibrate))
         granularity = calibration.granularity
         Z = calibration.weighted(Z)  # the report's stability checks see the calibrated metric too
