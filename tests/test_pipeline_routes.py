@@ -177,3 +177,27 @@ def test_an_option_of_another_route_is_refused_not_dropped(extra, line, organoid
     assert cli_main(args) == 2
     assert capsys.readouterr().err == f"corrclust cluster: error: {line}\n"
     assert not out.exists()
+
+
+def test_ssl_time_budget_beside_a_given_model_is_refused(organoids, tmp_path, capsys):
+    # --model is only used to embed, so a budget was dropped without a word (audit qa15)
+    model = tmp_path / "model.pt"
+    model.write_bytes(b"not read")
+    out = tmp_path / "out"
+    args = [
+        "cluster",
+        str(organoids),
+        "-o",
+        str(out),
+        "--no-progress",
+        "--method",
+        "ssl",
+        "--model",
+        str(model),
+    ]
+    assert cli_main([*args, "--time-budget", "5"]) == 2
+    assert capsys.readouterr().err == (
+        f"corrclust cluster: error: --time-budget trains a network on the folder; --model {model} is used "
+        "as it is (leave out one of them)\n"
+    )
+    assert not out.exists()

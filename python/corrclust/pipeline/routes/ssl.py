@@ -63,6 +63,12 @@ class SslRoute:
         budget = self._budget(options)
         if not (budget > 0) or budget == float("inf"):
             raise ValueError(f"--time-budget must be a positive number of seconds, got {budget}")
+        if options.model is not None and budget != DEFAULT_TIME_BUDGET:
+            # the given network only embeds: a budget would have been dropped without a word (audit qa15)
+            raise ValueError(
+                f"--time-budget trains a network on the folder; --model {options.model} is used as it is "
+                "(leave out one of them)"
+            )
         if options.correlations is None:  # a stored matrix needs no network
             require_torch("--method ssl")
 
