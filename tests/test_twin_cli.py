@@ -278,6 +278,12 @@ def test_a_barely_trained_model_is_flagged_by_train_predict_and_cluster(tmp_path
     assert line.startswith("twin train: warning: barely trained: ") and line.endswith(
         "planned steps (0%); give a larger --time-budget (the run resumes)"
     ), line
+    # --no-progress hides the bars, not whether the run starts or resumes (audit qa15)
+    assert "recipe cpu; starting\n" in err
+    again = ["twin", "train", str(data), "-o", str(model), "--time-budget", "0.3", "--image-size", "16"]
+    again += ["--width", "8", "--epochs", "1000", "--steps-per-epoch", "100", "--no-progress"]
+    assert main(again) == 0
+    assert f"recipe cpu; resuming from {model}.ckpt\n" in capsys.readouterr().err
     assert (
         main(
             [

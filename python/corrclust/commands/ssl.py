@@ -112,14 +112,13 @@ def run_train(args: argparse.Namespace) -> int:
             f"self-supervised training needs at least 2 images, {args.images_dir} has {len(data)} readable"
         )
     ckpt = Path(str(args.output) + ".ckpt")
-    if args.progress:
-        say_start(
-            "ssl train",
-            f"{len(data)} crops, {data.in_channels} channel(s); {config.method}, "
-            f"{config.image_size} px, width {config.width}",
-            ckpt,
-            args.restart,
-        )
+    say_start(  # with --no-progress too: whether it resumes is not a progress bar (audit qa15)
+        "ssl train",
+        f"{len(data)} crops, {data.in_channels} channel(s); {config.method}, "
+        f"{config.image_size} px, width {config.width}",
+        ckpt,
+        args.restart,
+    )
     res = ssl.train(
         data.inputs,
         data.ids,

@@ -42,8 +42,8 @@ def _say_torch(args: argparse.Namespace) -> None:
     from corrclust.twin.torch_build import describe
 
     line = describe(None if args.device == "auto" else args.device)
-    if args.progress:
-        print(f"twin {args.twin_command}: {line}", file=sys.stderr)
+    # said with --no-progress too: it hides the bars, not what the run is (audit qa15)
+    print(f"twin {args.twin_command}: {line}", file=sys.stderr)
 
 
 def longer_hint(recipe: str) -> str:
@@ -172,14 +172,12 @@ def run_train(args: argparse.Namespace) -> int:
         read=read_options(args),
     )
     data.check_trainable()
-    if args.progress:
-        say_start(
-            "twin train",
-            f"{len(data)} images, {len(data.classes)} classes, {data.in_channels} channel(s); "
-            f"recipe {recipe.name}",
-            checkpoint,
-            args.restart,
-        )
+    say_start(  # with --no-progress too: whether it resumes is not a progress bar
+        "twin train",
+        f"{len(data)} images, {len(data.classes)} classes, {data.in_channels} channel(s); recipe {recipe.name}",
+        checkpoint,
+        args.restart,
+    )
     result = twin.train(
         data,
         recipe,
