@@ -11,7 +11,7 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # modules that other scripts import, not commands
-LIBRARIES = {"labelfree_sets.py", "needs.py"}
+LIBRARIES = {"checks.py", "labelfree_sets.py", "needs.py"}
 SCRIPTS = sorted(
     p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("test_") and p.name not in LIBRARIES
 )
