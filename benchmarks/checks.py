@@ -4,7 +4,8 @@ A timing table of wrong answers is worse than none (audit qa15: seven scripts pr
 checking what they timed). A script makes one :class:`Checks`, calls :meth:`Checks.expect` for each
 fact about a row (labels one per input, an objective recomputed from the labels, the same seed giving
 the same labels, ...), and ends with ``return checks.exit_code()``: each failed fact is one line on
-stderr, ``SCRIPT: ROW: WHAT``, and the exit code is 1 when there was one.
+stderr, ``SCRIPT: ROW: WHAT``, said when it is found (so an exception later does not hide it), and
+the exit code is 1 when there was one.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ class Checks:
             self.passed += 1
             return True
         self.failures.append(f"{row}: {what}")
+        print(f"{self.script}: {row}: {what}", file=sys.stderr, flush=True)
         return False
 
     def close(self, a: float, b: float, row: str, what: str, rtol: float = 1e-9, atol: float = 1e-9) -> bool:
         """``a`` (reported) equal to ``b`` (recomputed) within the tolerance, both finite."""
         ok = bool(np.isfinite(a) and np.isfinite(b) and abs(a - b) <= atol + rtol * abs(b))
-        return self.expect(ok, row, f"{what}: reported {a!r}, recomputed {b!r}")
+        return self.expect(ok, row, f"{what}: reported {float(a)!r}, recomputed {float(b)!r}")
 
     def labels(self, labels: Any, n: int, row: str) -> bool:
         """One integer label per input, none negative."""
@@ -46,8 +48,6 @@ class Checks:
         return self.expect(n == 0 or lab.min() >= 0, row, f"a negative label ({lab.min()})")
 
     def exit_code(self) -> int:
-        for line in self.failures:
-            print(f"{self.script}: {line}", file=sys.stderr)
         return 1 if self.failures else 0
 
 
