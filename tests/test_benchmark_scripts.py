@@ -268,3 +268,19 @@ def test_bench_pipeline_fails_when_a_label_moves(monkeypatch, tmp_path, capsys):
     bench.table2(checks, tmp_path / "again", [30])
     assert checks.exit_code() == 1
     assert any(f.startswith("table 2, 30 images: objective: reported ") for f in checks.failures)
+
+
+def test_bench_ssl_fails_when_the_loss_rises(capsys):
+    """A training whose loss ends higher than it starts (20+ steps) or holds a NaN is a failed row."""
+    from types import SimpleNamespace
+
+    bench = _load("bench_ssl.py")
+    checks = bench.Checks("bench_ssl.py")
+    bench.check_training(checks, "falls", SimpleNamespace(steps=30, losses=list(np.linspace(4, 3, 30))))
+    assert checks.exit_code() == 0
+    bench.check_training(checks, "rises", SimpleNamespace(steps=30, losses=list(np.linspace(3, 4, 30))))
+    bench.check_training(checks, "nan", SimpleNamespace(steps=2, losses=[4.0, float("nan")]))
+    assert checks.exit_code() == 1
+    assert capsys.readouterr().err == (
+        "bench_ssl.py: rises: loss 3.1552 -> 3.8448: not lower at the end\nbench_ssl.py: nan: a loss not finite\n"
+    )
