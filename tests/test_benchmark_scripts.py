@@ -284,3 +284,20 @@ def test_bench_ssl_fails_when_the_loss_rises(capsys):
     assert capsys.readouterr().err == (
         "bench_ssl.py: rises: loss 3.1552 -> 3.8448: not lower at the end\nbench_ssl.py: nan: a loss not finite\n"
     )
+
+
+def test_bench_scale_checks_a_dense_case(tmp_path, capsys):
+    """A dense planted case of 300 rows passes check_case; its labels rolled by one row fail the
+    recomputed VI and the dense objective."""
+    bench = _load("bench_scale.py")
+    out = tmp_path / "labels.npy"
+    case = {"data": "planted", "n": 300, "path": "dense", "d": 8, "threads": 1, "labels_out": str(out)}
+    r = bench.child(case)
+    labels = np.load(out)
+    checks = bench.Checks("bench_scale.py")
+    bench.check_case(checks, "row", case, r, labels)
+    assert checks.exit_code() == 0 and checks.passed >= 6
+    bench.check_case(checks, "row", case, r, np.roll(labels, 1))
+    assert checks.exit_code() == 1
+    err = capsys.readouterr().err.splitlines()
+    assert [e.split(":")[1:3] for e in err] == [[" row", " VI"], [" row", " dense objective"]], err
