@@ -15,11 +15,11 @@ budget of minutes instead of the paper's 6000 steps); full-size figures need a G
     python benchmarks/bench_twin.py --budget 900 --width 64 --image-size 256 --device cuda  # GPU
 
 Checks (a failure is one line on stderr and exit code 1): each recipe's epoch losses finite, the
-last below the first where two epochs or more completed; every P (n, n), finite, in [0, 1], the
-same when predicted twice; each solution one label per crop, its objective recomputed in numpy from
-the problem's costs, the exact solver's (where it proved optimality) no higher than GAEC+KL's; VI
-finite and >= 0; the same seed gives the same numbers (2 training steps twice: the same P on the
-unseen crops).
+last below the first where two epochs or more completed; every P (n, n), finite, in [0, 1] (the
+unseen crops' the same when predicted twice); each solution one label per crop, its objective
+recomputed in numpy from the problem's costs, the exact solver's (where it proved optimality) no
+higher than GAEC+KL's; VI finite and >= 0; the same seed gives the same numbers (2 training steps
+twice: the same P on the unseen crops).
 """
 
 from __future__ import annotations
@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                 row,
                 f"P of shape {P.shape} not finite in [0, 1]",
             )
-            checks.expect(np.array_equal(P, predict(res.model, data).P), row, "P predicted twice differs")
+            if set_name == "unseen":  # the smallest set (20 crops): a second prediction costs little
+                checks.expect(np.array_equal(P, predict(res.model, data).P), row, "P predicted twice differs")
             auc, acc = pair_auc(pred.P, labels)
             problem = to_problem(pred.P)
             objectives = {}
