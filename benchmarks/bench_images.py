@@ -25,6 +25,13 @@ A single-threshold baseline (Otsu x1 of the fine contrast map, no rim insides, n
 score) runs side by side. ``--sweep`` adds the candidate ceiling (boxes that some candidate
 matches) and the pooled out-of-sample precision/recall at fixed ``min_score`` values (for reading
 the trade-off; no choice is made from them). Key points are timed on synthetic 160 px organoids.
+
+Checks (a failure is one line on stderr and exit code 1): ``read_image`` gives the same pixels as
+Pillow for the first field, (H, W, C) uint8; each field's match counts add up (TP + FN = its manual
+boxes, TP + FP = its detections, matched IoUs in [0.5, 1]) and every detected box lies inside the
+field; detection run twice on the first field gives the same boxes; the half split's and each outer
+fold's test fields are disjoint from the fields it was fitted on, and the outer folds cover every
+field once; key points are (k, 13) finite arrays, the same for the same image twice.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from checks import Checks
 
 from corrclust.images.detection import (
     DetectionParams,
@@ -51,6 +59,29 @@ from corrclust.images.organoid_score import load_score_model
 from corrclust.images.synthetic import render_organoid
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CHECKS = Checks("bench_images.py")
+
+
+def check_matches(row: str, match: tuple, n_pred: int, n_truth: int) -> None:
+    tp, fp, fn, ious = match
+    CHECKS.expect(tp + fn == n_truth, row, f"TP {tp} + FN {fn} is not the {n_truth} manual boxes")
+    CHECKS.expect(tp + fp == n_pred, row, f"TP {tp} + FP {fp} is not the {n_pred} detections")
+    CHECKS.expect(all(0.5 <= i <= 1.0 + 1e-12 for i in ious), row, "a matched IoU outside [0.5, 1]")
+
+
+def check_boxes(row: str, boxes, shape: tuple) -> None:
+    b = np.asarray(boxes, float).reshape(-1, 4)
+    h, w = shape[:2]
+    inside = (b[:, 0] >= 0) & (b[:, 1] >= 0) & (b[:, 2] <= w) & (b[:, 3] <= h)
+    inside &= (b[:, 0] < b[:, 2]) & (b[:, 1] < b[:, 3])
+    CHECKS.expect(inside.all(), row, f"{int((~inside).sum())} boxes empty or outside the {w}x{h} field")
+
+
+def check_split(row: str, names: list[str], train: list[str], test: list[str]) -> None:
+    leak = set(train) & set(test)
+    CHECKS.expect(not leak, row, f"{len(leak)} test fields among the fitted ones (e.g. {sorted(leak)[:1]})")
+    CHECKS.expect(set(train) | set(test) <= set(names), row, "a field outside the set")
+
 
 BASELINE = dict(
     threshold_scales=(1.0,), coarse_sigma=None, hole_growth=(), min_score=0.0, nms_iou=1.01, nms_overlap=1.01
@@ -120,6 +151,12 @@ def out_of_sample(
     trainings = [names[0::2]] + [
         [n for n in names if n not in set(test)] for _, folds in runs for test in folds
     ]
+    for r, (seed, folds) in enumerate(runs):
+        row = f"nested CV, outer seed {seed}"
+        tested = [n for test in folds for n in test]
+        CHECKS.expect(sorted(tested) == sorted(names), row, "the outer folds do not cover each field once")
+        for k, test in enumerate(folds):
+            check_split(f"{row}, fold {k + 1}", names, trainings[1 + 4 * r + k], test)
     fitted = _map(_fit, trainings, jobs)
     half_split(names, _CANDS, truth, fitted[0])
     for k, (seed, folds) in enumerate(runs):
@@ -129,12 +166,14 @@ def out_of_sample(
 def half_split(names: list[str], cands: dict, truth: dict, fitted: tuple) -> None:
     """Fitted on the fields at even positions of the sorted names, tested on those at odd positions."""
     train, test = names[0::2], names[1::2]
+    check_split("half split", names, train, test)
     model, point = fitted
     per = []
     for n in test:
         s = score_candidates(model, cands[n])
         kept = non_maximum_suppression(cands[n].boxes, s, model.min_score, NMS.nms_iou, NMS.nms_overlap)
         per.append(match_boxes(cands[n].boxes[kept], truth[n]))
+        check_matches(f"half split, {n}", per[-1], int(np.size(kept)), len(truth[n]))
     print(
         f"\nHalf split (out of sample): fitted on the {len(train)} even-position fields, tested on the "
         f"{len(test)} odd-position ones"
@@ -165,6 +204,7 @@ def _nested_run(
                 cands[n].boxes, scores[n], model.min_score, NMS.nms_iou, NMS.nms_overlap
             )
             per[n] = match_boxes(cands[n].boxes[kept], truth[n])
+            check_matches(f"nested CV seed {seed}, {n}", per[n], int(np.size(kept)), len(truth[n]))
         _row(
             f"fold {k + 1} (fitted on the other 3)",
             f"{len(test)}",
@@ -210,7 +250,21 @@ def detection_table(
     truth = read_boxes(root / "bboxes.csv")
     names = sorted(truth)[: n_fields or None]
     images = {n: read_image(root / "images" / n) for n in names}
-    detect_organoids(images[names[0]])  # warm-up (imports, model file)
+    first = images[names[0]]
+    from PIL import Image
+
+    with Image.open(root / "images" / names[0]) as im:
+        pil = np.asarray(im)
+    pil = pil[:, :, None] if pil.ndim == 2 else pil
+    CHECKS.expect(
+        first.ndim == 3 and first.dtype == np.uint8 and np.array_equal(first[:, :, : pil.shape[2]], pil),
+        f"read_image {names[0]}",
+        f"{first.shape} {first.dtype}, not Pillow's {pil.shape} {pil.dtype} pixels",
+    )
+    once = [d.box for d in detect_organoids(first)]  # warm-up (imports, model file)
+    CHECKS.expect(
+        once == [d.box for d in detect_organoids(first)], f"detection {names[0]}", "two runs gave other boxes"
+    )
     model = load_score_model(None)
     methods = [
         ("single threshold (baseline)", BASELINE),
@@ -235,6 +289,8 @@ def detection_table(
             dets = detect_organoids(images[n], **kw)
             seconds[k] += time.perf_counter() - t0
             per[k].append(match_boxes([d.box for d in dets], truth[n]))
+            check_matches(f"{methods[k][0]}, {n}", per[k][-1], len(dets), len(truth[n]))
+            check_boxes(f"{methods[k][0]}, {n}", [d.box for d in dets], images[n].shape)
     for (label, _), m, sec in zip(methods, per, seconds, strict=False):
         _row(label, f"all {len(timed)}", m, f"{len(timed) / sec:>8.2f}")
     if len(names) >= 8:
@@ -246,7 +302,7 @@ def keypoint_table(n_images: int) -> None:
     print(f"{'size':>6}{'img/s':>8}{'ms/img':>8}{'features':>10}{'candidates':>12}")
     for size in (160, 256):
         orgs = [render_organoid(1 + k % 4, np.random.default_rng([9, k]), size) for k in range(n_images)]
-        extract_keypoints(orgs[0].image, orgs[0].mask)  # warm-up (imports)
+        f0, c0 = extract_keypoints(orgs[0].image, orgs[0].mask)  # warm-up (imports)
         t0 = time.perf_counter()
         nf = nc = 0
         for o in orgs:
@@ -254,12 +310,18 @@ def keypoint_table(n_images: int) -> None:
             nf += len(f)
             nc += len(c)
         dt = time.perf_counter() - t0
+        row = f"key points, {size} px"
+        f1, c1 = extract_keypoints(orgs[0].image, orgs[0].mask)
+        for a, what in ((f0, "features"), (c0, "candidates")):
+            CHECKS.expect(a.ndim == 2 and a.shape[1] == 13, row, f"{what} of shape {a.shape}, not (k, 13)")
+            CHECKS.expect(np.isfinite(a).all(), row, f"{what} not finite")
+        CHECKS.expect(np.array_equal(f0, f1) and np.array_equal(c0, c1), row, "the same image twice differs")
         print(
             f"{size:>6}{n_images / dt:>8.1f}{1000 * dt / n_images:>8.0f}{nf / n_images:>10.1f}{nc / n_images:>12.1f}"
         )
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fields", type=int, default=None, help="only the first N fields (default: all 112)")
     ap.add_argument("--keypoints", type=int, default=20, help="synthetic images per size (default 20)")
@@ -305,7 +367,8 @@ def main() -> None:
         args.speed_fields,
     )
     keypoint_table(args.keypoints)
+    return CHECKS.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -8,17 +8,24 @@ measured in the same run: the report should cost little next to the matching.
 
 Table 2: the stages after the correlations (clustering, sweep, figures and report) for larger
 sets with a made-up similarity matrix, to show how the report side scales with the number of images.
+
+Each row checks what it timed (:func:`check_row`, a small share of the row's time): one label per
+image, clusters numbered 1..K, the objective recomputed from the labels and the costs, the same seed
+giving the same labels, the sweep's row at the chosen threshold equal to the clustering, and
+clusters.csv holding the labels. A failed check is one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from checks import Checks, cut_cost
 
 
 def _timed(fn):
@@ -27,7 +34,48 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def table1(work: Path, classes: int, per_class: int, size: int) -> None:
+def check_row(checks: Checks, row: str, corr, clustering, ev, files, record_ids) -> None:
+    """What a row timed is right: labels, objective, determinism, sweep and clusters.csv agree."""
+    from corrclust import pipeline
+
+    ids = np.asarray(corr.ids)
+    n = len(record_ids)
+    checks.expect(sorted(ids.tolist()) == sorted(record_ids), row, "the matrix's ids are not the images' ids")
+    S = np.asarray(corr.matrix, dtype=float)
+    off = ~np.eye(n, dtype=bool)
+    checks.expect(S.shape == (n, n) and np.isfinite(S[off]).all(), row, f"similarities {S.shape}, not finite")
+    lab = clustering.labels
+    if not checks.labels(lab, n, row):
+        return
+    k = clustering.n_clusters
+    checks.expect(set(lab.tolist()) == set(range(1, k + 1)), row, f"clusters not numbered 1..{k}")
+    costs = np.minimum(S, S.T) - corr.parameter  # the paper's costs, without the library's Problem
+    np.fill_diagonal(costs, 0.0)
+    checks.close(clustering.objective, cut_cost(costs, lab), row, "objective", rtol=1e-9, atol=1e-9)
+    again = pipeline.cluster(corr, "kl")
+    checks.expect(np.array_equal(again.labels, lab), row, "the same seed gave other labels")
+    sw = ev.sweep
+    checks.expect(all(np.isfinite(v).all() for v in sw.values()), row, "a sweep value is not finite")
+    grid = sw[corr.parameter_name]
+    at = np.flatnonzero(grid == corr.parameter)
+    if checks.expect(at.size >= 1, row, f"the sweep has no row at the chosen {corr.parameter_name}"):
+        i = int(at[0])
+        checks.close(sw["objective"][i], clustering.objective, row, "sweep objective at the chosen value")
+        checks.expect(
+            sw["n_clusters"][i] == k,
+            row,
+            f"sweep: {sw['n_clusters'][i]} clusters at the chosen value, not {k}",
+        )
+    with open(files["clusters"], newline="") as fh:
+        table = {int(r["id"]): int(r["cluster"]) for r in csv.DictReader(fh)}
+    checks.expect(
+        table == {int(i): int(c) for i, c in zip(ids, lab, strict=True)},
+        row,
+        "clusters.csv is not the labels",
+    )
+
+
+def table1(checks: Checks, work: Path, classes: int, per_class: int, size: int) -> None:
     from corrclust import pipeline, pqap
     from corrclust.images import synthetic
     from corrclust.images.keypoints import extract_keypoint_set
@@ -49,10 +97,12 @@ def table1(work: Path, classes: int, per_class: int, size: int) -> None:
     ev, t_ev = _timed(
         lambda: pipeline.evaluate(images, corr, clustering, truth, do_sweep=True, solver="kl", progress=False)
     )
-    _, t_out = _timed(
+    files, t_out = _timed(
         lambda: pipeline.write_outputs(work / "out", images, corr, clustering, ev, [], progress=False)
     )
     n = len(ids)
+    checks.expect(n == classes * per_class, "table 1", f"{n} images matched, not {classes * per_class}")
+    check_row(checks, "table 1", corr, clustering, ev, files, [int(r.id) for r in images.records])
     rows = [
         ("synthetic images (not part of cluster)", t_gen),
         ("read images + thumbnails", t_read),
@@ -71,7 +121,7 @@ def table1(work: Path, classes: int, per_class: int, size: int) -> None:
     print(f"{'total of cluster':<44} {total:9.3f}")
 
 
-def table2(work: Path, sizes: list[int]) -> None:
+def table2(checks: Checks, work: Path, sizes: list[int]) -> None:
     from corrclust import pipeline
     from corrclust.images.io import ImageRecord
 
@@ -98,24 +148,27 @@ def table2(work: Path, sizes: list[int]) -> None:
             lambda: pipeline.write_outputs(out, images, corr, clustering, ev, [], progress=False)
         )
         montages = sum(1 for k in files if k.startswith("cluster_"))
+        check_row(checks, f"table 2, {n} images", corr, clustering, ev, files, ids.tolist())
         print(f"{n:7d} {t_cc:13.3f} {t_ev:9.3f} {t_out:17.3f} {montages:9d}")
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sets")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="corrclust-bench-pipeline-"))
+    checks = Checks("bench_pipeline.py")
     try:
         if args.quick:
-            table1(work / "t1", 3, 4, 96)
-            table2(work, [50, 100])
+            table1(checks, work / "t1", 3, 4, 96)
+            table2(checks, work, [50, 100])
         else:
-            table1(work / "t1", 4, 6, 96)
-            table2(work, [50, 100, 200, 400])
+            table1(checks, work / "t1", 4, 6, 96)
+            table2(checks, work, [50, 100, 200, 400])
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return checks.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -25,6 +25,12 @@ plus HDBSCAN (no k). "one cluster" is the VI of putting everything together.
     python benchmarks/bench_ssl.py --budget 300 --threads 1
     python benchmarks/bench_ssl.py --select simclr,byol,simclr:batch_size=64 --budget 150 --threads 1
     python benchmarks/bench_ssl.py --select "simclr,simclr:aug.gamma=1.1;aug.contrast=1.1" --budget 150 --threads 1
+
+Checks (a failure is one line on stderr and exit code 1): every training loss finite, and with 20
+steps or more the mean of the last 10 below the mean of the first 10; every embedding one finite
+row per crop; the same seed giving the same numbers (3 steps of the same training twice: the same
+losses and embeddings; the untrained network built twice: the same embeddings); each table row's
+VI finite and >= 0, its clusters between 1 and n; "one cluster" at VI log2(10) (10 balanced classes).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from checks import Checks
 
 ROOT = Path(__file__).resolve().parents[1]
 RBC = ROOT.parent / "shared" / "data" / "rbc-morphology"
@@ -142,6 +149,55 @@ def evaluate(name, features, labels, k, rows, extra_s=0.0, baselines=True):
         add(method, pred, time.perf_counter() - t)
 
 
+def check_training(checks: Checks, row: str, res) -> None:
+    losses = np.asarray(res.losses, float)
+    if not checks.expect(losses.size == res.steps and np.isfinite(losses).all(), row, "a loss not finite"):
+        return
+    if res.steps >= 20:
+        start, end = losses[:10].mean(), losses[-10:].mean()
+        checks.expect(end < start, row, f"loss {start:.4f} -> {end:.4f}: not lower at the end")
+
+
+def check_embedding(checks: Checks, row: str, f: np.ndarray, n: int) -> None:
+    f = np.asarray(f)
+    checks.expect(
+        f.ndim == 2 and f.shape[0] == n, row, f"embeddings of shape {f.shape}, not one row per crop ({n})"
+    )
+    checks.expect(np.isfinite(f).all(), row, "an embedding not finite")
+
+
+def check_same_seed(checks: Checks, cfg, inputs, ids, seed: int) -> None:
+    """The same seed gives the same numbers: 3 steps of the training twice, the untrained network twice."""
+    import dataclasses
+
+    import torch
+
+    from corrclust.ssl import SSLNet, embed, train
+
+    short = dataclasses.replace(cfg, steps=3)
+    a, b = (train(inputs, ids, short, seed=seed, progress=False) for _ in range(2))
+    x = inputs[:8]
+    row = "same seed, 3 training steps"
+    checks.expect(a.losses == b.losses, row, f"losses {a.losses} then {b.losses}")
+    checks.expect(np.array_equal(embed(a.model, x), embed(b.model, x)), row, "other embeddings")
+    nets = []
+    for _ in range(2):
+        torch.manual_seed(seed)
+        net = SSLNet(3, cfg)
+        net.set_normalisation(inputs)
+        nets.append(embed(net, x))
+    checks.expect(np.array_equal(*nets), "same seed, untrained network", "other embeddings")
+
+
+def check_rows(checks: Checks, rows: list[dict]) -> None:
+    for r in rows:
+        row = f"{r['features']}, {r['method']}, n={r['n']}"
+        checks.expect(np.isfinite(r["vi"]) and r["vi"] >= 0, row, f"VI {r['vi']!r}")
+        checks.expect(1 <= r["clusters"] <= r["n"], row, f"{r['clusters']} clusters of {r['n']} crops")
+        if r["method"] == "one cluster":
+            checks.close(r["vi"], np.log2(10), row, "VI of one cluster, log2(10 classes)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--budget", type=float, default=300.0, help="training seconds (default 300)")
@@ -182,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     rows: list[dict] = []
     info: list[str] = []
+    checks = Checks("bench_ssl.py")
 
     if args.select:
         val = np.concatenate([np.arange(c * 50, c * 50 + 10) for c in range(10)])
@@ -207,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                 progress=False,
             )
             f = embed(res.model, train_data.inputs[val])
+            check_training(checks, f"{spec}, training", res)
+            check_embedding(checks, f"{spec}, validation", f, len(val))
             evaluate(spec, f, val_y, 10, rows, baselines=False)
             rows[-1]["method"] = "CC, rule"
             from sklearn.cluster import KMeans
@@ -261,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
             train_data.inputs, train_data.ids, cfg, seed=args.seed, time_budget=args.budget, progress=True
         )
         train_s = time.perf_counter() - t
+        check_training(checks, "ssl training", res)
+        check_same_seed(checks, cfg, train_data.inputs, train_data.ids, args.seed)
         info.append(
             f"ssl ({cfg.method}, width {cfg.width}, batch {cfg.batch_size}): {res.steps} steps in "
             f"{res.elapsed_s:.0f} s, loss {np.mean(res.losses[:10]):.3f} -> {np.mean(res.losses[-10:]):.3f}; "
@@ -277,8 +338,11 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             f_ssl = embed(res.model, x)
             emb_s = time.perf_counter() - t
+            check_embedding(checks, f"ssl, test x {per}", f_ssl, len(sel))
             evaluate(f"ssl ({res.steps} steps)", f_ssl, labels, 10, rows, extra_s=train_s + emb_s)
-            evaluate("untrained network", embed(untrained, x), labels, 10, rows)
+            f_un = embed(untrained, x)
+            check_embedding(checks, f"untrained network, test x {per}", f_un, len(sel))
+            evaluate("untrained network", f_un, labels, 10, rows)
             raw = x.reshape(len(sel), -1).numpy().astype(np.float64)
             evaluate("raw pixels", raw - raw.mean(0), labels, 10, rows)
             from corrclust.metrics import compare
@@ -314,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         args.json.write_text(json.dumps({"info": info, "rows": rows, "load": load}, indent=1))
-    return 0
+    check_rows(checks, rows)
+    return checks.exit_code()
 
 
 if __name__ == "__main__":

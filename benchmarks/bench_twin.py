@@ -13,6 +13,13 @@ budget of minutes instead of the paper's 6000 steps); full-size figures need a G
 
     python benchmarks/bench_twin.py --budget 120 --width 32           # CPU, a few minutes per recipe
     python benchmarks/bench_twin.py --budget 900 --width 64 --image-size 256 --device cuda  # GPU
+
+Checks (a failure is one line on stderr and exit code 1): each recipe's epoch losses finite, the
+last below the first where two epochs or more completed; every P (n, n), finite, in [0, 1] (the
+unseen crops' the same when predicted twice); each solution one label per crop, its objective
+recomputed in numpy from the problem's costs, the exact solver's (where it proved optimality) no
+higher than GAEC+KL's; VI finite and >= 0; the same seed gives the same numbers (2 training steps
+twice: the same P on the unseen crops).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from checks import Checks, cut_cost
 
 ROOT = Path(__file__).resolve().parents[1]
 RBC = ROOT.parent / "shared" / "data" / "rbc-morphology"
@@ -41,6 +49,20 @@ def pair_auc(P: np.ndarray, labels: list[str]) -> tuple[float, float]:
     auc = float(roc_auc_score(same, p)) if 0 < same.sum() < same.size else float("nan")
     acc = float(((p > 0.5) == same).mean())
     return auc, acc
+
+
+def check_same_seed(checks: Checks, recipe, train_data, data, seed: int, device) -> None:
+    """Two training steps twice with the same seed predict the same P (a small share of the budget)."""
+    from corrclust.twin import predict, train
+
+    short = recipe.with_overrides(epochs=1, steps_per_epoch=2)
+    a, b = (
+        predict(train(train_data, short, seed=seed, device=device, progress=False).model, data).P
+        for _ in range(2)
+    )
+    checks.expect(
+        np.array_equal(a, b), f"{recipe.name}, same seed", "two runs of 2 training steps gave other P"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     warnings: dict[str, tuple] = {}
+    checks = Checks("bench_twin.py")
     for name in names:
         recipe = get_recipe(name).with_overrides(image_size=args.image_size, width=args.width)
         t0 = time.perf_counter()
@@ -132,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         warnings[name] = (res.steps, recipe.total_steps, res.check, res.warnings)
         wall = time.perf_counter() - t0
+        hist = np.asarray(res.history, float)
+        if checks.expect(np.isfinite(hist).all(), f"{name}, training", f"epoch losses {hist.tolist()}"):
+            if hist.size >= 2:
+                checks.expect(
+                    hist[-1] < hist[0], f"{name}, training", f"loss {hist[0]:.4f} -> {hist[-1]:.4f}"
+                )
+        check_same_seed(checks, recipe, train_data, unseen, args.seed, args.device)
         if recipe.sampler == "pairs":
             images_seen, pairs_seen = 2 * recipe.batch_size * res.steps, recipe.batch_size * res.steps
         else:
@@ -139,12 +169,30 @@ def main(argv: list[str] | None = None) -> int:
             images_seen, pairs_seen = b * res.steps, b * (b - 1) // 2 * res.steps
         for set_name, (data, labels) in sets.items():
             pred = predict(res.model, data)
+            row = f"{name}, {set_name}"
+            n = len(labels)
+            P = np.asarray(pred.P)
+            checks.expect(
+                P.shape == (n, n) and np.isfinite(P).all() and ((P >= 0) & (P <= 1)).all(),
+                row,
+                f"P of shape {P.shape} not finite in [0, 1]",
+            )
+            if set_name == "unseen":  # the smallest set (20 crops): a second prediction costs little
+                checks.expect(np.array_equal(P, predict(res.model, data).P), row, "P predicted twice differs")
             auc, acc = pair_auc(pred.P, labels)
             problem = to_problem(pred.P)
+            objectives = {}
             for method in ("kl", "exact"):
                 kw = {"time_limit": args.exact_time_limit} if method == "exact" else {}
                 sol = solve(problem, method=method, **kw)
+                if checks.labels(sol.labels, n, f"{row}, {method}"):
+                    lab = np.asarray(sol.labels)
+                    checks.close(
+                        sol.objective, cut_cost(problem.to_dense(), lab), f"{row}, {method}", "objective"
+                    )
+                objectives[method] = (sol.objective, sol.status)
                 m = compare(labels, sol.labels)
+                checks.expect(np.isfinite(m["vi"]) and m["vi"] >= 0, f"{row}, {method}", f"VI {m['vi']!r}")
                 rows.append(
                     {
                         "recipe": name,
@@ -167,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
                         "wall_s": wall,
                     }
                 )
+            (kl, _), (ex, status) = objectives["kl"], objectives["exact"]
+            if status == "optimal":
+                checks.expect(ex <= kl + 1e-9 * max(1.0, abs(kl)), row, f"exact (optimal) {ex} above kl {kl}")
         print(
             f"{name}: {res.steps} steps in {res.elapsed_s:.0f} s ({res.stopped}); "
             f"{images_seen} backbone images, {pairs_seen} labelled pairs",
@@ -208,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1)
         )
     tmp.cleanup()
-    return 0
+    return checks.exit_code()
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # modules that other scripts import, not commands
-LIBRARIES = {"labelfree_sets.py", "needs.py"}
+LIBRARIES = {"checks.py", "labelfree_sets.py", "needs.py"}
 SCRIPTS = sorted(
     p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswith("test_") and p.name not in LIBRARIES
 )
@@ -189,3 +190,114 @@ def test_without_torch_the_script_ends_with_one_line(command, tmp_path):
     )
     assert out.returncode == 1 and out.stdout == "", (out.stdout, out.stderr)
     assert out.stderr == f"{command[0]}: needs PyTorch: pip install 'corrclust[torch]'\n"
+
+
+def _load(script: str):
+    """A benchmark script as a module (benchmarks/ on the path, for its ``from checks import``)."""
+    import importlib.util
+
+    sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(script[:-3], BENCHMARKS / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_checks_say_each_failure_in_one_line(capsys):
+    """The benchmarks' result checks (audit qa15: seven scripts timed results they never checked)."""
+    checks = _load("bench_knn.py").Checks("bench_x.py")
+    assert checks.expect(True, "row 1", "fine") and checks.exit_code() == 0
+    assert not checks.labels(np.zeros(3, np.int64), 4, "row 2")
+    assert not checks.close(1.0, 1.5, "row 3", "objective")
+    assert checks.labels(np.array([0, 2, 2]), 3, "row 4") and checks.close(
+        2.0, 2.0 + 1e-12, "row 5", "objective"
+    )
+    assert checks.exit_code() == 1
+    assert capsys.readouterr().err == (
+        "bench_x.py: row 2: labels of shape (3,), not one per input (4)\n"
+        "bench_x.py: row 3: objective: reported 1.0, recomputed 1.5\n"
+    )
+
+
+def test_cut_cost_is_the_brute_force_sum():
+    cut_cost = _load("bench_pipeline.py").cut_cost
+    rng = np.random.default_rng(0)
+    C = rng.normal(size=(7, 7))
+    C = C + C.T
+    lab = rng.integers(0, 3, 7)
+    want = sum(C[i, j] for i in range(7) for j in range(i + 1, 7) if lab[i] != lab[j])
+    assert cut_cost(C, lab) == pytest.approx(want, rel=1e-12)
+
+
+def test_bench_knn_passes_its_checks_and_fails_on_wrong_neighbours(capsys):
+    """The exact search at n = 2,000 passes (3 s); neighbours of another row fail the recall floor."""
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_knn.py"), "--n", "2000", "--libraries", "exact"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=BENCHMARKS,
+    )
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert "| exact | " in out.stdout and "| 1.0000 |" in out.stdout
+    bench = _load("bench_knn.py")
+    checks = bench.Checks("bench_knn.py")
+    got = (np.arange(10)[:, None] + np.arange(1, 4)[None, :]) % 10
+    bench.check_library(checks, "row", got, 10, 3, 0.5, exact=False)
+    assert checks.exit_code() == 1
+    assert capsys.readouterr().err == "bench_knn.py: row: recall@3 0.5000 below 0.9\n"
+
+
+def test_bench_pipeline_fails_when_a_label_moves(monkeypatch, tmp_path, capsys):
+    """Table 2 at 30 images passes its checks; with one image moved to a cluster of its own after the
+    solve (objective kept), the recomputed objective differs and the row says so."""
+    from corrclust import pipeline
+
+    bench = _load("bench_pipeline.py")
+    checks = bench.Checks("bench_pipeline.py")
+    bench.table2(checks, tmp_path, [30])
+    assert checks.failures == []
+    real = pipeline.cluster
+
+    def one_label_moved(corr, solver="kl", **kw):
+        c = real(corr, solver, **kw)
+        c.labels[0] = c.labels.max() + 1
+        return c
+
+    monkeypatch.setattr(pipeline, "cluster", one_label_moved)
+    bench.table2(checks, tmp_path / "again", [30])
+    assert checks.exit_code() == 1
+    assert any(f.startswith("table 2, 30 images: objective: reported ") for f in checks.failures)
+
+
+def test_bench_ssl_fails_when_the_loss_rises(capsys):
+    """A training whose loss ends higher than it starts (20+ steps) or holds a NaN is a failed row."""
+    from types import SimpleNamespace
+
+    bench = _load("bench_ssl.py")
+    checks = bench.Checks("bench_ssl.py")
+    bench.check_training(checks, "falls", SimpleNamespace(steps=30, losses=list(np.linspace(4, 3, 30))))
+    assert checks.exit_code() == 0
+    bench.check_training(checks, "rises", SimpleNamespace(steps=30, losses=list(np.linspace(3, 4, 30))))
+    bench.check_training(checks, "nan", SimpleNamespace(steps=2, losses=[4.0, float("nan")]))
+    assert checks.exit_code() == 1
+    assert capsys.readouterr().err == (
+        "bench_ssl.py: rises: loss 3.1552 -> 3.8448: not lower at the end\nbench_ssl.py: nan: a loss not finite\n"
+    )
+
+
+def test_bench_scale_checks_a_dense_case(tmp_path, capsys):
+    """A dense planted case of 300 rows passes check_case; its labels rolled by one row fail the
+    recomputed VI and the dense objective."""
+    bench = _load("bench_scale.py")
+    out = tmp_path / "labels.npy"
+    case = {"data": "planted", "n": 300, "path": "dense", "d": 8, "threads": 1, "labels_out": str(out)}
+    r = bench.child(case)
+    labels = np.load(out)
+    checks = bench.Checks("bench_scale.py")
+    bench.check_case(checks, "row", case, r, labels)
+    assert checks.exit_code() == 0 and checks.passed >= 6
+    bench.check_case(checks, "row", case, r, np.roll(labels, 1))
+    assert checks.exit_code() == 1
+    err = capsys.readouterr().err.splitlines()
+    assert [e.split(":")[1:3] for e in err] == [[" row", " VI"], [" row", " dense objective"]], err
