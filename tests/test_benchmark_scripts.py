@@ -301,3 +301,29 @@ def test_bench_scale_checks_a_dense_case(tmp_path, capsys):
     assert checks.exit_code() == 1
     err = capsys.readouterr().err.splitlines()
     assert [e.split(":")[1:3] for e in err] == [[" row", " VI"], [" row", " dense objective"]], err
+
+
+def test_bench_images_without_shared_times_key_points_but_exits_1(tmp_path):
+    """It printed "(skipping detection: ...)" on stdout and exited 0, so a run that measured only the
+    synthetic key points passed for the whole benchmark."""
+    import shutil
+
+    import corrclust
+
+    bench = tmp_path / "checkout" / "benchmarks"
+    shutil.copytree(BENCHMARKS, bench, ignore=shutil.ignore_patterns("data", "__pycache__", ".benchmarks"))
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(corrclust.__file__).parents[1])}
+    out = subprocess.run(
+        [sys.executable, str(bench / "bench_images.py"), "--keypoints", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    fields = tmp_path / "shared" / "data" / "organoid-fields"
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert (
+        out.stderr == f"bench_images.py: detection: {fields} not found: the fields are read from ../shared\n"
+    )
+    assert "Key-point extraction on 1 synthetic organoids" in out.stdout
