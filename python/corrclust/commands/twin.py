@@ -42,8 +42,8 @@ def _say_torch(args: argparse.Namespace) -> None:
     from corrclust.twin.torch_build import describe
 
     line = describe(None if args.device == "auto" else args.device)
-    # said with --no-progress too: it hides the bars, not what the run is (audit qa15)
-    print(f"twin {args.twin_command}: {line}", file=sys.stderr)
+    if args.progress:  # the build and device are detail; whether a run resumes is said either way
+        print(f"twin {args.twin_command}: {line}", file=sys.stderr)
 
 
 def longer_hint(recipe: str) -> str:
