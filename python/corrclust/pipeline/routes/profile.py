@@ -55,7 +55,8 @@ def _computing(images: ImageSet, checkpoint: Path | None) -> str:
 
     n = len(images.records)
     done = 0 if checkpoint is None else checkpoint_done(checkpoint, images.records)
-    resumed = f" ({done} of them from the checkpoint of an earlier run that did not finish, {checkpoint})" if done else ""
+    earlier = "the checkpoint of an earlier run that did not finish"
+    resumed = f" ({done} of them from {earlier}, {checkpoint})" if done else ""
     return f"computing morphology profiles of {n} images{resumed}"
 
 
