@@ -47,7 +47,7 @@ def test_defaults_are_the_documented_values():
     assert (e.node_rounds, e.purge_age, e.tree_purge_age, e.abs_gap, e.max_subset_size) == (
         8,
         3,
-        5,
+        20,
         1e-6,
         600,
     )

@@ -105,7 +105,7 @@ void bind_options(py::module_& m) {
         [](ExactOptions& o, const std::string& name) { o.bnc.tree_method = parse_lp_method(name, "tree_method"); },
         "LP method in the tree: 'dual_simplex' only (warm starts).");
     nested(c, "purge_age", &ExactOptions::bnc, &BncOptions::purge_age, "Root: drop a cut slack this many solves (3).");
-    nested(c, "tree_purge_age", &ExactOptions::bnc, &BncOptions::tree_purge_age, "Tree: the same (5).");
+    nested(c, "tree_purge_age", &ExactOptions::bnc, &BncOptions::tree_purge_age, "Tree: the same (20).");
     nested(c, "reduced_cost_fixing", &ExactOptions::bnc, &BncOptions::reduced_cost_fixing,
            "Fix edges by reduced costs in the children (True).");
     nested(c, "node_rounds", &ExactOptions::bnc, &BncOptions::node_rounds, "Cutting-plane rounds per tree node (8).");

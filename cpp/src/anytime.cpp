@@ -453,6 +453,8 @@ private:
         // Exact fusion keeps the solver it was measured with (docs/solvers.md): the odd wheels, on by
         // default in the exact solver since session 10, were not measured inside it.
         eo.bnc.sparse_wheel_cuts = false;
+        // Likewise the tree purge age, 20 in the exact solver since session 15.
+        eo.bnc.tree_purge_age = 5;
         const double budget = std::max(0.0, settings_.exact_fusion_share * control_.remaining());
         // The parent's stop (limit, Ctrl-C, an exception in the progress callback) stops the child at
         // its next poll; the child's progress keeps the caller's reports flowing during a long fusion

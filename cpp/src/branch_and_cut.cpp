@@ -977,7 +977,9 @@ BncResult Solver::run(const Labels* warm_start) {
         // Branch on the most fractional edge; ties by |cost|. Branching on the largest
         // min(y, 1 - y) |c_e| instead explored the same nodes with the same LP iterations on three
         // 4,000-node superpixel instances (273, 105, 61 nodes): most children are pruned by their
-        // first LP whichever fractional edge is chosen. Not kept.
+        // first LP whichever fractional edge is chosen. Not kept. Nor on noisy supervoxel graphs
+        // (session 15): bound after 300 nodes -10172.20 against -10170.68 (1500 nodes, seed 6), after
+        // 150 nodes better on one development graph and worse on another (docs/exact.md).
         int best_e = -1;
         double best_score = -1.0;
         for (int e = 0; e < m; ++e) {
