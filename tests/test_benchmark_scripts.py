@@ -68,21 +68,7 @@ def test_without_shared_the_script_ends_with_one_line(command, tmp_path):
     and exited 0 (audit qa15)."""
     if command[0] in TORCH_SCRIPTS:  # without torch they say that first
         pytest.importorskip("torch")
-    import shutil
-
-    import corrclust
-
-    bench = tmp_path / "checkout" / "benchmarks"
-    shutil.copytree(BENCHMARKS, bench, ignore=shutil.ignore_patterns("data", "__pycache__", ".benchmarks"))
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(corrclust.__file__).parents[1])}
-    out = subprocess.run(
-        [sys.executable, str(bench / command[0]), *command[1:]],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-    )
+    out = _run_without_shared(command, tmp_path)
     assert out.returncode == 1, (out.stdout, out.stderr)
     assert "Traceback" not in out.stderr
     last = out.stderr.strip().splitlines()[-1]
@@ -107,20 +93,7 @@ def test_without_shared_the_script_ends_with_one_line(command, tmp_path):
 def test_a_comparison_without_bioimage_cpp_ends_with_one_line(command, tmp_path):
     """bench_kl_regions and bench_kl_quality only compare with bioimage-cpp: without it they ended in an
     ImportError traceback (audit qa15). A package that fails to import stands in for the missing one."""
-    import corrclust
-
-    stub = tmp_path / "hide" / "bioimage_cpp"
-    stub.mkdir(parents=True)
-    (stub / "__init__.py").write_text("raise ImportError('bioimage_cpp hidden by the test')\n")
-    path = os.pathsep.join([str(tmp_path / "hide"), str(Path(corrclust.__file__).parents[1])])
-    out = subprocess.run(
-        [sys.executable, str(BENCHMARKS / command[0]), *command[1:]],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path},
-        cwd=tmp_path,
-    )
+    out = _run_hiding("bioimage_cpp", command, tmp_path)
     assert out.returncode == 1 and out.stdout == "", (out.stdout, out.stderr)
     assert out.stderr == (
         f"{command[0]}: needs bioimage-cpp, the peer it compares with: pip install bioimage-cpp "
@@ -174,20 +147,7 @@ NEEDS_TORCH = [
 def test_without_torch_the_script_ends_with_one_line(command, tmp_path):
     """In the README's test venv (no torch) each of these ended in a ModuleNotFoundError traceback
     (audit qa15). A package that fails to import stands in for the missing torch."""
-    import corrclust
-
-    stub = tmp_path / "hide" / "torch"
-    stub.mkdir(parents=True)
-    (stub / "__init__.py").write_text("raise ImportError('torch hidden by the test')\n")
-    path = os.pathsep.join([str(tmp_path / "hide"), str(Path(corrclust.__file__).parents[1])])
-    out = subprocess.run(
-        [sys.executable, str(BENCHMARKS / command[0]), *command[1:]],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path},
-        cwd=tmp_path,
-    )
+    out = _run_hiding("torch", command, tmp_path)
     assert out.returncode == 1 and out.stdout == "", (out.stdout, out.stderr)
     assert out.stderr == f"{command[0]}: needs PyTorch: pip install 'corrclust[torch]'\n"
 
@@ -306,6 +266,18 @@ def test_bench_scale_checks_a_dense_case(tmp_path, capsys):
 def test_bench_images_without_shared_times_key_points_but_exits_1(tmp_path):
     """It printed "(skipping detection: ...)" on stdout and exited 0, so a run that measured only the
     synthetic key points passed for the whole benchmark."""
+    out = _run_without_shared(["bench_images.py", "--keypoints", "1"], tmp_path)
+    fields = tmp_path / "shared" / "data" / "organoid-fields"
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert (
+        out.stderr == f"bench_images.py: detection: {fields} not found: the fields are read from ../shared\n"
+    )
+    assert "Key-point extraction on 1 synthetic organoids" in out.stdout
+
+
+def _run_without_shared(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``command`` (a script of benchmarks/ and its arguments) run from a copy of benchmarks/ in a
+    checkout under ``tmp_path`` that has no ../shared beside it."""
     import shutil
 
     import corrclust
@@ -313,17 +285,30 @@ def test_bench_images_without_shared_times_key_points_but_exits_1(tmp_path):
     bench = tmp_path / "checkout" / "benchmarks"
     shutil.copytree(BENCHMARKS, bench, ignore=shutil.ignore_patterns("data", "__pycache__", ".benchmarks"))
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(corrclust.__file__).parents[1])}
-    out = subprocess.run(
-        [sys.executable, str(bench / "bench_images.py"), "--keypoints", "1"],
+    return subprocess.run(
+        [sys.executable, str(bench / command[0]), *command[1:]],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
         cwd=tmp_path,
     )
-    fields = tmp_path / "shared" / "data" / "organoid-fields"
-    assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert (
-        out.stderr == f"bench_images.py: detection: {fields} not found: the fields are read from ../shared\n"
+
+
+def _run_hiding(package: str, command: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``command`` run with ``package`` hidden: a package of that name that fails to import stands in
+    for the missing one."""
+    import corrclust
+
+    stub = tmp_path / "hide" / package
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text(f"raise ImportError('{package} hidden by the test')\n")
+    path = os.pathsep.join([str(tmp_path / "hide"), str(Path(corrclust.__file__).parents[1])])
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path},
+        cwd=tmp_path,
     )
-    assert "Key-point extraction on 1 synthetic organoids" in out.stdout
