@@ -313,7 +313,7 @@ def test_default_recipe_without_a_gpu_is_cpu(tmp_path):
 
 
 def test_the_barely_trained_advice_names_the_cpu_recipe_only_after_another_one():
-    from corrclust.commands.twin import longer_hint
+    from corrclust.twin.recipes import budget_hint as longer_hint
 
     assert longer_hint("cpu") == "give a larger --time-budget (the run resumes)"
     assert (

@@ -46,13 +46,6 @@ def _say_torch(args: argparse.Namespace) -> None:
         print(f"twin {args.twin_command}: {line}", file=sys.stderr)
 
 
-def longer_hint(recipe: str) -> str:
-    """The "barely trained" warning's advice for a run of ``recipe``: the cpu recipe is suggested only
-    when another one ran (it told a user of the default cpu recipe to use the cpu recipe; audit qa15)."""
-    more = "give a larger --time-budget (the run resumes)"
-    return more if recipe == "cpu" else f"{more} or use the cpu recipe (--recipe cpu)"
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "twin",
@@ -189,7 +182,6 @@ def run_train(args: argparse.Namespace) -> int:
         device=None if args.device == "auto" else args.device,
         progress=args.progress,
         checkpoint_every=args.checkpoint_every,
-        longer_hint=longer_hint(recipe.name),
     )
     last = f", last epoch loss {result.history[-1]:.4f}" if result.history else ""
     kept = None

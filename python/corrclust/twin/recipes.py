@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "default_recipe"]
+__all__ = ["Recipe", "RECIPES", "get_recipe", "default_recipe", "budget_hint"]
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,14 @@ RECIPES: dict[str, Recipe] = {
 def default_recipe(device_type: str) -> str:
     """The recipe ``corrclust twin train`` uses when none is named: ``cpu`` on a CPU, ``fast`` on a GPU."""
     return "fast" if device_type == "cuda" else "cpu"
+
+
+def budget_hint(recipe: str) -> str:
+    """The "barely trained" warning's advice after a run of ``recipe``, in the words of ``corrclust
+    twin train``: the cpu recipe is suggested only when another one ran (it told users of the cpu
+    recipe, the default on a CPU, to use the cpu recipe; audit qa15)."""
+    more = "give a larger --time-budget (the run resumes)"
+    return more if recipe == "cpu" else f"{more} or use the cpu recipe (--recipe cpu)"
 
 
 def get_recipe(name: str) -> Recipe:

@@ -52,7 +52,7 @@ from corrclust.twin.data import (
     strong_augment,
 )
 from corrclust.twin.model import MODEL_FORMAT, ModelConfig, TwinNetwork, build_model, resolve_device
-from corrclust.twin.recipes import Recipe, default_recipe, get_recipe
+from corrclust.twin.recipes import Recipe, budget_hint, default_recipe, get_recipe
 from corrclust.twin.training_loop import LoopSettings, TrainingRun, run_training
 
 __all__ = [
@@ -253,10 +253,6 @@ class _Run(TrainingRun):
         return True
 
 
-# the "barely trained" warning's advice, in the words of `corrclust twin train`
-LONGER_HINT = "give a larger --time-budget (the run resumes) or use the cpu recipe"
-
-
 def train(
     data: TwinData,
     recipe: Recipe | str | None = None,
@@ -270,7 +266,7 @@ def train(
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
     checkpoint_every: float | None = None,
-    longer_hint: str = LONGER_HINT,
+    longer_hint: str | None = None,
 ) -> TrainResult:
     """Train a twin network on ``data`` with ``recipe`` (a ``Recipe`` or a recipe name).
 
@@ -287,7 +283,7 @@ def train(
     device
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``None``/``"auto"`` (CUDA when available).
     progress
-        Show a progress bar (and the start, resume and device lines) on stderr.
+        Show a progress bar on stderr.
     resume
         Continue an existing checkpoint (see ``checkpoint``); ``False`` starts over.
     output
@@ -305,8 +301,9 @@ def train(
     on_step
         Called as ``on_step(step, loss)`` after every step (used by tests and tools).
     longer_hint
-        What the "barely trained" warning tells the user to do (a caller with other options than
-        ``twin train``'s, such as ``corrclust demo``, names its own).
+        What the "barely trained" warning tells the user to do; default :func:`budget_hint` of the
+        recipe (a caller with other options than ``twin train``'s, such as ``corrclust demo``, names
+        its own).
     """
     dev = resolve_device(device)
     if recipe is None:
@@ -315,6 +312,8 @@ def train(
         recipe = get_recipe(recipe)
     recipe.validate()
     data.check_trainable()
+    if longer_hint is None:
+        longer_hint = budget_hint(recipe.name)
     loop = LoopSettings(output, checkpoint, resume, time_budget, checkpoint_every, progress, on_step)
     run, stopped = run_training(lambda: _Run(data, recipe, seed, dev), recipe.total_steps, recipe.name, loop)
 
@@ -373,7 +372,7 @@ def training_check(
     *,
     seed: int = 0,
     max_images: int = 400,
-    longer_hint: str = LONGER_HINT,
+    longer_hint: str | None = None,
 ) -> dict[str, Any]:
     """How far training got, measured without any held-out data; and warnings when barely trained.
 
@@ -383,9 +382,13 @@ def training_check(
     p > 0.5, which correlation clustering joins: near 1 gives one cluster) and ``warnings``, a list
     of one-line messages. The AUC is on training pairs, so a high value proves little; a value near
     0.5 proves the model has not learnt even those. Seen on a CPU: 12 of 2000 steps, every pair
-    at p > 0.5, one cluster.
+    at p > 0.5, one cluster. ``longer_hint``: the warning's advice (default: :func:`budget_hint` of a
+    recipe other than cpu, which the caller did not name).
     """
     from scipy.stats import rankdata
+
+    if longer_hint is None:
+        longer_hint = budget_hint("")
 
     from corrclust.twin.predict import embed, pair_probabilities
 
