@@ -223,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    # exit 1 with needs.py's line, as every other benchmark does (it said "RBC data not found", exit 2)
     if not RBC.is_dir():
-        print(f"RBC data not found at {RBC}", file=sys.stderr)
-        return 2
+        raise FileNotFoundError(RBC)
     t0 = time.perf_counter()
     tr_x, tr_y, te_x, te_y = rbc_split()
     train_data = from_arrays(tr_x, None, image_size=SIZE)
@@ -383,4 +383,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from needs import run_main
+
+    raise SystemExit(run_main(main))

@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    # exit 1 with needs.py's line, as every other benchmark does (it said "RBC data not found", exit 2)
     if not RBC.is_dir():
-        print(f"RBC data not found at {RBC}", file=sys.stderr)
-        return 2
+        raise FileNotFoundError(RBC)
 
     tmp = tempfile.TemporaryDirectory()
     crops = args.crops or Path(tmp.name) / "rbc"
@@ -263,4 +263,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from needs import run_main
+
+    raise SystemExit(run_main(main))

@@ -53,6 +53,8 @@ NEEDS_SHARED = [
     ["bench_pqap_learn.py"],
     ["bench_pqap_recipes.py", "cv"],
     ["bench_ssl_pool.py", "--half", "dev", "--budget", "5"],
+    ["bench_ssl.py", "--budget", "5"],  # these two said "RBC data not found" and exited 2
+    ["bench_twin.py", "--budget", "5"],
     ["rbc_profiles.py"],
     ["bench_detection_ceiling.py"],
     ["bench_detection_cnn.py", "--design", "--fields", "2"],
