@@ -7,11 +7,23 @@ clear reason when it is absent, and fail instead when ``CORRCLUST_REQUIRE_SHARED
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make Ctrl-C deliverable, whoever started the suite. A shell starts a command run in the
+    background (``pytest ... &``) with SIGINT ignored, and Python keeps an ignored SIGINT ignored,
+    in this process and in every child it starts: the tests that send SIGINT to a solve (to
+    ``os.getpid()`` or a child) then saw it ignored and ran into their time limits (a suite run
+    in the background failed that way). A handler set here is reset to the default by exec, so
+    child Pythons install their own."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def require_shared(relpath: str = "") -> Path:

@@ -4,6 +4,9 @@ silently wrong result) before its fix."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -744,3 +747,12 @@ def test_feature_ids_reader_names_the_real_line_and_bad_bytes(tmp_path):
         read_ids(path, 1)
     path.write_bytes(b"\xef\xbb\xbfid\n7\n")
     assert read_ids(path, 1) == ["7"]
+
+
+def test_sigint_reaches_the_suite_and_its_children():
+    """conftest.py undoes the ignored SIGINT of a suite started in the background (``pytest &``), so
+    the Ctrl-C tests test the package, not the shell; this fails in a background run without it."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    child = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
