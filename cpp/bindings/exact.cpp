@@ -85,7 +85,7 @@ void bind_options(py::module_& m) {
            "Odd wheels per hub and round at most (2).");
     nested(c, "local_cuts", &ExactOptions::bnc, &BncOptions::local_cuts,
            "Sparse graphs, root: local cuts from an LP over the partitions of small node sets, once\n"
-           "cycles and wheels find none (False).");
+           "cycles and wheels find none (True).");
     nested(c, "tree_local_cuts", &ExactOptions::bnc, &BncOptions::tree_local_cuts,
            "... in the tree too, backing off while none is found (False).");
     nested(c, "local_cut_min_size", &ExactOptions::bnc, &BncOptions::local_cut_min_size,

@@ -314,7 +314,8 @@ private:
         // partitions, and most of what they cut off at a fresh point is cycles (docs/exact.md, session 16).
         if (!g_.complete && opt_.local_cuts && cuts.empty() && (in_root_ || opt_.tree_local_cuts) &&
             (in_root_ || local_skip_-- <= 0)) {
-            if (!local_) local_ = std::make_unique<LocalCutSeparator>(g_.n, g_.eu, g_.ev, g_.adj_off, g_.adj_node, g_.adj_edge);
+            if (!local_)
+                local_ = std::make_unique<LocalCutSeparator>(g_.n, g_.eu, g_.ev, g_.adj_off, g_.adj_node, g_.adj_edge);
             LocalCutOptions lo;
             lo.min_size = opt_.local_cut_min_size;
             lo.max_size = opt_.local_cut_max_size;

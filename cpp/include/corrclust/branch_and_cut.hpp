@@ -37,10 +37,14 @@ struct BncOptions {
     // is violated (docs/exact.md, session 10).
     bool sparse_wheel_cuts = true;
     // Sparse graphs: local cuts (local_cut_separation.hpp) on node sets of local_cut_min_size ..
-    // local_cut_max_size nodes grown around fractional edges, at most local_cut_sets per size and
+    // local_cut_max_size nodes grown around fractional edges, at most local_cut_sets LPs per size and
     // round, once cycles and wheels find none; at the root, and with tree_local_cuts in the tree too
-    // (backing off like the wheels).
-    bool local_cuts = false;
+    // (backing off like the wheels). On at the root since session 16: noisy supervoxel development
+    // graphs 1200-10 proven in 26 s instead of not in 90 s, 1200-8 bound after 90 s -7822.37 ->
+    // -7820.91 (incumbent -7819.38); superpixel-org-4000-3 273 -> 115 nodes, 9-11 s -> 4.6-6.5 s;
+    // supervoxel-4000-1 3.9-4.4 s -> 4.2-5.1 s (the root's last local round finds nothing). In the tree
+    // the separation cost more than it saved (1200-10: 45 s against 26 s to the proof; docs/exact.md).
+    bool local_cuts = true;
     bool tree_local_cuts = false;
     int local_cut_min_size = 6;
     int local_cut_max_size = 8;

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <unordered_map>
 #include <vector>
 
 #include "corrclust/control.hpp"
@@ -22,7 +24,7 @@ struct LocalCut {
 struct LocalCutOptions {
     int min_size = 6;    // node sets of min_size .. max_size nodes
     int max_size = 8;    // at most 10 (Bell(10) = 115,975 partitions)
-    int max_sets = 400;  // per size and call, grown from the most fractional edges first
+    int max_sets = 400;  // LPs per size and call, on sets grown from the most fractional edges first
 };
 
 class LocalCutSeparator {
@@ -38,8 +40,10 @@ public:
                                    Control& control);
 
     // The most violated inequality a^T y_S <= b valid for the multicuts of G[S] (|a| <= 1), for the
-    // node set `nodes` (3 .. 10 distinct nodes): false when y_S is in their convex hull (up to tol).
-    bool separate_set(const std::vector<int>& nodes, const std::vector<double>& y, double tol, LocalCut& out);
+    // node set `nodes` (3 .. 10 distinct nodes): false when y_S is in their convex hull (up to tol),
+    // or when its LP did not finish within min(time_limit_s, 1) seconds.
+    bool separate_set(const std::vector<int>& nodes, const std::vector<double>& y, double tol, LocalCut& out,
+                      double time_limit_s = std::numeric_limits<double>::infinity());
 
     std::int64_t sets_tried() const { return sets_tried_; }
 
@@ -49,6 +53,9 @@ private:
     // Grows a node set from the edge e, adding each time the neighbour whose edges into the set are
     // the most fractional in total (ties: more edges), up to `size` nodes; false if it stops short.
     bool grow(int e, int size, const std::vector<double>& frac, std::vector<int>& nodes);
+    // The edges of G[nodes] and their ends as positions in `nodes`.
+    void induced_edges(const std::vector<int>& nodes, std::vector<int>& edges, std::vector<int>& la,
+                       std::vector<int>& lb) const;
 
     int n_;
     const std::vector<int>& eu_;
@@ -59,6 +66,7 @@ private:
     std::vector<std::vector<signed char>> partitions_;  // by k
     std::vector<int> in_set_, cand_stamp_, cand_count_, cand_list_;
     std::vector<double> cand_score_;
+    std::unordered_map<std::uint64_t, std::uint64_t> clean_;  // node set -> its point when no cut was found
     int stamp_ = 0;
     std::int64_t sets_tried_ = 0;
 };
