@@ -191,7 +191,8 @@ def test_sparse_wheel_cuts_close_the_odd_wheel_gap():
         [(0, i) for i in range(1, k + 1)] + [(min(i, i % k + 1), max(i, i % k + 1)) for i in range(1, k + 1)]
     )
     costs = np.array([1.0] * k + [-1.0] * k)
-    opts = dict(heuristic="none", reduce=False)
+    # Local cuts off: on a 6-node graph they would find the wheel inequality themselves.
+    opts = dict(heuristic="none", reduce=False, local_cuts=False)
     on = _core.exact.solve_sparse(
         k + 1, edges, costs, options=_core.exact.ExactOptions(sparse_wheel_cuts=True, **opts)
     )
@@ -555,15 +556,17 @@ def test_root_methods_agree():
 def test_reduced_cost_fixing_keeps_the_optimum():
     # On by default (fewer LP iterations on superpixel graphs); the children inherit fixings that
     # must never cut off the optimum. A sparse instance that needs a few branch-and-bound nodes, checked against
-    # the run without fixings and against the proven optimum. (Without the odd wheels: with them this
-    # instance is proven at the root.)
+    # the run without fixings and against the proven optimum. (Without the odd wheels and the local
+    # cuts: with either this instance is proven at the root.)
     n, edges, costs = read_multicut(require_shared("cc-instances/opengm-multicut/gm_knott_3d_032.txt"))
     on = _core.exact.solve_sparse(
         n,
         edges,
         costs,
         time_limit=120,
-        options=_core.exact.ExactOptions(reduced_cost_fixing=True, reduce=False, sparse_wheel_cuts=False),
+        options=_core.exact.ExactOptions(
+            reduced_cost_fixing=True, reduce=False, sparse_wheel_cuts=False, local_cuts=False
+        ),
     )
     assert on["nodes"] > 1 and on["reduced_cost_fixings"] > 0
     assert_optimal(on, -5811.467771, tol=2e-6)

@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <limits>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "corrclust/exact.hpp"
 #include "corrclust/exact_reduce.hpp"
 #include "corrclust/heuristics.hpp"
+#include "corrclust/local_cut_separation.hpp"
 #include "corrclust/lp_backend.hpp"
 
 namespace py = pybind11;
@@ -81,6 +83,17 @@ void bind_options(py::module_& m) {
            "none is found (True).");
     nested(c, "odd_wheels_per_hub", &ExactOptions::bnc, &BncOptions::odd_wheels_per_hub,
            "Odd wheels per hub and round at most (2).");
+    nested(c, "local_cuts", &ExactOptions::bnc, &BncOptions::local_cuts,
+           "Sparse graphs, root: local cuts from an LP over the partitions of small node sets, once\n"
+           "cycles and wheels find none (True).");
+    nested(c, "tree_local_cuts", &ExactOptions::bnc, &BncOptions::tree_local_cuts,
+           "... in the tree too, backing off while none is found (False).");
+    nested(c, "local_cut_min_size", &ExactOptions::bnc, &BncOptions::local_cut_min_size,
+           "Smallest node set of a local cut (6).");
+    nested(c, "local_cut_max_size", &ExactOptions::bnc, &BncOptions::local_cut_max_size,
+           "Largest node set of a local cut, at most 10 (8).");
+    nested(c, "local_cut_sets", &ExactOptions::bnc, &BncOptions::local_cut_sets,
+           "Node sets tried per size and round (400).");
     nested(c, "star_ipm", &ExactOptions::bnc, &BncOptions::star_ipm,
            "Root: switch to interior point once star cuts start (True).");
     nested(c, "star_ipm_min_edges", &ExactOptions::bnc, &BncOptions::star_ipm_min_edges,
@@ -137,6 +150,11 @@ void bind_options(py::module_& m) {
                                "odd_wheel_cuts",
                                "sparse_wheel_cuts",
                                "odd_wheels_per_hub",
+                               "local_cuts",
+                               "tree_local_cuts",
+                               "local_cut_min_size",
+                               "local_cut_max_size",
+                               "local_cut_sets",
                                "star_ipm",
                                "star_ipm_min_edges",
                                "max_cuts_per_round",
@@ -179,6 +197,8 @@ py::dict to_dict(BncResult&& r) {
     d["lp_solves"] = r.lp_solves;
     d["lp_iterations"] = r.lp_iterations;
     d["separation_time"] = r.separation_time;
+    d["local_cuts"] = r.local_cuts;
+    d["local_cut_time"] = r.local_cut_time;
     d["heuristic_time"] = r.heuristic_time;
     d["root_bound"] = r.root_bound;
     d["root_time"] = r.root_time;
@@ -249,6 +269,63 @@ Ctrl-C raises KeyboardInterrupt.)doc");
 
 edges: int64 (m, 2) node pairs (parallel edges are summed), costs: float64 (m,), finite. Same
 result dict and options as solve_dense (cycle_cuts instead of triangle_cuts).)doc");
+    m.def(
+        "local_cut",
+        [](Index n, const I64Array& edges, const F64Array& y, const py::iterable& node_list, double tol) -> py::object {
+            std::vector<int> nodes;
+            for (const py::handle h : node_list) nodes.push_back(h.cast<int>());
+            if (n > std::numeric_limits<int>::max() / 2) throw py::value_error("n out of range");
+            const Index m_edges = bind::check_edges(n, edges, y);
+            std::vector<int> u(static_cast<size_t>(m_edges)), v(static_cast<size_t>(m_edges));
+            for (Index k = 0; k < m_edges; ++k) {
+                u[static_cast<size_t>(k)] = static_cast<int>(edges.data()[2 * k]);
+                v[static_cast<size_t>(k)] = static_cast<int>(edges.data()[2 * k + 1]);
+            }
+            for (const int x : nodes)
+                if (x < 0 || x >= n) throw py::value_error("nodes must lie in [0, n)");
+            std::vector<int> sorted(nodes);
+            std::sort(sorted.begin(), sorted.end());
+            if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+                throw py::value_error("nodes must be distinct");
+            if (sorted.size() < 3 || sorted.size() > 10) throw py::value_error("local_cut needs 3 to 10 nodes");
+            // CSR adjacency, as branch_and_cut builds it.
+            const int nn = static_cast<int>(n);
+            std::vector<int> off(static_cast<size_t>(nn) + 1, 0), adj_node(2 * u.size()), adj_edge(2 * u.size());
+            for (size_t e = 0; e < u.size(); ++e) {
+                ++off[u[e] + 1];
+                ++off[v[e] + 1];
+            }
+            for (int i = 0; i < nn; ++i) off[i + 1] += off[i];
+            std::vector<int> fill(off.begin(), off.end() - 1);
+            for (size_t e = 0; e < u.size(); ++e) {
+                adj_node[fill[u[e]]] = v[e];
+                adj_edge[fill[u[e]]++] = static_cast<int>(e);
+                adj_node[fill[v[e]]] = u[e];
+                adj_edge[fill[v[e]]++] = static_cast<int>(e);
+            }
+            std::vector<double> yy(y.data(), y.data() + m_edges);
+            LocalCutSeparator sep(nn, u, v, off, adj_node, adj_edge);
+            LocalCut cut;
+            if (!sep.separate_set(sorted, yy, tol, cut)) return py::none();
+            py::dict d;
+            py::list idx, val;
+            for (size_t k = 0; k < cut.idx.size(); ++k) {
+                idx.append(cut.idx[k]);
+                val.append(cut.val[k]);
+            }
+            d["edges"] = idx;
+            d["coefficients"] = val;
+            d["rhs"] = cut.rhs;
+            d["violation"] = cut.violation;
+            return d;
+        },
+        py::arg("n"), py::arg("edges"), py::arg("y"), py::arg("nodes"), py::arg("tol") = 1e-6,
+        R"doc(The local cut of the exact solver for one node set (for tests and inspection).
+
+edges: int64 (m, 2) without parallel edges, y: float64 (m,) a point in [0, 1]^m (1 = cut), nodes:
+3 to 10 distinct nodes S. Returns None when y restricted to the edges of G[S] lies in the convex
+hull of the multicuts of G[S] (up to tol), else a dict with edges (indices into the edge list),
+coefficients, rhs and violation of a valid inequality sum coefficients * y[edges] <= rhs.)doc");
     m.def(
         "reduce_multicut",
         [](Index n, const I64Array& edges, const F64Array& costs, const py::object& clusters, bool edge_joins,

@@ -453,6 +453,7 @@ private:
         // Exact fusion keeps the solver it was measured with (docs/solvers.md): the odd wheels, on by
         // default in the exact solver since session 10, were not measured inside it.
         eo.bnc.sparse_wheel_cuts = false;
+        eo.bnc.local_cuts = false;  // nor the local cuts (session 16)
         // Likewise the tree purge age, 20 in the exact solver since session 15.
         eo.bnc.tree_purge_age = 5;
         const double budget = std::max(0.0, settings_.exact_fusion_share * control_.remaining());

@@ -2,6 +2,7 @@
 #include "corrclust/branch_and_cut.hpp"
 
 #include "corrclust/cycle_separation.hpp"
+#include "corrclust/local_cut_separation.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -155,7 +156,9 @@ std::uint64_t hash_cut(const Cut& c) {
     std::sort(terms.begin(), terms.end());
     std::uint64_t h = 1469598103934665603ull ^ static_cast<std::uint64_t>(std::llround(c.rhs * 8));
     for (const auto& [e, v] : terms) {
-        const std::uint64_t x = static_cast<std::uint64_t>(e) * 4 + (v > 0 ? 1 : 2);
+        // The coefficient enters too: local cuts share supports and signs with different values.
+        const std::uint64_t x = static_cast<std::uint64_t>(e) * 4 + (v > 0 ? 1 : 2) +
+                                (static_cast<std::uint64_t>(std::llround(std::abs(v) * 4096)) << 40);
         h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
         h *= 1099511628211ull;
     }
@@ -307,6 +310,38 @@ private:
             std::stable_sort(cuts.begin(), cuts.end(),
                              [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
         }
+        // Local cuts last, when cycles and wheels found nothing: each set costs a small LP over its
+        // partitions, and most of what they cut off at a fresh point is cycles (docs/exact.md, session 16).
+        if (!g_.complete && opt_.local_cuts && cuts.empty() && (in_root_ || opt_.tree_local_cuts) &&
+            (in_root_ || local_skip_-- <= 0)) {
+            if (!local_)
+                local_ = std::make_unique<LocalCutSeparator>(g_.n, g_.eu, g_.ev, g_.adj_off, g_.adj_node, g_.adj_edge);
+            LocalCutOptions lo;
+            lo.min_size = opt_.local_cut_min_size;
+            lo.max_size = opt_.local_cut_max_size;
+            lo.max_sets = opt_.local_cut_sets;
+            const double t1 = control_.elapsed();
+            for (LocalCut& c : local_->separate(y_, std::max(opt_.min_violation, 1e-4), lo, control_))
+                cuts.push_back(Cut{c.violation, std::move(c.idx), std::move(c.val), c.rhs});
+            local_time_ += control_.elapsed() - t1;
+            local_found_ += static_cast<std::int64_t>(cuts.size());
+            if (!in_root_) {
+                if (cuts.empty()) {
+                    local_skip_ = local_backoff_;
+                    local_backoff_ = std::min(2 * local_backoff_, 64);
+                } else {
+                    local_skip_ = 0;
+                    local_backoff_ = 1;
+                }
+            }
+            if (opt_.verbose)
+                std::fprintf(stderr, "[bnc] %8.3fs local cuts %zu (%.2fs, %lld sets so far)\n", control_.elapsed(),
+                             cuts.size(), control_.elapsed() - t1, static_cast<long long>(local_->sets_tried()));
+            if (control_.stopped()) {
+                separation_time_ += control_.elapsed() - t0;
+                return -1;
+            }
+        }
         separation_time_ += control_.elapsed() - t0;
         return add_cuts(std::move(cuts));
     }
@@ -340,6 +375,11 @@ private:
     int root_cap_ = 1000, tree_cap_ = 1000;
     bool star_round_ = false;  // the last separation produced star cuts
     int wheel_skip_ = 0, wheel_backoff_ = 1;  // sparse wheels: chances left to skip, next back-off
+    bool in_root_ = true;
+    int local_skip_ = 0, local_backoff_ = 1;  // local cuts in the tree: the same
+    double local_time_ = 0;
+    std::int64_t local_found_ = 0;
+    std::unique_ptr<LocalCutSeparator> local_;
 
     Labels best_;
     double best_value_ = kInf;
@@ -902,6 +942,7 @@ BncResult Solver::run(const Labels* warm_start) {
 
     // ---- branch and bound ----
     cap_ = tree_cap_;
+    in_root_ = false;
     std::priority_queue<Node, std::vector<Node>, NodeOrder> open;
     std::int64_t seq = 0;
     bool node_limit = false;
@@ -1057,6 +1098,8 @@ BncResult Solver::run(const Labels* warm_start) {
     res.max_rows = max_rows_;
     res.lp_time = lp_time_;
     res.separation_time = separation_time_;
+    res.local_cut_time = local_time_;
+    res.local_cuts = local_found_;
     res.heuristic_time = heuristic_time_;
     res.runtime = control_.elapsed();
     report("bnc", lb);

@@ -196,6 +196,8 @@ BncResult solve_exact_impl(const Problem& problem, bool dense, Control& control,
             res.max_rows = std::max(res.max_rows, r.max_rows);
             res.lp_time += r.lp_time;
             res.separation_time += r.separation_time;
+            res.local_cuts += r.local_cuts;
+            res.local_cut_time += r.local_cut_time;
             res.heuristic_time += r.heuristic_time;
         }
         const Index base = next_label;
@@ -268,6 +270,9 @@ void validate(const ExactOptions& o) {
     if (b.node_rounds < 0) fail("node_rounds must be >= 0");
     if (!(b.min_violation > 0)) fail("min_violation must be > 0");
     if (!(b.abs_gap >= 0)) fail("abs_gap must be >= 0");
+    if (b.local_cut_min_size < 3 || b.local_cut_max_size > 10 || b.local_cut_min_size > b.local_cut_max_size)
+        fail("local cut sizes must satisfy 3 <= local_cut_min_size <= local_cut_max_size <= 10");
+    if (b.local_cut_sets < 1) fail("local_cut_sets must be >= 1");
     if (!(b.ipm_switch_fraction >= 0 && b.ipm_switch_fraction <= 1)) fail("ipm_switch_fraction must be in [0, 1]");
     validate(o.kl);
 }

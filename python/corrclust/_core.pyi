@@ -106,6 +106,11 @@ class exact:
         odd_wheel_cuts: bool
         sparse_wheel_cuts: bool
         odd_wheels_per_hub: int
+        local_cuts: bool
+        tree_local_cuts: bool
+        local_cut_min_size: int
+        local_cut_max_size: int
+        local_cut_sets: int
         star_ipm: bool
         star_ipm_min_edges: int
         max_cuts_per_round: int
@@ -143,6 +148,14 @@ class exact:
         progress: _Progress = None,
         options: exact.ExactOptions | None = None,
     ) -> dict[str, Any]: ...
+    @staticmethod
+    def local_cut(
+        n: int,
+        edges: npt.ArrayLike,
+        y: npt.ArrayLike,
+        nodes: Sequence[int],
+        tol: float = 1e-6,
+    ) -> dict[str, Any] | None: ...
     @staticmethod
     def reduce_multicut(
         n: int,

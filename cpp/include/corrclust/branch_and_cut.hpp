@@ -36,6 +36,19 @@ struct BncOptions {
     // 60 / 90 s, supervoxel-4000-1 / -2 22.5 / 9.3 s -> 7.6 / 5.3 s; on the superpixel graphs none
     // is violated (docs/exact.md, session 10).
     bool sparse_wheel_cuts = true;
+    // Sparse graphs: local cuts (local_cut_separation.hpp) on node sets of local_cut_min_size ..
+    // local_cut_max_size nodes grown around fractional edges, at most local_cut_sets LPs per size and
+    // round, once cycles and wheels find none; at the root, and with tree_local_cuts in the tree too
+    // (backing off like the wheels). On at the root since session 16: noisy supervoxel development
+    // graphs 1200-10 proven in 26 s instead of not in 90 s, 1200-8 bound after 90 s -7822.37 ->
+    // -7820.91 (incumbent -7819.38); superpixel-org-4000-3 273 -> 115 nodes, 9-11 s -> 4.6-6.5 s;
+    // supervoxel-4000-1 3.9-4.4 s -> 4.2-5.1 s (the root's last local round finds nothing). In the tree
+    // the separation cost more than it saved (1200-10: 45 s against 26 s to the proof; docs/exact.md).
+    bool local_cuts = true;
+    bool tree_local_cuts = false;
+    int local_cut_min_size = 6;
+    int local_cut_max_size = 8;
+    int local_cut_sets = 400;
     bool star_ipm = true;            // root: switch from dual simplex to interior point once star cuts start
     int star_ipm_min_edges = 3000;   // ... on LPs with at least this many columns (smaller: dual simplex)
     int max_star_size = 8;           // at most this many nodes on the other side |T|
@@ -79,6 +92,8 @@ struct BncResult {
     double root_time = 0.0;
     double lp_time = 0.0;
     double separation_time = 0.0;
+    std::int64_t local_cuts = 0;     // violated local cuts found (local_cuts option)
+    double local_cut_time = 0.0;     // ... and the seconds spent finding them (part of separation_time)
     double heuristic_time = 0.0;
     double runtime = 0.0;
     // Reductions before the search (solve_exact in exact.hpp; zero/empty when not run).
