@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 MODES = ("reference", "improved")
-_WINNERS = {0: "empty", 1: "A", 2: "B", 3: "C", 4: "local_search"}
+_WINNERS = {0: "empty", 1: "A", 2: "B", 3: "C", 4: "local_search", 5: "reversed"}
 
 
 @dataclass(frozen=True)
