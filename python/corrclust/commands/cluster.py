@@ -268,7 +268,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--pqap-mode",
         choices=("reference", "improved"),
         default="reference",
-        help="PQAP solver: the paper's heuristics (reference, default) or the improved local search",
+        help="PQAP solver: the paper's heuristics (reference, default) or improved (the reversed matching competes)",
     )
     p.add_argument("--json", action="store_true", help="matrix-only mode: print one JSON object")
     p.add_argument(

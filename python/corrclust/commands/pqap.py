@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--mode",
         choices=("reference", "improved"),
         default="reference",
-        help="reference = the paper's solver (default); improved = plus local search",
+        help="reference = the paper's solver (default); improved = the other direction's matching competes",
     )
     s.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="output .npz (arrays ids, S)")
     s.add_argument(

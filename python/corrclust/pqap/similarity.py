@@ -5,8 +5,9 @@ solver (paper-model.md §4-§5):
 
 * ``mode="reference"`` runs the paper's heuristics A, B and C exactly as the paper's code does
   (it reproduces the stored Test-30 results);
-* ``mode="improved"`` continues from that solution with a local search that only accepts strictly
-  better matchings, so its similarity is never lower.
+* ``mode="improved"`` also solves B -> A with the reference solver, reads that matching backwards
+  as A -> B (key points named by channel, column and row) and keeps it when its energy is strictly
+  lower, so its similarity is never lower (on the paper's organoids it is the same: docs/pqap.md).
 
 The matrices are computed by C++ threads over the ordered pairs (the GIL released, largest pairs
 first, results independent of the thread count), with a tqdm progress bar, Ctrl-C, and an optional
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 MODES = ("reference", "improved")
-_WINNERS = {0: "empty", 1: "A", 2: "B", 3: "C", 4: "local_search"}
+_WINNERS = {0: "empty", 1: "A", 2: "B", 3: "C", 4: "local_search", 5: "reversed"}
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,8 @@ def similarity_matrix(
     params
         The cost parameters (:class:`PqapParameters`, e.g. :func:`corrclust.pqap.read_parameters`).
     mode
-        ``"reference"`` (the paper's solver, bit-exact) or ``"improved"`` (reference + local search).
+        ``"reference"`` (the paper's solver, bit-exact) or ``"improved"`` (the better of each
+        direction's reference matching and the other direction's, read backwards).
     threads
         Worker threads (None: all cores). The result does not depend on it.
     lower_wrap

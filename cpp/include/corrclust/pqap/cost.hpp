@@ -100,7 +100,7 @@ struct MatchResult {
     double similarity = 0.0;           // energy / e_opt
     double linear_by_feature = 0.0;    // sum of unary costs / n
     double linear_by_candidate = 0.0;  // sum of unary costs / m
-    int winner = 0;                    // which stage produced it: 0 none, 1 A, 2 B, 3 C, 4 local search
+    int winner = 0;  // which stage produced it: 0 none, 1 A, 2 B, 3 C, 4 local search, 5 the reversed b -> a matching
 };
 
 // Fills energy, similarity and the linear ratios of `r.assignment`.

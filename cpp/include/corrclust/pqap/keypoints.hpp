@@ -15,6 +15,8 @@ namespace corrclust::pqap {
 enum Field : int {
     kAngle = 0,
     kChannel = 1,
+    kCol = 2,
+    kRow = 3,
     kNormalizePeakValue = 9,
     kRelDistMax = 12,
     kNumFields = 13,
@@ -25,6 +27,7 @@ struct PointList {
     std::vector<int> channel;    // 0, 1 or 3
     std::vector<double> peak;    // normalize_peak_value
     std::vector<float> dist;     // relative_distance_center_max_distance
+    std::vector<int> col, row;   // pixel position: names the same key point in the other list
 
     int size() const { return static_cast<int>(angle.size()); }
 
@@ -35,12 +38,16 @@ struct PointList {
         p.channel.resize(k);
         p.peak.resize(k);
         p.dist.resize(k);
+        p.col.resize(k);
+        p.row.resize(k);
         for (int i = 0; i < k; ++i) {
             const double* r = rows + static_cast<std::int64_t>(i) * kNumFields;
             p.angle[i] = static_cast<float>(r[kAngle]);
             p.channel[i] = static_cast<int>(r[kChannel]);
             p.peak[i] = r[kNormalizePeakValue];
             p.dist[i] = static_cast<float>(r[kRelDistMax]);
+            p.col[i] = static_cast<int>(r[kCol]);
+            p.row[i] = static_cast<int>(r[kRow]);
         }
         return p;
     }
