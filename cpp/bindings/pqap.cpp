@@ -17,7 +17,6 @@
 #include "corrclust/control.hpp"
 #include "corrclust/pqap/all_pairs.hpp"
 #include "corrclust/pqap/cost.hpp"
-#include "corrclust/pqap/local_search.hpp"
 #include "corrclust/pqap/reference.hpp"
 
 namespace py = pybind11;

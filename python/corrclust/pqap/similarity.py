@@ -56,7 +56,8 @@ class PairMatch:
     similarity: float
     linear_by_feature: float
     linear_by_candidate: float
-    winner: str  # which stage produced it: "A", "B", "C", "local_search" or "empty"
+    winner: str  # which stage produced it: "A", "B", "C", "reversed" or "empty" ("local_search": the
+    # improved mode before 2026-12-07)
 
 
 def _params_list(params: PqapParameters) -> list[float]:
