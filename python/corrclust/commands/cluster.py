@@ -416,6 +416,16 @@ def run(args: argparse.Namespace) -> int:
     # "-o results/" names a folder even before it exists; matrix-only mode writes a file at -o
     args.out_names_folder = out_text is not None and str(out_text).endswith(("/", os.sep))
     args.out = Path(out_text) if out_text is not None else None
+    if args.out is None or (args.images is None and args.embeddings is None):
+        return _run(args)  # no OUT folder to write (the matrix-only mode writes one file at -o)
+    from corrclust import folder_lock
+
+    # two runs into one OUT mixed their files silently (audit qa16): the second is refused
+    with folder_lock.hold(args.out, "corrclust cluster"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.scheduler is not None or args.workers is not None:
         if args.embeddings is None:
             raise CliError("--scheduler and --workers apply to --embeddings (feature vectors)")
