@@ -722,7 +722,9 @@ def _embedding_truth(args: argparse.Namespace, ids: np.ndarray) -> Any:
         try:
             ids = ids.astype(np.int64)
         except (TypeError, ValueError):
-            raise CliError("--truth names integer ids: give --ids with integer ids, or none (row numbers)") from None
+            raise CliError(
+                "--truth names integer ids: give --ids with integer ids, or none (row numbers)"
+            ) from None
     return truth_from_clusters(read_clustering(args.truth), ids, str(args.truth))
 
 
