@@ -85,9 +85,10 @@ def hold(folder: str | Path, command: str) -> Iterator[None]:
             break
         os.close(fd)
     try:
-        os.ftruncate(fd, 0)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-        os.pwrite(fd, f"pid {os.getpid()}, {command}, since {stamp}\n".encode(), 0)
+        with contextlib.suppress(OSError):  # who holds it is for the message only (a full disk: none)
+            os.ftruncate(fd, 0)
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+            os.pwrite(fd, f"pid {os.getpid()}, {command}, since {stamp}\n".encode(), 0)
         yield
     finally:
         with contextlib.suppress(OSError):
