@@ -17,6 +17,11 @@ What the expert can do, and which answers each action appends to ``OUT/feedback.
   the new clusters. (The full report is rebuilt by ``corrclust cluster IMAGES_DIR --similarities
   OUT/similarities.npz --feedback OUT/feedback.csv -o OUT``.)
 
+Another command may rewrite OUT while the page is open: the run is identified by the inode, size
+and time of ``similarities.npz`` and ``clusters.csv``; when they change, the state is reloaded and
+the action clicked on the old page is refused (it named the old run's clusters). Re-cluster holds
+the folder lock of :mod:`corrclust.folder_lock`, so it never writes beside a running ``cluster``.
+
 Safety: the server binds to a loopback address unless ``allow_remote`` is set; files are served
 only from inside OUT (anything that resolves outside is a 403); every id, file name and text shown
 is HTML-escaped; a POST whose ``Origin`` names another host (or is ``null``) is refused, and so is,
