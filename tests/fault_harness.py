@@ -158,6 +158,10 @@ def check_outputs(out: Path, ref: Path, *, finished: bool) -> list[str]:
             if finished:
                 problems.append(f"temporary file left: {rel}")
             continue
+        if path.name == ".corrclust.lock":  # corrclust.folder_lock: a killed run leaves the file
+            if finished:
+                problems.append(f"lock file left after a finished run: {rel}")
+            continue
         if "checkpoint" in path.name or path.name.endswith(".ckpt"):
             if finished:
                 problems.append(f"checkpoint left after a finished run: {rel}")

@@ -326,3 +326,18 @@ def test_local_workers_leave_ctrl_c_to_this_process():
     with D.connect(workers=1) as client:
         handlers = client.run(lambda: int(signal.getsignal(signal.SIGINT)))
     assert list(handlers.values()) == [int(signal.SIG_IGN)]
+
+
+def test_the_solve_and_the_refinement_say_a_line_with_progress(capfd):
+    """After the kNN and pair bars, 175 s of solve and refinement at n = 10^5 showed nothing (qa16)."""
+    X, _ = planted(n_per=40, classes=3)
+    res = D.cluster_embeddings(X, k=10, local=True, progress=True)
+    err = capfd.readouterr().err
+    assert res.refinement is not None
+    assert err.count("pairs here (kl, background ") == 1 and err.index("solving ") < err.index(
+        "refining the "
+    )
+    assert (
+        "refining the " in err
+        and "clusters on the exact pairs inside and between them (up to 3 rounds)" in err
+    )

@@ -201,3 +201,65 @@ def test_left_out_cost_ignores_graph_pairs() -> None:
     uv, _ = candidate_edges(idx, dist)
     score = feature_costs.LocalScalingCost(np.ones(8))
     assert embedding_clustering._left_out_cost(X, score, uv, 0) == 0.0
+
+
+def test_every_long_step_says_a_line_before_it_starts(planted: tuple[np.ndarray, np.ndarray]) -> None:
+    """The dense solve (76 of 215 s at n = 20,000) and the refinement (99 of 145 s at n = 10^5) ran
+    after the last line without one of their own (audit qa16)."""
+    X, _ = planted
+    said: list[str] = []
+    res = cluster_embeddings(X, path="dense", progress=said.append)
+    assert said == ["dense path: costs of all 179700 pairs", "dense path: solving (kl)"]
+    said.clear()
+    res = cluster_embeddings(X, path="sparse", knn="exact", progress=said.append)
+    assert res.refinement is not None and res.refinement.pairs
+    assert said[0] == "sparse path: 30 nearest neighbours of 600 rows"
+    assert said[1].startswith("sparse path: solving ") and len(said) == 3
+    assert said[2] == (
+        f"sparse path: refining the {int(res.solve.labels.max()) + 1} clusters on the exact pairs "
+        "inside and between them (up to 3 rounds)"
+    )
+
+
+def test_embeddings_cli_warns_of_a_partition_that_separates_nothing(tmp_path: Path) -> None:
+    """300 identical rows: "300 rows -> 1 clusters" and nothing else (audit qa16). Now the partition
+    checks of the image route's assessment are printed and kept in summary.json."""
+    np.save(tmp_path / "same.npy", np.ones((300, 4)))
+    out = run_cli("--embeddings", "same.npy", "-o", "same", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("300 rows -> 1 cluster (dense path, 44850 pairs scored, ")
+    assert lines[1] == "warning: one cluster: all 300 rows were joined, the clustering separates nothing"
+    summary = json.loads((tmp_path / "same" / "summary.json").read_text())
+    assert summary["findings"] == [lines[1][len("warning: ") :]]
+    X, _ = planted_embeddings(300, 16, seed=2)
+    np.save(tmp_path / "E.npy", X)
+    out = run_cli("--embeddings", "E.npy", "-o", "planted", cwd=tmp_path)
+    assert out.returncode == 0 and "warning" not in out.stdout
+    assert json.loads((tmp_path / "planted" / "summary.json").read_text())["findings"] == []
+
+
+def test_embeddings_cli_takes_a_truth_as_with_workers(tmp_path: Path) -> None:
+    """--truth was refused without --workers ("does not apply to --embeddings") and taken with it
+    (audit qa16): a screen with labels got its metrics only on Dask."""
+    from corrclust.formats.clusterings import write_clustering
+    from corrclust.metrics import compare
+
+    X, truth = planted_embeddings(300, 16, seed=2)
+    np.save(tmp_path / "E.npy", X)
+    write_clustering(tmp_path / "truth.csv", [np.flatnonzero(truth == c).tolist() for c in np.unique(truth)])
+    out = run_cli("--embeddings", "E.npy", "-o", "out", "--truth", "truth.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    want = compare(truth, cluster_embeddings(X).labels)
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["vi"] == want["vi"] and metrics["n"] == 300 and metrics["truth"] == "truth.csv"
+    assert out.stdout.splitlines()[1] == (
+        f"VI {want['vi']:.4f} bits (false cuts {want['false_cuts']:.4f}, false joins {want['false_joins']:.4f}), "
+        f"Rand index {100 * want['rand_index']:.2f} %, 30 true classes"
+    )
+    # a truth that cannot be read stops before the clustering, in one line
+    (tmp_path / "bad.csv").write_text("1,2,x\n")
+    out = run_cli("--embeddings", "E.npy", "-o", "bad", "--truth", "bad.csv", cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert out.stderr.startswith("corrclust cluster: error: bad.csv, line 1: 'x' is not an integer id")
+    assert not (tmp_path / "bad").exists()

@@ -414,3 +414,24 @@ def test_sparse_scorer_takes_the_offset_of_its_neighbourhood():
     np.testing.assert_allclose(score(X, pairs), dense[pairs[:, 0], pairs[:, 1]], rtol=1e-12, atol=1e-12)
     assert repr(score).endswith(f", granularity=0.0, offset={F.rule_offset(16)!r})")
     assert "offset" not in repr(F.LocalScalingCost.from_knn(dist, 7))
+
+
+def test_pixel_correlation_tells_noise_from_objects():
+    from corrclust.informativeness import MIN_PIXEL_CORRELATION, pixel_correlation
+
+    rng = np.random.default_rng(0)
+    assert abs(pixel_correlation(rng.integers(0, 256, (64, 64)))) < 0.05
+    yy, xx = np.mgrid[:64, :64]
+    disk = 200.0 * ((yy - 32) ** 2 + (xx - 30) ** 2 < 200) + rng.normal(0, 5, (64, 64))
+    assert pixel_correlation(disk) > 0.9
+    assert pixel_correlation(np.stack([disk, disk, disk], axis=2)) == pytest.approx(pixel_correlation(disk))
+    assert pixel_correlation((yy + xx) % 2) == pytest.approx(-1.0)  # a checkerboard
+    assert np.isnan(pixel_correlation(np.full((8, 8), 3.0)))
+    a = assess(
+        np.ones((4, 4)), np.array([0, 0, 1, 1]), pixel_correlations=np.array([0.01, np.nan, 0.1, -0.02])
+    )
+    assert not a.informative and a.evidence["pixel_correlation"] == pytest.approx(0.01)
+    assert a.findings[0].startswith("the images look like noise: adjacent pixels are almost uncorrelated")
+    assert f"over 3 images, below {MIN_PIXEL_CORRELATION}" in a.findings[0]
+    a = assess(np.ones((4, 4)), np.array([0, 0, 1, 1]), pixel_correlations=np.array([0.9, 0.95, 0.3, 0.2]))
+    assert a.informative and a.evidence["pixel_correlation"] == pytest.approx(0.6)

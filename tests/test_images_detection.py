@@ -305,3 +305,32 @@ def test_rim_insides_and_coarse_map_raise_the_candidate_ceiling_on_a_real_field(
     assert matched() >= 24  # measured 24
     assert matched(hole_growth=()) <= 20  # measured 20
     assert matched(hole_growth=(), coarse_sigma=None) <= 17  # measured 17
+
+
+def test_box_relations_are_counted_in_blocks_of_bounded_memory():
+    """The candidates' relation features took about ten N x N float64 matrices at once: 16 GB on a
+    3000 x 3000 px field (audit qa16). Counted over row blocks they are the same numbers."""
+    import tracemalloc
+
+    from corrclust.images.detection import _box_relations, _intersection, box_iou
+
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 500, (3000, 2))
+    wh = rng.uniform(5, 80, (3000, 2))
+    boxes = np.round(np.hstack([xy, xy + wh]))
+    boxes[1000:1100] = boxes[:100]  # repeated boxes: IoU 1
+    iou = box_iou(boxes, boxes)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    inside = (_intersection(boxes, boxes) >= 0.9 * area[None, :]) & (area[None, :] < 0.6 * area[:, None])
+    want = ((iou > 0.85).sum(1), inside.sum(1), inside.sum(0))
+    del iou, inside
+    assert want[1].sum() > 1000 and want[0].max() >= 2  # the cases occur
+    for block in (1, 7 * 8 * 3000, 64 * 2**20):
+        got = _box_relations(boxes, block_bytes=block)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+    tracemalloc.start()
+    _box_relations(boxes, block_bytes=2**20)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 * 2**20  # the whole matrices: 72 MB each at N = 3000

@@ -119,6 +119,23 @@ def test_corrupt_and_missing_files_name_the_file(tmp_path):
         read_image(tmp_path / "x.bmp")
 
 
+def test_a_link_to_a_missing_file_is_listed_and_named(tmp_path):
+    """A dangling symbolic link was left out of the folder without a word, where a corrupt file is
+    named and skipped (audit qa16); links to files are read as the files."""
+    tifffile.imwrite(tmp_path / "real.tif", np.full((16, 16), 9, np.uint8))
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "a_1.tif").symlink_to(tmp_path / "real.tif")
+    (folder / "a_2.tif").symlink_to(tmp_path / "gone.tif")
+    assert [r.id for r in list_images(folder)] == [1, 2]
+    scan = scan_images(folder)
+    assert [r.id for r in scan.records] == [1]
+    assert len(scan.failures) == 1 and scan.failures[0][0] == folder / "a_2.tif"
+    assert scan.failures[0][1].endswith(
+        f"a_2.tif: a symbolic link to a missing file ({tmp_path / 'gone.tif'})"
+    )
+
+
 def test_unsupported_dtype(tmp_path):
     tifffile.imwrite(tmp_path / "f.tif", np.zeros((8, 8), np.float32))
     with pytest.raises(ImageReadError, match="float32"):

@@ -424,3 +424,48 @@ def test_the_ipv6_loopback_can_be_bound(run_dir):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_a_run_rewritten_under_the_server_is_reloaded_not_overwritten(server, tmp_path):
+    """``corrclust cluster ... -o OUT`` while the page was open: the page's re-cluster wrote the old
+    run's ids into clusters.csv beside the new similarities.npz and report, and its answers named
+    clusters of the old run (audit qa16). Now the first action after the rewrite is refused with a
+    line saying so, the page shows the new run, and the next re-cluster is of the new run."""
+    srv, out, base = server
+    images = tmp_path / "images2"
+    synthetic.generate(images, classes=2, per_class=3, seed=5, size=64)
+    from corrclust.images.io import list_images
+
+    ids = np.array([r.id for r in list_images(images)], dtype=np.int64)
+    np.savez(tmp_path / "S2.npz", ids=ids, S=_similarities(ids))
+    pipeline.run(pipeline.ClusterOptions(images, out, correlations=tmp_path / "S2.npz", progress=False))
+    new = clusters_of(out)
+    assert sorted(new) == sorted(ids.tolist()) and len(new) == 6
+
+    page = _post(base + "/recluster", "")
+    assert (
+        "not saved: " in page
+        and "was rewritten by another corrclust command since this page was shown" in page
+    )
+    assert clusters_of(out) == new  # untouched
+    assert not (out / "feedback.csv").exists()
+    assert sorted(srv.state.ids) == sorted(ids.tolist())  # the page now shows the new run
+    page = _post(base + "/answer", "a=303&b=300&answer=same")  # an id of the old run only
+    assert "not saved: image id 303 is not in this run" in page
+    page = _post(base + "/recluster", "")
+    assert "re-clustered" in page
+    assert sorted(clusters_of(out)) == sorted(ids.tolist())
+    with np.load(out / "similarities.npz") as z:
+        assert sorted(z["ids"].tolist()) == sorted(clusters_of(out))
+
+
+def test_recluster_while_a_cluster_run_writes_out_is_refused(server):
+    from corrclust import folder_lock
+
+    srv, out, base = server
+    before = (out / "clusters.csv").read_bytes()
+    with folder_lock.hold(out, "corrclust cluster"):
+        page = _post(base + "/recluster", "")
+    assert "not saved: " in page and "another corrclust command is writing this folder" in page
+    assert (out / "clusters.csv").read_bytes() == before and not (out / "review.json").exists()
+    assert "re-clustered" in _post(base + "/recluster", "")

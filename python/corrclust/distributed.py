@@ -834,6 +834,8 @@ def _cluster(
     elif background != 0:
         b = float(background)
     problem = Problem.from_edges(X.shape[0], uv, costs)
+    if progress:  # the solve and the refinement ran silently after the bars (175 s at n = 10^5; qa16)
+        print(f"solving {uv.shape[0]} pairs here ({method}, background {b:.4g})", file=sys.stderr, flush=True)
     if b == 0:
         res = solve(problem, method=method, seed=seed)
     else:
@@ -843,6 +845,13 @@ def _cluster(
     if refine and b != 0 and method == "kl":  # as the one-process path, in this process
         t = time.perf_counter()
         assert problem.edges is not None and problem.costs is not None  # a sparse problem
+        if progress:
+            print(
+                f"refining the {int(labels.max(initial=-1)) + 1} clusters on the exact pairs inside and "
+                f"between them (up to {cluster_refinement.REFINE_ROUNDS} rounds)",
+                file=sys.stderr,
+                flush=True,
+            )
         refined = cluster_refinement.refine(
             problem.n,
             problem.edges,

@@ -317,6 +317,8 @@ def cluster_embeddings(
         say(f"dense path: costs of all {n * (n - 1) // 2} pairs")
         C, _ = feature_costs.costs_from_features(X, k=neighbours, granularity=granularity)
         seconds["costs"] = time.perf_counter() - t0
+        # the solve took 76 of the 215 s at n = 20,000 (load 6), after the line above (audit qa16)
+        say(f"dense path: solving ({solver})")
         t1 = time.perf_counter()
         res = solve(C, method=solver, seed=seed, time_limit=time_limit)
         seconds["solve"] = time.perf_counter() - t1
@@ -357,6 +359,11 @@ def cluster_embeddings(
     seconds["solve"] = time.perf_counter() - t2
     lab, objective, refined = res.labels, res.objective, None
     if refine and b != 0 and solver == "kl":
+        # 99 of the 145 s at n = 10^5 (load 6), which showed no line of its own (audit qa16)
+        say(
+            f"sparse path: refining the {int(lab.max(initial=-1)) + 1} clusters on the exact pairs inside "
+            f"and between them (up to {cluster_refinement.REFINE_ROUNDS} rounds)"
+        )
         t3 = time.perf_counter()
         refined = cluster_refinement.refine(
             n,

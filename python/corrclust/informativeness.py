@@ -21,6 +21,14 @@ truth is, and a user must be told so rather than handed them as findings:
   a one-cluster reference counts as 0.
   A check on the costs alone (the objective against that of shuffled costs) was tried first and
   passed random Gaussian clouds: any point cloud's geometry makes local costs consistent.
+* **the images look like noise**: the median over the images of the correlation between adjacent
+  pixels (:func:`pixel_correlation`) is below ``MIN_PIXEL_CORRELATION``. Forty images of uniform
+  pixel noise were clustered into 5 clusters with stability 0.98 (reference 0.61) and no finding
+  (audit qa16): the segmentation of noise gives objects of a few distinct sizes, a structure of
+  the features that is stable and says nothing about the images. Measured (qa16): RBC crops
+  0.83-0.99 (220 crops, median 0.96), the demo's synthetic organoids 0.90-0.93, OrgaQuant fields
+  0.96-0.99, whole RBC smears 0.90-0.99; pure noise -0.03 to 0.00. The threshold 0.2 sits far from
+  both; images with heavy shot noise lie between and are not flagged.
 
 :func:`assess` returns the verdict, one plain sentence per finding, and the numbers behind them.
 """
@@ -33,13 +41,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SINGLETON_SHARE", "DOMINANT_SHARE", "MIN_STABILITY", "Assessment", "assess", "stability"]
+__all__ = [
+    "SINGLETON_SHARE",
+    "DOMINANT_SHARE",
+    "MIN_STABILITY",
+    "MIN_PIXEL_CORRELATION",
+    "Assessment",
+    "assess",
+    "stability",
+    "pixel_correlation",
+]
 
 SINGLETON_SHARE = 0.5
 DOMINANT_SHARE = 0.9
 SUBSAMPLES = 4
 SUBSAMPLE_SHARE = 0.8
 MIN_STABILITY = 0.5
+MIN_PIXEL_CORRELATION = 0.2
 
 
 @dataclass
@@ -88,6 +106,24 @@ def stability(
     return float(np.mean(scores))
 
 
+def pixel_correlation(image: np.ndarray) -> float:
+    """Correlation between horizontally and between vertically adjacent pixels (their mean), on the
+    mean of the channels; NaN for an image without variation. About 0 for pixel noise, near 1 for
+    images of objects larger than a pixel."""
+    a = np.asarray(image, dtype=np.float64)
+    if a.ndim == 3:
+        a = a.mean(axis=2)
+    values = []
+    for x, y in ((a[:, :-1], a[:, 1:]), (a[:-1, :], a[1:, :])):
+        if x.size < 2:
+            continue
+        x, y = x - x.mean(), y - y.mean()
+        scale = np.sqrt(np.sum(x * x) * np.sum(y * y))
+        if scale > 0:
+            values.append(float(np.sum(x * y) / scale))
+    return float(np.mean(values)) if values else float("nan")
+
+
 def _gaussian_twin(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """n points from one Gaussian with the mean and covariance of the rows of ``X`` (no clusters)."""
     Xc = X - X.mean(axis=0)
@@ -103,11 +139,13 @@ def assess(
     cost_rule: Callable[[np.ndarray], np.ndarray] | None = None,
     solver: str = "kl",
     seed: int = 0,
+    pixel_correlations: np.ndarray | None = None,
 ) -> Assessment:
     """The findings of the module doc for a cost matrix and the labels found on it.
 
     The stability check needs ``features`` and ``cost_rule`` (features -> costs, the rule that made
-    ``costs``); without them only the checks on the partition are made.
+    ``costs``); without them only the checks on the partition are made. ``pixel_correlations``:
+    :func:`pixel_correlation` of each image, for the noise check.
     """
     from corrclust.solve import solve
 
@@ -128,6 +166,16 @@ def assess(
         # the similarity side of the evidence: how many pairs attract at all
         ev["attractive_pairs_share"] = float(np.mean(C[np.triu_indices(n, 1)] > 0))
     findings = []
+    corr = np.asarray(pixel_correlations if pixel_correlations is not None else [], dtype=np.float64)
+    corr = corr[np.isfinite(corr)]
+    if corr.size:
+        ev["pixel_correlation"] = float(np.median(corr))
+        if ev["pixel_correlation"] < MIN_PIXEL_CORRELATION:
+            findings.append(
+                f"the images look like noise: adjacent pixels are almost uncorrelated (median correlation "
+                f"{ev['pixel_correlation']:.2f} over {corr.size} images, below {MIN_PIXEL_CORRELATION}; "
+                "microscopy images of objects measured 0.83 or more), so the clusters sort noise"
+            )
     if n >= 2 and k == 1:
         findings.append(f"one cluster: all {n} images were joined, the clustering separates nothing")
     if n >= 2 and singles / n >= SINGLETON_SHARE:

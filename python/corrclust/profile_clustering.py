@@ -39,6 +39,8 @@ class ProfileCosts:
     info: dict[str, Any]
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     k: int = feature_costs.K_NEIGHBOURS  # the neighbourhood of the cost rule
+    # informativeness.pixel_correlation of each image (the noise check), one per id
+    pixel_correlations: np.ndarray | None = None
 
 
 @dataclass
@@ -50,6 +52,7 @@ class ProfileFeatures:
     n_profile_features: int  # before PCA
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     ssl: dict[str, Any] = field(default_factory=dict)  # model, dimensions, training record (--ssl-model)
+    pixel_correlations: np.ndarray | None = None  # informativeness.pixel_correlation, one per record
 
     @property
     def ids(self) -> np.ndarray:
@@ -214,7 +217,10 @@ def profile_features(
             "warnings": [str(w) for w in training.get("warnings", [])],
         }
         Z = join_embedding(Z, E)
-    return ProfileFeatures(recs, Z, int(prof.features.shape[1]), skipped, ssl_info)
+    from corrclust.informativeness import pixel_correlation
+
+    corr = np.array([pixel_correlation(items[k][1]) for k in prof.kept], dtype=np.float64)
+    return ProfileFeatures(recs, Z, int(prof.features.shape[1]), skipped, ssl_info, corr)
 
 
 def join_embedding(Z: np.ndarray, E: np.ndarray) -> np.ndarray:
@@ -306,7 +312,9 @@ def profile_costs(
     if pf.ssl:
         info["ssl"] = pf.ssl
     ids = np.array([r.id for r in recs], dtype=np.int64)
-    return ProfileCosts(ids, recs, C, float(granularity), Z, info, skipped, int(info["k"]))
+    return ProfileCosts(
+        ids, recs, C, float(granularity), Z, info, skipped, int(info["k"]), pf.pixel_correlations
+    )
 
 
 def assess_clustering(pc: ProfileCosts, labels: np.ndarray, *, solver: str = "kl", seed: int = 0):
@@ -324,4 +332,12 @@ def assess_clustering(pc: ProfileCosts, labels: np.ndarray, *, solver: str = "kl
 
     costs = pc.costs + g
     np.fill_diagonal(costs, 0.0)
-    return assess(costs, labels, features=pc.features, cost_rule=rule, solver=solver, seed=seed)
+    return assess(
+        costs,
+        labels,
+        features=pc.features,
+        cost_rule=rule,
+        solver=solver,
+        seed=seed,
+        pixel_correlations=pc.pixel_correlations,
+    )

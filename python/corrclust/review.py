@@ -17,6 +17,11 @@ What the expert can do, and which answers each action appends to ``OUT/feedback.
   the new clusters. (The full report is rebuilt by ``corrclust cluster IMAGES_DIR --similarities
   OUT/similarities.npz --feedback OUT/feedback.csv -o OUT``.)
 
+Another command may rewrite OUT while the page is open: the run is identified by the inode, size
+and time of ``similarities.npz`` and ``clusters.csv``; when they change, the state is reloaded and
+the action clicked on the old page is refused (it named the old run's clusters). Re-cluster holds
+the folder lock of :mod:`corrclust.folder_lock`, so it never writes beside a running ``cluster``.
+
 Safety: the server binds to a loopback address unless ``allow_remote`` is set; files are served
 only from inside OUT (anything that resolves outside is a 403); every id, file name and text shown
 is HTML-escaped; a POST whose ``Origin`` names another host (or is ``null``) is refused, and so is,
@@ -77,18 +82,10 @@ class ReviewState:
         propagate: bool = True,
         seed: int = 0,
     ) -> None:
-        from corrclust.pipeline.answers import load_run
-
         self.out = Path(out_dir).resolve()
-        self.corr = load_run(self.out)
-        self.ids = [int(i) for i in self.corr.ids]
-        self.index = {i: k for k, i in enumerate(self.ids)}
-        self.files = self._read_files()
-        self.labels = self._read_labels()
-        self.costs = self.corr.problem().to_dense()
+        self._load()
         self.solver, self.calibrate, self.propagate, self.seed = solver, calibrate, propagate, seed
         self.lock = threading.Lock()
-        self._questions: list[tuple[int, int]] | None = None
         self.last_change: dict | None = None
         # a hand-written feedback.csv with a bad line: one line at start (FILE:LINE: problem), not a
         # traceback and an empty answer for every page load (audit qa15)
@@ -97,6 +94,51 @@ class ReviewState:
     @property
     def feedback_path(self) -> Path:
         return self.out / FEEDBACK
+
+    def _load(self) -> None:
+        from corrclust.pipeline.answers import load_run
+
+        signature = self._signature()
+        corr = load_run(self.out)
+        ids = [int(i) for i in corr.ids]
+        files, labels = self._read_files(ids), self._read_labels(ids)
+        costs = corr.problem().to_dense()
+        # all or nothing: a run that cannot be read leaves the state as it was
+        self.corr, self.ids, self.files, self.labels, self.costs = corr, ids, files, labels, costs
+        self.index = {i: k for k, i in enumerate(ids)}
+        self._questions: list[tuple[int, int]] | None = None
+        self.loaded = signature
+
+    def _signature(self) -> tuple:
+        """What identifies the run on disk: similarities.npz and clusters.csv (inode, size, time)."""
+        parts: list[tuple[int, int, int] | None] = []
+        for name in ("similarities.npz", "clusters.csv"):
+            try:
+                st = (self.out / name).stat()
+                parts.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                parts.append(None)
+        return tuple(parts)
+
+    def _rewritten(self) -> bool:
+        """Reload the run when another command rewrote OUT since it was read (call under the lock).
+
+        The page held the run it started with: after ``corrclust cluster ... -o OUT`` rewrote the
+        folder, a re-cluster here wrote the old run's ids into clusters.csv beside the new
+        similarities.npz and report, and answers named the old clusters (audit qa16)."""
+        if self._signature() == self.loaded:
+            return False
+        self._load()
+        self.last_change = None
+        return True
+
+    def _current(self) -> None:
+        """Refuse an action chosen on a page of a run that OUT no longer holds (reloaded for the next)."""
+        if self._rewritten():
+            raise ValueError(
+                f"{self.out} was rewritten by another corrclust command since this page was shown; "
+                "the page now shows that run: answer again"
+            )
 
     # ---------------------------------------------------------------- reading the run
     def _read_clusters_csv(self) -> dict[int, tuple[int, str]]:
@@ -111,16 +153,16 @@ class ReviewState:
                 int(r["id"]): (int(r["cluster"]), restore(r.get("file") or "")) for r in csv.DictReader(fh)
             }
 
-    def _read_files(self) -> dict[int, str]:
+    def _read_files(self, ids: list[int]) -> dict[int, str]:
         rows = self._read_clusters_csv()
-        return {i: rows[i][1] if i in rows else "" for i in self.ids}
+        return {i: rows[i][1] if i in rows else "" for i in ids}
 
-    def _read_labels(self) -> np.ndarray:
+    def _read_labels(self, ids: list[int]) -> np.ndarray:
         rows = self._read_clusters_csv()
-        missing = [i for i in self.ids if i not in rows]
+        missing = [i for i in ids if i not in rows]
         if missing:
             raise ValueError(f"{self.out / 'clusters.csv'} lacks ids of similarities.npz, e.g. {missing[:5]}")
-        return np.array([rows[i][0] for i in self.ids], dtype=np.int64)
+        return np.array([rows[i][0] for i in ids], dtype=np.int64)
 
     def n_answers(self) -> int:
         from corrclust.feedback import read_feedback
@@ -164,12 +206,19 @@ class ReviewState:
         return append_answers(self.feedback_path, rows, source="review")
 
     def answer(self, a: str, b: str, answer: str) -> int:
-        ia, ib = self._check_id(a), self._check_id(b)
-        if ia == ib:
-            raise ValueError("a pair needs two different images")
-        return self._append([(ia, ib, answer)])
+        with self.lock:
+            self._current()
+            ia, ib = self._check_id(a), self._check_id(b)
+            if ia == ib:
+                raise ValueError("a pair needs two different images")
+            return self._append([(ia, ib, answer)])
 
     def not_belonging(self, image: str) -> int:
+        with self.lock:
+            self._current()
+            return self._not_belonging(image)
+
+    def _not_belonging(self, image: str) -> int:
         i = self._check_id(image)
         k = int(self.labels[self.index[i]])
         others = self.typical(k, exclude=i)
@@ -178,6 +227,11 @@ class ReviewState:
         return self._append([(i, j, "different") for j in others])
 
     def move(self, image: str, target: str) -> int:
+        with self.lock:
+            self._current()
+            return self._move(image, target)
+
+    def _move(self, image: str, target: str) -> int:
         i = self._check_id(image)
         k = self._check_cluster(target)
         if int(self.labels[self.index[i]]) == k:
@@ -187,6 +241,11 @@ class ReviewState:
         return self._append(rows)
 
     def merge(self, first: str, second: str) -> int:
+        with self.lock:
+            self._current()
+            return self._merge(first, second)
+
+    def _merge(self, first: str, second: str) -> int:
         k1, k2 = self._check_cluster(first), self._check_cluster(second)
         if k1 == k2:
             raise ValueError("pick two different clusters")
@@ -219,12 +278,15 @@ class ReviewState:
 
     def recluster(self) -> dict:
         """Solve again with every answer; rewrite clusters.csv and review.json; returns the summary."""
+        from corrclust import folder_lock
         from corrclust.atomic import write_text
         from corrclust.jsonable import jsonable
         from corrclust.pipeline.answers import answer_summary, use_feedback
         from corrclust.pipeline.clustering import cluster
 
-        with self.lock:
+        # not while a cluster run writes OUT (FolderBusyError, an OSError: "not saved: ...")
+        with self.lock, folder_lock.hold(self.out, "corrclust review (re-cluster)"):
+            self._current()
             before = self.labels.copy()
             if self.feedback_path.is_file():
                 use = use_feedback(
@@ -247,12 +309,18 @@ class ReviewState:
                 w.writerow(neutralise_row([i, lab, self.files.get(i, "")]))
             write_text(self.out / "clusters.csv", buf.getvalue())
             write_text(self.out / "review.json", json.dumps(jsonable(summary), indent=2) + "\n")
+            self.loaded = self._signature()  # our own clusters.csv
             self.last_change = summary
             self._questions = None
             return summary
 
     # ---------------------------------------------------------------- the page
     def page(self, message: str = "") -> str:
+        with self.lock:
+            if self._rewritten():
+                message = (
+                    f"{self.out} was rewritten by another corrclust command: this page now shows that run"
+                )
         e = html.escape
         n_clusters = int(self.labels.max()) if self.labels.size else 0
         parts = [
@@ -386,7 +454,7 @@ def _handler(state: ReviewState, allow_remote: bool = False):
                 query = parse_qs(urlsplit(self.path).query)
                 try:
                     page = state.page(query.get("msg", [""])[0])
-                except ValueError as exc:  # feedback.csv broken by hand while the server runs
+                except (ValueError, OSError) as exc:  # feedback.csv broken by hand; OUT rewritten
                     text = f"cannot show the review page: {exc}; correct or remove that line, then reload"
                     self._send(
                         HTTPStatus.INTERNAL_SERVER_ERROR, text.encode("utf-8"), "text/plain; charset=utf-8"

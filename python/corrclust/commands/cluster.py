@@ -52,6 +52,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -416,6 +417,16 @@ def run(args: argparse.Namespace) -> int:
     # "-o results/" names a folder even before it exists; matrix-only mode writes a file at -o
     args.out_names_folder = out_text is not None and str(out_text).endswith(("/", os.sep))
     args.out = Path(out_text) if out_text is not None else None
+    if args.out is None or (args.images is None and args.embeddings is None):
+        return _run(args)  # no OUT folder to write (the matrix-only mode writes one file at -o)
+    from corrclust import folder_lock
+
+    # two runs into one OUT mixed their files silently (audit qa16): the second is refused
+    with folder_lock.hold(args.out, "corrclust cluster"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.scheduler is not None or args.workers is not None:
         if args.embeddings is None:
             raise CliError("--scheduler and --workers apply to --embeddings (feature vectors)")
@@ -630,9 +641,12 @@ def run_embeddings(args: argparse.Namespace) -> int:
         raise CliError("--embeddings replaces IMAGES_DIR and --similarities: pass only one of them")
     if args.out is None:
         raise CliError("the output folder is missing: pass -o OUT")
-    for flag, given in (("--truth", args.truth), ("--feedback", args.feedback), ("--model", args.model)):
+    # --truth was refused here while --workers took it (a screen with labels got no metrics; qa16)
+    for flag, given in (("--feedback", args.feedback), ("--model", args.model)):
         if given:
             raise CliError(f"{flag} does not apply to --embeddings")
+    if args.truth == "auto":
+        raise CliError("--truth auto needs IMAGES_DIR; with --embeddings pass a truth file (CLUSTERS.csv)")
     solver = args.solver or (args.method if args.method in MATRIX_SOLVERS else None) or "kl"
     if args.method is not None and args.method not in MATRIX_SOLVERS + ("profile",):
         raise CliError(f"--method {args.method} needs IMAGES_DIR; --embeddings uses the profile rule")
@@ -651,10 +665,12 @@ def run_embeddings(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     ids = read_ids(args.ids_table, n) if args.ids_table is not None else embedding_ids(args.embeddings)
-    if ids is not None:
-        from corrclust.embedding_clustering import check_ids
+    from corrclust.embedding_clustering import check_ids
 
+    if ids is not None:
         check_ids(ids, n, str(args.ids_table or args.embeddings))
+
+    truth = _embedding_truth(args, check_ids(ids, n)) if args.truth else None
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -681,13 +697,70 @@ def run_embeddings(args: argparse.Namespace) -> int:
             say(note)
     # numbered 1..K by decreasing size, as an image folder's clusters.csv (it was 0..K-1 here)
     write_cluster_table(args.out / "clusters.csv", result.ids, number_clusters(result.labels))  # atomic
+    metrics = _embedding_metrics(args, truth, result.labels) if truth is not None else None
+    findings = partition_findings(result.labels)
     summary = result.summary() | {"embeddings": str(args.embeddings), "solver": solver, "seed": args.seed}
+    summary["findings"] = findings
     write_text(args.out / "summary.json", json.dumps(jsonable(summary), indent=2) + "\n")
     print(
-        f"{n} rows -> {result.n_clusters} clusters ({result.path} path, {result.pairs} pairs scored, "
+        f"{n} rows -> {_clusters_word(result.n_clusters)} ({result.path} path, {result.pairs} pairs scored, "
         f"{result.seconds.get('total', 0.0):.1f} s); clusters: {args.out / 'clusters.csv'}"
     )
+    if metrics is not None:
+        _print_vi(metrics)
+    for finding in findings:
+        print(f"warning: {finding}")
     return 0
+
+
+def _embedding_truth(args: argparse.Namespace, ids: np.ndarray) -> Any:
+    """``--truth`` read against the rows' ids, before the clustering (a typo costs no solve)."""
+    from corrclust.formats.clusterings import read_clustering
+    from corrclust.pipeline import truth_from_clusters
+
+    if ids.dtype.kind not in "iu":
+        try:
+            ids = ids.astype(np.int64)
+        except (TypeError, ValueError):
+            raise CliError(
+                "--truth names integer ids: give --ids with integer ids, or none (row numbers)"
+            ) from None
+    return truth_from_clusters(read_clustering(args.truth), ids, str(args.truth))
+
+
+def _embedding_metrics(args: argparse.Namespace, truth: Any, labels: np.ndarray) -> dict:
+    """OUT/metrics.json of ``--truth`` against the rows' clusters (contingency as non-zero cells)."""
+    from corrclust.formats.metrics_file import write_metrics
+
+    return write_metrics(
+        Path(args.out) / "metrics.json",
+        np.asarray([c for c in truth.classes if c is not None]),
+        np.asarray(labels)[truth.known],
+        {"truth": str(args.truth)},
+    )
+
+
+def _print_vi(m: dict) -> None:
+    n_true = m["n_clusters_true"]
+    print(
+        f"VI {m['vi']:.4f} bits (false cuts {m['false_cuts']:.4f}, false joins {m['false_joins']:.4f}), "
+        f"Rand index {100 * m['rand_index']:.2f} %, {n_true} true class{'' if n_true == 1 else 'es'}"
+    )
+
+
+def _clusters_word(k: int) -> str:
+    return f"{k} cluster{'s' if k != 1 else ''}"
+
+
+def partition_findings(labels: np.ndarray) -> list[str]:
+    """The checks of :func:`corrclust.informativeness.assess` that need only the partition (one
+    cluster, mostly singletons, one dominant cluster), in its words with "rows" for "images":
+    5,000 identical rows gave "1 clusters" and no word (audit qa16). The stability check of the
+    image route solves four subsets again and is not made here."""
+    from corrclust.informativeness import assess
+
+    found = assess(np.zeros((0, 0)), np.asarray(labels)).findings
+    return [f.replace("images", "rows") for f in found]
 
 
 def _embedding_neighbours(args: argparse.Namespace) -> int:
@@ -803,10 +876,12 @@ def run_distributed(args: argparse.Namespace) -> int:
             {"truth": str(args.truth)},
         )
     print(
-        f"{X.shape[0]} rows -> {res.n_clusters} clusters (objective {res.objective:.6g}; "
+        f"{X.shape[0]} rows -> {_clusters_word(res.n_clusters)} (objective {res.objective:.6g}; "
         + ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
         + (f"; {res.reused} blocks reused" if res.reused else "")
         + f"; {res.knn} kNN search)"
     )
+    for finding in partition_findings(res.labels):
+        print(f"warning: {finding}")
     print(f"clusters: {Path(args.out) / 'clusters.csv'}")
     return 0

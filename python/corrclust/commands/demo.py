@@ -78,10 +78,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from corrclust import pipeline
-    from corrclust.commands.cluster import print_summary
-    from corrclust.images import synthetic
-
     if args.classes < 2:
         raise ValueError(f"--classes must be at least 2, got {args.classes}")
     if args.per_class < 2:
@@ -92,6 +88,17 @@ def run(args: argparse.Namespace) -> int:
         require_torch("--twin")
         if not args.twin_budget > 0:
             raise ValueError(f"--twin-budget must be positive, got {args.twin_budget}")
+    from corrclust import folder_lock
+
+    with folder_lock.hold(Path(args.out), "corrclust demo"):  # one writer per OUT (audit qa16)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from corrclust import pipeline
+    from corrclust.commands.cluster import print_summary
+    from corrclust.images import synthetic
+
     out = Path(args.out)
     images_dir = out / "images"
     _clear_generated(images_dir)

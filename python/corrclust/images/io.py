@@ -275,7 +275,9 @@ def is_image_path(path: str | Path) -> bool:
         return False
     if p.is_dir():
         return p.name.lower().endswith(_ZARR_SUFFIX)
-    return p.is_file() and _suffix(p) in IMAGE_SUFFIXES and _suffix(p) != _ZARR_SUFFIX
+    # a link whose target is gone is listed, so that reading it names it (audit qa16: one was left
+    # out of the folder without a word, unlike a corrupt file)
+    return (p.is_file() or p.is_symlink()) and _suffix(p) in IMAGE_SUFFIXES and _suffix(p) != _ZARR_SUFFIX
 
 
 def mask_path(image_path: str | Path) -> Path:
@@ -614,6 +616,8 @@ def _read_raw(path: Path, pixels: bool = True) -> _Raw:
             )
         return _read_zarr(path)
     if not path.is_file():
+        if path.is_symlink() and not path.exists():
+            raise ImageReadError(path, f"a symbolic link to a missing file ({path.readlink()})")
         raise ImageReadError(path, "no such file" if not path.exists() else "not a regular file")
     if suffix not in IMAGE_SUFFIXES:
         raise ImageReadError(

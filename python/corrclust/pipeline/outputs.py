@@ -248,6 +248,7 @@ def write_sparse_outputs(
     *,
     progress: bool = True,
     title: str = "corrclust report",
+    assessment: Any = None,
 ) -> dict[str, Path]:
     """The files of a sparse-path run (:mod:`corrclust.pipeline.sparse`), each streamed or atomic:
     ``clusters.csv``, ``metrics.json`` (with a ``truth``; its VI joins ``settings``), the thumbnails
@@ -265,6 +266,9 @@ def write_sparse_outputs(
         known = [c for c in truth.classes if c is not None]
         m = write_metrics(files["metrics"], known, clustering.labels[truth.known], {"truth": truth.source})
         settings = [*settings, ("truth", truth.source), ("VI against the truth", f"{m['vi']:.4f} bits")]
+    if assessment is not None:
+        files["assessment"] = out_dir / "assessment.json"
+        write_text(files["assessment"], json.dumps(jsonable(assessment.to_dict()), indent=2) + "\n")
     _write_thumbnails(out_dir / THUMBNAILS, images, progress)
     files.update(
         report.draw_figures(
@@ -273,7 +277,9 @@ def write_sparse_outputs(
     )
     _remove_stale(out_dir, files, [r.id for r in images.records])
     files["report"] = out_dir / "report.html"
-    page = report.render(title, out_dir, images, None, clustering, None, settings, files, dense_max=0)
+    page = report.render(
+        title, out_dir, images, None, clustering, None, settings, files, dense_max=0, assessment=assessment
+    )
     write_text(files["report"], page)
     return files
 

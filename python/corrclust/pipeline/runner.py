@@ -249,12 +249,12 @@ def run(
     if going_sparse is not None:
         say(going_sparse)
         settings.extend(_read_settings(options))
-        images, clustering, files = run_sparse(
+        images, clustering, files, assessment = run_sparse(
             images, options, get_route(options.method), checkpoint=checkpoint, title=title, settings=settings
         )
         checkpoint.unlink(missing_ok=True)
         seconds = time.perf_counter() - started
-        return PipelineResult(out_dir, images, None, clustering, None, files, seconds)
+        return PipelineResult(out_dir, images, None, clustering, None, files, seconds, assessment)
     t0 = time.perf_counter()
     images, corr = compute_correlations(images, options, checkpoint=checkpoint)
     correlation_seconds = time.perf_counter() - t0

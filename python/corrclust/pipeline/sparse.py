@@ -36,6 +36,8 @@ class FeatureVectors:
     granularity: float = 0.0  # added to every pair cost
     neighbours: int = 7  # the cost rule's neighbourhood (feature_costs.K_NEIGHBOURS)
     settings: list[tuple[str, Any]] = field(default_factory=list)
+    # informativeness.pixel_correlation per id (the profile route), for the noise check
+    pixel_correlations: np.ndarray | None = None
 
 
 def decide(n: int, options: ClusterOptions, route: Any) -> str | None:
@@ -92,9 +94,10 @@ def run_sparse(
     checkpoint: Path | None,
     title: str,
     settings: list[tuple[str, Any]],
-) -> tuple[ImageSet, Clustering, dict[str, Path]]:
+) -> tuple[ImageSet, Clustering, dict[str, Path], Any]:
     """Steps 2-5 on the sparse path: the images clustered (in the order of the clusters' ids), their
-    clustering and the files written."""
+    clustering, the files written and the assessment (:mod:`corrclust.informativeness`, without its
+    stability check)."""
     from corrclust.embedding_clustering import BACKGROUND_SOLVERS, cluster_embeddings
     from corrclust.pipeline.outputs import write_sparse_outputs
     from corrclust.pipeline.truth import resolve_truth
@@ -140,7 +143,21 @@ def run_sparse(
         ("seed", options.seed),
     ]
     truth = resolve_truth(options.truth, images)
+    # The checks that need no re-solve (one cluster, singletons, a dominant cluster, noise): the
+    # sparse path had no assessment at all, so a screen of noise images went without a word (qa16).
+    from corrclust.informativeness import assess
+
+    assessment = assess(np.zeros((0, 0)), clustering.labels, pixel_correlations=fv.pixel_correlations)
+    for finding in assessment.findings:
+        say(f"warning: {finding}")
     files = write_sparse_outputs(
-        out_dir, images, clustering, truth, settings, progress=options.progress, title=title
+        out_dir,
+        images,
+        clustering,
+        truth,
+        settings,
+        progress=options.progress,
+        title=title,
+        assessment=assessment,
     )
-    return images, clustering, files
+    return images, clustering, files, assessment

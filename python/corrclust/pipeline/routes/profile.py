@@ -269,6 +269,7 @@ class ProfileRoute:
             # sparse path's kNN graph keeps the rule's fixed 7
             neighbours=feature_costs.K_NEIGHBOURS if nb == "scaled" else int(nb),
             settings=self.settings(options),
+            pixel_correlations=pf.pixel_correlations,
         )
 
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
