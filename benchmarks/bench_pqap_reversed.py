@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -62,12 +61,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pqap_learn import test_similarity
-from bench_pqap_synthetic import check_matrix, parse_seeds, sign_test
+from bench_pqap_synthetic import check_matrix, parse_seeds, sign_test, synthetic_keypoints
 from checks import Checks
 
-from corrclust import pipeline
-from corrclust.images import synthetic
-from corrclust.images.keypoints import extract_keypoint_set
 from corrclust.metrics import variation_of_information
 from corrclust.pqap import PqapParameters
 from corrclust.pqap.recipe import PqapRecipe
@@ -113,24 +109,7 @@ def main() -> int:
     rows = []
     checks = Checks("bench_pqap_reversed.py")
     for seed in parse_seeds(args.seeds):
-        with tempfile.TemporaryDirectory(prefix="bench-pqap-rev-") as work:
-            synthetic.generate(
-                Path(work) / "images",
-                classes=args.classes,
-                per_class=args.per_class,
-                seed=seed,
-                size=args.size,
-            )
-            images = pipeline.load_images(Path(work) / "images", progress=False)
-            kp = extract_keypoint_set(images.records)
-        labels = np.asarray(kp.ids) // 100
-        row = f"seed {seed}"
-        sizes = np.unique(labels, return_counts=True)[1]
-        checks.expect(
-            sizes.size == args.classes and (sizes == args.per_class).all(),
-            row,
-            f"classes of {sizes.tolist()} organoids, not {args.classes} x {args.per_class}",
-        )
+        kp, labels, row = synthetic_keypoints(seed, args.classes, args.per_class, args.size, checks)
         solver = PairSolver(kp)
         r: dict = {"seed": seed}
         mats = {}

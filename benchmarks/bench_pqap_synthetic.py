@@ -129,6 +129,25 @@ def check_matrix(
         )
 
 
+def synthetic_keypoints(seed: int, classes: int, per_class: int, size: int, checks: Checks):
+    """The key points of one synthetic set (``classes`` x ``per_class`` organoids of ``size`` px,
+    generator seed ``seed``), their classes (id // 100) and the row name; ``checks`` notes a set whose
+    classes do not come out as asked."""
+    with tempfile.TemporaryDirectory(prefix="bench-pqap-syn-") as work:
+        synthetic.generate(Path(work) / "images", classes=classes, per_class=per_class, seed=seed, size=size)
+        images = pipeline.load_images(Path(work) / "images", progress=False)
+        kp = extract_keypoint_set(images.records)
+    labels = np.asarray(kp.ids) // 100
+    row = f"seed {seed}"
+    sizes = np.unique(labels, return_counts=True)[1]
+    checks.expect(
+        sizes.size == classes and (sizes == per_class).all(),
+        row,
+        f"classes of {sizes.tolist()} organoids, not {classes} x {per_class}",
+    )
+    return kp, labels, row
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="2000-2019", help="generator seeds, e.g. 2000-2019 or 900-904")
@@ -158,24 +177,7 @@ def main() -> int:
     rows = []
     checks = Checks("bench_pqap_synthetic.py")
     for seed in parse_seeds(args.seeds):
-        with tempfile.TemporaryDirectory(prefix="bench-pqap-syn-") as work:
-            synthetic.generate(
-                Path(work) / "images",
-                classes=args.classes,
-                per_class=args.per_class,
-                seed=seed,
-                size=args.size,
-            )
-            images = pipeline.load_images(Path(work) / "images", progress=False)
-            kp = extract_keypoint_set(images.records)
-        labels = np.asarray(kp.ids) // 100
-        row = f"seed {seed}"
-        sizes = np.unique(labels, return_counts=True)[1]
-        checks.expect(
-            sizes.size == args.classes and (sizes == args.per_class).all(),
-            row,
-            f"classes of {sizes.tolist()} organoids, not {args.classes} x {args.per_class}",
-        )
+        kp, labels, row = synthetic_keypoints(seed, args.classes, args.per_class, args.size, checks)
         checks.expect(min(len(kp.features[i]) for i in kp.ids) > 0, row, "an organoid without key points")
         solver = PairSolver(kp)
         r: dict = {"seed": seed, "kp": float(np.mean([len(kp.features[i]) for i in kp.ids]))}
