@@ -16,6 +16,7 @@ import time
 import numpy as np
 import pytest
 from conftest import require_shared
+from partitions import set_partitions
 
 import corrclust
 import corrclust.metrics
@@ -32,24 +33,6 @@ def dense_objective(costs: np.ndarray, labels: np.ndarray) -> float:
 
 def sparse_objective(edges: np.ndarray, costs: np.ndarray, labels: np.ndarray) -> float:
     return float(costs[labels[edges[:, 0]] != labels[edges[:, 1]]].sum())
-
-
-def set_partitions(n: int):
-    """All set partitions of range(n) as restricted growth strings."""
-    a = [0] * n
-
-    def rec(i: int, k: int):
-        if i == n:
-            yield np.array(a)
-            return
-        for v in range(k + 1):
-            a[i] = v
-            yield from rec(i + 1, max(k, v + 1))
-
-    if n == 0:
-        yield np.zeros(0, dtype=int)
-    else:
-        yield from rec(1, 1)
 
 
 def brute_force_dense(costs: np.ndarray) -> float:

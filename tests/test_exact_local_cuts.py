@@ -9,22 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from partitions import set_partitions
 
 from corrclust._native import _core
-
-
-def set_partitions(n: int):
-    a = [0] * n
-
-    def rec(i: int, k: int):
-        if i == n:
-            yield np.array(a)
-            return
-        for v in range(k + 1):
-            a[i] = v
-            yield from rec(i + 1, max(k, v + 1))
-
-    yield from rec(1, 1)
 
 
 def incidence(edges: np.ndarray, labels: np.ndarray) -> np.ndarray:

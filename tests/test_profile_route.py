@@ -441,15 +441,21 @@ def test_a_bad_calibration_is_refused_before_any_profile_is_computed(
         profile_clustering.profile_costs(list_images(brightfield), calibrate=cal)
 
 
-def test_pure_noise_images_are_called_noise(tmp_path, capsys):
-    """Forty images of uniform pixel noise gave 5 clusters, stability 0.98 against 0.61 for the
-    one-Gaussian reference, informative: true and no warning (audit qa16): the segmentation of noise
-    makes objects of a few sizes. The adjacent-pixel correlation tells noise from images."""
+def _noise_folder(tmp_path):
+    """Forty 64 x 64 images of uniform 8-bit pixel noise (seed 0)."""
     folder = tmp_path / "noise"
     folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(40):
         tifffile.imwrite(folder / f"n_{i + 1}.tif", rng.integers(0, 256, (64, 64), dtype=np.uint8))
+    return folder
+
+
+def test_pure_noise_images_are_called_noise(tmp_path, capsys):
+    """Forty images of uniform pixel noise gave 5 clusters, stability 0.98 against 0.61 for the
+    one-Gaussian reference, informative: true and no warning (audit qa16): the segmentation of noise
+    makes objects of a few sizes. The adjacent-pixel correlation tells noise from images."""
+    folder = _noise_folder(tmp_path)
     out = tmp_path / "out"
     assert cli_main(["cluster", str(folder), "-o", str(out), "--no-progress"]) == 0
     verdict = json.loads((out / "assessment.json").read_text())
@@ -471,11 +477,7 @@ def test_images_of_objects_are_not_called_noise(brightfield, tmp_path):
 def test_the_sparse_path_says_noise_and_a_partition_that_separates_nothing(tmp_path, capsys):
     """Above the dense limit no assessment was made at all (audit qa16); now the checks that need no
     re-solve are: the same forty noise images, on the sparse path."""
-    folder = tmp_path / "noise"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(40):
-        tifffile.imwrite(folder / f"n_{i + 1}.tif", rng.integers(0, 256, (64, 64), dtype=np.uint8))
+    folder = _noise_folder(tmp_path)
     out = tmp_path / "out"
     assert cli_main(["cluster", str(folder), "-o", str(out), "--dense-max-n", "20", "--no-progress"]) == 0
     captured = capsys.readouterr()
