@@ -61,7 +61,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pqap_learn import test_similarity
-from bench_pqap_synthetic import check_matrix, parse_seeds, sign_test, synthetic_keypoints
+from bench_pqap_synthetic import check_matrix, paired_verdict, parse_seeds, synthetic_keypoints
 from checks import Checks
 
 from corrclust.metrics import variation_of_information
@@ -141,13 +141,8 @@ def main() -> int:
         )
     ref = np.array([r["reference"] for r in rows])
     imp = np.array([r["improved"] for r in rows])
-    d = imp - ref
-    wins, ties, losses = int((d < -1e-12).sum()), int((np.abs(d) <= 1e-12).sum()), int((d > 1e-12).sum())
     print(
-        f"mean VI ({SCORED}): reference {ref.mean():.4f}, improved {imp.mean():.4f}; improved - reference: "
-        f"mean {d.mean():+.4f}, {wins} wins / {ties} ties / {losses} losses, sign test p = "
-        f"{sign_test(wins, losses):.3f}; decision (improved mean < reference mean): "
-        f"{'PAYS OFF' if imp.mean() < ref.mean() else 'does not pay off'}"
+        f"mean VI ({SCORED}): reference {ref.mean():.4f}, improved {imp.mean():.4f}; {paired_verdict(ref, imp)}"
     )
     print(
         f"info, min recipe: reference {np.mean([r['reference_min'] for r in rows]):.4f}, improved "
