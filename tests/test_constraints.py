@@ -7,24 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse
+from partitions import set_partitions
 
 import corrclust
 from corrclust.constraints import ConstraintError, constrain
-
-
-def partitions(n):
-    """All set partitions of range(n) as restricted-growth label arrays."""
-    labels = [0] * n
-
-    def rec(i, k):
-        if i == n:
-            yield np.array(labels)
-            return
-        for lab in range(k + 1):
-            labels[i] = lab
-            yield from rec(i + 1, max(k, lab + 1))
-
-    yield from rec(1, 1) if n > 0 else iter(())
 
 
 def objective(C, labels):
@@ -34,7 +20,7 @@ def objective(C, labels):
 
 def brute_force(C, must, cannot):
     best = None
-    for lab in partitions(C.shape[0]):
+    for lab in set_partitions(C.shape[0]):
         if any(lab[a] != lab[b] for a, b in must) or any(lab[a] == lab[b] for a, b in cannot):
             continue
         v = objective(C, lab)
