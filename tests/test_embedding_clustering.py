@@ -229,14 +229,48 @@ def test_embeddings_cli_warns_of_a_partition_that_separates_nothing(tmp_path: Pa
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith("300 rows -> 1 cluster (dense path, 44850 pairs scored, ")
-    assert lines[1] == "warning: one cluster: all 300 rows were joined, the clustering separates nothing"
+    assert lines[1] == (
+        "warning: the rows are identical: there is no structure to cluster; any clusters beyond one "
+        "follow rounding noise"
+    )
+    assert lines[2] == "warning: one cluster: all 300 rows were joined, the clustering separates nothing"
     summary = json.loads((tmp_path / "same" / "summary.json").read_text())
-    assert summary["findings"] == [lines[1][len("warning: ") :]]
+    assert summary["findings"] == [line[len("warning: ") :] for line in lines[1:3]]
     X, _ = planted_embeddings(300, 16, seed=2)
     np.save(tmp_path / "E.npy", X)
     out = run_cli("--embeddings", "E.npy", "-o", "planted", cwd=tmp_path)
     assert out.returncode == 0 and "warning" not in out.stdout
     assert json.loads((tmp_path / "planted" / "summary.json").read_text())["findings"] == []
+
+
+def test_embeddings_cli_says_rows_that_differ_only_by_rounding(tmp_path: Path) -> None:
+    """Rows equal up to 1e-9: the cost rule standardises each feature, so the noise became clusters
+    (5,000 such rows: 1,311 clusters) without a word (audit qa16)."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "flat.npy", 1.0 + 1e-9 * rng.standard_normal((300, 4)))
+    out = run_cli("--embeddings", "flat.npy", "-o", "flat", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    said = [
+        line for line in out.stdout.splitlines() if line.startswith("warning: the rows differ by at most ")
+    ]
+    assert len(said) == 1 and said[0].endswith(
+        "of their size): there is no structure to cluster; any clusters beyond one follow rounding noise"
+    )
+    assert (
+        said[0][len("warning: ") :]
+        in json.loads((tmp_path / "flat" / "summary.json").read_text())["findings"]
+    )
+
+
+def test_spread_findings_threshold() -> None:
+    from corrclust.commands.cluster import spread_findings
+
+    base = np.ones((5, 3), dtype=np.float32) * 1000
+    assert spread_findings(base)[0].startswith("the rows are identical")
+    base[2, 1] += 0.0005  # 5e-7 of the largest value: below 1e-6
+    assert spread_findings(base)[0].startswith("the rows differ by at most 0.000488")
+    base[2, 1] += 0.01  # 1e-5
+    assert spread_findings(base) == [] and spread_findings(base[:1]) == []
 
 
 def test_embeddings_cli_takes_a_truth_as_with_workers(tmp_path: Path) -> None:
