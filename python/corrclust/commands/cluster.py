@@ -774,10 +774,10 @@ def spread_findings(E: np.ndarray) -> list[str]:
     value (read without a float64 copy of ``E``); none otherwise."""
     if E.shape[0] < 2 or E.size == 0:
         return []
-    spread = float(
-        np.max(np.asarray(E.max(axis=0), dtype=np.float64) - np.asarray(E.min(axis=0), dtype=np.float64))
-    )
-    scale = float(np.max(np.abs(np.asarray([E.max(), E.min()], dtype=np.float64))))
+    # one pass for each of the column maxima and minima; the largest value comes from them too
+    top, bottom = np.asarray(E.max(axis=0), dtype=np.float64), np.asarray(E.min(axis=0), dtype=np.float64)
+    spread = float(np.max(top - bottom))
+    scale = float(max(np.abs(top).max(), np.abs(bottom).max()))
     if spread > MIN_RELATIVE_SPREAD * scale:
         return []
     how = (
