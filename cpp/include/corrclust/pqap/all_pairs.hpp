@@ -1,8 +1,10 @@
 // Matching one ordered pair, and all-pairs sweeps over threads.
 //
-// Every ordered pair is solved independently and deterministically, so the results do not depend
-// on the number of threads or on the schedule. Pairs are handed out largest n*m first (a stable
-// order), so long pairs do not end up alone at the end of a sweep.
+// Every ordered pair's result is deterministic and the same as match_pair's, so the results do not
+// depend on the number of threads or on the schedule. In the improved mode a pair and its opposite
+// are solved together when both are pending (each direction's reference matching is the other's
+// competitor). Work is handed out largest n*m first (a stable order), so long pairs do not end up
+// alone at the end of a sweep.
 #pragma once
 
 #include <atomic>
