@@ -243,6 +243,18 @@ def test_dask_local_cluster_matches_local_run(kp, reference):
     )
     assert ids == IDS
     np.testing.assert_array_equal(S, reference[1])
+    # the improved mode deals a pair and its opposite out together (an odd chunk size is rounded up)
+    _, S_imp = similarity_matrix(kp, PqapParameters.paper(), mode="improved", ids=IDS, progress=False)
+    _, S_dask = similarity_matrix_dask(
+        kp.subset(IDS),
+        PqapParameters.paper(),
+        "improved",
+        local_cluster=2,
+        processes=False,
+        chunk_size=3,
+        progress=False,
+    )
+    np.testing.assert_array_equal(S_dask, S_imp)
 
 
 def _block(k, channel=0, seed=0):

@@ -101,9 +101,19 @@ def similarity_matrix_dask(
                 for a, b in pos_pairs
             ]
         )
-        order = np.argsort(-work, kind="stable")
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
         size = chunk_size or max(1, -(-k // (8 * n_workers)))
+        if mode == "improved":
+            # (a, b) and (b, a) next to each other and in one chunk where the size allows: the solver
+            # then finds each reference matching once for both directions (corrclust.pqap.similarity).
+            index = {(int(a), int(b)): t for t, (a, b) in enumerate(pos_pairs)}
+            first = [t for t, (a, b) in enumerate(pos_pairs) if a < b]
+            both = np.array([[t, index[int(pos_pairs[t, 1]), int(pos_pairs[t, 0])]] for t in first])
+            unit_order = np.argsort(-(work[both[:, 0]] + work[both[:, 1]]), kind="stable")
+            order = both[unit_order].ravel()
+            size += size % 2
+        else:
+            order = np.argsort(-work, kind="stable")
         chunks = [order[i : i + size] for i in range(0, k, size)]
         organoids = {
             i: (
