@@ -50,7 +50,8 @@ Sets (the split is fixed in ``labelfree_sets.py``; ``--half report`` gives the f
 tuned on): RBC 10 classes x 10 and x 50 crops (draw 0, the crops of every earlier report, shown
 alone; then the mean over ``--draws`` 10 x 10 and ``--draws-large`` 10 x 50 draws of crops of the
 same half, because one draw of 100 crops varies by about 0.3 bits: development draws 2.46-3.36),
-synthetic organoids (4 classes x 10, 96 px, one row per seed), OrgaQuant brightfield crops (no
+synthetic organoids (4 classes x 10, 96 px, one row per seed; ``--synthetic-per N`` for 4 x N,
+``--synthetic-seeds A-B`` for other seeds, ``--synthetic-only`` for those rows alone), OrgaQuant brightfield crops (no
 classes: stability, the mean adjusted Rand index between the clustering of all crops and of five
 random 80 % subsets).
 
@@ -321,6 +322,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--half", choices=("report", "dev"), default="report")
     ap.add_argument("--quick", action="store_true", help="RBC 10 x 10 and two synthetic seeds only")
+    ap.add_argument(
+        "--synthetic-per",
+        type=int,
+        default=10,
+        metavar="N",
+        help="synthetic organoids per class (10, the demo's size; 50 is issue 13's over-cut case)",
+    )
+    ap.add_argument(
+        "--synthetic-seeds",
+        metavar="A-B",
+        help="synthetic seeds, first-last (default: the half's, 0-4 dev / 5-9 report; --quick two)",
+    )
+    ap.add_argument(
+        "--synthetic-only", action="store_true", help="the synthetic rows only (no RBC, no OrgaQuant)"
+    )
     ap.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     ap.add_argument(
         "--draws",
@@ -387,6 +403,8 @@ def main(argv=None) -> int:
             )
 
     rbc_sizes = ((10, 1),) if args.quick else ((10, args.draws), (50, args.draws_large))
+    if args.synthetic_only:
+        rbc_sizes = ()
     for per, n_draws in rbc_sizes:
         per_draw: dict[str, list] = {}
         for draw in range(n_draws):
@@ -417,15 +435,22 @@ def main(argv=None) -> int:
     seeds = (5, 6) if args.half == "report" else (0, 1)
     if not args.quick:
         seeds = tuple(range(5, 10)) if args.half == "report" else tuple(range(5))
+    if args.synthetic_seeds:
+        first, _, last = args.synthetic_seeds.partition("-")
+        seeds = tuple(range(int(first), int(last or first) + 1))
     per_method: dict[str, list] = {}
     for seed in seeds:
-        images, classes, masks = sets.synthetic_set(seed)
+        images, classes, masks = sets.synthetic_set(seed, per_class=args.synthetic_per)
         Z, kept, skipped, ft = features(images, masks)
         y = np.array(classes)[kept]
         for method, m, dt in labelled_methods(Z, y, 4):
             per_method.setdefault(method, []).append((m, dt))
-    emit_mean(f"synthetic 4x10, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})", per_method, "seed")
-    if not args.quick:
+    emit_mean(
+        f"synthetic 4x{args.synthetic_per}, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})",
+        per_method,
+        "seed",
+    )
+    if not args.quick and not args.synthetic_only:
         images, _ = sets.orgaquant_crops(args.half, 150)
         Z, kept, skipped, ft = features(images)
         from sklearn.cluster import KMeans
