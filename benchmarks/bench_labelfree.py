@@ -10,8 +10,11 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
 * ``corrclust profile``: costs by the label-free rule of ``corrclust.feature_costs`` (local scaling
   with the route's default neighbourhood ``scaled_neighbours(n)`` = max(7, n / 15); above k = 7 the
   pairs of the k-nearest-neighbour graph get the offset ``rule_offset(k)`` = 1 + 4 ln(k / 7) and
-  the others 1, ``pair_offsets``, since session 11), GAEC + Kernighan-Lin; the number of clusters
-  is an output.
+  the others 1, ``pair_offsets``, since session 11; above k = 7 the repulsion of those others
+  weighted by ``FAR_WEIGHT`` = 0.25, ``pair_repulsion``, since session 17), GAEC + Kernighan-Lin;
+  the number of clusters is an output.
+* ``... far pairs at full weight (session 11 rule)``: the rule before session 17 (only differs
+  above 112 images).
 * ``... singletons joined (session 12, not adopted)``: the same labels, then every image alone in its
   cluster that attracts a member of a cluster joined to the one it attracts most by median cost
   (``join_singletons``); measured, not the route's default (docs/profiles.md).
@@ -166,6 +169,18 @@ def ours_fixed_offset(Z):
     return solve(C, method="kl", seed=0).labels
 
 
+def ours_session11(Z):
+    """Session 11's rule: the grown offset on the neighbour pairs, every repulsion at full weight
+    (session 17 weights the far pairs' repulsion by ``feature_costs.FAR_WEIGHT`` above k = 7)."""
+    k = feature_costs.scaled_neighbours(len(Z))
+    s, sigma = feature_costs.scaled_distances(Z, k)
+    D = np.sqrt(s * np.outer(sigma, sigma))
+    offsets = feature_costs.pair_offsets(D, sigma[:, None], sigma[None, :], feature_costs.rule_offset(k))
+    C = feature_costs.costs_of_scaled(s, 0.0, offsets)
+    np.fill_diagonal(C, 0.0)
+    return solve(C, method="kl", seed=0).labels
+
+
 def ours_session10(Z):
     """Session 10's rule: the scaled neighbourhood with the offset 1 + 0.5 ln(k / 7) on every pair."""
     k = feature_costs.scaled_neighbours(len(Z))
@@ -219,6 +234,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
         (
             ("corrclust profile (label-free)", lambda: ours(Z)),
             ("corrclust profile, singletons joined (session 12, not adopted)", lambda: ours(Z, join=True)),
+            ("corrclust profile, far pairs at full weight (session 11 rule)", lambda: ours_session11(Z)),
             ("corrclust profile, offset 1 (session 9 rule)", lambda: ours_fixed_offset(Z)),
             ("corrclust profile, offset grown on all pairs (session 10 rule)", lambda: ours_session10(Z)),
             ("corrclust profile --neighbours 7 (session 7 default)", lambda: ours(Z, k=7)),
