@@ -66,6 +66,12 @@ development half: RBC 10 x 50, mean of 3 draws, profiles alone 3.562 (session 10
 KMeans 3.842, Ward 3.682, HDBSCAN 4.380, one cluster 3.322), joined with a pool network 3.084
 (session 10 rule 3.136; Ward 3.215); RBC 10 x 10 unchanged (3.179; Ward 3.267); synthetic 0.048.
 Development half (draws 0-2 / 0-9): 10 x 50 3.605 (Ward 3.818), 10 x 10 2.838 (Ward 3.055).
+
+Session 17 (the far pairs' repulsion at ``FAR_WEIGHT`` above k = 7), held-out half scored once
+(its seventh look): RBC 10 x 50 3.338 (session 11 rule 3.562), 10 x 10 and synthetic 4 x 10
+unchanged; development 10 x 50 3.326. Synthetic 4 x 50 (``--synthetic-per 50``), development seeds
+0-9: 0.007 (session 11 rule 0.445); counted once on seeds 600-619: 0.012 (0.491; KMeans 0.004,
+Ward 0.000).
 """
 
 from __future__ import annotations
