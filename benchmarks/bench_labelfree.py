@@ -10,8 +10,11 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
 * ``corrclust profile``: costs by the label-free rule of ``corrclust.feature_costs`` (local scaling
   with the route's default neighbourhood ``scaled_neighbours(n)`` = max(7, n / 15); above k = 7 the
   pairs of the k-nearest-neighbour graph get the offset ``rule_offset(k)`` = 1 + 4 ln(k / 7) and
-  the others 1, ``pair_offsets``, since session 11), GAEC + Kernighan-Lin; the number of clusters
-  is an output.
+  the others 1, ``pair_offsets``, since session 11; above k = 7 the repulsion of those others
+  weighted by ``FAR_WEIGHT`` = 0.25, ``pair_repulsion``, since session 17), GAEC + Kernighan-Lin;
+  the number of clusters is an output.
+* ``... far pairs at full weight (session 11 rule)``: the rule before session 17 (only differs
+  above 112 images).
 * ``... singletons joined (session 12, not adopted)``: the same labels, then every image alone in its
   cluster that attracts a member of a cluster joined to the one it attracts most by median cost
   (``join_singletons``); measured, not the route's default (docs/profiles.md).
@@ -50,7 +53,8 @@ Sets (the split is fixed in ``labelfree_sets.py``; ``--half report`` gives the f
 tuned on): RBC 10 classes x 10 and x 50 crops (draw 0, the crops of every earlier report, shown
 alone; then the mean over ``--draws`` 10 x 10 and ``--draws-large`` 10 x 50 draws of crops of the
 same half, because one draw of 100 crops varies by about 0.3 bits: development draws 2.46-3.36),
-synthetic organoids (4 classes x 10, 96 px, one row per seed), OrgaQuant brightfield crops (no
+synthetic organoids (4 classes x 10, 96 px, one row per seed; ``--synthetic-per N`` for 4 x N,
+``--synthetic-seeds A-B`` for other seeds, ``--synthetic-only`` for those rows alone), OrgaQuant brightfield crops (no
 classes: stability, the mean adjusted Rand index between the clustering of all crops and of five
 random 80 % subsets).
 
@@ -62,6 +66,12 @@ development half: RBC 10 x 50, mean of 3 draws, profiles alone 3.562 (session 10
 KMeans 3.842, Ward 3.682, HDBSCAN 4.380, one cluster 3.322), joined with a pool network 3.084
 (session 10 rule 3.136; Ward 3.215); RBC 10 x 10 unchanged (3.179; Ward 3.267); synthetic 0.048.
 Development half (draws 0-2 / 0-9): 10 x 50 3.605 (Ward 3.818), 10 x 10 2.838 (Ward 3.055).
+
+Session 17 (the far pairs' repulsion at ``FAR_WEIGHT`` above k = 7), held-out half scored once
+(its seventh look): RBC 10 x 50 3.338 (session 11 rule 3.562), 10 x 10 and synthetic 4 x 10
+unchanged; development 10 x 50 3.326. Synthetic 4 x 50 (``--synthetic-per 50``), development seeds
+0-9: 0.007 (session 11 rule 0.445); counted once on seeds 600-619: 0.012 (0.491; KMeans 0.004,
+Ward 0.000).
 """
 
 from __future__ import annotations
@@ -165,6 +175,18 @@ def ours_fixed_offset(Z):
     return solve(C, method="kl", seed=0).labels
 
 
+def ours_session11(Z):
+    """Session 11's rule: the grown offset on the neighbour pairs, every repulsion at full weight
+    (session 17 weights the far pairs' repulsion by ``feature_costs.FAR_WEIGHT`` above k = 7)."""
+    k = feature_costs.scaled_neighbours(len(Z))
+    s, sigma = feature_costs.scaled_distances(Z, k)
+    D = np.sqrt(s * np.outer(sigma, sigma))
+    offsets = feature_costs.pair_offsets(D, sigma[:, None], sigma[None, :], feature_costs.rule_offset(k))
+    C = feature_costs.costs_of_scaled(s, 0.0, offsets)
+    np.fill_diagonal(C, 0.0)
+    return solve(C, method="kl", seed=0).labels
+
+
 def ours_session10(Z):
     """Session 10's rule: the scaled neighbourhood with the offset 1 + 0.5 ln(k / 7) on every pair."""
     k = feature_costs.scaled_neighbours(len(Z))
@@ -218,6 +240,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
         (
             ("corrclust profile (label-free)", lambda: ours(Z)),
             ("corrclust profile, singletons joined (session 12, not adopted)", lambda: ours(Z, join=True)),
+            ("corrclust profile, far pairs at full weight (session 11 rule)", lambda: ours_session11(Z)),
             ("corrclust profile, offset 1 (session 9 rule)", lambda: ours_fixed_offset(Z)),
             ("corrclust profile, offset grown on all pairs (session 10 rule)", lambda: ours_session10(Z)),
             ("corrclust profile --neighbours 7 (session 7 default)", lambda: ours(Z, k=7)),
@@ -321,6 +344,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--half", choices=("report", "dev"), default="report")
     ap.add_argument("--quick", action="store_true", help="RBC 10 x 10 and two synthetic seeds only")
+    ap.add_argument(
+        "--synthetic-per",
+        type=int,
+        default=10,
+        metavar="N",
+        help="synthetic organoids per class (10, the demo's size; 50 is issue 13's over-cut case)",
+    )
+    ap.add_argument(
+        "--synthetic-seeds",
+        metavar="A-B",
+        help="synthetic seeds, first-last (default: the half's, 0-4 dev / 5-9 report; --quick two)",
+    )
+    ap.add_argument(
+        "--synthetic-only", action="store_true", help="the synthetic rows only (no RBC, no OrgaQuant)"
+    )
     ap.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     ap.add_argument(
         "--draws",
@@ -387,6 +425,8 @@ def main(argv=None) -> int:
             )
 
     rbc_sizes = ((10, 1),) if args.quick else ((10, args.draws), (50, args.draws_large))
+    if args.synthetic_only:
+        rbc_sizes = ()
     for per, n_draws in rbc_sizes:
         per_draw: dict[str, list] = {}
         for draw in range(n_draws):
@@ -417,15 +457,22 @@ def main(argv=None) -> int:
     seeds = (5, 6) if args.half == "report" else (0, 1)
     if not args.quick:
         seeds = tuple(range(5, 10)) if args.half == "report" else tuple(range(5))
+    if args.synthetic_seeds:
+        first, _, last = args.synthetic_seeds.partition("-")
+        seeds = tuple(range(int(first), int(last or first) + 1))
     per_method: dict[str, list] = {}
     for seed in seeds:
-        images, classes, masks = sets.synthetic_set(seed)
+        images, classes, masks = sets.synthetic_set(seed, per_class=args.synthetic_per)
         Z, kept, skipped, ft = features(images, masks)
         y = np.array(classes)[kept]
         for method, m, dt in labelled_methods(Z, y, 4):
             per_method.setdefault(method, []).append((m, dt))
-    emit_mean(f"synthetic 4x10, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})", per_method, "seed")
-    if not args.quick:
+    emit_mean(
+        f"synthetic 4x{args.synthetic_per}, seeds {seeds[0]}-{seeds[-1]} (mean of {len(seeds)})",
+        per_method,
+        "seed",
+    )
+    if not args.quick and not args.synthetic_only:
         images, _ = sets.orgaquant_crops(args.half, 150)
         Z, kept, skipped, ft = features(images)
         from sklearn.cluster import KMeans

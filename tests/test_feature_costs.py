@@ -197,19 +197,22 @@ def test_scaled_neighbours_values():
         F.scaled_neighbours(1)
 
 
-def test_scaled_neighbours_split_large_classes_less():
+def test_scaled_neighbours_split_large_classes_less(monkeypatch):
     """Two planted classes of 120 in 10 dimensions: k = 7 gives 56 clusters (VI 4.58), the scaled
     neighbourhood (k = 16, with its offset on the neighbour pairs) 12 (VI 1.68; session 10's offset
-    on all pairs: 14, VI 1.96; offset 1: 31, VI 3.52). Classes this much larger than the
-    neighbourhood are still split (the rule's known limit, docs/profiles.md)."""
+    on all pairs: 14, VI 1.96; offset 1: 31, VI 3.52), and with the far pairs' repulsion at a
+    quarter (session 17) the two classes exactly."""
     X, y = _planted(n_per=120, d=10, gap=6.0, seed=4)
     fixed = compare(y, solve(F.costs_from_features(X, k=7)[0], method="kl").labels)
     k = F.scaled_neighbours(len(X))
     scaled = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)
+    monkeypatch.setattr(F, "FAR_WEIGHT", 1.0)
+    full = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)
     assert k == 16
-    assert (fixed["n_clusters_pred"], scaled["n_clusters_pred"]) == (56, 12)
+    assert (fixed["n_clusters_pred"], full["n_clusters_pred"], scaled["n_clusters_pred"]) == (56, 12, 2)
     assert fixed["vi"] == pytest.approx(4.5806, abs=1e-4)
-    assert scaled["vi"] == pytest.approx(1.6779, abs=1e-4)
+    assert full["vi"] == pytest.approx(1.6779, abs=1e-4)
+    assert scaled["vi"] == 0.0
 
 
 def _planted_many(classes: int, n_per: int, gap: float = 6.0, seed: int = 0):
@@ -231,15 +234,16 @@ def test_rule_offset_values():
     assert F.rule_offset(67) == pytest.approx(10.0352, abs=1e-4)  # 10 x 100 images
     # the dense rule adds it to the neighbour pairs only: on the points 0..29 at k = 14, sigma = 14
     # everywhere at the ends and less inside; the pair (0, 5) is within 0's neighbourhood (4 ln 2
-    # more than the k = 7 formula), the pair (0, 29) within nobody's (the k = 7 formula)
+    # more than the k = 7 formula), the pair (0, 29) within nobody's (the k = 7 formula, its
+    # repulsion at FAR_WEIGHT since session 17)
     X = np.arange(30, dtype=np.float64)[:, None]
     s, sigma = F.scaled_distances(X, 14)
     assert sigma[0] == sigma[29] == 14.0
     C, info = F.costs_from_features(X, k=14)
-    assert info["offset"] == F.rule_offset(14)
+    assert info["offset"] == F.rule_offset(14) and info["far_weight"] == F.FAR_WEIGHT == 0.25
     base = F.costs_of_scaled(s, 0.0)
     np.testing.assert_allclose(C[0, 5], base[0, 5] + 4 * math.log(2), rtol=1e-12)
-    assert C[0, 29] == base[0, 29]
+    assert base[0, 29] < 0 and C[0, 29] == base[0, 29] * 0.25
 
 
 @pytest.mark.parametrize(
@@ -258,6 +262,7 @@ def test_offset_keeps_planted_classes_whole_as_the_collection_grows(monkeypatch,
         assert got["n_clusters_pred"] == new[seed]
         with monkeypatch.context() as m:
             m.setattr(F, "OFFSET_SLOPE", 0.0)
+            m.setattr(F, "FAR_WEIGHT", 1.0)  # the rule before sessions 10 and 17
             fixed = compare(y, solve(F.costs_from_features(X, k=k)[0], method="kl").labels)
         assert fixed["n_clusters_pred"] == old[seed]
         assert got["vi"] < fixed["vi"]
@@ -279,7 +284,8 @@ def test_grown_offset_reaches_the_neighbour_pairs_only():
     half of all pairs attract and the solver chains classes together (7 clusters, VI 2.26); on the
     pairs of the neighbour graph only (the rule), a tenth attract and the classes come out nearly
     exactly (8 clusters, VI 0.061). Every cost is the grown formula where one end is among the
-    other's 13 nearest and the offset-1 formula elsewhere; deterministic."""
+    other's 13 nearest and the offset-1 formula elsewhere (its repulsion at FAR_WEIGHT since session
+    17, which changes none of these figures); deterministic."""
     X, y = _planted_many(8, 25, gap=4.5)
     k = F.scaled_neighbours(len(X))
     assert k == 13
@@ -292,7 +298,8 @@ def test_grown_offset_reaches_the_neighbour_pairs_only():
     grown = F.costs_of_scaled(s, 0.0, F.rule_offset(k))
     base = F.costs_of_scaled(s, 0.0, F.OFFSET)
     np.testing.assert_array_equal(C[near], grown[near])
-    np.testing.assert_array_equal(C[off & ~near], base[off & ~near])
+    far_base = base[off & ~near]
+    np.testing.assert_array_equal(C[off & ~near], np.where(far_base < 0, far_base * F.FAR_WEIGHT, far_base))
     iu = np.triu_indices(len(X), 1)
     assert info["attractive_share"] == pytest.approx(0.1030, abs=1e-4)
     assert float(np.mean(grown[iu] > 0)) == pytest.approx(0.5118, abs=1e-4)
@@ -304,6 +311,55 @@ def test_grown_offset_reaches_the_neighbour_pairs_only():
     assert everywhere["vi"] == pytest.approx(2.2594, abs=1e-4)
     assert got["vi"] == pytest.approx(0.0609, abs=1e-4)
     np.testing.assert_array_equal(labels, solve(F.costs_from_features(X, k=k)[0], method="kl", seed=0).labels)
+
+
+def test_far_weight_values_and_nothing_changes_up_to_seven_neighbours():
+    """1 up to k = 7, FAR_WEIGHT (0.25) above; at k <= 7 the costs are the offset-1 formula on every
+    pair, as before session 17 (bit for bit)."""
+    assert [F.far_weight(k) for k in (1, 6, 7, 8, 13, 33, 1000)] == [1.0] * 3 + [0.25] * 4
+    d = np.array([0.5, 2.0, 9.0])
+    assert F.pair_repulsion(d, np.ones(3), np.array([1.0, 2.0, 3.0]), 1.0) == 1.0
+    np.testing.assert_array_equal(
+        F.pair_repulsion(d, np.ones(3), np.array([1.0, 2.0, 3.0]), 0.25), [1.0, 1.0, 0.25]
+    )
+    X = np.random.default_rng(3).normal(size=(60, 4))
+    for k in (3, 7):
+        s, _ = F.scaled_distances(X, k)
+        before = F.costs_of_scaled(s, 0.5)
+        np.fill_diagonal(before, 0.0)
+        C, info = F.costs_from_features(X, k=k, granularity=0.5)
+        assert info["far_weight"] == 1.0
+        np.testing.assert_array_equal(C, before)
+    # above, a far repelling pair's cost is clipped, weighted, then shifted by the granularity
+    s = np.array([[0.0, 40.0], [40.0, 0.0]])
+    C = F.costs_of_scaled(s, -1.0, F.OFFSET, 0.25)
+    assert C[0, 1] == -F.COST_CLIP * 0.25 - 1.0
+
+
+@pytest.mark.parametrize(("seed", "clusters", "vi"), [(0, 13, 1.2589), (1, 9, 1.1220)])
+def test_far_weight_keeps_classes_of_four_neighbourhoods_whole(monkeypatch, seed, clusters, vi):
+    """Four planted classes of 50 (200 points, k = 13; the shape of the synthetic organoids at
+    4 x 50): with every far pair repelling at full strength (session 11) the rule cut them into 13
+    and 9 clusters, and the costs wanted it (the cut partition's objective is above the classes');
+    with the far pairs' repulsion at a quarter the classes come out exactly and are the optimum."""
+    X, y = _planted_many(4, 50, seed=seed)
+    k = F.scaled_neighbours(len(X))
+    assert k == 13
+
+    def objective(C, labels):
+        return float(C[np.triu(labels[:, None] == labels[None, :], 1)].sum())
+
+    C, _ = F.costs_from_features(X, k=k)
+    labels = solve(C, method="kl", seed=0).labels
+    assert compare(y, labels)["vi"] == 0.0
+    assert objective(C, labels) == pytest.approx(objective(C, y), rel=1e-12)
+    monkeypatch.setattr(F, "FAR_WEIGHT", 1.0)
+    C1, _ = F.costs_from_features(X, k=k)
+    cut = solve(C1, method="kl", seed=0).labels
+    got = compare(y, cut)
+    assert got["n_clusters_pred"] == clusters and got["false_joins"] == 0.0
+    assert got["vi"] == pytest.approx(vi, abs=1e-4)
+    assert objective(C1, cut) > objective(C1, y)
 
 
 def test_pair_offsets_up_to_seven_neighbours_and_sparse_agreement():
@@ -412,7 +468,8 @@ def test_sparse_scorer_takes_the_offset_of_its_neighbourhood():
     dense, _ = F.costs_from_features(X, k=16)
     pairs = np.array([[0, 1], [2, 59], [10, 30], [44, 45]])
     np.testing.assert_allclose(score(X, pairs), dense[pairs[:, 0], pairs[:, 1]], rtol=1e-12, atol=1e-12)
-    assert repr(score).endswith(f", granularity=0.0, offset={F.rule_offset(16)!r})")
+    assert score.far == F.FAR_WEIGHT
+    assert repr(score).endswith(f", granularity=0.0, offset={F.rule_offset(16)!r}, far=0.25)")
     assert "offset" not in repr(F.LocalScalingCost.from_knn(dist, 7))
 
 
