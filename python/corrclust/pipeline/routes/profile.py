@@ -180,8 +180,10 @@ class ProfileRoute:
             )
         if asked_k == "scaled":
             offset = feature_costs.rule_offset(pc.k)
+            far = feature_costs.far_weight(pc.k)
             where = (
-                f" on the neighbour pairs ({feature_costs.OFFSET:g} on the others)"
+                f" on the neighbour pairs ({feature_costs.OFFSET:g} on the others, "
+                f"whose repulsion counts {far:g})"
                 if offset > feature_costs.OFFSET
                 else ""
             )
