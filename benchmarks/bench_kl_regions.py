@@ -8,9 +8,13 @@ cluster A and their cluster X joins A and X). Per region it prints our cluster s
 many nodes change cluster (the region less the best one-to-one matching of the clusters), and
 our objective minus theirs on the region's edges (edges leaving a region are cut in both, so the
 region differences add up to the total difference). With ``--nodes`` it also lists the nodes that
-the larger overlap does not explain, with their edges.
+the larger overlap does not explain, with their edges. With ``--starts`` it says whether the two GAEC
+results are the same partition and where each KL ends from the other's start: from the other's GAEC
+labels and from the other's final labels (a result that the other KL keeps, and vice versa, is a
+separate local optimum, reached by a different visiting order rather than a missing move).
 
     python benchmarks/bench_kl_regions.py supervoxel-8000-310 bench_cc:supervoxel-8000-1
+    python benchmarks/bench_kl_regions.py --starts supervoxel-8000-461
 
 docs/solvers.md (session 12) describes what the losses look like.
 """
@@ -79,11 +83,46 @@ def cut_inside(adj, nodes, labels) -> float:
     )
 
 
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = set(zip(a.tolist(), b.tolist(), strict=True))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def print_starts(n, edges, costs, peer, ours, theirs) -> None:
+    """GAEC of both, and each KL started from the other's GAEC and final labels (objectives minus
+    bioimage-cpp's GAEC + KL)."""
+    target = peer.energy(theirs)
+    our_gaec = np.asarray(_core.heuristics.solve_sparse(n, edges, costs, "gaec")["labels"], dtype=np.int64)
+    their_gaec = np.asarray(peer.gaec(), dtype=np.int64)
+
+    def ours_from(start):
+        return _core.heuristics.solve_sparse(n, edges, costs, "kl", warm_start=start)["objective"] - target
+
+    def theirs_from(start):
+        labels = peer.core._multicut_kernighan_lin(
+            peer.graph, peer.costs, np.asarray(start, dtype=np.uint64), 100, 1e-6
+        )
+        return peer.energy(labels) - target
+
+    gaec_diff = _core.problem.objective_sparse(n, edges, costs, our_gaec) - peer.energy(their_gaec)
+    print(
+        f"  GAEC: ours - theirs {gaec_diff:+.3f}, same partition {same_partition(our_gaec, their_gaec)}; "
+        f"our KL from their GAEC {ours_from(their_gaec):+.3f}, their KL from our GAEC "
+        f"{theirs_from(our_gaec):+.3f}; our KL from their result {ours_from(theirs):+.3f}, "
+        f"their KL from ours {theirs_from(ours):+.3f}"
+    )
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("instances", nargs="+", help="KIND-SEED as bench_kl_quality.py prints, or bench_cc:NAME")
     ap.add_argument(
         "--nodes", action="store_true", help="list the nodes that changed cluster, with their edges"
+    )
+    ap.add_argument(
+        "--starts",
+        action="store_true",
+        help="compare the GAEC results and run each KL from the other's GAEC and final labels",
     )
     args = ap.parse_args(argv)
     require_peer("bench_kl_regions.py")
@@ -99,6 +138,8 @@ def main(argv=None) -> int:
             adj[v][u] = adj[v].get(u, 0.0) + w
         total = _core.problem.objective_sparse(n, edges, costs, ours) - peer.energy(theirs)
         print(f"## {spec}: ours - bioimage-cpp {total:+.3f}")
+        if args.starts:
+            print_starts(n, edges, costs, peer, ours, theirs)
         found, members_ours, members_theirs = regions(ours, theirs)
         for nodes in sorted(found, key=len):
             mine = sorted({ours[v] for v in nodes})
