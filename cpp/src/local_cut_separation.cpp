@@ -15,6 +15,7 @@
 #include "corrclust/local_cut_separation.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -57,7 +58,7 @@ const std::vector<signed char>& LocalCutSeparator::partitions(int k) {
 }
 
 bool LocalCutSeparator::separate_set(const std::vector<int>& nodes, const std::vector<double>& y, double tol,
-                                     LocalCut& out, double time_limit_s) {
+                                     LocalCut& out, double time_limit_s, bool row_generation) {
     const int k = static_cast<int>(nodes.size());
     if (k < 3 || k > 10) throw std::invalid_argument("local cuts: node sets of 3 to 10 nodes");
     ++sets_tried_;
@@ -90,7 +91,7 @@ bool LocalCutSeparator::separate_set(const std::vector<int>& nodes, const std::v
     LpRows rows;
     std::vector<int> idx;
     std::vector<double> val;
-    for (const std::uint64_t m : masks) {
+    const auto add_row = [&](std::uint64_t m) {
         idx.clear();
         val.clear();
         for (int e = 0; e < q; ++e)
@@ -101,10 +102,68 @@ bool LocalCutSeparator::separate_set(const std::vector<int>& nodes, const std::v
         idx.push_back(q);
         val.push_back(-1.0);
         rows.add(-kInf, 0.0, idx.data(), val.data(), static_cast<int>(idx.size()));
-    }
-    lp->add_rows(rows);
+    };
+    // sum_{e in m} w_e for every mask.
+    std::vector<double> score(masks.size());
+    const auto score_masks = [&](const std::vector<double>& w) {
+        for (size_t p = 0; p < masks.size(); ++p) {
+            double s = 0.0;
+            for (std::uint64_t m = masks[p]; m; m &= m - 1) s += w[static_cast<size_t>(__builtin_ctzll(m))];
+            score[p] = s;
+        }
+    };
     // A second at most per set: these LPs take milliseconds, and a stalled one must not hold the search.
-    if (lp->solve(LpMethod::dual_simplex, std::min(time_limit_s, 1.0)) != LpStatus::optimal) return false;
+    const double limit = std::min(time_limit_s, 1.0);
+    const auto t_start = std::chrono::steady_clock::now();
+    const auto left = [&] {
+        return limit - std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    };
+    if (!row_generation) {
+        for (const std::uint64_t m : masks) add_row(m);
+        lp->add_rows(rows);
+        if (lp->solve(LpMethod::dual_simplex, limit) != LpStatus::optimal) return false;
+    } else {
+        // Row generation over the partitions: start from the q + 1 incidence vectors nearest to
+        // y_S in L1 (|y - chi|_1 = sum y + sum_{e cut in chi} (1 - 2 y_e)), solve, add the
+        // partitions the current (a, b) violates (most violated first), until none is. The
+        // restricted LP's optimum bounds the full one from above, so a restricted optimum <= tol
+        // already says "inside".
+        std::vector<double> w(static_cast<size_t>(q));
+        for (int e = 0; e < q; ++e) w[e] = 1.0 - 2.0 * y[edges[e]];
+        score_masks(w);
+        std::vector<size_t> order(masks.size());
+        for (size_t p = 0; p < order.size(); ++p) order[p] = p;
+        const size_t first = std::min(order.size(), static_cast<size_t>(q) + 1);
+        std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(first), order.end(),
+                          [&](size_t a, size_t b) { return score[a] < score[b]; });
+        std::vector<char> in_lp(masks.size(), 0);
+        for (size_t r = 0; r < first; ++r) {
+            add_row(masks[order[r]]);
+            in_lp[order[r]] = 1;
+        }
+        lp->add_rows(rows);
+        std::vector<double> xs, acts;
+        std::vector<std::pair<double, size_t>> viol;
+        for (;;) {
+            if (lp->solve(LpMethod::dual_simplex, left()) != LpStatus::optimal) return false;
+            if (-lp->objective() <= tol) return false;
+            lp->solution(xs, acts);
+            w.assign(xs.begin(), xs.begin() + q);
+            score_masks(w);
+            viol.clear();
+            for (size_t p = 0; p < masks.size(); ++p)
+                if (!in_lp[p] && score[p] > xs[q] + 1e-9) viol.emplace_back(-(score[p] - xs[q]), p);
+            if (viol.empty()) break;
+            const size_t take = std::min(viol.size(), static_cast<size_t>(2 * q));
+            std::partial_sort(viol.begin(), viol.begin() + static_cast<std::ptrdiff_t>(take), viol.end());
+            rows.clear();
+            for (size_t r = 0; r < take; ++r) {
+                add_row(masks[viol[r].second]);
+                in_lp[viol[r].second] = 1;
+            }
+            lp->add_rows(rows);
+        }
+    }
     if (-lp->objective() <= tol) return false;
     std::vector<double> x, activity;
     lp->solution(x, activity);
@@ -153,7 +212,7 @@ void LocalCutSeparator::induced_edges(const std::vector<int>& nodes, std::vector
     }
 }
 
-bool LocalCutSeparator::grow(int e, int size, const std::vector<double>& frac, std::vector<int>& nodes) {
+bool LocalCutSeparator::grow(int e, int size, const std::vector<double>& frac, bool dense, std::vector<int>& nodes) {
     if (in_set_.size() != static_cast<size_t>(n_)) {
         in_set_.assign(static_cast<size_t>(n_), 0);
         cand_stamp_.assign(static_cast<size_t>(n_), 0);
@@ -185,9 +244,16 @@ bool LocalCutSeparator::grow(int e, int size, const std::vector<double>& frac, s
         int best = -1;
         for (const int w : cand_list_) {
             if (in_set_[w] == stamp_) continue;
-            if (best < 0 || cand_score_[w] > cand_score_[best] ||
-                (cand_score_[w] == cand_score_[best] && cand_count_[w] > cand_count_[best]))
+            if (best < 0) {
                 best = w;
+                continue;
+            }
+            const bool better =
+                dense ? cand_count_[w] > cand_count_[best] ||
+                            (cand_count_[w] == cand_count_[best] && cand_score_[w] > cand_score_[best])
+                      : cand_score_[w] > cand_score_[best] ||
+                            (cand_score_[w] == cand_score_[best] && cand_count_[w] > cand_count_[best]);
+            if (better) best = w;
         }
         if (best < 0) return false;
         add(best);
@@ -218,26 +284,30 @@ std::vector<LocalCut> LocalCutSeparator::separate(const std::vector<double>& y, 
         bool room = false;
         for (int k = lo; k <= hi; ++k) room = room || solved[k] < options.max_sets;
         if (!room) break;
-        grow(e, hi, frac, order);  // the first k nodes of the growth are the set of size k
-        for (int k = lo; k <= hi && k <= static_cast<int>(order.size()); ++k) {
-            if (solved[k] >= options.max_sets) continue;
-            set_nodes.assign(order.begin(), order.begin() + k);
-            std::sort(set_nodes.begin(), set_nodes.end());
-            if (!tried[k].insert(set_nodes).second) continue;
-            // A set whose point has not changed since its LP found nothing is skipped without
-            // counting against the budget: the seeds are ordered by fractionality, and without this
-            // every round re-solved the same sets around the 1/2 edges (3000-node graph: 1200 sets
-            // per round, the root stalled with 4 of the 26.6 gap closed; docs/exact.md).
-            induced_edges(set_nodes, edges, la, lb);
-            std::uint64_t set_key = 1469598103934665603ull, point_key = set_key;
-            for (const int x : set_nodes) set_key = (set_key ^ static_cast<std::uint64_t>(x)) * 1099511628211ull;
-            for (const int f : edges)
-                point_key = (point_key ^ static_cast<std::uint64_t>(std::llround(y[f] * 1e7))) * 1099511628211ull;
-            const auto known = clean_.find(set_key);
-            if (known != clean_.end() && known->second == point_key) continue;
-            ++solved[k];
-            if (separate_set(set_nodes, y, tol, cut, control.remaining())) cuts.push_back(cut);
-            else clean_[set_key] = point_key;
+        for (int g = 0; g < 2; ++g) {
+            const bool dense = g == 1;
+            if ((dense && options.growth == 0) || (!dense && options.growth == 1)) continue;
+            grow(e, hi, frac, dense, order);  // the first k nodes of the growth are the set of size k
+            for (int k = lo; k <= hi && k <= static_cast<int>(order.size()); ++k) {
+                if (solved[k] >= options.max_sets) continue;
+                set_nodes.assign(order.begin(), order.begin() + k);
+                std::sort(set_nodes.begin(), set_nodes.end());
+                if (!tried[k].insert(set_nodes).second) continue;
+                // A set whose point has not changed since its LP found nothing is skipped without
+                // counting against the budget: the seeds are ordered by fractionality, and without this
+                // every round re-solved the same sets around the 1/2 edges (3000-node graph: 1200 sets
+                // per round, the root stalled with 4 of the 26.6 gap closed; docs/exact.md).
+                induced_edges(set_nodes, edges, la, lb);
+                std::uint64_t set_key = 1469598103934665603ull, point_key = set_key;
+                for (const int x : set_nodes) set_key = (set_key ^ static_cast<std::uint64_t>(x)) * 1099511628211ull;
+                for (const int f : edges)
+                    point_key = (point_key ^ static_cast<std::uint64_t>(std::llround(y[f] * 1e7))) * 1099511628211ull;
+                const auto known = clean_.find(set_key);
+                if (known != clean_.end() && known->second == point_key) continue;
+                ++solved[k];
+                if (separate_set(set_nodes, y, tol, cut, control.remaining(), options.row_generation)) cuts.push_back(cut);
+                else clean_[set_key] = point_key;
+            }
         }
     }
     std::stable_sort(cuts.begin(), cuts.end(),

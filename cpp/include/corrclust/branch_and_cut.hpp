@@ -49,6 +49,8 @@ struct BncOptions {
     int local_cut_min_size = 6;
     int local_cut_max_size = 8;
     int local_cut_sets = 400;
+    bool local_cut_row_generation = true;
+    int local_cut_growth = 0;
     bool star_ipm = true;            // root: switch from dual simplex to interior point once star cuts start
     int star_ipm_min_edges = 3000;   // ... on LPs with at least this many columns (smaller: dual simplex)
     int max_star_size = 8;           // at most this many nodes on the other side |T|
