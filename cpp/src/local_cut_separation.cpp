@@ -22,6 +22,7 @@
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 
 #include "corrclust/lp_backend.hpp"
 
@@ -36,25 +37,47 @@ LocalCutSeparator::LocalCutSeparator(int n, const std::vector<int>& eu, const st
                                      const std::vector<int>& adj_edge)
     : n_(n), eu_(eu), ev_(ev), adj_off_(adj_off), adj_node_(adj_node), adj_edge_(adj_edge) {}
 
-const std::vector<signed char>& LocalCutSeparator::partitions(int k) {
-    if (static_cast<int>(partitions_.size()) <= k) partitions_.resize(static_cast<size_t>(k) + 1);
-    std::vector<signed char>& out = partitions_[k];
-    if (!out.empty()) return out;
-    // Restricted growth strings: label[0] = 0, label[i] <= 1 + max(label[0..i-1]).
-    std::vector<signed char> label(static_cast<size_t>(k), 0), top(static_cast<size_t>(k), 0);
-    for (;;) {
-        out.insert(out.end(), label.begin(), label.end());
-        int i = k - 1;
-        while (i > 0 && label[i] > top[i - 1]) --i;  // top[i-1] = max(label[0..i-1])
-        if (i == 0) break;
-        ++label[i];
-        top[i] = std::max(top[i - 1], label[i]);
-        for (int j = i + 1; j < k; ++j) {
-            label[j] = 0;
-            top[j] = top[j - 1];
-        }
+void LocalCutSeparator::multicut_masks(int k, const std::vector<int>& la, const std::vector<int>& lb,
+                                       std::vector<std::uint64_t>& masks) {
+    // Edges (j, i) with j < i by their later end i, so that the cut bits of an edge are known as
+    // soon as its later end gets its cluster.
+    std::vector<std::vector<std::pair<int, std::uint64_t>>> back(static_cast<size_t>(k));
+    for (size_t e = 0; e < la.size(); ++e) {
+        const int a = std::min(la[e], lb[e]), b = std::max(la[e], lb[e]);
+        back[b].emplace_back(a, std::uint64_t{1} << e);
     }
-    return out;
+    // Open addressing, sized to twice Bell(k) at most; ~0 is never a mask (at most 45 edges).
+    static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+    static constexpr std::size_t kBell[11] = {1, 1, 2, 5, 15, 52, 203, 877, 4140, 21147, 115975};
+    std::size_t size = 16;
+    while (size < 2 * kBell[k]) size *= 2;
+    table_.assign(size, kEmpty);
+    masks.clear();
+    const auto insert = [&](std::uint64_t m) {
+        std::size_t h = static_cast<std::size_t>((m * 0x9E3779B97F4A7C15ull) >> 20) & (size - 1);
+        while (table_[h] != kEmpty) {
+            if (table_[h] == m) return;
+            h = (h + 1) & (size - 1);
+        }
+        table_[h] = m;
+        masks.push_back(m);
+    };
+    // Restricted growth strings by depth-first search, the mask built as the labels are set.
+    std::vector<int> label(static_cast<size_t>(k), 0);
+    const auto dfs = [&](auto&& self, int i, int blocks, std::uint64_t mask) -> void {
+        if (i == k) {
+            insert(mask);
+            return;
+        }
+        for (int l = 0; l <= blocks && l < k; ++l) {
+            std::uint64_t m = mask;
+            for (const auto& [j, bit] : back[i])
+                if (label[j] != l) m |= bit;
+            label[i] = l;
+            self(self, i + 1, std::max(blocks, l + 1), m);
+        }
+    };
+    dfs(dfs, 1, 1, 0);  // node 0 in cluster 0
 }
 
 bool LocalCutSeparator::separate_set(const std::vector<int>& nodes, const std::vector<double>& y, double tol,
@@ -67,18 +90,8 @@ bool LocalCutSeparator::separate_set(const std::vector<int>& nodes, const std::v
     const int q = static_cast<int>(edges.size());  // <= 45
     if (q < 3) return false;                        // a tree or less: y_S is in the hull
     // The distinct incidence vectors (partitions whose clusters are not connected in G[S] repeat others).
-    const std::vector<signed char>& part = partitions(k);
-    const size_t count = part.size() / static_cast<size_t>(k);
-    std::vector<std::uint64_t> masks(count);
-    for (size_t p = 0; p < count; ++p) {
-        const signed char* lab = &part[p * k];
-        std::uint64_t m = 0;
-        for (int e = 0; e < q; ++e)
-            if (lab[la[e]] != lab[lb[e]]) m |= std::uint64_t{1} << e;
-        masks[p] = m;
-    }
-    std::sort(masks.begin(), masks.end());
-    masks.erase(std::unique(masks.begin(), masks.end()), masks.end());
+    std::vector<std::uint64_t> masks;
+    multicut_masks(k, la, lb, masks);
 
     std::unique_ptr<LpBackend> lp = make_highs_backend();
     std::vector<double> cost(static_cast<size_t>(q) + 1), lo(static_cast<size_t>(q) + 1, -1.0),

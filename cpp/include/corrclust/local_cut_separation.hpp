@@ -50,8 +50,11 @@ public:
     std::int64_t sets_tried() const { return sets_tried_; }
 
 private:
-    // The partitions of k nodes as restricted growth strings (row-major, Bell(k) rows of k labels).
-    const std::vector<signed char>& partitions(int k);
+    // The distinct incidence vectors (bit e: edge (la[e], lb[e]) cut) of the partitions of k nodes.
+    // A depth-first search over restricted growth strings with a hash set: the enumeration of all
+    // Bell(k) label rows and a sort took 11 of the 13.5 ms of a 10-node set.
+    void multicut_masks(int k, const std::vector<int>& la, const std::vector<int>& lb,
+                        std::vector<std::uint64_t>& masks);
     // Grows a node set from the edge e, adding each time the neighbour whose edges into the set are
     // the most fractional in total (ties: more edges), or with `dense` the one with the most edges
     // into the set (ties: more fractional), up to `size` nodes; false if it stops short.
@@ -66,7 +69,7 @@ private:
     const std::vector<int>& adj_off_;
     const std::vector<int>& adj_node_;
     const std::vector<int>& adj_edge_;
-    std::vector<std::vector<signed char>> partitions_;  // by k
+    std::vector<std::uint64_t> table_;  // hash set of multicut_masks
     std::vector<int> in_set_, cand_stamp_, cand_count_, cand_list_;
     std::vector<double> cand_score_;
     std::unordered_map<std::uint64_t, std::uint64_t> clean_;  // node set -> its point when no cut was found
