@@ -89,9 +89,9 @@ void bind_options(py::module_& m) {
     nested(c, "tree_local_cuts", &ExactOptions::bnc, &BncOptions::tree_local_cuts,
            "... in the tree too, backing off while none is found (False).");
     nested(c, "local_cut_min_size", &ExactOptions::bnc, &BncOptions::local_cut_min_size,
-           "Smallest node set of a local cut (6).");
+           "Smallest node set of a local cut (7).");
     nested(c, "local_cut_max_size", &ExactOptions::bnc, &BncOptions::local_cut_max_size,
-           "Largest node set of a local cut, at most 10 (8).");
+           "Largest node set of a local cut, at most 10 (9).");
     nested(c, "local_cut_sets", &ExactOptions::bnc, &BncOptions::local_cut_sets,
            "Node sets tried per size and round (400).");
     nested(c, "local_cut_row_generation", &ExactOptions::bnc, &BncOptions::local_cut_row_generation,

@@ -22,8 +22,8 @@ struct LocalCut {
 };
 
 struct LocalCutOptions {
-    int min_size = 6;    // node sets of min_size .. max_size nodes
-    int max_size = 8;    // at most 10 (Bell(10) = 115,975 partitions)
+    int min_size = 7;    // node sets of min_size .. max_size nodes
+    int max_size = 9;    // at most 10 (Bell(10) = 115,975 partitions)
     int max_sets = 400;  // LPs per size and call, on sets grown from the most fractional edges first
     int growth = 0;              // sets per seed edge: 0 fractional growth, 1 dense growth, 2 both
     bool row_generation = true;  // the partition LP by row generation (false: all partitions at once)
