@@ -89,6 +89,26 @@ def test_local_cut_separates_the_odd_wheel_point():
     assert _core.exact.local_cut(5, edges4, np.array([0.5] * 4 + [1.0] * 4), range(5)) is None
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_row_generation_finds_the_distance_of_the_full_lp(seed):
+    # The violation found is the L1 distance of y_S to the multicut polytope of G[S] (the optimum of
+    # the partition LP); row generation over the partitions must reach the same optimum as the LP
+    # with every partition (sets of 7-9 nodes: the full LP of 10 nodes can pass its 1 s limit).
+    rng = np.random.default_rng(3700 + seed)
+    found = 0
+    for trial in range(8):
+        n = 7 + (seed + trial) % 3
+        edges = random_graph(rng, n, 0.5)
+        y = rng.choice([0.0, 0.25, 0.5, 2 / 3, 1.0], size=len(edges))
+        full = _core.exact.local_cut(n, edges, y, list(range(n)), row_generation=False)
+        rowgen = _core.exact.local_cut(n, edges, y, list(range(n)), row_generation=True)
+        assert (full is None) == (rowgen is None)
+        if full is not None:
+            found += 1
+            assert rowgen["violation"] == pytest.approx(full["violation"], abs=1e-7)
+    assert found >= 2
+
+
 def test_local_cut_rejects_bad_node_sets():
     edges = np.array([(0, 1), (1, 2), (0, 2)], dtype=np.int64)
     y = np.full(3, 0.5)
@@ -97,7 +117,7 @@ def test_local_cut_rejects_bad_node_sets():
             _core.exact.local_cut(3, edges, y, nodes)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_local_cuts_keep_the_optimum(seed):
     # Random sparse graphs: with local cuts at the root and in the tree the solver proves the same
     # optimum as brute force.
@@ -113,6 +133,8 @@ def test_local_cuts_keep_the_optimum(seed):
         tree_local_cuts=True,
         local_cut_min_size=5,
         local_cut_max_size=7,
+        local_cut_growth=seed % 3,
+        local_cut_row_generation=seed < 3,
     )
     r = _core.exact.solve_sparse(n, edges, costs, options=opts)
     assert r["status"] == "optimal"
@@ -126,6 +148,7 @@ def test_local_cut_options_are_checked():
         dict(local_cut_max_size=11),
         dict(local_cut_min_size=8, local_cut_max_size=7),
         dict(local_cut_sets=0),
+        dict(local_cut_growth=3),
     ):
         with pytest.raises(ValueError):
             _core.exact.solve_sparse(

@@ -89,11 +89,17 @@ void bind_options(py::module_& m) {
     nested(c, "tree_local_cuts", &ExactOptions::bnc, &BncOptions::tree_local_cuts,
            "... in the tree too, backing off while none is found (False).");
     nested(c, "local_cut_min_size", &ExactOptions::bnc, &BncOptions::local_cut_min_size,
-           "Smallest node set of a local cut (6).");
+           "Smallest node set of a local cut (7).");
     nested(c, "local_cut_max_size", &ExactOptions::bnc, &BncOptions::local_cut_max_size,
-           "Largest node set of a local cut, at most 10 (8).");
+           "Largest node set of a local cut, at most 10 (9).");
     nested(c, "local_cut_sets", &ExactOptions::bnc, &BncOptions::local_cut_sets,
            "Node sets tried per size and round (400).");
+    nested(c, "local_cut_row_generation", &ExactOptions::bnc, &BncOptions::local_cut_row_generation,
+           "Solve each set's partition LP by row generation over the partitions (True); False: all\n"
+           "partitions at once.");
+    nested(c, "local_cut_growth", &ExactOptions::bnc, &BncOptions::local_cut_growth,
+           "Node sets per fractional edge: 0 grown along the most fractional edges, 1 along the most\n"
+           "edges into the set, 2 both (0).");
     nested(c, "star_ipm", &ExactOptions::bnc, &BncOptions::star_ipm,
            "Root: switch to interior point once star cuts start (True).");
     nested(c, "star_ipm_min_edges", &ExactOptions::bnc, &BncOptions::star_ipm_min_edges,
@@ -155,6 +161,8 @@ void bind_options(py::module_& m) {
                                "local_cut_min_size",
                                "local_cut_max_size",
                                "local_cut_sets",
+                               "local_cut_row_generation",
+                               "local_cut_growth",
                                "star_ipm",
                                "star_ipm_min_edges",
                                "max_cuts_per_round",
@@ -271,7 +279,8 @@ edges: int64 (m, 2) node pairs (parallel edges are summed), costs: float64 (m,),
 result dict and options as solve_dense (cycle_cuts instead of triangle_cuts).)doc");
     m.def(
         "local_cut",
-        [](Index n, const I64Array& edges, const F64Array& y, const py::iterable& node_list, double tol) -> py::object {
+        [](Index n, const I64Array& edges, const F64Array& y, const py::iterable& node_list, double tol,
+           bool row_generation) -> py::object {
             std::vector<int> nodes;
             for (const py::handle h : node_list) nodes.push_back(h.cast<int>());
             if (n > std::numeric_limits<int>::max() / 2) throw py::value_error("n out of range");
@@ -306,7 +315,8 @@ result dict and options as solve_dense (cycle_cuts instead of triangle_cuts).)do
             std::vector<double> yy(y.data(), y.data() + m_edges);
             LocalCutSeparator sep(nn, u, v, off, adj_node, adj_edge);
             LocalCut cut;
-            if (!sep.separate_set(sorted, yy, tol, cut)) return py::none();
+            if (!sep.separate_set(sorted, yy, tol, cut, std::numeric_limits<double>::infinity(), row_generation))
+                return py::none();
             py::dict d;
             py::list idx, val;
             for (size_t k = 0; k < cut.idx.size(); ++k) {
@@ -320,6 +330,7 @@ result dict and options as solve_dense (cycle_cuts instead of triangle_cuts).)do
             return d;
         },
         py::arg("n"), py::arg("edges"), py::arg("y"), py::arg("nodes"), py::arg("tol") = 1e-6,
+        py::arg("row_generation") = true,
         R"doc(The local cut of the exact solver for one node set (for tests and inspection).
 
 edges: int64 (m, 2) without parallel edges, y: float64 (m,) a point in [0, 1]^m (1 = cut), nodes:

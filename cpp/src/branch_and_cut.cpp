@@ -320,6 +320,8 @@ private:
             lo.min_size = opt_.local_cut_min_size;
             lo.max_size = opt_.local_cut_max_size;
             lo.max_sets = opt_.local_cut_sets;
+            lo.row_generation = opt_.local_cut_row_generation;
+            lo.growth = opt_.local_cut_growth;
             const double t1 = control_.elapsed();
             for (LocalCut& c : local_->separate(y_, std::max(opt_.min_violation, 1e-4), lo, control_))
                 cuts.push_back(Cut{c.violation, std::move(c.idx), std::move(c.val), c.rhs});

@@ -273,6 +273,7 @@ void validate(const ExactOptions& o) {
     if (b.local_cut_min_size < 3 || b.local_cut_max_size > 10 || b.local_cut_min_size > b.local_cut_max_size)
         fail("local cut sizes must satisfy 3 <= local_cut_min_size <= local_cut_max_size <= 10");
     if (b.local_cut_sets < 1) fail("local_cut_sets must be >= 1");
+    if (b.local_cut_growth < 0 || b.local_cut_growth > 2) fail("local_cut_growth must be 0, 1 or 2");
     if (!(b.ipm_switch_fraction >= 0 && b.ipm_switch_fraction <= 1)) fail("ipm_switch_fraction must be in [0, 1]");
     validate(o.kl);
 }

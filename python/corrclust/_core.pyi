@@ -111,6 +111,8 @@ class exact:
         local_cut_min_size: int
         local_cut_max_size: int
         local_cut_sets: int
+        local_cut_row_generation: bool
+        local_cut_growth: int
         star_ipm: bool
         star_ipm_min_edges: int
         max_cuts_per_round: int
@@ -155,6 +157,7 @@ class exact:
         y: npt.ArrayLike,
         nodes: Sequence[int],
         tol: float = 1e-6,
+        row_generation: bool = True,
     ) -> dict[str, Any] | None: ...
     @staticmethod
     def reduce_multicut(
