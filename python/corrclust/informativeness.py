@@ -30,6 +30,11 @@ truth is, and a user must be told so rather than handed them as findings:
   0.96-0.99, whole RBC smears 0.90-0.99; pure noise -0.03 to 0.00. The threshold 0.2 sits far from
   both; images with heavy shot noise lie between and are not flagged.
 
+* **no structure beyond one Gaussian** (feature rows, ``cluster --embeddings``, where the stability
+  check is not made): the rows' neighbours lie as far as those of rows drawn from one Gaussian of
+  the same mean and covariance (:func:`gaussian_ratio` at or above ``GAUSSIAN_RATIO``; the
+  measurements are beside it).
+
 :func:`assess` returns the verdict, one plain sentence per finding, and the numbers behind them.
 """
 
