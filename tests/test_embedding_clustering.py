@@ -262,6 +262,53 @@ def test_embeddings_cli_says_rows_that_differ_only_by_rounding(tmp_path: Path) -
     )
 
 
+def test_embeddings_cli_says_rows_without_groups(tmp_path: Path) -> None:
+    """1,200 rows of one Gaussian: hundreds of small clusters that no partition check flags (5,000
+    such rows gave 1,296 clusters of about 4; audit qa16). The rows' neighbour distances are those
+    of one Gaussian: said, and the ratio kept in summary.json; planted groups pass."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "noise.npy", rng.standard_normal((1200, 8)).astype(np.float32))
+    out = run_cli("--embeddings", "noise.npy", "-o", "noise", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    said = [
+        line
+        for line in out.stdout.splitlines()
+        if line.startswith("warning: no structure beyond one Gaussian")
+    ]
+    assert len(said) == 1 and "not groups in the data" in said[0], out.stdout
+    summary = json.loads((tmp_path / "noise" / "summary.json").read_text())
+    assert summary["gaussian_ratio"] >= 0.92 and said[0][len("warning: ") :] in summary["findings"]
+    assert summary["clusters"] > 50  # the clusters that were handed out without a word
+    X, _ = planted_embeddings(300, 16, seed=2)
+    np.save(tmp_path / "E.npy", X)
+    out = run_cli("--embeddings", "E.npy", "-o", "planted", cwd=tmp_path)
+    assert out.returncode == 0 and "warning" not in out.stdout
+    assert json.loads((tmp_path / "planted" / "summary.json").read_text())["gaussian_ratio"] < 0.8
+
+
+def test_gaussian_ratio_distances_and_invariances() -> None:
+    from scipy.spatial.distance import cdist
+
+    from corrclust.informativeness import GAUSSIAN_RATIO, _kth_neighbour_distance, gaussian_ratio
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 3))
+    D = cdist(X, X)
+    np.fill_diagonal(D, np.inf)
+    np.testing.assert_allclose(_kth_neighbour_distance(X, 7), np.sort(D, axis=1)[:, 6], atol=1e-12)
+    # standardised features: shifting and scaling a feature (or adding a constant one) changes nothing
+    Y = np.hstack([X * [1e3, 1.0, 1e-3] + 5.0, np.full((40, 1), 2.0)])
+    assert gaussian_ratio(Y, seed=3) == pytest.approx(gaussian_ratio(X, seed=3), abs=1e-9)
+    # four tight groups far apart: neighbours much closer than a Gaussian of the same spread
+    groups = np.repeat(np.eye(4) * 100, 50, axis=0) + rng.standard_normal((200, 4))
+    assert gaussian_ratio(groups) < 0.5 < GAUSSIAN_RATIO
+    assert gaussian_ratio(X[:8]) is None and gaussian_ratio(np.ones((50, 3))) is None
+    # seeded: the same sample and draws for the same seed; one Gaussian's rows come out near 1
+    big = rng.standard_normal((3000, 5))
+    assert gaussian_ratio(big, rows=500, seed=1) == gaussian_ratio(big, rows=500, seed=1)
+    assert 0.95 < gaussian_ratio(big, rows=500, seed=1) < 1.05
+
+
 def test_spread_findings_threshold() -> None:
     from corrclust.commands.cluster import spread_findings
 

@@ -334,3 +334,77 @@ def test_box_relations_are_counted_in_blocks_of_bounded_memory():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 16 * 2**20  # the whole matrices: 72 MB each at N = 3000
+
+
+def test_field_tiles_cover_the_field_once_within_the_tile_size():
+    from corrclust.images.detection import field_tiles
+
+    assert field_tiles(450, 450, 2048, 256) == [((0, 0, 450, 450), (0, 0, 450, 450))]
+    assert field_tiles(5000, 5000, None, 256) == [((0, 0, 5000, 5000), (0, 0, 5000, 5000))]
+    tiles = field_tiles(1000, 500, 400, 50)  # cores of at most 300: 4 rows (250 each) x 2 columns
+    assert [t[0] for t in tiles[:3]] == [(0, 0, 250, 250), (250, 0, 500, 250), (0, 250, 250, 500)]
+    assert tiles[0][1] == (0, 0, 300, 300) and tiles[3][1] == (200, 200, 500, 550)
+    cover = np.zeros((1000, 500), int)
+    for (x1, y1, x2, y2), (a1, b1, a2, b2) in tiles:
+        cover[y1:y2, x1:x2] += 1
+        assert a1 <= x1 and b1 <= y1 and a2 >= x2 and b2 >= y2
+        assert a2 - a1 <= 400 and b2 - b1 <= 400
+    assert len(tiles) == 8 and (cover == 1).all()
+    with pytest.raises(ValueError, match="no core"):
+        field_tiles(1000, 1000, 100, 50)
+
+
+def test_tiles_give_the_whole_field_detections_of_objects_smaller_than_the_overlap(monkeypatch):
+    """With a detector that boxes the connected components of its field, tiles (each component
+    kept by the tile whose core holds its box centre, then one more suppression) give exactly the
+    boxes of the field at once, for components smaller than the overlap: a component cut by a
+    region's edge has its centre outside that tile's core. No region is larger than tile_size."""
+    from scipy import ndimage as ndi
+
+    from corrclust.images import detection
+    from corrclust.images.detection import Detection, DetectionParams
+
+    sizes = []
+
+    def components(image, p, model, cnn, suppress=True):
+        sizes.append(image.shape[:2])
+        lab, _ = ndi.label(np.asarray(image)[:, :, 0] > 0)
+        out = []
+        for k, sl in enumerate(ndi.find_objects(lab), start=1):
+            m = lab[sl] == k
+            box = (sl[1].start, sl[0].start, sl[1].stop, sl[0].stop)
+            out.append(Detection(box, m, int(m.sum()), 0.0, float(m.sum()) / 1000))
+        return out
+
+    monkeypatch.setattr(detection, "_detect_brightfield", components)
+    rng = np.random.default_rng(3)
+    img = np.zeros((700, 900, 1), np.uint8)
+    for _ in range(60):
+        y, x = rng.integers(0, 680, 1)[0], rng.integers(0, 880, 1)[0]
+        h, w = rng.integers(3, 30, 2)
+        img[y : y + h, x : x + w] = 200
+    whole = detect_organoids(img, DetectionParams(tile_size=None), nms_iou=1.0, nms_overlap=1.0)
+    assert len(sizes) == 1 and len(whole) > 30
+    sizes.clear()
+    tiled = detect_organoids(
+        img, DetectionParams(tile_size=160, tile_overlap=40), nms_iou=1.0, nms_overlap=1.0
+    )
+    assert len(sizes) == 9 * 12 and max(max(s) for s in sizes) <= 160
+    assert [d.box for d in tiled] == [d.box for d in whole]
+    for a, b in zip(tiled, whole, strict=True):
+        np.testing.assert_array_equal(a.mask, b.mask)
+    # the box margin is added after the tiles, clipped to the whole field
+    padded = detect_organoids(img, DetectionParams(tile_size=160, tile_overlap=40, margin=5), nms_iou=1.0)
+    boxes = np.array([d.box for d in padded])
+    assert boxes.min() >= 0 and boxes[:, 2].max() <= 900 and boxes[:, 3].max() <= 700
+    assert all(d.mask.shape == (d.box[3] - d.box[1], d.box[2] - d.box[0]) for d in padded)
+
+
+def test_tiled_detection_finds_the_drawn_organoids_with_a_progress_bar(capsys):
+    """The real detector in 2 x 2 tiles (regions of 220 px) of the 300 px drawn field: every drawn
+    organoid is found, once; the progress bar counts the tiles."""
+    img, truth = _field()
+    dets = detect_organoids(img, tile_size=290, tile_overlap=70, progress=True)
+    tp, fp, fn, ious = match_boxes([d.box for d in dets], truth)
+    assert tp == len(truth) and fn == 0 and fp <= 1, [d.box for d in dets]
+    assert "detecting in tiles" in capsys.readouterr().err

@@ -137,9 +137,59 @@ def test_a_link_to_a_missing_file_is_listed_and_named(tmp_path):
 
 
 def test_unsupported_dtype(tmp_path):
-    tifffile.imwrite(tmp_path / "f.tif", np.zeros((8, 8), np.float32))
-    with pytest.raises(ImageReadError, match="float32"):
+    tifffile.imwrite(tmp_path / "f.tif", np.zeros((8, 8), np.int32))
+    with pytest.raises(ImageReadError, match="int32"):
         read_image(tmp_path / "f.tif")
+
+
+def test_float_tiff_scaled_by_its_top_value(tmp_path):
+    """A float image is one scale per image to uint16, zero kept at zero: top -> 65535, negative
+    and NaN -> 0, +inf -> 65535 (the maximum is the top below 10,000 values)."""
+    a = np.array([[0.0, 0.25, 0.5], [1.0, -0.2, np.nan], [np.inf, -np.inf, 0.75]])
+    for dtype in (np.float32, np.float64):
+        tifffile.imwrite(tmp_path / "f.tif", a.astype(dtype))
+        out = read_image(tmp_path / "f.tif")
+        assert out.dtype == np.uint16 and out.shape == (3, 3, 1)
+        # 0.25 * 65535 = 16383.75, 0.75 * 65535 = 49151.25
+        np.testing.assert_array_equal(out[:, :, 0], [[0, 16384, 32768], [65535, 0, 0], [65535, 0, 49151]])
+    # a scale changes nothing: 1,000 x the image reads the same (no offset is subtracted either)
+    tifffile.imwrite(tmp_path / "g.tif", (a * 1000).astype(np.float32))
+    np.testing.assert_array_equal(read_image(tmp_path / "g.tif"), out)
+
+
+def test_float_tiff_top_quantile_ignores_hot_pixels(tmp_path):
+    """20,000 values 0..19,998 and one hot pixel of 1e9: the top is the 0.9999 quantile (the
+    'higher' value, 19,998 at position 19,998 of the sorted values), not the hot pixel."""
+    from corrclust.images.io import float_to_uint16
+
+    a = np.append(np.arange(19999, dtype=np.float32), 1e9).reshape(100, 200)
+    out = float_to_uint16(a)
+    assert out[0, 0] == 0 and out[-1, -2] == 65535 and out[-1, -1] == 65535
+    assert out[0, 1] == round(65535 / 19998)  # 3.277 -> 3
+    assert out.ravel()[9999] == round(9999 * 65535 / 19998)
+
+
+def test_float_tiff_all_non_finite_is_one_line(tmp_path):
+    tifffile.imwrite(tmp_path / "nan.tif", np.full((4, 4), np.nan, np.float32))
+    with pytest.raises(
+        ImageReadError, match=r"nan\.tif: no finite pixel value \(every pixel is NaN or infinite\)$"
+    ):
+        read_image(tmp_path / "nan.tif")
+
+
+def test_float_z_stack_projects_before_scaling(tmp_path):
+    """Float planes are projected as floats (the mean is not rounded to the float's units first)."""
+    from corrclust.images.io import ReadOptions
+
+    z = np.array([[[0.125, 0.25]], [[0.375, 0.75]]], np.float32)  # Z=2, Y=1, X=2 (exact in float32)
+    tifffile.imwrite(tmp_path / "z.tif", z, metadata={"axes": "ZYX"})
+    mean = read_image(tmp_path / "z.tif", ReadOptions(z_project="mean"))
+    # 0.25 / 0.5 and 0.5 / 0.5 (32767.5 rounds to even)
+    np.testing.assert_array_equal(mean[:, :, 0], [[32768, 65535]])
+    top = read_image(tmp_path / "z.tif", ReadOptions(z_project="max"))
+    np.testing.assert_array_equal(top[:, :, 0], [[32768, 65535]])  # 0.375 / 0.75 and 0.75 / 0.75
+    total = read_image(tmp_path / "z.tif", ReadOptions(z_project="sum"))
+    np.testing.assert_array_equal(total[:, :, 0], [[32768, 65535]])
 
 
 def test_mask_and_ids(tmp_path):
