@@ -156,11 +156,17 @@ def join_singletons(C: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return lab
 
 
+def route_neighbours(Z):
+    """The profile route's default neighbourhood: ``feature_costs.separated_neighbours`` (session
+    17b: ``scaled_neighbours(n)``, or 10 instead of 7 where the clusters at 10 stand apart)."""
+    return feature_costs.separated_neighbours(Z)[0]
+
+
 def ours(Z, granularity=0.0, calibration=None, k=None, join=False):
-    """The profile route's default: neighbourhood ``feature_costs.scaled_neighbours(n)`` unless ``k``;
+    """The profile route's default: neighbourhood ``route_neighbours(Z)`` unless ``k``;
     ``join``: then the singletons that attract a cluster joined to it (``join_singletons``,
     measured in session 12, not the route's default)."""
-    k = feature_costs.scaled_neighbours(len(Z)) if k is None else k
+    k = route_neighbours(Z) if k is None else k
     C, _ = feature_costs.costs_from_features(Z, k=k, granularity=granularity, calibration=calibration)
     if not join:
         return solve(C, method="kl", seed=0).labels
@@ -240,6 +246,10 @@ def labelled_methods(Z, y, k, seed_draws=3):
         (
             ("corrclust profile (label-free)", lambda: ours(Z)),
             ("corrclust profile, singletons joined (session 12, not adopted)", lambda: ours(Z, join=True)),
+            (
+                "corrclust profile, no separation check (session 17 rule)",
+                lambda: ours(Z, k=feature_costs.scaled_neighbours(len(Z))),
+            ),
             ("corrclust profile, far pairs at full weight (session 11 rule)", lambda: ours_session11(Z)),
             ("corrclust profile, offset 1 (session 9 rule)", lambda: ours_fixed_offset(Z)),
             ("corrclust profile, offset grown on all pairs (session 10 rule)", lambda: ours_session10(Z)),
@@ -258,7 +268,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
             int(i) for c in sorted(set(y)) for i in rng.choice(np.flatnonzero(y == c), 2, replace=False)
         ]
         pairs = [(a, b, y[a] == y[b]) for n, a in enumerate(picked) for b in picked[n + 1 :]]
-        c = feature_costs.calibrate(Z, pairs, k=feature_costs.scaled_neighbours(len(Z)))
+        c = feature_costs.calibrate(Z, pairs, k=route_neighbours(Z))
         cal.append((c.granularity, compare(y, ours(Z, calibration=c))))
     dt = (time.perf_counter() - t0) / seed_draws
     mean = {

@@ -85,6 +85,10 @@ __all__ = [
     "NEIGHBOUR_GRID",
     "NEIGHBOUR_SHARE",
     "scaled_neighbours",
+    "SEPARATION_NEIGHBOURS",
+    "SEPARATION_CUT",
+    "cut_share",
+    "separated_neighbours",
     "choose_neighbours",
     "read_calibration",
     "check_calibration",
@@ -451,6 +455,81 @@ def scaled_neighbours(n: int) -> int:
     if n < 2:
         raise ValueError(f"a neighbourhood needs at least 2 rows, got {n}")
     return max(1, min(max(K_NEIGHBOURS, int(round(n / NEIGHBOUR_SHARE))), n - 1))
+
+
+#: The coarser neighbourhood the separation check of :func:`separated_neighbours` tries at ``k = 7``
+#: (``round(1.5 * 7)``; its far weight and offset apply).
+SEPARATION_NEIGHBOURS = 10
+#: Largest share of the neighbour pairs at ``SEPARATION_NEIGHBOURS`` that its partition may cut for
+#: the check to take it (:func:`separated_neighbours`).
+SEPARATION_CUT = 0.02
+
+
+def cut_share(X: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """The share of the pairs of the ``k``-nearest-neighbour graph of the rows of ``X`` (``d_ij <=
+    max(sigma_i, sigma_j)``, as :func:`pair_offsets` reads it) whose two ends ``labels`` put in
+    different clusters. 0 when the graph has no pair."""
+    lab = np.asarray(labels)
+    _, sigma, D = _scaled_distances(X, k)
+    if lab.shape != (D.shape[0],):
+        raise ValueError(f"{lab.size} labels for {D.shape[0]} rows")
+    iu = np.triu_indices(D.shape[0], 1)
+    near = _near(D[iu], sigma[iu[0]], sigma[iu[1]])
+    if not near.any():
+        return 0.0
+    return float(np.mean(lab[iu[0]][near] != lab[iu[1]][near]))
+
+
+def separated_neighbours(
+    X: np.ndarray, *, granularity: float = 0.0, solver: str = "kl", seed: int = 0
+) -> tuple[int, dict[str, Any]]:
+    """The profile route's default neighbourhood (``--neighbours scaled``): :func:`scaled_neighbours`,
+    except that where that is ``K_NEIGHBOURS`` (up to 112 images) the rows are clustered at
+    ``SEPARATION_NEIGHBOURS`` too, and that ``k`` is used when its partition cuts at most
+    ``SEPARATION_CUT`` of the pairs of its own neighbour graph (:func:`cut_share`) in two clusters or
+    more. Returns ``k``
+    and what the check saw (``k0``, ``k1``, ``cut_share``, ``clusters``; ``{}`` when it did not run).
+
+    Why (session 17b, development data only; docs/profiles.md): at 100 images (k = 7, far weight
+    1) the rule halved every class of the synthetic organoids 4 x 25 (VI 0.941, seeds 0-9), and
+    every change of the rule at k = 7 that kept them whole raised RBC 10 x 10, also 100 images
+    (2.838 -> 2.89-3.35). The number of images cannot tell the two apart; how the clusters sit in
+    feature space can. At k = 10 (far weight and grown offset) the synthetic 4 x 25 classes came out
+    whole and apart on every seed, their partition cutting 0.000-0.016 of its neighbour pairs; on
+    RBC 10 x 10, whose classes overlap, the partition at 10 cut 0.186-0.293 (4-6 clusters, VI
+    2.95-3.85). The synthetic 4 x 10 (40 images: k = 10 is a class) joined pairs of classes at 10
+    with 0.042-0.045 cut, so the threshold is 0.02 (0.05 and 0.1 took those joins: VI 0.024 ->
+    1.189). A partition that joins cuts fewer pairs (one cluster cuts none), which is why the check
+    looks only one step coarser: at 14 and 21 RBC fell to 1-3 clusters cutting 0.000-0.151 of the
+    pairs, and 0.02 would have taken 3 of 10 draws at 14 (10 x 10 2.838 -> 2.944). Above 112 images
+    the far weight of :func:`far_weight` already keeps large classes whole (4 x 50: 0.007), and
+    there the check would have joined RBC 10 x 50 into one cluster (cut share 0 at 20).
+    Mean VI on the development data (synthetic seeds 0-9, RBC 10 x 10 draws 0-9):
+
+    ===============================  ======  ======  ===========
+    threshold at k = 10              none    0.02    0.05, 0.1
+    ===============================  ======  ======  ===========
+    synthetic 4 x 25                 0.941   0.000   0.000
+    synthetic 4 x 10                 0.024   0.024   1.189
+    RBC 10 x 10                      2.838   2.838   2.838
+    ===============================  ======  ======  ===========
+    """
+    from corrclust.solve import solve
+
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    k0 = scaled_neighbours(n)
+    k1 = min(SEPARATION_NEIGHBOURS, n - 1)
+    if k0 != K_NEIGHBOURS or k1 <= k0:
+        return k0, {}
+    C, _ = costs_from_features(X, k=k1, granularity=granularity)
+    labels = solve(C, method=solver, seed=seed).labels
+    share = cut_share(X, labels, k1)
+    seen = {"k0": k0, "k1": k1, "cut_share": share, "clusters": int(np.unique(labels).size)}
+    # one cluster cuts no pair at all: it says nothing of separation (16 images of two classes
+    # fell into one at k = 10 and would have been taken)
+    apart = share <= SEPARATION_CUT and seen["clusters"] >= 2
+    return (k1 if apart else k0), seen
 
 
 #: Neighbourhood sizes tried by :func:`choose_neighbours` (those below a third of the images).
