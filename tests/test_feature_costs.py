@@ -521,7 +521,7 @@ def test_separation_check_keeps_four_classes_of_25_whole(seed, clusters7, vi7, s
     got7 = compare(y, solve(C7, method="kl", seed=0).labels)
     assert got7["n_clusters_pred"] == clusters7 and got7["vi"] == pytest.approx(vi7, abs=1e-4)
     k, seen = F.separated_neighbours(X)
-    assert k == F.SEPARATION_NEIGHBOURS == 10
+    assert k == F.SEPARATION_NEIGHBOURS == 10 and F.SEPARATION_CUT == 0.035
     assert seen["k0"] == 7 and seen["k1"] == 10 and seen["clusters"] == 4
     assert seen["cut_share"] == pytest.approx(share, abs=1e-12) and seen["cut_share"] <= F.SEPARATION_CUT
     C, _ = F.costs_from_features(X, k=k)
@@ -531,7 +531,7 @@ def test_separation_check_keeps_four_classes_of_25_whole(seed, clusters7, vi7, s
 @pytest.mark.parametrize(("seed", "share", "clusters"), [(0, 0.3584, 7), (1, 0.3766, 7)])
 def test_separation_check_keeps_seven_neighbours_for_a_cloud(seed, share, clusters):
     """One Gaussian cloud of 100 points: the partition at k = 10 cuts about a third of its neighbour
-    pairs, far above SEPARATION_CUT (0.02), so k stays 7 and the costs are those of k = 7."""
+    pairs, far above SEPARATION_CUT (0.035), so k stays 7 and the costs are those of k = 7."""
     X = np.random.default_rng(seed).normal(size=(100, 4))
     k, seen = F.separated_neighbours(X)
     assert k == 7 and seen["clusters"] == clusters
