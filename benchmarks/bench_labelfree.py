@@ -76,6 +76,10 @@ Session 17 (the far pairs' repulsion at ``FAR_WEIGHT`` above k = 7), held-out ha
 unchanged; development 10 x 50 3.326. Synthetic 4 x 50 (``--synthetic-per 50``), development seeds
 0-9: 0.007 (session 11 rule 0.445); counted once on seeds 600-619: 0.012 (0.491; KMeans 0.004,
 Ward 0.000).
+
+Session 17b (up to 112 images k = 10 when its partition stands apart, ``separated_neighbours``):
+synthetic 4 x 25 (``--synthetic-per 25``) development seeds 0-9 and 700-719 0.981 -> 0.000,
+counted once on seeds 740-759: 0.984 -> 0.000 (KMeans, Ward 0.000); 4 x 10 and RBC unchanged.
 """
 
 from __future__ import annotations

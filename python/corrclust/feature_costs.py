@@ -243,7 +243,8 @@ def far_weight(k: int) -> float:
     RBC gets coarser with it (10 x 50: 7.3 -> 4.0 clusters) and its class information per bit of
     the partition rises (e = 0.443 -> 0.499). Up to 112 images (``k = 7``: RBC 10 x 10, the demo's
     4 x 10, the sparse path) nothing changes; so synthetic 4 x 25 (100 images, k = 7) stays over-cut
-    (VI 0.94): at k = 7 every weight below 1 tried raised RBC 10 x 10 (0.5: 2.838 -> 2.891).
+    (VI 0.94): at k = 7 every weight below 1 tried raised RBC 10 x 10 (0.5: 2.838 -> 2.891);
+    session 17b's :func:`separated_neighbours` takes k = 10 there instead.
     Scored once after it was fixed: fresh synthetic seeds 600-619, 4 x 50 0.491 -> 0.012 and
     4 x 100 0.134 -> 0.050 (two seeds with two classes joined; KMeans and Ward given k 0.004 /
     0.000 and 0.006 / 0.006); held-out RBC 10 x 50 3.562 -> 3.338. Its price: the partitions of a
