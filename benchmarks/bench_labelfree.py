@@ -11,8 +11,12 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
   with the route's default neighbourhood ``scaled_neighbours(n)`` = max(7, n / 15); above k = 7 the
   pairs of the k-nearest-neighbour graph get the offset ``rule_offset(k)`` = 1 + 4 ln(k / 7) and
   the others 1, ``pair_offsets``, since session 11; above k = 7 the repulsion of those others
-  weighted by ``FAR_WEIGHT`` = 0.25, ``pair_repulsion``, since session 17), GAEC + Kernighan-Lin;
-  the number of clusters is an output.
+  weighted by ``FAR_WEIGHT`` = 0.25, ``pair_repulsion``, since session 17; up to 112 images k = 10
+  instead of 7 when the partition at 10 has two clusters or more and cuts at most 0.035 of its
+  neighbour pairs, ``separated_neighbours``, since session 17b), GAEC + Kernighan-Lin; the number
+  of clusters is an output.
+* ``... no separation check (session 17 rule)``: the same without the check (only differs up to
+  112 images).
 * ``... far pairs at full weight (session 11 rule)``: the rule before session 17 (only differs
   above 112 images).
 * ``... singletons joined (session 12, not adopted)``: the same labels, then every image alone in its
@@ -72,6 +76,10 @@ Session 17 (the far pairs' repulsion at ``FAR_WEIGHT`` above k = 7), held-out ha
 unchanged; development 10 x 50 3.326. Synthetic 4 x 50 (``--synthetic-per 50``), development seeds
 0-9: 0.007 (session 11 rule 0.445); counted once on seeds 600-619: 0.012 (0.491; KMeans 0.004,
 Ward 0.000).
+
+Session 17b (up to 112 images k = 10 when its partition stands apart, ``separated_neighbours``):
+synthetic 4 x 25 (``--synthetic-per 25``) development seeds 0-9 and 700-719 0.981 -> 0.000,
+counted once on seeds 740-759: 0.984 -> 0.000 (KMeans, Ward 0.000); 4 x 10 and RBC unchanged.
 """
 
 from __future__ import annotations
@@ -156,11 +164,17 @@ def join_singletons(C: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return lab
 
 
+def route_neighbours(Z):
+    """The profile route's default neighbourhood: ``feature_costs.separated_neighbours`` (session
+    17b: ``scaled_neighbours(n)``, or 10 instead of 7 where the clusters at 10 stand apart)."""
+    return feature_costs.separated_neighbours(Z)[0]
+
+
 def ours(Z, granularity=0.0, calibration=None, k=None, join=False):
-    """The profile route's default: neighbourhood ``feature_costs.scaled_neighbours(n)`` unless ``k``;
+    """The profile route's default: neighbourhood ``route_neighbours(Z)`` unless ``k``;
     ``join``: then the singletons that attract a cluster joined to it (``join_singletons``,
     measured in session 12, not the route's default)."""
-    k = feature_costs.scaled_neighbours(len(Z)) if k is None else k
+    k = route_neighbours(Z) if k is None else k
     C, _ = feature_costs.costs_from_features(Z, k=k, granularity=granularity, calibration=calibration)
     if not join:
         return solve(C, method="kl", seed=0).labels
@@ -240,6 +254,10 @@ def labelled_methods(Z, y, k, seed_draws=3):
         (
             ("corrclust profile (label-free)", lambda: ours(Z)),
             ("corrclust profile, singletons joined (session 12, not adopted)", lambda: ours(Z, join=True)),
+            (
+                "corrclust profile, no separation check (session 17 rule)",
+                lambda: ours(Z, k=feature_costs.scaled_neighbours(len(Z))),
+            ),
             ("corrclust profile, far pairs at full weight (session 11 rule)", lambda: ours_session11(Z)),
             ("corrclust profile, offset 1 (session 9 rule)", lambda: ours_fixed_offset(Z)),
             ("corrclust profile, offset grown on all pairs (session 10 rule)", lambda: ours_session10(Z)),
@@ -258,7 +276,7 @@ def labelled_methods(Z, y, k, seed_draws=3):
             int(i) for c in sorted(set(y)) for i in rng.choice(np.flatnonzero(y == c), 2, replace=False)
         ]
         pairs = [(a, b, y[a] == y[b]) for n, a in enumerate(picked) for b in picked[n + 1 :]]
-        c = feature_costs.calibrate(Z, pairs, k=feature_costs.scaled_neighbours(len(Z)))
+        c = feature_costs.calibrate(Z, pairs, k=route_neighbours(Z))
         cal.append((c.granularity, compare(y, ours(Z, calibration=c))))
     dt = (time.perf_counter() - t0) / seed_draws
     mean = {

@@ -492,3 +492,58 @@ def test_pixel_correlation_tells_noise_from_objects():
     assert f"over 3 images, below {MIN_PIXEL_CORRELATION}" in a.findings[0]
     a = assess(np.ones((4, 4)), np.array([0, 0, 1, 1]), pixel_correlations=np.array([0.9, 0.95, 0.3, 0.2]))
     assert a.informative and a.evidence["pixel_correlation"] == pytest.approx(0.6)
+
+
+def test_cut_share_by_hand():
+    """Six points on a line in two groups of three (0, 1, 2 and 10, 11, 12), k = 2: each point's
+    scale is the distance to its second neighbour (2, 1, 2 in each group), so the neighbour graph
+    holds the three pairs of each group and no pair across; a partition that splits the first group
+    as {0, 1} | {2} cuts two of its six pairs."""
+    X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0], [12.0]])
+    assert F.cut_share(X, np.array([0, 0, 0, 1, 1, 1]), 2) == 0.0
+    assert F.cut_share(X, np.array([0, 0, 2, 1, 1, 1]), 2) == pytest.approx(2 / 6, abs=0)
+    assert F.cut_share(X, np.arange(6), 2) == 1.0
+    with pytest.raises(ValueError, match="5 labels for 6 rows"):
+        F.cut_share(X, np.zeros(5), 2)
+
+
+@pytest.mark.parametrize(
+    ("seed", "clusters7", "vi7", "share"), [(0, 20, 1.9366, 1 / 655), (1, 17, 1.8922, 0.0)]
+)
+def test_separation_check_keeps_four_classes_of_25_whole(seed, clusters7, vi7, share):
+    """Four planted classes of 25 (100 images, k = 7, the shape of the synthetic organoids at 4 x 25):
+    at k = 7 the rule cuts them into 17-20 clusters; at k = 10 their partition is the classes and
+    cuts (almost) no neighbour pair, so the separation check takes k = 10 and the classes come out
+    exactly."""
+    X, y = _planted_many(4, 25, seed=seed)
+    assert F.scaled_neighbours(len(X)) == 7
+    C7, _ = F.costs_from_features(X, k=7)
+    got7 = compare(y, solve(C7, method="kl", seed=0).labels)
+    assert got7["n_clusters_pred"] == clusters7 and got7["vi"] == pytest.approx(vi7, abs=1e-4)
+    k, seen = F.separated_neighbours(X)
+    assert k == F.SEPARATION_NEIGHBOURS == 10 and F.SEPARATION_CUT == 0.035
+    assert seen["k0"] == 7 and seen["k1"] == 10 and seen["clusters"] == 4
+    assert seen["cut_share"] == pytest.approx(share, abs=1e-12) and seen["cut_share"] <= F.SEPARATION_CUT
+    C, _ = F.costs_from_features(X, k=k)
+    assert compare(y, solve(C, method="kl", seed=0).labels)["vi"] == 0.0
+
+
+@pytest.mark.parametrize(("seed", "share", "clusters"), [(0, 0.3584, 7), (1, 0.3766, 7)])
+def test_separation_check_keeps_seven_neighbours_for_a_cloud(seed, share, clusters):
+    """One Gaussian cloud of 100 points: the partition at k = 10 cuts about a third of its neighbour
+    pairs, far above SEPARATION_CUT (0.035), so k stays 7 and the costs are those of k = 7."""
+    X = np.random.default_rng(seed).normal(size=(100, 4))
+    k, seen = F.separated_neighbours(X)
+    assert k == 7 and seen["clusters"] == clusters
+    assert seen["cut_share"] == pytest.approx(share, abs=1e-4)
+
+
+def test_separation_check_runs_only_at_seven_neighbours():
+    """Above 112 images (k > 7) and below 9 (k = n - 1 < 7) nothing is checked: k is
+    scaled_neighbours(n) and the report is empty; from 9 to 10 images the check looks at n - 1."""
+    rng = np.random.default_rng(0)
+    assert F.separated_neighbours(rng.normal(size=(200, 3))) == (13, {})
+    assert F.separated_neighbours(rng.normal(size=(8, 3))) == (7, {})
+    assert F.separated_neighbours(rng.normal(size=(5, 3))) == (4, {})
+    k, seen = F.separated_neighbours(rng.normal(size=(9, 3)))
+    assert seen["k1"] == 8 and k in (7, 8)

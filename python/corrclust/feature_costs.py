@@ -85,6 +85,10 @@ __all__ = [
     "NEIGHBOUR_GRID",
     "NEIGHBOUR_SHARE",
     "scaled_neighbours",
+    "SEPARATION_NEIGHBOURS",
+    "SEPARATION_CUT",
+    "cut_share",
+    "separated_neighbours",
     "choose_neighbours",
     "read_calibration",
     "check_calibration",
@@ -239,7 +243,8 @@ def far_weight(k: int) -> float:
     RBC gets coarser with it (10 x 50: 7.3 -> 4.0 clusters) and its class information per bit of
     the partition rises (e = 0.443 -> 0.499). Up to 112 images (``k = 7``: RBC 10 x 10, the demo's
     4 x 10, the sparse path) nothing changes; so synthetic 4 x 25 (100 images, k = 7) stays over-cut
-    (VI 0.94): at k = 7 every weight below 1 tried raised RBC 10 x 10 (0.5: 2.838 -> 2.891).
+    (VI 0.94): at k = 7 every weight below 1 tried raised RBC 10 x 10 (0.5: 2.838 -> 2.891);
+    session 17b's :func:`separated_neighbours` takes k = 10 there instead.
     Scored once after it was fixed: fresh synthetic seeds 600-619, 4 x 50 0.491 -> 0.012 and
     4 x 100 0.134 -> 0.050 (two seeds with two classes joined; KMeans and Ward given k 0.004 /
     0.000 and 0.006 / 0.006); held-out RBC 10 x 50 3.562 -> 3.338. Its price: the partitions of a
@@ -451,6 +456,88 @@ def scaled_neighbours(n: int) -> int:
     if n < 2:
         raise ValueError(f"a neighbourhood needs at least 2 rows, got {n}")
     return max(1, min(max(K_NEIGHBOURS, int(round(n / NEIGHBOUR_SHARE))), n - 1))
+
+
+#: The coarser neighbourhood the separation check of :func:`separated_neighbours` tries at ``k = 7``
+#: (``round(1.5 * 7)``; its far weight and offset apply).
+SEPARATION_NEIGHBOURS = 10
+#: Largest share of the neighbour pairs at ``SEPARATION_NEIGHBOURS`` that its partition may cut for
+#: the check to take it (:func:`separated_neighbours`).
+SEPARATION_CUT = 0.035
+
+
+def cut_share(X: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """The share of the pairs of the ``k``-nearest-neighbour graph of the rows of ``X`` (``d_ij <=
+    max(sigma_i, sigma_j)``, as :func:`pair_offsets` reads it) whose two ends ``labels`` put in
+    different clusters. 0 when the graph has no pair."""
+    lab = np.asarray(labels)
+    _, sigma, D = _scaled_distances(X, k)
+    if lab.shape != (D.shape[0],):
+        raise ValueError(f"{lab.size} labels for {D.shape[0]} rows")
+    iu = np.triu_indices(D.shape[0], 1)
+    near = _near(D[iu], sigma[iu[0]], sigma[iu[1]])
+    if not near.any():
+        return 0.0
+    return float(np.mean(lab[iu[0]][near] != lab[iu[1]][near]))
+
+
+def separated_neighbours(
+    X: np.ndarray, *, granularity: float = 0.0, solver: str = "kl", seed: int = 0
+) -> tuple[int, dict[str, Any]]:
+    """The profile route's default neighbourhood (``--neighbours scaled``): :func:`scaled_neighbours`,
+    except that where that is ``K_NEIGHBOURS`` (up to 112 images) the rows are clustered at
+    ``SEPARATION_NEIGHBOURS`` too, and that ``k`` is used when its partition cuts at most
+    ``SEPARATION_CUT`` of the pairs of its own neighbour graph (:func:`cut_share`) in two clusters or
+    more. Returns ``k``
+    and what the check saw (``k0``, ``k1``, ``cut_share``, ``clusters``; ``{}`` when it did not run).
+
+    Why (session 17b, development data only; docs/profiles.md): at 100 images (k = 7, far weight
+    1) the rule halved every class of the synthetic organoids 4 x 25 (VI 0.941, seeds 0-9), and
+    every change of the rule at k = 7 that kept them whole raised RBC 10 x 10, also 100 images
+    (2.838 -> 2.89-3.35). The number of images cannot tell the two apart; how the clusters sit in
+    feature space can. At k = 10 (far weight and grown offset) the synthetic 4 x 25 classes came out
+    whole and apart on every seed, their partition cutting 0.000-0.016 of its neighbour pairs; on
+    RBC 10 x 10, whose classes overlap, the partition at 10 cut 0.186-0.293 (4-6 clusters, VI
+    2.95-3.85 had it been taken). The synthetic 4 x 10 (40 images: k = 10 is a class) joined
+    classes at 10 and cut 0.040-0.045. The first threshold, 0.02, missed 4 of 20 fresh 4 x 25
+    seeds (700-719: the classes at 10, cutting 0.020-0.029; VI 1.001 -> 0.220); with those seeds
+    as development data too (30 seeds of 4 x 25, 30 of 4 x 10) it is 0.035, the log-midpoint of
+    0.029 and 0.040, by the follow-up protocol (raw shares 0.03 and 0.035 and shares over their
+    chance value 0.04-0.06 all gave 0.000; a tie broken by the threshold nearest its midpoint).
+    A partition that joins cuts fewer pairs (one cluster cuts none: 16 images of two classes fell
+    into one at k = 10), hence two clusters or more, and only one step coarser: at 14 and 21 RBC
+    fell to 1-3 clusters cutting 0.000-0.151 of the pairs, and 0.02 would have taken 3 of 10 draws
+    at 14 (10 x 10 2.838 -> 2.944). Above 112 images the far weight of :func:`far_weight` already
+    keeps large classes whole (4 x 50: 0.007), and there the check would have joined RBC 10 x 50
+    into one cluster (at 50). Mean VI on the development data (synthetic 4 x 25 seeds 0-9 and
+    700-719, 4 x 10 seeds 0-9 and 720-739, RBC 10 x 10 draws 0-9):
+
+    ===============================  ======  ======  ======  ===========
+    threshold at k = 10              none    0.02    0.035   0.05, 0.1
+    ===============================  ======  ======  ======  ===========
+    synthetic 4 x 25 (30 seeds)      0.981   0.147   0.000
+    synthetic 4 x 25 (seeds 0-9)     0.941   0.000   0.000   0.000
+    synthetic 4 x 10 (30 seeds)      0.020   0.020   0.020
+    synthetic 4 x 10 (seeds 0-9)     0.024   0.024   0.024   1.189
+    RBC 10 x 10                      2.838   2.838   2.838   2.838
+    ===============================  ======  ======  ======  ===========
+    """
+    from corrclust.solve import solve
+
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    k0 = scaled_neighbours(n)
+    k1 = min(SEPARATION_NEIGHBOURS, n - 1)
+    if k0 != K_NEIGHBOURS or k1 <= k0:
+        return k0, {}
+    C, _ = costs_from_features(X, k=k1, granularity=granularity)
+    labels = solve(C, method=solver, seed=seed).labels
+    share = cut_share(X, labels, k1)
+    seen = {"k0": k0, "k1": k1, "cut_share": share, "clusters": int(np.unique(labels).size)}
+    # one cluster cuts no pair at all: it says nothing of separation (16 images of two classes
+    # fell into one at k = 10 and would have been taken)
+    apart = share <= SEPARATION_CUT and seen["clusters"] >= 2
+    return (k1 if apart else k0), seen
 
 
 #: Neighbourhood sizes tried by :func:`choose_neighbours` (those below a third of the images).

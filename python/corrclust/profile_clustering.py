@@ -258,8 +258,9 @@ def profile_costs(
     ``granularity``) from them, and the labelled pairs are pinned. ``checkpoint``: a file where the profiles
     computed so far are saved every ``SAVE_EVERY`` seconds; a rerun takes them from it (an image
     counts as the same when its path, size and modification time are). ``neighbours``: the
-    rule's ``k``; ``"scaled"`` (the default) for :func:`corrclust.feature_costs.scaled_neighbours` of
-    the number of profiled images, ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
+    rule's ``k``; ``"scaled"`` (the default) for :func:`corrclust.feature_costs.separated_neighbours`
+    (:func:`corrclust.feature_costs.scaled_neighbours` of the number of profiled images, 10 instead of
+    7 where the clusters at 10 stand apart), ``"auto"`` for :func:`corrclust.feature_costs.choose_neighbours`.
     ``ssl_model``: join a self-supervised embedding to the profiles (:func:`profile_features`).
     """
     if calibrate is not None:
@@ -271,10 +272,14 @@ def profile_costs(
     )
     recs, Z, skipped = pf.records, pf.features, pf.skipped
     k_scores = None
+    separation: dict[str, Any] = {}
     if neighbours == "auto":
         k, k_scores = feature_costs.choose_neighbours(Z, granularity=granularity, solver=solver, seed=seed)
     elif neighbours == "scaled":
-        k = feature_costs.scaled_neighbours(Z.shape[0])
+        # up to 112 images: k = 10 where its clusters stand apart (the separation check)
+        k, separation = feature_costs.separated_neighbours(
+            Z, granularity=granularity, solver=solver, seed=seed
+        )
     else:
         k = int(neighbours)
         if k < 1:
@@ -289,6 +294,8 @@ def profile_costs(
     C, info = feature_costs.costs_from_features(Z, k=k, granularity=0.0)
     if calibration is not None:
         feature_costs.pin_pairs(C, calibration.pairs)
+    if separation:
+        info["separation"] = separation
     if k_scores is not None:
         info["neighbours_stability"] = {str(key): v for key, v in k_scores.items()}
     if calibration is not None:

@@ -90,7 +90,8 @@ class ProfileRoute:
             default="scaled",
             metavar="K|scaled|auto",
             help="neighbourhood size of the cost rule: clusters have about this size; 'scaled' "
-            "(default): one image in 15, at least 7 (7 on the sparse path); 'auto' picks the most "
+            "(default): one image in 15, at least 7 (7 on the sparse path; 10 instead of 7 where "
+            "the clusters at 10 stand apart); 'auto' picks the most "
             "stable of 7 ... 100 (slower; see docs/profiles.md)",
         )
         group.add_argument(
@@ -192,10 +193,22 @@ class ProfileRoute:
             bound = (
                 f"at most the other {n - 1}" if pc.k == n - 1 < feature_costs.K_NEIGHBOURS else "at least 7"
             )
-            say(
-                f"cost rule neighbourhood: k = {pc.k} (one image in {feature_costs.NEIGHBOUR_SHARE}, {bound}), "
-                f"offset {offset:.2f}{where}"
+            sep = pc.info.get("separation") or {}
+            if sep and pc.k == sep["k1"]:
+                # the separation check (feature_costs.separated_neighbours) took the coarser k
+                why = (
+                    f"not {sep['k0']}: at {sep['k1']} the {sep['clusters']} clusters cut "
+                    f"{sep['cut_share']:.3f} of the neighbour pairs, at most {feature_costs.SEPARATION_CUT:g}"
+                )
+            else:
+                why = f"one image in {feature_costs.NEIGHBOUR_SHARE}, {bound}"
+            checked = (
+                f"; at k = {sep['k1']} the {sep['clusters']} clusters would cut {sep['cut_share']:.3f} "
+                "of the neighbour pairs (separation check)"
+                if sep and pc.k != sep["k1"]
+                else ""
             )
+            say(f"cost rule neighbourhood: k = {pc.k} ({why}), offset {offset:.2f}{where}{checked}")
         if "neighbours_stability" in pc.info:
             say(
                 f"--neighbours auto: k = {pc.k} (stability by k: "
