@@ -547,3 +547,36 @@ def test_separation_check_runs_only_at_seven_neighbours():
     assert F.separated_neighbours(rng.normal(size=(5, 3))) == (4, {})
     k, seen = F.separated_neighbours(rng.normal(size=(9, 3)))
     assert seen["k1"] == 8 and k in (7, 8)
+
+
+def test_separation_check_needs_two_groups_of_seven(monkeypatch):
+    """A dominant cluster and one stray image cut few neighbour pairs whatever the data (the lead's
+    run on 43 OrgaQuant crops: 42 + 1 at k = 10 cut 0.030 and was taken, turning 7 clusters into
+    one). The coarser k is taken only when its partition has two clusters of at least k0 images:
+    here the same share is refused for 42 + 1 and taken for 22 + 21."""
+    import sys
+
+    import corrclust.solve  # noqa: F401  (the module; the package exports the function by that name)
+
+    S = sys.modules["corrclust.solve"]
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(42, 3)), [[9.0, 0.0, 0.0]]])
+    labels = np.zeros(43, int)
+    labels[42] = 1
+    share = F.cut_share(X, labels, 10)
+    assert 0 < share <= F.SEPARATION_CUT
+
+    class Fixed:
+        def __init__(self, lab):
+            self.labels = lab
+
+    monkeypatch.setattr(S, "solve", lambda *a, **kw: Fixed(labels))
+    k, seen = F.separated_neighbours(X)
+    assert k == 7 and seen["clusters"] == 2 and seen["groups"] == 1
+    assert seen["cut_share"] == pytest.approx(share, abs=0)
+    # the same rows split 22 + 21 along the first axis, given the same small share: taken
+    halves = (X[:, 0] > np.median(X[:, 0])).astype(int)
+    monkeypatch.setattr(F, "cut_share", lambda *a: share)
+    monkeypatch.setattr(S, "solve", lambda *a, **kw: Fixed(halves))
+    k, seen = F.separated_neighbours(X)
+    assert k == 10 and seen["groups"] == 2

@@ -202,12 +202,18 @@ class ProfileRoute:
                 )
             else:
                 why = f"one image in {feature_costs.NEIGHBOUR_SHARE}, {bound}"
-            checked = (
-                f"; at k = {sep['k1']} the {sep['clusters']} clusters would cut {sep['cut_share']:.3f} "
-                "of the neighbour pairs (separation check)"
-                if sep and pc.k != sep["k1"]
-                else ""
-            )
+            checked = ""
+            if sep and pc.k != sep["k1"]:
+                verb = "holds" if sep["groups"] == 1 else "hold"
+                few = (
+                    f", but only {sep['groups']} of them {verb} {sep['k0']} images or more"
+                    if sep["cut_share"] <= feature_costs.SEPARATION_CUT
+                    else ""
+                )
+                checked = (
+                    f"; at k = {sep['k1']} the {sep['clusters']} clusters would cut {sep['cut_share']:.3f} "
+                    f"of the neighbour pairs{few} (separation check)"
+                )
             say(f"cost rule neighbourhood: k = {pc.k} ({why}), offset {offset:.2f}{where}{checked}")
         if "neighbours_stability" in pc.info:
             say(
