@@ -30,6 +30,19 @@ namespace corrclust {
 namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kFractional = 1e-4;  // edges with min(y, 1 - y) above this seed node sets
+
+// The index of the lowest set bit of a non-zero mask (the wheels are built with MSVC too, which has
+// no __builtin_ctzll; C++17 has no std::countr_zero).
+inline int lowest_bit(std::uint64_t m) {
+#if defined(__GNUC__)
+    return __builtin_ctzll(m);
+#else
+    int i = 0;
+    while (((m >> i) & 1u) == 0) ++i;
+    return i;
+#endif
+}
+
 }  // namespace
 
 LocalCutSeparator::LocalCutSeparator(int n, const std::vector<int>& eu, const std::vector<int>& ev,
@@ -121,7 +134,7 @@ bool LocalCutSeparator::separate_set(const std::vector<int>& nodes, const std::v
     const auto score_masks = [&](const std::vector<double>& w) {
         for (size_t p = 0; p < masks.size(); ++p) {
             double s = 0.0;
-            for (std::uint64_t m = masks[p]; m; m &= m - 1) s += w[static_cast<size_t>(__builtin_ctzll(m))];
+            for (std::uint64_t m = masks[p]; m; m &= m - 1) s += w[static_cast<size_t>(lowest_bit(m))];
             score[p] = s;
         }
     };
