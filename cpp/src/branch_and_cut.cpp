@@ -165,6 +165,24 @@ std::uint64_t hash_cut(const Cut& c) {
     return h;
 }
 
+// A separator that backs off while it finds nothing: after a round without cuts it skips the next
+// 1, 2, 4, .. 64 chances; a round with cuts resets it.
+struct Backoff {
+    int skip = 0;  // chances left to skip
+    int wait = 1;  // the next back-off
+    // Whether this chance is taken (counts a skipped one).
+    bool due() { return skip-- <= 0; }
+    void found(bool any) {
+        if (any) {
+            skip = 0;
+            wait = 1;
+        } else {
+            skip = wait;
+            wait = std::min(2 * wait, 64);
+        }
+    }
+};
+
 struct Node {
     double bound;
     int depth;
@@ -292,20 +310,13 @@ private:
             std::stable_sort(cuts.begin(), cuts.end(),
                              [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
         }
-        // Wheels back off while they find nothing: a separation that finds none skips the next 1, 2, 4,
-        // .. 64 chances, one that finds some resets it. On the superpixel graphs none is ever violated
+        // Wheels back off while they find nothing (Backoff). On the superpixel graphs none is ever violated
         // and every chance cost a full pass (org-3: separation 0.41 -> 1.27 s); on the supervoxel
         // graphs they are found in most rounds and are what proves them (docs/exact.md, session 10).
         if (!g_.complete && opt_.cycle_cuts && opt_.sparse_wheel_cuts &&
-            static_cast<int>(cuts.size()) <= tree_cap_ / 20 && wheel_skip_-- <= 0) {
+            static_cast<int>(cuts.size()) <= tree_cap_ / 20 && wheel_backoff_.due()) {
             std::vector<Cut> more = separate_sparse_wheels(y_);
-            if (more.empty()) {
-                wheel_skip_ = wheel_backoff_;
-                wheel_backoff_ = std::min(2 * wheel_backoff_, 64);
-            } else {
-                wheel_skip_ = 0;
-                wheel_backoff_ = 1;
-            }
+            wheel_backoff_.found(!more.empty());
             cuts.insert(cuts.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
             std::stable_sort(cuts.begin(), cuts.end(),
                              [](const Cut& a, const Cut& b) { return a.violation > b.violation; });
@@ -313,7 +324,7 @@ private:
         // Local cuts last, when cycles and wheels found nothing: each set costs a small LP over its
         // partitions, and most of what they cut off at a fresh point is cycles (docs/exact.md, session 16).
         if (!g_.complete && opt_.local_cuts && cuts.empty() && (in_root_ || opt_.tree_local_cuts) &&
-            (in_root_ || local_skip_-- <= 0)) {
+            (in_root_ || local_backoff_.due())) {
             if (!local_)
                 local_ = std::make_unique<LocalCutSeparator>(g_.n, g_.eu, g_.ev, g_.adj_off, g_.adj_node, g_.adj_edge);
             LocalCutOptions lo;
@@ -327,15 +338,7 @@ private:
                 cuts.push_back(Cut{c.violation, std::move(c.idx), std::move(c.val), c.rhs});
             local_time_ += control_.elapsed() - t1;
             local_found_ += static_cast<std::int64_t>(cuts.size());
-            if (!in_root_) {
-                if (cuts.empty()) {
-                    local_skip_ = local_backoff_;
-                    local_backoff_ = std::min(2 * local_backoff_, 64);
-                } else {
-                    local_skip_ = 0;
-                    local_backoff_ = 1;
-                }
-            }
+            if (!in_root_) local_backoff_.found(!cuts.empty());
             if (opt_.verbose)
                 std::fprintf(stderr, "[bnc] %8.3fs local cuts %zu (%.2fs, %lld sets so far)\n", control_.elapsed(),
                              cuts.size(), control_.elapsed() - t1, static_cast<long long>(local_->sets_tried()));
@@ -376,9 +379,9 @@ private:
     int cap_ = 1000;       // cuts per round now (root_cap_ at the root, tree_cap_ in the tree)
     int root_cap_ = 1000, tree_cap_ = 1000;
     bool star_round_ = false;  // the last separation produced star cuts
-    int wheel_skip_ = 0, wheel_backoff_ = 1;  // sparse wheels: chances left to skip, next back-off
+    Backoff wheel_backoff_;  // sparse wheels
     bool in_root_ = true;
-    int local_skip_ = 0, local_backoff_ = 1;  // local cuts in the tree: the same
+    Backoff local_backoff_;  // local cuts in the tree
     double local_time_ = 0;
     std::int64_t local_found_ = 0;
     std::unique_ptr<LocalCutSeparator> local_;
