@@ -175,13 +175,20 @@ def rule_offset(k: int) -> float:
 
 
 def pair_offsets(
-    d: np.ndarray, sigma_a: np.ndarray, sigma_b: np.ndarray, offset: float
+    d: np.ndarray,
+    sigma_a: np.ndarray,
+    sigma_b: np.ndarray,
+    offset: float,
+    *,
+    near: np.ndarray | None = None,
 ) -> np.ndarray | float:
     """The offset of each pair at Euclidean distance ``d`` whose two ends have the scales ``sigma_a``
     and ``sigma_b``: ``offset`` (:func:`rule_offset` of the neighbourhood) for the pairs of the
     k-nearest-neighbour graph, ``d <= max(sigma_a, sigma_b)`` (one end is among the other's ``k``
     nearest: ``sigma`` is the distance to the ``k``-th), and ``min(offset, OFFSET)`` for the others.
     When ``offset <= OFFSET`` (``k <= 7``) every pair gets ``offset`` (a float is returned).
+    ``near``: the pairs' :func:`_near` mask when the caller has it already (it is the same for
+    :func:`pair_repulsion`, and an n x n comparison on the dense path).
 
     Why (session 11, development half only): with the grown offset on every pair, pairs far outside
     each other's neighbourhoods attracted too. On RBC 10 x 50 profiles (k = 33, offset 1.78) 38 % of
@@ -204,7 +211,7 @@ def pair_offsets(
     """
     if offset <= OFFSET:
         return float(offset)
-    return np.where(_near(d, sigma_a, sigma_b), offset, OFFSET)
+    return np.where(_near(d, sigma_a, sigma_b) if near is None else near, offset, OFFSET)
 
 
 def _near(d: np.ndarray, sigma_a: np.ndarray, sigma_b: np.ndarray) -> np.ndarray:
@@ -255,14 +262,20 @@ def far_weight(k: int) -> float:
 
 
 def pair_repulsion(
-    d: np.ndarray, sigma_a: np.ndarray, sigma_b: np.ndarray, weight: float
+    d: np.ndarray,
+    sigma_a: np.ndarray,
+    sigma_b: np.ndarray,
+    weight: float,
+    *,
+    near: np.ndarray | None = None,
 ) -> np.ndarray | float:
     """The factor of each pair's repulsion (its cost where negative), as :func:`pair_offsets` takes
     its pairs: 1 for the pairs of the k-nearest-neighbour graph, ``weight`` (:func:`far_weight` of
-    the neighbourhood) for the others. When ``weight == 1`` (``k <= 7``) a float is returned."""
+    the neighbourhood) for the others. When ``weight == 1`` (``k <= 7``) a float is returned.
+    ``near`` as in :func:`pair_offsets`."""
     if weight == 1.0:
         return 1.0
-    return np.where(_near(d, sigma_a, sigma_b), 1.0, weight)
+    return np.where(_near(d, sigma_a, sigma_b) if near is None else near, 1.0, weight)
 
 
 def scaled_distances(X: np.ndarray, k: int = K_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
@@ -621,9 +634,11 @@ def costs_from_features(
     s, sigma, D = _scaled_distances(X, k)
     kk = int(min(k, s.shape[0] - 1))
     offset = rule_offset(kk)
-    offsets = pair_offsets(D, sigma[:, None], sigma[None, :], offset)
-    repulsion = pair_repulsion(D, sigma[:, None], sigma[None, :], far_weight(kk))
-    del D
+    # above k = 7 both the offsets and the repulsion read the neighbour graph: one n x n mask for both
+    near = _near(D, sigma[:, None], sigma[None, :]) if kk > K_NEIGHBOURS else None
+    offsets = pair_offsets(D, sigma[:, None], sigma[None, :], offset, near=near)
+    repulsion = pair_repulsion(D, sigma[:, None], sigma[None, :], far_weight(kk), near=near)
+    del D, near
     rule = "local-scaling"
     if calibration is not None:
         granularity = calibration.granularity
@@ -720,7 +735,13 @@ def pair_costs(
     d = np.asarray(distances, dtype=np.float64)
     sa, sb = sigma[uv[:, 0]], sigma[uv[:, 1]]
     s = d**2 / (sa * sb)
-    return costs_of_scaled(s, granularity, pair_offsets(d, sa, sb, offset), pair_repulsion(d, sa, sb, far))
+    near = _near(d, sa, sb) if offset > OFFSET or far != 1.0 else None
+    return costs_of_scaled(
+        s,
+        granularity,
+        pair_offsets(d, sa, sb, offset, near=near),
+        pair_repulsion(d, sa, sb, far, near=near),
+    )
 
 
 class LocalScalingCost:
