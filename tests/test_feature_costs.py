@@ -144,6 +144,48 @@ def test_calibrate_weights_features_and_pins_pairs_on_a_planted_two_class_set():
         F.calibrate(X, [(0, 16, True), (0, 8, False)])
 
 
+def test_pair_score_weighs_same_class_pairs_by_hand():
+    labels = np.array([0, 0, 1, 2])
+    # same-class pairs: (0, 1) joined, (2, 3) cut -> s = 1/2; different-class pairs all cut -> d = 1
+    pairs = [(0, 1, True), (2, 3, True), (0, 2, False), (1, 2, False), (0, 3, False)]
+    assert F.pair_score(labels, pairs) == 0.75
+    assert F.pair_score(labels, pairs, 1.5) == pytest.approx((1.5 * 0.5 + 1.0) / 2.5)
+    assert F.pair_score(labels, pairs, 3.0) == pytest.approx(0.625)
+    assert F.same_pair_weight(7) == 1.0 and F.same_pair_weight(3) == 1.0
+    assert F.same_pair_weight(8) == F.same_pair_weight(33) == F.SAME_PAIR_WEIGHT == 1.5
+
+
+def test_calibration_weighs_same_class_pairs_above_seven_neighbours(monkeypatch):
+    """Four planted classes of 50 at gap 3 (k = 13, the far pairs weighted), 2 labelled points per
+    class: the balanced score (weight 1) cut finer, trading labelled same-class pairs for
+    different-class ones (granularity -0.25, 11 clusters); with the same-class pairs at 1.5 the
+    calibration coarsens instead and the classes come out closer (session 19's planted rows)."""
+    X, y = _planted_many(4, 50, gap=3.0, seed=0)
+    k = F.scaled_neighbours(len(X))
+    assert k == 13
+    rng = np.random.default_rng(0)
+    picked = [int(i) for c in range(4) for i in rng.choice(np.flatnonzero(y == c), 2, replace=False)]
+    pairs = [(a, b, bool(y[a] == y[b])) for n, a in enumerate(picked) for b in picked[n + 1 :]]
+
+    def calibrated():
+        cal = F.calibrate(X, pairs, k=k)
+        labels = solve(F.costs_from_features(X, k=k, calibration=cal)[0], method="kl", seed=0).labels
+        return cal, compare(y, labels)
+
+    cal, got = calibrated()
+    assert cal.granularity == 1.75 and got["n_clusters_pred"] == 3
+    assert got["vi"] == pytest.approx(1.7539, abs=1e-4)
+    # the choice maximised the weighted score; the reported score is the balanced accuracy
+    assert cal.scores[1.75] == max(cal.scores.values())
+    labels = solve(F.costs_from_features(cal.weighted(X), k=k, granularity=1.75)[0], method="kl").labels
+    assert cal.score == F.pair_score(labels, pairs)
+    assert cal.scores[1.75] == pytest.approx(F.pair_score(labels, pairs, 1.5))
+    monkeypatch.setattr(F, "SAME_PAIR_WEIGHT", 1.0)  # sessions 7-18
+    cal1, got1 = calibrated()
+    assert cal1.granularity == -0.25 and got1["n_clusters_pred"] == 11
+    assert got1["vi"] == pytest.approx(2.1534, abs=1e-4)
+
+
 def test_read_calibration_layouts(tmp_path):
     keys = ["a_101.tif|101", "b_102.tif|102", "c_201.tif|201"]
     f = tmp_path / "cal.csv"
