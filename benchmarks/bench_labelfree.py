@@ -12,8 +12,9 @@ Methods (all on the same standardised profiles, ``corrclust.profiles``):
   pairs of the k-nearest-neighbour graph get the offset ``rule_offset(k)`` = 1 + 4 ln(k / 7) and
   the others 1, ``pair_offsets``, since session 11; above k = 7 the repulsion of those others
   weighted by ``FAR_WEIGHT`` = 0.25, ``pair_repulsion``, since session 17; up to 112 images k = 10
-  instead of 7 when the partition at 10 has two clusters or more and cuts at most 0.035 of its
-  neighbour pairs, ``separated_neighbours``, since session 17b), GAEC + Kernighan-Lin; the number
+  instead of 7 when the partition at 10 has two clusters of 7 or more and cuts at most 0.062 of
+  the neighbour pairs that clusters of its sizes would cut by chance, ``separated_neighbours``,
+  since session 17b, the share over chance since session 19), GAEC + Kernighan-Lin; the number
   of clusters is an output.
 * ``... no separation check (session 17 rule)``: the same without the check (only differs up to
   112 images).

@@ -95,9 +95,17 @@ def test_demo_default_is_label_free_profiles_and_reaches_vi_0_3(tmp_path, capsys
 
     out = tmp_path / "p"
     assert cli_main(["demo", "-o", str(out), "--seed", "5", "--no-progress"]) == 0
-    stdout = capsys.readouterr().out
+    captured = capsys.readouterr()
+    stdout = captured.out
     data = json.loads((out / "metrics.json").read_text())
     assert data["vi"] <= 0.3 and data["n_clusters_pred"] == 4
+    # the separation check refused k = 10 (three classes joined, 30 + 10), and the line says by
+    # what: the cut share over the 1 - (30 * 29 + 10 * 9) / (40 * 39) = 0.385 cut by chance
+    assert (
+        "k = 7 (one image in 15, at least 7), offset 1.00; at k = 10 the 2 clusters would cut 0.042 of "
+        "the neighbour pairs, 0.110 of the 0.385 that clusters of their sizes cut by chance, above 0.062 "
+        "(separation check)" in captured.err
+    )
     assert "warning" not in stdout
     verdict = json.loads((out / "assessment.json").read_text())
     assert verdict["informative"] and verdict["evidence"]["clusters"] == 4

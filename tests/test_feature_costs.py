@@ -563,9 +563,13 @@ def test_separation_check_keeps_four_classes_of_25_whole(seed, clusters7, vi7, s
     got7 = compare(y, solve(C7, method="kl", seed=0).labels)
     assert got7["n_clusters_pred"] == clusters7 and got7["vi"] == pytest.approx(vi7, abs=1e-4)
     k, seen = F.separated_neighbours(X)
-    assert k == F.SEPARATION_NEIGHBOURS == 10 and F.SEPARATION_CUT == 0.035
+    assert k == F.SEPARATION_NEIGHBOURS == 10 and F.SEPARATION_OVER_CHANCE == 0.062
     assert seen["k0"] == 7 and seen["k1"] == 10 and seen["clusters"] == 4
-    assert seen["cut_share"] == pytest.approx(share, abs=1e-12) and seen["cut_share"] <= F.SEPARATION_CUT
+    assert seen["cut_share"] == pytest.approx(share, abs=1e-12)
+    # four clusters of 25: a random relabelling cuts 1 - 4 * 25 * 24 / (100 * 99) = 25 / 33 of the pairs
+    assert seen["chance_share"] == pytest.approx(25 / 33, abs=1e-15)
+    assert seen["over_chance"] == pytest.approx(share * 33 / 25, abs=1e-12)
+    assert seen["over_chance"] <= F.SEPARATION_OVER_CHANCE
     C, _ = F.costs_from_features(X, k=k)
     assert compare(y, solve(C, method="kl", seed=0).labels)["vi"] == 0.0
 
@@ -573,11 +577,47 @@ def test_separation_check_keeps_four_classes_of_25_whole(seed, clusters7, vi7, s
 @pytest.mark.parametrize(("seed", "share", "clusters"), [(0, 0.3584, 7), (1, 0.3766, 7)])
 def test_separation_check_keeps_seven_neighbours_for_a_cloud(seed, share, clusters):
     """One Gaussian cloud of 100 points: the partition at k = 10 cuts about a third of its neighbour
-    pairs, far above SEPARATION_CUT (0.035), so k stays 7 and the costs are those of k = 7."""
+    pairs, about 0.4 of what its cluster sizes cut by chance, far above SEPARATION_OVER_CHANCE
+    (0.062), so k stays 7 and the costs are those of k = 7."""
     X = np.random.default_rng(seed).normal(size=(100, 4))
     k, seen = F.separated_neighbours(X)
     assert k == 7 and seen["clusters"] == clusters
     assert seen["cut_share"] == pytest.approx(share, abs=1e-4)
+    assert seen["over_chance"] == seen["cut_share"] / seen["chance_share"] > 0.4
+
+
+def test_chance_share_by_hand():
+    """1 - sum n_c (n_c - 1) / (n (n - 1)): the share of pairs of distinct rows that clusters of these
+    sizes cut, whatever the rows (a random relabelling cuts it on average)."""
+    assert F.chance_share(np.array([0, 0, 0, 1, 1, 1])) == pytest.approx(1 - 12 / 30, abs=1e-15)
+    assert F.chance_share(np.repeat([3, 1, 2, 0], 15)) == pytest.approx(45 / 59, abs=1e-15)
+    assert F.chance_share(np.r_[np.zeros(42), 1]) == pytest.approx(2 / 43, abs=1e-15)
+    assert F.chance_share(np.zeros(5)) == 0.0 and F.chance_share(np.zeros(1)) == 0.0
+    assert F.chance_share(np.arange(7)) == 1.0
+    # brute force over the pairs, uneven sizes
+    lab = np.array([0, 0, 1, 2, 2, 2, 1, 0, 3])
+    i, j = np.triu_indices(lab.size, 1)
+    assert F.chance_share(lab) == pytest.approx(np.mean(lab[i] != lab[j]), abs=1e-15)
+
+
+def test_separation_check_weighs_the_share_against_chance():
+    """Four planted classes of 15 (60 images, k = 7; the synthetic 4 x 15 of session 19): at k = 7
+    the rule cuts them into 10 clusters (VI 0.995); at k = 10 the partition is the classes, cutting
+    13 of the 359 pairs of its neighbour graph, above the raw limit of session 17b (0.035), which
+    kept k = 7. Four clusters of 15 cut 45 / 59 of all pairs by chance, so the share is 0.047 of its
+    chance value, below SEPARATION_OVER_CHANCE: k = 10, the classes exactly."""
+    X, y = _planted_many(4, 15, gap=4.5, seed=2)
+    C7, _ = F.costs_from_features(X, k=7)
+    got7 = compare(y, solve(C7, method="kl", seed=0).labels)
+    assert got7["n_clusters_pred"] == 10 and got7["vi"] == pytest.approx(0.9950, abs=1e-4)
+    k, seen = F.separated_neighbours(X)
+    assert k == 10 and seen["clusters"] == seen["groups"] == 4
+    assert seen["cut_share"] == pytest.approx(13 / 359, abs=1e-15) and seen["cut_share"] > 0.035
+    assert seen["chance_share"] == pytest.approx(45 / 59, abs=1e-15)
+    assert seen["over_chance"] == pytest.approx(13 / 359 * 59 / 45, abs=1e-15)
+    assert seen["over_chance"] <= F.SEPARATION_OVER_CHANCE
+    C, _ = F.costs_from_features(X, k=k)
+    assert compare(y, solve(C, method="kl", seed=0).labels)["vi"] == 0.0
 
 
 def test_separation_check_runs_only_at_seven_neighbours():
@@ -594,8 +634,9 @@ def test_separation_check_runs_only_at_seven_neighbours():
 def test_separation_check_needs_two_groups_of_seven(monkeypatch):
     """A dominant cluster and one stray image cut few neighbour pairs whatever the data (the lead's
     run on 43 OrgaQuant crops: 42 + 1 at k = 10 cut 0.030 and was taken, turning 7 clusters into
-    one). The coarser k is taken only when its partition has two clusters of at least k0 images:
-    here the same share is refused for 42 + 1 and taken for 22 + 21."""
+    one). Over its chance value (2 / 43 for 42 + 1) such a share is large, and the coarser k is
+    also taken only when its partition has two clusters of at least k0 images: here a share far
+    below chance is still refused for 42 + 1 and taken for 22 + 21."""
     import sys
 
     import corrclust.solve  # noqa: F401  (the module; the package exports the function by that name)
@@ -606,7 +647,7 @@ def test_separation_check_needs_two_groups_of_seven(monkeypatch):
     labels = np.zeros(43, int)
     labels[42] = 1
     share = F.cut_share(X, labels, 10)
-    assert 0 < share <= F.SEPARATION_CUT
+    assert share == pytest.approx(10 / 287, abs=1e-15)
 
     class Fixed:
         def __init__(self, lab):
@@ -616,9 +657,15 @@ def test_separation_check_needs_two_groups_of_seven(monkeypatch):
     k, seen = F.separated_neighbours(X)
     assert k == 7 and seen["clusters"] == 2 and seen["groups"] == 1
     assert seen["cut_share"] == pytest.approx(share, abs=0)
-    # the same rows split 22 + 21 along the first axis, given the same small share: taken
+    assert seen["over_chance"] == pytest.approx(share * 43 / 2, abs=1e-14)
+    assert seen["over_chance"] > F.SEPARATION_OVER_CHANCE
+    # a share of 0.001 (0.0215 of chance for 42 + 1): still refused, one group of 7 or more
+    monkeypatch.setattr(F, "cut_share", lambda *a: 0.001)
+    k, seen = F.separated_neighbours(X)
+    assert k == 7 and seen["groups"] == 1 and seen["over_chance"] <= F.SEPARATION_OVER_CHANCE
+    # the same rows split 22 + 21 along the first axis, given the same share: taken
     halves = (X[:, 0] > np.median(X[:, 0])).astype(int)
-    monkeypatch.setattr(F, "cut_share", lambda *a: share)
     monkeypatch.setattr(S, "solve", lambda *a, **kw: Fixed(halves))
     k, seen = F.separated_neighbours(X)
     assert k == 10 and seen["groups"] == 2
+    assert seen["over_chance"] == pytest.approx(0.001 / (1 - (22 * 21 + 21 * 20) / (43 * 42)), abs=1e-15)

@@ -194,11 +194,20 @@ class ProfileRoute:
                 f"at most the other {n - 1}" if pc.k == n - 1 < feature_costs.K_NEIGHBOURS else "at least 7"
             )
             sep = pc.info.get("separation") or {}
+            limit = feature_costs.SEPARATION_OVER_CHANCE
+            # the cut share against what clusters of these sizes cut by chance (session 19): the
+            # statistic the check compares with its limit; one cluster has no chance value
+            chance = (
+                f", {sep['over_chance']:.3f} of the {sep['chance_share']:.3f} that clusters of their sizes "
+                "cut by chance"
+                if sep and sep["chance_share"] > 0
+                else ""
+            )
             if sep and pc.k == sep["k1"]:
                 # the separation check (feature_costs.separated_neighbours) took the coarser k
                 why = (
                     f"not {sep['k0']}: at {sep['k1']} the {sep['clusters']} clusters cut "
-                    f"{sep['cut_share']:.3f} of the neighbour pairs, at most {feature_costs.SEPARATION_CUT:g}"
+                    f"{sep['cut_share']:.3f} of the neighbour pairs{chance}, at most {limit:g}"
                 )
             else:
                 why = f"one image in {feature_costs.NEIGHBOUR_SHARE}, {bound}"
@@ -207,12 +216,12 @@ class ProfileRoute:
                 verb = "holds" if sep["groups"] == 1 else "hold"
                 few = (
                     f", but only {sep['groups']} of them {verb} {sep['k0']} images or more"
-                    if sep["cut_share"] <= feature_costs.SEPARATION_CUT
-                    else ""
+                    if sep["over_chance"] <= limit or sep["chance_share"] == 0
+                    else f", above {limit:g}"
                 )
                 checked = (
                     f"; at k = {sep['k1']} the {sep['clusters']} clusters would cut {sep['cut_share']:.3f} "
-                    f"of the neighbour pairs{few} (separation check)"
+                    f"of the neighbour pairs{chance}{few} (separation check)"
                 )
             say(f"cost rule neighbourhood: k = {pc.k} ({why}), offset {offset:.2f}{where}{checked}")
         if "neighbours_stability" in pc.info:
