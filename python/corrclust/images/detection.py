@@ -374,13 +374,29 @@ def brightfield_candidates(
             np.searchsorted(s, v, "left") + np.searchsorted(s, v, "right") + 1
         ) / (2.0 * len(v))
         X[:, FEATURES.index(name + "_rel_p90")] = v / max(float(np.percentile(v, 90)), 1e-12)
-    X[:, FEATURES.index("log_candidates")] = np.log(len(v))
+    X[:, FEATURES.index("log_candidates")] = _log_candidates(len(v), H * W)
     out = Candidates(boxes.astype(int), masks, X)
     if crops:
         from corrclust.images.organoid_cnn import candidate_crops
 
         out.crops = candidate_crops(flat, cmap, otsu, out.boxes, masks)
     return out
+
+
+# the area of the fields the packaged score was fitted on (the 112 OrgaQuant fields, 450 x 450)
+COUNT_AREA = 450 * 450
+
+
+def _log_candidates(n: int, area: int) -> float:
+    """The ``log_candidates`` feature: log of the field's candidate count, counted per
+    :data:`COUNT_AREA` px when the field is larger. The score learnt the count on fields of one
+    size, where a field with more candidates is a busier field; a larger field of the same
+    density has more only because it is larger, and its organoids then scored under the
+    operating point (see docs/images.md, *Large fields*).
+    Fields up to that area keep the plain count (the 112 fields' crops are unchanged)."""
+    if area <= COUNT_AREA:
+        return float(np.log(n))
+    return float(np.log(n * COUNT_AREA / area))
 
 
 def _regions(labels: np.ndarray, min_area: int, max_area: float, kind: int):
