@@ -464,3 +464,32 @@ def test_tiled_fluorescence_keeps_one_part_of_an_organoid_larger_than_the_overla
     assert [(d.box, d.area) for d in tiled] == [((321, 41, 360, 80), 1253), ((173, 173, 260, 327), 12420)]
     monkeypatch.setattr(detection, "_masks_meet", lambda a, b: False)
     assert len(detect_organoids(canvas, tile_size=160, **p)) > 2  # the parts the check removed
+
+
+def test_the_candidate_count_is_per_450_px_square_in_larger_fields():
+    """The score learnt log_candidates on 450 x 450 fields: fields up to that area keep the plain
+    log count (the 112 OrgaQuant fields unchanged), larger fields and tiles count per 450 x 450 px.
+    The drawn field mirrored 2 x 2 (600 px, no seam: every quadrant's maps are the field's) is
+    still detected organoid by organoid in every quadrant."""
+    from corrclust.images.detection import _log_candidates, brightfield_candidates
+
+    assert _log_candidates(480, 450 * 450) == np.log(480)
+    assert _log_candidates(37, 300 * 300) == np.log(37)
+    assert _log_candidates(4 * 480, 900 * 900) == pytest.approx(np.log(480))
+    img, truth = _field()
+    big = np.block([[img, img[:, ::-1]], [img[::-1], img[::-1, ::-1]]])
+    cands = brightfield_candidates(big)
+    col = cands.features[:, FEATURES.index("log_candidates")]
+    np.testing.assert_allclose(col, np.log(len(cands.boxes) * 450 * 450 / (600 * 600)))
+    boxes = []
+    for fy in (False, True):
+        for fx in (False, True):
+            t = truth.astype(float).copy()
+            if fx:
+                t[:, [0, 2]] = 600 - t[:, [2, 0]]
+            if fy:
+                t[:, [1, 3]] = 600 - t[:, [3, 1]]
+            boxes.append(t)
+    dets = detect_organoids(big)
+    tp, fp, fn, _ = match_boxes([d.box for d in dets], np.vstack(boxes))
+    assert (tp, fp, fn) == (20, 0, 0), [d.box for d in dets]
