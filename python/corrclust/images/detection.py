@@ -580,7 +580,9 @@ def detect_organoids(
 
     A brightfield field with a side longer than ``tile_size`` is detected in overlapping tiles
     (:func:`field_tiles`; ``progress``: a progress bar over them on stderr): each tile is scored as
-    a field of its own, so memory beyond the image is that of one tile.
+    a field of its own, so memory beyond the image is that of one tile. A fluorescence field over
+    ``tile_size`` is detected in the same tiles with the whole field's threshold
+    (:func:`_detect_fluorescence_tiled`: the whole field's objects, for objects under the overlap).
     """
     p = params or DetectionParams()
     if overrides:
