@@ -20,7 +20,9 @@ saves the mosaic as a TIFF (for timing the command line).
 
 The shipped score is fitted on all 112 fields, so every figure is in-sample for the score; the
 tile size was chosen on the even half (``names[0::2]``) and the odd half (``names[1::2]``) scored
-once afterwards.
+once afterwards. So was, in session 19, the candidate count per 450 x 450 px of a larger field or
+tile (``detection._log_candidates``; the diagnosis that led to it: bench_detection_mosaic.py, even
+half only): the protocol is in that commit's message, the odd half was scored once after it.
 """
 
 from __future__ import annotations

@@ -408,3 +408,88 @@ def test_tiled_detection_finds_the_drawn_organoids_with_a_progress_bar(capsys):
     tp, fp, fn, ious = match_boxes([d.box for d in dets], truth)
     assert tp == len(truth) and fn == 0 and fp <= 1, [d.box for d in dets]
     assert "detecting in tiles" in capsys.readouterr().err
+
+
+def _fluorescence_field(seed: int, shape=(700, 900), n=14, size=96):
+    """Synthetic organoids (all templates) pasted at random places on a noisy dark field."""
+    from corrclust.images.synthetic import render_organoid
+
+    rng = np.random.default_rng(seed)
+    canvas = np.zeros((*shape, 3), np.uint16)
+    for k in range(n):
+        org = render_organoid(k % 4 + 1, rng, size)
+        y, x = rng.integers(0, shape[0] - size), rng.integers(0, shape[1] - size)
+        canvas[y : y + size, x : x + size] = np.maximum(
+            canvas[y : y + size, x : x + size], org.image[..., :3]
+        )
+    return (canvas + rng.normal(300, 80, canvas.shape)).clip(0, 65535).astype(np.uint16)
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_tiled_fluorescence_gives_the_whole_field_objects(split):
+    """Tiles of 300 px (12 of them, overlap 110 > every organoid's half-size plus the 8 px of the
+    smoothing kernel) take the whole field's Otsu threshold from their cores' histograms, so the
+    boxes, masks and scores equal those of the field at once, bit for bit; the margin is added
+    after, clipped to the field."""
+    from corrclust.images.detection import field_tiles
+
+    img = _fluorescence_field(4)
+    p = {"modality": "fluorescence", "fluorescence_split": split}
+    whole = detect_organoids(img, tile_size=None, **p)
+    assert len(field_tiles(700, 900, 300, 110)) == 9 * 12  # cores of at most 80 px
+    tiled = detect_organoids(img, tile_size=300, tile_overlap=110, **p)
+    assert len(whole) >= 10
+    assert [d.box for d in tiled] == [d.box for d in whole]
+    assert [d.score for d in tiled] == [d.score for d in whole]
+    for a, b in zip(tiled, whole, strict=True):
+        np.testing.assert_array_equal(a.mask, b.mask)
+        assert a.area == b.area
+    padded = detect_organoids(img, tile_size=300, tile_overlap=110, margin=7, **p)
+    assert [d.box for d in padded] == [d.box for d in detect_organoids(img, tile_size=None, margin=7, **p)]
+
+
+def test_tiled_fluorescence_keeps_one_part_of_an_organoid_larger_than_the_overlap(monkeypatch):
+    """An organoid wider than two overlaps is cut by the tiles' region edges: it is kept once (the
+    largest part a tile keeps), not as several overlapping parts; a small one is unchanged."""
+    from corrclust.images import detection
+
+    canvas = np.full((400, 400), 300, np.uint16)
+    yy, xx = np.mgrid[0:400, 0:400]
+    canvas[(yy - 200) ** 2 / 150**2 + (xx - 200) ** 2 / 60**2 <= 1] = 3000
+    canvas[(yy - 60) ** 2 + (xx - 340) ** 2 <= 20**2] = 3000
+    p = {"modality": "fluorescence", "tile_overlap": 30}
+    whole = detect_organoids(canvas, tile_size=None, **p)
+    assert [(d.box, d.area) for d in whole] == [((321, 41, 360, 80), 1253), ((141, 51, 260, 350), 28281)]
+    tiled = detect_organoids(canvas, tile_size=160, **p)  # 4 x 4 tiles, cores of 100
+    assert [(d.box, d.area) for d in tiled] == [((321, 41, 360, 80), 1253), ((173, 173, 260, 327), 12420)]
+    monkeypatch.setattr(detection, "_masks_meet", lambda a, b: False)
+    assert len(detect_organoids(canvas, tile_size=160, **p)) > 2  # the parts the check removed
+
+
+def test_the_candidate_count_is_per_450_px_square_in_larger_fields():
+    """The score learnt log_candidates on 450 x 450 fields: fields up to that area keep the plain
+    log count (the 112 OrgaQuant fields unchanged), larger fields and tiles count per 450 x 450 px.
+    The drawn field mirrored 2 x 2 (600 px, no seam: every quadrant's maps are the field's) is
+    still detected organoid by organoid in every quadrant."""
+    from corrclust.images.detection import _log_candidates, brightfield_candidates
+
+    assert _log_candidates(480, 450 * 450) == np.log(480)
+    assert _log_candidates(37, 300 * 300) == np.log(37)
+    assert _log_candidates(4 * 480, 900 * 900) == pytest.approx(np.log(480))
+    img, truth = _field()
+    big = np.block([[img, img[:, ::-1]], [img[::-1], img[::-1, ::-1]]])
+    cands = brightfield_candidates(big)
+    col = cands.features[:, FEATURES.index("log_candidates")]
+    np.testing.assert_allclose(col, np.log(len(cands.boxes) * 450 * 450 / (600 * 600)))
+    boxes = []
+    for fy in (False, True):
+        for fx in (False, True):
+            t = truth.astype(float).copy()
+            if fx:
+                t[:, [0, 2]] = 600 - t[:, [2, 0]]
+            if fy:
+                t[:, [1, 3]] = 600 - t[:, [3, 1]]
+            boxes.append(t)
+    dets = detect_organoids(big)
+    tp, fp, fn, _ = match_boxes([d.box for d in dets], np.vstack(boxes))
+    assert (tp, fp, fn) == (20, 0, 0), [d.box for d in dets]

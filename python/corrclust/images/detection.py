@@ -158,13 +158,15 @@ def _disk(r: int) -> np.ndarray:
     return disk(max(0, int(r)))
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
+def _gray(image: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """Channel mean over ``scale`` (None: 65535 for 16-bit or values over 255, else 255)."""
     img = np.asarray(image)
     if img.ndim == 3:
         img = img.mean(axis=2)
     if img.ndim != 2:
         raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {np.shape(image)}")
-    scale = 65535.0 if img.dtype == np.uint16 or img.max() > 255 else 255.0
+    if scale is None:
+        scale = 65535.0 if img.dtype == np.uint16 or img.max() > 255 else 255.0
     return img.astype(np.float64) / scale
 
 
@@ -374,13 +376,31 @@ def brightfield_candidates(
             np.searchsorted(s, v, "left") + np.searchsorted(s, v, "right") + 1
         ) / (2.0 * len(v))
         X[:, FEATURES.index(name + "_rel_p90")] = v / max(float(np.percentile(v, 90)), 1e-12)
-    X[:, FEATURES.index("log_candidates")] = np.log(len(v))
+    X[:, FEATURES.index("log_candidates")] = _log_candidates(len(v), H * W)
     out = Candidates(boxes.astype(int), masks, X)
     if crops:
         from corrclust.images.organoid_cnn import candidate_crops
 
         out.crops = candidate_crops(flat, cmap, otsu, out.boxes, masks)
     return out
+
+
+# the area of the fields the packaged score was fitted on (the 112 OrgaQuant fields, 450 x 450)
+COUNT_AREA = 450 * 450
+
+
+def _log_candidates(n: int, area: int) -> float:
+    """The ``log_candidates`` feature: log of the field's candidate count, counted per
+    :data:`COUNT_AREA` px when the field is larger. The score learnt the count on fields of one
+    size, where a field with more candidates is a busier field; a larger field of the same
+    density has more only because it is larger, and its organoids then scored under the
+    operating point (3 x 3 mosaics of one even-half field, mirrored so that no seam is added, 28
+    fields: recall of the boxes inside the fields 0.842 with the whole mosaic's count, 0.898 per
+    450 x 450 px, 0.908 each field alone; docs/images.md, *Large fields*).
+    Fields up to that area keep the plain count (the 112 fields' crops are unchanged)."""
+    if area <= COUNT_AREA:
+        return float(np.log(n))
+    return float(np.log(n * COUNT_AREA / area))
 
 
 def _regions(labels: np.ndarray, min_area: int, max_area: float, kind: int):
@@ -560,22 +580,30 @@ def detect_organoids(
 
     A brightfield field with a side longer than ``tile_size`` is detected in overlapping tiles
     (:func:`field_tiles`; ``progress``: a progress bar over them on stderr): each tile is scored as
-    a field of its own, so memory beyond the image is that of one tile.
+    a field of its own, so memory beyond the image is that of one tile. A fluorescence field over
+    ``tile_size`` is detected in the same tiles with the whole field's threshold
+    (:func:`_detect_fluorescence_tiled`: the whole field's objects, for objects under the overlap).
     """
     p = params or DetectionParams()
     if overrides:
         p = DetectionParams(**{**asdict(p), **overrides})
     if p.modality not in ("brightfield", "fluorescence"):
         raise ValueError(f"modality must be 'brightfield' or 'fluorescence', got {p.modality!r}")
+    H, W = np.shape(image)[:2]
+    tiles = field_tiles(H, W, p.tile_size, p.tile_overlap)
     if p.modality == "fluorescence":
-        return _detect_fluorescence(image, p)
+        if len(tiles) == 1:
+            found = _detect_fluorescence(image, p)
+        else:
+            found = _detect_fluorescence_tiled(image, p, tiles, progress)
+        out = [_padded(d, p.margin, H, W) for d in found]
+        out.sort(key=lambda d: (d.box[1], d.box[0]))
+        return out
     model = score_model(p.score_model)
     scorer = p.scorer
     if scorer == "auto" and p.cnn_model is None and (p.score_model is not None or not _packaged_cnn()):
         scorer = "trees"  # a packaged CNN and its operating point belong with the packaged trees
     cnn = cnn_model(p.cnn_model) if resolve_scorer(scorer) == "trees+cnn" else None
-    H, W = np.shape(image)[:2]
-    tiles = field_tiles(H, W, p.tile_size, p.tile_overlap)
     if len(tiles) == 1:
         found = _detect_brightfield(image, p, model, cnn)
     else:
@@ -787,49 +815,142 @@ def _detect_fluorescence(image: np.ndarray, p: DetectionParams) -> list[Detectio
 
     Lobes of one organoid stay together (no watershed split unless ``fluorescence_split``);
     there is no candidate score (the brightfield weights do not apply); ``score`` is the
-    organoid's mean smoothed intensity relative to the threshold.
+    organoid's mean smoothed intensity relative to the threshold. Boxes without ``p.margin``.
     """
     from skimage.filters import threshold_otsu
-    from skimage.measure import label, regionprops
 
     grey = _gray(image)
     sm = ndi.gaussian_filter(grey, p.fluorescence_sigma)
     if np.ptp(sm) == 0:
         return []
     t = threshold_otsu(sm)
+    H, W = sm.shape
+    return _fluorescence_objects(sm, t, p, p.max_area_fraction * H * W)
+
+
+def _fluorescence_objects(
+    sm: np.ndarray, t: float, p: DetectionParams, max_area: float, open_sides: tuple[int, ...] = (0, 1, 2, 3)
+) -> list[Detection]:
+    """The objects of the smoothed fluorescence image ``sm`` above ``t`` (label order), with an
+    area in [min_area, max_area]; ``open_sides``: the borders of ``sm`` that are the field's."""
+    from skimage.measure import label, regionprops
+
     fg = sm > t
     if p.closing_radius > 0:
         fg = ndi.binary_closing(fg, _disk(max(p.closing_radius, 3)), border_value=0)
-    fg = _fill_holes_open_border(fg)
+    fg = _fill_holes_open_border(fg, open_sides)
     if p.opening_radius > 0:
         fg = ndi.binary_opening(fg, _disk(p.opening_radius))
     labels = label(fg)
     if p.fluorescence_split and labels.max() > 0:
         labels = _split_touching(fg, labels, 2.0, p.split_min_distance)
-    H, W = fg.shape
     out = []
     for rp in regionprops(labels, intensity_image=sm):
-        if rp.area < p.min_area or rp.area > p.max_area_fraction * H * W:
+        if rp.area < p.min_area or rp.area > max_area:
             continue
         r0, c0, r1, c1 = rp.bbox
-        g = p.margin
-        x1, y1, x2, y2 = max(0, c0 - g), max(0, r0 - g), min(W, c1 + g), min(H, r1 + g)
-        mask = np.zeros((y2 - y1, x2 - x1), bool)
-        mask[r0 - y1 : r1 - y1, c0 - x1 : c1 - x1] = rp.image
-        out.append(Detection((x1, y1, x2, y2), mask, int(rp.area), 0.0, float(rp.intensity_mean / t)))
-    out.sort(key=lambda d: (d.box[1], d.box[0]))
+        out.append(Detection((c0, r0, c1, r1), rp.image, int(rp.area), 0.0, float(rp.intensity_mean / t)))
     return out
 
 
-def _fill_holes_open_border(fg: np.ndarray) -> np.ndarray:
+def _detect_fluorescence_tiled(image, p: DetectionParams, tiles, progress: bool) -> list[Detection]:
+    """Fluorescence detection tile by tile with the whole field's threshold, so memory beyond the
+    image is that of one tile and the objects are the whole field's.
+
+    The Gaussian smoothing of a tile's region equals the whole field's smoothing wherever the
+    kernel (4 sigma) stays inside the region, so in every core when the overlap is at least
+    that: the grey scale, the smoothed range and the 256-bin histogram that Otsu's threshold is
+    taken from are gathered over the cores (three cheap passes of smoothing), and the threshold
+    is the whole field's. An object is kept by the tile whose core holds its box centre; an
+    object that reaches a region edge inside the field (one larger than the overlap) is cut
+    there, and where two tiles keep overlapping parts of it the larger part is kept. Only the
+    region edges on the field's border close rims open towards them, as for the whole field.
+    """
+    from skimage.filters import threshold_otsu
+
+    img = np.asarray(image)
+    H, W = img.shape[:2]
+
+    def grey_mean(region):
+        return region.mean(axis=2) if region.ndim == 3 else region
+
+    if img.ndim not in (2, 3):
+        raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {img.shape}")
+    # _gray's scale, from the whole field's grey maximum
+    big = img.dtype == np.uint16 or any(
+        grey_mean(img[y1:y2, x1:x2]).max() > 255 for (x1, y1, x2, y2), _ in tiles
+    )
+    scale = 65535.0 if big else 255.0
+
+    def smoothed(region_box):
+        rx1, ry1, rx2, ry2 = region_box
+        return ndi.gaussian_filter(_gray(img[ry1:ry2, rx1:rx2], scale), p.fluorescence_sigma)
+
+    def core_of(sm, core, region):
+        (cx1, cy1, cx2, cy2), (rx1, ry1, _, _) = core, region
+        return sm[cy1 - ry1 : cy2 - ry1, cx1 - rx1 : cx2 - rx1]
+
+    lo, hi = np.inf, -np.inf
+    for core, region in tiles:
+        c = core_of(smoothed(region), core, region)
+        lo, hi = min(lo, float(c.min())), max(hi, float(c.max()))
+    if hi == lo:
+        return []
+    counts = np.zeros(256, np.int64)
+    edges = None
+    for core, region in tiles:
+        h, edges = np.histogram(core_of(smoothed(region), core, region), bins=256, range=(lo, hi))
+        counts += h
+    assert edges is not None
+    t = float(threshold_otsu(hist=(counts, (edges[:-1] + edges[1:]) / 2.0)))
+    iterable = tiles
+    if progress:
+        import sys
+
+        from tqdm.auto import tqdm
+
+        iterable = tqdm(tiles, desc="detecting in tiles", unit="tile", file=sys.stderr, leave=False)
+    kept: list[tuple[int, Detection]] = []
+    for k, ((cx1, cy1, cx2, cy2), (rx1, ry1, rx2, ry2)) in enumerate(iterable):
+        open_sides = tuple(side for side, on in enumerate((ry1 == 0, ry2 == H, rx1 == 0, rx2 == W)) if on)
+        sm = smoothed((rx1, ry1, rx2, ry2))
+        for d in _fluorescence_objects(sm, t, p, p.max_area_fraction * H * W, open_sides):
+            x1, y1, x2, y2 = d.box
+            d.box = (x1 + rx1, y1 + ry1, x2 + rx1, y2 + ry1)
+            if not (cx1 <= (d.box[0] + d.box[2]) / 2 < cx2 and cy1 <= (d.box[1] + d.box[3]) / 2 < cy2):
+                continue
+            # the whole field's objects are disjoint, so masks that share a pixel are parts of
+            # one object seen by two tiles
+            same = [j for j, (kk, o) in enumerate(kept) if kk != k and _masks_meet(d, o)]
+            if any(kept[j][1].area >= d.area for j in same):
+                continue
+            kept = [e for j, e in enumerate(kept) if j not in same]
+            kept.append((k, d))
+    return [d for _, d in kept]
+
+
+def _masks_meet(a: Detection, b: Detection) -> bool:
+    """Whether two detections (field coordinates) share a mask pixel."""
+    x1, y1 = max(a.box[0], b.box[0]), max(a.box[1], b.box[1])
+    x2, y2 = min(a.box[2], b.box[2]), min(a.box[3], b.box[3])
+    if x1 >= x2 or y1 >= y2:
+        return False
+    ma = a.mask[y1 - a.box[1] : y2 - a.box[1], x1 - a.box[0] : x2 - a.box[0]]
+    mb = b.mask[y1 - b.box[1] : y2 - b.box[1], x1 - b.box[0] : x2 - b.box[0]]
+    return bool((ma & mb).any())
+
+
+def _fill_holes_open_border(fg: np.ndarray, open_sides: Sequence[int] = (0, 1, 2, 3)) -> np.ndarray:
     """Fill holes, including the inside of rims that the image border cuts.
 
     The same as ``binary_fill_holes`` of the mask, united with ``binary_fill_holes`` of the mask
     with each border line set in turn (a rim open towards one side is closed by that side; the
     line itself is not added), computed by labelling the background once per case.
+    ``open_sides``: the border lines that close rims (top, bottom, left, right: 0-3; a tile's
+    edges inside the field do not).
     """
     filled = fg.copy()
-    for open_side in (None, 0, 1, 2, 3):
+    for open_side in (None, *open_sides):
         bg = ~fg
         if open_side is not None:
             bg[_SIDES[open_side]] = False
