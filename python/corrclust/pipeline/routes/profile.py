@@ -196,9 +196,10 @@ class ProfileRoute:
             sep = pc.info.get("separation") or {}
             limit = feature_costs.SEPARATION_OVER_CHANCE
             # the cut share against what clusters of these sizes cut by chance (session 19): the
-            # statistic the check compares with its limit; one cluster has no chance value
+            # statistic the check compares with its limit; one cluster has no chance value. "times",
+            # not "of": qa19 read "0.483 of the 0.262" as a part larger than its whole
             chance = (
-                f", {sep['over_chance']:.3f} of the {sep['chance_share']:.3f} that clusters of their sizes "
+                f", {sep['over_chance']:.3f} times the {sep['chance_share']:.3f} that clusters of their sizes "
                 "cut by chance"
                 if sep and sep["chance_share"] > 0
                 else ""
@@ -212,7 +213,11 @@ class ProfileRoute:
             else:
                 why = f"one image in {feature_costs.NEIGHBOUR_SHARE}, {bound}"
             checked = ""
-            if sep and pc.k != sep["k1"]:
+            if sep and pc.k != sep["k1"] and sep["clusters"] == 1:
+                # "the 1 clusters would cut 0.000 ..., but only 1 of them holds 7 images" (qa19): one
+                # cluster has nothing to separate, and that is all there is to say
+                checked = f"; at k = {sep['k1']} the images form one cluster (separation check)"
+            elif sep and pc.k != sep["k1"]:
                 verb = "holds" if sep["groups"] == 1 else "hold"
                 few = (
                     f", but only {sep['groups']} of them {verb} {sep['k0']} images or more"
