@@ -926,6 +926,8 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
             k = find(r[0], lineno)
             if k in labelled:  # the same image twice: which class counts would be a guess
                 raise ValueError(f"{path}:{lineno}: {r[0].strip()!r} is labelled a second time")
+            if not r[1].strip():  # an unfilled cell was a class "", the same as every other blank (qa19)
+                raise ValueError(f"{path}:{lineno}: {r[0].strip()!r} has no class")
             labelled[k] = r[1].strip()
         order = sorted(labelled)
         pairs = [(a, b, labelled[a] == labelled[b]) for n, a in enumerate(order) for b in order[n + 1 :]]
@@ -933,6 +935,10 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
     if header == ["a", "b", "same"]:
         pairs = []
         truthy = {"1": True, "yes": True, "true": True, "0": False, "no": False, "false": False}
+        # a pair marked twice (either order) was used twice, and marked both ways it was pinned by
+        # its last line while the weights and the granularity saw both (qa19): refused, as an image
+        # labelled twice is above
+        marked: dict[tuple[int, int], int] = {}
         for lineno, r in numbered[1:]:
             if len(r) != 3 or r[2].strip().lower() not in truthy:
                 raise ValueError(f"{path}:{lineno}: expected a,b,same with same = 1/0, yes/no or true/false")
@@ -940,6 +946,12 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
             if a == b:
                 raise ValueError(
                     f"{path}:{lineno}: a pair needs two different images, got {r[0].strip()!r} twice"
+                )
+            first = marked.setdefault((min(a, b), max(a, b)), lineno)
+            if first != lineno:
+                raise ValueError(
+                    f"{path}:{lineno}: the pair {r[0].strip()!r}, {r[1].strip()!r} is marked a second "
+                    f"time (first on line {first})"
                 )
             pairs.append((a, b, truthy[r[2].strip().lower()]))
         return pairs
