@@ -105,7 +105,9 @@ def test_granularity_and_calibration(brightfield, tmp_path, capsys):
         )
         != 0
     )
-    assert "'nope.tif' is not an image of the clustered collection" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "'nope.tif' is not an image of the clustered collection" in err
+    assert "computing morphology profiles" not in err  # the refusal is the only line (qa19)
 
 
 def test_profile_costs_with_a_calibration_pin_the_labelled_pairs_and_weight_the_features(

@@ -154,6 +154,13 @@ class ProfileRoute:
             pca = int(pca)
         # its own file beside the pipeline's (whose format belongs to PQAP); gone once the profiles are
         ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
+        calibrate = _opt(options, "profile_calibrate")
+        if calibrate is not None:
+            # checked before the line that starts the profiles: a refused file followed "computing
+            # morphology profiles of 500 images", as if the profiles had been started (qa19)
+            from corrclust.profile_clustering import _calibration_key
+
+            feature_costs.check_calibration(calibrate, [_calibration_key(r) for r in images.records])
         say(_computing(images, ours))
         pc = profile_costs(
             images.records,
