@@ -317,3 +317,18 @@ def test_a_saturating_z_sum_warns_in_one_line(tmp_path, capsys):
         "(use --z-project mean or max)"
         for i in (100, 101)
     ]
+
+
+def test_docs_name_the_reading_flags_each_command_has(capsys):
+    # qa19: docs/cli.md said "the same reading flags" (as cluster's) were on these commands, but
+    # --pixel-size is missing from images rbc-crops and --name-pattern is on images crop only
+    doc = (Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "`--name-pattern` on `images crop`" in doc
+    assert "`--pixel-size` on all of them but `images rbc-crops`" in doc
+    for argv in (["images", "crop"], ["images", "keypoints"], ["images", "rbc-crops"], ["twin", "train"]):
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        out = capsys.readouterr().out
+        assert all(f"{flag} " in out for flag in ("--channels", "--z-project", "--t"))
+        assert ("--pixel-size " in out) == (argv[1] != "rbc-crops")
+        assert ("--name-pattern " in out) == (argv[1] == "crop")
