@@ -332,3 +332,13 @@ def test_docs_name_the_reading_flags_each_command_has(capsys):
         assert all(f"{flag} " in out for flag in ("--channels", "--z-project", "--t"))
         assert ("--pixel-size " in out) == (argv[1] != "rbc-crops")
         assert ("--name-pattern " in out) == (argv[1] == "crop")
+
+
+def test_cluster_help_gives_the_defaults_docs_cli_md_gives(capsys):
+    # qa19: --help said --symmetrize defaults to mean "for twin" and --bias was "twin:" only, while
+    # docs/cli.md (and the code) give mean for twin, profile and ssl, and --bias for ssl too
+    with pytest.raises(SystemExit):
+        main(["cluster", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: min for PQAP, mean for twin, profile and ssl)" in out
+    assert "twin: added to logit(p); ssl: added to the rule's costs;" in out
