@@ -511,6 +511,20 @@ def test_failure_while_writing_leaves_no_report(tmp_path, organoids, monkeypatch
     assert not (out / "report.html").exists()
     assert not list(out.rglob("*.part"))
 
+    # Ctrl-C after the new clusters.csv: no metrics.json of the earlier clustering beside it (qa19:
+    # a rerun at another granularity left 19 clusters in clusters.csv, 4 in metrics.json)
+    monkeypatch.undo()
+    truthed = pipeline.ClusterOptions(organoids, out, correlations=npz, truth="auto", progress=False)
+    pipeline.run(truthed)
+    assert (out / "metrics.json").is_file()
+    from corrclust.pipeline import outputs
+
+    monkeypatch.setattr(outputs, "_write_paper_clustering", boom)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(truthed)
+    assert (out / "clusters.csv").is_file() and not (out / "metrics.json").exists()
+    assert not (out / "assessment.json").exists()
+
     # A failure while drawing a figure: no half-written PNG either.
     monkeypatch.undo()
     from corrclust.report import figures
