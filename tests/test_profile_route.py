@@ -228,6 +228,30 @@ def _interrupt_profiles_after(done: int, records, checkpoint, monkeypatch) -> No
     monkeypatch.setattr(profiles, "profile", real)
 
 
+def test_ctrl_c_before_the_first_timed_save_keeps_the_profiles_done(brightfield, tmp_path, monkeypatch):
+    # qa19: the checkpoint was saved every 30 s only, so Ctrl-C 10 s into 500 RBC crops left nothing
+    # and the rerun started from 0; now the interrupt saves what is done
+    from corrclust import profile_clustering, profiles
+    from corrclust.images.io import list_images
+
+    records = list_images(brightfield)
+    ck = tmp_path / "ck.npz"
+    real = profiles.profile
+    calls: list[int] = []
+
+    def interrupted(image, mask=None):
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(image, mask)
+
+    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 1e9)  # no timed save happens
+    monkeypatch.setattr(profiles, "profile", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        profile_clustering.profile_costs(records, checkpoint=ck)
+    assert profile_clustering.checkpoint_done(ck, records) == 4
+
+
 def test_profiles_resume_from_a_checkpoint(brightfield, tmp_path, monkeypatch):
     from corrclust import profile_clustering, profiles
     from corrclust.images.io import list_images
