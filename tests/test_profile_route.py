@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -97,6 +98,12 @@ def test_granularity_and_calibration(brightfield, tmp_path, capsys):
     assert "calibrated from 6 labelled pairs (2 of one class): " in err
     assert " features kept a weight, granularity " in err
     assert json.loads((out / "metrics.json").read_text())["vi"] == 0.0
+    # the report's settings say what the run used and fitted, not only the file's name (qa19)
+    g = re.search(r"granularity (\S+) \(balanced", err).group(1)
+    page = (out / "report.html").read_text()
+    assert "<dt>neighbourhood</dt><dd>k = 7, offset 1.00</dd>" in page
+    assert f"<dt>calibrated</dt><dd>granularity {g} from 6 labelled pairs (2 of one class; " in page
+    assert "log-odds + 1" not in page
     bad = tmp_path / "bad.csv"
     bad.write_text("file,class\nnope.tif,round\n")
     assert (

@@ -318,7 +318,7 @@ class ProfileRoute:
         nb = _neighbours(options)
         k = "max(7, n / 15) dense, 7 sparse" if nb == "scaled" else nb
         out: list[tuple[str, Any]] = [
-            ("cost rule", f"local scaling (k = {k}), log-odds + 1; bias = granularity")
+            ("cost rule", f"local scaling (k = {k}), log-odds + offset; bias = granularity")
         ]
         if _opt(options, "profile_calibrate") is not None:
             out.append(("calibration", str(_opt(options, "profile_calibrate"))))
@@ -326,6 +326,32 @@ class ProfileRoute:
             out.append(("PCA", f"{_opt(options, 'profile_pca'):g}"))
         if _opt(options, "profile_ssl_model") is not None:
             out.append(("self-supervised embedding joined", str(_opt(options, "profile_ssl_model"))))
+        return out
+
+    def settings_of(self, corr: Correlations) -> list[tuple[str, Any]]:
+        """The neighbourhood and offset the run used and what the calibration fitted: the settings
+        said "log-odds + 1" and only the file of --calibrate, while 500 RBC crops ran at k = 33 with
+        offset 7.20 and a fitted granularity of -0.75 (qa19)."""
+        pc = getattr(corr, "details", None)
+        if pc is None:
+            return []
+        offset = feature_costs.rule_offset(pc.k)
+        where = (
+            f" on the neighbour pairs, 1 on the others (repulsion x {feature_costs.far_weight(pc.k):g})"
+            if offset > feature_costs.OFFSET
+            else ""
+        )
+        out: list[tuple[str, Any]] = [("neighbourhood", f"k = {pc.k}, offset {offset:.2f}{where}")]
+        c = pc.info.get("calibration")
+        if c:
+            out.append(
+                (
+                    "calibrated",
+                    f"granularity {c['granularity']:g} from {c['pairs']} labelled pairs "
+                    f"({c['same_pairs']} of one class; balanced pair accuracy {c['pair_score']:.2f}), "
+                    f"{c['features_weighted']} features kept a weight",
+                )
+            )
         return out
 
     def assess(self, corr: Correlations, labels: np.ndarray, options: ClusterOptions):
