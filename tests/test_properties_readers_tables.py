@@ -198,6 +198,18 @@ def reference_calibration(data: bytes) -> list[tuple[int, int, bool]] | None:
             if a is None or b is None or a == b or any({a, b} == {x, y} for x, y, _ in pairs):
                 return None  # each pair once, in either order
             pairs.append((a, b, _TRUTHY[r[2].strip().lower()]))
+        group = list(range(len(_KEYS)))  # the same-class marks' classes (union-find)
+
+        def root(x: int) -> int:
+            while group[x] != x:
+                x = group[x]
+            return x
+
+        for a, b, t in pairs:
+            if t:
+                group[root(a)] = root(b)
+        if any(not t and root(a) == root(b) for a, b, t in pairs):
+            return None  # marked different inside one class
         return pairs
     return None
 
