@@ -526,3 +526,42 @@ def test_the_sparse_path_says_noise_and_a_partition_that_separates_nothing(tmp_p
     assert f"corrclust: warning: {verdict['findings'][0]}" in captured.err
     page = (out / "report.html").read_text()
     assert "These clusters say little" in page and "the images look like noise" in page
+
+
+def test_ctrl_c_in_cluster_says_whether_the_same_command_resumes(brightfield, tmp_path, monkeypatch, capsys):
+    # qa19: the line was "corrclust cluster: interrupted" whatever a rerun would take from the run
+    from corrclust import profile_clustering, profiles
+    from corrclust.pipeline.routes.profile import PROFILE_CHECKPOINT
+
+    out = tmp_path / "out"
+    real = profiles.profile
+    calls: list[int] = []
+
+    def interrupted(image, mask=None):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(image, mask)
+
+    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 1e9)
+    monkeypatch.setattr(profiles, "profile", interrupted)
+    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--no-progress"]) == 130
+    kept = out / PROFILE_CHECKPOINT
+    assert (
+        f"corrclust cluster: interrupted; the profiles done are kept in {kept}: the same command "
+        "resumes from there\n" in capsys.readouterr().err
+    )
+    # interrupted while clustering: the profiles were complete and their checkpoint is gone
+    monkeypatch.setattr(profiles, "profile", real)
+    from corrclust.pipeline import runner
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "cluster", stop)
+    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert "(3 of them from the checkpoint" in err
+    assert (
+        "corrclust cluster: interrupted; nothing is kept for a rerun: the same command starts again\n" in err
+    )
