@@ -77,7 +77,9 @@ def run_cli(
         _, err = proc.communicate()
         return -999, err + "\n[hang: killed after the timeout]", time.monotonic() - started
     code = proc.returncode
-    if code == -signal.SIGINT and err.strip().endswith(": interrupted") and "Traceback" not in err:
+    # the line may say what a rerun takes ("interrupted; the profiles done are kept in ...")
+    last = err.strip().rsplit("\n", 1)[-1]
+    if code == -signal.SIGINT and re.search(r": interrupted(; .*)?$", last) and "Traceback" not in err:
         code = 130
     return code, err, time.monotonic() - started
 

@@ -103,7 +103,7 @@ def test_demo_default_is_label_free_profiles_and_reaches_vi_0_3(tmp_path, capsys
     # what: the cut share over the 1 - (30 * 29 + 10 * 9) / (40 * 39) = 0.385 cut by chance
     assert (
         "k = 7 (one image in 15, at least 7), offset 1.00; at k = 10 the 2 clusters would cut 0.042 of "
-        "the neighbour pairs, 0.110 of the 0.385 that clusters of their sizes cut by chance, above 0.062 "
+        "the neighbour pairs, 0.110 times the 0.385 that clusters of their sizes cut by chance, above 0.062 "
         "(separation check)" in captured.err
     )
     assert "warning" not in stdout

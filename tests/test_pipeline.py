@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -510,6 +511,20 @@ def test_failure_while_writing_leaves_no_report(tmp_path, organoids, monkeypatch
     assert not (out / "report.html").exists()
     assert not list(out.rglob("*.part"))
 
+    # Ctrl-C after the new clusters.csv: no metrics.json of the earlier clustering beside it (qa19:
+    # a rerun at another granularity left 19 clusters in clusters.csv, 4 in metrics.json)
+    monkeypatch.undo()
+    truthed = pipeline.ClusterOptions(organoids, out, correlations=npz, truth="auto", progress=False)
+    pipeline.run(truthed)
+    assert (out / "metrics.json").is_file()
+    from corrclust.pipeline import outputs
+
+    monkeypatch.setattr(outputs, "_write_paper_clustering", boom)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(truthed)
+    assert (out / "clusters.csv").is_file() and not (out / "metrics.json").exists()
+    assert not (out / "assessment.json").exists()
+
     # A failure while drawing a figure: no half-written PNG either.
     monkeypatch.undo()
     from corrclust.report import figures
@@ -799,3 +814,16 @@ def test_error_pqap_above_the_dense_limit(tmp_path, organoids, capsys):
     assert "--method pqap scores every pair: use --method profile (sparse path)" in errors[0]
     assert "--embeddings" in errors[0]
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("name", ["threshold", "bias"])
+def test_cluster_options_name_a_threshold_or_bias_that_is_not_a_number(tmp_path, organoids, name):
+    # qa19: ClusterOptions(threshold="0.6") from a notebook stopped with "TypeError: must be real
+    # number, not str", naming nothing; numpy numbers stay accepted
+    from corrclust.pipeline import ClusterOptions
+
+    for bad in ("0.6", None, True):
+        opts = ClusterOptions(images_dir=organoids, out_dir=tmp_path / "o", **{name: bad})
+        with pytest.raises(ValueError, match=rf"^--{name} must be a number, got {re.escape(repr(bad))}$"):
+            opts.validate()
+    ClusterOptions(images_dir=organoids, out_dir=tmp_path / "o", **{name: np.float32(0.5)}).validate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -97,6 +98,12 @@ def test_granularity_and_calibration(brightfield, tmp_path, capsys):
     assert "calibrated from 6 labelled pairs (2 of one class): " in err
     assert " features kept a weight, granularity " in err
     assert json.loads((out / "metrics.json").read_text())["vi"] == 0.0
+    # the report's settings say what the run used and fitted, not only the file's name (qa19)
+    g = re.search(r"granularity (\S+) \(balanced", err).group(1)
+    page = (out / "report.html").read_text()
+    assert "<dt>neighbourhood</dt><dd>k = 7, offset 1.00</dd>" in page
+    assert f"<dt>calibrated</dt><dd>granularity {g} from 6 labelled pairs (2 of one class; " in page
+    assert "log-odds + 1" not in page
     bad = tmp_path / "bad.csv"
     bad.write_text("file,class\nnope.tif,round\n")
     assert (
@@ -105,7 +112,9 @@ def test_granularity_and_calibration(brightfield, tmp_path, capsys):
         )
         != 0
     )
-    assert "'nope.tif' is not an image of the clustered collection" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "'nope.tif' is not an image of the clustered collection" in err
+    assert "computing morphology profiles" not in err  # the refusal is the only line (qa19)
 
 
 def test_profile_costs_with_a_calibration_pin_the_labelled_pairs_and_weight_the_features(
@@ -226,6 +235,30 @@ def _interrupt_profiles_after(done: int, records, checkpoint, monkeypatch) -> No
     monkeypatch.setattr(profiles, "profile", real)
 
 
+def test_ctrl_c_before_the_first_timed_save_keeps_the_profiles_done(brightfield, tmp_path, monkeypatch):
+    # qa19: the checkpoint was saved every 30 s only, so Ctrl-C 10 s into 500 RBC crops left nothing
+    # and the rerun started from 0; now the interrupt saves what is done
+    from corrclust import profile_clustering, profiles
+    from corrclust.images.io import list_images
+
+    records = list_images(brightfield)
+    ck = tmp_path / "ck.npz"
+    real = profiles.profile
+    calls: list[int] = []
+
+    def interrupted(image, mask=None):
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(image, mask)
+
+    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 1e9)  # no timed save happens
+    monkeypatch.setattr(profiles, "profile", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        profile_clustering.profile_costs(records, checkpoint=ck)
+    assert profile_clustering.checkpoint_done(ck, records) == 4
+
+
 def test_profiles_resume_from_a_checkpoint(brightfield, tmp_path, monkeypatch):
     from corrclust import profile_clustering, profiles
     from corrclust.images.io import list_images
@@ -319,9 +352,8 @@ def test_neighbours_option(brightfield, tmp_path, capsys):
     assert cli_main(["cluster", str(brightfield), "-o", str(tmp_path / "s"), "--no-progress"]) == 0
     # ... and the separation check's partition at k = 10 was one cluster: no chance share to compare
     assert (
-        "cost rule neighbourhood: k = 7 (one image in 15, at least 7), offset 1.00; at k = 10 the 1 "
-        "clusters would cut 0.000 of the neighbour pairs, but only 1 of them holds 7 images or more "
-        "(separation check)" in capsys.readouterr().err
+        "cost rule neighbourhood: k = 7 (one image in 15, at least 7), offset 1.00; at k = 10 the images "
+        "form one cluster (separation check)\n" in capsys.readouterr().err
     )
     # five images: k is every other image, and the message says so (it said "k = 4 ... at least 7")
     few = tmp_path / "few"
@@ -494,3 +526,42 @@ def test_the_sparse_path_says_noise_and_a_partition_that_separates_nothing(tmp_p
     assert f"corrclust: warning: {verdict['findings'][0]}" in captured.err
     page = (out / "report.html").read_text()
     assert "These clusters say little" in page and "the images look like noise" in page
+
+
+def test_ctrl_c_in_cluster_says_whether_the_same_command_resumes(brightfield, tmp_path, monkeypatch, capsys):
+    # qa19: the line was "corrclust cluster: interrupted" whatever a rerun would take from the run
+    from corrclust import profile_clustering, profiles
+    from corrclust.pipeline.routes.profile import PROFILE_CHECKPOINT
+
+    out = tmp_path / "out"
+    real = profiles.profile
+    calls: list[int] = []
+
+    def interrupted(image, mask=None):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(image, mask)
+
+    monkeypatch.setattr(profile_clustering, "SAVE_EVERY", 1e9)
+    monkeypatch.setattr(profiles, "profile", interrupted)
+    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--no-progress"]) == 130
+    kept = out / PROFILE_CHECKPOINT
+    assert (
+        f"corrclust cluster: interrupted; the profiles done are kept in {kept}: the same command "
+        "resumes from there\n" in capsys.readouterr().err
+    )
+    # interrupted while clustering: the profiles were complete and their checkpoint is gone
+    monkeypatch.setattr(profiles, "profile", real)
+    from corrclust.pipeline import runner
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "cluster", stop)
+    assert cli_main(["cluster", str(brightfield), "-o", str(out), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert "(3 of them from the checkpoint" in err
+    assert (
+        "corrclust cluster: interrupted; nothing is kept for a rerun: the same command starts again\n" in err
+    )

@@ -169,8 +169,8 @@ _TRUTHY = {"1": True, "yes": True, "true": True, "0": False, "no": False, "false
 
 
 def reference_calibration(data: bytes) -> list[tuple[int, int, bool]] | None:
-    """'file,class' / 'id,class' (each image once) or 'a,b,same' (a != b, same 1/0, yes/no,
-    true/false); names are the aliases in _KEYS (or a path ending in one)."""
+    """'file,class' / 'id,class' (each image once, a class given) or 'a,b,same' (a != b, each pair
+    once, same 1/0, yes/no, true/false); names are the aliases in _KEYS (or a path ending in one)."""
     rows = rows_of(data)
     if not rows:
         return None
@@ -184,7 +184,7 @@ def reference_calibration(data: bytes) -> list[tuple[int, int, bool]] | None:
         labelled: dict[int, str] = {}
         for _, r in rows[1:]:
             k = find(r[0]) if len(r) == 2 else None
-            if k is None or k in labelled:
+            if k is None or k in labelled or not r[1].strip():  # each image once, with a class
                 return None
             labelled[k] = r[1].strip()
         order = sorted(labelled)
@@ -195,9 +195,21 @@ def reference_calibration(data: bytes) -> list[tuple[int, int, bool]] | None:
             if len(r) != 3 or r[2].strip().lower() not in _TRUTHY:
                 return None
             a, b = find(r[0]), find(r[1])
-            if a is None or b is None or a == b:
-                return None
+            if a is None or b is None or a == b or any({a, b} == {x, y} for x, y, _ in pairs):
+                return None  # each pair once, in either order
             pairs.append((a, b, _TRUTHY[r[2].strip().lower()]))
+        group = list(range(len(_KEYS)))  # the same-class marks' classes (union-find)
+
+        def root(x: int) -> int:
+            while group[x] != x:
+                x = group[x]
+            return x
+
+        for a, b, t in pairs:
+            if t:
+                group[root(a)] = root(b)
+        if any(not t and root(a) == root(b) for a, b, t in pairs):
+            return None  # marked different inside one class
         return pairs
     return None
 

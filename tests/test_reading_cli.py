@@ -317,3 +317,28 @@ def test_a_saturating_z_sum_warns_in_one_line(tmp_path, capsys):
         "(use --z-project mean or max)"
         for i in (100, 101)
     ]
+
+
+def test_docs_name_the_reading_flags_each_command_has(capsys):
+    # qa19: docs/cli.md said "the same reading flags" (as cluster's) were on these commands, but
+    # --pixel-size is missing from images rbc-crops and --name-pattern is on images crop only
+    doc = (Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "`--name-pattern` on `images crop`" in doc
+    assert "`--pixel-size` on all of them but `images rbc-crops`" in doc
+    for argv in (["images", "crop"], ["images", "keypoints"], ["images", "rbc-crops"], ["twin", "train"]):
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        out = capsys.readouterr().out
+        assert all(f"{flag} " in out for flag in ("--channels", "--z-project", "--t"))
+        assert ("--pixel-size " in out) == (argv[1] != "rbc-crops")
+        assert ("--name-pattern " in out) == (argv[1] == "crop")
+
+
+def test_cluster_help_gives_the_defaults_docs_cli_md_gives(capsys):
+    # qa19: --help said --symmetrize defaults to mean "for twin" and --bias was "twin:" only, while
+    # docs/cli.md (and the code) give mean for twin, profile and ssl, and --bias for ssl too
+    with pytest.raises(SystemExit):
+        main(["cluster", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: min for PQAP, mean for twin, profile and ssl)" in out
+    assert "twin: added to logit(p); ssl: added to the rule's costs;" in out

@@ -709,6 +709,28 @@ def test_calibration_reader_names_the_real_line_and_refuses_ambiguous_rows(tmp_p
     path.write_text("a,b,same\n100,crop_100.tif,1\n")  # an image paired with itself
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:2: a pair needs two different images"):
         read_calibration(path, keys)
+    path.write_text("id,class\n100,A\n101, \n102,B\n")  # a blank class was a class of its own
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}:3: '101' has no class$"):
+        read_calibration(path, keys)
+    # a pair marked twice, in either order and either way (pinned by its last line, scored twice)
+    for again in ("101,100,0", "crop_100.tif,101,yes"):
+        path.write_text(f"a,b,same\n100,101,1\n102,103,0\n{again}\n")
+        with pytest.raises(
+            ValueError,
+            match=rf"^{re.escape(str(path))}:4: the pair '[^']+', '[^']+' is marked a second time "
+            r"\(first on line 2\)$",
+        ):
+            read_calibration(path, keys)
+    # marks that cannot all hold: 100 ~ 101 ~ 102 but 100 !~ 102 (calibrated silently before)
+    path.write_text("a,b,same\n100,101,1\n103,100,0\n102,crop_101.tif,yes\ncrop_100.tif,102,no\n")
+    with pytest.raises(
+        ValueError,
+        match=rf"^{re.escape(str(path))}:5: 'crop_100.tif' and '102' are marked different, but the "
+        r"same-class marks of lines 2, 4 put them in one class$",
+    ):
+        read_calibration(path, keys)
+    path.write_text("a,b,same\n100,101,1\n103,100,0\n102,crop_101.tif,yes\n")  # consistent: read
+    assert read_calibration(path, keys) == [(0, 1, True), (3, 0, False), (2, 1, True)]
     path.write_bytes(b"id,class\n100,\xff\n")
     with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: not a UTF-8 text file"):
         read_calibration(path, keys)

@@ -131,13 +131,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _resumable(args: argparse.Namespace) -> str:
+    """What a rerun of an interrupted ``cluster`` on images takes from this one: the line said only
+    "interrupted", and whether the same command would resume or start again was a guess (qa19)."""
+    if getattr(args, "command", None) != "cluster" or not getattr(args, "images", None):
+        return ""
+    if not getattr(args, "out", None):
+        return ""
+    from pathlib import Path
+
+    from corrclust.pipeline.routes.profile import PROFILE_CHECKPOINT
+    from corrclust.pipeline.runner import PQAP_CHECKPOINT
+
+    for name, what in ((PROFILE_CHECKPOINT, "profiles"), (PQAP_CHECKPOINT, "matched pairs")):
+        kept = Path(args.out) / name
+        if kept.is_file():
+            return f"; the {what} done are kept in {kept}: the same command resumes from there"
+    return "; nothing is kept for a rerun: the same command starts again"
+
+
 def _run(args: argparse.Namespace, command: str) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print(f"{command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted{_resumable(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of our output went away (e.g. `corrclust ... | head`): stop quietly, and

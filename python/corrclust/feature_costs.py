@@ -885,6 +885,45 @@ class LocalScalingCost:
         )
 
 
+def _refuse_contradictory_marks(
+    path: Path, pairs: Sequence[tuple[int, int, bool]], lines: Sequence[int], numbered: Sequence[Any]
+) -> None:
+    """One line naming a pair marked different whose images the same-class marks join (a ~ b, b ~ c,
+    a !~ c): the pins cannot all hold, and such a file calibrated silently (qa19), where the same
+    contradiction among the expert's answers stops ``--feedback``."""
+    from collections import deque
+
+    text = dict(numbered)
+    same: dict[int, list[tuple[int, int]]] = {}
+    for (a, b, t), lineno in zip(pairs, lines, strict=True):
+        if t:
+            same.setdefault(a, []).append((b, lineno))
+            same.setdefault(b, []).append((a, lineno))
+    for (a, b, t), lineno in zip(pairs, lines, strict=True):
+        if t or a not in same:
+            continue
+        via: dict[int, tuple[int, int] | None] = {a: None}  # breadth first: the shortest chain
+        todo = deque([a])
+        while todo and b not in via:
+            u = todo.popleft()
+            for v, n in same.get(u, []):
+                if v not in via:
+                    via[v] = (u, n)
+                    todo.append(v)
+        if b in via:
+            chain = []
+            node = b
+            while (step := via[node]) is not None:
+                node, n = step
+                chain.append(n)
+            r = text[lineno]
+            raise ValueError(
+                f"{path}:{lineno}: {r[0].strip()!r} and {r[1].strip()!r} are marked different, but the "
+                f"same-class marks of line{'s' if len(chain) > 1 else ''} "
+                f"{', '.join(str(n) for n in sorted(chain))} put them in one class"
+            )
+
+
 def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, int, bool]]:
     """Labelled pairs from a calibration CSV, as indices into ``keys``.
 
@@ -926,6 +965,8 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
             k = find(r[0], lineno)
             if k in labelled:  # the same image twice: which class counts would be a guess
                 raise ValueError(f"{path}:{lineno}: {r[0].strip()!r} is labelled a second time")
+            if not r[1].strip():  # an unfilled cell was a class "", the same as every other blank (qa19)
+                raise ValueError(f"{path}:{lineno}: {r[0].strip()!r} has no class")
             labelled[k] = r[1].strip()
         order = sorted(labelled)
         pairs = [(a, b, labelled[a] == labelled[b]) for n, a in enumerate(order) for b in order[n + 1 :]]
@@ -933,6 +974,10 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
     if header == ["a", "b", "same"]:
         pairs = []
         truthy = {"1": True, "yes": True, "true": True, "0": False, "no": False, "false": False}
+        # a pair marked twice (either order) was used twice, and marked both ways it was pinned by
+        # its last line while the weights and the granularity saw both (qa19): refused, as an image
+        # labelled twice is above
+        marked: dict[tuple[int, int], int] = {}
         for lineno, r in numbered[1:]:
             if len(r) != 3 or r[2].strip().lower() not in truthy:
                 raise ValueError(f"{path}:{lineno}: expected a,b,same with same = 1/0, yes/no or true/false")
@@ -941,7 +986,14 @@ def read_calibration(path: str | Path, keys: Sequence[str]) -> list[tuple[int, i
                 raise ValueError(
                     f"{path}:{lineno}: a pair needs two different images, got {r[0].strip()!r} twice"
                 )
+            first = marked.setdefault((min(a, b), max(a, b)), lineno)
+            if first != lineno:
+                raise ValueError(
+                    f"{path}:{lineno}: the pair {r[0].strip()!r}, {r[1].strip()!r} is marked a second "
+                    f"time (first on line {first})"
+                )
             pairs.append((a, b, truthy[r[2].strip().lower()]))
+        _refuse_contradictory_marks(path, pairs, sorted(marked.values()), numbered)
         return pairs
     raise ValueError(
         f"{path}:1: expected the header file,class (or id,class) or a,b,same, got {','.join(rows[0])}"

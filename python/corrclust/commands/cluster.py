@@ -147,10 +147,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--symmetrize",
         choices=("min", "mean", "max"),
         default=None,
-        help="how S[i, j] and S[j, i] are combined (default: min for PQAP, mean for twin)",
+        help="how S[i, j] and S[j, i] are combined (default: min for PQAP, mean for twin, profile and ssl)",
     )
     p.add_argument(
-        "--bias", type=float, default=0.0, help="twin: added to logit(p); positive favours joins (default 0)"
+        "--bias",
+        type=float,
+        default=0.0,
+        help="twin: added to logit(p); ssl: added to the rule's costs; positive favours joins (default 0; "
+        "--method profile: use --granularity)",
     )
     p.add_argument(
         "--crop",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,12 @@ class ClusterOptions:
         if self.symmetrize not in (None, "min", "mean", "max"):
             raise ValueError(f"unknown symmetrization {self.symmetrize!r} (choose min, mean or max)")
         for name in ("threshold", "bias"):
-            if not math.isfinite(getattr(self, name)):
+            value = getattr(self, name)
+            # a notebook's ClusterOptions(threshold="0.6") stopped with "TypeError: must be real
+            # number, not str", naming nothing (qa19)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(f"--{name} must be a number, got {value!r}")
+            if not math.isfinite(value):
                 raise ValueError(f"--{name} must be a finite number, got {getattr(self, name)}")
         from corrclust.solve import check_time_limit
 

@@ -73,6 +73,10 @@ _FIGURE_NAME = re.compile(r"(similarity|sizes|vi_split|sweep|size_distribution|c
 _THUMBNAIL_NAME = re.compile(r"\d+\.png")
 
 
+#: The small files derived from a clustering that no run reads: removed before a new clusters.csv.
+_DESCRIBE_A_CLUSTERING = ("metrics.json", "sweep.csv", "assessment.json", "review.json")
+
+
 def _remove_stale(out_dir: Path, files: dict[str, Path], ids: Sequence[int]) -> None:
     """Remove the outputs of an earlier run in ``out_dir`` that this run (``files``) did not write."""
     written = {Path(p).resolve() for p in files.values()}
@@ -174,6 +178,13 @@ def write_outputs(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
+
+    # What describes an earlier run's clustering goes before this run's clusters.csv is written: a
+    # rerun stopped by Ctrl-C after it left the new clusters.csv (19 clusters) beside the earlier
+    # metrics.json (4) and assessment.json (qa19, RBC 10 x 50). similarities.npz stays: it may be
+    # this run's input (--similarities OUT/similarities.npz), and it is rewritten next.
+    for name in _DESCRIBE_A_CLUSTERING:
+        (out_dir / name).unlink(missing_ok=True)
 
     files["clusters"] = out_dir / "clusters.csv"
     _write_clusters_csv(files["clusters"], images, clustering)

@@ -263,6 +263,9 @@ def run(
     else:
         route = get_route(options.method)
         settings.extend(route.settings(options))
+        settings_of = getattr(route, "settings_of", None)
+        if settings_of is not None:
+            settings.extend(settings_of(corr))
         settings.append((route.timing_label, f"{correlation_seconds:.1f} s"))
     settings.extend(_read_settings(options))
     if images.failures:

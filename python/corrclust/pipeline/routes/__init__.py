@@ -115,6 +115,8 @@ class Route(Protocol):
     def settings(self, options: ClusterOptions) -> list[tuple[str, Any]]:
         """Lines of the report's settings table that describe this route's inputs."""
 
+    # Optional: ``def settings_of(self, corr: Correlations) -> list[tuple[str, Any]]``: lines of the
+    # settings table that only the computed correlations know (what the run chose and fitted).
     # Optional: ``def add_arguments(self, group: argparse._ArgumentGroup) -> None`` (see above).
     # Optional: ``def features(self, images, options, *, checkpoint) -> FeatureVectors`` (one feature
     # vector per image, :mod:`corrclust.pipeline.sparse`): a route that has it takes the sparse path

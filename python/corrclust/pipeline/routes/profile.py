@@ -154,6 +154,13 @@ class ProfileRoute:
             pca = int(pca)
         # its own file beside the pipeline's (whose format belongs to PQAP); gone once the profiles are
         ours = None if checkpoint is None else Path(checkpoint).with_name(PROFILE_CHECKPOINT)
+        calibrate = _opt(options, "profile_calibrate")
+        if calibrate is not None:
+            # checked before the line that starts the profiles: a refused file followed "computing
+            # morphology profiles of 500 images", as if the profiles had been started (qa19)
+            from corrclust.profile_clustering import _calibration_key
+
+            feature_costs.check_calibration(calibrate, [_calibration_key(r) for r in images.records])
         say(_computing(images, ours))
         pc = profile_costs(
             images.records,
@@ -196,9 +203,10 @@ class ProfileRoute:
             sep = pc.info.get("separation") or {}
             limit = feature_costs.SEPARATION_OVER_CHANCE
             # the cut share against what clusters of these sizes cut by chance (session 19): the
-            # statistic the check compares with its limit; one cluster has no chance value
+            # statistic the check compares with its limit; one cluster has no chance value. "times",
+            # not "of": qa19 read "0.483 of the 0.262" as a part larger than its whole
             chance = (
-                f", {sep['over_chance']:.3f} of the {sep['chance_share']:.3f} that clusters of their sizes "
+                f", {sep['over_chance']:.3f} times the {sep['chance_share']:.3f} that clusters of their sizes "
                 "cut by chance"
                 if sep and sep["chance_share"] > 0
                 else ""
@@ -212,7 +220,11 @@ class ProfileRoute:
             else:
                 why = f"one image in {feature_costs.NEIGHBOUR_SHARE}, {bound}"
             checked = ""
-            if sep and pc.k != sep["k1"]:
+            if sep and pc.k != sep["k1"] and sep["clusters"] == 1:
+                # "the 1 clusters would cut 0.000 ..., but only 1 of them holds 7 images" (qa19): one
+                # cluster has nothing to separate, and that is all there is to say
+                checked = f"; at k = {sep['k1']} the images form one cluster (separation check)"
+            elif sep and pc.k != sep["k1"]:
                 verb = "holds" if sep["groups"] == 1 else "hold"
                 few = (
                     f", but only {sep['groups']} of them {verb} {sep['k0']} images or more"
@@ -306,7 +318,7 @@ class ProfileRoute:
         nb = _neighbours(options)
         k = "max(7, n / 15) dense, 7 sparse" if nb == "scaled" else nb
         out: list[tuple[str, Any]] = [
-            ("cost rule", f"local scaling (k = {k}), log-odds + 1; bias = granularity")
+            ("cost rule", f"local scaling (k = {k}), log-odds + offset; bias = granularity")
         ]
         if _opt(options, "profile_calibrate") is not None:
             out.append(("calibration", str(_opt(options, "profile_calibrate"))))
@@ -314,6 +326,32 @@ class ProfileRoute:
             out.append(("PCA", f"{_opt(options, 'profile_pca'):g}"))
         if _opt(options, "profile_ssl_model") is not None:
             out.append(("self-supervised embedding joined", str(_opt(options, "profile_ssl_model"))))
+        return out
+
+    def settings_of(self, corr: Correlations) -> list[tuple[str, Any]]:
+        """The neighbourhood and offset the run used and what the calibration fitted: the settings
+        said "log-odds + 1" and only the file of --calibrate, while 500 RBC crops ran at k = 33 with
+        offset 7.20 and a fitted granularity of -0.75 (qa19)."""
+        pc = getattr(corr, "details", None)
+        if pc is None:
+            return []
+        offset = feature_costs.rule_offset(pc.k)
+        where = (
+            f" on the neighbour pairs, 1 on the others (repulsion x {feature_costs.far_weight(pc.k):g})"
+            if offset > feature_costs.OFFSET
+            else ""
+        )
+        out: list[tuple[str, Any]] = [("neighbourhood", f"k = {pc.k}, offset {offset:.2f}{where}")]
+        c = pc.info.get("calibration")
+        if c:
+            out.append(
+                (
+                    "calibrated",
+                    f"granularity {c['granularity']:g} from {c['pairs']} labelled pairs "
+                    f"({c['same_pairs']} of one class; balanced pair accuracy {c['pair_score']:.2f}), "
+                    f"{c['features_weighted']} features kept a weight",
+                )
+            )
         return out
 
     def assess(self, corr: Correlations, labels: np.ndarray, options: ClusterOptions):
