@@ -219,6 +219,19 @@ def test_n_equal_one_is_valid():
             "finite",
         ),
         (lambda: Problem.from_probabilities(np.full((2, 2), 0.5), bias="x"), "bias"),
+        # a numeric string is a mistake too (float() would take it; time limits refuse it likewise)
+        (
+            lambda: Problem.from_probabilities(np.full((2, 2), 0.5), bias="1"),
+            "^bias must be a number, got '1'$",
+        ),
+        (
+            lambda: Problem.from_probabilities(np.full((2, 2), 0.5), bias=True),
+            "^bias must be a number, got True$",
+        ),
+        (
+            lambda: Problem.from_similarities(np.full((2, 2), 0.5), threshold="0.6"),
+            "^threshold must be a number",
+        ),
         (lambda: as_problem(np.zeros((2, 2, 2))), "cannot build"),
         (lambda: as_problem(([[0, 1]], [1.0], 3, 4)), "tuple"),
     ],

@@ -95,14 +95,14 @@ def test_granularity_and_calibration(brightfield, tmp_path, capsys):
         == 0
     )
     err = capsys.readouterr().err
-    assert "calibrated from 6 labelled pairs (2 of one class): " in err
+    assert "calibrated from 6 labelled pairs (2 of them same-class): " in err
     assert " features kept a weight, granularity " in err
     assert json.loads((out / "metrics.json").read_text())["vi"] == 0.0
     # the report's settings say what the run used and fitted, not only the file's name (qa19)
     g = re.search(r"granularity (\S+) \(balanced", err).group(1)
     page = (out / "report.html").read_text()
     assert "<dt>neighbourhood</dt><dd>k = 7, offset 1.00</dd>" in page
-    assert f"<dt>calibrated</dt><dd>granularity {g} from 6 labelled pairs (2 of one class; " in page
+    assert f"<dt>calibrated</dt><dd>granularity {g} from 6 labelled pairs (2 of them same-class; " in page
     assert "log-odds + 1" not in page
     bad = tmp_path / "bad.csv"
     bad.write_text("file,class\nnope.tif,round\n")

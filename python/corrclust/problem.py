@@ -469,6 +469,9 @@ def _integer_array(a: np.ndarray, name: str) -> np.ndarray:
 
 
 def _finite_float(x: Any, name: str) -> float:
+    # "1" is a mistake, not one (as check_time_limit says of time limits): float() would take it
+    if isinstance(x, (bool, np.bool_, str, bytes)):
+        raise ValueError(f"{name} must be a number, got {x!r}")
     try:
         v = float(x)
     except (TypeError, ValueError):

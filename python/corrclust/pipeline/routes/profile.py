@@ -250,7 +250,7 @@ class ProfileRoute:
         if "calibration" in pc.info:
             c = pc.info["calibration"]
             say(
-                f"calibrated from {c['pairs']} labelled pairs ({c['same_pairs']} of one class): "
+                f"calibrated from {c['pairs']} labelled pairs ({c['same_pairs']} of them same-class): "
                 f"{c['features_weighted']} features kept a weight, granularity "
                 f"{c['granularity']:g} (balanced pair accuracy {c['pair_score']:.2f})"
             )
@@ -348,7 +348,7 @@ class ProfileRoute:
                 (
                     "calibrated",
                     f"granularity {c['granularity']:g} from {c['pairs']} labelled pairs "
-                    f"({c['same_pairs']} of one class; balanced pair accuracy {c['pair_score']:.2f}), "
+                    f"({c['same_pairs']} of them same-class; balanced pair accuracy {c['pair_score']:.2f}), "
                     f"{c['features_weighted']} features kept a weight",
                 )
             )

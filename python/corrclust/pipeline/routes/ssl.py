@@ -7,9 +7,9 @@ finished model trained on the same images is reused. ``--model MODEL.pt`` (from 
 train``) skips the training. Embedding distances become costs c_ij by the package's label-free rule
 (``corrclust.ssl.embedding_costs``, i.e. ``feature_costs.costs_from_features``, as the profile route:
 local scaling with the profile route's neighbourhood ``feature_costs.scaled_neighbours(n)``, i.e. 7 up
-to 112 images and n / 15 above, log-odds + 1); the route hands the pipeline ``P = sigmoid(c_ij)``, so its
-costs ``logit(P) + bias`` are the rule's costs shifted by ``--bias``. The embeddings (n x d) go to
-``OUT/ssl/embeddings.npz``.
+to 112 images and n / 15 above, log-odds + the rule's offset); the route hands the pipeline
+``P = sigmoid(c_ij)``, so its costs ``logit(P) + bias`` are the rule's costs shifted by ``--bias``.
+The embeddings (n x d) go to ``OUT/ssl/embeddings.npz``.
 """
 
 from __future__ import annotations
@@ -181,7 +181,8 @@ class SslRoute:
             (
                 "costs",
                 "local scaling (k = max(7, n / 15) dense, 7 sparse) on embedding distances, "
-                "log-odds + 1 (as profiles); + bias",
+                "log-odds + the profile route's offset (1 up to k = 7; above, grown on the neighbour "
+                "pairs, the others' repulsion x 0.25); + bias",
             ),
         ]
         if options.model is None:
