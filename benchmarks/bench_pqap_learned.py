@@ -61,6 +61,22 @@ VI 0.117 (the paper's parameters: 0.065 at 0.66 for either mode), pairwise AUC o
 0.9824 (paper's, reference: 0.9857), so on Train-100 as a whole the learned vector is worse than
 the paper's before anything is scored.
 
+Result, scored once (2026-12-07 22:46-23:02 UTC, ``report --threads 2``, load 2.6-4.0): **it does
+not pay off.**
+
+=======================================  ====  =========  =========================================
+row                                      t     mean VI    vs reference (wins / ties / losses)
+=======================================  ====  =========  =========================================
+reference, paper's parameters            0.66  **0.806**
+improved, learned for it                 0.61  1.271      3 / 2 / 15, mean +0.465, sign p = 0.008
+improved, paper's parameters (info)      0.66  0.802      1 / 19 / 0, mean -0.004, sign p = 1.000
+=======================================  ====  =========  =========================================
+
+Seven of the learned row's VIs are 1.1887 (three classes joined, no false cuts). On dev seeds 900-901,
+checked afterwards, the learned vector lowers the mean similarities by about 0.015 while its threshold is
+0.05 lower, hence the joins; its best-threshold VI equals the paper's vector's. All-pairs wall s per
+set: reference 12.6, improved 12.9. No check failed. Nothing is shipped (docs/pqap.md).
+
 The same checks as ``bench_pqap_reversed.py`` run on each report seed (shape, finite similarities in
 [0, 1], single-pair solves equal the matrix and the cost of their assignment, every VI in
 [0, log2 n]); a failure prints a line and gives exit code 1.
