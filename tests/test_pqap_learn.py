@@ -191,3 +191,39 @@ def test_cli_says_when_the_budget_is_shorter_than_one_evaluation(
     assert rc == 0 and out.is_file()
     err = capsys.readouterr().err
     assert f"warning: --time-budget {budget}: {why} and {out} holds the start parameters; give a" in err
+
+
+def test_triples_objective(kp):
+    # "triples" scores a vector by learn_threshold's rule (mean KL VI over the class triples, mean
+    # recipe) and breaks ties by the pairwise AUC of the mean recipe; both recomputed here.
+    from corrclust.pqap.learn import TRIPLES_AUC_WEIGHT, VI_THRESHOLDS, pair_auc
+    from corrclust.pqap.recipe import learn_threshold
+
+    truth = {i: i // 100 for i in kp.ids}
+    r = learn_parameters(
+        kp,
+        truth,
+        objective="triples",
+        organoids=IDS,
+        iterations=1,
+        time_budget=None,
+        progress=False,
+        seed=2,
+        start=PqapParameters.paper(),
+        mode="improved",
+        threads=2,
+    )
+    labels = np.array([i // 100 for i in IDS])
+    for ev in (r.start, r.best):
+        t, vi = learn_threshold(ev.similarity, labels, VI_THRESHOLDS, "mean")
+        assert (ev.triples_threshold, ev.triples_vi) == (t, vi)
+        assert ev.metric("triples") == -vi + TRIPLES_AUC_WEIGHT * ev.auc
+    assert r.vi == r.best.triples_vi <= r.start.triples_vi and r.threshold == r.best.triples_threshold
+    # brute-force AUC: the share of (same, different) pair couples ordered right, ties half
+    S = r.start.similarity
+    z = {(a, b): (S[a, b] + S[b, a]) / 2 for a in range(6) for b in range(a + 1, 6)}
+    same = [v for (a, b), v in z.items() if labels[a] == labels[b]]
+    diff = [v for (a, b), v in z.items() if labels[a] != labels[b]]
+    want = np.mean([1.0 if p > q else 0.5 if p == q else 0.0 for p in same for q in diff])
+    assert r.start.auc == pytest.approx(want, abs=1e-12)
+    assert pair_auc(np.array([[0, 1, 0.2], [1, 0, 0.3], [0.2, 0.3, 0]]), np.array([0, 0, 1])) == 1.0
