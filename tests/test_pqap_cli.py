@@ -167,3 +167,16 @@ def test_learn_command(small_csv, tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["f1"] >= res["start_f1"] and res["organoids"] == 4
     assert read_parameters(out).as_dict() == pytest.approx(res["params"], abs=1e-6)
+
+
+def test_learn_command_triples_objective(small_csv, tmp_path, capsys):
+    # the objective that learns the operating point (mean KL VI over class triples) from the command
+    # line too; the four organoids are three classes, so one triple, which the start already solves
+    out = tmp_path / "p.txt"
+    args = ["pqap", "learn", str(small_csv), "--truth", str(require_shared(TRUTH30)), "--objective"]
+    args += ["triples", "--iterations", "1", "--seed", "3", "-o", str(out), "--json", "--quiet"]
+    assert main(args) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["objective"] == "triples" and res["organoids"] == 4
+    assert res["start_vi"] == 0.0 and res["vi"] == 0.0
+    assert read_parameters(out).as_dict() == pytest.approx(res["params"], abs=1e-6)
