@@ -73,8 +73,17 @@ _FIGURE_NAME = re.compile(r"(similarity|sizes|vi_split|sweep|size_distribution|c
 _THUMBNAIL_NAME = re.compile(r"\d+\.png")
 
 
-#: The small files derived from a clustering that no run reads: removed before a new clusters.csv.
-_DESCRIBE_A_CLUSTERING = ("metrics.json", "sweep.csv", "assessment.json", "review.json")
+#: The files derived from a clustering that no run reads: removed before this run writes anything, so
+#: that a run stopped half-way leaves no file of the earlier clustering beside one of its own.
+_DESCRIBE_A_CLUSTERING = (
+    "clusters.csv",
+    "clustering.csv",
+    "metrics.json",
+    "sweep.csv",
+    "assessment.json",
+    "review.json",
+    "report.html",
+)
 
 
 def _remove_stale(out_dir: Path, files: dict[str, Path], ids: Sequence[int]) -> None:
@@ -179,18 +188,15 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
 
-    # What describes an earlier run's clustering goes before this run's clusters.csv is written: a
-    # rerun stopped by Ctrl-C after it left the new clusters.csv (19 clusters) beside the earlier
-    # metrics.json (4) and assessment.json (qa19, RBC 10 x 50). similarities.npz stays: it may be
-    # this run's input (--similarities OUT/similarities.npz), and it is rewritten next.
+    # What describes an earlier run's clustering goes before this run writes anything: a rerun stopped
+    # by Ctrl-C after it left the new clusters.csv (19 clusters) beside the earlier metrics.json (4),
+    # assessment.json and report.html (qa19, RBC 10 x 50), or beside the earlier similarities.npz
+    # (whose labels and costs are the earlier run's). similarities.npz is not removed, as it may be
+    # this run's input (--similarities OUT/similarities.npz); it is replaced (atomically) first, then
+    # clusters.csv follows, so a stopped run leaves a folder without clusters.csv, which every reader
+    # refuses, never two runs mixed.
     for name in _DESCRIBE_A_CLUSTERING:
         (out_dir / name).unlink(missing_ok=True)
-
-    files["clusters"] = out_dir / "clusters.csv"
-    _write_clusters_csv(files["clusters"], images, clustering)
-
-    files["clustering"] = out_dir / "clustering.csv"
-    _write_paper_clustering(files["clustering"], images, corr, clustering)
 
     files["similarities"] = out_dir / "similarities.npz"
     key = "S" if corr.kind == "similarity" else "P"
@@ -203,6 +209,12 @@ def write_outputs(
         kind=np.array(corr.kind),
         **{corr.parameter_name: np.array(corr.parameter)},
     )
+
+    files["clusters"] = out_dir / "clusters.csv"
+    _write_clusters_csv(files["clusters"], images, clustering)
+
+    files["clustering"] = out_dir / "clustering.csv"
+    _write_paper_clustering(files["clustering"], images, corr, clustering)
 
     if evaluation is not None:
         payload = dict(evaluation.metrics)
