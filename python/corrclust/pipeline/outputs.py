@@ -193,7 +193,7 @@ def write_outputs(
     # assessment.json and report.html (qa19, RBC 10 x 50), or beside the earlier similarities.npz
     # (whose labels and costs are the earlier run's). similarities.npz is not removed, as it may be
     # this run's input (--similarities OUT/similarities.npz); it is replaced (atomically) first, then
-    # clusters.csv follows, so a stopped run leaves a folder without clusters.csv, which every reader
+    # clusters.csv follows, so a stopped run leaves a folder without clusters.csv, which the review page
     # refuses, never two runs mixed.
     for name in _DESCRIBE_A_CLUSTERING:
         (out_dir / name).unlink(missing_ok=True)
