@@ -180,6 +180,9 @@ def test_calibration_weighs_same_class_pairs_above_seven_neighbours(monkeypatch)
     labels = solve(F.costs_from_features(cal.weighted(X), k=k, granularity=1.75)[0], method="kl").labels
     assert cal.score == F.pair_score(labels, pairs)
     assert cal.scores[1.75] == pytest.approx(F.pair_score(labels, pairs, 1.5))
+    # and the balanced accuracy at granularity 0, which the route says beside the choice
+    at_zero = solve(F.costs_from_features(cal.weighted(X), k=k, granularity=0.0)[0], method="kl").labels
+    assert cal.score_at_zero == F.pair_score(at_zero, pairs)
     monkeypatch.setattr(F, "SAME_PAIR_WEIGHT", 1.0)  # sessions 7-18
     cal1, got1 = calibrated()
     assert cal1.granularity == -0.25 and got1["n_clusters_pred"] == 11

@@ -100,6 +100,9 @@ def test_granularity_and_calibration(brightfield, tmp_path, capsys):
     assert json.loads((out / "metrics.json").read_text())["vi"] == 0.0
     # the report's settings say what the run used and fitted, not only the file's name (qa19)
     g = re.search(r"granularity (\S+) \(balanced", err).group(1)
+    # when the labels moved the cut, the accuracy at the label-free granularity 0 is said beside it
+    said = re.search(r"balanced pair accuracy ([0-9.]+)(; ([0-9.]+) at granularity 0)?\)", err)
+    assert (said.group(2) is not None) == (g != "0")
     page = (out / "report.html").read_text()
     assert "<dt>neighbourhood</dt><dd>k = 7, offset 1.00</dd>" in page
     assert f"<dt>calibrated</dt><dd>granularity {g} from 6 labelled pairs (2 of them same-class; " in page
@@ -565,3 +568,13 @@ def test_ctrl_c_in_cluster_says_whether_the_same_command_resumes(brightfield, tm
     assert (
         "corrclust cluster: interrupted; nothing is kept for a rerun: the same command starts again\n" in err
     )
+
+
+def test_calibration_accuracy_text_names_granularity_zero_only_when_moved():
+    from corrclust.pipeline.routes.profile import _accuracy
+
+    moved = {"pair_score": 0.8125, "pair_score_at_zero": 0.75, "granularity": -0.75}
+    assert _accuracy(moved) == "0.81; 0.75 at granularity 0"
+    assert _accuracy({**moved, "granularity": 0.0}) == "0.81"
+    assert _accuracy({**moved, "pair_score_at_zero": None}) == "0.81"  # a grid without 0
+    assert _accuracy({"pair_score": 0.5, "granularity": 1.0}) == "0.50"  # an older run's details

@@ -328,6 +328,9 @@ class Calibration:
     source: str = ""
     weights: np.ndarray | None = None  # per feature (column of X); None: all 1
     pairs: list[tuple[int, int, bool]] = field(default_factory=list)  # pinned to +-COST_CLIP
+    # balanced pair accuracy at granularity 0 (None when 0 was not tried): what the labels gained
+    # by moving the cut, said beside the choice, since a gain of a pair or two is within chance
+    score_at_zero: float | None = None
 
     def weighted(self, X: np.ndarray) -> np.ndarray:
         """``X`` with every column multiplied by the square root of its weight."""
@@ -420,7 +423,15 @@ def calibrate_granularity(
         balanced[float(g)] = pair_score(labels, pairs)
     best = max(scores.values())
     g = min((v for v, sc in scores.items() if sc >= best - 1e-12), key=lambda v: (abs(v), v))
-    return Calibration(g, balanced[g], len(pairs), sum(t for _, _, t in pairs), scores, source)
+    return Calibration(
+        g,
+        balanced[g],
+        len(pairs),
+        sum(t for _, _, t in pairs),
+        scores,
+        source,
+        score_at_zero=balanced.get(0.0),
+    )
 
 
 def check_calibration(path: str | Path, keys: Sequence[str]) -> None:

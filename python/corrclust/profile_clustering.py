@@ -310,6 +310,7 @@ def profile_costs(
             "file": str(calibrate),
             "granularity": calibration.granularity,
             "pair_score": calibration.score,
+            "pair_score_at_zero": calibration.score_at_zero,
             "pairs": calibration.n_pairs,
             "same_pairs": calibration.n_same,
             "features_weighted": int(np.sum(calibration.weights > 0))
