@@ -212,3 +212,23 @@ def test_rounding_baseline_counts_edges_without_transitivity():
         out["pairs_true_cuts"],
     ) == (1, 1, 0, 1)
     assert out["precision_joins"] == 0.5 and out["recall_joins"] == 1.0
+
+
+def test_pairwise_auc_equals_sklearn_with_ties_and_string_labels():
+    # the one rank-sum AUC of the package (PQAP's "triples" learning and the twin's training check)
+    from sklearn.metrics import roc_auc_score
+
+    from corrclust.metrics import pairwise_auc
+
+    rng = np.random.default_rng(3)
+    n = 23
+    S = np.round(rng.random((n, n)), 1)  # coarse values: many ties
+    truth = np.array(list("abcab") * 4 + ["c", "a", "b"])
+    iu, ju = np.triu_indices(n, 1)
+    same = truth[iu] == truth[ju]
+    for how, sym in (("mean", (S + S.T) / 2), ("min", np.minimum(S, S.T))):
+        want = roc_auc_score(same, sym[iu, ju])
+        assert pairwise_auc(S, truth, symmetrize=how) == pytest.approx(want, abs=1e-12)
+    assert np.isnan(pairwise_auc(S[:3, :3], ["x", "x", "x"]))  # no different-class pair
+    with pytest.raises(ValueError, match="truth has 2 labels"):
+        pairwise_auc(S[:3, :3], ["x", "y"])

@@ -30,6 +30,7 @@ __all__ = [
     "compare",
     "subset_metrics",
     "pairwise_f1_sweep",
+    "pairwise_auc",
     "PairwiseF1Sweep",
     "rounding_baseline",
 ]
@@ -318,6 +319,27 @@ def pairwise_f1_sweep(
     f1 = np.where(den == 0, 1.0, 2.0 * tp / np.maximum(den, 1))
     best = int(np.argmax(f1))
     return PairwiseF1Sweep(thresholds=ths, f1=f1, best_threshold=float(ths[best]), best_f1=float(f1[best]))
+
+
+def pairwise_auc(similarity: Any, truth: ArrayLike, *, symmetrize: str = "mean") -> float:
+    """ROC AUC of the symmetrised similarity over the unordered pairs, same-class pairs positive
+    (ties count half; Mann-Whitney rank sum): the chance that a same-class pair scores above a
+    different-class one. NaN when either kind of pair is missing. The diagonal is ignored.
+    """
+    from scipy.stats import rankdata
+
+    values, iu, ju = _upper_pairs(similarity, "similarity", symmetrize)
+    t = _encode(truth, "truth")
+    if t.shape[0] != np.asarray(similarity).shape[0]:
+        raise ValueError(
+            f"truth has {t.shape[0]} labels but similarity has {np.asarray(similarity).shape[0]} rows"
+        )
+    same = t[iu] == t[ju]
+    n_pos, n_neg = int(same.sum()), int((~same).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(values)
+    return float((ranks[same].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 def rounding_baseline(costs: Any, truth: ArrayLike) -> dict[str, float | int]:

@@ -195,17 +195,14 @@ def _vi_sweep(S: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, method:
 
 
 def pair_auc(S: np.ndarray, labels: np.ndarray) -> float:
-    """ROC AUC of (s_ij + s_ji) / 2 over the unordered pairs: same class positive (ties count half)."""
-    from scipy.stats import rankdata
+    """ROC AUC of (s_ij + s_ji) / 2 over the unordered pairs: same class positive (ties count half;
+    :func:`corrclust.metrics.pairwise_auc`); refused when either kind of pair is missing."""
+    from corrclust.metrics import pairwise_auc
 
-    iu = np.triu_indices(len(labels), k=1)
-    z = (S[iu] + S.T[iu]) / 2.0
-    pos = labels[iu[0]] == labels[iu[1]]
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
+    auc = pairwise_auc(S, labels, symmetrize="mean")
+    if auc != auc:
         raise ValueError("the AUC needs same-class and different-class pairs")
-    ranks = rankdata(z)
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    return auc
 
 
 class _Evaluator:

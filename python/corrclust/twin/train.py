@@ -396,7 +396,7 @@ def training_check(
     at p > 0.5, one cluster. ``longer_hint``: the warning's advice (default: :func:`budget_hint` of a
     recipe other than cpu, which the caller did not name).
     """
-    from scipy.stats import rankdata
+    from corrclust.metrics import pairwise_auc
 
     if longer_hint is None:
         longer_hint = budget_hint("")
@@ -414,12 +414,7 @@ def training_check(
     lab = np.asarray(data.labels)[idx]
     iu = np.triu_indices(idx.size, 1)
     p = ((P.astype(np.float64) + P.T) / 2)[iu]
-    same = (lab[:, None] == lab[None, :])[iu]
-    n_pos, n_neg = int(same.sum()), int((~same).sum())
-    auc = float("nan")
-    if n_pos and n_neg:
-        ranks = rankdata(p)
-        auc = float((ranks[same].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    auc = pairwise_auc(P, lab, symmetrize="mean")  # NaN when one kind of pair is missing
     same_fraction = float((p > 0.5).mean()) if p.size else float("nan")
     fraction = steps / max(1, planned_steps)
     warnings = []
