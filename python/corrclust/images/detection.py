@@ -910,7 +910,21 @@ def _detect_fluorescence_tiled(image, p: DetectionParams, tiles, progress: bool)
         from tqdm.auto import tqdm
 
         iterable = tqdm(tiles, desc="detecting in tiles", unit="tile", file=sys.stderr, leave=False)
-    kept: list[tuple[int, Detection]] = []
+    # two tiles see parts of one object only where their regions overlap: each new object is
+    # compared with the objects kept by those tiles, not with every object kept so far (quadratic
+    # in the objects: 3,270 on a 12,150 px field)
+    regions = [region for _, region in tiles]
+    near = [
+        [
+            j
+            for j, (bx1, by1, bx2, by2) in enumerate(regions)
+            if j != k and ax1 < bx2 and bx1 < ax2 and ay1 < by2 and by1 < ay2
+        ]
+        for k, (ax1, ay1, ax2, ay2) in enumerate(regions)
+    ]
+    by_tile: list[list[Detection]] = [[] for _ in tiles]
+    kept: list[Detection] = []  # in the order kept (the caller sorts by box; ties keep it)
+    dropped: set[int] = set()  # ids of kept objects replaced by a larger part
     for k, ((cx1, cy1, cx2, cy2), (rx1, ry1, rx2, ry2)) in enumerate(iterable):
         open_sides = tuple(side for side, on in enumerate((ry1 == 0, ry2 == H, rx1 == 0, rx2 == W)) if on)
         sm = smoothed((rx1, ry1, rx2, ry2))
@@ -921,12 +935,15 @@ def _detect_fluorescence_tiled(image, p: DetectionParams, tiles, progress: bool)
                 continue
             # the whole field's objects are disjoint, so masks that share a pixel are parts of
             # one object seen by two tiles
-            same = [j for j, (kk, o) in enumerate(kept) if kk != k and _masks_meet(d, o)]
-            if any(kept[j][1].area >= d.area for j in same):
+            same = [(j, o) for j in near[k] for o in by_tile[j] if _masks_meet(d, o)]
+            if any(o.area >= d.area for _, o in same):
                 continue
-            kept = [e for j, e in enumerate(kept) if j not in same]
-            kept.append((k, d))
-    return [d for _, d in kept]
+            for j, o in same:
+                by_tile[j] = [e for e in by_tile[j] if e is not o]
+                dropped.add(id(o))
+            by_tile[k].append(d)
+            kept.append(d)
+    return [d for d in kept if id(d) not in dropped]
 
 
 def _masks_meet(a: Detection, b: Detection) -> bool:
