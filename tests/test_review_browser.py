@@ -42,11 +42,25 @@ def _cluster_members(driver) -> dict[str, set[int]]:
 
 def _click(driver, element) -> None:
     """Click a submit button and wait until the next page replaced this one."""
-    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def replaced(_driver) -> bool:
+        # selenium's staleness_of, plus the other way chromedriver reports the same thing when the
+        # old page goes while it looks the node up: "Node with given id does not belong to the
+        # document" as a plain WebDriverException (CI, 2026-12-08: the test failed on it once)
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as err:
+            if "does not belong to the document" in str(err):
+                return True
+            raise
+        return False
+
     element.click()
-    WebDriverWait(driver, 30).until(EC.staleness_of(element))
+    WebDriverWait(driver, 30).until(replaced)
 
 
 def test_review_page_answers_and_recluster(browser, served):  # noqa: F811
