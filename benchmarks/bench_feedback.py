@@ -605,6 +605,25 @@ sets at 10 answers, by -0.54 to +0.32 VI). Harness and per-set figures: ``/tmp/i
 session machine (not kept); the knobs are at commits d840ae1 and dbad9b4 of branch i15x
 (reverted). Load 2-4 during the runs.
 
+Session 20 (branch act20): why the first 5-10 answers can raise VI, and rules for safer early
+answers. Harness: this benchmark's ``recluster`` and ``load_set`` (matrices cached, the same
+functions; scratch copy of ``simulate`` with the variants), calibration off, answers spread,
+active seed 0, random 10 seeds; the current rule reproduces session 9's RBC draws 0-9 exactly
+(2.766 2.723 2.647 2.308, not below on 3 2 1 0 draws). Development sets: RBC draws 0-9
+(``rbc-dev-S``), and 23 PQAP sets (train-a, train-b, synthetic-dev, the ten Train-100 draws, and
+``syn3100``-``syn3109``: synthetic organoids 3 classes x 10, Test-30's shape, session 14's
+development seeds). Decision rule, written before any confirmation set was run: a variant is
+eligible when it has fewer (set, budget) cells at 5 and 10 answers where active is not below its
+own random (10 seeds, run with the variant's re-cluster), summed over the two groups (RBC, PQAP),
+than the current rule, and on each group no more such cells at any budget and mean active VI at
+20 and 50 not above the current rule's by more than 0.02 (a variant for PQAP similarities only
+is the current rule on RBC by construction). The eligible variant with the fewest cells at 5 and
+10 (ties: the lower mean active VI at 5 and 10) is then run ONCE on confirmation sets never used
+before: synthetic PQAP seeds 3500-3505 (3 x 10) and RBC
+development-half draws 40-45 (even source images; no crop of the report half); it passes there
+under the same conditions against the current rule on those sets. Only a variant that passes is
+adopted; then the reported sets are run once.
+
 Protocol (unchanged from the first version of this benchmark):
 
 * The simulated expert answers ``same`` when the two ids have the same true class, else
