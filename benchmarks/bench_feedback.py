@@ -718,6 +718,31 @@ synthetic-dev it reproduces the scratch harness exactly: active 0.594 0.375 0 0,
 (below). Load 5-12 during the runs; scratch harness and per-set figures in /work/scratch/act20
 (not kept).
 
+Reported run of session 20 (once, after the commit of the figures above (c5cd2f6), 2026-12-08
+01:39-01:46 UTC, shared machine at load 5-7): the default command, and ``--sets test30,synthetic
+--strategies active,random --calibration no --propagation yes --hold-inside --no-timing`` (RBC is
+``hold``'s current rule by construction). The default rows reproduce session 14's table to the
+last digit (and session 8's RBC rows); re-cluster after an answer at n = 1,000 0.30 s, the next
+question 0.24 s. Default (calibration off, answers spread) against ``--hold-inside``, VI at
+0/5/10/20/50, active (5 seeds, no ties) / random (mean of 10 seeds):
+
+=========  =======  ==============================  ==============================
+set        rule     active                          random
+=========  =======  ==============================  ==============================
+test30     default  0.788 0.939 1.058 0.000 0.000   0.788 1.084 1.017 0.727 0.422
+test30     hold     0.788 0.939 0.920 0.000 0.000   0.788 1.135 0.965 0.837 0.218
+rbc        both     3.418 3.216 3.316 3.267 2.794   3.418 3.313 3.293 3.269 3.211
+synthetic  default  1.243 0.888 0.601 0.203 0.000   1.243 1.174 1.077 0.959 0.574
+synthetic  hold     1.243 0.888 0.601 0.203 0.000   1.243 1.182 1.123 0.995 0.608
+=========  =======  ==============================  ==============================
+
+So with ``hold`` active is below random at every budget on Test-30 (at 10 answers 0.920 against
+0.965; default 1.058 against 1.017) and on the synthetic set, Test-30 after 20 answers stays 0.000,
+but RBC still misses at 10 answers (3.316 against 3.293: ``hold`` does not apply to probabilities,
+and for all kinds it failed on the RBC draws). Part of Test-30's gain is random's change (worse at
+5 and 20, better at 10), the margin at 10 is 0.045, and the first 5 answers still raise VI above
+the no-answer 0.788 under both rules: ``hold`` makes early answers safer on PQAP, not safe.
+
 Protocol (unchanged from the first version of this benchmark):
 
 * The simulated expert answers ``same`` when the two ids have the same true class, else
