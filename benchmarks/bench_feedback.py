@@ -7,7 +7,8 @@ Run (the reported table; about 8 minutes on the shared 2-core machine at load 9-
 
 ``--sets dev`` reruns the development sets the rule was chosen on (``--cache DIR`` keeps their
 PQAP matrices), ``--sets triples`` and ``--sets rbc-triples`` their three-class subsets; ``--sets ''``
-prints the timing table only.
+prints the timing table only. ``--hold-inside`` runs session 20's variant (a ``same`` answer asked
+inside one cluster stays a must-link but does not spread; PQAP similarities only).
 
 The rule under test (``corrclust.questions``, ``strategy="active"``), fixed on development data
 BEFORE it was run on the reported sets:
